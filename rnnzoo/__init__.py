@@ -1,0 +1,18 @@
+"""rnnzoo: recurrent cells from scratch in NumPy, with hand-written BPTT checked by
+finite differences.
+
+>>> import numpy as np, rnnzoo
+>>> cell = rnnzoo.make("lstm", input_size=3, hidden_size=5, seed=0)
+>>> hs, state_T, cache = cell.forward(np.zeros((7, 2, 3)))
+>>> dx, dstate0, grads = cell.backward(np.ones_like(hs), cache)
+"""
+from . import cells  # noqa: F401  (registers every cell)
+from .backend import cupy_available, get_backend, to_numpy
+from .base import Cache, Gradients, RecurrentCell
+from .gradcheck import GradcheckReport, gradcheck
+from .registry import available, get_cell_class, make, register
+
+__version__ = "0.1.0"
+
+__all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "GradcheckReport",
+           "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available"]

@@ -1,0 +1,359 @@
+"""The cell contract and the shared base every cell inherits.
+
+Every cell in the zoo is used the same way::
+
+    hs, state_T, cache = cell.forward(x, state0=None)
+    dx, dstate0, grads = cell.backward(dhs, cache, dstate_T=None)
+
+with x of shape (T, B, input_size) (time-major, like ``torch.nn.LSTM``), hs of shape
+(T, B, output_size), and states as tuples of arrays named by ``cell.state_names``.
+
+:class:`RecurrentCell` owns everything a cell would otherwise repeat: the backend,
+creating parameters from a seed, checking shapes/dtypes/backends, the two time loops,
+and recording the norm of the gradient carried between steps. A step-wise cell fills in
+four methods, written side by side in its file:
+
+==================  =====================================================================
+``prepare``         forward work hoisted out of the time loop (all input projections in
+                    one matrix product) and preallocated buffers
+``step``            one forward time step; saves into the cache what backward needs
+``step_backward``   the backward of ``step``: from dL/d(state_t) to dL/d(state_{t-1}),
+                    writing this step's pre-activation gradients into a buffer
+``finish_backward`` backward work hoisted out of the time loop: every weight gradient and
+                    dL/dx as one matrix product each over all T steps
+==================  =====================================================================
+
+Cells that are not step-wise (a convolution over time, a clock schedule) override
+``_forward`` / ``_backward`` instead.
+
+The BPTT contract, as CS231n puts it: ``dhs[t]`` is the gradient flowing into h_t from
+the loss *at step t* only; the gradient *carried* from step t+1 is added inside the
+loop. Their sum, dL/dh_t, is what vanishes or explodes, and its norm per step is
+recorded in ``grads.dh_norm``.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from .backend import array_type_name, backend_of, get_backend, to_numpy
+
+
+class Cache(SimpleNamespace):
+    """What forward hands to backward: x, state0, T, B and the cell's saved buffers."""
+
+
+class Gradients(dict):
+    """Parameter gradients: exactly the keys and shapes of ``cell.params``.
+
+    Also carries ``dh_norm``, a NumPy array of shape (T,): the norm ||dL/dh_t|| (over
+    batch and hidden units) of the total gradient reaching h_t at each step. It is a
+    record of this backward call only, so backward stays pure.
+    """
+
+    dh_norm: np.ndarray | None = None
+
+
+def check_float_dtype(dtype):
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64; got {dt}")
+    return dt
+
+
+class RecurrentCell:
+    """Base class of every cell: see the module docstring for the contract.
+
+    Parameters
+    ----------
+    input_size : int
+        D, the feature size of x.
+    hidden_size : int
+        H, the size of the hidden state.
+    seed : int
+        Seeds NumPy's generator that creates the parameters on the host.
+    dtype : float32 or float64
+        Parameters, inputs, states and gradients all share it.
+    backend : "numpy" or "cupy"
+    **options
+        Cell-specific options, declared with their defaults in the class's ``options``.
+    """
+
+    name = ""                 # registry name, set by @register
+    state_names = ("h",)      # names of the state tuple's components
+    options: dict = {}        # cell-specific keyword options and their defaults
+
+    def __init__(self, input_size, hidden_size, *, seed=0, dtype=np.float64,
+                 backend="numpy", **options):
+        for what, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{what} must be a positive integer; got {value!r}")
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            known = ", ".join(self.options) or "none"
+            raise TypeError(f"{type(self).__name__} got unknown option(s) {unknown}; "
+                            f"its options are: {known}")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.seed = seed
+        self.dtype = check_float_dtype(dtype)
+        self.backend = get_backend(backend)
+        self.xp = self.backend.xp
+        for key, default in self.options.items():
+            setattr(self, key, options.get(key, default))
+        self.check_options()
+        host_params = self.init_params(np.random.default_rng(seed))
+        self.params = {k: self.backend.asarray(np.asarray(v, dtype=self.dtype))
+                       for k, v in host_params.items()}
+
+    # ------------------------------------------------------------------ to override
+    def init_params(self, rng: np.random.Generator) -> dict:
+        """Return the parameters as NumPy arrays created from ``rng`` (on the host)."""
+        raise NotImplementedError
+
+    def check_options(self):
+        """Validate cell-specific options (raise ValueError naming what was expected)."""
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size
+
+    def initial_state(self, batch: int) -> tuple:
+        """The zero state: one (B, H) array per entry of ``state_names``."""
+        return tuple(self.xp.zeros((batch, self.hidden_size), dtype=self.dtype)
+                     for _ in self.state_names)
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def hyperparameters(self) -> dict:
+        """Everything needed to rebuild this cell with :func:`rnnzoo.make`."""
+        return {"name": self.name, "input_size": self.input_size,
+                "hidden_size": self.hidden_size, "seed": self.seed,
+                "dtype": self.dtype.name, "backend": self.backend.name,
+                **{k: getattr(self, k) for k in self.options}}
+
+    def num_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def forward(self, x, state0=None):
+        """Run the cell over a sequence.
+
+        Parameters
+        ----------
+        x : array (T, B, input_size)
+        state0 : tuple of arrays, one per ``state_names`` entry, or None for zeros
+
+        Returns
+        -------
+        hs : array (T, B, output_size)
+        state_T : tuple of arrays, the state after the last step
+        cache : Cache, everything :meth:`backward` needs
+        """
+        x = self._check_input(x)
+        state0 = self._check_state(state0, x.shape[1], "state0")
+        return self._forward(x, state0)
+
+    def backward(self, dhs, cache, dstate_T=None):
+        """Backpropagate through time.
+
+        Parameters
+        ----------
+        dhs : array (T, B, output_size) or None
+            dL/dhs[t] from the loss at each step (not including what flows back from
+            later steps). None means zeros.
+        cache : the cache returned by :meth:`forward`
+        dstate_T : tuple or None
+            dL/dstate_T, the gradient on the final state. None means zeros.
+
+        Returns
+        -------
+        dx : array (T, B, input_size)
+        dstate0 : tuple, dL/dstate0
+        grads : Gradients, same keys and shapes as ``params``, plus ``grads.dh_norm``
+        """
+        if not isinstance(cache, Cache):
+            raise TypeError("cache must be the third value returned by forward(); "
+                            f"got {type(cache).__name__}")
+        dhs = self._check_output_grad(dhs, cache.T, cache.B)
+        dstate_T = self._check_state(dstate_T, cache.B, "dstate_T")
+        dx, dstate0, grads, dh_norm = self._backward(dhs, cache, dstate_T)
+        grads = Gradients(grads)
+        grads.dh_norm = to_numpy(dh_norm)
+        return dx, dstate0, grads
+
+    # ------------------------------------------------------------------ time loops
+    def _forward(self, x, state0):
+        cache = Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1])
+        self.prepare(cache)
+        state = state0
+        for t in range(cache.T):
+            state = self.step(t, state, cache)
+        return self.outputs(cache), tuple(s.copy() for s in state), cache
+
+    def _backward(self, dhs, cache, dstate):
+        work = self.prepare_backward(cache)
+        dh_norm = self.xp.empty(cache.T)
+        for t in reversed(range(cache.T)):
+            # dL/dh_t = the loss's own gradient at step t + the one carried from t+1
+            dstate = self.add_output_grad(dhs[t], dstate)
+            dh_norm[t] = self.xp.linalg.norm(dstate[0])
+            dstate = self.step_backward(t, dstate, cache, work)
+        dx, grads = self.finish_backward(cache, work)
+        return dx, dstate, grads, dh_norm
+
+    def prepare(self, cache):
+        raise NotImplementedError
+
+    def step(self, t, state, cache):
+        raise NotImplementedError
+
+    def outputs(self, cache):
+        """hs from the cache; by convention ``cache.h`` holds h_0..h_T, shape (T+1, B, H)."""
+        return cache.h[1:].copy()
+
+    def prepare_backward(self, cache):
+        raise NotImplementedError
+
+    def step_backward(self, t, dstate, cache, work):
+        raise NotImplementedError
+
+    def finish_backward(self, cache, work):
+        raise NotImplementedError
+
+    def add_output_grad(self, dout_t, dstate):
+        """Add the loss's gradient on this step's output to the carried dL/dh_t."""
+        return (dstate[0] + dout_t,) + tuple(dstate[1:])
+
+    # ------------------------------------------------------------------ helpers
+    def hidden_buffer(self, cache, h0, size=None):
+        """A (T+1, B, size) buffer for h_0..h_T with h_0 filled in."""
+        size = self.hidden_size if size is None else size
+        h = self.xp.empty((cache.T + 1, cache.B, size), dtype=self.dtype)
+        h[0] = h0
+        return h
+
+    @staticmethod
+    def project(x, W, b=None):
+        """x @ W.T + b for all T*B rows at once: (T, B, K) -> (T, B, G), one GEMM."""
+        T, B, K = x.shape
+        out = (x.reshape(T * B, K) @ W.T).reshape(T, B, W.shape[0])
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def weight_grad(dpre, inputs):
+        """dL/dW of pre = inputs @ W.T, summed over all steps and the batch.
+
+        dpre (T, B, G), inputs (T, B, K) -> (G, K), one GEMM after the time loop instead
+        of T small ones inside it.
+        """
+        G, K = dpre.shape[-1], inputs.shape[-1]
+        return dpre.reshape(-1, G).T @ inputs.reshape(-1, K)
+
+    @staticmethod
+    def bias_grad(dpre):
+        """dL/db of pre = ... + b: (T, B, G) -> (G,)."""
+        return dpre.sum(axis=(0, 1))
+
+    @staticmethod
+    def input_grad(dpre, W):
+        """dL/dinputs of pre = inputs @ W.T: (T, B, G) @ (G, K) -> (T, B, K), one GEMM."""
+        T, B, G = dpre.shape
+        return (dpre.reshape(T * B, G) @ W).reshape(T, B, W.shape[1])
+
+    # ------------------------------------------------------------------ validation
+    def _where(self, method="forward"):
+        return f"{type(self).__name__}('{self.name}').{method}"
+
+    def _check_array(self, a, what, method):
+        if self.backend.is_array(a):
+            return
+        try:
+            other = backend_of(a).name
+        except TypeError:
+            raise TypeError(f"{self._where(method)}: {what} must be a {self.backend.name} array; "
+                            f"got {type(a).__name__}") from None
+        hint = ("rnnzoo.backend.to_numpy(...)" if self.backend.name == "numpy"
+                else "cupy.asarray(...)")
+        raise TypeError(f"{self._where(method)}: {what} is a {array_type_name(a)} but this "
+                        f"cell uses backend '{self.backend.name}'; convert it with {hint} "
+                        f"or build the cell with backend='{other}'")
+
+    def _check_dtype(self, a, what, method, expected=None):
+        expected = self.dtype if expected is None else expected
+        if a.dtype == expected:
+            return
+        kind = "floating" if np.issubdtype(expected, np.floating) else "complex"
+        raise TypeError(f"{self._where(method)}: {what} has dtype {a.dtype}; expected {kind} "
+                        f"dtype {expected} (the cell's dtype). Cast with .astype({expected}) "
+                        f"or build the cell with dtype={a.dtype}"
+                        if np.issubdtype(a.dtype, np.inexact) else
+                        f"{self._where(method)}: {what} has non-floating dtype {a.dtype}; "
+                        f"expected {expected} (the cell's dtype)")
+
+    def _check_finite(self, a, what, method):
+        if not bool(self.xp.isfinite(a).all()):
+            first = tuple(int(i) for i in to_numpy(self.xp.argwhere(~self.xp.isfinite(a))[0]))
+            raise ValueError(f"{self._where(method)}: {what} contains NaN or inf (first at "
+                             f"index {first}); rnnzoo refuses non-finite input rather than "
+                             f"propagate it through every later step")
+
+    def _check_input(self, x):
+        self._check_array(x, "x", "forward")
+        expected = f"(T, B, input_size={self.input_size})"
+        if x.ndim != 3:
+            hint = " (for one sequence use x[:, None, :])" if x.ndim == 2 else ""
+            raise ValueError(f"{self._where()}: x must be a 3-D time-major array {expected}; "
+                             f"got a {x.ndim}-D array of shape {tuple(x.shape)}{hint}")
+        if x.shape[2] != self.input_size:
+            raise ValueError(f"{self._where()}: x must have shape {expected}; got "
+                             f"{tuple(x.shape)} (feature size {x.shape[2]} != {self.input_size})")
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"{self._where()}: x must have T >= 1 and B >= 1; got shape "
+                             f"{tuple(x.shape)}")
+        self._check_dtype(x, "x", "forward")
+        self._check_finite(x, "x", "forward")
+        return x
+
+    def _check_state(self, state, batch, what):
+        zeros = self.initial_state(batch)
+        if state is None:
+            return zeros
+        method = "forward" if what == "state0" else "backward"
+        names = ", ".join(self.state_names)
+        if not isinstance(state, (tuple, list)) or len(state) != len(zeros):
+            got = (f"a {type(state).__name__}" if not isinstance(state, (tuple, list))
+                   else f"{len(state)} arrays")
+            raise TypeError(f"{self._where(method)}: {what} must be a tuple of "
+                            f"{len(zeros)} array(s) ({names}); got {got}"
+                            + (" (wrap a single array in a 1-tuple: (h,))"
+                               if len(zeros) == 1 and not isinstance(state, (tuple, list))
+                               else ""))
+        for name, s, z in zip(self.state_names, state, zeros):
+            label = f"{what} component '{name}'"
+            self._check_array(s, label, method)
+            if tuple(s.shape) != tuple(z.shape):
+                raise ValueError(f"{self._where(method)}: {label} must have shape "
+                                 f"{tuple(z.shape)} (B, ...) to match x; got {tuple(s.shape)}")
+            self._check_dtype(s, label, method, z.dtype)
+            self._check_finite(s, label, method)
+        return tuple(state)
+
+    def _check_output_grad(self, dhs, T, B):
+        shape = (T, B, self.output_size)
+        if dhs is None:
+            return self.xp.zeros(shape, dtype=self.dtype)
+        self._check_array(dhs, "dhs", "backward")
+        if tuple(dhs.shape) != shape:
+            raise ValueError(f"{self._where('backward')}: dhs must have the shape of hs, "
+                             f"(T, B, output_size) = {shape}; got {tuple(dhs.shape)}")
+        self._check_dtype(dhs, "dhs", "backward")
+        return dhs
+
+    def __repr__(self):
+        opts = "".join(f", {k}={getattr(self, k)!r}" for k in self.options)
+        return (f"{type(self).__name__}(input_size={self.input_size}, hidden_size="
+                f"{self.hidden_size}{opts}, dtype={self.dtype.name}, "
+                f"backend='{self.backend.name}')")

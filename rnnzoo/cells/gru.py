@@ -1,0 +1,97 @@
+"""Gated recurrent unit."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..base import RecurrentCell
+from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
+from ..registry import register
+
+
+@register("gru")
+class GRU(RecurrentCell):
+    r"""Gated recurrent unit (Cho et al., 2014), with PyTorch's ``nn.GRU`` equations:
+    gate order r, z, n, and the reset gate applied *after* the recurrent product.
+
+    .. math::
+
+        \begin{aligned}
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+        \end{aligned}
+
+    The direct path :math:`z_t \odot h_{t-1}` lets the gradient pass a step scaled only by
+    :math:`z_t`, which is what keeps it from vanishing when z is near 1.
+
+    Shapes: x (T, B, D), h (B, H); W_ih = [W_ir; W_iz; W_in] (3H, D),
+    W_hh = [W_hr; W_hz; W_hn] (3H, H), b_ih and b_hh (3H,).
+    Parameters start :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)` as in PyTorch.
+    """
+
+    def init_params(self, rng):
+        D, H = self.input_size, self.hidden_size
+        k = 1.0 / np.sqrt(H)
+        return {"W_ih": rng.uniform(-k, k, (3 * H, D)), "W_hh": rng.uniform(-k, k, (3 * H, H)),
+                "b_ih": rng.uniform(-k, k, 3 * H), "b_hh": rng.uniform(-k, k, 3 * H)}
+
+    # -------------------------------------------------------- hoisted out of the loop
+    def prepare(self, cache):
+        P, xp = self.params, self.xp
+        # input halves W_i{r,z,n} x_t + b_i{r,z,n} for all t in one GEMM; r and z are
+        # activated in place, so afterwards this buffer holds [r | z | n] per step
+        cache.gates = self.project(cache.x, P["W_ih"], P["b_ih"])
+        cache.hw = xp.empty_like(cache.gates)    # W_h{r,z,n} h_{t-1} + b_h{r,z,n}
+        cache.h = self.hidden_buffer(cache, cache.state0[0])
+
+    def finish_backward(self, cache, work):
+        P = self.params
+        grads = {"W_ih": self.weight_grad(work.dgates, cache.x),
+                 "W_hh": self.weight_grad(work.dhw, cache.h[:-1]),
+                 "b_ih": self.bias_grad(work.dgates), "b_hh": self.bias_grad(work.dhw)}
+        return self.input_grad(work.dgates, P["W_ih"]), grads
+
+    # -------------------------------------------------------- one time step
+    def step(self, t, state, cache):
+        xp, H = self.xp, self.hidden_size
+        (h_prev,) = state
+        a, hw = cache.gates[t], cache.hw[t]
+        xp.matmul(h_prev, self.params["W_hh"].T, out=hw)
+        hw += self.params["b_hh"]
+        a[:, :2 * H] += hw[:, :2 * H]
+        sigmoid_(a[:, :2 * H])                               # r, z
+        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+        n += r * hw[:, 2 * H:]
+        tanh_(n)                                             # n = tanh(.. + r (W_hn h + b_hn))
+        h = xp.subtract(h_prev, n, out=cache.h[t + 1])
+        h *= z
+        h += n                                               # h = (1 - z) n + z h_prev
+        return (h,)
+
+    def prepare_backward(self, cache):
+        return SimpleNamespace(dgates=self.xp.empty_like(cache.gates),
+                               dhw=self.xp.empty_like(cache.hw))
+
+    def step_backward(self, t, dstate, cache, work):
+        xp, H = self.xp, self.hidden_size
+        (dh,) = dstate
+        a, hn = cache.gates[t], cache.hw[t][:, 2 * H:]
+        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+        da, dhw = work.dgates[t], work.dhw[t]
+        dr, dz, dn = da[:, :H], da[:, H:2 * H], da[:, 2 * H:]
+        h_prev = cache.h[t]
+        xp.subtract(h_prev, n, out=dz)                       # h = n + z (h_prev - n)
+        dz *= dh
+        xp.multiply(dh, z, out=dn)
+        xp.subtract(dh, dn, out=dn)                          # dn = dh (1 - z)
+        tanh_grad_(dn, n)                                    # through tanh
+        xp.multiply(dn, r, out=dhw[:, 2 * H:])               # d(W_hn h + b_hn)
+        xp.multiply(dn, hn, out=dr)
+        sigmoid_grad_(da[:, :2 * H], a[:, :2 * H])           # through sigma for r, z
+        dhw[:, :2 * H] = da[:, :2 * H]
+        dh_prev = dhw @ self.params["W_hh"]                  # through W_hh h_{t-1}
+        dh_prev += dh * z                                    # and the direct path z h_prev
+        return (dh_prev,)

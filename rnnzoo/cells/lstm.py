@@ -1,0 +1,109 @@
+"""Long short-term memory."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..base import RecurrentCell
+from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
+from ..registry import register
+
+
+@register("lstm")
+class LSTM(RecurrentCell):
+    r"""Long short-term memory (Hochreiter & Schmidhuber, 1997; forget gate: Gers et al.,
+    2000), with PyTorch's ``nn.LSTM`` equations and gate order i, f, g, o.
+
+    .. math::
+
+        \begin{aligned}
+        [i_t; f_t; g_t; o_t] &= W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}
+            \quad\text{(then σ, σ, tanh, σ blockwise)} \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t &= o_t \odot \tanh(c_t)
+        \end{aligned}
+
+    The cell state's step Jacobian :math:`\partial c_t/\partial c_{t-1}` contains
+    :math:`\mathrm{diag}(f_t)`: with forget gates near 1 the gradient is carried along c
+    almost unchanged (the "constant error carousel").
+
+    Shapes: x (T, B, D), h and c (B, H); W_ih (4H, D), W_hh (4H, H), b_ih and b_hh (4H,).
+    Parameters start :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)` as in PyTorch.
+    """
+
+    state_names = ("h", "c")
+
+    def init_params(self, rng):
+        D, H = self.input_size, self.hidden_size
+        k = 1.0 / np.sqrt(H)
+        return {"W_ih": rng.uniform(-k, k, (4 * H, D)), "W_hh": rng.uniform(-k, k, (4 * H, H)),
+                "b_ih": rng.uniform(-k, k, 4 * H), "b_hh": rng.uniform(-k, k, 4 * H)}
+
+    def _split(self, a):
+        H = self.hidden_size
+        return a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+
+    # -------------------------------------------------------- hoisted out of the loop
+    def prepare(self, cache):
+        P, xp = self.params, self.xp
+        # the input half of every gate pre-activation, all T steps in one GEMM; each step
+        # adds its recurrent half and applies the gate nonlinearities in place
+        cache.gates = self.project(cache.x, P["W_ih"], P["b_ih"] + P["b_hh"])
+        cache.h = self.hidden_buffer(cache, cache.state0[0])
+        cache.c = self.hidden_buffer(cache, cache.state0[1])
+        cache.tanh_c = xp.empty_like(cache.h[1:])
+        cache.recurrent = xp.empty_like(cache.gates[0])
+        cache.ig = xp.empty_like(cache.h[0])
+
+    def finish_backward(self, cache, work):
+        P, dgates = self.params, work.dgates
+        db = self.bias_grad(dgates)
+        grads = {"W_ih": self.weight_grad(dgates, cache.x),
+                 "W_hh": self.weight_grad(dgates, cache.h[:-1]),
+                 "b_ih": db, "b_hh": db.copy()}
+        return self.input_grad(dgates, P["W_ih"]), grads
+
+    # -------------------------------------------------------- one time step
+    def step(self, t, state, cache):
+        xp, H = self.xp, self.hidden_size
+        h_prev, c_prev = state
+        a = cache.gates[t]
+        xp.matmul(h_prev, self.params["W_hh"].T, out=cache.recurrent)
+        a += cache.recurrent
+        sigmoid_(a[:, :2 * H])                               # i, f
+        tanh_(a[:, 2 * H:3 * H])                             # g
+        sigmoid_(a[:, 3 * H:])                               # o
+        i, f, g, o = self._split(a)
+        c = cache.c[t + 1]
+        xp.multiply(f, c_prev, out=c)
+        xp.multiply(i, g, out=cache.ig)
+        c += cache.ig                                        # c_t = f c_{t-1} + i g
+        tanh_c = xp.tanh(c, out=cache.tanh_c[t])
+        h = xp.multiply(o, tanh_c, out=cache.h[t + 1])       # h_t = o tanh(c_t)
+        return (h, c)
+
+    def prepare_backward(self, cache):
+        return SimpleNamespace(dgates=self.xp.empty_like(cache.gates))
+
+    def step_backward(self, t, dstate, cache, work):
+        xp, H = self.xp, self.hidden_size
+        dh, dc_next = dstate
+        a, tanh_c = cache.gates[t], cache.tanh_c[t]
+        i, f, g, o = self._split(a)
+        da = work.dgates[t]
+        di, df, dg, do = self._split(da)
+        xp.multiply(dh, tanh_c, out=do)                      # h = o tanh(c)
+        dc = dh * o
+        tanh_grad_(dc, tanh_c)
+        dc += dc_next                                        # + carried along c
+        xp.multiply(dc, g, out=di)                           # c = f c_prev + i g
+        xp.multiply(dc, i, out=dg)
+        xp.multiply(dc, cache.c[t], out=df)
+        dc_prev = dc
+        dc_prev *= f
+        sigmoid_grad_(da[:, :2 * H], a[:, :2 * H])           # through the activations
+        tanh_grad_(dg, g)
+        sigmoid_grad_(do, o)
+        dh_prev = da @ self.params["W_hh"]                   # through W_hh h_{t-1}
+        return (dh_prev, dc_prev)

@@ -1,0 +1,304 @@
+"""A finite-difference gradient checker for cells and models (public).
+
+``gradcheck(cell, x)`` compares every gradient the cell's backward returns (each
+parameter, the input x and every initial-state component) with central differences
+
+    dL/dθ_k ≈ (L(θ + ε e_k) − L(θ − ε e_k)) / 2ε
+
+of a scalar L = Σ u ⊙ hs + Σ_i v_i ⊙ state_T[i], with u, v random normal (not ones: a
+sum of outputs hides errors that cancel). Pass/fail is ``allclose(analytic, numeric,
+atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
+relative to that tensor's largest gradient entry (|a − n|_max / |n|_max), and where the
+worst entry is.
+
+It also checks that the gradient dict has exactly the parameters' keys and shapes and
+that backward is reentrant (a second call on the same cache gives identical results and
+leaves the parameters untouched).
+
+For tensors too big to perturb entry by entry there are two cheaper modes:
+``max_entries=k`` checks k random entries per tensor, and ``mode="directional"``
+checks ⟨∇L, d⟩ against (L(θ + εd) − L(θ − εd)) / 2ε along random unit directions d
+(JAX's check_grads idea).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backend import to_numpy
+
+
+@dataclass
+class TensorCheck:
+    """The result for one tensor (a parameter, the input, or a state component)."""
+    name: str
+    shape: tuple
+    checked: int
+    max_abs_err: float
+    rel_err: float          # max |a - n| / max |n|
+    worst_index: tuple
+    analytic_at_worst: float
+    numeric_at_worst: float
+    passed: bool
+
+
+@dataclass
+class GradcheckReport:
+    """Result of :func:`gradcheck`; ``bool(report)`` is True when every check passed."""
+    target: str
+    rows: list = field(default_factory=list)
+    problems: list = field(default_factory=list)   # structural failures (keys, shapes, reentrancy)
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems and all(r.passed for r in self.rows)
+
+    def __bool__(self):
+        return self.passed
+
+    @property
+    def worst_rel_err(self) -> float:
+        return max((r.rel_err for r in self.rows), default=0.0)
+
+    def failures(self) -> list:
+        msgs = list(self.problems)
+        for r in self.rows:
+            if not r.passed:
+                msgs.append(f"{self.target}: gradient of '{r.name}' is wrong at index "
+                            f"{r.worst_index}: analytic {r.analytic_at_worst:.10g} vs "
+                            f"numeric {r.numeric_at_worst:.10g} (abs err {r.max_abs_err:.3g}, "
+                            f"rel err {r.rel_err:.3g})")
+        return msgs
+
+    def table(self) -> str:
+        head = f"{'tensor':<16}{'shape':<16}{'checked':>8}{'max abs err':>14}{'rel err':>12}  ok"
+        lines = [f"gradcheck {self.target}  ({self._settings_text()})", head, "-" * len(head)]
+        for r in self.rows:
+            lines.append(f"{r.name:<16}{str(r.shape):<16}{r.checked:>8}{r.max_abs_err:>14.2e}"
+                         f"{r.rel_err:>12.2e}  {'yes' if r.passed else 'NO'}")
+        lines += [f"problem: {p}" for p in self.problems]
+        lines.append(f"{'PASSED' if self.passed else 'FAILED'}: worst rel err "
+                     f"{self.worst_rel_err:.2e}")
+        return "\n".join(lines)
+
+    def _settings_text(self):
+        return ", ".join(f"{k}={v}" for k, v in self.settings.items())
+
+    __str__ = table
+
+    def _repr_html_(self):
+        cells = "".join(
+            f"<tr><td>{r.name}</td><td>{r.shape}</td><td>{r.checked}</td>"
+            f"<td>{r.max_abs_err:.2e}</td><td>{r.rel_err:.2e}</td>"
+            f"<td>{'✔' if r.passed else '✘'}</td></tr>" for r in self.rows)
+        problems = "".join(f"<p>problem: {p}</p>" for p in self.problems)
+        verdict = "PASSED" if self.passed else "FAILED"
+        return (f"<p><b>gradcheck {self.target}</b> ({self._settings_text()})</p>"
+                f"<table><tr><th>tensor</th><th>shape</th><th>checked</th>"
+                f"<th>max abs err</th><th>rel err</th><th>ok</th></tr>{cells}</table>"
+                f"{problems}<p><b>{verdict}</b>: worst rel err {self.worst_rel_err:.2e}</p>")
+
+
+class _Problem:
+    """Adapts a cell or a model to 'a scalar loss of named tensors, and its gradients'."""
+
+    def __init__(self, obj, x, state0, rng):
+        self.obj = obj
+        self.is_cell = hasattr(obj, "state_names")
+        xp = obj.backend.xp
+        self.xp = xp
+        self.inputs = {"x": x.copy()}
+        if self.is_cell:
+            state0 = obj.initial_state(x.shape[1]) if state0 is None else state0
+            state0 = tuple(s.copy() for s in state0)
+            # a random, nonzero initial state so its gradient is exercised too
+            if all(float(abs(to_numpy(s)).max()) == 0.0 for s in state0):
+                state0 = tuple(obj.backend.asarray(0.5 * rng.standard_normal(s.shape),
+                                                   dtype=s.dtype) for s in state0)
+            for name, s in zip(obj.state_names, state0):
+                self.inputs[f"{name}0"] = s
+        out, state_T, _ = self._run()
+        self.u = obj.backend.asarray(rng.standard_normal(out.shape), dtype=out.dtype)
+        self.v = tuple(obj.backend.asarray(rng.standard_normal(s.shape), dtype=s.dtype)
+                       for s in state_T)
+
+    def _state0(self):
+        return tuple(self.inputs[f"{n}0"] for n in self.obj.state_names)
+
+    def _run(self):
+        if self.is_cell:
+            return self.obj.forward(self.inputs["x"], self._state0())
+        y, cache = self.obj.forward(self.inputs["x"])
+        return y, (), cache
+
+    def loss(self) -> float:
+        out, state_T, _ = self._run()
+        total = self.xp.sum(self.u * out)
+        for v, s in zip(self.v, state_T):
+            total = total + self.xp.sum(v * s)
+        return float(total)
+
+    def analytic(self):
+        """(gradients of every tensor by name, the grads dict) from one backward."""
+        out, state_T, cache = self._run()
+        if self.is_cell:
+            dx, dstate0, grads = self.obj.backward(self.u, cache, self.v)
+            named = {"x": dx, **{f"{n}0": d for n, d in zip(self.obj.state_names, dstate0)}}
+        else:
+            dx, grads = self.obj.backward(self.u, cache)
+            named = {"x": dx}
+        return named, grads
+
+    def tensors(self):
+        """Every checked tensor by name: parameters first, then x and the states."""
+        return {**self.obj.params, **self.inputs}
+
+
+def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
+              max_entries=None, mode="entries", directions=4, only=None, skip=(),
+              raise_on_failure=False) -> GradcheckReport:
+    """Check a cell's (or a model's) backward against central differences in float64.
+
+    Parameters
+    ----------
+    obj : a cell (``forward(x, state0) -> hs, state_T, cache``) or a model
+        (``forward(x) -> y, cache`` and ``backward(dy, cache) -> dx, grads``); it must
+        have been built with ``dtype=float64``.
+    x : float64 array (T, B, input_size)
+    state0 : initial state, or None for a random nonzero one (so its gradient is tested)
+    eps : the finite-difference step
+    atol, rtol : an entry passes when |analytic − numeric| <= atol + rtol · |numeric|
+    seed : seeds the random upstream gradients, sampled entries and directions
+    max_entries : check at most this many random entries per tensor (None: all)
+    mode : "entries" (perturb entries one at a time) or "directional"
+    directions : how many random directions per tensor in directional mode
+    only, skip : names of tensors to check / to leave out (e.g. a surrogate gradient)
+    raise_on_failure : raise AssertionError with the failure messages instead of
+        returning a failed report
+
+    Returns
+    -------
+    GradcheckReport : prints as a table; ``report.passed``; ``report.rows``
+    """
+    if np.dtype(obj.dtype) != np.float64 or getattr(x, "dtype", None) != np.float64:
+        raise TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
+                        "pass float64 x): in float32 the rounding error of a central "
+                        f"difference (~1e-7/eps) swamps the check; got cell dtype "
+                        f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
+    if mode not in ("entries", "directional"):
+        raise ValueError(f"mode must be 'entries' or 'directional'; got {mode!r}")
+    rng = np.random.default_rng(seed)
+    problem = _Problem(obj, x, state0, rng)
+    target = getattr(obj, "name", "") or type(obj).__name__
+    report = GradcheckReport(target=target, settings={"eps": eps, "atol": atol, "rtol": rtol,
+                                                      "mode": mode})
+    params_before = {k: to_numpy(v).copy() for k, v in obj.params.items()}
+
+    named, grads = problem.analytic()
+    _check_structure(obj, grads, report)
+    named_again, grads_again = problem.analytic()
+    _check_reentrant(named, grads, named_again, grads_again, report)
+    for k, before in params_before.items():
+        if not np.array_equal(before, to_numpy(obj.params[k])):
+            report.problems.append(f"{target}: forward/backward changed parameter '{k}'")
+
+    analytic_all = {**{k: grads[k] for k in obj.params if k in grads}, **named}
+    for name, tensor in problem.tensors().items():
+        if (only is not None and name not in only) or name in skip or name not in analytic_all:
+            continue
+        analytic = to_numpy(analytic_all[name])
+        if mode == "entries":
+            row = _check_entries(problem, name, tensor, analytic, eps, atol, rtol,
+                                 max_entries, rng)
+        else:
+            row = _check_directions(problem, name, tensor, analytic, eps, atol, rtol,
+                                    directions, rng)
+        report.rows.append(row)
+    if raise_on_failure and not report.passed:
+        raise AssertionError("\n".join(report.failures()))
+    return report
+
+
+def _check_structure(obj, grads, report):
+    missing = sorted(set(obj.params) - set(grads))
+    extra = sorted(set(grads) - set(obj.params))
+    if missing or extra:
+        report.problems.append(f"grads keys differ from params: missing {missing}, extra {extra}")
+    for k in set(obj.params) & set(grads):
+        if tuple(grads[k].shape) != tuple(obj.params[k].shape):
+            report.problems.append(f"grads['{k}'] has shape {tuple(grads[k].shape)}; "
+                                   f"params['{k}'] has {tuple(obj.params[k].shape)}")
+
+
+def _check_reentrant(named, grads, named_again, grads_again, report):
+    for k in named:
+        if not np.array_equal(to_numpy(named[k]), to_numpy(named_again[k])):
+            report.problems.append(f"backward is not reentrant: d{k} differs on a second call")
+    for k in grads:
+        if k in grads_again and not np.array_equal(to_numpy(grads[k]), to_numpy(grads_again[k])):
+            report.problems.append(f"backward is not reentrant: grads['{k}'] differs on a "
+                                   "second call")
+
+
+def _central_difference(problem, tensor, flat_index, eps):
+    """(L(θ + ε e_k) − L(θ − ε e_k)) / 2ε, restoring the entry bit-exactly."""
+    view = tensor.reshape(-1)
+    old = view[flat_index].copy()
+    view[flat_index] = old + eps
+    plus = problem.loss()
+    view[flat_index] = old - eps
+    minus = problem.loss()
+    view[flat_index] = old
+    return (plus - minus) / (2 * eps)
+
+
+def _check_entries(problem, name, tensor, analytic, eps, atol, rtol, max_entries, rng):
+    size = tensor.size
+    if max_entries is not None and max_entries < size:
+        indices = np.sort(rng.choice(size, size=max_entries, replace=False))
+    else:
+        indices = np.arange(size)
+    numeric = np.array([_central_difference(problem, tensor, int(k), eps) for k in indices])
+    a = analytic.reshape(-1)[indices]
+    err = np.abs(a - numeric)
+    ok = err <= atol + rtol * np.abs(numeric)
+    worst = int(np.argmax(err - (atol + rtol * np.abs(numeric)))) if not ok.all() else int(np.argmax(err))
+    scale = float(np.abs(numeric).max()) if numeric.size else 0.0
+    return TensorCheck(
+        name=name, shape=tuple(tensor.shape), checked=int(indices.size),
+        max_abs_err=float(err.max()), rel_err=float(err.max() / scale) if scale > 0 else float(err.max()),
+        worst_index=tuple(int(i) for i in np.unravel_index(int(indices[worst]), tensor.shape)),
+        analytic_at_worst=float(a[worst]), numeric_at_worst=float(numeric[worst]),
+        passed=bool(ok.all()))
+
+
+def _check_directions(problem, name, tensor, analytic, eps, atol, rtol, directions, rng):
+    xp = problem.xp
+    original = tensor.copy()
+    errs, pairs = [], []
+    for _ in range(directions):
+        d = rng.standard_normal(tensor.shape)
+        d /= np.linalg.norm(d)
+        d_dev = xp.asarray(d, dtype=tensor.dtype)
+        tensor += eps * d_dev
+        plus = problem.loss()
+        tensor[...] = original
+        tensor -= eps * d_dev
+        minus = problem.loss()
+        tensor[...] = original
+        numeric = (plus - minus) / (2 * eps)
+        predicted = float(np.sum(analytic * d))
+        pairs.append((predicted, numeric))
+        errs.append(abs(predicted - numeric))
+    errs = np.array(errs)
+    numerics = np.array([n for _, n in pairs])
+    ok = errs <= atol + rtol * np.abs(numerics)
+    worst = int(np.argmax(errs))
+    scale = float(np.abs(numerics).max())
+    return TensorCheck(
+        name=name, shape=tuple(tensor.shape), checked=directions,
+        max_abs_err=float(errs.max()), rel_err=float(errs.max() / scale) if scale > 0 else float(errs.max()),
+        worst_index=("direction", worst), analytic_at_worst=pairs[worst][0],
+        numeric_at_worst=pairs[worst][1], passed=bool(ok.all()))
