@@ -10,9 +10,11 @@ from . import cells  # noqa: F401  (registers every cell)
 from .backend import cupy_available, get_backend, to_numpy
 from .base import Cache, Gradients, RecurrentCell
 from .gradcheck import GradcheckReport, gradcheck
+from .model import Linear, SequenceModel, build_model, mse_loss, softmax_cross_entropy
 from .registry import available, get_cell_class, make, register
 
 __version__ = "0.1.0"
 
 __all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "GradcheckReport",
-           "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available"]
+           "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available",
+           "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy"]
