@@ -1,0 +1,33 @@
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:          # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+import rnnzoo  # noqa: E402
+
+# Cell variants exercised by the registry-driven suites: every registered cell with its
+# defaults, plus options that change the equations. A cell registered later is picked up
+# automatically; list here only option sets worth testing on top of the defaults.
+EXTRA_VARIANTS = {
+    "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
+}
+
+
+def cell_variants():
+    out = []
+    for name in rnnzoo.available():
+        out.append(pytest.param(name, {}, id=name))
+        for opts in EXTRA_VARIANTS.get(name, []):
+            label = ",".join(f"{k}={v}" for k, v in opts.items())
+            out.append(pytest.param(name, opts, id=f"{name}[{label}]"))
+    return out
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

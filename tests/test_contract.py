@@ -1,0 +1,155 @@
+"""The cell contract, checked for every registered cell (scikit-learn's conformance idea).
+
+A cell registered with @register is tested here the day it is registered.
+"""
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.base import Gradients
+
+from .conftest import cell_variants
+
+D, H = 3, 4
+
+
+def build(name, opts, dtype=np.float64, **kw):
+    return rnnzoo.make(name, input_size=D, hidden_size=H, seed=0, dtype=dtype, **opts, **kw)
+
+
+def random_input(rng, T, B, dtype=np.float64):
+    return rng.standard_normal((T, B, D)).astype(dtype)
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+@pytest.mark.parametrize("T,B", [(5, 3), (1, 1), (1, 4), (6, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shapes_keys_and_dtypes(name, opts, T, B, dtype, rng):
+    cell = build(name, opts, dtype)
+    x = random_input(rng, T, B, dtype)
+    hs, state_T, cache = cell.forward(x)
+    assert hs.shape == (T, B, cell.output_size)
+    assert hs.dtype == dtype and np.isrealobj(hs)
+    assert isinstance(state_T, tuple) and len(state_T) == len(cell.state_names)
+    zeros = cell.initial_state(B)
+    for s, z in zip(state_T, zeros):
+        assert s.shape == z.shape and s.dtype == z.dtype
+    dhs = rng.standard_normal(hs.shape).astype(dtype)
+    dx, dstate0, grads = cell.backward(dhs, cache)
+    assert dx.shape == x.shape and dx.dtype == dtype
+    assert len(dstate0) == len(cell.state_names)
+    for d, z in zip(dstate0, zeros):
+        assert d.shape == z.shape and d.dtype == z.dtype
+    assert isinstance(grads, Gradients)
+    assert list(grads) == list(cell.params)
+    for k, p in cell.params.items():
+        assert grads[k].shape == p.shape, k
+        assert grads[k].dtype == p.dtype, k
+        assert np.all(np.isfinite(grads[k])), k
+    assert grads.dh_norm.shape == (T,)
+    assert np.all(grads.dh_norm >= 0)
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_backward_is_pure_and_reentrant(name, opts, rng):
+    cell = build(name, opts)
+    before = {k: v.copy() for k, v in cell.params.items()}
+    x = random_input(rng, 5, 2)
+    x_copy = x.copy()
+    hs, state_T, cache = cell.forward(x)
+    dhs = rng.standard_normal(hs.shape)
+    dstate_T = tuple(rng.standard_normal(s.shape) for s in state_T)
+    first = cell.backward(dhs, cache, dstate_T)
+    second = cell.backward(dhs, cache, dstate_T)
+    np.testing.assert_array_equal(first[0], second[0])
+    for a, b in zip(first[1], second[1]):
+        np.testing.assert_array_equal(a, b)
+    for k in cell.params:
+        np.testing.assert_array_equal(first[2][k], second[2][k])
+        np.testing.assert_array_equal(cell.params[k], before[k])
+    np.testing.assert_array_equal(x, x_copy)          # forward leaves its input alone
+    np.testing.assert_array_equal(first[2].dh_norm, second[2].dh_norm)
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_given_zero_state_equals_default_and_state_matters(name, opts, rng):
+    cell = build(name, opts)
+    x = random_input(rng, 4, 2)
+    hs_default, sT_default, _ = cell.forward(x)
+    hs_zero, sT_zero, _ = cell.forward(x, cell.initial_state(2))
+    np.testing.assert_array_equal(hs_default, hs_zero)
+    for a, b in zip(sT_default, sT_zero):
+        np.testing.assert_array_equal(a, b)
+    state0 = tuple(0.5 * rng.standard_normal(s.shape) for s in cell.initial_state(2))
+    hs_state, _, _ = cell.forward(x, state0)
+    assert not np.allclose(hs_state, hs_default)
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_sequence_splits_at_any_step(name, opts, rng):
+    """Running T steps equals running t steps, then T - t from the carried state."""
+    cell = build(name, opts)
+    x = random_input(rng, 6, 2)
+    hs, sT, _ = cell.forward(x)
+    hs_a, s_mid, _ = cell.forward(x[:2])
+    hs_b, sT_b, _ = cell.forward(x[2:], s_mid)
+    np.testing.assert_allclose(np.concatenate([hs_a, hs_b]), hs, rtol=1e-12, atol=1e-12)
+    for a, b in zip(sT, sT_b):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_same_seed_same_weights_float32_matches_float64(name, opts, rng):
+    a, b = build(name, opts), build(name, opts)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+    c32 = build(name, opts, np.float32)
+    x = random_input(rng, 5, 2)
+    hs64, _, _ = a.forward(x)
+    hs32, _, _ = c32.forward(x.astype(np.float32))
+    np.testing.assert_allclose(hs32, hs64, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_dh_norm_is_the_total_gradient_reaching_each_step(name, opts, rng):
+    """With the loss on the last step only, dh_norm[T-1] is ||dhs[T-1]|| exactly, and
+    dh_norm[t] for earlier t is the norm of what backward carried to h_t."""
+    cell = build(name, opts)
+    T, B = 5, 2
+    x = random_input(rng, T, B)
+    hs, _, cache = cell.forward(x)
+    dhs = np.zeros_like(hs)
+    dhs[-1] = rng.standard_normal((B, cell.output_size))
+    _, _, grads = cell.backward(dhs, cache)
+    assert grads.dh_norm[-1] == pytest.approx(np.linalg.norm(dhs[-1]), rel=1e-12)
+    # dL/dh_{T-2} from backward on the first T-1 steps with the right upstream gradient
+    hs_short, s_mid, cache_short = cell.forward(x[:-1])
+    _, _, cache_last = cell.forward(x[-1:], s_mid)
+    _, dstate_mid, _ = cell.backward(dhs[-1:], cache_last)
+    _, _, grads_short = cell.backward(None, cache_short, dstate_mid)
+    np.testing.assert_allclose(grads.dh_norm[:-1], grads_short.dh_norm, rtol=1e-10)
+
+
+def test_registry_lists_and_rejects():
+    names = rnnzoo.available()
+    assert names == sorted(names)
+    assert {"rnn", "lstm", "gru"} <= set(names)
+    with pytest.raises(ValueError, match="no cell named 'nope'; available: "):
+        rnnzoo.make("nope", 2, 3)
+    with pytest.raises(TypeError, match="unknown option"):
+        rnnzoo.make("lstm", 2, 3, dropout=0.5)
+    with pytest.raises(ValueError, match="nonlinearity must be"):
+        rnnzoo.make("rnn", 2, 3, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+        rnnzoo.make("gru", 2, 0)
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        rnnzoo.make("gru", 2, 3, dtype=np.int32)
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_hyperparameters_rebuild_the_same_cell(name, opts):
+    cell = build(name, opts)
+    hp = dict(cell.hyperparameters)
+    twin = rnnzoo.make(hp.pop("name"), **hp)
+    for k in cell.params:
+        np.testing.assert_array_equal(cell.params[k], twin.params[k])
