@@ -43,7 +43,7 @@ class TensorCheck:
     passed: bool
 
 
-@dataclass
+@dataclass(repr=False)
 class GradcheckReport:
     """Result of :func:`gradcheck`; ``bool(report)`` is True when every check passed."""
     target: str
@@ -86,7 +86,7 @@ class GradcheckReport:
     def _settings_text(self):
         return ", ".join(f"{k}={v}" for k, v in self.settings.items())
 
-    __str__ = table
+    __str__ = __repr__ = table
 
     def _repr_html_(self):
         cells = "".join(

@@ -30,15 +30,25 @@ class LSTM(RecurrentCell):
 
     Shapes: x (T, B, D), h and c (B, H); W_ih (4H, D), W_hh (4H, H), b_ih and b_hh (4H,).
     Parameters start :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)` as in PyTorch.
+
+    Options
+    -------
+    forget_bias : float
+        Added to the forget gate's part of ``b_ih`` at initialization (0 = PyTorch's
+        init). Gers et al. (2000) and Jozefowicz et al. (2015) start it at 1 or more so
+        that f_t starts near 1 and the gradient along c starts out preserved.
     """
 
     state_names = ("h", "c")
+    options = {"forget_bias": 0.0}
 
     def init_params(self, rng):
         D, H = self.input_size, self.hidden_size
         k = 1.0 / np.sqrt(H)
-        return {"W_ih": rng.uniform(-k, k, (4 * H, D)), "W_hh": rng.uniform(-k, k, (4 * H, H)),
-                "b_ih": rng.uniform(-k, k, 4 * H), "b_hh": rng.uniform(-k, k, 4 * H)}
+        params = {"W_ih": rng.uniform(-k, k, (4 * H, D)), "W_hh": rng.uniform(-k, k, (4 * H, H)),
+                  "b_ih": rng.uniform(-k, k, 4 * H), "b_hh": rng.uniform(-k, k, 4 * H)}
+        params["b_ih"][H:2 * H] += self.forget_bias
+        return params
 
     def _split(self, a):
         H = self.hidden_size

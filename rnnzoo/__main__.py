@@ -1,0 +1,69 @@
+"""Command line: ``python -m rnnzoo {figures,gradcheck,bench,train} ...``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+
+def cmd_figures(args):
+    from .figures import FIGURES, make_figures
+    if args.list:
+        print("\n".join(FIGURES))
+        return 0
+    paths = make_figures(args.names, out_dir=args.out, full=args.full, seed=args.seed,
+                         progress=not args.quiet)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def cmd_gradcheck(args):
+    import rnnzoo
+    names = args.names or rnnzoo.available()
+    rng = np.random.default_rng(args.seed)
+    failed = []
+    for name in names:
+        cell = rnnzoo.make(name, input_size=args.input_size, hidden_size=args.hidden_size,
+                           seed=args.seed, dtype=np.float64)
+        x = rng.standard_normal((args.T, args.batch, args.input_size))
+        report = rnnzoo.gradcheck(cell, x, seed=args.seed)
+        print(report.table(), end="\n\n")
+        if not report.passed:
+            failed.append(name)
+    print(f"{len(names) - len(failed)} passed, {len(failed)} failed"
+          + (f": {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="python -m rnnzoo",
+                                     description="rnnzoo: recurrent cells from scratch")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("figures", help="regenerate the teaching figures in figures/")
+    p.add_argument("names", nargs="*", help="figures to draw (default: all)")
+    p.add_argument("--out", default="figures", help="output folder (default: figures)")
+    p.add_argument("--full", action="store_true", help="the papers' lengths (slower)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--list", action="store_true", help="list the figures and exit")
+    p.set_defaults(run=cmd_figures)
+
+    p = sub.add_parser("gradcheck", help="finite-difference check of every (or the named) cell")
+    p.add_argument("names", nargs="*", help="cells to check (default: all registered)")
+    p.add_argument("--T", type=int, default=6)
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--input-size", type=int, default=3)
+    p.add_argument("--hidden-size", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=cmd_gradcheck)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

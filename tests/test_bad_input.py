@@ -1,0 +1,104 @@
+"""Bad input gets a clear error naming what was expected, never a silent broadcast or a
+traceback from inside the time loop."""
+import numpy as np
+import pytest
+
+import rnnzoo
+
+D, H = 3, 4
+
+
+@pytest.fixture(params=rnnzoo.available())
+def any_cell(request):
+    return rnnzoo.make(request.param, D, H, seed=0)
+
+
+def test_wrong_rank(any_cell):
+    with pytest.raises(ValueError, match=r"3-D time-major array \(T, B, input_size=3\).*x\[:, None, :\]"):
+        any_cell.forward(np.zeros((5, D)))
+    with pytest.raises(ValueError, match="got a 4-D array"):
+        any_cell.forward(np.zeros((5, 2, D, 1)))
+
+
+def test_wrong_feature_size(any_cell):
+    with pytest.raises(ValueError, match=r"feature size 7 != 3"):
+        any_cell.forward(np.zeros((5, 2, 7)))
+
+
+def test_empty_sequence_or_batch(any_cell):
+    with pytest.raises(ValueError, match="T >= 1 and B >= 1"):
+        any_cell.forward(np.zeros((0, 2, D)))
+    with pytest.raises(ValueError, match="T >= 1 and B >= 1"):
+        any_cell.forward(np.zeros((4, 0, D)))
+
+
+def test_non_floating_and_mismatched_dtype(any_cell):
+    with pytest.raises(TypeError, match="non-floating dtype int64; expected float64"):
+        any_cell.forward(np.zeros((5, 2, D), dtype=np.int64))
+    with pytest.raises(TypeError, match=r"dtype float32; expected floating dtype float64.*astype"):
+        any_cell.forward(np.zeros((5, 2, D), dtype=np.float32))
+
+
+def test_not_an_array(any_cell):
+    with pytest.raises(TypeError, match="x must be a numpy array; got list"):
+        any_cell.forward([[[0.0] * D]])
+
+
+def test_nan_or_inf_in_input_is_an_error(any_cell):
+    x = np.zeros((5, 2, D))
+    x[3, 1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"x contains NaN or inf \(first at index \(3, 1, 2\)\)"):
+        any_cell.forward(x)
+    x[3, 1, 2] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        any_cell.forward(x)
+
+
+def test_state_mismatches(any_cell):
+    x = np.zeros((5, 2, D))
+    n = len(any_cell.state_names)
+    good = any_cell.initial_state(2)
+    with pytest.raises(TypeError, match=f"state0 must be a tuple of {n} array"):
+        any_cell.forward(x, good[0])
+    with pytest.raises(TypeError, match=f"state0 must be a tuple of {n} array"):
+        any_cell.forward(x, good + good)
+    wrong_batch = any_cell.initial_state(3)
+    with pytest.raises(ValueError, match=r"state0 component '\w+' must have shape \(2, "):
+        any_cell.forward(x, wrong_batch)
+    wrong_dtype = tuple(s.astype(np.float32) for s in good)
+    with pytest.raises(TypeError, match="state0 component .* has dtype float32"):
+        any_cell.forward(x, wrong_dtype)
+
+
+def test_backward_checks_its_inputs(any_cell):
+    x = np.zeros((5, 2, D))
+    hs, state_T, cache = any_cell.forward(x)
+    with pytest.raises(ValueError, match=r"dhs must have the shape of hs.*\(5, 2, "):
+        any_cell.backward(hs[:-1], cache)
+    with pytest.raises(TypeError, match="cache must be the third value returned by forward"):
+        any_cell.backward(hs, {"x": x})
+    with pytest.raises(ValueError, match="dstate_T component"):
+        any_cell.backward(hs, cache, tuple(s[:1] for s in state_T))
+
+
+def test_model_and_losses_name_what_they_expect():
+    model = rnnzoo.build_model("gru", 2, 3, 1, readout="last")
+    with pytest.raises(ValueError, match="feature size 5 != 2"):
+        model.forward(np.zeros((4, 2, 5)))
+    with pytest.raises(ValueError, match="target must have the prediction's shape"):
+        rnnzoo.mse_loss(np.zeros((2, 1)), np.zeros(2))
+    with pytest.raises(ValueError, match=r"labels must have shape \(4, 2\)"):
+        rnnzoo.softmax_cross_entropy(np.zeros((4, 2, 5)), np.zeros((4,), dtype=int))
+    with pytest.raises(TypeError, match="labels must be integers"):
+        rnnzoo.softmax_cross_entropy(np.zeros((4, 5)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 5\)"):
+        rnnzoo.softmax_cross_entropy(np.zeros((4, 5)), np.array([0, 1, 2, 5]))
+
+
+def test_cupy_missing_is_a_clear_error():
+    if rnnzoo.cupy_available():
+        pytest.skip("CuPy works here; the error path cannot be exercised")
+    with pytest.raises(RuntimeError, match="pip install cupy-cuda12x"):
+        rnnzoo.make("lstm", 2, 3, backend="cupy")
+    with pytest.raises(ValueError, match="unknown backend 'jax'"):
+        rnnzoo.make("lstm", 2, 3, backend="jax")

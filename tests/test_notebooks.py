@@ -1,0 +1,41 @@
+"""Every notebook runs top to bottom, and its paired percent-format script (the form to
+review in diffs) holds the same cells."""
+import pathlib
+import time
+
+import pytest
+
+NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    elapsed = time.perf_counter() - start
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "a notebook ends with a plot that teaches something"
+    last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert any("image/png" in o.get("data", {}) for o in last_code.outputs), \
+        "the last code cell should draw the notebook's closing plot"
+    print(f"{path.name}: {elapsed:.1f} s")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_matches_its_script(path):
+    jupytext = pytest.importorskip("jupytext")
+    script = path.with_suffix(".py")
+    assert script.exists(), f"{script.name} (jupytext percent format) should sit beside {path.name}"
+    a = [(c.cell_type, c.source.strip()) for c in jupytext.read(path).cells]
+    b = [(c.cell_type, c.source.strip()) for c in jupytext.read(script).cells]
+    assert a == b, f"{path.name} and {script.name} differ: run `jupytext --sync {script}`"
+    committed = path.read_text()
+    assert '"outputs": []' in committed or '"outputs"' not in committed
+    assert '"output_type"' not in committed, f"commit {path.name} without outputs"
