@@ -114,20 +114,13 @@ print("||dL/dh_t|| at t = T-1, T-11, T-31:", norms[[-1, -11, -31]].round(12))
 #   gate's bias started at 3 ($f \approx 0.95$) that half moves up to about 1.
 
 # %%
-variants = [("rnn (tanh)", "rnn", {}),
-            ("IRNN", "rnn", {"nonlinearity": "relu", "identity_init": True}),
-            ("gru", "gru", {}),
-            ("lstm", "lstm", {}),
-            ("lstm, forget bias 3", "lstm", {"forget_bias": 3.0})]
-fig, ax = plt.subplots(figsize=(7, 4))
-for label, name, opts in variants:
-    c = rnnzoo.make(name, input_size=4, hidden_size=32, seed=0, **opts)
-    sv = jacobian_singular_values(c, T=30, steps=range(20, 30)).mean(axis=0)
-    ax.semilogy(np.linspace(0, 1, sv.size), sv, label=label)
-ax.axhline(1, color="k", lw=0.8)
-ax.set(xlabel="rank (fraction of state size)", ylabel="singular value", ylim=(1e-4, 3),
-       title="Singular values of the step Jacobian")
-ax.legend(fontsize=8);
+from rnnzoo.figures import BASELINES, plot_gradient_norms, plot_jacobian_spectra
+
+for label, name, options, _ in BASELINES:          # (label, cell name, options, line style)
+    print(f"{label:34s} make({name!r}, ..., **{options})")
+
+fig, ax = plt.subplots(figsize=(8, 4.5))
+plot_jacobian_spectra(ax, BASELINES, T=40, last=20)
 
 # %% [markdown]
 # ## 4. Gradient norm over 300 steps
@@ -140,15 +133,8 @@ ax.legend(fontsize=8);
 # *Exercise:* before running the cell, predict which curves stay flat.
 
 # %%
-T = 300
 fig, ax = plt.subplots(figsize=(8, 4.5))
-for label, name, opts in variants:
-    c = rnnzoo.make(name, input_size=4, hidden_size=64, seed=0, **opts)
-    ax.semilogy(np.arange(1, T + 1), gradient_norm_over_time(c, T, batch=16), label=label)
-ax.set(xlabel="time step t (loss at t = T)", ylabel=r"$\|\partial L/\partial h_t\|$",
-       ylim=(1e-40, 1e2), title="Gradient reaching each step, at initialization")
-ax.grid(alpha=0.3)
-ax.legend(fontsize=8);
+plot_gradient_norms(ax, BASELINES, T=300)
 
 # %% [markdown]
 # **What this shows.** The tanh RNN loses about one order of magnitude every few steps:

@@ -16,23 +16,15 @@ from .registry import make
 
 FIGURES: dict = {}
 
-# One look per cell family, shared by every figure (and the notebooks).
-CELL_STYLE = {
-    "rnn": dict(color="tab:red"),
-    "irnn": dict(color="tab:orange"),
-    "lstm": dict(color="tab:blue"),
-    "lstm_fb": dict(color="tab:blue", linestyle="--"),
-    "gru": dict(color="tab:green"),
-}
-
-# The baselines of the first figures: (label, style key, registry name, options)
+# The variants drawn in the first figures: (label, registry name, options, line style).
+# Later figures reuse the same styles so a cell looks the same everywhere.
 BASELINES = [
-    ("rnn (tanh)", "rnn", "rnn", {}),
-    ("rnn (relu, identity init: IRNN)", "irnn", "rnn",
-     {"nonlinearity": "relu", "identity_init": True}),
-    ("gru", "gru", "gru", {}),
-    ("lstm", "lstm", "lstm", {}),
-    ("lstm, forget bias 3", "lstm_fb", "lstm", {"forget_bias": 3.0}),
+    ("rnn (tanh)", "rnn", {}, dict(color="tab:red")),
+    ("rnn (relu, identity init: IRNN)", "rnn", {"nonlinearity": "relu", "identity_init": True},
+     dict(color="tab:orange")),
+    ("gru", "gru", {}, dict(color="tab:green")),
+    ("lstm", "lstm", {}, dict(color="tab:blue")),
+    ("lstm, forget bias 3", "lstm", {"forget_bias": 3.0}, dict(color="tab:blue", linestyle="--")),
 ]
 
 
@@ -59,39 +51,30 @@ def _save(fig, out_dir, name):
     return path
 
 
-@figure("gradient_norm_over_time")
-def gradient_norm_figure(out_dir, full=False, seed=0):
-    """||dL/dh_t|| against t, loss on the last step only, for the baseline cells."""
-    plt = _pyplot()
-    T = 1000 if full else 300
-    input_size, hidden = 4, 64
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    for label, style, name, opts in BASELINES:
+def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0):
+    """On ``ax``: ||dL/dh_t|| against t for each (label, name, options, style) variant,
+    loss on the last step only, log scale."""
+    for label, name, opts, style in variants:
         cell = make(name, input_size, hidden, seed=seed, **opts)
         norms = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
-        ax.semilogy(np.arange(1, T + 1), norms, label=label, **CELL_STYLE[style])
+        ax.semilogy(np.arange(1, T + 1), norms, label=label, **style)
     ax.set_xlabel("time step t (the loss is at t = T)")
     ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
     ax.set_title(f"Gradient reaching each step at initialization (T = {T}, H = {hidden})")
     ax.set_ylim(1e-40, 1e2)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
-    return _save(fig, out_dir, "gradient_norm_over_time")
 
 
-@figure("jacobian_singular_values")
-def jacobian_figure(out_dir, full=False, seed=0):
-    """Singular values of the step Jacobian ∂s_t/∂s_{t-1} along a random trajectory."""
-    plt = _pyplot()
-    T, last = (100, 50) if full else (40, 20)
-    input_size, hidden = 4, 64
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    for label, style, name, opts in BASELINES:
+def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, seed=0):
+    """On ``ax``: the sorted singular values of ∂s_t/∂s_{t-1}, averaged over the last
+    ``last`` of T steps of a random trajectory, for each variant."""
+    for label, name, opts, style in variants:
         cell = make(name, input_size, hidden, seed=seed, **opts)
         sv = diagnostics.jacobian_singular_values(cell, T, seed=seed, steps=range(T - last, T))
         mean_sv = sv.mean(axis=0)                        # sorted, averaged over steps
         rank = (np.arange(mean_sv.size) + 0.5) / mean_sv.size
-        ax.semilogy(rank, mean_sv, label=f"{label} (S = {mean_sv.size})", **CELL_STYLE[style])
+        ax.semilogy(rank, mean_sv, label=f"{label} (S = {mean_sv.size})", **style)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.text(0.01, 1.15, "norm-preserving: every singular value = 1", fontsize=8)
     ax.set_xlabel("singular value rank (fraction of the state size S)")
@@ -100,6 +83,22 @@ def jacobian_figure(out_dir, full=False, seed=0):
     ax.set_ylim(1e-4, 3)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="lower left", fontsize=9)
+
+
+@figure("gradient_norm_over_time")
+def gradient_norm_figure(out_dir, full=False, seed=0):
+    """||dL/dh_t|| against t, loss on the last step only, for the baseline cells."""
+    fig, ax = _pyplot().subplots(figsize=(8, 4.8))
+    plot_gradient_norms(ax, BASELINES, 1000 if full else 300, seed=seed)
+    return _save(fig, out_dir, "gradient_norm_over_time")
+
+
+@figure("jacobian_singular_values")
+def jacobian_figure(out_dir, full=False, seed=0):
+    """Singular values of the step Jacobian ∂s_t/∂s_{t-1} along a random trajectory."""
+    fig, ax = _pyplot().subplots(figsize=(8, 4.8))
+    T, last = (100, 50) if full else (40, 20)
+    plot_jacobian_spectra(ax, BASELINES, T, last, seed=seed)
     return _save(fig, out_dir, "jacobian_singular_values")
 
 
