@@ -15,6 +15,7 @@ import rnnzoo  # noqa: E402
 # automatically; list here only option sets worth testing on top of the defaults.
 EXTRA_VARIANTS = {
     "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
+    "janet": [{"chrono_init": False}, {"beta": 0.0}, {"beta": 2.5, "t_max": 10}],
 }
 
 
