@@ -16,6 +16,7 @@ import rnnzoo  # noqa: E402
 EXTRA_VARIANTS = {
     "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
     "lstm": [{"forget_bias": 1.0}],
+    "janet": [{"chrono_init": False}, {"beta": 0.0}, {"beta": 2.5, "t_max": 10}],
 }
 
 

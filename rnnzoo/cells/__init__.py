@@ -1,2 +1,2 @@
 """One module per cell; importing this package registers them all."""
-from . import gru, lstm, rnn  # noqa: F401
+from . import gru, janet, lstm, mgu, rnn  # noqa: F401
