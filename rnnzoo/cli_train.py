@@ -36,6 +36,16 @@ def parse_option(text):
     return key.strip(), raw
 
 
+def verdict(loss, baseline) -> str:
+    """A plain-words reading of the final loss against the trivial baseline."""
+    ratio = loss / baseline
+    if ratio < 0.5:
+        return f"{ratio:.1%} of the baseline: learned the task's long-range dependency"
+    if ratio < 0.9:
+        return f"{ratio:.1%} of the baseline: partly learned"
+    return f"{ratio:.1%} of the baseline: no better than the memoryless predictor"
+
+
 def build_parser(prog="python -m rnnzoo train"):
     p = argparse.ArgumentParser(prog=prog, description="Train a recurrent cell on a "
                                 "long-memory task and compare it with the task's baseline.")
@@ -107,9 +117,9 @@ def main(argv=None) -> int:
           f"optimizer {trainer.optimizer!r}")
     history = trainer.run(args.steps)
     print(history.summary())
-    verdict = "below" if history.final_eval_loss < history.baseline else "NOT below"
     print(f"final eval {history.metric}: {history.final_eval_loss:.5g}  "
-          f"(baseline {history.baseline:.5g} = {task.baseline_formula}; {verdict} it)")
+          f"(baseline {history.baseline:.5g} = {task.baseline_formula}): "
+          f"{verdict(history.final_eval_loss, history.baseline)}")
     if args.save_plot:
         import matplotlib
         matplotlib.use("Agg")

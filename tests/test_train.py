@@ -190,7 +190,7 @@ def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):
                "--checkpoint", str(ckpt)])
     out = capsys.readouterr().out
     assert rc == 0 and png.stat().st_size > 0 and ckpt.exists()
-    assert "final eval MSE" in out and "baseline 0.16667" in out
+    assert "final eval MSE" in out and "baseline 0.16667" in out and "of the baseline" in out
     model, opt_state, meta = rnnzoo.load_checkpoint(ckpt)
     assert model.cells[0].nonlinearity == "relu" and meta["extra"]["step"] == 6
     assert main(["--resume", str(ckpt), "--steps", "3", "--no-progress",
