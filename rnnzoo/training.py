@@ -195,10 +195,9 @@ class Trainer:
         n = x_all.shape[1]
         loss_sum = acc_sum = 0.0
         for s in range(0, n, self.eval_batch):
-            x, target = self._to_device(x_all[:, s:s + self.eval_batch],
-                                        t_all[..., s:s + self.eval_batch]
-                                        if self.task.readout == "all" else
-                                        t_all[s:s + self.eval_batch])
+            part = slice(s, s + self.eval_batch)             # over the batch axis B
+            x, target = self._to_device(x_all[:, part], t_all[:, part]
+                                        if self.task.readout == "all" else t_all[part])
             y, _ = self.model.forward(x)
             b = x.shape[1]
             loss_sum += self.task.loss(y, target)[0] * b

@@ -25,6 +25,9 @@ def test_round_trip_is_bit_exact(tmp_path):
     for p in model.params.values():                       # not just the initial values
         p += np.random.default_rng(0).normal(size=p.shape)
     path = save_checkpoint(tmp_path / "m.npz", model, extra={"note": "hi"})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask   # not mkstemp's 0600
     loaded, opt_state, meta = load_checkpoint(path)
     assert opt_state is None and meta["extra"] == {"note": "hi"}
     assert [c.hyperparameters for c in loaded.cells] == [c.hyperparameters for c in model.cells]
