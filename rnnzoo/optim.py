@@ -275,6 +275,11 @@ def optimizer_from_state(params, state) -> Optimizer:
     return opt
 
 
+def global_norm(grads) -> float:
+    r"""The norm of all gradients as one vector, :math:`\sqrt{\sum_k \|g_k\|_F^2}`."""
+    return math.sqrt(sum(float(to_numpy((g * g).sum())) for g in grads.values()))
+
+
 def clip_grad_norm(grads, max_norm) -> float:
     r"""Rescale all gradients together, in place, so their global norm is at most
     ``max_norm``; return the norm *before* clipping.
@@ -288,7 +293,7 @@ def clip_grad_norm(grads, max_norm) -> float:
     """
     if max_norm is None or max_norm <= 0:
         raise ValueError(f"max_norm must be a positive number; got {max_norm!r}")
-    total = math.sqrt(sum(float(to_numpy((g * g).sum())) for g in grads.values()))
+    total = global_norm(grads)
     if math.isfinite(total) and total > max_norm:
         scale = max_norm / (total + 1e-12)
         for g in grads.values():

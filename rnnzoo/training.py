@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .backend import to_numpy
-from .optim import Optimizer, apply_constraints, clip_grad_norm, make_optimizer
+from .optim import (Optimizer, apply_constraints, clip_grad_norm, global_norm,
+                    make_optimizer)
 
 
 @dataclass
@@ -175,10 +175,7 @@ class Trainer:
         """One optimizer step; returns (loss, gradient norm before clipping)."""
         x, target = self.batch(self.step)
         loss, grads = self.loss_and_grads(x, target)
-        if self.clip is None:
-            norm = math.sqrt(sum(float(to_numpy((g * g).sum())) for g in grads.values()))
-        else:
-            norm = clip_grad_norm(grads, self.clip)
+        norm = global_norm(grads) if self.clip is None else clip_grad_norm(grads, self.clip)
         if not (math.isfinite(loss) and math.isfinite(norm)):
             raise FloatingPointError(
                 f"training diverged at step {self.step}: loss {loss}, gradient norm {norm}; "
