@@ -12,9 +12,15 @@ from .base import Cache, Gradients, RecurrentCell
 from .gradcheck import GradcheckReport, gradcheck
 from .model import Linear, SequenceModel, build_model, mse_loss, softmax_cross_entropy
 from .registry import available, get_cell_class, make, register
+from . import optim, tasks  # noqa: F401  (rnnzoo.optim.Adam, rnnzoo.tasks.make_task, ...)
+from .checkpoint import load_checkpoint, save_checkpoint
+from .tasks import make_task
+from .training import History, Trainer, train
 
 __version__ = "0.1.0"
 
 __all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "GradcheckReport",
            "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available",
-           "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy"]
+           "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy",
+           "optim", "tasks", "make_task", "train", "Trainer", "History", "save_checkpoint",
+           "load_checkpoint"]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnnzoo {figures,gradcheck,bench,train} ...``."""
+"""Command line: ``python -m rnnzoo {figures,gradcheck,train} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -37,8 +37,16 @@ def cmd_gradcheck(args):
     return 1 if failed else 0
 
 
+def cmd_train(args):
+    from . import cli_train
+    return cli_train.main(args.train_args)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:                      # the train command parses its own flags
+        from . import cli_train
+        return cli_train.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m rnnzoo",
                                      description="rnnzoo: recurrent cells from scratch")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +68,10 @@ def main(argv=None):
     p.add_argument("--hidden-size", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=cmd_gradcheck)
+
+    p = sub.add_parser("train", help="train a cell on a task (see: python -m rnnzoo train -h)")
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p.set_defaults(run=cmd_train)
 
     args = parser.parse_args(argv)
     return args.run(args)

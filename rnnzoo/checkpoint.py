@@ -1,0 +1,272 @@
+"""Safe checkpoints: one ``.npz`` file of plain arrays plus JSON metadata, never pickle.
+
+File layout (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays)::
+
+    meta.json                  0-d unicode array holding the JSON metadata (below)
+    param/<name>               every parameter, e.g. param/cell0.W_hh, param/readout.W
+    optim/<buffer>/<name>      optimizer buffers, e.g. optim/m/cell0.W_hh (if saved)
+
+The metadata records the format version, what was saved (``"kind"``: ``"model"`` for a
+:class:`~rnnzoo.SequenceModel`, ``"cell"`` for a bare cell), every cell's
+``hyperparameters`` (name, sizes, seed, dtype, backend, options), the readout, each
+parameter's shape and dtype, the optimizer's type, hyperparameters, per-parameter
+learning rates and step count, and a free ``extra`` dict (the trainer's step, seed,
+task and history).
+
+Safety:
+
+* Loading uses ``np.load(..., allow_pickle=False)`` and ``json.loads``: no object arrays,
+  no pickle, so opening someone else's checkpoint cannot run their code.
+* Writing goes to a temporary file in the same directory, flushed and fsynced, then
+  ``os.replace``-d over the target (atomic on POSIX and Windows): a crash mid-write
+  leaves the previous checkpoint intact.
+* Loading checks the file against the metadata and, when ``model=`` is given, against
+  that model: a missing array, a shape or dtype mismatch or a different cell type is a
+  ``CheckpointError`` that says which.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from .backend import get_backend, to_numpy
+from .base import RecurrentCell
+from .model import Linear, SequenceModel
+from .registry import make
+
+FORMAT = "rnnzoo-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that is missing, malformed, or does not fit the model."""
+
+
+# ---------------------------------------------------------------------- saving
+def save_checkpoint(path, model, optimizer=None, extra=None):
+    """Write ``model`` (a SequenceModel or a single cell), optionally the optimizer's
+    state and a JSON-able ``extra`` dict, to ``path`` atomically. Returns ``path``."""
+    path = os.fspath(path)
+    meta = {"format": FORMAT, "version": VERSION, **_describe(model)}
+    arrays = {f"param/{k}": to_numpy(v) for k, v in model.params.items()}
+    meta["params"] = {k: {"shape": list(a.shape), "dtype": a.dtype.name}
+                      for k, a in ((k, arrays[f"param/{k}"]) for k in model.params)}
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        meta["optimizer"] = {k: state[k] for k in ("type", "hyperparameters", "lrs",
+                                                    "step_count")}
+        meta["optimizer"]["buffers"] = list(state["buffers"])
+        for b, bufs in state["buffers"].items():
+            arrays.update({f"optim/{b}/{k}": to_numpy(v) for k, v in bufs.items()})
+    else:
+        meta["optimizer"] = None
+    meta["extra"] = extra if extra is not None else {}
+    try:
+        text = json.dumps(meta, default=_json_default)
+    except TypeError as exc:
+        raise TypeError(f"save_checkpoint: metadata must be JSON-serializable ({exc}); "
+                        "pass only numbers, strings, lists and dicts in extra") from None
+    arrays["meta.json"] = np.array(text)
+    _atomic_savez(path, arrays)
+    return path
+
+
+def _describe(model) -> dict:
+    if isinstance(model, SequenceModel):
+        r = model.readout
+        return {"kind": "model", "cells": [c.hyperparameters for c in model.cells],
+                "readout": {"in_features": r.in_features, "out_features": r.out_features,
+                            "readout": r.readout}}
+    if isinstance(model, RecurrentCell):
+        return {"kind": "cell", "cells": [model.hyperparameters], "readout": None}
+    raise TypeError(f"save_checkpoint: expected a SequenceModel or a cell; got "
+                    f"{type(model).__name__}")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, tuple):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serializable")
+
+
+def _atomic_savez(path, arrays):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())     # mkstemp makes 0600; use the usual mode
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ---------------------------------------------------------------------- loading
+def read_meta(path) -> dict:
+    """The JSON metadata of a checkpoint, without building anything."""
+    with _open(path) as data:
+        return _meta(data, path)
+
+
+def load_checkpoint(path, model=None, backend=None):
+    """Load a checkpoint written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : the ``.npz`` file
+    model : None to rebuild the model (or cell) from the metadata; or an existing model
+        whose parameters are overwritten in place after checking that it has the same
+        cell types, parameter names and shapes
+    backend : None for the backend recorded in the file, or "numpy"/"cupy" to load
+        onto another device (only when rebuilding)
+
+    Returns
+    -------
+    (model, optimizer_state, meta): ``optimizer_state`` is None when none was saved,
+    else a dict for :meth:`rnnzoo.optim.Optimizer.load_state_dict` or
+    :func:`rnnzoo.optim.optimizer_from_state`; ``meta`` is the metadata, with the
+    ``extra`` dict that was saved.
+    """
+    with _open(path) as data:
+        meta = _meta(data, path)
+        names = list(meta["params"])
+        arrays = {k: _array(data, f"param/{k}", path) for k in names}
+        for k, a in arrays.items():
+            spec = meta["params"][k]
+            if list(a.shape) != spec["shape"] or a.dtype.name != spec["dtype"]:
+                raise CheckpointError(f"{path}: array param/{k} has shape {list(a.shape)} "
+                                      f"{a.dtype.name}; the metadata says {spec['shape']} "
+                                      f"{spec['dtype']}")
+        opt_state = None
+        if meta.get("optimizer"):
+            om = meta["optimizer"]
+            opt_state = {"type": om["type"], "hyperparameters": om["hyperparameters"],
+                         "lrs": om["lrs"], "step_count": om["step_count"],
+                         "buffers": {b: {k: _array(data, f"optim/{b}/{k}", path)
+                                         for k in names} for b in om["buffers"]}}
+    if model is None:
+        model = _build(meta, backend, path)
+    else:
+        _check_fits(model, meta, path)
+    for k, p in model.params.items():
+        if k not in arrays:
+            raise CheckpointError(f"{path}: no saved array for parameter '{k}' of the "
+                                  f"{_cell_names(meta)} model")
+        if tuple(p.shape) != tuple(arrays[k].shape):
+            raise CheckpointError(f"{path}: parameter '{k}' has shape {tuple(arrays[k].shape)} "
+                                  f"in the file but {tuple(p.shape)} in the model")
+        p[...] = model.backend.asarray(arrays[k], dtype=p.dtype)     # in place
+    if opt_state is not None:
+        opt_state["buffers"] = {b: {k: model.backend.asarray(v) for k, v in bufs.items()}
+                                for b, bufs in opt_state["buffers"].items()}
+    return model, opt_state, meta
+
+
+class _open:
+    """np.load(allow_pickle=False) as a context manager with a clear error."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __enter__(self):
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"no checkpoint at {self.path}")
+        try:
+            self.data = np.load(self.path, allow_pickle=False)
+        except Exception as exc:
+            raise CheckpointError(f"{self.path} is not a readable .npz checkpoint: {exc}") \
+                from None
+        if not hasattr(self.data, "files"):
+            raise CheckpointError(f"{self.path} holds a single array, not an rnnzoo "
+                                  "checkpoint (.npz archive)")
+        return self.data
+
+    def __exit__(self, *exc):
+        self.data.close()
+        return False
+
+
+def _array(data, key, path):
+    if key not in data.files:
+        raise CheckpointError(f"{path}: missing array '{key}' (the file is incomplete or was "
+                              "written by something else)")
+    try:
+        return data[key]
+    except ValueError as exc:          # object arrays refuse to load without pickle
+        raise CheckpointError(f"{path}: array '{key}' cannot be loaded safely: {exc}") from None
+
+
+def _meta(data, path) -> dict:
+    raw = _array(data, "meta.json", path)
+    try:
+        meta = json.loads(str(raw[()]))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise CheckpointError(f"{path}: meta.json is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an rnnzoo checkpoint (format "
+                              f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {meta.get('version')} is "
+                              f"not supported (this rnnzoo reads version {VERSION})")
+    for key in ("kind", "cells", "params"):
+        if key not in meta:
+            raise CheckpointError(f"{path}: metadata has no '{key}' entry")
+    return meta
+
+
+def _cell_names(meta) -> str:
+    return "+".join(c["name"] for c in meta["cells"])
+
+
+def _build(meta, backend, path):
+    cells = []
+    for hp in meta["cells"]:
+        hp = dict(hp)
+        try:
+            name, D, H = hp.pop("name"), hp.pop("input_size"), hp.pop("hidden_size")
+            be = backend if backend is not None else hp.pop("backend")
+            hp.pop("backend", None)
+            cells.append(make(name, D, H, seed=hp.pop("seed"), dtype=np.dtype(hp.pop("dtype")),
+                              backend=be, **hp))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: cannot rebuild cell from {meta['cells']}: "
+                                  f"{exc}") from None
+    if meta["kind"] == "cell":
+        return cells[0]
+    r = meta["readout"]
+    head = Linear(r["in_features"], r["out_features"], readout=r["readout"],
+                  dtype=cells[-1].dtype, backend=get_backend(cells[-1].backend))
+    return SequenceModel(cells, head)
+
+
+def _check_fits(model, meta, path):
+    have = _describe(model)
+    if have["kind"] != meta["kind"]:
+        raise CheckpointError(f"{path} holds a {meta['kind']}, but a {have['kind']} was "
+                              "given to load it into")
+    saved, ours = _cell_names(meta), "+".join(c["name"] for c in have["cells"])
+    if saved != ours:
+        raise CheckpointError(f"{path} was written by a '{saved}' model; cannot load it into "
+                              f"a '{ours}' model")
+    missing = sorted(set(model.params) - set(meta["params"]))
+    unexpected = sorted(set(meta["params"]) - set(model.params))
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: parameter names differ; missing from the file "
+                              f"{missing}, not in the model {unexpected}")

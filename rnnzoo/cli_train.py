@@ -1,0 +1,142 @@
+"""The ``train`` subcommand: ``python -m rnnzoo train --cell gru --task adding --T 100``.
+
+Also runnable on its own as ``python -m rnnzoo.cli_train --cell gru --task adding ...``.
+Prints the final evaluation metric against the task's trivial baseline; optionally saves
+the learning curve (``--save-plot curve.png``) and a checkpoint (``--checkpoint
+model.npz``) from which ``--resume model.npz`` continues the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import sys
+
+import numpy as np
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .model import build_model
+from .optim import OPTIMIZERS, optimizer_from_state
+from .registry import available
+from .tasks import TASKS, make_task
+from .training import History, Trainer
+
+
+def parse_option(text):
+    """``key=value`` -> (key, value); the value is read as JSON or a Python literal
+    (``true``, ``1.5``, ``"relu"``), else kept as a string (``nonlinearity=relu``)."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected key=value; got {text!r}")
+    key, raw = text.split("=", 1)
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return key.strip(), parse(raw)
+        except (ValueError, SyntaxError):
+            continue
+    return key.strip(), raw
+
+
+def verdict(loss, baseline) -> str:
+    """A plain-words reading of the final loss against the trivial baseline."""
+    ratio = loss / baseline
+    if ratio < 0.5:
+        return f"{ratio:.1%} of the baseline: learned the task's long-range dependency"
+    if ratio < 0.9:
+        return f"{ratio:.1%} of the baseline: partly learned"
+    return f"{ratio:.1%} of the baseline: no better than the memoryless predictor"
+
+
+def build_parser(prog="python -m rnnzoo train"):
+    p = argparse.ArgumentParser(prog=prog, description="Train a recurrent cell on a "
+                                "long-memory task and compare it with the task's baseline.")
+    p.add_argument("--cell", default="gru",
+                   help=f"registered cell name (available: {', '.join(available())})")
+    p.add_argument("--task", default="adding", choices=sorted(TASKS))
+    p.add_argument("--T", type=int, default=None,
+                   help="adding: sequence length; copy: blank gap (sequences are T+20 long); "
+                        "digits: fixed 64; associative: use --task-option pairs=K")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--layers", type=int, default=1)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
+    p.add_argument("--clip", type=float, default=1.0,
+                   help="max global gradient norm; 0 disables clipping")
+    p.add_argument("--tbptt", type=int, default=None, help="truncated BPTT length (steps)")
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--eval-size", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
+    p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
+    p.add_argument("--option", action="append", type=parse_option, default=[],
+                   metavar="KEY=VALUE", help="cell option, e.g. --option nonlinearity=relu")
+    p.add_argument("--task-option", action="append", type=parse_option, default=[],
+                   metavar="KEY=VALUE", help="task option, e.g. --task-option pairs=8")
+    p.add_argument("--save-plot", metavar="PATH", help="save the learning curve as a PNG")
+    p.add_argument("--checkpoint", metavar="PATH", help="save model + optimizer here (.npz)")
+    p.add_argument("--resume", metavar="PATH",
+                   help="continue from a checkpoint written by --checkpoint (the model, "
+                        "optimizer, task, seed and step come from the file)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    progress = not args.no_progress
+    if args.resume:
+        model, opt_state, meta = load_checkpoint(args.resume)
+        extra = meta["extra"]
+        if opt_state is None or "task" not in extra:
+            print(f"error: {args.resume} has no optimizer state or trainer record; it was not "
+                  "written by this command's --checkpoint", file=sys.stderr)
+            return 2
+        spec = dict(extra["task"])
+        task = make_task(spec.pop("name"), **spec)
+        trainer = Trainer(model, task, optimizer=optimizer_from_state(model.params, opt_state),
+                          batch_size=extra["batch_size"], clip=extra["clip"],
+                          tbptt=extra["tbptt"], eval_every=args.eval_every,
+                          seed=extra["seed"], start_step=extra["step"], progress=progress)
+        trainer.history = History.from_dict(extra["history"])
+    else:
+        task_kwargs = dict(args.task_option)
+        if args.task not in ("digits", "permuted_digits"):
+            task_kwargs.setdefault("eval_size", args.eval_size)
+        task = make_task(args.task, T=args.T, seed=args.seed, **task_kwargs)
+        model = build_model(args.cell, task.input_size, args.hidden, task.output_size,
+                            layers=args.layers, readout=task.readout, seed=args.seed,
+                            dtype=np.dtype(args.dtype), backend=args.backend,
+                            **dict(args.option))
+        trainer = Trainer(model, task, optimizer=args.optimizer, lr=args.lr,
+                          batch_size=args.batch_size, clip=args.clip or None, tbptt=args.tbptt,
+                          eval_every=args.eval_every, seed=args.seed, progress=progress,
+                          label=args.cell)
+    print(f"task   {task.describe()}")
+    print(f"model  {model.cells[0]!r} x{len(model.cells)}, {model.num_params()} parameters, "
+          f"optimizer {trainer.optimizer!r}")
+    history = trainer.run(args.steps)
+    print(history.summary())
+    print(f"final eval {history.metric}: {history.final_eval_loss:.5g}  "
+          f"(baseline {history.baseline:.5g} = {task.baseline_formula}): "
+          f"{verdict(history.final_eval_loss, history.baseline)}")
+    if args.save_plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .plotting import plot_history
+        ax = plot_history(history, title=f"{history.label} on {task.name} (T={task.T})")
+        ax.figure.tight_layout()
+        ax.figure.savefig(args.save_plot, dpi=120)
+        plt.close(ax.figure)
+        print(f"saved learning curve to {args.save_plot}")
+    if args.checkpoint:
+        save_checkpoint(args.checkpoint, model, trainer.optimizer,
+                        extra=trainer.checkpoint_extra())
+        print(f"saved checkpoint to {args.checkpoint} (step {trainer.step})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

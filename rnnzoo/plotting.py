@@ -1,0 +1,63 @@
+"""Learning curves from :class:`rnnzoo.training.History` objects, against each task's
+trivial baseline (drawn dashed: a curve that never goes below it learned nothing)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def smooth(values, window):
+    """Moving average over ``window`` entries (shorter at the start): (N,) -> (N,)."""
+    v = np.asarray(values, dtype=float)
+    if window <= 1 or v.size == 0:
+        return v
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    n = np.arange(1, v.size + 1)
+    lo = np.maximum(n - window, 0)
+    return (c[n] - c[lo]) / (n - lo)
+
+
+def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=None):
+    """Draw one or more histories on ``ax`` (a new figure's axes if None); return ax.
+
+    kind="loss": the evaluation loss (markers joined by a line) and, if ``train``, the
+    training loss smoothed over ~2% of the run (thin, same colour), with each distinct
+    task baseline as a dashed grey line. Log scale by default for losses.
+    kind="accuracy": the evaluation accuracy (no baseline line).
+    kind="grad_norm": the global gradient norm before clipping, per step (log scale).
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(histories, (list, tuple)):
+        histories = [histories]
+    if kind not in ("loss", "accuracy", "grad_norm"):
+        raise ValueError(f"kind must be 'loss', 'accuracy' or 'grad_norm'; got {kind!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    baselines = {}
+    for h in histories:
+        if kind == "loss":
+            line, = ax.plot(h.eval_steps, h.eval_loss, marker="o", ms=3,
+                            label=f"{h.label} (eval)")
+            if train and h.train_loss:
+                window = max(1, len(h.train_loss) // 50)
+                ax.plot(h.steps, smooth(h.train_loss, window), lw=0.8, alpha=0.5,
+                        color=line.get_color())
+            baselines.setdefault((h.task, round(h.baseline, 12)), h)
+        elif kind == "accuracy":
+            ax.plot(h.eval_steps, h.eval_accuracy, marker="o", ms=3, label=h.label)
+        else:
+            ax.plot(h.steps, h.grad_norm, lw=0.8, label=h.label)
+    for (task, value), h in baselines.items():
+        ax.axhline(value, ls="--", color="0.4", lw=1)
+        ax.annotate(f"{task} baseline {value:.3g}", (0.01, value), xycoords=("axes fraction",
+                    "data"), va="bottom", fontsize=8, color="0.3")
+    if log if log is not None else kind in ("loss", "grad_norm"):
+        ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ylabel = {"loss": histories[0].metric if histories else "loss",
+              "accuracy": "eval accuracy", "grad_norm": "gradient norm (before clipping)"}
+    ax.set_ylabel(ylabel[kind])
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

@@ -1,0 +1,181 @@
+"""Checkpoints: bit-exact round trips, identical resumption, no pickle, atomic writes,
+and clear errors for files that do not fit."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
+from rnnzoo.optim import Adam, optimizer_from_state
+from rnnzoo.tasks import make_task
+from rnnzoo.training import Trainer
+
+
+def model_for(task, cell="gru", **kw):
+    return rnnzoo.build_model(cell, task.input_size, 6, task.output_size, readout=task.readout,
+                              seed=2, **kw)
+
+
+def test_round_trip_is_bit_exact(tmp_path):
+    task = make_task("adding", T=8)
+    model = rnnzoo.build_model("rnn", 2, 5, 1, layers=2, readout="last", seed=4,
+                               nonlinearity="relu", identity_init=True, identity_scale=0.9)
+    for p in model.params.values():                       # not just the initial values
+        p += np.random.default_rng(0).normal(size=p.shape)
+    path = save_checkpoint(tmp_path / "m.npz", model, extra={"note": "hi"})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask   # not mkstemp's 0600
+    loaded, opt_state, meta = load_checkpoint(path)
+    assert opt_state is None and meta["extra"] == {"note": "hi"}
+    assert [c.hyperparameters for c in loaded.cells] == [c.hyperparameters for c in model.cells]
+    assert loaded.readout.readout == "last"
+    for k, p in model.params.items():
+        np.testing.assert_array_equal(loaded.params[k], p)
+        assert loaded.params[k].dtype == p.dtype
+    x, _ = task.batch(3, np.random.default_rng(1))
+    np.testing.assert_array_equal(loaded.forward(x)[0], model.forward(x)[0])
+
+
+def test_single_cell_and_float32_round_trip(tmp_path):
+    cell = rnnzoo.make("lstm", 3, 4, seed=1, dtype=np.float32)
+    save_checkpoint(tmp_path / "c.npz", cell)
+    loaded, _, meta = load_checkpoint(tmp_path / "c.npz")
+    assert meta["kind"] == "cell" and type(loaded) is type(cell)
+    for k, p in cell.params.items():
+        assert loaded.params[k].dtype == np.float32
+        np.testing.assert_array_equal(loaded.params[k], p)
+
+
+def test_training_resumes_identically(tmp_path):
+    task = make_task("copy", T=4, seed=0, eval_size=16)
+    kw = dict(batch_size=8, lr=0.01, eval_every=5, seed=7, progress=False)
+    # uninterrupted: 12 steps
+    ref = model_for(task, "lstm")
+    Trainer(ref, task, **kw).run(12)
+    # interrupted after 6, saved, loaded into a fresh process's worth of objects, 6 more
+    a = model_for(task, "lstm")
+    ta = Trainer(a, task, **kw)
+    ta.run(6)
+    save_checkpoint(tmp_path / "r.npz", a, ta.optimizer, extra=ta.checkpoint_extra())
+    b, opt_state, meta = load_checkpoint(tmp_path / "r.npz")
+    tb = Trainer(b, task, optimizer=optimizer_from_state(b.params, opt_state),
+                 start_step=meta["extra"]["step"], **kw)
+    tb.run(6)
+    for k, p in ref.params.items():
+        np.testing.assert_array_equal(b.params[k], p)
+    assert tb.optimizer.step_count == 12
+
+
+def test_optimizer_state_round_trip(tmp_path):
+    task = make_task("adding", T=5)
+    model = model_for(task)
+    opt = Adam(model.params, lr=0.003, lr_for={"cell0.W_hh": 1e-4})
+    Trainer(model, task, optimizer=opt, progress=False, eval_every=10).run(3)
+    save_checkpoint(tmp_path / "o.npz", model, opt)
+    loaded, state, _ = load_checkpoint(tmp_path / "o.npz")
+    opt2 = optimizer_from_state(loaded.params, state)
+    assert opt2.lrs == opt.lrs and opt2.step_count == 3 and opt2.betas == opt.betas
+    for b in ("m", "v"):
+        for k in model.params:
+            np.testing.assert_array_equal(opt2.buffers[b][k], opt.buffers[b][k])
+
+
+def test_load_into_existing_model_in_place(tmp_path):
+    task = make_task("adding", T=5)
+    src, dst = model_for(task), rnnzoo.build_model("gru", 2, 6, 1, readout="last", seed=99)
+    save_checkpoint(tmp_path / "m.npz", src)
+    W = dst.params["cell0.W_hh"]
+    out, _, _ = load_checkpoint(tmp_path / "m.npz", model=dst)
+    assert out is dst and dst.params["cell0.W_hh"] is W
+    np.testing.assert_array_equal(W, src.params["cell0.W_hh"])
+
+
+def test_different_cell_type_is_a_clear_error(tmp_path):
+    task = make_task("adding", T=5)
+    save_checkpoint(tmp_path / "g.npz", model_for(task, "gru"))
+    with pytest.raises(CheckpointError, match="written by a 'gru' model; cannot load it into "
+                                               "a 'lstm' model"):
+        load_checkpoint(tmp_path / "g.npz", model=model_for(task, "lstm"))
+
+
+def test_shape_mismatch_is_a_clear_error(tmp_path):
+    save_checkpoint(tmp_path / "g.npz", rnnzoo.build_model("gru", 2, 6, 1, readout="last"))
+    other = rnnzoo.build_model("gru", 2, 7, 1, readout="last")
+    with pytest.raises(CheckpointError, match=r"'cell0.W_ih' has shape \(18, 2\) in the file "
+                                               r"but \(21, 2\) in the model"):
+        load_checkpoint(tmp_path / "g.npz", model=other)
+
+
+def rewrite(path, drop=None, meta_edit=None, add=None):
+    with np.load(path, allow_pickle=False) as d:
+        arrays = {k: d[k] for k in d.files if k != drop}
+    if meta_edit:
+        meta = json.loads(str(arrays["meta.json"][()]))
+        meta_edit(meta)
+        arrays["meta.json"] = np.array(json.dumps(meta))
+    arrays.update(add or {})
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_missing_array_is_a_clear_error(tmp_path):
+    path = save_checkpoint(tmp_path / "g.npz", rnnzoo.build_model("gru", 2, 6, 1))
+    rewrite(path, drop="param/cell0.b_hh")
+    with pytest.raises(CheckpointError, match="missing array 'param/cell0.b_hh'"):
+        load_checkpoint(path)
+
+
+def test_tampered_cell_type_is_caught_by_the_shape_check(tmp_path):
+    path = save_checkpoint(tmp_path / "g.npz", rnnzoo.build_model("gru", 2, 6, 1))
+
+    def to_lstm(meta):
+        meta["cells"][0]["name"] = "lstm"
+    rewrite(path, meta_edit=to_lstm)
+    with pytest.raises(CheckpointError, match="shape"):
+        load_checkpoint(path)
+
+
+def test_pickled_object_arrays_are_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "g.npz", rnnzoo.build_model("gru", 2, 6, 1))
+    rewrite(path, drop="param/cell0.W_hh",
+            add={"param/cell0.W_hh": np.array([{"evil": 1}], dtype=object)})
+    with pytest.raises(CheckpointError, match="cannot be loaded safely"):
+        load_checkpoint(path)
+
+
+def test_not_a_checkpoint_and_missing_file(tmp_path):
+    np.savez(tmp_path / "x.npz", a=np.zeros(2))
+    with pytest.raises(CheckpointError, match="missing array 'meta.json'"):
+        load_checkpoint(tmp_path / "x.npz")
+    (tmp_path / "t.npz").write_text("hello")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        load_checkpoint(tmp_path / "t.npz")
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "nope.npz")
+
+
+def test_crash_mid_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    model = rnnzoo.build_model("gru", 2, 6, 1)
+    save_checkpoint(path, model, extra={"version": "old"})
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut")
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, model, extra={"version": "new"})
+    monkeypatch.undo()
+    assert path.read_bytes() == before                  # untouched
+    assert read_meta(path)["extra"] == {"version": "old"}
+    assert sorted(os.listdir(tmp_path)) == ["m.npz"]    # no temporary file left behind
+
+
+def test_unserializable_extra_is_rejected_before_writing(tmp_path):
+    with pytest.raises(TypeError, match="JSON-serializable"):
+        save_checkpoint(tmp_path / "m.npz", rnnzoo.build_model("gru", 2, 6, 1),
+                        extra={"f": object()})
+    assert not (tmp_path / "m.npz").exists()

@@ -1,0 +1,128 @@
+"""Task generators: shapes, determinism from the seed, the answer recoverable from x,
+and baselines that match their formulas."""
+import math
+
+import numpy as np
+import pytest
+
+from rnnzoo.tasks import AssociativeRetrieval, CopyMemory, make_task
+
+B = 64
+
+
+def draw(task, seed=3):
+    return task.batch(B, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("name,T", [("adding", 30), ("copy", 12), ("digits", None),
+                                    ("permuted_digits", None), ("associative", None)])
+def test_shapes_and_determinism(name, T):
+    task = make_task(name, T=T, seed=0)
+    x, target = draw(task)
+    assert x.shape == (task.T, B, task.input_size) and x.dtype == np.float64
+    if task.loss_kind == "mse":
+        assert target.shape == (B, 1)
+    elif task.readout == "all":
+        assert target.shape == (task.T, B) and target.dtype == np.int64
+    else:
+        assert target.shape == (B,) and target.dtype == np.int64
+        assert target.min() >= 0 and target.max() < task.output_size
+    x2, t2 = draw(task)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(target, t2)
+    x3, _ = draw(task, seed=4)
+    assert not np.array_equal(x, x3)
+    ex1, et1 = task.eval_data()
+    ex2, et2 = make_task(name, T=T, seed=0).eval_data()
+    np.testing.assert_array_equal(ex1, ex2)
+    np.testing.assert_array_equal(et1, et2)
+
+
+def test_adding_markers_and_target():
+    task = make_task("adding", T=41)
+    x, target = draw(task)
+    marks = x[:, :, 1]
+    assert np.all(marks.sum(axis=0) == 2)
+    half = 41 // 2
+    assert np.all(marks[:half].sum(axis=0) == 1) and np.all(marks[half:].sum(axis=0) == 1)
+    np.testing.assert_allclose(target[:, 0], (x[:, :, 0] * marks).sum(axis=0), rtol=0, atol=1e-15)
+    assert x[:, :, 0].min() >= 0 and x[:, :, 0].max() < 1
+
+
+def test_adding_baseline_is_the_mse_of_predicting_one():
+    task = make_task("adding", T=20)
+    _, target = task.batch(200_000, np.random.default_rng(0))
+    assert task.baseline == pytest.approx(1 / 6)
+    assert np.mean((target - 1.0) ** 2) == pytest.approx(1 / 6, abs=2e-3)
+
+
+def test_copy_layout_and_recall_from_input():
+    task = CopyMemory(T=15)
+    x, target = draw(task)
+    L = 15 + 20
+    codes = x.argmax(axis=-1)
+    assert codes.shape == (L, B) and np.all(x.sum(axis=-1) == 1)
+    assert np.all((codes[:10] >= 1) & (codes[:10] <= 8))
+    assert np.all(codes[10:L - 11] == 0) and np.all(codes[L - 11] == 9) and np.all(codes[L - 10:] == 0)
+    np.testing.assert_array_equal(target[-10:], codes[:10])       # the answer is in x
+    assert np.all(target[:-10] == 0)
+
+
+def test_copy_baseline_formula_and_memoryless_loss():
+    task = CopyMemory(T=50)
+    assert task.baseline == pytest.approx(10 * math.log(8) / 70)
+    # the memoryless predictor: blank with probability 1 until recall, then uniform over 1-8
+    _, target = task.eval_data()
+    logits = np.full((task.T, target.shape[1], 9), -1e9)
+    logits[:-10, :, 0] = 0.0
+    logits[-10:, :, 1:] = 0.0
+    assert task.loss(logits, target)[0] == pytest.approx(task.baseline, rel=1e-12)
+
+
+def test_digits_split_and_permutation():
+    plain = make_task("digits", seed=0)
+    perm = make_task("permuted_digits", seed=0)
+    assert len(plain.train_y) + len(plain.test_y) == 1797
+    assert len(plain.test_y) == 359
+    assert sorted(perm.pixel_order) == list(range(64)) and list(perm.pixel_order) != list(range(64))
+    x, y = plain.eval_data()
+    xp, yp = perm.eval_data()
+    np.testing.assert_array_equal(y, yp)                          # same split by seed
+    np.testing.assert_array_equal(xp, x[perm.pixel_order])        # same images, permuted
+    assert x.min() >= 0 and x.max() <= 1
+    other = make_task("digits", seed=1)
+    assert not np.array_equal(other.test_y, plain.test_y)
+    assert plain.baseline == pytest.approx(math.log(10), abs=0.02)
+    with pytest.raises(ValueError, match="fixed length T = 64"):
+        make_task("digits", T=32)
+
+
+def test_digits_answer_is_recoverable_from_the_pixels():
+    from sklearn.datasets import load_digits
+    task = make_task("digits", seed=0)
+    data = load_digits()
+    x, y = task.batch(16, np.random.default_rng(0))
+    lookup = {row.tobytes(): label for row, label in zip(data.data / 16.0, data.target)}
+    assert [lookup[x[:, b, 0].tobytes()] for b in range(16)] == list(y)
+
+
+def test_associative_retrieval_answer_from_input():
+    task = AssociativeRetrieval(pairs=4)
+    x, target = draw(task)
+    assert task.T == 11
+    for b in range(B):
+        s = task.decode(x[:, b])
+        keys, values = s[0:8:2], s[1:8:2]
+        assert s[8:10] == "??" and len(set(keys)) == 4 and keys.isalpha() and values.isdigit()
+        assert s[10] in keys
+        assert int(values[keys.index(s[10])]) == target[b]
+    assert task.baseline == pytest.approx(math.log(10))
+
+
+def test_bad_arguments_are_clear():
+    with pytest.raises(ValueError, match="unknown task"):
+        make_task("mnist")
+    with pytest.raises(ValueError, match="batch_size"):
+        make_task("adding", T=10).batch(0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="pairs"):
+        make_task("associative", T=20)
