@@ -16,7 +16,8 @@ def smooth(values, window):
     return (c[n] - c[lo]) / (n - lo)
 
 
-def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=None):
+def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=None,
+                 styles=None):
     """Draw one or more histories on ``ax`` (a new figure's axes if None); return ax.
 
     kind="loss": the evaluation loss (markers joined by a line) and, if ``train``, the
@@ -24,6 +25,8 @@ def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=No
     task baseline as a dashed grey line. Log scale by default for losses.
     kind="accuracy": the evaluation accuracy (no baseline line).
     kind="grad_norm": the global gradient norm before clipping, per step (log scale).
+    styles: optional {history label: matplotlib line keywords}, e.g. to keep one colour
+    per cell across figures.
     """
     import matplotlib.pyplot as plt
 
@@ -34,19 +37,21 @@ def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=No
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     baselines = {}
+    styles = styles or {}
     for h in histories:
+        style = styles.get(h.label, {})
         if kind == "loss":
             line, = ax.plot(h.eval_steps, h.eval_loss, marker="o", ms=3,
-                            label=f"{h.label} (eval)")
+                            label=f"{h.label} (eval)", **style)
             if train and h.train_loss:
                 window = max(1, len(h.train_loss) // 50)
                 ax.plot(h.steps, smooth(h.train_loss, window), lw=0.8, alpha=0.5,
                         color=line.get_color())
             baselines.setdefault((h.task, round(h.baseline, 12)), h)
         elif kind == "accuracy":
-            ax.plot(h.eval_steps, h.eval_accuracy, marker="o", ms=3, label=h.label)
+            ax.plot(h.eval_steps, h.eval_accuracy, marker="o", ms=3, label=h.label, **style)
         else:
-            ax.plot(h.steps, h.grad_norm, lw=0.8, label=h.label)
+            ax.plot(h.steps, h.grad_norm, lw=0.8, label=h.label, **style)
     for (task, value), h in baselines.items():
         ax.axhline(value, ls="--", color="0.4", lw=1)
         ax.annotate(f"{task} baseline {value:.3g}", (0.01, value), xycoords=("axes fraction",
