@@ -12,9 +12,11 @@ from .base import Cache, Gradients, RecurrentCell
 from .gradcheck import GradcheckReport, gradcheck
 from .model import Linear, SequenceModel, build_model, mse_loss, softmax_cross_entropy
 from .registry import available, get_cell_class, make, register
+from .torch_interop import from_torch, to_torch
 
 __version__ = "0.1.0"
 
 __all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "GradcheckReport",
            "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available",
-           "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy"]
+           "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy",
+           "from_torch", "to_torch"]
