@@ -1,0 +1,153 @@
+"""Time forward + backward of every registered cell, and of PyTorch's CPU modules.
+
+    python -m rnnzoo.benchmark                       # T=100, B=64, D=H=256, float32
+    python -m rnnzoo.benchmark --cells lstm,gru --repeat 20 --dtype float64
+
+or from a notebook, with small sizes::
+
+    rows = rnnzoo.benchmark.benchmark(T=20, B=8, D=32, H=32)
+
+Each time is the best of ``repeat`` runs of one forward and one backward (with random
+upstream gradients on the outputs) after a warm-up run; best-of-N is the estimate least
+disturbed by other work on the machine. When PyTorch is installed, cells with a PyTorch
+counterpart (``rnn``, ``lstm``, ``gru``) are also timed as ``torch.nn.RNN/LSTM/GRU`` on
+the CPU with the same weights and shapes: forward, then backward of
+``sum(outputs * random)`` down to the input, with torch limited to as many threads as
+NumPy's BLAS uses. ``ratio`` is rnnzoo's time over torch's (below 1: rnnzoo is faster).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from .registry import available, make
+
+DEFAULTS = dict(T=100, B=64, D=256, H=256, repeat=10, dtype="float32")
+TORCH_COUNTERPART = ("rnn", "lstm", "gru")
+
+
+def blas_threads() -> int:
+    """How many threads NumPy's BLAS uses: the usual environment variables, else the CPUs
+    this process may run on (OpenBLAS's own default)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def best_time(fn, repeat: int) -> float:
+    """Best wall time of ``repeat`` calls of fn(), in seconds, after one warm-up call."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def time_cell(cell, x, dhs, repeat):
+    def run():
+        _, _, cache = cell.forward(x)
+        cell.backward(dhs, cache)
+    return best_time(run, repeat)
+
+
+def time_torch(module, x, dhs, repeat):
+    import torch
+    xt = torch.from_numpy(x).requires_grad_(True)
+    gt = torch.from_numpy(dhs)
+
+    def run():
+        xt.grad = None
+        module.zero_grad(set_to_none=True)
+        out, _ = module(xt)
+        (out * gt).sum().backward()
+    return best_time(run, repeat)
+
+
+def _torch_or_none():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def benchmark(cells=None, T=DEFAULTS["T"], B=DEFAULTS["B"], D=DEFAULTS["D"], H=DEFAULTS["H"],
+              repeat=DEFAULTS["repeat"], dtype=DEFAULTS["dtype"], compare_torch=True,
+              seed=0) -> list:
+    """Time each cell (default: every registered cell); return one dict per cell with
+    keys cell, dtype, T, B, D, H, rnnzoo_ms, torch_ms and ratio (None without torch or
+    without a PyTorch counterpart)."""
+    names = available() if cells is None else list(cells)
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((T, B, D)).astype(dtype)
+    torch = _torch_or_none() if compare_torch else None
+    if torch is not None:
+        from .torch_interop import to_torch
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(blas_threads())
+    rows = []
+    try:
+        for name in names:
+            cell = make(name, D, H, seed=seed, dtype=dtype)
+            dhs = rng.standard_normal((T, B, cell.output_size)).astype(dtype)
+            ours = time_cell(cell, x, dhs, repeat)
+            theirs = None
+            if torch is not None and name in TORCH_COUNTERPART:
+                theirs = time_torch(to_torch(cell), x, dhs, repeat)
+            rows.append({"cell": name, "dtype": dtype.name, "T": T, "B": B, "D": D, "H": H,
+                         "rnnzoo_ms": 1e3 * ours,
+                         "torch_ms": None if theirs is None else 1e3 * theirs,
+                         "ratio": None if theirs is None else ours / theirs})
+    finally:
+        if torch is not None:
+            torch.set_num_threads(previous_threads)
+    return rows
+
+
+def format_table(rows) -> str:
+    head = f"{'cell':<12}{'rnnzoo ms':>12}{'torch ms':>12}{'rnnzoo/torch':>14}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        torch_ms = "-" if r["torch_ms"] is None else f"{r['torch_ms']:.2f}"
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        lines.append(f"{r['cell']:<12}{r['rnnzoo_ms']:>12.2f}{torch_ms:>12}{ratio:>14}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m rnnzoo.benchmark", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag in ("T", "B", "D", "H"):
+        p.add_argument(f"--{flag}", type=int, default=DEFAULTS[flag])
+    p.add_argument("--repeat", type=int, default=DEFAULTS["repeat"],
+                   help="best of this many timed runs (default %(default)s)")
+    p.add_argument("--cells", default=None,
+                   help="comma-separated cell names (default: every registered cell)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=DEFAULTS["dtype"])
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    args = p.parse_args(argv)
+    cells = None if args.cells is None else [c.strip() for c in args.cells.split(",") if c.strip()]
+    torch = None if args.no_torch else _torch_or_none()
+    threads = blas_threads()
+    print(f"forward + backward, best of {args.repeat}: T={args.T} B={args.B} D={args.D} "
+          f"H={args.H} {args.dtype}; numpy {np.__version__}"
+          + ("" if torch is None else f", torch {torch.__version__} ({threads} threads)"))
+    rows = benchmark(cells, T=args.T, B=args.B, D=args.D, H=args.H, repeat=args.repeat,
+                     dtype=args.dtype, compare_torch=not args.no_torch)
+    print(format_table(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
