@@ -30,8 +30,17 @@ TORCH_COUNTERPART = ("rnn", "lstm", "gru")
 
 
 def blas_threads() -> int:
-    """How many threads NumPy's BLAS uses: the usual environment variables, else the CPUs
-    this process may run on (OpenBLAS's own default)."""
+    """How many threads NumPy's BLAS uses: asked of threadpoolctl when it is installed,
+    else the usual environment variables, else the CPUs this process may run on
+    (OpenBLAS's own default)."""
+    try:
+        from threadpoolctl import threadpool_info
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"
+                  and "numpy" in p.get("filepath", "")]
+        if counts:
+            return int(counts[0])
+    except Exception:  # not installed, or an unexpected report: fall back
+        pass
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:
