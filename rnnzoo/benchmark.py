@@ -9,7 +9,8 @@ or from a notebook, with small sizes::
 
 Each time is the best of ``repeat`` runs of one forward and one backward (with random
 upstream gradients on the outputs) after a warm-up run; best-of-N is the estimate least
-disturbed by other work on the machine. When PyTorch is installed, cells with a PyTorch
+disturbed by other work on the machine, and rnnzoo's and torch's runs alternate so that
+their ratio compares the two under the same conditions. When PyTorch is installed, cells with a PyTorch
 counterpart (``rnn``, ``lstm``, ``gru``) are also timed as ``torch.nn.RNN/LSTM/GRU`` on
 the CPU with the same weights and shapes: forward, then backward of
 ``sum(outputs * random)`` down to the input, with torch limited to as many threads as
@@ -25,7 +26,7 @@ import numpy as np
 
 from .registry import available, make
 
-DEFAULTS = dict(T=100, B=64, D=256, H=256, repeat=10, dtype="float32")
+DEFAULTS = dict(T=100, B=64, D=256, H=256, repeat=20, dtype="float32")
 TORCH_COUNTERPART = ("rnn", "lstm", "gru")
 
 
@@ -51,25 +52,31 @@ def blas_threads() -> int:
         return os.cpu_count() or 1
 
 
-def best_time(fn, repeat: int) -> float:
-    """Best wall time of ``repeat`` calls of fn(), in seconds, after one warm-up call."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
+def best_times(fns, repeat: int) -> list:
+    """Best wall time of ``repeat`` calls of each function, in seconds, after one warm-up
+    call each. The calls are interleaved (a, b, a, b, ...) so that a slow spell on a busy
+    machine hits every candidate alike rather than whichever ran during it."""
+    for fn in fns:
         fn()
-        best = min(best, time.perf_counter() - start)
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - start)
     return best
 
 
-def time_cell(cell, x, dhs, repeat):
+def cell_runner(cell, x, dhs):
+    """One forward and one backward of an rnnzoo cell."""
     def run():
         _, _, cache = cell.forward(x)
         cell.backward(dhs, cache)
-    return best_time(run, repeat)
+    return run
 
 
-def time_torch(module, x, dhs, repeat):
+def torch_runner(module, x, dhs):
+    """One forward and one backward (down to the input) of a torch module."""
     import torch
     xt = torch.from_numpy(x).requires_grad_(True)
     gt = torch.from_numpy(dhs)
@@ -79,7 +86,7 @@ def time_torch(module, x, dhs, repeat):
         module.zero_grad(set_to_none=True)
         out, _ = module(xt)
         (out * gt).sum().backward()
-    return best_time(run, repeat)
+    return run
 
 
 def _torch_or_none():
@@ -110,10 +117,10 @@ def benchmark(cells=None, T=DEFAULTS["T"], B=DEFAULTS["B"], D=DEFAULTS["D"], H=D
         for name in names:
             cell = make(name, D, H, seed=seed, dtype=dtype)
             dhs = rng.standard_normal((T, B, cell.output_size)).astype(dtype)
-            ours = time_cell(cell, x, dhs, repeat)
-            theirs = None
+            runners = [cell_runner(cell, x, dhs)]
             if torch is not None and name in TORCH_COUNTERPART:
-                theirs = time_torch(to_torch(cell), x, dhs, repeat)
+                runners.append(torch_runner(to_torch(cell), x, dhs))
+            ours, theirs = (best_times(runners, repeat) + [None])[:2]
             rows.append({"cell": name, "dtype": dtype.name, "T": T, "B": B, "D": D, "H": H,
                          "rnnzoo_ms": 1e3 * ours,
                          "torch_ms": None if theirs is None else 1e3 * theirs,
