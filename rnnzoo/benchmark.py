@@ -52,18 +52,24 @@ def blas_threads() -> int:
         return os.cpu_count() or 1
 
 
-def best_times(fns, repeat: int) -> list:
-    """Best wall time of ``repeat`` calls of each function, in seconds, after one warm-up
-    call each. The calls are interleaved (a, b, a, b, ...) so that a slow spell on a busy
-    machine hits every candidate alike rather than whichever ran during it."""
-    for fn in fns:
-        fn()
+def best_times(fns, repeat: int, rounds: int = 4) -> list:
+    """Best wall time of ``repeat`` calls of each function, in seconds.
+
+    The candidates take turns in ``rounds`` blocks (a a a, b b b, a a a, ...) so that a
+    slow spell on a busy machine hits each of them alike rather than whichever ran
+    during it. Each block starts with one untimed call: BLAS and OpenMP worker threads
+    keep spinning for a while after their library's last call (OpenBLAS for ~0.1 s) and
+    would otherwise slow down the first call of the other candidate.
+    """
     best = [float("inf")] * len(fns)
-    for _ in range(repeat):
+    per_block = max(1, -(-repeat // rounds))
+    for _ in range(min(rounds, repeat)):
         for k, fn in enumerate(fns):
-            start = time.perf_counter()
             fn()
-            best[k] = min(best[k], time.perf_counter() - start)
+            for _ in range(per_block):
+                start = time.perf_counter()
+                fn()
+                best[k] = min(best[k], time.perf_counter() - start)
     return best
 
 
