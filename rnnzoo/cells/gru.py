@@ -68,7 +68,7 @@ class GRU(RecurrentCell):
         r, z, n = a
         xp.matmul(h_prev, self.params["W_hh"].T, out=cache.hw)
         hw = self.gate_blocks(cache.hw, 3)                   # W_h{r,z,n} h_{t-1}
-        a[:2] += hw[:2]
+        a[:2] += hw[:2]                                      # r, z pre-activations
         sigmoid_(a[:2])                                      # r, z
         hn = xp.add(hw[2], self.params["b_hh"][2 * H:], out=cache.hn[t])
         n += xp.multiply(r, hn, out=cache.rhn)
