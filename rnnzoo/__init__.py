@@ -15,6 +15,7 @@ from .registry import available, get_cell_class, make, register
 from . import optim, tasks  # noqa: F401  (rnnzoo.optim.Adam, rnnzoo.tasks.make_task, ...)
 from .checkpoint import load_checkpoint, save_checkpoint
 from .tasks import make_task
+from .torch_interop import from_torch, to_torch
 from .training import History, Trainer, train
 
 __version__ = "0.1.0"
@@ -23,4 +24,4 @@ __all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "Grad
            "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available",
            "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy",
            "optim", "tasks", "make_task", "train", "Trainer", "History", "save_checkpoint",
-           "load_checkpoint"]
+           "load_checkpoint", "from_torch", "to_torch"]

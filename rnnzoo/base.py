@@ -243,6 +243,28 @@ class RecurrentCell:
         return out
 
     @staticmethod
+    def project_gates(x, W, b, gates):
+        """x @ W.T + b split into its ``gates`` blocks, gate-major: (T, B, K) -> (gates, T,
+        B, H) with H = W.shape[0] // gates. One matmul call (a GEMM per gate).
+
+        ``out[:, t]`` is then step t's gates with every gate one contiguous (B, H) block,
+        and ``r, z, n = out[:, t]`` unpacks them. NumPy's elementwise functions are several
+        times slower on the strided column slices ``a[:, k*H:(k+1)*H]`` of a (B, gates*H)
+        array than on contiguous blocks, and a gated cell's step is mostly such functions.
+        """
+        T, B, K = x.shape
+        H = W.shape[0] // gates
+        out = x.reshape(T * B, K) @ W.reshape(gates, H, K).transpose(0, 2, 1)
+        out += b.reshape(gates, 1, H)
+        return out.reshape(gates, T, B, H)
+
+    @staticmethod
+    def gate_blocks(a, gates):
+        """View a (B, gates*H) array, gates side by side as ``W @ h`` produces them, as
+        (gates, B, H): a view, not a copy, so it can be read from and written to."""
+        return a.reshape(a.shape[0], gates, -1).transpose(1, 0, 2)
+
+    @staticmethod
     def weight_grad(dpre, inputs):
         """dL/dW of pre = inputs @ W.T, summed over all steps and the batch.
 

@@ -19,14 +19,18 @@ def array_module(a):
 def sigmoid_(a):
     """In place: a <- sigma(a) = 1 / (1 + exp(-a)).
 
-    Computed as 0.5 * (1 + tanh(a / 2)), which is the same function but never overflows
-    (exp(-a) does for a < -88 in float32) and costs one transcendental.
+    exp(-a) overflows to inf for very negative a (a < -88 in float32), which gives the
+    right limit 1 / inf = 0, so that overflow warning is silenced. This form is also
+    accurate for negative a: the tanh form 0.5 * (1 + tanh(a / 2)) loses every digit
+    there to cancellation (relative error 4e-3 at a = -15 in float32), and it is faster
+    (exp is cheaper than tanh, and divide is vectorized where reciprocal is not).
     """
     xp = array_module(a)
-    a *= 0.5
-    xp.tanh(a, out=a)
+    with np.errstate(over="ignore"):
+        xp.negative(a, out=a)
+        xp.exp(a, out=a)
     a += 1.0
-    a *= 0.5
+    xp.divide(1.0, a, out=a)
     return a
 
 

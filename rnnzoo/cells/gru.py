@@ -40,11 +40,17 @@ class GRU(RecurrentCell):
 
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
-        P, xp = self.params, self.xp
-        # input halves W_i{r,z,n} x_t + b_i{r,z,n} for all t in one GEMM; r and z are
-        # activated in place, so afterwards this buffer holds [r | z | n] per step
-        cache.gates = self.project(cache.x, P["W_ih"], P["b_ih"])
-        cache.hw = xp.empty_like(cache.gates)    # W_h{r,z,n} h_{t-1} + b_h{r,z,n}
+        P, xp, H = self.params, self.xp, self.hidden_size
+        # input halves W_i{r,z,n} x_t + b_i{r,z,n} for all t in one call, gate-major
+        # (3, T, B, H), with b_hr and b_hz folded in (they add the same way; b_hn sits
+        # inside r (W_hn h + b_hn) and cannot); each step activates its gates in place,
+        # so afterwards cache.gates[:, t] holds r, z, n
+        b = P["b_ih"].copy()
+        b[:2 * H] += P["b_hh"][:2 * H]
+        cache.gates = self.project_gates(cache.x, P["W_ih"], b, 3)
+        cache.hn = xp.empty((cache.T, cache.B, H), dtype=self.dtype)  # W_hn h_{t-1} + b_hn
+        cache.hw = xp.empty((cache.B, 3 * H), dtype=self.dtype)      # scratch: W_hh h_{t-1}
+        cache.rhn = xp.empty((cache.B, H), dtype=self.dtype)         # scratch: r hn
         cache.h = self.hidden_buffer(cache, cache.state0[0])
 
     def finish_backward(self, cache, work):
@@ -58,13 +64,14 @@ class GRU(RecurrentCell):
     def step(self, t, state, cache):
         xp, H = self.xp, self.hidden_size
         (h_prev,) = state
-        a, hw = cache.gates[t], cache.hw[t]
-        xp.matmul(h_prev, self.params["W_hh"].T, out=hw)
-        hw += self.params["b_hh"]
-        a[:, :2 * H] += hw[:, :2 * H]
-        sigmoid_(a[:, :2 * H])                               # r, z
-        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-        n += r * hw[:, 2 * H:]
+        a = cache.gates[:, t]                                # (3, B, H)
+        r, z, n = a
+        xp.matmul(h_prev, self.params["W_hh"].T, out=cache.hw)
+        hw = self.gate_blocks(cache.hw, 3)                   # W_h{r,z,n} h_{t-1}
+        a[:2] += hw[:2]                                      # r, z pre-activations
+        sigmoid_(a[:2])                                      # r, z
+        hn = xp.add(hw[2], self.params["b_hh"][2 * H:], out=cache.hn[t])
+        n += xp.multiply(r, hn, out=cache.rhn)
         tanh_(n)                                             # n = tanh(.. + r (W_hn h + b_hn))
         h = xp.subtract(h_prev, n, out=cache.h[t + 1])
         h *= z
@@ -72,26 +79,33 @@ class GRU(RecurrentCell):
         return (h,)
 
     def prepare_backward(self, cache):
-        return SimpleNamespace(dgates=self.xp.empty_like(cache.gates),
-                               dhw=self.xp.empty_like(cache.hw))
+        xp, H = self.xp, self.hidden_size
+        # d: this step's dr, dz, dn and d(W_hn h + b_hn), gate-major; dgates and dhw: all
+        # steps with the gates side by side (T, B, 3H), as the matrix products need them
+        return SimpleNamespace(d=xp.empty((4, cache.B, H), dtype=self.dtype),
+                               dhz=xp.empty((cache.B, H), dtype=self.dtype),
+                               dgates=xp.empty((cache.T, cache.B, 3 * H), dtype=self.dtype),
+                               dhw=xp.empty((cache.T, cache.B, 3 * H), dtype=self.dtype))
 
     def step_backward(self, t, dstate, cache, work):
-        xp, H = self.xp, self.hidden_size
+        xp = self.xp
         (dh,) = dstate
-        a, hn = cache.gates[t], cache.hw[t][:, 2 * H:]
-        r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-        da, dhw = work.dgates[t], work.dhw[t]
-        dr, dz, dn = da[:, :H], da[:, H:2 * H], da[:, 2 * H:]
-        h_prev = cache.h[t]
+        a, hn, h_prev = cache.gates[:, t], cache.hn[t], cache.h[t]
+        r, z, n = a
+        dr, dz, dn, dhn = work.d
         xp.subtract(h_prev, n, out=dz)                       # h = n + z (h_prev - n)
         dz *= dh
-        xp.multiply(dh, z, out=dn)
-        xp.subtract(dh, dn, out=dn)                          # dn = dh (1 - z)
+        dhz = xp.multiply(dh, z, out=work.dhz)
+        xp.subtract(dh, dhz, out=dn)                         # dn = dh (1 - z)
         tanh_grad_(dn, n)                                    # through tanh
-        xp.multiply(dn, r, out=dhw[:, 2 * H:])               # d(W_hn h + b_hn)
+        xp.multiply(dn, r, out=dhn)                          # d(W_hn h + b_hn)
         xp.multiply(dn, hn, out=dr)
-        sigmoid_grad_(da[:, :2 * H], a[:, :2 * H])           # through sigma for r, z
-        dhw[:, :2 * H] = da[:, :2 * H]
+        sigmoid_grad_(work.d[:2], a[:2])                     # through sigma for r, z
+        xp.copyto(self.gate_blocks(work.dgates[t], 3), work.d[:3])   # [dr | dz | dn]
+        dhw = work.dhw[t]                                    # [dr | dz | dhn]
+        blocks = self.gate_blocks(dhw, 3)
+        xp.copyto(blocks[:2], work.d[:2])
+        xp.copyto(blocks[2], dhn)
         dh_prev = dhw @ self.params["W_hh"]                  # through W_hh h_{t-1}
-        dh_prev += dh * z                                    # and the direct path z h_prev
+        dh_prev += dhz                                       # and the direct path z h_prev
         return (dh_prev,)

@@ -50,20 +50,17 @@ class LSTM(RecurrentCell):
         params["b_ih"][H:2 * H] += self.forget_bias
         return params
 
-    def _split(self, a):
-        H = self.hidden_size
-        return a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
         P, xp = self.params, self.xp
-        # the input half of every gate pre-activation, all T steps in one GEMM; each step
-        # adds its recurrent half and applies the gate nonlinearities in place
-        cache.gates = self.project(cache.x, P["W_ih"], P["b_ih"] + P["b_hh"])
+        # the input half of every gate pre-activation, all T steps in one call, gate-major
+        # (4, T, B, H): each step adds its recurrent half and applies the gate
+        # nonlinearities in place, so afterwards cache.gates[:, t] holds i, f, g, o
+        cache.gates = self.project_gates(cache.x, P["W_ih"], P["b_ih"] + P["b_hh"], 4)
         cache.h = self.hidden_buffer(cache, cache.state0[0])
         cache.c = self.hidden_buffer(cache, cache.state0[1])
         cache.tanh_c = xp.empty_like(cache.h[1:])
-        cache.recurrent = xp.empty_like(cache.gates[0])
+        cache.recurrent = xp.empty((cache.B, 4 * self.hidden_size), dtype=self.dtype)
         cache.ig = xp.empty_like(cache.h[0])
 
     def finish_backward(self, cache, work):
@@ -76,33 +73,35 @@ class LSTM(RecurrentCell):
 
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
-        xp, H = self.xp, self.hidden_size
+        xp = self.xp
         h_prev, c_prev = state
-        a = cache.gates[t]
+        a = cache.gates[:, t]                                # (4, B, H)
         xp.matmul(h_prev, self.params["W_hh"].T, out=cache.recurrent)
-        a += cache.recurrent
-        sigmoid_(a[:, :2 * H])                               # i, f
-        tanh_(a[:, 2 * H:3 * H])                             # g
-        sigmoid_(a[:, 3 * H:])                               # o
-        i, f, g, o = self._split(a)
-        c = cache.c[t + 1]
-        xp.multiply(f, c_prev, out=c)
-        xp.multiply(i, g, out=cache.ig)
-        c += cache.ig                                        # c_t = f c_{t-1} + i g
+        a += self.gate_blocks(cache.recurrent, 4)            # + W_hh h_{t-1}
+        i, f, g, o = a
+        sigmoid_(a[:2])                                      # i, f
+        tanh_(g)                                             # g
+        sigmoid_(o)                                          # o
+        c = xp.multiply(f, c_prev, out=cache.c[t + 1])
+        c += xp.multiply(i, g, out=cache.ig)                 # c_t = f c_{t-1} + i g
         tanh_c = xp.tanh(c, out=cache.tanh_c[t])
         h = xp.multiply(o, tanh_c, out=cache.h[t + 1])       # h_t = o tanh(c_t)
         return (h, c)
 
     def prepare_backward(self, cache):
-        return SimpleNamespace(dgates=self.xp.empty_like(cache.gates))
+        xp, H = self.xp, self.hidden_size
+        # da: this step's gate gradients, gate-major like cache.gates; dgates: all steps
+        # with the gates side by side (T, B, 4H), as the matrix products need them
+        return SimpleNamespace(da=xp.empty((4, cache.B, H), dtype=self.dtype),
+                               dgates=xp.empty((cache.T, cache.B, 4 * H), dtype=self.dtype))
 
     def step_backward(self, t, dstate, cache, work):
-        xp, H = self.xp, self.hidden_size
+        xp = self.xp
         dh, dc_next = dstate
-        a, tanh_c = cache.gates[t], cache.tanh_c[t]
-        i, f, g, o = self._split(a)
-        da = work.dgates[t]
-        di, df, dg, do = self._split(da)
+        a, tanh_c = cache.gates[:, t], cache.tanh_c[t]
+        i, f, g, o = a
+        da = work.da
+        di, df, dg, do = da
         xp.multiply(dh, tanh_c, out=do)                      # h = o tanh(c)
         dc = dh * o
         tanh_grad_(dc, tanh_c)
@@ -112,8 +111,10 @@ class LSTM(RecurrentCell):
         xp.multiply(dc, cache.c[t], out=df)
         dc_prev = dc
         dc_prev *= f
-        sigmoid_grad_(da[:, :2 * H], a[:, :2 * H])           # through the activations
+        sigmoid_grad_(da[:2], a[:2])                         # through the activations
         tanh_grad_(dg, g)
         sigmoid_grad_(do, o)
-        dh_prev = da @ self.params["W_hh"]                   # through W_hh h_{t-1}
+        dgates = work.dgates[t]
+        xp.copyto(self.gate_blocks(dgates, 4), da)           # side by side, for the GEMMs
+        dh_prev = dgates @ self.params["W_hh"]               # through W_hh h_{t-1}
         return (dh_prev, dc_prev)
