@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnnzoo {figures,gradcheck,train} ...``."""
+"""Command line: ``python -m rnnzoo {figures,gradcheck,train,bench} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -44,9 +44,12 @@ def cmd_train(args):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["train"]:                      # the train command parses its own flags
+    if argv[:1] == ["train"]:                      # these two parse their own flags
         from . import cli_train
         return cli_train.main(argv[1:])
+    if argv[:1] == ["bench"]:
+        from . import benchmark
+        return benchmark.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m rnnzoo",
                                      description="rnnzoo: recurrent cells from scratch")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +75,10 @@ def main(argv=None):
     p = sub.add_parser("train", help="train a cell on a task (see: python -m rnnzoo train -h)")
     p.add_argument("train_args", nargs=argparse.REMAINDER)
     p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("bench", help="time forward+backward of every cell, and torch's "
+                       "(see: python -m rnnzoo bench -h)")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -148,7 +148,7 @@ def format_table(rows) -> str:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m rnnzoo.benchmark", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m rnnzoo bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     for flag in ("T", "B", "D", "H"):
         p.add_argument(f"--{flag}", type=int, default=DEFAULTS[flag])
@@ -168,8 +168,8 @@ def main(argv=None):
     rows = benchmark(cells, T=args.T, B=args.B, D=args.D, H=args.H, repeat=args.repeat,
                      dtype=args.dtype, compare_torch=not args.no_torch)
     print(format_table(rows))
-    return rows
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
