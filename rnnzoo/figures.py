@@ -59,12 +59,9 @@ def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0):
         cell = make(name, input_size, hidden, seed=seed, **opts)
         norms = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
         ax.semilogy(np.arange(1, T + 1), norms, label=label, **style)
-    ax.set_xlabel("time step t (the loss is at t = T)")
-    ax.set_ylabel(r"$\|\partial L / \partial h_t\|$")
-    ax.set_title(f"Gradient reaching each step at initialization (T = {T}, H = {hidden})")
-    ax.set_ylim(1e-40, 1e2)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
+    _label_axes(ax, "time step t (the loss is at t = T)", r"$\|\partial L / \partial h_t\|$",
+                f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
+                (1e-40, 1e2), "lower right")
 
 
 def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, seed=0):
@@ -78,12 +75,19 @@ def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, see
         ax.semilogy(rank, mean_sv, label=f"{label} (S = {mean_sv.size})", **style)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.text(0.01, 1.15, "norm-preserving: every singular value = 1", fontsize=8)
-    ax.set_xlabel("singular value rank (fraction of the state size S)")
-    ax.set_ylabel(r"singular value of $\partial s_t / \partial s_{t-1}$")
-    ax.set_title(f"Step Jacobian spectrum, averaged over {last} steps (H = {hidden})")
-    ax.set_ylim(1e-4, 3)
+    _label_axes(ax, "singular value rank (fraction of the state size S)",
+                r"singular value of $\partial s_t / \partial s_{t-1}$",
+                f"Step Jacobian spectrum, averaged over {last} steps (H = {hidden})",
+                (1e-4, 3), "lower left")
+
+
+def _label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(*ylim)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="lower left", fontsize=9)
+    ax.legend(loc=legend_loc, fontsize=9)
 
 
 @figure("gradient_norm_over_time")
