@@ -76,3 +76,63 @@ ACTIVATIONS = {
     "relu": (relu_, relu_grad_),
     "sigmoid": (sigmoid_, sigmoid_grad_),
 }
+
+
+# ---------------------------------------------------------------- modReLU
+def modrelu(z, b, eps=0.0):
+    r"""modReLU (Arjovsky, Shah & Bengio, 2016), for real or complex pre-activations.
+
+    .. math::
+
+        \mathrm{modReLU}(z) = \mathrm{ReLU}(|z| + b)\,\frac{z}{|z| + \varepsilon}
+
+    It keeps the phase of z (for real z: its sign) and shrinks or grows its modulus by
+    the learned per-unit bias b. Real z with ``eps=0`` is the real form
+    sign(z) · ReLU(|z| + b) of the orthogonal RNNs (expRNN, scoRNN); complex z uses a
+    small ``eps`` against division by zero (the uRNN authors' code uses 1e-5), and the
+    backward below uses the same eps, so it is the exact derivative of this forward.
+
+    z : (B, N) real or complex; b : (N,) real. Returns (out, saved), ``saved`` being
+    what :func:`modrelu_backward` needs. Kink: |z| + b = 0 (test points avoid it).
+    """
+    xp = array_module(z)
+    r = xp.abs(z)
+    active = (r + b) > 0
+    if eps == 0.0 and not xp.iscomplexobj(z):
+        out = xp.sign(z) * xp.maximum(r + b, 0)              # sign(z) ReLU(|z| + b)
+    else:
+        out = xp.maximum(r + b, 0) / (r + eps) * z           # ReLU(|z| + b) z / (|z| + eps)
+    return out, (z, r, active, b, eps)
+
+
+def modrelu_backward(dout, saved):
+    r"""Backward of :func:`modrelu`: (dL/dout, saved) -> (dL/dz, dL/db per sample).
+
+    Complex arrays carry gradients as dL/dRe + i dL/dIm. Writing out = φ(r) z with
+    r = |z| and φ(r) = ReLU(r + b)/(r + ε):
+
+    .. math::
+
+        \frac{\partial L}{\partial z} = \varphi\, G
+            + \mathrm{Re}(G \bar z)\, \varphi'(r)\, \frac{z}{r}, \qquad
+        \varphi'(r) = \frac{[r + b > 0](r + \varepsilon) - \mathrm{ReLU}(r + b)}
+                           {(r + \varepsilon)^2}, \qquad
+        \frac{\partial L}{\partial b} = \mathrm{Re}(G \bar z)\,\frac{[r + b > 0]}{r + \varepsilon}
+
+    For real z and ε = 0 this is dL/dz = G [r + b > 0] and dL/db = G sign(z) [r + b > 0].
+    dL/db is returned per sample, shape (B, N): sum it over the batch for the bias.
+    """
+    z, r, active, b, eps = saved
+    xp = array_module(z)
+    if eps == 0.0 and not xp.iscomplexobj(z):
+        dz = dout * active
+        return dz, dz * xp.sign(z)
+    G_zbar = (dout * xp.conj(z)).real                        # Re(G conj(z)) = dL/dφ
+    denom = r + eps
+    relu = xp.maximum(r + b, 0)
+    phi = relu / denom
+    dphi_dr = (active * denom - relu) / (denom * denom)
+    safe_r = xp.where(r > 0, r, 1)                           # z/r is 0·(…) where r = 0
+    dz = phi * dout + (G_zbar * dphi_dr / safe_r) * z
+    db = G_zbar * active / denom
+    return dz, db

@@ -4,6 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
+# One colour per cell, the same in every figure and notebook of the project: a student
+# who has learned that red is the vanilla RNN never has to read the legend again.
+# Variants of one cell (options, initializations) keep its colour and change the line
+# style instead.
+CELL_COLORS = {
+    "rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green", "mgu": "tab:olive",
+    "janet": "tab:purple", "indrnn": "tab:orange", "orthogonal": "tab:brown",
+    "urnn": "tab:pink", "eurnn": "tab:cyan", "skiprnn": "darkgoldenrod",
+    "clockwork": "slategray", "qrnn": "teal", "deltarnn": "indigo",
+    "fastweights": "crimson",
+}
+
+
+def cell_style(name) -> dict:
+    """Line keywords for cell ``name`` (its project-wide colour); unknown names get {}."""
+    color = CELL_COLORS.get(name)
+    return {"color": color} if color else {}
+
 
 def smooth(values, window):
     """Moving average over ``window`` entries (shorter at the start): (N,) -> (N,)."""

@@ -1,6 +1,7 @@
 """The figures command draws every figure, deterministically from its seed, and the
 gradcheck command exits non-zero on failure."""
 import hashlib
+import pathlib
 
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ def test_figures_are_deterministic(tmp_path):
 
 
 def test_every_committed_figure_has_a_generator():
-    committed = {p.stem for p in (figures.pathlib.Path(__file__).resolve().parents[1]
+    committed = {p.stem for p in (pathlib.Path(__file__).resolve().parents[1]
                                   / "figures").glob("*.png")}
     assert committed <= set(figures.FIGURES), committed - set(figures.FIGURES)
 

@@ -1,0 +1,118 @@
+"""What every figure module shares: the ``@figure`` registry, saving a PNG without a
+timestamp, and the two diagnostic plots (gradient norm over time, step-Jacobian
+spectrum) that several families draw for their own cells."""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+from .. import diagnostics
+from ..plotting import cell_style
+from ..model import build_model
+from ..registry import make
+
+FIGURES: dict = {}
+
+
+def figure(name):
+    """Register a figure function ``fn(out_dir, full=False, seed=0) -> path`` under the
+    PNG's file stem."""
+    def decorate(fn):
+        if name in FIGURES and FIGURES[name] is not fn:
+            raise ValueError(f"a figure named {name!r} is already registered")
+        FIGURES[name] = fn
+        return fn
+    return decorate
+
+
+def pyplot():
+    import matplotlib
+    matplotlib.use("Agg")          # files only; no display needed (CI, servers)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save(fig, out_dir, name):
+    """Write ``fig`` to out_dir/name.png with no timestamp (identical bytes on a rerun)."""
+    path = pathlib.Path(out_dir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    pyplot().close(fig)
+    return path
+
+
+def variant(label, name, options=None, **style):
+    """A (label, registry name, options, line style) tuple; the style defaults to the
+    cell's project-wide colour (:func:`rnnzoo.plotting.cell_style`)."""
+    return (label, name, dict(options or {}), {**cell_style(name), **style})
+
+
+def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, ylim=(1e-40, 1e2)):
+    """On ``ax``: ||dL/dh_t|| against t for each (label, name, options, style) variant,
+    loss on the last step only, log scale."""
+    for label, name, opts, style in variants:
+        cell = make(name, input_size, hidden, seed=seed, **opts)
+        norms = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
+        ax.semilogy(np.arange(1, T + 1), norms, label=label, **style)
+    label_axes(ax, "time step t (the loss is at t = T)", r"$\|\partial L / \partial h_t\|$",
+               f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
+               ylim, "lower right")
+
+
+def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, seed=0):
+    """On ``ax``: the sorted singular values of ∂s_t/∂s_{t-1}, averaged over the last
+    ``last`` of T steps of a random trajectory, for each variant."""
+    for label, name, opts, style in variants:
+        cell = make(name, input_size, hidden, seed=seed, **opts)
+        sv = diagnostics.jacobian_singular_values(cell, T, seed=seed, steps=range(T - last, T))
+        mean_sv = sv.mean(axis=0)                        # sorted, averaged over steps
+        rank = (np.arange(mean_sv.size) + 0.5) / mean_sv.size
+        ax.semilogy(rank, mean_sv, label=f"{label} (S = {mean_sv.size})", **style)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.text(0.01, 1.15, "norm-preserving: every singular value = 1", fontsize=8)
+    label_axes(ax, "singular value rank (fraction of the state size S)",
+               r"singular value of $\partial s_t / \partial s_{t-1}$",
+               f"Step Jacobian spectrum, averaged over {last} steps (H = {hidden})",
+               (1e-4, 3), "lower left")
+
+
+def label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(*ylim)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc=legend_loc, fontsize=9)
+
+
+_RUNS: dict = {}     # training runs shared by the figures of one command
+
+
+def training_run(task_name, cell, options, *, T=None, hidden=64, steps=600, lr=0.01,
+                 seed=0, label=None):
+    """Train a one-layer ``cell`` on a task (float32, Adam, clip 1, batch 32) and return
+    its History. Identical runs asked for by two figures are trained once."""
+    from threadpoolctl import threadpool_limits
+
+    from ..tasks import make_task
+    from ..training import train
+    key = (task_name, T, cell, tuple(sorted(options.items())), hidden, steps, lr, seed)
+    if key not in _RUNS:
+        task = make_task(task_name, T=T, seed=seed)
+        model = build_model(cell, task.input_size, hidden, task.output_size,
+                            readout=task.readout, seed=seed, dtype=np.float32, **options)
+        # one BLAS thread: the products are small (so it is faster), and a fixed
+        # summation order keeps the float32 runs, and so the PNGs, reproducible
+        with threadpool_limits(1):
+            _RUNS[key] = train(model, task, steps=steps, batch_size=32, lr=lr, clip=1.0,
+                               eval_every=max(steps // 15, 1), seed=seed, progress=False,
+                               label=label or cell)
+    return _RUNS[key]
+
+
+def _plot_runs(ax, histories, styles, kind, title):
+    from ..plotting import plot_history
+    plot_history(histories, ax=ax, kind=kind, train=False, styles=styles, title=title,
+                 log=kind == "loss")
+    ax.grid(True, alpha=0.3)
