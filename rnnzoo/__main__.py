@@ -12,10 +12,16 @@ def cmd_figures(args):
     if args.list:
         print("\n".join(FIGURES))
         return 0
+    from .figures import CLAIMS
     paths = make_figures(args.names, out_dir=args.out, full=args.full, seed=args.seed,
                          progress=not args.quiet)
     for p in paths:
         print(p)
+    failed = [c for claims in CLAIMS.values() for c in claims if not c.passed]
+    if failed:
+        print(f"{len(failed)} claim(s) FAILED: the figures' prose no longer matches their "
+              "data; see claims.md", file=sys.stderr)
+        return 1
     return 0
 
 

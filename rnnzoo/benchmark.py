@@ -141,9 +141,11 @@ def format_table(rows) -> str:
     head = f"{'cell':<12}{'rnnzoo ms':>12}{'torch ms':>12}{'rnnzoo/torch':>14}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        torch_ms = "-" if r["torch_ms"] is None else f"{r['torch_ms']:.2f}"
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        lines.append(f"{r['cell']:<12}{r['rnnzoo_ms']:>12.2f}{torch_ms:>12}{ratio:>14}")
+        # three significant digits, not two decimals: at tiny test sizes a time of a few
+        # microseconds (and its ratio) must not print as 0.00
+        torch_ms = "-" if r["torch_ms"] is None else f"{r['torch_ms']:.3g}"
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3g}x"
+        lines.append(f"{r['cell']:<12}{r['rnnzoo_ms']:>12.3g}{torch_ms:>12}{ratio:>14}")
     return "\n".join(lines)
 
 

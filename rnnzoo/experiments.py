@@ -26,10 +26,13 @@ fails its test instead of misleading a student.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import multiprocessing
 import os
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -108,6 +111,8 @@ class Variant:
     lr_for: dict | None = None
     note: str | None = None          # why an unfair setting is used, shown in the caption
     style: dict | None = None
+    budget: dict | None = None       # this variant's changes to the shared Budget, e.g.
+                                     # {"tbptt": 25} or {"clip": None}: shown in the caption
 
     def __post_init__(self):
         cls = get_cell_class(self.cell)          # a clear error for an unknown cell
@@ -117,6 +122,16 @@ class Variant:
                              f"{self.cell} takes {sorted(cls.options) or 'none'}")
         if self.label is None:
             object.__setattr__(self, "label", self.cell)
+        if self.budget:
+            fields = set(Budget.__dataclass_fields__)
+            unknown = sorted(set(self.budget) - fields)
+            if unknown:
+                raise ValueError(f"Variant {self.label!r}: budget= names unknown Budget "
+                                 f"field(s) {unknown}; fields: {sorted(fields)}")
+
+    def budget_for(self, budget) -> "Budget":
+        """The shared budget with this variant's changes (validated like any Budget)."""
+        return dataclasses.replace(budget, **self.budget) if self.budget else budget
 
     def resolved_options(self, task) -> dict:
         """The options the run uses: the fair defaults for this task, then the variant's
@@ -134,6 +149,8 @@ class Variant:
         text = f"{self.cell}({', '.join(f'{k}={v!r}' for k, v in opts.items()) or 'default init'})"
         if self.lr_for:
             text += f" lr_for={self.lr_for}"
+        if self.budget:
+            text += " with " + ", ".join(f"{k}={v}" for k, v in self.budget.items())
         return text + (f" [{self.note}]" if self.note else "")
 
 
@@ -143,6 +160,7 @@ def _run_one(job):
     data: the History as a dict and the trained parameters as NumPy arrays."""
     from threadpoolctl import threadpool_limits
     variant, task_name, task_options, budget, seed = job
+    budget = variant.budget_for(budget)
     task = _make_task(task_name, task_options, budget, seed)
     model = build_model(variant.cell, task.input_size, budget.hidden, task.output_size,
                         layers=budget.layers, readout=task.readout, seed=seed,
@@ -154,9 +172,16 @@ def _run_one(job):
                           lr_for=variant.lr_for, batch_size=budget.batch_size,
                           clip=budget.clip, tbptt=budget.tbptt, eval_every=budget.every,
                           seed=seed, progress=False, label=variant.label)
-        history = trainer.run(budget.steps)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence is caught below
+                history = trainer.run(budget.steps)
+            diverged = None
+        except FloatingPointError:
+            # a diverging run is a result, not a crash: keep its curve up to the step
+            # that went non-finite (e.g. exploding gradients without clipping)
+            history, diverged = trainer.history, trainer.step
     params = {k: np.array(v) for k, v in model.params.items()}
-    return variant.label, seed, history.to_dict(), params
+    return variant.label, seed, history.to_dict(), params, diverged
 
 
 def _make_task(name, options, budget, seed):
@@ -197,6 +222,7 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     probe = _make_task(task, task_options, budget, seeds[0])   # validates the task early
     for v in variants:
         v.resolved_options(probe)                              # and every variant
+        v.budget_for(budget)
     jobs = [(v, task, task_options, budget, s) for v in variants for s in seeds]
     workers = min(os.cpu_count() or 1, len(jobs)) if workers is None else int(workers)
     start = time.perf_counter()
@@ -207,9 +233,10 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
             outputs = [_report(o, progress) for o in pool.map(_run_one, jobs)]
     result = Comparison(variants, task, task_options, budget, seeds, probe,
                         seconds=time.perf_counter() - start, workers=workers)
-    for label, seed, hist, params in outputs:
+    for label, seed, hist, params, diverged in outputs:
         result.histories[label].append(History.from_dict(hist))
         result._params[label].append(params)
+        result.diverged[label].append(diverged)
     return result
 
 
@@ -230,9 +257,10 @@ def _is_macos():
 
 def _report(output, progress):
     if progress:
-        label, seed, hist, _ = output
-        print(f"  {label} seed {seed}: final eval {hist['metric']} "
-              f"{hist['eval_loss'][-1]:.4g} ({hist['seconds']:.1f} s)", flush=True)
+        label, seed, hist, _, diverged = output
+        end = f"diverged at step {diverged}" if diverged is not None else (
+            f"final eval {hist['metric']} {hist['eval_loss'][-1]:.4g}")
+        print(f"  {label} seed {seed}: {end} ({hist['seconds']:.1f} s)", flush=True)
     return output
 
 
@@ -248,7 +276,22 @@ class Comparison:
         self.baseline, self.metric = float(task.baseline), task.metric
         self.histories = {v.label: [] for v in variants}
         self._params = {v.label: [] for v in variants}
+        self.diverged = {v.label: [] for v in variants}   # per seed: the step, or None
         self.seconds, self.workers = seconds, workers
+
+    def subset(self, labels) -> "Comparison":
+        """The same runs restricted to ``labels`` (figures that share runs pick theirs)."""
+        missing = [lb for lb in labels if lb not in self.variants]
+        if missing:
+            raise KeyError(f"no variant labelled {missing}; labels: {self.labels}")
+        out = Comparison([self.variants[lb] for lb in labels], self.task_name,
+                         self.task_options, self.budget, self.seeds, self.task,
+                         seconds=self.seconds, workers=self.workers)
+        for lb in labels:
+            out.histories[lb] = self.histories[lb]
+            out._params[lb] = self._params[lb]
+            out.diverged[lb] = self.diverged[lb]
+        return out
 
     @property
     def labels(self) -> list:
@@ -263,7 +306,11 @@ class Comparison:
         """(eval steps, array (seeds, evaluations)) of the eval loss or accuracy."""
         hs = self._histories(label)
         key = {"loss": "eval_loss", "accuracy": "eval_accuracy"}[kind]
-        return np.array(hs[0].eval_steps), np.array([getattr(h, key) for h in hs])
+        steps = max((h.eval_steps for h in hs), key=len)
+        # a run that diverged stops early: the rest of its curve is NaN
+        runs = [list(getattr(h, key)) + [np.nan] * (len(steps) - len(h.eval_steps))
+                for h in hs]
+        return np.array(steps), np.array(runs, dtype=float)
 
     def final(self, label, kind="loss") -> np.ndarray:
         """The final eval loss (or accuracy) of every seed."""
@@ -286,18 +333,22 @@ class Comparison:
         """How many seeds left the baseline within the budget."""
         return sum(s is not None for s in self.left_baseline(label, fraction))
 
-    def models(self, label):
-        """The trained models of ``label``, one per seed, rebuilt in this process."""
+    def models(self, label, trained=True, dtype=None):
+        """The trained models of ``label``, one per seed, rebuilt in this process
+        (``trained=False``: the same models at initialization; ``dtype``: in another
+        precision than the runs', e.g. float64 for diagnostics that would underflow)."""
         v = self.variants[label]
         out = []
         for seed, params in zip(self.seeds, self._params[label]):
-            model = build_model(v.cell, self.task.input_size, self.budget.hidden,
-                                self.task.output_size, layers=self.budget.layers,
+            budget = v.budget_for(self.budget)
+            model = build_model(v.cell, self.task.input_size, budget.hidden,
+                                self.task.output_size, layers=budget.layers,
                                 readout=self.task.readout, seed=seed,
-                                dtype=np.dtype(self.budget.dtype),
+                                dtype=np.dtype(dtype or budget.dtype),
                                 **v.resolved_options(self.task))
-            for k, p in model.params.items():
-                p[...] = params[k]
+            if trained:
+                for k, p in model.params.items():
+                    p[...] = params[k]
             out.append(model)
         return out
 
@@ -326,6 +377,8 @@ class Comparison:
         for label in self.labels:
             loss, acc = self.final(label), self.final(label, "accuracy")
             left = ["never" if s is None else str(s) for s in self.left_baseline(label)]
+            left = [f"diverged at {d}" if d is not None else lb
+                    for lb, d in zip(left, self.diverged[label])]
             lines.append(f"{label:<28}{_spread(loss):>22} {_spread(acc):>20}  "
                          f"{', '.join(left)}")
         return "\n".join(lines)
@@ -334,9 +387,10 @@ class Comparison:
 
     # ------------------------------------------------------------ plot
     def plot(self, ax=None, kind="loss", *, per_seed=False, log=None, title=None,
-             legend=True):
+             legend=True, baseline=True):
         """Median over seeds with a min-max band (or thin per-seed lines), the task's
-        baseline, and the budget as the axes' caption. Returns ax."""
+        baseline (``baseline=False`` when overlaying a second comparison on the same axes).
+        Returns ax; :meth:`caption` is the text to print under the figure."""
         import matplotlib.pyplot as plt
         if kind not in ("loss", "accuracy"):
             raise ValueError(f"kind must be 'loss' or 'accuracy'; got {kind!r}")
@@ -345,23 +399,26 @@ class Comparison:
         for label, v in self.variants.items():
             style = {**cell_style(v.cell), **(v.style or {})}
             steps, runs = self.curves(label, kind)
-            line, = ax.plot(steps, np.median(runs, axis=0), label=label, lw=2, **style)
+            with _quiet_nan_warnings():
+                mid, lo, hi = (f(runs, axis=0) for f in (np.nanmedian, np.nanmin, np.nanmax))
+            line, = ax.plot(steps, mid, label=label, lw=2, **style)
             if per_seed:
                 for r in runs:
                     ax.plot(steps, r, lw=0.7, alpha=0.5, color=line.get_color(),
                             linestyle=style.get("linestyle", "-"))
             else:
-                ax.fill_between(steps, runs.min(axis=0), runs.max(axis=0), alpha=0.18,
-                                color=line.get_color(), linewidth=0)
-        if kind == "loss":
+                ax.fill_between(steps, lo, hi, alpha=0.18, color=line.get_color(),
+                                linewidth=0)
+            for run, step in zip(runs, self.diverged[label]):
+                if step is not None:        # x: the step a run went non-finite, at its
+                    last = np.flatnonzero(np.isfinite(run))[-1]     # last finite loss
+                    ax.plot(step, run[last], "x", ms=9, mew=2, color=line.get_color())
+        if kind == "loss" and baseline:
             ax.axhline(self.baseline, ls=":", color="0.3", lw=1.2,
                        label=f"memoryless baseline {self.baseline:.3g}")
-            if log if log is not None else True:
-                ax.set_yscale("log")
-        else:
-            chance = getattr(self.task, "chance_accuracy", None)
-            if chance:
-                ax.axhline(chance, ls=":", color="0.3", lw=1.2, label=f"chance {chance:.2g}")
+        if kind == "loss" and (log if log is not None else True):
+            ax.set_yscale("log")
+        if kind == "accuracy":
             ax.set_ylim(0, 1.02)
         ax.set_xlabel("training step")
         ax.set_ylabel(f"eval {self.metric}" if kind == "loss" else "eval accuracy")
@@ -374,7 +431,16 @@ class Comparison:
 
 def _spread(values) -> str:
     values = np.asarray(values, dtype=float)
-    return f"{np.median(values):.3g} [{values.min():.3g}, {values.max():.3g}]"
+    with _quiet_nan_warnings():
+        return f"{np.nanmedian(values):.3g} [{np.nanmin(values):.3g}, {np.nanmax(values):.3g}]"
+
+
+@contextlib.contextmanager
+def _quiet_nan_warnings():
+    """All-NaN columns (every seed diverged) are expected: their summary is NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 # ---------------------------------------------------------------- claims
@@ -391,6 +457,22 @@ class Claim:
 
     def to_dict(self):
         return {"statement": self.statement, "passed": self.passed,
+                "numbers": {k: _jsonable(v) for k, v in self.numbers.items()}}
+
+
+@dataclass
+class Measurement:
+    """A number reported with its description: no condition, so no PASS or FAIL."""
+    statement: str
+    numbers: dict
+    passed: bool = True
+
+    def __str__(self):
+        nums = ", ".join(f"{k} = {_fmt(v)}" for k, v in self.numbers.items())
+        return f"MEASURED: {self.statement}  ({nums})"
+
+    def to_dict(self):
+        return {"statement": self.statement, "measured": True,
                 "numbers": {k: _jsonable(v) for k, v in self.numbers.items()}}
 
 
@@ -411,6 +493,8 @@ def _fmt(v):
         return "[" + ", ".join(_fmt(x) for x in v.tolist()) + "]"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
     return str(v)
 
 
@@ -421,6 +505,8 @@ def _jsonable(v):
         return v.item()
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
     return v
 
 
@@ -450,4 +536,4 @@ def _check_int(value, what, minimum=1):
 
 
 __all__ = ["Budget", "Variant", "Comparison", "compare", "claim", "Claim", "ClaimFailed",
-           "time_interleaved", "FAIR_DEFAULTS"]
+           "Measurement", "time_interleaved", "FAIR_DEFAULTS"]

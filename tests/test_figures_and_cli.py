@@ -77,3 +77,31 @@ def test_step_jacobian_matches_finite_differences():
             cols.append(np.concatenate([o.ravel() for o in out]))
         numeric[:, j] = (cols[0] - cols[1]) / (2 * eps)
     np.testing.assert_allclose(J, numeric, atol=1e-8)
+
+
+def test_write_claims_merges_and_renders(tmp_path, capsys):
+    from rnnzoo.experiments import Measurement
+    from rnnzoo.figures.core import _current, check, measure
+    _current[0] = "gradient_norm_over_time"
+    figures.CLAIMS["gradient_norm_over_time"] = []
+    check("one is less than two", 1 < 2, one=1)
+    measure("a number", value=0.5)
+    bad = check("two is less than one", 2 < 1)
+    _current[0] = None
+    assert not bad.passed and "FAIL: two is less than one" in capsys.readouterr().out
+    figures.write_claims(tmp_path, {"gradient_norm_over_time":
+                                    figures.CLAIMS.pop("gradient_norm_over_time")})
+    figures.write_claims(tmp_path, {"jacobian_singular_values": [Measurement("m", {"x": 1})]})
+    text = (tmp_path / "claims.md").read_text()
+    assert "- PASS: one is less than two  (one = 1)" in text
+    assert "- MEASURED: a number  (value = 0.5)" in text and "- FAIL: two is less" in text
+    assert text.index("gradient_norm_over_time.png") < text.index("jacobian_singular_values")
+
+
+def test_rnn_spectral_radius_option():
+    cell = rnnzoo.make("rnn", 2, 8, spectral_radius=1.5)
+    assert np.max(np.abs(np.linalg.eigvals(cell.params["W_hh"]))) == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="spectral_radius must be None or a positive finite"):
+        rnnzoo.make("rnn", 2, 8, spectral_radius=float("nan"))
+    with pytest.raises(ValueError, match="use identity_scale"):
+        rnnzoo.make("rnn", 2, 8, spectral_radius=1.5, identity_init=True)
