@@ -110,7 +110,10 @@ class RecurrentCell:
         self.xp = self.backend.xp
         for key, default in self.options.items():
             setattr(self, key, options.get(key, default))
-        self.check_options()
+        try:
+            self.check_options()
+        except (TypeError, ValueError) as exc:      # say which cell the option belongs to
+            raise type(exc)(f"{where}('{self.name}'): {exc}") from None
         host_params = self.init_params(np.random.default_rng(seed))
         self.params = {k: self.backend.asarray(np.asarray(v, dtype=self.dtype))
                        for k, v in host_params.items()}
