@@ -296,16 +296,16 @@ _OPTIM_FIELDS = {"type": str, "hyperparameters": dict, "lrs": dict, "step_count"
 
 def _fields(obj, spec, what, path):
     """obj must be a dict holding every key of spec, of the type (or test) spec gives."""
+    label = f"metadata {what}" if what else "metadata"
     if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: metadata {what} must be a JSON object; got "
-                              f"{describe(obj)}")
+        raise CheckpointError(f"{path}: {label} must be a JSON object; got {describe(obj)}")
     for key, kind in spec.items():
         if key not in obj:
-            raise CheckpointError(f"{path}: metadata {what} has no '{key}' entry")
+            raise CheckpointError(f"{path}: {label} has no '{key}' entry")
         ok = isinstance(obj[key], kind) if isinstance(kind, type) else kind(obj[key])
         if not ok or isinstance(obj[key], bool) and kind is not bool:
             expected = kind.__name__ if isinstance(kind, type) else "a non-negative integer"
-            raise CheckpointError(f"{path}: metadata {what}['{key}'] must be {expected}; got "
+            raise CheckpointError(f"{path}: {label}['{key}'] must be {expected}; got "
                                   f"{describe(obj[key])}")
 
 
