@@ -141,7 +141,8 @@ def main(argv=None) -> int:
     try:
         task, model, trainer = setup(args)
     except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
-        parser.error(str(exc).strip("'\""))     # usage error: exit 2, no traceback
+        # a usage error: exit 2, no traceback (a KeyError's str() would add quotes)
+        parser.error(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
     try:
         return run(args, task, model, trainer)
     except FloatingPointError as exc:
