@@ -165,6 +165,17 @@ def test_metadata_is_compared_in_full_and_loading_is_all_or_nothing(tmp_path, ot
         np.testing.assert_array_equal(p, before[k])
 
 
+def test_a_parameter_the_model_does_not_have_is_refused(tmp_path):
+    path, _ = saved(tmp_path, optimizer=False)
+
+    def add_meta(meta):
+        meta["params"]["cell0.extra"] = {"shape": [2], "dtype": "float64"}
+    rewrite(path, add_meta, lambda a: a.update({"param/cell0.extra": np.zeros(2)}))
+    model = rnnzoo.build_model("rnn", 2, 3, 1, readout="last", nonlinearity="relu")
+    raises(CheckpointError, r"parameter names differ; missing from the file \[\], not in the "
+           r"model \['cell0.extra'\]", load_checkpoint, path, model=model)
+
+
 def test_a_cell_file_does_not_load_into_a_model(tmp_path):
     save_checkpoint(tmp_path / "c.npz", rnnzoo.make("rnn", 2, 3))
     raises(CheckpointError, "holds a cell, but a model was given",

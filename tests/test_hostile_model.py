@@ -188,3 +188,24 @@ def test_losses_accept_numpy_integer_ignore_index():
     loss, _ = softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 2]),
                                     ignore_index=np.int64(2))
     assert loss == pytest.approx(math.log(3))
+
+
+def test_a_non_finite_prediction_is_a_nan_loss_not_an_error():
+    """The losses report NaN/inf predictions as a non-finite loss (no ValueError), so
+    that the Trainer can name the cause of a divergence."""
+    y = np.array([[np.nan], [1.0]])
+    assert math.isnan(mse_loss(y, np.zeros((2, 1)))[0])
+    assert math.isnan(softmax_cross_entropy(np.array([[np.nan, 0.0]]), np.array([0]))[0])
+
+
+def test_softmax_cross_entropy_is_stable_for_huge_logits():
+    """Shifting by the max keeps exp() finite: logits of 1000 give the exact loss."""
+    logits = np.array([[1000.0, 0.0], [0.0, 1000.0]])
+    loss, dz = softmax_cross_entropy(logits, np.array([1, 1]))
+    assert loss == pytest.approx(500.0) and np.isfinite(dz).all()
+
+
+def test_build_model_default_seed_is_zero():
+    a, b = build_model("gru", 2, 3, 1), build_model("gru", 2, 3, 1, seed=0)
+    for k in a.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k])

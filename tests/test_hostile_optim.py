@@ -56,6 +56,12 @@ def test_hyperparameters(cls, kwargs, match):
     raises(ERR, match, cls, params(), lr=0.1, **kwargs)
 
 
+def test_defaults_are_pytorchs():
+    assert Adam(params()).hyperparameters == {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8}
+    assert RMSprop(params()).hyperparameters == {"lr": 1e-3, "alpha": 0.99, "eps": 1e-8}
+    assert SGD(params()).hyperparameters == {"lr": 0.01, "momentum": 0.0}
+
+
 def test_numpy_scalars_are_accepted():
     opt = Adam(params(), lr=np.float32(0.01), betas=(np.float64(0.9), np.float32(0.99)),
                eps=np.float64(1e-8))
@@ -153,6 +159,9 @@ def _state(**edit):
     ({"hyperparameters__momentum": 0.9}, KeyError, "hyperparameters"),
     ({"lrs__w": "fast"}, ERR, r"lrs\['w'\] must be a finite number"),
     ({"buffers__m": [1]}, TypeError, "buffer 'm' must be a dict"),
+    ({"buffers__m__w": KeyError}, KeyError, "buffer 'm' has no entry for parameter 'w'"),
+    ({"buffers__q": {}}, KeyError, r"expected buffers \['m', 'v'\]"),
+    ({"lrs__w": KeyError}, KeyError, "state is for parameters"),
     ({"buffers__m__w": np.ones(3, np.float32)}, TypeError, "buffer 'm/w' has dtype float32"),
     ({"buffers__m__w": np.ones(4)}, ValueError, r"buffer 'm/w' has shape \(4,\)"),
     ({"buffers__m__w": [0.0, 0.0, 0.0]}, TypeError, "buffer 'm/w' must be an array"),

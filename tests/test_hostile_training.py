@@ -105,8 +105,14 @@ def test_divergence_from_the_learning_rate_points_at_the_lr(task):
     trainer = Trainer(model, task, optimizer=SGD(model.params, lr=1e200), clip=None,
                       progress=False)
     with np.errstate(all="ignore"):
-        raises(FloatingPointError, r"diverged at step [1-9].*learning rate \(SGD\(lr=1e\+200",
-               trainer.run, 5)
+        msg = raises(FloatingPointError, r"diverged at step [1-9].*learning rate "
+                     r"\(SGD\(lr=1e\+200", trainer.run, 5)
+    assert "or gradient clipping (clip=1.0)" in msg              # clipping was off
+    clipped = Trainer(model_for(task), task, optimizer="sgd", lr=1e200, clip=1.0,
+                      progress=False)
+    with np.errstate(all="ignore"):
+        msg = raises(FloatingPointError, "try a smaller lr", clipped.run, 5)
+    assert "clip=1.0" not in msg                                 # already clipping
 
 
 class _Poison(SGD):
@@ -154,3 +160,31 @@ def test_a_clipped_step_equals_the_hand_computed_one(task):
         np.testing.assert_allclose(step[k], g * clip / norm, rtol=1e-9, atol=1e-15)
     total = math.sqrt(sum(float((s ** 2).sum()) for s in step.values()))
     assert total == pytest.approx(clip, rel=1e-9)
+
+
+def test_evaluate_is_the_task_loss_on_the_eval_set(task):
+    model = model_for(task)
+    trainer = Trainer(model, task, eval_batch=3, progress=False)
+    x, target = task.eval_data()
+    y, _ = model.forward(x)
+    loss, acc = trainer.evaluate()
+    assert loss == pytest.approx(task.loss(y, target)[0], rel=1e-12)
+    assert acc == pytest.approx(task.accuracy(y, target), rel=1e-12)
+
+
+def test_history_times_the_run_and_the_bar_follows_progress(task, capsys):
+    import time
+    h0 = Trainer(model_for(task), task, progress=False).history
+    assert h0.seconds == 0.0
+    start = time.perf_counter()
+    h = train(model_for(task), task, 2, progress=False)
+    elapsed = time.perf_counter() - start
+    assert 0.0 < h.seconds <= elapsed
+    assert capsys.readouterr().err == ""                       # progress=False: no bar
+    train(model_for(task), task, 2, progress=True)
+    assert "0/2" in capsys.readouterr().err                    # progress=True: a bar
+
+
+def test_a_model_with_the_wrong_output_size_is_refused(task):
+    wrong = rnnzoo.build_model("rnn", task.input_size, 3, 2, readout=task.readout)
+    raises(ValueError, "output_size 2 != the task's 1", Trainer, wrong, task)
