@@ -132,6 +132,7 @@ class RecurrentCell:
 
     def initial_state(self, batch: int) -> tuple:
         """The zero state: one (B, H) array per entry of ``state_names``."""
+        batch = check_int(batch, "batch", minimum=1, where=self._where("initial_state"))
         return tuple(self.xp.zeros((batch, self.hidden_size), dtype=self.dtype)
                      for _ in self.state_names)
 
@@ -187,6 +188,9 @@ class RecurrentCell:
         dx : array (T, B, input_size)
         dstate0 : tuple, dL/dstate0
         grads : Gradients, same keys and shapes as ``params``, plus ``grads.dh_norm``
+
+        Refuses a cache made by any other cell's forward (another instance, kind or
+        size), and NaN or inf in dhs or dstate_T.
         """
         if not isinstance(cache, Cache):
             raise TypeError(f"{self._where('backward')}: cache must be the third value "
