@@ -10,6 +10,7 @@ import pytest
 from rnnzoo import training
 from rnnzoo.__main__ import main as rnnzoo_main
 from rnnzoo.benchmark import main as bench_main
+from rnnzoo.cli_compare import main as compare_main
 from rnnzoo.cli_train import main as train_main
 
 BASE = ["--task", "adding", "--T", "6", "--steps", "1", "--hidden", "2", "--eval-size", "4",
@@ -110,3 +111,14 @@ def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monke
                                 "--clip", "0", "--steps", "3"])
     err = capsys.readouterr().err
     assert rc == 1 and "error: training diverged" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv,named", [
+    (["--cells", "nope"], "unknown cell 'nope'"), (["--cells", "gru", "--lr", "inf"], "--lr"),
+    (["--cells", "gru", "--lr", "nan"], "--lr"), (["--cells", "gru", "--clip", "nan"], "--clip"),
+    (["--cells", "gru", "--clip", "-1"], "--clip"), (["--cells", "gru", "--seeds", "0"], "--seeds"),
+    (["--cells", "gru", "--save-plot", "/no/such/folder/c.png"], "--save-plot"),
+    (["--cells", "gru", "--save-plot", "c.pdf"], "--save-plot"),
+])
+def test_compare_flags(capsys, argv, named):
+    usage_error(capsys, compare_main, argv, named)
