@@ -162,7 +162,11 @@ def test_a_clipped_step_equals_the_hand_computed_one(task):
     assert total == pytest.approx(clip, rel=1e-9)
 
 
-def test_evaluate_is_the_task_loss_on_the_eval_set(task):
+@pytest.mark.parametrize("name", ["adding", "copy"])
+def test_evaluate_is_the_task_loss_on_the_eval_set(name):
+    """In slices of 3, evaluate() equals the loss and accuracy on the whole eval set (the
+    copy task's untrained accuracy is about 1/9, so a dropped accuracy sum shows)."""
+    task = make_task(name, T=4, seed=0, eval_size=16)
     model = model_for(task)
     trainer = Trainer(model, task, eval_batch=3, progress=False)
     x, target = task.eval_data()
@@ -170,6 +174,7 @@ def test_evaluate_is_the_task_loss_on_the_eval_set(task):
     loss, acc = trainer.evaluate()
     assert loss == pytest.approx(task.loss(y, target)[0], rel=1e-12)
     assert acc == pytest.approx(task.accuracy(y, target), rel=1e-12)
+    assert name == "adding" or acc > 0
 
 
 def test_history_times_the_run_and_the_bar_follows_progress(task, capsys):
@@ -188,3 +193,13 @@ def test_history_times_the_run_and_the_bar_follows_progress(task, capsys):
 def test_a_model_with_the_wrong_output_size_is_refused(task):
     wrong = rnnzoo.build_model("rnn", task.input_size, 3, 2, readout=task.readout)
     raises(ValueError, "output_size 2 != the task's 1", Trainer, wrong, task)
+
+
+def test_documented_defaults():
+    """The defaults the docstrings promise (a changed default is a changed API)."""
+    import inspect
+    for fn in (Trainer.__init__, train):
+        d = {k: p.default for k, p in inspect.signature(fn).parameters.items()}
+        assert (d["batch_size"], d["clip"], d["eval_every"], d["seed"], d["progress"],
+                d["optimizer"], d["lr"], d["tbptt"]) == (32, 1.0, 100, 0, True, "adam", 1e-3,
+                                                         None)
