@@ -8,6 +8,7 @@ import numpy as np
 from ..base import RecurrentCell
 from ..ops import ACTIVATIONS
 from ..registry import register
+from ..validation import check_bool, check_choice, check_float
 
 
 @register("rnn")
@@ -47,8 +48,9 @@ class ElmanRNN(RecurrentCell):
                "spectral_radius": None}
 
     def check_options(self):
-        if self.nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got {self.nonlinearity!r}")
+        self.nonlinearity = check_choice(self.nonlinearity, "nonlinearity", ("tanh", "relu"))
+        self.identity_init = check_bool(self.identity_init, "identity_init")
+        self.identity_scale = check_float(self.identity_scale, "identity_scale")
         self.phi_, self.phi_grad_ = ACTIVATIONS[self.nonlinearity]
         rho = self.spectral_radius
         if rho is not None and (isinstance(rho, bool) or not isinstance(rho, (int, float,
