@@ -80,6 +80,21 @@ def test_step_jacobian_matches_finite_differences():
     np.testing.assert_allclose(J, numeric, atol=1e-8)
 
 
+def test_committed_claims_all_pass_and_claims_md_is_their_rendering():
+    """README points at figures/claims.md for its results: every claim there must have
+    passed when the figures were drawn, and the markdown must be the JSON's rendering
+    (nobody edited a number by hand)."""
+    import json
+    root = pathlib.Path(__file__).resolve().parents[1] / "figures"
+    data = json.loads((root / "claims.json").read_text())
+    claims = [c for entries in data.values() for c in entries if not c.get("measured")]
+    assert claims, "the figures check at least one claim"
+    failed = [c["statement"] for c in claims if not c["passed"]]
+    assert not failed, failed
+    assert set(data) <= set(figures.FIGURES)
+    assert (root / "claims.md").read_text() == figures.render_claims(data)
+
+
 def test_write_claims_merges_and_renders(tmp_path, capsys):
     from rnnzoo.experiments import Measurement
     from rnnzoo.figures.core import _current, check, measure

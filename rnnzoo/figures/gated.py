@@ -53,7 +53,8 @@ def gated_learning_figure(out_dir, full=False, seed=0):
     fig.suptitle(f"Fewer gates at equal hidden size: median of {len(adding.seeds)} seeds, "
                  "band: min to max")
     fig.tight_layout()
-    caption(fig, "Top: " + adding.caption() + "\nBottom: " + digits.caption())
+    caption(fig, "Top: " + adding.subset(["gru", "mgu", "lstm", "janet"]).caption()
+            + "\nBottom: " + digits.caption())
     first = sum(j is not None and (lb is None or j < lb) for j, lb in
                 zip(adding.left_baseline("janet"), adding.left_baseline("lstm")))
     check(f"adding, T = {adding.task.T}: janet leaves the baseline before the lstm (forget "
