@@ -72,7 +72,7 @@ class FastWeights(RecurrentCell):
     """
 
     state_names = ("h", "A")
-    options = {"lam": 0.9, "eta": 0.5, "S": 1}
+    options = {"lam": 0.9, "eta": 0.5, "S": 1, "memory": "materialized"}
 
     def check_options(self):
         for name, low, high in (("lam", 0.0, 1.0), ("eta", 0.0, np.inf)):
@@ -81,6 +81,9 @@ class FastWeights(RecurrentCell):
                     or not low <= v <= high:
                 want = "a finite number in [0, 1]" if high == 1.0 else "a finite number >= 0"
                 raise ValueError(f"{name} must be {want}; got {v!r}")
+        if not isinstance(self.memory, str) or self.memory not in ("materialized", "history"):
+            raise ValueError("memory must be 'materialized' or 'history'; "
+                             f"got {self.memory!r}")
         if not isinstance(self.S, (int, np.integer)) or isinstance(self.S, bool) or self.S < 1:
             raise ValueError(f"S (inner-loop steps) must be an integer >= 1; got {self.S!r}")
 
@@ -106,6 +109,36 @@ class FastWeights(RecurrentCell):
         out *= self.eta
         return out
 
+    # -------------------------------------------------------- the memory, two ways
+    def _memory_apply(self, cache, t, v, transpose=False):
+        """A(t) v for the step with input h(t) = cache.h[t] (A(t)ᵀ v if ``transpose``).
+
+        "materialized": a batched product with the stored A(t). "history": the sum
+        λ^t A_0 v + η Σ_{τ=1..t} λ^{t−τ} h(τ) (h(τ)ᵀ v) over the stored h, two batched
+        products of size t·H per batch item, plus A_0 v only when A_0 is not zero.
+        """
+        if self.memory == "materialized":
+            A = cache.A[t]
+            return self._matvec(A.transpose(0, 2, 1) if transpose else A, v)
+        A0 = cache.state0[1]
+        out = (self.lam ** t) * self._matvec(A0.transpose(0, 2, 1) if transpose else A0, v) \
+            if cache.A0_nonzero else self.xp.zeros_like(v)
+        if t > 0:
+            K = cache.h[1:t + 1].transpose(1, 0, 2)          # (B, t, H): h(1) .. h(t)
+            c = K @ v[:, :, None]                            # h(tau)^T v
+            c *= cache.decay[t - 1::-1, None]                # eta lam^(t - tau)
+            out += (K.transpose(0, 2, 1) @ c)[:, :, 0]       # sum_tau h(tau) (...)
+        return out
+
+    def _forward(self, x, state0):
+        hs, state_T, cache = super()._forward(x, state0)
+        if self.memory == "history":                         # A(T), once, from the sum
+            K = cache.h[1:].transpose(1, 0, 2)               # (B, T, H)
+            A_T = (self.lam ** cache.T) * cache.state0[1]
+            A_T += K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
+            state_T = (state_T[0], A_T)
+        return hs, state_T, cache
+
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
         xp, S, T = self.xp, int(self.S), cache.T
@@ -114,8 +147,12 @@ class FastWeights(RecurrentCell):
         cache.hs = xp.empty((T, S) + cache.u.shape[1:], dtype=self.dtype)   # h_0..h_{S-1}
         cache.n = xp.empty_like(cache.hs)                    # LN's normalized z, per s
         cache.rstd = xp.empty(cache.hs.shape[:-1] + (1,), dtype=self.dtype)
-        cache.A = xp.empty((T + 1,) + cache.state0[1].shape, dtype=self.dtype)
-        cache.A[0] = cache.state0[1]
+        if self.memory == "materialized":                    # A(0) .. A(T)
+            cache.A = xp.empty((T + 1,) + cache.state0[1].shape, dtype=self.dtype)
+            cache.A[0] = cache.state0[1]
+        else:                                                # eta lam^k, k = 0 .. T-1
+            cache.decay = xp.asarray(self.eta * self.lam ** np.arange(T), dtype=self.dtype)
+            cache.A0_nonzero = bool(xp.any(cache.state0[1]))  # one check per sequence
 
     def finish_backward(self, cache, work):
         P, du, dy = self.params, work.du, work.dy
@@ -134,13 +171,15 @@ class FastWeights(RecurrentCell):
         xp.copyto(hs[0], u)
         relu_(hs[0])                                         # h_0 = f(u)
         for s in range(self.S):
-            z = self._matvec(A_prev, hs[s])
+            z = self._memory_apply(cache, t, hs[s])
             z += u                                           # z = u + A(t) h_s
             y, (cache.n[t, s], cache.rstd[t, s]) = layer_norm(z, P["g"], P["b"])
             out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
             xp.copyto(out, y)
             relu_(out)                                       # h_{s+1} = f(LN[z])
         h = cache.h[t + 1]
+        if self.memory == "history":
+            return (h, A_prev)                               # A(T) is formed after the loop
         A = cache.A[t + 1]
         xp.multiply(h[:, :, None], h[:, None, :], out=A)
         A *= self.eta
@@ -161,7 +200,7 @@ class FastWeights(RecurrentCell):
     def step_backward(self, t, dstate, cache, work):
         xp, P = self.xp, self.params
         dh, dA = dstate
-        A_prev, hs = cache.A[t], cache.hs[t]
+        hs = cache.hs[t]
         dA_prev = self.lam * dA                              # A = lam A_prev + ...
         du = work.du[t]
         du[...] = 0.0
@@ -174,7 +213,7 @@ class FastWeights(RecurrentCell):
             dz = layer_norm_backward(dy, (cache.n[t, s], cache.rstd[t, s]), P["g"])
             du += dz                                         # z = u + ...
             dA_prev += dz[:, :, None] * hs[s][:, None, :]    # ... + A(t) h_s: dA += dz h_s^T
-            dh_s = self._matvec(A_prev.transpose(0, 2, 1), dz)   # ... and dh_s = A^T dz
+            dh_s = self._memory_apply(cache, t, dz, transpose=True)   # and dh_s = A^T dz
         du += relu_grad_(dh_s, hs[0])                        # h_0 = f(u)
         dh_prev = du @ P["W"]                                # u = W h(t) + ...
         if t > 0:   # A(t) = lam A(t-1) + eta h(t) h(t)^T; A_0 is an input of its own
