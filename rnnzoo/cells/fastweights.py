@@ -72,7 +72,7 @@ class FastWeights(RecurrentCell):
     """
 
     state_names = ("h", "A")
-    options = {"lam": 0.9, "eta": 0.5, "S": 1, "memory": "materialized"}
+    options = {"lam": 0.9, "eta": 0.5, "S": 1, "memory": "history"}
 
     def check_options(self):
         for name, low, high in (("lam", 0.0, 1.0), ("eta", 0.0, np.inf)):
