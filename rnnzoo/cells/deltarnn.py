@@ -61,7 +61,8 @@ class DeltaRNN(RecurrentCell):
     phi : "tanh" (default), "identity" or "relu"
         Φ. Default tanh: the authors' released training script (``train_drnn100.sh``,
         ``FUNTYPE="tanh"``) uses it, and it keeps h bounded; identity makes the state a
-        pure interpolation (the Theano layer's argument default), relu is Mali's default.
+        pure interpolation (the Theano layer's argument default), relu is Mali's default
+        (its kink at 0 gets derivative 0; the tests' random points avoid it).
     alpha : float
         The initial value of every entry of α: 2.0, what the paper used on Penn
         Treebank (the Theano layer's default is 1.0; Mali's code uses 2.0).
