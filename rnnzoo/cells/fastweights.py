@@ -54,8 +54,8 @@ class FastWeights(RecurrentCell):
     multiplies by it, O(B·H²) per product. Both carry dL/dA back as one (B, H, H)
     array. We timed forward + backward of both (float32, one BLAS thread, best of 30,
     ``rnnzoo.experiments.time_interleaved``): at the notebook's size (T = 11, B = 128,
-    H = 20) the history form took about 0.86x the materialized form's time, at H = 64
-    about 0.6x, at T = 50, B = 32, H = 128 about 0.5x; with a non-zero A₀ (one extra
+    H = 20) the history form took about 0.85x the materialized form's time, at H = 64
+    about 0.55-0.6x, at T = 50, B = 32, H = 128 about 0.5x; with a non-zero A₀ (one extra
     product A₀v per inner step) it is about as fast at H = 20. The notebook re-measures
     it. The two forms agree to rounding (``tests/test_fast_memory.py``).
 
