@@ -52,7 +52,8 @@ from rnnzoo import experiments as ex
 # letters, 10 digits, `?`), so $T = 11$. This is the definition of the public
 # reproductions (`generator.py` of jiamings/fast-weights: distinct keys
 # `random.randint(0, 25)` redrawn on a repeat, digits `randint(0, 9)`, `??`, a key
-# drawn from the four). Guessing a digit gives cross-entropy $\ln 10$; a network that
+# drawn from the four; their softmax runs over all 37 symbols, ours over the 10 digits).
+# Guessing a digit gives cross-entropy $\ln 10$; a network that
 # only remembers *which digits appeared* can guess among four of them, about 1/4 to
 # 1/3 accuracy: the plateau every cell sits on at first.
 

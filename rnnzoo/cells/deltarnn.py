@@ -53,8 +53,9 @@ class DeltaRNN(RecurrentCell):
     has exactly W, V, b_z (its ``b_i``), b_r, α, β₁, β₂ and takes Φ from ``--funtype``;
     Mali's TensorFlow ``DeltaRNNCell`` adds a bias to each of V h and W x, optionally
     layer-normalizes d¹ and d², and defaults Φ to ReLU. Where to find the equations:
-    Mali's code cites the paper's Eq. 3 for the outer function, Eq. 5 for the gate and
-    Eq. 11 for the second-order inner function (numbering of the arXiv version).
+    Mali's code comments cite the paper's Eq. 3 for the outer function, Eq. 5 for the
+    gate and Eq. 11 for the second-order inner function (we could not check that
+    numbering against a copy of the paper; the equations above match both codes).
 
     Options
     -------
