@@ -17,6 +17,10 @@ EXTRA_VARIANTS = {
     "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
     "lstm": [{"forget_bias": 1.0}],
     "janet": [{"chrono_init": False}, {"beta": 0.0}, {"beta": 2.5, "t_max": 10}],
+    "deltarnn": [{"phi": "identity"}, {"phi": "relu", "alpha": 1.0}],
+    "fastweights": [{"S": 3}, {"lam": 0.5, "eta": 1.5, "S": 2}, {"lam": 0.0}, {"eta": 0.0},
+                    {"memory": "history"}, {"memory": "history", "lam": 0.5, "S": 2},
+                    {"memory": "history", "lam": 0.0}],
 }
 
 
