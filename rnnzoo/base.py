@@ -41,7 +41,13 @@ from .backend import array_type_name, backend_of, get_backend, to_numpy
 
 
 class Cache(SimpleNamespace):
-    """What forward hands to backward: x, state0, T, B and the cell's saved buffers."""
+    """What forward hands to backward: x, state0, T, B and the cell's saved buffers.
+
+    A cell with an auxiliary loss of its own (Skip RNN's budget) stores its value as a
+    float in ``cache.aux_loss``, and its backward includes that loss's gradient; the
+    model, the trainer and gradcheck add the value to the loss. Cells without one
+    leave it out.
+    """
 
 
 class Gradients(dict):
@@ -176,6 +182,8 @@ class RecurrentCell:
             raise TypeError("cache must be the third value returned by forward(); "
                             f"got {type(cache).__name__}")
         dhs = self._check_output_grad(dhs, cache.T, cache.B)
+        if dstate_T is None:      # zeros, even where the initial state is not (skiprnn's ũ)
+            dstate_T = tuple(self.xp.zeros_like(s) for s in self.initial_state(cache.B))
         dstate_T = self._check_state(dstate_T, cache.B, "dstate_T")
         dx, dstate0, grads, dh_norm = self._backward(dhs, cache, dstate_T)
         grads = Gradients(grads)

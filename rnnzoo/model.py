@@ -142,7 +142,9 @@ class SequenceModel:
 
     def forward(self, x, state0=None):
         """x (T, B, D) -> y, cache. ``state0``: a list with one state tuple (or None)
-        per layer; the final states are in ``cache.state_T`` (for truncated BPTT)."""
+        per layer; the final states are in ``cache.state_T`` (for truncated BPTT).
+        ``cache.aux_loss`` sums the layers' auxiliary losses (0.0 if none has one): a
+        training loss must add it; each cell's backward already includes its gradient."""
         state0 = [None] * len(self.cells) if state0 is None else list(state0)
         if len(state0) != len(self.cells):
             raise ValueError(f"state0 must be a list of {len(self.cells)} per-layer states; "
@@ -153,7 +155,8 @@ class SequenceModel:
             caches.append(c)
             state_T.append(sT)
         y, readout_cache = self.readout.forward(h)
-        return y, Cache(cells=caches, readout=readout_cache, state_T=state_T)
+        aux = sum(getattr(c, "aux_loss", 0.0) for c in caches)   # e.g. a Skip RNN budget
+        return y, Cache(cells=caches, readout=readout_cache, state_T=state_T, aux_loss=aux)
 
     def backward(self, dy, cache):
         """dL/dy -> (dL/dx, grads with the keys of ``params``); ``grads.dh_norm`` is
