@@ -50,7 +50,9 @@ class SkipRNN(RecurrentCell):
 
     **Skipping for real**: :meth:`forward_skipping` runs the base only on the rows with
     :math:`u_t = 1` (gather, step, scatter), so at batch size 1 a skipped step costs no
-    matrix product. It equals :meth:`forward` exactly. :meth:`forward` itself computes the
+    matrix product. At batch size 1 it equals :meth:`forward` bit for bit; with several
+    rows to rounding, since BLAS sums a product of fewer rows in another order (one row
+    goes through gemv). :meth:`forward` itself computes the
     base on every row and masks, as the authors' code does, because training needs the
     candidate state of every row for the straight-through gradient.
 
@@ -191,7 +193,7 @@ class SkipRNN(RecurrentCell):
         """Inference that computes the base only for the rows with u_t = 1.
 
         Returns (hs, state_T, updates) with ``updates`` a (T, B) NumPy bool array of
-        u_t; hs and state_T equal :meth:`forward`'s. Hard mode only (in soft mode u is not
+        u_t; hs and state_T equal :meth:`forward`'s (see the class docstring). Hard mode only (in soft mode u is not
         binary). Reads u_t on the host at every step, since the active rows decide the
         shapes of the step's products.
         """
