@@ -98,28 +98,54 @@ class QRNN(RecurrentCell):
         cache.windows = xp.empty((T, B, k * D), dtype=self.dtype)
         for j in range(k):                              # block j holds x_{t-k+1+j}
             cache.windows[:, :, j * D:(j + 1) * D] = cache.x_pad[j:j + T]
-        # the convolution: every gate at every step, one matrix product (G, T, B, H)
-        gates = self.project_gates(cache.windows, self.params["W"], self.params["b"],
-                                   len(self.gate_names))
+        # the convolution: every gate at every step, one matrix product, gates side by
+        # side (T, B, G H) as the product gives them; gates[i] is gate i's (T, B, H) view
+        G = len(self.gate_names)
+        pre = self.project(cache.windows, self.params["W"], self.params["b"])
+        gates = cache.gates = pre.reshape(T, B, G, H).transpose(2, 0, 1, 3)
         g = dict(zip(self.gate_names, gates))
-        tanh_(g["z"])
-        sigmoid_(gates[1:])                             # f, o, i
-        cache.gates, cache.scale = gates, self._zoneout_scale(T, B)
-        f = g["f"]
-        if cache.scale is not None:                     # f = 1 - scale (1 - sigma)
-            f = 1.0 - cache.scale * (1.0 - g["f"])
+        cache.scale = self._zoneout_scale(T, B)
+        f = g["f"] if cache.scale is None else xp.empty_like(g["f"])
         cache.f = f
-        # what the pooling adds each step: (1 - f) z, or i z for ifo
-        add = g["i"] * g["z"] if self.pooling == "ifo" else (1.0 - f) * g["z"]
         c = cache.c = self.hidden_buffer(cache, state0[0])
-        for t in range(T):                              # the only sequential part
-            xp.multiply(f[t], c[t], out=c[t + 1])
-            c[t + 1] += add[t]                          # c_t = f c_{t-1} + (1 - f) z
-        hs = c[1:].copy() if self.pooling == "f" else g["o"] * c[1:]   # h = o c
+        hs = xp.empty((T, B, H), dtype=self.dtype)
+        add = xp.empty((min(T, self.block(B)), B, H), dtype=self.dtype)
+        # the elementwise work, in blocks of steps small enough to stay in cache
+        for s, e in self.blocks(T, B):
+            b = slice(s, e)
+            tanh_(g["z"][b])
+            sigmoid_(gates[1:, b])                      # f, o, i
+            if cache.scale is not None:                 # zoneout: f = 1 - m (1 - sigma)
+                scale = cache.scale if np.isscalar(cache.scale) else cache.scale[b]
+                xp.multiply(scale, g["f"][b] - 1.0, out=f[b])
+                f[b] += 1.0
+            a = add[:e - s]                             # what each step adds:
+            if self.pooling == "ifo":
+                xp.multiply(g["i"][b], g["z"][b], out=a)     # i z
+            else:
+                xp.subtract(1.0, f[b], out=a)
+                a *= g["z"][b]                          # (1 - f) z
+            for t in range(s, e):                       # the only sequential part
+                xp.multiply(f[t], c[t], out=c[t + 1])
+                c[t + 1] += a[t - s]                    # c_t = f c_{t-1} + (1 - f) z
+            if self.pooling == "f":
+                hs[b] = c[s + 1:e + 1]                  # h = c
+            else:
+                xp.multiply(g["o"][b], c[s + 1:e + 1], out=hs[b])   # h = o c
         state_T = (c[T].copy(),)
         if k > 1:
             state_T += (cache.x_pad[T:].transpose(1, 0, 2).reshape(B, (k - 1) * D).copy(),)
         return hs, state_T, cache
+
+    def block(self, B):
+        """Steps per block of elementwise work: about 64 KiB per (block, B, H) array, so
+        the dozen arrays a block touches stay in the L2 cache (whole-sequence passes
+        would stream every array through main memory several times)."""
+        return max(1, 16384 // (B * self.hidden_size))
+
+    def blocks(self, T, B):
+        n = self.block(B)
+        return [(s, min(s + n, T)) for s in range(0, T, n)]
 
     def _zoneout_scale(self, T, B):
         """None (no zoneout), the mask m (T, B, H) in training, or the scalar 1 - p."""
@@ -141,32 +167,41 @@ class QRNN(RecurrentCell):
         xp, k = self.xp, self.window
         T, B, D = cache.x.shape
         g, c, f = dict(zip(self.gate_names, cache.gates)), cache.c, cache.f
-        dgates = xp.empty_like(cache.gates)
-        d = dict(zip(self.gate_names, dgates))
-        if self.pooling == "f":
-            dc = dhs.copy()                             # h = c
-        else:
-            dc = dhs * g["o"]                           # h = o c
-            xp.multiply(dhs, c[1:], out=d["o"])
-        dc[T - 1] += dstate[0]
-        carried = xp.empty_like(dc[0])
-        for t in reversed(range(T - 1)):                # the only sequential part
-            dc[t] += xp.multiply(f[t + 1], dc[t + 1], out=carried)   # c_{t+1} = f c_t + ..
-        dc0 = f[0] * dc[0]
-        dh_norm = xp.sqrt(xp.sum((dc if self.pooling == "f" else dhs) ** 2, axis=(1, 2)))
-        if self.pooling == "ifo":                       # c = f c_prev + i z
-            xp.multiply(dc, c[:-1], out=d["f"])
-            xp.multiply(dc, g["z"], out=d["i"])
-            xp.multiply(dc, g["i"], out=d["z"])
-        else:                                           # c = f c_prev + (1 - f) z
-            xp.multiply(dc, c[:-1] - g["z"], out=d["f"])
-            xp.multiply(dc, 1.0 - f, out=d["z"])
-        if cache.scale is not None:
-            d["f"] *= cache.scale                       # f = 1 - scale (1 - sigma)
-        tanh_grad_(d["z"], g["z"])                      # z = tanh(.)
-        sigmoid_grad_(dgates[1:], cache.gates[1:])      # f, o, i = sigma(.)
         G, H = len(self.gate_names), self.hidden_size
-        dpre = dgates.transpose(1, 2, 0, 3).reshape(T, B, G * H)   # gates side by side
+        dpre = xp.empty((T, B, G * H), dtype=self.dtype)     # gates side by side, as W
+        dgates = dpre.reshape(T, B, G, H).transpose(2, 0, 1, 3)   # gate-major views
+        d = dict(zip(self.gate_names, dgates))
+        dh_norm = xp.empty(T)
+        dc = xp.empty((min(T, self.block(B)), B, H), dtype=self.dtype)
+        carried = dstate[0]                             # dL/dc from the step after a block
+        for s, e in reversed(self.blocks(T, B)):
+            b, n = slice(s, e), e - s
+            dcb = dc[:n]                                # dL/dc_t for t in the block
+            if self.pooling == "f":
+                dcb[...] = dhs[b]                       # h = c
+            else:
+                xp.multiply(dhs[b], g["o"][b], out=dcb)   # h = o c
+                xp.multiply(dhs[b], c[s + 1:e + 1], out=d["o"][b])
+            dcb[n - 1] += carried
+            for t in reversed(range(n - 1)):            # the only sequential part
+                dcb[t] += f[s + t + 1] * dcb[t + 1]     # c_{t+1} = f c_t + ..
+            carried = f[s] * dcb[0]                     # on to c_{s-1}
+            dh = dcb if self.pooling == "f" else dhs[b]   # dL/dh_t in total
+            dh_norm[b] = xp.sqrt(xp.einsum("tbh,tbh->t", dh, dh))
+            if self.pooling == "ifo":                   # c = f c_prev + i z
+                xp.multiply(dcb, c[s:e], out=d["f"][b])
+                xp.multiply(dcb, g["z"][b], out=d["i"][b])
+                xp.multiply(dcb, g["i"][b], out=d["z"][b])
+            else:                                       # c = f c_prev + (1 - f) z
+                xp.subtract(c[s:e], g["z"][b], out=d["f"][b])
+                d["f"][b] *= dcb
+                xp.subtract(1.0, f[b], out=d["z"][b])
+                d["z"][b] *= dcb
+            if cache.scale is not None:                 # f = 1 - scale (1 - sigma)
+                d["f"][b] *= cache.scale if np.isscalar(cache.scale) else cache.scale[b]
+            tanh_grad_(d["z"][b], g["z"][b])            # z = tanh(.)
+            sigmoid_grad_(dgates[1:, b], cache.gates[1:, b])   # f, o, i = sigma(.)
+        dc0 = carried
         grads = {"W": self.weight_grad(dpre, cache.windows), "b": self.bias_grad(dpre)}
         dwin = self.input_grad(dpre, self.params["W"])  # (T, B, k D)
         dx_pad = xp.zeros_like(cache.x_pad)
