@@ -14,13 +14,24 @@
 
 Times are best-of-N wall seconds with the contestants taking turns
 (:func:`rnnzoo.experiments.time_interleaved`): compare ratios, not seconds. Not a test.
+They run with one BLAS thread (``threads=1``): the per-step products of an LSTM or an
+RNN are small, and on a busy machine a second BLAS thread that has to be woken at every
+step makes them many times slower than the big products, which would flatter the
+QRNN and the Clockwork RNN.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from threadpoolctl import threadpool_limits
+
 from . import experiments as ex
 from .registry import make
+
+
+def _timed(fns, repeats, threads):
+    with threadpool_limits(threads):
+        return ex.time_interleaved(fns, repeats=repeats)
 
 
 def _inputs(T, B, D, dtype, seed=0):
@@ -47,10 +58,11 @@ def pooling_loop_seconds(T, B, H, dtype=np.float32, repeats=5):
             c[t + 1] += add[t]
         for t in reversed(range(T - 1)):
             dc[t] += np.multiply(f[t + 1], dc[t + 1], out=tmp)
-    return ex.time_interleaved({"loop": loop}, repeats=repeats)["loop"]
+    return _timed({"loop": loop}, repeats, 1)["loop"]
 
 
-def qrnn_vs_lstm(T=500, B=32, H=256, D=None, *, dtype=np.float32, repeats=5, window=2):
+def qrnn_vs_lstm(T=500, B=32, H=256, D=None, *, dtype=np.float32, repeats=5, window=2,
+                 threads=1):
     """Forward + backward seconds of qrnn (fo-pooling, window k) and lstm (forget bias 1)
     on the same input; returns a dict with both times, their ratio, and the seconds and
     fraction of QRNN's time spent in its sequential loop."""
@@ -58,25 +70,26 @@ def qrnn_vs_lstm(T=500, B=32, H=256, D=None, *, dtype=np.float32, repeats=5, win
     x = _inputs(T, B, D, dtype)
     qrnn = make("qrnn", D, H, dtype=dtype, window=window)
     lstm = make("lstm", D, H, dtype=dtype, forget_bias=1.0)
-    best = ex.time_interleaved({"qrnn": lambda: _fwd_bwd(qrnn, x),
-                                "lstm": lambda: _fwd_bwd(lstm, x)}, repeats=repeats)
+    best = _timed({"qrnn": lambda: _fwd_bwd(qrnn, x), "lstm": lambda: _fwd_bwd(lstm, x)},
+                  repeats, threads)
     loop = pooling_loop_seconds(T, B, H, dtype, repeats)
     return {"T": T, "B": B, "H": H, "D": D, "qrnn_s": best["qrnn"], "lstm_s": best["lstm"],
             "ratio": best["lstm"] / best["qrnn"], "loop_s": loop,
             "loop_fraction": loop / best["qrnn"]}
 
 
-def clockwork_vs_rnn(T=1000, B=32, H=256, D=64, *, modules=8, dtype=np.float32, repeats=5):
+def clockwork_vs_rnn(T=1000, B=32, H=256, D=64, *, modules=8, dtype=np.float32, repeats=5,
+                     threads=1):
     """Clockwork (``modules`` modules, periods 1, 2, 4, ...) against a dense tanh rnn of
     the same H: forward seconds, forward + backward seconds, and multiply-adds of a
     forward pass (recurrent products plus input projection)."""
     x = _inputs(T, B, D, dtype)
     cw = make("clockwork", D, H, dtype=dtype, modules=modules)
     rnn = make("rnn", D, H, dtype=dtype)
-    fwd = ex.time_interleaved({"clockwork": lambda: cw.forward(x),
-                               "rnn": lambda: rnn.forward(x)}, repeats=repeats)
-    both = ex.time_interleaved({"clockwork": lambda: _fwd_bwd(cw, x),
-                                "rnn": lambda: _fwd_bwd(rnn, x)}, repeats=repeats)
+    fwd = _timed({"clockwork": lambda: cw.forward(x), "rnn": lambda: rnn.forward(x)},
+                 repeats, threads)
+    both = _timed({"clockwork": lambda: _fwd_bwd(cw, x), "rnn": lambda: _fwd_bwd(rnn, x)},
+                  repeats, threads)
     done, dense = cw.multiply_adds(T, B)
     return {"T": T, "B": B, "H": H, "D": D, "modules": modules,
             "fwd_clockwork_s": fwd["clockwork"], "fwd_rnn_s": fwd["rnn"],
@@ -86,7 +99,7 @@ def clockwork_vs_rnn(T=1000, B=32, H=256, D=64, *, modules=8, dtype=np.float32, 
             "macs_clockwork": done, "macs_rnn": dense, "macs_fraction": done / dense}
 
 
-def skipping_real_vs_masked(cell, x, *, repeats=5):
+def skipping_real_vs_masked(cell, x, *, repeats=5, threads=1):
     """A hard Skip RNN on the sequences of x (T, N, D), one at a time (batch size 1):
     seconds for all N with the masked forward and with real skipping, and the fraction
     of steps that updated."""
@@ -100,7 +113,7 @@ def skipping_real_vs_masked(cell, x, *, repeats=5):
     def real():
         for s in seqs:
             cell.forward_skipping(s)
-    best = ex.time_interleaved({"masked": masked, "real": real}, repeats=repeats)
+    best = _timed({"masked": masked, "real": real}, repeats, threads)
     return {"sequences": len(seqs), "T": x.shape[0], "update_fraction": float(updates.mean()),
             "masked_s": best["masked"], "real_s": best["real"],
             "speedup": best["masked"] / best["real"]}
