@@ -234,3 +234,13 @@ def test_numpy_scalar_options_are_accepted():
 def test_forward_skipping_refuses_soft_mode(rng):
     with pytest.raises(ValueError, match="soft=False"):
         rnnzoo.make("skiprnn", D, H, soft=True).forward_skipping(rng.standard_normal((3, 1, D)))
+
+
+def test_gradcheck_command_checks_the_differentiable_mode(capsys):
+    """`python -m rnnzoo gradcheck skiprnn` says the default is a surrogate and checks
+    soft mode (budget included) instead; a pass: exit code 0 and that sentence."""
+    from rnnzoo.__main__ import main
+    assert main(["gradcheck", "skiprnn"]) == 0
+    out = capsys.readouterr().out
+    assert "surrogate by design; checking skiprnn with {'soft': True" in out
+    assert "1 passed, 0 failed" in out

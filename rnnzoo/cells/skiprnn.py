@@ -78,6 +78,7 @@ class SkipRNN(RecurrentCell):
     exact_gradient = False          # instance: True when soft
     surrogate_tensors = ("every tensor upstream of u_t",)
     surrogate_slope = 1.0           # d round(ũ)/dũ as backward uses it; tests set 0
+    differentiable_options = {"soft": True, "budget": 0.1}   # what a checker can verify
 
     def check_options(self):
         if not isinstance(self.base, str) or self.base not in available() \
