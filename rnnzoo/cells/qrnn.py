@@ -32,8 +32,16 @@ class QRNN(RecurrentCell):
             \qquad h_t = o_t \odot c_t
         \end{aligned}
 
-    The window is ordered oldest input first, as in the authors' ``torchqrnn``
-    (``cat([x_{t-1}, x_t])`` for k = 2); their code allows k in {1, 2}, here any k >= 1.
+    The window is ordered oldest input first and the gates z, f, o, as in the authors'
+    ``torchqrnn`` (``cat([x_{t-1}, x_t])`` for k = 2); their code allows k in {1, 2},
+    here any k >= 1. Their ``ForgetMult`` computes :math:`c_t = F_t z_t + (1 - F_t)
+    c_{t-1}`, i.e. their F is the paper's 1 - f; here f is the paper's, so their zoneout
+    "F = 0" is "f = 1" below.
+
+    The elementwise work (activations, pooling, output) runs in blocks of a few steps
+    small enough that the arrays a block touches stay in the CPU cache; done over the
+    whole sequence at once it would stream every (T, B, H) array through main memory
+    several times, which costs more than the pooling loop itself.
 
     Zoneout (the paper's regularizer on f): with probability p a unit's forget gate is
     forced to 1, so it keeps its previous c: :math:`f = 1 - m \odot (1 - \sigma(\cdot))`,
