@@ -281,7 +281,7 @@ axes[1].set_title("Gradient reaching each step at initialization (H = 64)", font
 axes[1].set_ylim(1e-30, 1e2)
 axes[1].legend(fontsize=8)
 axes[1].grid(True, alpha=0.3)
-digits.plot(axes[2], kind="accuracy")
+figs.plot_digits(axes[2], digits)
 fig.tight_layout()
 plt.show()
 

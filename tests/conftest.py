@@ -21,7 +21,7 @@ EXTRA_VARIANTS = {
     # gradcheck refuses it; soft mode gets the full check, budget loss included
     "skiprnn": [{"soft": True, "budget": 0.1}, {"base": "lstm"},
                 {"base": "lstm", "soft": True, "budget": 0.1}, {"base": "rnn", "soft": True}],
-    "clockwork": [{"periods": [1, 3]}, {"modules": 2}],
+    "clockwork": [{"periods": [1, 3]}, {"modules": 2}, {"modules": 3}],   # 3: unequal sizes
     "qrnn": [{"pooling": "f"}, {"pooling": "ifo", "window": 3}, {"window": 1}],
 }
 

@@ -16,24 +16,26 @@ D = 3
 # ---------------------------------------------------------------- clockwork
 def clockwork_reference(cell, x, h0, t0):
     """Every module computed at every step, then the inactive ones put back."""
-    P, periods, k = cell.params, np.asarray(cell.period_array), cell.k
+    P, periods = cell.params, np.asarray(cell.period_array)
     W_hh = P["W_hh"] * cell.mask_hh
     h, hs = h0.copy(), []
     for t in range(x.shape[0]):
         cand = np.tanh(x[t] @ P["W_ih"].T + P["b"] + h @ W_hh.T)
         active = ((t0[:, None] + t) % periods == 0)              # (B, g)
-        keep = np.repeat(active, k, axis=1)
+        keep = np.repeat(active, cell.sizes, axis=1)
         h = np.where(keep, cand, h)
         hs.append(h)
     return np.array(hs)
 
 
-@pytest.mark.parametrize("opts", [{}, {"modules": 8}, {"periods": [1, 3, 5, 7]}])
-def test_clockwork_equals_the_dense_masked_reference(opts, rng):
-    """Including rows at different phases (t0 differs per row)."""
-    cell = rnnzoo.make("clockwork", D, 16, seed=0, **opts)
+@pytest.mark.parametrize("opts,H", [({}, 16), ({"modules": 8}, 16),
+                                    ({"periods": [1, 3, 5, 7]}, 16), ({"modules": 3}, 7)])
+def test_clockwork_equals_the_dense_masked_reference(opts, H, rng):
+    """Including rows at different phases (t0 differs per row), and modules of unequal
+    size (H = 7 in 3 modules: 3, 2, 2 units)."""
+    cell = rnnzoo.make("clockwork", D, H, seed=0, **opts)
     x = rng.standard_normal((20, 4, D))
-    h0 = rng.standard_normal((4, 16))
+    h0 = rng.standard_normal((4, H))
     t0 = np.array([0, 1, 5, 12])
     hs, (hT, tT), _ = cell.forward(x, (h0, t0[:, None].astype(float)))
     np.testing.assert_allclose(hs, clockwork_reference(cell, x, h0, t0), rtol=1e-13, atol=1e-14)
@@ -71,7 +73,7 @@ def test_clockwork_computes_only_the_active_prefix(rng):
 
 
 @pytest.mark.parametrize("opts,match", [
-    ({"modules": 3}, "multiple of the number of modules"),
+    ({"modules": 9}, "at least the number of modules"),
     ({"modules": 0}, "modules must be an integer >= 1"),
     ({"modules": 2.0}, "modules must be an integer"),
     ({"periods": [2, 1]}, "strictly ascending"),

@@ -16,7 +16,8 @@ from . import _options
 class Clockwork(RecurrentCell):
     r"""Clockwork RNN (Koutník, Greff, Gomez & Schmidhuber, ICML 2014).
 
-    The H hidden units form g modules of k = H / g units; module i has period
+    The H hidden units form g modules of k = H / g units (sizes differing by one when g
+    does not divide H, the larger first); module i has period
     :math:`T_i` (default :math:`2^{i}` for i = 0..g-1, ascending). At step t (counted
     from 0) the active modules are :math:`A_t = \{i : t \bmod T_i = 0\}`; every module is
     active at t = 0.
@@ -34,7 +35,8 @@ class Clockwork(RecurrentCell):
 
     **Inactive modules are not computed.** With ascending periods the active modules
     at step t are a prefix 0..m-1 when each period divides the next (the default), so the
-    step costs one (B, H) @ (H, m k) product over the active rows only, and the input
+    step costs one (B, H) @ (H, n) product over the n units of the active modules only,
+    and the input
     projection is done per module for exactly the steps where it is active (g products
     before the loop; the weight gradients likewise after it). Periods that do not divide
     each other work too: the step then computes up to the last active module and keeps
@@ -55,7 +57,7 @@ class Clockwork(RecurrentCell):
 
     Options
     -------
-    modules : int >= 1, g (default 4; ``hidden_size`` must be a multiple of it)
+    modules : int >= 1, g (default min(4, hidden_size); at most ``hidden_size``)
     periods : None (:math:`1, 2, 4, \dots, 2^{g-1}`) or g strictly ascending positive ints
     """
 
@@ -64,7 +66,8 @@ class Clockwork(RecurrentCell):
 
     def check_options(self):
         if self.periods is None:
-            g = 4 if self.modules is None else _options.integer("modules", self.modules)
+            g = min(4, self.hidden_size) if self.modules is None else \
+                _options.integer("modules", self.modules)
             periods = tuple(2 ** i for i in range(g))
         else:
             if not isinstance(self.periods, (tuple, list)) or not self.periods:
@@ -78,13 +81,14 @@ class Clockwork(RecurrentCell):
                 raise ValueError(f"modules={self.modules!r} but periods has {len(periods)} "
                                  f"entries; give one of them or make them agree")
         g = len(periods)
-        if self.hidden_size % g:
-            raise ValueError(f"hidden_size must be a multiple of the number of modules "
-                             f"({g}); got hidden_size={self.hidden_size}")
+        if self.hidden_size < g:
+            raise ValueError(f"hidden_size must be at least the number of modules ({g}); "
+                             f"got hidden_size={self.hidden_size}")
         self.modules, self.periods = g, list(periods) if self.periods is not None else None
         self.period_array = np.array(periods)
-        self.k = self.hidden_size // g
-        module_of = np.arange(self.hidden_size) // self.k
+        self.sizes = np.array([len(a) for a in np.array_split(np.arange(self.hidden_size), g)])
+        self.bounds = np.concatenate([[0], np.cumsum(self.sizes)])   # module i: [b_i, b_i+1)
+        module_of = np.repeat(np.arange(g), self.sizes)
         self.mask_hh = (module_of[:, None] <= module_of[None, :]).astype(float)
 
     def init_params(self, rng):
@@ -106,14 +110,14 @@ class Clockwork(RecurrentCell):
         """(done, dense): multiply-adds of a forward pass here and in a dense RNN of the
         same sizes (recurrent product over the active rows plus the input projection)."""
         active = self.schedule(T, np.full(B, t0))
-        D, H, k = self.input_size, self.hidden_size, self.k
+        D, H = self.input_size, self.hidden_size
         last = np.array([np.flatnonzero(a.any(axis=0)).max() + 1 for a in active])
-        done = B * H * k * int(last.sum()) + D * k * int(active.sum())
+        done = B * H * int(self.bounds[last].sum()) + D * int((active * self.sizes).sum())
         return done, T * B * (H * H + D * H)
 
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
-        xp, P, k, H = self.xp, self.params, self.k, self.hidden_size
+        xp, P, H, bounds = self.xp, self.params, self.hidden_size, self.bounds
         T, B = cache.T, cache.B
         t0 = np.rint(to_numpy(cache.state0[1])[:, 0]).astype(np.int64)   # one transfer
         active = self.schedule(T, t0)                     # (T, B, g) on the host
@@ -121,10 +125,11 @@ class Clockwork(RecurrentCell):
         cache.keep = []                                   # per step: None, or a mask
         for t in range(T):
             m = np.flatnonzero(active[t].any(axis=0)).max() + 1
-            cache.units.append(m * k)
+            cache.units.append(int(bounds[m]))
             part = active[t, :, :m]
             cache.keep.append(None if part.all() else
-                              xp.asarray(np.repeat(part, k, axis=1), dtype=self.dtype))
+                              xp.asarray(np.repeat(part, self.sizes[:m], axis=1),
+                                         dtype=self.dtype))
         cache.W_hh = P["W_hh"] * xp.asarray(self.mask_hh, dtype=self.dtype)
         # input projection of each module, only at the (t, b) where it is active: rows
         # of the (T*B, D) input, one product per module
@@ -133,24 +138,24 @@ class Clockwork(RecurrentCell):
         cache.a = xp.zeros((T * B, H), dtype=self.dtype)
         x2 = cache.x.reshape(T * B, -1)
         for i, rows in enumerate(cache.rows):
-            block = slice(i * k, (i + 1) * k)
+            block = slice(bounds[i], bounds[i + 1])
             cache.a[rows, block] = x2[rows] @ P["W_ih"][block].T + P["b"][block]
         cache.a = cache.a.reshape(T, B, H)
         cache.h = self.hidden_buffer(cache, cache.state0[0])
         cache.t = cache.state0[1]
 
     def finish_backward(self, cache, work):
-        xp, P, k, H = self.xp, self.params, self.k, self.hidden_size
+        xp, P, H, bounds = self.xp, self.params, self.hidden_size, self.bounds
         T, B = cache.T, cache.B
         da = work.da.reshape(T * B, H)
         x2, h2 = cache.x.reshape(T * B, -1), cache.h[:-1].reshape(T * B, H)
         grads = {n: xp.zeros_like(p) for n, p in P.items()}
         dx = xp.zeros_like(x2)
         for i, rows in enumerate(cache.rows):             # each module where it was active
-            block = slice(i * k, (i + 1) * k)
+            block = slice(bounds[i], bounds[i + 1])
             d = da[rows, block]
             grads["W_ih"][block] = d.T @ x2[rows]
-            grads["W_hh"][block, i * k:] = d.T @ h2[rows, i * k:]   # reads modules j >= i
+            grads["W_hh"][block, bounds[i]:] = d.T @ h2[rows, bounds[i]:]   # modules j >= i
             grads["b"][block] = d.sum(axis=0)
             dx[rows] += d @ P["W_ih"][block]
         return dx.reshape(cache.x.shape), grads

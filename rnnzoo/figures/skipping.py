@@ -134,8 +134,8 @@ def plot_qrnn_timings(ax, rows):
     r = rows[0]
     ax.set_xlabel("sequence length T")
     ax.set_ylabel("forward + backward (ms, best of N)")
-    ax.set_title(f"QRNN (fo, k=2) vs LSTM, float32, B={r['B']}, D={r['D']}, H={r['H']}; "
-                 f"lstm/qrnn marked", fontsize=9)
+    ax.set_title(f"QRNN (fo, k=2) vs LSTM, float32, B={r['B']}, D={r['D']}, H={r['H']}, "
+                 f"one BLAS thread;\nbest of N interleaved runs; lstm/qrnn marked", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
 
@@ -154,6 +154,13 @@ def qrnn_figure(out_dir, full=False, seed=0):
     res = qrnn_digits(steps=2000 if full else 300, seeds=[seed, seed + 1, seed + 2])
     fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.5))
     plot_qrnn_timings(axes[0], rows)
-    res.plot(axes[1], kind="accuracy")
+    plot_digits(axes[1], res)
     fig.tight_layout()
     return save(fig, out_dir, "qrnn_speed")
+
+
+def plot_digits(ax, res):
+    """The qrnn/lstm digits curves with the budget in the title."""
+    res.plot(ax, kind="accuracy", title=f"pixel-by-pixel digits (T = 64), "
+             f"{len(res.seeds)} seeds: median, min-max\n{res.budget.describe()}")
+    ax.title.set_fontsize(9)
