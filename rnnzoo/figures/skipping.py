@@ -132,6 +132,7 @@ def plot_qrnn_timings(ax, rows):
         ax.annotate(f"{r['ratio']:.1f}x", (r["T"], r["qrnn_s"] * 1e3), textcoords="offset points",
                     xytext=(0, -14), ha="center", fontsize=8)
     r = rows[0]
+    ax.margins(x=0.1, y=0.25)
     ax.set_xlabel("sequence length T")
     ax.set_ylabel("forward + backward (ms, best of N)")
     ax.set_title(f"QRNN (fo, k=2) vs LSTM, float32, B={r['B']}, D={r['D']}, H={r['H']}, "
