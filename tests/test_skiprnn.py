@@ -220,6 +220,7 @@ def test_model_and_trainer_add_the_aux_loss(rng):
     ({"budget": True}, "budget must be"),
     ({"budget": float("nan")}, "budget must be"),
     ({"base": "rnn", "base_options": {"nonlinearity": "sigmoid"}}, "nonlinearity must be"),
+    ({"base": "qrnn"}, "does not output its first state component"),   # h = o c, state c
 ])
 def test_bad_options(opts, match):
     with pytest.raises((ValueError, TypeError), match=match):

@@ -68,7 +68,8 @@ class SkipRNN(RecurrentCell):
     Options
     -------
     base : name of a registered cell (default "gru"); its output must be its state's first
-        component of size H (true of rnn, gru, lstm, mgu, janet)
+        component of size H (true of rnn, gru, lstm, mgu, janet; checked at construction
+        with one probe step, which rules out e.g. qrnn's fo-pooling, h = o c)
     base_options : dict of the base's options, or None
     soft : bool, u = ũ instead of round(ũ) (default False)
     budget : float >= 0, λ of the budget loss (default 0; the paper sweeps 1e-5 .. 1e-2)
@@ -93,13 +94,23 @@ class SkipRNN(RecurrentCell):
         self.cell = make(self.base, self.input_size, self.hidden_size, seed=self.seed,
                          dtype=self.dtype, backend=self.backend.name,
                          **(self.base_options or {}))
-        if self.cell.output_size != self.hidden_size:
-            raise ValueError(f"base {self.base!r} outputs {self.cell.output_size} features; "
-                             f"skiprnn needs its output to be its state h of size "
-                             f"{self.hidden_size}")
+        probe = self.cell.initial_state(1)[0].shape == (1, self.hidden_size) and \
+            self._output_is_first_state()
+        if self.cell.output_size != self.hidden_size or not probe:
+            raise ValueError(f"base {self.base!r} does not output its first state component "
+                             f"(of size {self.hidden_size}); skiprnn gates the state and "
+                             f"outputs its first component, so it needs a base like rnn, "
+                             f"gru or lstm")
         self.state_names = tuple(self.cell.state_names) + ("u_tilde",)
         names = self.cell.state_names
         self.p_index = names.index("c") if "c" in names else 0
+
+    def _output_is_first_state(self):
+        """One random step of the base: is its output its first state component?"""
+        x = self.xp.asarray(np.random.default_rng(0).standard_normal((1, 1, self.input_size)),
+                            dtype=self.dtype)
+        hs, state, _ = self.cell.forward(x)
+        return bool(self.xp.array_equal(hs[0], state[0]))
 
     def init_params(self, rng):
         H = self.hidden_size
