@@ -7,8 +7,8 @@ parameter, the input x and every initial-state component) with central differenc
 
 of a scalar L = Σ u ⊙ hs + Σ_i v_i ⊙ state_T[i] (+ the auxiliary loss ``cache.aux_loss``
 of a cell or model that has one, whose gradient backward includes), with u, v random
-normal (not ones: a sum of outputs hides errors that cancel). Pass/fail is ``allclose(analytic, numeric,
-atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
+normal (not ones: a sum of outputs hides errors that cancel). Pass/fail is
+``allclose(analytic, numeric, atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
 relative to that tensor's largest gradient entry (|a − n|_max / |n|_max), and where the
 worst entry is.
 
@@ -205,8 +205,9 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
             report.problems.append(
                 f"{cell.name}: backward is a surrogate by design (exact_gradient=False; "
                 f"{', '.join(getattr(cell, 'surrogate_tensors', ()))}), so finite "
-                f"differences cannot confirm it; check a differentiable mode instead "
-                f"(skiprnn: soft=True) or the exact paths with the surrogate switched off")
+                f"differences cannot confirm it; check its differentiable mode "
+                f"{getattr(cell, 'differentiable_options', {})} instead, or the exact "
+                f"paths with the surrogate switched off")
 
     named, grads = problem.analytic()
     _check_structure(obj, grads, report)

@@ -151,7 +151,7 @@ def qrnn_digits(*, steps=300, hidden=64, seeds=3, workers=None, progress=False):
 @figure("qrnn_speed")
 def qrnn_figure(out_dir, full=False, seed=0):
     """Time against T, and learning curves on pixel-by-pixel digits."""
-    rows = qrnn_timings((50, 100, 200, 500, 1000) if full else (50, 200, 500))
+    rows = qrnn_timings((50, 100, 200, 500, 1000) if full else (50, 200, 500), repeats=5)
     res = qrnn_digits(steps=2000 if full else 300, seeds=[seed, seed + 1, seed + 2])
     fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.5))
     plot_qrnn_timings(axes[0], rows)
