@@ -139,11 +139,12 @@ def main():
     from .tasks import make_task
     from .training import train
 
-    q = qrnn_vs_lstm()
-    print(f"qrnn vs lstm, forward+backward, T={q['T']} B={q['B']} H={q['H']} float32: "
-          f"qrnn {q['qrnn_s'] * 1e3:.1f} ms, lstm {q['lstm_s'] * 1e3:.1f} ms, "
-          f"lstm/qrnn = {q['ratio']:.2f}x; the sequential loop takes "
-          f"{q['loop_s'] * 1e3:.1f} ms = {q['loop_fraction']:.0%} of qrnn's time")
+    for window, D in ((2, 256), (1, 256), (2, 32)):
+        q = qrnn_vs_lstm(D=D, window=window)
+        print(f"qrnn (k={window}) vs lstm, forward+backward, T={q['T']} B={q['B']} "
+              f"D={q['D']} H={q['H']} float32: qrnn {q['qrnn_s'] * 1e3:.1f} ms, lstm "
+              f"{q['lstm_s'] * 1e3:.1f} ms, lstm/qrnn = {q['ratio']:.2f}x; the sequential "
+              f"loop takes {q['loop_s'] * 1e3:.1f} ms = {q['loop_fraction']:.0%} of qrnn's")
     c = clockwork_vs_rnn()
     print(f"clockwork ({c['modules']} modules) vs rnn, T={c['T']} B={c['B']} H={c['H']} "
           f"D={c['D']}: forward {c['fwd_speedup']:.2f}x faster, forward+backward "
