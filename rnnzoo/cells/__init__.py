@@ -1,2 +1,3 @@
 """One module per cell; importing this package registers them all."""
-from . import deltarnn, fastweights, gru, janet, lstm, mgu, rnn  # noqa: F401
+from . import (clockwork, deltarnn, fastweights, gru, janet, lstm, mgu, qrnn, rnn,  # noqa: F401
+               skiprnn)
