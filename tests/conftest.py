@@ -17,6 +17,9 @@ EXTRA_VARIANTS = {
     "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
     "lstm": [{"forget_bias": 1.0}],
     "janet": [{"chrono_init": False}, {"beta": 0.0}, {"beta": 2.5, "t_max": 10}],
+    "urnn": [{"nonlinearity": "identity"}],
+    "eurnn": [{"style": "fft"}, {"complex": False}, {"style": "fft", "complex": False},
+              {"capacity": 5}, {"nonlinearity": "identity"}],
 }
 
 
