@@ -187,3 +187,59 @@ def diag_backward(g, u, d):
 def angle_grad(G_d, d):
     """dL/dω for d = e^{iω}, given dL/dd (see :func:`diag_backward`)."""
     return (G_d * d.conj()).imag
+
+
+# ---------------------------------------------------------------- capacity experiment
+def random_unitary(N, seed=0, real=False):
+    """A Haar-random unitary (orthogonal if ``real``) N x N matrix, NumPy, on the host:
+    the Q of a QR decomposition of a Gaussian matrix, with R's diagonal made positive."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((N, N))
+    if not real:
+        A = A + 1j * rng.standard_normal((N, N))
+    Q, R = np.linalg.qr(A)
+    return Q * (np.diag(R) / np.abs(np.diag(R)))
+
+
+def fit_recurrent_matrix(cell, target, maxiter=1000):
+    """Fit the cell's W to ``target`` (N x N) on the cell's own parameters, with L-BFGS
+    (scipy's quasi-Newton gradient method; plain Adam gets there too, but far slower:
+    the problem is ill-conditioned).
+
+    The cell must use ``nonlinearity="identity"``. One step from the N unit vectors e_b
+    with x = 0 gives h_1 = W e_b, the columns of W, so the loss ||W - target||_F² and its
+    gradient come from the cell's own forward and backward (the input weights get zero
+    gradient and are left out). Returns the relative error ||W - target||_F /
+    ||target||_F at every loss evaluation (NumPy array); the cell's parameters end at the
+    fit. Host (NumPy) cells only.
+    """
+    from scipy.optimize import minimize
+    from threadpoolctl import threadpool_limits
+    if cell.nonlinearity != "identity":
+        raise ValueError("fit_recurrent_matrix needs a cell built with nonlinearity='identity'")
+    N, P = cell.hidden_size, cell.params
+    keys = [k for k in P if k not in cell.input_names]
+    eye = np.eye(N)
+    h0 = np.concatenate([eye, 0 * eye], axis=1) if cell.is_complex else eye
+    goal = target.T                                         # row b = target e_b
+    goal = np.concatenate([goal.real, goal.imag], axis=1) if cell.is_complex else goal.real
+    x = np.zeros((1, N, cell.input_size))
+    errors, scale = [], np.linalg.norm(target)
+
+    def loss_and_grad(theta):
+        start = 0
+        for k in keys:
+            P[k][...] = theta[start:start + P[k].size].reshape(P[k].shape)
+            start += P[k].size
+        hs, _, cache = cell.forward(x, (h0,))
+        diff = hs[0] - goal
+        _, _, grads = cell.backward(2 * diff[None], cache)  # d||W - target||² / dhs
+        errors.append(np.linalg.norm(diff) / scale)
+        return float((diff * diff).sum()), np.concatenate([grads[k].ravel() for k in keys])
+
+    theta0 = np.concatenate([P[k].ravel() for k in keys])
+    with threadpool_limits(1):          # tiny BLAS calls: threads only spin (10x slower)
+        result = minimize(loss_and_grad, theta0, jac=True, method="L-BFGS-B",
+                          options={"maxiter": maxiter, "gtol": 1e-14, "ftol": 1e-18})
+    loss_and_grad(result.x)
+    return np.array(errors)

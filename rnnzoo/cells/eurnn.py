@@ -22,19 +22,25 @@ class EURNN(UnitaryRNNBase):
         W = D\, F^{(L)} \cdots F^{(2)} F^{(1)}
 
     Each layer :math:`F^{(l)}` is a set of disjoint 2 x 2 unitary blocks on coordinate
-    pairs (i, j); every other unit passes through. The block on (i, j) is the paper's
+    pairs (i, j); every other unit passes through. The block on (i, j) is the authors'
+    code's
 
     .. math::
 
         \begin{pmatrix} h'_i \\ h'_j \end{pmatrix} =
-        \begin{pmatrix} e^{i\varphi}\cos\theta & -e^{i\varphi}\sin\theta \\
-                        \sin\theta & \cos\theta \end{pmatrix}
+        \begin{pmatrix} \cos\theta & -e^{i\varphi}\sin\theta \\
+                        \sin\theta & e^{i\varphi}\cos\theta \end{pmatrix}
         \begin{pmatrix} h_i \\ h_j \end{pmatrix}
+        = R(\theta)\,\mathrm{diag}(1, e^{i\varphi})
 
-    (phase on the first row, as the paper's R_ij; the authors' TensorFlow code puts it on
-    the second column instead, :math:`[[\cos\theta, -e^{i\varphi}\sin\theta],
-    [\sin\theta, e^{i\varphi}\cos\theta]]`: the same family of layers up to where the
-    phases sit, and with D either spans U(N) at L = N). A layer is applied element-wise,
+    with the phase on the block's *input* side. The paper writes
+    :math:`R_{ij} = [[e^{i\varphi}\cos\theta, -e^{i\varphi}\sin\theta],
+    [\sin\theta, \cos\theta]]`, the phase on the *output* row. With that placement
+    (and D on the output side, as both write W) the map from the N² parameters to U(N)
+    is rank-deficient: its Jacobian has rank N² - (N - 1) at random points for N = L =
+    5, 6, 8 (57 of 64 at N = 8), against the full N² with the code's placement
+    (tests/test_unitary.py checks the rank), so with the paper's block a tunable EURNN
+    with L = N would not span U(N). We follow the code. A layer is applied element-wise,
     never as a matrix: :math:`h' = v_1 \odot h + v_2 \odot h[\text{perm}]` with perm the
     partner of each unit (v_1 = 1, v_2 = 0 where a unit passes through), so a step costs
     O(B N L). :math:`D = \mathrm{diag}(e^{i\omega})`.
@@ -162,8 +168,8 @@ class EURNN(UnitaryRNNBase):
             c, s, e = self._block(suffix, self.params)
             rows, I, J = (xp.asarray(a) for a in (rows, I, J))
             co["idx"][suffix] = (rows, I, J)
-            v1[rows, I], v2[rows, I] = e * c, -e * s        # h'_i = e c h_i - e s h_j
-            v1[rows, J], v2[rows, J] = c, s                 # h'_j = s h_i + c h_j
+            v1[rows, I], v2[rows, I] = c, -e * s            # h'_i = c h_i - e s h_j
+            v1[rows, J], v2[rows, J] = e * c, s             # h'_j = s h_i + e c h_j
         co["perm"] = xp.asarray(perm)
         if self.is_complex:
             co["D"] = xp.exp(1j * self.params["omega"]).astype(self.cdtype)
@@ -210,11 +216,11 @@ class EURNN(UnitaryRNNBase):
         for suffix, (rows, I, J) in co["idx"].items():
             c, s, e = self._block(suffix, self.params)
             G1i, G2i, G1j, G2j = (G[rows, K].conj() for G, K in ((G1, I), (G2, I), (G1, J), (G2, J)))
-            # v1_i = e c, v2_i = -e s, v1_j = c, v2_j = s; dL/dθ = Re Σ conj(G) dv/dθ
-            grads["theta" + suffix] = (G1i * (-e * s) + G2i * (-e * c)
-                                       + G1j * (-s) + G2j * c).real
-            if self.is_complex:                             # dv1_i/dφ = i e c, dv2_i/dφ = -i e s
-                grads["phi" + suffix] = (1j * e * (G1i * c - G2i * s)).real
+            # v1_i = c, v2_i = -e s, v1_j = e c, v2_j = s; dL/dθ = Re Σ conj(G) dv/dθ
+            grads["theta" + suffix] = (G1i * (-s) + G2i * (-e * c)
+                                       + G1j * (-e * s) + G2j * c).real
+            if self.is_complex:                             # dv2_i/dφ = -i e s, dv1_j/dφ = i e c
+                grads["phi" + suffix] = (1j * e * (G1j * c - G2i * s)).real
         if self.is_complex:
             grads["omega"] = angle_grad(acc["D"], co["D"])  # D = e^{iω}
         return grads
@@ -238,7 +244,7 @@ class EURNN(UnitaryRNNBase):
                 e = (np.exp(1j * P["phi" + suffix][row]) if self.is_complex
                      else np.ones_like(th))
                 for i, j, c, s, ek in zip(I, J, np.cos(th), np.sin(th), e):
-                    M[np.ix_([i, j], [i, j])] = [[ek * c, -ek * s], [s, c]]
+                    M[np.ix_([i, j], [i, j])] = [[c, -ek * s], [s, ek * c]]
             W = M @ W
         if self.is_complex:
             W = np.exp(1j * P["omega"])[:, None] * W
