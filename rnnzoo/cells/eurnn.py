@@ -171,6 +171,7 @@ class EURNN(UnitaryRNNBase):
             v1[rows, I], v2[rows, I] = c, -e * s            # h'_i = c h_i - e s h_j
             v1[rows, J], v2[rows, J] = e * c, s             # h'_j = s h_i + e c h_j
         co["perm"] = xp.asarray(perm)
+        co["v1_conj"], co["v2_conj"] = v1.conj(), v2.conj()
         if self.is_complex:
             co["D"] = xp.exp(1j * self.params["omega"]).astype(self.cdtype)
         return co
@@ -184,11 +185,11 @@ class EURNN(UnitaryRNNBase):
 
     def _layers(self, h, co, keep=None):
         """F^(L) ... F^(1) h; with ``keep`` (L, B, N), each layer's input is saved there."""
-        v1, v2, perm = co["v1"], co["v2"], co["perm"]
+        take, v1, v2, perm = self.xp.take, co["v1"], co["v2"], co["perm"]
         for l in range(self.n_layers):
             if keep is not None:
                 keep[l] = h
-            h = v1[l] * h + v2[l] * h[:, perm[l]]           # h' = v1 ⊙ h + v2 ⊙ h[perm]
+            h = v1[l] * h + v2[l] * take(h, perm[l], axis=1)   # h' = v1 ⊙ h + v2 ⊙ h[perm]
         return h
 
     def apply_W(self, h, co):
@@ -202,12 +203,12 @@ class EURNN(UnitaryRNNBase):
         if self.is_complex:
             g, G_D = diag_backward(g, top, co["D"])         # y = D top
             acc["D"] += G_D
-        v1, v2, perm = co["v1"], co["v2"], co["perm"]
+        take, v1c, v2c, perm = xp.take, co["v1_conj"], co["v2_conj"], co["perm"]
         for l in reversed(range(self.n_layers)):            # h' = v1 ⊙ h + v2 ⊙ h[perm]
             p = perm[l]
             acc["v1"][l] += g * u[l].conj()                 # dL/dv1 (per batch row)
-            acc["v2"][l] += g * u[l][:, p].conj()           # dL/dv2
-            g = v1[l].conj() * g + (v2[l].conj() * g)[:, p]  # dL/dh: perm is its own inverse
+            acc["v2"][l] += g * take(u[l], p, axis=1).conj()   # dL/dv2
+            g = v1c[l] * g + take(v2c[l] * g, p, axis=1)    # dL/dh: perm is its own inverse
         return g
 
     def W_grads(self, acc, co):

@@ -97,7 +97,7 @@ class URNN(UnitaryRNNBase):
         u1 = D[0] * h                                       # D_1 h
         u2 = fft.fft(u1, norm="ortho")                      # F
         u3 = reflect(u2, r[0], n[0])                        # R_1
-        u4 = u3[:, co["perm"]]                              # Π
+        u4 = self.xp.take(u3, co["perm"], axis=1)           # Π
         u5 = D[1] * u4                                      # D_2
         u6 = fft.ifft(u5, norm="ortho")                     # F^{-1}
         u7 = reflect(u6, r[1], n[1])                        # R_2
@@ -113,7 +113,7 @@ class URNN(UnitaryRNNBase):
         g, G_r2 = reflect_backward(g, u6, r[1], n[1])       # u7 = R_2 u6
         g = fft.fft(g, norm="ortho")                        # u6 = F^{-1} u5: adjoint is F
         g, G_D2 = diag_backward(g, u4, D[1])                # u5 = D_2 u4
-        g = g[:, co["inv_perm"]]                            # u4 = Π u3: adjoint is Π^T
+        g = self.xp.take(g, co["inv_perm"], axis=1)         # u4 = Π u3: adjoint is Π^T
         g, G_r1 = reflect_backward(g, u2, r[0], n[0])       # u3 = R_1 u2
         g = fft.ifft(g, norm="ortho")                       # u2 = F u1: adjoint is F^{-1}
         g, G_D1 = diag_backward(g, h, D[0])                 # u1 = D_1 h
