@@ -106,18 +106,24 @@ class UnitaryRNNBase(RecurrentCell):
 
     # ------------------------------------------------------------------ W's hooks
     def coefficients(self):
+        """W's factors from the parameters (a dict), once per forward and per backward."""
         raise NotImplementedError
 
     def apply_W(self, h, co):
+        """W h for every row of h (B, N), factor by factor."""
         raise NotImplementedError
 
     def apply_W_backward(self, g, h, co, acc):
+        """W^* g for every row of g (B, N), given the step's input h; adds what W's
+        parameter gradients need into ``acc``."""
         raise NotImplementedError
 
     def new_accumulators(self, B, co):
+        """Zeroed buffers for ``apply_W_backward`` to add into over the time loop."""
         raise NotImplementedError
 
     def W_grads(self, acc, co):
+        """W's parameter gradients (real, keyed like ``params``) from the accumulators."""
         raise NotImplementedError
 
     def recurrent_matrix(self):
