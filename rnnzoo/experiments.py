@@ -318,7 +318,7 @@ class Comparison:
     def summary(self) -> str:
         """A table: median final loss and accuracy, their spread, and when each seed left
         the baseline."""
-        head = (f"{'variant':<28}{'final ' + self.metric[:12]:>22}{'accuracy':>20}"
+        head = (f"{'variant':<28}{'final ' + self.metric[:12]:>22} {'accuracy':>20}"
                 f"  left baseline at step (per seed)")
         lines = [f"{self.task_text()}: baseline {self.baseline:.4g} "
                  f"({self.task.baseline_formula}); {self.budget.describe()}", head,
@@ -326,7 +326,7 @@ class Comparison:
         for label in self.labels:
             loss, acc = self.final(label), self.final(label, "accuracy")
             left = ["never" if s is None else str(s) for s in self.left_baseline(label)]
-            lines.append(f"{label:<28}{_spread(loss):>22}{_spread(acc):>20}  "
+            lines.append(f"{label:<28}{_spread(loss):>22} {_spread(acc):>20}  "
                          f"{', '.join(left)}")
         return "\n".join(lines)
 

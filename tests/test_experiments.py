@@ -106,3 +106,28 @@ def test_variant_and_compare_validation():
         ex.compare([ex.Variant("gru"), ex.Variant("gru")], task="adding", budget=BUDGET)
     with pytest.raises(ValueError, match="unknown task"):
         ex.compare([ex.Variant("gru")], task="nope", budget=BUDGET)
+
+
+def test_compare_command_prints_the_table_and_saves_a_plot(tmp_path, capsys):
+    from rnnzoo.__main__ import main
+    out = tmp_path / "c.png"
+    assert main(["compare", "--cells", "gru", "rnn:nonlinearity=relu@relu rnn", "--T", "8",
+                 "--steps", "10", "--hidden", "4", "--seeds", "2", "--workers", "1",
+                 "--save-plot", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "relu rnn" in text and "rnn(nonlinearity='relu')" in text and "10 steps" in text
+    assert out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--cells", "nope"], "unknown cell 'nope'"),
+    (["--cells", "gru", "--steps", "0"], "expected a positive int"),
+    (["--cells", "lstm:forget_bias=0"], "must say why"),
+    (["--cells", "gru", "--save-plot", "x.pdf"], "ending in .png"),
+])
+def test_compare_command_usage_errors(argv, match, capsys):
+    from rnnzoo.__main__ import main
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", *argv])
+    assert exc.value.code == 2
+    assert match in capsys.readouterr().err
