@@ -77,6 +77,10 @@ class EURNN(UnitaryRNNBase):
 
     Initialization, as the authors' code (jingli9111/EUNN-tensorflow, EUNN.py and
     EURNN.py): every angle U(-π, π), input weights U(±0.01), modReLU bias 0, ε = 1e-5.
+    One departure: in the version of EUNN.py we read, the real branch pads the last unit
+    of the (1,2),(3,4),... layers with cos = 0 instead of 1 for even N (the complex
+    branch uses 1), which zeroes that unit and breaks orthogonality; here it passes
+    through, as the issue and the complex branch have it.
     """
 
     options = {"style": "tunable", "capacity": None, "complex": True,
