@@ -142,7 +142,7 @@ def unitary_copy_figure(out_dir, full=False, seed=0):
         res = copy_comparison(T=T, steps=steps, seeds=[seed, seed + 1, seed + 2])
         res.plot(ax, title=f"copy task, T = {T}")
         ax.set_ylim(1e-4, None)
-    fig.suptitle(res.caption(), fontsize=7, y=0.01, va="top")
+        ax.text(0.0, -0.16, res.caption(), transform=ax.transAxes, fontsize=7, va="top")
     fig.tight_layout()
     return save(fig, out_dir, "unitary_copy_task")
 
