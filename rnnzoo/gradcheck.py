@@ -5,11 +5,16 @@ parameter, the input x and every initial-state component) with central differenc
 
     dL/dθ_k ≈ (L(θ + ε e_k) − L(θ − ε e_k)) / 2ε
 
-of a scalar L = Σ u ⊙ hs + Σ_i v_i ⊙ state_T[i], with u, v random normal (not ones: a
-sum of outputs hides errors that cancel). Pass/fail is ``allclose(analytic, numeric,
-atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
+of a scalar L = Σ u ⊙ hs + Σ_i v_i ⊙ state_T[i] (+ the auxiliary loss ``cache.aux_loss``
+of a cell or model that has one, whose gradient backward includes), with u, v random
+normal (not ones: a sum of outputs hides errors that cancel). Pass/fail is
+``allclose(analytic, numeric, atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
 relative to that tensor's largest gradient entry (|a − n|_max / |n|_max), and where the
 worst entry is.
+
+A cell whose backward is a surrogate by design (``exact_gradient = False``, e.g. the
+straight-through estimator of a hard Skip RNN) cannot pass: finite differences measure
+the true derivative. The report says so as a problem instead of comparing silently.
 
 It also checks that the gradient dict has exactly the parameters' keys and shapes and
 that backward is reentrant (a second call on the same cache gives identical results and
@@ -27,6 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backend import to_numpy
+from .validation import (ArgumentTypeError, check_bool, check_choice, check_float, check_int,
+                         check_optional, check_seed, describe)
 
 
 @dataclass
@@ -134,11 +141,11 @@ class _Problem:
         return y, (), cache
 
     def loss(self) -> float:
-        out, state_T, _ = self._run()
+        out, state_T, cache = self._run()
         total = self.xp.sum(self.u * out)
         for v, s in zip(self.v, state_T):
             total = total + self.xp.sum(v * s)
-        return float(total)
+        return float(total) + getattr(cache, "aux_loss", 0.0)   # e.g. Skip RNN's budget
 
     def analytic(self):
         """(gradients of every tensor by name, the grads dict) from one backward."""
@@ -182,22 +189,47 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     -------
     GradcheckReport : prints as a table; ``report.passed``; ``report.rows``
     """
+    if not all(hasattr(obj, a) for a in ("forward", "backward", "params", "dtype")):
+        raise ArgumentTypeError(f"gradcheck: obj must be a cell or a model (forward, backward, "
+                                f"params, dtype); got {describe(obj)}")
     if np.dtype(obj.dtype) != np.float64 or getattr(x, "dtype", None) != np.float64:
         raise TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
                         "pass float64 x): in float32 the rounding error of a central "
                         f"difference (~1e-7/eps) swamps the check; got cell dtype "
                         f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
-    if mode not in ("entries", "directional"):
-        raise ValueError(f"mode must be 'entries' or 'directional'; got {mode!r}")
+    w = "gradcheck"
+    mode = check_choice(mode, "mode", ("entries", "directional"), where=w)
+    eps = check_float(eps, "eps", minimum=0.0, min_open=True, where=w)
+    atol = check_float(atol, "atol", minimum=0.0, where=w)
+    rtol = check_float(rtol, "rtol", minimum=0.0, where=w)
+    seed = check_seed(seed, where=w)
+    max_entries = check_optional(check_int, max_entries, "max_entries (None or a count)",
+                                 minimum=1, where=w)
+    directions = check_int(directions, "directions", minimum=1, where=w)
+    raise_on_failure = check_bool(raise_on_failure, "raise_on_failure", where=w)
+    only = None if only is None else _names(only, "only")
+    skip = _names(skip, "skip")
     rng = np.random.default_rng(seed)
     problem = _Problem(obj, x, state0, rng)
     target = getattr(obj, "name", "") or type(obj).__name__
     report = GradcheckReport(target=target, settings={"eps": eps, "atol": atol, "rtol": rtol,
                                                       "mode": mode})
     params_before = {k: to_numpy(v).copy() for k, v in obj.params.items()}
+    for cell in getattr(obj, "cells", [obj]):
+        if not getattr(cell, "exact_gradient", True):
+            report.problems.append(
+                f"{cell.name}: backward is a surrogate by design (exact_gradient=False; "
+                f"{', '.join(getattr(cell, 'surrogate_tensors', ()))}), so finite "
+                f"differences cannot confirm it; check its differentiable mode "
+                f"{getattr(cell, 'differentiable_options', {})} instead, or the exact "
+                f"paths with the surrogate switched off")
 
     named, grads = problem.analytic()
     _check_structure(obj, grads, report)
+    for k, d in named.items():
+        if tuple(d.shape) != tuple(problem.inputs[k].shape):
+            report.problems.append(f"d{k} has shape {tuple(d.shape)}; {k} has "
+                                   f"{tuple(problem.inputs[k].shape)}")
     named_again, grads_again = problem.analytic()
     _check_reentrant(named, grads, named_again, grads_again, report)
     for k, before in params_before.items():
@@ -205,10 +237,18 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
             report.problems.append(f"{target}: forward/backward changed parameter '{k}'")
 
     analytic_all = {**{k: grads[k] for k in obj.params if k in grads}, **named}
-    for name, tensor in problem.tensors().items():
+    tensors = problem.tensors()
+    for what, names in (("only", only or ()), ("skip", skip)):
+        unknown = sorted(set(names) - set(tensors))
+        if unknown:
+            raise ValueError(f"gradcheck: {what}= names {unknown} match no tensor; the "
+                             f"tensors are {list(tensors)}")
+    for name, tensor in tensors.items():
         if (only is not None and name not in only) or name in skip or name not in analytic_all:
             continue
         analytic = to_numpy(analytic_all[name])
+        if tuple(analytic.shape) != tuple(tensor.shape):
+            continue                     # a misshaped gradient is already a named problem
         if mode == "entries":
             row = _check_entries(problem, name, tensor, analytic, eps, atol, rtol,
                                  max_entries, rng)
@@ -219,6 +259,22 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     if raise_on_failure and not report.passed:
         raise AssertionError("\n".join(report.failures()))
     return report
+
+
+def _names(value, what):
+    """A list of tensor names; a bare string would be read letter by letter, so refuse it."""
+    if isinstance(value, str) or not all(isinstance(n, str) for n in _iterable(value, what)):
+        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names, e.g. "
+                                f"[\"W_hh\", \"x\"]; got {describe(value)}")
+    return list(value)
+
+
+def _iterable(value, what):
+    try:
+        return list(value)
+    except TypeError:
+        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names; got "
+                                f"{describe(value)}") from None
 
 
 def _check_structure(obj, grads, report):

@@ -13,7 +13,7 @@ CELL_COLORS = {
     "janet": "tab:purple", "indrnn": "tab:orange", "orthogonal": "tab:brown",
     "urnn": "tab:pink", "eurnn": "tab:cyan", "skiprnn": "darkgoldenrod",
     "clockwork": "slategray", "qrnn": "teal", "deltarnn": "indigo",
-    "fastweights": "crimson",
+    "fastweights": "black",
 }
 
 

@@ -1,2 +1,3 @@
 """One module per cell; importing this package registers them all."""
-from . import eurnn, gru, janet, lstm, mgu, rnn, urnn  # noqa: F401
+from . import (clockwork, deltarnn, eurnn, fastweights, gru, janet, lstm, mgu, qrnn,  # noqa: F401
+               rnn, skiprnn, urnn)
