@@ -15,12 +15,13 @@ made, as whole passes spread over the run, and the table gives the median ratio 
 cell is from the floor NumPy can approach, a number that needs no other library.
 
 Outputs: the markdown table (printed, and written to ``figures/bench.md``) and a bar
-chart ``figures/bench.png``; ``--scaling`` writes ``figures/bench_scaling.png``.
+chart ``figures/bench.png`` (the rows also as ``figures/bench.json``); ``--scaling`` writes ``figures/bench_scaling.png``.
 Timings move with the machine's load: compare ratios measured within one run.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from pathlib import Path
@@ -35,6 +36,11 @@ from .timing import MODES, blas_threads
 __all__ = ["fair_benchmark", "markdown_table", "bar_chart", "main", "SHAPES", "MODES"]
 
 
+def _load() -> float:
+    """The 1-minute load average (NaN where the OS has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
 def _shape(text):
     try:
         T, B, H = (int(v) for v in text.split("/"))
@@ -46,7 +52,7 @@ def _shape(text):
 
 
 def _header(args, torch):
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = _load()
     threads = blas_threads() if args.threads is None else args.threads
     return (f"{args.dtype}, {args.clock} time, best of {args.repeat} per process, "
             f"{args.pairs} pair(s); "
@@ -106,13 +112,15 @@ def main(argv=None):
     rows = fair_benchmark(cells, shapes=args.shapes, modes=args.modes, pairs=args.pairs,
                           repeat=args.repeat, dtype=args.dtype, with_torch=torch is not None,
                           threads=args.threads, clock=args.clock, progress=progress)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    load = _load()
     footer = f"{time.perf_counter() - start:.0f} s; load average {load:.1f} at the end"
     table = markdown_table(rows)
     print("\r" + " " * 60 + "\r" + table + "\n\n" + footer)
     if not args.no_files:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
+        (out / "bench.json").write_text(json.dumps({"header": header, "footer": footer,
+                                                    "rows": rows}, indent=1))
         (out / "bench.md").write_text(f"`python -m rnnzoo bench`: {header}\n\n{table}\n\n"
                                       f"{footer}\n")
         bar_chart(rows, out / "bench.png", caption=f"python -m rnnzoo bench: {header}; "
@@ -123,11 +131,16 @@ def main(argv=None):
 
 def _scaling(args, cells):
     from .scaling import H_GRID, T_GRID, cost_vs_H, cost_vs_T, scaling_figure
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"cost against T (B=16, H=D=64) and against H (T=50, B=16), {args.dtype}, "
-          f"best of 3 in one process; load average {load:.1f}", flush=True)
-    by_T = cost_vs_T(cells, dtype=args.dtype)
-    by_H = cost_vs_H(dtype=args.dtype)
+    load = _load()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
+    how = (f"{args.dtype}, forward + backward, {args.clock} time, best of 3 in one process, "
+           f"{blas_threads() if args.threads is None else args.threads} BLAS thread(s)")
+    print(f"cost against T (B=16, H=D=64) and against H (T=50, B=16): {how}; "
+          f"load average {load:.1f}", flush=True)
+    by_T = cost_vs_T(cells, dtype=args.dtype, clock=args.clock)
+    by_H = cost_vs_H(dtype=args.dtype, clock=args.clock)
     for label, grid, data in (("T", T_GRID, by_T), ("H", H_GRID, by_H)):
         print(f"{'ms at ' + label:<14}" + "".join(f"{v:>9}" for v in grid))
         for name, secs in data.items():
@@ -136,7 +149,6 @@ def _scaling(args, cells):
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         scaling_figure(out / "bench_scaling.png", by_T, by_H, caption="python -m rnnzoo "
-                       f"bench --scaling: {args.dtype}, forward + backward, best of 3 in one "
-                       f"process, load average {load:.1f}")
+                       f"bench --scaling: {how}, load average {load:.1f}")
         print(f"wrote {out / 'bench_scaling.png'}")
     return 0

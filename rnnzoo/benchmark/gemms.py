@@ -22,6 +22,7 @@ class _Traced(np.ndarray):
     """An ndarray that records the matrix products it takes part in (see module doc)."""
 
     log: list | None = None          # set on the class while a trace runs
+    ops: list | None = None          # every ufunc call: (name, wrote into out=, elements)
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         plain = tuple(_plain(a) for a in inputs)
@@ -30,6 +31,9 @@ class _Traced(np.ndarray):
         result = getattr(ufunc, method)(*plain, **kwargs)
         if ufunc is np.matmul and method == "__call__" and _Traced.log is not None:
             _Traced.log.append((plain[0], plain[1], kwargs["out"][0] if out else None))
+        if _Traced.ops is not None:
+            size = max(getattr(a, "size", 1) for a in plain)
+            _Traced.ops.append((f"{ufunc.__name__}.{method}", out is not None, size))
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _traced(result)
@@ -62,20 +66,22 @@ class _TracingNumpy:
         return obj
 
 
-def trace_gemms(cell, x, dhs=None):
+def trace_gemms(cell, x, dhs=None, ops=None):
     """Run ``cell`` once on ``x`` (forward, and backward with ``dhs`` when given) and
-    return the list of (a, b, out) of every matrix product it did, in order."""
+    return the list of (a, b, out) of every matrix product it did, in order. A list
+    passed as ``ops`` receives (ufunc name, wrote into out=, elements) of every
+    elementwise call and product, for :func:`op_counts`."""
     saved_xp, saved_params = cell.xp, cell.params
     log = []
     cell.xp = _TracingNumpy()
     cell.params = {k: v.view(_Traced) for k, v in saved_params.items()}
-    _Traced.log = log
+    _Traced.log, _Traced.ops = log, ops
     try:
         _, _, cache = cell.forward(x.view(_Traced))
         if dhs is not None:
             cell.backward(dhs.view(_Traced), cache)
     finally:
-        _Traced.log = None
+        _Traced.log = _Traced.ops = None
         cell.xp, cell.params = saved_xp, saved_params
     return log
 
@@ -102,3 +108,18 @@ def gemm_flops(log) -> int:
         n = b.shape[-1] if b.ndim > 1 else 1
         total += int(np.prod(out_shape, dtype=np.int64)) * m * n * a.shape[-1]
     return total
+
+
+def op_counts(cell, x, dhs=None) -> dict:
+    """Per time step of one forward (and backward): ufunc calls (``calls``), those that
+    allocated their result (``temporaries``) and the elements they passed over in units
+    of one (B, H) state (``passes``); matrix products are counted apart (``gemms``).
+    Reductions and copies that are not ufuncs (``copyto``, ``sum``) are not seen."""
+    ops = []
+    trace_gemms(cell, x, dhs, ops)
+    T, B = x.shape[0], x.shape[1]
+    elementwise = [o for o in ops if not o[0].startswith("matmul")]
+    return {"calls": len(elementwise) / T,
+            "temporaries": sum(not wrote for _, wrote, _ in elementwise) / T,
+            "passes": sum(n for _, _, n in elementwise) / (T * B * cell.output_size),
+            "gemms": (len(ops) - len(elementwise)) / T}

@@ -60,9 +60,15 @@ class LSTM(RecurrentCell):
     # pre-activations arrive as -z and σ(z) = 1 / (1 + exp(-z)) needs no negation pass.
     ORDER = (0, 1, 3, 2)
 
-    def _gate_major(self, W):
-        """(4H, K) in parameter order -> (4, H, K) in the internal order i, f, o, g."""
-        return W.reshape(4, self.hidden_size, -1)[list(self.ORDER)]
+    def _gate_major(self, W, negate=False):
+        """(4H, K) in parameter order -> a (4, H, K) copy in the internal order i, f, o, g,
+        the σ gates negated if ``negate``. Slices and one stack, no index arrays, so on
+        CuPy nothing crosses from the host."""
+        W4 = W.reshape(4, self.hidden_size, -1)
+        out = self.xp.stack([W4[k] for k in self.ORDER])
+        if negate:
+            out[:3] *= -1.0
+        return out
 
     def _forward(self, x, state0):
         with np.errstate(over="ignore"):          # exp(-z) -> inf for z < -88 gives σ = 0
@@ -71,14 +77,13 @@ class LSTM(RecurrentCell):
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
         P, xp, H = self.params, self.xp, self.hidden_size
-        sign = xp.asarray([-1.0, -1.0, -1.0, 1.0], dtype=self.dtype).reshape(4, 1, 1)
-        W_ih = self._gate_major(P["W_ih"]) * sign                       # (4, H, D)
-        b = self._gate_major((P["b_ih"] + P["b_hh"])[:, None]) * sign    # (4, H, 1)
+        W_ih = self._gate_major(P["W_ih"], negate=True)                  # (4, H, D)
+        b = self._gate_major((P["b_ih"] + P["b_hh"])[:, None], negate=True)   # (4, H, 1)
         # the input half of every pre-activation (-z for i, f, o), all T steps in one
         # call, gate-major (4, T, B, H): each step adds its recurrent half and applies the
         # nonlinearities in place, so afterwards cache.gates[:, t] holds i, f, o, g
         cache.gates = self.project_gates(cache.x, W_ih.reshape(4 * H, -1), b.reshape(-1), 4)
-        cache.W_hh = (self._gate_major(P["W_hh"]) * sign).reshape(4 * H, H).T   # (H, 4H)
+        cache.W_hh = self._gate_major(P["W_hh"], negate=True).reshape(4 * H, H).T  # (H, 4H)
         cache.h = self.hidden_buffer(cache, cache.state0[0])
         cache.c = self.hidden_buffer(cache, cache.state0[1])
         cache.tanh_c = xp.empty_like(cache.h[1:])
@@ -87,10 +92,9 @@ class LSTM(RecurrentCell):
 
     def finish_backward(self, cache, work):
         H, dgates = self.hidden_size, work.dgates             # (T, B, 4H), order i, f, o, g
-        back = list(self.ORDER)                               # ORDER is its own inverse
 
         def params_order(grad):                               # (4H, ...) back to i, f, g, o
-            return grad.reshape(4, H, -1)[back].reshape(grad.shape)
+            return self._gate_major(grad).reshape(grad.shape)  # (ORDER is its own inverse)
         db = params_order(self.bias_grad(dgates))
         grads = {"W_ih": params_order(self.weight_grad(dgates, cache.x)),
                  "W_hh": params_order(self.weight_grad(dgates, cache.h[:-1])),
