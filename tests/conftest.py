@@ -17,6 +17,12 @@ EXTRA_VARIANTS = {
     "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
     "lstm": [{"forget_bias": 1.0}],
     "janet": [{"chrono_init": False}, {"beta": 0.0}, {"beta": 2.5, "t_max": 10}],
+    "indrnn": [{"nonlinearity": "tanh"}, {"t_max": 10, "u_init": "bounded"}],
+    "resindrnn": [{"residual": False}, {"norm": "none"}, {"layers": 1},
+                  {"layers": 3, "nonlinearity": "tanh", "t_max": 10, "u_init": "bounded"}],
+    "orthogonal": [{"nonlinearity": "identity"}, {"nonlinearity": "tanh", "init": "cayley"},
+                   {"parametrization": "cayley"},
+                   {"parametrization": "cayley", "init": "cayley", "n_negative": 2}],
 }
 
 

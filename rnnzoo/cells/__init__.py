@@ -1,2 +1,2 @@
 """One module per cell; importing this package registers them all."""
-from . import gru, janet, lstm, mgu, rnn  # noqa: F401
+from . import gru, indrnn, janet, lstm, mgu, orthogonal, resindrnn, rnn  # noqa: F401
