@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnnzoo {figures,gradcheck,train,bench} ...``."""
+"""Command line: ``python -m rnnzoo {figures,gradcheck,train,compare,bench} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -47,6 +47,9 @@ def main(argv=None):
     if argv[:1] == ["train"]:                      # these two parse their own flags
         from . import cli_train
         return cli_train.main(argv[1:])
+    if argv[:1] == ["compare"]:
+        from . import cli_compare
+        return cli_compare.main(argv[1:])
     if argv[:1] == ["bench"]:
         from . import benchmark
         return benchmark.main(argv[1:])
@@ -75,6 +78,10 @@ def main(argv=None):
     p = sub.add_parser("train", help="train a cell on a task (see: python -m rnnzoo train -h)")
     p.add_argument("train_args", nargs=argparse.REMAINDER)
     p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("compare", help="several cells x several seeds under one budget "
+                       "(see: python -m rnnzoo compare -h)")
+    p.add_argument("compare_args", nargs=argparse.REMAINDER)
 
     p = sub.add_parser("bench", help="time forward+backward of every cell, and torch's "
                        "(see: python -m rnnzoo bench -h)")

@@ -1,0 +1,133 @@
+"""The comparison harness: fair defaults, reproducible parallel runs, claims that fail
+loudly, and the summaries the notebooks' prose reads from."""
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+from rnnzoo import experiments as ex  # noqa: E402
+
+BUDGET = ex.Budget(steps=60, hidden=8, eval_every=20, eval_size=64, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return ex.compare([ex.Variant("gru"), ex.Variant("lstm", label="lstm (fair)")],
+                      task="adding", task_options={"T": 12}, budget=BUDGET, seeds=3,
+                      workers=2, progress=False)
+
+
+def test_every_variant_has_one_history_per_seed(result):
+    assert result.labels == ["gru", "lstm (fair)"]
+    for label in result.labels:
+        assert len(result.histories[label]) == 3
+        steps, curves = result.curves(label)
+        assert list(steps) == [0, 20, 40, 60] and curves.shape == (3, 4)
+        assert result.final(label).shape == (3,)
+    # the seeds really differ (different weights and batches)
+    assert len({float(v) for v in result.final("gru")}) == 3
+
+
+def test_parallel_equals_serial_run_by_run(result):
+    serial = ex.compare([ex.Variant("gru")], task="adding", task_options={"T": 12},
+                        budget=BUDGET, seeds=[1], workers=1, progress=False)
+    np.testing.assert_array_equal(serial.curves("gru")[1][0], result.curves("gru")[1][1])
+
+
+def test_fair_defaults_apply_and_unfair_needs_a_note(result):
+    model = result.models("lstm (fair)")[0]
+    H = BUDGET.hidden
+    assert "forget_bias=1.0" in result.caption()
+    assert model.cells[0].forget_bias == 1.0
+    np.testing.assert_array_equal(model.params["cell0.W_hh"],
+                                  np.asarray(result._params["lstm (fair)"][0]["cell0.W_hh"]))
+    assert model.params["cell0.b_ih"].shape == (4 * H,)
+    with pytest.raises(ValueError, match="deliberately unfair comparison must say why"):
+        ex.compare([ex.Variant("lstm", {"forget_bias": 0.0})], task="adding",
+                   task_options={"T": 12}, budget=BUDGET, seeds=1, progress=False)
+    v = ex.Variant("lstm", {"forget_bias": 0.0}, note="PyTorch's init, to show its failure")
+    assert "PyTorch's init" in v.describe(result.task)
+
+
+def test_left_baseline_reads_the_curves(result):
+    steps, curves = result.curves("gru")
+    for run, left in zip(curves, result.left_baseline("gru")):
+        below = [s for s, v in zip(steps, run) if v <= 0.5 * result.baseline]
+        assert left == (below[0] if below else None)
+    assert result.solved("gru") == sum(s is not None for s in result.left_baseline("gru"))
+
+
+def test_summary_caption_and_plot(result):
+    text = result.summary()
+    assert "gru" in text and "left baseline" in text and "baseline 0.1667" in text
+    caption = result.caption()
+    assert "60 steps" in caption and "3 seeds" in caption and "H = 8" in caption
+    ax = result.plot(kind="loss")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[:2] == ["gru", "lstm (fair)"] and "baseline" in labels[2]
+    assert result.plot(kind="accuracy", per_seed=True).get_ylim()[1] > 1
+
+
+def test_claim_prints_and_raises(capsys):
+    c = ex.claim("two is more than one", 2 > 1, values=[1, 2])
+    assert c.passed and "PASS: two is more than one  (values = [1, 2])" in capsys.readouterr().out
+    with pytest.raises(ex.ClaimFailed, match="no longer supports the claim: FAIL: one is more"):
+        ex.claim("one is more than two", 1 > 2, ratio=0.5)
+    assert not ex.claim("soft", False, strict=False).passed
+
+
+def test_time_interleaved_gives_best_of_n():
+    calls = []
+    best = ex.time_interleaved({"a": lambda: calls.append("a"),
+                                "b": lambda: calls.append("b")}, repeats=3, warmup=1)
+    assert calls == ["a", "b"] * 4 and set(best) == {"a", "b"}
+    assert all(v >= 0 for v in best.values())
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(steps=0), "Budget.steps must be an integer >= 1; got 0"),
+    (dict(lr=float("nan")), "Budget.lr must be a positive finite number"),
+    (dict(clip=-1.0), "Budget.clip must be a positive finite number"),
+    (dict(dtype="float16"), "Budget.dtype must be 'float32' or 'float64'"),
+    (dict(hidden=True), "Budget.hidden must be an integer"),
+])
+def test_budget_validation(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ex.Budget(**kwargs)
+
+
+def test_variant_and_compare_validation():
+    with pytest.raises(ValueError, match="no cell named 'nope'"):
+        ex.Variant("nope")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['dropout'\]"):
+        ex.Variant("gru", {"dropout": 0.1})
+    with pytest.raises(ValueError, match="labels must be distinct"):
+        ex.compare([ex.Variant("gru"), ex.Variant("gru")], task="adding", budget=BUDGET)
+    with pytest.raises(ValueError, match="unknown task"):
+        ex.compare([ex.Variant("gru")], task="nope", budget=BUDGET)
+
+
+def test_compare_command_prints_the_table_and_saves_a_plot(tmp_path, capsys):
+    from rnnzoo.__main__ import main
+    out = tmp_path / "c.png"
+    assert main(["compare", "--cells", "gru", "rnn:nonlinearity=relu@relu rnn", "--T", "8",
+                 "--steps", "10", "--hidden", "4", "--seeds", "2", "--workers", "1",
+                 "--save-plot", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "relu rnn" in text and "rnn(nonlinearity='relu')" in text and "10 steps" in text
+    assert out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("argv,match", [
+    (["--cells", "nope"], "unknown cell 'nope'"),
+    (["--cells", "gru", "--steps", "0"], "expected a positive int"),
+    (["--cells", "lstm:forget_bias=0"], "must say why"),
+    (["--cells", "gru", "--save-plot", "x.pdf"], "ending in .png"),
+])
+def test_compare_command_usage_errors(argv, match, capsys):
+    from rnnzoo.__main__ import main
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", *argv])
+    assert exc.value.code == 2
+    assert match in capsys.readouterr().err
