@@ -52,7 +52,7 @@ def test_constrain_projects_u_and_only_after_the_optimizer_step(rng):
 
 
 def test_residual_stack_constrains_every_layer():
-    cell = rnnzoo.make("resindrnn", 2, 4, layers=3, t_max=10, mag=2.0)
+    cell = rnnzoo.make("resindrnn", 2, 4, depth=3, t_max=10, mag=2.0)
     for l in (1, 2, 3):
         cell.params[f"u{l}"][...] = 7.0
     apply_constraints(cell)
@@ -73,7 +73,7 @@ def test_initialization_follows_the_authors():
     top = rnnzoo.make("indrnn", 3, 2000, seed=0, t_max=T, mag=mag, u_init="bounded")
     lo, hi = mag ** (-1 / T), mag ** (1 / T)
     assert top.params["u"].min() >= lo and top.params["u"].max() <= hi
-    deep = rnnzoo.make("resindrnn", 3, 500, seed=0, layers=3, t_max=T, u_init="bounded")
+    deep = rnnzoo.make("resindrnn", 3, 500, seed=0, depth=3, t_max=T, u_init="bounded")
     assert deep.params["u3"].min() >= lo and deep.params["u1"].min() < lo
     assert np.std(deep.params["W2"]) == pytest.approx(np.sqrt(0.5 / 500), rel=0.05)
     assert np.all(deep.params["g2"] == 1)
@@ -82,7 +82,7 @@ def test_initialization_follows_the_authors():
 def _plain_cells_like(deep):
     """IndRNN cells holding the residual stack's parameters."""
     cells = []
-    for l in range(1, deep.layers + 1):
+    for l in range(1, deep.depth + 1):
         c = rnnzoo.make("indrnn", deep.params[f"W{l}"].shape[1], deep.hidden_size)
         c.params.update(W=deep.params[f"W{l}"], u=deep.params[f"u{l}"], b=deep.params[f"b{l}"])
         cells.append(c)
@@ -91,7 +91,7 @@ def _plain_cells_like(deep):
 
 def test_plain_stack_is_indrnn_layers_on_top_of_each_other(rng):
     """residual=False, norm='none' computes exactly L stacked `indrnn` cells."""
-    deep = rnnzoo.make("resindrnn", 3, 5, seed=0, layers=4, residual=False, norm="none")
+    deep = rnnzoo.make("resindrnn", 3, 5, seed=0, depth=4, residual=False, norm="none")
     x = rng.standard_normal((7, 2, 3))
     hs, _, _ = deep.forward(x)
     h = x
@@ -103,7 +103,7 @@ def test_plain_stack_is_indrnn_layers_on_top_of_each_other(rng):
 def test_residual_stream_is_the_sum_of_the_dense_layers(rng):
     """With shortcuts, a^(3) = W3 h2 + a^(1) and a^(5) = W5 h4 + a^(3) = W5 h4 + W3 h2 + W1 x:
     layer 5 equals an IndRNN cell reading [h4, h2, x] with weights [W5 | W3 | W1]."""
-    deep = rnnzoo.make("resindrnn", 3, 5, seed=0, layers=5, norm="none")
+    deep = rnnzoo.make("resindrnn", 3, 5, seed=0, depth=5, norm="none")
     x = rng.standard_normal((6, 2, 3))
     hs, _, cache = deep.forward(x)
     hs_of = {l: cache.h[l][1:] for l in range(1, 6)}
@@ -112,7 +112,7 @@ def test_residual_stream_is_the_sum_of_the_dense_layers(rng):
     wide.params.update(W=np.hstack([P["W5"], P["W3"], P["W1"]]), u=P["u5"], b=P["b5"])
     h5, _, _ = wide.forward(np.concatenate([hs_of[4], hs_of[2], x], axis=2))
     np.testing.assert_allclose(hs, h5, rtol=1e-13, atol=1e-15)
-    flat = rnnzoo.make("resindrnn", 3, 5, seed=0, layers=5, norm="none", residual=False)
+    flat = rnnzoo.make("resindrnn", 3, 5, seed=0, depth=5, norm="none", residual=False)
     assert not np.allclose(flat.forward(x)[0], hs)
 
 
@@ -120,7 +120,7 @@ def test_layer_norm_normalizes_each_sample_and_step(rng):
     """norm='layer': over the H units of every sample and step, N(a) has mean 0 and
     variance var(a) / (var(a) + 1e-5) (1 up to the epsilon), whatever the scale of a."""
     from rnnzoo.cells.resindrnn import LN_EPS
-    deep = rnnzoo.make("resindrnn", 3, 8, seed=0, layers=2)
+    deep = rnnzoo.make("resindrnn", 3, 8, seed=0, depth=2)
     _, _, cache = deep.forward(5.0 + 3.0 * rng.standard_normal((4, 3, 3)))
     for l in (1, 2):
         n, _ = cache.ln[l]
@@ -150,8 +150,8 @@ def test_bad_shared_options_are_refused(name, opts, match):
 @pytest.mark.parametrize("name,opts,match", [
     ("indrnn", {"input_std": 0.0}, "input_std must be a finite real number > 0"),
     ("indrnn", {"input_std": np.inf}, "input_std must be a finite real number"),
-    ("resindrnn", {"layers": 0}, "layers must be an integer >= 1"),
-    ("resindrnn", {"layers": 2.0}, "layers must be an integer"),
+    ("resindrnn", {"depth": 0}, "depth must be an integer >= 1"),
+    ("resindrnn", {"depth": 2.0}, "depth must be an integer"),
     ("resindrnn", {"residual": "yes"}, "residual must be True or False"),
     ("resindrnn", {"norm": "batch"}, "norm must be one of"),
 ])
@@ -164,5 +164,5 @@ def test_numpy_scalar_options_are_accepted():
     cell = rnnzoo.make("indrnn", 2, 4, t_max=np.int64(20), mag=np.float32(3.0),
                        input_std=np.float64(0.01), u_init="bounded")
     assert cell.params["u"].max() <= 3.0 ** (1 / 20)
-    deep = rnnzoo.make("resindrnn", 2, 4, layers=np.int64(3), residual=np.bool_(False))
+    deep = rnnzoo.make("resindrnn", 2, 4, depth=np.int64(3), residual=np.bool_(False))
     assert len(deep.state_names) == 3

@@ -34,7 +34,7 @@ def layer_norm_backward(dn, saved):
 class ResidualIndRNN(RecurrentCell):
     r"""Deep IndRNN with residual shortcuts (Li, Li, Cook, Gao & Zhu, 2019, "Deep
     Independently Recurrent Neural Network (IndRNN)", arXiv:1910.06251), as one cell:
-    L IndRNN layers, layer l reading layer l-1's outputs.
+    L = ``depth`` IndRNN layers, layer l reading layer l-1's outputs.
 
     .. math::
 
@@ -66,8 +66,9 @@ class ResidualIndRNN(RecurrentCell):
 
     Options
     -------
-    layers : int >= 1
-        L (6 by default, the authors' 6-layer setting).
+    depth : int >= 1
+        L, the number of IndRNN layers (6 by default, the authors' 6-layer setting; not
+        ``layers``, which build_model uses to stack whole cells).
     residual : bool
         The shortcuts (True) or a plain stack (False).
     norm : "layer" or "none"
@@ -83,23 +84,23 @@ class ResidualIndRNN(RecurrentCell):
     ``W1`` (H, D), ``Wl`` (H, H) for l > 1, ``ul``, ``bl``, ``gl`` (H,).
     """
 
-    options = {"layers": 6, "residual": True, "norm": "layer", "nonlinearity": "relu",
+    options = {"depth": 6, "residual": True, "norm": "layer", "nonlinearity": "relu",
                "t_max": None, "mag": 2.0, "u_init": "uniform"}
 
     def check_options(self):
-        check_count("layers", self.layers)
+        check_count("depth", self.depth)
         if not isinstance(self.residual, (bool, np.bool_)):
             raise ValueError(f"residual must be True or False; got {self.residual!r}")
         check_choice("norm", self.norm, ("layer", "none"))
         check_indrnn_options(self)
-        self.state_names = tuple(f"h{l}" for l in range(1, self.layers + 1))
+        self.state_names = tuple(f"h{l}" for l in range(1, self.depth + 1))
 
     def init_params(self, rng):
         H, params = self.hidden_size, {}
-        for l in range(1, self.layers + 1):
+        for l in range(1, self.depth + 1):
             fan_in = self.input_size if l == 1 else H
             params[f"W{l}"] = rng.normal(0.0, np.sqrt(0.5 / fan_in), (H, fan_in))
-            params[f"u{l}"] = init_u(self, rng, l == self.layers and self.u_init == "bounded")
+            params[f"u{l}"] = init_u(self, rng, l == self.depth and self.u_init == "bounded")
             params[f"b{l}"] = np.zeros(H)
             if self.norm == "layer":
                 params[f"g{l}"] = np.ones(H)
@@ -107,7 +108,7 @@ class ResidualIndRNN(RecurrentCell):
 
     def constrain(self):
         """Project every layer's |u| <= MAG^(1/T) in place (no-op without ``t_max``)."""
-        for l in range(1, self.layers + 1):
+        for l in range(1, self.depth + 1):
             clip_u_(self.xp, self.params[f"u{l}"], self)
 
     def _shortcut(self, l):
@@ -120,7 +121,7 @@ class ResidualIndRNN(RecurrentCell):
         cache = Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1], a={}, h={}, ln={})
         below = x
         tmp = xp.empty_like(state0[0])
-        for l in range(1, self.layers + 1):
+        for l in range(1, self.depth + 1):
             a = self.project(below, P[f"W{l}"])                   # W h^(l-1), all t: one GEMM
             if self._shortcut(l):
                 a += cache.a[l - 2]                               # + the residual stream
@@ -133,11 +134,11 @@ class ResidualIndRNN(RecurrentCell):
             recurrence(h, P[f"u{l}"], self.phi_, tmp)             # h_t = s(z_t + u h_{t-1})
             cache.h[l] = h
             below = h[1:]
-        state_T = tuple(cache.h[l][-1].copy() for l in range(1, self.layers + 1))
+        state_T = tuple(cache.h[l][-1].copy() for l in range(1, self.depth + 1))
         return below.copy(), state_T, cache
 
     def _backward(self, dhs, cache, dstate):
-        P, xp, L = self.params, self.xp, self.layers
+        P, xp, L = self.params, self.xp, self.depth
         grads, dstate0, skip = {}, [None] * L, {}
         dout = dhs                                                # dL/dh^(L) from the loss
         for l in reversed(range(1, L + 1)):
