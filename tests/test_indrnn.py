@@ -73,7 +73,8 @@ def test_initialization_follows_the_authors():
     top = rnnzoo.make("indrnn", 3, 2000, seed=0, t_max=T, mag=mag, u_init="bounded")
     lo, hi = mag ** (-1 / T), mag ** (1 / T)
     assert top.params["u"].min() >= lo and top.params["u"].max() <= hi
-    deep = rnnzoo.make("resindrnn", 3, 500, seed=0, depth=3, t_max=T, u_init="bounded")
+    deep = rnnzoo.make("resindrnn", 3, 500, seed=0, depth=3, t_max=T, u_init="bounded",
+                       norm="layer")
     assert deep.params["u3"].min() >= lo and deep.params["u1"].min() < lo
     assert np.std(deep.params["W2"]) == pytest.approx(np.sqrt(0.5 / 500), rel=0.05)
     assert np.all(deep.params["g2"] == 1)
@@ -120,7 +121,7 @@ def test_layer_norm_normalizes_each_sample_and_step(rng):
     """norm='layer': over the H units of every sample and step, N(a) has mean 0 and
     variance var(a) / (var(a) + 1e-5) (1 up to the epsilon), whatever the scale of a."""
     from rnnzoo.cells.resindrnn import LN_EPS
-    deep = rnnzoo.make("resindrnn", 3, 8, seed=0, depth=2)
+    deep = rnnzoo.make("resindrnn", 3, 8, seed=0, depth=2, norm="layer")
     _, _, cache = deep.forward(5.0 + 3.0 * rng.standard_normal((4, 3, 3)))
     for l in (1, 2):
         n, _ = cache.ln[l]
