@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .core import (FIGURES, figure, plot_gradient_norms,  # noqa: F401
                    plot_jacobian_spectra, training_run, variant)
-from . import baselines, gated  # noqa: F401,E402  (each registers its figures)
+from . import baselines, gated, structural  # noqa: F401,E402  (each registers its figures)
 from .baselines import BASELINES  # noqa: F401
 from .gated import GATED  # noqa: F401
 

@@ -1,0 +1,129 @@
+"""Figures of the cells that keep gradients alive by structure: IndRNN (one recurrent
+weight per neuron, and its deep residual form) and the orthogonal RNN (W = expm(A) or a
+scaled Cayley transform).
+
+The three experiments are defined here once, as (variants, task, budget) specs, and
+used by both the figures and notebook 04, so the two always run the same comparison.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+from .. import diagnostics
+from .. import experiments as ex
+from ..registry import make
+from .core import figure, label_axes, pyplot, save, variant
+
+
+def gradient_variants(T):
+    """The cells of the gradient-norm figure, at initialization."""
+    return [
+        variant("rnn (tanh)", "rnn"),
+        variant("gru", "gru"),
+        variant("lstm (forget bias 1)", "lstm", {"forget_bias": 1.0}),
+        variant("indrnn, u ~ U(0, 1)", "indrnn", linestyle=":"),
+        variant("indrnn, u ~ U(2^(-1/T), 2^(1/T))", "indrnn",
+                {"t_max": T, "u_init": "bounded"}),
+        variant("orthogonal exp, modReLU", "orthogonal", linestyle="--"),
+        variant("orthogonal exp, identity", "orthogonal", {"nonlinearity": "identity"}),
+    ]
+
+
+def adding_experiment(full=False):
+    """LSTM against the authors' adding network, two IndRNN layers (the top one started
+    in [2^(-1/T), 2^(1/T)], both bounded by 2^(1/T)), at equal hidden size."""
+    T = 1000 if full else 100
+    budget = ex.Budget(steps=5000 if full else 400, hidden=32, eval_every=250 if full else 40,
+                       eval_size=500)
+    indrnn = {"depth": 2, "residual": False, "t_max": T, "u_init": "bounded"}
+    return dict(variants=[ex.Variant("lstm"),
+                          ex.Variant("resindrnn", indrnn, label="indrnn (2 layers)")],
+                task="adding", task_options={"T": T}, budget=budget)
+
+
+def copy_experiment(full=False):
+    """LSTM against the orthogonal RNN (both parametrizations, modReLU) on the copy task;
+    S trained at a tenth of the learning rate, as both papers do."""
+    T = 1000 if full else 50
+    budget = ex.Budget(steps=4000 if full else 300, hidden=64, eval_every=200 if full else 30,
+                       eval_size=500)
+    slow = {"cell0.S": budget.lr / 10}
+    return dict(variants=[ex.Variant("lstm"),
+                          ex.Variant("orthogonal", label="orthogonal (exp)", lr_for=slow),
+                          ex.Variant("orthogonal", {"parametrization": "cayley"},
+                                     label="orthogonal (cayley)", lr_for=slow,
+                                     style={"linestyle": "--"})],
+                task="copy", task_options={"T": T}, budget=budget)
+
+
+def deep_experiment(full=False):
+    """A 6-layer IndRNN, plain and with residual shortcuts, on the adding problem."""
+    T = 200 if full else 30
+    budget = ex.Budget(steps=3000 if full else 400, hidden=32, eval_every=200 if full else 40,
+                       eval_size=500)
+    base = {"depth": 6, "t_max": T, "u_init": "bounded"}
+    return dict(variants=[ex.Variant("resindrnn", {**base, "residual": False},
+                                     label="6 layers, plain", style={"linestyle": ":"}),
+                          ex.Variant("resindrnn", base, label="6 layers, residual")],
+                task="adding", task_options={"T": T}, budget=budget)
+
+
+def run(spec, seeds=3, seed=0, progress=False):
+    """``ex.compare`` on a spec from this module, seeds seed..seed+seeds-1."""
+    return ex.compare(spec["variants"], spec["task"], task_options=spec["task_options"],
+                      budget=spec["budget"], seeds=list(range(seed, seed + seeds)),
+                      progress=progress)
+
+
+def plot_gradient_panels(ax, zoom, T, *, hidden=64, seed=0) -> dict:
+    """||dL/dh_t|| of every :func:`gradient_variants` cell at initialization, log scale
+    on ``ax`` and linear on ``zoom``; returns {label: norms (T,)}."""
+    norms = {}
+    for label, name, opts, style in gradient_variants(T):
+        cell = make(name, 4, hidden, seed=seed, **opts)
+        norms[label] = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
+        for a in (ax, zoom):
+            a.plot(np.arange(1, T + 1), norms[label], label=label, **style)
+    ax.set_yscale("log")
+    where = "time step t (the loss is at t = T)"
+    label_axes(ax, where, r"$\|\partial L / \partial h_t\|$",
+               f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
+               (1e-40, 1e1), "lower right")
+    label_axes(zoom, where, r"$\|\partial L / \partial h_t\|$",
+               "the same, linear scale: the cells that keep it", (0.0, 1.1), "lower right")
+    for a in (ax, zoom):
+        a.legend(loc="lower right", fontsize=7)
+    return norms
+
+
+def plot_comparisons(fig, axes, results, titles):
+    """Each comparison on its axes (median, min-max band, baseline) and all their
+    captions (budget and options) under the figure."""
+    captions = []
+    for ax, res, title in zip(axes, results, titles):
+        res.plot(ax, title=f"{title}: {res.task_text()}")
+        captions += textwrap.wrap(res.caption().replace("\n", " "), 190)
+    fig.text(0.01, -0.02, "\n".join(captions), fontsize=6.5, va="top", family="monospace")
+
+
+TITLES = ("LSTM vs IndRNN", "LSTM vs orthogonal", "deep IndRNN, plain vs residual")
+
+
+@figure("structural_gradient_norms")
+def structural_gradient_norm_figure(out_dir, full=False, seed=0):
+    """||dL/dh_t|| over 1,000 steps at initialization: the orthogonal RNN (identity)
+    exactly flat, IndRNN with the bounded init nearly so, the others collapsing."""
+    fig, axes = pyplot().subplots(1, 2, figsize=(14, 4.8))
+    plot_gradient_panels(*axes, 5000 if full else 1000, seed=seed)
+    return save(fig, out_dir, "structural_gradient_norms")
+
+
+@figure("structural_learning_curves")
+def structural_learning_figure(out_dir, full=False, seed=0):
+    """The three comparisons of notebook 04, 3 seeds each (median and min-max band)."""
+    fig, axes = pyplot().subplots(1, 3, figsize=(17, 5))
+    specs = (adding_experiment(full), copy_experiment(full), deep_experiment(full))
+    plot_comparisons(fig, axes, [run(spec, seed=seed) for spec in specs], TITLES)
+    return save(fig, out_dir, "structural_learning_curves")
