@@ -153,7 +153,7 @@ class IndRNN(RecurrentCell):
         adding-problem code (``in2hidW``). b = 0.
 
     The authors' tanh runs use a larger bound, (MAG / 0.9^(T/10))^(1/T), to make up for
-    tanh' < 1; here the bound is MAG^(1/T) for both nonlinearities, as the issue asks.
+    tanh' < 1; here the bound is MAG^(1/T) for both nonlinearities.
     Kink: ReLU at a = 0 (finite-difference test points avoid it).
 
     Shapes: x (T, B, D), h (B, H); W (H, D), u (H,), b (H,).

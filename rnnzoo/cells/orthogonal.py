@@ -41,8 +41,11 @@ class OrthogonalRNN(RecurrentCell):
 
     Column-vector convention: W multiplies :math:`h_{t-1}` from the left (the code
     computes the batch as ``h_prev @ W.T``). Both reference codes multiply row vectors
-    (``h @ B``), so the matrix they build is our :math:`W^\top`; with the same A the
-    rotation runs the other way, which changes nothing for the symmetric inits.
+    (``h @ B``), so the matrix they build is our :math:`W^\top`. For expRNN that only
+    turns A into -A. For scoRNN it moves D: its code applies
+    :math:`B = (I + A)^{-1}(I - A)D` to rows, i.e. :math:`B^\top = D (I + A)(I - A)^{-1}`
+    to columns, D on the left, while the paper's equations have D on the right. We
+    follow the paper: :math:`W = (I + A)^{-1}(I - A) D` multiplies column vectors.
 
     An orthogonal W preserves norms: with :math:`\varphi` = identity,
     :math:`\partial L/\partial h_{t-1} = W^\top \partial L/\partial h_t` has exactly the
