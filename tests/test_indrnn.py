@@ -167,3 +167,17 @@ def test_numpy_scalar_options_are_accepted():
     assert cell.params["u"].max() <= 3.0 ** (1 / 20)
     deep = rnnzoo.make("resindrnn", 2, 4, depth=np.int64(3), residual=np.bool_(False))
     assert len(deep.state_names) == 3
+
+
+def test_training_keeps_u_within_the_bound():
+    """rnnzoo.train applies constrain() after every step: after 30 Adam steps at a large
+    learning rate, every layer's |u| is still <= MAG^(1/T) (some entries sit on it)."""
+    task = rnnzoo.make_task("adding", T=10, seed=0, eval_size=20)
+    model = rnnzoo.build_model("resindrnn", task.input_size, 8, task.output_size, layers=2,
+                               readout=task.readout, depth=2, t_max=10, u_init="bounded")
+    rnnzoo.train(model, task, steps=30, batch_size=8, lr=0.5, eval_every=30, progress=False)
+    bound = 2.0 ** (1 / 10)
+    us = [p for k, p in model.params.items() if ".u" in k]
+    assert len(us) == 4
+    assert max(np.abs(u).max() for u in us) <= bound
+    assert any(np.isclose(np.abs(u), bound).any() for u in us)
