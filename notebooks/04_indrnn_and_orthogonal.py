@@ -124,8 +124,9 @@ ex.claim("constrain() projects u onto |u| <= MAG^(1/T) = 2^(1/100), in place",
 # * `parametrization="exp"`: $W = e^{A}$, orthogonal because
 #   $(e^{A})^\top e^{A} = e^{-A} e^{A} = I$. Backward needs the derivative of the matrix
 #   exponential: $\partial L / \partial A = L_{\exp}(A^\top, \partial L / \partial W)$,
-#   the Fréchet derivative (SciPy's `expm_frechet`; a Padé scaling-and-squaring version
-#   in `rnnzoo/expm.py` keeps CuPy on the GPU).
+#   the Fréchet derivative. `rnnzoo/expm.py` gets both from one eigendecomposition
+#   ($iA$ is Hermitian, so $A = U \mathrm{diag}(-i\lambda) U^H$ with $U$ unitary and
+#   $e^A = U \mathrm{diag}(e^{-i\lambda}) U^H$), the same code on NumPy and CuPy.
 # * `parametrization="cayley"`: $W = (I + A)^{-1}(I - A) D$ with $D$ a fixed diagonal of
 #   $\pm 1$, orthogonal because $(I - A)$ and $(I + A)^{-1}$ commute and
 #   $(I - A)^\top = I + A$.

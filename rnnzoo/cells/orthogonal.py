@@ -7,7 +7,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..base import RecurrentCell
-from ..expm import expm, expm_frechet
+from ..expm import expm_skew, expm_skew_backward
 from ..ops import modrelu, modrelu_backward, tanh_, tanh_grad_
 from ..registry import register
 from .indrnn import check_choice, check_count
@@ -60,9 +60,10 @@ class OrthogonalRNN(RecurrentCell):
         \qquad \frac{\partial L}{\partial A} = L_{\exp}(A^\top, \tfrac{\partial L}
         {\partial W})
 
-    with :math:`L_{\exp}(X, E)` the Fréchet derivative of the matrix exponential
-    (SciPy on NumPy; a Padé scaling-and-squaring expm and the block identity on CuPy,
-    see :mod:`rnnzoo.expm`).
+    with :math:`L_{\exp}(X, E)` the Fréchet derivative of the matrix exponential. Both
+    come from one eigendecomposition of the normal matrix A (:mod:`rnnzoo.expm`; the
+    same code on NumPy and CuPy), which keeps W orthogonal to round-off however large A
+    grows; they agree with ``scipy.linalg.expm`` / ``expm_frechet`` to round-off.
 
     ``parametrization="cayley"`` (scoRNN; Helfrich, Willmott & Ye, ICML 2018,
     "Orthogonal Recurrent Neural Networks with Scaled Cayley Transform"):
@@ -142,7 +143,7 @@ class OrthogonalRNN(RecurrentCell):
         A = xp.triu(self.params["S"], 1)
         A = A - A.T                                              # A = S - S^T, skew
         if self.parametrization == "exp":
-            return expm(A), A                                    # W = e^A
+            return expm_skew(A)                                  # W = e^A
         ident = xp.eye(self.hidden_size, dtype=self.dtype)
         W = xp.linalg.solve(ident + A, ident - A) * self.d       # (I + A)^-1 (I - A) D
         return W, (A, W)
@@ -151,8 +152,7 @@ class OrthogonalRNN(RecurrentCell):
         """dL/dS from dL/dW (pure)."""
         xp = self.xp
         if self.parametrization == "exp":
-            A = saved
-            dA = expm_frechet(A.T, dW)                           # L_exp(A^T, dL/dW)
+            dA = expm_skew_backward(dW, saved)                   # L_exp(A^T, dL/dW)
         else:
             A, W = saved
             ident = xp.eye(self.hidden_size, dtype=self.dtype)
