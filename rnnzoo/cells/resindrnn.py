@@ -63,9 +63,9 @@ class ResidualIndRNN(RecurrentCell):
     pure function of the parameters, which the contract and the finite-difference check
     need), does not couple the samples of a batch, works at batch size 1, and keeps a
     sequence splittable at any step. ``norm="none"`` (the default) drops it (g is then
-    absent): in our depth-6 runs on the adding problem (notebook 04's budget) the
-    unnormalized stacks trained at least as fast as the layer-normalized ones, so the
-    simplest form is the default and layer norm is the option.
+    absent): in our exploratory depth-6 runs (adding problem, T = 30, 400 Adam steps, 2
+    seeds) the unnormalized stacks trained at least as fast as the layer-normalized
+    ones, so the simplest form is the default and layer norm is the option.
 
     Options
     -------
