@@ -27,10 +27,13 @@
 #   \prod_{k=t+1}^{T} \frac{\partial h_k}{\partial h_{k-1}},
 #   \qquad \frac{\partial h_k}{\partial h_{k-1}} = \mathrm{diag}\big(1 - h_k^2\big)\, W_{hh}.$$
 #
-# That is a product of $T - t$ matrices. If their singular values are below 1, the
-# product shrinks geometrically (vanishing gradients); above 1, it grows (exploding
-# gradients). This notebook makes both visible with the cells of `rnnzoo`, whose
-# backward passes are written by hand and checked against finite differences.
+# That is a product of $T - t$ matrices. If their singular values are all below 1, the
+# product shrinks geometrically (vanishing gradients). For it to grow (exploding
+# gradients) some singular value must be above 1, but that is *necessary, not
+# sufficient* (Pascanu, Mikolov & Bengio, 2013): the $\tanh'$ factors and the way
+# consecutive Jacobians line up decide what actually happens. This notebook makes both
+# visible with the cells of `rnnzoo`, whose backward passes are written by hand and
+# checked against finite differences.
 
 # %%
 import sys, pathlib
@@ -42,6 +45,7 @@ except ImportError:                      # running from a checkout without `pip 
 
 import numpy as np
 import matplotlib.pyplot as plt
+from rnnzoo import experiments as ex
 from rnnzoo.diagnostics import gradient_norm_over_time, jacobian_singular_values
 
 print("registered cells:", rnnzoo.available())
@@ -59,7 +63,30 @@ print("registered cells:", rnnzoo.available())
 # %%
 cell = rnnzoo.make("rnn", input_size=3, hidden_size=5, seed=0)
 x = np.random.default_rng(0).standard_normal((8, 2, 3))      # (T, B, input_size)
-rnnzoo.gradcheck(cell, x)
+report = rnnzoo.gradcheck(cell, x)
+report
+
+# %% [markdown]
+# **Which relative error?** CS231n's checker reports, per entry,
+# $|a - n| / \max(|a| + |n|, 10^{-8})$ and takes the worst entry. That number is harsh on
+# entries whose gradient is nearly zero: there the round-off of the central difference
+# (about $10^{-10}$ here) is divided by almost nothing. `rnnzoo.gradcheck` passes an
+# entry when $|a - n| \le \text{atol} + \text{rtol}\,|n|$ (NumPy's `allclose`) and
+# reports, per tensor, the worst $|a - n|$ divided by the tensor's *largest* gradient
+# entry: an error measured against the scale of that gradient. Here are both, for
+# $W_{hh}$, computed by hand:
+
+# %%
+from rnnzoo.gradcheck import _Problem, _central_difference
+
+problem = _Problem(cell, x, None, np.random.default_rng(0))
+analytic = problem.analytic()[1]["W_hh"]
+numeric = np.array([_central_difference(problem, cell.params["W_hh"], k, 1e-6)
+                    for k in range(analytic.size)]).reshape(analytic.shape)
+per_entry = np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)
+print(f"CS231n per-entry worst: {per_entry.max():.1e} (at the entry with |n| = "
+      f"{np.abs(numeric).flat[per_entry.argmax()]:.1e})")
+print(f"rnnzoo's scale-relative: {np.abs(analytic - numeric).max() / np.abs(numeric).max():.1e}")
 
 # %% [markdown]
 # ## 2. The Jacobian product, by hand
@@ -82,22 +109,41 @@ for k in range(T - 1, 0, -1):              # walk back from the last step
     J_k = (1 - hs[k, 0] ** 2)[:, None] * W_hh
     product = product @ J_k
     largest.append(np.linalg.norm(product, 2))
-print("largest singular value of W_hh:", np.linalg.norm(W_hh, 2).round(3))
-print("after 10, 30, 59 steps back:", [f"{largest[i]:.1e}" for i in (9, 29, 58)])
+sigma_W = np.linalg.norm(W_hh, 2)
+print(f"largest singular value of W_hh: {sigma_W:.3f}")
+print("largest singular value of the product after 10, 30, 59 steps back:",
+      [f"{largest[i]:.1e}" for i in (9, 29, 58)])
+print(f"the bound sigma_max(W_hh)^59 would allow: {sigma_W ** 59:.1e}")
 
 # %% [markdown]
-# The product shrinks by orders of magnitude, although $\|W_{hh}\|_2$ is about 1 here:
-# the $\tanh'$ factors are all at most 1, and consecutive Jacobians do not line up, so
-# the largest singular value of the product is far below the product of the largest
-# singular values.
+# The product shrinks by many orders of magnitude, far faster than the bound
+# $\sigma_{\max}(W_{hh})^{k}$ printed above: the $\tanh'$ factors are all at most 1, and
+# consecutive Jacobians do not line up, so the largest singular value of the product is
+# far below the product of the largest singular values.
 #
-# The same numbers come out of the cell's backward pass, which is how `rnnzoo` measures
-# them for any cell: put the loss on the last step only and read $\|\partial L/\partial
-# h_t\|$ at every step (`grads.dh_norm`).
+# The cell's backward pass computes exactly this product applied to the upstream
+# gradient, which is how `rnnzoo` measures it for any cell: put the loss on the last step
+# only and read $\|\partial L/\partial h_t\|$ at every step (`grads.dh_norm`). Check it:
+# push one upstream gradient $g$ through the hand-built Jacobians and compare with the
+# backward pass.
 
 # %%
-norms = gradient_norm_over_time(cell, x=x)
-print("||dL/dh_t|| at t = T-1, T-11, T-31:", norms[[-1, -11, -31]].round(12))
+g = np.random.default_rng(2).standard_normal(H)
+g /= np.linalg.norm(g)                          # dL/dh_{T-1}, norm 1
+dhs = np.zeros_like(hs)
+dhs[-1, 0] = g
+_, _, grads = cell.backward(dhs, cell.forward(x)[2])
+by_hand = [np.linalg.norm(g)]
+v = g
+for k in range(T - 1, 0, -1):                   # v <- v J_k: one step further back
+    v = v @ ((1 - hs[k, 0] ** 2)[:, None] * W_hh)
+    by_hand.append(np.linalg.norm(v))
+by_hand = np.array(by_hand[::-1])               # index t = 0 .. T-1, like dh_norm
+ex.claim("the backward pass's ||dL/dh_t|| equals the hand-built Jacobian product at "
+         "every step (to 1e-10 relative)",
+         np.allclose(grads.dh_norm, by_hand, rtol=1e-10, atol=0),
+         worst_relative_difference=np.max(np.abs(grads.dh_norm - by_hand) / by_hand))
+print("||dL/dh_t|| at t = T-1, T-11, T-31:", grads.dh_norm[[-1, -11, -31]])
 
 # %% [markdown]
 # ## 3. The spectrum of one step
@@ -127,20 +173,119 @@ plot_jacobian_spectra(ax, BASELINES, T=40, last=20)
 #
 # Now the whole product. For each cell we run 300 steps of random input, put the loss
 # on the last step, and plot $\|\partial L/\partial h_t\|$ on a log scale. A straight
-# line falling to the left is geometric decay: the gradient from the loss never reaches
-# the early steps, so nothing there can be learned.
+# line falling to the left is geometric decay: the gradient from the loss reaches the
+# early steps only as a vanishingly small signal.
 #
 # *Exercise:* before running the cell, predict which curves stay flat.
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4.5))
 plot_gradient_norms(ax, BASELINES, T=300)
+plt.show()
+
+decay = {}
+for label, name, options, _ in BASELINES:
+    n = gradient_norm_over_time(rnnzoo.make(name, 4, 64, seed=0, **options), 300, batch=16)
+    decay[label] = n[0] / n[-1]                  # what is left after 299 steps back
+    print(f"{label:34s} ||dL/dh_1|| / ||dL/dh_300|| = {decay[label]:.1e}")
+ex.claim("at initialization the tanh RNN, the GRU and the default LSTM keep less than "
+         "1e-10 of the gradient over 300 steps, while the IRNN and the LSTM with forget "
+         "bias 3 keep more than 1e-2",
+         max(decay[k] for k in ("rnn (tanh)", "gru", "lstm")) < 1e-10
+         and min(decay[k] for k in ("rnn (relu, identity init: IRNN)",
+                                    "lstm, forget bias 3")) > 1e-2,
+         kept_after_300_steps={k: f"{v:.1e}" for k, v in decay.items()})
 
 # %% [markdown]
-# **What this shows.** The tanh RNN loses about one order of magnitude every few steps:
-# after 300 steps nothing is left. Gates alone do not fix it at initialization: the
-# default LSTM and GRU decay too, because their gates start near 0.5. What gating buys is
-# a path whose multiplier is a *gate* the network can learn to hold near 1 — start the
-# forget gate there (bias 3) and the gradient along $c$ survives all 300 steps, as it
-# does for the IRNN's identity recurrence. Notebook 02 trains these cells on tasks that
-# need a 100-step memory and shows which of them can learn it.
+# **What this shows.** The tanh RNN's gradient decays geometrically: after 300 steps
+# back the fraction printed above is left. Gates alone do not fix it at initialization:
+# the default LSTM and GRU decay too, because their gates start near 0.5. What gating
+# buys is a path whose multiplier is a *gate* the network can learn to hold near 1:
+# start the forget gate there (bias 3) and the gradient along $c$ survives all 300 steps,
+# as it does for the IRNN's identity recurrence.
+#
+# Careful with the conclusion, though. This is the gradient **at initialization**. The
+# gates of a GRU or LSTM are learned, and as they learn to hold a memory the Jacobian
+# along that path changes: notebook 02 shows a GRU whose gradient vanishes here learning
+# a 50-step dependency anyway, and plots the gradient before and after training. A
+# vanishing gradient at initialization slows learning; it forbids it only when nothing
+# can change the multiplier.
+#
+# ## 5. Exploding gradients
+#
+# The other side of the product: a singular value above 1 *can* make the gradient grow.
+# Scale the tanh RNN's recurrent matrix to spectral radius $\rho$ (the `spectral_radius`
+# option) and look again, with small inputs (tanh nearly linear) and with large ones
+# (tanh saturated, $\tanh' \approx 0$):
+
+# %%
+T = 100
+for rho, scale in [(0.5, 0.1), (1.5, 0.1), (3.0, 0.1), (1.5, 10.0)]:
+    c = rnnzoo.make("rnn", 2, 64, seed=0, spectral_radius=rho)
+    x = scale * np.random.default_rng(0).standard_normal((T, 8, 2))
+    n = gradient_norm_over_time(c, x=x)
+    print(f"radius {rho:3.1f}, inputs x{scale:3.1f}: ||dL/dh_1|| / ||dL/dh_T|| = {n[0] / n[-1]:.1e}")
+    decay[(rho, scale)] = n[0] / n[-1]
+ex.claim("with small inputs, radius 1.5 makes the gradient grow over 100 steps, but the "
+         "same radius with saturating inputs makes it vanish: a radius above 1 is necessary, "
+         "not sufficient", decay[(1.5, 0.1)] > 1 and decay[(1.5, 10.0)] < 1e-3,
+         small_inputs=decay[(1.5, 0.1)], large_inputs=decay[(1.5, 10.0)])
+
+# %% [markdown]
+# An exploding gradient breaks training by its *size*: one step of plain SGD moves the
+# weights by the learning rate times the gradient, and a gradient of $10^{6}$ throws
+# them anywhere. **Gradient clipping** (Pascanu et al., 2013) rescales the whole gradient
+# to a maximum norm when it is larger and leaves its direction alone:
+# `rnnzoo.optim.clip_grad_norm(grads, 1.0)`. Here is a tanh RNN started at spectral radius
+# 2, trained by SGD (learning rate 0.1) on a short adding problem, with and without it,
+# three seeds each. (Adam divides each parameter's step by a running gradient scale, which
+# hides most of an explosion: that is why the plain SGD here.)
+
+# %%
+radius_2 = {"spectral_radius": 2.0}
+clipping = ex.compare(
+    [ex.Variant("rnn", radius_2, label="no clipping", budget={"clip": None},
+                style={"color": "0.45"}),
+     ex.Variant("rnn", radius_2, label="clip at norm 1")],
+    task="adding", task_options={"T": 10},
+    budget=ex.Budget(steps=800, optimizer="sgd", lr=0.1, hidden=64), seeds=3)
+print(clipping.summary())
+ex.claim("without clipping every seed goes non-finite; with clipping none does and every "
+         "seed ends below the baseline",
+         all(d is not None for d in clipping.diverged["no clipping"])
+         and all(d is None for d in clipping.diverged["clip at norm 1"])
+         and bool(np.all(clipping.final("clip at norm 1") < clipping.baseline)),
+         diverged_at=clipping.diverged["no clipping"],
+         clipped_final=clipping.final("clip at norm 1"))
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
+for rho, scale in [(0.5, 0.1), (1.5, 0.1), (3.0, 0.1), (1.5, 10.0)]:
+    c = rnnzoo.make("rnn", 2, 64, seed=0, spectral_radius=rho)
+    x = scale * np.random.default_rng(0).standard_normal((T, 8, 2))
+    axes[0].semilogy(gradient_norm_over_time(c, x=x), ls="--" if scale > 1 else "-",
+                     label=f"radius {rho}, inputs x{scale}")
+axes[0].set_xlabel("time step t (loss at t = T)")
+axes[0].set_ylabel(r"$\|\partial L/\partial h_t\|$")
+axes[0].set_title("radius > 1: necessary, not sufficient")
+axes[0].legend(fontsize=8)
+clipping.plot(axes[1], title="tanh rnn, radius 2, SGD 0.1: x marks a run going non-finite")
+fig.tight_layout()
+fig.text(0.01, -0.02, clipping.caption(), fontsize=7.5, va="top")
+plt.show()
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Predict the slope.** For the linear recurrence $h_t = W h_{t-1}$ with $W = \rho Q$
+#    ($Q$ orthogonal), $\|\partial L/\partial h_t\| = \rho^{T-1-t}\|\partial L/\partial
+#    h_{T-1}\|$ exactly. Check it: build `rnnzoo.make("rnn", 2, 16,
+#    nonlinearity="relu", identity_init=True, identity_scale=0.9)`, feed it inputs that
+#    keep every unit active (e.g. `x = np.ones((50, 1, 2))` after setting `W_ih` to
+#    positive values), and compare `gradient_norm_over_time` with `0.9 ** np.arange(49,
+#    -1, -1)`. *Check:* `np.allclose(norms, 0.9 ** np.arange(49, -1, -1))`.
+# 2. **Break the backward, watch the checker.** Multiply one line of
+#    `rnnzoo/cells/rnn.py`'s `step_backward` by 1.01 (in a copy) and rerun section 1.
+#    *Check:* the report fails and names the tensor.
+# 3. **Clip less.** Rerun the clipping comparison with `clip` 10 and 100 in the budget.
+#    At what threshold does the first seed diverge? *Check:* `result.diverged[label]`.

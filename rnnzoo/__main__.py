@@ -12,16 +12,29 @@ def cmd_figures(args):
     if args.list:
         print("\n".join(FIGURES))
         return 0
+    unknown = [n for n in args.names if n not in FIGURES]
+    if unknown:
+        args.parser.error(f"unknown figure(s) {unknown}; available: {', '.join(FIGURES)}")
+    from .figures import CLAIMS
     paths = make_figures(args.names, out_dir=args.out, full=args.full, seed=args.seed,
                          progress=not args.quiet)
     for p in paths:
         print(p)
+    failed = [c for claims in CLAIMS.values() for c in claims if not c.passed]
+    if failed:
+        print(f"{len(failed)} claim(s) FAILED: the figures' prose no longer matches their "
+              "data; see claims.md", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_gradcheck(args):
     import rnnzoo
     names = args.names or rnnzoo.available()
+    unknown = [n for n in names if n not in rnnzoo.available()]
+    if unknown:
+        args.parser.error(f"unknown cell(s) {unknown}; available: "
+                          f"{', '.join(rnnzoo.available())}")
     rng = np.random.default_rng(args.seed)
     failed = []
     for name in names:
@@ -53,6 +66,7 @@ def main(argv=None):
     if argv[:1] == ["bench"]:
         from . import benchmark
         return benchmark.main(argv[1:])
+    from .cli_train import COUNT, POSITIVE_INT
     parser = argparse.ArgumentParser(prog="python -m rnnzoo",
                                      description="rnnzoo: recurrent cells from scratch")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,19 +75,19 @@ def main(argv=None):
     p.add_argument("names", nargs="*", help="figures to draw (default: all)")
     p.add_argument("--out", default="figures", help="output folder (default: figures)")
     p.add_argument("--full", action="store_true", help="the papers' lengths (slower)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=COUNT, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
-    p.set_defaults(run=cmd_figures)
+    p.set_defaults(run=cmd_figures, parser=p)
 
     p = sub.add_parser("gradcheck", help="finite-difference check of every (or the named) cell")
     p.add_argument("names", nargs="*", help="cells to check (default: all registered)")
-    p.add_argument("--T", type=int, default=6)
-    p.add_argument("--batch", type=int, default=2)
-    p.add_argument("--input-size", type=int, default=3)
-    p.add_argument("--hidden-size", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(run=cmd_gradcheck)
+    p.add_argument("--T", type=POSITIVE_INT, default=6)
+    p.add_argument("--batch", type=POSITIVE_INT, default=2)
+    p.add_argument("--input-size", type=POSITIVE_INT, default=3)
+    p.add_argument("--hidden-size", type=POSITIVE_INT, default=4)
+    p.add_argument("--seed", type=COUNT, default=0)
+    p.set_defaults(run=cmd_gradcheck, parser=p)
 
     p = sub.add_parser("train", help="train a cell on a task (see: python -m rnnzoo train -h)")
     p.add_argument("train_args", nargs=argparse.REMAINDER)

@@ -38,6 +38,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from .backend import array_type_name, backend_of, get_backend, to_numpy
+from .validation import ArgumentTypeError, check_int, check_seed
 
 
 class Cache(SimpleNamespace):
@@ -55,10 +56,17 @@ class Gradients(dict):
     dh_norm: np.ndarray | None = None
 
 
-def check_float_dtype(dtype):
-    dt = np.dtype(dtype)
+def check_float_dtype(dtype, where=None):
+    """float32 or float64 (a NumPy dtype, type or name); returns the np.dtype."""
+    prefix = f"{where}: " if where else ""
+    try:
+        dt = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        dt = None
+    if dt is None or isinstance(dtype, bool):
+        raise ArgumentTypeError(f"{prefix}dtype must be float32 or float64; got {dtype!r}")
     if dt not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64; got {dt}")
+        raise TypeError(f"{prefix}dtype must be float32 or float64; got {dt}")
     return dt
 
 
@@ -86,23 +94,26 @@ class RecurrentCell:
 
     def __init__(self, input_size, hidden_size, *, seed=0, dtype=np.float64,
                  backend="numpy", **options):
-        for what, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{what} must be a positive integer; got {value!r}")
+        where = type(self).__name__
+        input_size = check_int(input_size, "input_size", minimum=1, where=where)
+        hidden_size = check_int(hidden_size, "hidden_size", minimum=1, where=where)
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             known = ", ".join(self.options) or "none"
             raise TypeError(f"{type(self).__name__} got unknown option(s) {unknown}; "
                             f"its options are: {known}")
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
-        self.seed = seed
-        self.dtype = check_float_dtype(dtype)
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.seed = check_seed(seed, where=where)
+        self.dtype = check_float_dtype(dtype, where)
         self.backend = get_backend(backend)
         self.xp = self.backend.xp
         for key, default in self.options.items():
             setattr(self, key, options.get(key, default))
-        self.check_options()
+        try:
+            self.check_options()
+        except (TypeError, ValueError) as exc:      # say which cell the option belongs to
+            raise type(exc)(f"{where}('{self.name}'): {exc}") from None
         host_params = self.init_params(np.random.default_rng(seed))
         self.params = {k: self.backend.asarray(np.asarray(v, dtype=self.dtype))
                        for k, v in host_params.items()}
@@ -121,6 +132,7 @@ class RecurrentCell:
 
     def initial_state(self, batch: int) -> tuple:
         """The zero state: one (B, H) array per entry of ``state_names``."""
+        batch = check_int(batch, "batch", minimum=1, where=self._where("initial_state"))
         return tuple(self.xp.zeros((batch, self.hidden_size), dtype=self.dtype)
                      for _ in self.state_names)
 
@@ -152,7 +164,12 @@ class RecurrentCell:
         """
         x = self._check_input(x)
         state0 = self._check_state(state0, x.shape[1], "state0")
-        return self._forward(x, state0)
+        # cache integrity: the cache keeps its own copies of x and state0, and hs/state_T
+        # are fresh arrays (tests/test_hostile_cells.py checks both for every cell), so
+        # writing into x, state0, hs or state_T after forward never changes backward
+        hs, state_T, cache = self._forward(x.copy(), tuple(s.copy() for s in state0))
+        cache._owner = self                      # backward refuses anyone else's cache
+        return hs, state_T, cache
 
     def backward(self, dhs, cache, dstate_T=None):
         """Backpropagate through time.
@@ -171,10 +188,18 @@ class RecurrentCell:
         dx : array (T, B, input_size)
         dstate0 : tuple, dL/dstate0
         grads : Gradients, same keys and shapes as ``params``, plus ``grads.dh_norm``
+
+        Refuses a cache made by any other cell's forward (another instance, kind or
+        size), and NaN or inf in dhs or dstate_T.
         """
         if not isinstance(cache, Cache):
-            raise TypeError("cache must be the third value returned by forward(); "
-                            f"got {type(cache).__name__}")
+            raise TypeError(f"{self._where('backward')}: cache must be the third value "
+                            f"returned by forward(); got {type(cache).__name__}")
+        owner = getattr(cache, "_owner", None)
+        if owner is not self:
+            made_by = "no cell's forward()" if owner is None else f"another cell, {owner!r}"
+            raise ValueError(f"{self._where('backward')}: cache was made by {made_by}; "
+                             f"backward needs the cache of this cell's own forward ({self!r})")
         dhs = self._check_output_grad(dhs, cache.T, cache.B)
         dstate_T = self._check_state(dstate_T, cache.B, "dstate_T")
         dx, dstate0, grads, dh_norm = self._backward(dhs, cache, dstate_T)
@@ -372,6 +397,7 @@ class RecurrentCell:
             raise ValueError(f"{self._where('backward')}: dhs must have the shape of hs, "
                              f"(T, B, output_size) = {shape}; got {tuple(dhs.shape)}")
         self._check_dtype(dhs, "dhs", "backward")
+        self._check_finite(dhs, "dhs", "backward")
         return dhs
 
     def __repr__(self):

@@ -141,18 +141,21 @@ def format_table(rows) -> str:
     head = f"{'cell':<12}{'rnnzoo ms':>12}{'torch ms':>12}{'rnnzoo/torch':>14}"
     lines = [head, "-" * len(head)]
     for r in rows:
-        torch_ms = "-" if r["torch_ms"] is None else f"{r['torch_ms']:.2f}"
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        lines.append(f"{r['cell']:<12}{r['rnnzoo_ms']:>12.2f}{torch_ms:>12}{ratio:>14}")
+        # three significant digits, not two decimals: at tiny test sizes a time of a few
+        # microseconds (and its ratio) must not print as 0.00
+        torch_ms = "-" if r["torch_ms"] is None else f"{r['torch_ms']:.3g}"
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3g}x"
+        lines.append(f"{r['cell']:<12}{r['rnnzoo_ms']:>12.3g}{torch_ms:>12}{ratio:>14}")
     return "\n".join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m rnnzoo bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .cli_train import POSITIVE_INT
     for flag in ("T", "B", "D", "H"):
-        p.add_argument(f"--{flag}", type=int, default=DEFAULTS[flag])
-    p.add_argument("--repeat", type=int, default=DEFAULTS["repeat"],
+        p.add_argument(f"--{flag}", type=POSITIVE_INT, default=DEFAULTS[flag])
+    p.add_argument("--repeat", type=POSITIVE_INT, default=DEFAULTS["repeat"],
                    help="best of this many timed runs (default %(default)s)")
     p.add_argument("--cells", default=None,
                    help="comma-separated cell names (default: every registered cell)")
@@ -160,6 +163,10 @@ def main(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     args = p.parse_args(argv)
     cells = None if args.cells is None else [c.strip() for c in args.cells.split(",") if c.strip()]
+    unknown = [c for c in cells or () if c not in available()]
+    if unknown or cells == []:
+        p.error(f"--cells: unknown cell(s) {unknown or args.cells!r}; available: "
+                f"{', '.join(available())}")
     torch = None if args.no_torch else _torch_or_none()
     threads = blas_threads()
     print(f"forward + backward, best of {args.repeat}: T={args.T} B={args.B} D={args.D} "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli_train import parse_option
+from .cli_train import NONNEG_FLOAT, _number, check_writable, parse_option
 from .optim import OPTIMIZERS
 from .registry import available
 from .tasks import TASKS
@@ -57,9 +57,9 @@ def build_parser(prog="python -m rnnzoo compare"):
     p.add_argument("--batch-size", type=_positive(int), default=32)
     p.add_argument("--hidden", type=_positive(int), default=64)
     p.add_argument("--layers", type=_positive(int), default=1)
-    p.add_argument("--lr", type=_positive(float), default=1e-2)
+    p.add_argument("--lr", type=_number(float, positive=True), default=1e-2)
     p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
-    p.add_argument("--clip", type=float, default=1.0, help="max gradient norm; 0: none")
+    p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0, help="max gradient norm; 0: none")
     p.add_argument("--tbptt", type=_positive(int), default=None)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--seeds", type=_positive(int), default=3, help="seeds 0..N-1 (default 3)")
@@ -75,11 +75,11 @@ def main(argv=None) -> int:
     from . import experiments as ex
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.clip < 0:
-        parser.error(f"argument --clip: expected a non-negative number; got {args.clip}")
     if args.save_plot and not args.save_plot.lower().endswith(".png"):
         parser.error(f"argument --save-plot: expected a path ending in .png; got "
                      f"{args.save_plot!r}")
+    if args.save_plot:                         # before training, so no run is lost at the end
+        check_writable(parser, "--save-plot", args.save_plot)
     task_options = dict(args.task_option)
     if args.T is not None:
         task_options["T"] = args.T

@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
+import os
 import sys
 
 import numpy as np
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .backend import cupy_available
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .model import build_model
 from .optim import OPTIMIZERS, optimizer_from_state
 from .registry import available
@@ -36,6 +39,49 @@ def parse_option(text):
     return key.strip(), raw
 
 
+def _number(kind, minimum=None, *, positive=False):
+    """An argparse ``type=``: a finite int/float >= minimum (> 0 if positive)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}"
+                                             f"; got {text!r}") from None
+        if not math.isfinite(value) or (positive and value <= 0) or \
+                (minimum is not None and value < minimum):
+            bound = "> 0" if positive else f">= {minimum}"
+            raise argparse.ArgumentTypeError(f"expected a finite value {bound}; got {text!r}")
+        return value
+    parse.__name__ = kind.__name__          # argparse names the type in its message
+    return parse
+
+
+POSITIVE_INT, COUNT = _number(int, positive=True), _number(int, 0)
+NONNEG_FLOAT = _number(float, 0.0)
+
+
+def check_writable(parser, flag, path):
+    """Usage error now, not after training, if ``path`` cannot be written."""
+    full = os.path.abspath(path)
+    folder = os.path.dirname(full)
+    if os.path.isdir(full):
+        parser.error(f"{flag} {path}: is a directory")
+    if not os.path.isdir(folder):
+        parser.error(f"{flag} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(full) and not os.access(full, os.W_OK)):
+        parser.error(f"{flag} {path}: not writable")
+
+
+def check_plot_format(parser, path):
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if ext:
+        from matplotlib.figure import Figure
+        formats = Figure().canvas.get_supported_filetypes()
+        if ext not in formats:
+            parser.error(f"--save-plot {path}: matplotlib cannot write .{ext}; use one of "
+                         f"{', '.join(sorted(formats))}")
+
+
 def verdict(loss, baseline) -> str:
     """A plain-words reading of the final loss against the trivial baseline."""
     ratio = loss / baseline
@@ -49,27 +95,27 @@ def verdict(loss, baseline) -> str:
 def build_parser(prog="python -m rnnzoo train"):
     p = argparse.ArgumentParser(prog=prog, description="Train a recurrent cell on a "
                                 "long-memory task and compare it with the task's baseline.")
-    p.add_argument("--cell", default="gru",
+    p.add_argument("--cell", default="gru", choices=available(), metavar="CELL",
                    help=f"registered cell name (available: {', '.join(available())})")
     p.add_argument("--task", default="adding", choices=sorted(TASKS))
-    p.add_argument("--T", type=int, default=None,
+    p.add_argument("--T", type=POSITIVE_INT, default=None,
                    help="adding: sequence length; copy: blank gap (sequences are T+20 long); "
                         "digits: fixed 64; associative: use --task-option pairs=K")
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--layers", type=int, default=1)
-    p.add_argument("--lr", type=float, default=1e-2,
+    p.add_argument("--steps", type=POSITIVE_INT, default=1000)
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
+    p.add_argument("--hidden", type=POSITIVE_INT, default=64)
+    p.add_argument("--layers", type=POSITIVE_INT, default=1)
+    p.add_argument("--lr", type=NONNEG_FLOAT, default=1e-2,
                    help="learning rate (default 0.01, what the notebooks and figures use "
                         "with Adam and clipping at 1 on these small tasks; the Python API's "
                         "train() keeps Adam's usual 0.001)")
     p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
-    p.add_argument("--clip", type=float, default=1.0,
+    p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0,
                    help="max global gradient norm; 0 disables clipping")
-    p.add_argument("--tbptt", type=int, default=None, help="truncated BPTT length (steps)")
-    p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--eval-size", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tbptt", type=POSITIVE_INT, default=None, help="truncated BPTT length (steps)")
+    p.add_argument("--eval-every", type=POSITIVE_INT, default=100)
+    p.add_argument("--eval-size", type=POSITIVE_INT, default=1000)
+    p.add_argument("--seed", type=COUNT, default=0)
     p.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     p.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
     p.add_argument("--option", action="append", type=parse_option, default=[],
@@ -86,15 +132,36 @@ def build_parser(prog="python -m rnnzoo train"):
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for flag, path in (("--checkpoint", args.checkpoint), ("--save-plot", args.save_plot)):
+        if path:                               # before training, so no run is lost at the end
+            check_writable(parser, flag, path)
+    if args.save_plot:
+        check_plot_format(parser, args.save_plot)
+    if args.backend == "cupy" and not cupy_available():
+        parser.error("--backend cupy: CuPy is not installed or finds no GPU")
+    try:
+        task, model, trainer = setup(args)
+    except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+        # a usage error: exit 2, no traceback (a KeyError's str() would add quotes)
+        parser.error(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
+    try:
+        return run(args, task, model, trainer)
+    except FloatingPointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def setup(args):
+    """(task, model, trainer) from the flags, or from --resume's checkpoint."""
     progress = not args.no_progress
     if args.resume:
         model, opt_state, meta = load_checkpoint(args.resume)
         extra = meta["extra"]
         if opt_state is None or "task" not in extra:
-            print(f"error: {args.resume} has no optimizer state or trainer record; it was not "
-                  "written by this command's --checkpoint", file=sys.stderr)
-            return 2
+            raise CheckpointError(f"{args.resume} has no optimizer state or trainer record; it "
+                                  "was not written by this command's --checkpoint")
         spec = dict(extra["task"])
         task = make_task(spec.pop("name"), **spec)
         trainer = Trainer(model, task, optimizer=optimizer_from_state(model.params, opt_state),
@@ -102,19 +169,23 @@ def main(argv=None) -> int:
                           tbptt=extra["tbptt"], eval_every=args.eval_every,
                           seed=extra["seed"], start_step=extra["step"], progress=progress)
         trainer.history = History.from_dict(extra["history"])
-    else:
-        task_kwargs = dict(args.task_option)
-        if args.task not in ("digits", "permuted_digits"):
-            task_kwargs.setdefault("eval_size", args.eval_size)
-        task = make_task(args.task, T=args.T, seed=args.seed, **task_kwargs)
-        model = build_model(args.cell, task.input_size, args.hidden, task.output_size,
-                            layers=args.layers, readout=task.readout, seed=args.seed,
-                            dtype=np.dtype(args.dtype), backend=args.backend,
-                            **dict(args.option))
-        trainer = Trainer(model, task, optimizer=args.optimizer, lr=args.lr,
-                          batch_size=args.batch_size, clip=args.clip or None, tbptt=args.tbptt,
-                          eval_every=args.eval_every, seed=args.seed, progress=progress,
-                          label=args.cell)
+        return task, model, trainer
+    task_kwargs = dict(args.task_option)
+    if args.task not in ("digits", "permuted_digits"):
+        task_kwargs.setdefault("eval_size", args.eval_size)
+    task = make_task(args.task, T=args.T, seed=args.seed, **task_kwargs)
+    model = build_model(args.cell, task.input_size, args.hidden, task.output_size,
+                        layers=args.layers, readout=task.readout, seed=args.seed,
+                        dtype=np.dtype(args.dtype), backend=args.backend,
+                        **dict(args.option))
+    trainer = Trainer(model, task, optimizer=args.optimizer, lr=args.lr,
+                      batch_size=args.batch_size, clip=args.clip or None, tbptt=args.tbptt,
+                      eval_every=args.eval_every, seed=args.seed, progress=progress,
+                      label=args.cell)
+    return task, model, trainer
+
+
+def run(args, task, model, trainer) -> int:
     print(f"task   {task.describe()}")
     print(f"model  {model.cells[0]!r} x{len(model.cells)}, {model.num_params()} parameters, "
           f"optimizer {trainer.optimizer!r}")

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backend import to_numpy
+from .validation import (ArgumentTypeError, check_bool, check_choice, check_float, check_int,
+                         check_optional, check_seed, describe)
 
 
 @dataclass
@@ -182,13 +184,26 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     -------
     GradcheckReport : prints as a table; ``report.passed``; ``report.rows``
     """
+    if not all(hasattr(obj, a) for a in ("forward", "backward", "params", "dtype")):
+        raise ArgumentTypeError(f"gradcheck: obj must be a cell or a model (forward, backward, "
+                                f"params, dtype); got {describe(obj)}")
     if np.dtype(obj.dtype) != np.float64 or getattr(x, "dtype", None) != np.float64:
         raise TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
                         "pass float64 x): in float32 the rounding error of a central "
                         f"difference (~1e-7/eps) swamps the check; got cell dtype "
                         f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
-    if mode not in ("entries", "directional"):
-        raise ValueError(f"mode must be 'entries' or 'directional'; got {mode!r}")
+    w = "gradcheck"
+    mode = check_choice(mode, "mode", ("entries", "directional"), where=w)
+    eps = check_float(eps, "eps", minimum=0.0, min_open=True, where=w)
+    atol = check_float(atol, "atol", minimum=0.0, where=w)
+    rtol = check_float(rtol, "rtol", minimum=0.0, where=w)
+    seed = check_seed(seed, where=w)
+    max_entries = check_optional(check_int, max_entries, "max_entries (None or a count)",
+                                 minimum=1, where=w)
+    directions = check_int(directions, "directions", minimum=1, where=w)
+    raise_on_failure = check_bool(raise_on_failure, "raise_on_failure", where=w)
+    only = None if only is None else _names(only, "only")
+    skip = _names(skip, "skip")
     rng = np.random.default_rng(seed)
     problem = _Problem(obj, x, state0, rng)
     target = getattr(obj, "name", "") or type(obj).__name__
@@ -198,6 +213,10 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
 
     named, grads = problem.analytic()
     _check_structure(obj, grads, report)
+    for k, d in named.items():
+        if tuple(d.shape) != tuple(problem.inputs[k].shape):
+            report.problems.append(f"d{k} has shape {tuple(d.shape)}; {k} has "
+                                   f"{tuple(problem.inputs[k].shape)}")
     named_again, grads_again = problem.analytic()
     _check_reentrant(named, grads, named_again, grads_again, report)
     for k, before in params_before.items():
@@ -205,10 +224,18 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
             report.problems.append(f"{target}: forward/backward changed parameter '{k}'")
 
     analytic_all = {**{k: grads[k] for k in obj.params if k in grads}, **named}
-    for name, tensor in problem.tensors().items():
+    tensors = problem.tensors()
+    for what, names in (("only", only or ()), ("skip", skip)):
+        unknown = sorted(set(names) - set(tensors))
+        if unknown:
+            raise ValueError(f"gradcheck: {what}= names {unknown} match no tensor; the "
+                             f"tensors are {list(tensors)}")
+    for name, tensor in tensors.items():
         if (only is not None and name not in only) or name in skip or name not in analytic_all:
             continue
         analytic = to_numpy(analytic_all[name])
+        if tuple(analytic.shape) != tuple(tensor.shape):
+            continue                     # a misshaped gradient is already a named problem
         if mode == "entries":
             row = _check_entries(problem, name, tensor, analytic, eps, atol, rtol,
                                  max_entries, rng)
@@ -219,6 +246,22 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     if raise_on_failure and not report.passed:
         raise AssertionError("\n".join(report.failures()))
     return report
+
+
+def _names(value, what):
+    """A list of tensor names; a bare string would be read letter by letter, so refuse it."""
+    if isinstance(value, str) or not all(isinstance(n, str) for n in _iterable(value, what)):
+        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names, e.g. "
+                                f"[\"W_hh\", \"x\"]; got {describe(value)}")
+    return list(value)
+
+
+def _iterable(value, what):
+    try:
+        return list(value)
+    except TypeError:
+        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names; got "
+                                f"{describe(value)}") from None
 
 
 def _check_structure(obj, grads, report):

@@ -136,3 +136,52 @@ def modrelu_backward(dout, saved):
     dz = phi * dout + (G_zbar * dphi_dr / safe_r) * z
     db = G_zbar * active / denom
     return dz, db
+
+
+# ---------------------------------------------------------------- layer normalization
+LAYER_NORM_EPS = 1e-5
+
+
+def layer_norm(z, gain, bias, eps=LAYER_NORM_EPS):
+    r"""Layer normalization (Ba, Kiros & Hinton, 2016) over the last axis (the units).
+
+    .. math::
+
+        \mu = \tfrac1H \textstyle\sum_i z_i, \quad
+        \sigma = \sqrt{\tfrac1H \textstyle\sum_i (z_i - \mu)^2 + \varepsilon}, \quad
+        n = (z - \mu) / \sigma, \quad y = g \odot n + b
+
+    ``eps`` (ε, default 1e-5 as in the Delta-RNN authors' Theano ``ln``) sits inside the
+    square root, so the backward below is the exact derivative of this forward even
+    when every unit of a row is equal. z : (..., H); gain, bias : (H,).
+    Returns (y, saved) with saved = (n, 1/σ), what :func:`layer_norm_backward` needs.
+    """
+    xp = array_module(z)
+    n = z - z.mean(axis=-1, keepdims=True)                   # z - mu
+    rstd = xp.mean(n * n, axis=-1, keepdims=True)
+    rstd += eps
+    xp.sqrt(rstd, out=rstd)
+    xp.divide(1.0, rstd, out=rstd)                           # 1 / sigma
+    n *= rstd                                                # n = (z - mu) / sigma
+    return n * gain + bias, (n, rstd)
+
+
+def layer_norm_backward(dy, saved, gain):
+    r"""Backward of :func:`layer_norm` with respect to z: (dL/dy, saved, g) -> dL/dz.
+
+    .. math::
+
+        \hat n = g \odot \frac{\partial L}{\partial y}, \qquad
+        \frac{\partial L}{\partial z} = \frac1\sigma\Big(\hat n - \mathrm{mean}(\hat n)
+            - n\,\mathrm{mean}(\hat n \odot n)\Big)
+
+    (the means over the units). The gain and bias gradients are sums over every leading
+    axis, dL/dg = Σ dL/dy ⊙ n and dL/db = Σ dL/dy; they are left to the caller so a cell
+    can form them once after its time loop instead of once per step.
+    """
+    n, rstd = saved
+    dn = dy * gain                                           # y = g n + b
+    dz = dn - dn.mean(axis=-1, keepdims=True)                # through n = (z - mu) / sigma:
+    dz -= n * (dn * n).mean(axis=-1, keepdims=True)          # the mean and the sigma paths
+    dz *= rstd
+    return dz

@@ -46,6 +46,7 @@ import numpy as np
 
 from .backend import to_numpy
 from .ops import array_module
+from .validation import ArgumentTypeError, check_float, check_int, describe
 
 
 class Optimizer:
@@ -58,9 +59,16 @@ class Optimizer:
     buffer_names: tuple = ()
 
     def __init__(self, params, lr, lr_for=None):
+        where = type(self).__name__
         if not isinstance(params, dict) or not params:
-            raise TypeError("params must be a non-empty dict name -> array (e.g. model.params); "
-                            f"got {type(params).__name__}")
+            raise ArgumentTypeError(f"{where}: params must be a non-empty dict name -> array "
+                                    f"(e.g. model.params); got {describe(params)}")
+        for k, p in params.items():
+            if not isinstance(k, str) or not (hasattr(p, "shape") and hasattr(p, "dtype")) \
+                    or not np.issubdtype(p.dtype, np.inexact):
+                raise ArgumentTypeError(f"{where}: params must map names (str) to "
+                                        f"floating-point arrays; entry {k!r} is "
+                                        f"{describe(p)}")
         self.params = params
         self.lr = _check_lr(lr, "lr")
         self.lrs = _resolve_lrs(list(params), self.lr, lr_for)
@@ -88,18 +96,30 @@ class Optimizer:
 
     def step(self, grads):
         """Apply one update to every parameter, in place. ``grads`` has the keys of params."""
+        if not isinstance(grads, dict):
+            raise ArgumentTypeError(f"{type(self).__name__}.step: grads must be a dict name -> "
+                                    f"array (from model.backward); got {describe(grads)}")
         missing = [k for k in self.params if k not in grads]
         extra = [k for k in grads if k not in self.params]
         if missing or extra:
             raise KeyError(f"{type(self).__name__}.step: grads must have exactly the keys of "
                            f"params; missing {missing}, unexpected {extra}")
-        self.step_count += 1
-        t = self.step_count
         for name, p in self.params.items():
             g = grads[name]
+            if not (hasattr(g, "shape") and hasattr(g, "dtype")) or type(g) is not type(p):
+                raise TypeError(f"{type(self).__name__}.step: gradient '{name}' must be a "
+                                f"{type(p).__name__} like the parameter; got {describe(g)}")
             if g.shape != p.shape:
                 raise ValueError(f"{type(self).__name__}.step: gradient '{name}' has shape "
                                  f"{tuple(g.shape)}; expected the parameter's {tuple(p.shape)}")
+            if g.dtype != p.dtype:
+                raise TypeError(f"{type(self).__name__}.step: gradient '{name}' has dtype "
+                                f"{g.dtype}; expected the parameter's {p.dtype} (no silent "
+                                "cast)")
+        self.step_count += 1
+        t = self.step_count
+        for name, p in self.params.items():             # all checked: now update
+            g = grads[name]
             self.update(name, p, g, self.lrs[name], t)
 
     def state_dict(self) -> dict:
@@ -113,6 +133,7 @@ class Optimizer:
         """Restore a :meth:`state_dict`; raises if it belongs to another optimizer type or
         to parameters with other names or shapes."""
         where = f"{type(self).__name__}.load_state_dict"
+        _check_state_layout(state, where)
         if state.get("type") != type(self).__name__:
             raise ValueError(f"{where}: state was saved by optimizer {state.get('type')!r}")
         if set(state["lrs"]) != set(self.params):
@@ -122,20 +143,38 @@ class Optimizer:
             raise KeyError(f"{where}: expected buffers {list(self.buffer_names)}; "
                            f"got {sorted(state['buffers'])}")
         for b, bufs in state["buffers"].items():
+            if not isinstance(bufs, dict):
+                raise ArgumentTypeError(f"{where}: buffer '{b}' must be a dict name -> array; "
+                                        f"got {describe(bufs)}")
             for k, p in self.params.items():
                 if k not in bufs:
                     raise KeyError(f"{where}: buffer '{b}' has no entry for parameter '{k}'")
-                if tuple(bufs[k].shape) != tuple(p.shape):
+                a = bufs[k]
+                if not (hasattr(a, "shape") and hasattr(a, "dtype")):
+                    raise ArgumentTypeError(f"{where}: buffer '{b}/{k}' must be an array; got "
+                                            f"{describe(a)}")
+                if tuple(a.shape) != tuple(p.shape):
                     raise ValueError(f"{where}: buffer '{b}/{k}' has shape "
-                                     f"{tuple(bufs[k].shape)}; the parameter has {tuple(p.shape)}")
-        for key, value in state["hyperparameters"].items():
-            setattr(self, key, tuple(value) if isinstance(value, list) else value)
-        self.lrs = {k: float(state["lrs"][k]) for k in self.params}
-        self.step_count = int(state["step_count"])
+                                     f"{tuple(a.shape)}; the parameter has {tuple(p.shape)}")
+                if a.dtype != p.dtype:
+                    raise TypeError(f"{where}: buffer '{b}/{k}' has dtype {a.dtype}; the "
+                                    f"parameter has {p.dtype} (no silent cast)")
+        hp = dict(state["hyperparameters"])
+        if set(hp) != set(self.hyperparameters):
+            raise KeyError(f"{where}: hyperparameters {sorted(hp)} are not this optimizer's "
+                           f"{sorted(self.hyperparameters)}")
+        type(self)(self.params, **hp)     # a throwaway twin validates every value, or raises
+        lrs = {k: _check_lr(state["lrs"][k], f"lrs[{k!r}]") for k in self.params}
+        step_count = check_int(state["step_count"], "step_count", minimum=0, where=where)
+        for key, value in hp.items():
+            setattr(self, key, tuple(float(v) for v in value) if isinstance(value, (list, tuple))
+                    else float(value))
+        self.lrs = lrs
+        self.step_count = step_count
         for b, bufs in state["buffers"].items():
             for k, p in self.params.items():
                 xp = array_module(p)
-                self.buffers[b][k] = xp.asarray(bufs[k], dtype=p.dtype).copy()
+                self.buffers[b][k] = xp.asarray(bufs[k]).copy()
 
     def __repr__(self):
         hp = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
@@ -156,9 +195,8 @@ class SGD(Optimizer):
     buffer_names = ("velocity",)
 
     def __init__(self, params, lr=0.01, momentum=0.0, lr_for=None):
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1); got {momentum}")
-        self.momentum = float(momentum)
+        self.momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0,
+                                    max_open=True, where="SGD")
         super().__init__(params, lr, lr_for)
 
     @property
@@ -187,11 +225,9 @@ class RMSprop(Optimizer):
     buffer_names = ("square_avg",)
 
     def __init__(self, params, lr=1e-3, alpha=0.99, eps=1e-8, lr_for=None):
-        if not 0.0 <= alpha < 1.0:
-            raise ValueError(f"alpha must be in [0, 1); got {alpha}")
-        if eps <= 0:
-            raise ValueError(f"eps must be positive; got {eps}")
-        self.alpha, self.eps = float(alpha), float(eps)
+        self.alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0, max_open=True,
+                                 where="RMSprop")
+        self.eps = check_float(eps, "eps", minimum=0.0, min_open=True, where="RMSprop")
         super().__init__(params, lr, lr_for)
 
     @property
@@ -225,12 +261,12 @@ class Adam(Optimizer):
     buffer_names = ("m", "v")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, lr_for=None):
-        b1, b2 = betas
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"betas must both be in [0, 1); got {betas}")
-        if eps <= 0:
-            raise ValueError(f"eps must be positive; got {eps}")
-        self.betas, self.eps = (float(b1), float(b2)), float(eps)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ArgumentTypeError(f"Adam: betas must be a pair (beta1, beta2) of numbers in "
+                                    f"[0, 1); got {describe(betas)}")
+        self.betas = tuple(check_float(b, f"betas[{i}]", minimum=0.0, maximum=1.0,
+                                       max_open=True, where="Adam") for i, b in enumerate(betas))
+        self.eps = check_float(eps, "eps", minimum=0.0, min_open=True, where="Adam")
         super().__init__(params, lr, lr_for)
 
     @property
@@ -255,17 +291,17 @@ OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam}
 
 def make_optimizer(name, params, lr, **kwargs) -> Optimizer:
     """``make_optimizer("adam", model.params, lr=1e-3, ...)``; names: sgd, rmsprop, adam."""
-    try:
-        cls = OPTIMIZERS[name.lower()]
-    except (KeyError, AttributeError):
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {sorted(OPTIMIZERS)}") \
-            from None
+    if not isinstance(name, str) or name.lower() not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an Optimizer; "
+                         f"got {describe(name)}")
+    cls = OPTIMIZERS[name.lower()]
     return cls(params, lr=lr, **kwargs)
 
 
 def optimizer_from_state(params, state) -> Optimizer:
     """Rebuild the optimizer a :meth:`Optimizer.state_dict` came from, over ``params``."""
     classes = {cls.__name__: cls for cls in OPTIMIZERS.values()}
+    _check_state_layout(state, "optimizer_from_state")
     if state.get("type") not in classes:
         raise ValueError(f"unknown optimizer type {state.get('type')!r} in state; "
                          f"expected one of {sorted(classes)}")
@@ -291,8 +327,11 @@ def clip_grad_norm(grads, max_norm) -> float:
     capped. A non-finite norm is returned unchanged and nothing is scaled, so the caller
     sees the NaN/inf instead of a silently zeroed gradient.
     """
-    if max_norm is None or max_norm <= 0:
-        raise ValueError(f"max_norm must be a positive number; got {max_norm!r}")
+    max_norm = check_float(max_norm, "max_norm", minimum=0.0, min_open=True,
+                           where="clip_grad_norm")
+    if not isinstance(grads, dict):
+        raise ArgumentTypeError(f"clip_grad_norm: grads must be a dict name -> array; got "
+                                f"{describe(grads)}")
     total = global_norm(grads)
     if math.isfinite(total) and total > max_norm:
         scale = max_norm / (total + 1e-12)
@@ -316,10 +355,24 @@ def apply_constraints(model):
 
 # ---------------------------------------------------------------------- helpers
 def _check_lr(lr, what):
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
-            or not math.isfinite(lr) or lr < 0:
-        raise ValueError(f"{what} must be a non-negative finite number; got {lr!r}")
-    return float(lr)
+    return check_float(lr, what, minimum=0.0)
+
+
+_STATE_KEYS = {"type": str, "hyperparameters": dict, "lrs": dict, "step_count": object,
+               "buffers": dict}
+
+
+def _check_state_layout(state, where):
+    """A state_dict()'s keys and container types, before anything is read from it."""
+    if not isinstance(state, dict):
+        raise ArgumentTypeError(f"{where}: state must be a dict from state_dict(); got "
+                                f"{describe(state)}")
+    for key, kind in _STATE_KEYS.items():
+        if key not in state:
+            raise KeyError(f"{where}: state has no '{key}' entry (not from state_dict()?)")
+        if not isinstance(state[key], kind):
+            raise ArgumentTypeError(f"{where}: state['{key}'] must be a {kind.__name__}; got "
+                                    f"{describe(state[key])}")
 
 
 def _resolve_lrs(names, default, lr_for) -> dict:

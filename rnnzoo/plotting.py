@@ -14,7 +14,7 @@ CELL_COLORS = {
     "orthogonal": "tab:brown",
     "urnn": "tab:pink", "eurnn": "tab:cyan", "skiprnn": "darkgoldenrod",
     "clockwork": "slategray", "qrnn": "teal", "deltarnn": "indigo",
-    "fastweights": "crimson",
+    "fastweights": "black",
 }
 
 

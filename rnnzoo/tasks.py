@@ -29,6 +29,8 @@ import numpy as np
 
 from .model import mse_loss, softmax_cross_entropy
 from .ops import array_module
+from .validation import (ArgumentTypeError, check_bool, check_float, check_int, check_seed,
+                         describe)
 
 EVAL_SEED_OFFSET = 1_000_003   # eval sets come from seed + this, never from training rngs
 
@@ -39,9 +41,13 @@ def _one_hot(codes, n):
 
 
 def _check_positive_int(value, what, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    return check_int(value, what, minimum=minimum)
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise ArgumentTypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)); "
+                                f"got {describe(rng)}")
 
 
 class Task:
@@ -55,7 +61,7 @@ class Task:
     baseline_formula = ""
 
     def __init__(self, *, seed=0, eval_size=1000):
-        self.seed = int(seed)
+        self.seed = check_seed(seed, where=type(self).__name__)
         self.eval_size = _check_positive_int(eval_size, "eval_size")
         self._eval = None
 
@@ -140,6 +146,7 @@ class AddingProblem(Task):
         return {**super().spec, "T": self.T}
 
     def batch(self, batch_size, rng):
+        _check_rng(rng)
         B, T, half = _check_positive_int(batch_size, "batch_size"), self.T, self.T // 2
         x = np.zeros((T, B, 2))
         x[:, :, 0] = rng.random((T, B))
@@ -191,6 +198,7 @@ class CopyMemory(Task):
 
     def codes(self, batch_size, rng):
         """(codes (T+20, B) int for the input, target (T+20, B) int)."""
+        _check_rng(rng)
         B, L, k = _check_positive_int(batch_size, "batch_size"), self.T, self.n_recall
         symbols = rng.integers(1, self.n_symbols + 1, (k, B))
         codes = np.zeros((L, B), dtype=np.int64)
@@ -233,8 +241,11 @@ class SequentialDigits(Task):
     baseline_formula = "cross-entropy of the training class frequencies (≈ ln 10)"
 
     def __init__(self, T=None, *, permuted=False, seed=0, test_fraction=0.2):
-        if T not in (None, 64):
+        if T is not None and check_int(T, "T") != 64:
             raise ValueError(f"the digits task has a fixed length T = 64 (8x8 pixels); got T={T}")
+        permuted = check_bool(permuted, "permuted", where="digits task")
+        test_fraction = check_float(test_fraction, "test_fraction", minimum=0.0, maximum=1.0,
+                                    min_open=True, max_open=True, where="digits task")
         super().__init__(seed=seed, eval_size=1)
         images, labels = _load_digits()
         rng = np.random.default_rng(self.seed)
@@ -263,6 +274,7 @@ class SequentialDigits(Task):
         return np.ascontiguousarray(rows.T)[:, :, None]
 
     def batch(self, batch_size, rng):
+        _check_rng(rng)
         B = _check_positive_int(batch_size, "batch_size")
         if B > len(self.train_y):
             raise ValueError(f"batch_size {B} exceeds the {len(self.train_y)} training images")
@@ -312,10 +324,9 @@ class AssociativeRetrieval(Task):
 
     def __init__(self, T=None, *, pairs=4, seed=0, eval_size=1000):
         super().__init__(seed=seed, eval_size=eval_size)
-        self.pairs = _check_positive_int(pairs, "pairs")
-        if self.pairs > 26:
-            raise ValueError(f"pairs must be at most 26 (distinct letters); got {pairs}")
-        if T not in (None, 2 * self.pairs + 3):
+        self.pairs = check_int(pairs, "pairs (at most 26: the keys are distinct letters)",
+                               minimum=1, maximum=26)
+        if T is not None and check_int(T, "T") != 2 * self.pairs + 3:
             raise ValueError(f"associative retrieval has length T = 2*pairs + 3 = "
                              f"{2 * self.pairs + 3}; set pairs=K instead of T (got T={T})")
         self.T = 2 * self.pairs + 3
@@ -326,6 +337,7 @@ class AssociativeRetrieval(Task):
 
     def codes(self, batch_size, rng):
         """(codes (2K+3, B) int, target (B,) int)."""
+        _check_rng(rng)
         B, K = _check_positive_int(batch_size, "batch_size"), self.pairs
         keys = np.argsort(rng.random((B, 26)), axis=1)[:, :K]       # K distinct letters
         values = rng.integers(0, 10, (B, K))
@@ -359,7 +371,7 @@ def make_task(name, T=None, **kwargs) -> Task:
     T + 20 long), fixed at 64 for the digits, and 2K + 3 for associative retrieval (set
     ``pairs=K`` instead). None means the task's default.
     """
-    if name not in TASKS:
+    if not isinstance(name, str) or name not in TASKS:
         raise ValueError(f"unknown task {name!r}; expected one of {sorted(TASKS)}")
     if name == "permuted_digits":
         kwargs.setdefault("permuted", True)

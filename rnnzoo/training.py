@@ -31,8 +31,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .model import SequenceModel
 from .optim import (Optimizer, apply_constraints, clip_grad_norm, global_norm,
                     make_optimizer)
+from .tasks import Task
+from .validation import (ArgumentTypeError, check_bool, check_float, check_int,
+                         check_optional, check_seed)
 
 
 @dataclass
@@ -107,7 +111,23 @@ class Trainer:
                  optimizer_options=None, batch_size=32, clip=1.0, tbptt=None,
                  eval_every=100, eval_batch=256, seed=0, start_step=0, progress=True,
                  label=None):
+        w = "Trainer"
         _check_compatible(model, task)
+        batch_size = check_int(batch_size, "batch_size", minimum=1, where=w)
+        clip = check_optional(check_float, clip, "clip (None or a max norm)", minimum=0.0,
+                              min_open=True, where=w)
+        tbptt = check_optional(check_int, tbptt, "tbptt (None or a number of steps)",
+                               minimum=1, where=w)
+        eval_every = check_int(eval_every, "eval_every", minimum=1, where=w)
+        eval_batch = check_int(eval_batch, "eval_batch", minimum=1, where=w)
+        seed = check_seed(seed, where=w)
+        start_step = check_int(start_step, "start_step", minimum=0, where=w)
+        progress = check_bool(progress, "progress", where=w)
+        if label is not None and not isinstance(label, str):
+            raise ArgumentTypeError(f"{w}: label must be None or a string; got {label!r}")
+        if optimizer_options is not None and not isinstance(optimizer_options, dict):
+            raise ArgumentTypeError(f"{w}: optimizer_options must be None or a dict; got "
+                                    f"{optimizer_options!r}")
         if isinstance(optimizer, Optimizer):
             if any(optimizer.params.get(k) is not p for k, p in model.params.items()):
                 raise ValueError("the optimizer was built over other arrays than model.params; "
@@ -116,18 +136,33 @@ class Trainer:
         else:
             self.optimizer = make_optimizer(optimizer, model.params, lr, lr_for=lr_for,
                                             **(optimizer_options or {}))
-        if tbptt is not None and (int(tbptt) != tbptt or tbptt < 1):
-            raise ValueError(f"tbptt must be None or a positive number of steps; got {tbptt!r}")
-        if clip is not None and not clip > 0:
-            raise ValueError(f"clip must be None or a positive max norm; got {clip!r}")
         self.model, self.task = model, task
-        self.batch_size, self.clip, self.tbptt = int(batch_size), clip, tbptt
-        self.eval_every, self.eval_batch = int(eval_every), int(eval_batch)
-        self.seed, self.step, self.progress = int(seed), int(start_step), progress
+        self.batch_size, self.clip, self.tbptt = batch_size, clip, tbptt
+        self.eval_every, self.eval_batch = eval_every, eval_batch
+        self.seed, self.step, self.progress = seed, start_step, progress
         self.xp, self.dtype = model.backend.xp, model.dtype
         self.history = History(label=label or model.cells[0].name, task=task.name,
                                metric=task.metric, baseline=float(task.baseline),
                                baseline_formula=task.baseline_formula)
+
+    # ------------------------------------------------------------------ divergence
+    def _diverged(self, what):
+        """FloatingPointError naming the step, what went non-finite and the likely cause."""
+        if self.optimizer.step_count == 0:
+            opts = "; ".join(repr(c) for c in self.model.cells)
+            cause = ("no update has been made yet, so the cause is the model as built: "
+                     f"check the cell options and the data ({opts})")
+        else:
+            cause = (f"the likely cause is the learning rate ({self.optimizer!r}): try a "
+                     f"smaller lr" + ("" if self.clip is not None else
+                                      " or gradient clipping (clip=1.0)"))
+        return FloatingPointError(f"training diverged at step {self.step}: {what}; {cause}")
+
+    def _loss(self, y, target):
+        loss, dy = self.task.loss(y, target)
+        if not math.isfinite(loss):
+            raise self._diverged(f"the loss is {loss}")
+        return loss, dy
 
     # ------------------------------------------------------------------ data
     def _to_device(self, x, target):
@@ -147,7 +182,7 @@ class Trainer:
         k = self.tbptt
         if k is None or k >= T:
             y, cache = model.forward(x)
-            loss, dy = self.task.loss(y, target)
+            loss, dy = self._loss(y, target)
             return loss, model.backward(dy, cache)[1]
         every_step = model.readout.readout == "all"
         starts = list(range(0, T, int(k)))
@@ -158,7 +193,7 @@ class Trainer:
             ys.append(y)
             caches.append(cache if every_step or i == len(starts) - 1 else None)
         y = self.xp.concatenate(ys, axis=0) if every_step else ys[-1]
-        loss, dy = self.task.loss(y, target)
+        loss, dy = self._loss(y, target)
         if not every_step:
             return loss, model.backward(dy, caches[-1])[1]
         grads = None
@@ -176,12 +211,14 @@ class Trainer:
         x, target = self.batch(self.step)
         loss, grads = self.loss_and_grads(x, target)
         norm = global_norm(grads) if self.clip is None else clip_grad_norm(grads, self.clip)
-        if not (math.isfinite(loss) and math.isfinite(norm)):
-            raise FloatingPointError(
-                f"training diverged at step {self.step}: loss {loss}, gradient norm {norm}; "
-                f"try a smaller lr or gradient clipping (clip=1.0)")
+        if not math.isfinite(norm):
+            raise self._diverged(f"loss {loss}, but the gradient norm is {norm}")
         self.optimizer.step(grads)
         apply_constraints(self.model)
+        for name, p in self.model.params.items():      # the update itself, last step too
+            if not bool(self.xp.isfinite(p).all()):
+                raise self._diverged(f"parameter '{name}' became NaN or inf in this step's "
+                                     "update")
         self.step += 1
         return loss, norm
 
@@ -203,6 +240,8 @@ class Trainer:
 
     def _record_eval(self):
         loss, acc = self.evaluate()
+        if not math.isfinite(loss):
+            raise self._diverged(f"the evaluation loss is {loss}")
         h = self.history
         h.eval_steps.append(self.step)
         h.eval_loss.append(loss)
@@ -214,7 +253,8 @@ class Trainer:
         """Train for ``steps`` more steps; returns (and keeps extending) ``self.history``."""
         from tqdm.auto import tqdm
 
-        h, end = self.history, self.step + int(steps)
+        steps = check_int(steps, "steps", minimum=1, where="Trainer.run")
+        h, end = self.history, self.step + steps
         start = time.perf_counter()
         if not h.eval_steps or h.eval_steps[-1] != self.step:
             self._record_eval()
@@ -253,6 +293,7 @@ def train(model, task, steps, *, batch_size=32, optimizer="adam", lr=1e-3, clip=
                                    readout=task.readout)
         history = rnnzoo.train(model, task, steps=300, lr=1e-2)
     """
+    steps = check_int(steps, "steps", minimum=1, where="train")
     trainer = Trainer(model, task, batch_size=batch_size, optimizer=optimizer, lr=lr,
                       clip=clip, tbptt=tbptt, eval_every=eval_every, seed=seed,
                       progress=progress, **kwargs)
@@ -260,6 +301,12 @@ def train(model, task, steps, *, batch_size=32, optimizer="adam", lr=1e-3, clip=
 
 
 def _check_compatible(model, task):
+    if not isinstance(model, SequenceModel):
+        raise ArgumentTypeError("Trainer: model must be a SequenceModel (rnnzoo.build_model"
+                                f"(...)); got {type(model).__name__}")
+    if not isinstance(task, Task):
+        raise ArgumentTypeError("Trainer: task must be a task from rnnzoo.tasks.make_task; "
+                                f"got {type(task).__name__}")
     readout = model.readout
     problems = []
     if model.input_size != task.input_size:

@@ -24,6 +24,10 @@ EXTRA_VARIANTS = {
     "orthogonal": [{"nonlinearity": "identity"}, {"nonlinearity": "tanh", "init": "cayley"},
                    {"parametrization": "cayley"},
                    {"parametrization": "cayley", "init": "cayley", "n_negative": 2}],
+    "deltarnn": [{"phi": "identity"}, {"phi": "relu", "alpha": 1.0}],
+    "fastweights": [{"S": 3}, {"lam": 0.5, "eta": 1.5, "S": 2}, {"lam": 0.0}, {"eta": 0.0},
+                    {"memory": "history"}, {"memory": "history", "lam": 0.5, "S": 2},
+                    {"memory": "history", "lam": 0.0}],
 }
 
 

@@ -140,7 +140,7 @@ def test_registry_lists_and_rejects():
         rnnzoo.make("lstm", 2, 3, dropout=0.5)
     with pytest.raises(ValueError, match="nonlinearity must be"):
         rnnzoo.make("rnn", 2, 3, nonlinearity="sigmoid")
-    with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
+    with pytest.raises(ValueError, match="hidden_size must be an integer >= 1; got 0"):
         rnnzoo.make("gru", 2, 0)
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         rnnzoo.make("gru", 2, 3, dtype=np.int32)

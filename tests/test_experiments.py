@@ -131,3 +131,23 @@ def test_compare_command_usage_errors(argv, match, capsys):
         main(["compare", *argv])
     assert exc.value.code == 2
     assert match in capsys.readouterr().err
+
+
+def test_variant_budget_overrides_and_divergence_is_a_result():
+    res = ex.compare([ex.Variant("gru", label="full"),
+                      ex.Variant("gru", label="tbptt 4", budget={"tbptt": 4}),
+                      ex.Variant("rnn", {"nonlinearity": "relu", "identity_init": True},
+                                 label="irnn, no clip", budget={"clip": None, "lr": 1e6})],
+                     task="adding", task_options={"T": 12}, budget=BUDGET, seeds=1,
+                     workers=1, progress=False)
+    assert "with tbptt=4" in res.caption() and "with clip=None, lr=1000000.0" in res.caption()
+    assert not np.array_equal(res.final("full"), res.final("tbptt 4"))
+    # an absurd learning rate without clipping goes non-finite: recorded, not raised
+    (step,) = res.diverged["irnn, no clip"]
+    assert step is not None and 0 < step <= BUDGET.steps
+    assert "diverged at" in res.summary()
+    assert res.diverged["full"] == [None]
+    with pytest.raises(ValueError, match="unknown Budget field"):
+        ex.Variant("gru", budget={"nope": 1})
+    with pytest.raises(ValueError, match="Budget.tbptt must be an integer"):
+        ex.compare([ex.Variant("gru", budget={"tbptt": 0})], task="adding", budget=BUDGET)

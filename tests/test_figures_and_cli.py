@@ -31,8 +31,9 @@ def test_every_committed_figure_has_a_generator():
 
 
 def test_figures_command_rejects_unknown_names(tmp_path):
-    with pytest.raises(ValueError, match="unknown figure"):
+    with pytest.raises(SystemExit) as exit_info:         # a usage error, not a traceback
         main(["figures", "nope", "--out", str(tmp_path), "--quiet"])
+    assert exit_info.value.code == 2
 
 
 def test_gradcheck_command(capsys, monkeypatch):
@@ -77,3 +78,46 @@ def test_step_jacobian_matches_finite_differences():
             cols.append(np.concatenate([o.ravel() for o in out]))
         numeric[:, j] = (cols[0] - cols[1]) / (2 * eps)
     np.testing.assert_allclose(J, numeric, atol=1e-8)
+
+
+def test_committed_claims_all_pass_and_claims_md_is_their_rendering():
+    """README points at figures/claims.md for its results: every claim there must have
+    passed when the figures were drawn, and the markdown must be the JSON's rendering
+    (nobody edited a number by hand)."""
+    import json
+    root = pathlib.Path(__file__).resolve().parents[1] / "figures"
+    data = json.loads((root / "claims.json").read_text())
+    claims = [c for entries in data.values() for c in entries if not c.get("measured")]
+    assert claims, "the figures check at least one claim"
+    failed = [c["statement"] for c in claims if not c["passed"]]
+    assert not failed, failed
+    assert set(data) <= set(figures.FIGURES)
+    assert (root / "claims.md").read_text() == figures.render_claims(data)
+
+
+def test_write_claims_merges_and_renders(tmp_path, capsys):
+    from rnnzoo.experiments import Measurement
+    from rnnzoo.figures.core import _current, check, measure
+    _current[0] = "gradient_norm_over_time"
+    figures.CLAIMS["gradient_norm_over_time"] = []
+    check("one is less than two", 1 < 2, one=1)
+    measure("a number", value=0.5)
+    bad = check("two is less than one", 2 < 1)
+    _current[0] = None
+    assert not bad.passed and "FAIL: two is less than one" in capsys.readouterr().out
+    figures.write_claims(tmp_path, {"gradient_norm_over_time":
+                                    figures.CLAIMS.pop("gradient_norm_over_time")})
+    figures.write_claims(tmp_path, {"jacobian_singular_values": [Measurement("m", {"x": 1})]})
+    text = (tmp_path / "claims.md").read_text()
+    assert "- PASS: one is less than two  (one = 1)" in text
+    assert "- MEASURED: a number  (value = 0.5)" in text and "- FAIL: two is less" in text
+    assert text.index("gradient_norm_over_time.png") < text.index("jacobian_singular_values")
+
+
+def test_rnn_spectral_radius_option():
+    cell = rnnzoo.make("rnn", 2, 8, spectral_radius=1.5)
+    assert np.max(np.abs(np.linalg.eigvals(cell.params["W_hh"]))) == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="spectral_radius must be None or a positive finite"):
+        rnnzoo.make("rnn", 2, 8, spectral_radius=float("nan"))
+    with pytest.raises(ValueError, match="use identity_scale"):
+        rnnzoo.make("rnn", 2, 8, spectral_radius=1.5, identity_init=True)

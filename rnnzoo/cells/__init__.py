@@ -1,2 +1,3 @@
 """One module per cell; importing this package registers them all."""
-from . import gru, indrnn, janet, lstm, mgu, orthogonal, resindrnn, rnn  # noqa: F401
+from . import (deltarnn, fastweights, gru, indrnn, janet, lstm, mgu, orthogonal,  # noqa: F401
+               resindrnn, rnn)

@@ -1,7 +1,6 @@
 """JANET: the forget-gate-only LSTM."""
 from __future__ import annotations
 
-import numbers
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,6 +8,7 @@ import numpy as np
 from ..base import RecurrentCell
 from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
 from ..registry import register
+from ..validation import check_bool, check_float
 
 
 @register("janet")
@@ -62,15 +62,10 @@ class JANET(RecurrentCell):
     options = {"beta": 1.0, "chrono_init": True, "t_max": 100.0}
 
     def check_options(self):
-        if not isinstance(self.beta, numbers.Real) or isinstance(self.beta, bool) \
-                or not np.isfinite(self.beta):
-            raise ValueError(f"beta must be a finite real number; got {self.beta!r}")
-        if not isinstance(self.chrono_init, (bool, np.bool_)):
-            raise ValueError(f"chrono_init must be True or False; got {self.chrono_init!r}")
-        if not isinstance(self.t_max, numbers.Real) or isinstance(self.t_max, bool) \
-                or not (np.isfinite(self.t_max) and self.t_max >= 2):
-            raise ValueError("t_max must be a finite number >= 2 (b_f = log U[1, t_max - 1]); "
-                             f"got {self.t_max!r}")
+        self.beta = check_float(self.beta, "beta")
+        self.chrono_init = check_bool(self.chrono_init, "chrono_init")
+        # b_f = log U[1, t_max - 1] needs t_max - 1 >= 1
+        self.t_max = check_float(self.t_max, "t_max", minimum=2.0)
 
     def init_params(self, rng):
         D, H = self.input_size, self.hidden_size

@@ -8,6 +8,7 @@ import numpy as np
 from ..base import RecurrentCell
 from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
 from ..registry import register
+from ..validation import check_float
 
 
 @register("lstm")
@@ -41,6 +42,9 @@ class LSTM(RecurrentCell):
 
     state_names = ("h", "c")
     options = {"forget_bias": 0.0}
+
+    def check_options(self):
+        self.forget_bias = check_float(self.forget_bias, "forget_bias")
 
     def init_params(self, rng):
         D, H = self.input_size, self.hidden_size

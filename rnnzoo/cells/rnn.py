@@ -8,6 +8,7 @@ import numpy as np
 from ..base import RecurrentCell
 from ..ops import ACTIVATIONS
 from ..registry import register
+from ..validation import check_bool, check_choice, check_float
 
 
 @register("rnn")
@@ -34,16 +35,31 @@ class ElmanRNN(RecurrentCell):
         Otherwise every parameter is :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)` like PyTorch.
     identity_scale : float
         s above (1.0 in the paper).
+    spectral_radius : float or None
+        If given, W_hh is rescaled at initialization so that its largest eigenvalue
+        modulus is this value (as echo-state networks are initialized, Jaeger 2001). Above
+        1 a linear recurrence would blow up; with tanh it is *necessary, not sufficient*
+        for exploding gradients (Pascanu, Mikolov & Bengio, 2013): notebook 01 shows both.
 
     Shapes: x (T, B, D), h (B, H); W_ih (H, D), W_hh (H, H), b_ih (H,), b_hh (H,).
     """
 
-    options = {"nonlinearity": "tanh", "identity_init": False, "identity_scale": 1.0}
+    options = {"nonlinearity": "tanh", "identity_init": False, "identity_scale": 1.0,
+               "spectral_radius": None}
 
     def check_options(self):
-        if self.nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu'; got {self.nonlinearity!r}")
+        self.nonlinearity = check_choice(self.nonlinearity, "nonlinearity", ("tanh", "relu"))
+        self.identity_init = check_bool(self.identity_init, "identity_init")
+        self.identity_scale = check_float(self.identity_scale, "identity_scale")
         self.phi_, self.phi_grad_ = ACTIVATIONS[self.nonlinearity]
+        rho = self.spectral_radius
+        if rho is not None and (isinstance(rho, bool) or not isinstance(rho, (int, float,
+                                np.integer, np.floating)) or not np.isfinite(rho) or rho <= 0):
+            raise ValueError(f"spectral_radius must be None or a positive finite number; "
+                             f"got {rho!r}")
+        if rho is not None and self.identity_init:
+            raise ValueError("spectral_radius and identity_init both set W_hh; with "
+                             "identity_init use identity_scale for its radius")
 
     def init_params(self, rng):
         D, H = self.input_size, self.hidden_size
@@ -52,8 +68,12 @@ class ElmanRNN(RecurrentCell):
                     "W_hh": self.identity_scale * np.eye(H),
                     "b_ih": np.zeros(H), "b_hh": np.zeros(H)}
         k = 1.0 / np.sqrt(H)
-        return {"W_ih": rng.uniform(-k, k, (H, D)), "W_hh": rng.uniform(-k, k, (H, H)),
-                "b_ih": rng.uniform(-k, k, H), "b_hh": rng.uniform(-k, k, H)}
+        params = {"W_ih": rng.uniform(-k, k, (H, D)), "W_hh": rng.uniform(-k, k, (H, H)),
+                  "b_ih": rng.uniform(-k, k, H), "b_hh": rng.uniform(-k, k, H)}
+        if self.spectral_radius is not None:
+            W = params["W_hh"]
+            W *= float(self.spectral_radius) / np.max(np.abs(np.linalg.eigvals(W)))
+        return params
 
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):

@@ -9,10 +9,11 @@ import numpy as np
 
 from .. import diagnostics
 from ..plotting import cell_style
-from ..model import build_model
 from ..registry import make
 
 FIGURES: dict = {}
+CLAIMS: dict = {}      # figure name -> the claims its data was checked against this run
+_current = [None]      # the figure being drawn, so check() knows whose claim it is
 
 
 def figure(name):
@@ -86,33 +87,42 @@ def label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
     ax.legend(loc=legend_loc, fontsize=9)
 
 
-_RUNS: dict = {}     # training runs shared by the figures of one command
+_COMPARISONS: dict = {}   # comparisons shared by the figures of one command
 
 
-def training_run(task_name, cell, options, *, T=None, hidden=64, steps=600, lr=0.01,
-                 seed=0, label=None):
-    """Train a one-layer ``cell`` on a task (float32, Adam, clip 1, batch 32) and return
-    its History. Identical runs asked for by two figures are trained once."""
-    from threadpoolctl import threadpool_limits
-
-    from ..tasks import make_task
-    from ..training import train
-    key = (task_name, T, cell, tuple(sorted(options.items())), hidden, steps, lr, seed)
-    if key not in _RUNS:
-        task = make_task(task_name, T=T, seed=seed)
-        model = build_model(cell, task.input_size, hidden, task.output_size,
-                            readout=task.readout, seed=seed, dtype=np.float32, **options)
-        # one BLAS thread: the products are small (so it is faster), and a fixed
-        # summation order keeps the float32 runs, and so the PNGs, reproducible
-        with threadpool_limits(1):
-            _RUNS[key] = train(model, task, steps=steps, batch_size=32, lr=lr, clip=1.0,
-                               eval_every=max(steps // 15, 1), seed=seed, progress=False,
-                               label=label or cell)
-    return _RUNS[key]
+def comparison(variants, task, task_options, budget, *, full=False, seed=0):
+    """Run (once per command) an :func:`rnnzoo.experiments.compare` for a figure:
+    3 seeds by default, 5 with ``--full``, starting at ``seed``. Figures that need the
+    same runs share them."""
+    from ..experiments import compare
+    seeds = list(range(seed, seed + (5 if full else 3)))
+    key = (repr(variants), task, repr(sorted(task_options.items())), repr(budget), tuple(seeds))
+    if key not in _COMPARISONS:
+        _COMPARISONS[key] = compare(variants, task, task_options=task_options, budget=budget,
+                                    seeds=seeds, progress=False)
+    return _COMPARISONS[key]
 
 
-def _plot_runs(ax, histories, styles, kind, title):
-    from ..plotting import plot_history
-    plot_history(histories, ax=ax, kind=kind, train=False, styles=styles, title=title,
-                 log=kind == "loss")
-    ax.grid(True, alpha=0.3)
+def caption(fig, text, y=-0.01):
+    """The budget and initialization under the figure, small but always there."""
+    fig.text(0.01, y, text, fontsize=7.5, va="top", ha="left", wrap=True, color="0.2")
+
+
+def check(statement, passed, **numbers):
+    """A claim the figure's data must support, recorded for figures/claims.md (the
+    README's numbers come from there, never typed by hand). It prints PASS or FAIL;
+    the figures command exits non-zero when any fails, after drawing everything."""
+    from ..experiments import claim
+    c = claim(statement, passed, strict=False, **numbers)
+    CLAIMS.setdefault(_current[0], []).append(c)
+    return c
+
+
+def measure(statement, **numbers):
+    """A number the figure measured, recorded beside the claims (shown as MEASURED: it
+    states no condition, so it can neither pass nor fail)."""
+    from ..experiments import Measurement
+    m = Measurement(statement, numbers)
+    print(m, flush=True)
+    CLAIMS.setdefault(_current[0], []).append(m)
+    return m

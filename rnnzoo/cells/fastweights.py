@@ -1,0 +1,231 @@
+"""The fast-weights RNN: a per-sequence associative memory A(t) next to the slow weights."""
+from __future__ import annotations
+
+import numbers
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..base import RecurrentCell
+from ..ops import layer_norm, layer_norm_backward, relu_, relu_grad_
+from ..registry import register
+
+
+@register("fastweights")
+class FastWeights(RecurrentCell):
+    r"""Fast-weights RNN of Ba, Hinton, Mnih, Leibo & Ionescu (2016), "Using Fast Weights
+    to Attend to the Recent Past", NeurIPS, arXiv:1610.06258: their layer-normalized fast
+    weights.
+
+    In the paper's indexing, x(t) and h(t) make h(t+1):
+
+    .. math::
+
+        \begin{aligned}
+        A(t) &= \lambda A(t-1) + \eta\, h(t) h(t)^\top
+            &&\text{fast memory, reset to } A_0 \text{ per sequence} \\
+        h_0(t+1) &= f\big(W h(t) + C x(t)\big)
+            &&\text{preliminary vector} \\
+        h_{s+1}(t+1) &= f\big(\mathrm{LN}[W h(t) + C x(t) + A(t) h_s(t+1)]\big),
+            \quad s = 0, \dots, S - 1 &&\text{inner loop} \\
+        h(t+1) &= h_S(t+1)
+        \end{aligned}
+
+    f = ReLU, and LN (:func:`rnnzoo.ops.layer_norm`) normalizes across the H hidden units
+    with a trainable gain g and bias b, ε = 1e-5 inside the square root. ReLU's kink
+    (pre-activation exactly 0) gets derivative 0; the finite-difference tests use random
+    points, which land on it with probability 0. Unrolled,
+    :math:`A(t) h = \lambda^{t} A_0 h + \eta \sum_{\tau \le t} \lambda^{t-\tau} h(\tau)
+    (h(\tau)^\top h)`: the inner loop attends to the past hidden states in proportion to
+    their dot product with the current one, decayed by λ per step.
+
+    **Which h enters A(t).** The paper's A(t) ends with the outer product of h(t), the
+    state that enters the step; the state tuple is (h(t), A(t)) with A(t) already
+    holding h(t) h(t)ᵀ, so a sequence split at any step continues exactly. The public
+    reproductions (jiamings/fast-weights, GokuMohandas/fast-weights) instead add the
+    *preliminary* h₀(t+1) h₀(t+1)ᵀ before the inner loop of the same step. (They also
+    normalize across the batch axis, ``reduce_mean(..., reduction_indices=0)``; this
+    cell normalizes across the units, as the paper says.)
+
+    **Memory, two equivalent forms** (option ``memory``). "history" (the default) never
+    forms A(t) inside the loop: it computes A(t) v from the sum above over the stored
+    h(1..t), O(t·B·H) per product, and forms A(T) once after the loop for the returned
+    state. "materialized" keeps A(t) for every step in the cache (T·B·H² numbers) and
+    multiplies by it, O(B·H²) per product. Both carry dL/dA back as one (B, H, H)
+    array. We timed forward + backward of both (float32, one BLAS thread, best of 30,
+    ``rnnzoo.experiments.time_interleaved``): at the notebook's size (T = 11, B = 128,
+    H = 20) the history form took about 0.85x the materialized form's time, at H = 64
+    about 0.55-0.6x, at T = 50, B = 32, H = 128 about 0.5x; with a non-zero A₀ (one extra
+    product A₀v per inner step) it is about as fast at H = 20. The notebook re-measures
+    it. The two forms agree to rounding (``tests/test_fast_memory.py``).
+
+    Backward carries dL/dA(t) back through time: dL/dA(t−1) = λ dL/dA(t) + Σ_s
+    dL/dz_s h_s(t+1)ᵀ, and the outer product adds η (dL/dA(t) + dL/dA(t)ᵀ) h(t) to
+    dL/dh(t), so ``grads.dh_norm`` records the total gradient reaching each h(t).
+
+    Options
+    -------
+    lam : float in [0, 1]
+        λ, the decay of the fast memory per step: 0.9 (the public reproductions').
+    eta : float >= 0
+        η, the fast learning rate: 0.5 (the reproductions'). η = 0 turns
+        the memory off: an RNN with layer normalization.
+    S : int >= 1
+        Inner-loop steps: 1 (the reproductions').
+    memory : "history" (default) or "materialized"
+        How A(t) v is computed; see above. Same function, same gradients.
+
+    Parameters, shapes and initialization: x (T, B, D), h (B, H), A (B, H, H);
+    W (H, H) = 0.05 I (the reproductions, after Hinton's talk on this paper: a small
+    identity), C (H, D) ~ U(±√(2/D)) (GokuMohandas/fast-weights), LN gain g (H,) = 1 and
+    bias b (H,) = 0. C x(t) for all t is one GEMM before the loop.
+    """
+
+    state_names = ("h", "A")
+    options = {"lam": 0.9, "eta": 0.5, "S": 1, "memory": "history"}
+
+    def check_options(self):
+        for name, low, high in (("lam", 0.0, 1.0), ("eta", 0.0, np.inf)):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Real) or isinstance(v, bool) or not np.isfinite(v) \
+                    or not low <= v <= high:
+                want = "a finite number in [0, 1]" if high == 1.0 else "a finite number >= 0"
+                raise ValueError(f"{name} must be {want}; got {v!r}")
+        if not isinstance(self.memory, str) or self.memory not in ("materialized", "history"):
+            raise ValueError("memory must be 'materialized' or 'history'; "
+                             f"got {self.memory!r}")
+        if not isinstance(self.S, (int, np.integer)) or isinstance(self.S, bool) or self.S < 1:
+            raise ValueError(f"S (inner-loop steps) must be an integer >= 1; got {self.S!r}")
+
+    def init_params(self, rng):
+        D, H = self.input_size, self.hidden_size
+        k = np.sqrt(2.0 / D)
+        return {"W": 0.05 * np.eye(H), "C": rng.uniform(-k, k, (H, D)),
+                "g": np.ones(H), "b": np.zeros(H)}
+
+    def initial_state(self, batch):
+        xp, H = self.xp, self.hidden_size
+        return (xp.zeros((batch, H), dtype=self.dtype), xp.zeros((batch, H, H), dtype=self.dtype))
+
+    @staticmethod
+    def _matvec(A, v):
+        """A[b] @ v[b] for every b: (B, H, H), (B, H) -> (B, H), one batched product."""
+        return (A @ v[:, :, None])[:, :, 0]
+
+    def _outer_grad(self, dA, h):
+        """dL/dh from A = ... + eta h h^T: eta (dA + dA^T) h."""
+        out = self._matvec(dA, h)
+        out += self._matvec(dA.transpose(0, 2, 1), h)
+        out *= self.eta
+        return out
+
+    # -------------------------------------------------------- the memory, two ways
+    def _memory_apply(self, cache, t, v, transpose=False):
+        """A(t) v for the step with input h(t) = cache.h[t] (A(t)ᵀ v if ``transpose``).
+
+        "materialized": a batched product with the stored A(t). "history": the sum
+        λ^t A_0 v + η Σ_{τ=1..t} λ^{t−τ} h(τ) (h(τ)ᵀ v) over the stored h, two batched
+        products of size t·H per batch item, plus A_0 v only when A_0 is not zero.
+        """
+        if self.memory == "materialized":
+            A = cache.A[t]
+            return self._matvec(A.transpose(0, 2, 1) if transpose else A, v)
+        A0 = cache.state0[1]
+        out = (self.lam ** t) * self._matvec(A0.transpose(0, 2, 1) if transpose else A0, v) \
+            if cache.A0_nonzero else self.xp.zeros_like(v)
+        if t > 0:
+            K = cache.h[1:t + 1].transpose(1, 0, 2)          # (B, t, H): h(1) .. h(t)
+            c = K @ v[:, :, None]                            # h(tau)^T v
+            c *= cache.decay[t - 1::-1, None]                # eta lam^(t - tau)
+            out += (K.transpose(0, 2, 1) @ c)[:, :, 0]       # sum_tau h(tau) (...)
+        return out
+
+    def _forward(self, x, state0):
+        hs, state_T, cache = super()._forward(x, state0)
+        if self.memory == "history":                         # A(T), once, from the sum
+            K = cache.h[1:].transpose(1, 0, 2)               # (B, T, H)
+            A_T = (self.lam ** cache.T) * cache.state0[1]
+            A_T += K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
+            state_T = (state_T[0], A_T)
+        return hs, state_T, cache
+
+    # -------------------------------------------------------- hoisted out of the loop
+    def prepare(self, cache):
+        xp, S, T = self.xp, int(self.S), cache.T
+        cache.u = self.project(cache.x, self.params["C"])    # C x(t) for all t, one GEMM
+        cache.h = self.hidden_buffer(cache, cache.state0[0])
+        cache.hs = xp.empty((T, S) + cache.u.shape[1:], dtype=self.dtype)   # h_0..h_{S-1}
+        cache.n = xp.empty_like(cache.hs)                    # LN's normalized z, per s
+        cache.rstd = xp.empty(cache.hs.shape[:-1] + (1,), dtype=self.dtype)
+        if self.memory == "materialized":                    # A(0) .. A(T)
+            cache.A = xp.empty((T + 1,) + cache.state0[1].shape, dtype=self.dtype)
+            cache.A[0] = cache.state0[1]
+        else:                                                # eta lam^k, k = 0 .. T-1
+            cache.decay = xp.asarray(self.eta * self.lam ** np.arange(T), dtype=self.dtype)
+            cache.A0_nonzero = bool(xp.any(cache.state0[1]))  # one check per sequence
+
+    def finish_backward(self, cache, work):
+        P, du, dy = self.params, work.du, work.dy
+        grads = {"W": self.weight_grad(du, cache.h[:-1]), "C": self.weight_grad(du, cache.x),
+                 "g": (dy * cache.n).sum(axis=(0, 1, 2)),   # y = g n + b, all t and s
+                 "b": dy.sum(axis=(0, 1, 2))}
+        return self.input_grad(du, P["C"]), grads
+
+    # -------------------------------------------------------- one time step
+    def step(self, t, state, cache):
+        xp, P = self.xp, self.params
+        h_prev, A_prev = state
+        u = cache.u[t]
+        u += h_prev @ P["W"].T                               # u = W h(t) + C x(t)
+        hs = cache.hs[t]
+        xp.copyto(hs[0], u)
+        relu_(hs[0])                                         # h_0 = f(u)
+        for s in range(self.S):
+            z = self._memory_apply(cache, t, hs[s])
+            z += u                                           # z = u + A(t) h_s
+            y, (cache.n[t, s], cache.rstd[t, s]) = layer_norm(z, P["g"], P["b"])
+            out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
+            xp.copyto(out, y)
+            relu_(out)                                       # h_{s+1} = f(LN[z])
+        h = cache.h[t + 1]
+        if self.memory == "history":
+            return (h, A_prev)                               # A(T) is formed after the loop
+        A = cache.A[t + 1]
+        xp.multiply(h[:, :, None], h[:, None, :], out=A)
+        A *= self.eta
+        A += self.lam * A_prev                               # A = lam A_prev + eta h h^T
+        return (h, A)
+
+    def prepare_backward(self, cache):
+        xp = self.xp
+        return SimpleNamespace(du=xp.empty_like(cache.u), dy=xp.empty_like(cache.hs))
+
+    def _backward(self, dhs, cache, dstate):
+        # the final state's A(T) holds eta h(T) h(T)^T: its gradient reaches h(T) before
+        # the loop, so dh_norm[T-1] records the total dL/dh(T)
+        dh_T, dA_T = dstate
+        dstate = (dh_T + self._outer_grad(dA_T, cache.h[-1]), dA_T)
+        return super()._backward(dhs, cache, dstate)
+
+    def step_backward(self, t, dstate, cache, work):
+        xp, P = self.xp, self.params
+        dh, dA = dstate
+        hs = cache.hs[t]
+        dA_prev = self.lam * dA                              # A = lam A_prev + ...
+        du = work.du[t]
+        du[...] = 0.0
+        dh_s = dh
+        for s in reversed(range(self.S)):
+            out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
+            dy = work.dy[t, s]
+            xp.copyto(dy, dh_s)
+            relu_grad_(dy, out)                              # h_{s+1} = f(y)
+            dz = layer_norm_backward(dy, (cache.n[t, s], cache.rstd[t, s]), P["g"])
+            du += dz                                         # z = u + ...
+            dA_prev += dz[:, :, None] * hs[s][:, None, :]    # ... + A(t) h_s: dA += dz h_s^T
+            dh_s = self._memory_apply(cache, t, dz, transpose=True)   # and dh_s = A^T dz
+        du += relu_grad_(dh_s, hs[0])                        # h_0 = f(u)
+        dh_prev = du @ P["W"]                                # u = W h(t) + ...
+        if t > 0:   # A(t) = lam A(t-1) + eta h(t) h(t)^T; A_0 is an input of its own
+            dh_prev += self._outer_grad(dA_prev, cache.h[t])
+        return (dh_prev, dA_prev)

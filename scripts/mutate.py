@@ -1,0 +1,195 @@
+"""A small mutation tester: does the test suite notice a planted bug?
+
+    python scripts/mutate.py rnnzoo/optim.py rnnzoo/checkpoint.py --per-module 25
+
+For each module it lists every mutation site (an AST-level change: a comparison flipped,
++ and - or * and / swapped, a number or True/False changed, ``and``/``or`` swapped, a
+``not`` dropped, or a ``raise`` / call statement / augmented assignment replaced by
+``pass``), samples ``--per-module`` of them with a fixed seed, and for each one copies
+the repository to a scratch folder, writes the mutated module there, and runs the
+module's tests (``TESTS`` below; only the files that exist) with ``pytest -x`` under a
+timeout. A mutant is *killed* when the tests fail (or time out), and *survives* when
+they pass. Prints the score per module and every survivor with its line.
+
+Not part of the test suite (it is slow by design); nothing is written into the repo.
+Docstrings and f-strings are left alone (mutating messages only tests the wording).
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TESTS = {   # module -> the test files that exercise it (missing files are skipped)
+    "base.py": ["test_contract", "test_bad_input", "test_gradients", "test_hostile_cells"],
+    "model.py": ["test_bad_input", "test_gradients", "test_hostile_model",
+                 "test_reference_equations", "test_train", "test_hostile_training"],
+    "optim.py": ["test_optim", "test_hostile_optim", "test_hostile_training", "test_train"],
+    "checkpoint.py": ["test_checkpoint", "test_hostile_checkpoint"],
+    "training.py": ["test_train", "test_hostile_training"],
+    "validation.py": ["test_validation", "test_hostile_cells", "test_hostile_model", "test_hostile_optim",
+                      "test_hostile_training", "test_hostile_tasks_gradcheck"],
+    "gradcheck.py": ["test_gradients", "test_hostile_tasks_gradcheck"],
+    "tasks.py": ["test_tasks", "test_hostile_tasks_gradcheck"],
+}
+
+# slow tests that only repeat what faster ones check (training to convergence, drawing)
+SKIP = "not learns_the_adding_problem and not plot_history"
+
+SWAP = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE, ast.LtE: ast.Gt, ast.Eq: ast.NotEq,
+        ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.In: ast.NotIn,
+        ast.NotIn: ast.In, ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div,
+        ast.Div: ast.Mult, ast.And: ast.Or, ast.Or: ast.And}
+
+
+class Mutator(ast.NodeTransformer):
+    """Visits every site in a fixed order; mutates only site number ``target``
+    (None: just count them, recording a description of each in ``sites``)."""
+
+    def __init__(self, target=None):
+        self.target, self.count, self.sites = target, 0, []
+
+    def _hit(self, node, what):
+        self.sites.append((getattr(node, "lineno", 0), what))
+        self.count += 1
+        return self.count - 1 == self.target
+
+    def visit_JoinedStr(self, node):           # f-strings: messages, leave alone
+        return node
+
+    def visit_Expr(self, node):
+        if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            return node                         # a docstring
+        if isinstance(node.value, ast.Call) and self._hit(node, "call statement -> pass"):
+            return ast.copy_location(ast.Pass(), node)
+        return self.generic_visit(node)
+
+    def visit_Raise(self, node):
+        if self._hit(node, "raise -> pass"):
+            return ast.copy_location(ast.Pass(), node)
+        return node
+
+    def visit_AugAssign(self, node):
+        if self._hit(node, "augmented assignment -> pass"):
+            return ast.copy_location(ast.Pass(), node)
+        return self.generic_visit(node)
+
+    def _swap(self, node, op_attr):
+        op = getattr(node, op_attr)
+        if type(op) in SWAP and self._hit(node, f"{type(op).__name__} -> "
+                                                f"{SWAP[type(op)].__name__}"):
+            setattr(node, op_attr, SWAP[type(op)]())
+        return self.generic_visit(node)
+
+    def visit_BinOp(self, node):
+        return self._swap(node, "op")
+
+    def visit_BoolOp(self, node):
+        return self._swap(node, "op")
+
+    def visit_Compare(self, node):
+        if len(node.ops) == 1 and type(node.ops[0]) in SWAP and \
+                self._hit(node, f"{type(node.ops[0]).__name__} -> "
+                                f"{SWAP[type(node.ops[0])].__name__}"):
+            node.ops = [SWAP[type(node.ops[0])]()]
+        return self.generic_visit(node)
+
+    def visit_UnaryOp(self, node):
+        if isinstance(node.op, ast.Not) and self._hit(node, "drop not"):
+            return self.generic_visit(node).operand
+        return self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        v = node.value
+        if isinstance(v, bool):
+            if self._hit(node, f"{v} -> {not v}"):
+                return ast.copy_location(ast.Constant(not v), node)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            new = v + 1 if isinstance(v, int) else (v * 2 if v else 1.0)
+            if self._hit(node, f"{v!r} -> {new!r}"):
+                return ast.copy_location(ast.Constant(new), node)
+        return node
+
+
+def sites(source):
+    m = Mutator()
+    m.visit(ast.parse(source))
+    return m.sites
+
+
+def mutant(source, k):
+    tree = Mutator(target=k).visit(ast.parse(source))
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+def run_tests(root, tests, timeout):
+    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider",
+           "-m", "not notebook", "-k", SKIP, *tests]
+    try:
+        r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    return "passed" if r.returncode == 0 else "failed"
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("modules", nargs="+", help="paths like rnnzoo/optim.py")
+    p.add_argument("--repo", default=".", help="repository root (default: here)")
+    p.add_argument("--per-module", type=int, default=25, help="mutants sampled per module")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per test run")
+    p.add_argument("--budget", type=float, default=900.0, help="stop after this many seconds")
+    args = p.parse_args(argv)
+    start, total_killed, total = time.time(), 0, 0
+    with tempfile.TemporaryDirectory(prefix="mutate-") as scratch:
+        root = os.path.join(scratch, "repo")
+        shutil.copytree(args.repo, root, ignore=shutil.ignore_patterns(
+            ".git", "__pycache__", "*.ipynb", "figures", "notebooks", "*.png"))
+        for module in args.modules:
+            name = os.path.basename(module)
+            tests = [f"tests/{t}.py" for t in TESTS.get(name, [])
+                     if os.path.exists(os.path.join(root, "tests", f"{t}.py"))]
+            path = os.path.join(root, module)
+            with open(path) as f:
+                original = f.read()
+            found = sites(original)
+            picks = sorted(random.Random(f"{args.seed}:{name}").sample(
+                range(len(found)), min(args.per_module, len(found))))
+            killed, survivors = 0, []
+            try:
+                for k in picks:
+                    if time.time() - start > args.budget:
+                        print(f"budget of {args.budget:.0f} s spent; stopping")
+                        break
+                    with open(path, "w") as f:
+                        f.write(mutant(original, k))
+                    outcome = run_tests(root, tests, args.timeout)
+                    line, what = found[k]
+                    if outcome == "passed":
+                        src = original.splitlines()[line - 1].strip() if line else ""
+                        survivors.append(f"  {module}:{line}  {what}   | {src}")
+                    else:
+                        killed += 1
+            finally:
+                with open(path, "w") as f:
+                    f.write(original)
+            n = killed + len(survivors)
+            total_killed, total = total_killed + killed, total + n
+            print(f"{module}: {len(found)} sites, {n} mutants run, {killed} killed "
+                  f"({killed / max(n, 1):.0%}); tests: {' '.join(tests)}")
+            print("\n".join(survivors) or "  no survivors")
+    print(f"TOTAL: {total_killed}/{total} killed ({total_killed / max(total, 1):.0%}) in "
+          f"{time.time() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""Cell-specific checks of the Delta-RNN and the fast-weights RNN, on top of the
+registry-driven contract and gradient suites (which already check every parameter, x,
+h0 and A0 by central differences for every variant in conftest.EXTRA_VARIANTS).
+
+The references below are written straight from the papers' equations, one step and one
+sequence at a time with no buffers, so they share nothing with the cells' code.
+"""
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.ops import layer_norm
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+# ------------------------------------------------------------------------------ Delta-RNN
+PHI = {"tanh": np.tanh, "identity": lambda a: a, "relu": lambda a: np.maximum(a, 0)}
+
+
+def deltarnn_reference(p, x, h0, phi="tanh", W_gate=None):
+    """Ororbia et al. (2017): z = tanh(α⊙Vh⊙Wx + β1⊙Vh + β2⊙Wx + b_z); r = σ(Wx + b_r);
+    h = Φ((1 − r)⊙z + r⊙h_prev). ``W_gate`` lets a test give the gate its own copy of W."""
+    W_gate = p["W"] if W_gate is None else W_gate
+    h, hs = h0, []
+    for x_t in x:
+        vh, wx = h @ p["V"].T, x_t @ p["W"].T
+        z = np.tanh(p["alpha"] * vh * wx + p["beta1"] * vh + p["beta2"] * wx + p["b_z"])
+        r = sigmoid(x_t @ W_gate.T + p["b_r"])
+        h = PHI[phi]((1 - r) * z + r * h)
+        hs.append(h)
+    return np.stack(hs)
+
+
+def randomized(cell, rng):
+    """Move every parameter off its structured init, so no term hides behind a 0 or 1."""
+    for k, v in cell.params.items():
+        v += 0.3 * rng.standard_normal(v.shape)
+    return cell
+
+
+@pytest.mark.parametrize("phi", ["tanh", "identity", "relu"])
+def test_deltarnn_forward_matches_the_papers_equations(phi, rng):
+    """Pass: the cell's outputs equal the reference's to 1e-12."""
+    cell = randomized(rnnzoo.make("deltarnn", 3, 5, seed=1, phi=phi), rng)
+    x, h0 = rng.standard_normal((7, 2, 3)), 0.5 * rng.standard_normal((2, 5))
+    hs, (h_T,), _ = cell.forward(x, (h0,))
+    expected = deltarnn_reference(cell.params, x, h0, phi)
+    np.testing.assert_allclose(hs, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h_T, expected[-1], rtol=1e-12, atol=1e-12)
+
+
+def test_deltarnn_init_follows_the_authors():
+    """α = 2 (the paper's PTB value), β1 = β2 = 1, biases 0, W and V with sd ≈ 0.05."""
+    cell = rnnzoo.make("deltarnn", 40, 60, seed=0)
+    P = cell.params
+    assert {k: v.shape for k, v in P.items()} == {
+        "W": (60, 40), "V": (60, 60), "alpha": (60,), "beta1": (60,), "beta2": (60,),
+        "b_z": (60,), "b_r": (60,)}
+    np.testing.assert_array_equal(P["alpha"], 2.0)
+    np.testing.assert_array_equal(P["beta1"], 1.0)
+    np.testing.assert_array_equal(P["beta2"], 1.0)
+    np.testing.assert_array_equal(P["b_z"], 0.0)
+    np.testing.assert_array_equal(P["b_r"], 0.0)
+    assert 0.045 < P["V"].std() < 0.055 and 0.045 < P["W"].std() < 0.055
+    np.testing.assert_array_equal(rnnzoo.make("deltarnn", 4, 3, alpha=1.0).params["alpha"], 1.0)
+
+
+def test_deltarnn_W_gradient_is_the_sum_of_its_two_paths(rng):
+    """W x_t feeds both the inner function and the gate. Give the gate its own copy of W
+    in the reference: the cell's dW must equal the numeric gradient through the inner
+    path plus the one through the gate, and each path alone must be far from it (so
+    forgetting either one in the backward would be caught). Pass: agreement to 1e-7."""
+    cell = randomized(rnnzoo.make("deltarnn", 3, 4, seed=2), rng)
+    x, h0 = rng.standard_normal((5, 2, 3)), 0.5 * rng.standard_normal((2, 4))
+    u = rng.standard_normal((5, 2, 4))
+    hs, _, cache = cell.forward(x, (h0,))
+    dW = cell.backward(u, cache)[2]["W"]
+    P = {k: v.copy() for k, v in cell.params.items()}
+
+    def loss(W_inner, W_gate):
+        return float(np.sum(u * deltarnn_reference({**P, "W": W_inner}, x, h0, W_gate=W_gate)))
+
+    eps, W = 1e-6, P["W"]
+    inner, gate = np.zeros_like(W), np.zeros_like(W)
+    for idx in np.ndindex(W.shape):
+        E = np.zeros_like(W)
+        E[idx] = eps
+        inner[idx] = (loss(W + E, W) - loss(W - E, W)) / (2 * eps)
+        gate[idx] = (loss(W, W + E) - loss(W, W - E)) / (2 * eps)
+    np.testing.assert_allclose(dW, inner + gate, rtol=1e-6, atol=1e-8)
+    scale = np.abs(dW).max()
+    assert np.abs(dW - inner).max() > 1e-2 * scale
+    assert np.abs(dW - gate).max() > 1e-2 * scale
+
+
+def test_deltarnn_gate_shut_keeps_the_state(rng):
+    """r = 1 (b_r = 50, σ(50) == 1.0 in float64) with Φ = identity: h_t = h_{t−1}, the
+    state is kept (to the last bit of z + r (h − z)) and the gradient reaches h0
+    unchanged (exactly: 1 − r is exactly 0). Pass: 1e-15 and exact equality."""
+    cell = rnnzoo.make("deltarnn", 3, 4, seed=3, phi="identity")
+    cell.params["b_r"][...] = 50.0
+    x, h0 = rng.standard_normal((6, 2, 3)), rng.standard_normal((2, 4))
+    hs, (h_T,), cache = cell.forward(x, (h0,))
+    np.testing.assert_allclose(h_T, h0, rtol=1e-15, atol=1e-15)
+    dh_T = rng.standard_normal((2, 4))
+    _, (dh0,), grads = cell.backward(None, cache, (dh_T,))
+    np.testing.assert_array_equal(dh0, dh_T)
+    np.testing.assert_array_equal(grads.dh_norm, np.linalg.norm(dh_T))
+
+
+# ---------------------------------------------------------------------------- fast weights
+def layer_norm_reference(z, g, b, eps=1e-5):
+    mu = z.mean()
+    return g * (z - mu) / np.sqrt(((z - mu) ** 2).mean() + eps) + b
+
+
+def fastweights_reference(p, x, h0, A0, lam, eta, S, unrolled=False):
+    """Ba et al. (2016), one sequence at a time. With ``unrolled`` the memory is never
+    formed: A(t) h = λ^t A0 h + η Σ_τ λ^{t−τ} h(τ) (h(τ)ᵀ h)."""
+    relu = lambda a: np.maximum(a, 0)            # noqa: E731
+    out = np.empty(x.shape[:2] + (h0.shape[1],))
+    A_T = np.empty_like(A0)
+    for b in range(x.shape[1]):
+        h, A, past = h0[b], A0[b], []
+        for t, x_t in enumerate(x[:, b]):
+            u = p["W"] @ h + p["C"] @ x_t
+            hs = relu(u)
+            for _ in range(S):
+                if unrolled:
+                    mem = lam ** t * A0[b] @ hs + eta * sum(
+                        lam ** (t - tau) * past[tau - 1] * (past[tau - 1] @ hs)
+                        for tau in range(1, t + 1))
+                else:
+                    mem = A @ hs
+                hs = relu(layer_norm_reference(u + mem, p["g"], p["b"]))
+            h = hs
+            past.append(h)
+            A = lam * A + eta * np.outer(h, h)
+            out[t, b] = h
+        A_T[b] = A
+    return out, A_T
+
+
+@pytest.mark.parametrize("memory", ["history", "materialized"])
+@pytest.mark.parametrize("unrolled", [False, True])
+@pytest.mark.parametrize("lam,eta,S", [(0.9, 0.5, 1), (0.5, 1.5, 3), (0.0, 0.5, 2)])
+def test_fastweights_forward_matches_the_papers_equations(memory, unrolled, lam, eta, S, rng):
+    """Both memory forms equal the paper's recursion, and the recursion equals its
+    unrolled sum (the form that never builds A). Pass: agreement to 1e-12."""
+    cell = randomized(rnnzoo.make("fastweights", 3, 5, seed=1, lam=lam, eta=eta, S=S,
+                                  memory=memory), rng)
+    x = rng.standard_normal((6, 2, 3))
+    h0, A0 = 0.5 * rng.standard_normal((2, 5)), 0.3 * rng.standard_normal((2, 5, 5))
+    hs, (h_T, A_T), _ = cell.forward(x, (h0, A0))
+    expected, A_expected = fastweights_reference(cell.params, x, h0, A0, lam, eta, S, unrolled)
+    np.testing.assert_allclose(hs, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h_T, expected[-1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(A_T, A_expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("zero_A0", [True, False])
+def test_fastweights_memory_forms_agree_in_forward_and_backward(zero_A0, rng):
+    """'history' and 'materialized' compute the same function, so every output, final
+    state and gradient agrees to rounding (1e-12), with A0 = 0 (the history form then
+    skips the A0 term) and without."""
+    a, b = (rnnzoo.make("fastweights", 3, 4, seed=5, S=2, memory=m)
+            for m in ("history", "materialized"))
+    x = rng.standard_normal((7, 3, 3))
+    state0 = (0.5 * rng.standard_normal((3, 4)),
+              np.zeros((3, 4, 4)) if zero_A0 else 0.3 * rng.standard_normal((3, 4, 4)))
+    dhs = rng.standard_normal((7, 3, 4))
+    dstate_T = (rng.standard_normal((3, 4)), rng.standard_normal((3, 4, 4)))
+    out = []
+    for cell in (a, b):
+        hs, sT, cache = cell.forward(x, state0)
+        dx, ds0, grads = cell.backward(dhs, cache, dstate_T)
+        out.append((hs, sT, dx, ds0, grads))
+    (hs1, s1, dx1, d1, g1), (hs2, s2, dx2, d2, g2) = out
+    for p, q in [(hs1, hs2), *zip(s1, s2), (dx1, dx2), *zip(d1, d2),
+                 *((g1[k], g2[k]) for k in g1), (g1.dh_norm, g2.dh_norm)]:
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
+
+
+def test_fastweights_without_fast_memory_is_a_layer_normalized_relu_rnn(rng):
+    """η = 0 and A0 = 0: h = f(LN[W h + C x]) (S = 1: the preliminary vector is replaced
+    by one LN step whose memory term is 0). Pass: agreement to 1e-12."""
+    cell = randomized(rnnzoo.make("fastweights", 3, 4, seed=0, eta=0.0), rng)
+    P, x = cell.params, rng.standard_normal((5, 2, 3))
+    hs, (h_T, A_T), _ = cell.forward(x)
+    h = np.zeros((2, 4))
+    for t in range(5):
+        y, _ = layer_norm(h @ P["W"].T + x[t] @ P["C"].T, P["g"], P["b"])
+        h = np.maximum(y, 0)
+        np.testing.assert_allclose(hs[t], h, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(A_T, 0.0)
+
+
+def test_fastweights_state_has_the_memory_and_init_follows_the_reproductions():
+    cell = rnnzoo.make("fastweights", 37, 20, seed=0)
+    h0, A0 = cell.initial_state(8)
+    assert h0.shape == (8, 20) and A0.shape == (8, 20, 20)
+    assert cell.state_names == ("h", "A")
+    np.testing.assert_array_equal(cell.params["W"], 0.05 * np.eye(20))
+    assert np.abs(cell.params["C"]).max() <= np.sqrt(2 / 37)
+    np.testing.assert_array_equal(cell.params["g"], 1.0)
+    np.testing.assert_array_equal(cell.params["b"], 0.0)
+
+
+@pytest.mark.parametrize("memory", ["history", "materialized"])
+def test_fastweights_gradient_on_the_final_memory_reaches_h_T(memory, rng):
+    """With the loss only on the final memory A(T) = λA(T−1) + η h(T)h(T)ᵀ, the total
+    gradient reaching h(T) is η (G + Gᵀ) h(T): dh_norm[T−1] must record exactly that."""
+    cell = rnnzoo.make("fastweights", 3, 4, seed=1, memory=memory)
+    x = rng.standard_normal((4, 2, 3))
+    hs, (h_T, _), cache = cell.forward(x)
+    G = rng.standard_normal((2, 4, 4))
+    _, _, grads = cell.backward(None, cache, (np.zeros((2, 4)), G))
+    expected = cell.eta * (np.einsum("bij,bj->bi", G, h_T) + np.einsum("bji,bj->bi", G, h_T))
+    assert grads.dh_norm[-1] == pytest.approx(np.linalg.norm(expected), rel=1e-12)
+    assert grads.dh_norm[-1] > 0
+
+
+# ---------------------------------------------------------------------------- options
+@pytest.mark.parametrize("name,opts,match", [
+    ("deltarnn", {"phi": "sigmoid"}, "phi must be one of"),
+    ("deltarnn", {"phi": True}, "phi must be one of"),
+    ("deltarnn", {"alpha": "2"}, "alpha must be a finite real number"),
+    ("deltarnn", {"alpha": True}, "alpha must be a finite real number"),
+    ("deltarnn", {"alpha": float("nan")}, "alpha must be a finite real number"),
+    ("fastweights", {"lam": 1.5}, r"lam must be a finite number in \[0, 1\]; got 1.5"),
+    ("fastweights", {"lam": -0.1}, r"lam must be a finite number in \[0, 1\]"),
+    ("fastweights", {"lam": True}, r"lam must be a finite number in \[0, 1\]"),
+    ("fastweights", {"eta": -1.0}, "eta must be a finite number >= 0; got -1.0"),
+    ("fastweights", {"eta": float("inf")}, "eta must be a finite number >= 0"),
+    ("fastweights", {"eta": "0.5"}, "eta must be a finite number >= 0"),
+    ("fastweights", {"S": 0}, "S .inner-loop steps. must be an integer >= 1; got 0"),
+    ("fastweights", {"S": 1.0}, "S .inner-loop steps. must be an integer >= 1"),
+    ("fastweights", {"S": True}, "S .inner-loop steps. must be an integer >= 1"),
+    ("fastweights", {"memory": "full"}, "memory must be 'materialized' or 'history'"),
+])
+def test_bad_options_are_refused_with_a_clear_message(name, opts, match):
+    with pytest.raises(ValueError, match=match):
+        rnnzoo.make(name, 3, 4, **opts)
+
+
+def test_numpy_scalars_are_accepted_as_options():
+    cell = rnnzoo.make("fastweights", 3, 4, lam=np.float32(0.8), eta=np.float64(0.25),
+                       S=np.int64(2))
+    assert cell.S == 2
+    assert rnnzoo.make("deltarnn", 3, 4, alpha=np.float32(1.5)).params["alpha"][0] == 1.5

@@ -1,0 +1,195 @@
+"""Hostile input to the cells, registry-driven: every registered cell (and every cell
+registered later) is covered the day it lands.
+
+A pass: every bad option, size, seed, dtype or backend is refused with an error naming
+it; NumPy scalar versions of valid values are accepted; backward refuses a cache made
+by anyone else and NaN/inf in dhs; no returned array aliases another or the cache, and
+writing into what forward returned (or into x) never changes backward.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.base import Cache
+
+from .conftest import cell_variants
+from .hostile import HOSTILE_BY_TYPE, numpy_twins, option_type, raises
+
+D, H = 3, 4
+
+
+def option_cases(hostile=True):
+    cases = []
+    for name in rnnzoo.available():
+        for key, default in rnnzoo.get_cell_class(name).options.items():
+            kind = option_type(default)
+            values = (HOSTILE_BY_TYPE.get(kind, []) if hostile else numpy_twins(default))
+            for i, v in enumerate(values):
+                cases.append(pytest.param(name, key, v, id=f"{name}.{key}-{i}"))
+    return cases
+
+
+@pytest.mark.parametrize("name,key,value", option_cases())
+def test_every_option_refuses_the_wrong_type_nan_and_inf(name, key, value):
+    raises((TypeError, ValueError), rf"\b{key}\b.*must be.*got", rnnzoo.make, name, D, H,
+           **{key: value})
+
+
+@pytest.mark.parametrize("name,key,value", option_cases(hostile=False))
+def test_every_option_accepts_numpy_scalars(name, key, value):
+    cell = rnnzoo.make(name, D, H, **{key: value})
+    assert getattr(cell, key) == value
+    cell.forward(np.zeros((2, 1, D)))
+
+
+SIZE_BAD = [0, -1, 2.5, "3", True, None, np.float64(3.0), [3]]
+SEED_BAD = [-1, 1.5, "0", None, True, [0]]
+DTYPE_BAD = ["float16", np.int32, "abc", None, True, np.complex128]
+BACKEND_BAD = ["jax", 1, None]
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("arg,value", [("input_size", v) for v in SIZE_BAD]
+                         + [("hidden_size", v) for v in SIZE_BAD])
+def test_sizes_must_be_positive_integers(name, arg, value):
+    sizes = {"input_size": D, "hidden_size": H, arg: value}
+    raises((TypeError, ValueError), rf"{arg} must be an integer >= 1; got",
+           rnnzoo.make, name, **sizes)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("seed", SEED_BAD)
+def test_seed_must_be_a_non_negative_integer(name, seed):
+    raises((TypeError, ValueError), "seed must be an integer >= 0; got", rnnzoo.make, name,
+           D, H, seed=seed)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("dtype", DTYPE_BAD)
+def test_dtype_must_be_float32_or_float64(name, dtype):
+    raises(TypeError, "dtype must be float32 or float64", rnnzoo.make, name, D, H, dtype=dtype)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("backend", BACKEND_BAD)
+def test_backend_must_be_known(name, backend):
+    raises(ValueError, "unknown backend", rnnzoo.make, name, D, H, backend=backend)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+def test_numpy_integer_sizes_and_seed_are_accepted(name):
+    cell = rnnzoo.make(name, np.int64(D), np.int32(H), seed=np.uint8(3))
+    assert (cell.input_size, cell.hidden_size, cell.seed) == (D, H, 3)
+    assert type(cell.hidden_size) is int                     # stored as plain Python
+
+
+# ------------------------------------------------------------------ backward's inputs
+def forward(cell, T=4, B=2, seed=0):
+    x = np.random.default_rng(seed).standard_normal((T, B, cell.input_size))
+    return x, cell.forward(x)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_or_inf_in_dhs_is_refused(name, bad):
+    cell = rnnzoo.make(name, D, H)
+    _, (hs, _, cache) = forward(cell)
+    dhs = np.ones_like(hs)
+    dhs[2, 1, 0] = bad
+    raises(ValueError, r"dhs contains NaN or inf \(first at index \(2, 1, 0\)\)",
+           cell.backward, dhs, cache)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+def test_nan_in_dstate_T_is_refused(name):
+    cell = rnnzoo.make(name, D, H)
+    _, (hs, state_T, cache) = forward(cell)
+    bad = tuple(np.full_like(s, np.nan) for s in state_T)
+    raises(ValueError, "dstate_T component .* NaN", cell.backward, None, cache, bad)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("other", ["same kind", "other kind", "other size", "hand-made"])
+def test_backward_refuses_a_cache_made_by_another_cell(name, other):
+    cell = rnnzoo.make(name, D, H)
+    _, (hs, _, _) = forward(cell)
+    if other == "hand-made":
+        cache, who = Cache(x=None, T=4, B=2), "no cell's forward"
+    else:
+        maker = {"same kind": lambda: rnnzoo.make(name, D, H),
+                 "other kind": lambda: rnnzoo.make("gru" if name != "gru" else "lstm", D, H),
+                 "other size": lambda: rnnzoo.make(name, D, H + 1)}[other]()
+        _, (_, _, cache) = forward(maker)
+        who = rf"another cell, {type(maker).__name__}\(input_size={D}, hidden_size="
+    raises(ValueError, f"cache was made by {who}", cell.backward,
+           np.zeros_like(hs) if other != "other size" else None, cache)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("dhs,exc,match", [
+    ([[[0.0]]], TypeError, "dhs must be a numpy array; got list"),
+    ("zeros", TypeError, "dhs must be a numpy array; got str"),
+    (np.zeros((4, 2, H), dtype=np.int64), TypeError, "dhs has non-floating dtype int64"),
+    (np.zeros((4, 2, H), dtype=np.float32), TypeError, "dhs has dtype float32"),
+    (np.zeros((4, 2, 1)), ValueError, r"dhs must have the shape of hs"),
+    (np.zeros((2, H)), ValueError, r"dhs must have the shape of hs"),
+])
+def test_backward_refuses_bad_dhs_without_broadcasting(name, dhs, exc, match):
+    cell = rnnzoo.make(name, D, H)
+    if cell.output_size != H and isinstance(dhs, np.ndarray) and dhs.shape[-1] == H:
+        dhs = np.zeros(dhs.shape[:-1] + (cell.output_size,), dtype=dhs.dtype)
+    _, (_, _, cache) = forward(cell)
+    raises(exc, match, cell.backward, dhs, cache)
+
+
+# ------------------------------------------------------------------ aliasing, integrity
+def arrays_in(obj):
+    """Every NumPy array reachable from a cache / tuple / dict (one level of nesting)."""
+    values = obj.__dict__.values() if isinstance(obj, Cache) else (
+        obj.values() if isinstance(obj, dict) else obj)
+    out = []
+    for v in values:
+        if isinstance(v, np.ndarray):
+            out.append(v)
+        elif isinstance(v, (tuple, list)):
+            out.extend(a for a in v if isinstance(a, np.ndarray))
+    return out
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_no_returned_array_aliases_another_or_the_cache(name, opts, rng):
+    cell = rnnzoo.make(name, D, H, **opts)
+    x = rng.standard_normal((4, 2, D))
+    hs, state_T, cache = cell.forward(x)
+    cached = arrays_in(cache)
+    for out in (hs, *state_T):
+        assert not any(np.shares_memory(out, c) for c in cached), "forward output aliases cache"
+    assert not any(np.shares_memory(x, c) for c in cached), "cache holds the caller's x"
+    dx, dstate0, grads = cell.backward(rng.standard_normal(hs.shape), cache)
+    returned = [dx, *dstate0, *grads.values()]
+    for i, a in enumerate(returned):
+        for b in returned[i + 1:]:
+            assert not np.shares_memory(a, b), "two returned gradients share memory"
+        assert not any(np.shares_memory(a, c) for c in cached), "a gradient aliases the cache"
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_writing_into_what_forward_returned_leaves_backward_unchanged(name, opts, rng):
+    """The cache keeps its own copy of x and hs/state_T are fresh arrays (copy, not
+    detect): scribbling over x, hs and state_T after forward changes nothing."""
+    cell = rnnzoo.make(name, D, H, **opts)
+    x = rng.standard_normal((4, 2, D))
+    state0 = tuple(0.3 * rng.standard_normal(s.shape) for s in cell.initial_state(2))
+    dhs = rng.standard_normal((4, 2, cell.output_size))
+    clean = cell.backward(dhs, cell.forward(x.copy(), tuple(s.copy() for s in state0))[2])
+    hs, state_T, cache = cell.forward(x, state0)
+    for a in (x, hs, *state_T, *state0):
+        a[...] = 1e3
+    dirty = cell.backward(dhs, cache)
+    np.testing.assert_array_equal(dirty[0], clean[0])
+    for a, b in zip(dirty[1], clean[1]):
+        np.testing.assert_array_equal(a, b)
+    for k in clean[2]:
+        np.testing.assert_array_equal(dirty[2][k], clean[2][k])

@@ -1,0 +1,124 @@
+"""Hostile command lines: every bad flag value is an argparse usage error (exit status 2,
+"error:" on stderr, no traceback), and unwritable --checkpoint / --save-plot paths are
+refused before training starts.
+
+A pass: SystemExit(2), the flag or option named on stderr, and training never started.
+"""
+import numpy as np
+import pytest
+
+from rnnzoo import training
+from rnnzoo.__main__ import main as rnnzoo_main
+from rnnzoo.benchmark import main as bench_main
+from rnnzoo.cli_compare import main as compare_main
+from rnnzoo.cli_train import main as train_main
+
+BASE = ["--task", "adding", "--T", "6", "--steps", "1", "--hidden", "2", "--eval-size", "4",
+        "--no-progress"]
+
+
+@pytest.fixture(autouse=True)
+def no_training(monkeypatch):
+    """Any hostile command that got as far as training fails the test."""
+    def refuse(self, steps):
+        raise AssertionError("training started")
+    monkeypatch.setattr(training.Trainer, "run", refuse)
+
+
+def usage_error(capsys, entry, argv, named):
+    with pytest.raises(SystemExit) as info:
+        entry(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert "error:" in err and "Traceback" not in err
+    assert named in err, err
+    return err
+
+
+TRAIN_CASES = [
+    (["--steps", "0"], "--steps"), (["--steps", "-3"], "--steps"), (["--steps", "1.5"], "--steps"),
+    (["--steps", "ten"], "--steps"), (["--batch-size", "0"], "--batch-size"),
+    (["--hidden", "0"], "--hidden"), (["--layers", "0"], "--layers"),
+    (["--T", "0"], "--T"), (["--T", "1"], "adding problem T"), (["--lr", "nan"], "--lr"),
+    (["--lr", "inf"], "--lr"), (["--lr", "-0.1"], "--lr"), (["--lr", "fast"], "--lr"),
+    (["--clip", "-1"], "--clip"), (["--clip", "nan"], "--clip"), (["--tbptt", "0"], "--tbptt"),
+    (["--eval-every", "0"], "--eval-every"), (["--eval-size", "0"], "--eval-size"),
+    (["--seed", "-1"], "--seed"), (["--seed", "x"], "--seed"),
+    (["--dtype", "float16"], "--dtype"), (["--backend", "jax"], "--backend"),
+    (["--optimizer", "nadam"], "--optimizer"), (["--task", "mnist"], "--task"),
+    (["--cell", "nope"], "--cell"),
+    (["--option", "nonlinearity"], "key=value"),
+    (["--cell", "rnn", "--option", "nonlinearity=sigmoid"], "nonlinearity must be one of"),
+    (["--cell", "rnn", "--option", "identity_init=yes"], "identity_init must be True or False"),
+    (["--cell", "rnn", "--option", "identity_scale=nan"], "identity_scale must be a finite"),
+    (["--cell", "lstm", "--option", "forget_bias=[1]"], "forget_bias must be a finite"),
+    (["--cell", "gru", "--option", "dropout=0.1"], "unknown option"),
+    (["--task", "associative", "--T", "5", "--task-option", "pairs=99"], "pairs"),
+    (["--task-option", "colour=red"], "unexpected keyword argument 'colour'"),
+    (["--task", "digits", "--T", "63"], "fixed length T = 64"),
+    (["--checkpoint", "/no/such/folder/m.npz"], "--checkpoint"),
+    (["--save-plot", "/no/such/folder/c.png"], "--save-plot"),
+    (["--save-plot", "curve.notaformat"], "--save-plot"),
+]
+
+
+@pytest.mark.parametrize("argv,named", TRAIN_CASES, ids=[" ".join(a) for a, _ in TRAIN_CASES])
+def test_train_flags(capsys, argv, named):
+    usage_error(capsys, train_main, BASE + argv, named)
+
+
+def test_checkpoint_or_plot_path_that_is_a_directory(capsys, tmp_path):
+    usage_error(capsys, train_main, BASE + ["--checkpoint", str(tmp_path)], "is a directory")
+    usage_error(capsys, train_main, BASE + ["--save-plot", str(tmp_path)], "is a directory")
+
+
+@pytest.mark.parametrize("content", ["missing", "garbage", "not-from-train"])
+def test_resume_from_a_bad_file(capsys, tmp_path, content):
+    path = tmp_path / "r.npz"
+    if content == "garbage":
+        path.write_bytes(b"not a zip")
+    elif content == "not-from-train":
+        import rnnzoo
+        rnnzoo.save_checkpoint(path, rnnzoo.build_model("gru", 2, 3, 1, readout="last"))
+    usage_error(capsys, train_main, ["--resume", str(path), "--no-progress"], str(path))
+
+
+GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T", "0"], "--T"),
+                   (["gradcheck", "--batch", "-1"], "--batch"),
+                   (["gradcheck", "--hidden-size", "x"], "--hidden-size"),
+                   (["gradcheck", "--seed", "-2"], "--seed"),
+                   (["figures", "nope"], "unknown figure"), (["figures", "--seed", "-1"], "--seed"),
+                   (["nope"], "invalid choice")]
+
+
+@pytest.mark.parametrize("argv,named", GRADCHECK_CASES,
+                         ids=[" ".join(a) for a, _ in GRADCHECK_CASES])
+def test_other_commands(capsys, argv, named):
+    usage_error(capsys, rnnzoo_main, argv, named)
+
+
+@pytest.mark.parametrize("argv,named", [(["--T", "0"], "--T"), (["--repeat", "0"], "--repeat"),
+                                        (["--cells", "nope"], "--cells"),
+                                        (["--cells", ","], "--cells")])
+def test_bench_flags(capsys, argv, named):
+    usage_error(capsys, bench_main, argv + ["--no-torch"], named)
+
+
+def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monkeypatch):
+    monkeypatch.undo()                                      # this one trains
+    with np.errstate(all="ignore"):
+        rc = train_main(BASE + ["--cell", "rnn", "--lr", "1e200", "--optimizer", "sgd",
+                                "--clip", "0", "--steps", "3"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "error: training diverged" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv,named", [
+    (["--cells", "nope"], "unknown cell 'nope'"), (["--cells", "gru", "--lr", "inf"], "--lr"),
+    (["--cells", "gru", "--lr", "nan"], "--lr"), (["--cells", "gru", "--clip", "nan"], "--clip"),
+    (["--cells", "gru", "--clip", "-1"], "--clip"), (["--cells", "gru", "--seeds", "0"], "--seeds"),
+    (["--cells", "gru", "--save-plot", "/no/such/folder/c.png"], "--save-plot"),
+    (["--cells", "gru", "--save-plot", "c.pdf"], "--save-plot"),
+])
+def test_compare_flags(capsys, argv, named):
+    usage_error(capsys, compare_main, argv, named)

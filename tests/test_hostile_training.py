@@ -1,0 +1,205 @@
+"""Hostile input to Trainer / train, divergence at every step, and a clipped step by hand.
+
+A pass: each bad argument is refused up front with its name; a run that goes non-finite
+stops at that step (the last one included) with a message pointing at the likely
+cause; a clipped SGD step equals the one computed by hand.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.optim import SGD
+from rnnzoo.tasks import make_task
+from rnnzoo.training import Trainer, train
+
+from .hostile import raises
+
+ERR = (TypeError, ValueError)
+
+
+@pytest.fixture(scope="module")
+def task():
+    return make_task("adding", T=6, seed=0, eval_size=8)
+
+
+def model_for(task, cell="rnn", **opts):
+    return rnnzoo.build_model(cell, task.input_size, 3, task.output_size,
+                              readout=task.readout, seed=1, **opts)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ({"batch_size": 2.5}, "batch_size must be an integer"),
+    ({"batch_size": "8"}, "batch_size must be an integer"),
+    ({"eval_every": 0}, "eval_every must be an integer >= 1"),
+    ({"eval_every": 1.5}, "eval_every must be an integer"),
+    ({"eval_every": "1"}, "eval_every must be an integer"),
+    ({"eval_batch": 0}, "eval_batch must be an integer >= 1"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"seed": 1.5}, "seed must be an integer"),
+    ({"seed": "0"}, "seed must be an integer"),
+    ({"seed": None}, "seed must be an integer"),
+    ({"clip": 0}, r"clip \(None or a max norm\) must be a finite number > 0"),
+    ({"clip": -1.0}, "clip .* must be a finite number > 0"),
+    ({"clip": math.nan}, "clip .* must be a finite number"),
+    ({"clip": math.inf}, "clip .* must be a finite number"),
+    ({"clip": "1"}, "clip .* must be a finite number"),
+    ({"clip": True}, "clip .* must be a finite number"),
+    ({"tbptt": 0}, r"tbptt \(None or a number of steps\) must be an integer >= 1"),
+    ({"tbptt": 2.5}, "tbptt .* must be an integer"),
+    ({"tbptt": "5"}, "tbptt .* must be an integer"),
+    ({"start_step": -1}, "start_step must be an integer >= 0"),
+    ({"progress": "no"}, "progress must be True or False"),
+    ({"progress": 0}, "progress must be True or False"),
+    ({"label": 3}, "label must be None or a string"),
+    ({"optimizer": "nope"}, "optimizer must be one of"),
+    ({"optimizer": 3}, "optimizer must be one of"),
+    ({"optimizer_options": 3}, "optimizer_options must be None or a dict"),
+    ({"optimizer": "sgd", "optimizer_options": {"momentum": 2.0}}, "momentum must be"),
+    ({"optimizer_options": {"momentum": 0.9}}, "unexpected keyword argument .momentum."),
+    ({"lr": math.nan}, "lr must be a finite number"),
+    ({"lr": "0.1"}, "lr must be a finite number"),
+])
+def test_trainer_arguments(task, kwargs, match):
+    raises(ERR, match, Trainer, model_for(task), task, **kwargs)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 1.5, "10", True, None])
+def test_steps(task, steps):
+    trainer = Trainer(model_for(task), task, progress=False)
+    raises(ERR, "steps must be an integer >= 1", trainer.run, steps)
+    raises(ERR, "steps must be an integer >= 1", train, model_for(task), task, steps)
+    assert trainer.history.eval_steps == []               # refused before evaluating
+
+
+@pytest.mark.parametrize("model,task_,match", [
+    ("cell", None, "model must be a SequenceModel"),
+    (None, "adding", "task must be a task from rnnzoo.tasks.make_task"),
+])
+def test_model_and_task_types(task, model, task_, match):
+    model = rnnzoo.make("rnn", 2, 3) if model == "cell" else model_for(task)
+    raises(ERR, match, Trainer, model, task if task_ is None else task_)
+
+
+def test_numpy_scalars_are_accepted(task):
+    t = Trainer(model_for(task), task, batch_size=np.int64(4), clip=np.float32(1.0),
+                eval_every=np.int32(2), seed=np.int64(3), progress=False, lr=np.float64(0.01))
+    t.run(np.int64(2))
+    assert t.step == 2 and type(t.seed) is int and type(t.clip) is float
+
+
+# ------------------------------------------------------------------ divergence
+def test_divergence_from_the_options_points_at_the_options(task):
+    """identity_scale=1e200 overflows the first forward: no update has been made, so the
+    message blames the model as built and shows its options."""
+    model = model_for(task, nonlinearity="relu", identity_init=True, identity_scale=1e200)
+    with np.errstate(all="ignore"):
+        raises(FloatingPointError, r"diverged at step 0: .*no update has been made yet.*"
+               r"identity_scale=1e\+200", train, model, task, 3, progress=False)
+
+
+def test_divergence_from_the_learning_rate_points_at_the_lr(task):
+    model = model_for(task)
+    trainer = Trainer(model, task, optimizer=SGD(model.params, lr=1e200), clip=None,
+                      progress=False)
+    with np.errstate(all="ignore"):
+        msg = raises(FloatingPointError, r"diverged at step [1-9].*learning rate "
+                     r"\(SGD\(lr=1e\+200", trainer.run, 5)
+    assert "or gradient clipping (clip=1.0)" in msg              # clipping was off
+    clipped = Trainer(model_for(task), task, optimizer="sgd", lr=1e200, clip=1.0,
+                      progress=False)
+    with np.errstate(all="ignore"):
+        msg = raises(FloatingPointError, "try a smaller lr", clipped.run, 5)
+    assert "clip=1.0" not in msg                                 # already clipping
+
+
+class _Poison(SGD):
+    """SGD whose update on step ``at`` writes inf into one parameter."""
+    at = 3
+
+    def update(self, name, p, g, lr, t):
+        super().update(name, p, g, lr, t)
+        if t == self.at and name == "cell0.W_hh":
+            p[0, 0] = np.inf
+
+
+@pytest.mark.parametrize("at", [1, 3])
+def test_divergence_is_caught_at_every_step_the_last_included(task, at):
+    """A parameter that goes non-finite in the update of the last step (3 of 3) is caught
+    at that step, not silently returned."""
+    model = model_for(task)
+    opt = _Poison(model.params, lr=0.01)
+    opt.at = at
+    trainer = Trainer(model, task, optimizer=opt, eval_every=100, progress=False)
+    with np.errstate(all="ignore"):
+        raises(FloatingPointError, rf"diverged at step {at - 1}: parameter 'cell0.W_hh' "
+               "became NaN or inf", trainer.run, 3)
+    assert trainer.history.steps == list(range(1, at))
+
+
+# ------------------------------------------------------------------ clipping by hand
+def test_a_clipped_step_equals_the_hand_computed_one(task):
+    model = model_for(task, cell="gru")
+    lr, clip = 0.1, 1e-3                     # far below the gradient's norm: clipping acts
+    before = {k: p.copy() for k, p in model.params.items()}
+    trainer = Trainer(model, task, optimizer="sgd", lr=lr, clip=clip, batch_size=4, seed=5,
+                      progress=False)
+    x, target = trainer.batch(0)
+    twin = model_for(task, cell="gru")
+    y, cache = twin.forward(x)
+    loss_ref, dy = rnnzoo.mse_loss(y, target)
+    _, grads = twin.backward(dy, cache)
+    norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
+    assert norm > 10 * clip
+    loss, reported = trainer.train_step()
+    assert loss == loss_ref and reported == pytest.approx(norm, rel=1e-12)   # before clipping
+    step = {k: (before[k] - model.params[k]) / lr for k in before}
+    for k, g in grads.items():
+        np.testing.assert_allclose(step[k], g * clip / norm, rtol=1e-9, atol=1e-15)
+    total = math.sqrt(sum(float((s ** 2).sum()) for s in step.values()))
+    assert total == pytest.approx(clip, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["adding", "copy"])
+def test_evaluate_is_the_task_loss_on_the_eval_set(name):
+    """In slices of 3, evaluate() equals the loss and accuracy on the whole eval set (the
+    copy task's untrained accuracy is about 1/9, so a dropped accuracy sum shows)."""
+    task = make_task(name, T=4, seed=0, eval_size=16)
+    model = model_for(task)
+    trainer = Trainer(model, task, eval_batch=3, progress=False)
+    x, target = task.eval_data()
+    y, _ = model.forward(x)
+    loss, acc = trainer.evaluate()
+    assert loss == pytest.approx(task.loss(y, target)[0], rel=1e-12)
+    assert acc == pytest.approx(task.accuracy(y, target), rel=1e-12)
+    assert name == "adding" or acc > 0
+
+
+def test_history_times_the_run_and_the_bar_follows_progress(task, capsys):
+    import time
+    h0 = Trainer(model_for(task), task, progress=False).history
+    assert h0.seconds == 0.0
+    start = time.perf_counter()
+    h = train(model_for(task), task, 2, progress=False)
+    elapsed = time.perf_counter() - start
+    assert 0.0 < h.seconds <= elapsed
+    assert capsys.readouterr().err == ""                       # progress=False: no bar
+    train(model_for(task), task, 2, progress=True)
+    assert "0/2" in capsys.readouterr().err                    # progress=True: a bar
+
+
+def test_a_model_with_the_wrong_output_size_is_refused(task):
+    wrong = rnnzoo.build_model("rnn", task.input_size, 3, 2, readout=task.readout)
+    raises(ValueError, "output_size 2 != the task's 1", Trainer, wrong, task)
+
+
+def test_documented_defaults():
+    """The defaults the docstrings promise (a changed default is a changed API)."""
+    import inspect
+    for fn in (Trainer.__init__, train):
+        d = {k: p.default for k, p in inspect.signature(fn).parameters.items()}
+        assert (d["batch_size"], d["clip"], d["eval_every"], d["seed"], d["progress"],
+                d["optimizer"], d["lr"], d["tbptt"]) == (32, 1.0, 100, 0, True, "adam", 1e-3,
+                                                         None)
