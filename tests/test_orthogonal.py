@@ -166,7 +166,7 @@ def test_init_follows_the_authors(rng):
     ({"parametrization": "cayley", "n_negative": -1}, "n_negative must be an integer >= 0"),
     ({"parametrization": "cayley", "n_negative": 2.0}, "n_negative must be an integer"),
     ({"parametrization": "cayley", "n_negative": True}, "n_negative must be an integer"),
-    ({"parametrization": "cayley", "n_negative": 6}, "at most hidden_size=5; got 6"),
+    ({"parametrization": "cayley", "n_negative": 6}, "an integer >= 0 and <= 5; got 6"),
     ({"n_negative": 1}, "belongs to parametrization='cayley'"),
 ])
 def test_bad_options_are_refused(opts, match):

@@ -1,49 +1,20 @@
 """IndRNN: one recurrent weight per neuron."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..base import Cache, RecurrentCell
 from ..ops import ACTIVATIONS, array_module
 from ..registry import register
-
-
-# ---------------------------------------------------------------- option checks
-def check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
-
-
-def check_real(name, value, *, low=None, strict=True, what=""):
-    """A finite real number (bool and strings refused; NumPy scalars accepted), > low
-    (or >= low when ``strict`` is False)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) \
-        and np.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if strict else value >= low
-    if not ok:
-        bound = "" if low is None else f" {'>' if strict else '>='} {low}"
-        raise ValueError(f"{name} must be a finite real number{bound}{what}; got {value!r}")
-
-
-def check_count(name, value, *, low=1, none_ok=False):
-    """An integer >= low (bool refused; NumPy integers accepted), or None if allowed."""
-    if value is None and none_ok:
-        return
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) \
-            or value < low:
-        extra = " or None" if none_ok else ""
-        raise ValueError(f"{name} must be an integer >= {low}{extra}; got {value!r}")
+from ..validation import check_choice, check_float, check_int, check_optional
 
 
 def check_indrnn_options(cell):
     """The options IndRNN and the residual IndRNN share."""
-    check_choice("nonlinearity", cell.nonlinearity, ("relu", "tanh"))
-    check_real("mag", cell.mag, low=1.0, what=" (the bound is |u| <= mag**(1/t_max))")
-    check_count("t_max", cell.t_max, none_ok=True)
-    check_choice("u_init", cell.u_init, ("uniform", "bounded"))
+    cell.nonlinearity = check_choice(cell.nonlinearity, "nonlinearity", ("relu", "tanh"))
+    cell.mag = check_float(cell.mag, "mag", minimum=1.0, min_open=True)
+    cell.t_max = check_optional(check_int, cell.t_max, "t_max", minimum=1)
+    cell.u_init = check_choice(cell.u_init, "u_init", ("uniform", "bounded"))
     if cell.u_init == "bounded" and cell.t_max is None:
         raise ValueError("u_init='bounded' draws u from U((1/mag)**(1/t_max), mag**(1/t_max)) "
                          "and needs t_max (the training length); got t_max=None")
@@ -164,7 +135,7 @@ class IndRNN(RecurrentCell):
 
     def check_options(self):
         check_indrnn_options(self)
-        check_real("input_std", self.input_std, low=0.0)
+        self.input_std = check_float(self.input_std, "input_std", minimum=0.0, min_open=True)
 
     def init_params(self, rng):
         D, H = self.input_size, self.hidden_size

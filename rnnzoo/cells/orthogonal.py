@@ -10,7 +10,7 @@ from ..base import RecurrentCell
 from ..expm import expm_skew, expm_skew_backward
 from ..ops import modrelu, modrelu_backward, tanh_, tanh_grad_
 from ..registry import register
-from .indrnn import check_choice, check_count
+from ..validation import check_choice, check_int
 
 
 def skew_block_init(rng, H, init):
@@ -110,13 +110,13 @@ class OrthogonalRNN(RecurrentCell):
                "n_negative": 0}
 
     def check_options(self):
-        check_choice("parametrization", self.parametrization, ("exp", "cayley"))
-        check_choice("nonlinearity", self.nonlinearity, ("modrelu", "identity", "tanh"))
-        check_choice("init", self.init, ("henaff", "cayley"))
-        check_count("n_negative", self.n_negative, low=0)
-        if self.n_negative > self.hidden_size:
-            raise ValueError(f"n_negative must be at most hidden_size={self.hidden_size}; "
-                             f"got {self.n_negative}")
+        self.parametrization = check_choice(self.parametrization, "parametrization",
+                                            ("exp", "cayley"))
+        self.nonlinearity = check_choice(self.nonlinearity, "nonlinearity",
+                                         ("modrelu", "identity", "tanh"))
+        self.init = check_choice(self.init, "init", ("henaff", "cayley"))
+        self.n_negative = check_int(self.n_negative, "n_negative", minimum=0,
+                                    maximum=self.hidden_size)
         if self.n_negative and self.parametrization != "cayley":
             raise ValueError("n_negative (the -1 entries of D) belongs to "
                              "parametrization='cayley'; got parametrization="

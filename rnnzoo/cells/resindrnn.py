@@ -6,8 +6,8 @@ import numpy as np
 from ..base import Cache, RecurrentCell
 from ..ops import array_module
 from ..registry import register
-from .indrnn import (check_choice, check_count, check_indrnn_options, clip_u_, init_u,
-                     recurrence, recurrence_backward)
+from ..validation import check_bool, check_choice, check_int
+from .indrnn import check_indrnn_options, clip_u_, init_u, recurrence, recurrence_backward
 
 LN_EPS = 1e-5
 
@@ -91,10 +91,9 @@ class ResidualIndRNN(RecurrentCell):
                "t_max": None, "mag": 2.0, "u_init": "uniform"}
 
     def check_options(self):
-        check_count("depth", self.depth)
-        if not isinstance(self.residual, (bool, np.bool_)):
-            raise ValueError(f"residual must be True or False; got {self.residual!r}")
-        check_choice("norm", self.norm, ("layer", "none"))
+        self.depth = check_int(self.depth, "depth", minimum=1)
+        self.residual = check_bool(self.residual, "residual")
+        self.norm = check_choice(self.norm, "norm", ("none", "layer"))
         check_indrnn_options(self)
         self.state_names = tuple(f"h{l}" for l in range(1, self.depth + 1))
 
