@@ -14,7 +14,7 @@ import numpy as np
 from .. import diagnostics
 from .. import experiments as ex
 from ..registry import make
-from .core import figure, label_axes, pyplot, save, variant
+from .core import check, comparison, figure, label_axes, measure, pyplot, save, variant
 
 
 def gradient_variants(T):
@@ -121,15 +121,49 @@ def structural_gradient_norm_figure(out_dir, full=False, seed=0):
     """||dL/dh_t|| over 1,000 steps at initialization: the orthogonal RNN (identity)
     exactly flat, IndRNN with the bounded init nearly so, the others collapsing."""
     fig, axes = pyplot().subplots(1, 2, figsize=(14, 4.8))
-    plot_gradient_panels(*axes, 5000 if full else 1000, seed=seed)
+    T = 5000 if full else 1000
+    norms = plot_gradient_panels(*axes, T, seed=seed)
+    first = {label: float(n[0] / n[-1]) for label, n in norms.items()}
+    check(f"orthogonal (identity phi): the gradient reaching step 1 of {T} equals the one at "
+          "step T to 1e-10", abs(first["orthogonal exp, identity"] - 1) < 1e-10,
+          ratio=first["orthogonal exp, identity"])
+    gone = {k: first[k] for k in ("rnn (tanh)", "gru", "lstm (forget bias 1)")}
+    check(f"rnn, gru and lstm keep less than 1e-20 of it after {T} steps back",
+          max(gone.values()) < 1e-20, **gone)
+    kept = {k: first[k] for k in ("orthogonal exp, modReLU", "indrnn, u ~ U(2^(-1/T), 2^(1/T))")}
+    check("orthogonal with modReLU keeps more than 90% of it, indrnn with the bounded init "
+          "more than 10%", kept["orthogonal exp, modReLU"] > 0.9
+          and kept["indrnn, u ~ U(2^(-1/T), 2^(1/T))"] > 0.1, **kept)
     return save(fig, out_dir, "structural_gradient_norms")
+
+
+def check_learning(adding, copy, deep):
+    """The claims of notebook 04's sections 4-6, on the figure's own runs."""
+    n = len(adding.seeds)
+    check(f"adding, T = {adding.task.T}: the 2-layer indrnn leaves the baseline in all {n} "
+          "seeds, the lstm (forget bias 1) in none", adding.solved("indrnn (2 layers)") == n
+          and adding.solved("lstm") == 0, indrnn=adding.left_baseline("indrnn (2 layers)"),
+          lstm_final=adding.final("lstm"))
+    check(f"copy, T = {copy.task_options['T']}: both orthogonal parametrizations go below "
+          f"half the baseline in all {n} seeds, the lstm in none",
+          copy.solved("orthogonal (exp)") == n and copy.solved("orthogonal (cayley)") == n
+          and copy.solved("lstm") == 0, exp=copy.left_baseline("orthogonal (exp)"),
+          cayley=copy.left_baseline("orthogonal (cayley)"), lstm_final=copy.final("lstm"))
+    check(f"adding, T = {deep.task.T}: the 6-layer indrnn, plain and residual, leaves the "
+          f"baseline in all {n} seeds", all(deep.solved(lb) == n for lb in deep.labels),
+          **{lb: deep.left_baseline(lb) for lb in deep.labels})
+    for res in (adding, copy, deep):
+        measure(f"{res.task_text()}: median final {res.metric}",
+                **{lb: res.median(lb) for lb in res.labels})
 
 
 @figure("structural_learning_curves")
 def structural_learning_figure(out_dir, full=False, seed=0):
-    """The three comparisons of notebook 04, 3 seeds each (median and min-max band)."""
+    """The three comparisons of notebook 04 (median and min-max band over the seeds)."""
     fig, axes = pyplot().subplots(1, 3, figsize=(17, 5))
-    specs = (adding_experiment(full), copy_experiment(full), deep_experiment(full))
-    plot_comparisons(fig, axes, [run(spec, seed=seed) for spec in specs], TITLES,
-                     note=PAPERS if full else PAPERS + QUICK)
+    results = [comparison(spec["variants"], spec["task"], spec["task_options"], spec["budget"],
+                          full=full, seed=seed)
+               for spec in (adding_experiment(full), copy_experiment(full), deep_experiment(full))]
+    plot_comparisons(fig, axes, results, TITLES, note=PAPERS if full else PAPERS + QUICK)
+    check_learning(*results)
     return save(fig, out_dir, "structural_learning_curves")
