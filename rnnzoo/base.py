@@ -42,7 +42,13 @@ from .validation import ArgumentTypeError, check_int, check_seed
 
 
 class Cache(SimpleNamespace):
-    """What forward hands to backward: x, state0, T, B and the cell's saved buffers."""
+    """What forward hands to backward: x, state0, T, B and the cell's saved buffers.
+
+    A cell with an auxiliary loss of its own (Skip RNN's budget) stores its value as a
+    float in ``cache.aux_loss``, and its backward includes that loss's gradient; the
+    model, the trainer and gradcheck add the value to the loss. Cells without one
+    leave it out.
+    """
 
 
 class Gradients(dict):
@@ -201,6 +207,8 @@ class RecurrentCell:
             raise ValueError(f"{self._where('backward')}: cache was made by {made_by}; "
                              f"backward needs the cache of this cell's own forward ({self!r})")
         dhs = self._check_output_grad(dhs, cache.T, cache.B)
+        if dstate_T is None:      # zeros, even where the initial state is not (skiprnn's ũ)
+            dstate_T = tuple(self.xp.zeros_like(s) for s in self.initial_state(cache.B))
         dstate_T = self._check_state(dstate_T, cache.B, "dstate_T")
         dx, dstate0, grads, dh_norm = self._backward(dhs, cache, dstate_T)
         grads = Gradients(grads)

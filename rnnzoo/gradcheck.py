@@ -5,11 +5,16 @@ parameter, the input x and every initial-state component) with central differenc
 
     dL/dθ_k ≈ (L(θ + ε e_k) − L(θ − ε e_k)) / 2ε
 
-of a scalar L = Σ u ⊙ hs + Σ_i v_i ⊙ state_T[i], with u, v random normal (not ones: a
-sum of outputs hides errors that cancel). Pass/fail is ``allclose(analytic, numeric,
-atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
+of a scalar L = Σ u ⊙ hs + Σ_i v_i ⊙ state_T[i] (+ the auxiliary loss ``cache.aux_loss``
+of a cell or model that has one, whose gradient backward includes), with u, v random
+normal (not ones: a sum of outputs hides errors that cancel). Pass/fail is
+``allclose(analytic, numeric, atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
 relative to that tensor's largest gradient entry (|a − n|_max / |n|_max), and where the
 worst entry is.
+
+A cell whose backward is a surrogate by design (``exact_gradient = False``, e.g. the
+straight-through estimator of a hard Skip RNN) cannot pass: finite differences measure
+the true derivative. The report says so as a problem instead of comparing silently.
 
 It also checks that the gradient dict has exactly the parameters' keys and shapes and
 that backward is reentrant (a second call on the same cache gives identical results and
@@ -136,11 +141,11 @@ class _Problem:
         return y, (), cache
 
     def loss(self) -> float:
-        out, state_T, _ = self._run()
+        out, state_T, cache = self._run()
         total = self.xp.sum(self.u * out)
         for v, s in zip(self.v, state_T):
             total = total + self.xp.sum(v * s)
-        return float(total)
+        return float(total) + getattr(cache, "aux_loss", 0.0)   # e.g. Skip RNN's budget
 
     def analytic(self):
         """(gradients of every tensor by name, the grads dict) from one backward."""
@@ -210,6 +215,14 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     report = GradcheckReport(target=target, settings={"eps": eps, "atol": atol, "rtol": rtol,
                                                       "mode": mode})
     params_before = {k: to_numpy(v).copy() for k, v in obj.params.items()}
+    for cell in getattr(obj, "cells", [obj]):
+        if not getattr(cell, "exact_gradient", True):
+            report.problems.append(
+                f"{cell.name}: backward is a surrogate by design (exact_gradient=False; "
+                f"{', '.join(getattr(cell, 'surrogate_tensors', ()))}), so finite "
+                f"differences cannot confirm it; check its differentiable mode "
+                f"{getattr(cell, 'differentiable_options', {})} instead, or the exact "
+                f"paths with the surrogate switched off")
 
     named, grads = problem.analytic()
     _check_structure(obj, grads, report)

@@ -212,7 +212,9 @@ class SequenceModel:
 
     def forward(self, x, state0=None):
         """x (T, B, D) -> y, cache. ``state0``: a list with one state tuple (or None)
-        per layer; the final states are in ``cache.state_T`` (for truncated BPTT)."""
+        per layer; the final states are in ``cache.state_T`` (for truncated BPTT).
+        ``cache.aux_loss`` sums the layers' auxiliary losses (0.0 if none has one): a
+        training loss must add it; each cell's backward already includes its gradient."""
         if state0 is None:
             state0 = [None] * len(self.cells)
         if not isinstance(state0, (list, tuple)) or len(state0) != len(self.cells):
@@ -227,7 +229,9 @@ class SequenceModel:
             caches.append(c)
             state_T.append(sT)
         y, readout_cache = self.readout.forward(h)
-        return y, Cache(cells=caches, readout=readout_cache, state_T=state_T, _owner=self)
+        aux = sum(getattr(c, "aux_loss", 0.0) for c in caches)   # e.g. a Skip RNN budget
+        return y, Cache(cells=caches, readout=readout_cache, state_T=state_T, aux_loss=aux,
+                        _owner=self)
 
     def backward(self, dy, cache):
         """dL/dy -> (dL/dx, grads with the keys of ``params``); ``grads.dh_norm`` is

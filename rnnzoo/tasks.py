@@ -129,6 +129,12 @@ class AddingProblem(Task):
 
     Accuracy: the fraction of sequences with :math:`|y - \text{target}| < 0.04`, the
     criterion of Hochreiter & Schmidhuber.
+
+    ``layout="skiprnn"`` is the variant of Campos et al. (2018, Skip RNN): values
+    :math:`\mathcal U[-0.5, 0.5]`, the first marker in the first 10% of the sequence
+    :math:`[0, \lceil T/10 \rceil)`, the second in the last half. The baseline is the
+    same variance, 1/6 (always predict 0). Most of the sequence carries nothing the
+    model needs, which is what a skipping model can exploit.
     """
 
     name = "adding"
@@ -137,13 +143,21 @@ class AddingProblem(Task):
     baseline_formula = "Var(u_a + u_b) = 2/12 (always predict 1)"
     tolerance = 0.04
 
-    def __init__(self, T=100, *, seed=0, eval_size=1000):
+    LAYOUTS = ("halves", "skiprnn")
+
+    def __init__(self, T=100, *, layout="halves", seed=0, eval_size=1000):
         super().__init__(seed=seed, eval_size=eval_size)
         self.T = _check_positive_int(T, "adding problem T", minimum=2)
+        if layout not in self.LAYOUTS:
+            raise ValueError(f"adding problem layout must be one of {self.LAYOUTS}; "
+                             f"got {layout!r}")
+        self.layout = layout
+        if layout == "skiprnn":
+            self.baseline_formula = "Var(u_a + u_b) = 2/12 (always predict 0)"
 
     @property
     def spec(self):
-        return {**super().spec, "T": self.T}
+        return {**super().spec, "T": self.T, "layout": self.layout}
 
     def batch(self, batch_size, rng):
         _check_rng(rng)
@@ -151,7 +165,9 @@ class AddingProblem(Task):
         x = np.zeros((T, B, 2))
         x[:, :, 0] = rng.random((T, B))
         cols = np.arange(B)
-        first = rng.integers(0, half, B)
+        if self.layout == "skiprnn":
+            x[:, :, 0] -= 0.5
+        first = rng.integers(0, half if self.layout == "halves" else -(-T // 10), B)
         second = rng.integers(half, T, B)
         x[first, cols, 1] = 1.0
         x[second, cols, 1] = 1.0

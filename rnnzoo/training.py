@@ -48,6 +48,9 @@ class History:
     ``eval_steps``/``eval_loss``/``eval_accuracy``: one entry per evaluation on the
     task's fixed evaluation set (step 0 is the untrained model).
     ``baseline``: the task's trivial baseline loss (``baseline_formula`` says which).
+    ``aux_loss``: per optimizer step, the part of ``train_loss`` that is the model's
+    auxiliary loss (a Skip RNN's budget; 0 for most cells). Evaluation losses are the
+    task's loss only, so they compare with the baseline.
     """
 
     label: str = ""
@@ -58,6 +61,7 @@ class History:
     steps: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
     grad_norm: list = field(default_factory=list)
+    aux_loss: list = field(default_factory=list)
     eval_steps: list = field(default_factory=list)
     eval_loss: list = field(default_factory=list)
     eval_accuracy: list = field(default_factory=list)
@@ -140,6 +144,7 @@ class Trainer:
         self.batch_size, self.clip, self.tbptt = batch_size, clip, tbptt
         self.eval_every, self.eval_batch = eval_every, eval_batch
         self.seed, self.step, self.progress = seed, start_step, progress
+        self.aux_loss = 0.0
         self.xp, self.dtype = model.backend.xp, model.dtype
         self.history = History(label=label or model.cells[0].name, task=task.name,
                                metric=task.metric, baseline=float(task.baseline),
@@ -177,28 +182,41 @@ class Trainer:
 
     # ------------------------------------------------------------------ one step
     def loss_and_grads(self, x, target):
-        """(loss, grads) of one batch, with full or truncated BPTT."""
+        """(loss, grads) of one batch, with full or truncated BPTT. The loss includes
+        the model's auxiliary loss (``cache.aux_loss``, also kept in ``self.aux_loss``);
+        the cells' backward already includes its gradient."""
         model, T = self.model, x.shape[0]
         k = self.tbptt
         if k is None or k >= T:
             y, cache = model.forward(x)
             loss, dy = self._loss(y, target)
-            return loss, model.backward(dy, cache)[1]
+            self.aux_loss = cache.aux_loss
+            return loss + cache.aux_loss, model.backward(dy, cache)[1]
         every_step = model.readout.readout == "all"
         starts = list(range(0, T, int(k)))
-        state, ys, caches = None, [], []
+        state, ys, caches, aux = None, [], [], 0.0
         for i, s in enumerate(starts):
             y, cache = model.forward(x[s:s + k], state)
             state = cache.state_T                         # carried forward, not backward
+            aux += cache.aux_loss
             ys.append(y)
-            caches.append(cache if every_step or i == len(starts) - 1 else None)
+            # an earlier chunk of a "last"-readout task has no loss of its own, unless it
+            # has an auxiliary one: then its backward runs with dy = 0
+            last = i == len(starts) - 1
+            caches.append(cache if every_step or last or cache.aux_loss else None)
         y = self.xp.concatenate(ys, axis=0) if every_step else ys[-1]
         loss, dy = self._loss(y, target)
-        if not every_step:
-            return loss, model.backward(dy, caches[-1])[1]
+        self.aux_loss = aux
+        loss += aux
         grads = None
-        for s, cache in zip(starts, caches):
-            g = model.backward(dy[s:s + k], cache)[1]     # each chunk from dstate_T = 0
+        for i, (s, cache) in enumerate(zip(starts, caches)):
+            if cache is None:
+                continue
+            if every_step:
+                dy_chunk = dy[s:s + k]
+            else:
+                dy_chunk = dy if i == len(starts) - 1 else self.xp.zeros_like(dy)
+            g = model.backward(dy_chunk, cache)[1]        # each chunk from dstate_T = 0
             if grads is None:
                 grads = g
             else:
@@ -265,6 +283,7 @@ class Trainer:
                 h.steps.append(self.step)
                 h.train_loss.append(loss)
                 h.grad_norm.append(norm)
+                h.aux_loss.append(self.aux_loss)
                 if self.step % self.eval_every == 0 or self.step == end:
                     self._record_eval()
                     bar.set_postfix(loss=f"{loss:.4f}", eval=f"{h.eval_loss[-1]:.4f}",

@@ -28,6 +28,12 @@ EXTRA_VARIANTS = {
     "fastweights": [{"S": 3}, {"lam": 0.5, "eta": 1.5, "S": 2}, {"lam": 0.0}, {"eta": 0.0},
                     {"memory": "history"}, {"memory": "history", "lam": 0.5, "S": 2},
                     {"memory": "history", "lam": 0.0}],
+    # skiprnn's default (hard) mode has a surrogate gradient: test_gradients checks that
+    # gradcheck refuses it; soft mode gets the full check, budget loss included
+    "skiprnn": [{"soft": True, "budget": 0.1}, {"base": "lstm"},
+                {"base": "lstm", "soft": True, "budget": 0.1}, {"base": "rnn", "soft": True}],
+    "clockwork": [{"periods": [1, 3]}, {"modules": 2}, {"modules": 3}],   # 3: unequal sizes
+    "qrnn": [{"pooling": "f"}, {"pooling": "ifo", "window": 3}, {"window": 1}],
 }
 
 

@@ -15,7 +15,7 @@ def test_notebook_runs(path):
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=900, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}).execute()
     elapsed = time.perf_counter() - start
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]

@@ -126,3 +126,20 @@ def test_bad_arguments_are_clear():
         make_task("adding", T=10).batch(0, np.random.default_rng(0))
     with pytest.raises(ValueError, match="pairs"):
         make_task("associative", T=20)
+
+
+def test_adding_skiprnn_layout():
+    """Campos et al.'s variant: values in [-0.5, 0.5), first marker in the first 10%,
+    second in the last half; target the sum; spec rebuilds it; the baseline (predict 0)
+    is the target's variance 1/6."""
+    task = make_task("adding", T=50, layout="skiprnn")
+    x, target = task.batch(4000, np.random.default_rng(0))
+    assert x[:, :, 0].min() >= -0.5 and x[:, :, 0].max() < 0.5
+    marks = [np.flatnonzero(x[:, b, 1]) for b in range(x.shape[1])]
+    assert all(len(m) == 2 and m[0] < 5 and m[1] >= 25 for m in marks)
+    assert {m[0] for m in marks} == set(range(5))
+    np.testing.assert_allclose(target[:, 0], [x[m, b, 0].sum() for b, m in enumerate(marks)])
+    assert abs(np.mean(target ** 2) - task.baseline) < 0.01
+    assert make_task(**task.spec).layout == "skiprnn"
+    with pytest.raises(ValueError, match="layout must be one of"):
+        make_task("adding", T=50, layout="tenth")

@@ -1,3 +1,3 @@
 """One module per cell; importing this package registers them all."""
-from . import (deltarnn, fastweights, gru, indrnn, janet, lstm, mgu, orthogonal,  # noqa: F401
-               resindrnn, rnn)
+from . import (clockwork, deltarnn, fastweights, gru, indrnn, janet, lstm, mgu,  # noqa: F401
+               orthogonal, qrnn, resindrnn, rnn, skiprnn)

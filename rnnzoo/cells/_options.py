@@ -1,0 +1,47 @@
+"""Option checks shared by the cells of issue 10 (skiprnn, clockwork, qrnn).
+
+Each returns the value as a plain Python type or raises naming the option, what was
+expected and what was given. bool is not a number and a string is not a bool; NumPy
+scalars (np.float32(0.1), np.int64(2), np.bool_(True)) are accepted.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def real(name, value, *, lo=-np.inf, hi=np.inf, lo_open=False, hi_open=False):
+    """A finite real number in [lo, hi] (open ends where asked)."""
+    lb, rb = "(" if lo_open else "[", ")" if hi_open else "]"
+    want = f"a finite real number in {lb}{lo}, {hi}{rb}"
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)) \
+            or not np.isfinite(value):
+        raise ValueError(f"{name} must be {want}; got {value!r}")
+    v = float(value)
+    if v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
+        raise ValueError(f"{name} must be {want}; got {value!r}")
+    return v
+
+
+def integer(name, value, *, lo=1):
+    """An integer >= lo."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) \
+            or value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}; got {value!r}")
+    return int(value)
+
+
+def flag(name, value):
+    """True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def choice(name, value, allowed):
+    """One of the strings in ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; "
+                         f"got {value!r}")
+    return value

@@ -1,0 +1,223 @@
+"""Quasi-recurrent neural network: a causal convolution over time, then elementwise pooling."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..base import Cache, RecurrentCell
+from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
+from ..registry import register
+from . import _options
+
+GATES = {"f": ("z", "f"), "fo": ("z", "f", "o"), "ifo": ("z", "f", "o", "i")}
+
+
+@register("qrnn")
+class QRNN(RecurrentCell):
+    r"""Quasi-Recurrent Neural Network (Bradbury, Merity, Xiong & Socher, ICLR 2017).
+
+    All the matrix work is a causal convolution of width k over time, one matrix
+    product for all T steps; the only sequential part is elementwise ("pooling"):
+
+    .. math::
+
+        \begin{aligned}
+        \hat x_t &= [x_{t-k+1}; \dots; x_{t-1}; x_t] \quad (kD) \\
+        [z_t; f_t; o_t; i_t] &= W \hat x_t + b
+            \quad\text{(then tanh, σ, σ, σ blockwise)} \\
+        \text{fo:}\quad c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot z_t,
+            \qquad h_t = o_t \odot c_t \\
+        \text{f:}\quad c_t &= f_t \odot c_{t-1} + (1 - f_t) \odot z_t,
+            \qquad h_t = c_t \\
+        \text{ifo:}\quad c_t &= f_t \odot c_{t-1} + i_t \odot z_t,
+            \qquad h_t = o_t \odot c_t
+        \end{aligned}
+
+    The window is ordered oldest input first and the gates z, f, o, as in the authors'
+    ``torchqrnn`` (``cat([x_{t-1}, x_t])`` for k = 2); their code allows k in {1, 2},
+    here any k >= 1. Their ``ForgetMult`` computes :math:`c_t = F_t z_t + (1 - F_t)
+    c_{t-1}`, i.e. their F is the paper's 1 - f; here f is the paper's, so their zoneout
+    "F = 0" is "f = 1" below.
+
+    The elementwise work (activations, pooling, output) runs in blocks of a few steps
+    small enough that the arrays a block touches stay in the CPU cache; done over the
+    whole sequence at once it would stream every (T, B, H) array through main memory
+    several times, which costs more than the pooling loop itself.
+
+    Zoneout (the paper's regularizer on f): with probability p a unit's forget gate is
+    forced to 1, so it keeps its previous c: :math:`f = 1 - m \odot (1 - \sigma(\cdot))`,
+    :math:`m \sim \text{Bernoulli}(1 - p)`. The mask comes from ``zoneout_seed`` (a
+    fresh draw each forward) or from ``cell.zoneout_mask`` when that is set (a fixed
+    mask, e.g. for the gradient check); it is saved in the cache, so backward uses the
+    mask the forward used. With ``cell.training = False`` the expectation is used,
+    :math:`f = 1 - (1 - p)(1 - \sigma)`, as ``torchqrnn`` does at evaluation.
+
+    State: (c, x_past): c (B, H) and the last k - 1 inputs x_past (B, (k-1) D), oldest
+    first, so that a sequence split at any step continues exactly. With k = 1 the state
+    is (c,) alone.
+
+    Shapes: x (T, B, D); W (G H, k D), b (G H,) with G = 2, 3, 4 gates (z, f, o, i) for
+    f-, fo-, ifo-pooling. Initialization :math:`\mathcal U(-1/\sqrt{kD}, 1/\sqrt{kD})`,
+    ``torch.nn.Linear``'s, which is what the authors' layer uses.
+
+    Options
+    -------
+    window : int >= 1, k above (default 2, the paper's language-model setting)
+    pooling : "fo" (default), "f" or "ifo"
+    zoneout : float in [0, 1), p above (default 0)
+    zoneout_seed : int >= 0, seeds the zoneout masks
+    """
+
+    options = {"window": 2, "pooling": "fo", "zoneout": 0.0, "zoneout_seed": 0}
+    training = True          # False: zoneout uses its expectation instead of a mask
+    zoneout_mask = None      # a fixed {0, 1} mask (T, B, H) to use instead of drawing one
+
+    def check_options(self):
+        self.window = _options.integer("window", self.window, lo=1)
+        self.pooling = _options.choice("pooling", self.pooling, tuple(GATES))
+        self.zoneout = _options.real("zoneout", self.zoneout, lo=0.0, hi=1.0, hi_open=True)
+        self.zoneout_seed = _options.integer("zoneout_seed", self.zoneout_seed, lo=0)
+        self.gate_names = GATES[self.pooling]
+        self.state_names = ("c",) if self.window == 1 else ("c", "x_past")
+        self._zoneout_rng = np.random.default_rng(self.zoneout_seed)
+
+    def init_params(self, rng):
+        G, H, kD = len(self.gate_names), self.hidden_size, self.window * self.input_size
+        bound = 1.0 / np.sqrt(kD)
+        return {"W": rng.uniform(-bound, bound, (G * H, kD)),
+                "b": rng.uniform(-bound, bound, G * H)}
+
+    def initial_state(self, batch):
+        zeros = self.xp.zeros
+        c = zeros((batch, self.hidden_size), dtype=self.dtype)
+        if self.window == 1:
+            return (c,)
+        return (c, zeros((batch, (self.window - 1) * self.input_size), dtype=self.dtype))
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, x, state0):
+        xp, k, H = self.xp, self.window, self.hidden_size
+        T, B, D = x.shape
+        cache = Cache(x=x, state0=state0, T=T, B=B)
+        if k > 1:   # x_pad: the k-1 carried inputs, then x: (T + k - 1, B, D)
+            past = state0[1].reshape(B, k - 1, D).transpose(1, 0, 2)
+            cache.x_pad = xp.concatenate([past, x], axis=0)
+        else:
+            cache.x_pad = x
+        cache.windows = xp.empty((T, B, k * D), dtype=self.dtype)
+        for j in range(k):                              # block j holds x_{t-k+1+j}
+            cache.windows[:, :, j * D:(j + 1) * D] = cache.x_pad[j:j + T]
+        # the convolution: every gate at every step, one matrix product, gates side by
+        # side (T, B, G H) as the product gives them; gates[i] is gate i's (T, B, H) view
+        G = len(self.gate_names)
+        pre = self.project(cache.windows, self.params["W"], self.params["b"])
+        gates = cache.gates = pre.reshape(T, B, G, H).transpose(2, 0, 1, 3)
+        g = dict(zip(self.gate_names, gates))
+        cache.scale = self._zoneout_scale(T, B)
+        f = g["f"] if cache.scale is None else xp.empty_like(g["f"])
+        cache.f = f
+        c = cache.c = self.hidden_buffer(cache, state0[0])
+        hs = xp.empty((T, B, H), dtype=self.dtype)
+        add = xp.empty((min(T, self.block(B)), B, H), dtype=self.dtype)
+        # the elementwise work, in blocks of steps small enough to stay in cache
+        for s, e in self.blocks(T, B):
+            b = slice(s, e)
+            tanh_(g["z"][b])
+            sigmoid_(gates[1:, b])                      # f, o, i
+            if cache.scale is not None:                 # zoneout: f = 1 - m (1 - sigma)
+                scale = cache.scale if np.isscalar(cache.scale) else cache.scale[b]
+                xp.multiply(scale, g["f"][b] - 1.0, out=f[b])
+                f[b] += 1.0
+            a = add[:e - s]                             # what each step adds:
+            if self.pooling == "ifo":
+                xp.multiply(g["i"][b], g["z"][b], out=a)     # i z
+            else:
+                xp.subtract(1.0, f[b], out=a)
+                a *= g["z"][b]                          # (1 - f) z
+            for t in range(s, e):                       # the only sequential part
+                xp.multiply(f[t], c[t], out=c[t + 1])
+                c[t + 1] += a[t - s]                    # c_t = f c_{t-1} + (1 - f) z
+            if self.pooling == "f":
+                hs[b] = c[s + 1:e + 1]                  # h = c
+            else:
+                xp.multiply(g["o"][b], c[s + 1:e + 1], out=hs[b])   # h = o c
+        state_T = (c[T].copy(),)
+        if k > 1:
+            state_T += (cache.x_pad[T:].transpose(1, 0, 2).reshape(B, (k - 1) * D).copy(),)
+        return hs, state_T, cache
+
+    def block(self, B):
+        """Steps per block of elementwise work: about 64 KiB per (block, B, H) array, so
+        the dozen arrays a block touches stay in the L2 cache (whole-sequence passes
+        would stream every array through main memory several times)."""
+        return max(1, 16384 // (B * self.hidden_size))
+
+    def blocks(self, T, B):
+        n = self.block(B)
+        return [(s, min(s + n, T)) for s in range(0, T, n)]
+
+    def _zoneout_scale(self, T, B):
+        """None (no zoneout), the mask m (T, B, H) in training, or the scalar 1 - p."""
+        if self.zoneout == 0.0:
+            return None
+        if not self.training:
+            return 1.0 - self.zoneout
+        m = self.zoneout_mask
+        if m is None:
+            m = self._zoneout_rng.random((T, B, self.hidden_size)) >= self.zoneout
+        m = self.xp.asarray(m, dtype=self.dtype)
+        if tuple(m.shape) != (T, B, self.hidden_size):
+            raise ValueError(f"{self._where()}: zoneout_mask must have shape (T, B, H) = "
+                             f"{(T, B, self.hidden_size)}; got {tuple(m.shape)}")
+        return m
+
+    # ------------------------------------------------------------------ backward
+    def _backward(self, dhs, cache, dstate):
+        xp, k = self.xp, self.window
+        T, B, D = cache.x.shape
+        g, c, f = dict(zip(self.gate_names, cache.gates)), cache.c, cache.f
+        G, H = len(self.gate_names), self.hidden_size
+        dpre = xp.empty((T, B, G * H), dtype=self.dtype)     # gates side by side, as W
+        dgates = dpre.reshape(T, B, G, H).transpose(2, 0, 1, 3)   # gate-major views
+        d = dict(zip(self.gate_names, dgates))
+        dh_norm = xp.empty(T)
+        dc = xp.empty((min(T, self.block(B)), B, H), dtype=self.dtype)
+        carried = dstate[0]                             # dL/dc from the step after a block
+        for s, e in reversed(self.blocks(T, B)):
+            b, n = slice(s, e), e - s
+            dcb = dc[:n]                                # dL/dc_t for t in the block
+            if self.pooling == "f":
+                dcb[...] = dhs[b]                       # h = c
+            else:
+                xp.multiply(dhs[b], g["o"][b], out=dcb)   # h = o c
+                xp.multiply(dhs[b], c[s + 1:e + 1], out=d["o"][b])
+            dcb[n - 1] += carried
+            for t in reversed(range(n - 1)):            # the only sequential part
+                dcb[t] += f[s + t + 1] * dcb[t + 1]     # c_{t+1} = f c_t + ..
+            carried = f[s] * dcb[0]                     # on to c_{s-1}
+            dh = dcb if self.pooling == "f" else dhs[b]   # dL/dh_t in total
+            dh_norm[b] = xp.sqrt(xp.einsum("tbh,tbh->t", dh, dh))
+            if self.pooling == "ifo":                   # c = f c_prev + i z
+                xp.multiply(dcb, c[s:e], out=d["f"][b])
+                xp.multiply(dcb, g["z"][b], out=d["i"][b])
+                xp.multiply(dcb, g["i"][b], out=d["z"][b])
+            else:                                       # c = f c_prev + (1 - f) z
+                xp.subtract(c[s:e], g["z"][b], out=d["f"][b])
+                d["f"][b] *= dcb
+                xp.subtract(1.0, f[b], out=d["z"][b])
+                d["z"][b] *= dcb
+            if cache.scale is not None:                 # f = 1 - scale (1 - sigma)
+                d["f"][b] *= cache.scale if np.isscalar(cache.scale) else cache.scale[b]
+            tanh_grad_(d["z"][b], g["z"][b])            # z = tanh(.)
+            sigmoid_grad_(dgates[1:, b], cache.gates[1:, b])   # f, o, i = sigma(.)
+        dc0 = carried
+        grads = {"W": self.weight_grad(dpre, cache.windows), "b": self.bias_grad(dpre)}
+        dwin = self.input_grad(dpre, self.params["W"])  # (T, B, k D)
+        dx_pad = xp.zeros_like(cache.x_pad)
+        for j in range(k):                              # windows[t, j] = x_pad[t + j]
+            dx_pad[j:j + T] += dwin[:, :, j * D:(j + 1) * D]
+        if k == 1:
+            return dx_pad, (dc0,), grads, dh_norm
+        dx_pad[T:] += dstate[1].reshape(B, k - 1, D).transpose(1, 0, 2)   # x_past_T
+        dpast = dx_pad[:k - 1].transpose(1, 0, 2).reshape(B, (k - 1) * D)
+        return dx_pad[k - 1:].copy(), (dc0, dpast.copy()), grads, dh_norm
+

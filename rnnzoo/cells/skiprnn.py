@@ -1,0 +1,243 @@
+"""Skip RNN: a learned binary gate decides at which steps the wrapped cell updates."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import to_numpy
+from ..base import Cache, RecurrentCell
+from ..ops import sigmoid_
+from ..registry import available, make, register
+from . import _options
+
+
+@register("skiprnn")
+class SkipRNN(RecurrentCell):
+    r"""Skip RNN (Campos, Jou, Giró-i-Nieto, Torres & Chang, ICLR 2018), wrapping any
+    registered cell S (``base="gru"`` by default) with a binary state-update gate.
+
+    .. math::
+
+        \begin{aligned}
+        u_t &= \mathrm{round}(\tilde u_t) \\
+        s_t &= u_t \cdot S(s_{t-1}, x_t) + (1 - u_t) \cdot s_{t-1} \\
+        \Delta\tilde u_t &= \sigma(w_p \cdot s_t + b_p) \\
+        \tilde u_{t+1} &= u_t \cdot \Delta\tilde u_t
+            + (1 - u_t) \cdot (\tilde u_t + \min(\Delta\tilde u_t, 1 - \tilde u_t))
+        \end{aligned}
+
+    with :math:`\tilde u_1 = 1`, so the first step always updates. Every component of
+    the base's state is gated by the same :math:`u_t`; the output is the (gated) first
+    component, h. :math:`\Delta\tilde u_t` reads the state component named ``c`` when the
+    base has one (the authors' SkipLSTM computes it from the cell state), else h. When
+    :math:`u_t = 0`, :math:`s_t = s_{t-1}` and :math:`\Delta\tilde u_t` repeats the last
+    value, so :math:`\tilde u` grows by it each skipped step until it rounds to 1: after
+    an update with probability :math:`\Delta`, :math:`\lceil 0.5/\Delta \rceil - 1`
+    steps are skipped (paper eq. 6). The authors' code carries :math:`\Delta\tilde u`
+    and the accumulated :math:`\tilde u` in its state and mixes :math:`\Delta` instead of
+    recomputing it from :math:`s_t`; in hard mode the two give the same values.
+
+    **The gradient is a surrogate.** round() has derivative 0 almost everywhere; backward
+    uses the straight-through estimator (Bengio, Léonard & Courville, 2013), the
+    identity :math:`\partial u_t / \partial \tilde u_t := 1` (``surrogate_slope``). This
+    is by design, not the derivative, so ``exact_gradient`` is False and a
+    finite-difference check cannot confirm it (``rnnzoo.gradcheck`` reports it as a
+    problem). ``soft=True`` replaces round by the identity, :math:`u_t = \tilde u_t`:
+    the cell is then differentiable and checked in full.
+
+    **The budget loss** :math:`\lambda \sum_t u_t` (per sequence, averaged over the
+    batch) belongs to the cell: forward puts its value in ``cache.aux_loss`` and backward
+    includes its gradient. ``SequenceModel``, the trainer and ``gradcheck`` add it.
+
+    **Skipping for real**: :meth:`forward_skipping` runs the base only on the rows with
+    :math:`u_t = 1` (gather, step, scatter), so at batch size 1 a skipped step costs no
+    matrix product. At batch size 1 it equals :meth:`forward` bit for bit; with several
+    rows to rounding, since BLAS sums a product of fewer rows in another order (one row
+    goes through gemv). :meth:`forward` itself computes the
+    base on every row and masks, as the authors' code does, because training needs the
+    candidate state of every row for the straight-through gradient.
+
+    The base is driven one step at a time through its own sequence methods, so any
+    registered cell can be the base and the gated state never shares a buffer with the
+    base's candidate; the price is that the base's input projection runs per step.
+
+    State: the base's state, then :math:`\tilde u` (B, 1). Shapes: x (T, B, D), h (B, H);
+    parameters ``base.*`` (the base cell's, seeded with ``seed``), ``w_p`` (1, H)
+    :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)`, ``b_p`` (1,) = 1, as in the authors' code
+    (``update_bias=1``), so that the untrained cell updates at nearly every step.
+
+    Options
+    -------
+    base : name of a registered cell (default "gru"); its output must be its state's first
+        component of size H (true of rnn, gru, lstm, mgu, janet; checked at construction
+        with one probe step, which rules out e.g. qrnn's fo-pooling, h = o c)
+    base_options : dict of the base's options, or None
+    soft : bool, u = ũ instead of round(ũ) (default False)
+    budget : float >= 0, λ of the budget loss (default 0; the paper sweeps 1e-5 .. 1e-2)
+    """
+
+    options = {"base": "gru", "base_options": None, "soft": False, "budget": 0.0}
+    exact_gradient = False          # instance: True when soft
+    surrogate_tensors = ("every tensor upstream of u_t",)
+    surrogate_slope = 1.0           # d round(ũ)/dũ as backward uses it; tests set 0
+    differentiable_options = {"soft": True, "budget": 0.1}   # what a checker can verify
+
+    def check_options(self):
+        if not isinstance(self.base, str) or self.base not in available() \
+                or self.base == "skiprnn":
+            raise ValueError(f"base must be the name of a registered cell other than "
+                             f"'skiprnn'; got {self.base!r}")
+        if self.base_options is not None and not isinstance(self.base_options, dict):
+            raise ValueError(f"base_options must be None or a dict; got {self.base_options!r}")
+        self.soft = _options.flag("soft", self.soft)
+        self.budget = _options.real("budget", self.budget, lo=0.0)
+        self.exact_gradient = self.soft
+        self.cell = make(self.base, self.input_size, self.hidden_size, seed=self.seed,
+                         dtype=self.dtype, backend=self.backend.name,
+                         **(self.base_options or {}))
+        probe = self.cell.initial_state(1)[0].shape == (1, self.hidden_size) and \
+            self._output_is_first_state()
+        if self.cell.output_size != self.hidden_size or not probe:
+            raise ValueError(f"base {self.base!r} does not output its first state component "
+                             f"(of size {self.hidden_size}); skiprnn gates the state and "
+                             f"outputs its first component, so it needs a base like rnn, "
+                             f"gru or lstm")
+        self.state_names = tuple(self.cell.state_names) + ("u_tilde",)
+        names = self.cell.state_names
+        self.p_index = names.index("c") if "c" in names else 0
+
+    def _output_is_first_state(self):
+        """One random step of the base: is its output its first state component?"""
+        x = self.xp.asarray(np.random.default_rng(0).standard_normal((1, 1, self.input_size)),
+                            dtype=self.dtype)
+        hs, state, _ = self.cell.forward(x)
+        return bool(self.xp.array_equal(hs[0], state[0]))
+
+    def init_params(self, rng):
+        H = self.hidden_size
+        s = 1.0 / np.sqrt(H)
+        return {**{f"base.{k}": to_numpy(v) for k, v in self.cell.params.items()},
+                "w_p": rng.uniform(-s, s, (1, H)), "b_p": np.ones(1)}
+
+    def initial_state(self, batch):
+        return tuple(self.cell.initial_state(batch)) + (
+            self.xp.ones((batch, 1), dtype=self.dtype),)
+
+    def _link(self):
+        """Point the base cell at this cell's ``base.*`` arrays (an optimizer or a
+        checkpoint may have replaced them)."""
+        self.cell.params = {k: self.params[f"base.{k}"] for k in self.cell.params}
+
+    def _next_u(self, u, u_tilde, s_p):
+        """Δũ_t = σ(w_p·s_t + b_p) and ũ_{t+1} = u Δ + (1 - u)(ũ + min(Δ, 1 - ũ))."""
+        delta = sigmoid_(s_p @ self.params["w_p"].T + self.params["b_p"])
+        grow = u_tilde + self.xp.minimum(delta, 1.0 - u_tilde)
+        return delta, u * delta + (1.0 - u) * grow
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, x, state0):
+        xp, T, B = self.xp, x.shape[0], x.shape[1]
+        nb = len(self.cell.state_names)
+        self._link()
+        cache = Cache(x=x, state0=state0, T=T, B=B, steps=[], states=[tuple(state0[:nb])])
+        cache.u_tilde = xp.empty((T + 1, B, 1), dtype=self.dtype)
+        cache.u_tilde[0] = state0[nb]
+        cache.u = xp.empty((T, B, 1), dtype=self.dtype)        # u_t
+        cache.delta = xp.empty_like(cache.u)                    # Δũ_t
+        hs = xp.empty((T, B, self.hidden_size), dtype=self.dtype)
+        s = tuple(state0[:nb])
+        for t in range(T):
+            u_tilde = cache.u_tilde[t]
+            u = cache.u[t]
+            u[...] = u_tilde if self.soft else xp.rint(u_tilde)     # u = round(ũ)
+            _, cand, base_cache = self.cell._forward(x[t:t + 1], s)  # S(s_{t-1}, x_t)
+            s = tuple(u * c + (1.0 - u) * p for c, p in zip(cand, s))   # gated update
+            hs[t] = s[0]
+            cache.delta[t], cache.u_tilde[t + 1] = self._next_u(u, u_tilde, s[self.p_index])
+            cache.steps.append((cand, base_cache))
+            cache.states.append(s)
+        cache.aux_loss = self.budget * float(cache.u.sum()) / B      # λ Σ_t u_t, batch mean
+        return hs, tuple(c.copy() for c in s) + (cache.u_tilde[T].copy(),), cache
+
+    # ------------------------------------------------------------------ backward
+    def _backward(self, dhs, cache, dstate):
+        xp, T, B = self.xp, cache.T, cache.B
+        nb = len(self.cell.state_names)
+        self._link()
+        w_p = self.params["w_p"]
+        ds, du_next = list(dstate[:nb]), dstate[nb]        # dL/ds_t, dL/dũ_{t+1}
+        grads = {n: xp.zeros_like(p) for n, p in self.params.items()}
+        dx = xp.empty_like(cache.x)
+        dh_norm = xp.empty(T)
+        no_output = xp.zeros((1, B, self.hidden_size), dtype=self.dtype)
+        slope = 1.0 if self.soft else self.surrogate_slope
+        for t in reversed(range(T)):
+            u, u_tilde, delta = cache.u[t], cache.u_tilde[t], cache.delta[t]
+            s, s_prev = cache.states[t + 1], cache.states[t]
+            cand, base_cache = cache.steps[t]
+            ds[0] = ds[0] + dhs[t]                          # the loss's own h_t gradient
+            # ũ_{t+1} = u Δ + (1 - u)(ũ + min(Δ, 1 - ũ)); sel: min picks Δ
+            sel = (delta < 1.0 - u_tilde).astype(self.dtype)
+            grow = u_tilde + xp.minimum(delta, 1.0 - u_tilde)
+            d_delta = du_next * (u + (1.0 - u) * sel)
+            du = du_next * (delta - grow)
+            du_tilde = du_next * (1.0 - u) * sel
+            # Δ = σ(w_p·s_p + b_p)
+            dpre = d_delta * delta * (1.0 - delta)
+            grads["w_p"] += dpre.T @ s[self.p_index]
+            grads["b_p"] += dpre.sum(axis=0)
+            ds[self.p_index] = ds[self.p_index] + dpre @ w_p
+            dh_norm[t] = xp.linalg.norm(ds[0])
+            # s_t = u S(s_{t-1}, x_t) + (1 - u) s_{t-1}
+            for d, c, p in zip(ds, cand, s_prev):
+                du += (d * (c - p)).sum(axis=1, keepdims=True)
+            du += self.budget / B                           # λ Σ u_t / B
+            dx_t, dprev, g, _ = self.cell._backward(no_output, base_cache,
+                                                    tuple(u * d for d in ds))
+            dx[t] = dx_t[0]
+            for k, v in g.items():
+                grads[f"base.{k}"] += v
+            ds = [(1.0 - u) * d + dp for d, dp in zip(ds, dprev)]
+            du_next = du_tilde + slope * du                 # u = round(ũ): straight-through
+        return dx, tuple(ds) + (du_next,), grads, dh_norm
+
+    # ------------------------------------------------------------------ real skipping
+    def forward_skipping(self, x, state0=None):
+        """Inference that computes the base only for the rows with u_t = 1.
+
+        Returns (hs, state_T, updates) with ``updates`` a (T, B) NumPy bool array of
+        u_t; hs and state_T equal :meth:`forward`'s (see the class docstring). Hard mode only (in soft mode u is not
+        binary). Reads u_t on the host at every step, since the active rows decide the
+        shapes of the step's products.
+        """
+        if self.soft:
+            raise ValueError("forward_skipping needs soft=False: with u = ũ no step is "
+                             "ever skipped")
+        xp = self.xp
+        x = self._check_input(x)
+        state0 = self._check_state(state0, x.shape[1], "state0")
+        T, B = x.shape[0], x.shape[1]
+        nb = len(self.cell.state_names)
+        self._link()
+        s = [c.copy() for c in state0[:nb]]
+        u_tilde = state0[nb]
+        hs = xp.empty((T, B, self.hidden_size), dtype=self.dtype)
+        updates = np.zeros((T, B), dtype=bool)
+        for t in range(T):
+            u = xp.rint(u_tilde)
+            u_host = to_numpy(u)[:, 0]
+            if not np.all((u_host == 0) | (u_host == 1)):
+                raise ValueError(f"forward_skipping: u_t at step {t} is not 0 or 1 "
+                                 f"(ũ outside [0, 1.5) in the given state)")
+            rows = np.flatnonzero(u_host)
+            updates[t] = u_host == 1
+            if rows.size == B:                              # every row updates
+                _, s, _ = self.cell._forward(x[t:t + 1], tuple(s))
+                s = list(s)
+            elif rows.size:                                 # gather, step, scatter
+                r = xp.asarray(rows)
+                _, cand, _ = self.cell._forward(x[t:t + 1, r], tuple(c[r] for c in s))
+                for c, new in zip(s, cand):
+                    c[r] = new
+            hs[t] = s[0]
+            _, u_tilde = self._next_u(u, u_tilde, s[self.p_index])
+        return hs, tuple(c.copy() for c in s) + (u_tilde.copy(),), updates

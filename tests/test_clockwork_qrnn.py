@@ -1,0 +1,181 @@
+"""Clockwork RNN and QRNN against plain reference loops written from the papers'
+equations, plus the properties that make them cheap: Clockwork computes only its active
+modules; QRNN's state carries the last k-1 inputs; zoneout's mask is seeded and used.
+
+A pass: the cells equal the references to ~1e-15 (float64), and the structural checks
+hold exactly.
+"""
+import numpy as np
+import pytest
+
+import rnnzoo
+
+D = 3
+
+
+# ---------------------------------------------------------------- clockwork
+def clockwork_reference(cell, x, h0, t0):
+    """Every module computed at every step, then the inactive ones put back."""
+    P, periods = cell.params, np.asarray(cell.period_array)
+    W_hh = P["W_hh"] * cell.mask_hh
+    h, hs = h0.copy(), []
+    for t in range(x.shape[0]):
+        cand = np.tanh(x[t] @ P["W_ih"].T + P["b"] + h @ W_hh.T)
+        active = ((t0[:, None] + t) % periods == 0)              # (B, g)
+        keep = np.repeat(active, cell.sizes, axis=1)
+        h = np.where(keep, cand, h)
+        hs.append(h)
+    return np.array(hs)
+
+
+@pytest.mark.parametrize("opts,H", [({}, 16), ({"modules": 8}, 16),
+                                    ({"periods": [1, 3, 5, 7]}, 16), ({"modules": 3}, 7)])
+def test_clockwork_equals_the_dense_masked_reference(opts, H, rng):
+    """Including rows at different phases (t0 differs per row), and modules of unequal
+    size (H = 7 in 3 modules: 3, 2, 2 units)."""
+    cell = rnnzoo.make("clockwork", D, H, seed=0, **opts)
+    x = rng.standard_normal((20, 4, D))
+    h0 = rng.standard_normal((4, H))
+    t0 = np.array([0, 1, 5, 12])
+    hs, (hT, tT), _ = cell.forward(x, (h0, t0[:, None].astype(float)))
+    np.testing.assert_allclose(hs, clockwork_reference(cell, x, h0, t0), rtol=1e-13, atol=1e-14)
+    np.testing.assert_array_equal(tT[:, 0], t0 + 20)
+
+
+def test_clockwork_schedule_and_slow_modules_hold(rng):
+    """Module i changes exactly at the steps t with t mod 2^i = 0 (every module at t=0)."""
+    cell = rnnzoo.make("clockwork", D, 8, seed=1, modules=4)
+    hs, _, _ = cell.forward(rng.standard_normal((16, 1, D)))
+    h = np.concatenate([np.zeros((1, 1, 8)), hs])
+    for i in range(4):
+        block = slice(2 * i, 2 * i + 2)
+        changed = [not np.array_equal(h[t + 1, :, block], h[t, :, block]) for t in range(16)]
+        assert changed == [t % 2 ** i == 0 for t in range(16)]
+
+
+def test_clockwork_computes_only_the_active_prefix(rng):
+    """Units computed per step are the active prefix (k times the last active module +
+    1), and the masked blocks of W_hh neither matter nor get a gradient."""
+    cell = rnnzoo.make("clockwork", D, 16, seed=0, modules=4)
+    x = rng.standard_normal((8, 2, D))
+    hs, _, cache = cell.forward(x)
+    assert cache.units == [16, 4, 8, 4, 12, 4, 8, 4]
+    assert all(keep is None for keep in cache.keep)
+    done, dense = cell.multiply_adds(8, B=2)
+    H = 16
+    assert done == 2 * H * sum(cache.units) + D * 2 * sum(cache.units)
+    assert dense == 8 * 2 * (H * H + D * H)
+    lower = cell.mask_hh == 0
+    cell.params["W_hh"][lower] = 123.0            # entries a module may not read
+    np.testing.assert_array_equal(cell.forward(x)[0], hs)
+    _, _, grads = cell.backward(np.ones_like(hs), cell.forward(x)[2])
+    assert np.all(grads["W_hh"][lower] == 0)
+
+
+@pytest.mark.parametrize("opts,match", [
+    ({"modules": 9}, "at least the number of modules"),
+    ({"modules": 0}, "modules must be an integer >= 1"),
+    ({"modules": 2.0}, "modules must be an integer"),
+    ({"periods": [2, 1]}, "strictly ascending"),
+    ({"periods": [1, 0]}, "periods entry must be an integer >= 1"),
+    ({"periods": "12"}, "periods must be None or a non-empty list"),
+    ({"periods": [1, 2], "modules": 4}, "modules=4 but periods has 2"),
+    ({"periods": [True, 2]}, "periods entry must be an integer"),
+])
+def test_clockwork_bad_options(opts, match):
+    with pytest.raises(ValueError, match=match):
+        rnnzoo.make("clockwork", D, 8, **opts)
+
+
+# ---------------------------------------------------------------- qrnn
+def qrnn_reference(cell, x, c0, past):
+    """The paper's equations one step at a time with an explicit window of inputs."""
+    k, (T, B, _) = cell.window, x.shape
+    seq = list(past.reshape(B, k - 1, D).transpose(1, 0, 2)) + list(x) if k > 1 else list(x)
+    G = len(cell.gate_names)
+    c, hs = c0.copy(), []
+    for t in range(T):
+        window = np.concatenate(seq[t:t + k], axis=1)          # oldest first
+        a = (window @ cell.params["W"].T + cell.params["b"]).reshape(B, G, -1)
+        g = dict(zip(cell.gate_names, a.transpose(1, 0, 2)))
+        z, f = np.tanh(g["z"]), 1 / (1 + np.exp(-g["f"]))
+        add = (1 / (1 + np.exp(-g["i"]))) * z if "i" in g else (1 - f) * z
+        c = f * c + add
+        hs.append(c if cell.pooling == "f" else c / (1 + np.exp(-g["o"])))
+    return np.array(hs), c
+
+
+@pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
+@pytest.mark.parametrize("window", [1, 2, 4])
+def test_qrnn_equals_the_step_by_step_reference(pooling, window, rng):
+    cell = rnnzoo.make("qrnn", D, 5, seed=2, pooling=pooling, window=window)
+    x = rng.standard_normal((7, 2, D))
+    state0 = tuple(rng.standard_normal(s.shape) for s in cell.initial_state(2))
+    past = state0[1] if window > 1 else None
+    hs, sT, _ = cell.forward(x, state0)
+    ref_hs, ref_c = qrnn_reference(cell, x, state0[0], past)
+    np.testing.assert_allclose(hs, ref_hs, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(sT[0], ref_c, rtol=1e-13, atol=1e-14)
+    if window > 1:     # the carried inputs are the last k-1 of x, oldest first
+        np.testing.assert_array_equal(sT[1], x[-(window - 1):].transpose(1, 0, 2).reshape(2, -1))
+
+
+def test_qrnn_split_shorter_than_the_window(rng):
+    """k = 4 and chunks of 1 and 2 steps: the carried inputs reach across chunks."""
+    cell = rnnzoo.make("qrnn", D, 5, seed=2, window=4)
+    x = rng.standard_normal((6, 2, D))
+    hs, sT, _ = cell.forward(x)
+    parts, s = [], None
+    for a, b in [(0, 1), (1, 3), (3, 4), (4, 6)]:
+        h, s, _ = cell.forward(x[a:b], s)
+        parts.append(h)
+    np.testing.assert_allclose(np.concatenate(parts), hs, rtol=1e-13, atol=1e-14)
+    for a, b in zip(s, sT):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+
+
+def test_qrnn_zoneout_mask(rng):
+    """Where the mask is 0 the unit keeps its c (f = 1); draws are seeded, fresh per
+    forward, saved in the cache; a fixed mask passes the full gradient check; in
+    evaluation mode f = 1 - (1 - p)(1 - σ)."""
+    x = rng.standard_normal((6, 2, D))
+    a = rnnzoo.make("qrnn", D, 4, seed=0, zoneout=0.5, zoneout_seed=7, pooling="f")
+    b = rnnzoo.make("qrnn", D, 4, seed=0, zoneout=0.5, zoneout_seed=7, pooling="f")
+    ha, _, ca = a.forward(x)
+    hb, _, cb = b.forward(x)
+    np.testing.assert_array_equal(ha, hb)                        # seeded
+    assert not np.array_equal(a.forward(x)[2].scale, ca.scale)   # fresh each forward
+    m = ca.scale
+    assert set(np.unique(m)) == {0.0, 1.0}
+    c = np.concatenate([np.zeros((1, 2, 4)), ha])                # pooling f: h = c
+    held = m == 0
+    np.testing.assert_array_equal(c[1:][held], c[:-1][held])
+    a.zoneout_mask = m
+    assert rnnzoo.gradcheck(a, x).passed
+    a.training = False
+    _, _, ce = a.forward(x)
+    np.testing.assert_allclose(ce.f, 1 - 0.5 * (1 - ce.gates[1]), rtol=1e-15)
+    a.zoneout_mask = np.ones((2, 2, 4))
+    a.training = True
+    with pytest.raises(ValueError, match="zoneout_mask must have shape"):
+        a.forward(x)
+
+
+@pytest.mark.parametrize("opts,match", [
+    ({"window": 0}, "window must be an integer >= 1"),
+    ({"window": 1.5}, "window must be an integer"),
+    ({"pooling": "o"}, "pooling must be one of 'f', 'fo', 'ifo'"),
+    ({"zoneout": 1.0}, r"zoneout must be a finite real number in \[0.0, 1.0\)"),
+    ({"zoneout": -0.1}, "zoneout must be"),
+    ({"zoneout": "0.1"}, "zoneout must be"),
+    ({"zoneout_seed": -1}, "zoneout_seed must be an integer >= 0"),
+])
+def test_qrnn_bad_options(opts, match):
+    with pytest.raises(ValueError, match=match):
+        rnnzoo.make("qrnn", D, 4, **opts)
+
+
+def test_numpy_scalars_accepted():
+    cell = rnnzoo.make("qrnn", D, 4, window=np.int64(3), zoneout=np.float32(0.25))
+    assert cell.window == 3 and cell.zoneout == pytest.approx(0.25)
+    assert rnnzoo.make("clockwork", D, 8, modules=np.int64(2)).modules == 2
