@@ -80,3 +80,16 @@ def test_worker_refuses_an_unknown_library():
     with pytest.raises(ValueError, match="lib must be"):
         from rnnzoo.benchmark.worker import measure
         measure(json.loads('{"lib": "jax", "cell": "rnn"}'))
+
+
+def test_from_json_rewrites_the_report_without_measuring(tmp_path, capsys):
+    """A saved bench.json renders again: the summary line per cell and the full table."""
+    from rnnzoo.__main__ import main
+    rows = fair.fair_benchmark(["rnn"], shapes=[(3, 2, 4)], modes=("f",), pairs=1,
+                               repeat=1, with_torch=False, threads=1)
+    saved = tmp_path / "in.json"
+    saved.write_text(json.dumps({"header": "h", "footer": "f", "rows": rows}))
+    assert main(["bench", "--from-json", str(saved), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "| cell | cell / GEMMs 3/2/4 |" in out and "| `rnn` | 3/2/4 | f |" in out
+    assert (tmp_path / "o" / "bench.png").exists()

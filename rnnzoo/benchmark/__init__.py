@@ -30,7 +30,8 @@ import numpy as np
 
 from ..registry import available
 from .fair import SHAPES, fair_benchmark, torch_installed
-from .report import bar_chart, markdown_table
+from .report import bar_chart, markdown_table, summary_table
+from .report import MODE_NAMES
 from .timing import MODES, blas_threads
 
 __all__ = ["fair_benchmark", "markdown_table", "bar_chart", "main", "SHAPES", "MODES"]
@@ -86,6 +87,8 @@ def main(argv=None):
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     p.add_argument("--out", default="figures", help="where bench.md and the PNGs go")
     p.add_argument("--no-files", action="store_true", help="print the table only")
+    p.add_argument("--from-json", default=None, metavar="BENCH_JSON",
+                   help="measure nothing: rewrite the table and chart from a saved bench.json")
     p.add_argument("--scaling", action="store_true",
                    help="instead: cost against T (every cell) and against H")
     args = p.parse_args(argv)
@@ -97,6 +100,9 @@ def main(argv=None):
                 f"{', '.join(available())}")
     if args.scaling:
         return _scaling(args, cells)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        return _write(args, saved["rows"], saved["header"], saved["footer"])
     torch = None
     if not args.no_torch and torch_installed():
         from importlib.metadata import version
@@ -112,10 +118,17 @@ def main(argv=None):
     rows = fair_benchmark(cells, shapes=args.shapes, modes=args.modes, pairs=args.pairs,
                           repeat=args.repeat, dtype=args.dtype, with_torch=torch is not None,
                           threads=args.threads, clock=args.clock, progress=progress)
-    load = _load()
-    footer = f"{time.perf_counter() - start:.0f} s; load average {load:.1f} at the end"
-    table = markdown_table(rows)
-    print("\r" + " " * 60 + "\r" + table + "\n\n" + footer)
+    print("\r" + " " * 60 + "\r", end="")
+    footer = f"{time.perf_counter() - start:.0f} s; load average {_load():.1f} at the end"
+    return _write(args, rows, header, footer)
+
+
+def _write(args, rows, header, footer):
+    """Print the summary and the full table; write bench.md, bench.json and bench.png."""
+    modes = list(dict.fromkeys(r["mode"] for r in rows))
+    summary = "\n\n".join(f"{MODE_NAMES[m]}:\n\n{summary_table(rows, m)}" for m in modes)
+    table = f"{summary}\n\nEvery measurement:\n\n{markdown_table(rows)}"
+    print(table + "\n\n" + footer)
     if not args.no_files:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -125,7 +138,7 @@ def main(argv=None):
                                       f"{footer}\n")
         bar_chart(rows, out / "bench.png", caption=f"python -m rnnzoo bench: {header}; "
                   f"{footer}. Bars: medians over the pairs, whiskers: min and max.")
-        print(f"wrote {out / 'bench.md'} and {out / 'bench.png'}")
+        print(f"wrote {out / 'bench.md'}, bench.json and bench.png")
     return 0
 
 

@@ -25,6 +25,27 @@ def markdown_table(rows) -> str:
     return "\n".join(lines)
 
 
+def summary_table(rows, mode="fb") -> str:
+    """One line per cell for one mode: cell / its GEMMs at each shape, then rnnzoo / torch
+    at each shape where torch has the cell (medians over the pairs, [min–max])."""
+    rows = [r for r in rows if r["mode"] == mode]
+    shapes = list(dict.fromkeys((r["T"], r["B"], r["H"]) for r in rows))
+    names = list(dict.fromkeys(r["cell"] for r in rows))
+    torch_shapes = [s for s in shapes if any(r["ratio"] and (r["T"], r["B"], r["H"]) == s
+                                             for r in rows)]
+    label = "/".join
+    head = (["cell"] + [f"cell / GEMMs {label(map(str, s))}" for s in shapes]
+            + [f"rnnzoo / torch {label(map(str, s))}" for s in torch_shapes])
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    at = {(r["cell"], r["T"], r["B"], r["H"]): r for r in rows}
+    for name in names:
+        cells = [_range(at[(name, *s)]["vs_gemm"]) if (name, *s) in at else "-" for s in shapes]
+        cells += [_range(at[(name, *s)]["ratio"]) if (name, *s) in at else "-"
+                  for s in torch_shapes]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _bars(ax, rows, key, title, cells):
     shapes = sorted({(r["T"], r["B"], r["H"]) for r in rows}, key=lambda s: (s[0], -s[2]))
     width = 0.8 / max(1, len(shapes))
