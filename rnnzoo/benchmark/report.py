@@ -1,6 +1,8 @@
 """The fair benchmark's outputs: a markdown table and a bar chart."""
 from __future__ import annotations
 
+import textwrap
+
 from ..plotting import cell_style
 
 MODE_NAMES = {"fb": "forward + backward", "f": "forward only"}
@@ -88,7 +90,7 @@ def bar_chart(rows, path, caption=""):
         both = [dict(r, cell=f"{r['cell']} {r['mode']}") for r in with_torch]
         labels = [f"{c} {m}" for c in tcells for m in ("fb", "f")]
         _bars(axes[0, 1], both, "ratio", "rnnzoo / torch (below 1: rnnzoo faster)", labels)
-    fig.text(0.01, 0.01, caption, fontsize=7, va="bottom")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(caption, 200)), fontsize=7, va="bottom")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -7,6 +7,8 @@ curve's shape is what counts here, not its level against another library.
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from ..registry import available, make
@@ -70,7 +72,7 @@ def scaling_figure(path, by_T, by_H, T_grid=T_GRID, H_grid=H_GRID, caption=""):
     b.set_xticks(H_grid, [str(v) for v in H_grid])
     b.minorticks_off()
     b.legend(fontsize=7)
-    fig.text(0.01, 0.01, caption, fontsize=7, va="bottom")
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(caption, 200)), fontsize=7, va="bottom")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
