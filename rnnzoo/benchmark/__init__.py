@@ -14,8 +14,9 @@ made, as whole passes spread over the run, and the table gives the median ratio 
 (:mod:`.gemms`), in turns with the cell in the same process: cell / GEMMs is how far the
 cell is from the floor NumPy can approach, a number that needs no other library.
 
-Outputs: the markdown table (printed, and written to ``figures/bench.md``) and a bar
-chart ``figures/bench.png`` (the rows also as ``figures/bench.json``); ``--scaling`` writes ``figures/bench_scaling.png``.
+Outputs: the markdown tables (printed, and written to ``figures/speed/bench.md``), a bar
+chart ``figures/speed/bench.png`` and the rows as ``figures/speed/bench.json``;
+``--scaling`` writes ``figures/speed/bench_scaling.png``.
 Timings move with the machine's load: compare ratios measured within one run.
 """
 from __future__ import annotations
@@ -85,7 +86,8 @@ def main(argv=None):
                    "--threads 1, the time other programs take is then not counted)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
-    p.add_argument("--out", default="figures", help="where bench.md and the PNGs go")
+    p.add_argument("--out", default="figures/speed",
+                   help="where bench.md, bench.json and the PNGs go (default %(default)s)")
     p.add_argument("--no-files", action="store_true", help="print the table only")
     p.add_argument("--from-json", default=None, metavar="BENCH_JSON",
                    help="measure nothing: rewrite the table and chart from a saved bench.json")

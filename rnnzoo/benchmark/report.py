@@ -65,7 +65,7 @@ def _bars(ax, rows, key, title, cells):
                         color="black", capsize=2, linewidth=0.8)
     ax.axhline(1.0, color="gray", linestyle="--", linewidth=0.8)
     ax.set_xticks(range(len(cells)), cells, rotation=45, ha="right")
-    ax.set_title(title + "\nbars left to right: T/B/H = " +
+    ax.set_title(title + "\nbars left to right, T/B/H:\n" +
                  ", ".join(f"{T}/{B}/{H}" for T, B, H in shapes), fontsize=9)
 
 
