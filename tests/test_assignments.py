@@ -96,7 +96,8 @@ def test_round_trip(src, student_dir):
 
 
 def test_markers_are_checked():
-    """Pass: an unpaired marker is refused with the cell named; stubs keep the def line."""
+    """Pass: an unpaired marker is refused with the cell named; stubs keep the def line;
+    a written answer becomes the prompt and a mark scheme disappears."""
     with pytest.raises(assignments.MarkerError, match="has no"):
         assignments.student_source("### BEGIN SOLUTION\nx = 1\n", where="nb, cell 3")
     with pytest.raises(assignments.MarkerError, match="without"):
@@ -107,6 +108,9 @@ def test_markers_are_checked():
     assert assignments.fill_in(out, src) == src
     with pytest.raises(assignments.MarkerError, match="stubs"):
         assignments.fill_in(out, "x = 1")
+    md = ("Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION\n"
+          "=== BEGIN MARK SCHEME ===\n2 points\n=== END MARK SCHEME ===\nEnd.")
+    assert assignments.student_source(md, "markdown") == "Why?\n**YOUR ANSWER HERE**\nEnd."
 
 
 @pytest.mark.parametrize("argv, message", [([], "required"),
