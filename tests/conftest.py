@@ -17,6 +17,13 @@ EXTRA_VARIANTS = {
     "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
     "lstm": [{"forget_bias": 1.0}],
     "janet": [{"chrono_init": False}, {"beta": 0.0}, {"beta": 2.5, "t_max": 10}],
+    "indrnn": [{"nonlinearity": "tanh"}, {"t_max": 10, "u_init": "bounded"}],
+    "resindrnn": [{"residual": False}, {"norm": "layer"}, {"depth": 1},
+                  {"depth": 3, "nonlinearity": "tanh", "t_max": 10, "u_init": "bounded",
+                   "norm": "layer", "residual": False}],
+    "orthogonal": [{"nonlinearity": "identity"}, {"nonlinearity": "tanh", "init": "cayley"},
+                   {"parametrization": "cayley"},
+                   {"parametrization": "cayley", "init": "cayley", "n_negative": 2}],
     "deltarnn": [{"phi": "identity"}, {"phi": "relu", "alpha": 1.0}],
     "fastweights": [{"S": 3}, {"lam": 0.5, "eta": 1.5, "S": 2}, {"lam": 0.0}, {"eta": 0.0},
                     {"memory": "history"}, {"memory": "history", "lam": 0.5, "S": 2},
@@ -27,6 +34,9 @@ EXTRA_VARIANTS = {
                 {"base": "lstm", "soft": True, "budget": 0.1}, {"base": "rnn", "soft": True}],
     "clockwork": [{"periods": [1, 3]}, {"modules": 2}, {"modules": 3}],   # 3: unequal sizes
     "qrnn": [{"pooling": "f"}, {"pooling": "ifo", "window": 3}, {"window": 1}],
+    "urnn": [{"nonlinearity": "identity"}],
+    "eurnn": [{"style": "fft"}, {"complex": False}, {"style": "fft", "complex": False},
+              {"capacity": 5}, {"nonlinearity": "identity"}],
 }
 
 

@@ -25,7 +25,7 @@ def no_training(monkeypatch):
     monkeypatch.setattr(training.Trainer, "run", refuse)
 
 
-def usage_error(capsys, entry, argv, named):
+def assert_usage_error(capsys, entry, argv, named):
     with pytest.raises(SystemExit) as info:
         entry(argv)
     err = capsys.readouterr().err
@@ -64,12 +64,12 @@ TRAIN_CASES = [
 
 @pytest.mark.parametrize("argv,named", TRAIN_CASES, ids=[" ".join(a) for a, _ in TRAIN_CASES])
 def test_train_flags(capsys, argv, named):
-    usage_error(capsys, train_main, BASE + argv, named)
+    assert_usage_error(capsys, train_main, BASE + argv, named)
 
 
 def test_checkpoint_or_plot_path_that_is_a_directory(capsys, tmp_path):
-    usage_error(capsys, train_main, BASE + ["--checkpoint", str(tmp_path)], "is a directory")
-    usage_error(capsys, train_main, BASE + ["--save-plot", str(tmp_path)], "is a directory")
+    assert_usage_error(capsys, train_main, BASE + ["--checkpoint", str(tmp_path)], "is a directory")
+    assert_usage_error(capsys, train_main, BASE + ["--save-plot", str(tmp_path)], "is a directory")
 
 
 @pytest.mark.parametrize("content", ["missing", "garbage", "not-from-train"])
@@ -80,7 +80,7 @@ def test_resume_from_a_bad_file(capsys, tmp_path, content):
     elif content == "not-from-train":
         import rnnzoo
         rnnzoo.save_checkpoint(path, rnnzoo.build_model("gru", 2, 3, 1, readout="last"))
-    usage_error(capsys, train_main, ["--resume", str(path), "--no-progress"], str(path))
+    assert_usage_error(capsys, train_main, ["--resume", str(path), "--no-progress"], str(path))
 
 
 GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T", "0"], "--T"),
@@ -94,14 +94,14 @@ GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T"
 @pytest.mark.parametrize("argv,named", GRADCHECK_CASES,
                          ids=[" ".join(a) for a, _ in GRADCHECK_CASES])
 def test_other_commands(capsys, argv, named):
-    usage_error(capsys, rnnzoo_main, argv, named)
+    assert_usage_error(capsys, rnnzoo_main, argv, named)
 
 
 @pytest.mark.parametrize("argv,named", [(["--T", "0"], "--T"), (["--repeat", "0"], "--repeat"),
                                         (["--cells", "nope"], "--cells"),
                                         (["--cells", ","], "--cells")])
 def test_bench_flags(capsys, argv, named):
-    usage_error(capsys, bench_main, argv + ["--no-torch"], named)
+    assert_usage_error(capsys, bench_main, argv + ["--no-torch"], named)
 
 
 def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monkeypatch):
@@ -121,4 +121,4 @@ def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monke
     (["--cells", "gru", "--save-plot", "c.pdf"], "--save-plot"),
 ])
 def test_compare_flags(capsys, argv, named):
-    usage_error(capsys, compare_main, argv, named)
+    assert_usage_error(capsys, compare_main, argv, named)
