@@ -316,6 +316,7 @@ plt.show()
 # the carried state. Full marks for the prediction stated before running and for
 # comparing every seed's `result.final("gru", "loss")` with 1/6.
 # ### END SOLUTION
+#
 # 2. **The forget bias.** Rerun the unfair LSTM with `forget_bias` 3. Does it leave the
 #    baseline sooner than with 1? *Check:* compare `left_baseline(...)` of the two runs
 #    seed by seed.
@@ -326,6 +327,7 @@ plt.show()
 # 1: the gradient to the first marker is larger at the start, which tends to make it
 # leave the baseline sooner; judge it seed by seed from `left_baseline`.
 # ### END SOLUTION
+#
 # 3. **The IRNN.** Train `ex.Variant("rnn", {"nonlinearity": "relu", "identity_init":
 #    True})` under the same budget. Does the identity initialization rescue the vanilla
 #    RNN at $T = 50$? *Check:* `result.solved(label)` counts the seeds that left the

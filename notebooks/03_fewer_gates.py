@@ -266,6 +266,7 @@ assert mgu_num_params(3, 5) == 90
 # already near 1 over the task's length) is gone; the answer is whatever
 # `left_baseline` shows seed by seed, and the explanation is the initial $f_t$.
 # ### END SOLUTION
+#
 # 3. **Predict the time ratio.** At $D = H = 512$ the products dominate more. Predict
 #    MGU's time over the GRU's from the block counts, then measure it with
 #    `ex.time_interleaved`. *Check:* the measured ratio should move toward 2/3.

@@ -360,6 +360,7 @@ assert abs(scaled_orthogonal_ratio(0.5, 3) - 0.125) < 1e-15
 # gradient as $|u|^T$ (exploding or, below 1, vanishing) over 100 steps; the bounded
 # init is what keeps $|u|^T \le$ MAG.
 # ### END SOLUTION
+#
 # 4. **The slow learning rate.** Rerun section 5 without `lr_for` (S at the full
 #    learning rate). *Check:* `copy.final(label)` against the run above; does $W$ stay
 #    orthogonal (`res.models(label)[0].cells[0].recurrent_matrix()`), whatever the rate?

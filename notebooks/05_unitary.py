@@ -275,6 +275,7 @@ assert eurnn_w_params(6, 6) == 36
 # 36-dimensional subset of it, so a generic target cannot be reached and the error
 # stalls above zero, as the uRNN's 56 parameters do.
 # ### END SOLUTION
+#
 # 3. **The nonlinearity breaks the isometry.** Build `rnnzoo.make("urnn", 4, 64)`, set
 #    `cell.params["b"][:] = 0.5` and redraw the gradient norm over 1,000 steps. *Check:*
 #    with the identity nonlinearity the curve is flat to 1e-10; with modReLU and b = 0.5
@@ -287,6 +288,7 @@ assert eurnn_w_params(6, 6) == 36
 # preserved. Full marks for a prediction stated before running, with the reason, checked
 # against the measured curve.
 # ### END SOLUTION
+#
 # 4. **The backward is $W^*$.** For any cell here, take `W = cell.recurrent_matrix()`, a
 #    random complex g, and compare `cell.apply_W_backward(g, h, co, acc)` (with
 #    `co = cell.coefficients()`, `acc = cell.new_accumulators(4, co)`, any h) to

@@ -306,6 +306,7 @@ plt.show()
 # $\tilde u \ge 0.5$: at 0.2, 0.4 it skips, at 0.6 it updates. So it skips 2 steps
 # after each update (an update every 3rd step), which `cache.u` shows.
 # ### END SOLUTION
+#
 # 2. **Clockwork's bill.** With 6 modules of periods $1, 2, \dots, 32$, how many
 #    module-steps out of $6 \times 64$ are computed in 64 steps? Derive
 #    $\sum_i \lceil 64 / 2^i \rceil$, then check with
@@ -356,6 +357,7 @@ assert abs(clockwork_fraction_limit(8) - 255 / 1024) < 1e-12
 # that is the LSTM's per-step overhead (a small matrix product and elementwise work per
 # step in a Python loop, where the QRNN does one large GEMM for all steps).
 # ### END SOLUTION
+#
 # 4. **The surrogate.** Run `rnnzoo.gradcheck` on `rnnzoo.make("skiprnn", 3, 4,
 #    soft=True, budget=0.5)` and on the same cell with `soft=False`. Why can the second
 #    never pass, and what does `tests/test_skiprnn.py` check instead?

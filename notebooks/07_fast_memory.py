@@ -310,6 +310,7 @@ plot_gradient_norms(ax, [variant("rnn (tanh)", "rnn", linestyle=":"),
 # a layer-normalized RNN; if its accuracy stays on the plateau, the fast weights (not
 # layer normalization) explain the gap.
 # ### END SOLUTION
+#
 # 2. **The gradient of an outer product.** Show that if $A = \lambda A' + \eta h h^\top$
 #    and $G = \partial L/\partial A$, then $\partial L/\partial h = \eta (G + G^\top) h$.
 #    *Check:* build `fw = rnnzoo.make("fastweights", 3, 4)`, run it on random `x`, call
@@ -321,6 +322,7 @@ plot_gradient_norms(ax, [variant("rnn (tanh)", "rnn", linestyle=":"),
 # h_i \delta_{jk})$, so $\partial L/\partial h_k = \eta \sum_j G_{kj} h_j + \eta \sum_i
 # G_{ik} h_i = \eta\,[(G + G^\top) h]_k$.
 # ### END SOLUTION
+#
 # 3. **Shut the gate.** Set the Delta-RNN's `b_r` to 50 with `phi="identity"`. Predict
 #    $h_T$ and the curve of `grads.dh_norm`. *Check:* `np.allclose(h_T, h0)` and a flat
 #    `dh_norm` (the test `test_deltarnn_gate_shut_keeps_the_state` does the same).
