@@ -76,3 +76,18 @@ def test_training_beats_the_unigram_baseline(task):
                                seed=0)
     history = rnnzoo.train(model, task, 150, lr=1e-2, progress=False, eval_every=150)
     assert history.eval_loss[-1] < task.baseline
+
+
+def test_sample_carries_every_layers_state(task):
+    """Pass: with two stacked layers, generating one character at a time (the state
+    carried) gives the same logits as reading the whole text at once."""
+    model = rnnzoo.build_model("lstm", task.input_size, 8, task.output_size, layers=2,
+                               readout="all", seed=1)
+    text = "def " + rnnzoo.sample(model, "def ", 6, 1.0, 0, vocab=task)
+    x = np.eye(len(task.vocab))[task.encode(text)][:, None, :]
+    y_all, _ = model.forward(x)
+    y, cache, steps = None, None, []
+    for t in range(len(text)):
+        y, cache = model.forward(x[t:t + 1], None if cache is None else cache.state_T)
+        steps.append(y[0])
+    np.testing.assert_allclose(np.stack(steps), y_all, rtol=1e-12, atol=1e-12)
