@@ -79,8 +79,9 @@ def test_training_beats_the_unigram_baseline(task):
 
 
 def test_sample_carries_every_layers_state(task):
-    """Pass: with two stacked layers, generating one character at a time (the state
-    carried) gives the same logits as reading the whole text at once."""
+    """Pass: with two stacked layers, feeding a sampled text one character at a time
+    with cache.state_T carried (what sample does) gives the same logits as reading the
+    whole text at once."""
     model = rnnzoo.build_model("lstm", task.input_size, 8, task.output_size, layers=2,
                                readout="all", seed=1)
     text = "def " + rnnzoo.sample(model, "def ", 6, 1.0, 0, vocab=task)
