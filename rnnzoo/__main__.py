@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnnzoo {figures,gradcheck,train,compare,bench} ...``."""
+"""Command line: ``python -m rnnzoo {figures,gradcheck,train,compare,assignments,bench} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -72,6 +72,9 @@ def main(argv=None):
     if argv[:1] == ["compare"]:
         from . import cli_compare
         return cli_compare.main(argv[1:])
+    if argv[:1] == ["assignments"]:
+        from . import assignments
+        return assignments.main(argv[1:])
     if argv[:1] == ["bench"]:
         from . import benchmark
         return benchmark.main(argv[1:])
@@ -105,6 +108,10 @@ def main(argv=None):
     p = sub.add_parser("compare", help="several cells x several seeds under one budget "
                        "(see: python -m rnnzoo compare -h)")
     p.add_argument("compare_args", nargs=argparse.REMAINDER)
+
+    p = sub.add_parser("assignments", help="write the student version of every notebook "
+                       "(see: python -m rnnzoo assignments -h)")
+    p.add_argument("assignments_args", nargs=argparse.REMAINDER)
 
     p = sub.add_parser("bench", help="time forward+backward of every cell, and torch's "
                        "(see: python -m rnnzoo bench -h)")

@@ -17,7 +17,7 @@ from .core import (CLAIMS, FIGURES, _current, check, comparison, figure,  # noqa
                    measure,
                    plot_gradient_norms, plot_jacobian_spectra, variant)
 from . import (baselines, training, gated, structural, unitary, skipping,  # noqa: F401,E402
-               fast_memory)  # each registers its figures, in the issues' order
+               fast_memory, charlm)  # each registers its figures, in the issues' order
 from .baselines import BASELINES  # noqa: F401
 from .gated import GATED  # noqa: F401
 
