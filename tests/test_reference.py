@@ -87,6 +87,15 @@ def test_every_registered_cell_has_a_textbook_version():
     assert not missing, f"cells without a textbook version in rnnzoo.reference: {missing}"
 
 
+def test_a_cell_without_a_textbook_version_fails_naming_it(monkeypatch):
+    """What the parametrized test does for a newly registered cell that has no textbook
+    version yet: it fails with an error that names the cell."""
+    monkeypatch.delitem(reference.REFERENCES, "mgu")
+    cell = rnnzoo.make("mgu", 2, 3)
+    with pytest.raises(KeyError, match="no textbook version of cell 'mgu'"):
+        run_both(cell, 2, 1, np.random.default_rng(0))
+
+
 # ------------------------------------------------------------------ a gate swap is caught
 def swap_rows(params, gates, i, j):
     """Exchange gate blocks i and j of every stacked parameter (rows of W, entries of b)."""
@@ -148,3 +157,47 @@ def test_a_gate_swap_in_the_textbook_is_caught(monkeypatch):
     cell = rnnzoo.make("lstm", 3, 4, seed=1, dtype=np.float64)
     worst = max(errors(run_both(cell, 4, 2, np.random.default_rng(7))[0]).values())
     assert worst > 1e-3, f"the textbook comparison missed a swap: worst error {worst:.2e}"
+
+
+# ------------------------------------------------------------------ cell-specific
+@pytest.mark.parametrize("slope", [1.0, 0.0], ids=["straight-through", "exact parts only"])
+@pytest.mark.parametrize("base", ["gru", "lstm"])
+def test_skiprnn_hard_mode_equals_the_textbook_definition(base, slope):
+    """Hard mode, u = round(ũ): the exact parts (slope 0: every gradient that does not
+    pass through round) and the straight-through surrogate (slope 1: dL/dũ += dL/du by
+    definition) both equal the textbook's, and so does the budget loss's value. A pass
+    also needs the data to contain skipped (u = 0) and updating (u = 1) steps."""
+    cell = rnnzoo.make("skiprnn", 3, 5, seed=2, base=base, budget=0.05)
+    cell.surrogate_slope = slope
+    pairs, cache, r_cache = run_both(cell, 8, 4, np.random.default_rng(11))
+    bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
+    assert not bad, f"skiprnn(base={base}, slope={slope}) differs from the textbook: {bad}"
+    u = np.concatenate([c["u"] for c in r_cache])
+    assert set(np.unique(u)) == {0.0, 1.0}, f"u should be binary with both values; got {u}"
+    assert cache.aux_loss == pytest.approx(sum(c["aux_loss"] for c in r_cache), rel=1e-14)
+
+
+def test_skiprnn_straight_through_is_the_only_difference_between_the_slopes():
+    """The slope changes what reaches ũ_0 (with slope 1 the surrogate carries gradient
+    through round(); with 0 only the exact parts do), and leaves dx at the last step
+    exactly as it was: only gradients that pass through a round() depend on it."""
+    cell = rnnzoo.make("skiprnn", 3, 5, seed=2, budget=0.05)
+    grads = {}
+    for slope in (1.0, 0.0):
+        cell.surrogate_slope = slope
+        grads[slope] = run_both(cell, 6, 3, np.random.default_rng(5))[0]
+    assert np.abs(grads[1.0]["du_tilde0"][0] - grads[0.0]["du_tilde0"][0]).max() > 1e-6
+    np.testing.assert_array_equal(grads[1.0]["x (dx)"][0][-1], grads[0.0]["x (dx)"][0][-1])
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["fixed mask", "evaluation"])
+def test_qrnn_zoneout_equals_the_textbook(training):
+    """Zoneout on f: with a fixed {0, 1} mask in training, and with its expectation
+    1 - p at evaluation, the cell equals the textbook to round-off."""
+    T, B, H = 5, 3, 4
+    cell = rnnzoo.make("qrnn", 2, H, seed=4, zoneout=0.3)
+    cell.training = training
+    cell.zoneout_mask = np.random.default_rng(1).random((T, B, H)) >= 0.3
+    pairs, _, _ = run_both(cell, T, B, np.random.default_rng(2))
+    bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
+    assert not bad, f"qrnn zoneout (training={training}) differs from the textbook: {bad}"
