@@ -19,6 +19,7 @@ Use it through the table, by the registered name of a cell::
 
 or call a step pair directly (``reference.gated.lstm_step_forward``).
 """
-from . import clockwork, deltarnn, elman, fastweights, gated, qrnn, skiprnn  # noqa: F401
+from . import (clockwork, deltarnn, elman, fastweights, gated, qrnn, skiprnn,  # noqa: F401
+               structural)
 from .core import (REFERENCES, Reference, get, register_sequence, register_steps,  # noqa: F401
                    relu, sequence_backward, sequence_forward, sigmoid)

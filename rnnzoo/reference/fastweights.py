@@ -16,25 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops import LAYER_NORM_EPS
-from .core import register_steps, relu
-
-
-def layer_norm_forward(z, g, b):
-    """y = g (z - mu) / sigma + b over the last axis; returns y and (n, sigma)."""
-    mu = z.mean(axis=-1, keepdims=True)                  # mu = mean(z)
-    sigma = np.sqrt(((z - mu) ** 2).mean(axis=-1, keepdims=True) + LAYER_NORM_EPS)   # sigma
-    n = (z - mu) / sigma                                 # n = (z - mu) / sigma
-    return g * n + b, (n, sigma)                         # y = g n + b
-
-
-def layer_norm_backward(dy, saved, g):
-    """dL/dz of :func:`layer_norm_forward` (dL/dg = Σ dy n and dL/db = Σ dy: the caller's)."""
-    n, sigma = saved
-    dn = dy * g                                          # y = g n + b
-    dz = (dn - dn.mean(axis=-1, keepdims=True)           # n = (z - mu) / sigma: through mu
-          - n * (dn * n).mean(axis=-1, keepdims=True)) / sigma   # and through sigma
-    return dz
+from .core import layer_norm_backward, layer_norm_forward, register_steps, relu
 
 
 def matvec(A, v):
