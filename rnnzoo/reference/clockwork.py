@@ -44,6 +44,7 @@ def step_forward(x_t, state_prev, params, periods, sizes):
 
 
 def step_backward(dstate, cache):
+    """dL/d(h_t, t + 1) -> dL/dx_t, dL/d(h_{t-1}, t), this step's dL/dparams."""
     dh, dclock = dstate
     x_t, h_prev, cand, m, M, P = (cache[k] for k in ("x", "h_prev", "cand", "m", "M", "params"))
     dcand = dh * m                                       # h_t = m tanh(a_t) + ..

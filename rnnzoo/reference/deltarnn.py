@@ -36,6 +36,7 @@ def step_forward(x_t, state_prev, params, phi="tanh"):
 
 
 def step_backward(dstate, cache):
+    """dL/dh_t -> dL/dx_t, dL/d(h_{t-1},), this step's dL/dparams."""
     (dh,) = dstate
     x_t, h_prev, wx, vh, P = (cache[k] for k in ("x", "h_prev", "wx", "vh", "params"))
     z, r, h, phi = cache["z"], cache["r"], cache["h"], cache["phi"]

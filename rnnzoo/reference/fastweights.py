@@ -43,6 +43,7 @@ def step_forward(x_t, state_prev, params, lam=0.9, eta=0.5, S=1):
 
 
 def step_backward(dstate, cache):
+    """dL/d(h(t+1), A(t+1)) -> dL/dx(t), dL/d(h(t), A(t)), this step's dL/dparams."""
     dh, dA = dstate
     x_t, h_prev, A_prev, hs, P = (cache[k] for k in ("x", "h_prev", "A_prev", "hs", "params"))
     lam, eta, S = cache["lam"], cache["eta"], len(cache["ln"])

@@ -1,7 +1,8 @@
 r"""Textbook gated cells: LSTM, GRU (PyTorch's equations), MGU and JANET.
 
-Each block of a stacked weight is cut out by name (``W_ih[H:2 * H]`` is the forget
-gate's), and each step's gradient blocks are stacked back in the same order.
+The stacked pre-activations are cut into their gate blocks (``a[:, H:2 * H]``, from rows
+H:2H of W_ih and W_hh, is LSTM's forget gate), and each step's gradient blocks are
+stacked back in the same order for the weight gradients.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def lstm_step_forward(x_t, state_prev, params):
 
 
 def lstm_step_backward(dstate, cache):
+    """dL/d(h_t, c_t) -> dL/dx_t, dL/d(h_{t-1}, c_{t-1}), this step's dL/dparams."""
     dh, dc_next = dstate
     x_t, h_prev, c_prev, c, P = (cache[k] for k in ("x", "h_prev", "c_prev", "c", "params"))
     i, f, g, o = cache["i"], cache["f"], cache["g"], cache["o"]
@@ -74,6 +76,7 @@ def gru_step_forward(x_t, state_prev, params):
 
 
 def gru_step_backward(dstate, cache):
+    """dL/dh_t -> dL/dx_t, dL/d(h_{t-1},), this step's dL/dparams."""
     (dh,) = dstate
     x_t, h_prev, P = cache["x"], cache["h_prev"], cache["params"]
     r, z, n, hn = cache["r"], cache["z"], cache["n"], cache["hn"]
@@ -110,6 +113,7 @@ def mgu_step_forward(x_t, state_prev, params):
 
 
 def mgu_step_backward(dstate, cache):
+    """dL/dh_t -> dL/dx_t, dL/d(h_{t-1},), this step's dL/dparams."""
     (dh,) = dstate
     x_t, h_prev, P = cache["x"], cache["h_prev"], cache["params"]
     f, fh, h_tilde = cache["f"], cache["fh"], cache["h_tilde"]
@@ -148,6 +152,7 @@ def janet_step_forward(x_t, state_prev, params, beta=1.0):
 
 
 def janet_step_backward(dstate, cache):
+    """dL/dh_t (= dL/dc_t) -> dL/dx_t, dL/d(c_{t-1},), this step's dL/dparams."""
     (dc,) = dstate                                       # h_t = c_t
     x_t, c_prev, P = cache["x"], cache["c_prev"], cache["params"]
     f, i, c_tilde = cache["f"], cache["i"], cache["c_tilde"]

@@ -26,6 +26,7 @@ GATES = {"f": ("z", "f"), "fo": ("z", "f", "o"), "ifo": ("z", "f", "o", "i")}
 
 
 def forward(x, state0, params, window=2, pooling="fo", zoneout_scale=None):
+    """The convolution (every gate at every step), then the pooling loop: (hs, state_T, cache)."""
     T, B, D = x.shape
     k, H, W, b = window, state0[0].shape[1], params["W"], params["b"]
     past = [state0[1][:, j * D:(j + 1) * D] for j in range(k - 1)]   # x_{-k+1} .. x_{-1}
@@ -60,6 +61,7 @@ def forward(x, state0, params, window=2, pooling="fo", zoneout_scale=None):
 
 
 def backward(dhs, cache, dstate_T):
+    """BPTT through the pooling, then the convolution's backward: (dx, dstate0, grads)."""
     gates, cs, k, D, pooling, P = (cache[key] for key in
                                    ("gates", "cs", "k", "D", "pooling", "params"))
     T, B = len(gates), cs[0].shape[0]

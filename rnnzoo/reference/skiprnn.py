@@ -49,6 +49,7 @@ def step_forward(x_t, state_prev, params, base="gru", base_options=None, soft=Fa
 
 
 def step_backward(dstate, cache):
+    """dL/d(s_t..., ũ_{t+1}) -> dL/dx_t, dL/d(s_{t-1}..., ũ_t), this step's dL/dparams."""
     ds, du_tilde_next = list(dstate[:-1]), dstate[-1]
     u, u_tilde, delta, grow = cache["u"], cache["u_tilde"], cache["delta"], cache["grow"]
     s, s_prev, cand, k = cache["s"], cache["s_prev"], cache["cand"], cache["p_index"]

@@ -47,6 +47,7 @@ def phi_backward(dh, h, nonlinearity):
 
 # ------------------------------------------------------------------ IndRNN
 def indrnn_step_forward(x_t, state_prev, params, nonlinearity="relu"):
+    """One step: (h_{t-1},) -> (h_t,). nonlinearity: "relu" or "tanh"."""
     (h_prev,) = state_prev
     P = params
     a = x_t @ P["W"].T + P["u"] * h_prev + P["b"]        # a = W x_t + u h_{t-1} + b
@@ -56,6 +57,7 @@ def indrnn_step_forward(x_t, state_prev, params, nonlinearity="relu"):
 
 
 def indrnn_step_backward(dstate, cache):
+    """dL/dh_t -> dL/dx_t, dL/d(h_{t-1},), this step's dL/dparams."""
     (dh,) = dstate
     x_t, h_prev, h, P = cache["x"], cache["h_prev"], cache["h"], cache["params"]
     da = phi_backward(dh, h, cache["nonlinearity"])      # h_t = sigma(a)
@@ -95,6 +97,7 @@ def resindrnn_step_forward(x_t, state_prev, params, depth=6, residual=True, norm
 
 
 def resindrnn_step_backward(dstate, cache):
+    """dL/d(every layer's h_t) -> dL/dx_t, dL/d(every layer's h_{t-1}), dL/dparams."""
     P, layers, grads, skip = cache["params"], cache["layers"], {}, {}
     dstate_prev = [None] * len(layers)
     dabove = 0.0                                         # dL/dh^(l) from layer l+1's input
@@ -143,6 +146,7 @@ def orthogonal_S_grad(dW, W, A, d, parametrization):
 
 def orthogonal_step_forward(x_t, state_prev, params, parametrization="exp",
                             nonlinearity="modrelu", n_negative=0):
+    """One step: (h_{t-1},) -> (h_t,), W built from S."""
     (h_prev,) = state_prev
     P = params
     W, A, d = orthogonal_W(P["S"], parametrization, n_negative)
@@ -157,6 +161,7 @@ def orthogonal_step_forward(x_t, state_prev, params, parametrization="exp",
 
 
 def orthogonal_step_backward(dstate, cache):
+    """dL/dh_t -> dL/dx_t, dL/d(h_{t-1},), this step's dL/dparams (S through W)."""
     (dh,) = dstate
     x_t, h_prev, W, P = cache["x"], cache["h_prev"], cache["W"], cache["params"]
     if cache["nonlinearity"] == "modrelu":

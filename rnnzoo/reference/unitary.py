@@ -76,6 +76,7 @@ def step_forward(x_t, state_prev, params, factors, W_grads, V_names, nonlinearit
 
 
 def step_backward(dstate, cache):
+    """dL/d[Re h_t, Im h_t] -> dL/dx_t, dL/d[Re h_{t-1}, Im h_{t-1}], dL/dparams."""
     x_t, h_prev, z, W, V = (cache[k] for k in ("x", "h_prev", "z", "W", "V"))
     N, is_complex, P = W.shape[0], cache["is_complex"], cache["params"]
     dh = dstate[0][:, :N] + 1j * dstate[0][:, N:] if is_complex else dstate[0]   # packing
@@ -112,6 +113,7 @@ def reflection_grad(dR, r):
 
 
 def urnn_step_forward(x_t, state_prev, params, perm, nonlinearity="modrelu"):
+    """One step: W = D_3 R_2 F^{-1} D_2 Π R_1 F D_1 from the parameters, then the shared step."""
     P, N = params, len(perm)
     D1, D2, D3 = (np.diag(np.exp(1j * theta)) for theta in P["theta"])   # D_k = diag(e^{i theta_k})
     r1, r2 = P["r_re"] + 1j * P["r_im"]                  # the reflection vectors
@@ -145,6 +147,7 @@ def eurnn_layers(style, N, L):
 
 def eurnn_step_forward(x_t, state_prev, params, style="tunable", n_layers=2, is_complex=True,
                        nonlinearity="modrelu"):
+    """One step: W = D F^(L) .. F^(1) from the parameters, then the shared step."""
     V_names = ("U_re", "U_im") if is_complex else ("U",)
     P, N = params, params[V_names[0]].shape[0]
     layers = [layer for layer in eurnn_layers(style, N, n_layers) if len(layer[2])]
