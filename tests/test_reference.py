@@ -65,6 +65,9 @@ def run_both(cell, T, B, rng):
     r_hs, r_state_T, r_cache = ref.forward(x, state0, params, **options)
     r_dx, r_dstate0, r_grads = ref.backward(dhs, r_cache, dstate_T)
     pairs = {"hs": (hs, r_hs), "x (dx)": (dx, r_dx)}
+    assert len(r_state_T) == len(state_T) and len(r_dstate0) == len(dstate0), \
+        f"textbook state has {len(r_state_T)} entries, its gradient {len(r_dstate0)}; " \
+        f"the cell's has {len(state_T)} ({', '.join(cell.state_names)})"
     for name, a, b, da, db in zip(cell.state_names, state_T, r_state_T, dstate0, r_dstate0):
         pairs[f"{name}_T"] = (a, b)
         pairs[f"d{name}0"] = (da, db)
