@@ -27,6 +27,9 @@ EXTRA_VARIANTS = {
                 {"base": "lstm", "soft": True, "budget": 0.1}, {"base": "rnn", "soft": True}],
     "clockwork": [{"periods": [1, 3]}, {"modules": 2}, {"modules": 3}],   # 3: unequal sizes
     "qrnn": [{"pooling": "f"}, {"pooling": "ifo", "window": 3}, {"window": 1}],
+    "urnn": [{"nonlinearity": "identity"}],
+    "eurnn": [{"style": "fft"}, {"complex": False}, {"style": "fft", "complex": False},
+              {"capacity": 5}, {"nonlinearity": "identity"}],
 }
 
 

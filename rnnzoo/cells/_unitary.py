@@ -1,0 +1,251 @@
+r"""What the unitary cells (``urnn``, ``eurnn``) share: complex arithmetic inside, real
+arrays across the contract.
+
+Both compute
+
+.. math::
+
+    z_t = W h_{t-1} + V x_t, \qquad h_t = \mathrm{modReLU}(z_t)
+    \quad (\text{or } h_t = z_t \text{ with } \texttt{nonlinearity="identity"})
+
+with a unitary W applied factor by factor, never as an N x N matrix. They differ only
+in how W is built; a subclass supplies four hooks:
+
+===========================  ===============================================================
+``coefficients()``           W's factors from the parameters, once per forward/backward
+``apply_W(h, co)``           W h for a (B, N) batch
+``apply_W_backward(g, h,     W^H g (the backward of a unitary map is its conjugate
+co, acc)``                   transpose), accumulating what W's parameter gradients need
+``W_grads(acc, co)``         those parameter gradients, after the time loop
+===========================  ===============================================================
+
+and ``recurrent_matrix()``, W assembled on the host as a NumPy N x N matrix from the
+explicit factor matrices (independently of ``apply_W``, so tests can compare the two).
+
+**The real contract.** A complex state h in C^N travels as the real (B, 2N) array
+[Re h, Im h], in the state tuple and in hs, so ``output_size = 2N``. Gradients of real
+losses w.r.t. complex arrays are carried as dL/dRe + i dL/dIm; with that convention the
+backward of y = A x is dL/dx = A^H dL/dy, and a real parameter θ that a complex c(θ)
+depends on gets dL/dθ = Re(conj(dL/dc) · dc/dθ). A real cell (``eurnn`` with
+``complex=False``) has a (B, N) real state and no packing.
+
+Inside, complex64 for float32 cells and complex128 for float64 cells.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..base import RecurrentCell
+from ..ops import array_module, modrelu, modrelu_backward
+
+MODRELU_EPS = 1e-5   # modReLU(z) = ReLU(|z| + b) z / (|z| + eps), as the uRNN code
+
+
+def complex_dtype(dtype):
+    return np.complex64 if np.dtype(dtype) == np.float32 else np.complex128
+
+
+class UnitaryRNNBase(RecurrentCell):
+    """Base of the unitary cells: the modReLU step, the input projection, the packing."""
+
+    input_names = ("V_re", "V_im")   # names of the input weight (real and imaginary part)
+    is_complex = True
+
+    # ------------------------------------------------------------------ options, sizes
+    def check_nonlinearity(self):
+        if self.nonlinearity not in ("modrelu", "identity"):
+            raise ValueError("nonlinearity must be 'modrelu' or 'identity'; got "
+                             f"{self.nonlinearity!r}")
+
+    @property
+    def cdtype(self):
+        """The dtype of the computation inside (complex, or the real dtype)."""
+        return complex_dtype(self.dtype) if self.is_complex else self.dtype
+
+    @property
+    def output_size(self):
+        return 2 * self.hidden_size if self.is_complex else self.hidden_size
+
+    def initial_state(self, batch):
+        return (self.xp.zeros((batch, self.output_size), dtype=self.dtype),)
+
+    def to_complex(self, packed):
+        """(B, 2N) real [Re, Im] -> (B, N) complex (the real variant: unchanged)."""
+        if not self.is_complex:
+            return packed
+        N = self.hidden_size
+        out = self.xp.empty(packed.shape[:-1] + (N,), dtype=self.cdtype)
+        out.real, out.imag = packed[..., :N], packed[..., N:]
+        return out
+
+    def to_real(self, h, out=None):
+        """(B, N) complex -> (B, 2N) real [Re h, Im h], written into ``out`` if given."""
+        if not self.is_complex:
+            if out is not None:
+                out[...] = h
+            return h if out is None else out
+        N = self.hidden_size
+        if out is None:
+            out = self.xp.empty(h.shape[:-1] + (2 * N,), dtype=self.dtype)
+        out[..., :N], out[..., N:] = h.real, h.imag
+        return out
+
+    def input_init(self, rng, bound):
+        """The input weight(s), U(-bound, bound) entrywise, (N, D) each."""
+        shape = (self.hidden_size, self.input_size)
+        return {name: rng.uniform(-bound, bound, shape) for name in self.input_names}
+
+    def _input_weight(self):
+        """The input weight as one real (2N, D) matrix [V_re; V_im] (or V, (N, D))."""
+        P = self.params
+        if not self.is_complex:
+            return P[self.input_names[0]]
+        return self.xp.concatenate([P[n] for n in self.input_names], axis=0)
+
+    # ------------------------------------------------------------------ W's hooks
+    def coefficients(self):
+        """W's factors from the parameters (a dict), once per forward and per backward."""
+        raise NotImplementedError
+
+    def apply_W(self, h, co):
+        """W h for every row of h (B, N), factor by factor."""
+        raise NotImplementedError
+
+    def apply_W_backward(self, g, h, co, acc):
+        """W^* g for every row of g (B, N), given the step's input h; adds what W's
+        parameter gradients need into ``acc``."""
+        raise NotImplementedError
+
+    def new_accumulators(self, B, co):
+        """Zeroed buffers for ``apply_W_backward`` to add into over the time loop."""
+        raise NotImplementedError
+
+    def W_grads(self, acc, co):
+        """W's parameter gradients (real, keyed like ``params``) from the accumulators."""
+        raise NotImplementedError
+
+    def recurrent_matrix(self):
+        raise NotImplementedError
+
+    # -------------------------------------------------------- hoisted out of the loop
+    def prepare(self, cache):
+        xp, T, B = self.xp, cache.T, cache.B
+        cache.co = self.coefficients()
+        cache.h = self.hidden_buffer(cache, cache.state0[0], self.output_size)
+        cache.hc = xp.empty((T + 1, B, self.hidden_size), dtype=self.cdtype)
+        cache.hc[0] = self.to_complex(cache.state0[0])
+        # V x_t for every t in one GEMM: (T, B, 2N) real, then viewed as complex (T, B, N)
+        cache.z = self.to_complex(self.project(cache.x, self._input_weight()))
+        cache.saved = [None] * T                            # modReLU's saved arrays per step
+
+    def finish_backward(self, cache, work):
+        xp = self.xp
+        dz = self.to_real(work.dz)                          # (T, B, 2N): [dRe z, dIm z]
+        dV = self.weight_grad(dz, cache.x)                  # z = V x: one GEMM over all steps
+        N = self.hidden_size
+        grads = ({self.input_names[0]: dV} if not self.is_complex else
+                 {self.input_names[0]: dV[:N], self.input_names[1]: dV[N:]})
+        grads.update(self.W_grads(work.acc, cache.co))
+        if self.nonlinearity == "modrelu":
+            grads["b"] = xp.sum(work.db, axis=(0, 1))       # b is shared by all t and batch rows
+        grads = {k: grads[k].astype(self.dtype, copy=False) for k in self.params}
+        return self.input_grad(dz, self._input_weight()), grads
+
+    # -------------------------------------------------------- one time step
+    def step(self, t, state, cache):
+        z = cache.z[t]                                      # holds V x_t
+        z += self.apply_W(cache.hc[t], cache.co)            # z_t = W h_{t-1} + V x_t
+        if self.nonlinearity == "modrelu":
+            eps = MODRELU_EPS if self.is_complex else 0.0
+            h, cache.saved[t] = modrelu(z, self.params["b"], eps)   # h_t = modReLU(z_t)
+        else:
+            h = z                                           # h_t = z_t
+        cache.hc[t + 1] = h
+        return (self.to_real(h, out=cache.h[t + 1]),)
+
+    def prepare_backward(self, cache):
+        xp, T, B, N = self.xp, cache.T, cache.B, self.hidden_size
+        work = SimpleNamespace(dz=xp.empty((T, B, N), dtype=self.cdtype),
+                               acc=self.new_accumulators(B, cache.co))
+        if self.nonlinearity == "modrelu":
+            work.db = xp.empty((T, B, N), dtype=self.dtype)
+        return work
+
+    def step_backward(self, t, dstate, cache, work):
+        g = self.to_complex(dstate[0])                      # dL/dh_t as dL/dRe + i dL/dIm
+        if self.nonlinearity == "modrelu":
+            g, work.db[t] = modrelu_backward(g, cache.saved[t])   # through modReLU
+        work.dz[t] = g                                      # for V's gradient after the loop
+        g_prev = self.apply_W_backward(g, cache.hc[t], cache.co, work.acc)  # W^H dL/dz_t
+        return (self.to_real(g_prev),)
+
+
+# ---------------------------------------------------------------- shared math helpers
+def diag_backward(g, u, d):
+    """y = d ⊙ u (d = e^{iω}): returns dL/du = conj(d) g and dL/dd summed over the batch
+    rows, whose chain to the angle is dL/dω = Re(conj(dL/dd) · i d) = Im(dL/dd conj(d))."""
+    xp = array_module(g)
+    return xp.conj(d) * g, (g * xp.conj(u)).sum(axis=0)
+
+
+def angle_grad(G_d, d):
+    """dL/dω for d = e^{iω}, given dL/dd (see :func:`diag_backward`)."""
+    return (G_d * d.conj()).imag
+
+
+# ---------------------------------------------------------------- capacity experiment
+def random_unitary(N, seed=0, real=False):
+    """A Haar-random unitary (orthogonal if ``real``) N x N matrix, NumPy, on the host:
+    the Q of a QR decomposition of a Gaussian matrix, with R's diagonal made positive."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((N, N))
+    if not real:
+        A = A + 1j * rng.standard_normal((N, N))
+    Q, R = np.linalg.qr(A)
+    return Q * (np.diag(R) / np.abs(np.diag(R)))
+
+
+def fit_recurrent_matrix(cell, target, maxiter=1000):
+    """Fit the cell's W to ``target`` (N x N) on the cell's own parameters, with L-BFGS
+    (scipy's quasi-Newton gradient method; plain Adam gets there too, but far slower:
+    the problem is ill-conditioned).
+
+    The cell must use ``nonlinearity="identity"``. One step from the N unit vectors e_b
+    with x = 0 gives h_1 = W e_b, the columns of W, so the loss ||W - target||_F² and its
+    gradient come from the cell's own forward and backward (the input weights get zero
+    gradient and are left out). Returns the relative error ||W - target||_F /
+    ||target||_F at every loss evaluation (NumPy array); the cell's parameters end at the
+    fit. Host (NumPy) cells only.
+    """
+    from scipy.optimize import minimize
+    from threadpoolctl import threadpool_limits
+    if cell.nonlinearity != "identity":
+        raise ValueError("fit_recurrent_matrix needs a cell built with nonlinearity='identity'")
+    N, P = cell.hidden_size, cell.params
+    keys = [k for k in P if k not in cell.input_names]
+    eye = np.eye(N)
+    h0 = np.concatenate([eye, 0 * eye], axis=1) if cell.is_complex else eye
+    goal = target.T                                         # row b = target e_b
+    goal = np.concatenate([goal.real, goal.imag], axis=1) if cell.is_complex else goal.real
+    x = np.zeros((1, N, cell.input_size))
+    errors, scale = [], np.linalg.norm(target)
+
+    def loss_and_grad(theta):
+        start = 0
+        for k in keys:
+            P[k][...] = theta[start:start + P[k].size].reshape(P[k].shape)
+            start += P[k].size
+        hs, _, cache = cell.forward(x, (h0,))
+        diff = hs[0] - goal
+        _, _, grads = cell.backward(2 * diff[None], cache)  # d||W - target||² / dhs
+        errors.append(np.linalg.norm(diff) / scale)
+        return float((diff * diff).sum()), np.concatenate([grads[k].ravel() for k in keys])
+
+    theta0 = np.concatenate([P[k].ravel() for k in keys])
+    with threadpool_limits(1):          # tiny BLAS calls: threads only spin (10x slower)
+        result = minimize(loss_and_grad, theta0, jac=True, method="L-BFGS-B",
+                          options={"maxiter": maxiter, "gtol": 1e-14, "ftol": 1e-18})
+    loss_and_grad(result.x)
+    return np.array(errors)
