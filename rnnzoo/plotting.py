@@ -10,7 +10,8 @@ import numpy as np
 # style instead.
 CELL_COLORS = {
     "rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green", "mgu": "tab:olive",
-    "janet": "tab:purple", "indrnn": "tab:orange", "orthogonal": "tab:brown",
+    "janet": "tab:purple", "indrnn": "tab:orange", "resindrnn": "darkorange",
+    "orthogonal": "tab:brown",
     "urnn": "tab:pink", "eurnn": "tab:cyan", "skiprnn": "darkgoldenrod",
     "clockwork": "slategray", "qrnn": "teal", "deltarnn": "indigo",
     "fastweights": "black",

@@ -16,7 +16,8 @@ import pathlib
 from .core import (CLAIMS, FIGURES, _current, check, comparison, figure,  # noqa: F401
                    measure,
                    plot_gradient_norms, plot_jacobian_spectra, variant)
-from . import baselines, training, gated, skipping, fast_memory, unitary  # noqa: F401,E402  (each registers its figures)
+from . import (baselines, training, gated, structural, unitary, skipping,  # noqa: F401,E402
+               fast_memory)  # each registers its figures, in the issues' order
 from .baselines import BASELINES  # noqa: F401
 from .gated import GATED  # noqa: F401
 
