@@ -53,7 +53,9 @@ def write_claims(out_dir, new, full=False):
     path = claims_path(out_dir, full)
     data = json.loads(path.read_text()) if path.exists() else {}
     data.update({name: [c.to_dict() for c in claims] for name, claims in new.items()})
-    data = {name: data[name] for name in FIGURES if name in data}     # the figures' order
+    # the figures' order; an entry of a figure this process does not know is kept last
+    data = {**{n: data[n] for n in FIGURES if n in data},
+            **{n: v for n, v in data.items() if n not in FIGURES}}
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     path.with_suffix(".md").write_text(render_claims(data, full))
 
