@@ -90,7 +90,7 @@ for name, formula in formulas.items():
 # Fewer blocks means fewer and smaller matrix products, which dominate the time: in
 # them, one forward and backward pass costs (blocks / 4) of the LSTM's. We time forward
 # plus backward of each cell at a small size (T = 50, B = 32, D = H = 128, float32). The
-# cells take turns, best of 5, so a change in the machine's load hits all of them alike;
+# cells take turns, best of 7, so a change in the machine's load hits all of them alike;
 # even so, another program running on the machine moves these numbers, so we claim only
 # ratios, and only loosely.
 
@@ -103,7 +103,7 @@ def fwd_bwd(name, T=50, B=32, D=128, H=128):
 
 
 best = ex.time_interleaved({name: fwd_bwd(name) for name in ["lstm", "gru", "mgu", "janet"]},
-                           repeats=5)
+                           repeats=7)
 blocks = {"lstm": 4, "gru": 3, "mgu": 2, "janet": 2}
 for name, seconds in best.items():
     print(f"{name:6s} {1e3 * seconds:7.1f} ms   {seconds / best['lstm']:4.2f} x LSTM   "

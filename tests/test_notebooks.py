@@ -8,7 +8,11 @@ import pytest
 NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
+# The notebooks run one after another on one pytest worker (--dist loadgroup in
+# pyproject.toml): each already trains on two processes, and several of them time cells
+# against each other, which two notebooks running at once on two cores would distort.
 @pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path):
     nbformat = pytest.importorskip("nbformat")
