@@ -46,6 +46,7 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
+from rnnzoo import selfcheck             # the exercises' checks
 from rnnzoo.diagnostics import gradient_norm_over_time, jacobian_singular_values
 
 print("registered cells:", rnnzoo.available())
@@ -89,6 +90,45 @@ print(f"CS231n per-entry worst: {per_entry.max():.1e} (at the entry with |n| = "
 print(f"rnnzoo's scale-relative: {np.abs(analytic - numeric).max() / np.abs(numeric).max():.1e}")
 
 # %% [markdown]
+# ### Exercise A: write the step yourself
+#
+# The cell's optimized code hoists work out of the time loop, which makes it fast but
+# not the clearest thing to learn from. Here is the same step the way a textbook (or
+# CS231n) writes it. Fill in the forward, $h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh}
+# h_{t-1} + b_{hh})$, and its backward: from $\partial L/\partial h_t$ to the gradients
+# of $x_t$, $h_{t-1}$ and every parameter. Shapes: x (B, D), h (B, H), `W_ih` (H, D),
+# `W_hh` (H, H), `b_ih` and `b_hh` (H,).
+#
+# The check below compares your step with rnnzoo's `rnn` cell on fixed inputs (first
+# shapes, then values, forward and backward) and then runs `rnnzoo.gradcheck` through a
+# 5-step sequence made of your two functions: a correct backward gives relative errors
+# near $10^{-9}$.
+
+# %%
+def rnn_step_forward(x, h_prev, params):
+    """One tanh RNN step. Returns (h, cache); cache holds what the backward needs."""
+    ### BEGIN SOLUTION
+    a = x @ params["W_ih"].T + params["b_ih"] + h_prev @ params["W_hh"].T + params["b_hh"]
+    h = np.tanh(a)                                   # h_t = tanh(a_t)
+    return h, (x, h_prev, h, params)
+    ### END SOLUTION
+
+
+def rnn_step_backward(dh, cache):
+    """dL/dh_t (B, H) -> (dx (B, D), dh_prev (B, H), grads dict like params)."""
+    ### BEGIN SOLUTION
+    x, h_prev, h, params = cache
+    da = dh * (1 - h ** 2)                           # through h_t = tanh(a_t)
+    grads = {"W_ih": da.T @ x,                       # through W_ih x_t
+             "W_hh": da.T @ h_prev,                  # through W_hh h_{t-1}
+             "b_ih": da.sum(axis=0), "b_hh": da.sum(axis=0)}
+    return da @ params["W_ih"], da @ params["W_hh"], grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("rnn", rnn_step_forward, rnn_step_backward)
+
+# %% [markdown]
 # ## 2. The Jacobian product, by hand
 #
 # Take a tanh RNN with a random recurrent matrix and follow one sequence. At each step
@@ -127,18 +167,47 @@ print(f"the bound sigma_max(W_hh)^59 would allow: {sigma_W ** 59:.1e}")
 # push one upstream gradient $g$ through the hand-built Jacobians and compare with the
 # backward pass.
 
+#
+# ### Exercise B: the gradient-norm experiment by hand
+#
+# Write `carried_gradient_norms(W_hh, hs, g)`: given one sequence's hidden states
+# `hs` (T, H) of a tanh RNN and the upstream gradient `g` (H,) on the last step only,
+# return the array (T,) of $\|\partial L/\partial h_t\|$ for $t = 0, \dots, T-1$,
+# walking back with $v \leftarrow v\, \mathrm{diag}(1 - h_k^2)\, W_{hh}$. Use only
+# NumPy (no `cell.backward`); the check compares your curve with the backward pass's
+# `grads.dh_norm` on a fresh sequence.
+
+# %%
+def carried_gradient_norms(W_hh, hs, g):
+    """||dL/dh_t|| for t = 0..T-1 of a tanh RNN with the loss on the last step only."""
+    ### BEGIN SOLUTION
+    norms = [np.linalg.norm(g)]
+    v = g
+    for k in range(len(hs) - 1, 0, -1):         # v <- v J_k: one step further back
+        v = v @ ((1 - hs[k] ** 2)[:, None] * W_hh)
+        norms.append(np.linalg.norm(v))
+    return np.array(norms[::-1])                # index t = 0 .. T-1, like dh_norm
+    ### END SOLUTION
+
+
+_cell = rnnzoo.make("rnn", input_size=2, hidden_size=6, seed=5)
+_x = np.random.default_rng(5).standard_normal((12, 1, 2))
+_hs, _, _cache = _cell.forward(_x)
+_dhs = np.zeros_like(_hs)
+_dhs[-1, 0] = np.linspace(-1, 1, 6)
+_expected = _cell.backward(_dhs, _cache)[2].dh_norm
+_got = selfcheck.attempt(carried_gradient_norms, _cell.params["W_hh"], _hs[:, 0], _dhs[-1, 0])
+selfcheck.check_close(_got, _expected, "carried_gradient_norms(W_hh, hs, g)", rtol=1e-10,
+                      hint="entry T-1 is ||g||; each step back multiplies by one Jacobian")
+print("PASS: your curve equals the backward pass's ||dL/dh_t|| at every step")
+
 # %%
 g = np.random.default_rng(2).standard_normal(H)
 g /= np.linalg.norm(g)                          # dL/dh_{T-1}, norm 1
 dhs = np.zeros_like(hs)
 dhs[-1, 0] = g
 _, _, grads = cell.backward(dhs, cell.forward(x)[2])
-by_hand = [np.linalg.norm(g)]
-v = g
-for k in range(T - 1, 0, -1):                   # v <- v J_k: one step further back
-    v = v @ ((1 - hs[k, 0] ** 2)[:, None] * W_hh)
-    by_hand.append(np.linalg.norm(v))
-by_hand = np.array(by_hand[::-1])               # index t = 0 .. T-1, like dh_norm
+by_hand = carried_gradient_norms(W_hh, hs[:, 0], g)
 ex.claim("the backward pass's ||dL/dh_t|| equals the hand-built Jacobian product at "
          "every step (to 1e-10 relative)",
          np.allclose(grads.dh_norm, by_hand, rtol=1e-10, atol=0),
@@ -176,7 +245,16 @@ plot_jacobian_spectra(ax, BASELINES, T=40, last=20)
 # line falling to the left is geometric decay: the gradient from the loss reaches the
 # early steps only as a vanishingly small signal.
 #
-# *Exercise:* before running the cell, predict which curves stay flat.
+# *Exercise C (written):* before running the cell, predict which curves stay flat, and
+# why. Write your answer here:
+#
+# ### BEGIN SOLUTION
+# *Answer key:* the IRNN (on active units its step Jacobian is the identity) and the LSTM
+# with forget bias 3 (the cell state is carried by $\mathrm{diag}(f_t)$ with $f_t
+# \approx 0.95$) stay nearly flat; the tanh RNN, the default LSTM and the GRU fall
+# geometrically, because their multipliers ($\tanh'$ times $W_{hh}$, gates near 0.5)
+# are well below 1.
+# ### END SOLUTION
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -277,15 +355,81 @@ plt.show()
 # %% [markdown]
 # ## Exercises
 #
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
+#
 # 1. **Predict the slope.** For the linear recurrence $h_t = W h_{t-1}$ with $W = \rho Q$
 #    ($Q$ orthogonal), $\|\partial L/\partial h_t\| = \rho^{T-1-t}\|\partial L/\partial
-#    h_{T-1}\|$ exactly. Check it: build `rnnzoo.make("rnn", 2, 16,
-#    nonlinearity="relu", identity_init=True, identity_scale=0.9)`, feed it inputs that
-#    keep every unit active (e.g. `x = np.ones((50, 1, 2))` after setting `W_ih` to
-#    positive values), and compare `gradient_norm_over_time` with `0.9 ** np.arange(49,
-#    -1, -1)`. *Check:* `np.allclose(norms, 0.9 ** np.arange(49, -1, -1))`.
-# 2. **Break the backward, watch the checker.** Multiply one line of
-#    `rnnzoo/cells/rnn.py`'s `step_backward` by 1.01 (in a copy) and rerun section 1.
-#    *Check:* the report fails and names the tensor.
-# 3. **Clip less.** Rerun the clipping comparison with `clip` 10 and 100 in the budget.
-#    At what threshold does the first seed diverge? *Check:* `result.diverged[label]`.
+#    h_{T-1}\|$ exactly. Write `predicted_norms(rho, T)`, the array (T,) of these
+#    factors for an upstream gradient of norm 1. The check measures them on an IRNN with
+#    `identity_scale` $\rho$ whose units are all active (relu, positive inputs and
+#    weights), where the step Jacobian is exactly $\rho I$.
+
+# %%
+def predicted_norms(rho, T):
+    """||dL/dh_t|| for t = 0..T-1 of h_t = rho Q h_{t-1}, upstream norm 1 at t = T-1."""
+    ### BEGIN SOLUTION
+    return rho ** np.arange(T - 1, -1, -1, dtype=float)
+    ### END SOLUTION
+
+
+_irnn = rnnzoo.make("rnn", 2, 16, seed=0, nonlinearity="relu", identity_init=True,
+                    identity_scale=0.9)
+_irnn.params["W_ih"] = np.abs(_irnn.params["W_ih"]) + 0.1   # every unit active
+_measured = gradient_norm_over_time(_irnn, x=np.ones((50, 1, 2)))
+selfcheck.check_close(selfcheck.attempt(predicted_norms, 0.9, 50), _measured,
+                      "predicted_norms(0.9, 50)", rtol=1e-8,
+                      hint="the last entry (t = T-1) is 1; each step back multiplies by rho")
+print("PASS: your prediction matches the measured gradient norms at every step")
+### BEGIN HIDDEN TESTS
+assert np.allclose(predicted_norms(0.5, 4), [0.125, 0.25, 0.5, 1.0])
+assert predicted_norms(1.0, 3).shape == (3,)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# 2. **Count the parameters.** Write `rnn_num_params(D, H)`, the number of parameters of
+#    `rnnzoo.make("rnn", D, H)` (both biases count), as a formula in D and H.
+
+# %%
+def rnn_num_params(D, H):
+    """Parameters of a vanilla RNN with input size D and hidden size H."""
+    ### BEGIN SOLUTION
+    return H * D + H * H + 2 * H
+    ### END SOLUTION
+
+
+for _D, _H in [(1, 1), (3, 5), (10, 7)]:
+    selfcheck.check_close(selfcheck.attempt(rnn_num_params, _D, _H),
+                          rnnzoo.make("rnn", _D, _H).num_params(),
+                          f"rnn_num_params({_D}, {_H})", hint="W_ih is (H, D), W_hh (H, H), "
+                          "and there are two bias vectors")
+print("PASS: your formula counts the parameters of rnnzoo's rnn")
+### BEGIN HIDDEN TESTS
+assert rnn_num_params(2, 3) == 21
+### END HIDDEN TESTS
+
+# %% [markdown]
+# 3. **Break the backward, watch the checker.** In your `rnn_step_backward` above,
+#    multiply `da` by 1.01 before the weight gradients and rerun its check. Which check
+#    fails first, and why would a scale error of 1% be invisible in a loss curve but not
+#    here? Write your answer below.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* the fixed-input comparison fails first, at `dx` (the first gradient it
+# compares), with a difference of about 1% of the entry; were it skipped, `gradcheck`
+# would fail every tensor with relative errors near $10^{-2}$, seven orders of magnitude
+# above the $10^{-9}$ of a correct backward. A loss curve only shows that the loss goes
+# down, and a gradient off by 1% still points downhill.
+# ### END SOLUTION
+#
+# 4. **Clip less.** Rerun the clipping comparison with `clip` 10 and 100 in the budget.
+#    At what threshold does the first seed diverge? *Check:* `result.diverged[label]`
+#    lists the step at which each seed went non-finite (None: it did not).
+#
+# ### BEGIN SOLUTION
+# *Answer key:* measured, not predicted: run
+# `ex.compare([ex.Variant("rnn", radius_2, label=f"clip {c}", budget={"clip": c}) for c in
+# (10, 100)], task="adding", task_options={"T": 10}, budget=ex.Budget(steps=800,
+# optimizer="sgd", lr=0.1, hidden=64), seeds=3)` and read `diverged`. Full marks for
+# the measurement and for noticing that a larger threshold lets larger steps through.
+# ### END SOLUTION

@@ -54,7 +54,64 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnzoo import experiments as ex
+from rnnzoo import selfcheck             # the exercises' checks
 from rnnzoo.tasks import make_task
+
+# %% [markdown]
+# ## Warm-up: the GRU step by hand
+#
+# Before training GRUs, write one step of it the way a textbook does, with PyTorch's
+# equations (gate order r, z, n; the reset gate multiplies $W_{hn} h_{t-1} + b_{hn}$):
+#
+# $$\begin{aligned}
+# r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}), \qquad
+# z_t = \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}), \\
+# n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})), \qquad
+# h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}.
+# \end{aligned}$$
+#
+# `params["W_ih"]` stacks $[W_{ir}; W_{iz}; W_{in}]$ (3H, D), `params["W_hh"]` stacks
+# $[W_{hr}; W_{hz}; W_{hn}]$ (3H, H), and the biases `b_ih`, `b_hh` (3H,) likewise. The
+# backward goes from $\partial L/\partial h_t$ to the gradients of $x_t$, $h_{t-1}$ and
+# every parameter. The check compares your step with rnnzoo's `gru` on fixed inputs and
+# runs `rnnzoo.gradcheck` through a sequence of your steps.
+
+# %%
+def gru_step_forward(x, h_prev, params):
+    """One GRU step: x (B, D), h_prev (B, H) -> (h (B, H), cache)."""
+    ### BEGIN SOLUTION
+    H = h_prev.shape[1]
+    gi = x @ params["W_ih"].T + params["b_ih"]          # input halves of r, z, n
+    gh = h_prev @ params["W_hh"].T + params["b_hh"]     # recurrent halves of r, z, n
+    r = 1 / (1 + np.exp(-(gi[:, :H] + gh[:, :H])))
+    z = 1 / (1 + np.exp(-(gi[:, H:2 * H] + gh[:, H:2 * H])))
+    hn = gh[:, 2 * H:]                                  # W_hn h_{t-1} + b_hn
+    n = np.tanh(gi[:, 2 * H:] + r * hn)
+    h = (1 - z) * n + z * h_prev
+    return h, (x, h_prev, r, z, n, hn, params)
+    ### END SOLUTION
+
+
+def gru_step_backward(dh, cache):
+    """dL/dh_t (B, H) -> (dx (B, D), dh_prev (B, H), grads dict like params)."""
+    ### BEGIN SOLUTION
+    x, h_prev, r, z, n, hn, params = cache
+    dn = dh * (1 - z)                                   # h = (1 - z) n + ...
+    dz = dh * (h_prev - n)                              # h = ... z (h_prev - n)
+    dh_prev = dh * z                                    # h = ... + z h_prev
+    dan = dn * (1 - n ** 2)                             # n = tanh(a_n)
+    dhn = dan * r                                       # a_n = ... + r hn
+    dar = dan * hn * r * (1 - r)                        # r = sigmoid(a_r)
+    daz = dz * z * (1 - z)                              # z = sigmoid(a_z)
+    dgi = np.concatenate([dar, daz, dan], axis=1)       # gi feeds a_r, a_z, a_n
+    dgh = np.concatenate([dar, daz, dhn], axis=1)       # gh feeds a_r, a_z, hn
+    grads = {"W_ih": dgi.T @ x, "W_hh": dgh.T @ h_prev,
+             "b_ih": dgi.sum(axis=0), "b_hh": dgh.sum(axis=0)}
+    return dgi @ params["W_ih"], dh_prev + dgh @ params["W_hh"], grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("gru", gru_step_forward, gru_step_backward)
 
 # %% [markdown]
 # ## The adding problem
@@ -242,6 +299,9 @@ plt.show()
 #
 # ## Exercises
 #
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
+#
 # 1. **Where does truncation start to hurt the adding problem?** With $k = 25$ the last
 #    chunk always holds the second marker. With $k = 5$ it holds it only when the marker
 #    falls in the last 5 of the 25 positions of the second half. Predict whether the GRU
@@ -249,10 +309,54 @@ plt.show()
 #    task="adding", task_options={"T": 50}, budget=budget, seeds=3)`. *Check:* if no
 #    chunk ever taught anything, the loss would stay at the baseline, 1/6; compare
 #    `result.final(...)` with it.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* measured, not predicted: a chunk of 5 steps holds the second marker in
+# only 1 of 5 draws and never the first, so the first value can only be learned through
+# the carried state. Full marks for the prediction stated before running and for
+# comparing every seed's `result.final("gru", "loss")` with 1/6.
+# ### END SOLUTION
+#
 # 2. **The forget bias.** Rerun the unfair LSTM with `forget_bias` 3. Does it leave the
 #    baseline sooner than with 1? *Check:* compare `left_baseline(...)` of the two runs
 #    seed by seed.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* a larger forget bias starts $f_t = \sigma(3) \approx 0.95$, so the cell
+# state keeps about $0.95^{25}$ of a value across the gap instead of $0.73^{25}$ with bias
+# 1: the gradient to the first marker is larger at the start, which tends to make it
+# leave the baseline sooner; judge it seed by seed from `left_baseline`.
+# ### END SOLUTION
+#
 # 3. **The IRNN.** Train `ex.Variant("rnn", {"nonlinearity": "relu", "identity_init":
 #    True})` under the same budget. Does the identity initialization rescue the vanilla
 #    RNN at $T = 50$? *Check:* `result.solved(label)` counts the seeds that left the
 #    baseline.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* measured: on active units the IRNN's step Jacobian is the identity, so
+# its gradient does not vanish at initialization (notebook 01); whether it also learns
+# the task in this budget is what `result.solved(label)` reports. A relu RNN is also
+# prone to blow up, so note any `diverged` seeds.
+# ### END SOLUTION
+#
+# 4. **Count the GRU.** Write `gru_num_params(D, H)`, the parameter count of
+#    `rnnzoo.make("gru", D, H)`, as a formula.
+
+# %%
+def gru_num_params(D, H):
+    """Parameters of a GRU with input size D and hidden size H (PyTorch's layout)."""
+    ### BEGIN SOLUTION
+    return 3 * H * D + 3 * H * H + 6 * H
+    ### END SOLUTION
+
+
+for _D, _H in [(1, 1), (3, 5), (10, 7)]:
+    selfcheck.check_close(selfcheck.attempt(gru_num_params, _D, _H),
+                          rnnzoo.make("gru", _D, _H).num_params(), f"gru_num_params({_D}, {_H})",
+                          hint="three gates, each with an input and a recurrent matrix and "
+                               "two bias vectors")
+print("PASS: your formula counts the GRU's parameters")
+### BEGIN HIDDEN TESTS
+assert gru_num_params(2, 3) == 3 * 3 * 2 + 3 * 3 * 3 + 6 * 3
+### END HIDDEN TESTS

@@ -40,6 +40,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from rnnzoo import experiments as ex
+from rnnzoo import selfcheck             # the exercises' checks
 
 # %% [markdown]
 # ## 1. The equations, side by side
@@ -89,7 +90,7 @@ for name, formula in formulas.items():
 # Fewer blocks means fewer and smaller matrix products, which dominate the time: in
 # them, one forward and backward pass costs (blocks / 4) of the LSTM's. We time forward
 # plus backward of each cell at a small size (T = 50, B = 32, D = H = 128, float32). The
-# cells take turns, best of 5, so a change in the machine's load hits all of them alike;
+# cells take turns, best of 7, so a change in the machine's load hits all of them alike;
 # even so, another program running on the machine moves these numbers, so we claim only
 # ratios, and only loosely.
 
@@ -102,7 +103,7 @@ def fwd_bwd(name, T=50, B=32, D=128, H=128):
 
 
 best = ex.time_interleaved({name: fwd_bwd(name) for name in ["lstm", "gru", "mgu", "janet"]},
-                           repeats=5)
+                           repeats=7)
 blocks = {"lstm": 4, "gru": 3, "mgu": 2, "janet": 2}
 for name, seconds in best.items():
     print(f"{name:6s} {1e3 * seconds:7.1f} ms   {seconds / best['lstm']:4.2f} x LSTM   "
@@ -228,12 +229,51 @@ plt.show()
 #
 # ## Exercises
 #
-# 1. **Count them yourself.** Derive MGU's parameter count for $D = 3$, $H = 5$ from the
-#    table in section 2. *Check:* `rnnzoo.make("mgu", 3, 5).num_params()`.
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
+#
+# 1. **Count them yourself.** From the table in section 2, write `mgu_num_params(D, H)`,
+#    MGU's parameter count as a formula. The check compares it with
+#    `rnnzoo.make("mgu", D, H).num_params()` for several sizes.
+
+# %%
+def mgu_num_params(D, H):
+    """Parameters of an MGU (one gate f and the candidate) with input D, hidden H."""
+    ### BEGIN SOLUTION
+    return 2 * H * D + 2 * H * H + 2 * H
+    ### END SOLUTION
+
+
+for _D, _H in [(1, 1), (3, 5), (10, 7)]:
+    selfcheck.check_close(selfcheck.attempt(mgu_num_params, _D, _H),
+                          rnnzoo.make("mgu", _D, _H).num_params(), f"mgu_num_params({_D}, {_H})",
+                          hint="two blocks (f and the candidate), each an input matrix, a "
+                               "recurrent matrix and one bias")
+print("PASS: your formula counts MGU's parameters")
+### BEGIN HIDDEN TESTS
+assert mgu_num_params(3, 5) == 90
+### END HIDDEN TESTS
+
+# %% [markdown]
 # 2. **Chrono init off.** Rerun the adding comparison with
 #    `ex.Variant("janet", {"chrono_init": False}, label="janet (b_f = 1)")`. Does JANET
 #    still leave the baseline before the LSTM? *Check:* compare `left_baseline(...)`
 #    seed by seed.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* measured: without chrono init JANET's forget gate starts at $\sigma(1)
+# \approx 0.73$, like the LSTM with forget bias 1, so its head start (a forget gate
+# already near 1 over the task's length) is gone; the answer is whatever
+# `left_baseline` shows seed by seed, and the explanation is the initial $f_t$.
+# ### END SOLUTION
+#
 # 3. **Predict the time ratio.** At $D = H = 512$ the products dominate more. Predict
 #    MGU's time over the GRU's from the block counts, then measure it with
 #    `ex.time_interleaved`. *Check:* the measured ratio should move toward 2/3.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* MGU computes 2 blocks of products where the GRU computes 3, so the
+# arithmetic predicts 2/3; at small sizes per-step overhead (Python, elementwise work)
+# is a larger share and pulls the measured ratio toward 1, at $D = H = 512$ the products
+# dominate and the ratio moves toward 2/3.
+# ### END SOLUTION

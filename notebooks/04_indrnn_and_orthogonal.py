@@ -46,6 +46,7 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
+from rnnzoo import selfcheck             # the exercises' checks
 from rnnzoo.figures import structural
 
 # %% [markdown]
@@ -277,23 +278,89 @@ plt.show()
 # %% [markdown]
 # ## Exercises
 #
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
+#
 # 1. **Derive the bound.** A ReLU neuron that stays active carries its gradient back
 #    $T$ steps as $u^T$. Find the largest $|u|$ for which that factor is at most MAG, for
 #    MAG = 2 and $T = 100$. *Check:* `rnnzoo.cells.indrnn.u_bound(rnnzoo.make("indrnn",
 #    1, 1, t_max=100))` returns the same number, and section 1's code with
-#    `cell.params["u"][...] = ` that number gives $u^T = 2$.
+#    `cell.params["u"][...] = ` that number gives $u^T = 2$. Write `u_max(mag, T)`.
+
+# %%
+def u_max(mag, T):
+    """The largest |u| with |u|^T <= mag."""
+    ### BEGIN SOLUTION
+    return mag ** (1.0 / T)
+    ### END SOLUTION
+
+
+from rnnzoo.cells.indrnn import u_bound
+for _mag, _T in [(2.0, 100), (10.0, 1000), (1.5, 7)]:
+    selfcheck.check_close(selfcheck.attempt(u_max, _mag, _T),
+                          u_bound(rnnzoo.make("indrnn", 1, 1, t_max=_T, mag=_mag)),
+                          f"u_max({_mag}, {_T})", rtol=1e-12,
+                          hint="solve |u|^T = MAG for |u|")
+print("PASS: your bound is the cell's")
+### BEGIN HIDDEN TESTS
+assert abs(u_max(2.0, 100) - 2 ** 0.01) < 1e-15
+### END HIDDEN TESTS
+
+# %% [markdown]
 # 2. **Break orthogonality.** With $\varphi$ = identity the gradient $T$ steps back is
 #    $(W^\top)^T g$. Take `W = rnnzoo.make("orthogonal", 3, 32, seed=0).recurrent_matrix()`,
 #    predict $\|(1.01\,W)^{\top 1000} g\| / \|g\|$ and $\|(0.99\,W)^{\top 1000} g\| /
 #    \|g\|$ before computing them with a loop of `g = c * W.T @ g`. *Check:* your
 #    predictions are $1.01^{1000} \approx 2.1 \cdot 10^4$ and $0.99^{1000} \approx 4.3
-#    \cdot 10^{-5}$, and the loop agrees to many digits (why exactly?).
+#    \cdot 10^{-5}$, and the loop agrees to many digits (why exactly?). Write
+#    `scaled_orthogonal_ratio(c, T)`, the predicted $\|(cW^\top)^T g\| / \|g\|$.
+
+# %%
+def scaled_orthogonal_ratio(c, T):
+    """||(c W^T)^T g|| / ||g|| for an orthogonal W."""
+    ### BEGIN SOLUTION
+    return c ** T
+    ### END SOLUTION
+
+
+_W = rnnzoo.make("orthogonal", 3, 32, seed=0).recurrent_matrix()
+_g0 = np.random.default_rng(0).standard_normal(32)
+for _c in (1.01, 0.99):
+    _g = _g0.copy()
+    for _ in range(1000):
+        _g = _c * _W.T @ _g
+    selfcheck.check_close(selfcheck.attempt(scaled_orthogonal_ratio, _c, 1000),
+                          np.linalg.norm(_g) / np.linalg.norm(_g0),
+                          f"scaled_orthogonal_ratio({_c}, 1000)", rtol=1e-8,
+                          hint="an orthogonal matrix keeps every norm; only c changes it")
+print("PASS: your prediction matches the loop")
+### BEGIN HIDDEN TESTS
+assert abs(scaled_orthogonal_ratio(0.5, 3) - 0.125) < 1e-15
+### END HIDDEN TESTS
+
+# %% [markdown]
+# *Why exactly?* Write your answer here:
+#
+# ### BEGIN SOLUTION
+# *Answer key:* $W$ is orthogonal, so $\|W^\top v\| = \|v\|$ for every $v$: each step
+# multiplies the norm by exactly $c$, whatever direction $g$ points in, and 1000 steps
+# give $c^{1000}$; the loop differs only by rounding (about $10^{-16}$ per step).
+# ### END SOLUTION
+#
 # 3. **One layer or two?** Rerun section 4 with a single IndRNN layer,
 #    `ex.Variant("indrnn", {"t_max": 100, "u_init": "bounded", "input_std": 0.1})`, and
 #    with the two-layer network started at `u_init="uniform"`. *Check:*
 #    `res.left_baseline(label)` tells you, per seed, whether and when each left the
 #    baseline; compare with the authors' remark that long adding tasks need the bounded
 #    init of the last layer.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* measured: full marks for running both and reading `left_baseline` seed by
+# seed. With `u_init="uniform"` some recurrent weights exceed the bound and carry the
+# gradient as $|u|^T$ (exploding or, below 1, vanishing) over 100 steps; the bounded
+# init is what keeps $|u|^T \le$ MAG.
+# ### END SOLUTION
+#
 # 4. **The slow learning rate.** Rerun section 5 without `lr_for` (S at the full
 #    learning rate). *Check:* `copy.final(label)` against the run above; does $W$ stay
 #    orthogonal (`res.models(label)[0].cells[0].recurrent_matrix()`), whatever the rate?

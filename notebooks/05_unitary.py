@@ -44,6 +44,7 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
+from rnnzoo import selfcheck             # the exercises' checks
 from rnnzoo.figures import unitary as uf
 
 # %% [markdown]
@@ -233,19 +234,61 @@ ax.text(0.0, -0.2, res.caption(), transform=ax.transAxes, fontsize=7, va="top");
 #
 # ## Exercises
 #
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
+#
 # 1. **Count the dimensions.** For N = 6, how many real parameters does
 #    `rnnzoo.make("eurnn", 1, 6, capacity=6)` spend on W (everything but `U_re`, `U_im`
 #    and `b`)? *Check:* `sum(v.size for k, v in cell.params.items() if k not in
-#    ("U_re", "U_im", "b"))` should equal $N^2 = 36$, the dimension of U(6).
+#    ("U_re", "U_im", "b"))` should equal $N^2 = 36$, the dimension of U(6). Write
+#    `eurnn_w_params(N, L)` for any N and capacity L.
+
+# %%
+def eurnn_w_params(N, L):
+    """Real parameters a tunable EURNN with N units and capacity L spends on W."""
+    ### BEGIN SOLUTION
+    return L * (N - 1) + N
+    ### END SOLUTION
+
+
+for _N, _L in [(6, 6), (8, 4), (5, 3), (7, 2)]:
+    _cell = rnnzoo.make("eurnn", 1, _N, capacity=_L)
+    selfcheck.check_close(selfcheck.attempt(eurnn_w_params, _N, _L),
+                          sum(v.size for k, v in _cell.params.items()
+                              if k not in ("U_re", "U_im", "b")),
+                          f"eurnn_w_params({_N}, {_L})",
+                          hint="count the angles of one pair of layers (A and B) for N "
+                               "even and odd, then add the phases omega")
+print("PASS: your count matches the cell's parameters")
+### BEGIN HIDDEN TESTS
+assert eurnn_w_params(6, 6) == 36
+### END HIDDEN TESTS
+
+# %% [markdown]
 # 2. **Too few layers.** Fit a tunable EURNN with `capacity=4` (half of N = 8) to the
 #    random target with `rnnzoo.cells._unitary.fit_recurrent_matrix`. *Check:* it has
 #    $4 \cdot 7 + 8 = 36 < 64$ angles, so its final error should stall well above the
 #    L = 8 cell's, like the uRNN's.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* U(8) has $8^2 = 64$ real dimensions; 36 angles parametrize at most a
+# 36-dimensional subset of it, so a generic target cannot be reached and the error
+# stalls above zero, as the uRNN's 56 parameters do.
+# ### END SOLUTION
+#
 # 3. **The nonlinearity breaks the isometry.** Build `rnnzoo.make("urnn", 4, 64)`, set
 #    `cell.params["b"][:] = 0.5` and redraw the gradient norm over 1,000 steps. *Check:*
 #    with the identity nonlinearity the curve is flat to 1e-10; with modReLU and b = 0.5
 #    the step Jacobian scales some directions by $(|z| + b)/|z| > 1$: predict whether
 #    the norm grows, and verify with `gradient_norm_over_time`.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* with $b > 0$ modReLU is active everywhere and multiplies the modulus by
+# $(|z| + b)/|z| > 1$ while its Jacobian is no longer an isometry: the norm is no longer
+# preserved. Full marks for a prediction stated before running, with the reason, checked
+# against the measured curve.
+# ### END SOLUTION
+#
 # 4. **The backward is $W^*$.** For any cell here, take `W = cell.recurrent_matrix()`, a
 #    random complex g, and compare `cell.apply_W_backward(g, h, co, acc)` (with
 #    `co = cell.coefficients()`, `acc = cell.new_accumulators(4, co)`, any h) to

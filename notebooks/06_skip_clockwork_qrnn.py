@@ -45,6 +45,7 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
+from rnnzoo import selfcheck             # the exercises' checks
 from rnnzoo import bench_skipping as bench
 from rnnzoo.figures import skipping as figs
 
@@ -291,20 +292,79 @@ plt.show()
 # %% [markdown]
 # ## Exercises
 #
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
+#
 # 1. **Eq. 6 by hand.** A Skip RNN that always outputs $\Delta\tilde u = 0.2$ skips how
 #    many steps after each update? Check: build `rnnzoo.make("skiprnn", 1, 4)`, set
 #    `cell.params["w_p"][:] = 0` and `cell.params["b_p"][:] = np.log(0.2 / 0.8)`, run
 #    `forward` on 20 steps and look at `cache.u[:, 0, 0]`.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* after an update $\tilde u = \Delta\tilde u = 0.2$; each skipped step adds
+# 0.2, and the next update comes when the rounded value reaches 1, i.e. when
+# $\tilde u \ge 0.5$: at 0.2, 0.4 it skips, at 0.6 it updates. So it skips 2 steps
+# after each update (an update every 3rd step), which `cache.u` shows.
+# ### END SOLUTION
+#
 # 2. **Clockwork's bill.** With 6 modules of periods $1, 2, \dots, 32$, how many
 #    module-steps out of $6 \times 64$ are computed in 64 steps? Derive
 #    $\sum_i \lceil 64 / 2^i \rceil$, then check with
 #    `rnnzoo.make("clockwork", 1, 6, modules=6).schedule(64, np.zeros(1, int)).sum()`.
-#    What fraction do 8 modules compute as $T \to \infty$?
+#    What fraction do 8 modules compute as $T \to \infty$? Write
+#    `clockwork_module_steps(T, modules)` and `clockwork_fraction_limit(modules)`.
+
+# %%
+def clockwork_module_steps(T, modules):
+    """Module-steps computed in T steps by modules with periods 1, 2, 4, ..."""
+    ### BEGIN SOLUTION
+    return sum(-(-T // 2 ** i) for i in range(modules))
+    ### END SOLUTION
+
+
+def clockwork_fraction_limit(modules):
+    """The fraction of module-steps computed as T -> infinity."""
+    ### BEGIN SOLUTION
+    return sum(0.5 ** i for i in range(modules)) / modules
+    ### END SOLUTION
+
+
+_cw = rnnzoo.make("clockwork", 1, 6, modules=6)
+selfcheck.check_close(selfcheck.attempt(clockwork_module_steps, 64, 6),
+                      _cw.schedule(64, np.zeros(1, int)).sum(), "clockwork_module_steps(64, 6)",
+                      hint="module i (period 2^i) runs at steps 0, 2^i, 2*2^i, ...")
+_cw8 = rnnzoo.make("clockwork", 1, 8, modules=8)
+selfcheck.check_close(selfcheck.attempt(clockwork_fraction_limit, 8),
+                      _cw8.schedule(2 ** 16, np.zeros(1, int)).sum() / (8 * 2 ** 16),
+                      "clockwork_fraction_limit(8)", rtol=1e-3,
+                      hint="module i computes a fraction 1/2^i of the steps")
+print("PASS: your counts match the cell's schedule")
+### BEGIN HIDDEN TESTS
+assert clockwork_module_steps(64, 6) == 126
+assert abs(clockwork_fraction_limit(8) - 255 / 1024) < 1e-12
+### END HIDDEN TESTS
+
+# %% [markdown]
 # 3. **QRNN's arithmetic.** Predict the lstm/qrnn time ratio from multiply-adds for
 #    $k = 1$, $D = H = 256$ (it is $4H(D+H) / 3kDH$), then measure
 #    `bench.qrnn_vs_lstm(window=1, repeats=3)["ratio"]`. Do the same for `D=32, window=2`
 #    and compare with the measurement above. Which part of the gap does arithmetic
 #    explain, and which part is the LSTM's per-step overhead?
+#
+# ### BEGIN SOLUTION
+# *Answer key:* at $k = 1$, $D = H = 256$ the ratio of multiply-adds is $4 \cdot 256
+# \cdot 512 / (3 \cdot 256^2) = 8/3 \approx 2.7$. Anything the measurement shows beyond
+# that is the LSTM's per-step overhead (a small matrix product and elementwise work per
+# step in a Python loop, where the QRNN does one large GEMM for all steps).
+# ### END SOLUTION
+#
 # 4. **The surrogate.** Run `rnnzoo.gradcheck` on `rnnzoo.make("skiprnn", 3, 4,
 #    soft=True, budget=0.5)` and on the same cell with `soft=False`. Why can the second
 #    never pass, and what does `tests/test_skiprnn.py` check instead?
+#
+# ### BEGIN SOLUTION
+# *Answer key:* the hard cell rounds $\tilde u$, whose true derivative is 0 almost
+# everywhere; backward uses the straight-through estimator (derivative 1) by design, so
+# finite differences, which measure the true derivative, disagree. The tests check the
+# soft mode by finite differences and the hard mode's surrogate against its definition.
+# ### END SOLUTION

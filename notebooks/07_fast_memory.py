@@ -43,6 +43,7 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
+from rnnzoo import selfcheck             # the exercises' checks
 
 # %% [markdown]
 # ## 1. The task
@@ -293,17 +294,35 @@ plot_gradient_norms(ax, [variant("rnn (tanh)", "rnn", linestyle=":"),
                                  {"eta": 0.0}, linestyle="--")],
                     T=100, hidden=64, ylim=(1e-40, 1e3))
 
+# %% [markdown]
 # ## Exercises
+#
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
 #
 # 1. **Turn the memory off.** Rerun section 4 with
 #    `ex.Variant("fastweights", {"eta": 0.0}, label="no fast weights")` (an RNN with
 #    layer normalization). *Check:* `res.final("no fast weights", "accuracy")` should stay
 #    on the plateau with the LSTM, which says the gap came from $A$, not from LN.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* measured: with $\eta = 0$ the fast memory $A$ stays zero and the cell is
+# a layer-normalized RNN; if its accuracy stays on the plateau, the fast weights (not
+# layer normalization) explain the gap.
+# ### END SOLUTION
+#
 # 2. **The gradient of an outer product.** Show that if $A = \lambda A' + \eta h h^\top$
 #    and $G = \partial L/\partial A$, then $\partial L/\partial h = \eta (G + G^\top) h$.
 #    *Check:* build `fw = rnnzoo.make("fastweights", 3, 4)`, run it on random `x`, call
 #    `fw.backward(None, cache, (np.zeros((B, 4)), G))` with a random `G`, and compare
 #    `grads.dh_norm[-1]` with the norm of your formula at `h = state_T[0]`.
+#
+# ### BEGIN SOLUTION
+# *Answer key:* $\partial (\eta h h^\top)_{ij} / \partial h_k = \eta(\delta_{ik} h_j +
+# h_i \delta_{jk})$, so $\partial L/\partial h_k = \eta \sum_j G_{kj} h_j + \eta \sum_i
+# G_{ik} h_i = \eta\,[(G + G^\top) h]_k$.
+# ### END SOLUTION
+#
 # 3. **Shut the gate.** Set the Delta-RNN's `b_r` to 50 with `phi="identity"`. Predict
 #    $h_T$ and the curve of `grads.dh_norm`. *Check:* `np.allclose(h_T, h0)` and a flat
 #    `dh_norm` (the test `test_deltarnn_gate_shut_keeps_the_state` does the same).
@@ -311,7 +330,28 @@ plot_gradient_norms(ax, [variant("rnn (tanh)", "rnn", linestyle=":"),
 #    batch of 128 sequences of length 11 at $H = 20$, and how many does the history form
 #    keep instead? *Check:* run both forms on such a batch and compare `cache.A.size`
 #    (materialized) with `cache.h.size` (both forms keep h); your formulas should give
-#    $(T+1) B H^2$ and $(T+1) B H$.
+#    $(T+1) B H^2$ and $(T+1) B H$. Write `fast_memory_numbers(T, B, H)` returning the
+#    pair (materialized, history).
+
+# %%
+def fast_memory_numbers(T, B, H):
+    """(numbers kept for A by the materialized form, numbers kept for h) over T steps."""
+    ### BEGIN SOLUTION
+    return (T + 1) * B * H * H, (T + 1) * B * H
+    ### END SOLUTION
+
+
+_fw = rnnzoo.make("fastweights", 3, 4, memory="materialized")
+_, _, _c = _fw.forward(np.zeros((6, 2, 3)))
+selfcheck.check_close(selfcheck.attempt(fast_memory_numbers, 6, 2, 4), (_c.A.size, _c.h.size),
+                      "fast_memory_numbers(6, 2, 4)",
+                      hint="A is (B, H, H) at each of the T + 1 states; h is (B, H)")
+print("PASS: your counts match the cache")
+### BEGIN HIDDEN TESTS
+assert fast_memory_numbers(11, 128, 20) == (12 * 128 * 400, 12 * 128 * 20)
+### END HIDDEN TESTS
+
+# %% [markdown]
 # 5. **A bigger state.** Rerun section 4 with `hidden=50` in the budget, LSTM only
 #    (about a minute), and predict first: does the LSTM leave the plateau?
 #    *Check:* `res.left_baseline("lstm (forget bias 1)")` lists a step for each seed

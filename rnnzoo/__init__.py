@@ -15,6 +15,7 @@ from .registry import available, get_cell_class, make, register
 from . import experiments, optim, tasks  # noqa: F401  (rnnzoo.optim.Adam, rnnzoo.experiments.compare, ...)
 from .checkpoint import load_checkpoint, save_checkpoint
 from .tasks import make_task
+from .charlm import sample
 from .torch_interop import from_torch, to_torch
 from .training import History, Trainer, train
 
@@ -23,5 +24,5 @@ __version__ = "0.1.0"
 __all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "GradcheckReport",
            "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available",
            "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy",
-           "optim", "tasks", "experiments", "make_task", "train", "Trainer", "History", "save_checkpoint",
+           "optim", "tasks", "sample", "experiments", "make_task", "train", "Trainer", "History", "save_checkpoint",
            "load_checkpoint", "from_torch", "to_torch"]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rnnzoo {figures,gradcheck,train,compare,bench} ...``."""
+"""Command line: ``python -m rnnzoo {figures,gradcheck,train,compare,assignments,bench} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +35,7 @@ def cmd_gradcheck(args):
     if unknown:
         args.parser.error(f"unknown cell(s) {unknown}; available: "
                           f"{', '.join(rnnzoo.available())}")
-    rng = np.random.default_rng(args.seed)
+    import zlib
     failed = []
     for name in names:
         cell = rnnzoo.make(name, input_size=args.input_size, hidden_size=args.hidden_size,
@@ -49,7 +49,17 @@ def cmd_gradcheck(args):
             cell = rnnzoo.make(name, input_size=args.input_size,
                                hidden_size=args.hidden_size, seed=args.seed,
                                dtype=np.float64, **opts)
+        # each cell's own test input, from (seed, its name): what one cell is checked on
+        # does not change when another cell is registered
+        rng = np.random.default_rng([args.seed, zlib.crc32(name.encode())])
         x = rng.standard_normal((args.T, args.batch, args.input_size))
+        if not args.at_init:
+            # a random point near initialization: at initialization the biases are 0, so
+            # a ReLU unit whose inputs are all 0 (a dead row of the layer below) sits
+            # exactly on its kink, where the subgradient 0 and a central difference (1/2)
+            # legitimately disagree; moving off it checks the backward, not the kink
+            for p in cell.params.values():
+                p += 0.1 * rng.standard_normal(p.shape)
         report = rnnzoo.gradcheck(cell, x, seed=args.seed)
         print(report.table(), end="\n\n")
         if not report.passed:
@@ -72,6 +82,9 @@ def main(argv=None):
     if argv[:1] == ["compare"]:
         from . import cli_compare
         return cli_compare.main(argv[1:])
+    if argv[:1] == ["assignments"]:
+        from . import assignments
+        return assignments.main(argv[1:])
     if argv[:1] == ["bench"]:
         from . import benchmark
         return benchmark.main(argv[1:])
@@ -95,6 +108,9 @@ def main(argv=None):
     p.add_argument("--batch", type=POSITIVE_INT, default=2)
     p.add_argument("--input-size", type=POSITIVE_INT, default=3)
     p.add_argument("--hidden-size", type=POSITIVE_INT, default=4)
+    p.add_argument("--at-init", action="store_true",
+                   help="check at the cells' initialization instead of a random point near "
+                        "it (zero biases can put ReLU units exactly on their kink)")
     p.add_argument("--seed", type=COUNT, default=0)
     p.set_defaults(run=cmd_gradcheck, parser=p)
 
@@ -105,6 +121,10 @@ def main(argv=None):
     p = sub.add_parser("compare", help="several cells x several seeds under one budget "
                        "(see: python -m rnnzoo compare -h)")
     p.add_argument("compare_args", nargs=argparse.REMAINDER)
+
+    p = sub.add_parser("assignments", help="write the student version of every notebook "
+                       "(see: python -m rnnzoo assignments -h)")
+    p.add_argument("assignments_args", nargs=argparse.REMAINDER)
 
     p = sub.add_parser("bench", help="time forward+backward of every cell, and torch's "
                        "(see: python -m rnnzoo bench -h)")

@@ -18,7 +18,7 @@ Every task has the same small interface, which is all :mod:`rnnzoo.training` rel
 =====================  =================================================================
 
 Build one by name with :func:`make_task` (``"adding"``, ``"copy"``, ``"digits"``,
-``"permuted_digits"``, ``"associative"``).
+``"permuted_digits"``, ``"associative"``, ``"charlm"`` from :mod:`rnnzoo.charlm`).
 """
 from __future__ import annotations
 
@@ -378,6 +378,8 @@ class AssociativeRetrieval(Task):
 
 TASKS = {"adding": AddingProblem, "copy": CopyMemory, "digits": SequentialDigits,
          "permuted_digits": SequentialDigits, "associative": AssociativeRetrieval}
+from .charlm import CharLM  # noqa: E402  (its own module; it builds on Task above)
+TASKS["charlm"] = CharLM
 
 
 def make_task(name, T=None, **kwargs) -> Task:

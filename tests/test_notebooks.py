@@ -8,7 +8,11 @@ import pytest
 NOTEBOOKS = sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
+# The notebooks run one after another on one pytest worker (--dist loadgroup in
+# pyproject.toml): each already trains on two processes, and several of them time cells
+# against each other, which two notebooks running at once on two cores would distort.
 @pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path):
     nbformat = pytest.importorskip("nbformat")
@@ -22,9 +26,13 @@ def test_notebook_runs(path):
     assert not errors
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "a notebook ends with a plot that teaches something"
-    last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
+    # the teaching part ends with its closing plot; the exercises (with their
+    # self-checks, tests/test_assignments.py) come after the '## Exercises' heading
+    end = next((i for i, c in enumerate(nb.cells)
+                if c.cell_type == "markdown" and "## Exercises" in c.source), len(nb.cells))
+    last_code = [c for c in nb.cells[:end] if c.cell_type == "code"][-1]
     assert any("image/png" in o.get("data", {}) for o in last_code.outputs), \
-        "the last code cell should draw the notebook's closing plot"
+        "the last code cell before the exercises should draw the notebook's closing plot"
     print(f"{path.name}: {elapsed:.1f} s")
 
 

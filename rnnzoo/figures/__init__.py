@@ -17,7 +17,7 @@ from .core import (CLAIMS, FIGURES, _current, check, comparison, figure,  # noqa
                    measure,
                    plot_gradient_norms, plot_jacobian_spectra, variant)
 from . import (baselines, training, gated, structural, unitary, skipping,  # noqa: F401,E402
-               fast_memory)  # each registers its figures, in the issues' order
+               fast_memory, charlm)  # each registers its figures, in the issues' order
 from .baselines import BASELINES  # noqa: F401
 from .gated import GATED  # noqa: F401
 
@@ -53,7 +53,9 @@ def write_claims(out_dir, new, full=False):
     path = claims_path(out_dir, full)
     data = json.loads(path.read_text()) if path.exists() else {}
     data.update({name: [c.to_dict() for c in claims] for name, claims in new.items()})
-    data = {name: data[name] for name in FIGURES if name in data}     # the figures' order
+    # the figures' order; an entry of a figure this process does not know is kept last
+    data = {**{n: data[n] for n in FIGURES if n in data},
+            **{n: v for n, v in data.items() if n not in FIGURES}}
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     path.with_suffix(".md").write_text(render_claims(data, full))
 

@@ -1,0 +1,159 @@
+"""The sequence loop written once, and the table of textbook cells.
+
+A step-wise textbook cell is two plain functions, CS231n style::
+
+    state, cache = step_forward(x_t, state_prev, params, **options)
+    dx_t, dstate_prev, dparams = step_backward(dstate, cache)
+
+``state`` is a tuple; one entry (the first, unless registered otherwise) is the output
+h_t. ``dstate`` is the *total*
+gradient reaching the new state: the loss's own gradient at step t plus the one carried
+back from step t+1. :func:`sequence_forward` and :func:`sequence_backward` below run any
+such pair over a whole sequence (x of shape (T, B, D)); backward is backpropagation
+through time, with the carried gradient named ``dh_next`` as in min-char-rnn.
+
+Nothing here is optimized: no preallocated buffers, no in-place updates, a new array for
+every intermediate value. It is meant to be read next to the equations, and it is the
+oracle the optimized cells in :mod:`rnnzoo.cells` are tested against.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+import numpy as np
+
+from ..ops import LAYER_NORM_EPS
+
+
+# ------------------------------------------------------------------ building blocks
+def sigmoid(a):
+    """σ(a) = 1 / (1 + exp(-a))."""
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def relu(a):
+    """max(a, 0)."""
+    return np.maximum(a, 0.0)
+
+
+def modrelu(z, b, eps=0.0):
+    """modReLU(z) = ReLU(|z| + b) z / (|z| + eps), real or complex z; b per unit."""
+    return relu(np.abs(z) + b) * z / (np.abs(z) + eps)
+
+
+def modrelu_backward(dh, z, b, eps=0.0):
+    """(dL/dz, dL/db per row) of h = phi(r) z with r = |z|, phi(r) = ReLU(r + b)/(r + eps).
+
+    Complex gradients are dL/dRe + i dL/dIm. By the chain rule through r = |z|
+    (dr = Re(conj(z) dz) / r): dL/dz = phi dh + Re(dh conj(z)) phi'(r) z / r, and
+    dL/db = Re(dh conj(z)) [r + b > 0] / (r + eps). Kinks: r + b = 0, and z = 0.
+    """
+    r = np.abs(z)
+    active = (r + b > 0).astype(float)                  # ReLU's derivative
+    phi = relu(r + b) / (r + eps)                       # h = phi(r) z
+    dphi = dh * np.conj(z)                              # h = phi z: phi side (its real part)
+    dphi_dr = (active * (r + eps) - relu(r + b)) / (r + eps) ** 2   # phi(r) = ReLU(r + b)/(r + eps)
+    dz = phi * dh + (dphi.real * dphi_dr / r) * z       # h = phi z, z side; r = |z|
+    db = dphi.real * active / (r + eps)                 # phi(r) = ReLU(r + b) / ..
+    return dz, db
+
+
+def layer_norm_forward(z, g, b):
+    """y = g (z - mu) / sigma + b over the last axis; returns y and (n, sigma)."""
+    mu = z.mean(axis=-1, keepdims=True)                  # mu = mean(z)
+    sigma = np.sqrt(((z - mu) ** 2).mean(axis=-1, keepdims=True) + LAYER_NORM_EPS)   # sigma
+    n = (z - mu) / sigma                                 # n = (z - mu) / sigma
+    return g * n + b, (n, sigma)                         # y = g n + b
+
+
+def layer_norm_backward(dy, saved, g):
+    """dL/dz of :func:`layer_norm_forward` (dL/dg = Σ dy n and dL/db = Σ dy: the caller's)."""
+    n, sigma = saved
+    dn = dy * g                                          # y = g n + b
+    dz = (dn - dn.mean(axis=-1, keepdims=True)           # n = (z - mu) / sigma: through mu
+          - n * (dn * n).mean(axis=-1, keepdims=True)) / sigma   # and through sigma
+    return dz
+
+
+# ------------------------------------------------------------------ the sequence loop
+def sequence_forward(step_forward, x, state0, params, output=0, **options):
+    """Run ``step_forward`` over x (T, B, D) from state0.
+
+    Returns hs (T, B, H) (the state entry ``output``, h_t, after every step), the final
+    state and the list of the T step caches.
+    """
+    state, hs, caches = tuple(state0), [], []
+    for x_t in x:
+        state, cache = step_forward(x_t, state, params, **options)
+        hs.append(state[output])                        # h_t: the output entry of the state
+        caches.append(cache)
+    return np.stack(hs), state, caches
+
+
+def sequence_backward(step_backward, dhs, caches, dstate_T, output=0):
+    """Backpropagation through time over the caches of :func:`sequence_forward`.
+
+    dhs (T, B, H) is dL/dh_t from the loss at step t only; ``dstate_T`` is dL/d(state_T).
+    Returns dx (T, B, D), dL/d(state0) and the parameter gradients summed over all steps.
+    """
+    k = output % len(dstate_T)
+    dstate_next = tuple(dstate_T)                       # carried back from step t+1
+    dxs, grads = [None] * len(caches), {}
+    for t in reversed(range(len(caches))):
+        dh_next = dstate_next[k]                        # dL/dh_t through step t+1
+        dh = dhs[t] + dh_next                           # + the loss's own at step t
+        dstate = dstate_next[:k] + (dh,) + dstate_next[k + 1:]
+        dxs[t], dstate_next, dparams = step_backward(dstate, caches[t])
+        for name, g in dparams.items():                 # the same weights at every step
+            grads[name] = grads[name] + g if name in grads else g
+    return np.stack(dxs), tuple(dstate_next), grads
+
+
+# ------------------------------------------------------------------ the table
+@dataclass(frozen=True)
+class Reference:
+    """The textbook version of one registered cell.
+
+    forward(x, state0, params, **options) -> (hs, state_T, caches)
+    backward(dhs, caches, dstate_T) -> (dx, dstate0, grads)
+    options_of(cell) -> the options the equations need, read from an optimized cell
+    step_forward / step_backward: the step pair, None for a cell that is not step-wise
+    """
+
+    name: str
+    forward: Callable
+    backward: Callable
+    options_of: Callable
+    step_forward: Callable | None = None
+    step_backward: Callable | None = None
+
+
+REFERENCES: dict[str, Reference] = {}
+
+
+def _no_options(cell):
+    return {}
+
+
+def register_steps(name, step_forward, step_backward, options_of=_no_options, output=0):
+    """Register a step-wise textbook cell: the loop above makes its sequence functions.
+    ``output``: which state entry is the cell's output h_t (0, or -1 for a stack whose
+    top layer is the output)."""
+    REFERENCES[name] = Reference(name, partial(sequence_forward, step_forward, output=output),
+                                 partial(sequence_backward, step_backward, output=output),
+                                 options_of, step_forward, step_backward)
+
+
+def register_sequence(name, forward, backward, options_of=_no_options):
+    """Register a textbook cell written over the whole sequence (not step-wise)."""
+    REFERENCES[name] = Reference(name, forward, backward, options_of)
+
+
+def get(name):
+    """The :class:`Reference` of a registered cell; KeyError naming it if there is none."""
+    if name not in REFERENCES:
+        raise KeyError(f"no textbook version of cell {name!r} in rnnzoo.reference; "
+                       f"textbook cells: {', '.join(sorted(REFERENCES))}")
+    return REFERENCES[name]

@@ -1,0 +1,125 @@
+r"""Textbook QRNN (Bradbury, Merity, Xiong & Socher, 2017): a causal convolution over
+time, then a recurrence that is only elementwise ("pooling").
+
+.. math::
+
+    \hat x_t = [x_{t-k+1}; \dots; x_{t-1}; x_t], \qquad
+    [z_t; f_t; o_t; i_t] = W \hat x_t + b \quad\text{(then tanh, σ, σ, σ)} \\
+    \text{f, fo:}\ c_t = f_t \odot c_{t-1} + (1 - f_t) \odot z_t, \qquad
+    \text{ifo:}\ c_t = f_t \odot c_{t-1} + i_t \odot z_t \\
+    \text{f:}\ h_t = c_t, \qquad \text{fo, ifo:}\ h_t = o_t \odot c_t
+
+Not step-wise in the sense of :mod:`.core` (h_t is not the state's first entry), so
+it is written as two explicit stages over the whole sequence. The state is (c, x_past):
+x_past (B, (k-1) D) the last k - 1 inputs, oldest first (just (c,) when k = 1).
+Zoneout on f: f = 1 - m ⊙ (1 - σ(·)) with m a fixed {0, 1} mask (T, B, H) in training,
+or the scalar 1 - p at evaluation (``zoneout_scale``; None for no zoneout).
+Shapes: x (T, B, D); W (G H, k D), b (G H,), G = 2, 3, 4 gates for f, fo, ifo.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import register_sequence, sigmoid
+
+GATES = {"f": ("z", "f"), "fo": ("z", "f", "o"), "ifo": ("z", "f", "o", "i")}
+
+
+def forward(x, state0, params, window=2, pooling="fo", zoneout_scale=None):
+    """The convolution (every gate at every step), then the pooling loop: (hs, state_T, cache)."""
+    T, B, D = x.shape
+    k, H, W, b = window, state0[0].shape[1], params["W"], params["b"]
+    past = [state0[1][:, j * D:(j + 1) * D] for j in range(k - 1)]   # x_{-k+1} .. x_{-1}
+    xs = past + list(x)                                  # xs[t + k - 1] is x_t
+    # stage 1, the convolution: every gate at every step, no recurrence
+    windows, gates = [], []
+    for t in range(T):
+        x_hat = np.concatenate(xs[t:t + k], axis=1)      # x^_t = [x_{t-k+1}; ..; x_t]
+        pre = x_hat @ W.T + b                            # W x^_t + b
+        g = {name: pre[:, n * H:(n + 1) * H] for n, name in enumerate(GATES[pooling])}
+        g["z"] = np.tanh(g["z"])                         # z = tanh(.)
+        g["f_raw"] = sigmoid(g["f"])                     # sigma(.) of the forget gate
+        scale = zoneout_scale if np.isscalar(zoneout_scale) or zoneout_scale is None \
+            else zoneout_scale[t]
+        g["f"] = g["f_raw"] if scale is None else 1.0 - scale * (1.0 - g["f_raw"])   # zoneout
+        for name in ("o", "i"):
+            if name in g:
+                g[name] = sigmoid(g[name])               # o, i = sigma(.)
+        g["scale"] = scale
+        windows.append(x_hat)
+        gates.append(g)
+    # stage 2, the pooling: the only sequential part, elementwise
+    cs, hs = [state0[0]], []
+    for t, g in enumerate(gates):
+        add = g["i"] * g["z"] if pooling == "ifo" else (1.0 - g["f"]) * g["z"]   # i z or (1 - f) z
+        cs.append(g["f"] * cs[t] + add)                  # c_t = f c_{t-1} + ..
+        hs.append(cs[t + 1] if pooling == "f" else g["o"] * cs[t + 1])   # h_t = c_t or o c_t
+    state_T = (cs[T],) + ((np.concatenate(xs[T:], axis=1),) if k > 1 else ())   # last k-1 x
+    cache = {"windows": windows, "gates": gates, "cs": cs, "k": k, "D": D,
+             "pooling": pooling, "params": params}
+    return np.stack(hs), state_T, cache
+
+
+def backward(dhs, cache, dstate_T):
+    """BPTT through the pooling, then the convolution's backward: (dx, dstate0, grads)."""
+    gates, cs, k, D, pooling, P = (cache[key] for key in
+                                   ("gates", "cs", "k", "D", "pooling", "params"))
+    T, B = len(gates), cs[0].shape[0]
+    # stage 2 backward: the pooling, from the last step to the first
+    dc_next, dpre = dstate_T[0], [None] * T              # dc_next: dL/dc_t carried from t+1
+    for t in reversed(range(T)):
+        g = gates[t]
+        if pooling == "f":
+            dc = dhs[t] + dc_next                        # h_t = c_t
+        else:
+            dc = dhs[t] * g["o"] + dc_next               # h_t = o c_t, c side
+            do = dhs[t] * cs[t + 1]                      # h_t = o c_t, o side
+        df = dc * cs[t]                                  # c_t = f c_{t-1} + ..
+        dc_next = dc * g["f"]                            # c_t = f c_{t-1} + ..
+        if pooling == "ifo":
+            di = dc * g["z"]                             # .. + i z
+            dz = dc * g["i"]                             # .. + i z
+        else:
+            df = df - dc * g["z"]                        # .. + (1 - f) z, f side
+            dz = dc * (1.0 - g["f"])                     # .. + (1 - f) z, z side
+        if g["scale"] is not None:
+            df = df * g["scale"]                         # f = 1 - m (1 - sigma(.))
+        blocks = {"z": dz * (1.0 - g["z"] ** 2),         # z = tanh(.)
+                  "f": df * g["f_raw"] * (1.0 - g["f_raw"])}   # sigma(.) of f
+        if pooling != "f":
+            blocks["o"] = do * g["o"] * (1.0 - g["o"])   # o = sigma(.)
+        if pooling == "ifo":
+            blocks["i"] = di * g["i"] * (1.0 - g["i"])   # i = sigma(.)
+        dpre[t] = np.concatenate([blocks[name] for name in GATES[pooling]], axis=1)
+    # stage 1 backward: the convolution
+    dxs = [np.zeros((B, D)) for _ in range(T + k - 1)]   # dL/dx for x_{-k+1} .. x_{T-1}
+    if k > 1:
+        for j in range(k - 1):                           # state_T's x_past = the last k-1 x
+            dxs[T + j] = dxs[T + j] + dstate_T[1][:, j * D:(j + 1) * D]
+    grads = {"W": np.zeros_like(P["W"]), "b": np.zeros_like(P["b"])}
+    for t in range(T):
+        grads["W"] = grads["W"] + dpre[t].T @ cache["windows"][t]   # W x^_t
+        grads["b"] = grads["b"] + dpre[t].sum(axis=0)    # + b
+        dx_hat = dpre[t] @ P["W"]                        # W x^_t
+        for j in range(k):                               # x^_t = [x_{t-k+1}; ..; x_t]
+            dxs[t + j] = dxs[t + j] + dx_hat[:, j * D:(j + 1) * D]
+    dx = np.stack(dxs[k - 1:])
+    dstate0 = (dc_next,) + ((np.concatenate(dxs[:k - 1], axis=1),) if k > 1 else ())
+    return dx, dstate0, grads
+
+
+def options_of(cell):
+    """window, pooling and the zoneout scale the cell's forward uses."""
+    if cell.zoneout == 0.0:
+        scale = None
+    elif not cell.training:
+        scale = 1.0 - cell.zoneout
+    elif cell.zoneout_mask is None:
+        raise ValueError("qrnn reference: zoneout in training draws a random mask; set "
+                         "cell.zoneout_mask to a fixed mask to compare")
+    else:
+        scale = np.asarray(cell.zoneout_mask, dtype=float)
+    return {"window": cell.window, "pooling": cell.pooling, "zoneout_scale": scale}
+
+
+register_sequence("qrnn", forward, backward, options_of)

@@ -1,0 +1,94 @@
+"""The charlm task (offline, stdlib source) and rnnzoo.sample."""
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.validation import ArgumentTypeError
+
+
+@pytest.fixture(scope="module")
+def task():
+    return rnnzoo.make_task("charlm", T=12, files=2, max_chars=4000)
+
+
+def test_corpus_is_deterministic_and_targets_are_shifted_inputs(task):
+    """Pass: the same corpus_seed reads the same files and vocabulary; every target is
+    the next input character; the baseline is the unigram cross-entropy, below ln V."""
+    again = rnnzoo.make_task("charlm", T=12, files=2, max_chars=4000)
+    assert again.files == task.files and again.vocab == task.vocab
+    other = rnnzoo.make_task("charlm", T=12, files=2, max_chars=4000, corpus_seed=1)
+    assert other.files != task.files
+    x, target = task.batch(5, np.random.default_rng(0))
+    assert x.shape == (12, 5, len(task.vocab)) and target.shape == (12, 5)
+    np.testing.assert_array_equal(x[1:].argmax(-1), target[:-1])
+    assert 0 < task.baseline < np.log(len(task.vocab))
+    assert task.decode(task.encode("def f")) == "def f"
+    xe, te = task.eval_data()
+    assert xe.shape[1] == task.eval_size and task.eval_data()[0] is xe
+
+
+@pytest.mark.parametrize("kwargs, error", [({"T": 1}, ValueError), ({"files": 0}, ValueError),
+                                           ({"max_chars": 10}, ValueError),
+                                           ({"corpus_seed": -1}, ValueError),
+                                           ({"T": 2.5}, TypeError)])
+def test_bad_options_are_refused(kwargs, error):
+    """Pass: each bad option raises, naming the option."""
+    with pytest.raises(error, match=next(iter(kwargs)).replace("_", ".")):
+        rnnzoo.make_task("charlm", **{"files": 2, "max_chars": 4000, **kwargs})
+
+
+def test_sample_is_reproducible_and_in_vocabulary(task):
+    """Pass: same seed, same text; every character in the vocabulary; length honoured."""
+    model = rnnzoo.build_model("gru", task.input_size, 8, task.output_size, readout="all")
+    a = rnnzoo.sample(model, "de", 30, 0.7, 3, vocab=task)
+    assert a == rnnzoo.sample(model, "de", 30, 0.7, 3, vocab=task.vocab)
+    assert len(a) == 30 and set(a) <= set(task.vocab)
+    assert rnnzoo.sample(model, "d", 0, vocab=task) == ""
+
+
+@pytest.mark.parametrize("change, error, words", [
+    ({"prime": ""}, ArgumentTypeError, "prime"), ({"prime": "\x00"}, ValueError, "outside"),
+    ({"length": -1}, ValueError, "length"), ({"length": True}, TypeError, "length"),
+    ({"temperature": 0.0}, ValueError, "temperature"),
+    ({"temperature": float("nan")}, ValueError, "temperature"),
+    ({"seed": "a"}, TypeError, "seed"), ({"vocab": 3}, ArgumentTypeError, "vocab"),
+    ({"model": "lstm"}, ArgumentTypeError, "model")])
+def test_sample_validates_every_argument(task, change, error, words):
+    """Pass: each bad argument raises, and the message names it."""
+    model = rnnzoo.build_model("gru", task.input_size, 8, task.output_size, readout="all")
+    args = {"model": model, "prime": "de", "length": 5, "temperature": 1.0, "seed": 0,
+            "vocab": task, **change}
+    with pytest.raises(error, match=words):
+        rnnzoo.sample(**args)
+
+
+def test_sample_refuses_a_model_of_another_shape(task):
+    """Pass: a model with readout 'last' or another vocabulary size is refused."""
+    model = rnnzoo.build_model("gru", task.input_size, 8, task.output_size, readout="last")
+    with pytest.raises(ValueError, match="readout"):
+        rnnzoo.sample(model, "de", 5, vocab=task)
+
+
+def test_training_beats_the_unigram_baseline(task):
+    """Pass: a small GRU trained briefly on real text predicts the next character better
+    than the character frequencies alone."""
+    model = rnnzoo.build_model("gru", task.input_size, 32, task.output_size, readout="all",
+                               seed=0)
+    history = rnnzoo.train(model, task, 150, lr=1e-2, progress=False, eval_every=150)
+    assert history.eval_loss[-1] < task.baseline
+
+
+def test_sample_carries_every_layers_state(task):
+    """Pass: with two stacked layers, feeding a sampled text one character at a time
+    with cache.state_T carried (what sample does) gives the same logits as reading the
+    whole text at once."""
+    model = rnnzoo.build_model("lstm", task.input_size, 8, task.output_size, layers=2,
+                               readout="all", seed=1)
+    text = "def " + rnnzoo.sample(model, "def ", 6, 1.0, 0, vocab=task)
+    x = np.eye(len(task.vocab))[task.encode(text)][:, None, :]
+    y_all, _ = model.forward(x)
+    y, cache, steps = None, None, []
+    for t in range(len(text)):
+        y, cache = model.forward(x[t:t + 1], None if cache is None else cache.state_T)
+        steps.append(y[0])
+    np.testing.assert_allclose(np.stack(steps), y_all, rtol=1e-12, atol=1e-12)

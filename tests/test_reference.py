@@ -1,0 +1,220 @@
+"""Every registered cell equals its textbook version (rnnzoo.reference) in float64.
+
+The textbook versions are plain NumPy, one equation per line, with no buffers and no
+in-place tricks; the optimized cells hoist, fuse and write in place. Both are run on the
+same parameters, input x, random initial state, upstream gradients dhs and dstate_T,
+and must agree on hs, every component of state_T, dx, every component of dstate0 and
+every parameter gradient.
+
+A pass: every tensor agrees to max|a - b| <= 1e-10 (1 + max|b|) -- the two compute the
+same sums in different orders, so they differ by round-off, about 1e-15 here. A wrong
+equation is off by the size of the tensor; the gate-swap tests below show a swap gives
+errors of 1e-2 or more. No torch is needed. A cell registered without a textbook
+version fails ``test_cell_equals_its_textbook_version`` with a KeyError naming it.
+"""
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo import reference
+from rnnzoo.cells.gru import GRU
+from rnnzoo.cells.lstm import LSTM
+from tests.conftest import cell_variants
+
+SHAPES = [(5, 3, 4, 8), (3, 1, 2, 5)]                    # (T, B, D, H)
+TOL = 1e-10
+
+
+def make_cell(name, D, H, options):
+    """The cell in float64; where H is refused (eurnn's fft style needs a power of two),
+    the next power of two."""
+    try:
+        return rnnzoo.make(name, D, H, seed=3, dtype=np.float64, **options)
+    except ValueError as exc:
+        if "power of two" not in str(exc):
+            raise
+        return rnnzoo.make(name, D, 1 << (H - 1).bit_length(), seed=3, dtype=np.float64,
+                           **options)
+
+
+def random_state(cell, B, rng):
+    """A random initial state: normal entries, except the clock of clockwork (integer
+    steps, rows at different phases) and Skip RNN's ũ (away from round()'s jump at 0.5)."""
+    out = []
+    for name, s in zip(cell.state_names, cell.initial_state(B)):
+        if name == "t":
+            out.append(rng.integers(0, 6, s.shape).astype(float))
+        elif name == "u_tilde":
+            out.append(rng.choice([0.1, 0.3, 0.7, 0.9, 1.0], s.shape))
+        else:
+            out.append(0.5 * rng.standard_normal(s.shape))
+    return tuple(out)
+
+
+def run_both(cell, T, B, rng):
+    """Forward and backward of the cell and of its textbook version on the same data."""
+    ref = reference.get(cell.name)
+    for p in cell.params.values():          # off the initialization: zero biases, identity
+        p += 0.1 * rng.standard_normal(p.shape)   # W_hh etc. would hide a wrong sign or term
+    x = rng.standard_normal((T, B, cell.input_size))
+    state0 = random_state(cell, B, rng)
+    dhs = rng.standard_normal((T, B, cell.output_size))
+    dstate_T = tuple(rng.standard_normal(s.shape) for s in state0)
+    hs, state_T, cache = cell.forward(x, state0)
+    dx, dstate0, grads = cell.backward(dhs, cache, dstate_T)
+    options = ref.options_of(cell)
+    params = {k: v.copy() for k, v in cell.params.items()}
+    r_hs, r_state_T, r_cache = ref.forward(x, state0, params, **options)
+    r_dx, r_dstate0, r_grads = ref.backward(dhs, r_cache, dstate_T)
+    pairs = {"hs": (hs, r_hs), "x (dx)": (dx, r_dx)}
+    assert len(r_state_T) == len(state_T) and len(r_dstate0) == len(dstate0), \
+        f"textbook state has {len(r_state_T)} entries, its gradient {len(r_dstate0)}; " \
+        f"the cell's has {len(state_T)} ({', '.join(cell.state_names)})"
+    for name, a, b, da, db in zip(cell.state_names, state_T, r_state_T, dstate0, r_dstate0):
+        pairs[f"{name}_T"] = (a, b)
+        pairs[f"d{name}0"] = (da, db)
+    assert set(r_grads) == set(grads), f"textbook grads {sorted(r_grads)} vs {sorted(grads)}"
+    for k in grads:
+        pairs[f"d{k}"] = (grads[k], r_grads[k])
+    return pairs, cache, r_cache
+
+
+def errors(pairs):
+    """Per tensor: max|a - b| / (1 + max|b|)."""
+    out = {}
+    for name, (a, b) in pairs.items():
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.shape == b.shape, f"{name}: shape {a.shape} vs textbook {b.shape}"
+        out[name] = float(np.abs(a - b).max() / (1.0 + np.abs(b).max()))
+    return out
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}".format(*s))
+@pytest.mark.parametrize("name,options", cell_variants())
+def test_cell_equals_its_textbook_version(name, options, shape):
+    T, B, D, H = shape
+    cell = make_cell(name, D, H, options)
+    pairs, _, _ = run_both(cell, T, B, np.random.default_rng(7))
+    bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
+    assert not bad, f"{name}{options} differs from its textbook version: {bad}"
+
+
+def test_every_registered_cell_has_a_textbook_version():
+    missing = sorted(set(rnnzoo.available()) - set(reference.REFERENCES))
+    assert not missing, f"cells without a textbook version in rnnzoo.reference: {missing}"
+
+
+def test_a_cell_without_a_textbook_version_fails_naming_it(monkeypatch):
+    """What the parametrized test does for a newly registered cell that has no textbook
+    version yet: it fails with an error that names the cell."""
+    monkeypatch.delitem(reference.REFERENCES, "mgu")
+    cell = rnnzoo.make("mgu", 2, 3)
+    with pytest.raises(KeyError, match="no textbook version of cell 'mgu'"):
+        run_both(cell, 2, 1, np.random.default_rng(0))
+
+
+# ------------------------------------------------------------------ a gate swap is caught
+def swap_rows(params, gates, i, j):
+    """Exchange gate blocks i and j of every stacked parameter (rows of W, entries of b)."""
+    out = {}
+    for k, p in params.items():
+        blocks = list(np.split(p, gates, axis=0))
+        blocks[i], blocks[j] = blocks[j], blocks[i]
+        out[k] = np.concatenate(blocks, axis=0)
+    return out
+
+
+def swapped(cls, gates, i, j):
+    """The optimized cell with gates i and j exchanged *consistently* in forward and
+    backward: its own gradients stay exact, so a finite-difference check passes."""
+    class Swapped(cls):
+        def _forward(self, x, state0):
+            kept, self.params = self.params, swap_rows(self.params, gates, i, j)
+            try:
+                return super()._forward(x, state0)
+            finally:
+                self.params = kept
+
+        def _backward(self, dhs, cache, dstate):
+            kept, self.params = self.params, swap_rows(self.params, gates, i, j)
+            try:
+                dx, dstate0, grads, dh_norm = super()._backward(dhs, cache, dstate)
+            finally:
+                self.params = kept
+            return dx, dstate0, swap_rows(grads, gates, i, j), dh_norm
+    Swapped.name = cls.name
+    return Swapped
+
+
+@pytest.mark.parametrize("cls,gates,i,j", [(LSTM, 4, 0, 1), (GRU, 3, 0, 1)],
+                         ids=["lstm i<->f", "gru r<->z"])
+def test_a_consistent_gate_swap_passes_gradcheck_but_not_the_textbook(cls, gates, i, j):
+    cell = swapped(cls, gates, i, j)(3, 4, seed=1, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    assert rnnzoo.gradcheck(cell, x).passed       # the swap is invisible to gradcheck
+    worst = max(errors(run_both(cell, 4, 2, np.random.default_rng(7))[0]).values())
+    assert worst > 1e-3, f"the textbook comparison missed a swap: worst error {worst:.2e}"
+
+
+def test_a_gate_swap_in_the_textbook_is_caught(monkeypatch):
+    """The other way round: swap i and f inside the textbook LSTM's step (forward and
+    backward alike) and the unchanged optimized LSTM no longer equals it."""
+    from rnnzoo.reference import gated
+    fwd, bwd = gated.lstm_step_forward, gated.lstm_step_backward
+
+    def step_forward(x_t, state_prev, params):
+        return fwd(x_t, state_prev, swap_rows(params, 4, 0, 1))
+
+    def step_backward(dstate, cache):
+        dx, dstate_prev, grads = bwd(dstate, cache)
+        return dx, dstate_prev, swap_rows(grads, 4, 0, 1)
+    monkeypatch.setitem(reference.REFERENCES, "lstm", reference.Reference(
+        "lstm", lambda x, s, p: reference.sequence_forward(step_forward, x, s, p),
+        lambda d, c, s: reference.sequence_backward(step_backward, d, c, s), lambda c: {}))
+    cell = rnnzoo.make("lstm", 3, 4, seed=1, dtype=np.float64)
+    worst = max(errors(run_both(cell, 4, 2, np.random.default_rng(7))[0]).values())
+    assert worst > 1e-3, f"the textbook comparison missed a swap: worst error {worst:.2e}"
+
+
+# ------------------------------------------------------------------ cell-specific
+@pytest.mark.parametrize("slope", [1.0, 0.0], ids=["straight-through", "exact parts only"])
+@pytest.mark.parametrize("base", ["gru", "lstm"])
+def test_skiprnn_hard_mode_equals_the_textbook_definition(base, slope):
+    """Hard mode, u = round(ũ): the exact parts (slope 0: every gradient that does not
+    pass through round) and the straight-through surrogate (slope 1: dL/dũ += dL/du by
+    definition) both equal the textbook's, and so does the budget loss's value. A pass
+    also needs the data to contain skipped (u = 0) and updating (u = 1) steps."""
+    cell = rnnzoo.make("skiprnn", 3, 5, seed=2, base=base, budget=0.05)
+    cell.surrogate_slope = slope
+    pairs, cache, r_cache = run_both(cell, 8, 4, np.random.default_rng(11))
+    bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
+    assert not bad, f"skiprnn(base={base}, slope={slope}) differs from the textbook: {bad}"
+    u = np.concatenate([c["u"] for c in r_cache])
+    assert set(np.unique(u)) == {0.0, 1.0}, f"u should be binary with both values; got {u}"
+    assert cache.aux_loss == pytest.approx(sum(c["aux_loss"] for c in r_cache), rel=1e-14)
+
+
+def test_skiprnn_straight_through_is_the_only_difference_between_the_slopes():
+    """The slope changes what reaches ũ_0 (with slope 1 the surrogate carries gradient
+    through round(); with 0 only the exact parts do), and leaves dx at the last step
+    exactly as it was: only gradients that pass through a round() depend on it."""
+    grads = {}
+    for slope in (1.0, 0.0):
+        cell = rnnzoo.make("skiprnn", 3, 5, seed=2, budget=0.05)
+        cell.surrogate_slope = slope
+        grads[slope] = run_both(cell, 6, 3, np.random.default_rng(5))[0]
+    assert np.abs(grads[1.0]["du_tilde0"][0] - grads[0.0]["du_tilde0"][0]).max() > 1e-6
+    np.testing.assert_array_equal(grads[1.0]["x (dx)"][0][-1], grads[0.0]["x (dx)"][0][-1])
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["fixed mask", "evaluation"])
+def test_qrnn_zoneout_equals_the_textbook(training):
+    """Zoneout on f: with a fixed {0, 1} mask in training, and with its expectation
+    1 - p at evaluation, the cell equals the textbook to round-off."""
+    T, B, H = 5, 3, 4
+    cell = rnnzoo.make("qrnn", 2, H, seed=4, zoneout=0.3)
+    cell.training = training
+    cell.zoneout_mask = np.random.default_rng(1).random((T, B, H)) >= 0.3
+    pairs, _, _ = run_both(cell, T, B, np.random.default_rng(2))
+    bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
+    assert not bad, f"qrnn zoneout (training={training}) differs from the textbook: {bad}"
