@@ -59,8 +59,12 @@ def sigmoid_grad_(dy, y):
 
 
 def tanh_grad_(dy, y):
-    """In place: dy <- dy * (1 - y**2), the backward of y = tanh(a) given y."""
-    dy -= dy * y * y
+    """In place: dy <- dy * (1 - y**2), the backward of y = tanh(a) given y (three
+    passes, one temporary)."""
+    xp = array_module(dy)
+    one_minus = xp.multiply(y, y)
+    xp.subtract(1.0, one_minus, out=one_minus)
+    dy *= one_minus
     return dy
 
 

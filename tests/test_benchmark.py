@@ -1,27 +1,95 @@
-"""Smoke test of the benchmark script at tiny sizes (it is a script, not a timed test)."""
+"""Smoke tests of the benchmark at tiny sizes: it runs and reports, it is not a timed
+test (nothing here asserts a speed)."""
+import json
+
+import numpy as np
+import pytest
+
 import rnnzoo
-from rnnzoo import benchmark
+from rnnzoo.benchmark import fair, gemms, timing
+from rnnzoo.benchmark.report import markdown_table
 
 
-def test_benchmark_times_every_registered_cell():
-    rows = benchmark.benchmark(T=3, B=2, D=4, H=5, repeat=1, compare_torch=False)
-    assert [r["cell"] for r in rows] == rnnzoo.available()
+@pytest.mark.parametrize("name", rnnzoo.available())
+def test_gemm_trace_replays_products_of_every_cell(name):
+    """Tracing a cell's forward + backward finds its matrix products (at least one: every
+    cell projects its input), leaves the cell's results unchanged, and replaying them
+    works. A pass: the traced run gives the untraced run's outputs and gradients exactly."""
+    cell = rnnzoo.make(name, 4, 5, dtype=np.float64)
+    x, dhs = timing.inputs(3, 2, 4, cell.output_size, np.float64)
+    hs, _, cache = cell.forward(x)
+    dx, _, grads = cell.backward(dhs, cache)
+    log = gemms.trace_gemms(cell, x, dhs)
+    assert len(log) >= 1 and gemms.gemm_flops(log) > 0
+    assert cell.xp is np and all(type(p) is np.ndarray for p in cell.params.values())
+    hs2, _, cache2 = cell.forward(x)
+    dx2, _, grads2 = cell.backward(dhs, cache2)
+    np.testing.assert_array_equal(hs2, hs)
+    np.testing.assert_array_equal(dx2, dx)
+    gemms.gemm_runner(log)()
+
+
+def test_lstm_products_are_counted_per_step():
+    """LSTM: one projection before the loop, one product per step each way, and the
+    three weight/input products after the backward loop: 2T + 4 in all."""
+    cell = rnnzoo.make("lstm", 4, 5)
+    x, dhs = timing.inputs(6, 2, 4, 5, np.float64)
+    assert len(gemms.trace_gemms(cell, x, dhs)) == 2 * 6 + 4
+    assert len(gemms.trace_gemms(cell, x)) == 6 + 1        # forward only
+
+
+def test_worker_runs_in_a_fresh_process():
+    """One measurement in a subprocess prints positive times for the cell and its GEMMs."""
+    got = fair.run_worker({"lib": "rnnzoo", "cell": "gru", "T": 3, "B": 2, "D": 4, "H": 4,
+                           "mode": "fb", "dtype": "float32", "repeat": 1, "clock": "cpu"},
+                          threads=1)
+    assert got["cell_s"] > 0 and got["gemm_s"] > 0 and got["gemms"] >= 4
+
+
+def test_fair_benchmark_table_and_chart(tmp_path):
+    """Two pairs of tiny measurements (torch too when it is installed) give one row per
+    cell and mode with a median and a [min, max] spread, a markdown table and a PNG."""
+    rows = fair.fair_benchmark(["rnn", "qrnn"], shapes=[(3, 2, 4)], modes=("fb", "f"),
+                               pairs=2, repeat=1, threads=1)
+    assert [(r["cell"], r["mode"]) for r in rows] == [("rnn", "fb"), ("qrnn", "fb"),
+                                                       ("rnn", "f"), ("qrnn", "f")]
     for r in rows:
-        assert r["rnnzoo_ms"] > 0 and r["torch_ms"] is None and r["ratio"] is None
+        s = r["vs_gemm"]
+        assert r["pairs"] == 2 and s["min"] <= s["median"] <= s["max"] and s["min"] > 0
+        assert (r["ratio"] is None) == (r["cell"] == "qrnn" or not fair.torch_installed())
+    table = markdown_table(rows)
+    assert table.count("\n") == len(rows) + 1 and "| `qrnn` | 3/2/4 | f |" in table
+    from rnnzoo.benchmark.report import bar_chart
+    bar_chart(rows, tmp_path / "b.png")
+    assert (tmp_path / "b.png").stat().st_size > 1000
 
 
-def test_benchmark_script_prints_a_table(capsys):
+def test_bench_command_writes_its_files(tmp_path, capsys):
     from rnnzoo.__main__ import main
-    status = main(["bench", "--T", "3", "--B", "2", "--D", "4", "--H", "5", "--repeat", "1",
-                   "--cells", "gru,lstm", "--dtype", "float64"])
+    status = main(["bench", "--cells", "gru", "--shapes", "3/2/4", "--modes", "f",
+                   "--pairs", "1", "--repeat", "1", "--threads", "1", "--no-torch",
+                   "--out", str(tmp_path)])
     assert status == 0
     out = capsys.readouterr().out
-    assert "rnnzoo/torch" in out and "float64" in out
-    rows = [line.split() for line in out.splitlines() if line.startswith(("gru", "lstm"))]
-    assert [r[0] for r in rows] == ["gru", "lstm"]
-    assert all(float(r[1]) > 0 for r in rows)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return
-    assert all(float(r[2]) > 0 and float(r[3].rstrip("x")) > 0 for r in rows)
+    assert "| `gru` | 3/2/4 | f |" in out and "load average" in out
+    assert "| `gru` |" in (tmp_path / "bench.md").read_text()
+    assert (tmp_path / "bench.png").exists()
+
+
+def test_worker_refuses_an_unknown_library():
+    with pytest.raises(ValueError, match="lib must be"):
+        from rnnzoo.benchmark.worker import measure
+        measure(json.loads('{"lib": "jax", "cell": "rnn"}'))
+
+
+def test_from_json_rewrites_the_report_without_measuring(tmp_path, capsys):
+    """A saved bench.json renders again: the summary line per cell and the full table."""
+    from rnnzoo.__main__ import main
+    rows = fair.fair_benchmark(["rnn"], shapes=[(3, 2, 4)], modes=("f",), pairs=1,
+                               repeat=1, with_torch=False, threads=1)
+    saved = tmp_path / "in.json"
+    saved.write_text(json.dumps({"header": "h", "footer": "f", "rows": rows}))
+    assert main(["bench", "--from-json", str(saved), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "| cell | cell / GEMMs 3/2/4 |" in out and "| `rnn` | 3/2/4 | f |" in out
+    assert (tmp_path / "o" / "bench.png").exists()

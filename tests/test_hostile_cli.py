@@ -97,7 +97,9 @@ def test_other_commands(capsys, argv, named):
     assert_usage_error(capsys, rnnzoo_main, argv, named)
 
 
-@pytest.mark.parametrize("argv,named", [(["--T", "0"], "--T"), (["--repeat", "0"], "--repeat"),
+@pytest.mark.parametrize("argv,named", [(["--shapes", "0/2/3"], "--shapes"),
+                                        (["--shapes", "1/2"], "--shapes"),
+                                        (["--pairs", "0"], "--pairs"), (["--repeat", "0"], "--repeat"),
                                         (["--cells", "nope"], "--cells"),
                                         (["--cells", ","], "--cells")])
 def test_bench_flags(capsys, argv, named):

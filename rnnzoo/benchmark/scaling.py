@@ -1,0 +1,78 @@
+"""How the cost grows: forward + backward time against T for every cell, and against H
+for the cells whose claim is about it (uRNN's O(N log N) FFT step, EURNN's O(N·L)
+rotations, Clockwork's active rows, QRNN's parallel part).
+
+Measured in this one process, the sizes taking turns (:func:`.timing.best_times`): a
+curve's shape is what counts here, not its level against another library.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+from ..registry import available, make
+from .timing import best_times, cell_runner, inputs
+
+T_GRID = (25, 50, 100, 200, 400)
+H_GRID = (32, 64, 128, 256, 512)
+H_CELLS = ("urnn", "eurnn", "clockwork", "qrnn", "lstm")    # lstm: the O(H^2) reference
+
+
+def _runner(cell, T, B):
+    x, dhs = inputs(T, B, cell.input_size, cell.output_size, cell.dtype)
+    return cell_runner(cell, x, dhs)
+
+
+def cost_vs_T(cells=None, T_grid=T_GRID, B=16, H=64, repeat=3, dtype="float32", clock="wall"):
+    """{cell: [seconds at each T]} with D = H."""
+    cells = available() if cells is None else cells
+    out = {}
+    for name in cells:
+        cell = make(name, H, H, dtype=np.dtype(dtype))
+        out[name] = best_times([_runner(cell, T, B) for T in T_grid], repeat, clock=clock)
+    return out
+
+
+def cost_vs_H(cells=None, H_grid=H_GRID, T=50, B=16, repeat=3, dtype="float32", clock="wall"):
+    """{cell: [seconds at each H]} with D = H, for the cells in ``H_CELLS`` registered."""
+    cells = [c for c in (H_CELLS if cells is None else cells) if c in available()]
+    out = {}
+    for name in cells:
+        runs = [_runner(make(name, H, H, dtype=np.dtype(dtype)), T, B) for H in H_grid]
+        out[name] = best_times(runs, repeat, clock=clock)
+    return out
+
+
+def scaling_figure(path, by_T, by_H, T_grid=T_GRID, H_grid=H_GRID, caption=""):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plotting import cell_style
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for name, secs in by_T.items():
+        a.plot(T_grid, 1e3 * np.asarray(secs), "o-", label=name, markersize=3,
+               **cell_style(name))
+    a.plot(T_grid, 1e3 * min(s[0] for s in by_T.values()) * np.asarray(T_grid) / T_grid[0],
+           "k:", label="slope 1 (linear)")
+    a.set(xscale="log", yscale="log", xlabel="T (steps; B = 16, H = D = 64)", ylabel="ms, forward + backward",
+          title="cost against T (parallel to the dotted line = linear)")
+    a.set_xticks(T_grid, [str(v) for v in T_grid])
+    a.minorticks_off()
+    a.legend(fontsize=7, ncol=2)
+    for name, secs in by_H.items():
+        b.plot(H_grid, 1e3 * np.asarray(secs), "o-", label=name, **cell_style(name))
+    H = np.asarray(H_grid, dtype=float)
+    ref = 1e3 * min(s[0] for s in by_H.values())
+    b.plot(H, ref * H / H[0], "k:", label="slope 1 (N)")
+    b.plot(H, ref * (H / H[0]) ** 2, "k--", label="slope 2 (N²)")
+    b.set(xscale="log", yscale="log", xlabel="H (= D)", ylabel="ms, forward + backward",
+          title="cost against H = D (T = 50, B = 16)")
+    b.set_xticks(H_grid, [str(v) for v in H_grid])
+    b.minorticks_off()
+    b.legend(fontsize=7)
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(caption, 200)), fontsize=7, va="bottom")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
