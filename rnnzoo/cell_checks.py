@@ -44,7 +44,7 @@ class InputChecks:
                         f"expected {expected} (the cell's dtype)")
 
     def _check_finite(self, a, what, method):
-        if not bool(self.xp.isfinite(a).all()):
+        if not bool(to_numpy(self.xp.isfinite(a).all())):       # one transfer
             first = tuple(int(i) for i in to_numpy(self.xp.argwhere(~self.xp.isfinite(a))[0]))
             raise ValueError(f"{self._where(method)}: {what} contains NaN or inf (first at "
                              f"index {first}); rnnzoo refuses non-finite input rather than "

@@ -1,5 +1,6 @@
 """The CuPy backend gives the NumPy backend's numbers. Skipped where CuPy or a GPU is
-missing (the CI machine has neither)."""
+missing (the CI machine has neither). Hidden size 4: a power of two, as EURNN's FFT style
+needs."""
 import numpy as np
 import pytest
 
@@ -15,8 +16,8 @@ pytestmark = pytest.mark.skipif(not rnnzoo.cupy_available(),
 @pytest.mark.parametrize("name,opts", cell_variants())
 def test_cupy_matches_numpy(name, opts, rng):
     import cupy
-    cpu = rnnzoo.make(name, 3, 5, seed=0, **opts)
-    gpu = rnnzoo.make(name, 3, 5, seed=0, backend="cupy", **opts)
+    cpu = rnnzoo.make(name, 3, 4, seed=0, **opts)
+    gpu = rnnzoo.make(name, 3, 4, seed=0, backend="cupy", **opts)
     for k in cpu.params:                      # same seed, same weights on both devices
         np.testing.assert_array_equal(to_numpy(gpu.params[k]), cpu.params[k])
     x = rng.standard_normal((7, 2, 3))
@@ -50,3 +51,125 @@ def test_gradcheck_runs_on_cupy(rng):
     cell = rnnzoo.make("lstm", 2, 3, backend="cupy")
     report = rnnzoo.gradcheck(cell, cupy.asarray(rng.standard_normal((3, 2, 2))))
     assert report.passed, report.table()
+
+
+# ------------------------------------------------------------------ the contract on CuPy
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_float32_contract_on_cupy(name, opts, rng):
+    """Arrays stay on the device and keep the cell's dtype: no silent trip to the host,
+    no silent upcast to float64."""
+    import cupy
+    cell = rnnzoo.make(name, 3, 4, seed=0, backend="cupy", dtype=np.float32, **opts)
+    x = cupy.asarray(rng.standard_normal((6, 2, 3)).astype(np.float32))
+    hs, state_T, cache = cell.forward(x)
+    assert isinstance(hs, cupy.ndarray) and hs.dtype == np.float32
+    assert hs.shape == (6, 2, cell.output_size)
+    for s, z in zip(state_T, cell.initial_state(2)):
+        assert isinstance(s, cupy.ndarray) and s.shape == z.shape and s.dtype == z.dtype
+    dhs = cupy.asarray(rng.standard_normal(hs.shape).astype(np.float32))
+    dx, dstate0, grads = cell.backward(dhs, cache)
+    assert isinstance(dx, cupy.ndarray) and dx.dtype == np.float32 and dx.shape == x.shape
+    for d, z in zip(dstate0, cell.initial_state(2)):
+        assert isinstance(d, cupy.ndarray) and d.shape == z.shape and d.dtype == z.dtype
+    for k, p in cell.params.items():
+        assert isinstance(grads[k], cupy.ndarray), k
+        assert grads[k].shape == p.shape and grads[k].dtype == p.dtype, k
+        assert bool(cupy.isfinite(grads[k]).all()), k
+    assert isinstance(grads.dh_norm, np.ndarray) and grads.dh_norm.shape == (6,)
+
+
+def _count_host_transfers(monkeypatch):
+    """Route every rnnzoo module's ``to_numpy`` (the library's one door back to the host)
+    through a counter that is allowed to synchronize; return the list it appends to."""
+    import sys
+
+    import cupyx
+    from rnnzoo import backend
+    real, calls = backend.to_numpy, []
+
+    def counted(a):
+        calls.append(type(a).__name__)
+        with cupyx.allow_synchronize(True):
+            return real(a)
+    for mod_name, mod in list(sys.modules.items()):
+        if mod_name.startswith("rnnzoo") and getattr(mod, "to_numpy", None) is real:
+            monkeypatch.setattr(mod, "to_numpy", counted)
+    return calls
+
+
+@pytest.mark.parametrize("name,opts", cell_variants())
+def test_no_host_round_trip_inside_the_time_loop(name, opts, rng, monkeypatch):
+    """forward + backward synchronize with the device only through ``to_numpy`` (input
+    checks, the dh_norm record, a schedule read once a sequence), and that many times
+    whatever T is: nothing per step. cupyx.allow_synchronize(False) turns any other
+    synchronization (a float(), bool() or .item() of a device array) into an error."""
+    import cupy
+    import cupyx
+    if not hasattr(cupyx, "allow_synchronize"):
+        pytest.skip("this CuPy has no cupyx.allow_synchronize")
+    calls = _count_host_transfers(monkeypatch)
+    cell = rnnzoo.make(name, 3, 4, seed=0, backend="cupy", **opts)
+    counts = []
+    for T in (3, 9):
+        x = cupy.asarray(rng.standard_normal((T, 2, 3)))
+        dhs = cupy.asarray(rng.standard_normal((T, 2, cell.output_size)))
+        cupy.cuda.Device().synchronize()
+        calls.clear()
+        with cupyx.allow_synchronize(False):
+            _, _, cache = cell.forward(x)
+            cell.backward(dhs, cache)
+        counts.append(len(calls))
+    assert counts[0] == counts[1], f"host transfers at T=3 and T=9: {counts}"
+
+
+# --------------------------------------- readout, losses, optimizers, diagnostics on CuPy
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam"])
+def test_training_on_cupy_matches_numpy(optimizer):
+    """build_model + Trainer (readout, loss, clipping, optimizer) give the NumPy run's
+    losses and weights on CuPy, in float64."""
+    import cupy
+    task = rnnzoo.tasks.make_task("adding", T=12)
+    runs = {}
+    for backend in ("numpy", "cupy"):
+        model = rnnzoo.build_model("lstm", task.input_size, 6, task.output_size,
+                                   readout=task.readout, seed=0, backend=backend)
+        history = rnnzoo.train(model, task, steps=5, batch_size=4, optimizer=optimizer,
+                               lr=1e-2, eval_every=5, progress=False)
+        runs[backend] = (history, {k: to_numpy(v) for k, v in model.params.items()})
+    (h_cpu, p_cpu), (h_gpu, p_gpu) = runs["numpy"], runs["cupy"]
+    np.testing.assert_allclose(h_gpu.train_loss, h_cpu.train_loss, rtol=1e-9)
+    np.testing.assert_allclose(h_gpu.grad_norm, h_cpu.grad_norm, rtol=1e-9)
+    np.testing.assert_allclose(h_gpu.eval_loss, h_cpu.eval_loss, rtol=1e-9)
+    for k in p_cpu:
+        assert isinstance(model.params[k], cupy.ndarray), k
+        np.testing.assert_allclose(p_gpu[k], p_cpu[k], rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_losses_on_cupy_match_numpy(rng):
+    import cupy
+    from rnnzoo.model import mse_loss, softmax_cross_entropy
+    y, t = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2))
+    loss, dy = mse_loss(y, t)
+    loss_g, dy_g = mse_loss(cupy.asarray(y), cupy.asarray(t))
+    assert isinstance(dy_g, cupy.ndarray)
+    np.testing.assert_allclose(loss_g, loss, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(dy_g), dy, rtol=1e-12)
+    z, labels = rng.standard_normal((5, 3, 4)), rng.integers(0, 4, (5, 3))
+    labels[0, 0] = -100                                   # ignored position
+    loss, dz = softmax_cross_entropy(z, labels)
+    loss_g, dz_g = softmax_cross_entropy(cupy.asarray(z), cupy.asarray(labels))
+    assert isinstance(dz_g, cupy.ndarray)
+    np.testing.assert_allclose(loss_g, loss, rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(dz_g), dz, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "urnn", "eurnn", "orthogonal"])
+def test_diagnostics_on_cupy_match_numpy(name):
+    from rnnzoo import diagnostics
+    cpu = rnnzoo.make(name, 3, 4, seed=0)
+    gpu = rnnzoo.make(name, 3, 4, seed=0, backend="cupy")
+    np.testing.assert_allclose(diagnostics.gradient_norm_over_time(gpu, 12),
+                               diagnostics.gradient_norm_over_time(cpu, 12), rtol=1e-9)
+    np.testing.assert_allclose(diagnostics.jacobian_singular_values(gpu, 6),
+                               diagnostics.jacobian_singular_values(cpu, 6),
+                               rtol=1e-8, atol=1e-12)

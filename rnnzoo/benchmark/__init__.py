@@ -3,6 +3,7 @@
     python -m rnnzoo bench                        # every cell, the 3 standard shapes
     python -m rnnzoo bench --cells lstm,gru --pairs 5 --shapes 100/64/256
     python -m rnnzoo bench --scaling              # cost against T and against H
+    python -m rnnzoo bench --backend cupy         # on the GPU, against cuDNN (:mod:`.gpu`)
 
 Every measurement (one cell, one shape, forward + backward or forward only, one library)
 runs in its own fresh Python process (:mod:`.worker`), best of ``--repeat`` after a
@@ -91,6 +92,10 @@ def main(argv=None):
     p.add_argument("--no-files", action="store_true", help="print the table only")
     p.add_argument("--from-json", default=None, metavar="BENCH_JSON",
                    help="measure nothing: rewrite the table and chart from a saved bench.json")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="cupy: time every cell on the GPU (one process, device "
+                   "synchronized around each call), rnn/lstm/gru against cuDNN; "
+                   "writes bench_gpu.md and bench_gpu.json")
     p.add_argument("--scaling", action="store_true",
                    help="instead: cost against T (every cell) and against H")
     args = p.parse_args(argv)
@@ -100,6 +105,8 @@ def main(argv=None):
     if unknown or not cells:
         p.error(f"--cells: unknown cell(s) {unknown or args.cells!r}; available: "
                 f"{', '.join(available())}")
+    if args.backend == "cupy":
+        return _gpu(args, cells, p)
     if args.scaling:
         return _scaling(args, cells)
     if args.from_json:
@@ -166,4 +173,36 @@ def _scaling(args, cells):
         scaling_figure(out / "bench_scaling.png", by_T, by_H, caption="python -m rnnzoo "
                        f"bench --scaling: {how}, load average {load:.1f}")
         print(f"wrote {out / 'bench_scaling.png'}")
+    return 0
+
+
+def _gpu(args, cells, parser):
+    from ..backend import cupy_available
+    from .gpu import GPU_SHAPES, device_name, gpu_benchmark, gpu_table
+    if not cupy_available():
+        parser.error("--backend cupy: CuPy is not installed or finds no GPU")
+    with_torch = False
+    if not args.no_torch and torch_installed():
+        import torch
+        with_torch = torch.cuda.is_available()
+    shapes = args.shapes if args.shapes != list(SHAPES) else list(GPU_SHAPES)
+    header = (f"{device_name()}, {args.dtype}, median of {args.repeat} calls after a "
+              f"warm-up, device synchronized around each; "
+              + (f"torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}, "
+                 "TF32 off)" if with_torch else "torch on the GPU not available"))
+    print(header, flush=True)
+    start = time.perf_counter()
+    rows = gpu_benchmark(cells, shapes=shapes, modes=args.modes, repeat=args.repeat,
+                         dtype=args.dtype, with_torch=with_torch)
+    footer = f"{time.perf_counter() - start:.0f} s"
+    table = gpu_table(rows)
+    print(table + "\n\n" + footer)
+    if not args.no_files:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench_gpu.json").write_text(json.dumps({"header": header, "footer": footer,
+                                                        "rows": rows}, indent=1))
+        (out / "bench_gpu.md").write_text(f"`python -m rnnzoo bench --backend cupy`: "
+                                          f"{header}\n\n{table}\n\n{footer}\n")
+        print(f"wrote {out / 'bench_gpu.md'} and bench_gpu.json")
     return 0

@@ -123,13 +123,13 @@ class Clockwork(RecurrentCell):
         active = self.schedule(T, t0)                     # (T, B, g) on the host
         cache.units = []                                  # per step: units computed
         cache.keep = []                                   # per step: None, or a mask
+        keep_all = xp.asarray(np.repeat(active, self.sizes, axis=2),   # (T, B, H): one
+                              dtype=self.dtype)                         # transfer, not T
         for t in range(T):
             m = np.flatnonzero(active[t].any(axis=0)).max() + 1
             cache.units.append(int(bounds[m]))
-            part = active[t, :, :m]
-            cache.keep.append(None if part.all() else
-                              xp.asarray(np.repeat(part, self.sizes[:m], axis=1),
-                                         dtype=self.dtype))
+            cache.keep.append(None if active[t, :, :m].all() else
+                              keep_all[t, :, :int(bounds[m])])
         cache.W_hh = P["W_hh"] * xp.asarray(self.mask_hh, dtype=self.dtype)
         # input projection of each module, only at the (t, b) where it is active: rows
         # of the (T*B, D) input, one product per module

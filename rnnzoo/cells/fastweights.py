@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..base import RecurrentCell
 from ..ops import layer_norm, layer_norm_backward, relu_, relu_grad_
 from ..registry import register
@@ -162,7 +163,7 @@ class FastWeights(RecurrentCell):
             cache.A[0] = cache.state0[1]
         else:                                                # eta lam^k, k = 0 .. T-1
             cache.decay = xp.asarray(self.eta * self.lam ** np.arange(T), dtype=self.dtype)
-            cache.A0_nonzero = bool(xp.any(cache.state0[1]))  # one check per sequence
+            cache.A0_nonzero = bool(to_numpy(xp.any(cache.state0[1])))   # once a sequence
 
     def finish_backward(self, cache, work):
         P, du, dy = self.params, work.du, work.dy

@@ -155,7 +155,7 @@ class SkipRNN(RecurrentCell):
             cache.delta[t], cache.u_tilde[t + 1] = self._next_u(u, u_tilde, s[self.p_index])
             cache.steps.append((cand, base_cache))
             cache.states.append(s)
-        cache.aux_loss = self.budget * float(cache.u.sum()) / B      # λ Σ_t u_t, batch mean
+        cache.aux_loss = self.budget * float(to_numpy(cache.u.sum())) / B   # λ Σ_t u_t / B
         return hs, tuple(c.copy() for c in s) + (cache.u_tilde[T].copy(),), cache
 
     # ------------------------------------------------------------------ backward
