@@ -97,6 +97,19 @@ def _count_host_transfers(monkeypatch):
     return calls
 
 
+def test_the_synchronization_detector_detects():
+    """The control for the test below: a float() of a device array inside
+    allow_synchronize(False) must raise, or that test would pass whatever the cells do."""
+    import cupy
+    import cupyx
+    if not hasattr(cupyx, "allow_synchronize"):
+        pytest.skip("this CuPy has no cupyx.allow_synchronize")
+    a = cupy.ones(3)
+    with pytest.raises(cupyx.DeviceSynchronized):
+        with cupyx.allow_synchronize(False):
+            float(a.sum())
+
+
 @pytest.mark.parametrize("name,opts", cell_variants())
 def test_no_host_round_trip_inside_the_time_loop(name, opts, rng, monkeypatch):
     """forward + backward synchronize with the device only through ``to_numpy`` (input

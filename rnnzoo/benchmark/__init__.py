@@ -178,7 +178,7 @@ def _scaling(args, cells):
 
 def _gpu(args, cells, parser):
     from ..backend import cupy_available
-    from .gpu import GPU_SHAPES, device_name, gpu_benchmark, gpu_table
+    from .gpu import GPU_SHAPES, device_name, gpu_benchmark, gpu_table, seconds_per_launch
     if not cupy_available():
         parser.error("--backend cupy: CuPy is not installed or finds no GPU")
     with_torch = False
@@ -189,7 +189,9 @@ def _gpu(args, cells, parser):
     header = (f"{device_name()}, {args.dtype}, median of {args.repeat} calls after a "
               f"warm-up, device synchronized around each; "
               + (f"torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}, "
-                 "TF32 off)" if with_torch else "torch on the GPU not available"))
+                 "TF32 off)" if with_torch else "torch on the GPU not available")
+              + f"; one small CuPy elementwise call from Python: "
+                f"{1e6 * seconds_per_launch():.1f} us")
     print(header, flush=True)
     start = time.perf_counter()
     rows = gpu_benchmark(cells, shapes=shapes, modes=args.modes, repeat=args.repeat,

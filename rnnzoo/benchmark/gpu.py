@@ -66,6 +66,23 @@ def _torch_gpu_runner(cell_host, x, dhs, mode):
     return run, torch.cuda.synchronize
 
 
+def seconds_per_launch(calls=2000, shape=(64, 512)):
+    """Seconds per small CuPy elementwise call issued from Python (interpreter, argument
+    checks and kernel launch), the unit of an rnnzoo step's cost on a GPU at small sizes:
+    ``calls`` in-place multiplies of a float32 ``shape`` array, one synchronization."""
+    import cupy
+    a = cupy.ones(shape, dtype=cupy.float32)
+    b = cupy.full(shape, 0.999, dtype=cupy.float32)
+    for _ in range(10):
+        cupy.multiply(a, b, out=a)
+    cupy.cuda.Device().synchronize()
+    start = time.perf_counter()
+    for _ in range(calls):
+        cupy.multiply(a, b, out=a)
+    cupy.cuda.Device().synchronize()
+    return (time.perf_counter() - start) / calls
+
+
 def gpu_benchmark(cells, shapes=GPU_SHAPES, modes=("fb",), repeat=10, dtype="float32",
                   with_torch=True, progress=None):
     """Rows {"cell", "T", "B", "H", "mode", "cupy_s", "torch_s"} (torch_s None where torch
