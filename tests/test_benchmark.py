@@ -93,3 +93,24 @@ def test_from_json_rewrites_the_report_without_measuring(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| cell | cell / GEMMs 3/2/4 |" in out and "| `rnn` | 3/2/4 | f |" in out
     assert (tmp_path / "o" / "bench.png").exists()
+
+
+def test_gpu_table_renders_rows_with_and_without_torch():
+    from rnnzoo.benchmark.gpu import gpu_table
+    rows = [{"cell": "lstm", "T": 100, "B": 64, "H": 512, "mode": "fb", "cupy_s": 0.048,
+             "cupy_issue_s": 0.047, "torch_s": 0.006},
+            {"cell": "urnn", "T": 100, "B": 64, "H": 512, "mode": "fb", "cupy_s": 0.25,
+             "cupy_issue_s": 0.25, "torch_s": None}]
+    table = gpu_table(rows).splitlines()
+    assert table[2] == "| `lstm` | 100/64/512 | fb | 48 | 98% | 6 | 8.00x |"
+    assert table[3] == "| `urnn` | 100/64/512 | fb | 250 | 100% | - | - |"
+
+
+def test_bench_on_cupy_without_a_gpu_is_a_clear_error(capsys):
+    if rnnzoo.cupy_available():
+        pytest.skip("CuPy and a GPU are here")
+    from rnnzoo.__main__ import main
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--backend", "cupy", "--cells", "lstm"])
+    assert exc.value.code == 2
+    assert "--backend cupy: CuPy is not installed or finds no GPU" in capsys.readouterr().err

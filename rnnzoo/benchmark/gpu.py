@@ -26,25 +26,30 @@ import numpy as np
 from ..registry import make
 from .timing import TORCH_COUNTERPART, cell_runner, inputs
 
-GPU_SHAPES = ((100, 64, 256), (100, 32, 128), (1000, 16, 128), (100, 64, 512))
+# the CPU benchmark's three shapes, the issue's cuDNN comparison (100/64/512), and
+# 100/1/8, where the arithmetic is nil and what remains is the cost of issuing the work
+GPU_SHAPES = ((100, 64, 256), (100, 32, 128), (1000, 16, 128), (100, 64, 512), (100, 1, 8))
 
 
 def _median_times(fns, repeat, sync, warmup=3):
-    """Median seconds of ``repeat`` calls of each function, taking turns, each call
-    bracketed by device synchronizations."""
+    """Per function, the medians over ``repeat`` calls (taking turns, each bracketed by
+    device synchronizations) of (seconds until the call returned, seconds until the device
+    finished). Their ratio says who waits: near 1, the GPU was idle waiting for Python to
+    issue the next kernel; well below 1, Python was waiting for the GPU."""
     for _ in range(warmup):
         for fn in fns:
             fn()
     sync()
-    times = [[] for _ in fns]
+    issued, done = [[] for _ in fns], [[] for _ in fns]
     for _ in range(repeat):
         for k, fn in enumerate(fns):
             sync()
             start = time.perf_counter()
             fn()
+            issued[k].append(time.perf_counter() - start)
             sync()
-            times[k].append(time.perf_counter() - start)
-    return [statistics.median(t) for t in times]
+            done[k].append(time.perf_counter() - start)
+    return [(statistics.median(i), statistics.median(d)) for i, d in zip(issued, done)]
 
 
 def _torch_gpu_runner(cell_host, x, dhs, mode):
@@ -107,7 +112,8 @@ def gpu_benchmark(cells, shapes=GPU_SHAPES, modes=("fb",), repeat=10, dtype="flo
                         s()
                 secs = _median_times(fns, repeat, both)
                 rows.append({"cell": name, "T": T, "B": B, "H": H, "mode": mode,
-                             "cupy_s": secs[0], "torch_s": secs[1] if len(secs) > 1 else None})
+                             "cupy_s": secs[0][1], "cupy_issue_s": secs[0][0],
+                             "torch_s": secs[1][1] if len(secs) > 1 else None})
                 done += 1
                 if progress:
                     progress(done, total, name, (T, B, H), mode)
@@ -115,13 +121,15 @@ def gpu_benchmark(cells, shapes=GPU_SHAPES, modes=("fb",), repeat=10, dtype="flo
 
 
 def gpu_table(rows) -> str:
-    lines = ["| cell | T/B/H | mode | rnnzoo on CuPy ms | torch cuDNN ms | rnnzoo / torch |",
-             "|---|---|---|---:|---:|---:|"]
+    lines = ["| cell | T/B/H | mode | rnnzoo on CuPy ms | Python issuing, share of it | "
+             "torch cuDNN ms | rnnzoo / torch |",
+             "|---|---|---|---:|---:|---:|---:|"]
     for r in rows:
         torch_ms = "-" if r["torch_s"] is None else f"{1e3 * r['torch_s']:.3g}"
         ratio = "-" if r["torch_s"] is None else f"{r['cupy_s'] / r['torch_s']:.2f}x"
         lines.append(f"| `{r['cell']}` | {r['T']}/{r['B']}/{r['H']} | {r['mode']} | "
-                     f"{1e3 * r['cupy_s']:.3g} | {torch_ms} | {ratio} |")
+                     f"{1e3 * r['cupy_s']:.3g} | {r['cupy_issue_s'] / r['cupy_s']:.0%} | "
+                     f"{torch_ms} | {ratio} |")
     return "\n".join(lines)
 
 
