@@ -99,7 +99,8 @@ class Trainer:
     ----------
     optimizer : "adam", "rmsprop", "sgd", or an :class:`rnnzoo.optim.Optimizer` already
         built over ``model.params`` (e.g. restored from a checkpoint)
-    lr, lr_for, optimizer_options : passed to the optimizer when it is built here
+    lr, lr_for, optimizer_options : passed to the optimizer when it is built here (lr
+        None means 1e-3); refused with an optimizer already built, which has its own
     batch_size : B, sequences per step
     clip : max global gradient norm (None: no clipping; the norm is still recorded)
     tbptt : None for full BPTT, or k, the truncation length in steps (see module doc)
@@ -111,7 +112,7 @@ class Trainer:
     label : a name for the history (defaults to the first cell's name)
     """
 
-    def __init__(self, model, task, *, optimizer="adam", lr=1e-3, lr_for=None,
+    def __init__(self, model, task, *, optimizer="adam", lr=None, lr_for=None,
                  optimizer_options=None, batch_size=32, clip=1.0, tbptt=None,
                  eval_every=100, eval_batch=256, seed=0, start_step=0, progress=True,
                  label=None):
@@ -133,12 +134,21 @@ class Trainer:
             raise ArgumentTypeError(f"{w}: optimizer_options must be None or a dict; got "
                                     f"{optimizer_options!r}")
         if isinstance(optimizer, Optimizer):
+            given = [k for k, v in (("lr", lr), ("lr_for", lr_for),
+                                    ("optimizer_options", optimizer_options)) if v is not None]
+            if given:
+                raise ValueError(f"{w}: {', '.join(given)} configure(s) an optimizer built "
+                                 f"here, but optimizer is an already built "
+                                 f"{type(optimizer).__name__}, which would ignore it; set it "
+                                 f"when building that optimizer, or pass optimizer="
+                                 f"'{type(optimizer).__name__.lower()}'")
             if any(optimizer.params.get(k) is not p for k, p in model.params.items()):
                 raise ValueError("the optimizer was built over other arrays than model.params; "
                                  "build it with the model's own params")
             self.optimizer = optimizer
         else:
-            self.optimizer = make_optimizer(optimizer, model.params, lr, lr_for=lr_for,
+            self.optimizer = make_optimizer(optimizer, model.params,
+                                            1e-3 if lr is None else lr, lr_for=lr_for,
                                             **(optimizer_options or {}))
         self.model, self.task = model, task
         self.batch_size, self.clip, self.tbptt = batch_size, clip, tbptt
@@ -301,7 +311,7 @@ class Trainer:
                 "history": self.history.to_dict()}
 
 
-def train(model, task, steps, *, batch_size=32, optimizer="adam", lr=1e-3, clip=1.0,
+def train(model, task, steps, *, batch_size=32, optimizer="adam", lr=None, clip=1.0,
           tbptt=None, eval_every=100, seed=0, progress=True, **kwargs) -> History:
     """Train ``model`` on ``task`` for ``steps`` minibatch steps and return the History.
 

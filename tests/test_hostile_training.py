@@ -201,5 +201,24 @@ def test_documented_defaults():
     for fn in (Trainer.__init__, train):
         d = {k: p.default for k, p in inspect.signature(fn).parameters.items()}
         assert (d["batch_size"], d["clip"], d["eval_every"], d["seed"], d["progress"],
-                d["optimizer"], d["lr"], d["tbptt"]) == (32, 1.0, 100, 0, True, "adam", 1e-3,
+                d["optimizer"], d["lr"], d["tbptt"]) == (32, 1.0, 100, 0, True, "adam", None,
                                                          None)
+
+
+def test_the_default_learning_rate_is_1e_3(task):
+    """lr=None in the signature (so an lr given beside a built optimizer can be told from
+    the default) means Adam with lr 1e-3."""
+    trainer = Trainer(model_for(task), task, progress=False)
+    assert type(trainer.optimizer).__name__ == "Adam" and trainer.optimizer.lr == 1e-3
+
+
+@pytest.mark.parametrize("given", [{"lr": 0.5}, {"lr_for": {"cell0.W_hh": 0.1}},
+                                   {"optimizer_options": {"momentum": 0.9}}])
+def test_learning_rates_given_beside_a_built_optimizer_are_refused(task, given):
+    """An Optimizer instance has its own lr: an lr, lr_for or optimizer_options given
+    beside it would be ignored, so it is refused instead, naming what was given."""
+    model = model_for(task)
+    name = next(iter(given))
+    raises(ValueError, rf"Trainer: {name} configure\(s\) an optimizer built here, but "
+           r"optimizer is an already built SGD.*optimizer='sgd'", Trainer, model, task,
+           optimizer=SGD(model.params, lr=0.01), progress=False, **given)
