@@ -252,18 +252,28 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self):
-        """(loss, accuracy) on the task's fixed evaluation set, in slices of eval_batch."""
+        """(loss, accuracy) on the task's fixed evaluation set, in slices of eval_batch.
+
+        Cells with a ``training`` switch (QRNN's zoneout) evaluate in inference mode, so
+        the evaluation loss is deterministic; the switch is restored afterwards."""
         x_all, t_all = self.task.eval_data()
         n = x_all.shape[1]
         loss_sum = acc_sum = 0.0
-        for s in range(0, n, self.eval_batch):
-            part = slice(s, s + self.eval_batch)             # over the batch axis B
-            x, target = self._to_device(x_all[:, part], t_all[:, part]
-                                        if self.task.readout == "all" else t_all[part])
-            y, _ = self.model.forward(x)
-            b = x.shape[1]
-            loss_sum += self.task.loss(y, target)[0] * b
-            acc_sum += self.task.accuracy(y, target) * b
+        switched = [c for c in self.model.cells if getattr(c, "training", False)]
+        for c in switched:
+            c.training = False
+        try:
+            for s in range(0, n, self.eval_batch):
+                part = slice(s, s + self.eval_batch)             # over the batch axis B
+                x, target = self._to_device(x_all[:, part], t_all[:, part]
+                                            if self.task.readout == "all" else t_all[part])
+                y, _ = self.model.forward(x)
+                b = x.shape[1]
+                loss_sum += self.task.loss(y, target)[0] * b
+                acc_sum += self.task.accuracy(y, target) * b
+        finally:
+            for c in switched:
+                c.training = True
         return loss_sum / n, acc_sum / n
 
     def _record_eval(self):

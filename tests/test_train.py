@@ -207,3 +207,18 @@ def test_cli_option_parsing():
     assert parse_option("nonlinearity=relu") == ("nonlinearity", "relu")
     with pytest.raises(Exception, match="key=value"):
         parse_option("relu")
+
+
+def test_evaluation_uses_inference_mode_for_zoneout():
+    """QRNN with zoneout: two evaluations of the same model give the same loss (the
+    expectation, not a fresh random mask each time), and training mode is restored."""
+    task = make_task("adding", T=10, eval_size=32)
+    model = rnnzoo.build_model("qrnn", task.input_size, 8, task.output_size,
+                               readout=task.readout, zoneout=0.5)
+    trainer = Trainer(model, task, progress=False)
+    first, second = trainer.evaluate(), trainer.evaluate()
+    assert first == second
+    assert model.cells[0].training is True
+    model.cells[0].training = False
+    y, _ = model.forward(trainer._to_device(*task.eval_data())[0])
+    assert task.loss(y, trainer._to_device(*task.eval_data())[1])[0] == pytest.approx(first[0])
