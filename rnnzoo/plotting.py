@@ -10,7 +10,7 @@ import numpy as np
 # style instead.
 CELL_COLORS = {
     "rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green", "mgu": "tab:olive",
-    "janet": "tab:purple", "indrnn": "tab:orange", "resindrnn": "darkorange",
+    "janet": "tab:purple", "indrnn": "tab:orange", "resindrnn": "maroon",
     "orthogonal": "tab:brown",
     "urnn": "tab:pink", "eurnn": "tab:cyan", "skiprnn": "darkgoldenrod",
     "clockwork": "slategray", "qrnn": "teal", "deltarnn": "indigo",
