@@ -132,6 +132,17 @@ def main(argv=None):
     return _write(args, rows, header, footer)
 
 
+def _write_md_and_json(folder, stem, command, header, footer, table, rows) -> Path:
+    """``<stem>.md`` (the command, header, table, footer) and ``<stem>.json`` (the rows,
+    which ``--from-json`` can render again) in ``folder``; returns the folder."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps({"header": header, "footer": footer,
+                                                  "rows": rows}, indent=1))
+    (out / f"{stem}.md").write_text(f"`{command}`: {header}\n\n{table}\n\n{footer}\n")
+    return out
+
+
 def _write(args, rows, header, footer):
     """Print the summary and the full table; write bench.md, bench.json and bench.png."""
     modes = list(dict.fromkeys(r["mode"] for r in rows))
@@ -139,12 +150,8 @@ def _write(args, rows, header, footer):
     table = f"{summary}\n\nEvery measurement:\n\n{markdown_table(rows)}"
     print(table + "\n\n" + footer)
     if not args.no_files:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "bench.json").write_text(json.dumps({"header": header, "footer": footer,
-                                                    "rows": rows}, indent=1))
-        (out / "bench.md").write_text(f"`python -m rnnzoo bench`: {header}\n\n{table}\n\n"
-                                      f"{footer}\n")
+        out = _write_md_and_json(args.out, "bench", "python -m rnnzoo bench", header, footer,
+                                 table, rows)
         bar_chart(rows, out / "bench.png", caption=f"python -m rnnzoo bench: {header}; "
                   f"{footer}. Bars: medians over the pairs, whiskers: min and max.")
         print(f"wrote {out / 'bench.md'}, bench.json and bench.png")
@@ -200,11 +207,7 @@ def _gpu(args, cells, parser):
     table = gpu_table(rows)
     print(table + "\n\n" + footer)
     if not args.no_files:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "bench_gpu.json").write_text(json.dumps({"header": header, "footer": footer,
-                                                        "rows": rows}, indent=1))
-        (out / "bench_gpu.md").write_text(f"`python -m rnnzoo bench --backend cupy`: "
-                                          f"{header}\n\n{table}\n\n{footer}\n")
+        out = _write_md_and_json(args.out, "bench_gpu", "python -m rnnzoo bench --backend "
+                                 "cupy", header, footer, table, rows)
         print(f"wrote {out / 'bench_gpu.md'} and bench_gpu.json")
     return 0

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from ..registry import make
-from .timing import TORCH_COUNTERPART, cell_runner, inputs
+from .timing import TORCH_COUNTERPART, cell_runner, inputs, torch_runner
 
 # the CPU benchmark's three shapes, the cuDNN comparison (100/64/512), and
 # 100/1/8, where the arithmetic is nil and what remains is the cost of issuing the work
@@ -59,15 +59,7 @@ def _torch_gpu_runner(cell_host, x, dhs, mode):
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     module = to_torch(cell_host).cuda()
-    xt = torch.from_numpy(x).cuda().requires_grad_(True)
-    gt = torch.from_numpy(dhs).cuda()
-
-    def run():
-        xt.grad = None
-        module.zero_grad(set_to_none=True)
-        out, _ = module(xt)
-        if mode == "fb":
-            (out * gt).sum().backward()
+    run = torch_runner(module, x, dhs, mode, device="cuda")
     return run, torch.cuda.synchronize
 
 

@@ -97,12 +97,13 @@ def time_rnnzoo(cell, T, B, D, H, mode="fb", dtype="float32", repeat=7, seed=0, 
     return {"cell_s": cell_s, "gemm_s": gemm_s, "gemms": len(log)}
 
 
-def torch_runner(module, x, dhs, mode="fb"):
+def torch_runner(module, x, dhs, mode="fb", device="cpu"):
     """One forward (with the autograd graph, as in training) and, for mode "fb", one
-    backward of ``sum(outputs * dhs)`` down to the input, of a torch module."""
+    backward of ``sum(outputs * dhs)`` down to the input, of a torch module (already on
+    ``device``)."""
     import torch
-    xt = torch.from_numpy(x).requires_grad_(True)
-    gt = torch.from_numpy(dhs)
+    xt = torch.from_numpy(x).to(device).requires_grad_(True)
+    gt = torch.from_numpy(dhs).to(device)
 
     def run():
         xt.grad = None
