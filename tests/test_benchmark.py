@@ -114,3 +114,13 @@ def test_bench_on_cupy_without_a_gpu_is_a_clear_error(capsys):
         main(["bench", "--backend", "cupy", "--cells", "lstm"])
     assert exc.value.code == 2
     assert "--backend cupy: CuPy is not installed or finds no GPU" in capsys.readouterr().err
+
+
+def test_split_elementwise_measures_both_ways_and_refuses_bad_counts(capsys):
+    from rnnzoo.benchmark import split
+    (row,) = split.measure(sizes=[(4, 8)], ops=3, steps=5, rounds=1)
+    assert row[:2] == (4, 8) and row[2] > 0 and row[3] > 0
+    with pytest.raises(SystemExit) as exc:
+        split.main(["--ops", "0"])
+    assert exc.value.code == 2
+    assert "--ops and --steps must be >= 1; got 0 and 500" in capsys.readouterr().err
