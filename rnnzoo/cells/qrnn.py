@@ -102,14 +102,14 @@ class QRNN(RecurrentCell):
         T, B, D = x.shape
         G = len(self.gate_names)
         cache = Cache(x=x, state0=state0, T=T, B=B)
-        if k > 1:   # x_pad: the k-1 carried inputs, then x: (T + k - 1, B, D)
-            past = state0[1].reshape(B, k - 1, D).transpose(1, 0, 2)
-            cache.x_pad = xp.concatenate([past, x], axis=0)
-        else:
-            cache.x_pad = x
+        # x_pad = [the k-1 carried inputs; x] (T + k - 1, B, D) is never formed: windows
+        # reads its rows from past and x directly (one copy of x fewer)
+        past = state0[1].reshape(B, k - 1, D).transpose(1, 0, 2) if k > 1 else x[:0]
         cache.windows = xp.empty((T, B, k * D), dtype=self.dtype)
-        for j in range(k):                              # block j holds x_{t-k+1+j}
-            cache.windows[:, :, j * D:(j + 1) * D] = cache.x_pad[j:j + T]
+        for j in range(k):                              # block j holds x_pad[t + j]:
+            block, lag = cache.windows[:, :, j * D:(j + 1) * D], min(k - 1 - j, T)
+            block[:lag] = past[j:j + lag]               # a carried input, t + j < k - 1
+            block[lag:] = x[:T - lag]                   # x_{t-k+1+j}
         # the convolution: every gate at every step, one matmul call (a GEMM per gate)
         sign = xp.ones((G, 1, 1), dtype=self.dtype)
         sign[1:] = -1.0                                 # z keeps its sign; f, o, i negated
@@ -150,7 +150,8 @@ class QRNN(RecurrentCell):
                     xp.multiply(g["o"][b], c[s + 1:e + 1], out=hs[b])   # h = o c
         state_T = (c[T].copy(),)
         if k > 1:
-            state_T += (cache.x_pad[T:].transpose(1, 0, 2).reshape(B, (k - 1) * D).copy(),)
+            x_past = xp.concatenate([past, x[max(0, T - k + 1):]])[-(k - 1):]   # x_pad[T:]
+            state_T += (x_past.transpose(1, 0, 2).reshape(B, (k - 1) * D).copy(),)
         return hs, state_T, cache
 
     def block(self, B):
@@ -231,12 +232,15 @@ class QRNN(RecurrentCell):
         dc0 = carried
         grads = {"W": self.weight_grad(dpre, cache.windows), "b": self.bias_grad(dpre)}
         dwin = self.input_grad(dpre, self.params["W"])  # (T, B, k D)
-        dx_pad = xp.zeros_like(cache.x_pad)
-        for j in range(k):                              # windows[t, j] = x_pad[t + j]
+        dx_pad = xp.empty((T + k - 1, B, D), dtype=self.dtype)   # dL/dx_pad
+        dx_pad[:T] = dwin[:, :, :D]                     # windows[t, j] = x_pad[t + j]
+        dx_pad[T:] = 0.0
+        for j in range(1, k):
             dx_pad[j:j + T] += dwin[:, :, j * D:(j + 1) * D]
         if k == 1:
             return dx_pad, (dc0,), grads, dh_norm
         dx_pad[T:] += dstate[1].reshape(B, k - 1, D).transpose(1, 0, 2)   # x_past_T
         dpast = dx_pad[:k - 1].transpose(1, 0, 2).reshape(B, (k - 1) * D)
-        return dx_pad[k - 1:].copy(), (dc0, dpast.copy()), grads, dh_norm
+        return dx_pad[k - 1:], (dc0, dpast.copy()), grads, dh_norm   # (dx: a view of
+        # dx_pad, whose other rows only dpast's copy reads)
 
