@@ -191,10 +191,9 @@ class QRNN(RecurrentCell):
         # the elementwise calls), copied into dpre once per block
         dblock = xp.empty((G, n_max, B, H), dtype=self.dtype)
         tmp = xp.empty((G, n_max, B, H), dtype=self.dtype)
+        dh_norm = xp.empty(T)
         if self.pooling != "f":                         # h_t is no state: dL/dh_t = dhs[t]
-            dh_norm = xp.sqrt(xp.einsum("tbh,tbh->t", dhs, dhs))
-        else:
-            dh_norm = xp.empty(T)
+            dh_norm[:] = xp.sqrt(xp.einsum("tbh,tbh->t", dhs, dhs))
         dc = xp.empty((n_max, B, H), dtype=self.dtype)
         carried = dstate[0]                             # dL/dc from the step after a block
         for s, e in reversed(self.blocks(T, B)):
