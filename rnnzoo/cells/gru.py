@@ -61,10 +61,12 @@ class GRU(RecurrentCell):
         b[:2 * H] += P["b_hh"][:2 * H]
         cache.gates = self.project_gates(cache.x, self._negate_rz(P["W_ih"]),
                                          self._negate_rz(b), 3)
-        cache.W_hh = self._negate_rz(P["W_hh"]).T                     # (H, 3H)
+        # W_hh gate-major and transposed (3, H, H): each step's recurrent products come out
+        # as three contiguous (B, H) blocks (a GEMM each), added without strides
+        cache.W_hh = self._negate_rz(P["W_hh"]).reshape(3, H, H).transpose(0, 2, 1)
         cache.b_hn = P["b_hh"][2 * H:]
         cache.hn = xp.empty((cache.T, cache.B, H), dtype=self.dtype)  # W_hn h_{t-1} + b_hn
-        cache.hw = xp.empty((cache.B, 3 * H), dtype=self.dtype)      # scratch: W_hh h_{t-1}
+        cache.hw = xp.empty((3, cache.B, H), dtype=self.dtype)      # scratch: W_hh h_{t-1}
         cache.rhn = xp.empty((cache.B, H), dtype=self.dtype)         # scratch: r hn
         cache.h = self.hidden_buffer(cache, cache.state0[0])
 
@@ -87,8 +89,7 @@ class GRU(RecurrentCell):
         (h_prev,) = state
         a = cache.gates[:, t]                                # (3, B, H): -r, -z, n pre-act.
         r, z, n = a
-        xp.matmul(h_prev, cache.W_hh, out=cache.hw)
-        hw = self.gate_blocks(cache.hw, 3)                   # -W_hr h, -W_hz h, W_hn h
+        hw = xp.matmul(h_prev, cache.W_hh, out=cache.hw)     # -W_hr h, -W_hz h, W_hn h
         sig = a[:2]
         sig += hw[:2]                                        # r, z pre-activations (negated)
         xp.exp(sig, out=sig)

@@ -103,9 +103,11 @@ class JANET(RecurrentCell):
         W = self._internal(P["W"]).reshape(2, H, D).transpose(0, 2, 1)
         xp.matmul(cache.x.reshape(T * B, D), W, out=cache.gates[:2].reshape(2, T * B, H))
         cache.gates[:2] += self._internal(P["b"]).reshape(2, 1, 1, H)
-        cache.U = self._internal(P["U"]).T                          # (H, 2H): [U_c | -U_f]
+        # [U_c; -U_f] gate-major and transposed (2, H, H): each step's recurrent products
+        # come out as two contiguous (B, H) blocks (a GEMM each), added without strides
+        cache.U = self._internal(P["U"]).reshape(2, H, H).transpose(0, 2, 1)
         cache.h = self.hidden_buffer(cache, cache.state0[0])
-        cache.recurrent = xp.empty((B, 2 * H), dtype=self.dtype)
+        cache.recurrent = xp.empty((2, B, H), dtype=self.dtype)
         cache.gc = xp.empty_like(cache.h[0])
 
     def finish_backward(self, cache, work):
@@ -122,7 +124,7 @@ class JANET(RecurrentCell):
         a = cache.gates[:, t]                                # (3, B, H)
         n, f, g = a                                          # c~ pre-activation, -s, scratch
         xp.matmul(c_prev, cache.U, out=cache.recurrent)
-        a[:2] += self.gate_blocks(cache.recurrent, 2)        # + [U_c h; -U_f h]
+        a[:2] += cache.recurrent                             # + [U_c h; -U_f h]
         xp.subtract(-self.beta, f, out=g)                    # s - beta
         sig = a[1:]                                          # f = sigma(s), g = sigma(beta - s)
         xp.exp(sig, out=sig)
