@@ -48,8 +48,9 @@ class JANET(RecurrentCell):
 
     Parameters and shapes: x (T, B, D), h (B, H);
     ``W`` = [W_f; W_c] (2H, D), ``U`` = [U_f; U_c] (2H, H), ``b`` = [b_f; b_c] (2H,).
-    Both gates read h_{t-1} directly, so the recurrent products are one (B, H) x (H, 2H)
-    GEMM per step, and the input products one GEMM over all steps before the loop.
+    Both gates read h_{t-1} directly, so the recurrent products are one matmul call per
+    step (both gates at once), and the input products one call over all steps before
+    the loop.
 
     Initialization, following the authors' code: W and U Glorot-uniform on the stacked
     matrices (TensorFlow's default for their ``W_xh`` (D, 2H) and ``W_hh`` (H, 2H)),
