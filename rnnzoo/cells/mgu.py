@@ -71,7 +71,7 @@ class MGU(RecurrentCell):
         # products and activates in place, so afterwards cache.gates[:, t] holds f, h~
         cache.gates = self.project_gates(cache.x, self._negate_f(P["W"]),
                                          self._negate_f(P["b"]), 2)
-        cache.fh = xp.empty_like(cache.gates[0])                        # f_t * h_{t-1}
+        cache.fh = xp.empty_like(cache.gates[0, 0])        # scratch: f_t * h_{t-1}
         cache.h = self.hidden_buffer(cache, cache.state0[0])
         cache.recurrent = xp.empty_like(cache.h[0])
 
@@ -83,7 +83,9 @@ class MGU(RecurrentCell):
         dW = xp.matmul(dgates.transpose(0, 2, 1), cache.x.reshape(T * B, D))   # a GEMM per gate
         grads = {"W": dW.reshape(2 * H, D),
                  "U_f": self.weight_grad(work.dgates[0], cache.h[:-1]),
-                 "U_h": self.weight_grad(work.dgates[1], cache.fh),
+                 # f_t h_{t-1} for all t in one pass here rather than kept by forward:
+                 # a smaller cache, and a forward that allocates (T, B, H) less
+                 "U_h": self.weight_grad(work.dgates[1], cache.gates[0] * cache.h[:-1]),
                  "b": dgates.sum(axis=1).reshape(2 * H)}
         dx = dgates[0] @ W[0]                               # through W_f x_t
         dx += dgates[1] @ W[1]                              # through W_h x_t
@@ -98,7 +100,7 @@ class MGU(RecurrentCell):
         xp.exp(f, out=f)
         f += 1.0
         xp.divide(1.0, f, out=f)                             # f = sigma(W_f x + U_f h + b_f)
-        fh = xp.multiply(f, h_prev, out=cache.fh[t])
+        fh = xp.multiply(f, h_prev, out=cache.fh)
         n += xp.matmul(fh, P["U_h"].T, out=cache.recurrent)
         xp.tanh(n, out=n)                                    # h~ = tanh(W_h x + U_h (f h) + b_h)
         h = xp.subtract(n, h_prev, out=cache.h[t + 1])
