@@ -71,17 +71,15 @@ class GRU(RecurrentCell):
         cache.h = self.hidden_buffer(cache, cache.state0[0])
 
     def finish_backward(self, cache, work):
-        xp, P, H = self.xp, self.params, self.hidden_size
-        dhw, dn = work.dhw, work.dn                 # [dr | dz | d(W_hn h + b_hn)] and dn
-        drz = dhw[:, :, :2 * H]                     # r, z: the same for W_ih and W_hh
-        db_hh = self.bias_grad(dhw)
-        grads = {"W_ih": xp.concatenate([self.weight_grad(drz, cache.x),
-                                         self.weight_grad(dn, cache.x)]),
-                 "W_hh": self.weight_grad(dhw, cache.h[:-1]),
-                 "b_ih": xp.concatenate([db_hh[:2 * H], self.bias_grad(dn)]), "b_hh": db_hh}
-        dx = self.input_grad(drz, P["W_ih"][:2 * H])          # through W_i{r,z} x_t
-        dx += self.input_grad(dn, P["W_ih"][2 * H:])          # through W_in x_t
-        return dx, grads
+        xp, H = self.xp, self.hidden_size
+        d_in, d_rec = work.dall[:, :, :3 * H], work.dall[:, :, H:]   # see prepare_backward
+
+        def rzn(grad):                              # (3H, ...) from the order n, r, z to r, z, n
+            return xp.concatenate([grad[H:], grad[:H]])
+        grads = {"W_ih": rzn(self.weight_grad(d_in, cache.x)),
+                 "W_hh": self.weight_grad(d_rec, cache.h[:-1]),
+                 "b_ih": rzn(self.bias_grad(d_in)), "b_hh": self.bias_grad(d_rec)}
+        return self.input_grad(d_in, work.W_ih), grads
 
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
@@ -104,24 +102,25 @@ class GRU(RecurrentCell):
         return (h,)
 
     def prepare_backward(self, cache):
-        xp, H, T, B = self.xp, self.hidden_size, cache.T, cache.B
-        # d: this step's dr, dz and d(W_hn h + b_hn), gate-major; dhw: all steps' with
-        # the gates side by side (T, B, 3H), as the matrix products need them; dn: all
-        # steps' dn (r and z get the same gradient through W_ih as through W_hh, n not)
-        return SimpleNamespace(d=xp.empty((3, B, H), dtype=self.dtype),
+        xp, P, H, T, B = self.xp, self.params, self.hidden_size, cache.T, cache.B
+        # d: this step's dn, dr, dz and d(W_hn h + b_hn), gate-major; dall: every step's
+        # side by side (T, B, 4H). Its first three blocks are the input half's gradient
+        # (W_ih x + b_ih in the order n, r, z), its last three the recurrent half's
+        # (W_hh h + b_hh in the order r, z, n): r and z get the same gradient through both,
+        # so each half is one slice of dall and each matrix product one GEMM
+        W_ih = xp.concatenate([P["W_ih"][2 * H:], P["W_ih"][:2 * H]])   # order n, r, z
+        return SimpleNamespace(d=xp.empty((4, B, H), dtype=self.dtype), W_ih=W_ih,
                                tmp=xp.empty((2, B, H), dtype=self.dtype),
                                dhz=xp.empty((B, H), dtype=self.dtype),
                                dh=xp.empty((2, B, H), dtype=self.dtype),
-                               dn=xp.empty((T, B, H), dtype=self.dtype),
-                               dhw=xp.empty((T, B, 3 * H), dtype=self.dtype))
+                               dall=xp.empty((T, B, 4 * H), dtype=self.dtype))
 
     def step_backward(self, t, dstate, cache, work):
-        xp = self.xp
+        xp, H = self.xp, self.hidden_size
         (dh,) = dstate
         a, hn, h_prev = cache.gates[:, t], cache.hn[t], cache.h[t]
         r, z, n = a
-        dr, dz, dhn = work.d
-        dn = work.dn[t]
+        dn, dr, dz, dhn = work.d
         xp.subtract(h_prev, n, out=dz)                       # h = n + z (h_prev - n)
         dz *= dh
         dhz = xp.multiply(dh, z, out=work.dhz)
@@ -130,11 +129,11 @@ class GRU(RecurrentCell):
         dn -= xp.multiply(dn, tmp, out=tmp)
         xp.multiply(dn, r, out=dhn)                          # d(W_hn h + b_hn)
         xp.multiply(dn, hn, out=dr)
-        sig, dsig = a[:2], work.d[:2]                        # through sigma for r, z
+        sig, dsig = a[:2], work.d[1:3]                       # through sigma for r, z
         dsig *= sig
         dsig -= xp.multiply(dsig, sig, out=work.tmp)
-        dhw = work.dhw[t]                                    # [dr | dz | dhn] side by side
-        xp.copyto(self.gate_blocks(dhw, 3), work.d)          # (one strided pass, for the GEMMs)
-        dh_prev = xp.matmul(dhw, self.params["W_hh"], out=work.dh[t % 2])   # through W_hh h
+        dall = work.dall[t]                                  # [dn | dr | dz | dhn] side by side
+        xp.copyto(self.gate_blocks(dall, 4), work.d)         # (one strided pass, for the GEMMs)
+        dh_prev = xp.matmul(dall[:, H:], self.params["W_hh"], out=work.dh[t % 2])  # W_hh h
         dh_prev += dhz                                       # and the direct path z h_prev
         return (dh_prev,)
