@@ -6,7 +6,6 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..base import RecurrentCell
-from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
 from ..registry import register
 
 
@@ -38,74 +37,103 @@ class GRU(RecurrentCell):
         return {"W_ih": rng.uniform(-k, k, (3 * H, D)), "W_hh": rng.uniform(-k, k, (3 * H, H)),
                 "b_ih": rng.uniform(-k, k, 3 * H), "b_hh": rng.uniform(-k, k, 3 * H)}
 
+    # Inside forward the r and z rows of every weight and bias are negated, so their
+    # pre-activations arrive as -a and sigma(a) = 1 / (1 + exp(-a)) is exp, +1,
+    # reciprocal in place with no negation pass (n's rows keep their sign).
+    def _forward(self, x, state0):
+        with np.errstate(over="ignore"):          # exp(-a) -> inf for a < -88 gives sigma = 0
+            return super()._forward(x, state0)
+
+    def _negate_rz(self, a):
+        """A copy of ``a`` (3H, ...) = [r rows; z rows; n rows] with r's and z's negated."""
+        out = a.copy()
+        out[:2 * self.hidden_size] *= -1.0
+        return out
+
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
         P, xp, H = self.params, self.xp, self.hidden_size
         # input halves W_i{r,z,n} x_t + b_i{r,z,n} for all t in one call, gate-major
-        # (3, T, B, H), with b_hr and b_hz folded in (they add the same way; b_hn sits
-        # inside r (W_hn h + b_hn) and cannot); each step activates its gates in place,
-        # so afterwards cache.gates[:, t] holds r, z, n
+        # (3, T, B, H), r and z negated, with b_hr and b_hz folded in (they add the same
+        # way; b_hn sits inside r (W_hn h + b_hn) and cannot); each step activates its
+        # gates in place, so afterwards cache.gates[:, t] holds r, z, n
         b = P["b_ih"].copy()
         b[:2 * H] += P["b_hh"][:2 * H]
-        cache.gates = self.project_gates(cache.x, P["W_ih"], b, 3)
+        cache.gates = self.project_gates(cache.x, self._negate_rz(P["W_ih"]),
+                                         self._negate_rz(b), 3)
+        # W_hh gate-major and transposed (3, H, H): each step's recurrent products come out
+        # as three contiguous (B, H) blocks (a GEMM each), added without strides
+        cache.W_hh = self._negate_rz(P["W_hh"]).reshape(3, H, H).transpose(0, 2, 1)
+        cache.b_hn = P["b_hh"][2 * H:]
         cache.hn = xp.empty((cache.T, cache.B, H), dtype=self.dtype)  # W_hn h_{t-1} + b_hn
-        cache.hw = xp.empty((cache.B, 3 * H), dtype=self.dtype)      # scratch: W_hh h_{t-1}
+        cache.hw = xp.empty((3, cache.B, H), dtype=self.dtype)      # scratch: W_hh h_{t-1}
         cache.rhn = xp.empty((cache.B, H), dtype=self.dtype)         # scratch: r hn
         cache.h = self.hidden_buffer(cache, cache.state0[0])
 
     def finish_backward(self, cache, work):
-        P = self.params
-        grads = {"W_ih": self.weight_grad(work.dgates, cache.x),
-                 "W_hh": self.weight_grad(work.dhw, cache.h[:-1]),
-                 "b_ih": self.bias_grad(work.dgates), "b_hh": self.bias_grad(work.dhw)}
-        return self.input_grad(work.dgates, P["W_ih"]), grads
+        xp, H = self.xp, self.hidden_size
+        d_in, d_rec = work.dall[:, :, :3 * H], work.dall[:, :, H:]   # see prepare_backward
+
+        def rzn(grad):                              # (3H, ...) from the order n, r, z to r, z, n
+            return xp.concatenate([grad[H:], grad[:H]])
+        grads = {"W_ih": rzn(self.weight_grad(d_in, cache.x)),
+                 "W_hh": self.weight_grad(d_rec, cache.h[:-1]),
+                 "b_ih": rzn(self.bias_grad(d_in)), "b_hh": self.bias_grad(d_rec)}
+        return self.input_grad(d_in, work.W_ih), grads
 
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
-        xp, H = self.xp, self.hidden_size
+        xp = self.xp
         (h_prev,) = state
-        a = cache.gates[:, t]                                # (3, B, H)
+        a = cache.gates[:, t]                                # (3, B, H): -r, -z, n pre-act.
         r, z, n = a
-        xp.matmul(h_prev, self.params["W_hh"].T, out=cache.hw)
-        hw = self.gate_blocks(cache.hw, 3)                   # W_h{r,z,n} h_{t-1}
-        a[:2] += hw[:2]                                      # r, z pre-activations
-        sigmoid_(a[:2])                                      # r, z
-        hn = xp.add(hw[2], self.params["b_hh"][2 * H:], out=cache.hn[t])
+        hw = xp.matmul(h_prev, cache.W_hh, out=cache.hw)     # -W_hr h, -W_hz h, W_hn h
+        sig = a[:2]
+        sig += hw[:2]                                        # r, z pre-activations (negated)
+        xp.exp(sig, out=sig)
+        sig += 1.0
+        xp.divide(1.0, sig, out=sig)                         # r, z = sigma(.)
+        hn = xp.add(hw[2], cache.b_hn, out=cache.hn[t])
         n += xp.multiply(r, hn, out=cache.rhn)
-        tanh_(n)                                             # n = tanh(.. + r (W_hn h + b_hn))
+        xp.tanh(n, out=n)                                    # n = tanh(.. + r (W_hn h + b_hn))
         h = xp.subtract(h_prev, n, out=cache.h[t + 1])
         h *= z
         h += n                                               # h = (1 - z) n + z h_prev
         return (h,)
 
     def prepare_backward(self, cache):
-        xp, H = self.xp, self.hidden_size
-        # d: this step's dr, dz, dn and d(W_hn h + b_hn), gate-major; dgates and dhw: all
-        # steps with the gates side by side (T, B, 3H), as the matrix products need them
-        return SimpleNamespace(d=xp.empty((4, cache.B, H), dtype=self.dtype),
-                               dhz=xp.empty((cache.B, H), dtype=self.dtype),
-                               dgates=xp.empty((cache.T, cache.B, 3 * H), dtype=self.dtype),
-                               dhw=xp.empty((cache.T, cache.B, 3 * H), dtype=self.dtype))
+        xp, P, H, T, B = self.xp, self.params, self.hidden_size, cache.T, cache.B
+        # d: this step's dn, dr, dz and d(W_hn h + b_hn), gate-major; dall: every step's
+        # side by side (T, B, 4H). Its first three blocks are the input half's gradient
+        # (W_ih x + b_ih in the order n, r, z), its last three the recurrent half's
+        # (W_hh h + b_hh in the order r, z, n): r and z get the same gradient through both,
+        # so each half is one slice of dall and each matrix product one GEMM
+        W_ih = xp.concatenate([P["W_ih"][2 * H:], P["W_ih"][:2 * H]])   # order n, r, z
+        return SimpleNamespace(d=xp.empty((4, B, H), dtype=self.dtype), W_ih=W_ih,
+                               tmp=xp.empty((2, B, H), dtype=self.dtype),
+                               dhz=xp.empty((B, H), dtype=self.dtype),
+                               dh=xp.empty((2, B, H), dtype=self.dtype),
+                               dall=xp.empty((T, B, 4 * H), dtype=self.dtype))
 
     def step_backward(self, t, dstate, cache, work):
-        xp = self.xp
+        xp, H = self.xp, self.hidden_size
         (dh,) = dstate
         a, hn, h_prev = cache.gates[:, t], cache.hn[t], cache.h[t]
         r, z, n = a
-        dr, dz, dn, dhn = work.d
+        dn, dr, dz, dhn = work.d
         xp.subtract(h_prev, n, out=dz)                       # h = n + z (h_prev - n)
         dz *= dh
         dhz = xp.multiply(dh, z, out=work.dhz)
         xp.subtract(dh, dhz, out=dn)                         # dn = dh (1 - z)
-        tanh_grad_(dn, n)                                    # through tanh
+        tmp = xp.multiply(n, n, out=work.tmp[0])             # through tanh: 1 - n^2
+        dn -= xp.multiply(dn, tmp, out=tmp)
         xp.multiply(dn, r, out=dhn)                          # d(W_hn h + b_hn)
         xp.multiply(dn, hn, out=dr)
-        sigmoid_grad_(work.d[:2], a[:2])                     # through sigma for r, z
-        xp.copyto(self.gate_blocks(work.dgates[t], 3), work.d[:3])   # [dr | dz | dn]
-        dhw = work.dhw[t]                                    # [dr | dz | dhn]
-        blocks = self.gate_blocks(dhw, 3)
-        xp.copyto(blocks[:2], work.d[:2])
-        xp.copyto(blocks[2], dhn)
-        dh_prev = dhw @ self.params["W_hh"]                  # through W_hh h_{t-1}
+        sig, dsig = a[:2], work.d[1:3]                       # through sigma for r, z
+        dsig *= sig
+        dsig -= xp.multiply(dsig, sig, out=work.tmp)
+        dall = work.dall[t]                                  # [dn | dr | dz | dhn] side by side
+        xp.copyto(self.gate_blocks(dall, 4), work.d)         # (one strided pass, for the GEMMs)
+        dh_prev = xp.matmul(dall[:, H:], self.params["W_hh"], out=work.dh[t % 2])  # W_hh h
         dh_prev += dhz                                       # and the direct path z h_prev
         return (dh_prev,)

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..base import RecurrentCell
-from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
 from ..registry import register
 from ..validation import check_bool, check_float
 
@@ -49,8 +48,9 @@ class JANET(RecurrentCell):
 
     Parameters and shapes: x (T, B, D), h (B, H);
     ``W`` = [W_f; W_c] (2H, D), ``U`` = [U_f; U_c] (2H, H), ``b`` = [b_f; b_c] (2H,).
-    Both gates read h_{t-1} directly, so the recurrent products are one (B, H) x (H, 2H)
-    GEMM per step, and the input products one GEMM over all steps before the loop.
+    Both gates read h_{t-1} directly, so the recurrent products are one matmul call per
+    step (both gates at once), and the input products one call over all steps before
+    the loop.
 
     Initialization, following the authors' code: W and U Glorot-uniform on the stacked
     matrices (TensorFlow's default for their ``W_xh`` (D, 2H) and ``W_hh`` (H, 2H)),
@@ -78,19 +78,41 @@ class JANET(RecurrentCell):
             b_f = np.ones(H)
         return {"W": W, "U": U, "b": np.concatenate([b_f, np.zeros(H)])}
 
+    # Inside forward the gates sit gate-major in the order c~, f, g (g = sigma(beta - s),
+    # the input gate), each a contiguous (B, H) block, so the two sigma gates are one
+    # block and each step applies sigma, and its backward, with one call each. The f
+    # rows of the weights are negated, so s arrives as -s and sigma(s) = 1 / (1 + exp(-s))
+    # needs no negation pass; g's 1 / (1 + exp(s - beta)) takes s - beta = -(-s) - beta.
+    def _forward(self, x, state0):
+        with np.errstate(over="ignore"):          # exp(.) -> inf for . > 88 gives sigma = 0
+            return super()._forward(x, state0)
+
+    def _internal(self, a):
+        """[f rows; c~ rows] (2H, ...) in parameter order -> a copy [c~ rows; -f rows]."""
+        H = self.hidden_size
+        return self.xp.concatenate([a[H:], -a[:H]])
+
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
-        xp = self.xp
-        # [W_f x_t + b_f | W_c x_t + b_c] for all t in one GEMM; each step adds
-        # [U_f h | U_c h] and activates in place, so afterwards it holds [sigma(s) | c~]
-        cache.gates = self.project(cache.x, self.params["W"], self.params["b"])
-        cache.g = xp.empty_like(cache.gates[:, :, :self.hidden_size])   # sigma(beta - s_t)
+        xp, P, H = self.xp, self.params, self.hidden_size
+        T, B, D = cache.x.shape
+        # [W_c x_t + b_c; -(W_f x_t + b_f)] for all t in one call (a GEMM per gate) into
+        # the first two of three gate-major blocks (3, T, B, H); each step adds its
+        # recurrent half, fills in g and activates in place, so afterwards
+        # cache.gates[:, t] holds c~, sigma(s), sigma(beta - s)
+        cache.gates = xp.empty((3, T, B, H), dtype=self.dtype)
+        W = self._internal(P["W"]).reshape(2, H, D).transpose(0, 2, 1)
+        xp.matmul(cache.x.reshape(T * B, D), W, out=cache.gates[:2].reshape(2, T * B, H))
+        cache.gates[:2] += self._internal(P["b"]).reshape(2, 1, 1, H)
+        # [U_c; -U_f] gate-major and transposed (2, H, H): each step's recurrent products
+        # come out as two contiguous (B, H) blocks (a GEMM each), added without strides
+        cache.U = self._internal(P["U"]).reshape(2, H, H).transpose(0, 2, 1)
         cache.h = self.hidden_buffer(cache, cache.state0[0])
-        cache.recurrent = xp.empty_like(cache.gates[0])
+        cache.recurrent = xp.empty((2, B, H), dtype=self.dtype)
         cache.gc = xp.empty_like(cache.h[0])
 
     def finish_backward(self, cache, work):
-        dgates = work.dgates
+        dgates = work.dgates                                 # (T, B, 2H): [ds | dc~ pre-act.]
         grads = {"W": self.weight_grad(dgates, cache.x),
                  "U": self.weight_grad(dgates, cache.h[:-1]),
                  "b": self.bias_grad(dgates)}
@@ -98,39 +120,50 @@ class JANET(RecurrentCell):
 
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
-        xp, H = self.xp, self.hidden_size
+        xp = self.xp
         (c_prev,) = state
-        a = cache.gates[t]
-        xp.matmul(c_prev, self.params["U"].T, out=cache.recurrent)
-        a += cache.recurrent                                 # [s | pre-activation of c~]
-        s, n = a[:, :H], a[:, H:]
-        g = xp.subtract(self.beta, s, out=cache.g[t])
-        sigmoid_(g)                                          # g = 1 - sigma(s - beta)
-        sigmoid_(s)                                          # f = sigma(s)
-        tanh_(n)                                             # c~
-        c = xp.multiply(s, c_prev, out=cache.h[t + 1])
-        xp.multiply(g, n, out=cache.gc)
-        c += cache.gc                                        # c = f c_prev + g c~; h = c
+        a = cache.gates[:, t]                                # (3, B, H)
+        n, f, g = a                                          # c~ pre-activation, -s, scratch
+        xp.matmul(c_prev, cache.U, out=cache.recurrent)
+        a[:2] += cache.recurrent                             # + [U_c h; -U_f h]
+        xp.subtract(-self.beta, f, out=g)                    # s - beta
+        sig = a[1:]                                          # f = sigma(s), g = sigma(beta - s)
+        xp.exp(sig, out=sig)
+        sig += 1.0
+        xp.divide(1.0, sig, out=sig)
+        xp.tanh(n, out=n)                                    # c~
+        c = xp.multiply(f, c_prev, out=cache.h[t + 1])
+        c += xp.multiply(g, n, out=cache.gc)                 # c = f c_prev + g c~; h = c
         return (c,)
 
     def prepare_backward(self, cache):
-        return SimpleNamespace(dgates=self.xp.empty_like(cache.gates),
-                               tmp=self.xp.empty_like(cache.h[0]))
+        xp, B, H = self.xp, cache.B, self.hidden_size
+        # d: this step's gradients, gate-major like the gates (c~, s, g); dgates: every
+        # step's [ds | dc~] side by side (T, B, 2H), as the matrix products need them
+        return SimpleNamespace(d=xp.empty((3, B, H), dtype=self.dtype),
+                               tmp=xp.empty((2, B, H), dtype=self.dtype),
+                               dc=xp.empty((2, B, H), dtype=self.dtype),
+                               dgates=xp.empty((cache.T, B, 2 * H), dtype=self.dtype))
 
     def step_backward(self, t, dstate, cache, work):
-        xp, H = self.xp, self.hidden_size
+        xp = self.xp
         (dc,) = dstate                                       # h = c, so dL/dc_t = dL/dh_t
-        a, g, c_prev = cache.gates[t], cache.g[t], cache.h[t]
-        f, n = a[:, :H], a[:, H:]
-        da = work.dgates[t]
-        ds, dn = da[:, :H], da[:, H:]
+        a, c_prev = cache.gates[:, t], cache.h[t]
+        n, f, g = a
+        d = work.d
+        dn, ds, dg = d
         xp.multiply(dc, g, out=dn)                           # c = f c_prev + g c~, c~ side
-        tanh_grad_(dn, n)                                    # through tanh
-        xp.multiply(dc, c_prev, out=ds)                      # f = sigma(s), c_prev side
-        sigmoid_grad_(ds, f)                                 # through sigma(s)
-        dg = xp.multiply(dc, n, out=work.tmp)                # g = sigma(beta - s), c~ side
-        sigmoid_grad_(dg, g)
-        ds -= dg                                             # d(beta - s)/ds = -1
-        dc_prev = da @ self.params["U"]                      # through [U_f; U_c] h_{t-1}
-        dc_prev += dc * f                                    # and the direct path f c_prev
+        xp.multiply(dc, c_prev, out=ds)                      # f side
+        xp.multiply(dc, n, out=dg)                           # g side
+        sig, dsig = a[1:], d[1:]                             # through sigma: sigma (1 - sigma)
+        dsig *= sig
+        dsig -= xp.multiply(dsig, sig, out=work.tmp)
+        ds -= dg                                             # g = sigma(beta - s): d/ds = -1
+        tmp = xp.multiply(n, n, out=work.tmp[0])             # through tanh: 1 - c~^2
+        dn -= xp.multiply(dn, tmp, out=tmp)
+        dgates = work.dgates[t]                              # side by side, for the GEMMs
+        xp.copyto(self.gate_blocks(dgates, 2), d[1::-1])     # (one strided pass: NumPy's
+        # elementwise functions are ~3x slower writing into strided views than here)
+        dc_prev = xp.matmul(dgates, self.params["U"], out=work.dc[t % 2])   # through U h
+        dc_prev += xp.multiply(dc, f, out=work.tmp[0])       # and the direct path f c_prev
         return (dc_prev,)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import Cache, RecurrentCell
-from ..ops import sigmoid_, sigmoid_grad_, tanh_, tanh_grad_
 from ..registry import register
 from . import _options
 
@@ -94,23 +93,29 @@ class QRNN(RecurrentCell):
         return (c, zeros((batch, (self.window - 1) * self.input_size), dtype=self.dtype))
 
     # ------------------------------------------------------------------ forward
+    # Inside forward the gates sit gate-major (G, T, B, H), z first, every gate's steps
+    # one contiguous block (NumPy's elementwise functions are ~3x slower on the strided
+    # column slices of a (T, B, G H) array), and the σ gates' rows of W and b are
+    # negated, so σ(a) = 1 / (1 + exp(-a)) is exp, +1, reciprocal with no negation pass.
     def _forward(self, x, state0):
         xp, k, H = self.xp, self.window, self.hidden_size
         T, B, D = x.shape
-        cache = Cache(x=x, state0=state0, T=T, B=B)
-        if k > 1:   # x_pad: the k-1 carried inputs, then x: (T + k - 1, B, D)
-            past = state0[1].reshape(B, k - 1, D).transpose(1, 0, 2)
-            cache.x_pad = xp.concatenate([past, x], axis=0)
-        else:
-            cache.x_pad = x
-        cache.windows = xp.empty((T, B, k * D), dtype=self.dtype)
-        for j in range(k):                              # block j holds x_{t-k+1+j}
-            cache.windows[:, :, j * D:(j + 1) * D] = cache.x_pad[j:j + T]
-        # the convolution: every gate at every step, one matrix product, gates side by
-        # side (T, B, G H) as the product gives them; gates[i] is gate i's (T, B, H) view
         G = len(self.gate_names)
-        pre = self.project(cache.windows, self.params["W"], self.params["b"])
-        gates = cache.gates = pre.reshape(T, B, G, H).transpose(2, 0, 1, 3)
+        cache = Cache(x=x, state0=state0, T=T, B=B)
+        # x_pad = [the k-1 carried inputs; x] (T + k - 1, B, D) is never formed: windows
+        # reads its rows from past and x directly (one copy of x fewer)
+        past = state0[1].reshape(B, k - 1, D).transpose(1, 0, 2) if k > 1 else x[:0]
+        cache.windows = xp.empty((T, B, k * D), dtype=self.dtype)
+        for j in range(k):                              # block j holds x_pad[t + j]:
+            block, lag = cache.windows[:, :, j * D:(j + 1) * D], min(k - 1 - j, T)
+            block[:lag] = past[j:j + lag]               # a carried input, t + j < k - 1
+            block[lag:] = x[:T - lag]                   # x_{t-k+1+j}
+        # the convolution: every gate at every step, one matmul call (a GEMM per gate)
+        sign = xp.ones((G, 1, 1), dtype=self.dtype)
+        sign[1:] = -1.0                                 # z keeps its sign; f, o, i negated
+        W = (self.params["W"].reshape(G, H, -1) * sign).reshape(G * H, -1)
+        b = (self.params["b"].reshape(G, H, 1) * sign).reshape(-1)
+        gates = cache.gates = self.project_gates(cache.windows, W, b, G)   # (G, T, B, H)
         g = dict(zip(self.gate_names, gates))
         cache.scale = self._zoneout_scale(T, B)
         f = g["f"] if cache.scale is None else xp.empty_like(g["f"])
@@ -118,31 +123,35 @@ class QRNN(RecurrentCell):
         c = cache.c = self.hidden_buffer(cache, state0[0])
         hs = xp.empty((T, B, H), dtype=self.dtype)
         add = xp.empty((min(T, self.block(B)), B, H), dtype=self.dtype)
-        # the elementwise work, in blocks of steps small enough to stay in cache
-        for s, e in self.blocks(T, B):
-            b = slice(s, e)
-            tanh_(g["z"][b])
-            sigmoid_(gates[1:, b])                      # f, o, i
-            if cache.scale is not None:                 # zoneout: f = 1 - m (1 - sigma)
-                scale = cache.scale if np.isscalar(cache.scale) else cache.scale[b]
-                xp.multiply(scale, g["f"][b] - 1.0, out=f[b])
-                f[b] += 1.0
-            a = add[:e - s]                             # what each step adds:
-            if self.pooling == "ifo":
-                xp.multiply(g["i"][b], g["z"][b], out=a)     # i z
-            else:
-                xp.subtract(1.0, f[b], out=a)
-                a *= g["z"][b]                          # (1 - f) z
-            for t in range(s, e):                       # the only sequential part
-                xp.multiply(f[t], c[t], out=c[t + 1])
-                c[t + 1] += a[t - s]                    # c_t = f c_{t-1} + (1 - f) z
-            if self.pooling == "f":
-                hs[b] = c[s + 1:e + 1]                  # h = c
-            else:
-                xp.multiply(g["o"][b], c[s + 1:e + 1], out=hs[b])   # h = o c
+        with np.errstate(over="ignore"):                # exp(-a) -> inf gives σ = 0
+            for s, e in self.blocks(T, B):              # elementwise work, in blocks of
+                b = slice(s, e)                         # steps small enough to stay in cache
+                xp.tanh(g["z"][b], out=g["z"][b])
+                sig = gates[1:, b]                      # f, o, i = σ(.)
+                xp.exp(sig, out=sig)
+                sig += 1.0
+                xp.divide(1.0, sig, out=sig)
+                if cache.scale is not None:             # zoneout: f = 1 - m (1 - σ)
+                    scale = cache.scale if np.isscalar(cache.scale) else cache.scale[b]
+                    xp.multiply(scale, g["f"][b] - 1.0, out=f[b])
+                    f[b] += 1.0
+                a = add[:e - s]                         # what each step adds:
+                if self.pooling == "ifo":
+                    xp.multiply(g["i"][b], g["z"][b], out=a)     # i z
+                else:
+                    xp.subtract(1.0, f[b], out=a)
+                    a *= g["z"][b]                      # (1 - f) z
+                for t in range(s, e):                   # the only sequential part
+                    c_t = xp.multiply(f[t], c[t], out=c[t + 1])
+                    c_t += a[t - s]                     # c_t = f c_{t-1} + (1 - f) z
+                if self.pooling == "f":
+                    hs[b] = c[s + 1:e + 1]              # h = c
+                else:
+                    xp.multiply(g["o"][b], c[s + 1:e + 1], out=hs[b])   # h = o c
         state_T = (c[T].copy(),)
         if k > 1:
-            state_T += (cache.x_pad[T:].transpose(1, 0, 2).reshape(B, (k - 1) * D).copy(),)
+            x_past = xp.concatenate([past, x[max(0, T - k + 1):]])[-(k - 1):]   # x_pad[T:]
+            state_T += (x_past.transpose(1, 0, 2).reshape(B, (k - 1) * D).copy(),)
         return hs, state_T, cache
 
     def block(self, B):
@@ -177,47 +186,60 @@ class QRNN(RecurrentCell):
         g, c, f = dict(zip(self.gate_names, cache.gates)), cache.c, cache.f
         G, H = len(self.gate_names), self.hidden_size
         dpre = xp.empty((T, B, G * H), dtype=self.dtype)     # gates side by side, as W
-        dgates = dpre.reshape(T, B, G, H).transpose(2, 0, 1, 3)   # gate-major views
-        d = dict(zip(self.gate_names, dgates))
+        n_max = min(T, self.block(B))
+        # one block's gate gradients, gate-major like cache.gates (contiguous blocks for
+        # the elementwise calls), copied into dpre once per block
+        dblock = xp.empty((G, n_max, B, H), dtype=self.dtype)
+        tmp = xp.empty((G, n_max, B, H), dtype=self.dtype)
         dh_norm = xp.empty(T)
-        dc = xp.empty((min(T, self.block(B)), B, H), dtype=self.dtype)
+        if self.pooling != "f":                         # h_t is no state: dL/dh_t = dhs[t]
+            dh_norm[:] = xp.sqrt(xp.einsum("tbh,tbh->t", dhs, dhs))
+        dc = xp.empty((n_max, B, H), dtype=self.dtype)
         carried = dstate[0]                             # dL/dc from the step after a block
         for s, e in reversed(self.blocks(T, B)):
             b, n = slice(s, e), e - s
+            d = dict(zip(self.gate_names, dblock[:, :n]))
             dcb = dc[:n]                                # dL/dc_t for t in the block
             if self.pooling == "f":
                 dcb[...] = dhs[b]                       # h = c
             else:
                 xp.multiply(dhs[b], g["o"][b], out=dcb)   # h = o c
-                xp.multiply(dhs[b], c[s + 1:e + 1], out=d["o"][b])
+                xp.multiply(dhs[b], c[s + 1:e + 1], out=d["o"])
             dcb[n - 1] += carried
             for t in reversed(range(n - 1)):            # the only sequential part
-                dcb[t] += f[s + t + 1] * dcb[t + 1]     # c_{t+1} = f c_t + ..
+                dcb[t] += xp.multiply(f[s + t + 1], dcb[t + 1], out=tmp[0, 0])  # c_{t+1} = f c_t + ..
             carried = f[s] * dcb[0]                     # on to c_{s-1}
-            dh = dcb if self.pooling == "f" else dhs[b]   # dL/dh_t in total
-            dh_norm[b] = xp.sqrt(xp.einsum("tbh,tbh->t", dh, dh))
+            if self.pooling == "f":                     # dL/dh_t in total
+                dh_norm[b] = xp.sqrt(xp.einsum("tbh,tbh->t", dcb, dcb))
             if self.pooling == "ifo":                   # c = f c_prev + i z
-                xp.multiply(dcb, c[s:e], out=d["f"][b])
-                xp.multiply(dcb, g["z"][b], out=d["i"][b])
-                xp.multiply(dcb, g["i"][b], out=d["z"][b])
+                xp.multiply(dcb, c[s:e], out=d["f"])
+                xp.multiply(dcb, g["z"][b], out=d["i"])
+                xp.multiply(dcb, g["i"][b], out=d["z"])
             else:                                       # c = f c_prev + (1 - f) z
-                xp.subtract(c[s:e], g["z"][b], out=d["f"][b])
-                d["f"][b] *= dcb
-                xp.subtract(1.0, f[b], out=d["z"][b])
-                d["z"][b] *= dcb
-            if cache.scale is not None:                 # f = 1 - scale (1 - sigma)
-                d["f"][b] *= cache.scale if np.isscalar(cache.scale) else cache.scale[b]
-            tanh_grad_(d["z"][b], g["z"][b])            # z = tanh(.)
-            sigmoid_grad_(dgates[1:, b], cache.gates[1:, b])   # f, o, i = sigma(.)
+                xp.subtract(c[s:e], g["z"][b], out=d["f"])
+                d["f"] *= dcb
+                xp.subtract(1.0, f[b], out=d["z"])
+                d["z"] *= dcb
+            if cache.scale is not None:                 # f = 1 - scale (1 - σ)
+                d["f"] *= cache.scale if np.isscalar(cache.scale) else cache.scale[b]
+            sq = xp.multiply(g["z"][b], g["z"][b], out=tmp[0, :n])   # z = tanh(.): 1 - z²
+            d["z"] -= xp.multiply(d["z"], sq, out=sq)
+            sig, dsig = cache.gates[1:, b], dblock[1:, :n]          # f, o, i = σ(.): σ (1 - σ)
+            dsig *= sig
+            dsig -= xp.multiply(dsig, sig, out=tmp[1:, :n])
+            xp.copyto(dpre[b].reshape(n, B, G, H).transpose(2, 0, 1, 3), dblock[:, :n])
         dc0 = carried
         grads = {"W": self.weight_grad(dpre, cache.windows), "b": self.bias_grad(dpre)}
         dwin = self.input_grad(dpre, self.params["W"])  # (T, B, k D)
-        dx_pad = xp.zeros_like(cache.x_pad)
-        for j in range(k):                              # windows[t, j] = x_pad[t + j]
+        dx_pad = xp.empty((T + k - 1, B, D), dtype=self.dtype)   # dL/dx_pad
+        dx_pad[:T] = dwin[:, :, :D]                     # windows[t, j] = x_pad[t + j]
+        dx_pad[T:] = 0.0
+        for j in range(1, k):
             dx_pad[j:j + T] += dwin[:, :, j * D:(j + 1) * D]
         if k == 1:
             return dx_pad, (dc0,), grads, dh_norm
         dx_pad[T:] += dstate[1].reshape(B, k - 1, D).transpose(1, 0, 2)   # x_past_T
         dpast = dx_pad[:k - 1].transpose(1, 0, 2).reshape(B, (k - 1) * D)
-        return dx_pad[k - 1:].copy(), (dc0, dpast.copy()), grads, dh_norm
+        return dx_pad[k - 1:], (dc0, dpast.copy()), grads, dh_norm   # (dx: a view of
+        # dx_pad, whose other rows only dpast's copy reads)
 
