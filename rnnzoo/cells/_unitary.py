@@ -13,9 +13,10 @@ in how W is built; a subclass supplies four hooks:
 
 ===========================  ===============================================================
 ``coefficients()``           W's factors from the parameters, once per forward/backward
-``apply_W(h, co)``           W h for a (B, N) batch
+``apply_W(h, co, kept)``     W h for a (B, N) batch; may append to the list ``kept`` the
+                             intermediate vectors its backward would otherwise recompute
 ``apply_W_backward(g, h,     W^H g (the backward of a unitary map is its conjugate
-co, acc)``                   transpose), accumulating what W's parameter gradients need
+co, acc, kept)``             transpose), accumulating what W's parameter gradients need
 ``W_grads(acc, co)``         those parameter gradients, after the time loop
 ===========================  ===============================================================
 
@@ -29,7 +30,10 @@ backward of y = A x is dL/dx = A^H dL/dy, and a real parameter θ that a complex
 depends on gets dL/dθ = Re(conj(dL/dc) · dc/dθ). A real cell (``eurnn`` with
 ``complex=False``) has a (B, N) real state and no packing.
 
-Inside, complex64 for float32 cells and complex128 for float64 cells.
+Inside, complex64 for float32 cells and complex128 for float64 cells. The time loops
+run on complex arrays only: hs and the final state are packed into [Re h, Im h] once
+after the forward loop, and dhs and dL/dh_T unpacked once before the backward loop (a
+strided copy per step cost more than a step's diagonal factors).
 """
 from __future__ import annotations
 
@@ -109,13 +113,14 @@ class UnitaryRNNBase(RecurrentCell):
         """W's factors from the parameters (a dict), once per forward and per backward."""
         raise NotImplementedError
 
-    def apply_W(self, h, co):
-        """W h for every row of h (B, N), factor by factor."""
+    def apply_W(self, h, co, kept=None):
+        """W h for every row of h (B, N), factor by factor; appends to the list ``kept``
+        (when given) what ``apply_W_backward`` needs beyond h, if anything."""
         raise NotImplementedError
 
-    def apply_W_backward(self, g, h, co, acc):
-        """W^* g for every row of g (B, N), given the step's input h; adds what W's
-        parameter gradients need into ``acc``."""
+    def apply_W_backward(self, g, h, co, acc, kept):
+        """W^* g for every row of g (B, N), given the step's input h and what ``apply_W``
+        kept; adds what W's parameter gradients need into ``acc``."""
         raise NotImplementedError
 
     def new_accumulators(self, B, co):
@@ -133,12 +138,27 @@ class UnitaryRNNBase(RecurrentCell):
     def prepare(self, cache):
         xp, T, B = self.xp, cache.T, cache.B
         cache.co = self.coefficients()
-        cache.h = self.hidden_buffer(cache, cache.state0[0], self.output_size)
-        cache.hc = xp.empty((T + 1, B, self.hidden_size), dtype=self.cdtype)
+        cache.hc = xp.empty((T + 1, B, self.hidden_size), dtype=self.cdtype)   # h_0 .. h_T
         cache.hc[0] = self.to_complex(cache.state0[0])
         # V x_t for every t in one GEMM: (T, B, 2N) real, then viewed as complex (T, B, N)
         cache.z = self.to_complex(self.project(cache.x, self._input_weight()))
         cache.saved = [None] * T                            # modReLU's saved arrays per step
+        cache.kept = [[] for _ in range(T)]                 # what apply_W keeps per step
+
+    def outputs(self, cache):
+        hc = cache.hc[1:]                                   # packed once, all steps
+        return self.to_real(hc, out=self.xp.empty(hc.shape[:-1] + (self.output_size,),
+                                                  dtype=self.dtype))
+
+    def _forward(self, x, state0):
+        hs, _, cache = super()._forward(x, state0)
+        return hs, (hs[-1].copy(),), cache                  # h_T, packed
+
+    def _backward(self, dhs, cache, dstate):
+        # the loop carries dL/dh complex: unpack dhs and dL/dh_T once, pack dL/dh_0 once
+        dx, (g0,), grads, dh_norm = super()._backward(
+            self.to_complex(dhs), cache, (self.to_complex(dstate[0]),))
+        return dx, (self.to_real(g0),), grads, dh_norm
 
     def finish_backward(self, cache, work):
         xp = self.xp
@@ -156,14 +176,14 @@ class UnitaryRNNBase(RecurrentCell):
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
         z = cache.z[t]                                      # holds V x_t
-        z += self.apply_W(cache.hc[t], cache.co)            # z_t = W h_{t-1} + V x_t
+        z += self.apply_W(cache.hc[t], cache.co, cache.kept[t])   # z_t = W h_{t-1} + V x_t
         if self.nonlinearity == "modrelu":
             eps = MODRELU_EPS if self.is_complex else 0.0
             h, cache.saved[t] = modrelu(z, self.params["b"], eps)   # h_t = modReLU(z_t)
         else:
             h = z                                           # h_t = z_t
         cache.hc[t + 1] = h
-        return (self.to_real(h, out=cache.h[t + 1]),)
+        return (cache.hc[t + 1],)                           # complex (packed after the loop)
 
     def prepare_backward(self, cache):
         xp, T, B, N = self.xp, cache.T, cache.B, self.hidden_size
@@ -174,12 +194,12 @@ class UnitaryRNNBase(RecurrentCell):
         return work
 
     def step_backward(self, t, dstate, cache, work):
-        g = self.to_complex(dstate[0])                      # dL/dh_t as dL/dRe + i dL/dIm
+        g = dstate[0]                                       # dL/dh_t as dL/dRe + i dL/dIm
         if self.nonlinearity == "modrelu":
             g, work.db[t] = modrelu_backward(g, cache.saved[t])   # through modReLU
         work.dz[t] = g                                      # for V's gradient after the loop
-        g_prev = self.apply_W_backward(g, cache.hc[t], cache.co, work.acc)  # W^H dL/dz_t
-        return (self.to_real(g_prev),)
+        return (self.apply_W_backward(g, cache.hc[t], cache.co, work.acc,   # W^H dL/dz_t
+                                      cache.kept[t]),)
 
 
 # ---------------------------------------------------------------- shared math helpers

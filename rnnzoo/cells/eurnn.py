@@ -196,14 +196,16 @@ class EURNN(UnitaryRNNBase):
             h = v1[l] * h + v2[l] * take(h, perm[l], axis=1)   # h' = v1 ⊙ h + v2 ⊙ h[perm]
         return h
 
-    def apply_W(self, h, co):
-        h = self._layers(h, co)
+    def apply_W(self, h, co, kept=None):
+        h = self._layers(h, co)                             # (nothing kept: see backward)
         return co["D"] * h if self.is_complex else h        # W h = D F^(L) ... F^(1) h
 
-    def apply_W_backward(self, g, h, co, acc):
+    def apply_W_backward(self, g, h, co, acc, kept):
         xp = self.xp
         u = xp.empty((self.n_layers,) + h.shape, dtype=self.cdtype)
-        top = self._layers(h, co, keep=u)                   # recompute each layer's input
+        # recompute each layer's input: keeping them would cost L (B, N) arrays per step,
+        # and L = capacity reaches N for a full-capacity W
+        top = self._layers(h, co, keep=u)
         if self.is_complex:
             g, G_D = diag_backward(g, top, co["D"])         # y = D top
             acc["D"] += G_D
