@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..base import RecurrentCell
-from ..ops import layer_norm, layer_norm_backward, relu_, relu_grad_
+from ..ops import layer_norm, layer_norm_backward, relu_grad_
 from ..registry import register
 
 
@@ -137,22 +137,24 @@ class FastWeights(RecurrentCell):
         if self.memory == "materialized":
             A = cache.A[t]
             return self._matvec(A.transpose(0, 2, 1) if transpose else A, v)
-        A0 = cache.state0[1]
-        out = (self.lam ** t) * self._matvec(A0.transpose(0, 2, 1) if transpose else A0, v) \
-            if cache.A0_nonzero else self.xp.zeros_like(v)
+        out = self.xp.zeros_like(v) if t == 0 else None
         if t > 0:
             K = cache.h[1:t + 1].transpose(1, 0, 2)          # (B, t, H): h(1) .. h(t)
             c = K @ v[:, :, None]                            # h(tau)^T v
             c *= cache.decay[t - 1::-1, None]                # eta lam^(t - tau)
-            out += (K.transpose(0, 2, 1) @ c)[:, :, 0]       # sum_tau h(tau) (...)
+            out = (K.transpose(0, 2, 1) @ c)[:, :, 0]        # sum_tau h(tau) (...)
+        if cache.A0_nonzero:
+            A0 = cache.state0[1]
+            out += (self.lam ** t) * self._matvec(A0.transpose(0, 2, 1) if transpose else A0, v)
         return out
 
     def _forward(self, x, state0):
         hs, state_T, cache = super()._forward(x, state0)
         if self.memory == "history":                         # A(T), once, from the sum
             K = cache.h[1:].transpose(1, 0, 2)               # (B, T, H)
-            A_T = (self.lam ** cache.T) * cache.state0[1]
-            A_T += K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
+            A_T = K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
+            if cache.A0_nonzero:
+                A_T += (self.lam ** cache.T) * cache.state0[1]
             state_T = (state_T[0], A_T)
         return hs, state_T, cache
 
@@ -181,23 +183,21 @@ class FastWeights(RecurrentCell):
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
         xp, P = self.xp, self.params
-        h_prev, A_prev = state
+        h_prev = state[0]
         u = cache.u[t]
         u += h_prev @ P["W"].T                               # u = W h(t) + C x(t)
         hs = cache.hs[t]
-        xp.copyto(hs[0], u)
-        relu_(hs[0])                                         # h_0 = f(u)
+        xp.maximum(u, 0, out=hs[0])                          # h_0 = f(u)
         for s in range(self.S):
             z = self._memory_apply(cache, t, hs[s])
             z += u                                           # z = u + A(t) h_s
             y, (cache.n[t, s], cache.rstd[t, s]) = layer_norm(z, P["g"], P["b"])
             out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
-            xp.copyto(out, y)
-            relu_(out)                                       # h_{s+1} = f(LN[z])
+            xp.maximum(y, 0, out=out)                        # h_{s+1} = f(LN[z])
         h = cache.h[t + 1]
         if self.memory == "history":
-            return (h, A_prev)                               # A(T) is formed after the loop
-        A = cache.A[t + 1]
+            return (h,)                                      # A(T) is formed after the loop
+        A_prev, A = state[1], cache.A[t + 1]
         xp.multiply(h[:, :, None], h[:, None, :], out=A)
         A *= self.eta
         A += self.lam * A_prev                               # A = lam A_prev + eta h h^T
@@ -209,33 +209,36 @@ class FastWeights(RecurrentCell):
         if self.memory == "history":
             # kv[t, s] = (h_s(t), dL/dz_s(t)) side by side, so that one batched product
             # gives both h_s·v and dz_s·v (dL/dA and its transpose times v, see
-            # _history_grad); lam_pow[j] = lam^tau for row j = (tau, s)
+            # _history_grad); lam_pow[j] = lam^tau for row j = (tau, s), and eta lam^tau
             work.kv = xp.empty((T, S, 2) + cache.hs.shape[2:], dtype=self.dtype)
             xp.copyto(work.kv[:, :, 0], cache.hs)
-            work.lam_pow = xp.asarray(np.repeat(self.lam ** np.arange(T), S), dtype=self.dtype)
+            lam_pow = np.repeat(self.lam ** np.arange(T), S)
+            work.lam_pow = xp.asarray(lam_pow, dtype=self.dtype)
+            work.eta_lam_pow = xp.asarray(self.eta * lam_pow, dtype=self.dtype)
         return work
 
     def _backward(self, dhs, cache, dstate):
         # the final state's A(T) holds eta h(T) h(T)^T: its gradient reaches h(T) before
         # the loop, so dh_norm[T-1] records the total dL/dh(T)
         dh_T, dA_T = dstate
-        dh_T = dh_T + self._outer_grad(dA_T, cache.h[-1])
-        if self.memory == "history" and not bool(to_numpy(self.xp.any(dA_T))):
-            dA_T = None                                      # (once a sequence) no term
+        if bool(to_numpy(self.xp.any(dA_T))):                # (once a sequence)
+            dh_T = dh_T + self._outer_grad(dA_T, cache.h[-1])
+        elif self.memory == "history":
+            dA_T = None                                      # no dA(T) terms at all
         return super()._backward(dhs, cache, (dh_T, dA_T))
 
     def _history_grad(self, dA_T, cache, work, t, v):
-        """(dL/dA(t) + dL/dA(t)ᵀ) v in the "history" form (see the class docstring):
-        lam^(T-t) (dA_T + dA_Tᵀ) v + Σ_{tau>=t, s} lam^(tau-t) (dz_s (h_s·v) + h_s (dz_s·v))."""
+        """eta (dL/dA(t) + dL/dA(t)ᵀ) v in the "history" form (see the class docstring):
+        eta lam^(T-t) (dA_T + dA_Tᵀ) v + Σ_{tau>=t, s} eta lam^(tau-t) (dz_s (h_s·v) +
+        h_s (dz_s·v))."""
         B, H = v.shape
         n = (cache.T - t) * int(self.S)
         KV = work.kv[t:].reshape(2 * n, B, H).transpose(1, 0, 2)   # (B, 2n, H)
         c = (KV @ v[:, :, None]).reshape(B, n, 2)            # h_s·v, dz_s·v
-        c = c[:, :, ::-1] * work.lam_pow[:n, None]           # swapped: dz_s gets h_s·v
+        c = c[:, :, ::-1] * work.eta_lam_pow[:n, None]       # swapped: dz_s gets h_s·v
         out = (KV.transpose(0, 2, 1) @ c.reshape(B, 2 * n, 1))[:, :, 0]
         if dA_T is not None:
-            out += (self.lam ** (cache.T - t)) * (self._matvec(dA_T, v)
-                                                   + self._matvec(dA_T.transpose(0, 2, 1), v))
+            out += (self.lam ** (cache.T - t)) * self._outer_grad(dA_T, v)
         return out
 
     def step_backward(self, t, dstate, cache, work):
@@ -249,9 +252,7 @@ class FastWeights(RecurrentCell):
         dh_s = dh
         for s in reversed(range(self.S)):
             out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
-            dy = work.dy[t, s]
-            xp.copyto(dy, dh_s)
-            relu_grad_(dy, out)                              # h_{s+1} = f(y)
+            dy = xp.multiply(dh_s, out > 0, out=work.dy[t, s])   # h_{s+1} = f(y)
             dz = layer_norm_backward(dy, (cache.n[t, s], cache.rstd[t, s]), P["g"])
             if s + 1 < self.S:
                 du += dz                                     # z = u + ...
@@ -267,7 +268,7 @@ class FastWeights(RecurrentCell):
         # A(t) = lam A(t-1) + eta h(t) h(t)^T; A_0 is an input of its own
         if history:
             if t > 0:
-                dh_prev += self.eta * self._history_grad(dA, cache, work, t, cache.h[t])
+                dh_prev += self._history_grad(dA, cache, work, t, cache.h[t])
                 return (dh_prev, dA)                         # dA(T) (or None) carried as is
             K = work.kv[:, :, 0].reshape(-1, *dh.shape).transpose(1, 0, 2)   # (B, T S, H)
             dZ = work.kv[:, :, 1].reshape(-1, *dh.shape).transpose(1, 2, 0)  # (B, H, T S)
