@@ -15,8 +15,9 @@ does the same work. The table gives cell / floor next to cell / GEMMs: the share
 cell's time that better NumPy code could still remove.
 
 What the floor leaves out on purpose: nothing the equations need. Where the cell trades
-time for memory the floor does the same (EURNN recomputes each layer's input in the
-backward instead of storing L·T·B·N numbers, since L reaches N at full capacity).
+time for memory the floor does the same: EURNN keeps each layer's input from the forward
+up to ``KEEP_LAYERS`` layers and beyond that recomputes them in the backward (storing
+L·T·B·N numbers when L reaches N at full capacity is not an option).
 Timed with one BLAS thread, CPU time, best of ``--repeat``, cell and floor taking turns
 in one process (``rnnzoo.benchmark.timing.best_times``).
 """
@@ -190,17 +191,18 @@ def eurnn_floor(cell, x, dhs, backward):
     dx = np.empty((T * B, x.shape[2]), rdt)
     dV = np.empty((2 * N, x.shape[2]), rdt)
     dhc = np.empty((T, B, N), cdt)
-    u = np.empty((L + 1, B, N), cdt)                         # each layer's input, and top
+    keep = np.empty((T, L, B, N), cdt)                       # each layer's output, per step
 
-    def layers(h):
-        a = w.c["a"]
-        u[0] = h
+    def layers(h, out):
+        """out[l] = F^(l+1) ... F^(1) h; returns the list of every layer's input, and top."""
+        a, u = w.c["a"], [h]
         for l in range(L):                                   # h' = v1 h + v2 h[perm]
             np.take(u[l], perm[l], axis=1, out=a)
             a *= v2[l]
-            np.multiply(u[l], v1[l], out=u[l + 1])
-            u[l + 1] += a
-        return u[L]
+            np.multiply(u[l], v1[l], out=out[l])
+            out[l] += a
+            u.append(out[l])
+        return u
 
     def run():
         a, g, g2 = w.c["a"], w.c["g"], w.c["g2"]
@@ -208,7 +210,7 @@ def eurnn_floor(cell, x, dhs, backward):
         z.real, z.imag = pr.reshape(T, B, 2 * N)[..., :N], pr.reshape(T, B, 2 * N)[..., N:]
         hc[0] = 0
         for t in range(T):
-            np.multiply(layers(hc[t]), D, out=a)
+            np.multiply(layers(hc[t], keep[t])[-1], D, out=a)
             z[t] += a
             modrelu_fwd(z[t], P["b"], R[t], M[t], hc[t + 1], w)
         hs[..., :N], hs[..., N:] = hc[1:].real, hc[1:].imag
@@ -222,8 +224,8 @@ def eurnn_floor(cell, x, dhs, backward):
         for t in reversed(range(T)):
             G += dhc[t]
             modrelu_bwd(G, z[t], R[t], M[t], dz[t], db[t], w)
-            top = layers(hc[t])                              # recomputed (see docstring)
-            diag_bwd(dz[t], top, Dc, accD, g, w)
+            u = [hc[t], *keep[t]] if L <= cell.KEEP_LAYERS else layers(hc[t], keep[0])
+            diag_bwd(dz[t], u[-1], Dc, accD, g, w)
             for l in reversed(range(L)):
                 np.conjugate(u[l], out=a)
                 a *= g
