@@ -10,14 +10,18 @@ projection before the loop and dL/dV, dL/dx after it. This script writes each ce
 forward (and backward) as ONE tight function: every elementwise pass, FFT, gather and
 small product the equations need, each one NumPy call into a preallocated buffer
 (``out=``), no temporaries, no Python beyond the time loop, plus the cell's three GEMMs
-(same shapes). Its result is checked against the cell (hs, dL/dh_0 and dL/db), so it
-does the same work. The table gives cell / floor next to cell / GEMMs: the share of the
+(same shapes). The arrays a call returns or would keep for a backward are allocated
+in every call, as the cell's cache is; only (B, N) scratch is reused. Its result is
+checked against the cell (hs, dL/dh_0 and dL/db), so it does the same work. The table gives cell / floor next to cell / GEMMs: the share of the
 cell's time that better NumPy code could still remove.
 
 What the floor leaves out on purpose: nothing the equations need. Where the cell trades
-time for memory the floor does the same: EURNN keeps each layer's input from the forward
-up to ``KEEP_LAYERS`` layers and beyond that recomputes them in the backward (storing
-L·T·B·N numbers when L reaches N at full capacity is not an option).
+time for memory the floor does the same: both cells recompute W's intermediate vectors
+(uRNN's u_2, u_4, u_6, u_7; EURNN's layer inputs) in the backward instead of keeping
+them per step. Keeping them was measured with ``python -m rnnzoo bench``: forward +
+backward 4-8 % faster, forward only 15-35 % slower (the first touch of the kept memory,
+fresh in every forward, costs more than the passes it saves), and EURNN's L·T·B·N
+numbers are no option at full capacity, L = N.
 Timed with one BLAS thread, CPU time, best of ``--repeat``, cell and floor taking turns
 in one process (``rnnzoo.benchmark.timing.best_times``).
 """
@@ -105,6 +109,17 @@ def reflect_bwd(g, u, r, rc, r2n, n, acc, out, w):
     reflect_fwd(g, rc, r2n, out, w)                          # R g (R is Hermitian)
 
 
+def fresh(T, B, N, Din, cdt, rdt):
+    """The per-call arrays (what the cell's cache and backward hold), allocated in every
+    call as the cell allocates its own: their first touch is part of the cost."""
+    return (np.empty((T, B, N), cdt), np.empty((T + 1, B, N), cdt),          # z, h
+            np.empty((T, B, N), rdt), np.empty((T, B, N), rdt),              # |z|, φ
+            np.empty((T, B, 2 * N), rdt), np.empty((T * B, 2 * N), rdt),     # hs, V x
+            np.empty((T, B, 2 * N), rdt), np.empty((T, B, N), cdt),          # dz packed, dz
+            np.empty((T, B, N), rdt), np.empty((T * B, Din), rdt),           # db, dx
+            np.empty((2 * N, Din), rdt), np.empty((T, B, N), cdt))           # dV, dhs
+
+
 def urnn_floor(cell, x, dhs, backward):
     P, co = cell.params, cell.coefficients()
     T, B = x.shape[:2]
@@ -115,34 +130,28 @@ def urnn_floor(cell, x, dhs, backward):
     r2n = (2.0 / n)[:, None] * r
     V = np.concatenate([P["V_re"], P["V_im"]]).T.copy()      # (D, 2N)
     w = Buffers(B, N, cdt, rdt)
-    z = np.empty((T, B, N), cdt)
-    hc = np.empty((T + 1, B, N), cdt)
-    keep = np.empty((4, T, B, N), cdt)                       # u2, u4, u6, u7
-    R, M = np.empty((T, B, N), rdt), np.empty((T, B, N), rdt)
-    hs = np.empty((T, B, 2 * N), rdt)
-    pr = np.empty((T * B, 2 * N), rdt)
-    dzr = np.empty((T, B, 2 * N), rdt)
-    dz = np.empty((T, B, N), cdt)
-    db = np.empty((T, B, N), rdt)
-    dx = np.empty((T * B, x.shape[2]), rdt)
-    dV = np.empty((2 * N, x.shape[2]), rdt)
-    dhc = np.empty((T, B, N), cdt)
+    keep = np.empty((4, B, N), cdt)                          # u2, u4, u6, u7 of one step
 
     def run():
+        z, hc, R, M, hs, pr, dzr, dz, db, dx, dV, dhc = fresh(T, B, N, x.shape[2], cdt, rdt)
         a, c = w.c["a"], w.c["c"]
         np.matmul(x.reshape(T * B, -1), V, out=pr)           # V x, all steps
         z.real, z.imag = pr.reshape(T, B, 2 * N)[..., :N], pr.reshape(T, B, 2 * N)[..., N:]
         hc[0] = 0
         u2, u4, u6, u7 = keep
+
+        def factors(h):                                      # u2 .. u7 of W h, into keep
+            np.multiply(h, D[0], out=a)
+            np.fft.fft(a, norm="ortho", out=u2)
+            reflect_fwd(u2, rc[0], r2n[0], c, w)
+            np.take(c, perm, axis=1, out=u4)
+            np.multiply(u4, D[1], out=a)
+            np.fft.ifft(a, norm="ortho", out=u6)
+            reflect_fwd(u6, rc[1], r2n[1], u7, w)
+
         for t in range(T):
-            np.multiply(hc[t], D[0], out=a)
-            np.fft.fft(a, norm="ortho", out=u2[t])
-            reflect_fwd(u2[t], rc[0], r2n[0], c, w)
-            np.take(c, perm, axis=1, out=u4[t])
-            np.multiply(u4[t], D[1], out=a)
-            np.fft.ifft(a, norm="ortho", out=u6[t])
-            reflect_fwd(u6[t], rc[1], r2n[1], u7[t], w)
-            np.multiply(u7[t], D[2], out=a)
+            factors(hc[t])
+            np.multiply(u7, D[2], out=a)
             z[t] += a
             modrelu_fwd(z[t], P["b"], R[t], M[t], hc[t + 1], w)
         hs[..., :N], hs[..., N:] = hc[1:].real, hc[1:].imag
@@ -156,12 +165,13 @@ def urnn_floor(cell, x, dhs, backward):
         for t in reversed(range(T)):
             G += dhc[t]
             modrelu_bwd(G, z[t], R[t], M[t], dz[t], db[t], w)
-            diag_bwd(dz[t], u7[t], Dc[2], accD[2], g2, w)
-            reflect_bwd(g2, u6[t], r[1], rc[1], r2n[1], n[1], accr[1], g3, w)
+            factors(hc[t])                                   # recomputed, as the cell
+            diag_bwd(dz[t], u7, Dc[2], accD[2], g2, w)
+            reflect_bwd(g2, u6, r[1], rc[1], r2n[1], n[1], accr[1], g3, w)
             np.fft.fft(g3, norm="ortho", out=g2)
-            diag_bwd(g2, u4[t], Dc[1], accD[1], g3, w)
+            diag_bwd(g2, u4, Dc[1], accD[1], g3, w)
             np.take(g3, inv, axis=1, out=g2)
-            reflect_bwd(g2, u2[t], r[0], rc[0], r2n[0], n[0], accr[0], g3, w)
+            reflect_bwd(g2, u2, r[0], rc[0], r2n[0], n[0], accr[0], g3, w)
             np.fft.ifft(g3, norm="ortho", out=g2)
             diag_bwd(g2, hc[t], Dc[0], accD[0], G, w)
         dzr[..., :N], dzr[..., N:] = dz.real, dz.imag
@@ -180,18 +190,7 @@ def eurnn_floor(cell, x, dhs, backward):
     v1c, v2c, Dc = v1.conj(), v2.conj(), D.conj()
     V = np.concatenate([P["U_re"], P["U_im"]]).T.copy()
     w = Buffers(B, N, cdt, rdt)
-    z = np.empty((T, B, N), cdt)
-    hc = np.empty((T + 1, B, N), cdt)
-    R, M = np.empty((T, B, N), rdt), np.empty((T, B, N), rdt)
-    hs = np.empty((T, B, 2 * N), rdt)
-    pr = np.empty((T * B, 2 * N), rdt)
-    dzr = np.empty((T, B, 2 * N), rdt)
-    dz = np.empty((T, B, N), cdt)
-    db = np.empty((T, B, N), rdt)
-    dx = np.empty((T * B, x.shape[2]), rdt)
-    dV = np.empty((2 * N, x.shape[2]), rdt)
-    dhc = np.empty((T, B, N), cdt)
-    keep = np.empty((T, L, B, N), cdt)                       # each layer's output, per step
+    keep = np.empty((L, B, N), cdt)                          # each layer's output
 
     def layers(h, out):
         """out[l] = F^(l+1) ... F^(1) h; returns the list of every layer's input, and top."""
@@ -205,12 +204,13 @@ def eurnn_floor(cell, x, dhs, backward):
         return u
 
     def run():
+        z, hc, R, M, hs, pr, dzr, dz, db, dx, dV, dhc = fresh(T, B, N, x.shape[2], cdt, rdt)
         a, g, g2 = w.c["a"], w.c["g"], w.c["g2"]
         np.matmul(x.reshape(T * B, -1), V, out=pr)
         z.real, z.imag = pr.reshape(T, B, 2 * N)[..., :N], pr.reshape(T, B, 2 * N)[..., N:]
         hc[0] = 0
         for t in range(T):
-            np.multiply(layers(hc[t], keep[t])[-1], D, out=a)
+            np.multiply(layers(hc[t], keep)[-1], D, out=a)
             z[t] += a
             modrelu_fwd(z[t], P["b"], R[t], M[t], hc[t + 1], w)
         hs[..., :N], hs[..., N:] = hc[1:].real, hc[1:].imag
@@ -224,7 +224,7 @@ def eurnn_floor(cell, x, dhs, backward):
         for t in reversed(range(T)):
             G += dhc[t]
             modrelu_bwd(G, z[t], R[t], M[t], dz[t], db[t], w)
-            u = [hc[t], *keep[t]] if L <= cell.KEEP_LAYERS else layers(hc[t], keep[0])
+            u = layers(hc[t], keep)                          # recomputed, as the cell
             diag_bwd(dz[t], u[-1], Dc, accD, g, w)
             for l in reversed(range(L)):
                 np.conjugate(u[l], out=a)

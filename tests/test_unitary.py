@@ -147,21 +147,3 @@ def test_urnn_permutation_comes_from_the_seed():
     a, b, c = (rnnzoo.make("urnn", 2, 16, seed=s) for s in (0, 0, 1))
     np.testing.assert_array_equal(a.perm, b.perm)
     assert sorted(a.perm) == list(range(16)) and not np.array_equal(a.perm, c.perm)
-
-
-@pytest.mark.parametrize("opts", [{}, {"complex": False}, {"style": "fft"}])
-def test_eurnn_kept_and_recomputed_layer_inputs_agree(opts, rng):
-    """Up to KEEP_LAYERS layers the forward keeps each layer's input for the backward;
-    beyond, the backward recomputes them. Both give the same gradients, bit for bit."""
-    cells = [rnnzoo.make("eurnn", 3, 4, seed=2, **opts) for _ in range(2)]
-    cells[1].KEEP_LAYERS = 0                 # this instance recomputes
-    x = rng.standard_normal((5, 2, 3))
-    dhs = rng.standard_normal((5, 2, cells[0].output_size))
-    results = []
-    for cell in cells:
-        hs, _, cache = cell.forward(x)
-        assert bool(cache.kept[0]) is (cell is cells[0])
-        results.append((hs, *cell.backward(dhs, cache)))
-    (hs, dx, (dh0,), g), (hs2, dx2, (dh02,), g2) = results
-    for a, b in [(hs, hs2), (dx, dx2), (dh0, dh02), *((g[k], g2[k]) for k in g)]:
-        np.testing.assert_array_equal(a, b)

@@ -13,10 +13,9 @@ in how W is built; a subclass supplies four hooks:
 
 ===========================  ===============================================================
 ``coefficients()``           W's factors from the parameters, once per forward/backward
-``apply_W(h, co, kept)``     W h for a (B, N) batch; may append to the list ``kept`` the
-                             intermediate vectors its backward would otherwise recompute
+``apply_W(h, co)``           W h for a (B, N) batch
 ``apply_W_backward(g, h,     W^H g (the backward of a unitary map is its conjugate
-co, acc, kept)``             transpose), accumulating what W's parameter gradients need
+co, acc)``                   transpose), accumulating what W's parameter gradients need
 ``W_grads(acc, co)``         those parameter gradients, after the time loop
 ===========================  ===============================================================
 
@@ -113,14 +112,13 @@ class UnitaryRNNBase(RecurrentCell):
         """W's factors from the parameters (a dict), once per forward and per backward."""
         raise NotImplementedError
 
-    def apply_W(self, h, co, kept=None):
-        """W h for every row of h (B, N), factor by factor; appends to the list ``kept``
-        (when given) what ``apply_W_backward`` needs beyond h, if anything."""
+    def apply_W(self, h, co):
+        """W h for every row of h (B, N), factor by factor."""
         raise NotImplementedError
 
-    def apply_W_backward(self, g, h, co, acc, kept):
-        """W^* g for every row of g (B, N), given the step's input h and what ``apply_W``
-        kept; adds what W's parameter gradients need into ``acc``."""
+    def apply_W_backward(self, g, h, co, acc):
+        """W^* g for every row of g (B, N), given the step's input h; adds what W's
+        parameter gradients need into ``acc``."""
         raise NotImplementedError
 
     def new_accumulators(self, B, co):
@@ -143,7 +141,6 @@ class UnitaryRNNBase(RecurrentCell):
         # V x_t for every t in one GEMM: (T, B, 2N) real, then viewed as complex (T, B, N)
         cache.z = self.to_complex(self.project(cache.x, self._input_weight()))
         cache.saved = [None] * T                            # modReLU's saved arrays per step
-        cache.kept = [[] for _ in range(T)]                 # what apply_W keeps per step
         if self._complex_modrelu:                           # |z_t| and φ_t (see _modrelu)
             cache.r, cache.phi = (xp.empty((T, B, self.hidden_size), dtype=self.dtype)
                                   for _ in range(2))
@@ -158,10 +155,24 @@ class UnitaryRNNBase(RecurrentCell):
         return hs, (hs[-1].copy(),), cache                  # h_T, packed
 
     def _backward(self, dhs, cache, dstate):
-        # the loop carries dL/dh complex: unpack dhs and dL/dh_T once, pack dL/dh_0 once
+        # the loop carries dL/dh complex: dL/dh_T unpacked, dL/dh_0 packed, once each
         dx, (g0,), grads, dh_norm = super()._backward(
-            self.to_complex(dhs), cache, (self.to_complex(dstate[0]),))
+            dhs, cache, (self.to_complex(dstate[0]).copy(),))   # (our own: added to in place)
         return dx, (self.to_real(g0),), grads, dh_norm
+
+    def add_output_grad(self, dout_t, dstate):
+        """dL/dh_t += dhs[t], unpacked on the way ([Re, Im] halves into the real and
+        imaginary parts): in place, as the carried gradient is always this backward's own
+        array, and no (T, B, N) complex copy of dhs is made (fresh memory costs more
+        than these two strided passes)."""
+        g = dstate[0]
+        if not self.is_complex:
+            g += dout_t
+            return (g,)
+        N = self.hidden_size
+        g.real += dout_t[:, :N]
+        g.imag += dout_t[:, N:]
+        return (g,)
 
     def finish_backward(self, cache, work):
         xp = self.xp
@@ -179,7 +190,7 @@ class UnitaryRNNBase(RecurrentCell):
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
         z = cache.z[t]                                      # holds V x_t
-        z += self.apply_W(cache.hc[t], cache.co, cache.kept[t])   # z_t = W h_{t-1} + V x_t
+        z += self.apply_W(cache.hc[t], cache.co)   # z_t = W h_{t-1} + V x_t
         if self._complex_modrelu:
             self._modrelu(z, t, cache)                      # h_t = modReLU(z_t)
         elif self.nonlinearity == "modrelu":                # real: sign(z) ReLU(|z| + b)
@@ -238,8 +249,7 @@ class UnitaryRNNBase(RecurrentCell):
             if self.nonlinearity == "modrelu":
                 g, work.db[t] = modrelu_backward(g, cache.saved[t])   # through modReLU
             work.dz[t] = g                                  # for V's gradient after the loop
-        return (self.apply_W_backward(g, cache.hc[t], cache.co, work.acc,   # W^H dL/dz_t
-                                      cache.kept[t]),)
+        return (self.apply_W_backward(g, cache.hc[t], cache.co, work.acc),)   # W^H dL/dz_t
 
 
 # ---------------------------------------------------------------- shared math helpers

@@ -187,34 +187,23 @@ class EURNN(UnitaryRNNBase):
             acc["D"] = xp.zeros(self.hidden_size, dtype=self.cdtype)
         return acc
 
-    # up to this many layers the forward keeps every layer's input for the backward (fresh
-    # arrays, no copy: L (B, N) arrays per step); more (L = capacity reaches N for a
-    # full-capacity W) and the backward recomputes them from h
-    KEEP_LAYERS = 4
-
     def _layers(self, h, co, keep=None):
-        """F^(L) ... F^(1) h; with ``keep`` (a list), h and every layer's output are
-        appended to it (each layer's input, then the top)."""
+        """F^(L) ... F^(1) h; with ``keep`` (L, B, N), each layer's input is saved there."""
         take, v1, v2, perm = self.xp.take, co["v1"], co["v2"], co["perm"]
         for l in range(self.n_layers):
             if keep is not None:
-                keep.append(h)
+                keep[l] = h
             h = v1[l] * h + v2[l] * take(h, perm[l], axis=1)   # h' = v1 ⊙ h + v2 ⊙ h[perm]
-        if keep is not None:
-            keep.append(h)
         return h
 
-    def apply_W(self, h, co, kept=None):
-        keep = kept if self.n_layers <= self.KEEP_LAYERS else None
-        h = self._layers(h, co, keep)
+    def apply_W(self, h, co):
+        h = self._layers(h, co)
         return co["D"] * h if self.is_complex else h        # W h = D F^(L) ... F^(1) h
 
-    def apply_W_backward(self, g, h, co, acc, kept):
+    def apply_W_backward(self, g, h, co, acc):
         xp = self.xp
-        u = kept if kept else []
-        if not kept:                                        # recompute each layer's input
-            self._layers(h, co, keep=u)
-        top = u[-1]
+        u = xp.empty((self.n_layers,) + h.shape, dtype=self.cdtype)
+        top = self._layers(h, co, keep=u)                   # recompute each layer's input
         if self.is_complex:
             g, G_D = diag_backward(g, top, co["D"])         # y = D top
             acc["D"] += G_D

@@ -91,9 +91,8 @@ class URNN(UnitaryRNNBase):
         xp = self.xp
         return {"D": xp.zeros_like(co["D"]), "r": xp.zeros_like(co["r"])}
 
-    def apply_W(self, h, co, kept=None):
-        """W h, keeping u_2, u_4, u_6, u_7 for the backward (fresh arrays, so keeping
-        them costs no copy; recomputing them there cost two FFTs and two reflections)."""
+    def _forward_factors(self, h, co):
+        """The intermediate vectors u_1 .. u_7 of W h (u_8 = W h is returned last)."""
         fft, D, r, n = self.xp.fft, co["D"], co["r"], co["n"]
         u1 = D[0] * h                                       # D_1 h
         u2 = fft.fft(u1, norm="ortho")                      # F
@@ -102,13 +101,14 @@ class URNN(UnitaryRNNBase):
         u5 = D[1] * u4                                      # D_2
         u6 = fft.ifft(u5, norm="ortho")                     # F^{-1}
         u7 = reflect(u6, r[1], n[1])                        # R_2
-        if kept is not None:
-            kept += (u2, u4, u6, u7)
-        return D[2] * u7                                    # D_3
+        return u2, u4, u6, u7, D[2] * u7                    # D_3
 
-    def apply_W_backward(self, g, h, co, acc, kept):
+    def apply_W(self, h, co):
+        return self._forward_factors(h, co)[-1]
+
+    def apply_W_backward(self, g, h, co, acc):
         fft, D, r, n = self.xp.fft, co["D"], co["r"], co["n"]
-        u2, u4, u6, u7 = kept                               # from the forward
+        u2, u4, u6, u7, _ = self._forward_factors(h, co)   # recomputed, not stored per step
         g, G_D3 = diag_backward(g, u7, D[2])                # y = D_3 u7
         g, G_r2 = reflect_backward(g, u6, r[1], n[1])       # u7 = R_2 u6
         g = fft.fft(g, norm="ortho")                        # u6 = F^{-1} u5: adjoint is F
