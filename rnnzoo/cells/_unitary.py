@@ -30,9 +30,9 @@ depends on gets dL/dθ = Re(conj(dL/dc) · dc/dθ). A real cell (``eurnn`` with
 ``complex=False``) has a (B, N) real state and no packing.
 
 Inside, complex64 for float32 cells and complex128 for float64 cells. The time loops
-run on complex arrays only: hs and the final state are packed into [Re h, Im h] once
-after the forward loop, and dhs and dL/dh_T unpacked once before the backward loop (a
-strided copy per step cost more than a step's diagonal factors).
+carry complex arrays only: hs and the final state are packed into [Re h, Im h] once
+after the forward loop, and each dhs[t] is added straight into the carried complex
+dL/dh_t (``add_output_grad``), so no step packs or unpacks a state.
 """
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ class UnitaryRNNBase(RecurrentCell):
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
         z = cache.z[t]                                      # holds V x_t
-        z += self.apply_W(cache.hc[t], cache.co)   # z_t = W h_{t-1} + V x_t
+        z += self.apply_W(cache.hc[t], cache.co)            # z_t = W h_{t-1} + V x_t
         if self._complex_modrelu:
             self._modrelu(z, t, cache)                      # h_t = modReLU(z_t)
         elif self.nonlinearity == "modrelu":                # real: sign(z) ReLU(|z| + b)
