@@ -52,13 +52,14 @@ class FastWeights(RecurrentCell):
     forms A(t) inside the loop: it computes A(t) v from the sum above over the stored
     h(1..t), O(t·B·H) per product, and forms A(T) once after the loop for the returned
     state. "materialized" keeps A(t) for every step in the cache (T·B·H² numbers) and
-    multiplies by it, O(B·H²) per product. Both carry dL/dA back as one (B, H, H)
-    array. We timed forward + backward of both (float32, one BLAS thread, best of 30,
+    multiplies by it, O(B·H²) per product; its backward carries dL/dA as one (B, H, H)
+    array, the history form's backward never forms it either (below). We timed forward +
+    backward of both (float32, one BLAS thread, best of 30,
     ``rnnzoo.experiments.time_interleaved``): at the notebook's size (T = 11, B = 128,
-    H = 20) the history form took about 0.85x the materialized form's time, at H = 64
-    about 0.55-0.6x, at T = 50, B = 32, H = 128 about 0.5x; with a non-zero A₀ (one extra
-    product A₀v per inner step) it is about as fast at H = 20. The notebook re-measures
-    it. The two forms agree to rounding (``tests/test_fast_memory.py``).
+    H = 20) the history form took about 0.65x the materialized form's time (0.75x with a
+    non-zero A₀, one extra product A₀v per inner step), at H = 64 about 0.3x, at T = 50,
+    B = 32, H = 128 about 0.25x, at T = 100, B = 64, H = 256 about 0.1x. The notebook
+    re-measures it. The two forms agree to rounding (``tests/test_fast_memory.py``).
 
     Backward carries dL/dA(t) back through time: dL/dA(t−1) = λ dL/dA(t) + Σ_s
     dL/dz_s h_s(t+1)ᵀ, and the outer product adds η (dL/dA(t) + dL/dA(t)ᵀ) h(t) to
@@ -66,9 +67,9 @@ class FastWeights(RecurrentCell):
     "materialized" carries dL/dA(t) as one (B, H, H) array. "history" never forms it
     inside the loop either: unrolled, dL/dA(t) = λ^{T−t} dL/dA(T) + Σ_{τ≥t} λ^{τ−t}
     Σ_s dL/dz_s(τ) h_s(τ)ᵀ, a sum over the steps already done backward, so its products
-    with h(t) are two batched products of size (T−t)·S·H (at T = 100, B = 64, H = 256
-    the backward takes about a quarter of the materialized-style carry's time), and
-    dL/dA(0) is formed once, at the last step.
+    with h(t) are two batched products of size (T−t)·S·H, and dL/dA(0) is formed once,
+    at the last step (at T = 100, B = 64, H = 256 this backward takes about a ninth of
+    the time of the (B, H, H) carry it replaced).
 
     Options
     -------
