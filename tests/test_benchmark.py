@@ -38,6 +38,21 @@ def test_lstm_products_are_counted_per_step():
     assert len(gemms.trace_gemms(cell, x)) == 6 + 1        # forward only
 
 
+def test_gemm_trace_sees_the_products_of_a_wrapped_base():
+    """skiprnn's base cell allocates its own buffers, and a product of two of them (the
+    base's W_hh gradient after the loop) must be traced too: every product gru makes
+    appears, with its shapes, in the trace of skiprnn(base="gru") (which adds its gate's),
+    and both cells get their own xp back."""
+    x, dhs = timing.inputs(6, 2, 4, 5, np.float64)
+    skip = rnnzoo.make("skiprnn", 4, 5)
+    traced = {}
+    for name, cell in (("gru", rnnzoo.make("gru", 4, 5)), ("skiprnn", skip)):
+        traced[name] = [(a.shape, b.shape) for a, b, _ in gemms.trace_gemms(cell, x, dhs)]
+    for product in set(traced["gru"]):
+        assert traced["skiprnn"].count(product) >= traced["gru"].count(product), product
+    assert skip.xp is np and skip.cell.xp is np
+
+
 def test_worker_runs_in_a_fresh_process():
     """One measurement in a subprocess prints positive times for the cell and its GEMMs."""
     got = fair.run_worker({"lib": "rnnzoo", "cell": "gru", "T": 3, "B": 2, "D": 4, "H": 4,

@@ -70,6 +70,32 @@ def test_hard_mode_exact_paths_with_the_pattern_frozen(rng):
         assert not np.allclose(g0, g1)
 
 
+@pytest.mark.parametrize("base", rnnzoo.cells.skiprnn.SkipRNN.IN_PLACE_BASES)
+def test_in_place_path_equals_the_step_by_step_path(base, rng):
+    """Hard mode gates an in-place base's own buffers (one base cache over the sequence,
+    its GEMMs batched over all steps); the general path runs the base on a fresh cache
+    per step. The same function: outputs, final state, dL/dx, dL/dstate0 and every
+    parameter gradient agree to 1e-12, on a pattern that mixes updates and skips."""
+    fast = skipping_cell(base)
+    slow = skipping_cell(base)
+    slow.IN_PLACE_BASES = ()                 # this instance takes the general path
+    x = rng.standard_normal((T, B, D))
+    state0 = tuple(0.5 * rng.standard_normal(s.shape) for s in fast.initial_state(B)[:-1])
+    state0 += (np.ones((B, 1)),)
+    dhs = rng.standard_normal((T, B, H))
+    dstate = tuple(rng.standard_normal(s.shape) for s in fast.initial_state(B))
+    out = []
+    for cell in (fast, slow):
+        hs, sT, cache = cell.forward(x, state0)
+        assert cache.in_place is (cell is fast)
+        out.append((hs, sT, cache.u, cell.backward(dhs, cache, dstate)))
+    (hs, sT, u, (dx, ds0, g)), (hs2, sT2, u2, (dx2, ds02, g2)) = out
+    assert 0 < u.mean() < 1 and np.array_equal(u, u2)
+    for a, b in [(hs, hs2), (dx, dx2), *zip(sT, sT2), *zip(ds0, ds02),
+                 *((g[k], g2[k]) for k in g)]:
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
 def reference_loss(P, x, h0, u0, R, C, budget, dhs, v):
     """Skip RNN over an Elman base, written from the equations with the straight-through
     estimator as its definition: u_t = R_t + (ũ_t − C_t), R = round(ũ) and C = ũ taken
@@ -135,13 +161,13 @@ def test_real_skipping_equals_the_masked_path(base, batch, rng):
     x = rng.standard_normal((20, batch, D))
     hs, sT, cache = cell.forward(x)
     rows_run = []
-    original = cell.cell._forward
+    original = cell.cell.step
 
-    def count(x_, s_):
-        rows_run.append(x_.shape[1])
-        return original(x_, s_)
+    def count(t, s_, cache):                 # every base step, on whichever cache
+        rows_run.append(s_[0].shape[0])
+        return original(t, s_, cache)
 
-    cell.cell._forward = count
+    cell.cell.step = count
     hs2, sT2, updates = cell.forward_skipping(x)
     same = np.testing.assert_array_equal if batch == 1 else \
         (lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15))

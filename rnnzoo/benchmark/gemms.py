@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..base import RecurrentCell
+
 
 class _Traced(np.ndarray):
     """An ndarray that records the matrix products it takes part in (see module doc)."""
@@ -72,8 +74,13 @@ def trace_gemms(cell, x, dhs=None, ops=None):
     passed as ``ops`` receives (ufunc name, wrote into out=, elements) of every
     elementwise call and product, for :func:`op_counts`."""
     saved_xp, saved_params = cell.xp, cell.params
+    # a wrapped base cell (skiprnn's ``cell``) allocates its own buffers: trace those too
+    inner = [v for v in vars(cell).values() if isinstance(v, RecurrentCell)]
+    inner_xp = [c.xp for c in inner]
     log = []
     cell.xp = _TracingNumpy()
+    for c in inner:
+        c.xp = _TracingNumpy()
     cell.params = {k: v.view(_Traced) for k, v in saved_params.items()}
     _Traced.log, _Traced.ops = log, ops
     try:
@@ -83,6 +90,8 @@ def trace_gemms(cell, x, dhs=None, ops=None):
     finally:
         _Traced.log = _Traced.ops = None
         cell.xp, cell.params = saved_xp, saved_params
+        for c, xp in zip(inner, inner_xp):
+            c.xp = xp
     return log
 
 

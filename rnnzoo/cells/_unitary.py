@@ -29,7 +29,10 @@ backward of y = A x is dL/dx = A^H dL/dy, and a real parameter θ that a complex
 depends on gets dL/dθ = Re(conj(dL/dc) · dc/dθ). A real cell (``eurnn`` with
 ``complex=False``) has a (B, N) real state and no packing.
 
-Inside, complex64 for float32 cells and complex128 for float64 cells.
+Inside, complex64 for float32 cells and complex128 for float64 cells. The time loops
+carry complex arrays only: hs and the final state are packed into [Re h, Im h] once
+after the forward loop, and each dhs[t] is added straight into the carried complex
+dL/dh_t (``add_output_grad``), so no step packs or unpacks a state.
 """
 from __future__ import annotations
 
@@ -133,12 +136,43 @@ class UnitaryRNNBase(RecurrentCell):
     def prepare(self, cache):
         xp, T, B = self.xp, cache.T, cache.B
         cache.co = self.coefficients()
-        cache.h = self.hidden_buffer(cache, cache.state0[0], self.output_size)
-        cache.hc = xp.empty((T + 1, B, self.hidden_size), dtype=self.cdtype)
+        cache.hc = xp.empty((T + 1, B, self.hidden_size), dtype=self.cdtype)   # h_0 .. h_T
         cache.hc[0] = self.to_complex(cache.state0[0])
         # V x_t for every t in one GEMM: (T, B, 2N) real, then viewed as complex (T, B, N)
         cache.z = self.to_complex(self.project(cache.x, self._input_weight()))
         cache.saved = [None] * T                            # modReLU's saved arrays per step
+        if self._complex_modrelu:                           # |z_t| and φ_t (see _modrelu)
+            cache.r, cache.phi = (xp.empty((T, B, self.hidden_size), dtype=self.dtype)
+                                  for _ in range(2))
+
+    def outputs(self, cache):
+        hc = cache.hc[1:]                                   # packed once, all steps
+        return self.to_real(hc, out=self.xp.empty(hc.shape[:-1] + (self.output_size,),
+                                                  dtype=self.dtype))
+
+    def _forward(self, x, state0):
+        hs, _, cache = super()._forward(x, state0)
+        return hs, (hs[-1].copy(),), cache                  # h_T, packed
+
+    def _backward(self, dhs, cache, dstate):
+        # the loop carries dL/dh complex: dL/dh_T unpacked, dL/dh_0 packed, once each
+        dx, (g0,), grads, dh_norm = super()._backward(
+            dhs, cache, (self.to_complex(dstate[0]).copy(),))   # (our own: added to in place)
+        return dx, (self.to_real(g0),), grads, dh_norm
+
+    def add_output_grad(self, dout_t, dstate):
+        """dL/dh_t += dhs[t], unpacked on the way ([Re, Im] halves into the real and
+        imaginary parts): in place, as the carried gradient is always this backward's own
+        array, and no (T, B, N) complex copy of dhs is made (fresh memory costs more
+        than these two strided passes)."""
+        g = dstate[0]
+        if not self.is_complex:
+            g += dout_t
+            return (g,)
+        N = self.hidden_size
+        g.real += dout_t[:, :N]
+        g.imag += dout_t[:, N:]
+        return (g,)
 
     def finish_backward(self, cache, work):
         xp = self.xp
@@ -157,13 +191,44 @@ class UnitaryRNNBase(RecurrentCell):
     def step(self, t, state, cache):
         z = cache.z[t]                                      # holds V x_t
         z += self.apply_W(cache.hc[t], cache.co)            # z_t = W h_{t-1} + V x_t
-        if self.nonlinearity == "modrelu":
-            eps = MODRELU_EPS if self.is_complex else 0.0
-            h, cache.saved[t] = modrelu(z, self.params["b"], eps)   # h_t = modReLU(z_t)
+        if self._complex_modrelu:
+            self._modrelu(z, t, cache)                      # h_t = modReLU(z_t)
+        elif self.nonlinearity == "modrelu":                # real: sign(z) ReLU(|z| + b)
+            cache.hc[t + 1], cache.saved[t] = modrelu(z, self.params["b"])
         else:
-            h = z                                           # h_t = z_t
-        cache.hc[t + 1] = h
-        return (self.to_real(h, out=cache.h[t + 1]),)
+            cache.hc[t + 1] = z                             # h_t = z_t
+        return (cache.hc[t + 1],)                           # complex (packed after the loop)
+
+    @property
+    def _complex_modrelu(self):
+        return self.is_complex and self.nonlinearity == "modrelu"
+
+    def _modrelu(self, z, t, cache):
+        """h_t = modReLU(z_t) = φ z_t, φ = ReLU(|z_t| + b) / (|z_t| + eps), into hc[t + 1],
+        keeping |z_t| and φ: six passes into preallocated buffers (``ops.modrelu``, for
+        every cell, allocates each of its ten)."""
+        xp, r, phi = self.xp, cache.r[t], cache.phi[t]
+        xp.abs(z, out=r)
+        xp.add(r, self.params["b"], out=phi)
+        xp.maximum(phi, 0.0, out=phi)
+        phi /= r + MODRELU_EPS
+        xp.multiply(z, phi, out=cache.hc[t + 1])
+
+    def _modrelu_backward(self, G, t, cache, work):
+        """Backward of :meth:`_modrelu` (``ops.modrelu_backward``'s formula rearranged):
+        q = Re(G z̄)/(|z| + eps), dL/db = q [φ > 0] and dL/dz = φ G + q ([φ > 0] - φ) z/|z|.
+        Writes dL/dz into work.dz[t] (returned) and dL/db into work.db[t]."""
+        xp, z, r, phi = self.xp, cache.z[t], cache.r[t], cache.phi[t]
+        a = xp.multiply(G, xp.conj(z), out=work.c)          # G z̄
+        q = xp.divide(a.real, r + MODRELU_EPS, out=work.q)  # Re(G z̄)/(|z| + eps) = dL/dφ ...
+        active = phi > 0                                    # [|z| + b > 0]
+        xp.multiply(q, active, out=work.db[t])              # dL/db
+        k = xp.subtract(active, phi, out=work.k)            # (r + eps) dφ/dr
+        k *= q
+        k /= xp.maximum(r, np.finfo(self.dtype).tiny)       # z/|z| is 0 (…) where z = 0
+        dz = xp.multiply(z, k, out=work.dz[t])
+        dz += xp.multiply(G, phi, out=a)                    # + φ G
+        return dz
 
     def prepare_backward(self, cache):
         xp, T, B, N = self.xp, cache.T, cache.B, self.hidden_size
@@ -171,15 +236,20 @@ class UnitaryRNNBase(RecurrentCell):
                                acc=self.new_accumulators(B, cache.co))
         if self.nonlinearity == "modrelu":
             work.db = xp.empty((T, B, N), dtype=self.dtype)
+        if self._complex_modrelu:                           # scratch for _modrelu_backward
+            work.c = xp.empty((B, N), dtype=self.cdtype)
+            work.q, work.k = (xp.empty((B, N), dtype=self.dtype) for _ in range(2))
         return work
 
     def step_backward(self, t, dstate, cache, work):
-        g = self.to_complex(dstate[0])                      # dL/dh_t as dL/dRe + i dL/dIm
-        if self.nonlinearity == "modrelu":
-            g, work.db[t] = modrelu_backward(g, cache.saved[t])   # through modReLU
-        work.dz[t] = g                                      # for V's gradient after the loop
-        g_prev = self.apply_W_backward(g, cache.hc[t], cache.co, work.acc)  # W^H dL/dz_t
-        return (self.to_real(g_prev),)
+        g = dstate[0]                                       # dL/dh_t as dL/dRe + i dL/dIm
+        if self._complex_modrelu:                           # through modReLU, into work.dz[t]
+            g = self._modrelu_backward(g, t, cache, work)
+        else:
+            if self.nonlinearity == "modrelu":
+                g, work.db[t] = modrelu_backward(g, cache.saved[t])   # through modReLU
+            work.dz[t] = g                                  # for V's gradient after the loop
+        return (self.apply_W_backward(g, cache.hc[t], cache.co, work.acc),)   # W^H dL/dz_t
 
 
 # ---------------------------------------------------------------- shared math helpers

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..base import RecurrentCell
-from ..ops import layer_norm, layer_norm_backward, relu_, relu_grad_
+from ..ops import layer_norm, layer_norm_backward, relu_grad_
 from ..registry import register
 
 
@@ -52,17 +52,24 @@ class FastWeights(RecurrentCell):
     forms A(t) inside the loop: it computes A(t) v from the sum above over the stored
     h(1..t), O(t·B·H) per product, and forms A(T) once after the loop for the returned
     state. "materialized" keeps A(t) for every step in the cache (T·B·H² numbers) and
-    multiplies by it, O(B·H²) per product. Both carry dL/dA back as one (B, H, H)
-    array. We timed forward + backward of both (float32, one BLAS thread, best of 30,
+    multiplies by it, O(B·H²) per product; its backward carries dL/dA as one (B, H, H)
+    array, the history form's backward never forms it either (below). We timed forward +
+    backward of both (float32, one BLAS thread, best of 30,
     ``rnnzoo.experiments.time_interleaved``): at the notebook's size (T = 11, B = 128,
-    H = 20) the history form took about 0.85x the materialized form's time, at H = 64
-    about 0.55-0.6x, at T = 50, B = 32, H = 128 about 0.5x; with a non-zero A₀ (one extra
-    product A₀v per inner step) it is about as fast at H = 20. The notebook re-measures
-    it. The two forms agree to rounding (``tests/test_fast_memory.py``).
+    H = 20) the history form took about 0.65x the materialized form's time (0.75x with a
+    non-zero A₀, one extra product A₀v per inner step), at H = 64 about 0.3x, at T = 50,
+    B = 32, H = 128 about 0.25x, at T = 100, B = 64, H = 256 about 0.1x. The notebook
+    re-measures it. The two forms agree to rounding (``tests/test_fast_memory.py``).
 
     Backward carries dL/dA(t) back through time: dL/dA(t−1) = λ dL/dA(t) + Σ_s
     dL/dz_s h_s(t+1)ᵀ, and the outer product adds η (dL/dA(t) + dL/dA(t)ᵀ) h(t) to
     dL/dh(t), so ``grads.dh_norm`` records the total gradient reaching each h(t).
+    "materialized" carries dL/dA(t) as one (B, H, H) array. "history" never forms it
+    inside the loop either: unrolled, dL/dA(t) = λ^{T−t} dL/dA(T) + Σ_{τ≥t} λ^{τ−t}
+    Σ_s dL/dz_s(τ) h_s(τ)ᵀ, a sum over the steps already done backward, so its products
+    with h(t) are two batched products of size (T−t)·S·H, and dL/dA(0) is formed once,
+    at the last step (at T = 100, B = 64, H = 256 this backward takes about a ninth of
+    the time of the (B, H, H) carry it replaced).
 
     Options
     -------
@@ -131,22 +138,24 @@ class FastWeights(RecurrentCell):
         if self.memory == "materialized":
             A = cache.A[t]
             return self._matvec(A.transpose(0, 2, 1) if transpose else A, v)
-        A0 = cache.state0[1]
-        out = (self.lam ** t) * self._matvec(A0.transpose(0, 2, 1) if transpose else A0, v) \
-            if cache.A0_nonzero else self.xp.zeros_like(v)
+        out = self.xp.zeros_like(v) if t == 0 else None
         if t > 0:
             K = cache.h[1:t + 1].transpose(1, 0, 2)          # (B, t, H): h(1) .. h(t)
             c = K @ v[:, :, None]                            # h(tau)^T v
             c *= cache.decay[t - 1::-1, None]                # eta lam^(t - tau)
-            out += (K.transpose(0, 2, 1) @ c)[:, :, 0]       # sum_tau h(tau) (...)
+            out = (K.transpose(0, 2, 1) @ c)[:, :, 0]        # sum_tau h(tau) (...)
+        if cache.A0_nonzero:
+            A0 = cache.state0[1]
+            out += (self.lam ** t) * self._matvec(A0.transpose(0, 2, 1) if transpose else A0, v)
         return out
 
     def _forward(self, x, state0):
         hs, state_T, cache = super()._forward(x, state0)
         if self.memory == "history":                         # A(T), once, from the sum
             K = cache.h[1:].transpose(1, 0, 2)               # (B, T, H)
-            A_T = (self.lam ** cache.T) * cache.state0[1]
-            A_T += K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
+            A_T = K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
+            if cache.A0_nonzero:
+                A_T += (self.lam ** cache.T) * cache.state0[1]
             state_T = (state_T[0], A_T)
         return hs, state_T, cache
 
@@ -175,58 +184,99 @@ class FastWeights(RecurrentCell):
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
         xp, P = self.xp, self.params
-        h_prev, A_prev = state
+        h_prev = state[0]
         u = cache.u[t]
         u += h_prev @ P["W"].T                               # u = W h(t) + C x(t)
         hs = cache.hs[t]
-        xp.copyto(hs[0], u)
-        relu_(hs[0])                                         # h_0 = f(u)
+        xp.maximum(u, 0, out=hs[0])                          # h_0 = f(u)
         for s in range(self.S):
             z = self._memory_apply(cache, t, hs[s])
             z += u                                           # z = u + A(t) h_s
             y, (cache.n[t, s], cache.rstd[t, s]) = layer_norm(z, P["g"], P["b"])
             out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
-            xp.copyto(out, y)
-            relu_(out)                                       # h_{s+1} = f(LN[z])
+            xp.maximum(y, 0, out=out)                        # h_{s+1} = f(LN[z])
         h = cache.h[t + 1]
         if self.memory == "history":
-            return (h, A_prev)                               # A(T) is formed after the loop
-        A = cache.A[t + 1]
+            return (h,)                                      # A(T) is formed after the loop
+        A_prev, A = state[1], cache.A[t + 1]
         xp.multiply(h[:, :, None], h[:, None, :], out=A)
         A *= self.eta
         A += self.lam * A_prev                               # A = lam A_prev + eta h h^T
         return (h, A)
 
     def prepare_backward(self, cache):
-        xp = self.xp
-        return SimpleNamespace(du=xp.empty_like(cache.u), dy=xp.empty_like(cache.hs))
+        xp, T, S = self.xp, cache.T, int(self.S)
+        work = SimpleNamespace(du=xp.empty_like(cache.u), dy=xp.empty_like(cache.hs))
+        if self.memory == "history":
+            # kv[t, s] = (h_s(t), dL/dz_s(t)) side by side, so that one batched product
+            # gives both h_s·v and dz_s·v (dL/dA and its transpose times v, see
+            # _history_grad); lam_pow[j] = lam^tau for row j = (tau, s), and eta lam^tau
+            work.kv = xp.empty((T, S, 2) + cache.hs.shape[2:], dtype=self.dtype)
+            xp.copyto(work.kv[:, :, 0], cache.hs)
+            lam_pow = np.repeat(self.lam ** np.arange(T), S)
+            work.lam_pow = xp.asarray(lam_pow, dtype=self.dtype)
+            work.eta_lam_pow = xp.asarray(self.eta * lam_pow, dtype=self.dtype)
+        return work
 
     def _backward(self, dhs, cache, dstate):
         # the final state's A(T) holds eta h(T) h(T)^T: its gradient reaches h(T) before
         # the loop, so dh_norm[T-1] records the total dL/dh(T)
         dh_T, dA_T = dstate
-        dstate = (dh_T + self._outer_grad(dA_T, cache.h[-1]), dA_T)
-        return super()._backward(dhs, cache, dstate)
+        if bool(to_numpy(self.xp.any(dA_T))):                # (once a sequence)
+            dh_T = dh_T + self._outer_grad(dA_T, cache.h[-1])
+        elif self.memory == "history":
+            dA_T = None                                      # no dA(T) terms at all
+        return super()._backward(dhs, cache, (dh_T, dA_T))
+
+    def _history_grad(self, dA_T, cache, work, t, v):
+        """eta (dL/dA(t) + dL/dA(t)ᵀ) v in the "history" form (see the class docstring):
+        eta lam^(T-t) (dA_T + dA_Tᵀ) v + Σ_{tau>=t, s} eta lam^(tau-t) (dz_s (h_s·v) +
+        h_s (dz_s·v))."""
+        B, H = v.shape
+        n = (cache.T - t) * int(self.S)
+        KV = work.kv[t:].reshape(2 * n, B, H).transpose(1, 0, 2)   # (B, 2n, H)
+        c = (KV @ v[:, :, None]).reshape(B, n, 2)            # h_s·v, dz_s·v
+        c = c[:, :, ::-1] * work.eta_lam_pow[:n, None]       # swapped: dz_s gets h_s·v
+        out = (KV.transpose(0, 2, 1) @ c.reshape(B, 2 * n, 1))[:, :, 0]
+        if dA_T is not None:
+            out += (self.lam ** (cache.T - t)) * self._outer_grad(dA_T, v)
+        return out
 
     def step_backward(self, t, dstate, cache, work):
         xp, P = self.xp, self.params
         dh, dA = dstate
         hs = cache.hs[t]
-        dA_prev = self.lam * dA                              # A = lam A_prev + ...
+        history = self.memory == "history"
+        if not history:
+            dA_prev = self.lam * dA                          # A = lam A_prev + ...
         du = work.du[t]
-        du[...] = 0.0
         dh_s = dh
         for s in reversed(range(self.S)):
             out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
-            dy = work.dy[t, s]
-            xp.copyto(dy, dh_s)
-            relu_grad_(dy, out)                              # h_{s+1} = f(y)
+            dy = xp.multiply(dh_s, out > 0, out=work.dy[t, s])   # h_{s+1} = f(y)
             dz = layer_norm_backward(dy, (cache.n[t, s], cache.rstd[t, s]), P["g"])
-            du += dz                                         # z = u + ...
-            dA_prev += dz[:, :, None] * hs[s][:, None, :]    # ... + A(t) h_s: dA += dz h_s^T
+            if s + 1 < self.S:
+                du += dz                                     # z = u + ...
+            else:
+                xp.copyto(du, dz)
+            if history:                                      # ... + A(t) h_s: dA += dz h_s^T,
+                xp.copyto(work.kv[t, s, 1], dz)              # kept as (h_s, dz) in kv
+            else:
+                dA_prev += dz[:, :, None] * hs[s][:, None, :]
             dh_s = self._memory_apply(cache, t, dz, transpose=True)   # and dh_s = A^T dz
         du += relu_grad_(dh_s, hs[0])                        # h_0 = f(u)
         dh_prev = du @ P["W"]                                # u = W h(t) + ...
-        if t > 0:   # A(t) = lam A(t-1) + eta h(t) h(t)^T; A_0 is an input of its own
+        # A(t) = lam A(t-1) + eta h(t) h(t)^T; A_0 is an input of its own
+        if history:
+            if t > 0:
+                dh_prev += self._history_grad(dA, cache, work, t, cache.h[t])
+                return (dh_prev, dA)                         # dA(T) (or None) carried as is
+            K = work.kv[:, :, 0].reshape(-1, *dh.shape).transpose(1, 0, 2)   # (B, T S, H)
+            dZ = work.kv[:, :, 1].reshape(-1, *dh.shape).transpose(1, 2, 0)  # (B, H, T S)
+            dA_prev = dZ @ (K * work.lam_pow[:, None])       # dL/dA(0), formed once
+            if dA is not None:
+                dA_prev += (self.lam ** cache.T) * dA
+            return (dh_prev, dA_prev)
+        if t > 0:
             dh_prev += self._outer_grad(dA_prev, cache.h[t])
         return (dh_prev, dA_prev)

@@ -56,9 +56,18 @@ class SkipRNN(RecurrentCell):
     base on every row and masks, as the authors' code does, because training needs the
     candidate state of every row for the straight-through gradient.
 
-    The base is driven one step at a time through its own sequence methods, so any
-    registered cell can be the base and the gated state never shares a buffer with the
-    base's candidate; the price is that the base's input projection runs per step.
+    **How the base is driven.** In hard mode with a base in ``IN_PLACE_BASES`` (rnn, gru,
+    lstm, mgu, janet, deltarnn, orthogonal: cells whose ``step`` returns its state as
+    views of its own per-step buffers), the base runs on one cache over the whole
+    sequence, step by step, and s_t is written over the candidate in those buffers:
+    its input projection is one GEMM before the loop and its weight gradients one GEMM
+    each after it. This is exact because u_t is 0 or 1: a row with u_t = 1 keeps the
+    candidate's values, and a row with u_t = 0 sends zero gradient into S at step t,
+    so S's backward may read s_t where it saved its output. Otherwise (soft mode, other
+    bases) the base runs one step at a time through its own sequence methods, on a
+    fresh cache per step; the price is its input projection and weight-gradient GEMMs
+    per step. Both keep S(s_{t-1}, x_t) - s_{t-1} per step for the straight-through
+    gradient.
 
     State: the base's state, then :math:`\tilde u` (B, 1). Shapes: x (T, B, D), h (B, H);
     parameters ``base.*`` (the base cell's, seeded with ``seed``), ``w_p`` (1, H)
@@ -80,6 +89,10 @@ class SkipRNN(RecurrentCell):
     surrogate_tensors = ("every tensor upstream of u_t",)
     surrogate_slope = 1.0           # d round(ũ)/dũ as backward uses it; tests set 0
     differentiable_options = {"soft": True, "budget": 0.1}   # what a checker can verify
+    # bases whose step returns its state as views of its (T+1, B, H) buffers at t + 1, which
+    # no later step writes: hard mode gates them in place (class docstring); each is
+    # checked against the step-by-step path in tests/test_skiprnn.py
+    IN_PLACE_BASES = ("rnn", "gru", "lstm", "mgu", "janet", "deltarnn", "orthogonal")
 
     def check_options(self):
         if not isinstance(self.base, str) or self.base not in available() \
@@ -133,28 +146,47 @@ class SkipRNN(RecurrentCell):
         grow = u_tilde + self.xp.minimum(delta, 1.0 - u_tilde)
         return delta, u * delta + (1.0 - u) * grow
 
+    def _sequence_cache(self, x, s0):
+        """One base cache for the whole sequence (in-place bases), its input projection
+        for all T done: one GEMM."""
+        cache = Cache(x=x, state0=tuple(s0), T=x.shape[0], B=x.shape[1])
+        self.cell.prepare(cache)
+        return cache
+
     # ------------------------------------------------------------------ forward
     def _forward(self, x, state0):
         xp, T, B = self.xp, x.shape[0], x.shape[1]
         nb = len(self.cell.state_names)
         self._link()
-        cache = Cache(x=x, state0=state0, T=T, B=B, steps=[], states=[tuple(state0[:nb])])
+        cache = Cache(x=x, state0=state0, T=T, B=B, steps=[], states=[tuple(state0[:nb])],
+                      in_place=not self.soft and self.base in self.IN_PLACE_BASES)
+        if cache.in_place:
+            cache.base = self._sequence_cache(x, state0[:nb])
         cache.u_tilde = xp.empty((T + 1, B, 1), dtype=self.dtype)
         cache.u_tilde[0] = state0[nb]
         cache.u = xp.empty((T, B, 1), dtype=self.dtype)        # u_t
         cache.delta = xp.empty_like(cache.u)                    # Δũ_t
+        cache.diff = xp.empty((nb, T, B, self.hidden_size), dtype=self.dtype)  # S - s_{t-1}
         hs = xp.empty((T, B, self.hidden_size), dtype=self.dtype)
         s = tuple(state0[:nb])
-        for t in range(T):
-            u_tilde = cache.u_tilde[t]
-            u = cache.u[t]
-            u[...] = u_tilde if self.soft else xp.rint(u_tilde)     # u = round(ũ)
-            _, cand, base_cache = self.cell._forward(x[t:t + 1], s)  # S(s_{t-1}, x_t)
-            s = tuple(u * c + (1.0 - u) * p for c, p in zip(cand, s))   # gated update
-            hs[t] = s[0]
-            cache.delta[t], cache.u_tilde[t + 1] = self._next_u(u, u_tilde, s[self.p_index])
-            cache.steps.append((cand, base_cache))
-            cache.states.append(s)
+        with np.errstate(over="ignore"):      # as the base's own forward: σ's exp may overflow
+            for t in range(T):
+                u_tilde = cache.u_tilde[t]
+                u = cache.u[t]
+                u[...] = u_tilde if self.soft else xp.rint(u_tilde)     # u = round(ũ)
+                if cache.in_place:                                     # S(s_{t-1}, x_t)
+                    cand = self.cell.step(t, s, cache.base)
+                else:
+                    _, cand, base_cache = self.cell._forward(x[t:t + 1], s)
+                    cache.steps.append(base_cache)
+                for c, p, d in zip(cand, s, cache.diff[:, t]):
+                    xp.subtract(c, p, out=d)
+                    c *= u
+                    c += (1.0 - u) * p                  # s_t = u S + (1 - u) s_{t-1}, in place
+                s = cand
+                hs[t] = s[0]
+                cache.delta[t], cache.u_tilde[t + 1] = self._next_u(u, u_tilde, s[self.p_index])
+                cache.states.append(s)
         cache.aux_loss = self.budget * float(to_numpy(cache.u.sum())) / B   # λ Σ_t u_t / B
         return hs, tuple(c.copy() for c in s) + (cache.u_tilde[T].copy(),), cache
 
@@ -170,10 +202,10 @@ class SkipRNN(RecurrentCell):
         dh_norm = xp.empty(T)
         no_output = xp.zeros((1, B, self.hidden_size), dtype=self.dtype)
         slope = 1.0 if self.soft else self.surrogate_slope
+        if cache.in_place:
+            work = self.cell.prepare_backward(cache.base)
         for t in reversed(range(T)):
             u, u_tilde, delta = cache.u[t], cache.u_tilde[t], cache.delta[t]
-            s, s_prev = cache.states[t + 1], cache.states[t]
-            cand, base_cache = cache.steps[t]
             ds[0] = ds[0] + dhs[t]                          # the loss's own h_t gradient
             # ũ_{t+1} = u Δ + (1 - u)(ũ + min(Δ, 1 - ũ)); sel: min picks Δ
             sel = (delta < 1.0 - u_tilde).astype(self.dtype)
@@ -183,21 +215,27 @@ class SkipRNN(RecurrentCell):
             du_tilde = du_next * (1.0 - u) * sel
             # Δ = σ(w_p·s_p + b_p)
             dpre = d_delta * delta * (1.0 - delta)
-            grads["w_p"] += dpre.T @ s[self.p_index]
+            grads["w_p"] += dpre.T @ cache.states[t + 1][self.p_index]
             grads["b_p"] += dpre.sum(axis=0)
             ds[self.p_index] = ds[self.p_index] + dpre @ w_p
             dh_norm[t] = xp.linalg.norm(ds[0])
             # s_t = u S(s_{t-1}, x_t) + (1 - u) s_{t-1}
-            for d, c, p in zip(ds, cand, s_prev):
-                du += (d * (c - p)).sum(axis=1, keepdims=True)
+            for d, diff in zip(ds, cache.diff[:, t]):
+                du += xp.einsum("bh,bh->b", d, diff)[:, None]   # Σ_h d (S - s_{t-1})
             du += self.budget / B                           # λ Σ u_t / B
-            dx_t, dprev, g, _ = self.cell._backward(no_output, base_cache,
-                                                    tuple(u * d for d in ds))
-            dx[t] = dx_t[0]
-            for k, v in g.items():
-                grads[f"base.{k}"] += v
-            ds = [(1.0 - u) * d + dp for d, dp in zip(ds, dprev)]
+            dcand = tuple(u * d for d in ds)
+            if cache.in_place:
+                dprev = self.cell.step_backward(t, dcand, cache.base, work)
+            else:
+                dx_t, dprev, g, _ = self.cell._backward(no_output, cache.steps[t], dcand)
+                dx[t] = dx_t[0]
+                for k, v in g.items():
+                    grads[f"base.{k}"] += v
+            ds = [d - ud + dp for d, ud, dp in zip(ds, dcand, dprev)]   # (1 - u) d + dp
             du_next = du_tilde + slope * du                 # u = round(ũ): straight-through
+        if cache.in_place:                                  # the base's GEMMs over all steps
+            dx, g = self.cell.finish_backward(cache.base, work)
+            grads.update({f"base.{k}": v for k, v in g.items()})
         return dx, tuple(ds) + (du_next,), grads, dh_norm
 
     # ------------------------------------------------------------------ real skipping
@@ -207,7 +245,8 @@ class SkipRNN(RecurrentCell):
         Returns (hs, state_T, updates) with ``updates`` a (T, B) NumPy bool array of
         u_t; hs and state_T equal :meth:`forward`'s (see the class docstring). Hard mode only (in soft mode u is not
         binary). Reads u_t on the host at every step, since the active rows decide the
-        shapes of the step's products.
+        shapes of the step's products. A step where every row updates runs as in
+        :meth:`forward` (for an in-place base: its ``step`` on one sequence cache).
         """
         if self.soft:
             raise ValueError("forward_skipping needs soft=False: with u = ũ no step is "
@@ -220,6 +259,7 @@ class SkipRNN(RecurrentCell):
         self._link()
         s = [c.copy() for c in state0[:nb]]
         u_tilde = state0[nb]
+        base = self._sequence_cache(x, s) if self.base in self.IN_PLACE_BASES else None
         hs = xp.empty((T, B, self.hidden_size), dtype=self.dtype)
         updates = np.zeros((T, B), dtype=bool)
         for t in range(T):
@@ -230,7 +270,9 @@ class SkipRNN(RecurrentCell):
                                  f"(ũ outside [0, 1.5) in the given state)")
             rows = np.flatnonzero(u_host)
             updates[t] = u_host == 1
-            if rows.size == B:                              # every row updates
+            if rows.size == B and base is not None:         # every row updates: as forward
+                s = list(self.cell.step(t, tuple(s), base))
+            elif rows.size == B:
                 _, s, _ = self.cell._forward(x[t:t + 1], tuple(s))
                 s = list(s)
             elif rows.size:                                 # gather, step, scatter
