@@ -139,3 +139,17 @@ def test_split_elementwise_measures_both_ways_and_refuses_bad_counts(capsys):
         split.main(["--ops", "0"])
     assert exc.value.code == 2
     assert "--ops and --steps must be >= 1; got 0 and 500" in capsys.readouterr().err
+
+
+def test_readme_speed_tables_are_copied_from_the_committed_bench_files():
+    """The README's speed tables are rows of figures/speed/bench.md and bench_gpu.md as
+    the bench command wrote them: no timing typed or edited by hand."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("## Speed"):readme.index("## Figures and notebooks")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    written = "".join((root / "figures" / "speed" / f).read_text()
+                      for f in ("bench.md", "bench_gpu.md"))
+    assert rows, "the speed section shows measured rows"
+    assert [r for r in rows if r not in written] == []
