@@ -61,8 +61,9 @@ def test_training_resumes_identically(tmp_path):
     ta.run(6)
     save_checkpoint(tmp_path / "r.npz", a, ta.optimizer, extra=ta.checkpoint_extra())
     b, opt_state, meta = load_checkpoint(tmp_path / "r.npz")
+    resumed = {k: v for k, v in kw.items() if k != "lr"}      # the optimizer carries its lr
     tb = Trainer(b, task, optimizer=optimizer_from_state(b.params, opt_state),
-                 start_step=meta["extra"]["step"], **kw)
+                 start_step=meta["extra"]["step"], **resumed)
     tb.run(6)
     for k, p in ref.params.items():
         np.testing.assert_array_equal(b.params[k], p)
