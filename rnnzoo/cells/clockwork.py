@@ -120,16 +120,19 @@ class Clockwork(RecurrentCell):
         T, B = cache.T, cache.B
         t0 = np.rint(to_numpy(cache.state0[1])[:, 0]).astype(np.int64)   # one transfer
         active = self.schedule(T, t0)                     # (T, B, g) on the host
-        keep_all = xp.asarray(np.repeat(active, self.sizes, axis=2),   # (T, B, H): one
-                              dtype=self.dtype)                         # transfer, not T
         cache.units = []                                  # per step: units computed
-        cache.keep = []                                   # per step: None, or a mask
+        masked = []                                       # steps that keep some of them
         for t in range(T):
             on = np.flatnonzero(active[t].any(axis=0))
             m = on.max() + 1 if on.size else 0            # modules 0..m-1 are computed
             cache.units.append(int(bounds[m]))
-            cache.keep.append(None if active[t, :, :m].all() else
-                              keep_all[t, :, :int(bounds[m])])
+            if not active[t, :, :m].all():
+                masked.append(t)
+        cache.keep = [None] * T                           # per step: None, or a mask
+        if masked:                                        # (T, B, H): one transfer, not T
+            keep_all = xp.asarray(np.repeat(active, self.sizes, axis=2), dtype=self.dtype)
+            for t in masked:
+                cache.keep[t] = keep_all[t, :, :cache.units[t]]
         cache.mask = xp.asarray(self.mask_hh, dtype=self.dtype)
         cache.W_hh = P["W_hh"] * cache.mask
         # the steps grouped by how many units they compute: one input projection per

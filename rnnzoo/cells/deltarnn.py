@@ -98,7 +98,8 @@ class DeltaRNN(RecurrentCell):
         cache.wx = self.project(cache.x, P["W"])             # W x_t, every t, one GEMM
         cache.r = sigmoid_(cache.wx + P["b_r"])              # r_t needs no h: all t at once
         # beta2 W x_t + b_z, the part of the inner pre-activation that needs no h
-        cache.z = cache.wx * P["beta2"] + P["b_z"]
+        cache.z = cache.wx * P["beta2"]
+        cache.z += P["b_z"]                                  # (in place: no T*B*H temporary)
         # alpha W x_t + beta1, what V h_{t-1} is multiplied by in d1 + d2 (backward too)
         cache.c = cache.wx * P["alpha"]
         cache.c += P["beta1"]

@@ -207,9 +207,10 @@ class OrthogonalRNN(RecurrentCell):
         xp, z = self.xp, cache.z
         work = SimpleNamespace(dz=xp.empty_like(z), dh=xp.empty((2,) + z.shape[1:], z.dtype))
         if self.nonlinearity == "modrelu":                       # modReLU's slope [|z| + b > 0]
-            work.active = xp.abs(z)                              # for every step at once
-            work.active += self.params["b"]
-            work.active = (work.active > 0).astype(z.dtype)
+            work.active = active = xp.abs(z)                     # for every step at once
+            active += self.params["b"]
+            xp.maximum(active, 0.0, out=active)
+            xp.sign(active, out=active)                          # (in place, no temporaries)
         return work
 
     def step_backward(self, t, dstate, cache, work):

@@ -120,20 +120,23 @@ class ResidualIndRNN(RecurrentCell):
     # -------------------------------------------------------- forward and backward
     def _forward(self, x, state0):
         P = self.params
-        cache = Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1], h={}, ln={})
+        cache = Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1], a={}, h={}, ln={})
         below, stream = x, {}                     # stream: the a^(l) a later layer adds
         tmp = self.xp.empty_like(state0[0])
+        normed = self.norm == "layer"
         for l in range(1, self.depth + 1):
             h = self.hidden_buffer(cache, state0[l - 1])
-            z = self.project(below, P[f"W{l}"], out=h[1:])        # W h^(l-1), all t: one GEMM
-            if self._shortcut(l):                                 # (written into h's buffer,
-                z += stream.pop(l - 2)                            # where z_t then h_t go)
-            if self._shortcut(l + 2):                             # + the residual stream
-                stream[l] = z.copy()                              # a^(l), for layer l + 2
-            if self.norm == "layer":
-                z[...], cache.ln[l] = layer_norm(z, P[f"g{l}"], P[f"b{l}"])   # N(a) + b
+            # W h^(l-1), all t: one GEMM; without N, straight into h's buffer (z_t there)
+            a = self.project(below, P[f"W{l}"], out=None if normed else h[1:])
+            if self._shortcut(l):
+                a += stream.pop(l - 2)                            # + the residual stream
+            if self._shortcut(l + 2):
+                stream[l] = a if normed else a.copy()             # a^(l), for layer l + 2
+            if normed:
+                cache.a[l] = a
+                h[1:], cache.ln[l] = layer_norm(a, P[f"g{l}"], P[f"b{l}"])   # N(a) + b
             else:
-                z += P[f"b{l}"]
+                a += P[f"b{l}"]
             recurrence(h, P[f"u{l}"], self.phi_, tmp)             # h_t = s(z_t + u h_{t-1})
             cache.h[l] = h
             below = h[1:]
