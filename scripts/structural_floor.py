@@ -116,7 +116,7 @@ def deltarnn_passes(cell, T, B, fb, buf):
             np.multiply(c[t], dz[t], out=dvh[t])
             np.multiply(do, r[t], out=dh)
             np.add(dh, dvh[t], out=dh)  # (+ V^T dvh: a GEMM)
-        for k in range(5):
+        for _ in range(5):
             dz.sum(axis=(0, 1))                               # b_z, b_r, α, β₁, β₂
         np.multiply(dz, wx, out=dvh)
         np.multiply(dvh, vh, out=dvh)
@@ -169,8 +169,7 @@ def clockwork_passes(cell, T, B, fb, buf):
 
     def run():
         for t in range(T):
-            n = units[t]
-            a[t] += rec[t]
+            np.add(a[t], rec[t], out=a[t])
             np.tanh(a[t], out=a[t])
             np.copyto(h[t + 1], h[t])
         if not fb:

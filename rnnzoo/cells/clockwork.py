@@ -35,11 +35,11 @@ class Clockwork(RecurrentCell):
     **Inactive modules are not computed.** With ascending periods the active modules
     at step t are a prefix 0..m-1 when each period divides the next (the default), so the
     step costs one (B, H) @ (H, n) product over the n units of the active modules only,
-    and the input
-    projection is done per module for exactly the steps where it is active (g products
-    before the loop; the weight gradients likewise after it). Periods that do not divide
-    each other work too: the step then computes up to the last active module and keeps
-    the inactive ones among them with a mask.
+    and the input projection W_ih[:n] x_t is done before the loop for the steps that
+    compute n units, one product per group of such steps (at most g; the weight
+    gradients likewise after it). Periods that do not divide each other work too: the
+    step then computes up to the last active module and keeps the inactive ones among
+    them with a mask.
 
     State: (h, t). h is (B, H); t is (B, 1), the absolute step count of the next step,
     stored as a float of the cell's dtype and rounded to the nearest integer when read

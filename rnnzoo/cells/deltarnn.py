@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..base import RecurrentCell
-from ..ops import ACTIVATIONS, sigmoid_, tanh_, tanh_grad_
+from ..ops import ACTIVATIONS, sigmoid_
 from ..registry import register
 
 
