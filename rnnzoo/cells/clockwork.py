@@ -120,14 +120,11 @@ class Clockwork(RecurrentCell):
         T, B = cache.T, cache.B
         t0 = np.rint(to_numpy(cache.state0[1])[:, 0]).astype(np.int64)   # one transfer
         active = self.schedule(T, t0)                     # (T, B, g) on the host
-        cache.units = []                                  # per step: units computed
-        masked = []                                       # steps that keep some of them
-        for t in range(T):
-            on = np.flatnonzero(active[t].any(axis=0))
-            m = on.max() + 1 if on.size else 0            # modules 0..m-1 are computed
-            cache.units.append(int(bounds[m]))
-            if not active[t, :, :m].all():
-                masked.append(t)
+        on = active.any(axis=1)                           # (T, g): module i runs somewhere
+        m = np.where(on.any(axis=1), self.modules - on[:, ::-1].argmax(axis=1), 0)
+        cache.units = [int(u) for u in bounds[m]]         # per step: modules 0..m-1 computed
+        computed = np.arange(self.modules) < m[:, None]   # (T, g)
+        masked = np.flatnonzero(~(active | ~computed[:, None, :]).all(axis=(1, 2))).tolist()
         cache.keep = [None] * T                           # per step: None, or a mask
         if masked:                                        # (T, B, H): one transfer, not T
             keep_all = xp.asarray(np.repeat(active, self.sizes, axis=2), dtype=self.dtype)
@@ -139,7 +136,7 @@ class Clockwork(RecurrentCell):
         # group, W_ih[:n] x_t + b[:n] for its steps only, as a (steps, B, n) block, so
         # each step's part is one contiguous (B, n) array (no strided passes in the loop)
         units = np.array(cache.units)
-        cache.groups = {n: (steps, xp.asarray(steps)) for n in np.unique(units[units > 0])
+        cache.groups = {int(n): (steps, xp.asarray(steps)) for n in np.unique(units[units > 0])
                         for steps in [np.flatnonzero(units == n)]}
         cache.a, cache.xg = [None] * T, {}
         for n, (steps, idx) in cache.groups.items():
