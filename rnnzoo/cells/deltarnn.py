@@ -141,10 +141,11 @@ class DeltaRNN(RecurrentCell):
 
     def prepare_backward(self, cache):
         xp = self.xp
+        step = cache.wx[0]
         return SimpleNamespace(dz=xp.empty_like(cache.wx), dr=xp.empty_like(cache.wx),
-                               dvh=xp.empty_like(cache.wx), do=xp.empty_like(cache.wx[0]),
-                               tmp=xp.empty_like(cache.wx[0]),
-                               dh=xp.empty((2,) + cache.wx[0].shape, dtype=self.dtype))
+                               dvh=xp.empty_like(cache.wx), do=xp.empty_like(step),
+                               do_r=xp.empty_like(step), tmp=xp.empty_like(step),
+                               dh=xp.empty((2,) + step.shape, dtype=self.dtype))
 
     def step_backward(self, t, dstate, cache, work):
         xp, P = self.xp, self.params
@@ -155,13 +156,13 @@ class DeltaRNN(RecurrentCell):
         self.phi_grad_(do, cache.h[t + 1])                   # h = Phi(o)
         one_minus_r = xp.subtract(1.0, r, out=work.tmp)
         dz = xp.multiply(do, one_minus_r, out=work.dz[t])    # o = (1 - r) z + ..., z side
+        do_r = xp.multiply(do, r, out=work.do_r)             # o = ... + r h_prev, h side
         dr = xp.subtract(h_prev, z, out=work.dr[t])          # o = z + r (h_prev - z)
-        dr *= do
-        dr *= r
+        dr *= do_r
         dr *= one_minus_r                                    # r = sigma(Wx + b_r)
         dz_z2 = xp.multiply(z, z, out=work.tmp)
         dz -= xp.multiply(dz_z2, dz, out=dz_z2)              # z = tanh(...): (1 - z^2)
         dvh = xp.multiply(cache.c[t], dz, out=work.dvh[t])   # d1 + d2, V h side
         dh_prev = xp.matmul(dvh, P["V"], out=work.dh[t % 2])  # through V h_{t-1}
-        dh_prev += xp.multiply(do, r, out=work.tmp)          # and the kept r h_prev
+        dh_prev += do_r                                      # and the kept r h_prev
         return (dh_prev,)
