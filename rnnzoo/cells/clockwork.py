@@ -110,9 +110,15 @@ class Clockwork(RecurrentCell):
         same sizes (recurrent product over the active rows plus the input projection)."""
         active = self.schedule(T, np.full(B, t0))
         D, H = self.input_size, self.hidden_size
-        last = np.array([np.flatnonzero(a.any(axis=0)).max() + 1 for a in active])
-        done = B * H * int(self.bounds[last].sum()) + D * int((active * self.sizes).sum())
+        done = B * H * int(self.bounds[self.computed(active)].sum()) \
+            + D * int((active * self.sizes).sum())
         return done, T * B * (H * H + D * H)
+
+    def computed(self, active):
+        """m (T,): step t computes modules 0..m_t - 1, up to its last active one (0 when
+        none is active in any row), from the (T, B, g) schedule."""
+        on = active.any(axis=1)                           # (T, g): module i runs somewhere
+        return np.where(on.any(axis=1), self.modules - on[:, ::-1].argmax(axis=1), 0)
 
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
@@ -120,8 +126,7 @@ class Clockwork(RecurrentCell):
         T, B = cache.T, cache.B
         t0 = np.rint(to_numpy(cache.state0[1])[:, 0]).astype(np.int64)   # one transfer
         active = self.schedule(T, t0)                     # (T, B, g) on the host
-        on = active.any(axis=1)                           # (T, g): module i runs somewhere
-        m = np.where(on.any(axis=1), self.modules - on[:, ::-1].argmax(axis=1), 0)
+        m = self.computed(active)
         cache.units = [int(u) for u in bounds[m]]         # per step: modules 0..m-1 computed
         computed = np.arange(self.modules) < m[:, None]   # (T, g)
         masked = np.flatnonzero(~(active | ~computed[:, None, :]).all(axis=(1, 2))).tolist()

@@ -210,7 +210,7 @@ class OrthogonalRNN(RecurrentCell):
             work.active = active = xp.abs(z)                     # for every step at once
             active += self.params["b"]
             xp.maximum(active, 0.0, out=active)
-            xp.sign(active, out=active)                          # (in place, no temporaries)
+            xp.sign(active, out=active)                          # sign(max(a, 0)) = [a > 0]
         return work
 
     def step_backward(self, t, dstate, cache, work):
