@@ -14,7 +14,10 @@ all T steps its equations need outside the loop (bias adds, a hoisted gate's σ,
 vector parameters' reductions) and, for orthogonal, the eigendecomposition that expm
 needs. floor = GEMMs + passes. The contract's own work (checking x and dhs for NaN,
 copying x, hs and the state, ||dL/dh_t|| per step) is left out, so the floor is a lower
-bound; cell / floor is how far the cell is from it.
+bound; cell / floor is how far the cell is from it. The last two columns add what a
+call cannot avoid either: allocating and first touching the (T, B, H)-sized arrays it
+returns or keeps for backward (:func:`fresh_sizes`; one fill each, so the passes that
+fill them in the cell are counted twice there, a small overcount).
 
 IndRNN's recurrence is elementwise (u ⊙ h), so its GEMMs alone miss mandatory work; the
 floor counts it.
@@ -188,16 +191,49 @@ PASSES = {"indrnn": indrnn_passes, "resindrnn": resindrnn_passes,
           "clockwork": clockwork_passes}
 
 
+def fresh_sizes(cell, T, B, fb):
+    """Elements of the (T, B, H)-sized arrays a call must allocate afresh: the copy of x
+    the cache keeps, hs, what backward reads (h_0..h_T and the saved pre-activations),
+    and backward's gradient buffers and dx. Each new call's first touch of them costs
+    page faults with glibc's default malloc (see scripts/alloc_floor.py)."""
+    D, H, name = cell.input_size, cell.hidden_size, cell.name
+    x, step, hidden = T * B * D, T * B * H, (T + 1) * B * H
+    backward = [step]                                                      # dL/da
+    if name == "indrnn":
+        kept = [hidden]
+    elif name == "resindrnn":                                              # + the stream
+        kept = [hidden] * cell.depth + [step] * sum(map(cell._shortcut, range(1, cell.depth + 1)))
+        backward = [step] * 3                                              # dz, scratch, dh
+    elif name == "deltarnn":
+        kept, backward = [hidden] + [step] * 4, [step] * 3                 # Wx, r, z, Vh
+    elif name == "orthogonal":
+        kept = [hidden, step]                                              # z
+    else:                                                                  # clockwork: a
+        units = cell.forward(np.zeros((T, B, D), cell.dtype))[2].units     # on active units
+        kept, backward = [hidden, B * sum(units)], [B * sum(units)]
+    return [x, step] + kept + (backward + [x] if fb else [])
+
+
+def allocating(sizes, dtype, passes):
+    """``passes`` after allocating and first touching (one fill) the per-call arrays."""
+    def run():
+        held = [np.empty(size, dtype) for size in sizes]    # all alive at once, as in a call
+        for a in held:
+            a.fill(0.0)
+        passes()
+    return run
+
+
 def measure(name, T, B, H, mode, repeat, dtype="float32"):
     cell = make(name, H, H, seed=0, dtype=np.dtype(dtype))
     x, dhs = inputs(T, B, H, cell.output_size, dtype)
     fb = mode == "fb"
     gemms = gemm_runner(trace_gemms(cell, x, dhs if fb else None))
     passes = PASSES[name](cell, T, B, fb, _buffers(np.random.default_rng(1), dtype))
+    alloc = allocating(fresh_sizes(cell, T, B, fb), dtype, passes)
     with np.errstate(all="ignore"):                   # the floor's buffers hold noise
-        cell_s, gemm_s, pass_s = best_times([cell_runner(cell, x, dhs, mode), gemms, passes],
-                                            repeat, clock="cpu")
-    return cell_s, gemm_s, pass_s
+        return best_times([cell_runner(cell, x, dhs, mode), gemms, passes, alloc],
+                          repeat, clock="cpu")
 
 
 def main():
@@ -207,16 +243,17 @@ def main():
     parser.add_argument("--modes", nargs="+", default=["fb", "f"])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    print("| cell | T/B/H | mode | cell ms | GEMMs ms | passes ms | floor ms "
-          "| cell / GEMMs | cell / floor |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| cell | T/B/H | mode | cell ms | GEMMs ms | passes ms | floor ms | cell / GEMMs "
+          "| cell / floor | + fresh arrays ms | cell / floor with them |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for shape in args.shapes:
         T, B, H = (int(v) for v in shape.split("/"))
         for mode in args.modes:
             for name in args.cells.split(","):
-                c, g, p = (1e3 * s for s in measure(name, T, B, H, mode, args.repeat))
+                c, g, p, a = (1e3 * s for s in measure(name, T, B, H, mode, args.repeat))
                 print(f"| `{name}` | {shape} | {mode} | {c:.1f} | {g:.1f} | {p:.1f} | "
-                      f"{g + p:.1f} | {c / g:.2f}x | {c / (g + p):.2f}x |", flush=True)
+                      f"{g + p:.1f} | {c / g:.2f}x | {c / (g + p):.2f}x | {a:.1f} | "
+                      f"{c / (g + a):.2f}x |", flush=True)
 
 
 if __name__ == "__main__":
