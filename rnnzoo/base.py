@@ -39,6 +39,7 @@ import numpy as np
 
 from .backend import get_backend, to_numpy
 from .cell_checks import InputChecks
+from .ops import array_module
 from .validation import ArgumentTypeError, check_int, check_seed
 
 
@@ -268,10 +269,14 @@ class RecurrentCell(InputChecks):
         return h
 
     @staticmethod
-    def project(x, W, b=None):
-        """x @ W.T + b for all T*B rows at once: (T, B, K) -> (T, B, G), one GEMM."""
+    def project(x, W, b=None, out=None):
+        """x @ W.T + b for all T*B rows at once: (T, B, K) -> (T, B, G), one GEMM; written
+        into ``out`` (a contiguous (T, B, G) array) when given."""
         T, B, K = x.shape
-        out = (x.reshape(T * B, K) @ W.T).reshape(T, B, W.shape[0])
+        G = W.shape[0]
+        flat = None if out is None else out.reshape(T * B, G)
+        out = (x.reshape(T * B, K) @ W.T if flat is None else
+               array_module(x).matmul(x.reshape(T * B, K), W.T, out=flat)).reshape(T, B, G)
         if b is not None:
             out += b
         return out

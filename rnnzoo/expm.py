@@ -38,13 +38,20 @@ from __future__ import annotations
 from .ops import array_module
 
 
+def _real_parts(U):
+    """[Re U, Im U] side by side, (n, 2n): Re(P Q^H) = [Re P, Im P] @ [Re Q, Im Q]^T is
+    then one real matrix product, half the work of the complex product it replaces."""
+    xp = array_module(U)
+    return xp.concatenate([U.real, U.imag], axis=1)
+
+
 def expm_skew(A):
     """W = e^A for a real skew-symmetric A (n, n). Returns (W, saved), ``saved`` being
     the eigendecomposition that :func:`expm_skew_backward` reuses."""
     xp = array_module(A)
     complex_dtype = xp.result_type(A.dtype, xp.complex64)
     lam, U = xp.linalg.eigh(1j * A.astype(complex_dtype))        # iA = U diag(lam) U^H
-    W = ((U * xp.exp(-1j * lam)) @ U.conj().T).real               # U diag(e^{-i lam}) U^H
+    W = _real_parts(U * xp.exp(-1j * lam)) @ _real_parts(U).T    # Re(U diag(e^{-i lam}) U^H)
     return W.astype(A.dtype, copy=False), (lam, U)
 
 
@@ -53,8 +60,14 @@ def expm_skew_backward(G, saved):
     eigendecomposition of A (A^T = -A has the same U and eigenvalues +i lam)."""
     xp = array_module(G)
     lam, U = saved
-    half_gap = 0.5 * (lam[:, None] - lam[None, :])
-    # (e^{nu_j} - e^{nu_k}) / (nu_j - nu_k) with nu = i lam; sinc(x) = sin(pi x)/(pi x)
-    Phi = xp.exp(0.5j * (lam[:, None] + lam[None, :])) * xp.sinc(half_gap / xp.pi)
-    Uh = U.conj().T
-    return (U @ (Phi * (Uh @ G.astype(U.dtype) @ U)) @ Uh).real.astype(G.dtype, copy=False)
+    n = U.shape[0]
+    # (e^{nu_j} - e^{nu_k}) / (nu_j - nu_k) with nu = i lam is e_j e_k sinc_jk, with
+    # e = e^{i lam / 2} and sinc(x) = sin(pi x)/(pi x): the exponential of n numbers, not n^2
+    sinc = xp.sinc((0.5 / xp.pi) * (lam[:, None] - lam[None, :]))
+    e = xp.exp(0.5j * lam)
+    GU = G.astype(U.real.dtype, copy=False) @ _real_parts(U)    # G U, G real: a real product
+    M = U.conj().T @ (GU[:, :n] + 1j * GU[:, n:])                # U^H G U
+    M *= sinc                                                    # U Phi o (U^H G U) U^H with
+    Ue = U * e                                                   # Phi = diag(e) sinc diag(e)
+    dA = _real_parts(Ue @ M) @ _real_parts(U * e.conj()).T       # = (U e) (sinc o M) (U e^*)^H
+    return dA.astype(G.dtype, copy=False)

@@ -7,7 +7,6 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..base import RecurrentCell
-from ..ops import tanh_, tanh_grad_
 from ..registry import register
 from . import _options
 
@@ -36,11 +35,11 @@ class Clockwork(RecurrentCell):
     **Inactive modules are not computed.** With ascending periods the active modules
     at step t are a prefix 0..m-1 when each period divides the next (the default), so the
     step costs one (B, H) @ (H, n) product over the n units of the active modules only,
-    and the input
-    projection is done per module for exactly the steps where it is active (g products
-    before the loop; the weight gradients likewise after it). Periods that do not divide
-    each other work too: the step then computes up to the last active module and keeps
-    the inactive ones among them with a mask.
+    and the input projection W_ih[:n] x_t is done before the loop for the steps that
+    compute n units, one product per group of such steps (at most g; the weight
+    gradients likewise after it). Periods that do not divide each other work too: the
+    step then computes up to the last active module and keeps the inactive ones among
+    them with a mask.
 
     State: (h, t). h is (B, H); t is (B, 1), the absolute step count of the next step,
     stored as a float of the cell's dtype and rounded to the nearest integer when read
@@ -111,9 +110,15 @@ class Clockwork(RecurrentCell):
         same sizes (recurrent product over the active rows plus the input projection)."""
         active = self.schedule(T, np.full(B, t0))
         D, H = self.input_size, self.hidden_size
-        last = np.array([np.flatnonzero(a.any(axis=0)).max() + 1 for a in active])
-        done = B * H * int(self.bounds[last].sum()) + D * int((active * self.sizes).sum())
+        done = B * H * int(self.bounds[self.computed(active)].sum()) \
+            + D * int((active * self.sizes).sum())
         return done, T * B * (H * H + D * H)
+
+    def computed(self, active):
+        """m (T,): step t computes modules 0..m_t - 1, up to its last active one (0 when
+        none is active in any row), from the (T, B, g) schedule."""
+        on = active.any(axis=1)                           # (T, g): module i runs somewhere
+        return np.where(on.any(axis=1), self.modules - on[:, ::-1].argmax(axis=1), 0)
 
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
@@ -121,73 +126,88 @@ class Clockwork(RecurrentCell):
         T, B = cache.T, cache.B
         t0 = np.rint(to_numpy(cache.state0[1])[:, 0]).astype(np.int64)   # one transfer
         active = self.schedule(T, t0)                     # (T, B, g) on the host
-        cache.units = []                                  # per step: units computed
-        cache.keep = []                                   # per step: None, or a mask
-        keep_all = xp.asarray(np.repeat(active, self.sizes, axis=2),   # (T, B, H): one
-                              dtype=self.dtype)                         # transfer, not T
-        for t in range(T):
-            m = np.flatnonzero(active[t].any(axis=0)).max() + 1
-            cache.units.append(int(bounds[m]))
-            cache.keep.append(None if active[t, :, :m].all() else
-                              keep_all[t, :, :int(bounds[m])])
-        cache.W_hh = P["W_hh"] * xp.asarray(self.mask_hh, dtype=self.dtype)
-        # input projection of each module, only at the (t, b) where it is active: rows
-        # of the (T*B, D) input, one product per module
-        cache.rows = [xp.asarray(np.flatnonzero(active[:, :, i].reshape(-1)))
-                      for i in range(self.modules)]
-        cache.a = xp.zeros((T * B, H), dtype=self.dtype)
-        x2 = cache.x.reshape(T * B, -1)
-        for i, rows in enumerate(cache.rows):
-            block = slice(bounds[i], bounds[i + 1])
-            cache.a[rows, block] = x2[rows] @ P["W_ih"][block].T + P["b"][block]
-        cache.a = cache.a.reshape(T, B, H)
+        m = self.computed(active)
+        cache.units = [int(u) for u in bounds[m]]         # per step: modules 0..m-1 computed
+        computed = np.arange(self.modules) < m[:, None]   # (T, g)
+        masked = np.flatnonzero(~(active | ~computed[:, None, :]).all(axis=(1, 2))).tolist()
+        cache.keep = [None] * T                           # per step: None, or a mask
+        if masked:                                        # (T, B, H): one transfer, not T
+            keep_all = xp.asarray(np.repeat(active, self.sizes, axis=2), dtype=self.dtype)
+            for t in masked:
+                cache.keep[t] = keep_all[t, :, :cache.units[t]]
+        cache.mask = xp.asarray(self.mask_hh, dtype=self.dtype)
+        cache.W_hh = P["W_hh"] * cache.mask
+        # the steps grouped by how many units they compute: one input projection per
+        # group, W_ih[:n] x_t + b[:n] for its steps only, as a (steps, B, n) block, so
+        # each step's part is one contiguous (B, n) array (no strided passes in the loop)
+        units = np.array(cache.units)
+        cache.groups = {int(n): (steps, xp.asarray(steps)) for n in np.unique(units[units > 0])
+                        for steps in [np.flatnonzero(units == n)]}
+        cache.a, cache.xg = [None] * T, {}
+        for n, (steps, idx) in cache.groups.items():
+            cache.xg[n] = cache.x[idx]                    # (steps, B, D), kept for backward
+            block = self.project(cache.xg[n], P["W_ih"][:n], P["b"][:n])
+            for j, t in enumerate(steps):
+                cache.a[t] = block[j]
         cache.h = self.hidden_buffer(cache, cache.state0[0])
         cache.t = cache.state0[1]
+        cache.recurrent = xp.empty(B * H, dtype=self.dtype)
 
     def finish_backward(self, cache, work):
-        xp, P, H, bounds = self.xp, self.params, self.hidden_size, self.bounds
-        T, B = cache.T, cache.B
-        da = work.da.reshape(T * B, H)
-        x2, h2 = cache.x.reshape(T * B, -1), cache.h[:-1].reshape(T * B, H)
+        xp, P = self.xp, self.params
         grads = {n: xp.zeros_like(p) for n, p in P.items()}
-        dx = xp.zeros_like(x2)
-        for i, rows in enumerate(cache.rows):             # each module where it was active
-            block = slice(bounds[i], bounds[i + 1])
-            d = da[rows, block]
-            grads["W_ih"][block] = d.T @ x2[rows]
-            grads["W_hh"][block, bounds[i]:] = d.T @ h2[rows, bounds[i]:]   # modules j >= i
-            grads["b"][block] = d.sum(axis=0)
-            dx[rows] += d @ P["W_ih"][block]
-        return dx.reshape(cache.x.shape), grads
+        dx = xp.zeros_like(cache.x)                       # (0 at steps that compute nothing)
+        for n, (_, idx) in cache.groups.items():          # each group of steps, its units
+            da = work.da[n]
+            grads["W_ih"][:n] += self.weight_grad(da, cache.xg[n])   # a = W_ih x_t + b
+            grads["W_hh"][:n] += self.weight_grad(da, cache.h[idx])  #     + W_hh h_{t-1}
+            grads["b"][:n] += self.bias_grad(da)
+            dx[idx] = self.input_grad(da, P["W_ih"][:n])
+        grads["W_hh"] *= cache.mask                       # the forward used W_hh * mask
+        return dx, grads
 
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
+        xp = self.xp
         h_prev, clock = state
         n, keep = cache.units[t], cache.keep[t]
-        a = cache.a[t, :, :n]                             # holds W_ih x_t + b (active rows)
-        a += h_prev @ cache.W_hh[:n].T                    # + W_hh h_{t-1}, active rows only
-        tanh_(a)                                          # candidate tanh(a_t)
         h = cache.h[t + 1]
-        h[:, n:] = h_prev[:, n:]                          # slower modules keep their state
-        if keep is None:
-            h[:, :n] = a
-        else:
-            h[:, :n] = self.xp.where(keep > 0, a, h_prev[:, :n])
+        xp.copyto(h[:, n:], h_prev[:, n:])                # slower modules keep their state
+        if n:
+            a = cache.a[t]                                # holds W_ih x_t + b (active prefix)
+            recurrent = cache.recurrent[:a.size].reshape(a.shape)
+            a += xp.matmul(h_prev, cache.W_hh[:n].T, out=recurrent)   # + W_hh h_{t-1}
+            xp.tanh(a, out=a)                             # candidate tanh(a_t)
+            if keep is None:
+                xp.copyto(h[:, :n], a)
+            else:
+                h[:, :n] = xp.where(keep > 0, a, h_prev[:, :n])
         return (h, clock + 1.0)
 
     def prepare_backward(self, cache):
-        return SimpleNamespace(da=self.xp.zeros_like(cache.a))
+        xp, shape = self.xp, cache.h[0].shape
+        work = SimpleNamespace(dh=xp.empty((2,) + shape, dtype=self.dtype), da={},
+                               da_t=[None] * cache.T)    # da_t[t]: step t's (B, n) block
+        for n, (steps, _) in cache.groups.items():
+            work.da[n] = xp.empty((len(steps), shape[0], n), dtype=self.dtype)
+            for j, t in enumerate(steps):
+                work.da_t[t] = work.da[n][j]
+        return work
 
     def step_backward(self, t, dstate, cache, work):
-        dh, _ = dstate
+        xp = self.xp
+        dh, dclock = dstate
         n, keep = cache.units[t], cache.keep[t]
-        da = work.da[t, :, :n]
-        da[...] = dh[:, :n] if keep is None else dh[:, :n] * keep   # through the update
-        tanh_grad_(da, cache.a[t, :, :n])                 # through tanh
-        dh_prev = dh.copy()                               # kept modules: identity
-        if keep is None:
-            dh_prev[:, :n] = 0.0
-        else:
-            dh_prev[:, :n] *= 1.0 - keep
-        dh_prev += da @ cache.W_hh[:n]                    # through W_hh h_{t-1}
-        return (dh_prev, dstate[1])                       # t + 1: the count's gradient
+        if not n:
+            return dstate                                 # h_t = h_{t-1}
+        a, da = cache.a[t], work.da_t[t]                  # a holds tanh(a_t)
+        xp.multiply(a, a, out=da)
+        xp.subtract(1.0, da, out=da)
+        da *= dh[:, :n]                                   # through tanh: 1 - tanh^2
+        if keep is not None:
+            da *= keep                                    # through the update
+        dh_prev = xp.matmul(da, cache.W_hh[:n], out=work.dh[t % 2])   # W_hh h_{t-1}
+        dh_prev[:, n:] += dh[:, n:]                       # kept modules: identity
+        if keep is not None:
+            dh_prev[:, :n] += dh[:, :n] * (1.0 - keep)
+        return (dh_prev, dclock)                          # t + 1: the count's gradient

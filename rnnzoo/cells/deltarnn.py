@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..base import RecurrentCell
-from ..ops import ACTIVATIONS, sigmoid_, tanh_, tanh_grad_
+from ..ops import ACTIVATIONS, sigmoid_
 from ..registry import register
 
 
@@ -98,30 +98,41 @@ class DeltaRNN(RecurrentCell):
         cache.wx = self.project(cache.x, P["W"])             # W x_t, every t, one GEMM
         cache.r = sigmoid_(cache.wx + P["b_r"])              # r_t needs no h: all t at once
         # beta2 W x_t + b_z, the part of the inner pre-activation that needs no h
-        cache.z = cache.wx * P["beta2"] + P["b_z"]
+        cache.z = cache.wx * P["beta2"]
+        cache.z += P["b_z"]                                  # (in place: no T*B*H temporary)
+        # alpha W x_t + beta1, what V h_{t-1} is multiplied by in d1 + d2 (backward too)
+        cache.c = cache.wx * P["alpha"]
+        cache.c += P["beta1"]
         cache.vh = xp.empty_like(cache.wx)                   # V h_{t-1}, kept for backward
         cache.h = self.hidden_buffer(cache, cache.state0[0])
+        cache.V_T = P["V"].T
+        cache.tmp = xp.empty_like(cache.h[0])
 
     def finish_backward(self, cache, work):
-        P, dz, wx, vh = self.params, work.dz, cache.wx, cache.vh
-        dwx = dz * (vh * P["alpha"] + P["beta2"])            # W x_t in d1 and d2 ...
-        dwx += work.dr                                       # ... and in the gate: 2 paths
-        grads = {"W": self.weight_grad(dwx, cache.x),
-                 "V": self.weight_grad(work.dvh, cache.h[:-1]),
-                 "alpha": (dz * vh * wx).sum(axis=(0, 1)),   # d1 = alpha Vh Wx
-                 "beta1": (dz * vh).sum(axis=(0, 1)),        # d2 = beta1 Vh + ...
-                 "beta2": (dz * wx).sum(axis=(0, 1)),        #      ... + beta2 Wx
+        P, xp, dz, wx, vh = self.params, self.xp, work.dz, cache.wx, cache.vh
+        grads = {"V": self.weight_grad(work.dvh, cache.h[:-1]),
                  "b_z": self.bias_grad(dz), "b_r": self.bias_grad(work.dr)}
-        return self.input_grad(dwx, P["W"]), grads
+        # the sums below reuse dvh (no longer needed) as scratch: no (T, B, H) temporaries
+        prod = xp.multiply(dz, wx, out=work.dvh)
+        grads["beta2"] = prod.sum(axis=(0, 1))               # d2 = ... + beta2 Wx
+        prod *= vh
+        grads["alpha"] = prod.sum(axis=(0, 1))               # d1 = alpha Vh Wx
+        dz_vh = xp.multiply(dz, vh, out=prod)
+        grads["beta1"] = dz_vh.sum(axis=(0, 1))              # d2 = beta1 Vh + ...
+        dwx = work.dr                                        # W x_t in the gate ...
+        dwx += xp.multiply(dz_vh, P["alpha"], out=dz_vh)     # ... in d1 ...
+        dwx += xp.multiply(dz, P["beta2"], out=dz_vh)        # ... and in d2: 3 paths
+        grads["W"] = self.weight_grad(dwx, cache.x)
+        return self.input_grad(dwx, P["W"]), {k: grads[k] for k in P}
 
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
-        xp, P = self.xp, self.params
+        xp = self.xp
         (h_prev,) = state
-        vh = xp.matmul(h_prev, P["V"].T, out=cache.vh[t])    # V h_{t-1}
+        vh = xp.matmul(h_prev, cache.V_T, out=cache.vh[t])   # V h_{t-1}
         z = cache.z[t]                                       # holds beta2 Wx + b_z
-        z += vh * (P["alpha"] * cache.wx[t] + P["beta1"])    # + alpha Vh Wx + beta1 Vh
-        tanh_(z)                                             # z_t
+        z += xp.multiply(vh, cache.c[t], out=cache.tmp)      # + (alpha Wx + beta1) Vh
+        xp.tanh(z, out=z)                                    # z_t
         h = xp.subtract(h_prev, z, out=cache.h[t + 1])
         h *= cache.r[t]
         h += z                                               # o = (1 - r) z + r h_prev
@@ -130,24 +141,28 @@ class DeltaRNN(RecurrentCell):
 
     def prepare_backward(self, cache):
         xp = self.xp
+        step = cache.wx[0]
         return SimpleNamespace(dz=xp.empty_like(cache.wx), dr=xp.empty_like(cache.wx),
-                               dvh=xp.empty_like(cache.wx), do=xp.empty_like(cache.wx[0]))
+                               dvh=xp.empty_like(cache.wx), do=xp.empty_like(step),
+                               do_r=xp.empty_like(step), tmp=xp.empty_like(step),
+                               dh=xp.empty((2,) + step.shape, dtype=self.dtype))
 
     def step_backward(self, t, dstate, cache, work):
         xp, P = self.xp, self.params
         (dh,) = dstate
         z, r, h_prev = cache.z[t], cache.r[t], cache.h[t]
         do = work.do
-        do[...] = dh
+        xp.copyto(do, dh)
         self.phi_grad_(do, cache.h[t + 1])                   # h = Phi(o)
+        one_minus_r = xp.subtract(1.0, r, out=work.tmp)
+        dz = xp.multiply(do, one_minus_r, out=work.dz[t])    # o = (1 - r) z + ..., z side
+        do_r = xp.multiply(do, r, out=work.do_r)             # o = ... + r h_prev, h side
         dr = xp.subtract(h_prev, z, out=work.dr[t])          # o = z + r (h_prev - z)
-        dr *= do
-        dr *= r * (1.0 - r)                                  # r = sigma(Wx + b_r)
-        dz = xp.multiply(do, 1.0 - r, out=work.dz[t])        # o, z side
-        tanh_grad_(dz, z)                                    # z = tanh(d1 + d2 + b_z)
-        dvh = xp.multiply(P["alpha"], cache.wx[t], out=work.dvh[t])
-        dvh += P["beta1"]
-        dvh *= dz                                            # d1 + d2, V h side
-        dh_prev = dvh @ P["V"]                               # through V h_{t-1}
-        dh_prev += do * r                                    # and the kept r h_prev
+        dr *= do_r
+        dr *= one_minus_r                                    # r = sigma(Wx + b_r)
+        dz_z2 = xp.multiply(z, z, out=work.tmp)
+        dz -= xp.multiply(dz_z2, dz, out=dz_z2)              # z = tanh(...): (1 - z^2)
+        dvh = xp.multiply(cache.c[t], dz, out=work.dvh[t])   # d1 + d2, V h side
+        dh_prev = xp.matmul(dvh, P["V"], out=work.dh[t % 2])  # through V h_{t-1}
+        dh_prev += do_r                                      # and the kept r h_prev
         return (dh_prev,)

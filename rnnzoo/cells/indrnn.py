@@ -67,12 +67,12 @@ def recurrence_backward(dhs, dh, h, u, phi_grad_, da):
     xp = array_module(h)
     T = dhs.shape[0]
     dh_norm = xp.empty(T)
+    carried = xp.empty_like(dh)                              # dL/dh_{t-1}, reused each step
     for t in reversed(range(T)):
-        dh = dh + dhs[t]                                     # own loss + carried from t+1
+        dh = xp.add(dh, dhs[t], out=da[t])                   # own loss + carried from t+1
         dh_norm[t] = xp.linalg.norm(dh)
-        da[t] = dh
-        phi_grad_(da[t], h[t + 1])                           # through phi
-        dh = da[t] * u                                       # through u * h_{t-1}
+        phi_grad_(dh, h[t + 1])                              # through phi: da[t] = dL/da_t
+        dh = xp.multiply(dh, u, out=carried)                 # through u * h_{t-1}
     return dh, dh_norm
 
 
@@ -151,7 +151,7 @@ class IndRNN(RecurrentCell):
         P = self.params
         cache = Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1])
         cache.h = self.hidden_buffer(cache, state0[0])
-        cache.h[1:] = self.project(x, P["W"], P["b"])          # W x_t + b, all t: one GEMM
+        self.project(x, P["W"], P["b"], out=cache.h[1:])   # W x_t + b, all t: one GEMM
         recurrence(cache.h, P["u"], self.phi_, self.xp.empty_like(state0[0]))
         return self.outputs(cache), (cache.h[-1].copy(),), cache
 
@@ -160,6 +160,8 @@ class IndRNN(RecurrentCell):
         da = self.xp.empty_like(cache.h[1:])
         dh0, dh_norm = recurrence_backward(dhs, dstate[0], cache.h, P["u"], self.phi_grad_, da)
         grads = {"W": self.weight_grad(da, cache.x),               # a = W x + ...
-                 "u": (da * cache.h[:-1]).sum(axis=(0, 1)),        # a = ... + u * h_{t-1}
-                 "b": self.bias_grad(da)}
-        return self.input_grad(da, P["W"]), (dh0,), grads, dh_norm
+                 "b": self.bias_grad(da)}                          # ... + b
+        dx = self.input_grad(da, P["W"])
+        da *= cache.h[:-1]                                         # a = ... + u * h_{t-1}
+        grads["u"] = da.sum(axis=(0, 1))                           # (da is no longer needed:
+        return dx, (dh0,), {k: grads[k] for k in P}, dh_norm       # in place, no T*B*H temp)

@@ -8,7 +8,6 @@ import numpy as np
 from ..backend import to_numpy
 from ..base import RecurrentCell
 from ..expm import expm_skew, expm_skew_backward
-from ..ops import modrelu, modrelu_backward, tanh_, tanh_grad_
 from ..registry import register
 from ..validation import check_choice, check_int
 
@@ -168,47 +167,63 @@ class OrthogonalRNN(RecurrentCell):
     def prepare(self, cache):
         P = self.params
         cache.W, cache.W_saved = self.assemble()
+        cache.W_T = cache.W.T
         additive = None if self.nonlinearity == "modrelu" else P["b"]
         cache.z = self.project(cache.x, P["V"], additive)        # V x_t (+ b), all t: one GEMM
         cache.h = self.hidden_buffer(cache, cache.state0[0])
-        cache.recurrent = self.xp.empty_like(cache.h[0])
-        cache.saved = [None] * cache.T                           # modReLU's, per step
+        cache.tmp = self.xp.empty_like(cache.h[0])
 
     def finish_backward(self, cache, work):
-        P, dz = self.params, work.dz
+        P, xp, dz = self.params, self.xp, work.dz
         dW = self.weight_grad(dz, cache.h[:-1])                  # z = W h_{t-1} + ...
         grads = {"V": self.weight_grad(dz, cache.x),             # z = ... + V x_t
-                 "S": self.assemble_backward(dW, cache.W_saved),
-                 "b": work.db if self.nonlinearity == "modrelu" else self.bias_grad(dz)}
-        return self.input_grad(dz, P["V"]), grads
+                 "S": self.assemble_backward(dW, cache.W_saved)}
+        dx = self.input_grad(dz, P["V"])
+        if self.nonlinearity == "modrelu":                       # sign(z) relu(|z| + b):
+            dz *= xp.sign(cache.z, out=work.active)              # db = sum of dz sign(z)
+        grads["b"] = self.bias_grad(dz)                          # (dz is no longer needed)
+        return dx, {k: grads[k] for k in P}
 
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
+        xp = self.xp
         (h_prev,) = state
         z = cache.z[t]
-        self.xp.matmul(h_prev, cache.W.T, out=cache.recurrent)
-        z += cache.recurrent                                     # z_t = W h_{t-1} + V x_t
+        z += xp.matmul(h_prev, cache.W_T, out=cache.tmp)         # z_t = W h_{t-1} + V x_t
         h = cache.h[t + 1]
-        if self.nonlinearity == "modrelu":
-            h[...], cache.saved[t] = modrelu(z, self.params["b"])   # sign(z) relu(|z| + b)
+        if self.nonlinearity == "modrelu":                       # ops.modrelu for real z,
+            r = xp.abs(z, out=cache.tmp)                         # in preallocated buffers
+            r += self.params["b"]
+            xp.maximum(r, 0.0, out=r)
+            h = xp.sign(z, out=h)
+            h *= r                                               # sign(z) relu(|z| + b)
+        elif self.nonlinearity == "tanh":
+            xp.tanh(z, out=h)
         else:
-            h[...] = z
-            if self.nonlinearity == "tanh":
-                tanh_(h)
+            xp.copyto(h, z)
         return (h,)
 
     def prepare_backward(self, cache):
-        return SimpleNamespace(dz=self.xp.empty_like(cache.z),
-                               db=self.xp.zeros_like(self.params["b"]))
+        xp, z = self.xp, cache.z
+        work = SimpleNamespace(dz=xp.empty_like(z), dh=xp.empty((2,) + z.shape[1:], z.dtype))
+        if self.nonlinearity == "modrelu":                       # modReLU's slope [|z| + b > 0]
+            work.active = active = xp.abs(z)                     # for every step at once
+            active += self.params["b"]
+            xp.maximum(active, 0.0, out=active)
+            xp.sign(active, out=active)                          # sign(max(a, 0)) = [a > 0]
+        return work
 
     def step_backward(self, t, dstate, cache, work):
+        xp = self.xp
         (dh,) = dstate
         dz = work.dz[t]
         if self.nonlinearity == "modrelu":
-            dz[...], db = modrelu_backward(dh, cache.saved[t])   # through modReLU
-            work.db += db.sum(axis=0)
+            xp.multiply(dh, work.active[t], out=dz)              # through modReLU
+        elif self.nonlinearity == "tanh":
+            h = cache.h[t + 1]
+            xp.multiply(h, h, out=dz)
+            xp.subtract(1.0, dz, out=dz)
+            dz *= dh                                             # through tanh: 1 - h^2
         else:
-            dz[...] = dh
-            if self.nonlinearity == "tanh":
-                tanh_grad_(dz, cache.h[t + 1])                   # through tanh
-        return (dz @ cache.W,)                                   # W^T dz: through W h_{t-1}
+            xp.copyto(dz, dh)
+        return (xp.matmul(dz, cache.W, out=work.dh[t % 2]),)    # W^T dz: through W h_{t-1}

@@ -114,25 +114,29 @@ class ResidualIndRNN(RecurrentCell):
             clip_u_(self.xp, self.params[f"u{l}"], self)
 
     def _shortcut(self, l):
-        """Whether layer l adds a^(l-2) (layers 3, 5, 7, ... when residual)."""
-        return self.residual and l >= 3 and l % 2 == 1
+        """Whether layer l adds a^(l-2) (layers 3, 5, 7, ... up to L when residual)."""
+        return self.residual and 3 <= l <= self.depth and l % 2 == 1
 
     # -------------------------------------------------------- forward and backward
     def _forward(self, x, state0):
-        P, xp = self.params, self.xp
+        P = self.params
         cache = Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1], a={}, h={}, ln={})
-        below = x
-        tmp = xp.empty_like(state0[0])
+        below, stream = x, {}                     # stream: the a^(l) a later layer adds
+        tmp = self.xp.empty_like(state0[0])
+        normed = self.norm == "layer"
         for l in range(1, self.depth + 1):
-            a = self.project(below, P[f"W{l}"])                   # W h^(l-1), all t: one GEMM
-            if self._shortcut(l):
-                a += cache.a[l - 2]                               # + the residual stream
-            cache.a[l] = a
             h = self.hidden_buffer(cache, state0[l - 1])
-            if self.norm == "layer":
+            # W h^(l-1), all t: one GEMM; without N, straight into h's buffer (z_t there)
+            a = self.project(below, P[f"W{l}"], out=None if normed else h[1:])
+            if self._shortcut(l):
+                a += stream.pop(l - 2)                            # + the residual stream
+            if self._shortcut(l + 2):
+                stream[l] = a if normed else a.copy()             # a^(l), for layer l + 2
+            if normed:
+                cache.a[l] = a
                 h[1:], cache.ln[l] = layer_norm(a, P[f"g{l}"], P[f"b{l}"])   # N(a) + b
             else:
-                h[1:] = a + P[f"b{l}"]
+                a += P[f"b{l}"]
             recurrence(h, P[f"u{l}"], self.phi_, tmp)             # h_t = s(z_t + u h_{t-1})
             cache.h[l] = h
             below = h[1:]
@@ -142,27 +146,42 @@ class ResidualIndRNN(RecurrentCell):
     def _backward(self, dhs, cache, dstate):
         P, xp, L = self.params, self.xp, self.depth
         grads, dstate0, skip = {}, [None] * L, {}
+        # (T, B, H) buffers handed from layer to layer instead of fresh arrays: a fresh
+        # array of that size costs more in page faults than the passes that fill it
+        spare = []
+
+        def take():
+            return spare.pop() if spare else xp.empty_like(cache.h[L][1:])
         dout = dhs                                                # dL/dh^(L) from the loss
         for l in reversed(range(1, L + 1)):
             h, below = cache.h[l], (cache.x if l == 1 else cache.h[l - 1][1:])
-            dz = xp.empty_like(h[1:])
+            dz = take()
             dstate0[l - 1], norms = recurrence_backward(dout, dstate[l - 1], h, P[f"u{l}"],
                                                         self.phi_grad_, dz)
+            if dout is not dhs:
+                spare.append(dout)
             if l == L:
                 dh_norm = norms                                   # the output layer's
-            grads[f"u{l}"] = (dz * h[:-1]).sum(axis=(0, 1))       # u * h_{t-1}
+            prod = xp.multiply(dz, h[:-1], out=take())
+            grads[f"u{l}"] = prod.sum(axis=(0, 1))                # u * h_{t-1}
+            spare.append(prod)
             grads[f"b{l}"] = self.bias_grad(dz)                   # + b
             if self.norm == "layer":
                 n, _ = cache.ln[l]
                 grads[f"g{l}"] = (dz * n).sum(axis=(0, 1))        # g * n
                 da = layer_norm_backward(dz * P[f"g{l}"], cache.ln[l])   # through N
+                spare.append(dz)
             else:
                 da = dz
             if l in skip:
-                da += skip.pop(l)                                 # a^(l) fed a^(l+2)
+                da += skip[l]                                     # a^(l) fed a^(l+2)
+                spare.append(skip.pop(l))
+            grads[f"W{l}"] = self.weight_grad(da, below)          # a = W h^(l-1)
+            W = P[f"W{l}"]                                        # dL/dh^(l-1), or dL/dx:
+            dout = self.input_grad(da, W) if l == 1 else self.project(da, W.T, out=take())
             if self._shortcut(l):
                 skip[l - 2] = da                                  # a^(l) += a^(l-2)
-            grads[f"W{l}"] = self.weight_grad(da, below)          # a = W h^(l-1)
-            dout = self.input_grad(da, P[f"W{l}"])                # dL/dh^(l-1), or dL/dx
+            else:
+                spare.append(da)
         ordered = {k: grads[k] for k in P}
         return dout, tuple(dstate0), ordered, dh_norm
