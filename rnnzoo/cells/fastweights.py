@@ -50,8 +50,9 @@ class FastWeights(RecurrentCell):
 
     **Memory, two equivalent forms** (option ``memory``). "history" (the default) never
     forms A(t) inside the loop: it computes A(t) v from the sum above over the stored
-    h(1..t), O(t·B·H) per product, and forms A(T) once after the loop for the returned
-    state. "materialized" keeps A(t) for every step in the cache (T·B·H² numbers) and
+    h(1..t), O(t·B·H) per product (so O(T²·B·H) a sequence: quadratic in T, as
+    attention is), and forms A(T) once after the loop for the returned state.
+    "materialized" keeps A(t) for every step in the cache (T·B·H² numbers) and
     multiplies by it, O(B·H²) per product; its backward carries dL/dA as one (B, H, H)
     array, the history form's backward never forms it either (below). We timed forward +
     backward of both (float32, one BLAS thread, best of 30,
