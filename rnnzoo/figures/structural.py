@@ -161,8 +161,8 @@ def check_learning(adding, copy, deep):
           copy.solved("orthogonal (exp)") == n and copy.solved("orthogonal (cayley)") == n
           and copy.solved("lstm") == 0, exp=copy.left_baseline("orthogonal (exp)"),
           cayley=copy.left_baseline("orthogonal (cayley)"), lstm_final=copy.final("lstm"))
-    check(f"each cell on the other's task, same budgets: the orthogonal RNN (exp) does not "
-          f"leave the adding baseline in any seed, the 2-layer indrnn not the copy baseline",
+    check("each cell on the other's task, same budgets: the orthogonal RNN (exp) does not "
+          "leave the adding baseline in any seed, the 2-layer indrnn not the copy baseline",
           adding.solved("orthogonal (exp)") == 0 and copy.solved("indrnn (2 layers)") == 0,
           orthogonal_on_adding=adding.final("orthogonal (exp)"),
           indrnn_on_copy=copy.final("indrnn (2 layers)"))
