@@ -212,6 +212,9 @@ class RecurrentCell(InputChecks):
         if dstate_T is None:      # zeros, even where the initial state is not (skiprnn's ũ)
             dstate_T = tuple(self.xp.zeros_like(s) for s in self.initial_state(cache.B))
         dstate_T = self._check_state(dstate_T, cache.B, "dstate_T")
+        # copies: a component a cell passes through untouched (clockwork's clock) must not
+        # come back as the caller's own array in dstate0
+        dstate_T = tuple(s.copy() for s in dstate_T)
         dx, dstate0, grads, dh_norm = self._backward(dhs, cache, dstate_T)
         grads = Gradients(grads)
         grads.dh_norm = to_numpy(dh_norm)
@@ -274,6 +277,8 @@ class RecurrentCell(InputChecks):
         into ``out`` (a contiguous (T, B, G) array) when given."""
         T, B, K = x.shape
         G = W.shape[0]
+        if out is not None and not out.flags.c_contiguous:   # reshape would copy, and the
+            raise ValueError("project: out must be C-contiguous")   # GEMM write a copy
         flat = None if out is None else out.reshape(T * B, G)
         out = (x.reshape(T * B, K) @ W.T if flat is None else
                array_module(x).matmul(x.reshape(T * B, K), W.T, out=flat)).reshape(T, B, G)

@@ -31,7 +31,10 @@ EXTRA_VARIANTS = {
     # skiprnn's default (hard) mode has a surrogate gradient: test_gradients checks that
     # gradcheck refuses it; soft mode gets the full check, budget loss included
     "skiprnn": [{"soft": True, "budget": 0.1}, {"base": "lstm"},
-                {"base": "lstm", "soft": True, "budget": 0.1}, {"base": "rnn", "soft": True}],
+                {"base": "lstm", "soft": True, "budget": 0.1}, {"base": "rnn", "soft": True},
+                # a base whose state has a component other than (B, H): its (B, 1) clock
+                # (qrnn's carried inputs: tests/test_skiprnn.py)
+                {"base": "clockwork", "soft": True, "budget": 0.1}, {"base": "clockwork"}],
     "clockwork": [{"periods": [1, 3]}, {"modules": 2}, {"modules": 3}],   # 3: unequal sizes
     "qrnn": [{"pooling": "f"}, {"pooling": "ifo", "window": 3}, {"window": 1}],
     "urnn": [{"nonlinearity": "identity"}],

@@ -167,12 +167,14 @@ def test_no_returned_array_aliases_another_or_the_cache(name, opts, rng):
     for out in (hs, *state_T):
         assert not any(np.shares_memory(out, c) for c in cached), "forward output aliases cache"
     assert not any(np.shares_memory(x, c) for c in cached), "cache holds the caller's x"
-    dx, dstate0, grads = cell.backward(rng.standard_normal(hs.shape), cache)
+    dstate_T = tuple(rng.standard_normal(s.shape) for s in state_T)
+    dx, dstate0, grads = cell.backward(rng.standard_normal(hs.shape), cache, dstate_T)
     returned = [dx, *dstate0, *grads.values()]
     for i, a in enumerate(returned):
         for b in returned[i + 1:]:
             assert not np.shares_memory(a, b), "two returned gradients share memory"
         assert not any(np.shares_memory(a, c) for c in cached), "a gradient aliases the cache"
+        assert not any(np.shares_memory(a, d) for d in dstate_T), "returns the caller's dstate_T"
 
 
 @pytest.mark.parametrize("name,opts", cell_variants())

@@ -96,6 +96,46 @@ def test_in_place_path_equals_the_step_by_step_path(base, rng):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def test_a_given_u0_outside_0_1_takes_the_general_path(rng):
+    """round(ũ_0) = 2 (a caller's state may hold any ũ_0) breaks the in-place argument
+    (it needs u_t in {0, 1}), so forward takes the step-by-step path; its gradients are
+    that path's."""
+    fast, slow = skipping_cell("rnn"), skipping_cell("rnn")
+    slow.IN_PLACE_BASES = ()
+    x = rng.standard_normal((T, B, D))
+    state0 = tuple(fast.initial_state(B)[:-1]) + (np.full((B, 1), 2.0),)
+    dhs = rng.standard_normal((T, B, H))
+    (hs, _, c1), (hs2, _, c2) = fast.forward(x, state0), slow.forward(x, state0)
+    assert not c1.in_place and c1.u.max() == 2
+    np.testing.assert_array_equal(hs, hs2)
+    g, g2 = fast.backward(dhs, c1)[2], slow.backward(dhs, c2)[2]
+    for k in g:
+        np.testing.assert_array_equal(g[k], g2[k])
+
+
+def test_a_base_carrying_its_past_inputs_passes_gradcheck(rng):
+    """QRNN with f-pooling carries (B, (k-1) D) past inputs in its state, a component of
+    another shape than h: the gate's Σ d (S - s_{t-1}) must reduce each component over
+    its own width. (The textbook reference of QRNN is not step-wise, so this variant is
+    not in EXTRA_VARIANTS.)"""
+    cell = rnnzoo.make("skiprnn", 3, 4, seed=1, base="qrnn", base_options={"pooling": "f"},
+                       soft=True, budget=0.1)
+    report = rnnzoo.gradcheck(cell, rng.standard_normal((5, 2, 3)))
+    assert report.passed, report.table()
+
+
+def test_forward_skipping_lets_sigma_overflow_quietly():
+    """As forward does (and the bases' own forwards): exp(-a) -> inf for a very negative
+    pre-activation gives σ = 0 with no RuntimeWarning."""
+    import warnings
+    for base in ("gru", "lstm"):
+        cell = rnnzoo.make("skiprnn", 2, 4, seed=0, base=base)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hs, _, _ = cell.forward_skipping(np.full((3, 1, 2), 1e3))
+        assert np.all(np.isfinite(hs))
+
+
 def reference_loss(P, x, h0, u0, R, C, budget, dhs, v):
     """Skip RNN over an Elman base, written from the equations with the straight-through
     estimator as its definition: u_t = R_t + (ũ_t − C_t), R = round(ũ) and C = ũ taken

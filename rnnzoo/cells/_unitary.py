@@ -205,8 +205,8 @@ class UnitaryRNNBase(RecurrentCell):
 
     def _modrelu(self, z, t, cache):
         """h_t = modReLU(z_t) = φ z_t, φ = ReLU(|z_t| + b) / (|z_t| + eps), into hc[t + 1],
-        keeping |z_t| and φ: six passes into preallocated buffers (``ops.modrelu``, for
-        every cell, allocates each of its ten)."""
+        keeping |z_t| and φ: five of its six passes write into preallocated buffers
+        (``ops.modrelu``, for every cell, allocates each of its ten)."""
         xp, r, phi = self.xp, cache.r[t], cache.phi[t]
         xp.abs(z, out=r)
         xp.add(r, self.params["b"], out=phi)

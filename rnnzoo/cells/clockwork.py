@@ -107,11 +107,12 @@ class Clockwork(RecurrentCell):
 
     def multiply_adds(self, T, B=1, t0=0):
         """(done, dense): multiply-adds of a forward pass here and in a dense RNN of the
-        same sizes (recurrent product over the active rows plus the input projection)."""
+        same sizes. Step t computes the units of modules 0..m_t - 1 (up to its last active
+        module, :meth:`computed`) for every row, recurrent product and input projection
+        alike (prepare projects W_ih[:n] x_t for a whole group of steps at once)."""
         active = self.schedule(T, np.full(B, t0))
         D, H = self.input_size, self.hidden_size
-        done = B * H * int(self.bounds[self.computed(active)].sum()) \
-            + D * int((active * self.sizes).sum())
+        done = B * (H + D) * int(self.bounds[self.computed(active)].sum())
         return done, T * B * (H * H + D * H)
 
     def computed(self, active):

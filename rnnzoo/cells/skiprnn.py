@@ -50,7 +50,8 @@ class SkipRNN(RecurrentCell):
 
     **Skipping for real**: :meth:`forward_skipping` runs the base only on the rows with
     :math:`u_t = 1` (gather, step, scatter), so at batch size 1 a skipped step costs no
-    matrix product. At batch size 1 it equals :meth:`forward` bit for bit; with several
+    recurrent product (with a base in ``IN_PLACE_BASES`` its input projection is part of
+    one GEMM over all T steps before the loop). At batch size 1 it equals :meth:`forward` bit for bit; with several
     rows to rounding, since BLAS sums a product of fewer rows in another order (one row
     goes through gemv). :meth:`forward` itself computes the
     base on every row and masks, as the authors' code does, because training needs the
@@ -89,9 +90,12 @@ class SkipRNN(RecurrentCell):
     surrogate_tensors = ("every tensor upstream of u_t",)
     surrogate_slope = 1.0           # d round(ũ)/dũ as backward uses it; tests set 0
     differentiable_options = {"soft": True, "budget": 0.1}   # what a checker can verify
-    # bases whose step returns its state as views of its (T+1, B, H) buffers at t + 1, which
-    # no later step writes: hard mode gates them in place (class docstring); each is
-    # checked against the step-by-step path in tests/test_skiprnn.py
+    # bases that hard mode gates in place (class docstring), each checked against the
+    # step-by-step path in tests/test_skiprnn.py. What a base must keep for that: its step
+    # returns its state as views of its (T+1, B, H) buffers at t + 1, which no later step
+    # writes; step t+1 reads s_t only through its ``state`` argument; and its backward reads
+    # a step's saved output only in terms multiplied by that step's incoming gradient
+    # (zero where u_t = 0). And u_t must be 0 or 1: forward checks ũ_0 once.
     IN_PLACE_BASES = ("rnn", "gru", "lstm", "mgu", "janet", "deltarnn", "orthogonal")
 
     def check_options(self):
@@ -153,20 +157,29 @@ class SkipRNN(RecurrentCell):
         self.cell.prepare(cache)
         return cache
 
+    def _in_place(self, u_tilde0):
+        """Hard mode with a base in IN_PLACE_BASES, and every u_0 = round(ũ_0) 0 or 1 (a
+        given state could hold any ũ_0; later ũ stay in (0, 1]): one check on the host."""
+        if self.soft or self.base not in self.IN_PLACE_BASES:
+            return False
+        u0 = to_numpy(self.xp.rint(u_tilde0))
+        return bool(((u0 == 0) | (u0 == 1)).all())
+
     # ------------------------------------------------------------------ forward
     def _forward(self, x, state0):
         xp, T, B = self.xp, x.shape[0], x.shape[1]
         nb = len(self.cell.state_names)
         self._link()
         cache = Cache(x=x, state0=state0, T=T, B=B, steps=[], states=[tuple(state0[:nb])],
-                      in_place=not self.soft and self.base in self.IN_PLACE_BASES)
+                      in_place=self._in_place(state0[nb]))
         if cache.in_place:
             cache.base = self._sequence_cache(x, state0[:nb])
         cache.u_tilde = xp.empty((T + 1, B, 1), dtype=self.dtype)
         cache.u_tilde[0] = state0[nb]
         cache.u = xp.empty((T, B, 1), dtype=self.dtype)        # u_t
         cache.delta = xp.empty_like(cache.u)                    # Δũ_t
-        cache.diff = xp.empty((nb, T, B, self.hidden_size), dtype=self.dtype)  # S - s_{t-1}
+        # S - s_{t-1} per state component (of any shape: clockwork's clock is (B, 1))
+        cache.diff = [xp.empty((T,) + p.shape, dtype=p.dtype) for p in state0[:nb]]
         hs = xp.empty((T, B, self.hidden_size), dtype=self.dtype)
         s = tuple(state0[:nb])
         with np.errstate(over="ignore"):      # as the base's own forward: σ's exp may overflow
@@ -179,8 +192,8 @@ class SkipRNN(RecurrentCell):
                 else:
                     _, cand, base_cache = self.cell._forward(x[t:t + 1], s)
                     cache.steps.append(base_cache)
-                for c, p, d in zip(cand, s, cache.diff[:, t]):
-                    xp.subtract(c, p, out=d)
+                for c, p, diff in zip(cand, s, cache.diff):
+                    xp.subtract(c, p, out=diff[t])
                     c *= u
                     c += (1.0 - u) * p                  # s_t = u S + (1 - u) s_{t-1}, in place
                 s = cand
@@ -198,12 +211,13 @@ class SkipRNN(RecurrentCell):
         w_p = self.params["w_p"]
         ds, du_next = list(dstate[:nb]), dstate[nb]        # dL/ds_t, dL/dũ_{t+1}
         grads = {n: xp.zeros_like(p) for n, p in self.params.items()}
-        dx = xp.empty_like(cache.x)
         dh_norm = xp.empty(T)
-        no_output = xp.zeros((1, B, self.hidden_size), dtype=self.dtype)
         slope = 1.0 if self.soft else self.surrogate_slope
         if cache.in_place:
             work = self.cell.prepare_backward(cache.base)
+        else:
+            dx = xp.empty_like(cache.x)
+            no_output = xp.zeros((1, B, self.hidden_size), dtype=self.dtype)
         for t in reversed(range(T)):
             u, u_tilde, delta = cache.u[t], cache.u_tilde[t], cache.delta[t]
             ds[0] = ds[0] + dhs[t]                          # the loss's own h_t gradient
@@ -220,8 +234,8 @@ class SkipRNN(RecurrentCell):
             ds[self.p_index] = ds[self.p_index] + dpre @ w_p
             dh_norm[t] = xp.linalg.norm(ds[0])
             # s_t = u S(s_{t-1}, x_t) + (1 - u) s_{t-1}
-            for d, diff in zip(ds, cache.diff[:, t]):
-                du += xp.einsum("bh,bh->b", d, diff)[:, None]   # Σ_h d (S - s_{t-1})
+            for d, diff in zip(ds, cache.diff):                # Σ d (S - s_{t-1}) per row
+                du += (d * diff[t]).reshape(B, -1).sum(axis=1, keepdims=True)
             du += self.budget / B                           # λ Σ u_t / B
             dcand = tuple(u * d for d in ds)
             if cache.in_place:
@@ -243,10 +257,12 @@ class SkipRNN(RecurrentCell):
         """Inference that computes the base only for the rows with u_t = 1.
 
         Returns (hs, state_T, updates) with ``updates`` a (T, B) NumPy bool array of
-        u_t; hs and state_T equal :meth:`forward`'s (see the class docstring). Hard mode only (in soft mode u is not
-        binary). Reads u_t on the host at every step, since the active rows decide the
+        u_t; hs and state_T equal :meth:`forward`'s (see the class docstring). Hard mode
+        only (in soft mode u is not binary). Reads u_t on the host at every step, since the active rows decide the
         shapes of the step's products. A step where every row updates runs as in
-        :meth:`forward` (for an in-place base: its ``step`` on one sequence cache).
+        :meth:`forward` (for an in-place base: its ``step`` on one sequence cache, whose
+        input projection for all T steps is one GEMM before the loop, skipped steps
+        included); a step where some rows update runs the base on those rows alone.
         """
         if self.soft:
             raise ValueError("forward_skipping needs soft=False: with u = ũ no step is "
@@ -262,24 +278,25 @@ class SkipRNN(RecurrentCell):
         base = self._sequence_cache(x, s) if self.base in self.IN_PLACE_BASES else None
         hs = xp.empty((T, B, self.hidden_size), dtype=self.dtype)
         updates = np.zeros((T, B), dtype=bool)
-        for t in range(T):
-            u = xp.rint(u_tilde)
-            u_host = to_numpy(u)[:, 0]
-            if not np.all((u_host == 0) | (u_host == 1)):
-                raise ValueError(f"forward_skipping: u_t at step {t} is not 0 or 1 "
-                                 f"(ũ outside [0, 1.5) in the given state)")
-            rows = np.flatnonzero(u_host)
-            updates[t] = u_host == 1
-            if rows.size == B and base is not None:         # every row updates: as forward
-                s = list(self.cell.step(t, tuple(s), base))
-            elif rows.size == B:
-                _, s, _ = self.cell._forward(x[t:t + 1], tuple(s))
-                s = list(s)
-            elif rows.size:                                 # gather, step, scatter
-                r = xp.asarray(rows)
-                _, cand, _ = self.cell._forward(x[t:t + 1, r], tuple(c[r] for c in s))
-                for c, new in zip(s, cand):
-                    c[r] = new
-            hs[t] = s[0]
-            _, u_tilde = self._next_u(u, u_tilde, s[self.p_index])
+        with np.errstate(over="ignore"):      # as the base's own forward: σ's exp may overflow
+            for t in range(T):
+                u = xp.rint(u_tilde)
+                u_host = to_numpy(u)[:, 0]
+                if not np.all((u_host == 0) | (u_host == 1)):
+                    raise ValueError(f"forward_skipping: u_t at step {t} is not 0 or 1 "
+                                     f"(ũ outside [0, 1.5) in the given state)")
+                rows = np.flatnonzero(u_host)
+                updates[t] = u_host == 1
+                if rows.size == B and base is not None:     # every row updates: as forward
+                    s = list(self.cell.step(t, tuple(s), base))
+                elif rows.size == B:
+                    _, s, _ = self.cell._forward(x[t:t + 1], tuple(s))
+                    s = list(s)
+                elif rows.size:                             # gather, step, scatter
+                    r = xp.asarray(rows)
+                    _, cand, _ = self.cell._forward(x[t:t + 1, r], tuple(c[r] for c in s))
+                    for c, new in zip(s, cand):
+                        c[r] = new
+                hs[t] = s[0]
+                _, u_tilde = self._next_u(u, u_tilde, s[self.p_index])
         return hs, tuple(c.copy() for c in s) + (u_tilde.copy(),), updates
