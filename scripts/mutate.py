@@ -8,7 +8,9 @@ For each module it lists every mutation site (an AST-level change: a comparison 
 ``pass``), samples ``--per-module`` of them with a fixed seed, and for each one copies
 the repository to a scratch folder, writes the mutated module there, and runs the
 module's tests (``TESTS`` below; only the files that exist) with ``pytest -x`` under a
-timeout. A mutant is *killed* when the tests fail (or time out), and *survives* when
+timeout. A cell module (``CELLS`` below) runs the registry-driven suites filtered to that
+cell with ``-k`` (its variants' ids), then its own test files unfiltered; ``--k`` adds a
+filter of your own to every run. A mutant is *killed* when the tests fail (or time out), and *survives* when
 they pass. Prints the score per module and every survivor with its line.
 
 Not part of the test suite (it is slow by design); nothing is written into the repo.
@@ -37,6 +39,26 @@ TESTS = {   # module -> the test files that exercise it (missing files are skipp
                       "test_hostile_training", "test_hostile_tasks_gradcheck"],
     "gradcheck.py": ["test_gradients", "test_hostile_tasks_gradcheck"],
     "tasks.py": ["test_tasks", "test_hostile_tasks_gradcheck"],
+}
+
+# the registry-driven suites (parametrized over every registered cell and EXTRA_VARIANTS)
+REGISTRY = ["test_contract", "test_gradients", "test_hostile_cells", "test_bad_input",
+            "test_reference", "test_reference_equations"]
+# cell module -> (-k expression selecting its variants in REGISTRY, its own test files)
+CELLS = {
+    "gru.py": ("gru", ["test_gated_cells"]), "mgu.py": ("mgu", ["test_gated_cells"]),
+    "janet.py": ("janet", ["test_gated_cells"]), "lstm.py": ("lstm", ["test_gated_cells"]),
+    "clockwork.py": ("clockwork", ["test_clockwork_qrnn"]),
+    "qrnn.py": ("qrnn", ["test_clockwork_qrnn"]),
+    "skiprnn.py": ("skiprnn", ["test_skiprnn"]),
+    "fastweights.py": ("fastweights", ["test_fast_memory"]),
+    "urnn.py": ("urnn", ["test_unitary"]), "eurnn.py": ("eurnn", ["test_unitary"]),
+    "_unitary.py": ("urnn", ["test_unitary"]),          # "urnn" also selects eurnn
+    "indrnn.py": ("indrnn", ["test_indrnn"]),           # "indrnn" also selects resindrnn
+    "resindrnn.py": ("resindrnn", ["test_indrnn"]),
+    "orthogonal.py": ("orthogonal", ["test_orthogonal"]),
+    "expm.py": ("orthogonal", ["test_orthogonal"]),
+    "deltarnn.py": ("deltarnn", []),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)
@@ -128,16 +150,40 @@ def mutant(source, k):
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
-def run_tests(root, tests, timeout):
+def test_groups(root, name):
+    """[(test files, -k expression or None), ...] for module ``name``: each group is one
+    pytest run; the mutant is killed when any run fails."""
+    def have(files):
+        return [f"tests/{t}.py" for t in files
+                if os.path.exists(os.path.join(root, "tests", f"{t}.py"))]
+    if name in CELLS:
+        k, own = CELLS[name]
+        return [g for g in [(have(REGISTRY), k), (have(own), None)] if g[0]]
+    return [(have(TESTS.get(name, [])), None)]
+
+
+def run_tests(root, groups, timeout, extra_k=None):
+    deadline = time.time() + timeout
+    for tests, k in groups:
+        expr = " and ".join(f"({e})" for e in (k, extra_k, SKIP) if e)
+        outcome = run_pytest(root, tests, expr, deadline - time.time())
+        if outcome != "passed":
+            return outcome
+    return "passed"
+
+
+def run_pytest(root, tests, expr, timeout):
+    if timeout <= 0:
+        return "timeout"
     env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1",
            "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider",
-           "-m", "not notebook", "-k", SKIP, *tests]
+           "-m", "not notebook", "-k", expr, *tests]
     try:
         r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "timeout"
-    return "passed" if r.returncode == 0 else "failed"
+    return "passed" if r.returncode in (0, 5) else "failed"   # 5: the filter selected none
 
 
 def main(argv=None):
@@ -147,6 +193,7 @@ def main(argv=None):
     p.add_argument("--per-module", type=int, default=25, help="mutants sampled per module")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per test run")
+    p.add_argument("--k", default=None, help="a pytest -k expression added to every run")
     p.add_argument("--budget", type=float, default=900.0, help="stop after this many seconds")
     args = p.parse_args(argv)
     start, total_killed, total = time.time(), 0, 0
@@ -156,8 +203,7 @@ def main(argv=None):
             ".git", "__pycache__", "*.ipynb", "figures", "notebooks", "*.png"))
         for module in args.modules:
             name = os.path.basename(module)
-            tests = [f"tests/{t}.py" for t in TESTS.get(name, [])
-                     if os.path.exists(os.path.join(root, "tests", f"{t}.py"))]
+            groups = test_groups(root, name)
             path = os.path.join(root, module)
             with open(path) as f:
                 original = f.read()
@@ -172,7 +218,7 @@ def main(argv=None):
                         break
                     with open(path, "w") as f:
                         f.write(mutant(original, k))
-                    outcome = run_tests(root, tests, args.timeout)
+                    outcome = run_tests(root, groups, args.timeout, args.k)
                     line, what = found[k]
                     if outcome == "passed":
                         src = original.splitlines()[line - 1].strip() if line else ""
@@ -185,7 +231,8 @@ def main(argv=None):
             n = killed + len(survivors)
             total_killed, total = total_killed + killed, total + n
             print(f"{module}: {len(found)} sites, {n} mutants run, {killed} killed "
-                  f"({killed / max(n, 1):.0%}); tests: {' '.join(tests)}")
+                  f"({killed / max(n, 1):.0%}); tests: "
+                  + "; ".join(" ".join(t) + (f" -k {k}" if k else "") for t, k in groups))
             print("\n".join(survivors) or "  no survivors")
     print(f"TOTAL: {total_killed}/{total} killed ({total_killed / max(total, 1):.0%}) in "
           f"{time.time() - start:.0f} s")
