@@ -72,6 +72,38 @@ def test_clockwork_computes_only_the_active_prefix(rng):
     assert np.all(grads["W_hh"][lower] == 0)
 
 
+def test_clockwork_multiply_adds_default_counts_from_a_fresh_state(rng):
+    """multiply_adds(T, B) without t0 counts a sequence started from the default state
+    (clock 0): it equals what forward computes from that state, for lengths that end
+    mid-cycle too (where starting the clock at another step would count differently)."""
+    cell = rnnzoo.make("clockwork", D, 16, seed=0, modules=4)
+    for T in range(1, 10):
+        _, _, cache = cell.forward(rng.standard_normal((T, 2, D)))
+        assert cell.multiply_adds(T, B=2)[0] == 2 * (16 + D) * sum(cache.units)
+
+
+def test_clockwork_starts_from_the_dense_rnns_weights():
+    """The docstring's initialization: every entry U(-1/sqrt H, 1/sqrt H) as rnnzoo's rnn,
+    drawn the same way, so with one seed W_ih equals the rnn's and W_hh is the rnn's with
+    the lower blocks masked; a pass: equal bit for bit."""
+    rnn = rnnzoo.make("rnn", D, 8, seed=5)
+    cw = rnnzoo.make("clockwork", D, 8, seed=5)
+    np.testing.assert_array_equal(cw.params["W_ih"], rnn.params["W_ih"])
+    np.testing.assert_array_equal(cw.params["W_hh"], rnn.params["W_hh"] * cw.mask_hh)
+
+
+def test_clockwork_rebuilt_from_its_hyperparameters_keeps_its_periods(rng):
+    """Periods that are not the default (here [1, 3], whose mask and weights equal the
+    default [1, 2]'s) survive the trip through hyperparameters; a pass: the rebuilt cell
+    computes the same hs (a cell rebuilt with periods [1, 2] would not)."""
+    cell = rnnzoo.make("clockwork", D, 4, seed=0, periods=[1, 3])
+    hp = dict(cell.hyperparameters)
+    assert hp["periods"] == [1, 3]
+    twin = rnnzoo.make(hp.pop("name"), **hp)
+    x = rng.standard_normal((7, 2, D))
+    np.testing.assert_array_equal(twin.forward(x)[0], cell.forward(x)[0])
+
+
 @pytest.mark.parametrize("opts,match", [
     ({"modules": 9}, "at least the number of modules"),
     ({"modules": 0}, "modules must be an integer >= 1"),

@@ -303,6 +303,17 @@ def test_forward_skipping_refuses_soft_mode(rng):
         rnnzoo.make("skiprnn", D, H, soft=True).forward_skipping(rng.standard_normal((3, 1, D)))
 
 
+def test_forward_skipping_refuses_a_non_binary_u(rng):
+    """A given state whose ũ rounds to neither 0 nor 1 (here 1.7 -> 2) has no meaning for
+    real skipping (a row either runs or not); a pass: forward_skipping refuses it, naming
+    the step, instead of treating u = 2 as an update."""
+    cell = rnnzoo.make("skiprnn", D, H, seed=0)
+    h0, u0 = cell.initial_state(2)
+    u0[:] = [[1.7], [0.2]]
+    with pytest.raises(ValueError, match="u_t at step 0 is not 0 or 1"):
+        cell.forward_skipping(rng.standard_normal((3, 2, D)), (h0, u0))
+
+
 def test_gradcheck_command_checks_the_differentiable_mode(capsys):
     """`python -m rnnzoo gradcheck skiprnn` says the default is a surrogate and checks
     soft mode (budget included) instead; a pass: exit code 0 and that sentence."""
