@@ -152,6 +152,15 @@ def test_qrnn_equals_the_step_by_step_reference(pooling, window, rng):
         np.testing.assert_array_equal(sT[1], x[-(window - 1):].transpose(1, 0, 2).reshape(2, -1))
 
 
+def test_qrnn_init_bound_is_one_over_sqrt_of_the_window_times_d():
+    """The docstring's initialization U(-1/sqrt(kD), 1/sqrt(kD)) (k the window, D the
+    input size: the fan-in of a gate); a pass: W and b lie within it and reach past 90 %
+    of it (hundreds of draws, so a uniform on the right range always does)."""
+    cell = rnnzoo.make("qrnn", 4, 16, seed=0, window=2)
+    for name, p in cell.params.items():
+        assert 0.9 / np.sqrt(8) < np.abs(p).max() <= 1 / np.sqrt(8), name
+
+
 def test_qrnn_split_shorter_than_the_window(rng):
     """k = 4 and chunks of 1 and 2 steps: the carried inputs reach across chunks."""
     cell = rnnzoo.make("qrnn", D, 5, seed=2, window=4)

@@ -55,6 +55,16 @@ def test_mgu_parameter_shapes_and_init():
         assert np.abs(p).max() <= 1 / np.sqrt(H)
 
 
+def test_gru_init_is_pytorchs():
+    """GRU's docstring: every parameter starts U(-1/sqrt H, 1/sqrt H) as in PyTorch; a
+    pass: each tensor lies within that bound and reaches past 90 % of it (hundreds of
+    draws per tensor, so a uniform on the right range always does)."""
+    D, H = 3, 16
+    cell = rnnzoo.make("gru", D, H, seed=0)
+    for name, p in cell.params.items():
+        assert 0.9 / np.sqrt(H) < np.abs(p).max() <= 1 / np.sqrt(H), name
+
+
 @pytest.mark.parametrize("T,B", [(7, 3), (1, 1)])
 def test_mgu_forward_matches_the_papers_equations(T, B, rng):
     D, H = 3, 5
