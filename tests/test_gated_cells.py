@@ -142,6 +142,17 @@ def test_janet_forward_matches_the_papers_equations(opts, T, B, rng):
     np.testing.assert_allclose(h_T, expected[-1], rtol=1e-12, atol=1e-12)
 
 
+def test_janet_default_beta_is_the_papers_one(rng):
+    """The default β is 1.0, as in the paper and the authors' code (sigmoid(1 - f)); a
+    pass: a cell built without β has beta == 1 and equals the reference run with β = 1
+    written out (the test above reads β back from the cell, so it cannot see this)."""
+    cell = rnnzoo.make("janet", 3, 5, seed=1)
+    assert cell.beta == 1.0
+    x, h0 = rng.standard_normal((4, 2, 3)), 0.5 * rng.standard_normal((2, 5))
+    np.testing.assert_allclose(cell.forward(x, (h0,))[0],
+                               janet_reference(cell.params, x, h0, 1.0), rtol=1e-12, atol=1e-12)
+
+
 def test_janet_parameter_shapes_and_glorot_init():
     D, H = 3, 50
     cell = rnnzoo.make("janet", D, H, seed=0)
