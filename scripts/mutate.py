@@ -58,7 +58,7 @@ CELLS = {
     "resindrnn.py": ("resindrnn", ["test_indrnn"]),
     "orthogonal.py": ("orthogonal", ["test_orthogonal"]),
     "expm.py": ("orthogonal", ["test_orthogonal"]),
-    "deltarnn.py": ("deltarnn", []),
+    "deltarnn.py": ("deltarnn", ["test_fast_memory"]),   # its own checks live there
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)
