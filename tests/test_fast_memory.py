@@ -53,7 +53,8 @@ def test_deltarnn_forward_matches_the_papers_equations(phi, rng):
 
 
 def test_deltarnn_init_follows_the_authors():
-    """α = 2 (the paper's PTB value), β1 = β2 = 1, biases 0, W and V with sd ≈ 0.05."""
+    """α = 2 (the paper's PTB value), β1 = β2 = 1, biases 0, W and V from N(0, 0.05²):
+    sd ≈ 0.05 and mean ≈ 0 (|mean| < 0.005, five standard errors at 2400 draws)."""
     cell = rnnzoo.make("deltarnn", 40, 60, seed=0)
     P = cell.params
     assert {k: v.shape for k, v in P.items()} == {
@@ -65,6 +66,7 @@ def test_deltarnn_init_follows_the_authors():
     np.testing.assert_array_equal(P["b_z"], 0.0)
     np.testing.assert_array_equal(P["b_r"], 0.0)
     assert 0.045 < P["V"].std() < 0.055 and 0.045 < P["W"].std() < 0.055
+    assert abs(P["V"].mean()) < 0.005 and abs(P["W"].mean()) < 0.005
     np.testing.assert_array_equal(rnnzoo.make("deltarnn", 4, 3, alpha=1.0).params["alpha"], 1.0)
 
 
