@@ -74,12 +74,14 @@ def test_clockwork_computes_only_the_active_prefix(rng):
 
 def test_clockwork_multiply_adds_default_counts_from_a_fresh_state(rng):
     """multiply_adds(T, B) without t0 counts a sequence started from the default state
-    (clock 0): it equals what forward computes from that state, for lengths that end
-    mid-cycle too (where starting the clock at another step would count differently)."""
+    (clock 0), and multiply_adds(T) one such sequence (B = 1): each equals what forward
+    computes from that state, for lengths that end mid-cycle too (where starting the
+    clock at another step would count differently)."""
     cell = rnnzoo.make("clockwork", D, 16, seed=0, modules=4)
     for T in range(1, 10):
         _, _, cache = cell.forward(rng.standard_normal((T, 2, D)))
         assert cell.multiply_adds(T, B=2)[0] == 2 * (16 + D) * sum(cache.units)
+        assert cell.multiply_adds(T)[0] == (16 + D) * sum(cache.units)
 
 
 def test_clockwork_starts_from_the_dense_rnns_weights():

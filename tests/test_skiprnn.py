@@ -219,6 +219,21 @@ def test_real_skipping_equals_the_masked_path(base, batch, rng):
     assert sum(rows_run) == updates.sum()
 
 
+def test_forward_skipping_reads_replaced_base_parameters(rng):
+    """An optimizer or a checkpoint may put new arrays into cell.params["base.*"] (not
+    write into the old ones); forward_skipping, like forward, must run the base on them.
+    A pass: after the replacement both paths agree bit for bit (batch 1) and the outputs
+    changed."""
+    cell = skipping_cell("gru")
+    x = rng.standard_normal((12, 1, D))
+    before = cell.forward_skipping(x)[0]
+    for k in [k for k in cell.params if k.startswith("base.")]:
+        cell.params[k] = 1.5 * cell.params[k]              # new arrays, old ones untouched
+    hs, _, _ = cell.forward_skipping(x)
+    np.testing.assert_array_equal(hs, cell.forward(x)[0])
+    assert not np.allclose(hs, before)
+
+
 def test_closed_form_for_the_skipped_steps(rng):
     """Paper eq. 6: after an update with Δ = Δũ_t, ⌈0.5/Δ⌉ − 1 steps are skipped. A pass:
     every complete gap in the run matches it."""
