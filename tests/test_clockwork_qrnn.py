@@ -154,6 +154,33 @@ def test_qrnn_equals_the_step_by_step_reference(pooling, window, rng):
         np.testing.assert_array_equal(sT[1], x[-(window - 1):].transpose(1, 0, 2).reshape(2, -1))
 
 
+@pytest.mark.parametrize("pooling", ["f", "fo", "ifo"])
+def test_qrnn_blocks_of_steps_do_not_change_the_result(pooling, rng):
+    """Forward and backward run their elementwise work in blocks of steps (block(B),
+    ~16384 / (B H) steps: more than any small test's T, so every other test runs one
+    block). Here blocks of 3 over T = 8 (3, 3 and a partial 2), c and dL/dc carried across
+    block boundaries; a pass: hs, the final state, dx, dL/dstate0, every parameter
+    gradient and dh_norm equal the one-block run's to rounding, and hs the reference's."""
+    cell = rnnzoo.make("qrnn", D, 5, seed=2, pooling=pooling, window=2)
+    x = rng.standard_normal((8, 2, D))
+    state0 = tuple(rng.standard_normal(s.shape) for s in cell.initial_state(2))
+    dhs = rng.standard_normal((8, 2, 5))
+    dstate = tuple(rng.standard_normal(s.shape) for s in state0)
+
+    def run():
+        hs, sT, cache = cell.forward(x, state0)
+        dx, ds0, grads = cell.backward(dhs, cache, dstate)
+        return [hs, *sT, dx, *ds0, *grads.values(), grads.dh_norm]
+    assert cell.block(2) >= 8
+    one = run()
+    cell.block = lambda B: 3
+    blocked = run()
+    for a, b in zip(blocked, one):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(blocked[0], qrnn_reference(cell, x, state0[0], state0[1])[0],
+                               rtol=1e-13, atol=1e-14)
+
+
 def test_qrnn_init_bound_is_one_over_sqrt_of_the_window_times_d():
     """The docstring's initialization U(-1/sqrt(kD), 1/sqrt(kD)) (k the window, D the
     input size: the fan-in of a gate); a pass: W and b lie within it and reach past 90 %
