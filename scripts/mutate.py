@@ -8,10 +8,10 @@ For each module it lists every mutation site (an AST-level change: a comparison 
 ``pass``), samples ``--per-module`` of them with a fixed seed, and for each one copies
 the repository to a scratch folder, writes the mutated module there, and runs the
 module's tests (``TESTS`` below; only the files that exist) with ``pytest -x`` under a
-timeout. A cell module (``CELLS`` below) runs the registry-driven suites filtered to that
-cell with ``-k`` (its variants' ids), then its own test files unfiltered; ``--k`` adds a
-filter of your own to every run. A mutant is *killed* when the tests fail (or time out), and *survives* when
-they pass. Prints the score per module and every survivor with its line.
+timeout. A cell module (``CELLS`` below) runs the registry-driven suites filtered to
+that cell with ``-k`` (its variants' ids), then its own test files unfiltered; ``--k``
+adds a filter of your own to every run. A mutant is *killed* when a run fails (or
+times out), and *survives* when every run passes or selects no test. Prints the score per module and every survivor with its line.
 
 Not part of the test suite (it is slow by design); nothing is written into the repo.
 Docstrings and f-strings are left alone (mutating messages only tests the wording).

@@ -159,8 +159,9 @@ def test_janet_parameter_shapes_and_glorot_init():
     assert {k: v.shape for k, v in cell.params.items()} == {
         "W": (2 * H, D), "U": (2 * H, H), "b": (2 * H,)}
     # within the Glorot bounds, and reaching past 90 % of them (300 and 5000 draws)
-    assert 0.9 * np.sqrt(6 / (D + 2 * H)) < np.abs(cell.params["W"]).max() <= np.sqrt(6 / (D + 2 * H))
-    assert 0.9 * np.sqrt(6 / (3 * H)) < np.abs(cell.params["U"]).max() <= np.sqrt(6 / (3 * H))
+    kw, ku = np.sqrt(6 / (D + 2 * H)), np.sqrt(6 / (3 * H))
+    assert 0.9 * kw < np.abs(cell.params["W"]).max() <= kw
+    assert 0.9 * ku < np.abs(cell.params["U"]).max() <= ku
     np.testing.assert_array_equal(cell.params["b"][H:], 0.0)          # b_c = 0
 
 
