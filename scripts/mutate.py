@@ -11,7 +11,8 @@ module's tests (``TESTS`` below; only the files that exist) with ``pytest -x`` u
 timeout. A cell module (``CELLS`` below) runs the registry-driven suites filtered to
 that cell with ``-k`` (its variants' ids), then its own test files unfiltered; ``--k``
 adds a filter of your own to every run. A mutant is *killed* when a run fails (or
-times out), and *survives* when every run passes or selects no test. Prints the score per module and every survivor with its line.
+times out), and *survives* when every run passes or selects no test. Prints the score
+per module and every survivor with its line.
 
 Not part of the test suite (it is slow by design); nothing is written into the repo.
 Docstrings and f-strings are left alone (mutating messages only tests the wording).
