@@ -72,6 +72,16 @@ def test_dtype_must_be_float32_or_float64(name, dtype):
     raises(TypeError, "dtype must be float32 or float64", rnnzoo.make, name, D, H, dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", ["abc", None, True])
+def test_a_dtype_that_is_no_dtype_is_an_argument_type_error(dtype):
+    """rnnzoo.validation's rule: a value of the wrong type (here no dtype at all) raises
+    ArgumentTypeError, also a ValueError, so ``except ValueError`` catches it as it
+    catches every other bad option; a pass: the error is that class."""
+    from rnnzoo.validation import ArgumentTypeError
+    raises(ArgumentTypeError, "dtype must be float32 or float64", rnnzoo.make, "rnn", D, H,
+           dtype=dtype)
+
+
 @pytest.mark.parametrize("name", rnnzoo.available())
 @pytest.mark.parametrize("backend", BACKEND_BAD)
 def test_backend_must_be_known(name, backend):
