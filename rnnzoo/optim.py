@@ -358,8 +358,7 @@ def _check_lr(lr, what):
     return check_float(lr, what, minimum=0.0)
 
 
-_STATE_KEYS = {"type": str, "hyperparameters": dict, "lrs": dict, "step_count": object,
-               "buffers": dict}
+_STATE_KEYS = dict(type=str, hyperparameters=dict, lrs=dict, step_count=object, buffers=dict)
 
 
 def _check_state_layout(state, where):
@@ -396,8 +395,6 @@ def _resolve_lrs(names, default, lr_for) -> dict:
         if not matched:
             raise KeyError(f"lr_for pattern {pattern!r} matches no parameter; "
                            f"parameters are {names}")
-        for name in matched:
-            if name not in claimed:          # the first matching pattern wins
-                lrs[name] = lr
-                claimed.add(name)
+        lrs.update(dict.fromkeys(set(matched) - claimed, lr))   # the first match wins
+        claimed.update(matched)
     return lrs
