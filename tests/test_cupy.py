@@ -132,7 +132,11 @@ def test_no_host_round_trip_inside_the_time_loop(name, opts, rng, monkeypatch):
             _, _, cache = cell.forward(x)
             cell.backward(dhs, cache)
         counts.append(len(calls))
-    assert counts[0] == counts[1], f"host transfers at T=3 and T=9: {counts}"
+    # one exception, by design: Skip RNN runs a base outside IN_PLACE_BASES one step at a
+    # time, and clockwork reads its clock on the host to choose the step's active modules
+    # (the step's shapes depend on it): exactly one transfer per step, nothing more
+    per_step = 1 if name == "skiprnn" and opts.get("base") == "clockwork" else 0
+    assert counts[1] - counts[0] == per_step * (9 - 3), f"host transfers at T=3, 9: {counts}"
 
 
 # --------------------------------------- readout, losses, optimizers, diagnostics on CuPy

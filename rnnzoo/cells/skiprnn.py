@@ -67,7 +67,8 @@ class SkipRNN(RecurrentCell):
     so S's backward may read s_t where it saved its output. Otherwise (soft mode, other
     bases) the base runs one step at a time through its own sequence methods, on a
     fresh cache per step; the price is its input projection and weight-gradient GEMMs
-    per step. Both keep S(s_{t-1}, x_t) - s_{t-1} per step for the straight-through
+    per step (and, for a clockwork base, one read of its clock on the host per step: its
+    active modules decide the step's shapes). Both keep S(s_{t-1}, x_t) - s_{t-1} per step for the straight-through
     gradient.
 
     State: the base's state, then :math:`\tilde u` (B, 1). Shapes: x (T, B, D), h (B, H);
