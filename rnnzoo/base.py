@@ -211,10 +211,10 @@ class RecurrentCell(InputChecks):
         dhs = self._check_output_grad(dhs, cache.T, cache.B)
         if dstate_T is None:      # zeros, even where the initial state is not (skiprnn's ũ)
             dstate_T = tuple(self.xp.zeros_like(s) for s in self.initial_state(cache.B))
-        dstate_T = self._check_state(dstate_T, cache.B, "dstate_T")
-        # copies: a component a cell passes through untouched (clockwork's clock) must not
-        # come back as the caller's own array in dstate0
-        dstate_T = tuple(s.copy() for s in dstate_T)
+        else:                     # copies: a component a cell passes through untouched
+            # (clockwork's clock) must not come back as the caller's own array in dstate0
+            dstate_T = tuple(s.copy() for s in self._check_state(dstate_T, cache.B,
+                                                                   "dstate_T"))
         dx, dstate0, grads, dh_norm = self._backward(dhs, cache, dstate_T)
         grads = Gradients(grads)
         grads.dh_norm = to_numpy(dh_norm)
