@@ -46,8 +46,8 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
-from rnnzoo.diagnostics import gradient_norm_over_time, jacobian_singular_values
+from rnnzoo.teaching import selfcheck    # the exercises' checks
+from rnnzoo.core.diagnostics import gradient_norm_over_time, jacobian_singular_values
 
 print("registered cells:", rnnzoo.available())
 
@@ -229,7 +229,7 @@ print("||dL/dh_t|| at t = T-1, T-11, T-31:", grads.dh_norm[[-1, -11, -31]])
 #   gate's bias started at 3 ($f \approx 0.95$) that half moves up to about 1.
 
 # %%
-from rnnzoo.figures import BASELINES, plot_gradient_norms, plot_jacobian_spectra
+from rnnzoo.teaching.figures import BASELINES, plot_gradient_norms, plot_jacobian_spectra
 
 for label, name, options, _ in BASELINES:          # (label, cell name, options, line style)
     print(f"{label:34s} make({name!r}, ..., **{options})")

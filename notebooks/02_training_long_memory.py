@@ -54,7 +54,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
+from rnnzoo.teaching import selfcheck    # the exercises' checks
 from rnnzoo.tasks import make_task
 
 # %% [markdown]
@@ -191,7 +191,7 @@ ex.claim("with forget bias 0 the LSTM leaves the baseline later (or never) in at
 # solid after training (median over the 3 seeds).
 
 # %%
-from rnnzoo.figures.training import gradient_before_after
+from rnnzoo.teaching.figures.training import gradient_before_after
 
 norms = gradient_before_after(cells, ["rnn", "lstm", "gru"])
 first_half = slice(0, adding.T // 2)             # where the first marker can be

@@ -40,7 +40,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
+from rnnzoo.teaching import selfcheck    # the exercises' checks
 
 # %% [markdown]
 # ## 1. The equations, side by side
@@ -132,8 +132,8 @@ ex.claim("MGU takes less time than the GRU, and JANET less than the LSTM",
 # line is JANET with $b_f = 1$ instead ($f \approx 0.73$).
 
 # %%
-from rnnzoo.diagnostics import gradient_norm_over_time
-from rnnzoo.figures import GATED, plot_gradient_norms
+from rnnzoo.core.diagnostics import gradient_norm_over_time
+from rnnzoo.teaching.figures import GATED, plot_gradient_norms
 
 variants = [(label, name, dict(opts, t_max=300) if label == "janet (chrono init)" else opts,
              style) for label, name, opts, style in GATED]

@@ -46,8 +46,8 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
-from rnnzoo.figures import structural
+from rnnzoo.teaching import selfcheck    # the exercises' checks
+from rnnzoo.teaching.figures import structural
 
 # %% [markdown]
 # ## 1. IndRNN: each neuron's gradient is a power of its own weight
@@ -125,7 +125,7 @@ ex.claim("constrain() projects u onto |u| <= MAG^(1/T) = 2^(1/100), in place",
 # * `parametrization="exp"`: $W = e^{A}$, orthogonal because
 #   $(e^{A})^\top e^{A} = e^{-A} e^{A} = I$. Backward needs the derivative of the matrix
 #   exponential: $\partial L / \partial A = L_{\exp}(A^\top, \partial L / \partial W)$,
-#   the Fréchet derivative. `rnnzoo/expm.py` gets both from one eigendecomposition
+#   the Fréchet derivative. `rnnzoo/cells/expm.py` gets both from one eigendecomposition
 #   ($iA$ is Hermitian, so $A = U \mathrm{diag}(-i\lambda) U^H$ with $U$ unitary and
 #   $e^A = U \mathrm{diag}(e^{-i\lambda}) U^H$), the same code on NumPy and CuPy.
 # * `parametrization="cayley"`: $W = (I + A)^{-1}(I - A) D$ with $D$ a fixed diagonal of

@@ -44,8 +44,8 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
-from rnnzoo.figures import unitary as uf
+from rnnzoo.teaching import selfcheck    # the exercises' checks
+from rnnzoo.teaching.figures import unitary as uf
 
 # %% [markdown]
 # ## 1. Complex numbers as pairs of reals
@@ -113,7 +113,7 @@ print(rnnzoo.gradcheck(rnnzoo.make("eurnn", 3, 4, seed=3), rng.standard_normal((
 # it is constant to round-off: `tests/test_unitary.py` checks 1e-10 over 2,000 steps.)
 
 # %%
-from rnnzoo.diagnostics import gradient_norm_over_time
+from rnnzoo.core.diagnostics import gradient_norm_over_time
 T = 1000
 norms = {label: gradient_norm_over_time(rnnzoo.make(name, 4, 64, seed=0, **opts), T, batch=16)
          for label, name, opts, _ in uf.UNITARY}

@@ -45,9 +45,9 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
-from rnnzoo import bench_skipping as bench
-from rnnzoo.figures import skipping as figs
+from rnnzoo.teaching import selfcheck    # the exercises' checks
+from rnnzoo.benchmark import skipping as bench
+from rnnzoo.teaching.figures import skipping as figs
 
 # %% [markdown]
 # ## 1. Skip RNN: a learned gate that skips state updates
@@ -202,7 +202,7 @@ ex.claim("clockwork with 8 modules does under 30% of a dense rnn's multiply-adds
 # the whole period without shrinking. At initialization, with the loss on the last step:
 
 # %%
-from rnnzoo.diagnostics import gradient_norm_over_time
+from rnnzoo.core.diagnostics import gradient_norm_over_time
 T = 300
 norms = {name: gradient_norm_over_time(rnnzoo.make(name, 4, 64, **opts), T, batch=16)
          for name, opts in (("rnn", {}), ("clockwork", {"modules": 8}))}

@@ -43,7 +43,7 @@ except ImportError:                      # running from a checkout without `pip 
 import numpy as np
 import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
+from rnnzoo.teaching import selfcheck    # the exercises' checks
 
 # %% [markdown]
 # ## 1. The task
@@ -203,7 +203,7 @@ ax.text(0.0, -0.22, res.caption(), transform=ax.transAxes, fontsize=7, va="top",
 # $\eta \lambda^{T-1-\tau}\, h(\tau)^\top h_0$.
 
 # %%
-from rnnzoo.figures.fast_memory import best_model, fast_weight_trace
+from rnnzoo.teaching.figures.fast_memory import best_model, fast_weight_trace
 
 model, seed = best_model(res, "fastweights")
 xq, yq = task.batch(1, np.random.default_rng(7))
@@ -247,7 +247,7 @@ ex.claim("the query weighs a state of its own pair most at least twice as often 
 # or `?`?
 
 # %%
-from rnnzoo.ops import sigmoid
+from rnnzoo.core.ops import sigmoid
 
 drnn = best_model(res, "deltarnn")[0].cells[0]
 symbols = np.eye(37, dtype=np.float32)
@@ -274,8 +274,8 @@ for name, rows in (("letters", slice(0, 26)), ("digits", slice(26, 36)), ("'?'",
 # gradient back. Turning the memory off ($\eta = 0$) shows which path does the work.
 
 # %%
-from rnnzoo.diagnostics import gradient_norm_over_time
-from rnnzoo.figures import plot_gradient_norms, variant
+from rnnzoo.core.diagnostics import gradient_norm_over_time
+from rnnzoo.teaching.figures import plot_gradient_norms, variant
 
 norms = {eta: gradient_norm_over_time(rnnzoo.make("fastweights", 4, 64, eta=eta), 100,
                                       batch=16) for eta in (0.5, 0.0)}

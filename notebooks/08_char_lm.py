@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rnnzoo import experiments as ex
-from rnnzoo import selfcheck             # the exercises' checks
+from rnnzoo.teaching import selfcheck    # the exercises' checks
 from rnnzoo.tasks import make_task
 
 # %% [markdown]

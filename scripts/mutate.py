@@ -1,6 +1,6 @@
 """A small mutation tester: does the test suite notice a planted bug?
 
-    python scripts/mutate.py rnnzoo/optim.py rnnzoo/checkpoint.py --per-module 25
+    python scripts/mutate.py rnnzoo/training/optim.py rnnzoo/training/checkpoint.py --per-module 25
 
 For each module it lists every mutation site (an AST-level change: a comparison flipped,
 + and - or * and / swapped, a number or True/False changed, ``and``/``or`` swapped, a
@@ -29,17 +29,22 @@ import sys
 import tempfile
 import time
 
-TESTS = {   # module -> the test files that exercise it (missing files are skipped)
-    "base.py": ["test_contract", "test_bad_input", "test_gradients", "test_hostile_cells"],
-    "model.py": ["test_bad_input", "test_gradients", "test_hostile_model",
-                 "test_reference_equations", "test_train", "test_hostile_training"],
-    "optim.py": ["test_optim", "test_hostile_optim", "test_hostile_training", "test_train"],
-    "checkpoint.py": ["test_checkpoint", "test_hostile_checkpoint"],
-    "training.py": ["test_train", "test_hostile_training"],
-    "validation.py": ["test_validation", "test_hostile_cells", "test_hostile_model", "test_hostile_optim",
-                      "test_hostile_training", "test_hostile_tasks_gradcheck"],
-    "gradcheck.py": ["test_gradients", "test_hostile_tasks_gradcheck"],
-    "tasks.py": ["test_tasks", "test_hostile_tasks_gradcheck"],
+TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it (missing
+            # files are skipped)
+    "core/base.py": ["test_contract", "test_bad_input", "test_gradients", "test_hostile_cells"],
+    "core/validation.py": ["test_validation", "test_hostile_cells", "test_hostile_model",
+                           "test_hostile_optim", "test_hostile_training",
+                           "test_hostile_tasks_gradcheck"],
+    "core/gradcheck.py": ["test_gradients", "test_hostile_tasks_gradcheck"],
+    "training/model.py": ["test_bad_input", "test_gradients", "test_hostile_model",
+                          "test_reference_equations", "test_train", "test_hostile_training"],
+    "training/optim.py": ["test_optim", "test_hostile_optim", "test_hostile_training",
+                          "test_train"],
+    "training/checkpoint.py": ["test_checkpoint", "test_hostile_checkpoint"],
+    "training/trainer.py": ["test_train", "test_hostile_training"],
+    "training/tasks/charlm.py": ["test_charlm"],
+    **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
+       for m in ("__init__", "task", "memory", "digits")},
 }
 
 # the registry-driven suites (parametrized over every registered cell and EXTRA_VARIANTS)
@@ -47,19 +52,22 @@ REGISTRY = ["test_contract", "test_gradients", "test_hostile_cells", "test_bad_i
             "test_reference", "test_reference_equations"]
 # cell module -> (-k expression selecting its variants in REGISTRY, its own test files)
 CELLS = {
-    "gru.py": ("gru", ["test_gated_cells"]), "mgu.py": ("mgu", ["test_gated_cells"]),
-    "janet.py": ("janet", ["test_gated_cells"]), "lstm.py": ("lstm", ["test_gated_cells"]),
-    "clockwork.py": ("clockwork", ["test_clockwork_qrnn"]),
-    "qrnn.py": ("qrnn", ["test_clockwork_qrnn"]),
-    "skiprnn.py": ("skiprnn", ["test_skiprnn"]),
-    "fastweights.py": ("fastweights", ["test_fast_memory"]),
-    "urnn.py": ("urnn", ["test_unitary"]), "eurnn.py": ("eurnn", ["test_unitary"]),
-    "_unitary.py": ("urnn", ["test_unitary"]),          # "urnn" also selects eurnn
-    "indrnn.py": ("indrnn", ["test_indrnn"]),           # "indrnn" also selects resindrnn
-    "resindrnn.py": ("resindrnn", ["test_indrnn"]),
-    "orthogonal.py": ("orthogonal", ["test_orthogonal"]),
-    "expm.py": ("orthogonal", ["test_orthogonal"]),
-    "deltarnn.py": ("deltarnn", ["test_fast_memory"]),   # its own checks live there
+    "cells/gru.py": ("gru", ["test_gated_cells"]),
+    "cells/mgu.py": ("mgu", ["test_gated_cells"]),
+    "cells/janet.py": ("janet", ["test_gated_cells"]),
+    "cells/lstm.py": ("lstm", ["test_gated_cells"]),
+    "cells/clockwork.py": ("clockwork", ["test_clockwork_qrnn"]),
+    "cells/qrnn.py": ("qrnn", ["test_clockwork_qrnn"]),
+    "cells/skiprnn.py": ("skiprnn", ["test_skiprnn"]),
+    "cells/fastweights.py": ("fastweights", ["test_fast_memory"]),
+    "cells/urnn.py": ("urnn", ["test_unitary"]),
+    "cells/eurnn.py": ("eurnn", ["test_unitary"]),
+    "cells/_unitary.py": ("urnn", ["test_unitary"]),       # "urnn" also selects eurnn
+    "cells/indrnn.py": ("indrnn", ["test_indrnn"]),        # "indrnn" also selects resindrnn
+    "cells/resindrnn.py": ("resindrnn", ["test_indrnn"]),
+    "cells/orthogonal.py": ("orthogonal", ["test_orthogonal"]),
+    "cells/expm.py": ("orthogonal", ["test_orthogonal"]),
+    "cells/deltarnn.py": ("deltarnn", ["test_fast_memory"]),  # its own checks live there
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)
@@ -189,7 +197,7 @@ def run_pytest(root, tests, expr, timeout):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("modules", nargs="+", help="paths like rnnzoo/optim.py")
+    p.add_argument("modules", nargs="+", help="paths like rnnzoo/training/optim.py")
     p.add_argument("--repo", default=".", help="repository root (default: here)")
     p.add_argument("--per-module", type=int, default=25, help="mutants sampled per module")
     p.add_argument("--seed", type=int, default=0)
@@ -201,9 +209,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="mutate-") as scratch:
         root = os.path.join(scratch, "repo")
         shutil.copytree(args.repo, root, ignore=shutil.ignore_patterns(
-            ".git", "__pycache__", "*.ipynb", "figures", "notebooks", "*.png"))
+            ".git", ".venv", "__pycache__", "*.ipynb", "figures", "notebooks", "*.png"))
         for module in args.modules:
-            name = os.path.basename(module)
+            name = os.path.relpath(module, "rnnzoo").replace(os.sep, "/")
             groups = test_groups(root, name)
             path = os.path.join(root, module)
             with open(path) as f:

@@ -30,7 +30,7 @@ import numpy as np
 
 from rnnzoo.benchmark.gemms import gemm_runner, trace_gemms
 from rnnzoo.benchmark.timing import best_times, cell_runner, inputs
-from rnnzoo.registry import make
+from rnnzoo.core.registry import make
 
 
 def _buffers(rng, dtype):

@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from rnnzoo import assignments, selfcheck
+from rnnzoo.teaching import assignments, selfcheck
 
 jupytext = pytest.importorskip("jupytext")
 nbformat = pytest.importorskip("nbformat")

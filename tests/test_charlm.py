@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.validation import ArgumentTypeError
+from rnnzoo.core.validation import ArgumentTypeError
 
 
 @pytest.fixture(scope="module")

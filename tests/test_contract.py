@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.base import Gradients
-
 from .conftest import cell_variants
+from rnnzoo.core.base import Gradients
 
 D, H = 3, 4
 

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.backend import to_numpy
-
 from .conftest import cell_variants
+from rnnzoo.core.backend import to_numpy
 
 pytestmark = pytest.mark.skipif(not rnnzoo.cupy_available(),
                                 reason="CuPy with a GPU is not available")
@@ -84,7 +83,8 @@ def _count_host_transfers(monkeypatch):
     import sys
 
     import cupyx
-    from rnnzoo import backend
+
+    from rnnzoo.core import backend
     real, calls = backend.to_numpy, []
 
     def counted(a):
@@ -164,7 +164,8 @@ def test_training_on_cupy_matches_numpy(optimizer):
 
 def test_losses_on_cupy_match_numpy(rng):
     import cupy
-    from rnnzoo.model import mse_loss, softmax_cross_entropy
+
+    from rnnzoo.training.model import mse_loss, softmax_cross_entropy
     y, t = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2))
     loss, dy = mse_loss(y, t)
     loss_g, dy_g = mse_loss(cupy.asarray(y), cupy.asarray(t))
@@ -182,7 +183,7 @@ def test_losses_on_cupy_match_numpy(rng):
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "urnn", "eurnn", "orthogonal"])
 def test_diagnostics_on_cupy_match_numpy(name):
-    from rnnzoo import diagnostics
+    from rnnzoo.core import diagnostics
     cpu = rnnzoo.make(name, 3, 4, seed=0)
     gpu = rnnzoo.make(name, 3, 4, seed=0, backend="cupy")
     np.testing.assert_allclose(diagnostics.gradient_norm_over_time(gpu, 12),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.ops import layer_norm
+from rnnzoo.core.ops import layer_norm
 
 
 def sigmoid(a):

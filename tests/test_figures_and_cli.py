@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo import diagnostics, figures
 from rnnzoo.__main__ import main
+from rnnzoo.core import diagnostics
+from rnnzoo.teaching import figures
 
 
 def digest(path):
@@ -97,7 +98,7 @@ def test_committed_claims_all_pass_and_claims_md_is_their_rendering():
 
 def test_write_claims_merges_and_renders(tmp_path, capsys):
     from rnnzoo.experiments import Measurement
-    from rnnzoo.figures.core import _current, check, measure
+    from rnnzoo.teaching.figures.core import _current, check, measure
     _current[0] = "gradient_norm_over_time"
     figures.CLAIMS["gradient_norm_over_time"] = []
     check("one is less than two", 1 < 2, one=1)

@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.base import Cache
-
 from .conftest import cell_variants
 from .hostile import HOSTILE_BY_TYPE, numpy_twins, option_type, raises
+from rnnzoo.core.base import Cache
 
 D, H = 3, 4
 
@@ -74,10 +73,10 @@ def test_dtype_must_be_float32_or_float64(name, dtype):
 
 @pytest.mark.parametrize("dtype", ["abc", None, True])
 def test_a_dtype_that_is_no_dtype_is_an_argument_type_error(dtype):
-    """rnnzoo.validation's rule: a value of the wrong type (here no dtype at all) raises
+    """rnnzoo.core.validation's rule: a value of the wrong type (here no dtype at all) raises
     ArgumentTypeError, also a ValueError, so ``except ValueError`` catches it as it
     catches every other bad option; a pass: the error is that class."""
-    from rnnzoo.validation import ArgumentTypeError
+    from rnnzoo.core.validation import ArgumentTypeError
     raises(ArgumentTypeError, "dtype must be float32 or float64", rnnzoo.make, "rnn", D, H,
            dtype=dtype)
 

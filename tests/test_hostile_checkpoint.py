@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from rnnzoo.optim import Adam
-
 from .hostile import raises
+from rnnzoo.optim import Adam
+from rnnzoo.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
 def saved(tmp_path, optimizer=True, **model_kw):

@@ -9,9 +9,9 @@ import pytest
 
 from rnnzoo import training
 from rnnzoo.__main__ import main as rnnzoo_main
-from rnnzoo.benchmark import main as bench_main
-from rnnzoo.cli_compare import main as compare_main
-from rnnzoo.cli_train import main as train_main
+from rnnzoo.cli.bench import main as bench_main
+from rnnzoo.cli.compare import main as compare_main
+from rnnzoo.cli.train import main as train_main
 
 BASE = ["--task", "adding", "--T", "6", "--steps", "1", "--hidden", "2", "--eval-size", "4",
         "--no-progress"]

@@ -4,7 +4,7 @@ near 1e-9."""
 import numpy as np
 import pytest
 
-from rnnzoo.ops import layer_norm, layer_norm_backward, modrelu, modrelu_backward
+from rnnzoo.core.ops import layer_norm, layer_norm_backward, modrelu, modrelu_backward
 
 
 def _loss(G, z, b, eps):

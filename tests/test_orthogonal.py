@@ -12,7 +12,7 @@ import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 import rnnzoo
-from rnnzoo.expm import expm_skew, expm_skew_backward
+from rnnzoo.cells.expm import expm_skew, expm_skew_backward
 from rnnzoo.optim import Adam
 
 PARAMETRIZATIONS = [{"parametrization": "exp"},

@@ -168,7 +168,7 @@ def test_plot_history_draws_curves_and_baseline(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from rnnzoo.plotting import plot_history, smooth
+    from rnnzoo.training.plotting import plot_history, smooth
     np.testing.assert_allclose(smooth([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
     h1 = History(label="a", task="adding", metric="MSE", baseline=1 / 6, steps=[1, 2, 3],
                  train_loss=[0.3, 0.2, 0.1], grad_norm=[1, 1, 1], eval_steps=[0, 3],
@@ -184,7 +184,7 @@ def test_plot_history_draws_curves_and_baseline(tmp_path):
 
 
 def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):
-    from rnnzoo.cli_train import main
+    from rnnzoo.cli.train import main
     png, ckpt = tmp_path / "curve.png", tmp_path / "m.npz"
     rc = main(["--cell", "rnn", "--task", "adding", "--T", "10", "--steps", "6",
                "--hidden", "4", "--eval-size", "20", "--eval-every", "3", "--no-progress",
@@ -201,7 +201,7 @@ def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):
 
 
 def test_cli_option_parsing():
-    from rnnzoo.cli_train import parse_option
+    from rnnzoo.cli.train import parse_option
     assert parse_option("identity_init=true") == ("identity_init", True)
     assert parse_option("identity_scale=0.5") == ("identity_scale", 0.5)
     assert parse_option("nonlinearity=relu") == ("nonlinearity", "relu")

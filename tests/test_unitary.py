@@ -10,7 +10,7 @@ import pytest
 
 import rnnzoo
 from rnnzoo.cells._unitary import fit_recurrent_matrix, random_unitary
-from rnnzoo.diagnostics import gradient_norm_over_time
+from rnnzoo.core.diagnostics import gradient_norm_over_time
 
 VARIANTS = [("urnn", {}), ("eurnn", {}), ("eurnn", {"capacity": 7}),
             ("eurnn", {"style": "fft"}), ("eurnn", {"complex": False}),

@@ -1,4 +1,4 @@
-"""The shared validators of rnnzoo/validation.py, directly.
+"""The shared validators of rnnzoo/core/validation.py, directly.
 
 A pass: valid values (NumPy scalars included) come back as plain Python objects;
 everything else raises, a wrong type as ArgumentTypeError (a TypeError and a
@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
-from rnnzoo.validation import (ArgumentTypeError, check_bool, check_choice, check_float,
-                               check_int, check_optional, check_seed, describe)
+from rnnzoo.core.validation import (ArgumentTypeError, check_bool, check_choice, check_float,
+                                    check_int, check_optional, check_seed, describe)
 
 
 def test_accepted_values_come_back_as_plain_python():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import RecurrentCell
+from ..core.base import RecurrentCell
 
 
 class _Traced(np.ndarray):

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from ..registry import make
+from ..core.registry import make
 from .timing import TORCH_COUNTERPART, cell_runner, inputs, torch_runner
 
 # the CPU benchmark's three shapes, the issue's cuDNN comparison (100/64/512), and
@@ -55,7 +55,8 @@ def _median_times(fns, repeat, sync, warmup=3):
 def _torch_gpu_runner(cell_host, x, dhs, mode):
     """``torch.nn.RNN/LSTM/GRU`` on the GPU (cuDNN) with the host cell's weights."""
     import torch
-    from ..torch_interop import to_torch
+
+    from ..core.torch_interop import to_torch
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     module = to_torch(cell_host).cuda()

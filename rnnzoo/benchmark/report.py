@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
-from ..plotting import cell_style
+from ..training.plotting import cell_style
 
 MODE_NAMES = {"fb": "forward + backward", "f": "forward only"}
 

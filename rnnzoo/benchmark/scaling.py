@@ -11,7 +11,7 @@ import textwrap
 
 import numpy as np
 
-from ..registry import available, make
+from ..core.registry import available, make
 from .timing import best_times, cell_runner, inputs
 
 T_GRID = (25, 50, 100, 200, 400)
@@ -49,7 +49,7 @@ def scaling_figure(path, by_T, by_H, T_grid=T_GRID, H_grid=H_GRID, caption=""):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..plotting import cell_style
+    from ..training.plotting import cell_style
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8))
     for name, secs in by_T.items():
         a.plot(T_grid, 1e3 * np.asarray(secs), "o-", label=name, markersize=3,

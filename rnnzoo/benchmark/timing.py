@@ -6,12 +6,14 @@ comparison between processes is :mod:`.fair`'s job.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 
 import numpy as np
 
-from ..registry import make
+from ..core.registry import make
+from ..core.validation import check_int
 from .gemms import gemm_runner, trace_gemms
 
 TORCH_COUNTERPART = ("rnn", "lstm", "gru")
@@ -67,6 +69,25 @@ def best_times(fns, repeat: int, warmup_s: float = 0.2, clock: str = "wall") -> 
     return best
 
 
+def time_interleaved(fns, repeats=7, warmup=1) -> dict:
+    """Best-of-``repeats`` wall time of each function, the functions taking turns so a
+    change in the machine's load hits all of them alike. Compare ratios, not seconds:
+    another program on the machine moves every number."""
+    if not fns:
+        raise ValueError("time_interleaved needs at least one function")
+    check_int(repeats, "repeats", minimum=1)
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    best = {name: math.inf for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def inputs(T, B, D, output_size, dtype, seed=0):
     """The input x (T, B, D) and a random upstream gradient dhs (T, B, output_size)."""
     rng = np.random.default_rng(seed)
@@ -117,7 +138,7 @@ def torch_runner(module, x, dhs, mode="fb", device="cpu"):
 def time_torch(cell, T, B, D, H, mode="fb", dtype="float32", repeat=7, seed=0, clock="wall"):
     """Best-of-``repeat`` seconds of ``torch.nn.RNN/LSTM/GRU`` on the CPU with the weights
     of rnnzoo's cell of the same name, at torch's default thread count."""
-    from ..torch_interop import to_torch
+    from ..core.torch_interop import to_torch
     cell = make(cell, D, H, seed=seed, dtype=np.dtype(dtype))
     x, dhs = inputs(T, B, D, cell.output_size, dtype, seed)
     (torch_s,) = best_times([torch_runner(to_torch(cell), x, dhs, mode)], repeat, clock=clock)

@@ -40,8 +40,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..base import RecurrentCell
-from ..ops import array_module, modrelu, modrelu_backward
+from ..core.base import RecurrentCell
+from ..core.ops import array_module, modrelu, modrelu_backward
 
 MODRELU_EPS = 1e-5   # modReLU(z) = ReLU(|z| + b) z / (|z| + eps), as the uRNN code
 

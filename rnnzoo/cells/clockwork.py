@@ -5,9 +5,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..base import RecurrentCell
-from ..registry import register
+from ..core.backend import to_numpy
+from ..core.base import RecurrentCell
+from ..core.registry import register
 from . import _options
 
 

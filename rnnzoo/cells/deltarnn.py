@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..base import RecurrentCell
-from ..ops import ACTIVATIONS, sigmoid_
-from ..registry import register
+from ..core.base import RecurrentCell
+from ..core.ops import ACTIVATIONS, sigmoid_
+from ..core.registry import register
 
 
 def _identity_(a):

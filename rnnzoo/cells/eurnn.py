@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..registry import register
+from ..core.backend import to_numpy
+from ..core.registry import register
 from ._unitary import UnitaryRNNBase, angle_grad, diag_backward
 
 

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..base import RecurrentCell
-from ..ops import layer_norm, layer_norm_backward, relu_grad_
-from ..registry import register
+from ..core.backend import to_numpy
+from ..core.base import RecurrentCell
+from ..core.ops import layer_norm, layer_norm_backward, relu_grad_
+from ..core.registry import register
 
 
 @register("fastweights")
@@ -32,7 +32,7 @@ class FastWeights(RecurrentCell):
         h(t+1) &= h_S(t+1)
         \end{aligned}
 
-    f = ReLU, and LN (:func:`rnnzoo.ops.layer_norm`) normalizes across the H hidden units
+    f = ReLU, and LN (:func:`rnnzoo.core.ops.layer_norm`) normalizes across the H hidden units
     with a trainable gain g and bias b, ε = 1e-5 inside the square root. ReLU's kink
     (pre-activation exactly 0) gets derivative 0; the finite-difference tests use random
     points, which land on it with probability 0. Unrolled,

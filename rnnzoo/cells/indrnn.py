@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import Cache, RecurrentCell
-from ..ops import ACTIVATIONS, array_module
-from ..registry import register
-from ..validation import check_choice, check_float, check_int, check_optional
+from ..core.base import Cache, RecurrentCell
+from ..core.ops import ACTIVATIONS, array_module
+from ..core.registry import register
+from ..core.validation import check_choice, check_float, check_int, check_optional
 
 
 def check_indrnn_options(cell):

@@ -5,9 +5,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..base import RecurrentCell
-from ..registry import register
-from ..validation import check_bool, check_float
+from ..core.base import RecurrentCell
+from ..core.registry import register
+from ..core.validation import check_bool, check_float
 
 
 @register("janet")

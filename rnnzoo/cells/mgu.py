@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..base import RecurrentCell
-from ..registry import register
+from ..core.base import RecurrentCell
+from ..core.registry import register
 
 
 @register("mgu")

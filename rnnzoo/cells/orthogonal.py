@@ -5,11 +5,11 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..base import RecurrentCell
-from ..expm import expm_skew, expm_skew_backward
-from ..registry import register
-from ..validation import check_choice, check_int
+from ..core.backend import to_numpy
+from ..core.base import RecurrentCell
+from ..core.registry import register
+from ..core.validation import check_choice, check_int
+from .expm import expm_skew, expm_skew_backward
 
 
 def skew_block_init(rng, H, init):
@@ -60,7 +60,7 @@ class OrthogonalRNN(RecurrentCell):
         {\partial W})
 
     with :math:`L_{\exp}(X, E)` the Fréchet derivative of the matrix exponential. Both
-    come from one eigendecomposition of the normal matrix A (:mod:`rnnzoo.expm`; the
+    come from one eigendecomposition of the normal matrix A (:mod:`rnnzoo.cells.expm`; the
     same code on NumPy and CuPy), which keeps W orthogonal to round-off however large A
     grows; they agree with ``scipy.linalg.expm`` / ``expm_frechet`` to round-off.
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import Cache, RecurrentCell
-from ..registry import register
+from ..core.base import Cache, RecurrentCell
+from ..core.registry import register
 from . import _options
 
 GATES = {"f": ("z", "f"), "fo": ("z", "f", "o"), "ifo": ("z", "f", "o", "i")}

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import Cache, RecurrentCell
-from ..ops import array_module
-from ..registry import register
-from ..validation import check_bool, check_choice, check_int
+from ..core.base import Cache, RecurrentCell
+from ..core.ops import array_module
+from ..core.registry import register
+from ..core.validation import check_bool, check_choice, check_int
 from .indrnn import check_indrnn_options, clip_u_, init_u, recurrence, recurrence_backward
 
 LN_EPS = 1e-5

@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..base import RecurrentCell
-from ..ops import ACTIVATIONS
-from ..registry import register
-from ..validation import check_bool, check_choice, check_float
+from ..core.base import RecurrentCell
+from ..core.ops import ACTIVATIONS
+from ..core.registry import register
+from ..core.validation import check_bool, check_choice, check_float
 
 
 @register("rnn")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..base import Cache, RecurrentCell
-from ..ops import sigmoid_
-from ..registry import available, make, register
+from ..core.backend import to_numpy
+from ..core.base import Cache, RecurrentCell
+from ..core.ops import sigmoid_
+from ..core.registry import available, make, register
 from . import _options
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import to_numpy
-from ..registry import register
+from ..core.backend import to_numpy
+from ..core.registry import register
 from ._unitary import UnitaryRNNBase, angle_grad, diag_backward
 
 

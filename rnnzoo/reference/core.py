@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..ops import LAYER_NORM_EPS
+from ..core.ops import LAYER_NORM_EPS
 
 
 # ------------------------------------------------------------------ building blocks

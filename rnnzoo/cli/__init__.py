@@ -1,0 +1,53 @@
+"""The command line, one module per subcommand: ``python -m rnnzoo COMMAND ...``.
+
+=============  =====================================  ============================
+command        what it does                           module
+=============  =====================================  ============================
+figures        regenerate the teaching figures         :mod:`.figures`
+gradcheck      finite differences on every cell        :mod:`.gradcheck`
+train          one cell on one task                    :mod:`.train`
+compare        several cells x several seeds           :mod:`.compare`
+assignments    the student notebooks                   :mod:`.assignments`
+bench          time forward+backward against torch     :mod:`.bench`
+=============  =====================================  ============================
+
+The parsers share :mod:`.args`. This is the top wing: it imports the others, and nothing
+imports it.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# these parse their own flags (``python -m rnnzoo train -h`` is their own help); each is
+# the module of the same name here
+OWN_PARSER = ("train", "compare", "assignments", "bench")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in OWN_PARSER:
+        module = importlib.import_module(f".{argv[0]}", __name__)
+        return module.main(argv[1:])
+    from . import figures, gradcheck
+    parser = argparse.ArgumentParser(prog="python -m rnnzoo",
+                                     description="rnnzoo: recurrent cells from scratch")
+    sub = parser.add_subparsers(dest="command", required=True)
+    figures.add_parser(sub)
+    gradcheck.add_parser(sub)
+
+    p = sub.add_parser("train", help="train a cell on a task (see: python -m rnnzoo train -h)")
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("compare", help="several cells x several seeds under one budget "
+                       "(see: python -m rnnzoo compare -h)")
+    p.add_argument("compare_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("assignments", help="write the student version of every notebook "
+                       "(see: python -m rnnzoo assignments -h)")
+    p.add_argument("assignments_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("bench", help="time forward+backward of every cell, and torch's "
+                       "(see: python -m rnnzoo bench -h)")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    return args.run(args)

@@ -1,0 +1,67 @@
+"""What every subcommand's parser shares: argparse ``type=`` functions that refuse a bad
+value with a usage error naming it, and checks that an output path can be written before
+any work starts (a finished measurement is never lost to a bad path)."""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import math
+import os
+
+
+def parse_option(text):
+    """``key=value`` -> (key, value); the value is read as JSON or a Python literal
+    (``true``, ``1.5``, ``"relu"``), else kept as a string (``nonlinearity=relu``)."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected key=value; got {text!r}")
+    key, raw = text.split("=", 1)
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            return key.strip(), parse(raw)
+        except (ValueError, SyntaxError):
+            continue
+    return key.strip(), raw
+
+
+def number(kind, minimum=None, *, positive=False):
+    """An argparse ``type=``: a finite int/float >= minimum (> 0 if positive)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}"
+                                             f"; got {text!r}") from None
+        if not math.isfinite(value) or (positive and value <= 0) or \
+                (minimum is not None and value < minimum):
+            bound = "> 0" if positive else f">= {minimum}"
+            raise argparse.ArgumentTypeError(f"expected a finite value {bound}; got {text!r}")
+        return value
+    parse.__name__ = kind.__name__          # argparse names the type in its message
+    return parse
+
+
+POSITIVE_INT, COUNT = number(int, positive=True), number(int, 0)
+NONNEG_FLOAT = number(float, 0.0)
+
+
+def check_writable(parser, flag, path):
+    """Usage error now, not after training, if ``path`` cannot be written."""
+    full = os.path.abspath(path)
+    folder = os.path.dirname(full)
+    if os.path.isdir(full):
+        parser.error(f"{flag} {path}: is a directory")
+    if not os.path.isdir(folder):
+        parser.error(f"{flag} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(full) and not os.access(full, os.W_OK)):
+        parser.error(f"{flag} {path}: not writable")
+
+
+def check_plot_format(parser, path):
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if ext:
+        from matplotlib.figure import Figure
+        formats = Figure().canvas.get_supported_filetypes()
+        if ext not in formats:
+            parser.error(f"--save-plot {path}: matplotlib cannot write .{ext}; use one of "
+                         f"{', '.join(sorted(formats))}")

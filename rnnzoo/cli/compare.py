@@ -1,0 +1,113 @@
+"""The ``compare`` subcommand: several cells, several seeds, one budget, one table.
+
+    python -m rnnzoo compare --cells lstm janet gru --task adding --T 100 --steps 1500 \\
+        --seeds 3 --save-plot adding.png
+
+A cell is written ``name`` or ``name:key=value,key=value`` (its options), and may end in
+``@label``. The LSTM gets forget bias 1 unless you say otherwise (see
+:data:`rnnzoo.experiments.FAIR_DEFAULTS`); an unfair override needs ``--note``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..core.registry import available
+from ..training.optim import OPTIMIZERS
+from ..training.tasks import TASKS
+from .args import NONNEG_FLOAT, check_writable, number, parse_option
+
+
+def parse_variant(text):
+    """``name[:k=v,k=v][@label]`` -> Variant arguments (cell, options, label)."""
+    label = None
+    if "@" in text:
+        text, label = text.split("@", 1)
+    name, _, opts = text.partition(":")
+    if name not in available():
+        raise argparse.ArgumentTypeError(f"unknown cell {name!r}; available: "
+                                         f"{', '.join(available())}")
+    options = dict(parse_option(o) for o in opts.split(",") if o) if opts else {}
+    return name, options, label or (text if opts else name)
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}; got {text!r}") \
+                from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}; got {text}")
+        return value
+    return parse
+
+
+def build_parser(prog="python -m rnnzoo compare"):
+    p = argparse.ArgumentParser(prog=prog, description="Train several cells over several "
+                                "seeds under one budget and compare them honestly.")
+    p.add_argument("--cells", nargs="+", type=parse_variant, required=True,
+                   metavar="NAME[:K=V,...][@LABEL]")
+    p.add_argument("--task", default="adding", choices=sorted(TASKS))
+    p.add_argument("--T", type=_positive(int), default=None, help="the task's length")
+    p.add_argument("--task-option", action="append", type=parse_option, default=[],
+                   metavar="KEY=VALUE")
+    p.add_argument("--steps", type=_positive(int), default=1000)
+    p.add_argument("--batch-size", type=_positive(int), default=32)
+    p.add_argument("--hidden", type=_positive(int), default=64)
+    p.add_argument("--layers", type=_positive(int), default=1)
+    p.add_argument("--lr", type=number(float, positive=True), default=1e-2)
+    p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
+    p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0, help="max gradient norm; 0: none")
+    p.add_argument("--tbptt", type=_positive(int), default=None)
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--seeds", type=_positive(int), default=3, help="seeds 0..N-1 (default 3)")
+    p.add_argument("--workers", type=_positive(int), default=None,
+                   help="processes (default: one per core)")
+    p.add_argument("--note", default=None,
+                   help="why a deliberately unfair setting is used (shown in the caption)")
+    p.add_argument("--save-plot", metavar="PATH", help="save the curves as a PNG")
+    return p
+
+
+def main(argv=None) -> int:
+    from ..teaching import experiments as ex
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.save_plot and not args.save_plot.lower().endswith(".png"):
+        parser.error(f"argument --save-plot: expected a path ending in .png; got "
+                     f"{args.save_plot!r}")
+    if args.save_plot:                         # before training, so no run is lost at the end
+        check_writable(parser, "--save-plot", args.save_plot)
+    task_options = dict(args.task_option)
+    if args.T is not None:
+        task_options["T"] = args.T
+    try:
+        variants = [ex.Variant(name, options, label=label, note=args.note)
+                    for name, options, label in args.cells]
+        budget = ex.Budget(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                           optimizer=args.optimizer, clip=args.clip or None,
+                           hidden=args.hidden, layers=args.layers, dtype=args.dtype,
+                           tbptt=args.tbptt)
+        result = ex.compare(variants, args.task, task_options=task_options, budget=budget,
+                            seeds=args.seeds, workers=args.workers)
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
+    print(result.summary())
+    print(result.caption())
+    if args.save_plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(8, 4.8))
+        result.plot(ax)
+        fig.text(0.01, -0.02, result.caption(), fontsize=7, va="top", wrap=True)
+        fig.savefig(args.save_plot, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        print(f"saved {args.save_plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""The cell contract and what every cell relies on; nothing here imports from outside
+``core``.
+
+=================  ==================================================================
+``base``           :class:`RecurrentCell`: backend, params from a seed, the time loops
+``cell_checks``    the input checks every cell runs (a mixin of the base)
+``backend``        NumPy or CuPy: the only module that imports CuPy
+``ops``            in-place activations, layer norm and modReLU, shared by the cells
+``registry``       ``@register("<name>")``, :func:`make`, :func:`available`
+``validation``     the shared argument validators (``check_int``, ``check_float``, ...)
+``gradcheck``      the finite-difference checker
+``diagnostics``    gradient norm over time, step-Jacobian singular values
+``torch_interop``  ``from_torch`` / ``to_torch`` for rnn, lstm and gru
+=================  ==================================================================
+"""

@@ -1,0 +1,104 @@
+"""The input checks every cell's public entry points run (shared by :class:`rnnzoo.core.base.
+RecurrentCell` as a mixin): arrays on the cell's backend, of its dtype and shapes, and
+finite. Each error names the method, the argument, what was expected and what was given.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import array_type_name, backend_of, to_numpy
+
+
+class InputChecks:
+    """Mixin: needs ``self.backend``, ``self.xp``, ``self.dtype``, ``self.name``,
+    ``self.input_size``, ``self.output_size``, ``self.state_names`` and
+    ``self.initial_state(batch)``."""
+
+    def _where(self, method="forward"):
+        return f"{type(self).__name__}('{self.name}').{method}"
+
+    def _check_array(self, a, what, method):
+        if self.backend.is_array(a):
+            return
+        try:
+            other = backend_of(a).name
+        except TypeError:
+            raise TypeError(f"{self._where(method)}: {what} must be a {self.backend.name} array; "
+                            f"got {type(a).__name__}") from None
+        hint = ("rnnzoo.core.backend.to_numpy(...)" if self.backend.name == "numpy"
+                else "cupy.asarray(...)")
+        raise TypeError(f"{self._where(method)}: {what} is a {array_type_name(a)} but this "
+                        f"cell uses backend '{self.backend.name}'; convert it with {hint} "
+                        f"or build the cell with backend='{other}'")
+
+    def _check_dtype(self, a, what, method, expected=None):
+        expected = self.dtype if expected is None else expected
+        if a.dtype == expected:
+            return
+        kind = "floating" if np.issubdtype(expected, np.floating) else "complex"
+        raise TypeError(f"{self._where(method)}: {what} has dtype {a.dtype}; expected {kind} "
+                        f"dtype {expected} (the cell's dtype). Cast with .astype({expected}) "
+                        f"or build the cell with dtype={a.dtype}"
+                        if np.issubdtype(a.dtype, np.inexact) else
+                        f"{self._where(method)}: {what} has non-floating dtype {a.dtype}; "
+                        f"expected {expected} (the cell's dtype)")
+
+    def _check_finite(self, a, what, method):
+        if not bool(to_numpy(self.xp.isfinite(a).all())):       # one transfer
+            first = tuple(int(i) for i in to_numpy(self.xp.argwhere(~self.xp.isfinite(a))[0]))
+            raise ValueError(f"{self._where(method)}: {what} contains NaN or inf (first at "
+                             f"index {first}); rnnzoo refuses non-finite input rather than "
+                             f"propagate it through every later step")
+
+    def _check_input(self, x):
+        self._check_array(x, "x", "forward")
+        expected = f"(T, B, input_size={self.input_size})"
+        if x.ndim != 3:
+            hint = " (for one sequence use x[:, None, :])" if x.ndim == 2 else ""
+            raise ValueError(f"{self._where()}: x must be a 3-D time-major array {expected}; "
+                             f"got a {x.ndim}-D array of shape {tuple(x.shape)}{hint}")
+        if x.shape[2] != self.input_size:
+            raise ValueError(f"{self._where()}: x must have shape {expected}; got "
+                             f"{tuple(x.shape)} (feature size {x.shape[2]} != {self.input_size})")
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"{self._where()}: x must have T >= 1 and B >= 1; got shape "
+                             f"{tuple(x.shape)}")
+        self._check_dtype(x, "x", "forward")
+        self._check_finite(x, "x", "forward")
+        return x
+
+    def _check_state(self, state, batch, what):
+        zeros = self.initial_state(batch)
+        if state is None:
+            return zeros
+        method = "forward" if what == "state0" else "backward"
+        names = ", ".join(self.state_names)
+        if not isinstance(state, (tuple, list)) or len(state) != len(zeros):
+            got = (f"a {type(state).__name__}" if not isinstance(state, (tuple, list))
+                   else f"{len(state)} arrays")
+            raise TypeError(f"{self._where(method)}: {what} must be a tuple of "
+                            f"{len(zeros)} array(s) ({names}); got {got}"
+                            + (" (wrap a single array in a 1-tuple: (h,))"
+                               if len(zeros) == 1 and not isinstance(state, (tuple, list))
+                               else ""))
+        for name, s, z in zip(self.state_names, state, zeros):
+            label = f"{what} component '{name}'"
+            self._check_array(s, label, method)
+            if tuple(s.shape) != tuple(z.shape):
+                raise ValueError(f"{self._where(method)}: {label} must have shape "
+                                 f"{tuple(z.shape)} (B, ...) to match x; got {tuple(s.shape)}")
+            self._check_dtype(s, label, method, z.dtype)
+            self._check_finite(s, label, method)
+        return tuple(state)
+
+    def _check_output_grad(self, dhs, T, B):
+        shape = (T, B, self.output_size)
+        if dhs is None:
+            return self.xp.zeros(shape, dtype=self.dtype)
+        self._check_array(dhs, "dhs", "backward")
+        if tuple(dhs.shape) != shape:
+            raise ValueError(f"{self._where('backward')}: dhs must have the shape of hs, "
+                             f"(T, B, output_size) = {shape}; got {tuple(dhs.shape)}")
+        self._check_dtype(dhs, "dhs", "backward")
+        self._check_finite(dhs, "dhs", "backward")
+        return dhs

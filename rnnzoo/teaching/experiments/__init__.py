@@ -1,0 +1,36 @@
+"""Honest comparisons: several seeds with their spread, matched initialization, the
+budget on the figure, and claims that are checks on the data rather than prose.
+
+One call trains every (variant, seed) pair on a task under one budget, in parallel
+processes (one BLAS thread each, so 2 cores give 2x), and returns a :class:`Comparison`::
+
+    from rnnzoo import experiments as ex
+    budget = ex.Budget(steps=1000, lr=1e-2, hidden=64)
+    res = ex.compare([ex.Variant("lstm"), ex.Variant("janet")], task="adding",
+                     task_options={"T": 100}, budget=budget, seeds=3)
+    print(res.summary())                    # median, spread, when each seed left the baseline
+    res.plot(ax)                            # median line, min-max band, baseline, budget
+    ex.claim("janet leaves the baseline in every seed",
+             None not in res.left_baseline("janet"), steps=res.left_baseline("janet"))
+
+**Fair by default.** A variant gets the standard initialization trick that the papers
+reproduced here also gave their baselines (:data:`FAIR_DEFAULTS`: an LSTM starts with
+forget bias 1, as in Gers et al. 2000 and Jozefowicz et al. 2015; JANET's chrono init is
+spread over the task's length). Overriding one of those with another value is a
+deliberately unfair comparison, and :class:`Variant` refuses it unless ``note=`` says why;
+the note is printed in the caption.
+
+**Claims are data.** :func:`claim` prints PASS or FAIL with the numbers it was given and
+raises :class:`ClaimFailed` on FAIL, so a notebook whose prose the data stops supporting
+fails its test instead of misleading a student.
+"""
+from __future__ import annotations
+
+from ...benchmark.timing import time_interleaved
+from .claims import Claim, ClaimFailed, Measurement, claim
+from .results import LEFT_BASELINE_FRACTION, Comparison
+from .running import compare
+from .spec import FAIR_DEFAULTS, Budget, Variant
+
+__all__ = ["Budget", "Variant", "Comparison", "compare", "claim", "Claim", "ClaimFailed",
+           "Measurement", "time_interleaved", "FAIR_DEFAULTS", "LEFT_BASELINE_FRACTION"]

@@ -1,0 +1,116 @@
+"""What a comparison runs: the :class:`Budget` every run shares, the :class:`Variant`
+(a cell with its options) and the fair defaults a variant gets."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...core.registry import get_cell_class
+from ...core.validation import check_int
+
+FAIR_DEFAULTS = {
+    "lstm": lambda task: {"forget_bias": 1.0},
+    "janet": lambda task: {"t_max": max(int(task.T), 2)},
+}
+
+LEFT_BASELINE_FRACTION = 0.5   # a run "left the baseline" once its eval loss is below half of it
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every run of a comparison gets; printed on the figure."""
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-2
+    optimizer: str = "adam"
+    clip: float | None = 1.0
+    hidden: int = 64
+    layers: int = 1
+    dtype: str = "float32"
+    eval_every: int | None = None     # None: about 20 evaluations per run
+    eval_size: int = 500
+    tbptt: int | None = None
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "hidden", "layers", "eval_size"):
+            check_int(getattr(self, name), f"Budget.{name}", minimum=1)
+        if self.eval_every is not None:
+            check_int(self.eval_every, "Budget.eval_every", minimum=1)
+        if self.tbptt is not None:
+            check_int(self.tbptt, "Budget.tbptt", minimum=1)
+        for name in ("lr",) + (("clip",) if self.clip is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating,
+                                                                 np.integer)) \
+                    or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"Budget.{name} must be a positive finite number; "
+                                 f"got {value!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"Budget.dtype must be 'float32' or 'float64'; got {self.dtype!r}")
+
+    @property
+    def every(self) -> int:
+        return self.eval_every or max(self.steps // 20, 1)
+
+    def describe(self) -> str:
+        clip = f"clip {self.clip:g}" if self.clip is not None else "no clipping"
+        tb = f", truncated BPTT {self.tbptt}" if self.tbptt else ""
+        depth = f" x {self.layers} layers" if self.layers > 1 else ""
+        return (f"H = {self.hidden}{depth}, {self.optimizer} lr {self.lr:g}, batch "
+                f"{self.batch_size}, {clip}, {self.steps} steps{tb}, {self.dtype}")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A cell with its options, a label for legends, and optional per-parameter learning
+    rates (``lr_for``, keys like ``"cell0.W_hh"``) and line style."""
+    cell: str
+    options: dict = field(default_factory=dict)
+    label: str | None = None
+    lr_for: dict | None = None
+    note: str | None = None          # why an unfair setting is used, shown in the caption
+    style: dict | None = None
+    budget: dict | None = None       # this variant's changes to the shared Budget, e.g.
+                                     # {"tbptt": 25} or {"clip": None}: shown in the caption
+
+    def __post_init__(self):
+        cls = get_cell_class(self.cell)          # a clear error for an unknown cell
+        unknown = sorted(set(self.options) - set(cls.options))
+        if unknown:
+            raise ValueError(f"Variant({self.cell!r}): unknown option(s) {unknown}; "
+                             f"{self.cell} takes {sorted(cls.options) or 'none'}")
+        if self.label is None:
+            object.__setattr__(self, "label", self.cell)
+        if self.budget:
+            fields = set(Budget.__dataclass_fields__)
+            unknown = sorted(set(self.budget) - fields)
+            if unknown:
+                raise ValueError(f"Variant {self.label!r}: budget= names unknown Budget "
+                                 f"field(s) {unknown}; fields: {sorted(fields)}")
+
+    def budget_for(self, budget) -> "Budget":
+        """The shared budget with this variant's changes (validated like any Budget)."""
+        return dataclasses.replace(budget, **self.budget) if self.budget else budget
+
+    def resolved_options(self, task) -> dict:
+        """The options the run uses: the fair defaults for this task, then the variant's
+        own. Overriding a fair default needs ``note``."""
+        fair = FAIR_DEFAULTS.get(self.cell, lambda t: {})(task)
+        changed = {k: v for k, v in self.options.items() if k in fair and v != fair[k]}
+        if changed and not self.note:
+            raise ValueError(f"Variant {self.label!r} overrides the fair default(s) "
+                             f"{ {k: fair[k] for k in changed} } with {changed}: a "
+                             f"deliberately unfair comparison must say why (note='...')")
+        return {**fair, **self.options}
+
+    def describe(self, task) -> str:
+        opts = self.resolved_options(task)
+        text = f"{self.cell}({', '.join(f'{k}={v!r}' for k, v in opts.items()) or 'default init'})"
+        if self.lr_for:
+            text += f" lr_for={self.lr_for}"
+        if self.budget:
+            text += " with " + ", ".join(f"{k}={v}" for k, v in self.budget.items())
+        return text + (f" [{self.note}]" if self.note else "")

@@ -1,0 +1,128 @@
+"""What every figure module shares: the ``@figure`` registry, saving a PNG without a
+timestamp, and the two diagnostic plots (gradient norm over time, step-Jacobian
+spectrum) that several families draw for their own cells."""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+
+from ...core import diagnostics
+from ...core.registry import make
+from ...training.plotting import cell_style
+
+FIGURES: dict = {}
+CLAIMS: dict = {}      # figure name -> the claims its data was checked against this run
+_current = [None]      # the figure being drawn, so check() knows whose claim it is
+
+
+def figure(name):
+    """Register a figure function ``fn(out_dir, full=False, seed=0) -> path`` under the
+    PNG's file stem."""
+    def decorate(fn):
+        if name in FIGURES and FIGURES[name] is not fn:
+            raise ValueError(f"a figure named {name!r} is already registered")
+        FIGURES[name] = fn
+        return fn
+    return decorate
+
+
+def pyplot():
+    import matplotlib
+    matplotlib.use("Agg")          # files only; no display needed (CI, servers)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save(fig, out_dir, name):
+    """Write ``fig`` to out_dir/name.png with no timestamp (identical bytes on a rerun)."""
+    path = pathlib.Path(out_dir) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    pyplot().close(fig)
+    return path
+
+
+def variant(label, name, options=None, **style):
+    """A (label, registry name, options, line style) tuple; the style defaults to the
+    cell's project-wide colour (:func:`rnnzoo.training.plotting.cell_style`)."""
+    return (label, name, dict(options or {}), {**cell_style(name), **style})
+
+
+def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, ylim=(1e-40, 1e2)):
+    """On ``ax``: ||dL/dh_t|| against t for each (label, name, options, style) variant,
+    loss on the last step only, log scale."""
+    for label, name, opts, style in variants:
+        cell = make(name, input_size, hidden, seed=seed, **opts)
+        norms = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
+        ax.semilogy(np.arange(1, T + 1), norms, label=label, **style)
+    label_axes(ax, "time step t (the loss is at t = T)", r"$\|\partial L / \partial h_t\|$",
+               f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
+               ylim, "lower right")
+
+
+def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, seed=0):
+    """On ``ax``: the sorted singular values of ∂s_t/∂s_{t-1}, averaged over the last
+    ``last`` of T steps of a random trajectory, for each variant."""
+    for label, name, opts, style in variants:
+        cell = make(name, input_size, hidden, seed=seed, **opts)
+        sv = diagnostics.jacobian_singular_values(cell, T, seed=seed, steps=range(T - last, T))
+        mean_sv = sv.mean(axis=0)                        # sorted, averaged over steps
+        rank = (np.arange(mean_sv.size) + 0.5) / mean_sv.size
+        ax.semilogy(rank, mean_sv, label=f"{label} (S = {mean_sv.size})", **style)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.text(0.01, 1.15, "norm-preserving: every singular value = 1", fontsize=8)
+    label_axes(ax, "singular value rank (fraction of the state size S)",
+               r"singular value of $\partial s_t / \partial s_{t-1}$",
+               f"Step Jacobian spectrum, averaged over {last} steps (H = {hidden})",
+               (1e-4, 3), "lower left")
+
+
+def label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.set_ylim(*ylim)
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc=legend_loc, fontsize=9)
+
+
+_COMPARISONS: dict = {}   # comparisons shared by the figures of one command
+
+
+def comparison(variants, task, task_options, budget, *, full=False, seed=0):
+    """Run (once per command) an :func:`rnnzoo.experiments.compare` for a figure:
+    3 seeds by default, 5 with ``--full``, starting at ``seed``. Figures that need the
+    same runs share them."""
+    from ..experiments import compare
+    seeds = list(range(seed, seed + (5 if full else 3)))
+    key = (repr(variants), task, repr(sorted(task_options.items())), repr(budget), tuple(seeds))
+    if key not in _COMPARISONS:
+        _COMPARISONS[key] = compare(variants, task, task_options=task_options, budget=budget,
+                                    seeds=seeds, progress=False)
+    return _COMPARISONS[key]
+
+
+def caption(fig, text, y=-0.01):
+    """The budget and initialization under the figure, small but always there."""
+    fig.text(0.01, y, text, fontsize=7.5, va="top", ha="left", wrap=True, color="0.2")
+
+
+def check(statement, passed, **numbers):
+    """A claim the figure's data must support, recorded for figures/claims.md (the
+    README's numbers come from there, never typed by hand). It prints PASS or FAIL;
+    the figures command exits non-zero when any fails, after drawing everything."""
+    from ..experiments import claim
+    c = claim(statement, passed, strict=False, **numbers)
+    CLAIMS.setdefault(_current[0], []).append(c)
+    return c
+
+
+def measure(statement, **numbers):
+    """A number the figure measured, recorded beside the claims (shown as MEASURED: it
+    states no condition, so it can neither pass nor fail)."""
+    from ..experiments import Measurement
+    m = Measurement(statement, numbers)
+    print(m, flush=True)
+    CLAIMS.setdefault(_current[0], []).append(m)
+    return m

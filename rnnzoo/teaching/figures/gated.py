@@ -1,0 +1,69 @@
+"""Figures of the gated cells with fewer gates (MGU against GRU, JANET against LSTM)."""
+from __future__ import annotations
+
+from ..experiments import Budget, Variant
+from .core import (caption, check, comparison, figure, measure, plot_gradient_norms, pyplot, save,
+                   variant)
+from .training import adding_runs
+
+GATED = [
+    variant("gru", "gru"),
+    variant("mgu", "mgu"),
+    variant("lstm", "lstm"),
+    variant("janet (chrono init)", "janet"),
+    variant("janet (b_f = 1)", "janet", {"chrono_init": False}, linestyle="--"),
+]
+
+
+@figure("gated_gradient_norms")
+def gated_gradient_norm_figure(out_dir, full=False, seed=0):
+    """||dL/dh_t|| for GRU, MGU, LSTM and JANET with and without chrono init."""
+    T = 1000 if full else 300
+    variants = [(label, name, dict(opts, t_max=T) if name == "janet" and opts == {} else opts,
+                 style) for label, name, opts, style in GATED]
+    fig, ax = pyplot().subplots(figsize=(8, 4.8))
+    plot_gradient_norms(ax, variants, T, seed=seed, ylim=(1e-30, 1e2))
+    return save(fig, out_dir, "gated_gradient_norms")
+
+
+def digits_runs(full, seed):
+    """gru, mgu, lstm (forget bias 1) and janet (chrono init over 64 steps) on
+    pixel-by-pixel digits: the JANET paper's claim is about pixel-by-pixel MNIST."""
+    variants = [Variant(name) for name in ("gru", "mgu", "lstm", "janet")]
+    return comparison(variants, "digits", {}, Budget(steps=2000 if full else 800, hidden=64),
+                      full=full, seed=seed)
+
+
+@figure("gated_learning_curves")
+def gated_learning_figure(out_dir, full=False, seed=0):
+    """MGU vs GRU and JANET vs LSTM at equal hidden size, fairly initialized: the adding
+    problem and pixel-by-pixel digits, median and spread over seeds."""
+    plt = pyplot()
+    adding, digits = adding_runs(full, seed), digits_runs(full, seed)
+    pairs = [["gru", "mgu"], ["lstm", "janet"]]
+    fig, axes = plt.subplots(2, 2, figsize=(11.5, 7.8))
+    for col, pair in enumerate(pairs):
+        adding.subset(pair).plot(axes[0, col], title=f"adding problem, T = {adding.task.T}: "
+                                 f"{pair[1]} vs {pair[0]}")
+        part = digits.subset(pair)
+        part.plot(axes[1, col], kind="accuracy",
+                  title=f"pixel-by-pixel digits (T = 64): {pair[1]} vs {pair[0]}")
+        axes[1, col].axhline(0.1, ls=":", color="0.3", lw=1.2)
+        axes[1, col].annotate("chance 0.1", (0.01, 0.1), xycoords=("axes fraction", "data"),
+                              va="bottom", fontsize=8, color="0.3")
+    fig.suptitle(f"Fewer gates at equal hidden size: median of {len(adding.seeds)} seeds, "
+                 "band: min to max")
+    fig.tight_layout()
+    caption(fig, "Top: " + adding.subset(["gru", "mgu", "lstm", "janet"]).caption()
+            + "\nBottom: " + digits.caption())
+    first = sum(j is not None and (lb is None or j < lb) for j, lb in
+                zip(adding.left_baseline("janet"), adding.left_baseline("lstm")))
+    check(f"adding, T = {adding.task.T}: janet leaves the baseline before the lstm (forget "
+          f"bias 1) in at least {len(adding.seeds) - 1} of {len(adding.seeds)} seeds",
+          first >= len(adding.seeds) - 1, janet=adding.left_baseline("janet"),
+          lstm=adding.left_baseline("lstm"))
+    measure(f"adding, T = {adding.task.T}: the mgu's median final MSE over the gru's",
+            ratio=float(adding.median("mgu") / adding.median("gru")))
+    measure("digits: median final accuracy of each cell",
+            **{k: digits.median(k, "accuracy") for k in digits.labels})
+    return save(fig, out_dir, "gated_learning_curves")

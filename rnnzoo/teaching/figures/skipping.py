@@ -1,0 +1,167 @@
+"""Figures of the cells that do less work per step: Skip RNN, Clockwork RNN, QRNN.
+
+The computations are functions of their own (the notebook 06 calls them too); each
+``@figure`` draws them with its budget written on the figure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...benchmark.skipping import qrnn_vs_lstm
+from ...core.registry import make
+from ...training.plotting import cell_style
+from .. import experiments as ex
+from .core import figure, plot_gradient_norms, pyplot, save, variant
+
+SKIP_TASK = {"T": 50, "layout": "skiprnn"}
+
+
+# ---------------------------------------------------------------- Skip RNN
+def skip_sweep(lambdas, *, steps=300, hidden=32, seeds=3, workers=None, progress=False):
+    """Skip GRUs with budget λ in ``lambdas`` and a plain GRU on Campos et al.'s adding
+    problem (T = 50), through the comparison harness."""
+    variants = [ex.Variant("gru", label="gru (every step)")]
+    variants += [ex.Variant("skiprnn", {"budget": float(lam)}, label=f"skip gru, λ={lam:g}")
+                 for lam in lambdas]
+    budget = ex.Budget(steps=steps, hidden=hidden, eval_size=300)
+    return ex.compare(variants, task="adding", task_options=SKIP_TASK, budget=budget,
+                      seeds=seeds, workers=workers, progress=progress)
+
+
+def update_fractions(res):
+    """{label: per-seed fraction of (step, sequence) pairs that updated on the eval set}
+    for every Skip RNN variant of ``res`` (a plain cell updates at every step: 1.0)."""
+    x, _ = res.task.eval_data()
+    out = {}
+    for label in res.labels:
+        fractions = []
+        for model in res.models(label):
+            _, cache = model.forward(x.astype(model.dtype))
+            u = getattr(cache.cells[0], "u", None)
+            fractions.append(1.0 if u is None else float(np.mean(u)))
+        out[label] = np.array(fractions)
+    return out
+
+
+def plot_skip_tradeoff(ax, res, fractions):
+    """Final accuracy against the fraction of updates used, one point per seed."""
+    markers = "osD^v<>"
+    for i, label in enumerate(res.labels):
+        style = cell_style("gru" if label.startswith("gru") else "skiprnn")
+        ax.scatter(fractions[label], res.final(label, "accuracy"), label=label,
+                   marker=markers[i % len(markers)], s=40, alpha=0.8, **style)
+    ax.set_xlabel("fraction of steps that updated the state (eval set)")
+    ax.set_ylabel(f"eval accuracy (|error| < {res.task.tolerance})")
+    ax.set_xlim(0, 1.05)
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"Skip GRU on the adding problem (T = {res.task.T}): accuracy vs updates\n"
+                 f"{res.budget.describe()}, {len(res.seeds)} seeds", fontsize=9)
+
+
+def plot_update_pattern(ax, model, task, n=12):
+    """Which steps each of n eval sequences updated (dark) with its two markers (red)."""
+    x = task.eval_data()[0][:, :n].astype(model.dtype)
+    _, cache = model.forward(x)
+    u = np.asarray(cache.cells[0].u[:, :, 0]).T             # (n, T)
+    ax.imshow(u, aspect="auto", cmap="Blues", vmin=-0.15, vmax=1.15, interpolation="nearest")
+    rows, cols = np.nonzero(x[:, :, 1].T)
+    ax.scatter(cols, rows, marker="o", s=30, facecolors="none", edgecolors="red",
+               label="marked values")
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("eval sequence")
+    ax.set_title(f"Steps that updated (blue; white: skipped), {u.mean():.0%} of them",
+                 fontsize=9)
+    ax.legend(fontsize=8, loc="upper right")
+
+
+@figure("skiprnn_budget")
+def skiprnn_budget_figure(out_dir, full=False, seed=0):
+    """Accuracy against the updates used for a λ sweep, and one model's update pattern."""
+    lambdas = (0.0, 1e-5, 1e-4, 1e-3) if full else (0.0, 1e-4, 1e-3)
+    res = skip_sweep(lambdas, steps=3000 if full else 300, seeds=[seed, seed + 1, seed + 2])
+    fractions = update_fractions(res)
+    fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.5))
+    plot_skip_tradeoff(axes[0], res, fractions)
+    label = f"skip gru, λ={1e-4:g}"
+    plot_update_pattern(axes[1], res.models(label)[0], res.task)
+    axes[1].set_title(f"{label}, seed {seed}: " + axes[1].get_title(), fontsize=9)
+    fig.tight_layout()
+    return save(fig, out_dir, "skiprnn_budget")
+
+
+# ---------------------------------------------------------------- Clockwork
+def plot_clockwork_schedule(ax, modules=6, T=64):
+    """Who updates when: module i (period 2^i) is active at the steps t with t mod 2^i = 0."""
+    cell = make("clockwork", 1, modules, modules=modules)
+    active = cell.schedule(T, np.zeros(1, dtype=int))[:, 0, :].T     # (g, T)
+    ax.imshow(active, aspect="auto", cmap="Greys", vmin=0, vmax=1.3, interpolation="nearest")
+    ax.set_yticks(range(modules))
+    ax.set_yticklabels([f"module {i}, T={p}" for i, p in enumerate(cell.period_array)])
+    ax.set_xlabel("time step t")
+    done = active.sum()
+    ax.set_title(f"Clockwork schedule: {done} of {active.size} module-steps computed "
+                 f"({done / active.size:.0%})", fontsize=9)
+
+
+@figure("clockwork_schedule")
+def clockwork_figure(out_dir, full=False, seed=0):
+    """The schedule, and ||dL/dh_t|| of clockwork against a dense rnn at initialization."""
+    T = 1000 if full else 300
+    fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.2))
+    plot_clockwork_schedule(axes[0])
+    plot_gradient_norms(axes[1], [variant("rnn (tanh)", "rnn"),
+                                  variant("clockwork (8 modules)", "clockwork", {"modules": 8})],
+                        T, seed=seed, ylim=(1e-30, 1e2))
+    fig.tight_layout()
+    return save(fig, out_dir, "clockwork_schedule")
+
+
+# ---------------------------------------------------------------- QRNN
+def qrnn_timings(Ts, *, B=32, H=256, D=256, repeats=3):
+    """qrnn_vs_lstm at each T: a list of its result dicts."""
+    return [qrnn_vs_lstm(T, B, H, D, repeats=repeats) for T in Ts]
+
+
+def plot_qrnn_timings(ax, rows):
+    Ts = [r["T"] for r in rows]
+    for key, name in (("qrnn_s", "qrnn"), ("lstm_s", "lstm")):
+        ax.loglog(Ts, [r[key] * 1e3 for r in rows], "o-", label=name, **cell_style(name))
+    for r in rows:
+        ax.annotate(f"{r['ratio']:.1f}x", (r["T"], r["qrnn_s"] * 1e3), textcoords="offset points",
+                    xytext=(0, -14), ha="center", fontsize=8)
+    r = rows[0]
+    ax.margins(x=0.1, y=0.25)
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel("forward + backward (ms, best of N)")
+    ax.set_title(f"QRNN (fo, k=2) vs LSTM, float32, B={r['B']}, D={r['D']}, H={r['H']}, "
+                 f"one BLAS thread;\nbest of N interleaved runs; lstm/qrnn marked", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def qrnn_digits(*, steps=300, hidden=64, seeds=3, workers=None, progress=False):
+    """QRNN (fo, k=2) and LSTM (forget bias 1) on pixel-by-pixel digits via the harness."""
+    return ex.compare([ex.Variant("qrnn"), ex.Variant("lstm")], task="digits",
+                      budget=ex.Budget(steps=steps, hidden=hidden), seeds=seeds,
+                      workers=workers, progress=progress)
+
+
+@figure("qrnn_speed")
+def qrnn_figure(out_dir, full=False, seed=0):
+    """Time against T, and learning curves on pixel-by-pixel digits."""
+    rows = qrnn_timings((50, 100, 200, 500, 1000) if full else (50, 200, 500), repeats=5)
+    res = qrnn_digits(steps=2000 if full else 300, seeds=[seed, seed + 1, seed + 2])
+    fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.5))
+    plot_qrnn_timings(axes[0], rows)
+    plot_digits(axes[1], res)
+    fig.tight_layout()
+    return save(fig, out_dir, "qrnn_speed")
+
+
+def plot_digits(ax, res):
+    """The qrnn/lstm digits curves with the budget in the title."""
+    res.plot(ax, kind="accuracy", title=f"pixel-by-pixel digits (T = 64), "
+             f"{len(res.seeds)} seeds: median, min-max\n{res.budget.describe()}")
+    ax.title.set_fontsize(9)

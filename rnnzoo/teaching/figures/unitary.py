@@ -1,0 +1,219 @@
+"""Figures of the unitary cells (urnn, eurnn): the gradient they carry back, the copy
+task, the cost per step against N, and how much of U(N) each can reach.
+
+The computations are functions of their own (``copy_comparison``, ``cost_per_step``,
+``capacity_fits``) so notebook 05 runs exactly what the figures run, at its own sizes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import (caption, check, comparison, figure, label_axes, measure, plot_gradient_norms,
+                   pyplot, save, variant)
+
+# gradient norms at initialization: (label, registry name, options, line style)
+UNITARY = [
+    variant("rnn (tanh)", "rnn"),
+    variant("lstm (forget bias 1)", "lstm", {"forget_bias": 1.0}),
+    variant("urnn", "urnn"),
+    variant("eurnn (tunable, L = 2)", "eurnn"),
+    variant("eurnn (fft)", "eurnn", {"style": "fft"}, linestyle="--"),
+]
+
+# cost per step: label -> (registry name, options)
+COST_CELLS = {
+    "urnn: O(N log N)": ("urnn", {}),
+    "eurnn tunable, L = 4: O(N L)": ("eurnn", {"capacity": 4}),
+    "eurnn fft: O(N log N)": ("eurnn", {"style": "fft"}),
+    "dense N x N recurrence (rnn): O(N²)": ("rnn", {}),
+}
+
+
+def copy_variants():
+    from .. import experiments as ex
+    return [ex.Variant("lstm", {"forget_bias": 1.0}, label="lstm (forget bias 1)"),
+            ex.Variant("urnn", label="urnn"),
+            ex.Variant("eurnn", label="eurnn (tunable, L = 2)")]
+
+
+def copy_budget(steps=200, hidden=32, lr=0.01):
+    """Adam, batch 32, clip 1, float32, an evaluation (200 sequences) every steps/10."""
+    from .. import experiments as ex
+    return ex.Budget(steps=steps, batch_size=32, lr=lr, optimizer="adam", clip=1.0,
+                     hidden=hidden, dtype="float32", eval_every=max(steps // 10, 1),
+                     eval_size=200)
+
+
+def copy_comparison(T=50, steps=200, hidden=32, seeds=3, lr=0.01, workers=None,
+                    progress=False):
+    """LSTM, uRNN and EURNN on the copy task (the uRNN paper's definition) through the
+    comparison harness, under :func:`copy_budget`."""
+    from .. import experiments as ex
+    return ex.compare(copy_variants(), task="copy", task_options={"T": T},
+                      budget=copy_budget(steps, hidden, lr), seeds=seeds, workers=workers,
+                      progress=progress)
+
+
+def cost_per_step(Ns, batch=32, T=8, repeats=5, input_size=8):
+    """Seconds per time step of forward + backward, float32, one BLAS thread, best of
+    ``repeats`` with the cells taking turns (:func:`rnnzoo.experiments.time_interleaved`).
+    Returns {label: array (len(Ns),)} for the cells of ``COST_CELLS``."""
+    from threadpoolctl import threadpool_limits
+
+    from ...core.registry import make
+    from .. import experiments as ex
+    x = np.random.default_rng(0).standard_normal((T, batch, input_size)).astype(np.float32)
+    costs = {label: [] for label in COST_CELLS}
+    with threadpool_limits(1):
+        for N in Ns:
+            fns = {}
+            for label, (name, opts) in COST_CELLS.items():
+                cell = make(name, input_size, N, seed=0, dtype=np.float32, **opts)
+
+                def run(cell=cell):
+                    hs, _, cache = cell.forward(x)
+                    cell.backward(hs, cache)
+                fns[label] = run
+            best = ex.time_interleaved(fns, repeats=repeats)
+            for label in COST_CELLS:
+                costs[label].append(best[label] / T)
+    return {label: np.array(v) for label, v in costs.items()}
+
+
+def fitted_slopes(Ns, costs, fit_from):
+    """The slope of log(cost) against log(N) over N >= fit_from, per label."""
+    Ns = np.asarray(Ns)
+    keep = Ns >= fit_from
+    return {label: float(np.polyfit(np.log(Ns[keep]), np.log(c[keep]), 1)[0])
+            for label, c in costs.items()}
+
+
+def plot_cost(ax, Ns, costs, slopes, fit_from, batch):
+    from ...training.plotting import cell_style
+    for label, c in costs.items():
+        name, opts = COST_CELLS[label]
+        style = cell_style(name)
+        if opts.get("style") == "fft":
+            style["linestyle"] = "--"
+        ax.loglog(Ns, c * 1e3, marker="o", label=f"{label}   slope {slopes[label]:.2f}", **style)
+    ax.axvspan(fit_from, max(Ns), color="0.9", zorder=0)
+    label_axes(ax, "hidden size N", "ms per time step (forward + backward)",
+               f"Cost per step, batch {batch}, float32, 1 thread (slopes fitted on "
+               f"the shaded N >= {fit_from})", (None, None), "upper left")
+
+
+def capacity_fits(N=8, seeds=3, maxiter=1500):
+    """Fit W to one Haar-random unitary N x N target on each cell's own parameters
+    (:func:`rnnzoo.cells._unitary.fit_recurrent_matrix`, L-BFGS), from ``seeds``
+    initializations. Returns {label: list of error curves}."""
+    from ...cells._unitary import fit_recurrent_matrix, random_unitary
+    from ...core.registry import make
+    target = random_unitary(N, seed=1)
+    cells = {f"eurnn (tunable, L = N = {N}: N² = {N * N} angles)": ("eurnn", {"capacity": N}),
+             f"urnn (7N = {7 * N} parameters)": ("urnn", {})}
+    return {label: [fit_recurrent_matrix(make(name, 1, N, seed=s, nonlinearity="identity",
+                                              **opts), target, maxiter=maxiter)
+                    for s in range(seeds)]
+            for label, (name, opts) in cells.items()}
+
+
+def plot_capacity(ax, fits, N, maxiter):
+    from ...training.plotting import cell_style
+    for label, curves in fits.items():
+        style = cell_style(label.split()[0])
+        for k, e in enumerate(curves):
+            ax.semilogy(e, lw=1.2, label=label if k == 0 else None, **style)
+    label_axes(ax, "loss evaluations (L-BFGS, gradient from the cell's backward)",
+               r"$\|W - U\|_F / \|U\|_F$",
+               f"Fitting W to a random unitary U, N = {N} ({len(curves)} seeds, "
+               f"at most {maxiter} iterations)", (1e-9, 3), "lower left")
+
+
+# ---------------------------------------------------------------- the figures
+@figure("unitary_gradient_norms")
+def unitary_gradient_norm_figure(out_dir, full=False, seed=0):
+    """||dL/dh_t|| over 1000 steps at initialization: flat for urnn and eurnn."""
+    from ...core import diagnostics
+    from ...core.registry import make
+    T = 3000 if full else 1000
+    fig, ax = pyplot().subplots(figsize=(8, 4.8))
+    plot_gradient_norms(ax, UNITARY, T, seed=seed, ylim=(1e-40, 1e2))
+    norms = {label: diagnostics.gradient_norm_over_time(make(name, 4, 64, seed=seed, **opts),
+                                                        T, batch=16, seed=seed)
+             for label, name, opts, _ in UNITARY}
+    unitary = [label for label, name, _, _ in UNITARY if "urnn" in name]
+    check(f"the gradient norm of {', '.join(unitary)} stays within 10 % of 1 over {T} "
+          "steps at initialization", all(np.abs(norms[k] - 1).max() < 0.1 for k in unitary),
+          **{k: [float(norms[k].min()), float(norms[k].max())] for k in unitary})
+    others = [label for label in norms if label not in unitary]
+    check(f"the gradient of {', '.join(others)} reaching step 1 is below 1e-10",
+          all(norms[k][0] < 1e-10 for k in others), **{k: float(norms[k][0]) for k in others})
+    return save(fig, out_dir, "unitary_gradient_norms")
+
+
+@figure("unitary_copy_task")
+def unitary_copy_figure(out_dir, full=False, seed=0):
+    """LSTM against uRNN and EURNN on the copy task, median and spread over seeds."""
+    plt = pyplot()
+    settings = [(100, 1000), (200, 1000)] if full else [(50, 200)]
+    fig, axes = plt.subplots(1, len(settings), figsize=(7.5 * len(settings), 4.8),
+                             squeeze=False)
+    lstm, urnn, eurnn = (v.label for v in copy_variants())
+    texts = []
+    for ax, (T, steps) in zip(axes[0], settings):
+        res = comparison(copy_variants(), "copy", {"T": T}, copy_budget(steps), full=full,
+                         seed=seed)
+        res.plot(ax, title=f"copy task, T = {T}")
+        ax.set_ylim(1e-4, None)
+        texts.append(res.caption())
+        n = len(res.seeds)
+        if not full:
+            check(f"copy, T = {T}: the {lstm} does not go below the memoryless baseline "
+                  f"(final loss at least 0.9 x baseline in all {n} seeds)",
+                  (res.final(lstm) >= 0.9 * res.baseline).all(), final=res.final(lstm),
+                  baseline=res.baseline)
+            for label in (urnn, eurnn):
+                check(f"copy, T = {T}: {label} leaves the baseline in all {n} seeds and "
+                      "ends below a tenth of it", None not in res.left_baseline(label)
+                      and (res.final(label) < 0.1 * res.baseline).all(),
+                      left_at=res.left_baseline(label), final=res.final(label))
+        measure(f"copy, T = {T}: the step each seed left the baseline (None: never)",
+                **{k: res.left_baseline(k) for k in res.labels})
+    fig.tight_layout()
+    caption(fig, "\n".join(texts))
+    return save(fig, out_dir, "unitary_copy_task")
+
+
+@figure("unitary_cost_per_step")
+def unitary_cost_figure(out_dir, full=False, seed=0):
+    """Cost per step against N on a log-log plot with the fitted slopes."""
+    Ns = [2 ** k for k in range(5, 13 if full else 12)]
+    fit_from = 256
+    costs = cost_per_step(Ns, repeats=7 if full else 5)
+    slopes = fitted_slopes(Ns, costs, fit_from)
+    fig, ax = pyplot().subplots(figsize=(8, 5))
+    plot_cost(ax, Ns, costs, slopes, fit_from, 32)
+    dense = [label for label in slopes if label.startswith("dense")][0]
+    unitary = [s for label, s in slopes.items() if label != dense]
+    check("the dense recurrence's cost grows with slope above 1.7; urnn's and both eurnn "
+          "styles' below 1.6 and at least 0.5 below it",
+          slopes[dense] > 1.7 and max(unitary) < 1.6 and slopes[dense] - max(unitary) > 0.5,
+          **{label.split(":")[0]: round(s, 2) for label, s in slopes.items()})
+    return save(fig, out_dir, "unitary_cost_per_step")
+
+
+@figure("unitary_capacity")
+def unitary_capacity_figure(out_dir, full=False, seed=0):
+    """EURNN (L = N) reaches a random unitary matrix; the uRNN's 7N parameters cannot."""
+    N, maxiter = (16, 5000) if full else (8, 1500)
+    fits = capacity_fits(N, seeds=3, maxiter=maxiter)
+    fig, ax = pyplot().subplots(figsize=(8, 4.8))
+    plot_capacity(ax, fits, N, maxiter)
+    (e_label, e_fits), (u_label, u_fits) = fits.items()
+    e_final, u_final = [e[-1] for e in e_fits], [e[-1] for e in u_fits]
+    check(f"N = {N}: the tunable eurnn with L = N fits the random unitary target to "
+          "relative error below 1e-3 from all 3 initializations",
+          max(e_final) < 1e-3, final_errors=e_final)
+    check(f"N = {N}: the urnn ({7 * N} parameters < N² = {N * N}) stays above 5 % error",
+          min(u_final) > 0.05, final_errors=u_final)
+    return save(fig, out_dir, "unitary_capacity")

@@ -1,0 +1,195 @@
+"""Self-checks for the student notebooks: each says *what* is wrong, not only that
+something is.
+
+The student versions of the notebooks (``python -m rnnzoo assignments OUTDIR``) leave
+functions for the student to write. Every such exercise ends with a call into this
+module:
+
+* :func:`check_step` takes a textbook step pair, CS231n style,
+  ``step_forward(x, state, params) -> (state_next, cache)`` and
+  ``step_backward(dstate_next, cache) -> (dx, dstate, grads)``, and checks it three ways:
+  fixed inputs against rnnzoo's own cell (shapes, then values), the returned gradients
+  against the cell's backward, and :func:`rnnzoo.gradcheck` (float64 central
+  differences) through a whole sequence built from the student's two functions.
+* :func:`check_close` compares a value (an array or a number) with an expected one.
+* :func:`attempt` calls a student function and turns the stub's ``NotImplementedError``
+  into a :class:`CheckFailed` that names the function to write.
+
+A failed check raises :class:`CheckFailed` (an AssertionError) with the reason; a
+passed one prints what was checked.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import cells  # noqa: F401  (registers every cell)
+from ..core.backend import to_numpy
+from ..core.base import Cache, RecurrentCell
+from ..core.gradcheck import gradcheck
+from ..core.registry import make
+
+
+class CheckFailed(AssertionError):
+    """A self-check found a problem; the message says which and where."""
+
+
+def attempt(fn, *args, what=None, **kwargs):
+    """``fn(*args, **kwargs)``; a stub's NotImplementedError becomes a CheckFailed."""
+    name = what or f"{getattr(fn, '__name__', 'the function')}()"
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(f"{name} is not written yet: replace its "
+                          "`raise NotImplementedError` with your code") from None
+
+
+def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
+    """Raise CheckFailed unless ``got`` has ``expected``'s shape and values (allclose)."""
+    expected = np.asarray(to_numpy(expected), dtype=float)
+    try:
+        got_arr = np.asarray(to_numpy(got), dtype=float)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what} should be a number or an array; got "
+                          f"{type(got).__name__}") from None
+    if got_arr.shape != expected.shape:
+        raise CheckFailed(f"{what} has shape {got_arr.shape}; expected {expected.shape}")
+    if not np.all(np.isfinite(got_arr)):
+        raise CheckFailed(f"{what} contains NaN or inf")
+    if not np.allclose(got_arr, expected, rtol=rtol, atol=atol):
+        err = np.abs(got_arr - expected)
+        idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+        where = f" at index {tuple(int(i) for i in idx)}" if idx else ""
+        raise CheckFailed(f"{what} is wrong{where}: you have {got_arr[idx]:.6g}, expected "
+                          f"{expected[idx]:.6g} (worst |difference| {err.max():.1e})"
+                          + (f". {hint}" if hint else ""))
+    return True
+
+
+def _as_tuple(state):
+    return tuple(state) if isinstance(state, (tuple, list)) else (state,)
+
+
+def _unpack(state):
+    return state[0] if len(state) == 1 else tuple(state)
+
+
+def _pair(result, fn_name, shape_text):
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise CheckFailed(f"{fn_name} must return a pair {shape_text}; got "
+                          f"{type(result).__name__}"
+                          + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
+    return result
+
+
+class _StepPairCell(RecurrentCell):
+    """A sequence cell built from a student's step_forward / step_backward, with the
+    parameters of a reference cell, so :func:`rnnzoo.gradcheck` can check the pair
+    through a whole sequence (BPTT adds the gradient carried between steps)."""
+
+    def __init__(self, reference, step_forward, step_backward):
+        self._reference, self._f, self._b = reference, step_forward, step_backward
+        self.state_names = reference.state_names
+        self.name = f"your {reference.name} steps"
+        super().__init__(reference.input_size, reference.hidden_size, seed=reference.seed,
+                         dtype=np.float64)
+
+    def init_params(self, rng):
+        return {k: to_numpy(v).copy() for k, v in self._reference.params.items()}
+
+    def initial_state(self, batch):
+        return self._reference.initial_state(batch)
+
+    def _forward(self, x, state0):
+        state, hs, steps = state0, [], []
+        for t in range(x.shape[0]):
+            nxt, cache_t = _pair(attempt(self._f, x[t], _unpack(state), self.params,
+                                         what="step_forward"), "step_forward",
+                                 "(state, cache)")
+            state = _as_tuple(nxt)
+            hs.append(state[0])
+            steps.append(cache_t)
+        return (np.stack(hs), tuple(np.array(s) for s in state),
+                Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1], steps=steps))
+
+    def _backward(self, dhs, cache, dstate):
+        grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        dx, dh_norm = np.empty_like(cache.x), np.empty(cache.T)
+        for t in reversed(range(cache.T)):
+            dstate = (dstate[0] + dhs[t],) + tuple(dstate[1:])   # loss at t + carried
+            dh_norm[t] = np.linalg.norm(dstate[0])
+            dx[t], dprev, g = attempt(self._b, _unpack(dstate), cache.steps[t],
+                                      what="step_backward")
+            for k in grads:
+                grads[k] += g[k]
+            dstate = _as_tuple(dprev)
+        return dx, dstate, grads, dh_norm
+
+
+def check_step(cell_name, step_forward, step_backward, *, options=None, input_size=3,
+               hidden_size=4, batch=2, T=5, seed=0, verbose=True):
+    """Check a textbook step pair against rnnzoo's cell ``cell_name`` (float64).
+
+    ``step_forward(x, state, params)``: x (B, D); state h (B, H), or a tuple for cells
+    with several state components (LSTM: (h, c)); params the cell's dict (``W_ih``,
+    ``W_hh``, ...). Returns ``(state_next, cache)``.
+    ``step_backward(dstate_next, cache)`` returns ``(dx, dstate, grads)`` with grads a
+    dict of the params' keys and shapes.
+    """
+    ref = make(cell_name, input_size, hidden_size, seed=seed, dtype=np.float64,
+               **(options or {}))
+    rng = np.random.default_rng(seed + 1)
+    x = rng.standard_normal((batch, input_size))
+    state0 = tuple(0.5 * rng.standard_normal(s.shape) for s in ref.initial_state(batch))
+    names = ref.state_names
+    # 1. forward on fixed inputs: shapes, then values, against rnnzoo's cell
+    _, state1, ref_cache = ref.forward(x[None], state0)
+    params = {k: to_numpy(v).copy() for k, v in ref.params.items()}
+    before = {k: v.copy() for k, v in params.items()}
+    x_in, s_in = x.copy(), tuple(s.copy() for s in state0)
+    got, cache = _pair(attempt(step_forward, x_in, _unpack(s_in), params,
+                               what="step_forward"), "step_forward", "(state, cache)")
+    got = _as_tuple(got)
+    if len(got) != len(names):
+        raise CheckFailed(f"step_forward returned {len(got)} state component(s); "
+                          f"{cell_name} has {len(names)}: {names}")
+    for name, g, e in zip(names, got, state1):
+        check_close(g, e, f"step_forward's {name}_t", rtol=1e-7,
+                    hint="compare your equations with the cell's docstring, "
+                         f"rnnzoo.get_cell_class({cell_name!r}).__doc__")
+    for k in params:
+        if not np.array_equal(params[k], before[k]):
+            raise CheckFailed(f"step_forward changed params[{k!r}]: a step must not modify "
+                              "the parameters (no in-place updates)")
+    if not (np.array_equal(x_in, x) and all(np.array_equal(a, b) for a, b in zip(s_in, state0))):
+        raise CheckFailed("step_forward changed its input x or state in place")
+    # 2. backward on fixed inputs: against the cell's backward
+    dstate1 = tuple(rng.standard_normal(s.shape) for s in state0)
+    dx_e, dstate0_e, grads_e = ref.backward(np.zeros((1, batch, hidden_size)), ref_cache,
+                                            dstate1)
+    result = attempt(step_backward, _unpack(tuple(d.copy() for d in dstate1)), cache,
+                     what="step_backward")
+    if not isinstance(result, tuple) or len(result) != 3:
+        raise CheckFailed("step_backward must return a triple (dx, dstate, grads); got "
+                          f"{type(result).__name__}")
+    dx, dstate0, grads = result
+    check_close(dx, dx_e[0], "step_backward's dx")
+    for name, g, e in zip(names, _as_tuple(dstate0), dstate0_e):
+        check_close(g, e, f"step_backward's d{name}_prev (the gradient carried back)")
+    if not isinstance(grads, dict) or set(grads) != set(params):
+        raise CheckFailed(f"step_backward's grads must be a dict with exactly the keys "
+                          f"{sorted(params)}; got "
+                          f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
+    for k in params:
+        check_close(grads[k], grads_e[k], f"step_backward's grads[{k!r}]")
+    # 3. finite differences through a whole sequence made of the student's steps
+    pair = _StepPairCell(ref, step_forward, step_backward)
+    xs = np.random.default_rng(seed + 2).standard_normal((T, batch, input_size))
+    report = gradcheck(pair, xs)
+    if not report.passed:
+        raise CheckFailed("rnnzoo.gradcheck through a sequence of your steps failed:\n"
+                          + "\n".join(report.failures()))
+    if verbose:
+        print(f"PASS: your {cell_name} step matches rnnzoo's cell on fixed inputs (forward "
+              f"and backward), and gradcheck over T={T} steps passes (worst relative error "
+              f"{report.worst_rel_err:.1e}; a correct backward is near 1e-9)")
+    return report

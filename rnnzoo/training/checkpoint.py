@@ -1,0 +1,394 @@
+"""Safe checkpoints: one ``.npz`` file of plain arrays plus JSON metadata, never pickle.
+
+File layout (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays)::
+
+    meta.json                  0-d unicode array holding the JSON metadata (below)
+    param/<name>               every parameter, e.g. param/cell0.W_hh, param/readout.W
+    optim/<buffer>/<name>      optimizer buffers, e.g. optim/m/cell0.W_hh (if saved)
+
+The metadata records the format version, what was saved (``"kind"``: ``"model"`` for a
+:class:`~rnnzoo.SequenceModel`, ``"cell"`` for a bare cell), every cell's
+``hyperparameters`` (name, sizes, seed, dtype, backend, options), the readout, each
+parameter's shape and dtype, the optimizer's type, hyperparameters, per-parameter
+learning rates and step count, and a free ``extra`` dict (the trainer's step, seed,
+task and history).
+
+Safety:
+
+* Loading uses ``np.load(..., allow_pickle=False)`` and ``json.loads``: no object arrays,
+  no pickle, so opening someone else's checkpoint cannot run their code.
+* Writing goes to a temporary file in the same directory, flushed and fsynced, then
+  ``os.replace``-d over the target (atomic on POSIX and Windows): a crash mid-write
+  leaves the previous checkpoint intact.
+  Overwriting an existing file keeps that file's permission bits. Errors name the path
+  you asked for, never the temporary file.
+* Loading checks the file against the metadata and, when ``model=`` is given, against
+  that model: a missing array, a shape or dtype mismatch or a different cell type is a
+  ``CheckpointError`` that says which. A damaged file (bad CRC, truncated, malformed or
+  missing metadata fields, wrong types in the metadata) is a ``CheckpointError`` naming
+  the file. The metadata is compared with the model's in full: kind, every cell
+  hyperparameter (name, sizes, dtype, options such as nonlinearity; not the seed, which
+  only chose the initial weights the file replaces, nor the backend), the readout and
+  every parameter's name, shape and dtype (never a silent cast).
+* Loading into an existing model is all-or-nothing: everything is read and checked
+  before the first parameter is written, so on any error the model is untouched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from ..core.backend import get_backend, to_numpy
+from ..core.base import RecurrentCell
+from ..core.registry import make
+from ..core.validation import ArgumentTypeError, check_choice, describe, is_int
+from .model import Linear, SequenceModel
+from .optim import Optimizer
+
+FORMAT = "rnnzoo-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that is missing, malformed, or does not fit the model."""
+
+
+# ---------------------------------------------------------------------- saving
+def save_checkpoint(path, model, optimizer=None, extra=None):
+    """Write ``model`` (a SequenceModel or a single cell), optionally the optimizer's
+    state and a JSON-able ``extra`` dict, to ``path`` atomically. Returns ``path``."""
+    path = _fspath(path, "save_checkpoint")
+    if optimizer is not None and (not isinstance(optimizer, Optimizer) or any(
+            optimizer.params.get(k) is not p for k, p in model.params.items())):
+        raise ArgumentTypeError(f"save_checkpoint: optimizer must be None or an Optimizer "
+                                f"built over this model's params; got {describe(optimizer)}")
+    if extra is not None and not isinstance(extra, dict):
+        raise ArgumentTypeError(f"save_checkpoint: extra must be None or a dict; got "
+                                f"{describe(extra)}")
+    meta = {"format": FORMAT, "version": VERSION, **_describe(model)}
+    arrays = {f"param/{k}": to_numpy(v) for k, v in model.params.items()}
+    meta["params"] = {k: {"shape": list(a.shape), "dtype": a.dtype.name}
+                      for k, a in ((k, arrays[f"param/{k}"]) for k in model.params)}
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        meta["optimizer"] = {k: state[k] for k in ("type", "hyperparameters", "lrs",
+                                                    "step_count")}
+        meta["optimizer"]["buffers"] = list(state["buffers"])
+        for b, bufs in state["buffers"].items():
+            arrays.update({f"optim/{b}/{k}": to_numpy(v) for k, v in bufs.items()})
+    else:
+        meta["optimizer"] = None
+    meta["extra"] = extra if extra is not None else {}
+    try:
+        text = json.dumps(meta, default=_json_default)
+    except TypeError as exc:
+        raise TypeError(f"save_checkpoint: metadata must be JSON-serializable ({exc}); "
+                        "pass only numbers, strings, lists and dicts in extra") from None
+    arrays["meta.json"] = np.array(text)
+    _atomic_savez(path, arrays)
+    return path
+
+
+def _fspath(path, where):
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise ArgumentTypeError(f"{where}: path must be a str or os.PathLike; got "
+                                f"{describe(path)}") from None
+
+
+def _describe(model) -> dict:
+    if isinstance(model, SequenceModel):
+        r = model.readout
+        return {"kind": "model", "cells": [c.hyperparameters for c in model.cells],
+                "readout": {"in_features": r.in_features, "out_features": r.out_features,
+                            "readout": r.readout}}
+    if isinstance(model, RecurrentCell):
+        return {"kind": "cell", "cells": [model.hyperparameters], "readout": None}
+    raise TypeError(f"save_checkpoint: expected a SequenceModel or a cell; got "
+                    f"{type(model).__name__}")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, tuple):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON-serializable")
+
+
+def _atomic_savez(path, arrays):
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode & 0o7777      # overwriting: keep the file's mode
+    except OSError:
+        mode = 0o666 & ~_umask()                   # new file: the usual mode, not 0600
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:                         # name the user's path, not the tmp file
+        raise OSError(exc.errno, f"cannot write checkpoint {path}: {exc.strerror or exc}",
+                      path) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# ---------------------------------------------------------------------- loading
+def read_meta(path) -> dict:
+    """The JSON metadata of a checkpoint, without building anything."""
+    with _open(path) as data:
+        return _meta(data, path)
+
+
+def load_checkpoint(path, model=None, backend=None):
+    """Load a checkpoint written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : the ``.npz`` file
+    model : None to rebuild the model (or cell) from the metadata; or an existing model
+        whose parameters are overwritten in place after checking that it has the same
+        cell types, parameter names and shapes
+    backend : None for the backend recorded in the file, or "numpy"/"cupy" to load
+        onto another device (only when rebuilding)
+
+    Returns
+    -------
+    (model, optimizer_state, meta): ``optimizer_state`` is None when none was saved,
+    else a dict for :meth:`rnnzoo.optim.Optimizer.load_state_dict` or
+    :func:`rnnzoo.optim.optimizer_from_state`; ``meta`` is the metadata, with the
+    ``extra`` dict that was saved.
+    """
+    path = _fspath(path, "load_checkpoint")
+    if backend is not None:
+        check_choice(backend, "backend", ("numpy", "cupy"), where="load_checkpoint")
+    if model is not None and not isinstance(model, (SequenceModel, RecurrentCell)):
+        raise ArgumentTypeError(f"load_checkpoint: model must be None, a SequenceModel or a "
+                                f"cell; got {describe(model)}")
+    # 1. read and check everything; nothing is written until every check has passed
+    with _open(path) as data:
+        meta = _meta(data, path)
+        names = list(meta["params"])
+        arrays = {k: _array(data, f"param/{k}", path) for k in names}
+        for k, a in arrays.items():
+            _check_spec(a, meta["params"][k], f"param/{k}", path)
+        opt_state = None
+        if meta["optimizer"] is not None:
+            om = meta["optimizer"]
+            buffers = {}
+            for b in om["buffers"]:
+                buffers[b] = {k: _array(data, f"optim/{b}/{k}", path) for k in names}
+                for k, a in buffers[b].items():
+                    _check_spec(a, meta["params"][k], f"optim/{b}/{k}", path)
+            opt_state = {"type": om["type"], "hyperparameters": om["hyperparameters"],
+                         "lrs": om["lrs"], "step_count": om["step_count"], "buffers": buffers}
+    if model is None:
+        model = _build(meta, backend, path)
+    else:
+        _check_fits(model, meta, path)
+    for k, p in model.params.items():
+        if k not in arrays:
+            raise CheckpointError(f"{path}: no saved array for parameter '{k}' of the "
+                                  f"{_cell_names(meta)} model")
+        if tuple(p.shape) != tuple(arrays[k].shape):
+            raise CheckpointError(f"{path}: parameter '{k}' has shape {tuple(arrays[k].shape)} "
+                                  f"in the file but {tuple(p.shape)} in the model")
+        if p.dtype != arrays[k].dtype:
+            raise CheckpointError(f"{path}: parameter '{k}' is {arrays[k].dtype} in the file "
+                                  f"but {p.dtype} in the model (no silent cast)")
+    # 2. write: every check passed
+    for k, p in model.params.items():
+        p[...] = model.backend.asarray(arrays[k])                     # in place
+    if opt_state is not None:
+        opt_state["buffers"] = {b: {k: model.backend.asarray(v) for k, v in bufs.items()}
+                                for b, bufs in opt_state["buffers"].items()}
+    return model, opt_state, meta
+
+
+def _check_spec(a, spec, key, path):
+    if list(a.shape) != spec["shape"] or a.dtype.name != spec["dtype"]:
+        raise CheckpointError(f"{path}: array {key} has shape {list(a.shape)} "
+                              f"{a.dtype.name}; the metadata says {spec['shape']} "
+                              f"{spec['dtype']}")
+
+
+class _open:
+    """np.load(allow_pickle=False) as a context manager with a clear error."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"no checkpoint at {self.path}")
+        try:
+            self.data = np.load(self.path, allow_pickle=False)
+        except Exception as exc:
+            raise CheckpointError(f"{self.path} is not a readable .npz checkpoint: {exc}") \
+                from None
+        if not hasattr(self.data, "files"):
+            raise CheckpointError(f"{self.path} holds a single array, not an rnnzoo "
+                                  "checkpoint (.npz archive)")
+        return self.data
+
+    def __exit__(self, *exc):
+        self.data.close()
+        return False
+
+
+def _array(data, key, path):
+    if key not in data.files:
+        raise CheckpointError(f"{path}: missing array '{key}' (the file is incomplete or was "
+                              "written by something else)")
+    try:
+        return data[key]
+    except ValueError as exc:          # object arrays refuse to load without pickle
+        raise CheckpointError(f"{path}: array '{key}' cannot be loaded safely: {exc}") from None
+    except Exception as exc:           # bad CRC, truncated member, zlib errors, ...
+        raise CheckpointError(f"{path}: array '{key}' is damaged ({type(exc).__name__}: "
+                              f"{exc})") from None
+
+
+def _meta(data, path) -> dict:
+    raw = _array(data, "meta.json", path)
+    try:
+        meta = json.loads(str(raw[()]))
+    except (json.JSONDecodeError, TypeError, IndexError, ValueError) as exc:
+        raise CheckpointError(f"{path}: meta.json is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an rnnzoo checkpoint (format "
+                              f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {meta.get('version')} is "
+                              f"not supported (this rnnzoo reads version {VERSION})")
+    _check_meta_types(meta, path)
+    return meta
+
+
+def _is_count(v):
+    return is_int(v) and v >= 0
+
+
+_CELL_FIELDS = {"name": str, "input_size": _is_count, "hidden_size": _is_count,
+                "seed": _is_count, "dtype": str, "backend": str}
+_READOUT_FIELDS = {"in_features": _is_count, "out_features": _is_count, "readout": str}
+_OPTIM_FIELDS = {"type": str, "hyperparameters": dict, "lrs": dict, "step_count": _is_count,
+                 "buffers": list}
+
+
+def _fields(obj, spec, what, path):
+    """obj must be a dict holding every key of spec, of the type (or test) spec gives."""
+    label = f"metadata {what}" if what else "metadata"
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"{path}: {label} must be a JSON object; got {describe(obj)}")
+    for key, kind in spec.items():
+        if key not in obj:
+            raise CheckpointError(f"{path}: {label} has no '{key}' entry")
+        ok = isinstance(obj[key], kind) if isinstance(kind, type) else kind(obj[key])
+        if not ok or isinstance(obj[key], bool) and kind is not bool:
+            expected = kind.__name__ if isinstance(kind, type) else "a non-negative integer"
+            raise CheckpointError(f"{path}: {label}['{key}'] must be {expected}; got "
+                                  f"{describe(obj[key])}")
+
+
+def _check_meta_types(meta, path):
+    """Every field load_checkpoint reads, present and of the right type."""
+    _fields(meta, {"kind": str, "cells": list, "params": dict, "extra": dict}, "", path)
+    if meta["kind"] not in ("model", "cell"):
+        raise CheckpointError(f"{path}: metadata 'kind' must be 'model' or 'cell'; got "
+                              f"{meta['kind']!r}")
+    cells = meta["cells"]
+    if not cells or (meta["kind"] == "cell" and len(cells) != 1):
+        raise CheckpointError(f"{path}: metadata 'cells' must list "
+                              f"{'one cell' if meta['kind'] == 'cell' else 'the layers'}; got "
+                              f"{len(cells)}")
+    for i, hp in enumerate(cells):
+        _fields(hp, _CELL_FIELDS, f"cells[{i}]", path)
+    if meta["kind"] == "model":
+        _fields(meta.get("readout"), _READOUT_FIELDS, "'readout'", path)
+    for k, spec in meta["params"].items():
+        _fields(spec, {"shape": list, "dtype": str}, f"params['{k}']", path)
+        if not all(_is_count(n) and not isinstance(n, bool) for n in spec["shape"]):
+            raise CheckpointError(f"{path}: metadata params['{k}']['shape'] must be a list of "
+                                  f"sizes; got {spec['shape']!r}")
+    if "optimizer" not in meta:
+        raise CheckpointError(f"{path}: metadata has no 'optimizer' entry")
+    if meta["optimizer"] is not None:
+        _fields(meta["optimizer"], _OPTIM_FIELDS, "'optimizer'", path)
+        if not all(isinstance(b, str) for b in meta["optimizer"]["buffers"]):
+            raise CheckpointError(f"{path}: metadata optimizer buffers must be names; got "
+                                  f"{meta['optimizer']['buffers']!r}")
+
+
+def _cell_names(meta) -> str:
+    return "+".join(c["name"] for c in meta["cells"])
+
+
+def _build(meta, backend, path):
+    try:
+        cells = []
+        for hp in meta["cells"]:
+            hp = dict(hp)
+            name, D, H = hp.pop("name"), hp.pop("input_size"), hp.pop("hidden_size")
+            be = hp.pop("backend") if backend is None else backend
+            hp.pop("backend", None)
+            cells.append(make(name, D, H, seed=hp.pop("seed"), dtype=np.dtype(hp.pop("dtype")),
+                              backend=be, **hp))
+        if meta["kind"] == "cell":
+            return cells[0]
+        r = meta["readout"]
+        head = Linear(r["in_features"], r["out_features"], readout=r["readout"],
+                      dtype=cells[-1].dtype, backend=get_backend(cells[-1].backend))
+        return SequenceModel(cells, head)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot rebuild the model from its metadata "
+                              f"{meta['cells']}: {exc}") from None
+
+
+# hyperparameters that do not have to match: the seed only chose the initial weights that
+# the file replaces, and loading onto another backend is allowed
+_NOT_COMPARED = ("seed", "backend")
+
+
+def _check_fits(model, meta, path):
+    have = _describe(model)
+    if have["kind"] != meta["kind"]:
+        raise CheckpointError(f"{path} holds a {meta['kind']}, but a {have['kind']} was "
+                              "given to load it into")
+    saved, ours = _cell_names(meta), "+".join(c["name"] for c in have["cells"])
+    if saved != ours:
+        raise CheckpointError(f"{path} was written by a '{saved}' model; cannot load it into "
+                              f"a '{ours}' model")
+    for i, (file_hp, model_hp) in enumerate(zip(meta["cells"], have["cells"])):
+        keys = sorted((set(file_hp) | set(model_hp)) - set(_NOT_COMPARED))
+        diff = [f"{k}: file {file_hp.get(k, '(absent)')!r}, model {model_hp.get(k, '(absent)')!r}"
+                for k in keys if file_hp.get(k, "(absent)") != model_hp.get(k, "(absent)")]
+        if diff:
+            raise CheckpointError(f"{path}: layer {i} ({saved}) was saved with other "
+                                  f"hyperparameters than the model has: " + "; ".join(diff))
+    if have["readout"] != meta.get("readout"):
+        raise CheckpointError(f"{path}: the readout differs: file {meta.get('readout')}, "
+                              f"model {have['readout']}")
+    missing = sorted(set(model.params) - set(meta["params"]))
+    unexpected = sorted(set(meta["params"]) - set(model.params))
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: parameter names differ; missing from the file "
+                              f"{missing}, not in the model {unexpected}")

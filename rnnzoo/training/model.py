@@ -1,0 +1,271 @@
+"""Model pieces: a linear readout, two losses, and a model that stacks cells.
+
+Each piece has a forward and a hand-written backward side by side, and the same purity
+rule as the cells: backward returns gradients and never changes the object.
+
+    model = rnnzoo.build_model("gru", input_size=2, hidden_size=64, output_size=1,
+                               readout="last")
+    y, cache = model.forward(x)                   # x (T, B, D) -> y (B, 1)
+    loss, dy = rnnzoo.mse_loss(y, target)
+    dx, grads = model.backward(dy, cache)         # grads: same keys as model.params
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.backend import get_backend
+from ..core.base import Cache, Gradients, RecurrentCell, check_float_dtype
+from ..core.ops import array_module
+from ..core.registry import make
+from ..core.validation import ArgumentTypeError, check_choice, check_int, check_seed
+
+READOUTS = ("all", "last")
+
+
+class Linear:
+    r"""Linear readout :math:`y_t = W h_t + b`, at every step or at the last step only.
+
+    Shapes: hs (T, B, H) -> y (T, B, O) with ``readout="all"``, or (B, O) with
+    ``readout="last"``; W (O, H), b (O,), initialized :math:`\mathcal U(-1/\sqrt H,
+    1/\sqrt H)` like ``torch.nn.Linear``.
+    """
+
+    def __init__(self, in_features, out_features, *, readout="all", seed=0,
+                 dtype=np.float64, backend="numpy"):
+        w = "Linear"
+        self.in_features = check_int(in_features, "in_features", minimum=1, where=w)
+        self.out_features = check_int(out_features, "out_features", minimum=1, where=w)
+        self.readout = check_choice(readout, "readout", READOUTS, where=w)
+        self.dtype = check_float_dtype(dtype, w)
+        self.backend = get_backend(backend)
+        rng = np.random.default_rng(check_seed(seed, where=w))
+        k = 1.0 / np.sqrt(in_features)
+        host = {"W": rng.uniform(-k, k, (out_features, in_features)),
+                "b": rng.uniform(-k, k, out_features)}
+        self.params = {n: self.backend.asarray(v, dtype=self.dtype) for n, v in host.items()}
+
+    def forward(self, hs):
+        _check_array(hs, "hs", "Linear.forward", self.backend, self.dtype, ndim=3,
+                     last=self.in_features)
+        h = hs[-1] if self.readout == "last" else hs
+        y = h @ self.params["W"].T + self.params["b"]
+        return y, Cache(hs=hs, h=h, y_shape=tuple(y.shape), _owner=self)
+
+    def backward(self, dy, cache, where="Linear.backward"):
+        _check_cache(cache, self, where)
+        _check_array(dy, "dy", where, self.backend, self.dtype, shape=cache.y_shape,
+                     shape_of="the shape of the y that forward returned", finite=True)
+        W, h = self.params["W"], cache.h
+        flat_dy, flat_h = dy.reshape(-1, dy.shape[-1]), h.reshape(-1, h.shape[-1])
+        grads = {"W": flat_dy.T @ flat_h, "b": flat_dy.sum(axis=0)}      # y = h W^T + b
+        dh = dy @ W
+        if self.readout == "last":                    # only h_T fed the readout
+            dhs = self.backend.xp.zeros_like(cache.hs)
+            dhs[-1] = dh
+            return dhs, grads
+        return dh, grads
+
+
+def _check_array(a, what, where, backend=None, dtype=None, *, ndim=None, last=None,
+                 shape=None, shape_of="shape", finite=False, floating=True):
+    """Refuse anything but an array of the expected backend, rank, shape and dtype."""
+    xp = backend.xp if backend is not None else None
+    if backend is not None and not backend.is_array(a) or \
+            backend is None and not (hasattr(a, "shape") and hasattr(a, "dtype")):
+        kind = f"a {backend.name} array" if backend is not None else "an array"
+        raise ArgumentTypeError(f"{where}: {what} must be {kind}; got {type(a).__name__}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{where}: {what} must be {ndim}-D; got shape {tuple(a.shape)}")
+    if last is not None and a.shape[-1] != last:
+        raise ValueError(f"{where}: {what} must have {last} features in its last axis; "
+                         f"got shape {tuple(a.shape)}")
+    if shape is not None and tuple(a.shape) != tuple(shape):
+        raise ValueError(f"{where}: {what} must have {shape_of} {tuple(shape)}; got "
+                         f"{tuple(a.shape)}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{where}: {what} must have dtype {np.dtype(dtype)} (no silent cast); "
+                        f"got {a.dtype}")
+    if floating and not np.issubdtype(a.dtype, np.floating):
+        raise TypeError(f"{where}: {what} must be a floating-point array; got dtype {a.dtype}")
+    xp = xp or array_module(a)
+    if finite and not bool(xp.isfinite(a).all()):
+        raise ValueError(f"{where}: {what} contains NaN or inf")
+
+
+def _check_cache(cache, owner, where):
+    if not isinstance(cache, Cache):
+        raise TypeError(f"{where}: cache must be the cache returned by forward(); got "
+                        f"{type(cache).__name__}")
+    if getattr(cache, "_owner", None) is not owner:
+        raise ValueError(f"{where}: cache was made by another object's forward(); pass "
+                         f"the cache this object's forward returned")
+
+
+def mse_loss(y, target):
+    r"""Mean squared error :math:`L = \frac1N \sum (y - t)^2` over all N entries.
+
+    Returns (loss as a float, dL/dy).
+    """
+    _check_array(y, "y", "mse_loss")
+    _check_array(target, "target", "mse_loss", dtype=y.dtype, shape=y.shape,
+                 shape_of="the prediction's shape")
+    if type(y) is not type(target):
+        raise TypeError(f"mse_loss: y and target must be arrays of one backend; got "
+                        f"{type(y).__name__} and {type(target).__name__}")
+    diff = y - target
+    return float((diff * diff).mean()), diff * (2.0 / diff.size)
+
+
+def softmax_cross_entropy(logits, labels, ignore_index=-100):
+    r"""Mean cross-entropy :math:`-\log \mathrm{softmax}(z)_{y}` over the positions whose
+    label is not ``ignore_index``.
+
+    logits (..., C) and integer labels (...). Returns (loss as a float, dL/dlogits), with
+    dL/dz = (softmax(z) − onehot(y)) / N at counted positions and 0 elsewhere.
+    """
+    where = "softmax_cross_entropy"
+    _check_array(logits, "logits", where)
+    if logits.ndim < 1 or logits.shape[-1] < 1:
+        raise ValueError(f"{where}: logits must have a class axis (..., C) with C >= 1; "
+                         f"got shape {tuple(logits.shape)}")
+    _check_array(labels, "labels", where, floating=False)
+    if type(labels) is not type(logits):
+        raise TypeError(f"{where}: logits and labels must be arrays of one backend; got "
+                        f"{type(logits).__name__} and {type(labels).__name__}")
+    ignore_index = check_int(ignore_index, "ignore_index", where=where)
+    xp = array_module(logits)
+    if tuple(labels.shape) != tuple(logits.shape[:-1]):
+        raise ValueError(f"softmax_cross_entropy: labels must have shape {tuple(logits.shape[:-1])} "
+                         f"(logits without the class axis); got {tuple(labels.shape)}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"softmax_cross_entropy: labels must be integers; got {labels.dtype}")
+    C = logits.shape[-1]
+    z = logits.reshape(-1, C)
+    y = labels.reshape(-1)
+    counted = y != ignore_index
+    n = int(counted.sum())
+    if n == 0:
+        raise ValueError("softmax_cross_entropy: every label equals ignore_index")
+    safe_y = xp.where(counted, y, 0)
+    if bool(((safe_y < 0) | (safe_y >= C)).any()):
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {C}) or equal "
+                         f"ignore_index={ignore_index}")
+    shifted = z - z.max(axis=1, keepdims=True)       # stable: softmax is shift-invariant
+    log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    rows = xp.arange(z.shape[0])
+    loss = -float((log_p[rows, safe_y] * counted).sum()) / n
+    dz = xp.exp(log_p)
+    dz[rows, safe_y] -= 1.0
+    dz *= counted[:, None] / n
+    return loss, dz.reshape(logits.shape)
+
+
+class SequenceModel:
+    """One or more cells stacked in depth, then a :class:`Linear` readout.
+
+    Layer k reads layer k-1's outputs hs as its x. ``params`` is a flat dict whose keys
+    are prefixed ``cell0.``, ``cell1.``, ..., ``readout.``; its arrays are the components'
+    own, so an optimizer that updates them in place trains the model.
+    """
+
+    def __init__(self, cells, readout: Linear):
+        w = "SequenceModel"
+        if isinstance(cells, RecurrentCell) or not isinstance(cells, (list, tuple)) or \
+                not cells or not all(isinstance(c, RecurrentCell) for c in cells):
+            raise ArgumentTypeError(f"{w}: cells must be a non-empty list of cells (made "
+                                    f"with rnnzoo.make); got {cells!r}")
+        if not isinstance(readout, Linear):
+            raise ArgumentTypeError(f"{w}: readout must be a rnnzoo.Linear; got "
+                                    f"{type(readout).__name__}")
+        self.cells = list(cells)
+        self.readout = readout
+        first = self.cells[0]
+        self.dtype, self.backend = first.dtype, first.backend
+        for part in self.cells[1:] + [readout]:
+            if part.dtype != self.dtype or part.backend is not self.backend:
+                raise ValueError(f"{w}: every layer and the readout must share one dtype "
+                                 f"and backend; {first!r} uses {self.dtype}/"
+                                 f"{self.backend.name} but {part!r} uses {part.dtype}/"
+                                 f"{part.backend.name}")
+        for below, above in zip(self.cells, self.cells[1:]):
+            if above.input_size != below.output_size:
+                raise ValueError(f"layer sizes do not chain: {below.name} outputs "
+                                 f"{below.output_size} but {above.name} expects {above.input_size}")
+        if readout.in_features != self.cells[-1].output_size:
+            raise ValueError(f"readout expects {readout.in_features} features but the last "
+                             f"cell outputs {self.cells[-1].output_size}")
+
+    @property
+    def params(self) -> dict:
+        flat = {}
+        for k, cell in enumerate(self.cells):
+            flat.update({f"cell{k}.{n}": p for n, p in cell.params.items()})
+        flat.update({f"readout.{n}": p for n, p in self.readout.params.items()})
+        return flat
+
+    @property
+    def input_size(self):
+        return self.cells[0].input_size
+
+    def num_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def forward(self, x, state0=None):
+        """x (T, B, D) -> y, cache. ``state0``: a list with one state tuple (or None)
+        per layer; the final states are in ``cache.state_T`` (for truncated BPTT).
+        ``cache.aux_loss`` sums the layers' auxiliary losses (0.0 if none has one): a
+        training loss must add it; each cell's backward already includes its gradient."""
+        if state0 is None:
+            state0 = [None] * len(self.cells)
+        if not isinstance(state0, (list, tuple)) or len(state0) != len(self.cells):
+            got = f"{len(state0)} entries" if isinstance(state0, (list, tuple)) else \
+                type(state0).__name__
+            raise ValueError(f"SequenceModel.forward: state0 must be None or a list of "
+                             f"{len(self.cells)} per-layer states (each a tuple or None); "
+                             f"got {got}")
+        caches, state_T, h = [], [], x
+        for cell, s0 in zip(self.cells, state0):
+            h, sT, c = cell.forward(h, s0)
+            caches.append(c)
+            state_T.append(sT)
+        y, readout_cache = self.readout.forward(h)
+        aux = sum(getattr(c, "aux_loss", 0.0) for c in caches)   # e.g. a Skip RNN budget
+        return y, Cache(cells=caches, readout=readout_cache, state_T=state_T, aux_loss=aux,
+                        _owner=self)
+
+    def backward(self, dy, cache):
+        """dL/dy -> (dL/dx, grads with the keys of ``params``); ``grads.dh_norm`` is
+        the first layer's per-step ||dL/dh_t||."""
+        _check_cache(cache, self, "SequenceModel.backward")
+        dh, rgrads = self.readout.backward(dy, cache.readout, "SequenceModel.backward")
+        grads = Gradients({f"readout.{n}": g for n, g in rgrads.items()})
+        for k in reversed(range(len(self.cells))):
+            dh, _, cgrads = self.cells[k].backward(dh, cache.cells[k])
+            grads.update({f"cell{k}.{n}": g for n, g in cgrads.items()})
+            grads.dh_norm = cgrads.dh_norm
+        ordered = Gradients({k: grads[k] for k in self.params})
+        ordered.dh_norm = grads.dh_norm
+        return dh, ordered
+
+
+def build_model(cell, input_size, hidden_size, output_size, *, layers=1, readout="all",
+                seed=0, dtype=np.float64, backend="numpy", **cell_options) -> SequenceModel:
+    """A stack of ``layers`` cells named ``cell`` plus a linear readout.
+
+    Layer k is seeded with ``seed + k`` and the readout with ``seed + layers``, so the
+    whole model is reproducible from one seed.
+    """
+    w = "build_model"
+    layers = check_int(layers, "layers", minimum=1, where=w)
+    output_size = check_int(output_size, "output_size", minimum=1, where=w)
+    readout = check_choice(readout, "readout", READOUTS, where=w)
+    seed = check_seed(seed, where=w)
+    cells, size = [], input_size
+    for k in range(layers):
+        c = make(cell, size, hidden_size, seed=seed + k, dtype=dtype, backend=backend,
+                 **cell_options)
+        cells.append(c)
+        size = c.output_size
+    head = Linear(size, output_size, readout=readout, seed=seed + layers, dtype=dtype,
+                  backend=backend)
+    return SequenceModel(cells, head)

@@ -1,0 +1,53 @@
+"""The classic long-memory tasks, generated from a seed (nothing is downloaded).
+
+Every task has the same small interface (:class:`.task.Task`), which is all the trainer
+(:mod:`rnnzoo.training.trainer`) relies on:
+
+=====================  =================================================================
+``input_size``         D, the feature size of x
+``output_size``        the readout's size (1 for regression, C for C classes)
+``readout``            "last" (one prediction per sequence) or "all" (one per step)
+``T``                  the sequence length the model sees
+``loss_kind``          "mse" or "xent"
+``batch(B, rng)``      a fresh training batch ``(x, target)``, NumPy, x float64 (T, B, D)
+``eval_data()``        a fixed evaluation set ``(x, target)`` (the same on every call)
+``loss(y, target)``    ``(loss, dL/dy)``, with the losses of :mod:`rnnzoo.training.model`
+``accuracy(y, t)``     the task's accuracy as a float in [0, 1]
+``baseline``           the loss of the best *memoryless / trivial* predictor, with its
+                       formula in ``baseline_formula``: a model must get below it to
+                       have learned anything
+=====================  =================================================================
+
+Build one by name with :func:`make_task` (``"adding"``, ``"copy"``, ``"associative"`` from
+:mod:`.memory`, ``"digits"``, ``"permuted_digits"`` from :mod:`.digits`, ``"charlm"`` from
+:mod:`.charlm`). A new task is a module here whose class this registry names.
+"""
+from __future__ import annotations
+
+from .charlm import CharLM, sample
+from .digits import SequentialDigits
+from .memory import AddingProblem, AssociativeRetrieval, CopyMemory
+from .task import EVAL_SEED_OFFSET, Task
+
+TASKS = {"adding": AddingProblem, "copy": CopyMemory, "digits": SequentialDigits,
+         "permuted_digits": SequentialDigits, "associative": AssociativeRetrieval,
+         "charlm": CharLM}
+
+__all__ = ["TASKS", "make_task", "Task", "AddingProblem", "CopyMemory", "SequentialDigits",
+           "AssociativeRetrieval", "CharLM", "sample", "EVAL_SEED_OFFSET"]
+
+
+def make_task(name, T=None, **kwargs) -> Task:
+    """Build a task by name: ``make_task("adding", T=200, seed=0)``.
+
+    ``T`` is the adding problem's length, the copy task's blank gap (its sequences are
+    T + 20 long), fixed at 64 for the digits, and 2K + 3 for associative retrieval (set
+    ``pairs=K`` instead). None means the task's default.
+    """
+    if not isinstance(name, str) or name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; expected one of {sorted(TASKS)}")
+    if name == "permuted_digits":
+        kwargs.setdefault("permuted", True)
+    if T is not None:
+        kwargs["T"] = T
+    return TASKS[name](**kwargs)

@@ -1,0 +1,174 @@
+r"""A character-level language model on real text, offline, and sampling from it.
+
+The corpus is the Python standard library's own source: it is on every machine that
+runs rnnzoo, so nothing is downloaded (in the spirit of Karpathy's char-rnn trained on
+the Linux kernel's source). ``corpus_seed`` chooses ``files`` of the top-level
+``*.py`` files of ``sysconfig.get_paths()["stdlib"]``, in sorted order, so one Python
+installation always gives the same corpus (another Python version has other files,
+hence another corpus: the task reports which files it read in ``task.files``).
+
+Task ``charlm``: characters outside printable ASCII become ``?``; the vocabulary (V
+symbols) is the sorted set of characters in the corpus. The first 90% of the text is for
+training, the last 10% for evaluation. A sequence of T characters is the input (one-hot,
+x (T, B, V)) and the same sequence shifted by one is the target ((T, B) int): predict
+the next character at every step (readout "all"), loss cross-entropy in nats.
+:meth:`CharLM.bits` turns it into bits per character (divide by ln 2).
+
+Baseline: the unigram model, which predicts every character with its training frequency
+(add-one smoothed), knows nothing of context; its cross-entropy on the evaluation text is
+``baseline``. A model below it has learned something about what comes next.
+
+:func:`sample` generates text from a trained model, one character at a time, carrying
+the state.
+"""
+from __future__ import annotations
+
+import math
+import pathlib
+import string
+import sysconfig
+
+import numpy as np
+
+from ...core.backend import to_numpy
+from ...core.validation import ArgumentTypeError, check_float, check_int, check_seed, describe
+from .task import Task, _check_positive_int, _check_rng, _one_hot
+
+KEEP = set(string.printable) - set("\x0b\x0c\r")
+
+
+def stdlib_files(corpus_seed=0, files=8):
+    """The ``files`` top-level stdlib modules chosen by ``corpus_seed`` (sorted paths)."""
+    root = pathlib.Path(sysconfig.get_paths()["stdlib"])
+    pool = sorted(p for p in root.glob("*.py") if p.is_file())
+    if len(pool) < files:
+        raise ValueError(f"charlm: the standard library at {root} has only {len(pool)} "
+                         f"top-level .py files; asked for files={files}")
+    pick = np.random.default_rng(corpus_seed).choice(len(pool), files, replace=False)
+    return [pool[i] for i in sorted(pick)]
+
+
+class CharLM(Task):
+    """Next-character prediction on the standard library's source (see module doc)."""
+
+    name = "charlm"
+    readout, loss_kind = "all", "xent"
+    baseline_formula = "unigram: cross-entropy of the training character frequencies"
+
+    def __init__(self, T=64, *, corpus_seed=0, files=8, max_chars=200_000, seed=0,
+                 eval_size=256):
+        super().__init__(seed=seed, eval_size=eval_size)
+        w = "charlm task"
+        self.T = check_int(T, "charlm T (characters per sequence)", minimum=2, where=w)
+        self.corpus_seed = check_seed(corpus_seed, "corpus_seed", where=w)
+        self.n_files = check_int(files, "files", minimum=1, where=w)
+        self.max_chars = check_int(max_chars, "max_chars", minimum=1000, where=w)
+        self.files = stdlib_files(self.corpus_seed, self.n_files)
+        text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in self.files)
+        text = "".join(c if c in KEEP else "?" for c in text[:self.max_chars])
+        self.vocab = "".join(sorted(set(text)))
+        self.input_size = self.output_size = len(self.vocab)
+        self._index = {c: i for i, c in enumerate(self.vocab)}
+        codes = self.encode(text)
+        split = int(0.9 * len(codes))
+        self.train_codes, self.eval_codes = codes[:split], codes[split:]
+        if len(self.eval_codes) < self.T + 1:
+            raise ValueError(f"charlm: the evaluation text ({len(self.eval_codes)} chars) is "
+                             f"shorter than T + 1 = {self.T + 1}; raise max_chars or files")
+        counts = np.bincount(self.train_codes, minlength=len(self.vocab)) + 1.0
+        self.unigram = counts / counts.sum()
+        self.baseline = float(-np.log(self.unigram[self.eval_codes[1:]]).mean())
+
+    @property
+    def spec(self):
+        return {**super().spec, "T": self.T, "corpus_seed": self.corpus_seed,
+                "files": self.n_files, "max_chars": self.max_chars}
+
+    @property
+    def metric(self):
+        return "cross-entropy (nats per character)"
+
+    @staticmethod
+    def bits(nats):
+        """Nats per character -> bits per character."""
+        return np.asarray(nats) / math.log(2)
+
+    def encode(self, text):
+        """A string -> int64 codes; refuses characters outside the vocabulary."""
+        if not isinstance(text, str):
+            raise ArgumentTypeError(f"charlm encode: text must be a str; got {describe(text)}")
+        unknown = sorted(set(text) - set(self._index))
+        if unknown:
+            raise ValueError(f"characters {unknown!r} are not in the charlm vocabulary "
+                             f"({len(self.vocab)} symbols: {self.vocab!r})")
+        return np.fromiter((self._index[c] for c in text), dtype=np.int64, count=len(text))
+
+    def decode(self, codes):
+        return "".join(self.vocab[int(c)] for c in np.asarray(codes).ravel())
+
+    def _cut(self, codes, starts):
+        idx = starts[None, :] + np.arange(self.T + 1)[:, None]     # (T+1, B)
+        seq = codes[idx]
+        return _one_hot(seq[:-1], self.input_size), seq[1:]
+
+    def batch(self, batch_size, rng):
+        _check_rng(rng)
+        B = _check_positive_int(batch_size, "batch_size")
+        return self._cut(self.train_codes, rng.integers(0, len(self.train_codes) - self.T, B))
+
+    def eval_data(self):
+        """``eval_size`` sequences evenly spaced over the evaluation text (overlapping
+        when the text is short)."""
+        if self._eval is None:
+            starts = np.linspace(0, len(self.eval_codes) - self.T - 1, self.eval_size)
+            self._eval = self._cut(self.eval_codes, starts.astype(np.int64))
+        return self._eval
+
+
+def sample(model, prime, length, temperature=1.0, seed=0, *, vocab):
+    """Generate ``length`` characters after ``prime`` from a trained character model.
+
+    Parameters
+    ----------
+    model : a SequenceModel with readout "all" and input = output size = len(vocab)
+    prime : a non-empty string of vocabulary characters; the model reads it first
+    length : how many characters to generate (>= 0)
+    temperature : > 0; the logits are divided by it (below 1: safer, above 1: wilder)
+    seed : seeds the sampling (same seed, same text)
+    vocab : the vocabulary string, or the task (anything with ``.vocab``)
+
+    Returns the generated text (without the prime).
+    """
+    from ..model import SequenceModel
+    w = "sample"
+    vocab = getattr(vocab, "vocab", vocab)
+    if not isinstance(vocab, str) or len(vocab) < 2 or len(set(vocab)) != len(vocab):
+        raise ArgumentTypeError(f"{w}: vocab must be the task (or its vocabulary string of "
+                                f"distinct characters); got {describe(vocab)}")
+    if not isinstance(model, SequenceModel):
+        raise ArgumentTypeError(f"{w}: model must be a rnnzoo SequenceModel; got {describe(model)}")
+    V = len(vocab)
+    if model.readout.readout != "all" or model.input_size != V or model.readout.out_features != V:
+        raise ValueError(f"{w}: the model must read and predict the {V} characters at every "
+                         f"step (input {V}, output {V}, readout 'all'); got input "
+                         f"{model.input_size}, output {model.readout.out_features}, readout "
+                         f"{model.readout.readout!r}")
+    if not isinstance(prime, str) or not prime:
+        raise ArgumentTypeError(f"{w}: prime must be a non-empty string; got {describe(prime)}")
+    unknown = sorted(set(prime) - set(vocab))
+    if unknown:
+        raise ValueError(f"{w}: prime has characters {unknown!r} outside the vocabulary")
+    length = check_int(length, "length", minimum=0, where=w)
+    temperature = check_float(temperature, "temperature", minimum=0.0, min_open=True, where=w)
+    rng = np.random.default_rng(check_seed(seed, where=w))
+    index = {c: i for i, c in enumerate(vocab)}
+    eye = model.backend.asarray(np.eye(V), dtype=model.dtype)
+    y, cache = model.forward(eye[[index[c] for c in prime]][:, None, :])
+    out = []
+    for _ in range(length):
+        logits = to_numpy(y[-1, 0]).astype(np.float64) / temperature
+        p = np.exp(logits - logits.max())
+        code = int(rng.choice(V, p=p / p.sum()))
+        out.append(vocab[code])
+        y, cache = model.forward(eye[[code]][:, None, :], state0=cache.state_T)
+    return "".join(out)

@@ -1,0 +1,90 @@
+"""Sequential (and permuted) digits: scikit-learn's bundled 8x8 digits read one pixel a
+step (a small, offline stand-in for pixel-by-pixel MNIST)."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ...core.validation import check_bool, check_float, check_int
+from .task import Task, _check_positive_int, _check_rng
+
+
+class SequentialDigits(Task):
+    r"""Sequential (and permuted) digits: the offline stand-in for (permuted) sequential
+    MNIST (Le et al., 2015).
+
+    scikit-learn's bundled 8x8 handwritten digits (1,797 images, shipped inside the
+    scikit-learn package, so nothing is downloaded), pixels scaled from 0-16 to [0, 1]
+    and read one per step in row-major order, or, with ``permuted=True``, in one fixed
+    random order drawn from ``seed`` (which destroys the local structure and spreads
+    dependencies over the whole sequence).
+
+    Input x (64, B, 1); target (B,) int in 0-9; readout at the last step; loss
+    cross-entropy; accuracy the fraction classified correctly. The train/test split is
+    fixed by ``seed`` (``test_fraction`` of the images, 359 by default, is held out);
+    :meth:`batch` samples training images, :meth:`eval_data` is the test split.
+
+    Baseline: predicting the training class frequencies for every image; its
+    cross-entropy on the test split is about ln 10 ≈ 2.30 (the classes are balanced).
+    """
+
+    name = "digits"
+    input_size, output_size, readout, loss_kind, T = 1, 10, "last", "xent", 64
+    baseline_formula = "cross-entropy of the training class frequencies (≈ ln 10)"
+
+    def __init__(self, T=None, *, permuted=False, seed=0, test_fraction=0.2):
+        if T is not None and check_int(T, "T") != 64:
+            raise ValueError(f"the digits task has a fixed length T = 64 (8x8 pixels); got T={T}")
+        permuted = check_bool(permuted, "permuted", where="digits task")
+        test_fraction = check_float(test_fraction, "test_fraction", minimum=0.0, maximum=1.0,
+                                    min_open=True, max_open=True, where="digits task")
+        super().__init__(seed=seed, eval_size=1)
+        images, labels = _load_digits()
+        rng = np.random.default_rng(self.seed)
+        order = rng.permutation(len(labels))
+        n_test = int(round(test_fraction * len(labels)))
+        if not 0 < n_test < len(labels):
+            raise ValueError(f"test_fraction must leave both splits non-empty; got {test_fraction}")
+        self.permuted = bool(permuted)
+        self.test_fraction = float(test_fraction)
+        self.name = "permuted_digits" if self.permuted else "digits"
+        self.pixel_order = rng.permutation(64) if self.permuted else np.arange(64)
+        seqs = images[:, self.pixel_order]             # (N, 64) in reading order
+        self.train_x, self.train_y = seqs[order[n_test:]], labels[order[n_test:]]
+        self.test_x, self.test_y = seqs[order[:n_test]], labels[order[:n_test]]
+        self.eval_size = n_test
+        prior = np.bincount(self.train_y, minlength=10) / len(self.train_y)
+        self.baseline = float(-np.log(prior[self.test_y]).mean())
+
+    @property
+    def spec(self):
+        return {"name": self.name, "seed": self.seed, "test_fraction": self.test_fraction}
+
+    @staticmethod
+    def _as_sequences(rows):
+        """(B, 64) pixels -> (64, B, 1) time-major."""
+        return np.ascontiguousarray(rows.T)[:, :, None]
+
+    def batch(self, batch_size, rng):
+        _check_rng(rng)
+        B = _check_positive_int(batch_size, "batch_size")
+        if B > len(self.train_y):
+            raise ValueError(f"batch_size {B} exceeds the {len(self.train_y)} training images")
+        idx = rng.choice(len(self.train_y), B, replace=False)
+        return self._as_sequences(self.train_x[idx]), self.train_y[idx]
+
+    def eval_data(self):
+        if self._eval is None:
+            self._eval = (self._as_sequences(self.test_x), self.test_y)
+        return self._eval
+
+
+@functools.lru_cache(maxsize=1)
+def _load_digits():
+    """(images (1797, 64) in [0, 1], labels (1797,) int64), read once per process."""
+    from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
+    data = load_digits()
+    images, labels = data.data / 16.0, data.target.astype(np.int64)
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels

@@ -1,0 +1,193 @@
+"""The synthetic long-memory tasks: the adding problem (Hochreiter & Schmidhuber 1997), the
+copy memory task (Arjovsky et al. 2016) and associative retrieval (Ba et al. 2016)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...core.ops import array_module
+from ...core.validation import check_int
+from .task import Task, _check_positive_int, _check_rng, _one_hot
+
+
+class AddingProblem(Task):
+    r"""The adding problem (Hochreiter & Schmidhuber, 1997), in the form of Le et al.
+    (2015) and Arjovsky et al. (2016).
+
+    Input x (T, B, 2): channel 0 holds values :math:`u_t \sim \mathcal U[0, 1]`, channel
+    1 is a marker, 1 at exactly two steps and 0 elsewhere: one step drawn uniformly from
+    the first half :math:`[0, \lfloor T/2 \rfloor)` and one from the second half
+    :math:`[\lfloor T/2 \rfloor, T)`. Target (B, 1): the sum of the two marked values.
+    Readout at the last step; loss MSE.
+
+    Baseline: always predicting 1 (the mean of the target) gives MSE
+    :math:`\mathrm{Var}(u_a + u_b) = 2 \cdot \tfrac1{12} = 1/6 \approx 0.167`.
+
+    Accuracy: the fraction of sequences with :math:`|y - \text{target}| < 0.04`, the
+    criterion of Hochreiter & Schmidhuber.
+
+    ``layout="skiprnn"`` is the variant of Campos et al. (2018, Skip RNN): values
+    :math:`\mathcal U[-0.5, 0.5]`, the first marker in the first 10% of the sequence
+    :math:`[0, \lceil T/10 \rceil)`, the second in the last half. The baseline is the
+    same variance, 1/6 (always predict 0). Most of the sequence carries nothing the
+    model needs, which is what a skipping model can exploit.
+    """
+
+    name = "adding"
+    input_size, output_size, readout, loss_kind = 2, 1, "last", "mse"
+    baseline = 1.0 / 6.0
+    baseline_formula = "Var(u_a + u_b) = 2/12 (always predict 1)"
+    tolerance = 0.04
+
+    LAYOUTS = ("halves", "skiprnn")
+
+    def __init__(self, T=100, *, layout="halves", seed=0, eval_size=1000):
+        super().__init__(seed=seed, eval_size=eval_size)
+        self.T = _check_positive_int(T, "adding problem T", minimum=2)
+        if layout not in self.LAYOUTS:
+            raise ValueError(f"adding problem layout must be one of {self.LAYOUTS}; "
+                             f"got {layout!r}")
+        self.layout = layout
+        if layout == "skiprnn":
+            self.baseline_formula = "Var(u_a + u_b) = 2/12 (always predict 0)"
+
+    @property
+    def spec(self):
+        return {**super().spec, "T": self.T, "layout": self.layout}
+
+    def batch(self, batch_size, rng):
+        _check_rng(rng)
+        B, T, half = _check_positive_int(batch_size, "batch_size"), self.T, self.T // 2
+        x = np.zeros((T, B, 2))
+        x[:, :, 0] = rng.random((T, B))
+        cols = np.arange(B)
+        if self.layout == "skiprnn":
+            x[:, :, 0] -= 0.5
+        first = rng.integers(0, half if self.layout == "halves" else -(-T // 10), B)
+        second = rng.integers(half, T, B)
+        x[first, cols, 1] = 1.0
+        x[second, cols, 1] = 1.0
+        target = (x[first, cols, 0] + x[second, cols, 0])[:, None]
+        return x, target
+
+    def accuracy(self, y, target):
+        xp = array_module(y)
+        return float(xp.mean(xp.abs(y - target) < self.tolerance))
+
+
+class CopyMemory(Task):
+    r"""The copy memory task (Arjovsky, Shah & Bengio, 2016).
+
+    A sequence of length T + 20 over 10 codes (0 blank, 1-8 symbols, 9 delimiter): 10
+    symbols drawn uniformly from 1-8, then T - 1 blanks, the delimiter, and 10 blanks.
+    After the delimiter the model must output the 10 symbols in order; before it, blanks.
+
+    Input x (T+20, B, 10): the codes one-hot. Target (T+20, B) int in 0-8: blank (0) for
+    the first T + 10 steps, then the 10 symbols. Readout at every step (``output_size``
+    9, since the delimiter is never a target); loss: cross-entropy averaged over all
+    T + 20 steps, as in the paper. Accuracy: over the 10 recall steps only.
+
+    Baseline: a memoryless strategy outputs blanks (perfectly: where they come is known)
+    and then guesses uniformly among the 8 symbols, costing ln 8 at each of the 10
+    recall steps: :math:`10 \ln 8 / (T + 20)`.
+    """
+
+    name = "copy"
+    input_size, output_size, readout, loss_kind = 10, 9, "all", "xent"
+    n_symbols, n_recall = 8, 10
+    BLANK, DELIMITER = 0, 9
+    baseline_formula = "10 ln 8 / (T + 20) (blanks, then uniform guesses)"
+
+    def __init__(self, T=50, *, seed=0, eval_size=1000):
+        super().__init__(seed=seed, eval_size=eval_size)
+        self.delay = _check_positive_int(T, "copy task T (the blank gap)")
+        self.T = self.delay + 2 * self.n_recall
+        self.baseline = self.n_recall * math.log(self.n_symbols) / self.T
+
+    @property
+    def spec(self):
+        return {**super().spec, "T": self.delay}
+
+    def codes(self, batch_size, rng):
+        """(codes (T+20, B) int for the input, target (T+20, B) int)."""
+        _check_rng(rng)
+        B, L, k = _check_positive_int(batch_size, "batch_size"), self.T, self.n_recall
+        symbols = rng.integers(1, self.n_symbols + 1, (k, B))
+        codes = np.zeros((L, B), dtype=np.int64)
+        codes[:k] = symbols
+        codes[L - k - 1] = self.DELIMITER
+        target = np.zeros((L, B), dtype=np.int64)
+        target[L - k:] = symbols
+        return codes, target
+
+    def batch(self, batch_size, rng):
+        codes, target = self.codes(batch_size, rng)
+        return _one_hot(codes, self.input_size), target
+
+    def accuracy(self, y, target):
+        k = self.n_recall
+        return float(array_module(y).mean(y[-k:].argmax(axis=-1) == target[-k:]))
+
+
+class AssociativeRetrieval(Task):
+    r"""Associative retrieval (Ba et al., 2016, "Using Fast Weights to Attend to the
+    Recent Past", Sec. 4.1): read K key-value pairs, then ``??`` and a query key; output
+    the query's value. E.g. ``c9k8j3f1??c`` -> 9.
+
+    Keys are K distinct lowercase letters, values digits 0-9 (repeats allowed), and the
+    query is one of the K keys chosen uniformly. Vocabulary: 26 letters, 10 digits and
+    ``?`` (37 codes: letters 0-25, digits 26-35, ``?`` 36). K defaults to 4, the size of
+    the paper's example string; larger K makes the task harder.
+
+    Input x (2K + 3, B, 37) one-hot; target (B,) int 0-9; readout at the last step; loss
+    cross-entropy; accuracy the fraction of queries answered correctly.
+
+    Baseline: guessing without memory, uniform over the 10 digits: ln 10 ≈ 2.303
+    (accuracy 10%).
+    """
+
+    name = "associative"
+    output_size, readout, loss_kind = 10, "last", "xent"
+    LETTERS, DIGITS = "abcdefghijklmnopqrstuvwxyz", "0123456789"
+    VOCAB = LETTERS + DIGITS + "?"
+    input_size = len(VOCAB)
+    baseline = math.log(10)
+    baseline_formula = "ln 10 (uniform guess over the digits)"
+
+    def __init__(self, T=None, *, pairs=4, seed=0, eval_size=1000):
+        super().__init__(seed=seed, eval_size=eval_size)
+        self.pairs = check_int(pairs, "pairs (at most 26: the keys are distinct letters)",
+                               minimum=1, maximum=26)
+        if T is not None and check_int(T, "T") != 2 * self.pairs + 3:
+            raise ValueError(f"associative retrieval has length T = 2*pairs + 3 = "
+                             f"{2 * self.pairs + 3}; set pairs=K instead of T (got T={T})")
+        self.T = 2 * self.pairs + 3
+
+    @property
+    def spec(self):
+        return {**super().spec, "pairs": self.pairs}
+
+    def codes(self, batch_size, rng):
+        """(codes (2K+3, B) int, target (B,) int)."""
+        _check_rng(rng)
+        B, K = _check_positive_int(batch_size, "batch_size"), self.pairs
+        keys = np.argsort(rng.random((B, 26)), axis=1)[:, :K]       # K distinct letters
+        values = rng.integers(0, 10, (B, K))
+        which = rng.integers(0, K, B)
+        rows = np.arange(B)
+        codes = np.empty((self.T, B), dtype=np.int64)
+        codes[0:2 * K:2] = keys.T
+        codes[1:2 * K:2] = (26 + values).T
+        codes[2 * K:2 * K + 2] = 36                                 # "??"
+        codes[-1] = keys[rows, which]
+        return codes, values[rows, which]
+
+    def batch(self, batch_size, rng):
+        codes, target = self.codes(batch_size, rng)
+        return _one_hot(codes, self.input_size), target
+
+    def decode(self, x):
+        """One sequence, one-hot (T, 37) or codes (T,), back to its string."""
+        codes = np.asarray(x).argmax(axis=-1) if np.ndim(x) == 2 else np.asarray(x)
+        return "".join(self.VOCAB[c] for c in codes)
