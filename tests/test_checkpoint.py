@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
 from rnnzoo.optim import Adam, optimizer_from_state
 from rnnzoo.tasks import make_task
 from rnnzoo.training import Trainer
+from rnnzoo.training.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
 def model_for(task, cell="gru", **kw):
@@ -181,3 +183,23 @@ def test_unserializable_extra_is_rejected_before_writing(tmp_path):
         save_checkpoint(tmp_path / "m.npz", rnnzoo.build_model("gru", 2, 6, 1),
                         extra={"f": object()})
     assert not (tmp_path / "m.npz").exists()
+
+
+def test_checkpoints_written_before_the_layout_move_still_load():
+    """tests/data/pre_layout_*.npz were written by the code before the seven-wing layout
+    (commit 2a2371b): a 2-layer LSTM model after 3 Adam steps, with the optimizer's state,
+    and a bare GRU cell; pre_layout_outputs.npz holds what that code computed from them.
+    They load, compute the same outputs, and Adam resumes to the same 4th step."""
+    expected = np.load(os.path.join(DATA, "pre_layout_outputs.npz"))
+    x = np.random.default_rng(1).standard_normal((5, 2, 2))
+    model, opt_state, meta = load_checkpoint(os.path.join(DATA, "pre_layout_model.npz"))
+    assert meta["extra"] == {"step": 3}
+    np.testing.assert_array_equal(model.forward(x)[0], expected["model_y"])
+    opt = optimizer_from_state(model.params, opt_state)
+    y, cache = model.forward(x)
+    opt.step(model.backward(np.ones_like(y), cache)[1])
+    np.testing.assert_array_equal(model.forward(x)[0], expected["model_y_after_step"])
+    cell, none, _ = load_checkpoint(os.path.join(DATA, "pre_layout_cell.npz"))
+    assert none is None and type(cell).__name__ == "GRU"
+    hs = cell.forward(np.random.default_rng(1).standard_normal((4, 2, 3)))[0]
+    np.testing.assert_array_equal(hs, expected["cell_hs"])
