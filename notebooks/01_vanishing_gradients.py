@@ -78,7 +78,7 @@ report
 # $W_{hh}$, computed by hand:
 
 # %%
-from rnnzoo.gradcheck import _Problem, _central_difference
+from rnnzoo.core.gradcheck import _Problem, _central_difference
 
 problem = _Problem(cell, x, None, np.random.default_rng(0))
 analytic = problem.analytic()[1]["W_hh"]

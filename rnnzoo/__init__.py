@@ -33,8 +33,13 @@ from .training.trainer import History, Trainer, train
 # The public modules keep their short names: ``import rnnzoo.optim``, ``from rnnzoo.tasks
 # import make_task`` and ``from rnnzoo.experiments import Budget`` name the same module
 # objects as rnnzoo.training.optim, rnnzoo.training.tasks and rnnzoo.teaching.experiments.
-for _name, _module in (("optim", optim), ("tasks", tasks), ("experiments", experiments)):
-    _sys.modules[f"{__name__}.{_name}"] = _module
+# Their submodules too (rnnzoo.experiments.spec, rnnzoo.tasks.memory): every one is loaded
+# by its package's __init__ above.
+for _short, _module in (("optim", optim), ("tasks", tasks), ("experiments", experiments)):
+    for _name in [n for n in _sys.modules if n == _module.__name__
+                  or n.startswith(_module.__name__ + ".")]:
+        _sys.modules[f"{__name__}.{_short}" + _name[len(_module.__name__):]] = _sys.modules[_name]
+del _short, _module, _name
 
 __version__ = "0.1.0"
 

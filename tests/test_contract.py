@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from .conftest import cell_variants
 from rnnzoo.core.base import Gradients
+
+from .conftest import cell_variants
 
 D, H = 3, 4
 

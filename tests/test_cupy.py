@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from .conftest import cell_variants
 from rnnzoo.core.backend import to_numpy
+
+from .conftest import cell_variants
 
 pytestmark = pytest.mark.skipif(not rnnzoo.cupy_available(),
                                 reason="CuPy with a GPU is not available")
@@ -83,7 +84,6 @@ def _count_host_transfers(monkeypatch):
     import sys
 
     import cupyx
-
     from rnnzoo.core import backend
     real, calls = backend.to_numpy, []
 
@@ -164,7 +164,6 @@ def test_training_on_cupy_matches_numpy(optimizer):
 
 def test_losses_on_cupy_match_numpy(rng):
     import cupy
-
     from rnnzoo.training.model import mse_loss, softmax_cross_entropy
     y, t = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2))
     loss, dy = mse_loss(y, t)

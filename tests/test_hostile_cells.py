@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import rnnzoo
+from rnnzoo.core.base import Cache
+
 from .conftest import cell_variants
 from .hostile import HOSTILE_BY_TYPE, numpy_twins, option_type, raises
-from rnnzoo.core.base import Cache
 
 D, H = 3, 4
 

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from .hostile import raises
-from rnnzoo.optim import Adam
 from rnnzoo.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rnnzoo.optim import Adam
+
+from .hostile import raises
 
 
 def saved(tmp_path, optimizer=True, **model_kw):

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from .hostile import raises
 from rnnzoo import Linear, SequenceModel, build_model, mse_loss, softmax_cross_entropy
 from rnnzoo.core.base import Cache
+
+from .hostile import raises
 
 ERR = (TypeError, ValueError)
 

@@ -65,8 +65,9 @@ def _wing(name):
 
 
 def test_the_top_level_holds_only_the_wings():
+    # (a folder without Python files is what git leaves of a moved package: its bytecode)
     top = sorted(p.name for p in PACKAGE.iterdir()
-                 if p.name != "__pycache__" and not p.name.endswith(".pyc"))
+                 if p.suffix == ".py" or (p.is_dir() and any(p.rglob("*.py"))))
     assert top == sorted(["__init__.py", "__main__.py", *RANK]), \
         f"rnnzoo/ should hold the seven wings and the facade, found {top}"
 
@@ -152,6 +153,15 @@ def test_public_modules_keep_their_short_names(short, home):
     assert short_module is importlib.import_module(home)
     import rnnzoo
     assert getattr(rnnzoo, short) is short_module
+
+
+@pytest.mark.parametrize("short, home", [("experiments.spec", "teaching.experiments.spec"),
+                                         ("experiments.claims", "teaching.experiments.claims"),
+                                         ("tasks.memory", "training.tasks.memory"),
+                                         ("tasks.charlm", "training.tasks.charlm")])
+def test_submodules_of_the_short_names_are_the_same_modules(short, home):
+    """No second copy of a module (with its own classes) under the short name."""
+    assert importlib.import_module(f"rnnzoo.{short}") is importlib.import_module(f"rnnzoo.{home}")
 
 
 def test_public_names_of_the_facade():

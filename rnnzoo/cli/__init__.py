@@ -1,18 +1,18 @@
 """The command line, one module per subcommand: ``python -m rnnzoo COMMAND ...``.
 
-=============  =====================================  ============================
-command        what it does                           module
-=============  =====================================  ============================
-figures        regenerate the teaching figures         :mod:`.figures`
-gradcheck      finite differences on every cell        :mod:`.gradcheck`
-train          one cell on one task                    :mod:`.train`
-compare        several cells x several seeds           :mod:`.compare`
-assignments    the student notebooks                   :mod:`.assignments`
-bench          time forward+backward against torch     :mod:`.bench`
-=============  =====================================  ============================
+=============  ====================================  ====================
+command        what it does                          module
+=============  ====================================  ====================
+figures        regenerate the teaching figures       :mod:`.figures`
+gradcheck      finite differences on every cell      :mod:`.gradcheck`
+train          one cell on one task                  :mod:`.train`
+compare        several cells x several seeds         :mod:`.compare`
+assignments    the student notebooks                 :mod:`.assignments`
+bench          time forward+backward against torch   :mod:`.bench`
+=============  ====================================  ====================
 
-The parsers share :mod:`.args`. This is the top wing: it imports the others, and nothing
-imports it.
+The parsers share :mod:`.args`. This is the top wing: it imports the others, and only
+``rnnzoo/__main__.py`` imports it.
 """
 from __future__ import annotations
 

@@ -2,11 +2,11 @@
 ``core``.
 
 =================  ==================================================================
-``base``           :class:`RecurrentCell`: backend, params from a seed, the time loops
+``base``           :class:`~rnnzoo.core.base.RecurrentCell`: backend, params from a seed, the time loops
 ``cell_checks``    the input checks every cell runs (a mixin of the base)
-``backend``        NumPy or CuPy: the only module that imports CuPy
+``backend``        NumPy or CuPy: the cells reach CuPy only through it
 ``ops``            in-place activations, layer norm and modReLU, shared by the cells
-``registry``       ``@register("<name>")``, :func:`make`, :func:`available`
+``registry``       ``@register("<name>")``, ``make``, ``available``
 ``validation``     the shared argument validators (``check_int``, ``check_float``, ...)
 ``gradcheck``      the finite-difference checker
 ``diagnostics``    gradient norm over time, step-Jacobian singular values

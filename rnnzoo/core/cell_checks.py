@@ -25,7 +25,7 @@ class InputChecks:
         except TypeError:
             raise TypeError(f"{self._where(method)}: {what} must be a {self.backend.name} array; "
                             f"got {type(a).__name__}") from None
-        hint = ("rnnzoo.core.backend.to_numpy(...)" if self.backend.name == "numpy"
+        hint = ("rnnzoo.to_numpy(...)" if self.backend.name == "numpy"
                 else "cupy.asarray(...)")
         raise TypeError(f"{self._where(method)}: {what} is a {array_type_name(a)} but this "
                         f"cell uses backend '{self.backend.name}'; convert it with {hint} "

@@ -1,10 +1,10 @@
 """Training: what turns a cell into a model and a model into a trained one.
 
 =================  ==================================================================
-``model``          linear readout, losses, the stacked :class:`SequenceModel`
+``model``          linear readout, losses, the stacked ``SequenceModel``
 ``optim``          SGD, RMSprop, Adam, clipping, constraints
 ``tasks/``         the tasks, generated offline from a seed; one module per family
-``trainer``        the training loop (:class:`Trainer`, :func:`train`, :class:`History`)
+``trainer``        the training loop (``Trainer``, ``train``, ``History``)
 ``checkpoint``     safe checkpoints (.npz + JSON, atomic, no pickle)
 ``plotting``       learning curves against each task's baseline; one colour per cell
 =================  ==================================================================
