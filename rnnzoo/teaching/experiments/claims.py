@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...core.validation import ArgumentTypeError, check_bool, describe, is_bool
+
 
 class ClaimFailed(AssertionError):
     """A claim's check failed: the data no longer supports the sentence."""
@@ -46,7 +48,14 @@ class Measurement:
 
 def claim(statement, passed, *, strict=True, **numbers) -> Claim:
     """State ``statement`` as a check on data: print PASS or FAIL with ``numbers``, and
-    raise :class:`ClaimFailed` on FAIL (unless ``strict=False``)."""
+    raise :class:`ClaimFailed` on FAIL (unless ``strict=False``).
+
+    ``passed`` must be a bool (or a NumPy bool such as ``(a < b).all()``): a string
+    ``"False"`` or a non-empty list is truthy, and would print PASS."""
+    if not is_bool(passed):
+        raise ArgumentTypeError(f"claim: passed must be True or False (reduce an array with "
+                                f".all() or .any()); got {describe(passed)}")
+    strict = check_bool(strict, "strict", where="claim")
     c = Claim(str(statement), bool(passed), numbers)
     print(c, flush=True)
     if not c.passed and strict:
