@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.registry import get_cell_class
-from ...core.validation import check_int
+from ...core.validation import ArgumentTypeError, check_int, describe
+from ...training.optim import OPTIMIZERS
 
 FAIR_DEFAULTS = {
     "lstm": lambda task: {"forget_bias": 1.0},
@@ -50,6 +51,7 @@ class Budget:
                                  f"got {value!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"Budget.dtype must be 'float32' or 'float64'; got {self.dtype!r}")
+        _check_optimizer(self.optimizer)
 
     @property
     def every(self) -> int:
@@ -63,12 +65,32 @@ class Budget:
                 f"{self.batch_size}, {clip}, {self.steps} steps{tb}, {self.dtype}")
 
 
+def _check_optimizer(name):
+    """Here, not when the first run builds its optimizer: a Budget is made long before
+    (the Trainer, like make_optimizer, takes the name in any case: "Adam" is adam)."""
+    expected = f"one of {sorted(OPTIMIZERS)}"
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"Budget.optimizer must be {expected}; got {describe(name)}")
+    if name.lower() not in OPTIMIZERS:
+        raise ValueError(f"Budget.optimizer must be {expected}; got {describe(name)}")
+
+
+def _check_dict_or_none(value, name, where):
+    """A mapping argument: iterating a string would read each character as a key."""
+    if value is not None and not isinstance(value, dict):
+        raise ArgumentTypeError(f"{where}: {name} must be None or a dict; got "
+                                f"{describe(value)}")
+
+
 @dataclass(frozen=True)
 class Variant:
     """A cell with its options, a label for legends, and optional per-parameter learning
-    rates (``lr_for``, keys like ``"cell0.W_hh"``) and line style."""
+    rates (``lr_for``, keys like ``"cell0.W_hh"``) and line style.
+
+    ``options=None`` means no options (the cell's defaults plus the fair defaults), like
+    ``options={}``."""
     cell: str
-    options: dict = field(default_factory=dict)
+    options: dict | None = field(default_factory=dict)     # None: no options
     label: str | None = None
     lr_for: dict | None = None
     note: str | None = None          # why an unfair setting is used, shown in the caption
@@ -77,6 +99,14 @@ class Variant:
                                      # {"tbptt": 25} or {"clip": None}: shown in the caption
 
     def __post_init__(self):
+        where = f"Variant({self.cell!r})"
+        if not isinstance(self.cell, str):
+            raise ArgumentTypeError(f"Variant: cell must be a cell name (a str); got "
+                                    f"{describe(self.cell)}")
+        _check_dict_or_none(self.options, "options", where)
+        _check_dict_or_none(self.budget, "budget", where)
+        if self.options is None:
+            object.__setattr__(self, "options", {})
         cls = get_cell_class(self.cell)          # a clear error for an unknown cell
         unknown = sorted(set(self.options) - set(cls.options))
         if unknown:
