@@ -8,9 +8,80 @@ import numpy as np
 import pytest
 
 from rnnzoo import experiments as ex
+from rnnzoo import training
 from rnnzoo.core.validation import ArgumentTypeError
 
 from .hostile import raises
+
+TINY = ex.Budget(steps=2, hidden=3, eval_size=4, batch_size=2)
+ADDING = dict(task="adding", task_options={"T": 4}, budget=TINY, workers=1, progress=False)
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """A refused argument must be refused before the first run starts."""
+    def refuse(self, steps):
+        raise AssertionError("training started")
+    monkeypatch.setattr(training.Trainer, "run", refuse)
+
+
+def compare_with(**changes):
+    """ex.compare on a tiny adding problem, with ``changes`` to its arguments."""
+    kwargs = {"variants": [ex.Variant("rnn")], **ADDING, "seeds": 1, **changes}
+    return ex.compare(kwargs.pop("variants"), **kwargs)
+
+
+# ------------------------------------------------------------ compare
+@pytest.mark.parametrize("seeds", [True, False, 1.5, "3", None, np.float64(2.0), [0.5],
+                                   ["0"], [True], {"a": 1}])
+def test_compare_seeds_of_the_wrong_type(no_training, seeds):
+    raises(ArgumentTypeError, "seeds", compare_with, seeds=seeds)
+
+
+@pytest.mark.parametrize("seeds,match", [
+    (0, "seeds must be"), (-2, "seeds must be"), ([], "seeds must name at least one seed"),
+    ([-1], r"seeds\[0\] must be an integer >= 0"),
+])
+def test_compare_seeds_of_the_wrong_value(no_training, seeds, match):
+    raises(ValueError, match, compare_with, seeds=seeds)
+
+
+@pytest.mark.parametrize("workers", [1.5, "2", True, [2]])
+def test_compare_workers_of_the_wrong_type(no_training, workers):
+    raises(ArgumentTypeError, r"workers \(None or a number of processes\) must be an "
+           "integer", compare_with, workers=workers)
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_compare_workers_of_the_wrong_value(no_training, workers):
+    raises(ValueError, r"workers \(None or a number of processes\) must be an integer >= 1",
+           compare_with, workers=workers)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"variants": "gru"}, ArgumentTypeError, "variants must be a list"),
+    ({"variants": ex.Variant("gru")}, ArgumentTypeError, "variants must be a list"),
+    ({"variants": []}, ValueError, "variants must name at least one"),
+    ({"variants": [3]}, ArgumentTypeError, r"variants\[0\] must be a Variant or a cell name"),
+    ({"variants": ["gru", None]}, ArgumentTypeError, r"variants\[1\] must be a Variant"),
+    ({"task": 3}, ArgumentTypeError, "task must be a task name"),
+    ({"task": None}, ArgumentTypeError, "task must be a task name"),
+    ({"budget": {"steps": 2}}, ArgumentTypeError, "budget must be None or a Budget"),
+    ({"budget": 2}, ArgumentTypeError, "budget must be None or a Budget"),
+    ({"task_options": [1]}, ArgumentTypeError, "task_options must be None or a dict"),
+    ({"task_options": "T=4"}, ArgumentTypeError, "task_options must be None or a dict"),
+    ({"task_options": {"T": 4, "seed": 1}}, ValueError, "task_options must not set seed"),
+    ({"progress": "no"}, ArgumentTypeError, "progress must be True or False"),
+])
+def test_compare_arguments(no_training, kwargs, error, match):
+    raises(error, match, compare_with, **kwargs)
+
+
+def test_compare_still_takes_cell_names_ranges_and_numpy_seeds():
+    """The forms that always worked keep working (a tiny run: 2 steps, H = 3)."""
+    res = ex.compare(["rnn"], seeds=np.arange(1, 3), **ADDING)
+    assert res.labels == ["rnn"] and res.seeds == [1, 2]
+    assert ex.compare(["rnn"], seeds=range(2), **ADDING).seeds == [0, 1]
 
 
 # ------------------------------------------------------------ Variant and Budget

@@ -7,10 +7,13 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ...core.validation import (ArgumentTypeError, check_bool, check_int, check_optional,
+                                check_seed, describe, is_int)
 from ...training.model import build_model
 from ...training.tasks import TASKS, make_task
 from ...training.trainer import History, Trainer
@@ -71,22 +74,31 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     workers : processes to use (default: one per core, at most one per run); 1 runs
         everything in this process
     progress : print one line per finished run
+
+    Every argument is checked here, before the first run starts.
     """
-    variants = [v if isinstance(v, Variant) else Variant(v) for v in variants]
+    variants = _check_variants(variants)
     labels = [v.label for v in variants]
     if len(set(labels)) != len(labels):
         raise ValueError(f"variant labels must be distinct; got {labels}")
+    if not isinstance(task, str):
+        raise ArgumentTypeError(f"compare: task must be a task name, one of {sorted(TASKS)}; "
+                                f"got {describe(task)}")
+    task_options = _check_task_options(task_options)
+    if budget is not None and not isinstance(budget, Budget):
+        raise ArgumentTypeError(f"compare: budget must be None or a Budget (e.g. Budget("
+                                f"steps=100), or Budget(**options)); got {describe(budget)}")
     budget = budget or Budget()
-    task_options = dict(task_options or {})
-    seeds = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else list(seeds)
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
+    seeds = _check_seeds(seeds)
+    workers = check_optional(check_int, workers, "workers (None or a number of processes)",
+                             minimum=1, where="compare")
+    check_bool(progress, "progress", where="compare")
     probe = _make_task(task, task_options, budget, seeds[0])   # validates the task early
     for v in variants:
         v.resolved_options(probe)                              # and every variant
         v.budget_for(budget)
     jobs = [(v, task, task_options, budget, s) for v in variants for s in seeds]
-    workers = min(os.cpu_count() or 1, len(jobs)) if workers is None else int(workers)
+    workers = min(os.cpu_count() or 1, len(jobs)) if workers is None else workers
     start = time.perf_counter()
     if workers <= 1:
         outputs = [_report(_run_one(j), progress) for j in jobs]
@@ -100,6 +112,54 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
         result._params[label].append(params)
         result.diverged[label].append(diverged)
     return result
+
+
+def _check_variants(variants) -> list:
+    """A list of Variants or cell names (not one name: a string is a list of letters)."""
+    if isinstance(variants, (str, bytes, Mapping)) or not isinstance(variants, Iterable):
+        raise ArgumentTypeError(f"compare: variants must be a list of Variants or cell names "
+                                f"(e.g. [Variant('gru')] or ['gru']); got {describe(variants)}")
+    variants = list(variants)
+    if not variants:
+        raise ValueError("compare: variants must name at least one Variant or cell name; "
+                         "got []")
+    for i, v in enumerate(variants):
+        if not isinstance(v, (Variant, str)):
+            raise ArgumentTypeError(f"compare: variants[{i}] must be a Variant or a cell name; "
+                                    f"got {describe(v)}")
+    return [v if isinstance(v, Variant) else Variant(v) for v in variants]
+
+
+def _check_task_options(task_options) -> dict:
+    """None or a dict of the task's keyword arguments, except the seed: each run's task
+    gets the run's seed."""
+    if task_options is None:
+        return {}
+    if not isinstance(task_options, Mapping) or not all(isinstance(k, str)
+                                                         for k in task_options):
+        raise ArgumentTypeError(f"compare: task_options must be None or a dict of the task's "
+                                f"keyword arguments (e.g. {{'T': 100}}); got "
+                                f"{describe(task_options)}")
+    if "seed" in task_options:
+        raise ValueError(f"compare: task_options must not set seed (each run's task gets "
+                         f"that run's seed from seeds); got {describe(dict(task_options))}")
+    return dict(task_options)
+
+
+def _check_seeds(seeds) -> list:
+    """n (seeds 0..n-1) or the seeds themselves."""
+    expected = "a number of seeds >= 1 or a list of seeds"
+    if is_int(seeds):
+        if seeds < 1:
+            raise ValueError(f"compare: seeds must be {expected}; got {describe(seeds)}")
+        return list(range(seeds))
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable) or (
+            isinstance(seeds, np.ndarray) and seeds.ndim != 1):
+        raise ArgumentTypeError(f"compare: seeds must be {expected}; got {describe(seeds)}")
+    seeds = [check_seed(s, f"seeds[{i}]", where="compare") for i, s in enumerate(seeds)]
+    if not seeds:
+        raise ValueError("compare: seeds must name at least one seed; got []")
+    return seeds
 
 
 def _context():
