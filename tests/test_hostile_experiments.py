@@ -39,6 +39,8 @@ def test_compare_seeds_of_the_wrong_type(no_training, seeds):
 
 
 @pytest.mark.parametrize("seeds,match", [
+    ([0, 0], r"seeds must be distinct.*got \[0, 0\]"),
+    ([3, 1, 3], "seeds must be distinct"),
     (0, "seeds must be"), (-2, "seeds must be"), ([], "seeds must name at least one seed"),
     ([-1], r"seeds\[0\] must be an integer >= 0"),
 ])

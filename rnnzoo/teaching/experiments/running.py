@@ -70,7 +70,8 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     task : a task name for :func:`rnnzoo.tasks.make_task`
     task_options : keyword arguments of the task (e.g. ``{"T": 100}``)
     budget : :class:`Budget` (default ``Budget()``)
-    seeds : an int n (seeds 0..n-1, at least 3 by default) or an explicit list
+    seeds : an int n (seeds 0..n-1, at least 3 by default) or an explicit list of
+        distinct seeds
     workers : processes to use (default: one per core, at most one per run); 1 runs
         everything in this process
     progress : print one line per finished run
@@ -147,8 +148,9 @@ def _check_task_options(task_options) -> dict:
 
 
 def _check_seeds(seeds) -> list:
-    """n (seeds 0..n-1) or the seeds themselves."""
-    expected = "a number of seeds >= 1 or a list of seeds"
+    """n (seeds 0..n-1) or the seeds themselves, distinct: a repeated seed would train
+    the same run twice and count it twice in the spread."""
+    expected = "a number of seeds >= 1 or a list of distinct seeds"
     if is_int(seeds):
         if seeds < 1:
             raise ValueError(f"compare: seeds must be {expected}; got {describe(seeds)}")
@@ -159,6 +161,10 @@ def _check_seeds(seeds) -> list:
     seeds = [check_seed(s, f"seeds[{i}]", where="compare") for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError("compare: seeds must name at least one seed; got []")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"compare: seeds must be distinct; got {seeds}, which repeats "
+                         f"{repeated}")
     return seeds
 
 
