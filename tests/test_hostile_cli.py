@@ -9,6 +9,8 @@ import pytest
 
 from rnnzoo import training
 from rnnzoo.__main__ import main as rnnzoo_main
+from rnnzoo.benchmark import scaling
+from rnnzoo.cli import bench
 from rnnzoo.cli.bench import main as bench_main
 from rnnzoo.cli.compare import main as compare_main
 from rnnzoo.cli.train import main as train_main
@@ -104,6 +106,35 @@ def test_other_commands(capsys, argv, named):
                                         (["--cells", ","], "--cells")])
 def test_bench_flags(capsys, argv, named):
     assert_usage_error(capsys, bench_main, argv + ["--no-torch"], named)
+
+
+@pytest.fixture
+def no_measuring(monkeypatch):
+    """Any bench command that got as far as measuring fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("measuring started")
+    for module, name in ((bench, "fair_benchmark"), (scaling, "cost_vs_T"),
+                         (scaling, "cost_vs_H")):
+        monkeypatch.setattr(module, name, refuse)
+
+
+BAD_BENCH_JSON = {"not JSON": "{rows: [", "{}": "{}", "a list": "[1]",
+                  "rows not a list": '{"header": "", "footer": "", "rows": 3}',
+                  "no rows": '{"header": "", "footer": "", "rows": []}',
+                  "rows without timings": '{"header": "", "footer": "", "rows": [{"cell": '
+                                          '"rnn"}]}'}
+
+
+@pytest.mark.parametrize("content", ["missing", "a folder", *BAD_BENCH_JSON])
+def test_bench_from_a_bad_json(capsys, tmp_path, no_measuring, content):
+    path = tmp_path / "bench.json"
+    if content == "a folder":
+        path.mkdir()
+    elif content != "missing":
+        path.write_text(BAD_BENCH_JSON[content])
+    err = assert_usage_error(capsys, bench_main, ["--from-json", str(path), "--out",
+                                                  str(tmp_path / "out")], str(path))
+    assert "--from-json" in err
 
 
 def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monkeypatch):

@@ -15,6 +15,7 @@ from ..benchmark.fair import SHAPES, fair_benchmark, torch_installed
 from ..benchmark.report import MODE_NAMES, bar_chart, markdown_table, summary_table
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
+from ..core.validation import describe
 from .args import POSITIVE_INT
 
 
@@ -88,7 +89,7 @@ def main(argv=None):
     if args.scaling:
         return _scaling(args, cells)
     if args.from_json:
-        saved = json.loads(Path(args.from_json).read_text())
+        saved = _load_saved(p, args.from_json)
         return _write(args, saved["rows"], saved["header"], saved["footer"])
     torch = None
     if not args.no_torch and torch_installed():
@@ -108,6 +109,49 @@ def main(argv=None):
     print("\r" + " " * 60 + "\r", end="")
     footer = f"{time.perf_counter() - start:.0f} s; load average {_load():.1f} at the end"
     return _write(args, rows, header, footer)
+
+
+# what the tables and the chart read from each row of a bench.json
+ROW_KEYS = ("cell", "T", "B", "H", "mode", "rnnzoo_ms", "gemm_ms", "torch_ms", "ratio",
+            "vs_gemm")
+
+
+def _load_saved(parser, path) -> dict:
+    """The header, footer and rows of a bench.json this command wrote; anything else is
+    a usage error naming the file and what is wrong with it."""
+    where = f"--from-json {path}"
+    try:
+        saved = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        parser.error(f"{where}: no such file")
+    except IsADirectoryError:
+        parser.error(f"{where}: is a folder, not a bench.json")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        parser.error(f"{where}: not JSON ({e})")
+    except OSError as e:
+        parser.error(f"{where}: cannot read it ({e.strerror or e})")
+    expected = "the {header, footer, rows} that python -m rnnzoo bench writes in bench.json"
+    if not isinstance(saved, dict):
+        parser.error(f"{where}: expected {expected}; got a JSON {type(saved).__name__}")
+    missing = [k for k in ("header", "footer", "rows") if k not in saved]
+    if missing:
+        parser.error(f"{where}: expected {expected}; missing {', '.join(missing)}")
+    rows = saved["rows"]
+    if not isinstance(rows, list) or not rows:
+        parser.error(f"{where}: rows must be a non-empty list of measurements; got "
+                     f"{describe(rows)}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            parser.error(f"{where}: rows[{i}] must be a measurement (a JSON object); got "
+                         f"{describe(row)}")
+        lacks = [k for k in ROW_KEYS if k not in row]
+        if lacks:
+            parser.error(f"{where}: rows[{i}] is not a measurement: it lacks "
+                         f"{', '.join(lacks)}")
+        if row["mode"] not in MODE_NAMES:
+            parser.error(f"{where}: rows[{i}]: mode must be one of {', '.join(MODE_NAMES)}; "
+                         f"got {describe(row['mode'])}")
+    return saved
 
 
 def _write_md_and_json(folder, stem, command, header, footer, table, rows) -> Path:
