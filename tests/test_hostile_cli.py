@@ -1,9 +1,12 @@
 """Hostile command lines: every bad flag value is an argparse usage error (exit status 2,
-"error:" on stderr, no traceback), and unwritable --checkpoint / --save-plot paths are
-refused before training starts.
+"error:" on stderr, no traceback), and unwritable --checkpoint / --save-plot / --out paths
+are refused before training or measuring starts.
 
 A pass: SystemExit(2), the flag or option named on stderr, and training never started.
 """
+import json
+import tempfile
+
 import numpy as np
 import pytest
 
@@ -108,6 +111,14 @@ def test_bench_flags(capsys, argv, named):
     assert_usage_error(capsys, bench_main, argv + ["--no-torch"], named)
 
 
+# one row as `bench` measures it, for the commands below that must not measure
+ROW = {"cell": "rnn", "T": 4, "B": 2, "D": 4, "H": 4, "mode": "fb", "dtype": "float32",
+       "pairs": 1, "rnnzoo_ms": 1.0, "gemm_ms": 0.5, "torch_ms": None, "ratio": None,
+       "vs_gemm": {"median": 2.0, "min": 2.0, "max": 2.0}}
+TINY_BENCH = ["--cells", "rnn", "--shapes", "4/2/4", "--pairs", "1", "--repeat", "1",
+              "--no-torch"]
+
+
 @pytest.fixture
 def no_measuring(monkeypatch):
     """Any bench command that got as far as measuring fails the test."""
@@ -135,6 +146,57 @@ def test_bench_from_a_bad_json(capsys, tmp_path, no_measuring, content):
     err = assert_usage_error(capsys, bench_main, ["--from-json", str(path), "--out",
                                                   str(tmp_path / "out")], str(path))
     assert "--from-json" in err
+
+
+def _not_a_folder(tmp_path):
+    (tmp_path / "file").write_text("")
+    return tmp_path / "file"
+
+
+BAD_OUT = {"/proc/x": lambda tmp_path: "/proc/x", "a file": _not_a_folder,
+           "under a file": lambda tmp_path: _not_a_folder(tmp_path) / "speed"}
+
+
+@pytest.mark.parametrize("how", [[], ["--scaling"], ["--from-json"]])
+@pytest.mark.parametrize("out", list(BAD_OUT))
+def test_bench_out_is_checked_before_measuring(capsys, tmp_path, no_measuring, how, out):
+    if how == ["--from-json"]:
+        saved = tmp_path / "saved.json"
+        saved.write_text(json.dumps({"header": "h", "footer": "f", "rows": [ROW]}))
+        how = how + [str(saved)]
+    folder = str(BAD_OUT[out](tmp_path))
+    assert_usage_error(capsys, bench_main, TINY_BENCH + how + ["--out", folder],
+                       f"--out {folder}")
+
+
+def test_bench_out_with_a_folder_where_a_file_goes(capsys, tmp_path, no_measuring):
+    (tmp_path / "bench.md").mkdir()
+    assert_usage_error(capsys, bench_main, TINY_BENCH + ["--out", str(tmp_path)], "bench.md")
+
+
+def test_bench_no_files_does_not_check_out(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "fair_benchmark", lambda *a, **k: [ROW])
+    assert bench_main(TINY_BENCH + ["--no-files", "--out", "/proc/x"]) == 0
+    assert "| `rnn` |" in capsys.readouterr().out
+
+
+def test_bench_keeps_a_measurement_its_folder_cannot_take(capsys, tmp_path, monkeypatch):
+    """--out passed the check, then became a file while measuring: the table is printed,
+    the rows are kept in a temporary file, the exit status says it failed."""
+    out = tmp_path / "speed"
+
+    def measure_while_the_folder_goes(*args, **kwargs):
+        out.write_text("")
+        return [ROW]
+    monkeypatch.setattr(bench, "fair_benchmark", measure_while_the_folder_goes)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert bench_main(TINY_BENCH + ["--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "| `rnn` |" in captured.out
+    assert "error: could not write" in captured.err and str(out) in captured.err
+    assert "Traceback" not in captured.err
+    kept = captured.err.split("its rows are in ")[1].split()[0]
+    assert json.loads(open(kept).read())["rows"] == [ROW]
 
 
 def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monkeypatch):

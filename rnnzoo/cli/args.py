@@ -8,6 +8,7 @@ import ast
 import json
 import math
 import os
+import tempfile
 
 
 def parse_option(text):
@@ -55,6 +56,29 @@ def check_writable(parser, flag, path):
         parser.error(f"{flag} {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK) or (os.path.exists(full) and not os.access(full, os.W_OK)):
         parser.error(f"{flag} {path}: not writable")
+
+
+def check_writable_folder(parser, flag, path, files=()):
+    """Usage error now, not after measuring, if the folder ``path`` (made if missing)
+    cannot take ``files``. The test creates and removes a folder where the first missing
+    one would go: os.access says yes to root everywhere, /proc included."""
+    full = os.path.abspath(path)
+    if os.path.exists(full) and not os.path.isdir(full):
+        parser.error(f"{flag} {path}: exists and is not a folder")
+    base = full
+    while not os.path.exists(base):           # the nearest folder that exists
+        base = os.path.dirname(base)
+    if not os.path.isdir(base):
+        parser.error(f"{flag} {path}: {base} is not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".rnnzoo-check-", dir=base))
+    except OSError as e:
+        parser.error(f"{flag} {path}: cannot create or write in {base} ({e.strerror or e})")
+    for name in files:
+        target = os.path.join(full, name)
+        if os.path.isdir(target) or (os.path.exists(target) and not os.access(target, os.W_OK)):
+            parser.error(f"{flag} {path}: cannot write {name} there (a folder or a read-only "
+                         f"file has that name)")
 
 
 def check_plot_format(parser, path):

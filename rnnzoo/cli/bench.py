@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from ..benchmark.report import MODE_NAMES, bar_chart, markdown_table, summary_ta
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
 from ..core.validation import describe
-from .args import POSITIVE_INT
+from .args import POSITIVE_INT, check_writable_folder
 
 
 def _load() -> float:
@@ -84,6 +86,8 @@ def main(argv=None):
     if unknown or not cells:
         p.error(f"--cells: unknown cell(s) {unknown or args.cells!r}; available: "
                 f"{', '.join(available())}")
+    if not args.no_files:          # before measuring for minutes, not after
+        check_writable_folder(p, "--out", args.out, _files(args))
     if args.backend == "cupy":
         return _gpu(args, cells, p)
     if args.scaling:
@@ -109,6 +113,41 @@ def main(argv=None):
     print("\r" + " " * 60 + "\r", end="")
     footer = f"{time.perf_counter() - start:.0f} s; load average {_load():.1f} at the end"
     return _write(args, rows, header, footer)
+
+
+def _files(args) -> tuple:
+    """The files this command line writes in --out."""
+    if args.backend == "cupy":
+        return ("bench_gpu.md", "bench_gpu.json")
+    return ("bench_scaling.png",) if args.scaling else ("bench.md", "bench.json", "bench.png")
+
+
+def _save(args, write, saved=None) -> int:
+    """Call ``write()``, which writes a finished measurement's files; return the exit
+    status. --out passed the check before measuring, but a disk can fill up or a folder
+    go away meanwhile: then the table (already printed) and ``saved`` (kept in a
+    temporary file) are not lost to a traceback, and the status is 1."""
+    try:
+        write()
+        return 0
+    except OSError as e:
+        kept = _keep(saved) if saved is not None else None
+        print(f"error: could not write {', '.join(_files(args))} in {args.out}: {e}; the "
+              f"measurement is the table above" + (f", and its rows are in {kept}"
+                                                   if kept else ""), file=sys.stderr)
+        return 1
+
+
+def _keep(saved):
+    """``saved`` as JSON in a new temporary file (its path), or None if that fails too
+    (the table is printed either way)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="rnnzoo-bench-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(saved, f, indent=1)
+        return path
+    except (OSError, TypeError, ValueError):
+        return None
 
 
 # what the tables and the chart read from each row of a bench.json
@@ -171,13 +210,16 @@ def _write(args, rows, header, footer):
     summary = "\n\n".join(f"{MODE_NAMES[m]}:\n\n{summary_table(rows, m)}" for m in modes)
     table = f"{summary}\n\nEvery measurement:\n\n{markdown_table(rows)}"
     print(table + "\n\n" + footer)
-    if not args.no_files:
+    if args.no_files:
+        return 0
+
+    def write():
         out = _write_md_and_json(args.out, "bench", "python -m rnnzoo bench", header, footer,
                                  table, rows)
         bar_chart(rows, out / "bench.png", caption=f"python -m rnnzoo bench: {header}; "
                   f"{footer}. Bars: medians over the pairs, whiskers: min and max.")
         print(f"wrote {out / 'bench.md'}, bench.json and bench.png")
-    return 0
+    return _save(args, write, {"header": header, "footer": footer, "rows": rows})
 
 
 def _scaling(args, cells):
@@ -196,13 +238,16 @@ def _scaling(args, cells):
         print(f"{'ms at ' + label:<14}" + "".join(f"{v:>9}" for v in grid))
         for name, secs in data.items():
             print(f"{name:<14}" + "".join(f"{1e3 * s:>9.3g}" for s in secs))
-    if not args.no_files:
+    if args.no_files:
+        return 0
+
+    def write():
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         scaling_figure(out / "bench_scaling.png", by_T, by_H, caption="python -m rnnzoo "
                        f"bench --scaling: {how}, load average {load:.1f}")
         print(f"wrote {out / 'bench_scaling.png'}")
-    return 0
+    return _save(args, write, {"how": how, "by_T": by_T, "by_H": by_H})
 
 
 def _gpu(args, cells, parser):
@@ -229,8 +274,11 @@ def _gpu(args, cells, parser):
     footer = f"{time.perf_counter() - start:.0f} s"
     table = gpu_table(rows)
     print(table + "\n\n" + footer)
-    if not args.no_files:
+    if args.no_files:
+        return 0
+
+    def write():
         out = _write_md_and_json(args.out, "bench_gpu", "python -m rnnzoo bench --backend "
                                  "cupy", header, footer, table, rows)
         print(f"wrote {out / 'bench_gpu.md'} and bench_gpu.json")
-    return 0
+    return _save(args, write, {"header": header, "footer": footer, "rows": rows})
