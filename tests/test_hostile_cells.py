@@ -213,6 +213,17 @@ def test_ndarray_subclasses_are_refused_by_name(name, kind, arg, rng):
            call_with, cell, args)
 
 
+def test_a_memory_mapped_input_is_a_plain_array(tmp_path, rng):
+    """np.memmap (np.load(..., mmap_mode='r') of a large data set) is an ndarray subclass
+    whose arithmetic is the plain array's: accepted, and the same result."""
+    x = rng.standard_normal((4, 2, D))
+    mapped = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=x.dtype,
+                                       shape=x.shape)
+    mapped[:] = x
+    cell = rnnzoo.make("gru", D, H)
+    np.testing.assert_array_equal(cell.forward(mapped)[0], cell.forward(x)[0])
+
+
 # ------------------------------------------------------------------ aliasing, integrity
 def arrays_in(obj):
     """Every NumPy array reachable from a cache / tuple / dict (one level of nesting)."""

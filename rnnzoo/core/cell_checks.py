@@ -21,7 +21,8 @@ class InputChecks:
     def _check_array(self, a, what, method):
         if type(a) is self.backend.ndarray:     # the hot path: one type check per call
             return
-        if isinstance(a, np.ndarray) and type(a) is not np.ndarray:
+        if isinstance(a, np.ndarray) and type(a) is not np.ndarray and \
+                not isinstance(a, np.memmap):   # a memmap computes as a plain array
             self._refuse_subclass(a, what, method)
         if self.backend.is_array(a):            # a CuPy array on the cupy backend
             return
