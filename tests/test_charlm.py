@@ -62,6 +62,40 @@ def test_sample_validates_every_argument(task, change, error, words):
         rnnzoo.sample(**args)
 
 
+def greedy(model, prime, length, vocab):
+    """The argmax continuation: what sampling tends to as the temperature goes to 0."""
+    eye = np.eye(len(vocab))
+    y, cache = model.forward(eye[[vocab.index(c) for c in prime]][:, None, :])
+    out = []
+    for _ in range(length):
+        code = int(y[-1, 0].argmax())
+        out.append(vocab[code])
+        y, cache = model.forward(eye[[code]][:, None, :], state0=cache.state_T)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("temperature", [1e-310, 1e-300, 5e-324])
+def test_a_tiny_temperature_samples_the_argmax(task, temperature):
+    """Dividing the logits by 1e-310 overflowed to inf, and inf - inf gave NumPy's
+    "Probabilities contain NaN"; a pass: the softmax is computed stably and a tiny
+    temperature picks the argmax at every step, whatever the seed."""
+    model = rnnzoo.build_model("gru", task.input_size, 8, task.output_size, readout="all")
+    expected = greedy(model, "de", 12, task.vocab)
+    for seed in (0, 1):
+        assert rnnzoo.sample(model, "de", 12, temperature, seed, vocab=task) == expected
+
+
+@pytest.mark.parametrize("codes,named", [([10 ** 6], r"\[1000000\]"), ([-1], r"\[-1\]"),
+                                         (np.array([0, -2, 10 ** 6, -2]), r"\[-2, 1000000\]")])
+def test_decode_refuses_codes_outside_the_vocabulary(task, codes, named):
+    """decode([10**6]) was a bare IndexError and decode([-1]) the last symbol; a pass: a
+    ValueError naming the range and the codes outside it."""
+    with pytest.raises(ValueError, match=rf"codes must be in \[0, {len(task.vocab)}\).*got "
+                                         rf"{named}"):
+        task.decode(codes)
+    assert task.decode([0, len(task.vocab) - 1]) == task.vocab[0] + task.vocab[-1]
+
+
 def test_sample_refuses_a_model_of_another_shape(task):
     """Pass: a model with readout 'last' or another vocabulary size is refused."""
     model = rnnzoo.build_model("gru", task.input_size, 8, task.output_size, readout="last")

@@ -2,6 +2,7 @@
 and clear errors for files that do not fit."""
 import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -94,6 +95,29 @@ def test_load_into_existing_model_in_place(tmp_path):
     out, _, _ = load_checkpoint(tmp_path / "m.npz", model=dst)
     assert out is dst and dst.params["cell0.W_hh"] is W
     np.testing.assert_array_equal(W, src.params["cell0.W_hh"])
+
+
+def test_non_finite_tensors_load_with_a_warning_naming_them(tmp_path):
+    """A checkpoint with NaN parameters loaded silently, and training from it stopped at
+    step 0 blaming divergence; a pass: loading warns (RuntimeWarning), naming every
+    tensor with NaN or inf (parameters and optimizer buffers) and no other, and still
+    loads the values; a clean checkpoint loads without a warning."""
+    task = make_task("adding", T=5)
+    model = model_for(task)
+    opt = Adam(model.params, lr=0.01)
+    Trainer(model, task, optimizer=opt, progress=False, eval_every=10).run(1)
+    save_checkpoint(tmp_path / "clean.npz", model, opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_checkpoint(tmp_path / "clean.npz")
+    model.params["cell0.W_hh"][0, 0] = np.nan
+    opt.buffers["v"]["readout.b"][...] = np.inf
+    save_checkpoint(tmp_path / "nan.npz", model, opt)
+    with pytest.warns(RuntimeWarning, match=r"NaN or inf in 2 tensor\(s\): "
+                                            r"param/cell0\.W_hh, optim/v/readout\.b;") as got:
+        loaded, _, _ = load_checkpoint(tmp_path / "nan.npz")
+    assert len(got) == 1 and "nan.npz" in str(got[0].message)
+    assert np.isnan(loaded.params["cell0.W_hh"][0, 0])
 
 
 def test_different_cell_type_is_a_clear_error(tmp_path):

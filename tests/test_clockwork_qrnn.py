@@ -111,6 +111,8 @@ def test_clockwork_rebuilt_from_its_hyperparameters_keeps_its_periods(rng):
     ({"modules": 0}, "modules must be an integer >= 1"),
     ({"modules": 2.0}, "modules must be an integer"),
     ({"periods": [2, 1]}, "strictly ascending"),
+    ({"periods": [1, 1]}, "strictly ascending"),           # equal is not ascending
+    ({"periods": [1, 2, 2]}, "strictly ascending"),
     ({"periods": [1, 0]}, "periods entry must be an integer >= 1"),
     ({"periods": "12"}, "periods must be None or a non-empty list"),
     ({"periods": [1, 2], "modules": 4}, "modules=4 but periods has 2"),
@@ -229,6 +231,21 @@ def test_qrnn_zoneout_mask(rng):
     a.training = True
     with pytest.raises(ValueError, match="zoneout_mask must have shape"):
         a.forward(x)
+
+
+@pytest.mark.parametrize("p", [0.3, 0.8])
+def test_qrnn_zoneout_holds_a_fraction_p_of_the_units_in_training(p, rng):
+    """Zoneout's p is the probability that a unit is zoned out (keeps its c); with the
+    rate inverted (m drawn as < p) p = 0.3 held 70% of them and every other test passed.
+    A pass: in training mode, with pooling f (h = c), the fraction of (t, b, unit) with
+    c_t == c_{t-1} is p to within 0.02 (6 standard deviations at 20000 draws)."""
+    T, B, H = 50, 20, 20
+    cell = rnnzoo.make("qrnn", D, H, seed=0, zoneout=p, zoneout_seed=3, pooling="f")
+    assert cell.training
+    hs, _, _ = cell.forward(rng.standard_normal((T, B, D)))
+    c = np.concatenate([np.zeros((1, B, H)), hs])           # pooling f: h = c
+    held = np.mean(c[1:] == c[:-1])
+    assert abs(held - p) < 0.02, f"zoneout={p} held {held:.3f} of the units"
 
 
 @pytest.mark.parametrize("opts,match", [

@@ -7,6 +7,7 @@ by anyone else and NaN/inf in dhs; no returned array aliases another or the cach
 writing into what forward returned (or into x) never changes backward.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -152,6 +153,75 @@ def test_backward_refuses_bad_dhs_without_broadcasting(name, dhs, exc, match):
         dhs = np.zeros(dhs.shape[:-1] + (cell.output_size,), dtype=dhs.dtype)
     _, (_, _, cache) = forward(cell)
     raises(exc, match, cell.backward, dhs, cache)
+
+
+# ------------------------------------------------------------------ ndarray subclasses
+class Tagged(np.ndarray):
+    """A do-nothing ndarray subclass: still not a plain array (its methods may differ)."""
+
+
+def as_matrix(a):
+    """np.matrix(a), without its PendingDeprecationWarning: 2-D only (the states)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        return np.asmatrix(a)
+
+
+SUBCLASSES = {
+    "masked": np.ma.masked_array,
+    "matrix": as_matrix,
+    "subclass": lambda a: a.view(Tagged),
+}
+
+
+def arguments(cell, rng):
+    """A valid call's arguments: x, state0, and dhs, dstate_T for backward."""
+    x = rng.standard_normal((4, 2, D))
+    state0 = cell.initial_state(2)
+    dhs = rng.standard_normal((4, 2, cell.output_size))
+    return {"x": x, "state0": state0, "dhs": dhs,
+            "dstate_T": tuple(np.zeros_like(s) for s in state0)}
+
+
+def call_with(cell, args):
+    hs, _, cache = cell.forward(args["x"], args["state0"])
+    return cell.backward(args["dhs"], cache, args["dstate_T"])
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("kind,arg", [(kind, arg) for kind in SUBCLASSES
+                                      for arg in ("x", "state0", "dhs", "dstate_T")
+                                      if kind != "matrix" or arg in ("state0", "dstate_T")])
+def test_ndarray_subclasses_are_refused_by_name(name, kind, arg, rng):
+    """A masked array or a matrix used to pass the checks and fail deep inside numpy.ma
+    (or multiply as matrices); a pass: ArgumentTypeError naming the argument, 'plain
+    numpy ndarray' and the type given, for x, the initial state and both upstream
+    gradients of backward."""
+    from rnnzoo.core.validation import ArgumentTypeError
+    cell = rnnzoo.make(name, D, H)
+    args = arguments(cell, rng)
+    call_with(cell, args)                               # the plain arrays are fine
+    wrap = SUBCLASSES[kind]
+    if arg in ("x", "dhs"):
+        args[arg] = wrap(args[arg])
+    else:
+        first = args[arg][0]                            # the (B, H) component h
+        args[arg] = (wrap(first),) + tuple(args[arg][1:])
+    label = arg if arg in ("x", "dhs") else f"{arg} component '{cell.state_names[0]}'"
+    given = r"\S+\.(MaskedArray|matrix|Tagged) "
+    raises(ArgumentTypeError, rf"{label} must be a plain numpy ndarray; got a {given}",
+           call_with, cell, args)
+
+
+def test_a_memory_mapped_input_is_a_plain_array(tmp_path, rng):
+    """np.memmap (np.load(..., mmap_mode='r') of a large data set) is an ndarray subclass
+    whose arithmetic is the plain array's: accepted, and the same result."""
+    x = rng.standard_normal((4, 2, D))
+    mapped = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=x.dtype,
+                                       shape=x.shape)
+    mapped[:] = x
+    cell = rnnzoo.make("gru", D, H)
+    np.testing.assert_array_equal(cell.forward(mapped)[0], cell.forward(x)[0])
 
 
 # ------------------------------------------------------------------ aliasing, integrity

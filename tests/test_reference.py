@@ -99,6 +99,28 @@ def test_cell_equals_its_textbook_version(name, options, shape):
     assert not bad, f"{name}{options} differs from its textbook version: {bad}"
 
 
+@pytest.mark.parametrize("name,options", cell_variants())
+def test_the_textbook_version_starts_from_the_cells_initial_state_when_state0_is_none(
+        name, options):
+    """The README's snippet, ref.forward(x, state0, ...), failed with a TypeError for
+    state0=None, which every cell's forward accepts; a pass: None gives exactly what the
+    cell's own initial_state gives (zeros; Skip RNN's ũ = 1), in the same shapes and
+    dtype, and the textbook's ``initial_state`` equals the cell's."""
+    cell = make_cell(name, 3, 4, options)
+    ref = reference.get(name)
+    options = ref.options_of(cell)
+    x = np.random.default_rng(0).standard_normal((3, 2, cell.input_size))
+    zeros = cell.initial_state(2)
+    hs, state_T, _ = ref.forward(x, None, cell.params, **options)
+    z_hs, z_state_T, _ = ref.forward(x, zeros, cell.params, **options)
+    np.testing.assert_array_equal(hs, z_hs)
+    for a, b in zip(state_T, z_state_T, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(ref.initial_state(2, cell.params, **options), zeros, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
 def test_every_registered_cell_has_a_textbook_version():
     missing = sorted(set(rnnzoo.available()) - set(reference.REFERENCES))
     assert not missing, f"cells without a textbook version in rnnzoo.reference: {missing}"

@@ -308,6 +308,30 @@ def test_bad_options(opts, match):
         rnnzoo.make("skiprnn", D, H, **opts)
 
 
+def test_a_base_with_a_state_not_b_by_k_is_refused_at_make():
+    """fastweights' fast-weight matrix A is (B, H, H): make used to accept it and forward
+    failed with a broadcast error against the (B, 1) gate; a pass: make refuses it, naming
+    the component and listing the bases that work."""
+    with pytest.raises(ValueError, match=r"base 'fastweights' has state component 'A' of "
+                                         r"shape \(B, 4, 4\).*bases that work.*: clockwork"):
+        rnnzoo.make("skiprnn", D, H, base="fastweights")
+
+
+@pytest.mark.parametrize("base", [n for n in rnnzoo.available() if n != "skiprnn"])
+@pytest.mark.parametrize("soft", [False, True])
+def test_every_base_is_refused_at_make_or_runs(base, soft, rng):
+    """Registry-driven: a base is either refused at construction, with the list of the
+    bases that work (and it is not on that list), or forward and backward run."""
+    try:
+        cell = rnnzoo.make("skiprnn", D, H, base=base, soft=soft)
+    except ValueError as exc:
+        working = str(exc).split("the bases that work (with their default options): ")[1]
+        assert base not in working.split(", ")
+        return
+    hs, _, cache = cell.forward(rng.standard_normal((4, 2, D)))
+    cell.backward(np.ones_like(hs), cache)
+
+
 def test_numpy_scalar_options_are_accepted():
     cell = rnnzoo.make("skiprnn", D, H, budget=np.float32(0.1), soft=np.bool_(True))
     assert cell.budget == pytest.approx(0.1) and cell.soft is True

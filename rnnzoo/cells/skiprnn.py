@@ -80,7 +80,9 @@ class SkipRNN(RecurrentCell):
     -------
     base : name of a registered cell (default "gru"); its output must be its state's first
         component of size H (true of rnn, gru, lstm, mgu, janet; checked at construction
-        with one probe step, which rules out e.g. qrnn's fo-pooling, h = o c)
+        with one probe step, which rules out e.g. qrnn's fo-pooling, h = o c), and every
+        state component must be (B, k), which the (B, 1) gate broadcasts over (rules out
+        fastweights' (B, H, H) A). A refused base's error lists the bases that work
     base_options : dict of the base's options, or None
     soft : bool, u = ũ instead of round(ũ) (default False)
     budget : float >= 0, λ of the budget loss (default 0; the paper sweeps 1e-5 .. 1e-2)
@@ -109,25 +111,44 @@ class SkipRNN(RecurrentCell):
         self.soft = _options.flag("soft", self.soft)
         self.budget = _options.real("budget", self.budget, lo=0.0)
         self.exact_gradient = self.soft
-        self.cell = make(self.base, self.input_size, self.hidden_size, seed=self.seed,
-                         dtype=self.dtype, backend=self.backend.name,
-                         **(self.base_options or {}))
-        probe = self.cell.initial_state(1)[0].shape == (1, self.hidden_size) and \
-            self._output_is_first_state()
-        if self.cell.output_size != self.hidden_size or not probe:
-            raise ValueError(f"base {self.base!r} does not output its first state component "
-                             f"(of size {self.hidden_size}); skiprnn gates the state and "
-                             f"outputs its first component, so it needs a base like rnn, "
-                             f"gru or lstm")
+        self.cell = self._make_base(self.base, self.base_options)
+        problem = self._base_problem(self.cell)
+        if problem:
+            raise ValueError(f"base {self.base!r} {problem}; the bases that work (with their "
+                             f"default options): {', '.join(self._working_bases())}")
         self.state_names = tuple(self.cell.state_names) + ("u_tilde",)
         names = self.cell.state_names
         self.p_index = names.index("c") if "c" in names else 0
 
-    def _output_is_first_state(self):
+    def _make_base(self, name, options):
+        return make(name, self.input_size, self.hidden_size, seed=self.seed, dtype=self.dtype,
+                    backend=self.backend.name, **(options or {}))
+
+    def _base_problem(self, cell):
+        """Why ``cell`` cannot be gated (a sentence), or None when it can."""
+        H = self.hidden_size
+        zeros = cell.initial_state(1)
+        if cell.output_size != H or zeros[0].shape != (1, H) or \
+                not self._output_is_first_state(cell):
+            return (f"does not output its first state component (of size {H}); skiprnn gates "
+                    f"the state and outputs its first component")
+        for name, z in zip(cell.state_names, zeros):
+            if z.ndim != 2:        # the gate u_t is (B, 1): it broadcasts over (B, k) only
+                shape = ", ".join(["B"] + [str(n) for n in z.shape[1:]])
+                return (f"has state component '{name}' of shape ({shape}); skiprnn gates "
+                        f"every component with a (B, 1) gate, so each must be (B, k)")
+        return None
+
+    def _working_bases(self):
+        """The registered cells this one can wrap, at its sizes (probed: the error path only)."""
+        names = [n for n in available() if n != "skiprnn"]
+        return [n for n in names if self._base_problem(self._make_base(n, None)) is None]
+
+    def _output_is_first_state(self, cell):
         """One random step of the base: is its output its first state component?"""
         x = self.xp.asarray(np.random.default_rng(0).standard_normal((1, 1, self.input_size)),
                             dtype=self.dtype)
-        hs, state, _ = self.cell.forward(x)
+        hs, state, _ = cell.forward(x)
         return bool(self.xp.array_equal(hs[0], state[0]))
 
     def init_params(self, rng):

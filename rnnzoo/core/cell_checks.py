@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import array_type_name, backend_of, to_numpy
+from .validation import ArgumentTypeError
 
 
 class InputChecks:
@@ -18,7 +19,12 @@ class InputChecks:
         return f"{type(self).__name__}('{self.name}').{method}"
 
     def _check_array(self, a, what, method):
-        if self.backend.is_array(a):
+        if type(a) is self.backend.ndarray:     # the hot path: one type check per call
+            return
+        if isinstance(a, np.ndarray) and type(a) is not np.ndarray and \
+                not isinstance(a, np.memmap):   # a memmap computes as a plain array
+            self._refuse_subclass(a, what, method)
+        if self.backend.is_array(a):            # a CuPy array on the cupy backend
             return
         try:
             other = backend_of(a).name
@@ -30,6 +36,15 @@ class InputChecks:
         raise TypeError(f"{self._where(method)}: {what} is a {array_type_name(a)} but this "
                         f"cell uses backend '{self.backend.name}'; convert it with {hint} "
                         f"or build the cell with backend='{other}'")
+
+    def _refuse_subclass(self, a, what, method):
+        """An ndarray subclass (np.matrix, a masked array, ...) overrides the operators the
+        cells use: a matrix's * is a matrix product, a masked array's arithmetic goes through
+        numpy.ma, and either fails (or worse, computes something else) deep in a step."""
+        raise ArgumentTypeError(f"{self._where(method)}: {what} must be a plain "
+                                f"{self.backend.name} ndarray; got a {array_type_name(a)} "
+                                f"(an ndarray subclass, whose arithmetic differs); pass "
+                                f"np.asarray(...) of it, with masked entries filled in first")
 
     def _check_dtype(self, a, what, method, expected=None):
         expected = self.dtype if expected is None else expected

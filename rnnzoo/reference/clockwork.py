@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_steps
+from .core import register_steps, zero_state
 
 
 def masks(clock, periods, sizes):
@@ -58,6 +58,12 @@ def step_backward(dstate, cache):
     return dx, (dh_prev, dclock), grads                  # t + 1: the count's gradient
 
 
+def initial_state(batch, params, **options):
+    """h_0 = 0 (B, H) and the clock t = 0 (B, 1)."""
+    return zero_state(batch, params, params["W_hh"].shape[0], 1)
+
+
 register_steps("clockwork", step_forward, step_backward,
                lambda cell: {"periods": [int(p) for p in cell.period_array],
-                             "sizes": [int(s) for s in cell.sizes]})
+                             "sizes": [int(s) for s in cell.sizes]},
+               initial_state=initial_state)

@@ -78,6 +78,22 @@ def layer_norm_backward(dy, saved, g):
 
 
 # ------------------------------------------------------------------ the sequence loop
+def zero_state(batch, params, *widths):
+    """One zero array (batch, *width) per width (an int or a tuple), in the parameters'
+    dtype: the initial state of most cells."""
+    dtype = next(iter(params.values())).dtype
+    return tuple(np.zeros((batch,) + (w if isinstance(w, tuple) else (w,)), dtype=dtype)
+                 for w in widths)
+
+
+def hidden_state(size_of, count=1):
+    """The initial_state of a cell whose state is ``count`` zero (B, H) arrays, with
+    H = size_of(params)."""
+    def initial_state(batch, params, **options):
+        return zero_state(batch, params, *[size_of(params)] * count)
+    return initial_state
+
+
 def sequence_forward(step_forward, x, state0, params, output=0, **options):
     """Run ``step_forward`` over x (T, B, D) from state0.
 
@@ -120,6 +136,8 @@ class Reference:
     backward(dhs, caches, dstate_T) -> (dx, dstate0, grads)
     options_of(cell) -> the options the equations need, read from an optimized cell
     step_forward / step_backward: the step pair, None for a cell that is not step-wise
+    initial_state(batch, params, **options) -> the state forward starts from when state0
+        is None, as the cell's own initial_state (zeros; Skip RNN's ũ is 1)
     """
 
     name: str
@@ -128,6 +146,7 @@ class Reference:
     options_of: Callable
     step_forward: Callable | None = None
     step_backward: Callable | None = None
+    initial_state: Callable | None = None       # every registered twin has one
 
 
 REFERENCES: dict[str, Reference] = {}
@@ -137,18 +156,31 @@ def _no_options(cell):
     return {}
 
 
-def register_steps(name, step_forward, step_backward, options_of=_no_options, output=0):
+def _starting_from(forward, initial_state):
+    """``forward`` that takes state0=None, as every cell's forward does: initial_state."""
+    def run(x, state0, params, **options):
+        if state0 is None:
+            state0 = initial_state(x.shape[1], params, **options)
+        return forward(x, state0, params, **options)
+    return run
+
+
+def register_steps(name, step_forward, step_backward, options_of=_no_options, output=0, *,
+                   initial_state):
     """Register a step-wise textbook cell: the loop above makes its sequence functions.
     ``output``: which state entry is the cell's output h_t (0, or -1 for a stack whose
-    top layer is the output)."""
-    REFERENCES[name] = Reference(name, partial(sequence_forward, step_forward, output=output),
+    top layer is the output); ``initial_state(batch, params, **options)``: the state when
+    state0 is None."""
+    forward = partial(sequence_forward, step_forward, output=output)
+    REFERENCES[name] = Reference(name, _starting_from(forward, initial_state),
                                  partial(sequence_backward, step_backward, output=output),
-                                 options_of, step_forward, step_backward)
+                                 options_of, step_forward, step_backward, initial_state)
 
 
-def register_sequence(name, forward, backward, options_of=_no_options):
+def register_sequence(name, forward, backward, options_of=_no_options, *, initial_state):
     """Register a textbook cell written over the whole sequence (not step-wise)."""
-    REFERENCES[name] = Reference(name, forward, backward, options_of)
+    REFERENCES[name] = Reference(name, _starting_from(forward, initial_state), backward,
+                                 options_of, initial_state=initial_state)
 
 
 def get(name):

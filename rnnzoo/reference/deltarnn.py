@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_steps, relu, sigmoid
+from .core import hidden_state, register_steps, relu, sigmoid
 
 PHI = {"tanh": np.tanh, "relu": relu, "identity": lambda o: o}
 
@@ -64,4 +64,5 @@ def step_backward(dstate, cache):
     return dx, (dh_prev,), grads
 
 
-register_steps("deltarnn", step_forward, step_backward, lambda cell: {"phi": cell.phi})
+register_steps("deltarnn", step_forward, step_backward, lambda cell: {"phi": cell.phi},
+               initial_state=hidden_state(lambda p: p["V"].shape[0]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_steps, relu
+from .core import hidden_state, register_steps, relu
 
 
 def step_forward(x_t, state_prev, params, nonlinearity="tanh"):
@@ -42,4 +42,5 @@ def step_backward(dstate, cache):
 
 
 register_steps("rnn", step_forward, step_backward,
-               lambda cell: {"nonlinearity": cell.nonlinearity})
+               lambda cell: {"nonlinearity": cell.nonlinearity},
+               initial_state=hidden_state(lambda p: p["W_hh"].shape[1]))

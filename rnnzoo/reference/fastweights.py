@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import layer_norm_backward, layer_norm_forward, register_steps, relu
+from .core import layer_norm_backward, layer_norm_forward, register_steps, relu, zero_state
 
 
 def matvec(A, v):
@@ -68,5 +68,12 @@ def step_backward(dstate, cache):
     return dx, (dh_prev, dA_prev), grads
 
 
+def initial_state(batch, params, **options):
+    """h_0 = 0 (B, H) and the fast weights A_0 = 0 (B, H, H)."""
+    H = params["W"].shape[0]
+    return zero_state(batch, params, H, (H, H))
+
+
 register_steps("fastweights", step_forward, step_backward,
-               lambda cell: {"lam": cell.lam, "eta": cell.eta, "S": int(cell.S)})
+               lambda cell: {"lam": cell.lam, "eta": cell.eta, "S": int(cell.S)},
+               initial_state=initial_state)

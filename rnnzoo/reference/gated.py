@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_steps, sigmoid
+from .core import hidden_state, register_steps, sigmoid
 
 
 # ------------------------------------------------------------------ LSTM
@@ -169,8 +169,12 @@ def janet_step_backward(dstate, cache):
     return dx, (dc_prev,), grads
 
 
-register_steps("lstm", lstm_step_forward, lstm_step_backward)
-register_steps("gru", gru_step_forward, gru_step_backward)
-register_steps("mgu", mgu_step_forward, mgu_step_backward)
+register_steps("lstm", lstm_step_forward, lstm_step_backward,        # (h, c)
+               initial_state=hidden_state(lambda p: p["W_hh"].shape[1], count=2))
+register_steps("gru", gru_step_forward, gru_step_backward,
+               initial_state=hidden_state(lambda p: p["W_hh"].shape[1]))
+register_steps("mgu", mgu_step_forward, mgu_step_backward,
+               initial_state=hidden_state(lambda p: p["U_h"].shape[0]))
 register_steps("janet", janet_step_forward, janet_step_backward,
-               lambda cell: {"beta": cell.beta})
+               lambda cell: {"beta": cell.beta},
+               initial_state=hidden_state(lambda p: p["U"].shape[1]))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_sequence, sigmoid
+from .core import register_sequence, sigmoid, zero_state
 
 GATES = {"f": ("z", "f"), "fo": ("z", "f", "o"), "ifo": ("z", "f", "o", "i")}
 
@@ -122,4 +122,10 @@ def options_of(cell):
     return {"window": cell.window, "pooling": cell.pooling, "zoneout_scale": scale}
 
 
-register_sequence("qrnn", forward, backward, options_of)
+def initial_state(batch, params, window=2, pooling="fo", **options):
+    """c_0 = 0 (B, H), and the k - 1 inputs before x_0, zeros (B, (k - 1) D), if k > 1."""
+    H, D = params["W"].shape[0] // len(GATES[pooling]), params["W"].shape[1] // window
+    return zero_state(batch, params, H, *[(window - 1) * D] * (window > 1))
+
+
+register_sequence("qrnn", forward, backward, options_of, initial_state=initial_state)

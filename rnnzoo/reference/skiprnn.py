@@ -79,4 +79,11 @@ def options_of(cell):
             "surrogate_slope": cell.surrogate_slope}
 
 
-register_steps("skiprnn", step_forward, step_backward, options_of)
+def initial_state(batch, params, base="gru", base_options=None, **options):
+    """The base's initial state, then ũ_1 = 1 (B, 1): the first step always updates."""
+    base_params = {k[len("base."):]: v for k, v in params.items() if k.startswith("base.")}
+    s0 = REFERENCES[base].initial_state(batch, base_params, **(base_options or {}))
+    return tuple(s0) + (np.ones((batch, 1), dtype=params["w_p"].dtype),)
+
+
+register_steps("skiprnn", step_forward, step_backward, options_of, initial_state=initial_state)

@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from .core import (layer_norm_backward, layer_norm_forward, modrelu, modrelu_backward,
-                   register_steps, relu)
+from .core import (hidden_state, layer_norm_backward, layer_norm_forward, modrelu,
+                   modrelu_backward, register_steps, relu, zero_state)
 
 
 def phi_forward(a, nonlinearity):
@@ -177,11 +177,19 @@ def orthogonal_step_backward(dstate, cache):
     return dx, (dh_prev,), {"V": dz.T @ x_t, "S": dS, "b": db}
 
 
+def resindrnn_initial_state(batch, params, depth=6, **options):
+    """h^(l)_0 = 0 (B, H) for every layer l = 1..depth."""
+    return zero_state(batch, params, *[params["u1"].shape[0]] * depth)
+
+
 register_steps("indrnn", indrnn_step_forward, indrnn_step_backward,
-               lambda cell: {"nonlinearity": cell.nonlinearity})
+               lambda cell: {"nonlinearity": cell.nonlinearity},
+               initial_state=hidden_state(lambda p: p["u"].shape[0]))
 register_steps("resindrnn", resindrnn_step_forward, resindrnn_step_backward,
                lambda cell: {"depth": cell.depth, "residual": cell.residual, "norm": cell.norm,
-                             "nonlinearity": cell.nonlinearity}, output=-1)
+                             "nonlinearity": cell.nonlinearity}, output=-1,
+               initial_state=resindrnn_initial_state)
 register_steps("orthogonal", orthogonal_step_forward, orthogonal_step_backward,
                lambda cell: {"parametrization": cell.parametrization,
-                             "nonlinearity": cell.nonlinearity, "n_negative": cell.n_negative})
+                             "nonlinearity": cell.nonlinearity, "n_negative": cell.n_negative},
+               initial_state=hidden_state(lambda p: p["S"].shape[0]))

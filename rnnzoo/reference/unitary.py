@@ -29,7 +29,7 @@ from functools import reduce
 
 import numpy as np
 
-from .core import modrelu, modrelu_backward, register_steps
+from .core import modrelu, modrelu_backward, register_steps, zero_state
 
 MODRELU_EPS = 1e-5        # the complex modReLU's ε, as the uRNN authors' code
 
@@ -180,8 +180,21 @@ def eurnn_step_forward(x_t, state_prev, params, style="tunable", n_layers=2, is_
     return step_forward(x_t, state_prev, P, factors, W_grads, V_names, nonlinearity, is_complex)
 
 
+def urnn_initial_state(batch, params, **options):
+    """h_0 = 0, complex, packed as [Re h, Im h]: (B, 2N)."""
+    return zero_state(batch, params, 2 * params["V_re"].shape[0])
+
+
+def eurnn_initial_state(batch, params, is_complex=True, **options):
+    """h_0 = 0: (B, 2N) packed as [Re h, Im h] when complex, else (B, N)."""
+    N = params["U_re" if is_complex else "U"].shape[0]
+    return zero_state(batch, params, 2 * N if is_complex else N)
+
+
 register_steps("urnn", urnn_step_forward, step_backward,
-               lambda cell: {"perm": np.asarray(cell.perm), "nonlinearity": cell.nonlinearity})
+               lambda cell: {"perm": np.asarray(cell.perm), "nonlinearity": cell.nonlinearity},
+               initial_state=urnn_initial_state)
 register_steps("eurnn", eurnn_step_forward, step_backward,
                lambda cell: {"style": cell.style, "n_layers": cell.n_layers,
-                             "is_complex": bool(cell.complex), "nonlinearity": cell.nonlinearity})
+                             "is_complex": bool(cell.complex), "nonlinearity": cell.nonlinearity},
+               initial_state=eurnn_initial_state)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -176,6 +177,11 @@ def load_checkpoint(path, model=None, backend=None):
     else a dict for :meth:`rnnzoo.optim.Optimizer.load_state_dict` or
     :func:`rnnzoo.optim.optimizer_from_state`; ``meta`` is the metadata, with the
     ``extra`` dict that was saved.
+
+    Warns (a ``RuntimeWarning``) when a parameter or an optimizer buffer holds NaN or inf,
+    naming those tensors: such a checkpoint loads (it is a faithful copy of what was
+    saved, and worth inspecting), but training from it stops at its first step with a
+    message about divergence that would not say the file was the cause.
     """
     path = _fspath(path, "load_checkpoint")
     if backend is not None:
@@ -200,6 +206,7 @@ def load_checkpoint(path, model=None, backend=None):
                     _check_spec(a, meta["params"][k], f"optim/{b}/{k}", path)
             opt_state = {"type": om["type"], "hyperparameters": om["hyperparameters"],
                          "lrs": om["lrs"], "step_count": om["step_count"], "buffers": buffers}
+    _warn_non_finite(path, arrays, opt_state)
     if model is None:
         model = _build(meta, backend, path)
     else:
@@ -221,6 +228,20 @@ def load_checkpoint(path, model=None, backend=None):
         opt_state["buffers"] = {b: {k: model.backend.asarray(v) for k, v in bufs.items()}
                                 for b, bufs in opt_state["buffers"].items()}
     return model, opt_state, meta
+
+
+def _warn_non_finite(path, arrays, opt_state):
+    """A RuntimeWarning naming every saved tensor (by its key in the file) with NaN or inf."""
+    tensors = {f"param/{k}": a for k, a in arrays.items()}
+    if opt_state is not None:
+        tensors.update({f"optim/{b}/{k}": a for b, bufs in opt_state["buffers"].items()
+                        for k, a in bufs.items()})
+    bad = [key for key, a in tensors.items() if not np.isfinite(a).all()]
+    if bad:
+        warnings.warn(f"{path}: the checkpoint holds NaN or inf in {len(bad)} tensor(s): "
+                      f"{', '.join(bad)}; training from it cannot make progress "
+                      f"(the run that saved it had probably diverged)", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _check_spec(a, spec, key, path):

@@ -104,7 +104,15 @@ class CharLM(Task):
         return np.fromiter((self._index[c] for c in text), dtype=np.int64, count=len(text))
 
     def decode(self, codes):
-        return "".join(self.vocab[int(c)] for c in np.asarray(codes).ravel())
+        """int codes -> the string; refuses codes outside [0, vocabulary size) (a negative
+        one would otherwise index from the end and decode as the wrong symbol)."""
+        codes = [int(c) for c in np.asarray(codes).ravel()]
+        outside = sorted({c for c in codes if not 0 <= c < len(self.vocab)})
+        if outside:
+            raise ValueError(f"charlm decode: codes must be in [0, {len(self.vocab)}) (the "
+                             f"vocabulary size); got {outside[:10]}"
+                             + (f" and {len(outside) - 10} more" if len(outside) > 10 else ""))
+        return "".join(self.vocab[c] for c in codes)
 
     def _cut(self, codes, starts):
         idx = starts[None, :] + np.arange(self.T + 1)[:, None]     # (T+1, B)
@@ -123,6 +131,15 @@ class CharLM(Task):
             starts = np.linspace(0, len(self.eval_codes) - self.T - 1, self.eval_size)
             self._eval = self._cut(self.eval_codes, starts.astype(np.int64))
         return self._eval
+
+
+def _tempered_probabilities(logits, temperature):
+    """softmax(logits / temperature), computed stably: the max logit is
+    subtracted *before* dividing, so it becomes 0 and the others go to -inf (probability 0)
+    as the temperature goes to 0; dividing first overflows to inf - inf = NaN (1e-310)."""
+    with np.errstate(over="ignore"):                 # -x / 1e-310 -> -inf is the intent
+        p = np.exp((logits - logits.max()) / temperature)
+    return p / p.sum()
 
 
 def sample(model, prime, length, temperature=1.0, seed=0, *, vocab):
@@ -166,9 +183,8 @@ def sample(model, prime, length, temperature=1.0, seed=0, *, vocab):
     y, cache = model.forward(eye[[index[c] for c in prime]][:, None, :])
     out = []
     for _ in range(length):
-        logits = to_numpy(y[-1, 0]).astype(np.float64) / temperature
-        p = np.exp(logits - logits.max())
-        code = int(rng.choice(V, p=p / p.sum()))
+        p = _tempered_probabilities(to_numpy(y[-1, 0]).astype(np.float64), temperature)
+        code = int(rng.choice(V, p=p))
         out.append(vocab[code])
         y, cache = model.forward(eye[[code]][:, None, :], state0=cache.state_T)
     return "".join(out)
