@@ -64,6 +64,9 @@ TRAIN_CASES = [
     (["--checkpoint", "/no/such/folder/m.npz"], "--checkpoint"),
     (["--save-plot", "/no/such/folder/c.png"], "--save-plot"),
     (["--save-plot", "curve.notaformat"], "--save-plot"),
+    # /proc exists and os.access calls it writable for root: only trying tells
+    (["--checkpoint", "/proc/m.npz"], "--checkpoint /proc/m.npz: not writable"),
+    (["--save-plot", "/proc/c.png"], "--save-plot /proc/c.png: not writable"),
 ]
 
 

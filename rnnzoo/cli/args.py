@@ -46,6 +46,16 @@ POSITIVE_INT, COUNT = number(int, positive=True), number(int, 0)
 NONNEG_FLOAT = number(float, 0.0)
 
 
+def _cannot_create_in(folder):
+    """Why nothing can be written in ``folder`` (a sentence), or None. It creates and
+    removes a folder there: os.access says yes to root everywhere, /proc included."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".rnnzoo-check-", dir=folder))
+    except OSError as e:
+        return f"cannot create or write in {folder} ({e.strerror or e})"
+    return None
+
+
 def check_writable(parser, flag, path):
     """Usage error now, not after training, if ``path`` cannot be written."""
     full = os.path.abspath(path)
@@ -54,14 +64,15 @@ def check_writable(parser, flag, path):
         parser.error(f"{flag} {path}: is a directory")
     if not os.path.isdir(folder):
         parser.error(f"{flag} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK) or (os.path.exists(full) and not os.access(full, os.W_OK)):
-        parser.error(f"{flag} {path}: not writable")
+    problem = _cannot_create_in(folder)
+    if problem or (os.path.exists(full) and not os.access(full, os.W_OK)):
+        parser.error(f"{flag} {path}: not writable" + (f": {problem}" if problem else ""))
 
 
 def check_writable_folder(parser, flag, path, files=()):
     """Usage error now, not after measuring, if the folder ``path`` (made if missing)
     cannot take ``files``. The test creates and removes a folder where the first missing
-    one would go: os.access says yes to root everywhere, /proc included."""
+    one would go (see _cannot_create_in)."""
     full = os.path.abspath(path)
     if os.path.exists(full) and not os.path.isdir(full):
         parser.error(f"{flag} {path}: exists and is not a folder")
@@ -70,10 +81,9 @@ def check_writable_folder(parser, flag, path, files=()):
         base = os.path.dirname(base)
     if not os.path.isdir(base):
         parser.error(f"{flag} {path}: {base} is not a folder")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".rnnzoo-check-", dir=base))
-    except OSError as e:
-        parser.error(f"{flag} {path}: cannot create or write in {base} ({e.strerror or e})")
+    problem = _cannot_create_in(base)
+    if problem:
+        parser.error(f"{flag} {path}: {problem}")
     for name in files:
         target = os.path.join(full, name)
         if os.path.isdir(target) or (os.path.exists(target) and not os.access(target, os.W_OK)):
