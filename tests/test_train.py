@@ -195,6 +195,7 @@ def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):
     assert "final eval MSE" in out and "baseline 0.16667" in out and "of the baseline" in out
     model, opt_state, meta = rnnzoo.load_checkpoint(ckpt)
     assert model.cells[0].nonlinearity == "relu" and meta["extra"]["step"] == 6
+    assert model.cells[0].dtype == np.float32        # training's default (issue 20)
     assert main(["--resume", str(ckpt), "--steps", "3", "--no-progress",
                  "--checkpoint", str(ckpt)]) == 0
     assert rnnzoo.load_checkpoint(ckpt)[2]["extra"]["step"] == 9
