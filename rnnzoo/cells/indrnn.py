@@ -110,21 +110,39 @@ class IndRNN(RecurrentCell):
         gradient grows by more than MAG over the whole sequence, as in the authors'
         code, which clips ``hidden_to_hidden.W`` before every update. None: no bound.
         Pick T = the training length (or the longest dependency) and MAG = 2 (the
-        authors' default; a larger MAG allows faster growth of activations).
+        default of the authors' adding and PTB scripts; a larger MAG allows faster
+        growth of activations).
     mag : float > 1
         MAG above (2.0).
     u_init : "uniform" or "bounded"
-        "uniform": :math:`u \sim \mathcal U(0, 1)` (the authors' hidden layers).
+        "uniform": :math:`u \sim \mathcal U(0, 1)`. That is only the default of the
+        authors' plain PyTorch cell (Sunnydreamrain/IndRNN_pytorch,
+        IndRNN_onlyrecurrent.py, ``IndRNN_onlyrecurrent.reset_parameters``:
+        ``nn.init.uniform(weight, a=0, b=1)``); their networks draw hidden-layer u from
+        :math:`\mathcal U(0, \text{MAG}^{1/T})` (IndRNN_pytorch, Indrnn_plainnet.py,
+        ``init_weights``: ``param.data.uniform_(0,U_bound)``; the same in
+        Indrnn_residualnet_preact.py; Sunnydreamrain/IndRNN_Theano_Lasagne,
+        adding/adding.py, ``build_indrnn_network``: ``Uniform(range=(0,U_bound))``), a
+        slightly wider range (:math:`\text{MAG}^{1/T} > 1`, e.g. :math:`2^{1/100} \approx
+        1.007`). rnnzoo keeps U(0, 1), which needs no ``t_max``. (Their Theano
+        ``IndRNNLayer``'s own default, lasagne's ``Uniform()``, is U(-0.01, 0.01); their
+        scripts override it.)
         "bounded": :math:`u \sim \mathcal U(\text{MAG}^{-1/T}, \text{MAG}^{1/T})`, the
-        authors' init of the layer whose last output feeds the readout on the adding
-        problem: every neuron then starts able to keep its value for T steps (they
-        report that long adding tasks fail without it). Needs ``t_max``.
+        authors' ReLU init of the layer whose last output feeds the readout on the
+        adding problem (adding/adding.py, ``Uniform(range=(U_lowbound,U_bound))``;
+        ``--u_lastlayer_ini`` in IndRNN_pytorch): every neuron then starts able to keep
+        its value for T steps (they report that long adding tasks fail without it).
+        Needs ``t_max``.
     input_std : float > 0
         :math:`W \sim \mathcal N(0, \text{input\_std}^2)`; 0.001 as the authors'
         adding-problem code (``in2hidW``). b = 0.
 
-    The authors' tanh runs use a larger bound, (MAG / 0.9^(T/10))^(1/T), to make up for
-    tanh' < 1; here the bound is MAG^(1/T) for both nonlinearities.
+    The authors' tanh runs use a larger bound, U_bound = (MAG / 0.9^(T/10))^(1/T), to make
+    up for tanh' < 1, and draw u symmetrically: for tanh, adding/adding.py gives both
+    layers ``Uniform(range=(U_bound))``, which lasagne reads as U(-U_bound, U_bound)
+    (cPTB/penntree_charlevel_rernn.py likewise, ``ini_hid_start=-1*U_bound``). Here
+    the bound is MAG^(1/T) for both nonlinearities, and ``u_init`` draws u >= 0 for
+    tanh too ("bounded": U(MAG^(-1/T), MAG^(1/T)) for the top layer); this differs.
     Kink: ReLU at a = 0 (finite-difference test points avoid it).
 
     Shapes: x (T, B, D), h (B, H); W (H, D), u (H,), b (H,).

@@ -31,11 +31,15 @@ class QRNN(RecurrentCell):
             \qquad h_t = o_t \odot c_t
         \end{aligned}
 
-    The window is ordered oldest input first and the gates z, f, o, as in the authors'
-    ``torchqrnn`` (``cat([x_{t-1}, x_t])`` for k = 2); their code allows k in {1, 2},
-    here any k >= 1. Their ``ForgetMult`` computes :math:`c_t = F_t z_t + (1 - F_t)
-    c_{t-1}`, i.e. their F is the paper's 1 - f; here f is the paper's, so their zoneout
-    "F = 0" is "f = 1" below.
+    The window is ordered oldest input first, :math:`[x_{t-1}; x_t]` for k = 2. The
+    authors' ``torchqrnn`` orders it newest first: ``QRNNLayer.forward`` in
+    salesforce/pytorch-qrnn, torchqrnn/qrnn.py, has ``source = torch.cat([X, Xm1], 2)``
+    (in every version of that file), i.e. :math:`[x_t; x_{t-1}]`. Since W is free the
+    model and the numbers are the same, but torchqrnn weights ported here need the two
+    column blocks of W (columns :D and D:2D) swapped. The gate order z, f, o is theirs;
+    their code allows k in {1, 2}, here any k >= 1. Their ``ForgetMult`` computes
+    :math:`c_t = F_t z_t + (1 - F_t) c_{t-1}`, i.e. their F is the paper's 1 - f; here f
+    is the paper's, so their zoneout "F = 0" is "f = 1" below.
 
     The elementwise work (activations, pooling, output) runs in blocks of a few steps
     small enough that the arrays a block touches stay in the CPU cache; done over the

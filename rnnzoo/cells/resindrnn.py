@@ -70,18 +70,37 @@ class ResidualIndRNN(RecurrentCell):
     Options
     -------
     depth : int >= 1
-        L, the number of IndRNN layers (6 by default, the authors' 6-layer setting; not
-        ``layers``, which build_model uses to stack whole cells).
+        L, the number of IndRNN layers (6 by default, the authors' plain-stack setting;
+        not ``layers``, which build_model uses to stack whole cells). With the
+        shortcuts, an even L leaves the top layer outside every residual block: for
+        L = 6 they join layers 3 and 5, and layer 6 (W^(6), then its IndRNN) sits on
+        top of the stream with no shortcut. The authors' residual nets always have an
+        odd number, 2K + 1, of IndRNN layers: Sunnydreamrain/IndRNN_pytorch,
+        Indrnn_residualnet_preact.py, ``ResidualNet.__init__``: ``fc0``, ``num_blocks``
+        blocks of two IndRNNs, then one ``IndRNNwithBN_last``; their Theano residual runs
+        use ``--num_layers 11`` (IndRNN_Theano_Lasagne, cPTB/README.md, wordPTB/README.md;
+        that script takes any L and would place an even L's top layer as here). So an
+        odd depth (5, 11, ...) gives their layout; the default 6 differs and is kept
+        (the committed figures use it, and ``residual=False`` then compares the same 6
+        layers as the authors' plain 6-layer stack).
     residual : bool
         The shortcuts (True) or a plain stack (False).
     norm : "none" (default) or "layer"
     nonlinearity, t_max, mag, u_init
         As for :class:`~rnnzoo.cells.indrnn.IndRNN`; the bound |u| <= MAG^(1/T) is
         applied to every layer by :meth:`constrain`, and ``u_init`` applies to the top
-        layer (the one feeding the readout); the others start with u ~ U(0, 1).
+        layer (the one feeding the readout); the others start with u ~ U(0, 1) (the
+        authors' networks: U(0, MAG^(1/T)); see IndRNN's ``u_init``).
 
-    Initialization: :math:`W^{(l)} \sim \mathcal N(0, 1/(2 \cdot \text{fan\_in}))`
-    (the authors' ``HeNormal(gain=sqrt(2)/2)``), b = 0, g = 1.
+    Initialization: :math:`W^{(l)} \sim \mathcal N(0, 1/(2 \cdot \text{fan\_in}))`,
+    b = 0, g = 1. The W is the authors' Theano init: Sunnydreamrain/IndRNN_Theano_Lasagne,
+    cPTB/penntree_charlevel_rernn.py (the residual script), module level:
+    ``ini_W=HeNormal(gain=np.sqrt(2)/2.0)``, the ``W`` of every ``DenseLayer`` in
+    ``build_rnn_network`` (the same line in mnist/pixelmnist.py); lasagne's
+    ``HeNormal`` has std gain/sqrt(fan_in), so variance 1/(2 fan_in). Their PyTorch
+    residual net differs: Indrnn_residualnet_preact.py, ``ResidualNet.init_weights``,
+    ``nn.init.kaiming_uniform_(param, a=8, mode='fan_in')`` on the ``fc`` weights, i.e.
+    :math:`\mathcal U(\pm\sqrt{6/(65\, \text{fan\_in})})`, variance 2/(65 fan_in).
 
     States: one (B, H) array per layer, named h1..hL. Shapes: x (T, B, D);
     ``W1`` (H, D), ``Wl`` (H, H) for l > 1, ``ul``, ``bl``, ``gl`` (H,).

@@ -51,9 +51,9 @@ class SkipRNN(RecurrentCell):
     **Skipping for real**: :meth:`forward_skipping` runs the base only on the rows with
     :math:`u_t = 1` (gather, step, scatter), so at batch size 1 a skipped step costs no
     recurrent product (with a base in ``IN_PLACE_BASES`` its input projection is part of
-    one GEMM over all T steps before the loop). At batch size 1 it equals :meth:`forward` bit for bit; with several
-    rows to rounding, since BLAS sums a product of fewer rows in another order (one row
-    goes through gemv). :meth:`forward` itself computes the
+    one GEMM over all T steps before the loop). At batch size 1 it equals :meth:`forward`
+    bit for bit; with several rows to rounding, since BLAS sums a product of fewer rows in
+    another order (one row goes through gemv). :meth:`forward` itself computes the
     base on every row and masks, as the authors' code does, because training needs the
     candidate state of every row for the straight-through gradient.
 
@@ -68,13 +68,21 @@ class SkipRNN(RecurrentCell):
     bases) the base runs one step at a time through its own sequence methods, on a
     fresh cache per step; the price is its input projection and weight-gradient GEMMs
     per step (and, for a clockwork base, one read of its clock on the host per step: its
-    active modules decide the step's shapes). Both keep S(s_{t-1}, x_t) - s_{t-1} per step for the straight-through
-    gradient.
+    active modules decide the step's shapes). Both keep S(s_{t-1}, x_t) - s_{t-1} per step
+    for the straight-through gradient.
 
     State: the base's state, then :math:`\tilde u` (B, 1). Shapes: x (T, B, D), h (B, H);
     parameters ``base.*`` (the base cell's, seeded with ``seed``), ``w_p`` (1, H)
-    :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)`, ``b_p`` (1,) = 1, as in the authors' code
-    (``update_bias=1``), so that the untrained cell updates at nearly every step.
+    :math:`\mathcal U(-1/\sqrt H, 1/\sqrt H)` and ``b_p`` (1,) = 1, so that the untrained
+    cell updates at nearly every step. Only b_p = 1 is the authors' (their
+    ``update_bias=1.0``). Their w_p differs: in imatge-upc/skiprnn-2017-telecombcn,
+    src/rnn_cells/skip_rnn_cells.py, every cell computes Δũ with
+    ``rnn_ops.linear(..., 1, True, bias_start=self._update_bias)``, and ``linear``
+    (src/rnn_cells/rnn_ops.py) creates its (H, 1) weights with no initializer, so
+    ``tf.get_variable`` gives them TensorFlow's Glorot-uniform default,
+    :math:`\mathcal U(\pm\sqrt{6/(H + 1)})`, :math:`\sqrt{6H/(H + 1)}` times (about 2.45
+    times for large H) as wide as rnnzoo's. rnnzoo keeps its narrower w_p (the committed
+    figures use it).
 
     Options
     -------
@@ -280,11 +288,12 @@ class SkipRNN(RecurrentCell):
 
         Returns (hs, state_T, updates) with ``updates`` a (T, B) NumPy bool array of
         u_t; hs and state_T equal :meth:`forward`'s (see the class docstring). Hard mode
-        only (in soft mode u is not binary). Reads u_t on the host at every step, since the active rows decide the
-        shapes of the step's products. A step where every row updates runs as in
-        :meth:`forward` (for an in-place base: its ``step`` on one sequence cache, whose
-        input projection for all T steps is one GEMM before the loop, skipped steps
-        included); a step where some rows update runs the base on those rows alone.
+        only (in soft mode u is not binary). Reads u_t on the host at every step, since
+        the active rows decide the shapes of the step's products. A step where every row
+        updates runs as in :meth:`forward` (for an in-place base: its ``step`` on one
+        sequence cache, whose input projection for all T steps is one GEMM before the
+        loop, skipped steps included); a step where some rows update runs the base on
+        those rows alone.
         """
         if self.soft:
             raise ValueError("forward_skipping needs soft=False: with u = ũ no step is "

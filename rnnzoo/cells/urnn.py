@@ -53,12 +53,19 @@ class URNN(UnitaryRNNBase):
     Initialization, as the paper (section "Initialization" of the authors' draft):
     V Glorot-uniform :math:`\mathcal U(\pm\sqrt{6/(D + N)})`, angles
     :math:`\mathcal U[-\pi, \pi]`, reflection entries :math:`\mathcal U[-1, 1]`; b
-    :math:`\mathcal U(\pm 0.01)` as the authors' code (amarshah/complex_RNN, models.py;
-    the draft says 0). Where the code differs: it draws the angles and reflections
-    Glorot-uniform too, and writes the reflection as :math:`I - 2\bar r r^T/\|r\|^2`
-    (the same set of matrices, with r conjugated); we follow the paper's
-    :math:`I - 2 r r^*/\|r\|^2`. The modReLU ε is the code's 1e-5, in forward and
-    backward alike. The code also learns h_0; here h_0 is the contract's state0.
+    :math:`\mathcal U(\pm 0.01)` as the authors' code (the draft says 0). The authors'
+    code (amarshah/complex_RNN, models.py, ``complex_RNN``) also draws the angles
+    :math:`\mathcal U[-\pi, \pi]` (``theta = ... rng.uniform(low=-np.pi, high=np.pi,
+    size=(3, n_hidden))``); only versions before its commit 938c263 (2015-12-14) drew
+    them Glorot-uniform. Where the code differs: the reflections are Glorot-uniform,
+    ``reflection = initialize_matrix(2, 2*n_hidden, ...)``, i.e. :math:`\mathcal
+    U(\pm\sqrt{6/(2 + 2N)})` (R depends only on r's direction, so the same distribution
+    of R, but a different scale of r); V is one real (D, 2N) matrix there, so its
+    Glorot bound is :math:`\sqrt{6/(D + 2N)}`; and the reflection is written
+    :math:`I - 2\bar r r^T/\|r\|^2` (``times_reflection``; the same set of matrices,
+    with r conjugated); we follow the paper's :math:`I - 2 r r^*/\|r\|^2`. The modReLU ε
+    is the code's 1e-5, in forward and backward alike. The code also learns h_0; here
+    h_0 is the contract's state0.
     """
 
     options = {"nonlinearity": "modrelu"}
