@@ -43,6 +43,8 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "training/checkpoint.py": ["test_checkpoint", "test_hostile_checkpoint"],
     "training/trainer.py": ["test_train", "test_hostile_training"],
     "training/tasks/charlm.py": ["test_charlm"],
+    "core/cell_checks.py": ["test_hostile_cells", "test_bad_input"],
+    "cli/args.py": ["test_hostile_cli", "test_train"],
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
        for m in ("__init__", "task", "memory", "digits")},
 }

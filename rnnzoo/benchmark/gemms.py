@@ -23,6 +23,8 @@ from ..core.base import RecurrentCell
 class _Traced(np.ndarray):
     """An ndarray that records the matrix products it takes part in (see module doc)."""
 
+    computes_as_ndarray = True       # every ufunc runs on plain views: the cells accept it
+
     log: list | None = None          # set on the class while a trace runs
     ops: list | None = None          # every ufunc call: (name, wrote into out=, elements)
 

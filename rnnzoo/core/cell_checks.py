@@ -10,6 +10,13 @@ from .backend import array_type_name, backend_of, to_numpy
 from .validation import ArgumentTypeError
 
 
+def _computes_as_ndarray(a) -> bool:
+    """An ndarray subclass whose arithmetic is the plain array's: a memmap, or one that
+    says so with ``computes_as_ndarray = True`` (the benchmark's GEMM tracer, which only
+    records the products it forwards to NumPy)."""
+    return isinstance(a, np.memmap) or getattr(type(a), "computes_as_ndarray", False)
+
+
 class InputChecks:
     """Mixin: needs ``self.backend``, ``self.xp``, ``self.dtype``, ``self.name``,
     ``self.input_size``, ``self.output_size``, ``self.state_names`` and
@@ -22,7 +29,7 @@ class InputChecks:
         if type(a) is self.backend.ndarray:     # the hot path: one type check per call
             return
         if isinstance(a, np.ndarray) and type(a) is not np.ndarray and \
-                not isinstance(a, np.memmap):   # a memmap computes as a plain array
+                not _computes_as_ndarray(a):
             self._refuse_subclass(a, what, method)
         if self.backend.is_array(a):            # a CuPy array on the cupy backend
             return
