@@ -41,6 +41,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "training/optim.py": ["test_optim", "test_hostile_optim", "test_hostile_training",
                           "test_train"],
     "training/checkpoint.py": ["test_checkpoint", "test_hostile_checkpoint"],
+    "training/checkpoint_file.py": ["test_checkpoint", "test_hostile_checkpoint"],
     "training/trainer.py": ["test_train", "test_hostile_training"],
     "training/tasks/charlm.py": ["test_charlm"],
     "core/cell_checks.py": ["test_hostile_cells", "test_bad_input"],
