@@ -32,7 +32,10 @@ notebook's stubs, which is how tests/test_assignments.py proves the round trip.
 from __future__ import annotations
 
 import copy
+import os
 import pathlib
+
+from ..core.validation import ArgumentTypeError, check_bool, check_choice, describe
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -73,13 +76,37 @@ def _replace(lines, blocks, make):
     return out + lines[pos:]
 
 
+def _check_text(value, name, where):
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{where}: {name} must be a cell's source (a str); "
+                                f"got {describe(value)}")
+    return value
+
+
+def _check_notebook(nb, name):
+    cells = getattr(nb, "cells", None)
+    if not isinstance(cells, list) or not all(hasattr(c, "cell_type") and hasattr(c, "source")
+                                              for c in cells):
+        raise ArgumentTypeError(f"{name}: nb must be a notebook read by nbformat or jupytext "
+                                f"(cells with cell_type and source); got {describe(nb)}")
+    return nb
+
+
+def _check_folder(value, name):
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentTypeError(f"assignments: {name} must be a folder path (str or "
+                                f"pathlib.Path); got {describe(value)}")
+    return pathlib.Path(value)
+
+
 def _indent(line):
     return line[:len(line) - len(line.lstrip())]
 
 
 def student_source(source, cell_type="code", where="cell"):
     """One cell's student version (see the module docstring for the rules)."""
-    lines = source.split("\n")
+    check_choice(cell_type, "cell_type", ("code", "markdown", "raw"), where=where)
+    lines = _check_text(source, "source", where).split("\n")
     if cell_type == "code":
         lines = _replace(lines, _blocks(lines, BEGIN_HIDDEN, END_HIDDEN, where), lambda m: [])
         lines = _replace(lines, _blocks(lines, BEGIN, END, where),
@@ -93,7 +120,7 @@ def student_source(source, cell_type="code", where="cell"):
 
 def solution_blocks(source, where="cell"):
     """The solution blocks of a cell, each a list of lines (markers included)."""
-    lines = source.split("\n")
+    lines = _check_text(source, "source", where).split("\n")
     return [lines[a:b] for a, b in _blocks(lines, BEGIN, END, where)]
 
 
@@ -103,7 +130,7 @@ def fill_in(student, solution, where="cell"):
     Raises MarkerError when the number of stubs and of solution blocks differ: that is
     a student version that has drifted from its solution."""
     blocks = solution_blocks(solution, where)
-    lines, out, i, k = student.split("\n"), [], 0, 0
+    lines, out, i, k = _check_text(student, "student", where).split("\n"), [], 0, 0
     while i < len(lines):
         pair = [s.strip() for s in lines[i:i + 2]]
         if pair == list(CODE_STUB) or lines[i].strip() == ANSWER_PROMPT:
@@ -123,7 +150,7 @@ def fill_in(student, solution, where="cell"):
 def student_notebook(nb, name="notebook"):
     """A deep copy of a solution notebook (nbformat) with every cell made a student's,
     and no outputs."""
-    nb = copy.deepcopy(nb)
+    nb = copy.deepcopy(_check_notebook(nb, name))
     for i, cell in enumerate(nb.cells):
         cell.source = student_source(cell.source, cell.cell_type, f"{name}, cell {i}")
         if cell.cell_type == "code":
@@ -133,6 +160,7 @@ def student_notebook(nb, name="notebook"):
 
 def count_exercises(nb, name="notebook"):
     """Solution blocks (code and markdown) after the notebook's '## Exercises' heading."""
+    _check_notebook(nb, name)
     seen, n = False, 0
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown" and "## Exercises" in cell.source:
@@ -144,17 +172,30 @@ def count_exercises(nb, name="notebook"):
 
 def generate(out_dir, notebooks_dir=NOTEBOOKS, *, verbose=True):
     """Write the student version of every ``notebooks_dir/*.py`` into ``out_dir``;
-    returns the written paths."""
+    returns the written paths. ``out_dir`` is created if needed; one that is a file, or
+    cannot be created or written, is refused before any notebook is read."""
     import jupytext
     import nbformat
-    notebooks_dir, out_dir = pathlib.Path(notebooks_dir), pathlib.Path(out_dir)
+    out_dir, notebooks_dir = _check_folder(out_dir, "out_dir"), _check_folder(notebooks_dir,
+                                                                               "notebooks_dir")
+    verbose = check_bool(verbose, "verbose", where="assignments")
+    if not notebooks_dir.is_dir():
+        raise FileNotFoundError(f"assignments: notebooks_dir {notebooks_dir} is not a folder")
     sources = sorted(notebooks_dir.glob("[0-9]*.py"))
     if not sources:
         raise FileNotFoundError(f"no solution notebooks (NN_name.py) in {notebooks_dir}")
     if out_dir.resolve() == notebooks_dir.resolve():
         raise ValueError("OUTDIR must not be the solution notebooks' folder: the student "
                          "versions would overwrite the solutions")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise FileExistsError(f"assignments: out_dir {out_dir} exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"assignments: out_dir {out_dir} cannot be created "
+                      f"({err.strerror or err})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise PermissionError(f"assignments: out_dir {out_dir} is not writable")
     written = []
     for src in sources:
         nb = student_notebook(jupytext.read(src), src.name)
