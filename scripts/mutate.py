@@ -43,7 +43,8 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "training/checkpoint.py": ["test_checkpoint", "test_hostile_checkpoint"],
     "training/checkpoint_file.py": ["test_checkpoint", "test_hostile_checkpoint"],
     "training/trainer.py": ["test_train", "test_hostile_training"],
-    "training/tasks/charlm.py": ["test_charlm"],
+    "training/tasks/charlm.py": ["test_charlm", "test_hostile_text"],
+    "teaching/assignments.py": ["test_assignments", "test_hostile_text"],
     "core/cell_checks.py": ["test_hostile_cells", "test_bad_input"],
     "cli/args.py": ["test_hostile_cli", "test_train"],
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
