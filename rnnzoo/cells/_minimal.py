@@ -19,7 +19,7 @@ log-space form applies:
 .. math:: g(u) = u + \tfrac12 \ (u \ge 0), \qquad g(u) = \sigma(u) \ (u < 0),
 
 continuous at 0, with g'(u) = 1 for u >= 0 (the convention here at the kink u = 0) and
-σ(u)(1 - σ(u)) = g(u)(1 - g(u)) below it.
+σ(u)(1 - σ(u)) below it.
 """
 from __future__ import annotations
 
@@ -45,26 +45,33 @@ def sigmoid_of_minus(k):
     return xp.divide(1.0, out, out=out)
 
 
-def candidate_(u, positive):
-    """In place: u <- g(u) with ``positive`` = (u >= 0) computed before."""
-    below = sigmoid_(u.copy())                               # σ(u), for u < 0
-    u += 0.5                                                 # u + 1/2, for u >= 0
-    u[~positive] = below[~positive]
-    return u
+def candidate_(u):
+    """In place: u <- h~ = g(u); returns (h~, g'(u)). Written without masks (a masked
+    NumPy operation costs as much as an exp here):
+
+    g(u) = relu(u) + σ(min(u, 0)), the σ term being exactly 1/2 for u >= 0, and
+    g'(u) = max(σ'(min(u, 0)), [u >= 0]), since σ' <= 1/4 < 1.
+    """
+    xp = array_module(u)
+    s = sigmoid_(xp.minimum(u, 0.0))                         # σ(min(u, 0))
+    g_prime = xp.subtract(1.0, s)
+    g_prime *= s                                             # σ'(u) = σ (1 - σ), u < 0
+    xp.maximum(g_prime, u >= 0, out=g_prime)                 # 1 for u >= 0
+    xp.maximum(u, 0.0, out=u)
+    u += s                                                   # h~ = relu(u) + σ(min(u, 0))
+    return u, g_prime
 
 
-def log_candidate(u, positive):
-    """log g(u): log(u + 1/2) for u >= 0, log σ(u) = -softplus(-u) below (a new array)."""
-    out = -softplus(-u)
-    out[positive] = array_module(u).log(u[positive] + 0.5)
-    return out
-
-
-def candidate_grad(h_tilde, positive):
-    """g'(u) from h~ = g(u): 1 for u >= 0, h~ (1 - h~) below (a new array)."""
-    out = 1.0 - h_tilde
-    out *= h_tilde
-    out[positive] = 1.0
+def log_candidate(u):
+    """log g(u) = log(relu(u) + 1/2) + log σ(min(u, 0)) + log 2 (a new array): the two
+    branches of the paper's log_g, log(u + 1/2) for u >= 0 and log σ(u) = -softplus(-u)
+    below, in one formula (each added term is -log 2 + log 2 = 0 off its branch)."""
+    xp = array_module(u)
+    out = xp.maximum(u, 0.0)
+    out += 0.5
+    xp.log(out, out=out)                                     # log(relu(u) + 1/2)
+    out -= softplus(-xp.minimum(u, 0.0))                     # + log σ(min(u, 0))
+    out += np.log(2.0)
     return out
 
 
@@ -73,9 +80,8 @@ class MinimalRNN(RecurrentCell):
 
     * ``coefficients(pre, cache) -> (a, b)``: a_t and b_t (T, B, H) from the gate
       pre-activations pre (gates, T, B, H), saving what the backward needs in cache;
-    * ``log_coefficients(pre, positive) -> (log a, log b)``: the same in the paper's log
-      space, computed from the pre-activations directly (``mode="log"``; ``positive``
-      is u >= 0 for the candidate's pre-activation u);
+    * ``log_coefficients(pre) -> (log a, log b)``: the same in the paper's log space,
+      computed from the pre-activations directly (``mode="log"``);
     * ``coefficients_backward(da, db, cache, dpre)``: from dL/da and dL/db to every
       gate's pre-activation gradient, written into dpre (T, B, gates, H).
     """
@@ -98,10 +104,9 @@ class MinimalRNN(RecurrentCell):
         (h0,) = state0
         # every gate's pre-activation at every step: one matmul call, gate-major
         pre = self.project_gates(x, self.params["W"], self.params["b"], self.gates)
-        cache.positive = pre[-1] >= 0                     # g's branch, the last block
         with np.errstate(over="ignore"):                  # exp -> inf: σ = 0, its limit
             if self.mode == "log":
-                log_a, log_b = self.log_coefficients(pre, cache.positive)
+                log_a, log_b = self.log_coefficients(pre)
                 h = scan.log_space_scan(log_a, log_b, self._log_state(h0))
             a, b = self.coefficients(pre, cache)          # (activates pre in place)
             if self.mode != "log":

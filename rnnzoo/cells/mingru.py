@@ -1,10 +1,8 @@
 """minGRU: a GRU whose gate reads x_t alone, run as one linear scan."""
 from __future__ import annotations
 
-from ..core.ops import sigmoid_
 from ..core.registry import register
-from ._minimal import (MinimalRNN, candidate_, candidate_grad, log_candidate, sigmoid_of_minus,
-                       softplus)
+from ._minimal import MinimalRNN, candidate_, log_candidate, sigmoid_of_minus, softplus
 
 
 @register("mingru")
@@ -60,19 +58,19 @@ class MinGRU(MinimalRNN):
 
     gates = 2
 
-    def log_coefficients(self, pre, positive):
+    def log_coefficients(self, pre):
         k, u = pre
         log_a = -softplus(k)                                 # log(1 - z) = log σ(-k)
-        log_b = log_candidate(u, positive)                   # log h~ = log g(u)
+        log_b = log_candidate(u)                             # log h~ = log g(u)
         log_b -= softplus(-k)                                # + log z = log σ(k)
         return log_a, log_b
 
     def coefficients(self, pre, cache):
         k, u = pre
         a = sigmoid_of_minus(k)                              # a = 1 - z = σ(-k)
-        z = cache.z = sigmoid_(k)                            # z = σ(k), in place
-        h_tilde = cache.h_tilde = candidate_(u, cache.positive)   # h~ = g(u), in place
-        return a, z * h_tilde                                # b = z h~
+        z = cache.z = self.xp.subtract(1.0, a, out=k)        # z = σ(k) (in k's place)
+        cache.h_tilde, cache.g_prime = candidate_(u)         # h~ = g(u), in place
+        return a, z * cache.h_tilde                          # b = z h~
 
     def coefficients_backward(self, da, db, cache, dpre):
         xp, z, a, h_tilde = self.xp, cache.z, cache.a, cache.h_tilde
@@ -82,4 +80,4 @@ class MinGRU(MinimalRNN):
         dk *= z                                              # z = σ(k): σ'(k) = z (1 - z)
         dk *= a
         xp.multiply(db, z, out=du)                           # b = z h~, h~ side
-        du *= candidate_grad(h_tilde, cache.positive)        # h~ = g(u)
+        du *= cache.g_prime                                  # h~ = g(u)

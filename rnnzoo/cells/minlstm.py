@@ -1,12 +1,34 @@
 """minLSTM: an LSTM whose gates read x_t alone and sum to one, run as one linear scan."""
 from __future__ import annotations
 
-from ..core.ops import sigmoid_
+from ..core.ops import array_module
 from ..core.registry import register
-from ._minimal import MinimalRNN, candidate_, candidate_grad, log_candidate, sigmoid_of_minus, \
-    softplus
+from ._minimal import MinimalRNN, candidate_, log_candidate, softplus
 
 
+def normalized_gates(k_f, k_i):
+    """f', i' = (f, i) / (f + i) for f = σ(k_f), i = σ(k_i), finite where f + i underflows;
+    and r_f = i' (1 - f), r_i = f' (1 - i), what the backward multiplies by.
+
+    Multiplied out by (1 + e^{-k_f})(1 + e^{-k_i}): f' = (1 + e^{-k_i}) / S and
+    i' = (1 + e^{-k_f}) / S with S = 2 + e^{-k_f} + e^{-k_i}, and r_f = e^{-k_f} / S,
+    r_i = e^{-k_i} / S. Every term is scaled by e^m, m = min(0, k_f, k_i), so no exponent
+    is positive and S is at least 1 (one of its terms is e^0): three exps, no log, no mask.
+    """
+    xp = array_module(k_f)
+    m = xp.minimum(k_f, k_i)
+    xp.minimum(m, 0.0, out=m)                                # m = min(0, k_f, k_i)
+    one = xp.exp(m)                                          # 1 e^m
+    e_f = xp.subtract(m, k_f)
+    xp.exp(e_f, out=e_f)                                     # e^{-k_f} e^m
+    e_i = xp.subtract(m, k_i, out=m)
+    xp.exp(e_i, out=e_i)                                     # e^{-k_i} e^m
+    f_prime = e_i + one                                      # (1 + e^{-k_i}) e^m
+    i_prime = e_f + one                                      # (1 + e^{-k_f}) e^m
+    total = xp.add(f_prime, i_prime, out=one)                # S e^m
+    for v in (f_prime, i_prime, e_f, e_i):
+        v /= total
+    return f_prime, i_prime, e_f, e_i
 @register("minlstm")
 class MinLSTM(MinimalRNN):
     r"""minLSTM (Feng, Tung, Ahmed, Bengio & Hajimirsadeghi, 2024, "Were RNNs All We
@@ -28,9 +50,10 @@ class MinLSTM(MinimalRNN):
     h_t = a_t ⊙ h_{t-1} + b_t with a_t = f'_t, b_t = i'_t ⊙ h̃_t, computed by
     :func:`rnnzoo.core.scan.linear_scan`, and the step Jacobian is diag(f'_t).
 
-    f' is computed as σ(q) with q = log f - log i = softplus(-k^i) - softplus(-k^f) (the
-    same number: f/(f + i) = 1/(1 + i/f)), which stays finite where f + i underflows to 0
-    (both pre-activations below about -100 in float32); i' = 1 - f'.
+    f' and i' are computed as (1 + e^{-k^i}, 1 + e^{-k^f}) / (2 + e^{-k^f} + e^{-k^i}) with
+    the exponents shifted (:func:`normalized_gates`): the same numbers, finite where f + i
+    underflows to 0 (both pre-activations below about -100 in float32), and the backward's
+    factors come from the same exponentials.
 
     ``mode="log"`` is the paper's parallel log-space form (algorithm 8, listing 10):
     with diff = softplus(-k^f) - softplus(-k^i), log f' = -softplus(diff),
@@ -61,34 +84,33 @@ class MinLSTM(MinimalRNN):
 
     gates = 3
 
-    def log_coefficients(self, pre, positive):
+    def log_coefficients(self, pre):
         k_f, k_i, u = pre
         diff = softplus(-k_f) - softplus(-k_i)               # log i - log f
         log_a = -softplus(diff)                              # log f' = log f/(f + i)
-        log_b = log_candidate(u, positive)                   # log h~ = log g(u)
+        log_b = log_candidate(u)                             # log h~ = log g(u)
         log_b -= softplus(-diff)                             # + log i' = log i/(f + i)
         return log_a, log_b
 
     def coefficients(self, pre, cache):
         k_f, k_i, u = pre
-        cache.not_f = sigmoid_of_minus(k_f)                  # 1 - f = σ(-k_f), for backward
-        cache.not_i = sigmoid_of_minus(k_i)                  # 1 - i = σ(-k_i)
-        q = softplus(-k_i)
-        q -= softplus(-k_f)                                  # q = log f - log i
-        a = sigmoid_(q)                                      # f' = f/(f + i) = σ(q)
-        i_prime = cache.i_prime = 1.0 - a                    # i' = 1 - f'
-        h_tilde = cache.h_tilde = candidate_(u, cache.positive)   # h~ = g(u), in place
-        return a, i_prime * h_tilde                          # b = i' h~
+        # f', i' = (f, i) / (f + i), and r_f = i' (1 - f), r_i = f' (1 - i) for backward
+        a, cache.i_prime, cache.r_f, cache.r_i = normalized_gates(k_f, k_i)
+        cache.h_tilde, cache.g_prime = candidate_(u)         # h~ = g(u), in place
+        return a, cache.i_prime * cache.h_tilde              # b = i' h~
 
     def coefficients_backward(self, da, db, cache, dpre):
-        xp, a, i_prime, h_tilde = self.xp, cache.a, cache.i_prime, cache.h_tilde
+        # through f', i' = (f, i) / (f + i): df = (df' - di') i / (f + i)^2, di the same
+        # with f and i swapped and a minus sign; with σ' = f (1 - f) that is
+        # dk_f = (df' - di') f' i' (1 - f) = (df' - di') f' r_f, and dk_i likewise
+        xp, a, i_prime = self.xp, cache.a, cache.i_prime
         dk_f, dk_i, du = dpre[:, :, 0], dpre[:, :, 1], dpre[:, :, 2]
-        dq = xp.multiply(db, h_tilde)                        # b = (1 - f') h~, f' side
-        xp.subtract(da, dq, out=dq)                          # a = f': ds = da - db h~
-        dq *= a                                              # f' = σ(q): σ' = f' (1 - f')
-        dq *= i_prime
-        xp.multiply(dq, cache.not_f, out=dk_f)               # q = .. - softplus(-k_f)
-        xp.multiply(dq, cache.not_i, out=dk_i)               # q = softplus(-k_i) - ..
+        d = xp.multiply(db, cache.h_tilde)                   # b = i' h~: di' = db h~
+        xp.subtract(da, d, out=d)                            # a = f': df' - di'
+        xp.multiply(d, a, out=dk_f)
+        dk_f *= cache.r_f                                    # f = σ(k_f)
+        xp.multiply(d, i_prime, out=dk_i)
+        dk_i *= cache.r_i                                    # i = σ(k_i)
         xp.negative(dk_i, out=dk_i)
         xp.multiply(db, i_prime, out=du)                     # b = i' h~, h~ side
-        du *= candidate_grad(h_tilde, cache.positive)        # h~ = g(u)
+        du *= cache.g_prime                                  # h~ = g(u)
