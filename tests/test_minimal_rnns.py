@@ -233,17 +233,20 @@ def test_the_gradient_over_k_steps_is_a_product_of_numbers_per_unit(name):
     assert rel(dh0, dhs[-1] * a.prod(axis=0)) <= TOL
 
 
-def test_minlstm_stays_finite_where_f_plus_i_underflows():
+@pytest.mark.parametrize("bias", [-200.0, 200.0], ids=["f+i underflows", "both saturate"])
+def test_minlstm_stays_finite_where_its_gates_saturate(bias):
     """Both gates' pre-activations near -200: σ underflows to 0 in float32, so f / (f + i)
-    would be 0/0; the cell's σ(log f - log i) is still f', equal to the float64 textbook
-    (where nothing underflows), and every gradient is finite."""
+    would be 0/0; near +200, e^{k} overflows. The cell's shifted exponentials give f' in
+    both cases, equal to the float64 textbook (where nothing under- or overflows), and
+    every gradient is finite."""
     from rnnzoo import reference
     cell = rnnzoo.make("minlstm", D, H, seed=0, dtype=np.float32)
-    cell.params["b"][:2 * H] = -200.0
+    cell.params["b"][:2 * H] = bias
     x = np.random.default_rng(6).standard_normal((T, B, D)).astype(np.float32)
     with np.errstate(all="ignore"):
         f = 1.0 / (1.0 + np.exp(np.float32(200.0)))
         assert f == 0.0 and np.isnan(f / (f + f))    # what f / (f + i) would do
+        assert np.isinf(np.exp(np.float32(200.0)))
     hs, _, cache = cell.forward(x)
     _, _, grads = cell.backward(np.ones_like(hs), cache)
     assert all(np.isfinite(v).all() for v in grads.values())

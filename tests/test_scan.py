@@ -10,6 +10,7 @@ term would be off by 1e-2 or more.
 import numpy as np
 import pytest
 
+import rnnzoo
 from rnnzoo.core import scan
 from rnnzoo.core.scan import AUTO, linear_scan, linear_scan_backward, log_space_scan
 
@@ -251,6 +252,15 @@ def test_log_mode_refuses_what_has_no_logarithm(name, bad):
                                          f"\\(it takes log {name}\\); got min {name} = "):
         linear_scan(**args, mode="log")
     linear_scan(**args, mode="loop")                    # the other forms take any sign
+
+
+@pytest.mark.skipif(not rnnzoo.cupy_available(), reason="CuPy with a GPU is not available")
+def test_arrays_on_two_backends_are_refused():
+    import cupy
+    a, b, h0, dh = good(np.random.default_rng(0))
+    with pytest.raises(TypeError, match="linear_scan: a, b and h0 must be on one backend; got "
+                                        "a on numpy, b on cupy, h0 on numpy"):
+        linear_scan(a, cupy.asarray(b), h0)
 
 
 def test_log_mode_refuses_complex_tensors():

@@ -251,8 +251,7 @@ def linear_scan(a, b, h0, mode="auto"):
     if form == "log":
         for name, v in (("a", a), ("b", b), ("h0", h0)):
             _require_positive(v, name, where)
-        return _log_form(xp.log(coef).astype(dtype, copy=False), xp.log(b).astype(dtype),
-                         xp.log(h0).astype(dtype))
+        return _log_form(*(xp.log(v).astype(dtype, copy=False) for v in (coef, b, h0)))
     h = b.astype(dtype, copy=True)
     h[0] += coef[0] * h0                         # fold h0 into step 0
     if form == "loop":
@@ -291,8 +290,9 @@ def _conj(v):
 
 def _like(grad, v):
     """A gradient in the dtype of the tensor it belongs to (the real part for a real one)."""
-    if array_module(v).iscomplexobj(grad) and not array_module(v).iscomplexobj(v):
-        grad = grad.real
+    xp = array_module(v)
+    if xp.iscomplexobj(grad) and not xp.iscomplexobj(v):
+        return grad.real.astype(v.dtype)                     # a contiguous copy
     return grad.astype(v.dtype, copy=False)
 
 
