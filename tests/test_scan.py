@@ -190,6 +190,38 @@ def test_auto_is_the_measured_choice():
     assert set(AUTO.values()) <= set(scan.MODES)
 
 
+@pytest.mark.parametrize("mode,form", [("loop", "_loop"), ("doubling", "_doubling"),
+                                       ("log", "_log_form"), ("auto", "_loop")])
+def test_each_mode_runs_its_own_form(mode, form, monkeypatch):
+    """The forms compute the same numbers, so only a spy can tell which one ran: each
+    mode (and auto, on NumPy) runs its form, forward and backward, and no other."""
+    ran = []
+    for name in ("_loop", "_doubling", "_log_form"):
+        original = getattr(scan, name)
+
+        def spy(*args, _name=name, _original=original):
+            ran.append(_name)
+            return _original(*args)
+        monkeypatch.setattr(scan, name, spy)
+    a, b, h0, dh = problem(np.random.default_rng(0), 4, positive=True)
+    h = linear_scan(a, b, h0, mode)
+    linear_scan_backward(a, h, h0, dh, mode)
+    assert set(ran) == {form}, ran
+
+
+@pytest.mark.parametrize("T", [1, 2, 5, 8, 33])
+def test_the_doubling_logcumsumexp_for_cupy_equals_numpys(T):
+    """CuPy has no logaddexp.accumulate: its log form runs the doubling version, checked
+    here on NumPy arrays (with -inf entries, the zeros)."""
+    v = np.random.default_rng(T).standard_normal((T, 2, 3)) * 5
+    v[0, 1, 2] = v[T // 2, 0, 0] = -np.inf
+    got = scan._logcumsumexp_doubling(v)
+    expected = np.logaddexp.accumulate(v, axis=0)
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(np.isfinite(got), finite)
+    assert np.abs(got[finite] - expected[finite]).max() <= 1e-13
+
+
 # ------------------------------------------------------------------ bad input
 def good(rng, T=3):
     return problem(rng, T, positive=True)

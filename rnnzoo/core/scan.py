@@ -197,13 +197,18 @@ def _doubling(c, h):
 
 def _logcumsumexp(v):
     """log(cumsum(exp(v))) along axis 0 without leaving log space (-inf is a zero)."""
-    xp = array_module(v)
-    if xp is np:                                 # one sequential C loop
+    if array_module(v) is np:                    # one sequential C loop
         return np.logaddexp.accumulate(v, axis=0)
-    v = v.copy()                                 # elsewhere: Hillis-Steele doubling
+    return _logcumsumexp_doubling(v)             # CuPy has no logaddexp.accumulate
+
+
+def _logcumsumexp_doubling(v):
+    """The same by Hillis-Steele doubling, ceil(log2 T) logaddexp passes (a new array)."""
+    xp = array_module(v)
+    v = v.copy()
     d = 1
     while d < v.shape[0]:
-        v[d:] = xp.logaddexp(v[d:], v[:-d])
+        v[d:] = xp.logaddexp(v[d:], v[:-d])      # a new array first, then the write
         d *= 2
     return v
 
