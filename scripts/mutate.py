@@ -47,6 +47,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "teaching/assignments.py": ["test_assignments", "test_hostile_text"],
     "core/cell_checks.py": ["test_hostile_cells", "test_bad_input"],
     "cli/args.py": ["test_hostile_cli", "test_train"],
+    "core/scan.py": ["test_scan", "test_minimal_rnns"],
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
        for m in ("__init__", "task", "memory", "digits")},
 }
@@ -72,6 +73,9 @@ CELLS = {
     "cells/orthogonal.py": ("orthogonal", ["test_orthogonal"]),
     "cells/expm.py": ("orthogonal", ["test_orthogonal"]),
     "cells/deltarnn.py": ("deltarnn", ["test_fast_memory"]),  # its own checks live there
+    "cells/mingru.py": ("mingru", ["test_minimal_rnns"]),
+    "cells/minlstm.py": ("minlstm", ["test_minimal_rnns"]),
+    "cells/_minimal.py": ("mingru or minlstm", ["test_minimal_rnns"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

@@ -1,3 +1,3 @@
 """One module per cell; importing this package registers them all."""
 from . import (clockwork, deltarnn, eurnn, fastweights, gru, indrnn, janet, lstm,  # noqa: F401
-               mgu, orthogonal, qrnn, resindrnn, rnn, skiprnn, urnn)
+               mgu, mingru, minlstm, orthogonal, qrnn, resindrnn, rnn, skiprnn, urnn)

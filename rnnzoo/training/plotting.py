@@ -15,6 +15,7 @@ CELL_COLORS = {
     "urnn": "tab:pink", "eurnn": "tab:cyan", "skiprnn": "darkgoldenrod",
     "clockwork": "slategray", "qrnn": "teal", "deltarnn": "indigo",
     "fastweights": "black",
+    "mingru": "mediumseagreen", "minlstm": "cornflowerblue",    # lighter gru and lstm
 }
 
 

@@ -1,0 +1,130 @@
+"""How fast is each form of the linear scan, and the cells built on it?
+
+    python -m rnnzoo.benchmark.scan            # the scan's forms, then the cells
+    python -m rnnzoo.benchmark.scan --forms    # only the forms
+    python -m rnnzoo.benchmark.scan --cells    # only mingru/minlstm against gru/lstm
+
+Forms: forward + backward of :func:`rnnzoo.core.scan.linear_scan` in each mode, at
+T = 256, 1024, 4096, B = 16, H = 128, a per step (T, B, H), positive inputs (so the
+log form applies), float32 and float64. Cells: forward + backward of mingru, minlstm,
+gru and lstm at T = 1024, B = 16, D = H = 128, float32. Everything in one process with
+one BLAS thread (threadpoolctl), best of ``--repeat`` with the contenders taking turns
+(:func:`.timing.time_interleaved`), so a change in the machine's load hits them alike.
+Compare ratios within one run, not seconds across runs. Not a test: nothing here asserts
+a speed.
+
+One run on a 2-core machine shared with other work (numpy 2.4, load average about 2.7),
+ms: mingru 306 (its GEMMs alone 203), minlstm 450 (252), gru 714 (533), lstm 1094 (822):
+mingru 2.3x faster than gru, minlstm 2.4x faster than lstm (an earlier run of the same
+code: 2.5x and 2.7x). Not the 5x the issue hoped for, and 5x cannot come from dropping the
+recurrent product alone at D = H: the minimal cells keep three whole-sequence GEMMs
+(projection, dW, dx; 3.2 GFLOP for mingru, 4.8 for minlstm) against gru's 9.7 and
+lstm's 12.9, so even with free elementwise work the bound is gru / mingru-GEMMs = 3.5x
+and lstm / minlstm-GEMMs = 4.3x here.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from ..core import scan
+from ..core.registry import make
+from .gemms import gemm_runner, trace_gemms
+from .timing import blas_threads, cell_runner, inputs, time_interleaved
+
+SCAN_T = (256, 1024, 4096)
+SCAN_B, SCAN_H = 16, 128
+SCAN_FORMS = ("loop", "doubling", "log")
+CELLS = ("mingru", "minlstm", "gru", "lstm")
+CELL_SHAPE = (1024, 16, 128)                 # T, B, D = H
+
+
+def scan_runner(a, b, h0, dh, mode):
+    """One forward and one backward of the scan in ``mode``."""
+    def run():
+        h = scan.linear_scan(a, b, h0, mode)
+        scan.linear_scan_backward(a, h, h0, dh, mode)
+    return run
+
+
+def time_forms(T, dtype, repeat=5, B=SCAN_B, H=SCAN_H, seed=0):
+    """{form: best seconds} of forward + backward at one T and dtype."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.5, 0.99, (T, B, H)).astype(dtype)
+    b = rng.uniform(0.1, 1.0, (T, B, H)).astype(dtype)
+    h0 = rng.uniform(0.1, 1.0, (B, H)).astype(dtype)
+    dh = rng.standard_normal((T, B, H)).astype(dtype)
+    return time_interleaved({m: scan_runner(a, b, h0, dh, m) for m in SCAN_FORMS},
+                            repeats=repeat)
+
+
+def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0):
+    """{cell: best seconds} of forward + backward at T, B, D = H = ``shape``, and
+    {cell: best seconds} of its matrix products alone (:mod:`.gemms`), all taking turns."""
+    T, B, H = shape
+    runs = {}
+    for name in cells:
+        cell = make(name, H, H, seed=seed, dtype=np.dtype(dtype))
+        x, dhs = inputs(T, B, H, cell.output_size, dtype, seed)
+        runs[name] = cell_runner(cell, x, dhs)
+        runs[f"{name} GEMMs"] = gemm_runner(trace_gemms(cell, x, dhs))
+    best = time_interleaved(runs, repeats=repeat)
+    return {n: best[n] for n in cells}, {n: best[f"{n} GEMMs"] for n in cells}
+
+
+def print_forms_table(repeat=5):
+    """The forms' table, a row as soon as it is measured."""
+    print(f"forward + backward, B = {SCAN_B}, H = {SCAN_H}, a (T, B, H):\n\n| dtype | T | "
+          + " | ".join(f"{m} ms" for m in SCAN_FORMS) + " | doubling / loop | log / loop |\n"
+          + "|---" * (4 + len(SCAN_FORMS)) + "|", flush=True)
+    for dtype in ("float32", "float64"):
+        for T in SCAN_T:
+            best = time_forms(T, dtype, repeat)
+            ms = " | ".join(f"{1e3 * best[m]:.1f}" for m in SCAN_FORMS)
+            print(f"| {dtype} | {T} | {ms} | {best['doubling'] / best['loop']:.1f}x | "
+                  f"{best['log'] / best['loop']:.1f}x |", flush=True)
+
+
+def cells_table(repeat=5):
+    best, gemm = time_cells(repeat=repeat)
+    T, B, H = CELL_SHAPE
+    lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32 (GEMMs: the cell's "
+             f"matrix products alone):", "",
+             "| cell | ms | GEMMs ms | gru / cell | lstm / cell |", "|---|---|---|---|---|"]
+    for name in CELLS:
+        lines.append(f"| {name} | {1e3 * best[name]:.1f} | {1e3 * gemm[name]:.1f} | "
+                     f"{best['gru'] / best[name]:.1f}x | {best['lstm'] / best[name]:.1f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m rnnzoo.benchmark.scan", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--forms", action="store_true", help="only the scan's forms")
+    p.add_argument("--cells", action="store_true", help="only the cells")
+    p.add_argument("--repeat", type=int, default=5, help="best of this many (default 5)")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error(f"--repeat must be >= 1; got {args.repeat}")
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):                       # one BLAS thread (the cells' GEMMs)
+        _measure(args)
+    return 0
+
+
+def _measure(args):
+    both = not (args.forms or args.cells)
+    print(f"numpy {np.__version__}, {blas_threads()} BLAS thread, best of {args.repeat}, "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    if args.forms or both:
+        print_forms_table(args.repeat)
+        print()
+    if args.cells or both:
+        print(cells_table(args.repeat))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
