@@ -45,9 +45,10 @@ class LRU(RecurrentCell):
     gradient-norm curve is known before anything runs (``recurrent_eigenvalues()``).
 
     **|λ| < 1 whatever the optimizer does.** |λ| = exp(-exp(ν^log)) < 1 for every finite
-    ν^log: no parameter value makes the recurrence explode. (In floating point |λ| rounds
-    to 1, a norm-preserving unit, once exp(ν^log) is below the epsilon: ν^log < -36 in
-    float64, < -16 in float32; it never exceeds 1.)
+    ν^log: no parameter value makes the recurrence explode. (In floating point exp(-ν)
+    rounds to 1, a norm-preserving unit, once ν = exp(ν^log) is below the epsilon:
+    ν^log < -36 in float64, < -16 in float32; |λ| then exceeds 1 by at most the rounding
+    of cos θ and sin θ, about 1e-16 in float64.)
 
     **γ keeps the state's scale as |λ| → 1.** For white-noise B u_t of variance s² per
     unit, the stationary E|x_n|² is γ_n² s² / (1 - |λ_n|²): without γ it grows without
