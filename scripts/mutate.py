@@ -71,6 +71,7 @@ CELLS = {
     "cells/orthogonal.py": ("orthogonal", ["test_orthogonal"]),
     "cells/expm.py": ("orthogonal", ["test_orthogonal"]),
     "cells/deltarnn.py": ("deltarnn", ["test_fast_memory"]),  # its own checks live there
+    "cells/lru.py": ("lru", ["test_lru"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)
