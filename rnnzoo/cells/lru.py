@@ -200,7 +200,7 @@ class LRU(RecurrentCell):
         if gamma is not None:
             b *= gamma                                       # γ ⊙ (B u_t)
         x0 = self._to_complex(state0[0])
-        xs = xp.ascontiguousarray(scan.linear_scan(lam, b, x0, mode=self.mode))  # x_1..x_T
+        xs = xp.ascontiguousarray(scan.linear_scan(lam, b, x0, mode=self.mode))  # every x_t
         y = self.project(self._as_real(xs), W_out)           # Re(C x_t), one GEMM
         if self.diagonal:
             y += u * self.params["D"]                        # + D ⊙ u_t
