@@ -76,6 +76,7 @@ CELLS = {
     "cells/mingru.py": ("mingru", ["test_minimal_rnns"]),
     "cells/minlstm.py": ("minlstm", ["test_minimal_rnns"]),
     "cells/_minimal.py": ("mingru or minlstm", ["test_minimal_rnns"]),
+    "cells/lru.py": ("lru", ["test_lru"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

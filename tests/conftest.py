@@ -44,6 +44,11 @@ EXTRA_VARIANTS = {
     "minlstm": [{"mode": "doubling"}],
     "eurnn": [{"style": "fft"}, {"complex": False}, {"style": "fft", "complex": False},
               {"capacity": 5}, {"nonlinearity": "identity"}],
+    # the suites build D != H, so "auto" is the dense feedthrough there; the paper's
+    # diagonal D (D = H) is checked in tests/test_lru.py
+    "lru": [{"normalization": False}, {"state_size": 2},
+            {"state_size": 5, "r_min": 0.0, "r_max": 0.5, "max_phase": 0.3},
+            {"mode": "loop"}, {"mode": "doubling"}],
 }
 
 

@@ -110,10 +110,29 @@ def test_same_seed_same_weights_float32_matches_float64(name, opts, rng):
     np.testing.assert_allclose(hs32, hs64, rtol=1e-4, atol=1e-5)
 
 
+def lru_readout(cell, dhs_t):
+    """LRU's output is read out of its state, y_t = Re(C x_t) + D u_t, and its dh_norm is
+    the gradient reaching the carried state x_t: y_t's own part is C^H dL/dy_t, packed
+    [Re, Im] as the state."""
+    g = dhs_t @ (cell.params["C_re"] + 1j * cell.params["C_im"]).conj()
+    return np.concatenate([g.real, g.imag], axis=1)
+
+
+# cells whose output is read out of the carried state (not a component of it) and whose
+# dh_norm records the gradient reaching that state: the part dhs[t] puts on it within step t
+READOUT = {"lru": lru_readout}
+
+
+def own_output_grad(cell, dhs_t):
+    """What the loss's own gradient at step t adds to the gradient dh_norm records."""
+    return READOUT[cell.name](cell, dhs_t) if cell.name in READOUT else dhs_t
+
+
 @pytest.mark.parametrize("name,opts", cell_variants())
 def test_dh_norm_is_the_total_gradient_reaching_each_step(name, opts, rng):
-    """With the loss on the last step only, dh_norm[T-1] is ||dhs[T-1]|| exactly, and
-    dh_norm[t] for earlier t is the norm of what backward carried to h_t."""
+    """With the loss on the last step only, dh_norm[T-1] is ||dhs[T-1]|| exactly (for a
+    READOUT cell, the norm of what dhs[T-1] puts on the state), and dh_norm[t] for
+    earlier t is the norm of what backward carried to h_t."""
     cell = build(name, opts)
     T, B = 5, 2
     x = random_input(rng, T, B)
@@ -121,7 +140,8 @@ def test_dh_norm_is_the_total_gradient_reaching_each_step(name, opts, rng):
     dhs = np.zeros_like(hs)
     dhs[-1] = rng.standard_normal((B, cell.output_size))
     _, _, grads = cell.backward(dhs, cache)
-    assert grads.dh_norm[-1] == pytest.approx(np.linalg.norm(dhs[-1]), rel=1e-12)
+    assert grads.dh_norm[-1] == pytest.approx(
+        np.linalg.norm(own_output_grad(cell, dhs[-1])), rel=1e-12)
     # dL/dh_{T-2} from backward on the first T-1 steps with the right upstream gradient
     hs_short, s_mid, cache_short = cell.forward(x[:-1])
     _, _, cache_last = cell.forward(x[-1:], s_mid)
@@ -168,12 +188,16 @@ def gradient_reaching_output(cell, x, dhs, t):
     """dL/dh_t, computed without dh_norm: run the sequence in two parts, split after
     step t; the second part's backward hands back dL/d(state_t), of which the output's
     component, plus the loss's own gradient dhs[t] (and any term through another state
-    component computed from h_t in step t: WITHIN_STEP), is the total gradient on h_t."""
+    component computed from h_t in step t: WITHIN_STEP), is the total gradient on h_t.
+    For a READOUT cell: dL/d(state_t), its only component, plus what dhs[t] puts on it."""
     hs_first, state_t, _ = cell.forward(x[:t + 1])
     if t + 1 == len(x):
-        return dhs[t]                                   # nothing carried after the end
+        return own_output_grad(cell, dhs[t])            # nothing carried after the end
     _, _, cache_rest = cell.forward(x[t + 1:], state_t)
     _, dstate_t, _ = cell.backward(dhs[t + 1:], cache_rest)
+    if cell.name in READOUT:
+        (dstate_t,) = dstate_t
+        return dstate_t + own_output_grad(cell, dhs[t])
     k = output_component(hs_first[-1], state_t)
     if k is None:
         return dhs[t]                                   # h_t is no state (qrnn's h = o c)
