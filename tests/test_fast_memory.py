@@ -5,6 +5,7 @@ h0 and A0 by central differences for every variant in conftest.EXTRA_VARIANTS).
 The references below are written straight from the papers' equations, one step and one
 sequence at a time with no buffers, so they share nothing with the cells' code.
 """
+import inspect
 import warnings
 
 import numpy as np
@@ -303,28 +304,35 @@ def test_fastweights_auto_falls_back_to_history_past_the_cache_bound():
 
 def test_fastweights_auto_fallback_runs_the_history_form_and_warns(monkeypatch, rng):
     """With the bound lowered below this run's materialized cache, a forward above the
-    crossover runs the history form (no A(t) kept), warns once naming the sizes and the
-    way out, and still computes the materialized form's numbers (1e-12)."""
+    crossover runs the history form (no A(t) kept), warns with the sizes, the cache it
+    would have taken and the way out, pointing at the caller's forward line, and still
+    computes the materialized form's numbers (1e-12). No warning where auto runs the
+    history form below the crossover or the materialized form within the bound."""
     B, T = 2, auto_crossover(H_AUTO) + 4
     x, dhs = rng.standard_normal((T, B, 3)), rng.standard_normal((T, B, H_AUTO))
     state0 = (0.5 * rng.standard_normal((B, H_AUTO)),
               0.3 * rng.standard_normal((B, H_AUTO, H_AUTO)))
     dstate_T = (rng.standard_normal((B, H_AUTO)), rng.standard_normal((B, H_AUTO, H_AUTO)))
-    T_plus_1_A_bytes = (T + 1) * B * H_AUTO * H_AUTO * 8
-    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", T_plus_1_A_bytes - 1)
-    with pytest.warns(UserWarning, match=rf"materialized cache at T={T}, B={B}, H={H_AUTO} "
-                                         r"would take .* GiB.*memory='materialized'") as rec:
-        out = run_forms(("auto",), x, state0, dhs, dstate_T)
-    assert rec[0].filename == __file__                   # points at the caller's forward
-    assert out["auto"][5].memory == "history" and not hasattr(out["auto"][5], "A")
+    A_bytes = (T + 1) * B * H_AUTO * H_AUTO * 8
+    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", A_bytes - 1)
+    cell = rnnzoo.make("fastweights", 3, H_AUTO, seed=5)
+    message = (rf"materialized cache at T={T}, B={B}, H={H_AUTO} would take "
+               rf"{A_bytes / 2 ** 30:.3g} GiB \(over {(A_bytes - 1) / 2 ** 30:.3g} GiB\), so "
+               r"the history form runs.*pass memory='materialized'")
+    with pytest.warns(UserWarning, match=message) as rec:
+        line = inspect.currentframe().f_lineno + 1
+        hs, sT, cache = cell.forward(x, state0)
+    assert (rec[0].filename, rec[0].lineno) == (__file__, line)   # the caller's forward
+    assert cache.memory == "history" and not hasattr(cache, "A")
+    dx, ds0, grads = cell.backward(dhs, cache, dstate_T)
     ref = run_forms(("materialized",), x, state0, dhs, dstate_T)
-    assert_same_function(out["auto"], ref["materialized"])
-    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", T_plus_1_A_bytes)
-    cell = rnnzoo.make("fastweights", 3, H_AUTO)
+    assert_same_function((hs, sT, dx, ds0, grads, cache), ref["materialized"])
+    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", A_bytes)
     assert cell.memory_form(T, B) == "materialized"      # exactly at the bound: it fits
     with warnings.catch_warnings():
-        warnings.simplefilter("error")                   # no warning below the crossover
-        cell.forward(x[:auto_crossover(H_AUTO)])
+        warnings.simplefilter("error")
+        assert cell.forward(x)[2].memory == "materialized"
+        assert cell.forward(x[:auto_crossover(H_AUTO)])[2].memory == "history"
 
 
 def test_fastweights_auto_rule_in_the_docstring_is_the_code():
@@ -365,6 +373,7 @@ def test_fastweights_without_fast_memory_is_a_layer_normalized_relu_rnn(rng):
 
 def test_fastweights_state_has_the_memory_and_init_follows_the_reproductions():
     cell = rnnzoo.make("fastweights", 37, 20, seed=0)
+    assert (cell.lam, cell.eta, cell.S, cell.memory) == (0.9, 0.5, 1, "auto")
     h0, A0 = cell.initial_state(8)
     assert h0.shape == (8, 20) and A0.shape == (8, 20, 20)
     assert cell.state_names == ("h", "A")

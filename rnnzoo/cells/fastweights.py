@@ -234,8 +234,8 @@ class FastWeights(RecurrentCell):
         if self.memory == "auto" and cache.memory == "history" and T > AUTO_T_PER_H * H:
             gib = self.materialized_bytes(T, cache.B) / 2 ** 30
             warnings.warn(f"fastweights memory='auto': the materialized cache at T={T}, "
-                          f"B={cache.B}, H={H} would take {gib:.1f} GiB (over "
-                          f"{MAX_MATERIALIZED_BYTES / 2 ** 30:g} GiB), so the history form "
+                          f"B={cache.B}, H={H} would take {gib:.3g} GiB (over "
+                          f"{MAX_MATERIALIZED_BYTES / 2 ** 30:.3g} GiB), so the history form "
                           "runs, its time growing as T^2; pass memory='materialized' to "
                           "trade memory for time, or split the sequence", stacklevel=5)
         if cache.memory == "materialized":                   # A(0) .. A(T)
