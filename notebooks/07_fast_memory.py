@@ -151,8 +151,11 @@ ex.claim("at H = 64 the history form is faster than the materialized one",
          timing[64] < 1.0, ratio=timing[64])
 
 # %% [markdown]
-# The default is `memory="history"`; at the notebook's $H = 20$ the two are close (the
-# ratio printed above; on our 2-core machine the history form was a little faster).
+# The default is `memory="auto"`: the history form while $T \le 4H$, the materialized one
+# on longer sequences, where the history form's $O(T^2)$ cost takes over (the crossover
+# was measured with `python -m rnnzoo.benchmark.fast_memory`). Here $T = 11$, so this
+# notebook runs the history form. At its $H = 20$ the two are close (the ratio printed
+# above; on our 2-core machine the history form was a little faster).
 #
 # ## 4. Associative retrieval at a small hidden size
 #

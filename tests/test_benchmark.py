@@ -141,6 +141,32 @@ def test_split_elementwise_measures_both_ways_and_refuses_bad_counts(capsys):
     assert "--ops and --steps must be >= 1; got 0 and 500" in capsys.readouterr().err
 
 
+def test_fast_memory_crossover_runs_and_reads_its_rows(capsys):
+    """The timing behind fastweights' memory="auto" (its numbers are not checked: they
+    are the machine's): the crossover is the last upward pass of the ratio through 1,
+    interpolated in log-log; the cache bound stops the climb; bad arguments are named."""
+    from rnnzoo.benchmark import fast_memory as fm
+    assert fm.crossing([(10, 0.5), (20, 2.0)]) == pytest.approx(10 * 2 ** 0.5)
+    assert fm.crossing([(10, 0.9), (20, 1.1), (40, 0.95), (80, 1.5)]) == pytest.approx(
+        40 * 2 ** (np.log(1 / 0.95) / np.log(1.5 / 0.95)))
+    assert fm.crossing([(10, 1.2), (20, 1.3)]) == 0.0
+    assert fm.crossing([(10, 0.5), (20, 1.3), (40, 0.9)]) is None
+    assert fm.materialized_bytes(9, 2, 4, "float32") == 10 * 2 * 16 * 4
+    r = fm.crossover(4, B=2, T_grid=(3, 5, 1000), repeats=1, log=lambda *_: None,
+                     max_bytes=fm.materialized_bytes(5, 2, 4, "float32"))
+    assert [row[0] for row in r["rows"]] == [3, 5]      # T = 1000 would pass the bound
+    assert all(row[1] > 0 and row[2] > 0 for row in r["rows"])
+    assert "| float32 | 2 | 1 | 4 |" in fm.table([r])
+    with pytest.raises(ValueError, match="T must be an integer >= 1; got 0"):
+        fm.time_forms(0, 2, 4)
+    with pytest.raises(ValueError, match="stop must be a finite number >= 1"):
+        fm.crossover(4, stop=0.5)
+    with pytest.raises(SystemExit) as exc:
+        fm.main(["--H", "0"])
+    assert exc.value.code == 2
+    assert "--H must be integers >= 1; got [0]" in capsys.readouterr().err
+
+
 def test_readme_speed_tables_are_copied_from_the_committed_bench_files():
     """The README's speed tables are rows of figures/speed/bench.md and bench_gpu.md as
     the bench command wrote them: no timing typed or edited by hand."""

@@ -5,10 +5,14 @@ h0 and A0 by central differences for every variant in conftest.EXTRA_VARIANTS).
 The references below are written straight from the papers' equations, one step and one
 sequence at a time with no buffers, so they share nothing with the cells' code.
 """
+import inspect
+import warnings
+
 import numpy as np
 import pytest
 
 import rnnzoo
+from rnnzoo.cells import fastweights as fastweights_module
 from rnnzoo.core.ops import layer_norm
 
 
@@ -163,27 +167,194 @@ def test_fastweights_forward_matches_the_papers_equations(memory, unrolled, lam,
     np.testing.assert_allclose(A_T, A_expected, rtol=1e-12, atol=1e-12)
 
 
+def run_forms(forms, x, state0, dhs, dstate_T, **options):
+    """Forward and backward of one cell per memory form (same seed, same weights):
+    {form: (hs, state_T, dx, dstate0, grads, cache)}."""
+    out = {}
+    for m in forms:
+        cell = rnnzoo.make("fastweights", x.shape[2], dhs.shape[2], seed=5, memory=m, **options)
+        hs, sT, cache = cell.forward(x, state0)
+        dx, ds0, grads = cell.backward(dhs, cache, dstate_T)
+        out[m] = (hs, sT, dx, ds0, grads, cache)
+    return out
+
+
+def assert_same_function(a, b):
+    """Every output, final state, gradient and dh_norm of two runs agree to 1e-12."""
+    (hs1, s1, dx1, d1, g1, _), (hs2, s2, dx2, d2, g2, _) = a, b
+    assert g1.keys() == g2.keys()
+    for p, q in [(hs1, hs2), *zip(s1, s2), (dx1, dx2), *zip(d1, d2),
+                 *((g1[k], g2[k]) for k in g1), (g1.dh_norm, g2.dh_norm)]:
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("zero_A0", [True, False])
 def test_fastweights_memory_forms_agree_in_forward_and_backward(zero_A0, rng):
     """'history' and 'materialized' compute the same function, so every output, final
     state and gradient agrees to rounding (1e-12), with A0 = 0 (the history form then
     skips the A0 term) and without."""
-    a, b = (rnnzoo.make("fastweights", 3, 4, seed=5, S=2, memory=m)
-            for m in ("history", "materialized"))
     x = rng.standard_normal((7, 3, 3))
     state0 = (0.5 * rng.standard_normal((3, 4)),
               np.zeros((3, 4, 4)) if zero_A0 else 0.3 * rng.standard_normal((3, 4, 4)))
     dhs = rng.standard_normal((7, 3, 4))
     dstate_T = (rng.standard_normal((3, 4)), rng.standard_normal((3, 4, 4)))
-    out = []
-    for cell in (a, b):
+    out = run_forms(("history", "materialized"), x, state0, dhs, dstate_T, S=2)
+    assert_same_function(out["history"], out["materialized"])
+
+
+# ---------------------------------------------------------------- memory="auto"
+H_AUTO = 4
+
+
+def auto_crossover(H):
+    """The last T at which memory="auto" runs the history form (cache bound aside)."""
+    return fastweights_module.AUTO_T_PER_H * H
+
+
+@pytest.mark.parametrize("offset", [-3, 0, 1, 5])
+@pytest.mark.parametrize("zero_A0", [True, False])
+def test_fastweights_auto_equals_both_forms_on_both_sides_of_the_crossover(offset, zero_A0, rng):
+    """'auto' is the default; below and at T = AUTO_T_PER_H·H it runs the history form,
+    above it the materialized one (the cache says which, and the cache's arrays show it:
+    only the materialized form keeps A(t) for every t). Either way its outputs, final
+    state and every gradient (x, h0, A0, W, C, g, b, dh_norm) equal both explicit forms'
+    to 1e-12 in float64."""
+    B, T = 2, auto_crossover(H_AUTO) + offset
+    x = rng.standard_normal((T, B, 3))
+    state0 = (0.5 * rng.standard_normal((B, H_AUTO)),
+              np.zeros((B, H_AUTO, H_AUTO)) if zero_A0
+              else 0.3 * rng.standard_normal((B, H_AUTO, H_AUTO)))
+    dhs = rng.standard_normal((T, B, H_AUTO))
+    dstate_T = (rng.standard_normal((B, H_AUTO)), rng.standard_normal((B, H_AUTO, H_AUTO)))
+    out = run_forms(("auto", "history", "materialized"), x, state0, dhs, dstate_T,
+                    lam=0.8, S=2)
+    assert rnnzoo.make("fastweights", 3, H_AUTO).memory == "auto"
+    chosen = out["auto"][5].memory
+    assert chosen == ("history" if offset <= 0 else "materialized")
+    assert hasattr(out["auto"][5], "A") == (chosen == "materialized")
+    assert_same_function(out["auto"], out["history"])
+    assert_same_function(out["auto"], out["materialized"])
+
+
+def test_fastweights_backward_uses_the_form_its_forward_chose(rng):
+    """The form is stored in the cache: switching the cell's option between forward and
+    backward changes nothing (the materialized forward kept no history buffers for a
+    history backward to read, and the reverse)."""
+    T = auto_crossover(H_AUTO) + 4                       # auto: materialized
+    x, dhs = rng.standard_normal((T, 2, 3)), rng.standard_normal((T, 2, H_AUTO))
+    for first, then in (("auto", "history"), ("history", "materialized"),
+                        ("materialized", "history")):
+        cell = rnnzoo.make("fastweights", 3, H_AUTO, seed=2, memory=first)
+        _, _, cache = cell.forward(x)
+        expected = cell.backward(dhs, cache)
+        cell.memory = then
+        got = cell.backward(dhs, cache)
+        assert cache.memory == ("materialized" if first == "auto" else first)
+        for p, q in [(expected[0], got[0]), *zip(expected[1], got[1]),
+                     *((expected[2][k], got[2][k]) for k in expected[2])]:
+            np.testing.assert_array_equal(p, q)
+
+
+def test_fastweights_auto_keeps_the_notebooks_history_form():
+    """Notebook 07 and the fast_memory_retrieval figure (associative retrieval, T = 11,
+    batch 128, evaluation on 500, H = 20) and the notebook's other sizes (T = 6, H = 4;
+    T = 100, H = 64, batch 16) keep the form they ran with before "auto" became the
+    default, so their numbers do not move by a bit."""
+    task_T = rnnzoo.make_task("associative").T
+    assert task_T == 11
+    for dtype in (np.float32, np.float64):
+        for T, B, H in ((task_T, 128, 20), (task_T, 500, 20), (task_T, 1, 20),
+                        (6, 2, 4), (100, 16, 64)):
+            cell = rnnzoo.make("fastweights", 37, H, dtype=dtype)
+            assert cell.memory_form(T, B) == "history", (T, B, H, dtype)
+
+
+def test_fastweights_auto_is_not_quadratic_on_a_long_sequence():
+    """The reported case: T = 10,000, B = 4, H = 32 took 126 s forward + backward in the
+    history form against 5-8 s materialized (float32). The default now picks the
+    materialized form there (its cache, 10,001·4·32² numbers, is 164 MB in float32 and
+    328 MB in float64, under MAX_MATERIALIZED_BYTES), in both precisions."""
+    for dtype in (np.float32, np.float64):
+        cell = rnnzoo.make("fastweights", 8, 32, dtype=dtype)
+        assert cell.memory_form(10_000, 4) == "materialized"
+        assert cell.memory_form(auto_crossover(32), 4) == "history"
+        assert cell.memory_form(auto_crossover(32) + 1, 4) == "materialized"
+
+
+def test_fastweights_auto_falls_back_to_history_past_the_cache_bound():
+    """Past MAX_MATERIALIZED_BYTES of A(0..T) auto keeps the history form (quadratic time,
+    O(T·S·B·H) numbers) rather than allocate the materialized cache; the bound is in bytes,
+    so float64 reaches it at half the length float32 does. An explicit
+    memory="materialized" is never second-guessed."""
+    H, B, bound = 32, 4, fastweights_module.MAX_MATERIALIZED_BYTES
+    per_step = {np.float32: B * H * H * 4, np.float64: B * H * H * 8}
+    for dtype, step_bytes in per_step.items():
+        cell = rnnzoo.make("fastweights", 8, H, dtype=dtype)
+        T_max = bound // step_bytes - 1                  # (T + 1) steps fit exactly
+        assert cell.memory_form(T_max, B) == "materialized"
+        assert cell.memory_form(T_max + 1, B) == "history"
+        assert cell.memory_form(10 ** 9, 1) == "history"
+        explicit = rnnzoo.make("fastweights", 8, H, dtype=dtype, memory="materialized")
+        assert explicit.memory_form(T_max + 1, B) == "materialized"
+        assert rnnzoo.make("fastweights", 8, H, dtype=dtype,
+                           memory="history").memory_form(10_000, 4) == "history"
+    T32 = bound // per_step[np.float32] - 1
+    assert rnnzoo.make("fastweights", 8, H, dtype=np.float64).memory_form(T32, B) == "history"
+
+
+def test_fastweights_auto_fallback_runs_the_history_form_and_warns(monkeypatch, rng):
+    """With the bound lowered below this run's materialized cache, a forward above the
+    crossover runs the history form (no A(t) kept), warns with the sizes, the cache it
+    would have taken and the way out, pointing at the caller's forward line, and still
+    computes the materialized form's numbers (1e-12). No warning where auto runs the
+    history form below the crossover or the materialized form within the bound."""
+    B, T = 2, auto_crossover(H_AUTO) + 4
+    x, dhs = rng.standard_normal((T, B, 3)), rng.standard_normal((T, B, H_AUTO))
+    state0 = (0.5 * rng.standard_normal((B, H_AUTO)),
+              0.3 * rng.standard_normal((B, H_AUTO, H_AUTO)))
+    dstate_T = (rng.standard_normal((B, H_AUTO)), rng.standard_normal((B, H_AUTO, H_AUTO)))
+    A_bytes = (T + 1) * B * H_AUTO * H_AUTO * 8
+    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", A_bytes - 1)
+    cell = rnnzoo.make("fastweights", 3, H_AUTO, seed=5)
+    message = (rf"materialized cache at T={T}, B={B}, H={H_AUTO} would take "
+               rf"{A_bytes / 2 ** 30:.3g} GiB \(over {(A_bytes - 1) / 2 ** 30:.3g} GiB\), so "
+               r"the history form runs.*pass memory='materialized'")
+    with pytest.warns(UserWarning, match=message) as rec:
+        line = inspect.currentframe().f_lineno + 1
         hs, sT, cache = cell.forward(x, state0)
-        dx, ds0, grads = cell.backward(dhs, cache, dstate_T)
-        out.append((hs, sT, dx, ds0, grads))
-    (hs1, s1, dx1, d1, g1), (hs2, s2, dx2, d2, g2) = out
-    for p, q in [(hs1, hs2), *zip(s1, s2), (dx1, dx2), *zip(d1, d2),
-                 *((g1[k], g2[k]) for k in g1), (g1.dh_norm, g2.dh_norm)]:
-        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-12)
+    assert (rec[0].filename, rec[0].lineno) == (__file__, line)   # the caller's forward
+    assert cache.memory == "history" and not hasattr(cache, "A")
+    dx, ds0, grads = cell.backward(dhs, cache, dstate_T)
+    ref = run_forms(("materialized",), x, state0, dhs, dstate_T)
+    assert_same_function((hs, sT, dx, ds0, grads, cache), ref["materialized"])
+    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", A_bytes)
+    assert cell.memory_form(T, B) == "materialized"      # exactly at the bound: it fits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cell.forward(x)[2].memory == "materialized"
+        assert cell.forward(x[:auto_crossover(H_AUTO)])[2].memory == "history"
+
+
+def test_fastweights_auto_rule_in_the_docstring_is_the_code():
+    """The class docstring states the rule with its measured numbers; the constants the
+    code reads are the ones it states (T <= 4 H, 1 GiB), and materialized_bytes counts
+    (T + 1)·B·H² numbers of the cell's dtype."""
+    doc = fastweights_module.FastWeights.__doc__
+    assert f"if T <= {fastweights_module.AUTO_T_PER_H} H " in doc
+    assert fastweights_module.MAX_MATERIALIZED_BYTES == 2 ** 30 and "would pass 1 GiB" in doc
+    assert rnnzoo.make("fastweights", 3, 5, dtype=np.float32).materialized_bytes(9, 2) == \
+        10 * 2 * 25 * 4
+
+
+@pytest.mark.parametrize("T,B,match", [
+    (0, 4, "T must be an integer >= 1; got 0"),
+    (10.0, 4, "T must be an integer >= 1; got 10.0"),
+    (10, -1, "B must be an integer >= 1; got -1"),
+    (10, True, "B must be an integer >= 1; got True"),
+])
+def test_fastweights_memory_form_refuses_bad_sizes(T, B, match):
+    with pytest.raises(ValueError, match=match):
+        rnnzoo.make("fastweights", 3, 4).memory_form(T, B)
 
 
 def test_fastweights_without_fast_memory_is_a_layer_normalized_relu_rnn(rng):
@@ -202,6 +373,7 @@ def test_fastweights_without_fast_memory_is_a_layer_normalized_relu_rnn(rng):
 
 def test_fastweights_state_has_the_memory_and_init_follows_the_reproductions():
     cell = rnnzoo.make("fastweights", 37, 20, seed=0)
+    assert (cell.lam, cell.eta, cell.S, cell.memory) == (0.9, 0.5, 1, "auto")
     h0, A0 = cell.initial_state(8)
     assert h0.shape == (8, 20) and A0.shape == (8, 20, 20)
     assert cell.state_names == ("h", "A")
@@ -241,7 +413,9 @@ def test_fastweights_gradient_on_the_final_memory_reaches_h_T(memory, rng):
     ("fastweights", {"S": 0}, "S .inner-loop steps. must be an integer >= 1; got 0"),
     ("fastweights", {"S": 1.0}, "S .inner-loop steps. must be an integer >= 1"),
     ("fastweights", {"S": True}, "S .inner-loop steps. must be an integer >= 1"),
-    ("fastweights", {"memory": "full"}, "memory must be 'materialized' or 'history'"),
+    ("fastweights", {"memory": "full"},
+     "memory must be one of 'auto', 'history', 'materialized'; got 'full'"),
+    ("fastweights", {"memory": 1}, "memory must be one of 'auto', 'history', 'materialized'"),
 ])
 def test_bad_options_are_refused_with_a_clear_message(name, opts, match):
     with pytest.raises(ValueError, match=match):

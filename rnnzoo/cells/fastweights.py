@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,6 +11,11 @@ from ..core.backend import to_numpy
 from ..core.base import RecurrentCell
 from ..core.ops import layer_norm, layer_norm_backward, relu_grad_
 from ..core.registry import register
+from ..core.validation import check_choice, check_int
+
+MEMORY_FORMS = ("auto", "history", "materialized")
+AUTO_T_PER_H = 4                # memory="auto": the history form while T <= 4 H (measured)
+MAX_MATERIALIZED_BYTES = 2 ** 30    # ... and while the materialized cache would pass 1 GiB
 
 
 @register("fastweights")
@@ -48,19 +54,57 @@ class FastWeights(RecurrentCell):
     normalize across the batch axis, ``reduce_mean(..., reduction_indices=0)``; this
     cell normalizes across the units, as the paper says.)
 
-    **Memory, two equivalent forms** (option ``memory``). "history" (the default) never
+    **Memory: two equivalent forms, and "auto"** (option ``memory``). "history" never
     forms A(t) inside the loop: it computes A(t) v from the sum above over the stored
-    h(1..t), O(t·B·H) per product (so O(T²·B·H) a sequence: quadratic in T, as
+    h(1..t), O(t·B·H) per product (so O(T²·S·B·H) a sequence: quadratic in T, as
     attention is), and forms A(T) once after the loop for the returned state.
-    "materialized" keeps A(t) for every step in the cache (T·B·H² numbers) and
-    multiplies by it, O(B·H²) per product; its backward carries dL/dA as one (B, H, H)
-    array, the history form's backward never forms it either (below). We timed forward +
-    backward of both (float32, one BLAS thread, best of 30,
-    ``rnnzoo.experiments.time_interleaved``): at the notebook's size (T = 11, B = 128,
-    H = 20) the history form took about 0.65x the materialized form's time (0.75x with a
-    non-zero A₀, one extra product A₀v per inner step), at H = 64 about 0.3x, at T = 50,
-    B = 32, H = 128 about 0.25x, at T = 100, B = 64, H = 256 about 0.1x. The notebook
-    re-measures it. The two forms agree to rounding (``tests/test_fast_memory.py``).
+    "materialized" keeps A(t) for every step in the cache ((T + 1)·B·H² numbers) and
+    multiplies by it, O(B·H²) per product (O(T·S·B·H²) a sequence); its backward carries
+    dL/dA as one (B, H, H) array, the history form's backward never forms it either
+    (below). The two agree to rounding (``tests/test_fast_memory.py``). "auto" (the
+    default) picks one at each forward, stores it in the cache (``cache.memory``; the
+    backward runs the form its forward ran) and says which it would pick through
+    :meth:`memory_form`::
+
+        "history"       if T <= 4 H                        (AUTO_T_PER_H = 4)
+        "history"       else if the materialized cache, (T + 1)·B·H² numbers,
+                        would pass 1 GiB                   (MAX_MATERIALIZED_BYTES)
+        "materialized"  else
+
+    Measured with ``python -m rnnzoo.benchmark.fast_memory`` (forward + backward, one
+    BLAS thread, D = H, best of 3 interleaved, T = 10 .. 2560 in steps of √2, on a
+    2-core machine shared with other work: single ratios moved by 10-30 % between
+    neighbouring T). T* is the length above which the history form stayed slower:
+
+        T*      B = 4, S = 1     B = 32, S = 1    B = 4, S = 3
+        H       f32     f64      f32     f64      f32     f64
+        20      57 †    460 †    135     163
+        32      75      143      76      77       170     41
+        64      222     297      334     329      267     198
+        128     637     601      > 452 ‡ > 226 ‡  273     257
+        256     > 905 ‡ > 452 ‡  > 113 ‡ > 56 ‡
+
+    † no clear crossover: the ratio history / materialized stayed within 0.85-1.3 from
+    T = 10 to about 600 (a second run gave 365 in float32, 78 in float64): Python's work
+    per step dominates both forms there. ‡ the history form still faster (ratio 0.78,
+    0.36, 0.58, 0.43, 0.18, 0.15) where the materialized cache reached 1 GiB and the
+    timing stopped. Past T* the history form's cost grows as T² and the gap widens
+    fast: at H = 32, B = 4, float32 it was 1.5x at T = 905, 2x at T = 1280, 3.3x at
+    T = 2560, and the reported case (T = 10,000, B = 4, H = 32) took 126 s against
+    5-8 s. T*/H was 2.3-5.2 at H = 32 .. 128 and 7-8 at H = 20, B = 32 (S = 1), hence
+    history while T <= 4 H, whatever B and the dtype. S is left out of the rule: at
+    S = 3, T* fell to about 2 H at H = 128 (at T = 4 H the history form was then about
+    1.4x slower) and did not move clearly at H <= 64. The notebook's sizes (T = 11,
+    H = 20) run the history form, as before "auto".
+
+    The bound: the materialized cache is (T + 1)·B·H² numbers, 4·B·H² bytes a step in
+    float32 (1 GiB at T ≈ 1000 for B = 4, H = 256, at T ≈ 65,000 for B = 4, H = 32).
+    Past 1 GiB "auto" keeps the history form, whose cache is O(T·S·B·H) numbers, the
+    smallest there is: slower (quadratic in T), but it cannot run the machine out of
+    memory, and where the bound binds first (large B·H²) the measured history form was
+    still the faster one (‡ above). Such a forward warns (UserWarning) with the sizes.
+    To trade memory for time pass ``memory="materialized"`` (never second-guessed); to
+    bound both, split the sequence (the state carries A, so a split continues exactly).
 
     Backward carries dL/dA(t) back through time: dL/dA(t−1) = λ dL/dA(t) + Σ_s
     dL/dz_s h_s(t+1)ᵀ, and the outer product adds η (dL/dA(t) + dL/dA(t)ᵀ) h(t) to
@@ -81,7 +125,7 @@ class FastWeights(RecurrentCell):
         the memory off: an RNN with layer normalization.
     S : int >= 1
         Inner-loop steps: 1 (the reproductions').
-    memory : "history" (default) or "materialized"
+    memory : "auto" (default), "history" or "materialized"
         How A(t) v is computed; see above. Same function, same gradients.
 
     Parameters, shapes and initialization: x (T, B, D), h (B, H), A (B, H, H);
@@ -91,7 +135,26 @@ class FastWeights(RecurrentCell):
     """
 
     state_names = ("h", "A")
-    options = {"lam": 0.9, "eta": 0.5, "S": 1, "memory": "history"}
+    options = {"lam": 0.9, "eta": 0.5, "S": 1, "memory": "auto"}
+
+    def memory_form(self, T, B):
+        """The form a forward over T steps of B sequences uses: ``memory`` itself unless
+        it is "auto"; then "history" while T <= AUTO_T_PER_H · H or while the
+        materialized cache, (T + 1)·B·H² numbers, would pass MAX_MATERIALIZED_BYTES,
+        else "materialized" (see the class docstring). Stored in the cache as
+        ``cache.memory``; the backward uses the form its forward used."""
+        T, B = check_int(T, "T", minimum=1), check_int(B, "B", minimum=1)
+        if self.memory != "auto":
+            return self.memory
+        if T <= AUTO_T_PER_H * self.hidden_size:
+            return "history"
+        if self.materialized_bytes(T, B) > MAX_MATERIALIZED_BYTES:
+            return "history"
+        return "materialized"
+
+    def materialized_bytes(self, T, B):
+        """Bytes of the materialized form's A(0) .. A(T): (T + 1)·B·H² numbers."""
+        return (T + 1) * B * self.hidden_size ** 2 * np.dtype(self.dtype).itemsize
 
     def check_options(self):
         for name, low, high in (("lam", 0.0, 1.0), ("eta", 0.0, np.inf)):
@@ -100,9 +163,7 @@ class FastWeights(RecurrentCell):
                     or not low <= v <= high:
                 want = "a finite number in [0, 1]" if high == 1.0 else "a finite number >= 0"
                 raise ValueError(f"{name} must be {want}; got {v!r}")
-        if not isinstance(self.memory, str) or self.memory not in ("materialized", "history"):
-            raise ValueError("memory must be 'materialized' or 'history'; "
-                             f"got {self.memory!r}")
+        check_choice(self.memory, "memory", MEMORY_FORMS)
         if not isinstance(self.S, (int, np.integer)) or isinstance(self.S, bool) or self.S < 1:
             raise ValueError(f"S (inner-loop steps) must be an integer >= 1; got {self.S!r}")
 
@@ -136,7 +197,7 @@ class FastWeights(RecurrentCell):
         λ^t A_0 v + η Σ_{τ=1..t} λ^{t−τ} h(τ) (h(τ)ᵀ v) over the stored h, two batched
         products of size t·H per batch item, plus A_0 v only when A_0 is not zero.
         """
-        if self.memory == "materialized":
+        if cache.memory == "materialized":
             A = cache.A[t]
             return self._matvec(A.transpose(0, 2, 1) if transpose else A, v)
         out = self.xp.zeros_like(v) if t == 0 else None
@@ -152,7 +213,7 @@ class FastWeights(RecurrentCell):
 
     def _forward(self, x, state0):
         hs, state_T, cache = super()._forward(x, state0)
-        if self.memory == "history":                         # A(T), once, from the sum
+        if cache.memory == "history":                        # A(T), once, from the sum
             K = cache.h[1:].transpose(1, 0, 2)               # (B, T, H)
             A_T = K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
             if cache.A0_nonzero:
@@ -168,7 +229,16 @@ class FastWeights(RecurrentCell):
         cache.hs = xp.empty((T, S) + cache.u.shape[1:], dtype=self.dtype)   # h_0..h_{S-1}
         cache.n = xp.empty_like(cache.hs)                    # LN's normalized z, per s
         cache.rstd = xp.empty(cache.hs.shape[:-1] + (1,), dtype=self.dtype)
-        if self.memory == "materialized":                    # A(0) .. A(T)
+        cache.memory = self.memory_form(T, cache.B)          # the backward reads it too
+        H = self.hidden_size
+        if self.memory == "auto" and cache.memory == "history" and T > AUTO_T_PER_H * H:
+            gib = self.materialized_bytes(T, cache.B) / 2 ** 30
+            warnings.warn(f"fastweights memory='auto': the materialized cache at T={T}, "
+                          f"B={cache.B}, H={H} would take {gib:.3g} GiB (over "
+                          f"{MAX_MATERIALIZED_BYTES / 2 ** 30:.3g} GiB), so the history form "
+                          "runs, its time growing as T^2; pass memory='materialized' to "
+                          "trade memory for time, or split the sequence", stacklevel=5)
+        if cache.memory == "materialized":                   # A(0) .. A(T)
             cache.A = xp.empty((T + 1,) + cache.state0[1].shape, dtype=self.dtype)
             cache.A[0] = cache.state0[1]
         else:                                                # eta lam^k, k = 0 .. T-1
@@ -197,7 +267,7 @@ class FastWeights(RecurrentCell):
             out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
             xp.maximum(y, 0, out=out)                        # h_{s+1} = f(LN[z])
         h = cache.h[t + 1]
-        if self.memory == "history":
+        if cache.memory == "history":
             return (h,)                                      # A(T) is formed after the loop
         A_prev, A = state[1], cache.A[t + 1]
         xp.multiply(h[:, :, None], h[:, None, :], out=A)
@@ -208,7 +278,7 @@ class FastWeights(RecurrentCell):
     def prepare_backward(self, cache):
         xp, T, S = self.xp, cache.T, int(self.S)
         work = SimpleNamespace(du=xp.empty_like(cache.u), dy=xp.empty_like(cache.hs))
-        if self.memory == "history":
+        if cache.memory == "history":
             # kv[t, s] = (h_s(t), dL/dz_s(t)) side by side, so that one batched product
             # gives both h_s·v and dz_s·v (dL/dA and its transpose times v, see
             # _history_grad); lam_pow[j] = lam^tau for row j = (tau, s), and eta lam^tau
@@ -225,7 +295,7 @@ class FastWeights(RecurrentCell):
         dh_T, dA_T = dstate
         if bool(to_numpy(self.xp.any(dA_T))):                # (once a sequence)
             dh_T = dh_T + self._outer_grad(dA_T, cache.h[-1])
-        elif self.memory == "history":
+        elif cache.memory == "history":
             dA_T = None                                      # no dA(T) terms at all
         return super()._backward(dhs, cache, (dh_T, dA_T))
 
@@ -247,7 +317,7 @@ class FastWeights(RecurrentCell):
         xp, P = self.xp, self.params
         dh, dA = dstate
         hs = cache.hs[t]
-        history = self.memory == "history"
+        history = cache.memory == "history"
         if not history:
             dA_prev = self.lam * dA                          # A = lam A_prev + ...
         du = work.du[t]
