@@ -8,10 +8,16 @@ processes (one BLAS thread each, so 2 cores give 2x), and returns a :class:`Comp
     budget = ex.Budget(steps=1000, lr=1e-2, hidden=64)
     res = ex.compare([ex.Variant("lstm"), ex.Variant("janet")], task="adding",
                      task_options={"T": 100}, budget=budget, seeds=3)
-    print(res.summary())                    # median, spread, when each seed left the baseline
-    res.plot(ax)                            # median line, min-max band, baseline, budget
-    ex.claim("janet leaves the baseline in every seed",
-             None not in res.left_baseline("janet"), steps=res.left_baseline("janet"))
+    print(res.summary())     # median, spread, seeds solved, when each seed got there
+    res.plot(ax)             # median line, min-max band, baseline, success threshold
+    ex.claim("janet solves the adding problem (MSE < 0.01) in every seed",
+             res.solved("janet") == 3, steps=res.solved_at("janet"))
+
+**Solved is the task's criterion** (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01,
+copy recall accuracy >= 0.99, associative retrieval well above its plateau, digits
+accuracy >= 0.9): :meth:`Comparison.solved` counts the seeds that end solved. Below half
+the baseline (:meth:`Comparison.below_half_baseline`, :meth:`Comparison.left_baseline`)
+says only that a run learned something.
 
 **Fair by default.** A variant gets the standard initialization trick that the papers
 reproduced here also gave their baselines (:data:`FAIR_DEFAULTS`: an LSTM starts with
