@@ -29,14 +29,26 @@ the note is printed in the caption.
 **Claims are data.** :func:`claim` prints PASS or FAIL with the numbers it was given and
 raises :class:`ClaimFailed` on FAIL, so a notebook whose prose the data stops supporting
 fails its test instead of misleading a student.
+
+**Negative claims must survive more budget.** "The LSTM never leaves the baseline" is a
+statement about the budget unless it survives more of it: :func:`robust_claim` states it
+as a check on the comparison and, with ``robust=True`` (``python -m rnnzoo figures
+--robust``), re-runs the variants it reads at 4x the steps on a second seed block (10-12
+after 0-2) and records the verdict in the claim (:mod:`.robust`)::
+
+    ex.robust_claim("the lstm never gets below half the baseline", res,
+                    lambda r: r.below_half_baseline("lstm") == 0, labels=["lstm"],
+                    robust=True)
 """
 from __future__ import annotations
 
 from ...benchmark.timing import time_interleaved
 from .claims import Claim, ClaimFailed, Measurement, claim
 from .results import LEFT_BASELINE_FRACTION, Comparison
+from .robust import RerunPlan, plan_rerun, robust_claim, second_seed_block
 from .running import compare
 from .spec import FAIR_DEFAULTS, Budget, Variant
 
 __all__ = ["Budget", "Variant", "Comparison", "compare", "claim", "Claim", "ClaimFailed",
-           "Measurement", "time_interleaved", "FAIR_DEFAULTS", "LEFT_BASELINE_FRACTION"]
+           "Measurement", "time_interleaved", "FAIR_DEFAULTS", "LEFT_BASELINE_FRACTION",
+           "robust_claim", "plan_rerun", "RerunPlan", "second_seed_block"]
