@@ -155,11 +155,24 @@ def test_compare_command_prints_the_table_and_saves_a_plot(tmp_path, capsys):
     from rnnzoo.__main__ import main
     out = tmp_path / "c.png"
     assert main(["compare", "--cells", "gru", "rnn:nonlinearity=relu@relu rnn", "--T", "8",
-                 "--steps", "10", "--hidden", "4", "--seeds", "2", "--workers", "1",
+                 "--steps", "10", "--hidden", "4", "--n-seeds", "2", "--workers", "1",
                  "--save-plot", str(out)]) == 0
     text = capsys.readouterr().out
     assert "relu rnn" in text and "rnn(nonlinearity='relu')" in text and "10 steps" in text
     assert out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("argv,seeds", [
+    (["--seeds", "10", "11", "12"], "3 seeds 10-12"), (["--seeds", "12", "10"], "seeds [12, 10]"),
+    (["--seed-start", "10", "--n-seeds", "2"], "2 seeds 10-11"),
+    (["--seed-start", "4"], "3 seeds 4-6"), (["--n-seeds", "2"], "2 seeds 0-1"),
+    ([], "3 seeds 0-2"),
+])
+def test_compare_command_takes_seeds_from_the_shell(argv, seeds, capsys):
+    from rnnzoo.__main__ import main
+    assert main(["compare", "--cells", "gru", "--T", "4", "--steps", "1", "--hidden", "2",
+                 "--batch-size", "2", "--workers", "1", *argv]) == 0
+    assert f"{seeds} (median" in capsys.readouterr().out        # the caption says which
 
 
 @pytest.mark.parametrize("argv,match", [
