@@ -293,7 +293,7 @@ plt.show()
 #
 # ```
 # python -m rnnzoo compare --cells rnn lstm gru --task adding --T 50 --steps 800 \
-#     --hidden 32 --lr 0.01 --clip 1 --seeds 3
+#     --hidden 32 --lr 0.01 --clip 1 --n-seeds 3
 # ```
 #
 # Longer runs: `python -m rnnzoo figures long_memory_tasks` (T = 100, 1500 steps) and
