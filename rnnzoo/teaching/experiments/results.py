@@ -25,6 +25,7 @@ from ...training.plotting import cell_style, draw_success
 LEFT_BASELINE_FRACTION = 0.5   # "left the baseline": the eval loss got below half of it
 KINDS = {"loss": "eval_loss", "accuracy": "eval_accuracy", "success": "eval_success"}
 
+
 class Comparison:
     """Per-seed histories of every variant, with the summaries a figure or claim needs."""
 
