@@ -106,7 +106,9 @@ def test_summary_caption_and_plot(result):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["gru", "lstm (fair)"] and "baseline" in labels[2]
     assert labels[3] == "solved: MSE < 0.01"                 # adding: the threshold is a loss
-    assert result.plot(kind="accuracy", per_seed=True).get_ylim()[1] > 1
+    ax = result.plot(kind="accuracy", per_seed=True)
+    assert ax.get_ylim() == (0, 1.02) and not ax.collections    # per-seed lines, no band
+    assert len(result.plot(kind="loss").collections) == 2          # a min-max band each
     ax = result.plot(kind="success", baseline=False)
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "eval MSE"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["gru", "lstm (fair)"]
@@ -201,7 +203,9 @@ def test_variant_budget_overrides_and_divergence_is_a_result():
     # an absurd learning rate without clipping goes non-finite: recorded, not raised
     (step,) = res.diverged["irnn, no clip"]
     assert step is not None and 0 < step <= BUDGET.steps
-    assert "diverged at" in res.summary()
+    rows = {line.split("  ")[0]: line for line in res.summary().splitlines()}
+    assert f"diverged at {step} / diverged at {step}" in rows["irnn, no clip"]
+    assert "diverged" not in rows["full"] and "diverged" not in rows["tbptt 4"]
     assert res.diverged["full"] == [None]
     with pytest.raises(ValueError, match="unknown Budget field"):
         ex.Variant("gru", budget={"nope": 1})

@@ -64,6 +64,7 @@ def test_the_rerun_trains_the_labels_at_4x_the_steps_on_seeds_10_up(res, capsys)
     out = capsys.readouterr().out
     assert "PASS: the tanh rnn's runs end" in out
     assert "ROBUST FAIL at 4x the steps (32) on seeds [10, 11]" in out
+    assert "seed 10:" not in out                    # no progress lines unless asked
 
 
 def test_a_claim_that_does_not_survive_raises_when_strict(res):
@@ -109,6 +110,8 @@ def test_plan_scales_a_variants_own_steps_and_checks_its_arguments(res):
         (dict(labels=["gru", "gru"]), ValueError, "at least one, distinct"),
         (dict(labels=["lstm"]), ValueError, r"\['lstm'\] are not among them"),
         (dict(factor=2), ValueError, "factor must be at least 4 for a negative claim"),
+        (dict(factor=1), ValueError, "factor must be at least 4 for a negative claim"),
+        (dict(factor=2.0), ArgumentTypeError, "factor must be an integer"),
         (dict(factor=0, negative=False), ValueError, "factor"),
         (dict(seeds=[1, 20]), ValueError, r"disjoint from the comparison's \[0, 1\]; got "
                                           r"\[1, 20\], which shares \[1\]"),
@@ -210,6 +213,12 @@ def test_write_claims_carries_an_earlier_verdict_over_only_for_the_same_runs(tmp
     md = (tmp_path / "claims.md").read_text()
     assert "- PASS: lstm stays  (final = [0.2])\n  - ROBUST PASS at 4x the steps (1600) " \
            "on seeds [10, 11, 12] (carried over from an earlier --robust run)" in md
+    figures.write_claims(tmp_path, {"jacobian_singular_values": [ex.Claim("b", True, {})]})
+    assert (tmp_path / "claims.md").read_text() == figures.render_claims(
+        json.loads((tmp_path / "claims.json").read_text()))
+    assert "on seeds [10, 11, 12] (carried over from an earlier --robust run)\n\n" \
+           "## jacobian_singular_values.png\n\n- PASS: b\n" in \
+        (tmp_path / "claims.md").read_text()
     # other numbers at the first budget (the code changed) or another plan: not carried
     for changed in (ex.Claim("lstm stays", True, {"final": [0.3]}, negative=True,
                              robustness=skipped),
