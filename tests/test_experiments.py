@@ -122,6 +122,12 @@ def test_claim_prints_and_raises(capsys):
     assert not ex.claim("soft", False, strict=False).passed
 
 
+def test_measurement_states_no_condition():
+    m = ex.Measurement("a ratio", {"ratio": np.float64(0.5)})
+    assert m.passed is True and str(m) == "MEASURED: a ratio  (ratio = 0.5)"
+    assert m.to_dict() == {"statement": "a ratio", "measured": True, "numbers": {"ratio": 0.5}}
+
+
 def test_time_interleaved_gives_best_of_n():
     calls = []
     best = ex.time_interleaved({"a": lambda: calls.append("a"),
@@ -161,7 +167,8 @@ def test_compare_command_prints_the_table_and_saves_a_plot(tmp_path, capsys):
                  "--save-plot", str(out)]) == 0
     text = capsys.readouterr().out
     assert "relu rnn" in text and "rnn(nonlinearity='relu')" in text and "10 steps" in text
-    assert out.stat().st_size > 10_000
+    assert "below half the baseline at step (per seed)" in text         # the summary table
+    assert f"saved {out}" in text and out.stat().st_size > 10_000
 
 
 @pytest.mark.parametrize("argv,seeds", [

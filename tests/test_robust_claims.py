@@ -155,6 +155,8 @@ def test_claim_round_trips_through_json():
     assert back.negative and back.robust_passed is True and str(back) == str(c)
     plain = ex.Claim("plain", True, {}).to_dict()
     assert "negative" not in plain and "robustness" not in plain      # claims.json unchanged
+    again = ex.Claim.from_dict(plain)
+    assert not again.negative and again.robustness is None and again.robust_passed is None
 
 
 # ------------------------------------------------------------------ claims.json

@@ -235,3 +235,20 @@ def test_digits_threshold_is_within_reach_of_a_classifier_that_sees_every_pixel(
     score = LogisticRegression(max_iter=2000).fit(task.train_x, task.train_y).score(
         task.test_x, task.test_y)
     assert 0.95 < score and task.success.threshold < score - 0.05
+
+
+def test_the_shared_task_interface():
+    """Task's own defaults: the metric's name by loss kind, argmax accuracy, and a batch
+    that a subclass must provide."""
+    from rnnzoo.tasks import Task
+    assert make_task("adding", T=5).metric == "MSE"
+    assert make_task("copy", T=5).metric == "cross-entropy (nats)"
+    assert make_task("copy", T=5).input_size == 10
+    assoc = make_task("associative")
+    logits = np.zeros((4, 10))
+    logits[[0, 1, 2, 3], [3, 1, 4, 1]] = 1.0
+    assert assoc.accuracy(logits, np.array([3, 1, 4, 5])) == 0.75
+    with pytest.raises(NotImplementedError):
+        Task().batch(2, np.random.default_rng(0))
+    from rnnzoo.tasks.memory import value_bag_plateau
+    assert value_bag_plateau(3, digits=1) == (1.0, 0.0)       # one digit: the bag is the answer

@@ -56,6 +56,10 @@ def test_history_solved_reads_the_tasks_criterion():
     h = History(task="adding", success=task.success.to_dict(), eval_steps=[0, 10, 20, 30],
                 eval_success=[0.2, 0.009, 0.012, 0.008], eval_loss=[0.2, 0.009, 0.012, 0.008])
     assert h.solved is True and h.solved_at == 10 and "solved (MSE < 0.01" in h.summary()
+    assert h.final_eval_loss == 0.008 and h.final_eval_success == 0.008
+    assert "eval  0.008 vs baseline nan" in h.summary()       # (no metric name given)
+    h.baseline, h.eval_accuracy = 0.16, [0.0, 0.1, 0.2, 0.3]
+    assert "(5.0% of it), accuracy 30.0%" in h.summary() and h.final_eval_accuracy == 0.3
     h.eval_success[-1] = 0.011
     assert h.solved is False and h.solved_at == 10 and "not solved" in h.summary()
     h.eval_success[:] = [0.2, 0.5, float("nan"), 0.3]
@@ -236,8 +240,9 @@ def test_plots_draw_the_success_threshold_where_the_metric_lives():
                 eval_success=[0.2, 0.005])
     assert levels(plot_history(h)) == {"solved: MSE < 0.01": 0.01}      # adding: on the loss
     assert levels(plot_history(h, kind="accuracy")) == {}               # not |error| < 0.04
-    assert levels(plot_history(h, kind="success")) == {"solved: MSE < 0.01": 0.01,
-                                                       "memoryless 0.167": pytest.approx(1 / 6)}
+    ax = plot_history(h, kind="success")
+    assert levels(ax) == {"solved: MSE < 0.01": 0.01, "memoryless 0.167": pytest.approx(1 / 6)}
+    assert list(ax.get_lines()[0].get_ydata()) == [0.2, 0.005] and ax.get_ylabel() == "eval MSE"
     assoc = make_task("associative").success
     _, ax = plt.subplots()
     draw_success(ax, assoc, "loss")            # no loss equivalent, but the plateau's loss
