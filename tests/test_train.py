@@ -238,7 +238,18 @@ def test_plots_draw_the_success_threshold_where_the_metric_lives():
     h = History(label="a", task="adding", metric="MSE", baseline=1 / 6, success=adding.to_dict(),
                 eval_steps=[0, 3], eval_loss=[0.2, 0.005], eval_accuracy=[0.0, 0.5],
                 eval_success=[0.2, 0.005])
-    assert levels(plot_history(h)) == {"solved: MSE < 0.01": 0.01}      # adding: on the loss
+    h.steps, h.train_loss = [1, 2, 3, 4], [0.3, 0.2, 0.1, 0.05]
+    ax = plot_history(h)
+    assert levels(ax) == {"solved: MSE < 0.01": 0.01}                   # adding: on the loss
+    eval_line, train_line, baseline = ax.get_lines()[:3]
+    assert list(train_line.get_ydata()) == [0.3, 0.2, 0.1, 0.05]       # window 1: as is
+    assert baseline.get_linestyle() == "--" and baseline.get_ydata()[0] == pytest.approx(1 / 6)
+    assert [t.get_text() for t in ax.texts] == ["adding baseline 0.167"]
+    assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_legend().get_texts()] \
+        == ["a (eval)", "solved: MSE < 0.01"]
+    from rnnzoo.training.plotting import smooth
+    np.testing.assert_allclose(smooth([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5])
+    np.testing.assert_array_equal(smooth([4, 5], 1), [4, 5])
     assert levels(plot_history(h, kind="accuracy")) == {}               # not |error| < 0.04
     ax = plot_history(h, kind="success")
     assert levels(ax) == {"solved: MSE < 0.01": 0.01, "memoryless 0.167": pytest.approx(1 / 6)}
