@@ -251,9 +251,9 @@ plot_jacobian_spectra(ax, BASELINES, T=40, last=20)
 # ### BEGIN SOLUTION
 # *Answer key:* the IRNN (on active units its step Jacobian is the identity) and the LSTM
 # with forget bias 3 (the cell state is carried by $\mathrm{diag}(f_t)$ with $f_t
-# \approx 0.95$) stay nearly flat; the tanh RNN, the default LSTM and the GRU fall
-# geometrically, because their multipliers ($\tanh'$ times $W_{hh}$, gates near 0.5)
-# are well below 1.
+# \approx 0.95$) stay nearly flat; the tanh RNN, the LSTM with forget bias 0 (PyTorch's
+# init) and the GRU fall geometrically, because their multipliers ($\tanh'$ times
+# $W_{hh}$, gates near 0.5) are well below 1.
 # ### END SOLUTION
 
 # %%
@@ -266,10 +266,10 @@ for label, name, options, _ in BASELINES:
     n = gradient_norm_over_time(rnnzoo.make(name, 4, 64, seed=0, **options), 300, batch=16)
     decay[label] = n[0] / n[-1]                  # what is left after 299 steps back
     print(f"{label:34s} ||dL/dh_1|| / ||dL/dh_300|| = {decay[label]:.1e}")
-ex.claim("at initialization the tanh RNN, the GRU and the default LSTM keep less than "
-         "1e-10 of the gradient over 300 steps, while the IRNN and the LSTM with forget "
-         "bias 3 keep more than 1e-2",
-         max(decay[k] for k in ("rnn (tanh)", "gru", "lstm")) < 1e-10
+ex.claim("at initialization the tanh RNN, the GRU and the LSTM with forget bias 0 keep "
+         "less than 1e-10 of the gradient over 300 steps, while the IRNN and the LSTM with "
+         "forget bias 3 keep more than 1e-2",
+         max(decay[k] for k in ("rnn (tanh)", "gru", "lstm (forget bias 0)")) < 1e-10
          and min(decay[k] for k in ("rnn (relu, identity init: IRNN)",
                                     "lstm, forget bias 3")) > 1e-2,
          kept_after_300_steps={k: f"{v:.1e}" for k, v in decay.items()})
@@ -277,10 +277,11 @@ ex.claim("at initialization the tanh RNN, the GRU and the default LSTM keep less
 # %% [markdown]
 # **What this shows.** The tanh RNN's gradient decays geometrically: after 300 steps
 # back the fraction printed above is left. Gates alone do not fix it at initialization:
-# the default LSTM and GRU decay too, because their gates start near 0.5. What gating
-# buys is a path whose multiplier is a *gate* the network can learn to hold near 1:
-# start the forget gate there (bias 3) and the gradient along $c$ survives all 300 steps,
-# as it does for the IRNN's identity recurrence.
+# the LSTM with forget bias 0 (PyTorch's init; rnnzoo's default is 1) and the GRU decay
+# too, because their gates start near 0.5. What gating buys is a path whose multiplier
+# is a *gate* the network can learn to hold near 1: start the forget gate there (bias 3)
+# and the gradient along $c$ survives all 300 steps, as it does for the IRNN's identity
+# recurrence.
 #
 # Careful with the conclusion, though. This is the gradient **at initialization**. The
 # gates of a GRU or LSTM are learned, and as they learn to hold a memory the Jacobian

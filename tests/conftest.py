@@ -15,7 +15,7 @@ import rnnzoo  # noqa: E402
 # automatically; list here only option sets worth testing on top of the defaults.
 EXTRA_VARIANTS = {
     "rnn": [{"nonlinearity": "relu"}, {"nonlinearity": "relu", "identity_init": True}],
-    "lstm": [{"forget_bias": 1.0}],
+    "lstm": [{"forget_bias": 0.0}],          # PyTorch's init (the default is 1)
     "janet": [{"chrono_init": False}, {"beta": 0.0}, {"beta": 2.5, "t_max": 10}],
     "indrnn": [{"nonlinearity": "tanh"}, {"t_max": 10, "u_init": "bounded"}],
     "resindrnn": [{"residual": False}, {"norm": "layer"}, {"depth": 1},

@@ -55,18 +55,63 @@ def test_left_baseline_reads_the_curves(result):
     for run, left in zip(curves, result.left_baseline("gru")):
         below = [s for s, v in zip(steps, run) if v <= 0.5 * result.baseline]
         assert left == (below[0] if below else None)
-    assert result.solved("gru") == sum(s is not None for s in result.left_baseline("gru"))
+    assert result.below_half_baseline("gru") == \
+        sum(s is not None for s in result.left_baseline("gru"))
+
+
+def test_solved_is_the_tasks_criterion_not_half_the_baseline(result):
+    """adding: solved is eval MSE < 0.01 (the success metric is the MSE itself), at the
+    final evaluation for solved(), at the first one that meets it for solved_at()."""
+    assert result.success is result.task.success and result.success.threshold == 0.01
+    steps, metric = result.curves("gru", "success")
+    np.testing.assert_array_equal(metric, result.curves("gru", "loss")[1])
+    for run, at in zip(metric, result.solved_at("gru")):
+        met = [s for s, v in zip(steps, run) if v < 0.01]
+        assert at == (met[0] if met else None)
+    assert result.solved("gru") == int(np.sum(result.final("gru", "success") < 0.01))
+    # on doctored curves the two readings part: a seed that ends at 0.05 is below half
+    # the 1/6 baseline, not solved; one that met 0.01 and drifted back is not solved
+    doctored = result.subset(["gru"])
+    doctored.histories["gru"] = [
+        type(h)(**{**h.to_dict(), "eval_loss": v, "eval_success": v})
+        for h, v in zip(result.histories["gru"], ([0.2, 0.1, 0.05, 0.05],
+                                                  [0.2, 0.05, 0.009, 0.02],
+                                                  [0.2, 0.05, 0.009, 0.005]))]
+    assert doctored.below_half_baseline("gru") == 3 and doctored.solved("gru") == 1
+    assert doctored.solved_at("gru") == [None, 40, 40]
+    assert doctored.left_baseline("gru") == [40, 20, 20]
+
+
+def test_success_readings_refuse_a_task_without_criterion(result):
+    no_criterion = result.subset(["gru"])
+    no_criterion.success = None
+    for call in (lambda: no_criterion.solved("gru"), lambda: no_criterion.solved_at("gru"),
+                 lambda: no_criterion.curves("gru", "success")):
+        with pytest.raises(ValueError, match="has no success criterion"):
+            call()
+    assert "no success criterion" in no_criterion.summary()
+    with pytest.raises(ValueError, match="kind must be one of"):
+        result.curves("gru", "mse")
 
 
 def test_summary_caption_and_plot(result):
     text = result.summary()
-    assert "gru" in text and "left baseline" in text and "baseline 0.1667" in text
+    assert "gru" in text and "below half the baseline at step" in text and \
+        "baseline 0.1667" in text and "solved: MSE < 0.01" in text
+    row = next(line for line in text.splitlines() if line.startswith("gru "))
+    assert f"{result.solved('gru')}/3" in row
     caption = result.caption()
     assert "60 steps" in caption and "3 seeds" in caption and "H = 8" in caption
     ax = result.plot(kind="loss")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["gru", "lstm (fair)"] and "baseline" in labels[2]
-    assert result.plot(kind="accuracy", per_seed=True).get_ylim()[1] > 1
+    assert labels[3] == "solved: MSE < 0.01"                 # adding: the threshold is a loss
+    ax = result.plot(kind="accuracy", per_seed=True)
+    assert ax.get_ylim() == (0, 1.02) and not ax.collections    # per-seed lines, no band
+    assert len(result.plot(kind="loss").collections) == 2          # a min-max band each
+    ax = result.plot(kind="success", baseline=False)
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "eval MSE"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["gru", "lstm (fair)"]
 
 
 def test_claim_prints_and_raises(capsys):
@@ -75,6 +120,12 @@ def test_claim_prints_and_raises(capsys):
     with pytest.raises(ex.ClaimFailed, match="no longer supports the claim: FAIL: one is more"):
         ex.claim("one is more than two", 1 > 2, ratio=0.5)
     assert not ex.claim("soft", False, strict=False).passed
+
+
+def test_measurement_states_no_condition():
+    m = ex.Measurement("a ratio", {"ratio": np.float64(0.5)})
+    assert m.passed is True and str(m) == "MEASURED: a ratio  (ratio = 0.5)"
+    assert m.to_dict() == {"statement": "a ratio", "measured": True, "numbers": {"ratio": 0.5}}
 
 
 def test_time_interleaved_gives_best_of_n():
@@ -112,11 +163,25 @@ def test_compare_command_prints_the_table_and_saves_a_plot(tmp_path, capsys):
     from rnnzoo.__main__ import main
     out = tmp_path / "c.png"
     assert main(["compare", "--cells", "gru", "rnn:nonlinearity=relu@relu rnn", "--T", "8",
-                 "--steps", "10", "--hidden", "4", "--seeds", "2", "--workers", "1",
+                 "--steps", "10", "--hidden", "4", "--n-seeds", "2", "--workers", "1",
                  "--save-plot", str(out)]) == 0
     text = capsys.readouterr().out
     assert "relu rnn" in text and "rnn(nonlinearity='relu')" in text and "10 steps" in text
-    assert out.stat().st_size > 10_000
+    assert "below half the baseline at step (per seed)" in text         # the summary table
+    assert f"saved {out}" in text and out.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("argv,seeds", [
+    (["--seeds", "10", "11", "12"], "3 seeds 10-12"), (["--seeds", "12", "10"], "seeds [12, 10]"),
+    (["--seed-start", "10", "--n-seeds", "2"], "2 seeds 10-11"),
+    (["--seed-start", "4"], "3 seeds 4-6"), (["--n-seeds", "2"], "2 seeds 0-1"),
+    ([], "3 seeds 0-2"),
+])
+def test_compare_command_takes_seeds_from_the_shell(argv, seeds, capsys):
+    from rnnzoo.__main__ import main
+    assert main(["compare", "--cells", "gru", "--T", "4", "--steps", "1", "--hidden", "2",
+                 "--batch-size", "2", "--workers", "1", *argv]) == 0
+    assert f"{seeds} (median" in capsys.readouterr().out        # the caption says which
 
 
 @pytest.mark.parametrize("argv,match", [
@@ -145,7 +210,9 @@ def test_variant_budget_overrides_and_divergence_is_a_result():
     # an absurd learning rate without clipping goes non-finite: recorded, not raised
     (step,) = res.diverged["irnn, no clip"]
     assert step is not None and 0 < step <= BUDGET.steps
-    assert "diverged at" in res.summary()
+    rows = {line.split("  ")[0]: line for line in res.summary().splitlines()}
+    assert f"diverged at {step} / diverged at {step}" in rows["irnn, no clip"]
+    assert "diverged" not in rows["full"] and "diverged" not in rows["tbptt 4"]
     assert res.diverged["full"] == [None]
     with pytest.raises(ValueError, match="unknown Budget field"):
         ex.Variant("gru", budget={"nope": 1})

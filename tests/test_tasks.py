@@ -143,3 +143,112 @@ def test_adding_skiprnn_layout():
     assert make_task(**task.spec).layout == "skiprnn"
     with pytest.raises(ValueError, match="layout must be one of"):
         make_task("adding", T=50, layout="tenth")
+
+
+# ------------------------------------------------------------------ what solved means
+def test_each_task_states_what_solved_means():
+    adding = make_task("adding", T=20)
+    assert (adding.success.metric, adding.success.threshold, adding.success.direction,
+            adding.success.same_as) == ("MSE", 0.01, "below", "loss")
+    copy = make_task("copy", T=10)
+    assert (copy.success.threshold, copy.success.direction, copy.success.same_as) == \
+        (0.99, "above", "accuracy") and copy.success.memoryless == 1 / 8
+    assoc = make_task("associative")
+    assert assoc.success.threshold == pytest.approx((1 + 0.3835) / 2, abs=1e-12)
+    assert assoc.success.memoryless_loss == pytest.approx(assoc.plateau_loss)
+    digits = make_task("digits")
+    assert digits.success.threshold == 0.9 and 0.05 < digits.success.memoryless < 0.15
+    assert make_task("charlm", max_chars=5000, files=2).success is None
+    for task in (adding, copy, assoc, digits):
+        assert task.success.source and task.success.describe() in task.describe()
+
+
+def test_success_met_reads_the_direction_and_never_passes_nan():
+    below = make_task("adding", T=20).success
+    assert below.met(0.0099) and not below.met(0.01) and not below.met(float("nan"))
+    above = make_task("copy", T=10).success
+    assert above.met(0.99) and not above.met(0.9899) and not above.met(float("nan"))
+    np.testing.assert_array_equal(above.met(np.array([0.5, 1.0, np.nan])), [False, True, False])
+    from rnnzoo.tasks import Success
+    with pytest.raises(ValueError, match="direction must be one of"):
+        Success("x", 0.5, "over", None, 0.1, "s")
+    with pytest.raises(ValueError, match="same_as must be None, 'loss' or 'accuracy'"):
+        Success("x", 0.5, "above", "mse", 0.1, "s")
+    with pytest.raises(ValueError, match="threshold must be finite"):
+        Success("x", float("nan"), "above", None, 0.1, "s")
+
+
+def test_success_value_is_the_metric_the_criterion_names():
+    rng = np.random.default_rng(0)
+    adding = make_task("adding", T=10)
+    _, target = adding.batch(50, rng)
+    y = target + 0.05 * rng.standard_normal(target.shape)
+    assert adding.success_value(y, target) == pytest.approx(adding.loss(y, target)[0])
+    copy = make_task("copy", T=5)
+    _, target = copy.batch(20, rng)
+    y = rng.standard_normal((copy.T, 20, 9))
+    assert copy.success_value(y, target) == copy.accuracy(y, target)
+    charlm = make_task("charlm", max_chars=5000, files=2)
+    with pytest.raises(ValueError, match="'charlm' has no success criterion"):
+        charlm.success_value(y, target)
+
+
+@pytest.mark.parametrize("K", [1, 2, 3])
+def test_value_bag_plateau_equals_brute_force_enumeration(K):
+    """Every one of the 10^K value sequences, each query position: the exact formula."""
+    import itertools
+    from rnnzoo.tasks.memory import value_bag_plateau
+    acc = loss = 0.0
+    for values in itertools.product(range(10), repeat=K):
+        counts = np.bincount(values, minlength=10)
+        acc += counts.max() / K
+        loss += np.mean([-math.log(counts[v] / K) for v in values])
+    acc, loss = acc / 10 ** K, loss / 10 ** K
+    assert value_bag_plateau(K) == pytest.approx((acc, loss), rel=1e-12, abs=1e-15)
+
+
+def test_associative_plateau_matches_the_generator_by_monte_carlo():
+    """The bag-of-values predictor on 100,000 sequences drawn by the task itself: its
+    accuracy and cross-entropy within 4 standard errors of the exact values (0.3835,
+    1.187 nats for 4 pairs)."""
+    task = AssociativeRetrieval(pairs=4)
+    n, K = 100_000, 4
+    codes, target = task.codes(n, np.random.default_rng(0))
+    values = codes[1:2 * K:2].T - 26                                  # (n, K) digits
+    counts = np.zeros((n, 10), dtype=np.int64)
+    np.add.at(counts, (np.repeat(np.arange(n), K), values.ravel()), 1)
+    correct = counts[np.arange(n), counts.argmax(axis=1)] / K        # P(right | bag)
+    nll = -np.log(counts[np.arange(n), target] / K)
+    assert task.plateau_accuracy == pytest.approx(0.3835, abs=1e-12)
+    assert task.plateau_loss == pytest.approx(1.18681, abs=1e-5)
+    for sample, exact in ((correct, task.plateau_accuracy), (nll, task.plateau_loss)):
+        assert abs(sample.mean() - exact) < 4 * sample.std() / math.sqrt(n)
+    # the threshold half-baseline test uses sits just under that plateau's loss
+    assert 0.5 * task.baseline < task.plateau_loss < 0.53 * task.baseline
+
+
+def test_digits_threshold_is_within_reach_of_a_classifier_that_sees_every_pixel():
+    """0.9 is the digits' bar because a logistic regression on all 64 pixels at once gets
+    about 0.96 on the split (the docstring says so; this keeps it true)."""
+    from sklearn.linear_model import LogisticRegression
+    task = make_task("digits", seed=0)
+    score = LogisticRegression(max_iter=2000).fit(task.train_x, task.train_y).score(
+        task.test_x, task.test_y)
+    assert 0.95 < score and task.success.threshold < score - 0.05
+
+
+def test_the_shared_task_interface():
+    """Task's own defaults: the metric's name by loss kind, argmax accuracy, and a batch
+    that a subclass must provide."""
+    from rnnzoo.tasks import Task
+    assert make_task("adding", T=5).metric == "MSE"
+    assert make_task("copy", T=5).metric == "cross-entropy (nats)"
+    assert make_task("copy", T=5).input_size == 10
+    assoc = make_task("associative")
+    logits = np.zeros((4, 10))
+    logits[[0, 1, 2, 3], [3, 1, 4, 1]] = 1.0
+    assert assoc.accuracy(logits, np.array([3, 1, 4, 5])) == 0.75
+    with pytest.raises(NotImplementedError):
+        Task().batch(2, np.random.default_rng(0))
+    from rnnzoo.tasks.memory import value_bag_plateau
+    assert value_bag_plateau(3, digits=1) == (1.0, 0.0)       # one digit: the bag is the answer

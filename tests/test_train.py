@@ -45,8 +45,45 @@ def test_history_records_every_step_and_each_evaluation():
     assert all(0.0 <= a <= 1.0 for a in h.eval_accuracy)
     assert h.baseline == task.baseline and h.task == "copy" and h.label == "lstm"
     assert History.from_dict(h.to_dict()) == h
+    # the task's success metric (recall accuracy on copy) beside the loss, every evaluation
+    assert h.success == task.success.to_dict() and h.eval_success == h.eval_accuracy
     trainer.run(2)                                  # continues the same history
-    assert h.steps[-1] == 12 and h.eval_steps[-1] == 12
+    assert h.steps[-1] == 12 and h.eval_steps[-1] == 12 and len(h.eval_success) == 5
+
+
+def test_history_solved_reads_the_tasks_criterion():
+    task = make_task("adding", T=5, seed=0, eval_size=20)
+    h = History(task="adding", success=task.success.to_dict(), eval_steps=[0, 10, 20, 30],
+                eval_success=[0.2, 0.009, 0.012, 0.008], eval_loss=[0.2, 0.009, 0.012, 0.008])
+    assert h.solved is True and h.solved_at == 10 and "solved (MSE < 0.01" in h.summary()
+    assert h.final_eval_loss == 0.008 and h.final_eval_success == 0.008
+    assert "eval  0.008 vs baseline nan" in h.summary()       # (no metric name given)
+    h.baseline, h.eval_accuracy = 0.16, [0.0, 0.1, 0.2, 0.3]
+    assert "(5.0% of it), accuracy 30.0%" in h.summary() and h.final_eval_accuracy == 0.3
+    h.eval_success[-1] = 0.011
+    assert h.solved is False and h.solved_at == 10 and "not solved" in h.summary()
+    h.eval_success[:] = [0.2, 0.5, float("nan"), 0.3]
+    assert h.solved is False and h.solved_at is None
+    assert History(success=task.success.to_dict()).solved is False      # nothing evaluated
+    # a task without a criterion, or a history written before there were criteria
+    old = {k: v for k, v in h.to_dict().items() if k not in ("success", "eval_success")}
+    for none in (History.from_dict(old), History(task="charlm")):
+        assert none.solved is None and none.solved_at is None and "solved" not in none.summary()
+
+
+def test_success_metric_in_slices_equals_one_big_batch_and_is_the_mse_on_adding():
+    task = make_task("adding", T=6, seed=0, eval_size=30)
+    model = small("gru", task)
+    sliced = Trainer(model, task, eval_batch=7, progress=False).evaluation()
+    whole = Trainer(model, task, eval_batch=30, progress=False).evaluation()
+    np.testing.assert_allclose(sliced, whole, rtol=1e-12)
+    assert whole[2] == pytest.approx(whole[0], rel=1e-12)       # adding: the metric is the MSE
+    charlm = make_task("charlm", T=8, max_chars=5000, files=2, eval_size=6)
+    lm = small("gru", charlm)
+    loss, acc, success = Trainer(lm, charlm, progress=False).evaluation()
+    assert np.isnan(success) and np.isfinite(loss)
+    h = Trainer(lm, charlm, progress=False).run(1)
+    assert h.success is None and h.eval_success == [] and h.solved is None
 
 
 def test_evaluation_in_slices_equals_one_big_batch():
@@ -180,6 +217,54 @@ def test_plot_history_draws_curves_and_baseline(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (eval)", "b (eval)"]
     ax2 = plot_history(h1, kind="accuracy")
     assert list(ax2.get_lines()[0].get_ydata()) == [0.0, 0.5]
+    with pytest.raises(ValueError, match="no success criterion"):
+        plot_history(h1, kind="success")
+    plt.close("all")
+
+
+def levels(ax):
+    """{legend label: y} of the horizontal reference lines on ax."""
+    return {line.get_label(): line.get_ydata()[0] for line in ax.get_lines()
+            if len(set(line.get_ydata())) == 1 and not line.get_label().startswith("_")}
+
+
+def test_plots_draw_the_success_threshold_where_the_metric_lives():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnnzoo.training.plotting import draw_success, plot_history
+    adding = make_task("adding", T=5).success
+    h = History(label="a", task="adding", metric="MSE", baseline=1 / 6, success=adding.to_dict(),
+                eval_steps=[0, 3], eval_loss=[0.2, 0.005], eval_accuracy=[0.0, 0.5],
+                eval_success=[0.2, 0.005])
+    h.steps, h.train_loss = [1, 2, 3, 4], [0.3, 0.2, 0.1, 0.05]
+    ax = plot_history(h)
+    assert levels(ax) == {"solved: MSE < 0.01": 0.01}                   # adding: on the loss
+    eval_line, train_line, baseline = ax.get_lines()[:3]
+    assert list(train_line.get_ydata()) == [0.3, 0.2, 0.1, 0.05]       # window 1: as is
+    assert baseline.get_linestyle() == "--" and baseline.get_ydata()[0] == pytest.approx(1 / 6)
+    assert [t.get_text() for t in ax.texts] == ["adding baseline 0.167"]
+    assert ax.get_yscale() == "log" and [t.get_text() for t in ax.get_legend().get_texts()] \
+        == ["a (eval)", "solved: MSE < 0.01"]
+    from rnnzoo.training.plotting import smooth
+    np.testing.assert_allclose(smooth([1, 2, 3, 4, 5], 2), [1, 1.5, 2.5, 3.5, 4.5])
+    np.testing.assert_array_equal(smooth([4, 5], 1), [4, 5])
+    assert levels(plot_history(h, kind="accuracy")) == {}               # not |error| < 0.04
+    ax = plot_history(h, kind="success")
+    assert levels(ax) == {"solved: MSE < 0.01": 0.01, "memoryless 0.167": pytest.approx(1 / 6)}
+    assert list(ax.get_lines()[0].get_ydata()) == [0.2, 0.005] and ax.get_ylabel() == "eval MSE"
+    assoc = make_task("associative").success
+    _, ax = plt.subplots()
+    draw_success(ax, assoc, "loss")            # no loss equivalent, but the plateau's loss
+    assert levels(ax) == {"memoryless plateau 1.19": pytest.approx(1.18681, abs=1e-5)}
+    _, ax = plt.subplots()
+    draw_success(ax, assoc.to_dict(), "accuracy")
+    assert levels(ax) == {"solved: accuracy >= 0.692": pytest.approx(0.69175),
+                          "memoryless 0.384": pytest.approx(0.3835)}
+    _, ax = plt.subplots()
+    assert draw_success(ax, make_task("copy", T=5).success, "loss") == []
+    assert draw_success(ax, None, "accuracy") == []
     plt.close("all")
 
 
@@ -193,6 +278,7 @@ def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and png.stat().st_size > 0 and ckpt.exists()
     assert "final eval MSE" in out and "baseline 0.16667" in out and "of the baseline" in out
+    assert "solved (MSE < 0.01; Hochreiter & Schmidhuber" in out and ": no, MSE " in out
     model, opt_state, meta = rnnzoo.load_checkpoint(ckpt)
     assert model.cells[0].nonlinearity == "relu" and meta["extra"]["step"] == 6
     assert model.cells[0].dtype == np.float32        # training's default (issue 20)

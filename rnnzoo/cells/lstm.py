@@ -33,14 +33,20 @@ class LSTM(RecurrentCell):
 
     Options
     -------
-    forget_bias : float
-        Added to the forget gate's part of ``b_ih`` at initialization (0 = PyTorch's
-        init). Gers et al. (2000) and Jozefowicz et al. (2015) start it at 1 or more so
-        that f_t starts near 1 and the gradient along c starts out preserved.
+    forget_bias : float, default 1.0
+        Added to the forget gate's part of ``b_ih`` at initialization, so f_t starts
+        near σ(1) ≈ 0.73 instead of σ(0) = 0.5 and the cell state, and the gradient
+        along it, start out carried over many steps instead of halved at every one. 1 is
+        the standard LSTM: Gers et al. (2000) start the forget gate open, Jozefowicz et
+        al. (2015) found a forget bias of 1 closes most of the gap to the GRU, and Keras
+        does it by default (``unit_forget_bias=True``). ``forget_bias=0.0`` gives
+        PyTorch's ``nn.LSTM`` initialization (the figures that show it label it "lstm
+        (forget bias 0)"). Converting to and from PyTorch copies the weights, so it does
+        not depend on this option.
     """
 
     state_names = ("h", "c")
-    options = {"forget_bias": 0.0}
+    options = {"forget_bias": 1.0}
 
     def check_options(self):
         self.forget_bias = check_float(self.forget_bias, "forget_bias")

@@ -1,11 +1,17 @@
 """The ``compare`` subcommand: several cells, several seeds, one budget, one table.
 
     python -m rnnzoo compare --cells lstm janet gru --task adding --T 100 --steps 1500 \\
-        --seeds 3 --save-plot adding.png
+        --n-seeds 3 --save-plot adding.png
+    python -m rnnzoo compare --cells lstm janet --task adding --T 100 --seeds 10 11 12
 
 A cell is written ``name`` or ``name:key=value,key=value`` (its options), and may end in
 ``@label``. The LSTM gets forget bias 1 unless you say otherwise (see
 :data:`rnnzoo.experiments.FAIR_DEFAULTS`); an unfair override needs ``--note``.
+
+Seeds: ``--n-seeds N`` seeds starting at ``--seed-start S`` (default 3 from 0: 0, 1, 2),
+or an explicit list, ``--seeds 10 11 12``: the way to check a result on seeds its author
+did not pick. (``--seeds N`` once meant N seeds; one value is refused with the spelling
+that says which is meant.)
 """
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import sys
 from ..core.registry import available
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
-from .args import NONNEG_FLOAT, check_writable, number, parse_option
+from .args import COUNT, NONNEG_FLOAT, check_writable, number, parse_option
 
 
 def parse_variant(text):
@@ -62,13 +68,44 @@ def build_parser(prog="python -m rnnzoo compare"):
     p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0, help="max gradient norm; 0: none")
     p.add_argument("--tbptt", type=_positive(int), default=None)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
-    p.add_argument("--seeds", type=_positive(int), default=3, help="seeds 0..N-1 (default 3)")
+    seeds = p.add_argument_group("seeds", "which seeds every cell trains on (default 0, 1, 2)")
+    seeds.add_argument("--seeds", nargs="+", type=COUNT, default=None, metavar="S",
+                       help="an explicit list of two or more distinct seeds, e.g. --seeds 10 "
+                            "11 12: check a result on seeds its author did not pick")
+    seeds.add_argument("--n-seeds", type=_positive(int), default=None, metavar="N",
+                       help="N consecutive seeds from --seed-start (default 3)")
+    seeds.add_argument("--seed-start", type=COUNT, default=None, metavar="S",
+                       help="the first of the --n-seeds seeds (default 0): --seed-start 10 "
+                            "--n-seeds 3 trains seeds 10, 11, 12")
     p.add_argument("--workers", type=_positive(int), default=None,
                    help="processes (default: one per core)")
     p.add_argument("--note", default=None,
                    help="why a deliberately unfair setting is used (shown in the caption)")
     p.add_argument("--save-plot", metavar="PATH", help="save the curves as a PNG")
     return p
+
+
+def resolve_seeds(parser, args) -> list:
+    """The seeds from --seeds, or from --seed-start and --n-seeds; a usage error names the
+    flag when they conflict, repeat a seed, or give --seeds one value."""
+    if args.seeds is None:
+        start = 0 if args.seed_start is None else args.seed_start
+        return list(range(start, start + (3 if args.n_seeds is None else args.n_seeds)))
+    if args.n_seeds is not None or args.seed_start is not None:
+        parser.error("argument --seeds: give an explicit list (--seeds 10 11 12) or "
+                     "--seed-start/--n-seeds, not both")
+    if len(args.seeds) == 1:
+        n = args.seeds[0]
+        parser.error(f"argument --seeds: expected two or more distinct seeds (e.g. --seeds "
+                     f"10 11 12); got one, {n}. For {n} seeds 0..{n - 1} (what --seeds {n} "
+                     f"used to mean) write --n-seeds {n}; for the one seed {n}, --seed-start "
+                     f"{n} --n-seeds 1")
+    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
+    if repeated:
+        parser.error(f"argument --seeds: seeds must be distinct (a repeated seed would train "
+                     f"the same run twice and count it twice); got {args.seeds}, which "
+                     f"repeats {repeated}")
+    return list(args.seeds)
 
 
 def main(argv=None) -> int:
@@ -80,6 +117,7 @@ def main(argv=None) -> int:
                      f"{args.save_plot!r}")
     if args.save_plot:                         # before training, so no run is lost at the end
         check_writable(parser, "--save-plot", args.save_plot)
+    seeds = resolve_seeds(parser, args)
     task_options = dict(args.task_option)
     if args.T is not None:
         task_options["T"] = args.T
@@ -91,7 +129,7 @@ def main(argv=None) -> int:
                            hidden=args.hidden, layers=args.layers, dtype=args.dtype,
                            tbptt=args.tbptt)
         result = ex.compare(variants, args.task, task_options=task_options, budget=budget,
-                            seeds=args.seeds, workers=args.workers)
+                            seeds=seeds, workers=args.workers)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     print(result.summary())

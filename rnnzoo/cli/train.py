@@ -24,13 +24,22 @@ from .args import (COUNT, NONNEG_FLOAT, POSITIVE_INT, check_plot_format, check_w
 
 
 def verdict(loss, baseline) -> str:
-    """A plain-words reading of the final loss against the trivial baseline."""
+    """A plain-words reading of the final loss against the trivial baseline. Whether the
+    task is *solved* is the task's own criterion (:func:`solved_line`), not this ratio:
+    half the adding baseline is what remembering one of its two numbers scores."""
     ratio = loss / baseline
-    if ratio < 0.5:
-        return f"{ratio:.1%} of the baseline: learned the task's long-range dependency"
     if ratio < 0.9:
-        return f"{ratio:.1%} of the baseline: partly learned"
+        return f"{ratio:.1%} of the baseline: learned something a memoryless predictor cannot"
     return f"{ratio:.1%} of the baseline: no better than the memoryless predictor"
+
+
+def solved_line(history, task) -> str:
+    """Whether the run solved the task by the task's criterion, with the number."""
+    if task.success is None:
+        return f"solved: {task.name} has no success criterion; read the loss against the baseline"
+    s = task.success
+    return (f"solved ({s.describe()}; {s.source}): "
+            f"{'yes' if history.solved else 'no'}, {s.metric} {history.final_eval_success:.4g}")
 
 
 def build_parser(prog="python -m rnnzoo train"):
@@ -137,6 +146,8 @@ def run(args, task, model, trainer) -> int:
     print(f"final eval {history.metric}: {history.final_eval_loss:.5g}  "
           f"(baseline {history.baseline:.5g} = {task.baseline_formula}): "
           f"{verdict(history.final_eval_loss, history.baseline)}")
+    if history.success is not None or task.success is None:   # (not when resumed from a
+        print(solved_line(history, task))                     # history that has no record)
     if args.save_plot:
         import matplotlib
         matplotlib.use("Agg")

@@ -1,8 +1,11 @@
 """Learning curves from :class:`rnnzoo.training.History` objects, against each task's
-trivial baseline (drawn dashed: a curve that never goes below it learned nothing)."""
+trivial baseline (drawn dashed: a curve that never goes below it learned nothing) and its
+success threshold (what *solved* means: :class:`rnnzoo.tasks.Success`)."""
 from __future__ import annotations
 
 import numpy as np
+
+from .tasks import Success
 
 # One colour per cell, the same in every figure and notebook of the project: a student
 # who has learned that red is the vanilla RNN never has to read the legend again.
@@ -37,6 +40,35 @@ def smooth(values, window):
     return (c[n] - c[lo]) / (n - lo)
 
 
+def draw_success(ax, success, kind):
+    """On ``ax``, a plot of ``kind`` ("loss", "accuracy" or "success"): the levels of the
+    task's criterion ``success`` (a :class:`Success`, its dict, or None: nothing drawn)
+    that live on that axis; returns the lines drawn.
+
+    The threshold is drawn where the plotted quantity is the criterion's metric: on a
+    "success" plot always, on a loss or accuracy plot when the metric is that quantity
+    (``success.same_as``; adding's MSE < 0.01 on its loss plot, the accuracy thresholds on
+    accuracy plots). The memoryless level goes with it on those axes, and on a loss plot
+    the memoryless predictor's loss where it is not the task's baseline (associative
+    retrieval's plateau). Where there is no loss equivalent (copy: the loss averages over
+    every step) the loss plot gets none."""
+    if success is None:
+        return []
+    s = success if isinstance(success, Success) else Success(**success)
+    on_axis = kind == "success" or s.same_as == kind
+    lines = []
+    if on_axis:
+        lines.append(ax.axhline(s.threshold, ls="-.", color="tab:green", lw=1.2,
+                                label=f"solved: {s.describe()}"))
+        if kind != "loss":         # on the loss axis the memoryless level is the baseline
+            lines.append(ax.axhline(s.memoryless, ls=":", color="0.45", lw=1.2,
+                                    label=f"memoryless {s.memoryless:.3g}"))
+    if kind == "loss" and s.memoryless_loss is not None:
+        lines.append(ax.axhline(s.memoryless_loss, ls=":", color="0.45", lw=1.2,
+                                label=f"memoryless plateau {s.memoryless_loss:.3g}"))
+    return lines
+
+
 def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=None,
                  styles=None):
     """Draw one or more histories on ``ax`` (a new figure's axes if None); return ax.
@@ -44,8 +76,12 @@ def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=No
     kind="loss": the evaluation loss (markers joined by a line) and, if ``train``, the
     training loss smoothed over ~2% of the run (thin, same colour), with each distinct
     task baseline as a dashed grey line. Log scale by default for losses.
-    kind="accuracy": the evaluation accuracy (no baseline line).
+    kind="accuracy": the evaluation accuracy.
+    kind="success": the task's success metric at every evaluation (the accuracy or the
+    loss on the tasks here: :attr:`History.eval_success`).
     kind="grad_norm": the global gradient norm before clipping, per step (log scale).
+    Each distinct success criterion's threshold (and memoryless level) is drawn where it
+    lives on the plotted axis (:func:`draw_success`).
     styles: optional {history label: matplotlib line keywords}, e.g. to keep one colour
     per cell across figures.
     """
@@ -53,8 +89,12 @@ def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=No
 
     if not isinstance(histories, (list, tuple)):
         histories = [histories]
-    if kind not in ("loss", "accuracy", "grad_norm"):
-        raise ValueError(f"kind must be 'loss', 'accuracy' or 'grad_norm'; got {kind!r}")
+    if kind not in ("loss", "accuracy", "success", "grad_norm"):
+        raise ValueError(f"kind must be 'loss', 'accuracy', 'success' or 'grad_norm'; got "
+                         f"{kind!r}")
+    if kind == "success" and any(h.success is None for h in histories):
+        raise ValueError(f"kind='success': {[h.task for h in histories if h.success is None]} "
+                         f"record(s) no success criterion; plot the loss instead")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
     baselines = {}
@@ -69,20 +109,26 @@ def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=No
                 ax.plot(h.steps, smooth(h.train_loss, window), lw=0.8, alpha=0.5,
                         color=line.get_color())
             baselines.setdefault((h.task, round(h.baseline, 12)), h)
-        elif kind == "accuracy":
-            ax.plot(h.eval_steps, h.eval_accuracy, marker="o", ms=3, label=h.label, **style)
+        elif kind in ("accuracy", "success"):
+            values = h.eval_accuracy if kind == "accuracy" else h.eval_success
+            ax.plot(h.eval_steps, values, marker="o", ms=3, label=h.label, **style)
         else:
             ax.plot(h.steps, h.grad_norm, lw=0.8, label=h.label, **style)
     for (task, value), h in baselines.items():
         ax.axhline(value, ls="--", color="0.4", lw=1)
         ax.annotate(f"{task} baseline {value:.3g}", (0.01, value), xycoords=("axes fraction",
                     "data"), va="bottom", fontsize=8, color="0.3")
+    if kind != "grad_norm":
+        criteria = {repr(h.success): h.success for h in histories if h.success is not None}
+        for success in criteria.values():
+            draw_success(ax, success, kind)
     if log if log is not None else kind in ("loss", "grad_norm"):
         ax.set_yscale("log")
     ax.set_xlabel("training step")
     ylabel = {"loss": histories[0].metric if histories else "loss",
               "accuracy": "eval accuracy", "grad_norm": "gradient norm (before clipping)"}
-    ax.set_ylabel(ylabel[kind])
+    ax.set_ylabel(ylabel[kind] if kind != "success" else
+                  f"eval {histories[0].success['metric']}" if histories else "")
     if title is not None:
         ax.set_title(title)
     ax.legend(fontsize=8)

@@ -27,67 +27,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ..core.validation import (ArgumentTypeError, check_bool, check_float, check_int,
                                check_optional, check_seed)
+from .history import History  # noqa: F401  (rnnzoo.training.trainer.History, as before)
 from .model import SequenceModel
 from .optim import Optimizer, apply_constraints, clip_grad_norm, global_norm, make_optimizer
 from .tasks import Task
-
-
-@dataclass
-class History:
-    """What a training run recorded; :func:`rnnzoo.training.plotting.plot_history` draws it.
-
-    ``steps``/``train_loss``/``grad_norm``: one entry per optimizer step (the loss of
-    that step's batch and the global gradient norm *before* clipping).
-    ``eval_steps``/``eval_loss``/``eval_accuracy``: one entry per evaluation on the
-    task's fixed evaluation set (step 0 is the untrained model).
-    ``baseline``: the task's trivial baseline loss (``baseline_formula`` says which).
-    ``aux_loss``: per optimizer step, the part of ``train_loss`` that is the model's
-    auxiliary loss (a Skip RNN's budget; 0 for most cells). Evaluation losses are the
-    task's loss only, so they compare with the baseline.
-    """
-
-    label: str = ""
-    task: str = ""
-    metric: str = ""
-    baseline: float = float("nan")
-    baseline_formula: str = ""
-    steps: list = field(default_factory=list)
-    train_loss: list = field(default_factory=list)
-    grad_norm: list = field(default_factory=list)
-    aux_loss: list = field(default_factory=list)
-    eval_steps: list = field(default_factory=list)
-    eval_loss: list = field(default_factory=list)
-    eval_accuracy: list = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def final_eval_loss(self) -> float:
-        return self.eval_loss[-1] if self.eval_loss else float("nan")
-
-    @property
-    def final_eval_accuracy(self) -> float:
-        return self.eval_accuracy[-1] if self.eval_accuracy else float("nan")
-
-    def to_dict(self) -> dict:
-        """Plain JSON-able data (for checkpoints and logs)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d) -> "History":
-        return cls(**d)
-
-    def summary(self) -> str:
-        ratio = self.final_eval_loss / self.baseline if self.baseline else float("nan")
-        return (f"{self.label or 'model'} on {self.task}: eval {self.metric} "
-                f"{self.final_eval_loss:.4g} vs baseline {self.baseline:.4g} "
-                f"({ratio:.1%} of it), accuracy {self.final_eval_accuracy:.1%}, "
-                f"{self.steps[-1] if self.steps else 0} steps in {self.seconds:.1f} s")
 
 
 class Trainer:
@@ -157,7 +105,9 @@ class Trainer:
         self.xp, self.dtype = model.backend.xp, model.dtype
         self.history = History(label=label or model.cells[0].name, task=task.name,
                                metric=task.metric, baseline=float(task.baseline),
-                               baseline_formula=task.baseline_formula)
+                               baseline_formula=task.baseline_formula,
+                               success=None if task.success is None else
+                               task.success.to_dict())
 
     # ------------------------------------------------------------------ divergence
     def _diverged(self, what):
@@ -251,13 +201,20 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self):
-        """(loss, accuracy) on the task's fixed evaluation set, in slices of eval_batch.
+        """(loss, accuracy) on the task's fixed evaluation set (see :meth:`evaluation`)."""
+        return self.evaluation()[:2]
+
+    def evaluation(self):
+        """(loss, accuracy, success metric) on the task's fixed evaluation set, in slices
+        of eval_batch; the success metric (:meth:`Task.success_value`) is NaN where the
+        task has no criterion.
 
         Cells with a ``training`` switch (QRNN's zoneout) evaluate in inference mode, so
         the evaluation loss is deterministic; the switch is restored afterwards."""
         x_all, t_all = self.task.eval_data()
         n = x_all.shape[1]
-        loss_sum = acc_sum = 0.0
+        loss_sum = acc_sum = success_sum = 0.0
+        success = self.task.success is not None
         switched = [c for c in self.model.cells if getattr(c, "training", False)]
         for c in switched:
             c.training = False
@@ -270,19 +227,23 @@ class Trainer:
                 b = x.shape[1]
                 loss_sum += self.task.loss(y, target)[0] * b
                 acc_sum += self.task.accuracy(y, target) * b
+                if success:                   # a mean over sequences, like the others
+                    success_sum += self.task.success_value(y, target) * b
         finally:
             for c in switched:
                 c.training = True
-        return loss_sum / n, acc_sum / n
+        return loss_sum / n, acc_sum / n, success_sum / n if success else float("nan")
 
     def _record_eval(self):
-        loss, acc = self.evaluate()
+        loss, acc, success = self.evaluation()
         if not math.isfinite(loss):
             raise self._diverged(f"the evaluation loss is {loss}")
         h = self.history
         h.eval_steps.append(self.step)
         h.eval_loss.append(loss)
         h.eval_accuracy.append(acc)
+        if h.success is not None:        # (a history resumed from an older checkpoint has
+            h.eval_success.append(success)   # none: its lists stay aligned with eval_steps)
         return loss
 
     # ------------------------------------------------------------------ the loop

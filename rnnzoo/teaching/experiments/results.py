@@ -1,5 +1,17 @@
 """The result of a comparison: per-seed histories of every variant, with the summaries
-a figure, a table or a claim needs."""
+a figure, a table or a claim needs.
+
+Two readings of a run against its task, not to be confused:
+
+* **solved** (:meth:`Comparison.solved`, :meth:`Comparison.solved_at`): the task's own
+  criterion (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01, copy recall accuracy
+  >= 0.99, associative retrieval well above its plateau, digits accuracy >= 0.9);
+* **below half the baseline** (:meth:`Comparison.below_half_baseline`,
+  :meth:`Comparison.left_baseline`): the eval loss got under half the memoryless
+  baseline. It says a run learned *something*, not the task: half the adding baseline is
+  what remembering one of the two numbers scores, and on associative retrieval it sits
+  just under the plateau.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -8,9 +20,11 @@ import warnings
 import numpy as np
 
 from ...training.model import build_model
-from ...training.plotting import cell_style
+from ...training.plotting import cell_style, draw_success
 
-LEFT_BASELINE_FRACTION = 0.5   # a run "left the baseline" once its eval loss is below half of it
+LEFT_BASELINE_FRACTION = 0.5   # "left the baseline": the eval loss got below half of it
+KINDS = {"loss": "eval_loss", "accuracy": "eval_accuracy", "success": "eval_success"}
+
 
 class Comparison:
     """Per-seed histories of every variant, with the summaries a figure or claim needs."""
@@ -21,6 +35,7 @@ class Comparison:
         self.task_name, self.task_options = task_name, task_options
         self.budget, self.seeds, self.task = budget, seeds, task
         self.baseline, self.metric = float(task.baseline), task.metric
+        self.success = task.success          # what solved means; None: no criterion
         self.histories = {v.label: [] for v in variants}
         self._params = {v.label: [] for v in variants}
         self.diverged = {v.label: [] for v in variants}   # per seed: the step, or None
@@ -50,17 +65,26 @@ class Comparison:
         return self.histories[label]
 
     def curves(self, label, kind="loss"):
-        """(eval steps, array (seeds, evaluations)) of the eval loss or accuracy."""
+        """(eval steps, array (seeds, evaluations)) of the eval loss, accuracy, or the
+        task's success metric (``kind="success"``)."""
         hs = self._histories(label)
-        key = {"loss": "eval_loss", "accuracy": "eval_accuracy"}[kind]
+        key = self._key(kind)
         steps = max((h.eval_steps for h in hs), key=len)
         # a run that diverged stops early: the rest of its curve is NaN
         runs = [list(getattr(h, key)) + [np.nan] * (len(steps) - len(h.eval_steps))
                 for h in hs]
         return np.array(steps), np.array(runs, dtype=float)
 
+    def _key(self, kind):
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {sorted(KINDS)}; got {kind!r}")
+        if kind == "success" and self.success is None:
+            raise ValueError(f"task {self.task_name!r} has no success criterion; read its "
+                             f"loss against the baseline instead")
+        return KINDS[kind]
+
     def final(self, label, kind="loss") -> np.ndarray:
-        """The final eval loss (or accuracy) of every seed."""
+        """The final eval loss (or accuracy, or success metric) of every seed."""
         return self.curves(label, kind)[1][:, -1]
 
     def median(self, label, kind="loss") -> float:
@@ -68,17 +92,28 @@ class Comparison:
 
     def left_baseline(self, label, fraction=LEFT_BASELINE_FRACTION) -> list:
         """Per seed, the first eval step whose loss is at most ``fraction`` x the task's
-        baseline, or None if the run never got there within the budget."""
+        baseline, or None if the run never got there within the budget. Below half the
+        baseline is not *solved* (see the module docstring and :meth:`solved_at`)."""
         steps, losses = self.curves(label, "loss")
-        out = []
-        for run in losses:
-            below = np.nonzero(run <= fraction * self.baseline)[0]
-            out.append(int(steps[below[0]]) if below.size else None)
-        return out
+        return [_first(steps, run <= fraction * self.baseline) for run in losses]
 
-    def solved(self, label, fraction=LEFT_BASELINE_FRACTION) -> int:
-        """How many seeds left the baseline within the budget."""
+    def below_half_baseline(self, label, fraction=LEFT_BASELINE_FRACTION) -> int:
+        """How many seeds got the eval loss below ``fraction`` (half) x the baseline at
+        some evaluation within the budget (what ``solved`` counted before tasks stated
+        their criteria)."""
         return sum(s is not None for s in self.left_baseline(label, fraction))
+
+    def solved_at(self, label) -> list:
+        """Per seed, the first eval step that meets the task's success criterion, or
+        None if the run never did within the budget."""
+        steps, values = self.curves(label, "success")     # (refuses ... without criterion)
+        return [_first(steps, self.success.met(run)) for run in values]
+
+    def solved(self, label) -> int:
+        """How many seeds *end* solved: their final evaluation meets the task's success
+        criterion (:attr:`rnnzoo.tasks.Task.success`). A diverged run is not solved."""
+        final = self.final(label, "success")        # (refuses a task without criterion)
+        return int(np.sum(self.success.met(final)))
 
     def models(self, label, trained=True, dtype=None):
         """The trained models of ``label``, one per seed, rebuilt in this process
@@ -114,20 +149,26 @@ class Comparison:
                 f"(median, band = min-max over seeds).\nInit: {inits}")
 
     def summary(self) -> str:
-        """A table: median final loss and accuracy, their spread, and when each seed left
-        the baseline."""
+        """A table: median final loss and accuracy with their spread, how many seeds end
+        solved by the task's criterion (and when each first met it), and when each seed
+        first got below half the baseline."""
         head = (f"{'variant':<28}{'final ' + self.metric[:12]:>22} {'accuracy':>20}"
-                f"  left baseline at step (per seed)")
+                f"{'solved':>8}  solved at / below half the baseline at step (per seed)")
+        criterion = "no success criterion" if self.success is None else \
+            f"solved: {self.success.describe()}"
         lines = [f"{self.task_text()}: baseline {self.baseline:.4g} "
-                 f"({self.task.baseline_formula}); {self.budget.describe()}", head,
-                 "-" * len(head)]
+                 f"({self.task.baseline_formula}); {criterion}; {self.budget.describe()}",
+                 head, "-" * len(head)]
         for label in self.labels:
             loss, acc = self.final(label), self.final(label, "accuracy")
-            left = ["never" if s is None else str(s) for s in self.left_baseline(label)]
-            left = [f"diverged at {d}" if d is not None else lb
-                    for lb, d in zip(left, self.diverged[label])]
-            lines.append(f"{label:<28}{_spread(loss):>22} {_spread(acc):>20}  "
-                         f"{', '.join(left)}")
+            left = _steps_text(self.left_baseline(label), self.diverged[label])
+            if self.success is None:
+                solved, steps = "-", left
+            else:
+                solved = f"{self.solved(label)}/{len(self.seeds)}"
+                steps = f"{_steps_text(self.solved_at(label), self.diverged[label])} / {left}"
+            lines.append(f"{label:<28}{_spread(loss):>22} {_spread(acc):>20}{solved:>8}  "
+                         f"{steps}")
         return "\n".join(lines)
 
     __repr__ = summary
@@ -135,12 +176,14 @@ class Comparison:
     # ------------------------------------------------------------ plot
     def plot(self, ax=None, kind="loss", *, per_seed=False, log=None, title=None,
              legend=True, baseline=True):
-        """Median over seeds with a min-max band (or thin per-seed lines), the task's
-        baseline (``baseline=False`` when overlaying a second comparison on the same axes).
+        """Median over seeds with a min-max band (or thin per-seed lines) of the eval
+        loss, accuracy or the task's success metric (``kind="success"``), with the task's
+        baseline and its success threshold where it lives on that axis
+        (:func:`rnnzoo.training.plotting.draw_success`; ``baseline=False`` draws neither,
+        when overlaying a second comparison on the same axes).
         Returns ax; :meth:`caption` is the text to print under the figure."""
         import matplotlib.pyplot as plt
-        if kind not in ("loss", "accuracy"):
-            raise ValueError(f"kind must be 'loss' or 'accuracy'; got {kind!r}")
+        self._key(kind)
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         for label, v in self.variants.items():
@@ -163,17 +206,33 @@ class Comparison:
         if kind == "loss" and baseline:
             ax.axhline(self.baseline, ls=":", color="0.3", lw=1.2,
                        label=f"memoryless baseline {self.baseline:.3g}")
-        if kind == "loss" and (log if log is not None else True):
+        if baseline:
+            draw_success(ax, self.success, kind)
+        on_loss = kind == "loss" or kind == "success" and self.success.same_as == "loss"
+        if on_loss and (log if log is not None else True):
             ax.set_yscale("log")
-        if kind == "accuracy":
+        if not on_loss:
             ax.set_ylim(0, 1.02)
         ax.set_xlabel("training step")
-        ax.set_ylabel(f"eval {self.metric}" if kind == "loss" else "eval accuracy")
+        ax.set_ylabel({"loss": f"eval {self.metric}", "accuracy": "eval accuracy"}.get(
+            kind) or f"eval {self.success.metric}")
         ax.set_title(title or f"{self.task_text()}: {len(self.seeds)} seeds", fontsize=10)
         ax.grid(True, alpha=0.3)
         if legend:
             ax.legend(fontsize=8, loc="best")
         return ax
+
+
+def _first(steps, mask):
+    """The first step where ``mask`` holds, as an int, or None."""
+    hits = np.flatnonzero(mask)
+    return int(steps[hits[0]]) if hits.size else None
+
+
+def _steps_text(steps, diverged) -> str:
+    """Per seed: the step, 'never', or where the run diverged."""
+    return ", ".join(f"diverged at {d}" if d is not None else "never" if s is None else str(s)
+                     for s, d in zip(steps, diverged))
 
 
 def _spread(values) -> str:

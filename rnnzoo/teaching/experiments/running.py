@@ -147,23 +147,23 @@ def _check_task_options(task_options) -> dict:
     return dict(task_options)
 
 
-def _check_seeds(seeds) -> list:
+def _check_seeds(seeds, where="compare") -> list:
     """n (seeds 0..n-1) or the seeds themselves, distinct: a repeated seed would train
     the same run twice and count it twice in the spread."""
     expected = "a number of seeds >= 1 or a list of distinct seeds"
     if is_int(seeds):
         if seeds < 1:
-            raise ValueError(f"compare: seeds must be {expected}; got {describe(seeds)}")
+            raise ValueError(f"{where}: seeds must be {expected}; got {describe(seeds)}")
         return list(range(seeds))
     if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable) or (
             isinstance(seeds, np.ndarray) and seeds.ndim != 1):
-        raise ArgumentTypeError(f"compare: seeds must be {expected}; got {describe(seeds)}")
-    seeds = [check_seed(s, f"seeds[{i}]", where="compare") for i, s in enumerate(seeds)]
+        raise ArgumentTypeError(f"{where}: seeds must be {expected}; got {describe(seeds)}")
+    seeds = [check_seed(s, f"seeds[{i}]", where=where) for i, s in enumerate(seeds)]
     if not seeds:
-        raise ValueError("compare: seeds must name at least one seed; got []")
+        raise ValueError(f"{where}: seeds must name at least one seed; got []")
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
-        raise ValueError(f"compare: seeds must be distinct; got {seeds}, which repeats "
+        raise ValueError(f"{where}: seeds must be distinct; got {seeds}, which repeats "
                          f"{repeated}")
     return seeds
 

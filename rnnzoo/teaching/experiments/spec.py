@@ -17,8 +17,6 @@ FAIR_DEFAULTS = {
     "janet": lambda task: {"t_max": max(int(task.T), 2)},
 }
 
-LEFT_BASELINE_FRACTION = 0.5   # a run "left the baseline" once its eval loss is below half of it
-
 
 @dataclass(frozen=True)
 class Budget:

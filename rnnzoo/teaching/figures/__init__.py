@@ -3,19 +3,25 @@
 ``python -m rnnzoo figures`` runs every function registered with ``@figure``; ``--full``
 runs the papers' lengths instead of the quick defaults. Each function takes
 (out_dir, full, seed), draws one PNG and returns its path. The PNGs carry no timestamp,
-so a rerun with the same seed rewrites identical files.
+so a rerun with the same seed rewrites identical files. ``--seed S`` starts every
+comparison at seed S (S, S+1, S+2): ``--seed 10`` checks every claim on fresh seeds.
+``--robust`` re-runs the variants behind each negative claim (:func:`.core.check_robust`)
+at 4x the steps on a second seed block and records the verdicts in claims.json.
 
 One module per cell family registers its figures (``baselines``, ``gated``, ...); the
-shared registry and plots live in :mod:`.core`.
+shared registry and plots live in :mod:`.core`, claims.json and claims.md in
+:mod:`.claims_file`.
 """
 from __future__ import annotations
 
-import json
-import pathlib
+from ...core.validation import check_bool
 
 # isort: off
-from .core import (CLAIMS, FIGURES, _current, check, comparison, figure,  # noqa: F401
-                   measure, plot_gradient_norms, plot_jacobian_spectra, variant)
+from .core import (CLAIMS, FIGURES, SETTINGS, _current, check, check_robust,  # noqa: F401
+                   comparison, figure, measure, plot_gradient_norms, plot_jacobian_spectra,
+                   variant)
+from .claims_file import (claims_path, render_claims, robustness_problems,  # noqa: F401
+                          write_claims)
 # each module registers its figures, in the issues' order (FIGURES, claims.md and --list
 # follow it)
 from . import (baselines, training, gated, structural, unitary, skipping,  # noqa: F401
@@ -25,57 +31,30 @@ from .gated import GATED  # noqa: F401
 # isort: on
 
 
-def make_figures(names=None, out_dir="figures", full=False, seed=0, progress=True):
+def make_figures(names=None, out_dir="figures", full=False, seed=0, progress=True,
+                 robust=False):
     """Draw the named figures (default: all) into ``out_dir``; returns their paths.
 
     The claims each figure checks on its data are written to ``out_dir/claims.json`` and,
-    readable, ``claims.md`` (the entries of figures not drawn this time are kept)."""
+    readable, ``claims.md`` (the entries of figures not drawn this time are kept).
+    ``robust``: run the robustness re-run of every claim stated with
+    :func:`.core.check_robust` (otherwise recorded as skipped)."""
     names = list(FIGURES) if not names else list(names)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure(s) {unknown}; available: {', '.join(FIGURES)}")
     from tqdm.auto import tqdm
+    SETTINGS["robust"] = check_bool(robust, "robust", where="make_figures")
     paths = []
     bar = tqdm(names, desc="figures", unit="fig", disable=not progress)
-    for name in bar:
-        bar.set_postfix_str(name)
-        _current[0] = name
-        CLAIMS[name] = []
-        paths.append(FIGURES[name](out_dir, full=full, seed=seed))
-    _current[0] = None
+    try:
+        for name in bar:
+            bar.set_postfix_str(name)
+            _current[0] = name
+            CLAIMS[name] = []
+            paths.append(FIGURES[name](out_dir, full=full, seed=seed))
+    finally:
+        _current[0] = None
+        SETTINGS["robust"] = False
     write_claims(out_dir, {n: CLAIMS[n] for n in names}, full=full)
     return paths
-
-
-def claims_path(out_dir, full=False):
-    return pathlib.Path(out_dir) / ("claims_full.json" if full else "claims.json")
-
-
-def write_claims(out_dir, new, full=False):
-    """Merge ``new`` ({figure: [Claim]}) into out_dir/claims.json and rewrite claims.md."""
-    path = claims_path(out_dir, full)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data.update({name: [c.to_dict() for c in claims] for name, claims in new.items()})
-    # the figures' order; an entry of a figure this process does not know is kept last
-    data = {**{n: data[n] for n in FIGURES if n in data},
-            **{n: v for n, v in data.items() if n not in FIGURES}}
-    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
-    path.with_suffix(".md").write_text(render_claims(data, full))
-
-
-def render_claims(data, full=False) -> str:
-    """claims.json as markdown: one section per figure, each claim PASS or FAIL with its
-    numbers, exactly as the figures command computed them."""
-    from ..experiments import Claim, Measurement
-    lines = ["# What the figures' runs show" + (" (--full)" if full else ""), "",
-             "Written by `python -m rnnzoo figures" + (" --full" if full else "") + "` from the "
-             "runs behind each figure; do not edit. Each line is a check on the data: PASS "
-             "means the runs support the sentence, with the numbers that decided it.", ""]
-    for name, claims in data.items():
-        if not claims:
-            continue
-        lines += [f"## {name}.png", ""]
-        lines += [f"- {Measurement(c['statement'], c['numbers'])}" if c.get("measured") else
-                  f"- {Claim(c['statement'], c['passed'], c['numbers'])}" for c in claims]
-        lines.append("")
-    return "\n".join(lines)

@@ -9,7 +9,7 @@ BASELINES = [
     variant("rnn (relu, identity init: IRNN)", "rnn",
             {"nonlinearity": "relu", "identity_init": True}, linestyle="--"),
     variant("gru", "gru"),
-    variant("lstm", "lstm"),
+    variant("lstm (forget bias 0)", "lstm", {"forget_bias": 0.0}),    # PyTorch's init
     variant("lstm, forget bias 3", "lstm", {"forget_bias": 3.0}, linestyle="--"),
 ]
 

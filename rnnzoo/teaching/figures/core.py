@@ -88,18 +88,27 @@ def label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
 
 
 _COMPARISONS: dict = {}   # comparisons shared by the figures of one command
+SETTINGS = {"robust": False}   # set by make_figures: run the robustness re-runs?
 
 
 def comparison(variants, task, task_options, budget, *, full=False, seed=0):
     """Run (once per command) an :func:`rnnzoo.experiments.compare` for a figure:
     3 seeds by default, 5 with ``--full``, starting at ``seed``. Figures that need the
     same runs share them."""
-    from ..experiments import compare
     seeds = list(range(seed, seed + (5 if full else 3)))
+    return shared_compare(variants, task, task_options=task_options, budget=budget,
+                          seeds=seeds)
+
+
+def shared_compare(variants, task, *, task_options, budget, seeds, workers=None,
+                   progress=False):
+    """:func:`rnnzoo.experiments.compare`, run once per command for each distinct set of
+    arguments (the figures' comparisons and robustness re-runs share it)."""
+    from ..experiments import compare
     key = (repr(variants), task, repr(sorted(task_options.items())), repr(budget), tuple(seeds))
     if key not in _COMPARISONS:
         _COMPARISONS[key] = compare(variants, task, task_options=task_options, budget=budget,
-                                    seeds=seeds, progress=False)
+                                    seeds=seeds, workers=workers, progress=progress)
     return _COMPARISONS[key]
 
 
@@ -114,6 +123,22 @@ def check(statement, passed, **numbers):
     the figures command exits non-zero when any fails, after drawing everything."""
     from ..experiments import claim
     c = claim(statement, passed, strict=False, **numbers)
+    CLAIMS.setdefault(_current[0], []).append(c)
+    return c
+
+
+def check_robust(statement, result, check_fn, *, labels, negative=True, factor=None,
+                 numbers=None):
+    """A claim about ``result`` (a Comparison) stated as ``check_fn(res)`` on the variants
+    ``labels``, recorded like :func:`check`, with a robustness entry: the same check on
+    those variants re-run at ``factor`` x the steps (4 for a negative claim) on the second
+    seed block (10-12 after 0-2) when the command runs with ``--robust``, else recorded
+    as skipped (:func:`rnnzoo.experiments.robust_claim`). The figures command exits
+    non-zero if a re-run fails."""
+    from ..experiments import robust_claim
+    c = robust_claim(statement, result, check_fn, labels=labels, negative=negative,
+                     factor=factor, numbers=numbers, robust=SETTINGS["robust"],
+                     runner=shared_compare, strict=False)
     CLAIMS.setdefault(_current[0], []).append(c)
     return c
 

@@ -9,7 +9,7 @@ from .training import adding_runs
 GATED = [
     variant("gru", "gru"),
     variant("mgu", "mgu"),
-    variant("lstm", "lstm"),
+    variant("lstm (forget bias 0)", "lstm", {"forget_bias": 0.0}),    # PyTorch's init
     variant("janet (chrono init)", "janet"),
     variant("janet (b_f = 1)", "janet", {"chrono_init": False}, linestyle="--"),
 ]

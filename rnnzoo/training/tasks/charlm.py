@@ -20,6 +20,9 @@ x (T, B, V)) and the same sequence shifted by one is the target ((T, B) int): pr
 the next character at every step (readout "all"), loss cross-entropy in nats.
 :meth:`CharLM.bits` turns it into bits per character (divide by ln 2).
 
+Solved: no criterion (``success`` is None). A language model is never done: it is
+compared with others by its cross-entropy, and with the unigram baseline below.
+
 Baseline: the unigram model, which predicts every character with its training frequency
 (add-one smoothed), knows nothing of context; its cross-entropy on the evaluation text is
 ``baseline``. A model below it has learned something about what comes next.

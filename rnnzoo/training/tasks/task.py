@@ -1,6 +1,10 @@
 """The interface every task shares (:class:`Task`: the fixed evaluation set, loss and
-accuracy by ``loss_kind``) and the small helpers the task modules use."""
+accuracy by ``loss_kind``, and what *solved* means: :class:`Success`) and the small
+helpers the task modules use."""
 from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -26,8 +30,63 @@ def _check_rng(rng):
                                 f"got {describe(rng)}")
 
 
+@dataclass(frozen=True)
+class Success:
+    """What *solved* means on a task: a metric of the model's outputs on the evaluation
+    set, a threshold and a direction. A run is solved at an evaluation whose metric is
+    below the threshold (``direction="below"``: ``value < threshold``) or at or above it
+    (``"above"``: ``value >= threshold``); NaN (a diverged run) never is.
+
+    ``same_as``: the quantity the trainer already records that the metric equals
+    ("loss" or "accuracy", None if neither), so a plot of that quantity draws the
+    threshold. ``memoryless``: the metric's value for the task's memoryless predictor (the
+    level to leave). ``memoryless_loss``: that predictor's loss where it is *not* the task's
+    ``baseline`` (associative retrieval's plateau), else None. ``source``: where the
+    criterion comes from and why this threshold.
+
+    The metric must be a mean over the evaluation sequences (the trainer evaluates in
+    slices and averages them by size)."""
+
+    metric: str
+    threshold: float
+    direction: str
+    same_as: str | None
+    memoryless: float
+    source: str
+    memoryless_loss: float | None = None
+
+    DIRECTIONS = ("below", "above")
+
+    def __post_init__(self):
+        if self.direction not in self.DIRECTIONS:
+            raise ValueError(f"Success.direction must be one of {self.DIRECTIONS}; got "
+                             f"{self.direction!r}")
+        if self.same_as not in (None, "loss", "accuracy"):
+            raise ValueError(f"Success.same_as must be None, 'loss' or 'accuracy'; got "
+                             f"{self.same_as!r}")
+        if not math.isfinite(self.threshold):
+            raise ValueError(f"Success.threshold must be finite; got {self.threshold!r}")
+
+    def met(self, value):
+        """Whether ``value`` (a number or an array of them) meets the criterion."""
+        value = np.asarray(value, dtype=float)
+        with np.errstate(invalid="ignore"):
+            met = value < self.threshold if self.direction == "below" else \
+                value >= self.threshold
+        return bool(met) if met.ndim == 0 else met
+
+    def describe(self) -> str:
+        """E.g. ``"MSE < 0.01"``."""
+        return f"{self.metric} {'<' if self.direction == 'below' else '>='} {self.threshold:.3g}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 class Task:
-    """Shared plumbing: the fixed evaluation set, and loss/accuracy by ``loss_kind``."""
+    """Shared plumbing: the fixed evaluation set, loss/accuracy by ``loss_kind``, and the
+    success criterion (:attr:`success`, None where the task has none) with its metric
+    (:meth:`success_value`)."""
 
     name = ""
     loss_kind = "mse"
@@ -35,6 +94,7 @@ class Task:
     input_size = output_size = T = 0
     baseline = float("nan")
     baseline_formula = ""
+    success: Success | None = None      # what solved means; None: the task has no criterion
 
     def __init__(self, *, seed=0, eval_size=1000):
         self.seed = check_seed(seed, where=type(self).__name__)
@@ -47,8 +107,9 @@ class Task:
         return "MSE" if self.loss_kind == "mse" else "cross-entropy (nats)"
 
     def describe(self) -> str:
+        solved = f"; solved: {self.success.describe()}" if self.success is not None else ""
         return (f"{self.name}: x {self.x_shape}, target {self.target_shape}, loss {self.metric}"
-                f", baseline {self.baseline:.4g} = {self.baseline_formula}")
+                f", baseline {self.baseline:.4g} = {self.baseline_formula}{solved}")
 
     @property
     def x_shape(self) -> str:
@@ -85,6 +146,20 @@ class Task:
         """Fraction of correct predictions (argmax over classes for classification)."""
         xp = array_module(y)
         return float(xp.mean(y.argmax(axis=-1) == target))
+
+    def success_value(self, y, target) -> float:
+        """The success metric of outputs ``y`` against ``target`` (a mean over the
+        sequences): the loss or the accuracy, as :attr:`success` says. A task whose metric
+        is neither overrides this."""
+        if self.success is None:
+            raise ValueError(f"task {self.name!r} has no success criterion (its success is "
+                             f"None); compare its loss with the baseline instead")
+        if self.success.same_as == "loss":
+            return float(self.loss(y, target)[0])
+        if self.success.same_as == "accuracy":
+            return float(self.accuracy(y, target))
+        raise NotImplementedError(f"{type(self).__name__} must define success_value: its "
+                                  f"metric {self.success.metric!r} is not its loss or accuracy")
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.describe()}>"

@@ -1,0 +1,106 @@
+"""figures/claims.json and its rendering claims.md: the claims each figure checked on its
+data, with their robustness entries, and the check that every negative claim survived a
+larger budget on new seeds (:func:`robustness_problems`)."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+from .core import FIGURES
+
+
+def claims_path(out_dir, full=False):
+    return pathlib.Path(out_dir) / ("claims_full.json" if full else "claims.json")
+
+
+def write_claims(out_dir, new, full=False):
+    """Merge ``new`` ({figure: [Claim]}) into out_dir/claims.json and rewrite claims.md.
+
+    A claim whose robustness re-run was skipped this time (the default figures run) keeps
+    the verdict of an earlier ``--robust`` run when that run checked the same sentence,
+    found the same numbers at the first budget (so the code behind it did not change) and
+    re-ran the same plan (same variants, budget and seeds): it is marked
+    ``"carried_over": true``. Anything else stays skipped."""
+    path = claims_path(out_dir, full)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    for name, claims in new.items():
+        entries = [c.to_dict() for c in claims]
+        _carry_over(entries, data.get(name, []))
+        data[name] = entries
+    # the figures' order; an entry of a figure this process does not know is kept last
+    data = {**{n: data[n] for n in FIGURES if n in data},
+            **{n: v for n, v in data.items() if n not in FIGURES}}
+    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+    path.with_suffix(".md").write_text(render_claims(data, full))
+
+
+def _carry_over(entries, previous):
+    """Give a skipped robustness entry the earlier verdict on the same claim (see
+    :func:`write_claims`)."""
+    earlier = {e["statement"]: e for e in previous
+               if e.get("robustness") and not e["robustness"].get("skipped")}
+    for e in entries:
+        r, old = e.get("robustness"), earlier.get(e["statement"])
+        if r and r.get("skipped") and old and old["numbers"] == e["numbers"] \
+                and old["passed"] == e["passed"] and old["robustness"].get("spec") == r["spec"]:
+            e["robustness"] = {**old["robustness"], "carried_over": True}
+
+
+def render_claims(data, full=False) -> str:
+    """claims.json as markdown: one section per figure, each claim PASS or FAIL with its
+    numbers, exactly as the figures command computed them, and its robustness re-run
+    (or that it was skipped) beneath it."""
+    from ..experiments import Claim, Measurement
+    from ..experiments.claims import robustness_text
+    lines = ["# What the figures' runs show" + (" (--full)" if full else ""), "",
+             "Written by `python -m rnnzoo figures" + (" --full" if full else "") + "` from the "
+             "runs behind each figure; do not edit. Each line is a check on the data: PASS "
+             "means the runs support the sentence, with the numbers that decided it.", ""]
+    for name, claims in data.items():
+        if not claims:
+            continue
+        lines += [f"## {name}.png", ""]
+        for c in claims:
+            if c.get("measured"):
+                lines.append(f"- {Measurement(c['statement'], c['numbers'])}")
+                continue
+            lines.append(f"- {Claim(c['statement'], c['passed'], c['numbers'])}")
+            if c.get("robustness"):
+                lines.append(f"  - {robustness_text(c['robustness'])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def robustness_problems(data, min_factor=4) -> list:
+    """What is wrong with the robustness of the claims in ``data`` (a claims.json's
+    content, {figure: [claim dicts]}): one sentence per problem, [] when none.
+
+    A claim marked ``"negative": true`` must have a robustness entry that was run (not
+    skipped) at ``min_factor`` x the steps or more, on seeds disjoint from the first
+    block, and passed; any other claim that has a run entry must have passed it. A test
+    on the committed file is ``assert not robustness_problems(json.loads(text))``."""
+    problems = []
+    for figure, claims in data.items():
+        for c in claims:
+            if c.get("measured"):
+                continue
+            r, what = c.get("robustness"), f"{figure}: {c['statement']!r}"
+            if r is None or r.get("skipped"):
+                if c.get("negative"):
+                    problems.append(f"{what} is negative but its robustness re-run was "
+                                    + ("never recorded" if r is None else "skipped")
+                                    + " (python -m rnnzoo figures --robust runs it)")
+                continue
+            factor, seeds = r.get("budget_factor", 0), r.get("seeds", [])
+            if not r.get("passed"):
+                problems.append(f"{what} does not survive {factor}x the steps on seeds "
+                                f"{seeds}: {r.get('numbers')}")
+            if c.get("negative") and factor < min_factor:
+                problems.append(f"{what} is negative but was re-run at only {factor}x the "
+                                f"steps (at least {min_factor}x)")
+            shared = sorted(set(seeds) & set(r.get("first_seeds", [])))
+            if shared or not seeds:
+                problems.append(f"{what} was re-run on seeds {seeds}, which "
+                                + (f"share {shared} with the first block {r['first_seeds']}"
+                                   if shared else "name none"))
+    return problems
