@@ -28,6 +28,19 @@ ERR = (TypeError, ValueError)
     ("adding", {"T": True}, "adding problem T must be an integer"),
     ("copy", {"T": 0}, r"copy task T \(the blank gap\) must be an integer >= 1"),
     ("copy", {"T": "5"}, "copy task T .* must be an integer"),
+    ("selective_copy", {"T": 3, "symbols": 4},
+     r"selective copy T \(the span the 4 symbols are scattered over, at least symbols\) "
+     r"must be an integer >= 4; got 3"),
+    ("selective_copy", {"T": 10.5}, "selective copy T .* must be an integer"),
+    ("selective_copy", {"T": True}, "selective copy T .* must be an integer"),
+    ("selective_copy", {"symbols": 0}, r"selective copy symbols \(how many to copy\) must be "
+                                       r"an integer >= 1; got 0"),
+    ("selective_copy", {"symbols": "4"}, "selective copy symbols .* must be an integer"),
+    ("selective_copy", {"vocab": 1}, r"selective copy vocab \(the number of symbols\) must "
+                                     r"be an integer >= 2; got 1"),
+    ("selective_copy", {"vocab": 2.0}, "selective copy vocab .* must be an integer"),
+    ("selective_copy", {"eval_size": 0}, "eval_size must be an integer >= 1"),
+    ("selective_copy", {"pairs": 4}, "unexpected keyword argument 'pairs'"),
     ("adding", {"seed": -1}, "seed must be an integer >= 0"),
     ("adding", {"seed": 1.5}, "seed must be an integer"),
     ("adding", {"seed": "0"}, "seed must be an integer"),
@@ -55,7 +68,7 @@ def test_make_task(name, kwargs, match):
     raises(ERR, match, make_task, name, **kwargs)
 
 
-@pytest.mark.parametrize("name", ["adding", "copy", "associative", "digits"])
+@pytest.mark.parametrize("name", ["adding", "copy", "associative", "digits", "selective_copy"])
 @pytest.mark.parametrize("size,rng,match", [
     (0, "ok", "batch_size must be an integer >= 1"),
     (2.5, "ok", "batch_size must be an integer"),

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rnnzoo.tasks import AssociativeRetrieval, CopyMemory, make_task
+from rnnzoo.tasks import AssociativeRetrieval, CopyMemory, SelectiveCopy, make_task
 
 B = 64
 
@@ -15,7 +15,8 @@ def draw(task, seed=3):
 
 
 @pytest.mark.parametrize("name,T", [("adding", 30), ("copy", 12), ("digits", None),
-                                    ("permuted_digits", None), ("associative", None)])
+                                    ("permuted_digits", None), ("associative", None),
+                                    ("selective_copy", 15)])
 def test_shapes_and_determinism(name, T):
     task = make_task(name, T=T, seed=0)
     x, target = draw(task)
@@ -143,6 +144,77 @@ def test_adding_skiprnn_layout():
     assert make_task(**task.spec).layout == "skiprnn"
     with pytest.raises(ValueError, match="layout must be one of"):
         make_task("adding", T=50, layout="tenth")
+
+
+def test_selective_copy_layout_and_recall_from_input():
+    """K symbols at distinct positions among the first T steps, blanks elsewhere, the
+    delimiter at step T, K blanks; the target is the symbols in the order they appear."""
+    task = SelectiveCopy(T=12, symbols=3, vocab=5)
+    x, target = draw(task)
+    L = 12 + 3 + 1
+    codes = x.argmax(axis=-1)
+    assert task.T == L and x.shape == (L, B, 7) and np.all(x.sum(axis=-1) == 1)
+    assert (task.input_size, task.output_size) == (7, 6)
+    span = codes[:12]
+    assert np.all((span > 0).sum(axis=0) == 3) and span.max() <= 5
+    assert np.all(codes[12] == 6) and np.all(codes[13:] == 0)
+    for b in range(B):
+        np.testing.assert_array_equal(target[-3:, b], span[:, b][span[:, b] > 0])
+    assert np.all(target[:-3] == 0) and target.min() >= 0 and target.max() < task.output_size
+    assert make_task(**task.spec).spec == task.spec
+
+
+def test_selective_copy_positions_and_symbols_are_uniform_so_no_fixed_delay_copies():
+    """On 40,000 sequences: every position of the span holds a symbol with frequency
+    K/T and every symbol is equally likely (within 5 standard errors); the delay from a
+    symbol to its recall step varies (in the copy task it is one number), which is why a
+    time-invariant filter cannot do this task."""
+    task = SelectiveCopy(T=20, symbols=4, vocab=8)
+    n = 40_000
+    codes, target = task.codes(n, np.random.default_rng(1))
+    occupied = (codes[:20] > 0).mean(axis=1)
+    p = 4 / 20
+    assert np.all(np.abs(occupied - p) < 5 * math.sqrt(p * (1 - p) / n))
+    freq = np.bincount(target[-4:].ravel(), minlength=9)[1:] / (4 * n)
+    assert np.all(np.abs(freq - 1 / 8) < 5 * math.sqrt((1 / 8) * (7 / 8) / (4 * n)))
+    first = (codes[:20] > 0).argmax(axis=0)                   # where the first symbol sits
+    assert len(np.unique(first)) == 20 - 4 + 1        # the first symbol anywhere in 0..16
+    copy_codes, copy_target = CopyMemory(T=20).codes(100, np.random.default_rng(1))
+    np.testing.assert_array_equal(copy_target[-10:], copy_codes[:10])   # copy: fixed delay
+
+
+def test_selective_copy_baseline_formula_and_memoryless_loss():
+    """The memoryless predictor (blank until the recall, then uniform over the S symbols)
+    scores exactly K ln S / (T + K + 1); and on 100,000 sequences the best memoryless
+    predictor estimated from data (each recall step's empirical symbol frequencies, fitted
+    on one half, scored on the other) is no better, within 4 standard errors."""
+    task = SelectiveCopy(T=30, symbols=5, vocab=6)
+    assert task.baseline == pytest.approx(5 * math.log(6) / 36)
+    _, target = task.eval_data()
+    logits = np.full((task.T, target.shape[1], 7), -1e9)
+    logits[:-5, :, 0] = 0.0
+    logits[-5:, :, 1:] = 0.0
+    assert task.loss(logits, target)[0] == pytest.approx(task.baseline, rel=1e-12)
+    n = 100_000
+    _, t = task.codes(2 * n, np.random.default_rng(2))
+    fit, test = t[-5:, :n], t[-5:, n:]
+    freq = np.stack([np.bincount(row, minlength=7) for row in fit]) / n        # (5, 7)
+    nll = -np.log(np.take_along_axis(freq, test, axis=1)).sum(axis=0) / task.T  # per sequence
+    assert abs(nll.mean() - task.baseline) < 4 * nll.std() / math.sqrt(n)
+    assert task.success.memoryless == 1 / 6 and task.success.threshold == 0.99
+
+
+def test_selective_copy_accuracy_reads_the_recall_steps_only():
+    task = SelectiveCopy(T=8, symbols=2, vocab=4)
+    _, target = draw(task)
+    y = np.zeros((task.T, B, 5))
+    y[np.arange(task.T)[:, None], np.arange(B)[None, :], target] = 1.0   # right everywhere
+    assert task.accuracy(y, target) == 1.0 and task.success_value(y, target) == 1.0
+    y[-1] = 0.0
+    y[-1, :, 0] = 1.0                       # the last recalled symbol wrong (blank)
+    assert task.accuracy(y, target) == 0.5
+    y[:-2] = 0.0                            # the steps before the recall do not count
+    assert task.accuracy(y, target) == 0.5
 
 
 # ------------------------------------------------------------------ what solved means

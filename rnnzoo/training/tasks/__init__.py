@@ -25,32 +25,37 @@ Every task has the same small interface (:class:`.task.Task`), which is all the 
 Solved, per task: adding, eval MSE < 0.01; copy, at least 99% of the recalled symbols
 right; associative retrieval, accuracy halfway from the plateau of a model that knows
 which digits it saw but not their keys (0.38 for 4 pairs, computed exactly) to 1;
-digits, test accuracy >= 0.9; charlm, none. Each task's docstring says why.
+digits, test accuracy >= 0.9; selective copy, at least 99% of the recalled symbols right;
+charlm, none. Each task's docstring says why.
 
 Build one by name with :func:`make_task` (``"adding"``, ``"copy"``, ``"associative"`` from
-:mod:`.memory`, ``"digits"``, ``"permuted_digits"`` from :mod:`.digits`, ``"charlm"`` from
-:mod:`.charlm`). A new task is a module here whose class this registry names.
+:mod:`.memory`, ``"digits"``, ``"permuted_digits"`` from :mod:`.digits`,
+``"selective_copy"`` from :mod:`.selective_copy`, ``"charlm"`` from :mod:`.charlm`). A new
+task is a module here whose class this registry names.
 """
 from __future__ import annotations
 
 from .charlm import CharLM, sample
 from .digits import SequentialDigits
 from .memory import AddingProblem, AssociativeRetrieval, CopyMemory
+from .selective_copy import SelectiveCopy
 from .task import EVAL_SEED_OFFSET, Success, Task
 
 TASKS = {"adding": AddingProblem, "copy": CopyMemory, "digits": SequentialDigits,
          "permuted_digits": SequentialDigits, "associative": AssociativeRetrieval,
-         "charlm": CharLM}
+         "selective_copy": SelectiveCopy, "charlm": CharLM}
 
 __all__ = ["TASKS", "make_task", "Task", "Success", "AddingProblem", "CopyMemory",
-           "SequentialDigits", "AssociativeRetrieval", "CharLM", "sample", "EVAL_SEED_OFFSET"]
+           "SequentialDigits", "AssociativeRetrieval", "SelectiveCopy", "CharLM", "sample",
+           "EVAL_SEED_OFFSET"]
 
 
 def make_task(name, T=None, **kwargs) -> Task:
     """Build a task by name: ``make_task("adding", T=200, seed=0)``.
 
     ``T`` is the adding problem's length, the copy task's blank gap (its sequences are
-    T + 20 long), fixed at 64 for the digits, and 2K + 3 for associative retrieval (set
+    T + 20 long), the span selective copy scatters its symbols over (its sequences are
+    T + K + 1 long), fixed at 64 for the digits, and 2K + 3 for associative retrieval (set
     ``pairs=K`` instead). None means the task's default.
     """
     if not isinstance(name, str) or name not in TASKS:
