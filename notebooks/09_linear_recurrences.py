@@ -1,0 +1,358 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 09 · Linear recurrences: the scan, the LRU, minGRU and minLSTM
+#
+# Since 2023 recurrence is back with cells whose hidden-to-hidden map is **linear and
+# diagonal**:
+#
+# $$h_t = a_t \odot h_{t-1} + b_t .$$
+#
+# * **LRU** (Orvieto et al., ICML 2023): $a_t = \lambda$, a fixed complex vector with
+#   $|\lambda| < 1$, and $b_t = \gamma \odot B u_t$.
+# * **minGRU / minLSTM** (Feng et al., 2024, "Were RNNs All We Needed?"): $a_t$ and $b_t$
+#   are gates computed from $x_t$ alone, e.g. minGRU's $a_t = 1 - z_t$,
+#   $b_t = z_t \odot \tilde h_t$ with $z_t = \sigma(W_z x_t + b_z)$.
+#
+# Because $a_t$ does not depend on $h$, the gradient over $k$ steps is a product of $k$
+# numbers per unit, and the whole sequence can be computed by a *scan* instead of a loop.
+# We build the scan by hand, predict LRU's gradient before running it, time the cells,
+# and end with what the price is: the gates cannot look at the state. Every number in the
+# prose below is printed by the code above it.
+
+# %%
+import sys, pathlib
+try:
+    import rnnzoo
+except ImportError:                      # running from a checkout without `pip install -e .`
+    sys.path.insert(0, str(pathlib.Path.cwd().parent))
+    import rnnzoo
+
+import numpy as np
+import matplotlib.pyplot as plt
+from rnnzoo import experiments as ex
+from rnnzoo.core import scan
+from rnnzoo.teaching import selfcheck    # the exercises' checks
+
+# %% [markdown]
+# ## 1. The scan by hand
+#
+# Four steps, one unit, $h_{-1} = 0$. Each step multiplies by $a_t$ and adds $b_t$.
+
+# %%
+a = np.array([0.5, 0.9, 0.8, 1.0])
+b = np.array([1.0, 2.0, 3.0, 4.0])
+h, by_hand = 0.0, []
+for t in range(4):
+    h = a[t] * h + b[t]
+    by_hand.append(h)
+print("by hand:", by_hand)
+A3, B3, H0 = a[:, None, None], b[:, None, None], np.zeros((1, 1))   # (T, B, H), (B, H)
+print("scan.linear_scan, loop:", scan.linear_scan(A3, B3, H0, mode="loop").ravel())
+
+# %% [markdown]
+# **The doubling form.** Step $t$ is the affine map $h \mapsto a_t h + b_t$, and two
+# affine maps compose into one: first $(a_s, b_s)$ then $(a_t, b_t)$ is
+# $(a_t a_s,\ a_t b_s + b_t)$. Hillis & Steele's scan composes every element with the one
+# $d$ steps before it, for $d = 1, 2, 4, \dots$: after $\lceil\log_2 T\rceil$ passes
+# element $t$ holds steps $0..t$ composed, and its $b$ is $h_t$. Each pass is a few
+# whole-array operations instead of $T$ small ones.
+
+# %%
+A, Bc = a.copy(), b.copy()
+A[0] = 0.0                         # step 0 starts from h_{-1} = 0: a constant map
+d = 1
+while d < len(a):
+    Bc[d:] = A[d:] * Bc[:-d] + Bc[d:]          # right-hand sides use the old values
+    A[d:] = A[d:] * A[:-d]
+    print(f"after the pass with d = {d}: b = {Bc}")
+    d *= 2
+doubling = scan.linear_scan(A3, B3, H0, mode="doubling").ravel()
+ex.claim("the doubling passes, the library's doubling form and the loop agree to 1e-12",
+         np.allclose(Bc, by_hand, rtol=0, atol=1e-12)
+         and np.allclose(doubling, by_hand, rtol=0, atol=1e-12),
+         by_hand=by_hand, doubling=doubling)
+
+# %% [markdown]
+# **The backward is the same scan, run backwards in time.** With $g_t = \partial L /
+# \partial h_t$ from outside (the loss at step $t$), the total gradient reaching $h_t$
+# comes from $g_t$ and from $h_{t+1} = a_{t+1} h_t + \dots$:
+#
+# $$\delta_t = g_t + a_{t+1}\,\delta_{t+1}, \qquad \delta_{T-1} = g_{T-1}, \qquad
+# \frac{\partial L}{\partial b_t} = \delta_t, \qquad \frac{\partial L}{\partial a_t} =
+# \delta_t\, h_{t-1} .$$
+#
+# That is a linear scan on reversed time with coefficients $a_{t+1}$: we call the
+# *forward* scan on the reversed arrays and compare with `scan.linear_scan_backward`.
+
+# %%
+g = np.array([0.3, -1.0, 0.5, 2.0])
+h_fwd = scan.linear_scan(A3, B3, H0, mode="loop")
+# reversed step s is original step t = T-1-s; its coefficient is a_{t+1} = a[T-s]
+# (step s = 0 has nothing before it: its coefficient multiplies the zero start)
+coef_rev = np.concatenate([[0.0], a[:0:-1]])      # 0, a[3], a[2], a[1]
+delta = scan.linear_scan(coef_rev[:, None, None], g[::-1, None, None], H0,
+                         mode="loop").ravel()[::-1]
+da, db, dh0 = scan.linear_scan_backward(A3, h_fwd, H0, g[:, None, None], mode="loop")
+print("delta by the reversed forward scan:", delta)
+print("dL/db from linear_scan_backward:  ", db.ravel())
+ex.claim("the reversed forward scan gives linear_scan_backward's delta, and dL/da = "
+         "delta * h_{t-1}, to 1e-12",
+         np.allclose(delta, db.ravel(), rtol=0, atol=1e-12)
+         and np.allclose(da.ravel(), delta * np.append(0.0, h_fwd.ravel()[:-1]), rtol=0,
+                         atol=1e-12), delta=delta, db=db.ravel())
+
+# %% [markdown]
+# ## 2. LRU: the gradient over $k$ steps is $|\lambda|^k$, known before anything runs
+#
+# $x_t = \lambda \odot x_{t-1} + \gamma \odot B u_t$, so $\partial x_t / \partial x_{t-k}
+# = \mathrm{diag}(\lambda^k)$: per unit, a rotation by $k\theta_n$ scaled by
+# $|\lambda_n|^k$, whatever the input. Put a gradient $g$ on the last state and run the
+# cell's backward over $T = 1{,}200$ steps: the norm $k$ steps back must be
+# $\sqrt{\sum_n |\lambda_n|^{2k} |g_n|^2}$, computed from `recurrent_eigenvalues()` alone.
+# We take two rings for the initial $|\lambda|$: close to 1, $[0.99, 0.999]$, and far from
+# it, $[0.8, 0.85]$ (the norm is a root of a sum of squares, so in float64 the far ring
+# must stay above $10^{-154}$ after 1,200 steps: $0.85^{1200}$ does).
+
+# %%
+T_long, N = 1200, 16
+u = np.random.default_rng(0).standard_normal((T_long, 1, 4))
+g_last = np.random.default_rng(1).standard_normal((1, 2 * N))     # on [Re x, Im x]
+g_last /= np.linalg.norm(g_last)
+rings = {"ring [0.99, 0.999]": (0.99, 0.999), "ring [0.8, 0.85]": (0.8, 0.85)}
+measured, predicted = {}, {}
+for name, (r_min, r_max) in rings.items():
+    cell = rnnzoo.make("lru", 4, 8, state_size=N, r_min=r_min, r_max=r_max, seed=0,
+                       dtype=np.float64)          # 0.85^1200 ~ 1e-85: below float32's range
+    hs, _, cache = cell.forward(u)
+    _, _, grads = cell.backward(np.zeros_like(hs), cache, (g_last,))
+    lam = np.abs(cell.recurrent_eigenvalues())
+    k = np.arange(T_long)[::-1]                                    # steps back from the end
+    g2 = g_last[0, :N] ** 2 + g_last[0, N:] ** 2                   # |g_n|^2
+    measured[name] = grads.dh_norm
+    predicted[name] = np.sqrt((lam ** (2 * k[:, None]) * g2).sum(axis=1))
+    print(f"{name}: |lambda| from {lam.min():.4f} to {lam.max():.4f}; gradient 1,199 steps "
+          f"back {measured[name][0]:.3e}, predicted {predicted[name][0]:.3e}")
+worst = max(np.max(np.abs(measured[n] / predicted[n] - 1)) for n in rings)
+ex.claim("the measured gradient norm equals the |lambda|^k prediction at every step of "
+         "both rings, to 1e-9 relative", worst < 1e-9, worst_relative_error=worst)
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for (name, m), color in zip(measured.items(), ("tab:blue", "tab:red")):
+    ax.semilogy(np.arange(T_long), m, color=color, lw=3, alpha=0.4, label=f"{name}: measured")
+    ax.semilogy(np.arange(T_long), predicted[name], "--", color=color, lw=1,
+                label=f"{name}: predicted from λ")
+ax.set_xlabel("step t (loss on the last step)")
+ax.set_ylabel("‖dL/dx_t‖")
+ax.legend(fontsize=8)
+ax.set_title("LRU's gradient over 1,200 steps is its eigenvalues' powers", fontsize=10);
+
+# %% [markdown]
+# The far ring's gradient is gone (the value printed above) long before the sequence's
+# start; the near ring's decays slowly, led by its largest $|\lambda|$. And no parameter
+# value can make it explode: $|\lambda| = \exp(-\exp(\nu^{\log})) < 1$ for every finite
+# $\nu^{\log}$.
+#
+# **Why $\gamma$.** With $|\lambda|$ near 1 the state sums many inputs: for white noise
+# the stationary $E|x_n|^2$ is $\gamma_n^2 E|(Bu)_n|^2 / (1 - |\lambda_n|^2)$. The LRU
+# starts with $\gamma = \sqrt{1 - |\lambda|^2}$, which cancels the growth. We run 2,000
+# steps of white noise with and without it.
+
+# %%
+u_noise = np.random.default_rng(3).standard_normal((2000, 64, 4))
+scale = {}
+for normalization in (True, False):
+    cell = rnnzoo.make("lru", 4, 8, state_size=N, r_min=0.99, r_max=0.999, seed=4,
+                       normalization=normalization)
+    _, (xT,), _ = cell.forward(u_noise)
+    scale[normalization] = (xT[:, :N] ** 2 + xT[:, N:] ** 2).mean(axis=0)   # E|x_n|^2
+P = cell.params
+Bu = (P["B_re"] ** 2 + P["B_im"] ** 2).sum(axis=1)                          # E|(B u)_n|^2
+on, off = (np.mean(scale[n] / Bu) for n in (True, False))
+print(f"E|x|^2 / E|Bu|^2 averaged over units: with gamma {on:.2f}, without {off:.1f}")
+ex.claim("with gamma the state keeps its input's scale (ratio within 0.7-1.4); without it "
+         "the state is more than 40 times larger", 0.7 < on < 1.4 and off > 40,
+         with_gamma=on, without_gamma=off)
+
+# %% [markdown]
+# ## 3. What the scan buys, measured
+#
+# minGRU and minLSTM have no matrix product inside the time loop: all their matrix
+# products happen once, before the scan. GRU and LSTM multiply by $U h_{t-1}$ at every
+# step. We time forward + backward of each cell at a small size, the cells taking turns
+# (one BLAS thread), and the scan's three forms (`loop`, `doubling`, `log`) at one length.
+# These are measurements on this machine, not constants: rerun them and the numbers move.
+
+# %%
+from threadpoolctl import threadpool_limits
+from rnnzoo.benchmark import scan as scan_bench
+
+with threadpool_limits(1):
+    cells_s, _ = scan_bench.time_cells(shape=(256, 8, 64), repeat=3)
+    forms_s = scan_bench.time_forms(256, "float64", repeat=3, B=8, H=64)
+print("forward + backward, T = 256, B = 8, D = H = 64, float32:")
+for name, s in cells_s.items():
+    print(f"  {name:8s} {1e3 * s:7.2f} ms   gru / {name}: {cells_s['gru'] / s:5.1f}x   "
+          f"lstm / {name}: {cells_s['lstm'] / s:5.1f}x")
+print("the scan alone, T = 256, B = 8, H = 64, float64:")
+for form, s in forms_s.items():
+    print(f"  {form:8s} {1e3 * s:7.2f} ms   {form} / loop: {s / forms_s['loop']:4.1f}x")
+
+# %% [markdown]
+# Read the ratios above: on a CPU the minimal cells' saving is the missing matrix product
+# per step. Which scan form wins depends on the machine: NumPy's loop is $T$ small
+# operations, the doubling form $\lceil \log_2 T \rceil$ passes over whole arrays, which is
+# more work but far fewer calls (on a GPU, far fewer kernel launches). `mode="auto"`
+# picks the loop on NumPy, from the measurements in `rnnzoo/core/scan.py`'s docstring.
+#
+# ## 4. The price: gates that cannot see the state
+#
+# **Selective copying** (Gu & Dao 2023, the Mamba paper, Sec. 3.1): $K$ symbols scattered
+# at random positions among blanks, then a delimiter; the model must output the symbols
+# in order. Unlike the plain copy task, the delay between a symbol and its recall differs
+# from sequence to sequence, so the model has to decide *what to keep* from what it reads.
+# LRU's $\lambda$ is the same at every step (time-invariant); minGRU's and minLSTM's
+# gates read $x_t$ but never $h_{t-1}$; GRU's and LSTM's gates read both.
+#
+# One budget for all five (`rnnzoo.teaching.figures.linear`, the same experiment as
+# `figures/linear_selective_copy.png`), 3 seeds, about a minute on 2 cores. Solved means
+# at least 99% of the recalled symbols right.
+
+# %%
+from rnnzoo.teaching.figures import linear
+
+task = rnnzoo.make_task("selective_copy", **linear.selective_copy_experiment()["task_options"])
+print(task.describe())
+codes, target = task.codes(2, np.random.default_rng(0))
+print("one sequence's codes:", codes[:, 0], "-> recall", target[-task.K:, 0])
+res = linear.run(linear.selective_copy_experiment())
+print(res.summary())
+
+# %%
+medians = linear.state_claims(res, claim=ex.claim,
+                              robust_claim=ex.robust_claim)
+fig, ax = plt.subplots(figsize=(8, 4.5))
+res.plot(ax, kind="accuracy", title=f"selective copying: recall accuracy, median and "
+         f"min-max of 3 seeds\n{res.budget.describe()}")
+ax.title.set_fontsize(9)
+ax.set_ylim(0, 1.05)
+ax.text(0.0, -0.2, res.caption(), transform=ax.transAxes, fontsize=7, va="top", wrap=True);
+
+# %% [markdown]
+# What the claims above checked on these runs: within this budget, the three cells whose
+# recurrence is linear with coefficients that see only $x_t$ (lru, mingru, minlstm) end
+# below the recall accuracy printed in the first claim in every seed, above the
+# memoryless $1/8$, and the gru has the best median. A sentence like "they stay below" is
+# a statement about the budget: `python -m rnnzoo figures linear_selective_copy --robust`
+# re-runs those three at 4x the steps on seeds 10-12, and `figures/claims.md` records
+# whether they still stayed there, and the numbers. The gated cells whose gates read
+# $h_{t-1}$ are the ones that can make *what to keep* depend on *what was already kept*;
+# exercise 3 shows that giving minGRU's gates $h_{t-1}$ makes it a GRU again, and with it
+# the loop.
+#
+# ## Exercises
+#
+# Each exercise has a self-check you can run; the answer key is kept in the
+# instructor's version.
+#
+# 1. **Derive the scan's backward.** For $h_t = a_t h_{t-1} + b_t$ ($t = 0..T-1$,
+#    $h_{-1} = h_0$) and $L$ with $g_t = \partial L/\partial h_t$ from outside, write
+#    `scan_backward(a, b, h0, g)` for one unit (1-D arrays) returning `(da, db, dh0)`
+#    with a loop backwards in time. *Check:* it equals `scan.linear_scan_backward`.
+
+# %%
+def scan_backward(a, b, h0, g):
+    """(dL/da, dL/db, dL/dh0) for h_t = a_t h_{t-1} + b_t, one unit, 1-D arrays."""
+    ### BEGIN SOLUTION
+    T = len(a)
+    h = np.empty(T)
+    prev = h0
+    for t in range(T):
+        h[t] = prev = a[t] * prev + b[t]
+    delta, da = np.empty(T), np.empty(T)
+    carry = 0.0
+    for t in range(T - 1, -1, -1):
+        delta[t] = g[t] + carry                  # delta_t = g_t + a_{t+1} delta_{t+1}
+        da[t] = delta[t] * (h[t - 1] if t > 0 else h0)
+        carry = a[t] * delta[t]
+    return da, delta, carry                      # dL/dh0 = a_0 delta_0
+    ### END SOLUTION
+
+
+_rng = np.random.default_rng(5)
+_a, _b, _g = _rng.uniform(0.2, 1.0, 6), _rng.standard_normal(6), _rng.standard_normal(6)
+_h = scan.linear_scan(_a[:, None, None], _b[:, None, None], np.full((1, 1), 0.7))
+_ref = scan.linear_scan_backward(_a[:, None, None], _h, np.full((1, 1), 0.7),
+                                 _g[:, None, None])
+_mine = selfcheck.attempt(scan_backward, _a, _b, 0.7, _g)
+_ref = (np.ravel(_ref[0]), np.ravel(_ref[1]), float(_ref[2][0, 0]))   # one unit's shapes
+for _name, _got, _want in zip(("da", "db", "dh0"), _mine, _ref):
+    selfcheck.check_close(_got, _want, f"scan_backward(a, b, 0.7, g)'s {_name}",
+                          rtol=1e-12, hint="delta_t = g_t + a_{t+1} delta_{t+1}; "
+                                           "da_t = delta_t h_{t-1}; dh0 = a_0 delta_0")
+print("PASS: your backward is the library's")
+### BEGIN HIDDEN TESTS
+_da, _db, _dh0 = scan_backward(np.array([0.5]), np.array([1.0]), 2.0, np.array([3.0]))
+assert (_da[0], _db[0], _dh0) == (6.0, 3.0, 1.5)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# 2. **Predict the gradient curve from $\lambda$.** An LRU with one state unit
+#    (`state_size=1`) and the loss on its last state: write `gradient_ratio(lam, k)`,
+#    $\|\partial L/\partial x_{T-1-k}\| / \|\partial L/\partial x_{T-1}\|$, from the complex
+#    eigenvalue alone. *Check:* it matches the cell's `grads.dh_norm` for every $k$.
+
+# %%
+def gradient_ratio(lam, k):
+    """The gradient's norm k steps back over its norm at the last state, one unit."""
+    ### BEGIN SOLUTION
+    return np.abs(lam) ** k
+    ### END SOLUTION
+
+
+_cell = rnnzoo.make("lru", 2, 3, state_size=1, r_min=0.8, r_max=0.9, seed=2)
+_hs, _, _cache = _cell.forward(np.random.default_rng(0).standard_normal((50, 1, 2)))
+_, _, _grads = _cell.backward(np.zeros_like(_hs), _cache, (np.array([[0.6, -0.8]]),))
+_k = np.arange(50)[::-1]
+selfcheck.check_close(selfcheck.attempt(gradient_ratio, _cell.recurrent_eigenvalues()[0], _k),
+                      _grads.dh_norm / _grads.dh_norm[-1], "gradient_ratio(lam, k)",
+                      rtol=1e-10, hint="the phase only rotates; the modulus shrinks")
+print("PASS: your curve is the cell's")
+### BEGIN HIDDEN TESTS
+assert abs(gradient_ratio(0.6 + 0.8j, 3) - 1.0) < 1e-12
+### END HIDDEN TESTS
+
+# %% [markdown]
+# 3. **Give minGRU's gates the state.** Replace $z_t = \sigma(W_z x_t + b_z)$ by
+#    $z_t = \sigma(W_z x_t + U_z h_{t-1} + b_z)$ and $\tilde h_t = g(W_h x_t + b_h)$ by
+#    $\tilde h_t = \tanh(W_h x_t + U_h (r_t \odot h_{t-1}) + b_h)$ with a reset gate
+#    $r_t = \sigma(W_r x_t + U_r h_{t-1} + b_r)$. Show that this is the GRU (Cho et al.
+#    2014), write its step Jacobian $\partial h_t/\partial h_{t-1}$, and say why
+#    `scan.linear_scan` can no longer compute it. *Check:* compare your equations with
+#    `rnnzoo/cells/gru.py`'s docstring and your Jacobian with `rnnzoo.core.diagnostics.
+#    step_jacobians` on `rnnzoo.make("gru", 3, 4)` (it is no longer diagonal).
+#
+# ### BEGIN SOLUTION
+# *Answer key:* with $h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t$ and the three
+# gates above, this is the GRU's update (some write $z$ and $1 - z$ the other way round).
+# Its step Jacobian is
+# $\mathrm{diag}(1 - z_t) + \mathrm{diag}\big((\tilde h_t - h_{t-1}) \odot z_t(1 - z_t)\big)
+# U_z + \mathrm{diag}\big(z_t \odot (1 - \tilde h_t^2)\big) U_h \big(\mathrm{diag}(r_t) +
+# \mathrm{diag}(h_{t-1} \odot r_t(1 - r_t)) U_r\big)$: a full matrix, so the gradient over
+# $k$ steps is a product of $k$ matrices, not of $k$ numbers per unit. And $a_t = 1 - z_t$
+# now depends on $h_{t-1}$: the update is no longer $h_t = a_t h_{t-1} + b_t$ with $a_t,
+# b_t$ known before the recurrence runs, so there is nothing to scan: step $t$ needs
+# $h_{t-1}$ first. The gain is that the gates can decide what to keep from what is kept.
+# ### END SOLUTION
