@@ -262,6 +262,12 @@ ax.text(0.0, -0.2, res.caption(), transform=ax.transAxes, fontsize=7, va="top", 
 # exercise 3 shows that giving minGRU's gates $h_{t-1}$ makes it a GRU again, and with it
 # the loop.
 #
+# What this does *not* show: that linear recurrences cannot copy selectively. Every cell
+# here is one layer with a linear readout, at $H = 32$; the LRU paper stacks such layers
+# with a position-wise MLP or GLU between them, and the minGRU/minLSTM paper stacks
+# several layers, so that a later layer can select from what an earlier one carried. The
+# comparison is fair between these five single layers, and says nothing about stacks.
+#
 # ## Exercises
 #
 # Each exercise has a self-check you can run; the answer key is kept in the
