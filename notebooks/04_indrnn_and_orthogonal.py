@@ -48,6 +48,7 @@ import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
 from rnnzoo.teaching import selfcheck    # the exercises' checks
 from rnnzoo.teaching.figures import structural
+from rnnzoo.teaching.figures.claims_file import recorded_robustness
 
 # %% [markdown]
 # ## 1. IndRNN: each neuron's gradient is a power of its own weight
@@ -189,31 +190,67 @@ ex.claim("indrnn with the bounded init keeps more than 10% of it", bounded > 0.1
 # half the $u_n$ are below 1) but nothing like the geometric collapse of the others.
 
 # %% [markdown]
-# ## 4. The adding problem: where the LSTM stays at the baseline
+# ## 4. The adding problem: the IndRNN gets there first
 #
 # Two random numbers in a sequence of length $T$ are marked; the target is their sum.
 # Predicting the mean, 1, costs MSE $1/6 \approx 0.167$ (the baseline). The IndRNN
 # authors report the LSTM struggling at $T = 500$ and failing at $T = 1000$ while IndRNN
-# solves $T = 5000$, with a long training budget. Here the budget is 400 Adam steps,
-# where the LSTM (forget bias 1, the standard trick) already stays on the baseline at
+# solves $T = 5000$, with a long training budget. Here the budget is 400 Adam steps at
 # $T = 100$. The IndRNN is the authors' adding network: two layers, $|u|$ bounded by
 # $2^{1/T}$, the top layer started in $[2^{-1/T}, 2^{1/T}]$ (the `resindrnn` cell
-# with `depth=2, residual=False`, section 6). Both have $H = 32$ (so the LSTM has many
-# more parameters). The orthogonal RNN of section 5 runs alongside: each cell also meets
-# the other's task. The exact budget and options are printed under each figure.
+# with `depth=2, residual=False`, section 6). Both have $H = 32$ (so the LSTM, forget
+# bias 1, has many more parameters). The orthogonal RNN of section 5 runs alongside:
+# each cell also meets the other's task. The exact budget and options are printed under
+# each figure.
+#
+# Two yardsticks. *Below half the baseline* (MSE under 0.083) says a run has left the
+# mean-predictor, but a model that remembers only one of the two marked numbers scores
+# about that too. *Solved* is the task's own criterion, MSE below 0.01
+# (`adding.success`): both are printed. And a claim that a cell does not get there is a
+# claim about the budget: the figure command re-runs those cells at 4x the steps on new
+# seeds (`python -m rnnzoo figures structural_learning_curves --robust`), and the last
+# cell of this section reads what that run recorded.
 
 # %%
 adding = structural.run(structural.adding_experiment())
 print(adding.summary())
-ex.claim("indrnn leaves the baseline (MSE < half of it) in all 3 seeds",
-         adding.below_half_baseline("indrnn (2 layers)") == 3,
-         steps=adding.left_baseline("indrnn (2 layers)"))
-ex.claim("the lstm stays at the baseline in all 3 seeds",
-         adding.below_half_baseline("lstm") == 0,
-         final=adding.final("lstm"), baseline=adding.baseline)
-ex.claim("the orthogonal RNN (exp), trained alongside, stays at it too in this budget",
-         adding.below_half_baseline("orthogonal (exp)") == 0,
-         final=adding.final("orthogonal (exp)"))
+print("solved:", adding.success.describe(), {lb: adding.solved(lb) for lb in adding.labels})
+structural.adding_claims(adding, ex.claim, ex.robust_claim)
+
+# %% [markdown]
+# In 400 steps the IndRNN gets below half the baseline and the LSTM and the orthogonal
+# RNN have not yet. *Not yet* is the word: here is what the figure's robustness run found
+# with four times the steps, on seeds 10-12 (per seed: the step at which it got below
+# half the baseline, the step at which it met MSE < 0.01, and the final MSE).
+
+# %%
+recorded = recorded_robustness("structural_learning_curves")   # figures/claims.json
+for statement, entry in recorded.items():
+    if statement.startswith("adding"):
+        print(statement, "\n   ", entry["budget_factor"], "x the steps, seeds", entry["seeds"],
+              "-> passed:", entry["passed"])
+        for label, numbers in entry["numbers"].items():
+            print("   ", label, {k: v for k, v in numbers.items()
+                                 if k in ("below_half_baseline_at", "final MSE", "solved_at")})
+ex.claim("the recorded 4x re-runs of section 4's claims exist and passed",
+         sum(s.startswith("adding") for s in recorded) == 2
+         and all(e["passed"] for s, e in recorded.items() if s.startswith("adding")))
+
+# %% [markdown]
+# Read the final MSEs of the re-run: the LSTM is slower here, not unable. Given the
+# steps, it meets the task's own criterion in every seed and ends lower than the IndRNN,
+# one of whose seeds climbed back up:
+
+# %%
+rerun = next(e["numbers"] for s, e in recorded.items() if s.startswith("adding")
+             and "lstm" in s)
+lstm_final, indrnn_final = rerun["lstm"]["final MSE"], rerun["indrnn (2 layers)"]["final MSE"]
+ex.claim("at 4x the steps the lstm meets MSE < 0.01 in every seed, and its median final MSE "
+         "is below the indrnn's",
+         all(step is not None for step in rerun["lstm"]["solved_at"])
+         and np.median(lstm_final) < np.median(indrnn_final),
+         lstm_solved_at=rerun["lstm"]["solved_at"], lstm_final=lstm_final,
+         indrnn_final=indrnn_final)
 
 # %% [markdown]
 # ## 5. The copy task: where the orthogonal RNN goes below the baseline
@@ -230,24 +267,32 @@ ex.claim("the orthogonal RNN (exp), trained alongside, stays at it too in this b
 # %%
 copy = structural.run(structural.copy_experiment())
 print(copy.summary())
-for label in ("orthogonal (exp)", "orthogonal (cayley)"):
-    ex.claim(f"{label} goes below half the baseline in all 3 seeds",
-             copy.below_half_baseline(label) == 3,
-             steps=copy.left_baseline(label), final=copy.final(label))
-ex.claim("the lstm does not, in any seed", copy.below_half_baseline("lstm") == 0,
-         final=copy.final("lstm"), baseline=copy.baseline)
-ex.claim("nor does the 2-layer indrnn of section 4 (bounded for all T + 20 steps)",
-         copy.below_half_baseline("indrnn (2 layers)") == 0,
-         final=copy.final("indrnn (2 layers)"))
+print("solved:", copy.success.describe(), {lb: copy.solved(lb) for lb in copy.labels})
+structural.copy_claims(copy, ex.claim, ex.robust_claim)
 
 # %% [markdown]
-# Neither structure wins everywhere, in these budgets: the orthogonal RNN stored the
-# copy task's symbols but did not learn the adding problem, and IndRNN the reverse. One
-# plausible reading, which these runs do not test: an orthogonal $W$ only rotates the
-# state, which keeps every input (what copying needs) but gives no unit a simple way to
-# hold a running sum while ignoring the rest; an IndRNN neuron with $u_n \approx 1$ is
-# such an accumulator (what adding needs), but its neurons mix only through the next
-# layer's input weights, never across time within a layer.
+# The two negative claims above are checked at four times the steps on seeds 10-12 by
+# the figure's robustness run; what it recorded:
+
+# %%
+for statement, entry in recorded.items():
+    if statement.startswith("copy"):
+        print(statement, "->", entry["budget_factor"], "x the steps, seeds", entry["seeds"],
+              "passed:", entry["passed"])
+ex.claim("the recorded 4x re-runs of section 5's negative claims exist and passed",
+         sum(s.startswith("copy") for s in recorded) == 2
+         and all(e["passed"] for s, e in recorded.items() if s.startswith("copy")))
+
+# %% [markdown]
+# So the two structures are not mirror images. On copy the orthogonal RNN stores the
+# symbols and, within these budgets, neither the LSTM nor the IndRNN does. On adding
+# every cell gets below half the baseline given enough steps; the IndRNN gets there
+# first. One plausible reading, which these runs do not test: an IndRNN neuron with
+# $u_n \approx 1$ is an accumulator (what adding needs), so it has the shortest way to a
+# running sum, while an orthogonal $W$ only rotates the state, which keeps every input
+# (what copying needs) but must *learn* to hold a sum while ignoring the rest; an IndRNN's
+# neurons mix only through the next layer's input weights, never across time within a
+# layer, which copying ten ordered symbols needs.
 
 # %% [markdown]
 # ## 6. Deep IndRNN: plain and residual
@@ -265,10 +310,7 @@ ex.claim("nor does the 2-layer indrnn of section 4 (bounded for all T + 20 steps
 # %%
 deep = structural.run(structural.deep_experiment())
 print(deep.summary())
-for label in deep.labels:
-    ex.claim(f"{label} leaves the baseline in all 3 seeds",
-             deep.below_half_baseline(label) == 3,
-             steps=deep.left_baseline(label), final=deep.final(label))
+structural.deep_claims(deep, ex.claim)
 
 # %% [markdown]
 # ## 7. All three, with their budgets

@@ -276,3 +276,26 @@ def test_figures_seed_and_robust_are_documented(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--seed 10 reruns every claim on seeds 10-12" in text
     assert "--robust" in text and "4x the steps" in text and "several times longer" in text
+
+
+def test_the_committed_claims_have_survived_their_robustness_reruns():
+    """Every committed claim marked negative was re-run at 4x the steps on new seeds and
+    passed, and every recorded re-run passed (figures --robust records them)."""
+    committed = figures.claims_file.COMMITTED / "claims.json"
+    data = json.loads(committed.read_text())
+    assert figures.robustness_problems(data) == []
+    marked = [c for claims in data.values() for c in claims if c.get("negative")]
+    assert len(marked) >= 3          # structural's two copy claims, linear's, at least
+
+
+def test_recorded_robustness_reads_the_run_entries_only(tmp_path):
+    from rnnzoo.teaching.figures.claims_file import recorded_robustness
+    run = {"budget_factor": 4, "seeds": [10], "passed": True, "numbers": {}}
+    (tmp_path / "claims.json").write_text(json.dumps({"f": [
+        {"statement": "a", "passed": True, "numbers": {}, "robustness": run},
+        {"statement": "b", "passed": True, "numbers": {}, "robustness": {"skipped": "x"}},
+        {"statement": "c", "passed": True, "numbers": {}}]}))
+    assert recorded_robustness("f", tmp_path) == {"a": run}
+    assert recorded_robustness("g", tmp_path) == {}
+    with pytest.raises(FileNotFoundError, match="--robust"):
+        recorded_robustness("f", tmp_path / "none")

@@ -104,3 +104,19 @@ def robustness_problems(data, min_factor=4) -> list:
                                 + (f"share {shared} with the first block {r['first_seeds']}"
                                    if shared else "name none"))
     return problems
+
+
+COMMITTED = pathlib.Path(__file__).resolve().parents[3] / "figures"   # the repo's figures/
+
+
+def recorded_robustness(figure, out_dir=COMMITTED, full=False) -> dict:
+    """{statement: robustness entry} of ``figure``'s claims whose re-run was recorded
+    (run, not skipped) in ``out_dir``/claims.json: what a notebook reads to report the
+    ``--robust`` verdicts it cannot afford to compute in its two minutes."""
+    path = claims_path(out_dir, full)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {path}: run python -m rnnzoo figures {figure} --robust "
+                                "to record the re-runs")
+    claims = json.loads(path.read_text()).get(figure, [])
+    return {c["statement"]: c["robustness"] for c in claims
+            if c.get("robustness") and not c["robustness"].get("skipped")}
