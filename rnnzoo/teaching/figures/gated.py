@@ -48,9 +48,6 @@ def gated_learning_figure(out_dir, full=False, seed=0):
         part = digits.subset(pair)
         part.plot(axes[1, col], kind="accuracy",
                   title=f"pixel-by-pixel digits (T = 64): {pair[1]} vs {pair[0]}")
-        axes[1, col].axhline(0.1, ls=":", color="0.3", lw=1.2)
-        axes[1, col].annotate("chance 0.1", (0.01, 0.1), xycoords=("axes fraction", "data"),
-                              va="bottom", fontsize=8, color="0.3")
     fig.suptitle(f"Fewer gates at equal hidden size: median of {len(adding.seeds)} seeds, "
                  "band: min to max")
     fig.tight_layout()
