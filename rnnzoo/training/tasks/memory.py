@@ -89,7 +89,22 @@ class AddingProblem(Task):
         return float(xp.mean(xp.abs(y - target) < self.tolerance))
 
 
-class CopyMemory(Task):
+class RecallTail(Task):
+    """A task whose last ``n_recall`` steps recall symbols (copy, selective copy): a batch
+    is the one-hot of :meth:`codes`, and the accuracy is over the recall steps only."""
+
+    n_recall = 0
+
+    def batch(self, batch_size, rng):
+        codes, target = self.codes(batch_size, rng)
+        return _one_hot(codes, self.input_size), target
+
+    def accuracy(self, y, target):
+        k = self.n_recall
+        return float(array_module(y).mean(y[-k:].argmax(axis=-1) == target[-k:]))
+
+
+class CopyMemory(RecallTail):
     r"""The copy memory task (Arjovsky, Shah & Bengio, 2016).
 
     A sequence of length T + 20 over 10 codes (0 blank, 1-8 symbols, 9 delimiter): 10
@@ -144,13 +159,6 @@ class CopyMemory(Task):
         target[L - k:] = symbols
         return codes, target
 
-    def batch(self, batch_size, rng):
-        codes, target = self.codes(batch_size, rng)
-        return _one_hot(codes, self.input_size), target
-
-    def accuracy(self, y, target):
-        k = self.n_recall
-        return float(array_module(y).mean(y[-k:].argmax(axis=-1) == target[-k:]))
 
 
 class AssociativeRetrieval(Task):

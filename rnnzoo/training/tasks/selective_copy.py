@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 
-from ...core.ops import array_module
 from ...core.validation import check_int
-from .task import Success, Task, _check_positive_int, _check_rng, _one_hot
+from .memory import RecallTail
+from .task import Success, _check_positive_int, _check_rng
 
 
-class SelectiveCopy(Task):
+class SelectiveCopy(RecallTail):
     r"""Selective copying (Gu & Dao, 2023, Sec. 3.1, Fig. 2; the synthetic task of the
     Mamba paper, after Romero et al.'s and Jing et al.'s variants of the copy task).
 
@@ -51,6 +51,7 @@ class SelectiveCopy(Task):
     def __init__(self, T=40, *, symbols=4, vocab=8, seed=0, eval_size=1000):
         super().__init__(seed=seed, eval_size=eval_size)
         self.K = check_int(symbols, "selective copy symbols (how many to copy)", minimum=1)
+        self.n_recall = self.K                     # the last K steps recall them
         self.span = check_int(T, f"selective copy T (the span the {self.K} symbols are "
                                  f"scattered over, at least symbols)", minimum=self.K)
         self.n_symbols = check_int(vocab, "selective copy vocab (the number of symbols)",
@@ -89,10 +90,3 @@ class SelectiveCopy(Task):
         target[L - K:] = symbols
         return codes, target
 
-    def batch(self, batch_size, rng):
-        codes, target = self.codes(batch_size, rng)
-        return _one_hot(codes, self.input_size), target
-
-    def accuracy(self, y, target):
-        K = self.K
-        return float(array_module(y).mean(y[-K:].argmax(axis=-1) == target[-K:]))
