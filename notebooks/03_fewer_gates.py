@@ -90,9 +90,10 @@ for name, formula in formulas.items():
 # Fewer blocks means fewer and smaller matrix products, which dominate the time: in
 # them, one forward and backward pass costs (blocks / 4) of the LSTM's. We time forward
 # plus backward of each cell at a small size (T = 50, B = 32, D = H = 128, float32). The
-# cells take turns, best of 7, so a change in the machine's load hits all of them alike;
-# even so, another program running on the machine moves these numbers, so we claim only
-# ratios, and only loosely.
+# cells take turns, best of 9, so a change in the machine's load hits all of them alike.
+# We count CPU time on one BLAS thread (`clock="cpu", threads=1`): time the machine spends
+# on other programs is then not counted, which keeps the ratios steady on a busy laptop.
+# Even so, we claim only ratios, and only loosely.
 
 # %%
 def fwd_bwd(name, T=50, B=32, D=128, H=128):
@@ -103,7 +104,7 @@ def fwd_bwd(name, T=50, B=32, D=128, H=128):
 
 
 best = ex.time_interleaved({name: fwd_bwd(name) for name in ["lstm", "gru", "mgu", "janet"]},
-                           repeats=7)
+                           repeats=9, threads=1, clock="cpu")
 blocks = {"lstm": 4, "gru": 3, "mgu": 2, "janet": 2}
 for name, seconds in best.items():
     print(f"{name:6s} {1e3 * seconds:7.1f} ms   {seconds / best['lstm']:4.2f} x LSTM   "

@@ -126,12 +126,10 @@ print(rnnzoo.gradcheck(fw, xs).table())
 # *History*: never form $A$ inside the loop; compute the sum over the stored $h(\tau)$,
 # $O(t \cdot B \cdot H)$ per product instead of $O(B \cdot H^2)$. Same function, same
 # gradients (the tests check both against the paper's recursion and each other). Which
-# is faster? We time forward + backward of each, taking turns, one BLAS thread:
+# is faster? We time forward + backward of each, taking turns, on one BLAS thread, in
+# CPU time (so other programs on the machine are not counted):
 
 # %%
-from threadpoolctl import threadpool_limits
-
-
 def fwd_bwd(cell, x):
     dhs = np.ones((x.shape[0], x.shape[1], cell.hidden_size), dtype=x.dtype)
     return lambda: cell.backward(dhs, cell.forward(x)[2])
@@ -142,8 +140,8 @@ for H in (20, 64):
     x_t = np.random.default_rng(0).standard_normal((11, 128, 37)).astype(np.float32)
     cells = {m: rnnzoo.make("fastweights", 37, H, dtype=np.float32, memory=m)
              for m in ("history", "materialized")}
-    with threadpool_limits(1):
-        best = ex.time_interleaved({m: fwd_bwd(c, x_t) for m, c in cells.items()}, repeats=15)
+    best = ex.time_interleaved({m: fwd_bwd(c, x_t) for m, c in cells.items()}, repeats=15,
+                               threads=1, clock="cpu")
     timing[H] = best["history"] / best["materialized"]
     print(f"T = 11, B = 128, H = {H}: history {best['history'] * 1e3:.2f} ms, materialized "
           f"{best['materialized'] * 1e3:.2f} ms, ratio {timing[H]:.2f}")

@@ -136,6 +136,33 @@ def test_time_interleaved_gives_best_of_n():
     assert all(v >= 0 for v in best.values())
 
 
+def test_time_interleaved_caps_blas_threads_and_counts_cpu_time():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    seen = []
+    best = ex.time_interleaved({"a": lambda: seen.append(blas_threads())}, repeats=2,
+                               threads=1, clock="cpu")
+    assert seen and all(counts and set(counts) == {1} for counts in seen)
+    # a sleep takes wall time but almost no CPU time
+    import time
+    best = ex.time_interleaved({"sleep": lambda: time.sleep(0.05)}, repeats=2, clock="cpu")
+    assert best["sleep"] < 0.02
+    best = ex.time_interleaved({"sleep": lambda: time.sleep(0.05)}, repeats=2)
+    assert best["sleep"] >= 0.05
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(threads=0), "threads must be an integer >= 1; got 0"),
+    (dict(clock="cycles"), "clock must be one of \\['cpu', 'wall'\\]; got 'cycles'"),
+    (dict(warmup=-1), "warmup must be an integer >= 0; got -1"),
+])
+def test_time_interleaved_names_a_bad_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ex.time_interleaved({"a": lambda: None}, **kwargs)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(steps=0), "Budget.steps must be an integer >= 1; got 0"),
     (dict(lr=float("nan")), "Budget.lr must be a positive finite number"),

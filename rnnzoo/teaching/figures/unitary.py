@@ -55,28 +55,25 @@ def copy_comparison(T=50, steps=200, hidden=32, seeds=3, lr=0.01, workers=None,
 
 
 def cost_per_step(Ns, batch=32, T=8, repeats=5, input_size=8):
-    """Seconds per time step of forward + backward, float32, one BLAS thread, best of
+    """CPU seconds per time step of forward + backward, float32, one BLAS thread, best of
     ``repeats`` with the cells taking turns (:func:`rnnzoo.experiments.time_interleaved`).
     Returns {label: array (len(Ns),)} for the cells of ``COST_CELLS``."""
-    from threadpoolctl import threadpool_limits
-
     from ...core.registry import make
     from .. import experiments as ex
     x = np.random.default_rng(0).standard_normal((T, batch, input_size)).astype(np.float32)
     costs = {label: [] for label in COST_CELLS}
-    with threadpool_limits(1):
-        for N in Ns:
-            fns = {}
-            for label, (name, opts) in COST_CELLS.items():
-                cell = make(name, input_size, N, seed=0, dtype=np.float32, **opts)
+    for N in Ns:
+        fns = {}
+        for label, (name, opts) in COST_CELLS.items():
+            cell = make(name, input_size, N, seed=0, dtype=np.float32, **opts)
 
-                def run(cell=cell):
-                    hs, _, cache = cell.forward(x)
-                    cell.backward(hs, cache)
-                fns[label] = run
-            best = ex.time_interleaved(fns, repeats=repeats)
-            for label in COST_CELLS:
-                costs[label].append(best[label] / T)
+            def run(cell=cell):
+                hs, _, cache = cell.forward(x)
+                cell.backward(hs, cache)
+            fns[label] = run
+        best = ex.time_interleaved(fns, repeats=repeats, threads=1, clock="cpu")
+        for label in COST_CELLS:
+            costs[label].append(best[label] / T)
     return {label: np.array(v) for label, v in costs.items()}
 
 
