@@ -299,3 +299,40 @@ def test_recorded_robustness_reads_the_run_entries_only(tmp_path):
     assert recorded_robustness("g", tmp_path) == {}
     with pytest.raises(FileNotFoundError, match="--robust"):
         recorded_robustness("f", tmp_path / "none")
+
+
+def test_check_rerun_records_a_rerun_of_an_experiment_that_is_not_a_comparison(monkeypatch):
+    """unitary_capacity's "the urnn stays above 5 % error" is a fit, not a Comparison:
+    check_rerun re-runs it only under --robust and records the entry the same way."""
+    from rnnzoo.teaching.figures import core
+    monkeypatch.setattr(core, "CLAIMS", {})
+    calls = []
+
+    def rerun():
+        calls.append(1)
+        return False, {"error": [0.01]}
+    spec = {"steps": 40, "text": "a fit, 40 iterations, initializations [10, 11]"}
+    kwargs = dict(factor=4, seeds=[10, 11], first_seeds=[0, 1], spec=spec)
+    c = figures.check_rerun("the fit stays above 5 %", True, {"error": [0.2]}, rerun, **kwargs)
+    assert calls == [] and c.negative and c.robustness["skipped"] and c.supported
+    monkeypatch.setitem(core.SETTINGS, "robust", True)
+    c = figures.check_rerun("the fit stays above 5 %", True, {"error": [0.2]}, rerun, **kwargs)
+    assert calls == [1] and c.robustness["passed"] is False and not c.supported
+    assert c.robustness["numbers"] == {"error": [0.01]} and c.robustness["steps"] == 40
+    assert figures.robustness_problems({"f": [c.to_dict()]})          # the failure is named
+    with pytest.raises(ValueError, match="factor must be at least 4"):
+        figures.check_rerun("s", True, {}, rerun, **{**kwargs, "factor": 2})
+    with pytest.raises(ValueError, match="disjoint"):
+        figures.check_rerun("s", True, {}, rerun, **{**kwargs, "seeds": [1, 12]})
+
+
+def test_kept_fraction_is_the_first_over_the_last_gradient_norm():
+    from rnnzoo.core import diagnostics
+    from rnnzoo.core.registry import make
+    from rnnzoo.teaching.figures.core import kept_fraction, variant
+    v = [variant("rnn", "rnn")]
+    kept = kept_fraction(v, 20, [0, 3], hidden=8)
+    for seed, got in zip((0, 3), kept["rnn"]):
+        n = diagnostics.gradient_norm_over_time(make("rnn", 4, 8, seed=seed), 20, batch=16,
+                                                seed=seed)
+        assert got == n[0] / n[-1]

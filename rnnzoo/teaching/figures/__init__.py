@@ -17,9 +17,9 @@ from __future__ import annotations
 from ...core.validation import check_bool
 
 # isort: off
-from .core import (CLAIMS, FIGURES, SETTINGS, _current, check, check_robust,  # noqa: F401
-                   comparison, figure, measure, plot_gradient_norms, plot_jacobian_spectra,
-                   variant)
+from .core import (CLAIMS, FIGURES, SETTINGS, _current, check, check_rerun,  # noqa: F401
+                   check_robust, comparison, figure, measure, plot_gradient_norms,
+                   plot_jacobian_spectra, variant)
 from .claims_file import (claims_path, render_claims, robustness_problems,  # noqa: F401
                           write_claims)
 # each module registers its figures, in the issues' order (FIGURES, claims.md and --list

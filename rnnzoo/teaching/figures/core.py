@@ -52,22 +52,40 @@ def variant(label, name, options=None, **style):
 def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, ylim=(1e-40, 1e2)):
     """On ``ax``: ||dL/dh_t|| against t for each (label, name, options, style) variant,
     loss on the last step only, log scale."""
-    for label, name, opts, style in variants:
-        cell = make(name, input_size, hidden, seed=seed, **opts)
-        norms = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
-        ax.semilogy(np.arange(1, T + 1), norms, label=label, **style)
+    norms = gradient_norms(variants, T, input_size=input_size, hidden=hidden, seed=seed)
+    for label, _, _, style in variants:
+        ax.semilogy(np.arange(1, T + 1), norms[label], label=label, **style)
     label_axes(ax, "time step t (the loss is at t = T)", r"$\|\partial L / \partial h_t\|$",
                f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
                ylim, "lower right")
+    return norms
+
+
+def gradient_norms(variants, T, *, input_size=4, hidden=64, seed=0) -> dict:
+    """{label: ||dL/dh_t|| for t = 1..T} of each (label, name, options, style) variant at
+    initialization, loss on the last step only."""
+    return {label: diagnostics.gradient_norm_over_time(
+                make(name, input_size, hidden, seed=seed, **opts), T, batch=16, seed=seed)
+            for label, name, opts, _ in variants}
+
+
+def kept_fraction(variants, T, seeds, **kwargs) -> dict:
+    """{label: [||dL/dh_1|| / ||dL/dh_T|| for each seed]}: how much of the gradient at the
+    loss reaches the first step, at initialization."""
+    out = {label: [] for label, *_ in variants}
+    for seed in seeds:
+        for label, n in gradient_norms(variants, T, seed=seed, **kwargs).items():
+            out[label].append(float(n[0] / n[-1]))
+    return out
 
 
 def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, seed=0):
     """On ``ax``: the sorted singular values of ∂s_t/∂s_{t-1}, averaged over the last
     ``last`` of T steps of a random trajectory, for each variant."""
-    for label, name, opts, style in variants:
-        cell = make(name, input_size, hidden, seed=seed, **opts)
-        sv = diagnostics.jacobian_singular_values(cell, T, seed=seed, steps=range(T - last, T))
-        mean_sv = sv.mean(axis=0)                        # sorted, averaged over steps
+    spectra = jacobian_spectra(variants, T, last, input_size=input_size, hidden=hidden,
+                               seed=seed)
+    for label, _, _, style in variants:
+        mean_sv = spectra[label]
         rank = (np.arange(mean_sv.size) + 0.5) / mean_sv.size
         ax.semilogy(rank, mean_sv, label=f"{label} (S = {mean_sv.size})", **style)
     ax.axhline(1.0, color="black", linewidth=0.8)
@@ -76,6 +94,18 @@ def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, see
                r"singular value of $\partial s_t / \partial s_{t-1}$",
                f"Step Jacobian spectrum, averaged over {last} steps (H = {hidden})",
                (1e-4, 3), "lower left")
+    return spectra
+
+
+def jacobian_spectra(variants, T, last, *, input_size=4, hidden=64, seed=0) -> dict:
+    """{label: sorted singular values of ∂s_t/∂s_{t-1}, averaged over the last ``last``
+    of T steps of a random trajectory}."""
+    out = {}
+    for label, name, opts, _ in variants:
+        cell = make(name, input_size, hidden, seed=seed, **opts)
+        sv = diagnostics.jacobian_singular_values(cell, T, seed=seed, steps=range(T - last, T))
+        out[label] = sv.mean(axis=0)
+    return out
 
 
 def label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
@@ -114,7 +144,7 @@ def shared_compare(variants, task, *, task_options, budget, seeds, workers=None,
 
 def caption(fig, text, y=-0.01):
     """The budget and initialization under the figure, small but always there."""
-    fig.text(0.01, y, text, fontsize=7.5, va="top", ha="left", wrap=True, color="0.2")
+    fig.text(0.01, y, text, fontsize=9, va="top", ha="left", wrap=True, color="0.2")
 
 
 def check(statement, passed, **numbers):
@@ -139,6 +169,36 @@ def check_robust(statement, result, check_fn, *, labels, negative=True, factor=N
     c = robust_claim(statement, result, check_fn, labels=labels, negative=negative,
                      factor=factor, numbers=numbers, robust=SETTINGS["robust"],
                      runner=shared_compare, strict=False)
+    CLAIMS.setdefault(_current[0], []).append(c)
+    return c
+
+
+def check_rerun(statement, passed, numbers, rerun, *, factor, seeds, first_seeds, spec,
+                negative=True):
+    """A claim about an experiment that is not a :class:`Comparison` (a fit, a
+    measurement), with the robustness entry :func:`check_robust` records: with
+    ``--robust``, ``rerun()`` repeats the experiment at ``factor`` x its budget on
+    ``seeds`` (disjoint from ``first_seeds``) and returns ``(passed, numbers)``; else the
+    entry says it was skipped (and an earlier verdict on the same ``spec`` and numbers is
+    carried over). ``spec`` names the re-run in words."""
+    from ..experiments import Claim
+    from ..experiments.robust import MIN_NEGATIVE_FACTOR
+    if negative and factor < MIN_NEGATIVE_FACTOR:
+        raise ValueError(f"check_rerun: factor must be at least {MIN_NEGATIVE_FACTOR} for a "
+                         f"negative claim; got {factor}")
+    if set(seeds) & set(first_seeds):
+        raise ValueError(f"check_rerun: seeds {list(seeds)} must be disjoint from the first "
+                         f"block {list(first_seeds)}")
+    entry = {"budget_factor": factor, "seeds": list(seeds), "first_seeds": list(first_seeds),
+             "steps": spec["steps"], "spec": spec["text"]}
+    if SETTINGS["robust"]:
+        r_passed, r_numbers = rerun()
+        entry.update(passed=bool(r_passed), numbers=dict(r_numbers))
+    else:
+        entry.update(skipped=True, reason="not requested; python -m rnnzoo figures --robust "
+                                          "runs it")
+    c = Claim(str(statement), bool(passed), dict(numbers), negative=negative, robustness=entry)
+    print(c, flush=True)
     CLAIMS.setdefault(_current[0], []).append(c)
     return c
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..experiments import Budget, Variant
-from .core import (caption, check, comparison, figure, measure, plot_gradient_norms, pyplot, save,
-                   variant)
+from .core import (caption, check, comparison, figure, kept_fraction, measure, plot_gradient_norms,
+                   pyplot, save, variant)
 from .training import adding_runs
 
 GATED = [
@@ -23,6 +23,16 @@ def gated_gradient_norm_figure(out_dir, full=False, seed=0):
                  style) for label, name, opts, style in GATED]
     fig, ax = pyplot().subplots(figsize=(8, 4.8))
     plot_gradient_norms(ax, variants, T, seed=seed, ylim=(1e-30, 1e2))
+    kept = kept_fraction(variants, T, [seed, seed + 10])
+    gone = {k: kept[k] for k in ("gru", "mgu", "lstm (forget bias 0)")}
+    check(f"the gru, the mgu and the lstm (forget bias 0) pass less than 1e-40 of the gradient "
+          f"at the loss back to step 1 of {T}, on seeds {seed} and {seed + 10}",
+          max(max(v) for v in gone.values()) < 1e-40, **gone)
+    chrono = kept["janet (chrono init)"]
+    check(f"janet with chrono init passes more than half of it back to step 1, on seeds {seed} "
+          f"and {seed + 10}", min(chrono) > 0.5, janet_chrono=chrono)
+    measure("janet with b_f = 1: the fraction that reaches step 1 (it depends on the seed)",
+            janet_b_f_1=kept["janet (b_f = 1)"])
     return save(fig, out_dir, "gated_gradient_norms")
 
 

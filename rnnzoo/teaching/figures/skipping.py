@@ -11,7 +11,8 @@ from ...benchmark.skipping import qrnn_vs_lstm
 from ...core.registry import make
 from ...training.plotting import cell_style
 from .. import experiments as ex
-from .core import figure, plot_gradient_norms, pyplot, save, variant
+from .core import (check, check_robust, figure, kept_fraction, measure, plot_gradient_norms,
+                   pyplot, save, variant)
 
 SKIP_TASK = {"T": 50, "layout": "skiprnn"}
 
@@ -76,6 +77,26 @@ def plot_update_pattern(ax, model, task, n=12):
     ax.legend(fontsize=8, loc="upper right")
 
 
+def skip_claims(res, fractions, claim, robust_claim):
+    """Section 1's claims (notebook 06 and the figure): with the figure's ``check`` /
+    ``check_robust`` or the notebook's ``ex.claim`` / ``ex.robust_claim``. That the largest
+    λ ends less accurate than λ = 0 says a setting does worse: the ``--robust`` re-run
+    trains both 4x longer on seeds 10-12."""
+    by_lambda = sorted((float(lb.split("=")[1]), lb) for lb in res.labels
+                       if lb.startswith("skip gru"))
+    updates = {lb.split(", ")[1]: float(np.median(fractions[lb])) for _, lb in by_lambda}
+    claim("a larger budget weight λ makes the Skip GRU update less (median over seeds)",
+          all(a > b for a, b in zip(list(updates.values()), list(updates.values())[1:])),
+          **{f"updates {k}": v for k, v in updates.items()})
+    (_, low), (_, high) = by_lambda[0], by_lambda[-1]
+    robust_claim(f"{high.split(', ')[1]} ends with a lower median accuracy than "
+                 f"{low.split(', ')[1]}: with that few updates the Skip GRU learns less", res,
+                 lambda r: r.median(high, "accuracy") < r.median(low, "accuracy"),
+                 labels=[low, high],
+                 numbers=lambda r: {f"median accuracy, {lb}": r.median(lb, "accuracy")
+                                    for lb in (low, high)})
+
+
 @figure("skiprnn_budget")
 def skiprnn_budget_figure(out_dir, full=False, seed=0):
     """Accuracy against the updates used for a λ sweep, and one model's update pattern."""
@@ -88,6 +109,9 @@ def skiprnn_budget_figure(out_dir, full=False, seed=0):
     plot_update_pattern(axes[1], res.models(label)[0], res.task)
     axes[1].set_title(f"{label}, seed {seed}: " + axes[1].get_title(), fontsize=9)
     fig.tight_layout()
+    skip_claims(res, fractions, check, check_robust)
+    measure(f"seeds that end solved ({res.success.describe()}), of {len(res.seeds)}",
+            **{lb: res.solved(lb) for lb in res.labels})
     return save(fig, out_dir, "skiprnn_budget")
 
 
@@ -103,6 +127,7 @@ def plot_clockwork_schedule(ax, modules=6, T=64):
     done = active.sum()
     ax.set_title(f"Clockwork schedule: {done} of {active.size} module-steps computed "
                  f"({done / active.size:.0%})", fontsize=9)
+    return active
 
 
 @figure("clockwork_schedule")
@@ -110,11 +135,21 @@ def clockwork_figure(out_dir, full=False, seed=0):
     """The schedule, and ||dL/dh_t|| of clockwork against a dense rnn at initialization."""
     T = 1000 if full else 300
     fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.2))
-    plot_clockwork_schedule(axes[0])
-    plot_gradient_norms(axes[1], [variant("rnn (tanh)", "rnn"),
-                                  variant("clockwork (8 modules)", "clockwork", {"modules": 8})],
-                        T, seed=seed, ylim=(1e-30, 1e2))
+    active = plot_clockwork_schedule(axes[0])
+    pair = [variant("rnn (tanh)", "rnn"),
+            variant("clockwork (8 modules)", "clockwork", {"modules": 8})]
+    plot_gradient_norms(axes[1], pair, T, seed=seed, ylim=(1e-30, 1e2))
     fig.tight_layout()
+    periods = 2 ** np.arange(active.shape[0])
+    expected = sum(-(-active.shape[1] // p) for p in periods)      # ceil(T / period)
+    check("module i updates at the steps t with t mod 2^i = 0: the schedule computes "
+          "sum_i ceil(T / 2^i) module-steps", int(active.sum()) == expected,
+          computed=int(active.sum()), expected=expected, of=int(active.size))
+    kept = kept_fraction(pair, T, [seed, seed + 10])
+    ratios = [c / r for c, r in zip(kept["clockwork (8 modules)"], kept["rnn (tanh)"])]
+    check(f"the clockwork RNN passes more than a million times more of the gradient back to "
+          f"step 1 of {T} than the dense rnn, on seeds {seed} and {seed + 10}",
+          min(ratios) > 1e6, ratio=ratios)
     return save(fig, out_dir, "clockwork_schedule")
 
 
@@ -157,7 +192,18 @@ def qrnn_figure(out_dir, full=False, seed=0):
     plot_qrnn_timings(axes[0], rows)
     plot_digits(axes[1], res)
     fig.tight_layout()
+    check(f"at T = {rows[-1]['T']} (B = 32, D = H = 256) the qrnn's forward and backward take "
+          "less time than the lstm's", rows[-1]["ratio"] > 1,
+          lstm_over_qrnn={r["T"]: r["ratio"] for r in rows})
+    digits_claims(res, check)
     return save(fig, out_dir, "qrnn_speed")
+
+
+def digits_claims(res, claim):
+    """The digits panel's claim (notebook 06 and the figure), at the budget it names."""
+    qrnn, lstm = res.median("qrnn", "accuracy"), res.median("lstm", "accuracy")
+    claim("both beat chance (0.1) on the digits, and at this budget the LSTM is ahead",
+          qrnn > 0.2 and lstm > qrnn, qrnn=qrnn, lstm=lstm)
 
 
 def plot_digits(ax, res):

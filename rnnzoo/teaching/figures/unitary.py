@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import (caption, check, comparison, figure, label_axes, measure, plot_gradient_norms,
-                   pyplot, save, variant)
+from .core import (caption, check, check_rerun, check_robust, comparison, figure, label_axes,
+                   measure, plot_gradient_norms, pyplot, save, variant)
 
 # gradient norms at initialization: (label, registry name, options, line style)
 UNITARY = [
@@ -111,19 +111,27 @@ def plot_cost(ax, Ns, costs, slopes, fit_from, batch):
                f"the shaded N >= {fit_from})", (None, None), "upper left")
 
 
-def capacity_fits(N=8, seeds=3, maxiter=1500):
+def capacity_fits(N=8, seeds=(0, 1, 2), maxiter=1500, cells=None):
     """Fit W to one Haar-random unitary N x N target on each cell's own parameters
-    (:func:`rnnzoo.cells._unitary.fit_recurrent_matrix`, L-BFGS), from ``seeds``
-    initializations. Returns {label: list of error curves}."""
+    (:func:`rnnzoo.cells._unitary.fit_recurrent_matrix`, L-BFGS), from each of ``seeds``'
+    initializations (an int n: seeds 0..n-1). ``cells``: the labels of
+    :func:`capacity_cells` to fit (default all). Returns {label: list of error curves}."""
     from ...cells._unitary import fit_recurrent_matrix, random_unitary
     from ...core.registry import make
     target = random_unitary(N, seed=1)
-    cells = {f"eurnn (tunable, L = N = {N}: N² = {N * N} angles)": ("eurnn", {"capacity": N}),
-             f"urnn (7N = {7 * N} parameters)": ("urnn", {})}
+    seeds = range(seeds) if isinstance(seeds, int) else seeds
+    chosen = {k: v for k, v in capacity_cells(N).items() if cells is None or k in cells}
     return {label: [fit_recurrent_matrix(make(name, 1, N, seed=s, nonlinearity="identity",
                                               **opts), target, maxiter=maxiter)
-                    for s in range(seeds)]
-            for label, (name, opts) in cells.items()}
+                    for s in seeds]
+            for label, (name, opts) in chosen.items()}
+
+
+def capacity_cells(N):
+    """{label: (registry name, options)}: the EURNN that can reach any unitary (L = N) and
+    the uRNN, whose 7N parameters cannot span the N² dimensions of U(N)."""
+    return {f"eurnn (tunable, L = N = {N}: N² = {N * N} angles)": ("eurnn", {"capacity": N}),
+            f"urnn (7N = {7 * N} parameters)": ("urnn", {})}
 
 
 def plot_capacity(ax, fits, N, maxiter):
@@ -160,6 +168,27 @@ def unitary_gradient_norm_figure(out_dir, full=False, seed=0):
     return save(fig, out_dir, "unitary_gradient_norms")
 
 
+def copy_claims(res, T, robust_claim):
+    """The copy panel's claims (notebook 05 and the figure), with the figure's
+    ``check_robust`` or the notebook's ``ex.robust_claim``. At 200 steps the LSTM has not
+    yet come down to the memoryless baseline (it ends above it), so "it does not get
+    below" says little there: the ``--robust`` re-run at 4x the steps on seeds 10-12, where
+    it has come down, is the test. The unitary cells' "every seed" is checked on seeds
+    10-12 at the same budget."""
+    lstm, urnn, eurnn = (v.label for v in copy_variants())
+    robust_claim(f"copy, T = {T}: no seed of the {lstm} ends below 0.9 x the memoryless "
+                 "baseline", res, lambda r: bool((r.final(lstm) >= 0.9 * r.baseline).all()),
+                 labels=[lstm], numbers=lambda r: {
+                     "final_over_baseline": r.final(lstm) / r.baseline,
+                     "seeds_solved": r.solved(lstm)})
+    for label in (urnn, eurnn):
+        robust_claim(f"copy, T = {T}: {label} gets below half the baseline in every seed and "
+                     "ends below a tenth of it", res,
+                     lambda r, lb=label: None not in r.left_baseline(lb)
+                     and bool((r.final(lb) < 0.1 * r.baseline).all()),
+                     labels=[label], negative=False)
+
+
 @figure("unitary_copy_task")
 def unitary_copy_figure(out_dir, full=False, seed=0):
     """LSTM against uRNN and EURNN on the copy task, median and spread over seeds."""
@@ -175,17 +204,10 @@ def unitary_copy_figure(out_dir, full=False, seed=0):
         res.plot(ax, title=f"copy task, T = {T}")
         ax.set_ylim(1e-4, None)
         texts.append(res.caption())
-        n = len(res.seeds)
         if not full:
-            check(f"copy, T = {T}: the {lstm} does not go below the memoryless baseline "
-                  f"(final loss at least 0.9 x baseline in all {n} seeds)",
-                  (res.final(lstm) >= 0.9 * res.baseline).all(), final=res.final(lstm),
-                  baseline=res.baseline)
-            for label in (urnn, eurnn):
-                check(f"copy, T = {T}: {label} leaves the baseline in all {n} seeds and "
-                      "ends below a tenth of it", None not in res.left_baseline(label)
-                      and (res.final(label) < 0.1 * res.baseline).all(),
-                      left_at=res.left_baseline(label), final=res.final(label))
+            copy_claims(res, T, check_robust)
+        measure(f"copy, T = {T}: seeds that end solved ({res.success.describe()}), of "
+                f"{len(res.seeds)}", **{k: res.solved(k) for k in res.labels})
         measure(f"copy, T = {T}: the step each seed left the baseline (None: never)",
                 **{k: res.left_baseline(k) for k in res.labels})
     fig.tight_layout()
@@ -216,7 +238,8 @@ def unitary_cost_figure(out_dir, full=False, seed=0):
 def unitary_capacity_figure(out_dir, full=False, seed=0):
     """EURNN (L = N) reaches a random unitary matrix; the uRNN's 7N parameters cannot."""
     N, maxiter = (16, 5000) if full else (8, 1500)
-    fits = capacity_fits(N, seeds=3, maxiter=maxiter)
+    first = [seed, seed + 1, seed + 2]
+    fits = capacity_fits(N, seeds=first, maxiter=maxiter)
     fig, ax = pyplot().subplots(figsize=(8, 4.8))
     plot_capacity(ax, fits, N, maxiter)
     (e_label, e_fits), (u_label, u_fits) = fits.items()
@@ -224,6 +247,15 @@ def unitary_capacity_figure(out_dir, full=False, seed=0):
     check(f"N = {N}: the tunable eurnn with L = N fits the random unitary target to "
           "relative error below 1e-3 from all 3 initializations",
           max(e_final) < 1e-3, final_errors=e_final)
-    check(f"N = {N}: the urnn ({7 * N} parameters < N² = {N * N}) stays above 5 % error",
-          min(u_final) > 0.05, final_errors=u_final)
+    # a claim that a cell cannot: re-run at 4x the iterations from new initializations
+    again = [s + 10 for s in first]
+
+    def rerun():
+        errors = [e[-1] for e in capacity_fits(N, again, 4 * maxiter, cells=[u_label])[u_label]]
+        return min(errors) > 0.05, {"final_errors": errors}
+    check_rerun(f"N = {N}: the urnn ({7 * N} parameters < N² = {N * N}) stays above 5 % error",
+                min(u_final) > 0.05, {"final_errors": u_final}, rerun, factor=4, seeds=again,
+                first_seeds=first, spec={"steps": 4 * maxiter, "text": (
+                    f"{u_label} fitted to the random unitary (seed 1), N = {N}, L-BFGS at most "
+                    f"{4 * maxiter} iterations, initializations {again}")})
     return save(fig, out_dir, "unitary_capacity")
