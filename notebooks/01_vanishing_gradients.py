@@ -166,7 +166,7 @@ print(f"the bound sigma_max(W_hh)^59 would allow: {sigma_W ** 59:.1e}")
 # only and read $\|\partial L/\partial h_t\|$ at every step (`grads.dh_norm`). Check it:
 # push one upstream gradient $g$ through the hand-built Jacobians and compare with the
 # backward pass.
-
+#
 #
 # ### Exercise B: the gradient-norm experiment by hand
 #
@@ -236,6 +236,7 @@ for label, name, options, _ in BASELINES:          # (label, cell name, options,
 
 fig, ax = plt.subplots(figsize=(8, 4.5))
 plot_jacobian_spectra(ax, BASELINES, T=40, last=20)
+plt.show()
 
 # %% [markdown]
 # ## 4. Gradient norm over 300 steps

@@ -163,6 +163,22 @@ ex.claim(f"the uRNN (7N = {7 * N} < N² = {N * N} parameters) stays above 5 % er
          "3", (u_final > 0.05).all(), final_errors=u_final)
 fig, ax = plt.subplots(figsize=(8, 4))
 uf.plot_capacity(ax, fits, N, 1500)
+plt.show()
+
+# %% [markdown]
+# "Stays above" is a claim about the 1,500 iterations unless it survives more:
+# `python -m rnnzoo figures unitary_capacity --robust` re-fitted the uRNN with 4x the
+# iterations from three new initializations (recorded in `figures/claims.json`):
+
+# %%
+from rnnzoo.teaching.figures.claims_file import recorded_robustness
+
+refits = recorded_robustness("unitary_capacity")
+for statement, entry in refits.items():
+    print(statement, "\n   ", entry["spec"], "-> passed:", entry["passed"], entry["numbers"])
+ex.claim("the uRNN's re-fit at 4x the iterations from new initializations was recorded and "
+         "also stays above 5 % error", len(refits) == 1
+         and all(e["passed"] for e in refits.values()))
 
 # %% [markdown]
 # ## 5. Cost per step
@@ -208,31 +224,43 @@ uf.plot_cost(ax, Ns, costs, slopes, uf.FIT_FROM, 32)
 #
 # Here, with a two-minute budget (T = 50, H = 32 complex units for the unitary cells,
 # H = 32 for the LSTM, 200 Adam steps, 3 seeds each, through `rnnzoo.experiments`).
-# "Left the baseline" means an evaluation loss at most half the baseline.
+# Below, "gets below half the baseline" means an evaluation loss at most half the
+# baseline; *solved* is the task's own criterion (recall accuracy at least 0.99).
 
 # %%
 res = uf.copy_comparison(T=50, steps=200, hidden=32, seeds=3, workers=2)
 print(res.summary())
 lstm, urnn, eurnn = res.labels
-ex.claim("the LSTM (forget bias 1) does not go below the memoryless baseline in 200 steps "
-         "(final loss at least 0.9 x baseline, every seed)",
-         (res.final(lstm) >= 0.9 * res.baseline).all(),
-         final=res.final(lstm), baseline=res.baseline)
-for label in (urnn, eurnn):
-    ex.claim(f"{label} leaves the baseline in every seed and ends below a tenth of it",
-             None not in res.left_baseline(label)
-             and (res.final(label) < 0.1 * res.baseline).all(),
-             left_at=res.left_baseline(label), final=res.final(label))
+uf.copy_claims(res, 50, ex.robust_claim)          # the figure's claims, on these runs
 fig, ax = plt.subplots(figsize=(9, 4.8))
 res.plot(ax, title="copy task, T = 50 (median of 3 seeds, band = min-max)")
 ax.set_ylim(1e-4, None)
 ax.text(0.0, -0.2, res.caption(), transform=ax.transAxes, fontsize=7, va="top");
 
 # %% [markdown]
+# Read the LSTM's `final_over_baseline` above: after 200 steps it ends *above* the
+# memoryless baseline, still coming down to it, so "it does not get below" says little
+# at this budget. The claim is about the budget until it survives more of it:
+# `python -m rnnzoo figures unitary_copy_task --robust` re-ran the LSTM at 4x the steps
+# on seeds 10-12, where it has come down to the baseline, and recorded the verdict:
+
+# %%
+recorded = recorded_robustness("unitary_copy_task")
+for statement, entry in recorded.items():
+    print(statement, "\n   ", entry["budget_factor"], "x the steps, seeds", entry["seeds"],
+          "-> passed:", entry["passed"], entry["numbers"])
+lstm_rerun = [e for s, e in recorded.items() if s.startswith(f"copy, T = 50: no seed of the")]
+ex.claim("the recorded 4x re-run exists, passed, and there the LSTM ends within 10% of the "
+         "baseline in every seed (it has come down to it)",
+         len(lstm_rerun) == 1 and lstm_rerun[0]["passed"]
+         and max(lstm_rerun[0]["numbers"]["final_over_baseline"]) < 1.1,
+         final_over_baseline=lstm_rerun[0]["numbers"]["final_over_baseline"] if lstm_rerun
+         else None)
+
+# %% [markdown]
 # This differs from the paper's setting (far more steps, RMSprop at 1e-3, N = 128) and
-# from its LSTM result at T = 100: our LSTM had only 200 steps, where it is still coming
-# down to the baseline. `python -m rnnzoo figures unitary_copy_task --full` runs T = 100
-# and T = 200 for 1,000 steps.
+# from its LSTM result at T = 100. `python -m rnnzoo figures unitary_copy_task --full`
+# runs T = 100 and T = 200 for 1,000 steps.
 #
 # ## Exercises
 #

@@ -14,7 +14,6 @@
 # ---
 
 # %% [markdown]
-# %% [markdown]
 # # 08 · A character-level language model on real text, offline
 #
 # The classic first demonstration of a recurrent network: read text one character at a
