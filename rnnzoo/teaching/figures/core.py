@@ -51,14 +51,16 @@ def variant(label, name, options=None, **style):
 
 def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, ylim=(1e-40, 1e2)):
     """On ``ax``: ||dL/dh_t|| against t for each (label, name, options, style) variant,
-    loss on the last step only, log scale."""
+    loss on the last step only, log scale. Returns {label: norms (T,)}, for the claims."""
+    out = {}
     for label, name, opts, style in variants:
         cell = make(name, input_size, hidden, seed=seed, **opts)
-        norms = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
-        ax.semilogy(np.arange(1, T + 1), norms, label=label, **style)
+        out[label] = diagnostics.gradient_norm_over_time(cell, T, batch=16, seed=seed)
+        ax.semilogy(np.arange(1, T + 1), out[label], label=label, **style)
     label_axes(ax, "time step t (the loss is at t = T)", r"$\|\partial L / \partial h_t\|$",
                f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
                ylim, "lower right")
+    return out
 
 
 def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, seed=0):
