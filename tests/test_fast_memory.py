@@ -427,3 +427,89 @@ def test_numpy_scalars_are_accepted_as_options():
                        S=np.int64(2))
     assert cell.S == 2
     assert rnnzoo.make("deltarnn", 3, 4, alpha=np.float32(1.5)).params["alpha"][0] == 1.5
+
+
+# ------------------------------------------------------- the fast-memory figures' claims
+def test_retrieval_claims_read_the_tasks_criterion_and_plan_their_reruns():
+    """The figure's and notebook 07's claims (fast_memory.retrieval_claims) on a tiny run
+    that learns nothing: the negative claims (nothing solves, nothing leaves the plateau)
+    pass, the fast weights' does not, each with the re-run the issue asks for (4x on seeds
+    10-12 for the negative ones, the same budget on seeds 10-12 for the positive one), and
+    the sentences quote the plateau and threshold the task computed."""
+    from rnnzoo import experiments as ex
+    from rnnzoo.teaching.figures import fast_memory as fm
+    tiny = ex.Budget(steps=4, hidden=4, eval_every=2, eval_size=16, batch_size=8)
+    res = ex.compare([ex.Variant(c, label=lb) for c, lb in fm.LABELS.items()], "associative",
+                     budget=tiny, seeds=[0, 1, 2], workers=1, progress=False)
+    claims = []
+    fm.retrieval_claims(res, lambda *a, **kw: claims.append(
+        ex.robust_claim(*a, **kw, strict=False)))
+    task = res.task
+    assert [c.passed for c in claims] == [True, True, False]
+    assert [c.negative for c in claims] == [True, True, False]
+    assert [c.robustness["budget_factor"] for c in claims] == [4, 4, 1]
+    assert all(c.robustness["seeds"] == [10, 11, 12] for c in claims)
+    memoryless = [fm.LABELS[c] for c in fm.MEMORYLESS_CELLS]
+    assert claims[0].robustness["labels"] == memoryless
+    assert claims[2].robustness["labels"] == [fm.LABELS["fastweights"]]
+    assert f"{task.plateau_accuracy:.3f}" in claims[0].statement
+    assert task.success.describe() in claims[0].statement
+    assert f"{task.plateau_accuracy + fm.OFF_PLATEAU:.3f}" in claims[1].statement
+
+
+def test_own_pair_attention_agrees_with_a_loop_over_the_sequences():
+    """The vectorized bookkeeping of fast_memory.own_pair_attention against a plain loop
+    (which pair the query asks for, where the largest weight falls), on an untrained
+    model (where the weight falls is then arbitrary, which is what a check of the counting
+    wants)."""
+    from rnnzoo.teaching.figures import fast_memory as fm
+    from rnnzoo.training.model import build_model
+    task = rnnzoo.make_task("associative")
+    model = build_model("fastweights", 37, 8, 10, readout="last", seed=3, dtype=np.float32)
+    got = fm.own_pair_attention(model, task, n=40, seed=5)
+    x, _ = task.batch(40, np.random.default_rng(5))
+    x = x.astype(np.float32)
+    own = after_value = 0
+    tops = []
+    for b in range(40):
+        query = task.decode(x[:, b])[-1]
+        pair = task.decode(x[:, b]).index(query) // 2
+        top = int(np.argmax(fm.fast_weight_trace(model, x[:, b:b + 1])[1])) + 1
+        tops.append(top)
+        own += top in (2 * pair + 1, 2 * pair + 2)
+        after_value += task.decode(x[:, b])[top - 1].isdigit()
+    assert got["own pair"] == own / 40 and got["after a value"] == after_value / 40
+    assert list(got["counts"]) == [tops.count(t) for t in range(1, 11)]
+    assert got["chance"] == 2 / 10
+
+
+def test_gate_by_symbol_is_the_gate_of_each_one_hot_symbol():
+    """r for symbol k is σ(W[:, k] + b_r): letters, digits and '?' in the task's order."""
+    from rnnzoo.teaching.figures import fast_memory as fm
+    task = rnnzoo.make_task("associative")
+    cell = randomized(rnnzoo.make("deltarnn", 37, 6, seed=1), np.random.default_rng(0))
+    r = sigmoid(cell.params["W"].T + cell.params["b_r"]).mean(axis=1)       # (37,)
+    got = fm.gate_by_symbol(cell, task)
+    np.testing.assert_allclose(np.concatenate([got["letters"], got["digits"], got["'?'"]]),
+                               r, rtol=1e-12)
+    assert [len(v) for v in got.values()] == [26, 10, 1]
+
+
+def test_gradient_claims_hold_at_initialization():
+    """The gradient-norm figure's claims (fast_memory.gradient_claims) hold on the norms
+    the figure plots (T = 100, H = 64, seed 0), and fail on norms that break them."""
+    from rnnzoo import experiments as ex
+    from rnnzoo.core.diagnostics import gradient_norm_over_time
+    from rnnzoo.core.registry import make
+    from rnnzoo.teaching.figures import fast_memory as fm
+    norms = {label: gradient_norm_over_time(make(name, 4, 64, seed=0, **opts), 100, batch=16,
+                                            seed=0)
+             for label, name, opts, _ in fm.gradient_variants()}
+    claims = []
+    record = lambda *a, **kw: claims.append(ex.claim(*a, strict=False, **kw))   # noqa: E731
+    fm.gradient_claims(norms, record, T=100)
+    assert len(claims) == 4 and all(c.passed for c in claims), [str(c) for c in claims]
+    flat = {label: np.ones(100) for label in norms}        # nothing decays: all but #1 fail
+    claims.clear()
+    fm.gradient_claims(flat, record, T=100)
+    assert [c.passed for c in claims] == [True, False, False, False]

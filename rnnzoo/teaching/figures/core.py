@@ -51,7 +51,7 @@ def variant(label, name, options=None, **style):
 
 def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, ylim=(1e-40, 1e2)):
     """On ``ax``: ||dL/dh_t|| against t for each (label, name, options, style) variant,
-    loss on the last step only, log scale."""
+    loss on the last step only, log scale. Returns {label: norms (T,)}, for the claims."""
     norms = gradient_norms(variants, T, input_size=input_size, hidden=hidden, seed=seed)
     for label, _, _, style in variants:
         ax.semilogy(np.arange(1, T + 1), norms[label], label=label, **style)
