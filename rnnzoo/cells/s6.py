@@ -91,7 +91,7 @@ class S6(RecurrentCell):
     Options
     -------
     state_size : N, an int >= 1 (16, the authors' d_state)
-    dt_rank : R, "auto" (ceil(input_size / 16)) or an int >= 1
+    dt_rank : R, None (ceil(input_size / 16), the default) or an int >= 1
     dt_min, dt_max : the range of the initial Δ, 0 < dt_min < dt_max (0.001, 0.1)
     selective : which of "delta", "B", "C" depend on the input (all three); one left out
         is a parameter: Δ = softplus(b_Δ), B or C an (H, N) matrix (the paper's table 7
@@ -106,17 +106,17 @@ class S6(RecurrentCell):
     Not here: the block's short causal convolution (and its SiLU) before the SSM.
     """
 
-    options = {"state_size": 16, "dt_rank": "auto", "dt_min": 0.001, "dt_max": 0.1,
+    options = {"state_size": 16, "dt_rank": None, "dt_min": 0.001, "dt_max": 0.1,
                "selective": SELECTIVE, "input_map": "auto", "gate": False, "mode": "auto"}
     state_names = ("x",)
 
     def check_options(self):
         self.state_size = _options.integer("state_size", self.state_size, lo=1)
-        if self.dt_rank != "auto":
+        if self.dt_rank is not None:
             try:
                 self.dt_rank = _options.integer("dt_rank", self.dt_rank, lo=1)
             except ValueError:
-                raise ValueError(f"dt_rank must be 'auto' (ceil(input_size / 16)) or an "
+                raise ValueError(f"dt_rank must be None (ceil(input_size / 16)) or an "
                                  f"integer >= 1; got {self.dt_rank!r}") from None
         self.dt_min = _options.real("dt_min", self.dt_min, lo=0.0, lo_open=True)
         self.dt_max = _options.real("dt_max", self.dt_max, lo=0.0, lo_open=True)
@@ -149,7 +149,7 @@ class S6(RecurrentCell):
     @property
     def R(self):
         """The rank of W_Δ."""
-        return math.ceil(self.input_size / 16) if self.dt_rank == "auto" else self.dt_rank
+        return math.ceil(self.input_size / 16) if self.dt_rank is None else self.dt_rank
 
     @property
     def identity_input(self):
