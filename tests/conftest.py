@@ -56,7 +56,7 @@ EXTRA_VARIANTS = {
     # is checked in tests/test_s6.py
     "s6": [{"gate": True}, {"selective": []}, {"selective": ["delta"]},
            {"selective": ["B", "C"], "gate": True}, {"state_size": 1, "dt_rank": 3},
-           {"mode": "doubling"}],
+           {"mode": "doubling"}, {"conv": 4}, {"conv": 2, "gate": True, "selective": ["C"]}],
 }
 
 

@@ -32,7 +32,8 @@ class S6(RecurrentCell):
     .. math::
 
         \begin{aligned}
-        u_t &= W_{in} x_t \quad (\text{or } u_t = x_t)  \\
+        u_t &= W_{in} x_t \quad (\text{or } u_t = x_t;
+            \text{ option conv: then } u_t \leftarrow \mathrm{silu}(\mathrm{conv}(u)_t)) \\
         \Delta_t &= \mathrm{softplus}(W_\Delta^{up} W_\Delta^{down} u_t + b_\Delta)
             \in \mathbb R^H, \qquad B_t = W_B u_t,\ C_t = W_C u_t \in \mathbb R^N \\
         A &= -\exp(A^{\log}) \in \mathbb R^{H \times N} \\
@@ -101,13 +102,19 @@ class S6(RecurrentCell):
         block's in_proj)
     gate : False (default) or True: the block's output gate y_t ⊙ silu(W_z x_t)
         (selective_scan_ref's z)
+    conv : 0 (default: none) or a width W >= 2 (the authors' d_conv is 4): the block's
+        short causal depthwise convolution and SiLU in front of the SSM,
+        u_t <- silu(Σ_j w_conv[:, j] ⊙ u_{t-W+1+j} + b_conv), j = 0..W-1 (torch's Conv1d
+        order: w_conv[:, W-1] weighs u_t). Its W - 1 previous inputs are a second state
+        component ``u_past`` (B, (W-1) H), oldest first (zeros: the zero padding), so a
+        sequence still splits at any step; w_conv (H, W), b_conv (H,) ~ U(±W^{-1/2})
+        (nn.Conv1d's default)
     mode : the scan's form, "auto" (default), "loop" or "doubling"
-
-    Not here: the block's short causal convolution (and its SiLU) before the SSM.
     """
 
     options = {"state_size": 16, "dt_rank": None, "dt_min": 0.001, "dt_max": 0.1,
-               "selective": SELECTIVE, "input_map": "auto", "gate": False, "mode": "auto"}
+               "selective": SELECTIVE, "input_map": "auto", "gate": False, "conv": 0,
+               "mode": "auto"}
     state_names = ("x",)
 
     def check_options(self):
@@ -136,6 +143,15 @@ class S6(RecurrentCell):
                              f"hidden_size; got input_size={self.input_size}, hidden_size="
                              f"{self.hidden_size} (use 'dense' or 'auto')")
         self.gate = _options.flag("gate", self.gate)
+        try:
+            self.conv = _options.integer("conv", self.conv, lo=0)
+            if self.conv == 1:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"conv must be 0 (no convolution) or a kernel width >= 2; "
+                             f"got {self.conv!r}") from None
+        if self.conv:              # the last W - 1 inputs of the convolution travel along
+            self.state_names = ("x", "u_past")
         if self.mode == "log":
             raise ValueError("mode must be one of 'auto', 'loop', 'doubling'; got 'log' "
                              "(the log-space scan needs b > 0; Δ B u has either sign)")
@@ -158,7 +174,11 @@ class S6(RecurrentCell):
             self.input_map == "auto" and self.input_size == self.hidden_size)
 
     def initial_state(self, batch):
-        return (self.xp.zeros((batch, self.hidden_size * self.N), dtype=self.dtype),)
+        zeros = self.xp.zeros
+        state = (zeros((batch, self.hidden_size * self.N), dtype=self.dtype),)
+        if self.conv:
+            state += (zeros((batch, (self.conv - 1) * self.hidden_size), dtype=self.dtype),)
+        return state
 
     def init_params(self, rng):
         H, K, N, R = self.hidden_size, self.input_size, self.N, self.R
@@ -180,6 +200,9 @@ class S6(RecurrentCell):
             P["C"] = rng.standard_normal((H, N))
         P["A_log"] = np.log(np.broadcast_to(np.arange(1.0, N + 1), (H, N)))
         P["D"] = np.ones(H)
+        if self.conv:              # nn.Conv1d's default, fan_in = W (one channel a group)
+            P["w_conv"] = rng.uniform(-1, 1, (H, self.conv)) / np.sqrt(self.conv)
+            P["b_conv"] = rng.uniform(-1, 1, H) / np.sqrt(self.conv)
         if self.gate:
             P["W_z"] = rng.uniform(-1, 1, (H, K)) / np.sqrt(K)
         return P
@@ -207,7 +230,10 @@ class S6(RecurrentCell):
         xp, P, N, H = self.xp, self.params, self.N, self.hidden_size
         T, B, _ = x.shape
         u = x if self.identity_input else self.project(x, P["W_in"])      # u_t
-        c = Cache(x=x, state0=state0, T=T, B=B, u=u)
+        c = Cache(x=x, state0=state0, T=T, B=B)
+        if self.conv:
+            u = self._conv(u, state0[1], c)
+        c.u = u
         if "delta" in self.selective:                  # Δ_t = softplus(W_up W_down u_t + b)
             c.s = self.project(u, P["W_delta_down"])
             c.dt_pre = self.project(c.s, P["W_delta_up"], P["b_delta"])
@@ -233,7 +259,45 @@ class S6(RecurrentCell):
             c.sig = sigmoid(zp)
             c.zp, c.y = zp, y
             y = y * (zp * c.sig)
-        return y, (xs[-1].copy(),), c
+        state_T = (xs[-1].copy(),)
+        if self.conv:
+            state_T += (self._pack_past(c.u_ext[T:]),)
+        return y, state_T, c
+
+    # ------------------------------------------------------------------ the convolution
+    def _pack_past(self, past):
+        """(W-1, B, H) -> the state's (B, (W-1) H), oldest input first: a new array (with
+        W = 2 the transpose alone would be a view of the cache)."""
+        return past.transpose(1, 0, 2).reshape(past.shape[1], -1).copy()
+
+    def _conv(self, u, past, c):
+        """u_t <- silu(Σ_j w[:, j] u_{t-W+1+j} + b_conv), j = 0..W-1 (w[:, W-1] is lag 0,
+        torch's Conv1d with padding W - 1), reading the W - 1 inputs before step 0 from
+        the state: W whole-sequence multiply-adds."""
+        xp, W, P = self.xp, self.conv, self.params
+        T, B, H = u.shape
+        c.u_ext = xp.concatenate([past.reshape(B, W - 1, H).transpose(1, 0, 2), u])
+        pre = c.u_ext[W - 1:] * P["w_conv"][:, W - 1] + P["b_conv"]
+        for j in range(W - 1):
+            pre += c.u_ext[j:j + T] * P["w_conv"][:, j]
+        c.conv_pre, c.conv_sig = pre, sigmoid(pre)
+        return pre * c.conv_sig
+
+    def _conv_backward(self, dv, c, dpast_T, grads):
+        """From dL/du (the convolution's output) to dL/du_in and dL/du_past0."""
+        xp, W, P = self.xp, self.conv, self.params
+        T, B, H = dv.shape
+        sig = c.conv_sig
+        dpre = dv * (sig * (1.0 + c.conv_pre * (1.0 - sig)))          # silu'
+        grads["b_conv"] = self.bias_grad(dpre)
+        du_ext = xp.zeros(c.u_ext.shape, dtype=self.dtype)
+        du_ext[T:] += dpast_T.reshape(B, W - 1, H).transpose(1, 0, 2)   # the state_T part
+        dw = xp.empty((H, W), dtype=self.dtype)
+        for j in range(W):                        # pre_t += w[:, j] u_ext[t + j]
+            dw[:, j] = xp.einsum("tbh,tbh->h", dpre, c.u_ext[j:j + T])
+            du_ext[j:j + T] += dpre * P["w_conv"][:, j]
+        grads["w_conv"] = dw
+        return du_ext[W - 1:], self._pack_past(du_ext[:W - 1])
 
     # ------------------------------------------------------------------ backward
     def _backward(self, dout, c, dstate):
@@ -288,6 +352,10 @@ class S6(RecurrentCell):
                 du += self.input_grad(dM, P[f"W_{name}"])
             else:
                 grads[name] = dM
+        dstate0 = (dx0,)
+        if self.conv:
+            du, dpast0 = self._conv_backward(du, c, dstate[1], grads)
+            dstate0 += (dpast0,)
         if self.identity_input:
             dx = du
         else:                                          # u_t = W_in x_t
@@ -296,4 +364,4 @@ class S6(RecurrentCell):
         if self.gate:
             dx += self.input_grad(dzp, P["W_z"])
         grads = {k: grads[k].astype(self.dtype, copy=False) for k in self.params}
-        return dx, (dx0,), grads, dh_norm
+        return dx, dstate0, grads, dh_norm

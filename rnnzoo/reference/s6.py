@@ -10,7 +10,8 @@ r"""Textbook S6 (Gu & Dao, 2023, Mamba's selective SSM), one step at a time, in 
     y_t = \textstyle\sum_n C_t[n]\, x_t[:, n] + D \odot u_t \quad
     (\odot\, \mathrm{silu}(W_z x_t) \text{ with the gate})
 
-x_t (B, H, N) is carried as the (B, H N) array. What is not selective is a parameter:
+x_t (B, H, N) is carried as the (B, H N) array; with the causal convolution (parameters
+w_conv, b_conv) its last W - 1 inputs u_past travel along, (B, (W-1) H), oldest first. What is not selective is a parameter:
 Δ = softplus(b_Δ), B (H, N), C (H, N); options ``selective`` (the subset of "delta",
 "B", "C" that reads the input), ``identity_input`` (u_t = x_t) and ``gate``, as the cell
 resolved them.
@@ -33,11 +34,18 @@ def softplus(v):
 
 def s6_step_forward(x_t, state_prev, params, selective=("delta", "B", "C"),
                     identity_input=False, gate=False):
-    """One step: (x_t, (x_{t-1} flat,)) -> ((x_t flat,), out_t, cache)."""
+    """One step: (x_t, (x_{t-1} flat, [u_past])) -> ((x_t flat, [u_past]), out_t, cache)."""
     P = params
     H, N = P["A_log"].shape
     x_prev = state_prev[0].reshape(-1, H, N)                  # (B, H N) -> (B, H, N)
     u = x_t if identity_input else x_t @ P["W_in"].T          # u_t = W_in x_t
+    window = conv_pre = None
+    if "w_conv" in P:                                         # the causal convolution
+        W = P["w_conv"].shape[1]
+        past = state_prev[1].reshape(-1, W - 1, H)            # u_{t-W+1} .. u_{t-1}
+        window = np.concatenate([past, u[:, None, :]], axis=1)   # u_{t-W+1} .. u_t
+        conv_pre = (window * P["w_conv"].T).sum(axis=1) + P["b_conv"]   # Σ_j w_j u_{t-W+1+j} + b
+        u = conv_pre * sigmoid(conv_pre)                      # u_t <- silu(conv)
     if "delta" in selective:
         s = u @ P["W_delta_down"].T                           # s_t = W_down u_t
         pre = s @ P["W_delta_up"].T + P["b_delta"]            # pre_t = W_up s_t + b
@@ -58,9 +66,12 @@ def s6_step_forward(x_t, state_prev, params, selective=("delta", "B", "C"),
         out = y * z * sigmoid(z)                              # out_t = y_t silu(z_t)
     cache = {"x_t": x_t, "u": u, "s": s, "pre": pre, "delta": delta, "Bt3": Bt3,
              "Ct3": Ct3, "A": A, "Abar": Abar, "x_prev": x_prev, "x": x, "y": y, "z": z,
-             "params": P, "selective": selective, "identity_input": identity_input,
-             "gate": gate}
-    return (x.reshape(x.shape[0], -1),), out, cache
+             "window": window, "conv_pre": conv_pre, "params": P, "selective": selective,
+             "identity_input": identity_input, "gate": gate}
+    state = (x.reshape(x.shape[0], -1),)
+    if window is not None:
+        state += (window[:, 1:].reshape(window.shape[0], -1),)   # drop the oldest input
+    return state, out, cache
 
 
 def s6_step_backward(dout, dstate, cache):
@@ -109,6 +120,16 @@ def s6_step_backward(dout, dstate, cache):
         du = du + dCt @ P["W_C"]                              # C_t = W_C u_t
     else:
         grads["C"] = (dy[..., None] * c["x"]).sum(axis=0)     # y_t = Σ_n C x_t
+    dstate_prev = (dx_prev.reshape(dx_prev.shape[0], -1),)
+    if c["window"] is not None:
+        sc = sigmoid(c["conv_pre"])
+        dconv = du * sc * (1 + c["conv_pre"] * (1 - sc))     # u_t <- silu(conv)
+        grads["b_conv"] = dconv.sum(axis=0)                   # conv = Σ_j w_j u_{t-W+1+j} + b
+        grads["w_conv"] = (dconv[:, None, :] * c["window"]).sum(axis=0).T   # conv = Σ_j w_j ..
+        dwindow = dconv[:, None, :] * P["w_conv"].T           # conv = Σ_j w_j u_{t-W+1+j} + ..
+        dwindow[:, 1:] += dstate[1].reshape(dwindow[:, 1:].shape)   # u_past_t = window[1:]
+        du = dwindow[:, -1]                                   # window[-1] = u_t
+        dstate_prev += (dwindow[:, :-1].reshape(du.shape[0], -1),)   # window[:-1] = u_past
     if c["identity_input"]:
         dx_t = du                                             # u_t = x_t
     else:
@@ -116,7 +137,7 @@ def s6_step_backward(dout, dstate, cache):
         dx_t = du @ P["W_in"]                                 # u_t = W_in x_t
     if c["gate"]:
         dx_t = dx_t + dz @ P["W_z"]                           # z_t = W_z x_t
-    return dx_t, (dx_prev.reshape(dx_prev.shape[0], -1),), grads
+    return dx_t, dstate_prev, grads
 
 
 def forward(x, state0, params, selective=("delta", "B", "C"), identity_input=False,
@@ -148,8 +169,11 @@ def options_of(cell):
 
 
 def initial_state(batch, params, **options):
-    """x_0 = 0: (B, H N)."""
-    return zero_state(batch, params, params["A_log"].size)
+    """x_0 = 0: (B, H N); with the convolution also u_past = 0: (B, (W-1) H)."""
+    if "w_conv" not in params:
+        return zero_state(batch, params, params["A_log"].size)
+    H, W = params["w_conv"].shape
+    return zero_state(batch, params, params["A_log"].size, (W - 1) * H)
 
 
 register_sequence("s6", forward, backward, options_of, initial_state=initial_state)
