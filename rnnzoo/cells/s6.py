@@ -245,7 +245,8 @@ class S6(RecurrentCell):
         c.A = -xp.exp(P["A_log"])
         Bm4 = c.Bm[:, :, None, :] if c.Bm.ndim == 3 else c.Bm
         # Ā_t = exp(Δ_t A): (T, B, H, N), or (H, N) for one Δ per channel
-        c.a = xp.exp(c.delta[..., None] * c.A)
+        c.a = c.delta[..., None] * c.A
+        xp.exp(c.a, out=c.a)
         c.du_ = c.delta * u                                                # Δ_t u_t
         b = c.du_[..., None] * Bm4                     # Δ_t B_t u_t: (T, B, H, N)
         c.x0 = state0[0]
@@ -325,9 +326,12 @@ class S6(RecurrentCell):
         dh_norm = xp.sqrt(xp.einsum("tk,tk->t", delta.reshape(T, -1), delta.reshape(T, -1)))
         delta = delta.reshape(T, B, H, N)
         # Ā = exp(Δ A): dL/d(Δ A) = dL/dĀ Ā, then to Δ (times A) and to A (times Δ)
-        q = da.reshape(c.a.shape) * c.a
-        dA = self._over_h(q, c.delta, False) if q.ndim == 4 else q * c.delta[:, None]
-        d_delta = (q * c.A).sum(axis=-1)               # (T, B, H), or (H,)
+        q = da.reshape(c.a.shape)                      # da is the scan's new array:
+        q *= c.a                                       # q = dL/d(Δ A) in place
+        if q.ndim == 4:
+            dA, d_delta = self._over_h(q, c.delta, False), self._over_n(q, c.A)   # (T, B, H)
+        else:
+            dA, d_delta = q * c.delta[:, None], (q * c.A).sum(axis=-1)            # (H,)
         # b_t = (Δ_t u_t) B_t: w = Σ_n δ_t B_t = dL/d(Δ_t u_t), and dL/dB_t = Σ_h δ Δ u
         w = self._over_n(delta, c.Bm)
         dBm = self._over_h(delta, c.du_, sel_B)
