@@ -312,6 +312,27 @@ def test_the_step_jacobian_is_exp_delta_A_chosen_by_the_input():
             assert np.abs(write).max() < 1e-3 * np.abs(x).max()
 
 
+def test_one_state_per_channel_is_mingrus_recurrence():
+    """N = 1, A = -1 (A_log = 0), B = C = 1, D = 0, Δ selective: y_t = h_t with h_t =
+    (1 - σ(p_t)) h_{t-1} + softplus(p_t) u_t, p_t = W_Δ u_t + b_Δ (computed here by a
+    loop): the forget factor is minGRU's 1 - z_t with z_t = σ(p_t). A pass: 1e-12."""
+    H, T, B = 3, 20, 2
+    rng = np.random.default_rng(13)
+    cell = perturbed(rnnzoo.make("s6", H, H, state_size=1, selective=["delta"], seed=8), rng,
+                     scale=1.0)
+    P = cell.params
+    P["A_log"][...], P["B"][...], P["C"][...], P["D"][...] = 0.0, 1.0, 1.0, 0.0
+    x = rng.standard_normal((T, B, H))
+    ys, _, _ = cell.forward(x)
+    h, expected = np.zeros((B, H)), []
+    for u in x:
+        p = u @ P["W_delta_down"].T @ P["W_delta_up"].T + P["b_delta"]
+        z = 1.0 / (1.0 + np.exp(-p))
+        h = (1.0 - z) * h + softplus(p) * u
+        expected.append(h)
+    np.testing.assert_allclose(ys, np.stack(expected), rtol=1e-12, atol=1e-12)
+
+
 # ------------------------------------------------------------------ u_t = x_t (K = H)
 IDENTITY = [{}, {"gate": True, "conv": 3}, {"selective": ["B"], "dt_rank": 3},
             {"mode": "doubling", "dt_rank": 2}]

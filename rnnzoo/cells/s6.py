@@ -51,16 +51,22 @@ class S6(RecurrentCell):
     Δ_t gives Ā_t ≈ 0 and a large write Δ_t B_t u_t (forget the past, store this
     input: a reset), a small Δ_t gives Ā_t ≈ 1 and almost no write (keep the state,
     ignore this input). Δ_t is computed from u_t alone, as minGRU's gate z_t is from
-    x_t alone: with N = 1, A = -1 the channel is h_t = e^{-Δ_t} h_{t-1} + Δ_t u_t, a
-    leaky average whose forget factor the input chooses (the paper's theorem 1 states
-    it with the ZOH write 1 - e^{-Δ_t}, which makes it minGRU's (1 - z) h + z u exactly).
+    x_t alone: with N = 1, A = -1, B = C = 1 a channel is h_t = e^{-Δ_t} h_{t-1} +
+    Δ_t u_t, and e^{-softplus(p)} = 1 - σ(p) for Δ's pre-activation p, so h_t =
+    (1 - σ(p_t)) h_{t-1} + softplus(p_t) u_t: minGRU's (1 - z_t) h_{t-1} + z_t u_t with
+    z_t = σ(p_t), up to the write (the paper's theorem 1 uses the ZOH write
+    1 - e^{-Δ_t} = σ(p_t), which makes it exact).
 
-    **Why selection breaks the convolution form.** With Δ, B, C constant (``selective``
-    = () or constant Δ and B, C), x_t = Σ_k Ā^k Δ B u_{t-k}: y = K * u + D u with the
-    kernel K_k[h] = Σ_n C[h,n] exp(Δ_h A[h,n])^k Δ_h B[h,n], computable once by FFT.
-    With Δ_t, B_t, C_t from the input, step k's contribution to y_t is C_t (Π_{s=k+1..t}
-    Ā_s) Δ_k B_k u_k, which depends on t and k separately, not on t - k: no kernel, so
-    no FFT; what stays is the scan (associative, so parallel in O(log T) depth).
+    **Why selection breaks the convolution form.** With Δ, B, C all constant
+    (``selective=[]``, or Δ's selection weights zero and B, C not selective), x_t =
+    Σ_k Ā^k Δ B u_{t-k} and y = K * u + D u with the kernel K_k[h] = Σ_n C[h,n]
+    exp(Δ_h A[h,n])^k Δ_h B[h,n], computable once and applied by FFT. A constant Δ alone
+    keeps Ā constant, so the state is still a convolution, of the write Δ B_t u_t with
+    Ā^k, read by C_t. With Δ_t from the input, step k's contribution to x_t is
+    (Π_{s=k+1..t} Ā_s) Δ_k B_k u_k, which depends on t and k separately, not on t - k,
+    and the map u -> y is no longer linear (Δ_t sits in an exponent, B_t u_t is
+    quadratic in u): no kernel, no FFT; what stays is the scan (associative, so
+    parallel in O(log T) depth).
 
     Where this follows the authors' code rather than the paper's equations:
 
