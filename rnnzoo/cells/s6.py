@@ -319,7 +319,6 @@ class S6(RecurrentCell):
             dy = dout
         sel_B, sel_C = c.Bm.ndim == 3, c.Cm.ndim == 3
         Cm4 = c.Cm[:, :, None, :] if sel_C else c.Cm
-        Bm4 = c.Bm[:, :, None, :] if sel_B else c.Bm
         # y_t = Σ_n C_t x_t: dL/dx_t from y_t's own loss is dy_t C_t, dL/dC_t Σ_h dy x_t
         g = dy[..., None] * Cm4
         g = g.reshape(T, B, H * N)
