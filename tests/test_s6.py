@@ -173,7 +173,8 @@ def test_initialization_is_the_authors():
     """S4D-Real A exactly: A_log[h, n] = log(n + 1), so A = -(n + 1); D = 1; softplus(b_Δ)
     log-uniform on [dt_min, dt_max] (KS p > 0.001, and indistinguishable from the ported
     init's), not uniform (p < 1e-6); W_Δ^up ~ U(±R^-1/2), W_Δ^down, W_B, W_C ~ U(±H^-1/2),
-    W_in ~ U(±K^-1/2) (nn.Linear's default); R = ceil(K / 16)."""
+    W_in, W_z ~ U(±K^-1/2) (nn.Linear's default); w_conv, b_conv ~ U(±W^-1/2) (nn.Conv1d's,
+    fan_in = W); R = ceil(K / 16)."""
     K, H, N = 4, 20000, 2
     cell = rnnzoo.make("s6", K, H, state_size=N, seed=5)
     P = cell.params
@@ -192,6 +193,11 @@ def test_initialization_is_the_authors():
             > 1e-3, name
     assert stats.kstest(P["W_B"].ravel(), "uniform", args=(-1.0, 2.0)).pvalue < 1e-6
     assert rnnzoo.make("s6", 33, 4).R == 3 and rnnzoo.make("s6", 32, 4).R == 2
+    block = rnnzoo.make("s6", K, H, state_size=N, gate=True, conv=4, seed=6).params
+    for name, bound in (("W_z", K ** -0.5), ("w_conv", 0.5), ("b_conv", 0.5)):
+        assert stats.kstest(block[name].ravel(), "uniform", args=(-bound, 2 * bound)).pvalue \
+            > 1e-3, name
+    assert stats.kstest(block["W_z"].ravel(), "uniform", args=(-0.25, 0.5)).pvalue < 1e-6
 
 
 def test_the_dt_floor_and_the_fixed_B_and_C():

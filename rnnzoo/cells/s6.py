@@ -328,7 +328,7 @@ class S6(RecurrentCell):
         a_flat = c.a.reshape((T, B, H * N) if c.a.ndim == 4 else (H * N,))
         da, delta, dx0 = scan.linear_scan_backward(a_flat, c.xs.reshape(T, B, H * N), c.x0,
                                                    g, mode=self.mode)
-        dh_norm = xp.sqrt(xp.einsum("tk,tk->t", delta.reshape(T, -1), delta.reshape(T, -1)))
+        dh_norm = xp.sqrt(xp.einsum("tbk,tbk->t", delta, delta))
         delta = delta.reshape(T, B, H, N)
         # Ā = exp(Δ A): dL/d(Δ A) = dL/dĀ Ā, then to Δ (times A) and to A (times Δ)
         q = da.reshape(c.a.shape)                      # da is the scan's new array:
