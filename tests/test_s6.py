@@ -387,6 +387,13 @@ def test_identity_input_keeps_the_contract(opts, rng):
 
 # ------------------------------------------------------------------ options
 def test_options_choose_the_parameters_and_the_state():
+    """The defaults are the authors' (d_state 16, dt_rank auto, dt in [0.001, 0.1]) and
+    the bare selective SSM (no gate, no convolution)."""
+    defaults = rnnzoo.make("s6", 3, 4).hyperparameters
+    assert {k: defaults[k] for k in rnnzoo.get_cell_class("s6").options} == {
+        "state_size": 16, "dt_rank": None, "dt_min": 0.001, "dt_max": 0.1,
+        "selective": ["delta", "B", "C"], "input_map": "auto", "gate": False, "conv": 0,
+        "mode": "auto"}
     cell = rnnzoo.make("s6", 3, 4, state_size=5)
     assert list(cell.params) == ["W_in", "W_delta_down", "W_delta_up", "b_delta", "W_B",
                                  "W_C", "A_log", "D"]
