@@ -110,22 +110,45 @@ def test_same_seed_same_weights_float32_matches_float64(name, opts, rng):
     np.testing.assert_allclose(hs32, hs64, rtol=1e-4, atol=1e-5)
 
 
-def lru_readout(cell, dhs_t):
+def lru_readout(cell, dhs_t, x_seen):
     """LRU's output is read out of its state, y_t = Re(C x_t) + D u_t, and its dh_norm is
     the gradient reaching the carried state x_t: y_t's own part is C^H dL/dy_t, packed
-    [Re, Im] as the state."""
+    [Re, Im] as the state (the inputs play no part)."""
     g = dhs_t @ (cell.params["C_re"] + 1j * cell.params["C_im"]).conj()
     return np.concatenate([g.real, g.imag], axis=1)
 
 
-# cells whose output is read out of the carried state (not a component of it) and whose
-# dh_norm records the gradient reaching that state: the part dhs[t] puts on it within step t
-READOUT = {"lru": lru_readout}
+def s6_readout(cell, dhs_t, x_seen):
+    """S6's output is read out of its state, y_t[h] = Σ_n C_t[n] x_t[h, n] + D u_t (times
+    silu(W_z x_t) with the gate), and its dh_norm is the gradient reaching x_t: y_t's own
+    part is (dL/dy_t ⊙ silu(z_t))[h] C_t[n], with C_t = W_C u_t (or the parameter C)
+    computed here from the inputs x_0..x_t (``x_seen``, from a zero state: the causal
+    convolution reads W of them), flattened (B, H N) as the state."""
+    P, x_t = cell.params, x_seen[-1]
+    u = x_seen @ P["W_in"].T if "W_in" in P else x_seen            # (t+1, B, H)
+    if "w_conv" in P:                                              # silu(Σ_j w_j u_{t-W+1+j} + b)
+        W = P["w_conv"].shape[1]
+        padded = np.concatenate([np.zeros((W - 1,) + u.shape[1:]), u])[-W:]
+        pre = np.einsum("jbh,hj->bh", padded, P["w_conv"]) + P["b_conv"]
+        u = pre / (1.0 + np.exp(-pre))
+    else:
+        u = u[-1]
+    C = u @ P["W_C"].T if "W_C" in P else P["C"][None]          # (B, N) or (1, H, N)
+    dy = dhs_t
+    if "W_z" in P:
+        z = x_t @ P["W_z"].T
+        dy = dhs_t * z / (1.0 + np.exp(-z))
+    g = dy[:, :, None] * (C[:, None, :] if C.ndim == 2 else C)
+    return g.reshape(x_t.shape[0], -1)
 
 
-def own_output_grad(cell, dhs_t):
-    """What the loss's own gradient at step t adds to the gradient dh_norm records."""
-    return READOUT[cell.name](cell, dhs_t) if cell.name in READOUT else dhs_t
+READOUT = {"lru": lru_readout, "s6": s6_readout}
+
+
+def own_output_grad(cell, dhs_t, x_seen):
+    """What the loss's own gradient at step t adds to the gradient dh_norm records
+    (``x_seen``: the inputs x_0..x_t, from a zero state)."""
+    return READOUT[cell.name](cell, dhs_t, x_seen) if cell.name in READOUT else dhs_t
 
 
 @pytest.mark.parametrize("name,opts", cell_variants())
@@ -141,7 +164,7 @@ def test_dh_norm_is_the_total_gradient_reaching_each_step(name, opts, rng):
     dhs[-1] = rng.standard_normal((B, cell.output_size))
     _, _, grads = cell.backward(dhs, cache)
     assert grads.dh_norm[-1] == pytest.approx(
-        np.linalg.norm(own_output_grad(cell, dhs[-1])), rel=1e-12)
+        np.linalg.norm(own_output_grad(cell, dhs[-1], x)), rel=1e-12)
     # dL/dh_{T-2} from backward on the first T-1 steps with the right upstream gradient
     hs_short, s_mid, cache_short = cell.forward(x[:-1])
     _, _, cache_last = cell.forward(x[-1:], s_mid)
@@ -192,12 +215,11 @@ def gradient_reaching_output(cell, x, dhs, t):
     For a READOUT cell: dL/d(state_t), its only component, plus what dhs[t] puts on it."""
     hs_first, state_t, _ = cell.forward(x[:t + 1])
     if t + 1 == len(x):
-        return own_output_grad(cell, dhs[t])            # nothing carried after the end
+        return own_output_grad(cell, dhs[t], x[:t + 1])  # nothing carried after the end
     _, _, cache_rest = cell.forward(x[t + 1:], state_t)
     _, dstate_t, _ = cell.backward(dhs[t + 1:], cache_rest)
-    if cell.name in READOUT:
-        (dstate_t,) = dstate_t
-        return dstate_t + own_output_grad(cell, dhs[t])
+    if cell.name in READOUT:                    # the output reads the first component
+        return dstate_t[0] + own_output_grad(cell, dhs[t], x[:t + 1])
     k = output_component(hs_first[-1], state_t)
     if k is None:
         return dhs[t]                                   # h_t is no state (qrnn's h = o c)

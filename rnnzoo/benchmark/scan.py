@@ -3,6 +3,7 @@
     python -m rnnzoo.benchmark.scan            # the scan's forms, then the cells
     python -m rnnzoo.benchmark.scan --forms    # only the forms
     python -m rnnzoo.benchmark.scan --cells    # only mingru/minlstm against gru/lstm
+    python -m rnnzoo.benchmark.scan --revival  # only the revival cells (lru, s6) against gru
 
 Forms: forward + backward of :func:`rnnzoo.core.scan.linear_scan` in each mode, at
 T = 256, 1024, 4096, B = 16, H = 128, a per step (T, B, H), positive inputs (so the
@@ -21,6 +22,14 @@ recurrent product alone at D = H: the minimal cells keep three whole-sequence GE
 (projection, dW, dx; 3.2 GFLOP for mingru, 4.8 for minlstm) against gru's 9.7 and
 lstm's 12.9, so even with free elementwise work the bound is gru / mingru-GEMMs = 3.5x
 and lstm / minlstm-GEMMs = 4.3x here.
+
+``--revival``: lru and s6 at their defaults against gru, CPU time. Two runs minutes apart
+on the same machine (load average about 5, other programs streaming memory), ms:
+lru 595 / 553 (GEMMs 433 / 401), s6 1867 / 819 (GEMMs 114 / 93), gru 736 / 718 (549 /
+531). s6's matrix products are the smallest of the three; its cost is elementwise work
+on (T, B, H, N) = 33.5 M numbers a tensor (Ā, the write, the states, the reverse scan,
+dL/d(Δ A)), memory-bound, so it moves most with the machine's load: 1.1x to 2.5x gru
+here. (Mamba's CUDA kernel keeps those tensors in on-chip memory; NumPy cannot.)
 """
 from __future__ import annotations
 
@@ -39,6 +48,7 @@ SCAN_T = (256, 1024, 4096)
 SCAN_B, SCAN_H = 16, 128
 SCAN_FORMS = ("loop", "doubling", "log")
 CELLS = ("mingru", "minlstm", "gru", "lstm")
+REVIVAL = ("lru", "s6", "gru")               # the linear and state-space cells, gru the yardstick
 CELL_SHAPE = (1024, 16, 128)                 # T, B, D = H
 
 
@@ -61,9 +71,11 @@ def time_forms(T, dtype, repeat=5, B=SCAN_B, H=SCAN_H, seed=0):
                             repeats=repeat)
 
 
-def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0):
+def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0,
+               clock="wall"):
     """{cell: best seconds} of forward + backward at T, B, D = H = ``shape``, and
-    {cell: best seconds} of its matrix products alone (:mod:`.gemms`), all taking turns."""
+    {cell: best seconds} of its matrix products alone (:mod:`.gemms`), all taking turns
+    (``clock``: :func:`.timing.time_interleaved`'s)."""
     T, B, H = shape
     runs = {}
     for name in cells:
@@ -71,7 +83,7 @@ def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0)
         x, dhs = inputs(T, B, H, cell.output_size, dtype, seed)
         runs[name] = cell_runner(cell, x, dhs)
         runs[f"{name} GEMMs"] = gemm_runner(trace_gemms(cell, x, dhs))
-    best = time_interleaved(runs, repeats=repeat)
+    best = time_interleaved(runs, repeats=repeat, clock=clock)
     return {n: best[n] for n in cells}, {n: best[f"{n} GEMMs"] for n in cells}
 
 
@@ -100,11 +112,26 @@ def cells_table(repeat=5):
     return "\n".join(lines)
 
 
+def revival_table(repeat=5):
+    """lru and s6 (their defaults: N = H for lru, N = 16 for s6) against gru, one run,
+    in CPU time (the caller holds BLAS to one thread)."""
+    best, gemm = time_cells(REVIVAL, repeat=repeat, clock="cpu")
+    T, B, H = CELL_SHAPE
+    lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32, defaults, CPU "
+             f"time:", "",
+             "| cell | ms | GEMMs ms | cell / gru |", "|---|---|---|---|"]
+    for name in REVIVAL:
+        lines.append(f"| {name} | {1e3 * best[name]:.1f} | {1e3 * gemm[name]:.1f} | "
+                     f"{best[name] / best['gru']:.2f}x |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m rnnzoo.benchmark.scan", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--forms", action="store_true", help="only the scan's forms")
     p.add_argument("--cells", action="store_true", help="only the cells")
+    p.add_argument("--revival", action="store_true", help="only lru and s6 against gru")
     p.add_argument("--repeat", type=int, default=5, help="best of this many (default 5)")
     args = p.parse_args(argv)
     if args.repeat < 1:
@@ -116,7 +143,7 @@ def main(argv=None):
 
 
 def _measure(args):
-    both = not (args.forms or args.cells)
+    both = not (args.forms or args.cells or args.revival)
     print(f"numpy {np.__version__}, {blas_threads()} BLAS thread, best of {args.repeat}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     if args.forms or both:
@@ -124,6 +151,9 @@ def _measure(args):
         print()
     if args.cells or both:
         print(cells_table(args.repeat))
+    if args.revival or both:
+        print()
+        print(revival_table(args.repeat))
 
 
 if __name__ == "__main__":

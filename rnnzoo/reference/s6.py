@@ -1,0 +1,179 @@
+r"""Textbook S6 (Gu & Dao, 2023, Mamba's selective SSM), one step at a time, in NumPy.
+
+.. math::
+
+    u_t = W_{in} x_t \ (\text{or } x_t), \qquad
+    \Delta_t = \mathrm{softplus}(W_\Delta^{up} W_\Delta^{down} u_t + b_\Delta), \qquad
+    B_t = W_B u_t, \quad C_t = W_C u_t \\
+    A = -\exp(A^{\log}), \qquad
+    x_t = \exp(\Delta_t A) \odot x_{t-1} + (\Delta_t u_t) \otimes B_t, \qquad
+    y_t = \textstyle\sum_n C_t[n]\, x_t[:, n] + D \odot u_t \quad
+    (\odot\, \mathrm{silu}(W_z x_t) \text{ with the gate})
+
+x_t (B, H, N) is carried as the (B, H N) array; with the causal convolution (parameters
+w_conv, b_conv) its last W - 1 inputs u_past travel along, (B, (W-1) H), oldest first. What is not selective is a parameter:
+Δ = softplus(b_Δ), B (H, N), C (H, N); options ``selective`` (the subset of "delta",
+"B", "C" that reads the input), ``identity_input`` (u_t = x_t) and ``gate``, as the cell
+resolved them.
+
+The output y_t is read out of the state, not an entry of it, so the sequence loop is
+written here: the carried gradient ``dx_next`` is dL/dx_t from step t+1, and y_t's own
+gradient dy joins it inside the step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import register_sequence, sigmoid, zero_state
+
+
+def softplus(v):
+    """log(1 + e^v)."""
+    return np.logaddexp(0.0, v)
+
+
+def s6_step_forward(x_t, state_prev, params, selective=("delta", "B", "C"),
+                    identity_input=False, gate=False):
+    """One step: (x_t, (x_{t-1} flat, [u_past])) -> ((x_t flat, [u_past]), out_t, cache)."""
+    P = params
+    H, N = P["A_log"].shape
+    x_prev = state_prev[0].reshape(-1, H, N)                  # (B, H N) -> (B, H, N)
+    u = x_t if identity_input else x_t @ P["W_in"].T          # u_t = W_in x_t
+    window = conv_pre = None
+    if "w_conv" in P:                                         # the causal convolution
+        W = P["w_conv"].shape[1]
+        past = state_prev[1].reshape(-1, W - 1, H)            # u_{t-W+1} .. u_{t-1}
+        window = np.concatenate([past, u[:, None, :]], axis=1)   # u_{t-W+1} .. u_t
+        conv_pre = (window * P["w_conv"].T).sum(axis=1) + P["b_conv"]   # Σ_j w_j u_{t-W+1+j} + b
+        u = conv_pre * sigmoid(conv_pre)                      # u_t <- silu(conv)
+    if "delta" in selective:
+        s = u @ P["W_delta_down"].T                           # s_t = W_down u_t
+        pre = s @ P["W_delta_up"].T + P["b_delta"]            # pre_t = W_up s_t + b
+    else:
+        s, pre = None, P["b_delta"]                           # pre = b (one Δ a channel)
+    delta = softplus(pre)                                     # Δ_t = softplus(pre_t)
+    Bt = u @ P["W_B"].T if "B" in selective else P["B"]       # B_t = W_B u_t, or B
+    Ct = u @ P["W_C"].T if "C" in selective else P["C"]       # C_t = W_C u_t, or C
+    Bt3 = Bt[:, None, :] if Bt.ndim == 2 and "B" in selective else Bt   # (B, 1, N) / (H, N)
+    Ct3 = Ct[:, None, :] if Ct.ndim == 2 and "C" in selective else Ct
+    A = -np.exp(P["A_log"])                                   # A = -exp(A_log)
+    Abar = np.exp(delta[..., None] * A)                       # Ā_t = exp(Δ_t A)
+    x = Abar * x_prev + (delta * u)[..., None] * Bt3          # x_t = Ā_t x_{t-1} + Δ_t u_t B_t
+    y = (x * Ct3).sum(axis=-1) + P["D"] * u                   # y_t = Σ_n C_t x_t + D u_t
+    out, z = y, None
+    if gate:
+        z = x_t @ P["W_z"].T                                  # z_t = W_z x_t
+        out = y * z * sigmoid(z)                              # out_t = y_t silu(z_t)
+    cache = {"x_t": x_t, "u": u, "s": s, "pre": pre, "delta": delta, "Bt3": Bt3,
+             "Ct3": Ct3, "A": A, "Abar": Abar, "x_prev": x_prev, "x": x, "y": y, "z": z,
+             "window": window, "conv_pre": conv_pre, "params": P, "selective": selective,
+             "identity_input": identity_input, "gate": gate}
+    state = (x.reshape(x.shape[0], -1),)
+    if window is not None:
+        state += (window[:, 1:].reshape(window.shape[0], -1),)   # drop the oldest input
+    return state, out, cache
+
+
+def s6_step_backward(dout, dstate, cache):
+    """dL/dout_t and dL/dx_t from step t+1 -> dL/dx_t (input), dL/dx_{t-1} and this
+    step's dL/dparams."""
+    c, P = cache, cache["params"]
+    H, N = P["A_log"].shape
+    grads = {}
+    if c["gate"]:
+        sz = sigmoid(c["z"])
+        dy = dout * c["z"] * sz                               # out_t = y_t silu(z_t)
+        dz = dout * c["y"] * sz * (1 + c["z"] * (1 - sz))     # out_t = y_t silu(z_t)
+        grads["W_z"] = dz.T @ c["x_t"]                        # z_t = W_z x_t
+    else:
+        dy = dout
+    dx = dstate[0].reshape(-1, H, N) + dy[..., None] * c["Ct3"]   # y_t = Σ_n C_t x_t; + carried
+    dCt = (dy[..., None] * c["x"]).sum(axis=1)                # y_t = Σ_n C_t x_t (per row)
+    du = dy * P["D"]                                          # y_t = .. + D u_t
+    grads["D"] = (dy * c["u"]).sum(axis=0)                    # y_t = .. + D u_t
+    dx_prev = dx * c["Abar"]                                  # x_t = Ā_t x_{t-1} + ..
+    dAbar = dx * c["x_prev"]                                  # x_t = Ā_t x_{t-1} + ..
+    dw = (dx * c["Bt3"]).sum(axis=-1)                         # x_t = .. + (Δ_t u_t) B_t
+    dBt = (dx * (c["delta"] * c["u"])[..., None]).sum(axis=1)   # x_t = .. + (Δ_t u_t) B_t
+    d_delta = dw * c["u"]                                     # Δ_t u_t, the Δ side
+    du = du + dw * c["delta"]                                 # Δ_t u_t, the u side
+    dDA = dAbar * c["Abar"]                                   # Ā_t = exp(Δ_t A): dL/d(Δ_t A)
+    d_delta = d_delta + (dDA * c["A"]).sum(axis=-1)           # Ā_t = exp(Δ_t A), Δ side
+    dA = (dDA * c["delta"][..., None]).sum(axis=0)            # Ā_t = exp(Δ_t A), A side
+    grads["A_log"] = dA * c["A"]                              # A = -exp(A_log)
+    if "delta" in c["selective"]:
+        dpre = d_delta * sigmoid(c["pre"])                    # Δ_t = softplus(pre_t)
+        grads["b_delta"] = dpre.sum(axis=0)                   # pre_t = W_up s_t + b
+        grads["W_delta_up"] = dpre.T @ c["s"]                 # pre_t = W_up s_t + b
+        ds = dpre @ P["W_delta_up"]                           # pre_t = W_up s_t + b
+        grads["W_delta_down"] = ds.T @ c["u"]                 # s_t = W_down u_t
+        du = du + ds @ P["W_delta_down"]                      # s_t = W_down u_t
+    else:
+        grads["b_delta"] = d_delta.sum(axis=0) * sigmoid(c["pre"])   # Δ = softplus(b)
+    if "B" in c["selective"]:
+        grads["W_B"] = dBt.T @ c["u"]                         # B_t = W_B u_t
+        du = du + dBt @ P["W_B"]                              # B_t = W_B u_t
+    else:
+        grads["B"] = (dx * (c["delta"] * c["u"])[..., None]).sum(axis=0)   # x_t = .. + Δ u B
+    if "C" in c["selective"]:
+        grads["W_C"] = dCt.T @ c["u"]                         # C_t = W_C u_t
+        du = du + dCt @ P["W_C"]                              # C_t = W_C u_t
+    else:
+        grads["C"] = (dy[..., None] * c["x"]).sum(axis=0)     # y_t = Σ_n C x_t
+    dstate_prev = (dx_prev.reshape(dx_prev.shape[0], -1),)
+    if c["window"] is not None:
+        sc = sigmoid(c["conv_pre"])
+        dconv = du * sc * (1 + c["conv_pre"] * (1 - sc))     # u_t <- silu(conv)
+        grads["b_conv"] = dconv.sum(axis=0)                   # conv = Σ_j w_j u_{t-W+1+j} + b
+        grads["w_conv"] = (dconv[:, None, :] * c["window"]).sum(axis=0).T   # conv = Σ_j w_j ..
+        dwindow = dconv[:, None, :] * P["w_conv"].T           # conv = Σ_j w_j u_{t-W+1+j} + ..
+        dwindow[:, 1:] += dstate[1].reshape(dwindow[:, 1:].shape)   # u_past_t = window[1:]
+        du = dwindow[:, -1]                                   # window[-1] = u_t
+        dstate_prev += (dwindow[:, :-1].reshape(du.shape[0], -1),)   # window[:-1] = u_past
+    if c["identity_input"]:
+        dx_t = du                                             # u_t = x_t
+    else:
+        grads["W_in"] = du.T @ c["x_t"]                       # u_t = W_in x_t
+        dx_t = du @ P["W_in"]                                 # u_t = W_in x_t
+    if c["gate"]:
+        dx_t = dx_t + dz @ P["W_z"]                           # z_t = W_z x_t
+    return dx_t, dstate_prev, grads
+
+
+def forward(x, state0, params, selective=("delta", "B", "C"), identity_input=False,
+            gate=False):
+    """The step over the sequence x (T, B, K): (outs (T, B, H), state_T, caches)."""
+    state, outs, caches = tuple(state0), [], []
+    for x_t in x:
+        state, out, cache = s6_step_forward(x_t, state, params, selective, identity_input,
+                                            gate)
+        outs.append(out)
+        caches.append(cache)
+    return np.stack(outs), state, caches
+
+
+def backward(douts, caches, dstate_T):
+    """Backpropagation through time: (dL/dx (T, B, K), dL/dstate0, grads)."""
+    dx_next, dxs, grads = tuple(dstate_T), [None] * len(caches), {}
+    for t in reversed(range(len(caches))):
+        dxs[t], dx_next, dparams = s6_step_backward(douts[t], dx_next, caches[t])
+        for name, g in dparams.items():                 # the same weights at every step
+            grads[name] = grads[name] + g if name in grads else g
+    return np.stack(dxs), dx_next, grads
+
+
+def options_of(cell):
+    """selective, and the input map and gate the cell resolved."""
+    return {"selective": tuple(cell.selective), "identity_input": cell.identity_input,
+            "gate": cell.gate}
+
+
+def initial_state(batch, params, **options):
+    """x_0 = 0: (B, H N); with the convolution also u_past = 0: (B, (W-1) H)."""
+    if "w_conv" not in params:
+        return zero_state(batch, params, params["A_log"].size)
+    H, W = params["w_conv"].shape
+    return zero_state(batch, params, params["A_log"].size, (W - 1) * H)
+
+
+register_sequence("s6", forward, backward, options_of, initial_state=initial_state)
