@@ -1,3 +1,4 @@
 """One module per cell; importing this package registers them all."""
 from . import (clockwork, deltarnn, eurnn, fastweights, gru, indrnn, janet, lru,  # noqa: F401
-               lstm, mgu, mingru, minlstm, orthogonal, qrnn, resindrnn, rnn, skiprnn, urnn)
+               lstm, mgu, mingru, minlstm, orthogonal, qrnn, resindrnn, rnn, s4d, skiprnn,
+               urnn)
