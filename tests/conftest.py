@@ -54,9 +54,9 @@ EXTRA_VARIANTS = {
             {"mode": "loop"}, {"mode": "doubling"}],
     # the suites build D != H, so "auto" is the dense input map there; the paper's v = u
     # (D = H) is checked in tests/test_s4d.py
-    "s4d": [{"mode": "convolution"}, {"state_size": 2, "dt_min": 0.1, "dt_max": 1.0},
-            {"mode": "convolution", "state_size": 1, "dt_min": 0.5, "dt_max": 0.5},
-            {"scan": "loop"}, {"scan": "doubling"}],
+    "s4d": [{"mode": "recurrent"}, {"state_size": 2, "dt_min": 0.1, "dt_max": 1.0},
+            {"mode": "recurrent", "state_size": 1, "dt_min": 0.5, "dt_max": 0.5},
+            {"mode": "recurrent", "scan": "loop"}, {"mode": "recurrent", "scan": "doubling"}],
 }
 
 

@@ -205,8 +205,9 @@ def test_zero_order_hold_is_exact_for_a_held_input_where_euler_explodes(mode):
 
 
 # ------------------------------------------------------------------ the paper's layer, v = u
-LAYER = [{}, {"mode": "convolution", "state_size": 3}, {"scan": "doubling", "state_size": 2},
-         {"input_projection": "none", "mode": "convolution", "state_size": 1}]
+LAYER = [{}, {"mode": "recurrent", "state_size": 3},
+         {"mode": "recurrent", "scan": "doubling", "state_size": 2},
+         {"input_projection": "none", "state_size": 1}]
 
 
 @pytest.mark.parametrize("opts", LAYER, ids=str)
@@ -256,6 +257,7 @@ def test_input_projection_auto_is_none_exactly_when_the_sizes_match():
     assert cell.params["C_re"].shape == (4, 6) and cell.params["log_dt"].shape == (4,)
     assert cell.initial_state(2)[0].shape == (2, 48) and cell.output_size == 4
     assert cell.recurrent_eigenvalues().shape == (4, 6) and cell.kernel(9).shape == (4, 9)
+    assert cell.mode == "convolution" and cell.scan == "auto"      # the defaults
 
 
 @pytest.mark.parametrize("opts,match", [
