@@ -86,6 +86,7 @@ CELLS = {
     "cells/minlstm.py": ("minlstm", ["test_minimal_rnns"]),
     "cells/_minimal.py": ("mingru or minlstm", ["test_minimal_rnns"]),
     "cells/lru.py": ("lru", ["test_lru"]),
+    "cells/s4d.py": ("s4d", ["test_s4d"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

@@ -125,16 +125,19 @@ def run_mode(mode, opts, x, state0, dhs, dstate_T):
                                       (64, 4, {"input_projection": "dense", "state_size": 3}),
                                       (40, 2, {"scan": "doubling", "state_size": 4})],
                          ids=["T1", "T7", "T300-v=u", "T64-dense", "T40-doubling"])
-def test_recurrent_and_convolution_modes_agree(T, K, opts):
+@pytest.mark.parametrize("zero", [(), ("state0",), ("dstate_T",), ("state0", "dstate_T")],
+                         ids=["both", "zero-state0", "zero-dstate_T", "zero-both"])
+def test_recurrent_and_convolution_modes_agree(T, K, opts, zero):
     """A pass: every tensor to max|a - b| <= 1e-10 (1 + max|b|), from a non-zero initial
     state and a non-zero gradient on the final one (so convolution mode's free response
-    and its final-state GEMMs are in play); the actual differences are about 1e-14."""
+    and its final-state GEMMs are in play), and with either of them exactly zero (which
+    convolution mode skips); the actual differences are about 1e-14."""
     rng = np.random.default_rng(5)
     H, N = opts.get("H", 4), opts.get("state_size", 32)
     x = rng.standard_normal((T, 2, K))
-    state0 = (rng.standard_normal((2, 2 * H * N)),)
+    state0 = (rng.standard_normal((2, 2 * H * N)) * ("state0" not in zero),)
     dhs = rng.standard_normal((T, 2, H))
-    dstate_T = (rng.standard_normal((2, 2 * H * N)),)
+    dstate_T = (rng.standard_normal((2, 2 * H * N)) * ("dstate_T" not in zero),)
     rec = run_mode("recurrent", dict(opts), x, state0, dhs, dstate_T)
     conv = run_mode("convolution", dict(opts), x, state0, dhs, dstate_T)
     assert set(rec) == set(conv)
@@ -258,6 +261,10 @@ def test_input_projection_auto_is_none_exactly_when_the_sizes_match():
     assert cell.initial_state(2)[0].shape == (2, 48) and cell.output_size == 4
     assert cell.recurrent_eigenvalues().shape == (4, 6) and cell.kernel(9).shape == (4, 9)
     assert cell.mode == "convolution" and cell.scan == "auto"      # the defaults
+    for bad in (0, 2.0, None):
+        with pytest.raises((TypeError, ValueError),
+                           match=r"S4D\('s4d'\).kernel: T must be an integer >= 1; got"):
+            cell.kernel(bad)
 
 
 @pytest.mark.parametrize("opts,match", [

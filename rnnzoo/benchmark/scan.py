@@ -2,14 +2,16 @@
 
     python -m rnnzoo.benchmark.scan            # the scan's forms, then the cells
     python -m rnnzoo.benchmark.scan --forms    # only the forms
-    python -m rnnzoo.benchmark.scan --cells    # only mingru/minlstm against gru/lstm
+    python -m rnnzoo.benchmark.scan --cells    # only the cells (mingru ... s4d, gru, lstm)
 
 Forms: forward + backward of :func:`rnnzoo.core.scan.linear_scan` in each mode, at
 T = 256, 1024, 4096, B = 16, H = 128, a per step (T, B, H), positive inputs (so the
 log form applies), float32 and float64. Cells: forward + backward of mingru, minlstm,
-gru and lstm at T = 1024, B = 16, D = H = 128, float32. Everything in one process with
+lru, s4d (both modes, N = 32 modes per channel), gru and lstm at T = 1024, B = 16,
+D = H = 128, float32. Everything in one process with
 one BLAS thread (threadpoolctl), best of ``--repeat`` with the contenders taking turns
-(:func:`.timing.time_interleaved`), so a change in the machine's load hits them alike.
+(:func:`.timing.time_interleaved`), so a change in the machine's load hits them alike;
+the cells count this process's CPU time (``clock="cpu"``), not wall time.
 Compare ratios within one run, not seconds across runs. Not a test: nothing here asserts
 a speed.
 
@@ -21,6 +23,14 @@ recurrent product alone at D = H: the minimal cells keep three whole-sequence GE
 (projection, dW, dx; 3.2 GFLOP for mingru, 4.8 for minlstm) against gru's 9.7 and
 lstm's 12.9, so even with free elementwise work the bound is gru / mingru-GEMMs = 3.5x
 and lstm / minlstm-GEMMs = 4.3x here.
+
+With lru and s4d added (``--cells --repeat 3``, CPU time, load average about 4), ms:
+mingru 316, minlstm 482, lru 510, s4d 986 (convolution mode, its GEMMs alone 39),
+s4d recurrent 5434, gru 781, lstm 1143. S4D's state is H N = 4096 complex numbers per
+sequence against the LRU's 128, so its recurrent mode streams (T, B, H, N) arrays of
+0.5 GB through about fifteen elementwise passes; the convolution mode stores none (FFTs
+of (H, B, 2T) and batched GEMMs), and what remains in T steps is the reverse recurrence
+for ``grads.dh_norm`` (‖dL/dx_t‖ over B H N numbers per step: 0.26 s, timed apart).
 """
 from __future__ import annotations
 
@@ -38,7 +48,8 @@ from .timing import blas_threads, cell_runner, inputs, time_interleaved
 SCAN_T = (256, 1024, 4096)
 SCAN_B, SCAN_H = 16, 128
 SCAN_FORMS = ("loop", "doubling", "log")
-CELLS = ("mingru", "minlstm", "gru", "lstm")
+CELLS = ("mingru", "minlstm", "lru", "s4d", "s4d (recurrent)", "gru", "lstm")
+VARIANTS = {"s4d (recurrent)": ("s4d", {"mode": "recurrent"})}   # label: (cell, options)
 CELL_SHAPE = (1024, 16, 128)                 # T, B, D = H
 
 
@@ -67,11 +78,12 @@ def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0)
     T, B, H = shape
     runs = {}
     for name in cells:
-        cell = make(name, H, H, seed=seed, dtype=np.dtype(dtype))
+        cell_name, options = VARIANTS.get(name, (name, {}))
+        cell = make(cell_name, H, H, seed=seed, dtype=np.dtype(dtype), **options)
         x, dhs = inputs(T, B, H, cell.output_size, dtype, seed)
         runs[name] = cell_runner(cell, x, dhs)
         runs[f"{name} GEMMs"] = gemm_runner(trace_gemms(cell, x, dhs))
-    best = time_interleaved(runs, repeats=repeat)
+    best = time_interleaved(runs, repeats=repeat, threads=1, clock="cpu")
     return {n: best[n] for n in cells}, {n: best[f"{n} GEMMs"] for n in cells}
 
 
@@ -93,10 +105,12 @@ def cells_table(repeat=5):
     T, B, H = CELL_SHAPE
     lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32 (GEMMs: the cell's "
              f"matrix products alone):", "",
-             "| cell | ms | GEMMs ms | gru / cell | lstm / cell |", "|---|---|---|---|---|"]
+             "| cell | ms | GEMMs ms | gru / cell | lstm / cell | lru / cell |",
+             "|---|---|---|---|---|---|"]
     for name in CELLS:
         lines.append(f"| {name} | {1e3 * best[name]:.1f} | {1e3 * gemm[name]:.1f} | "
-                     f"{best['gru'] / best[name]:.1f}x | {best['lstm'] / best[name]:.1f}x |")
+                     f"{best['gru'] / best[name]:.1f}x | {best['lstm'] / best[name]:.1f}x | "
+                     f"{best['lru'] / best[name]:.1f}x |")
     return "\n".join(lines)
 
 
