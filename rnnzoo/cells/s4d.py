@@ -194,11 +194,6 @@ class S4D(RecurrentCell):
         contiguous. Sums of complex times real products then run as real einsums."""
         return self.xp.ascontiguousarray(z).view(self.dtype).reshape(z.shape + (2,))
 
-    def _ri(self, z, axis):
-        """Complex z with Re and Im stacked along ``axis`` (a new real array, for GEMMs
-        whose other factor is real)."""
-        return self.xp.stack([z.real, z.imag], axis=axis)
-
     def _chain(self, d_dtA, dBbar, dt, A, Abar, Bbar):
         """dL/d(log_dt, log_A_real, A_imag) from dL/d(ΔA) and dL/dB̄ (complex gradients
         dL/dRe + i dL/dIm; for holomorphic z = f(w), dL/dw = conj(f'(w)) dL/dz)."""
@@ -221,9 +216,7 @@ class S4D(RecurrentCell):
 
     # ------------------------------------------------------------------ forward
     def _forward(self, u, state0):
-        xp = self.xp
         T, B, _ = u.shape
-        H, N = self.hidden_size, self.N
         dt, A, dtA, Abar, Bbar = self._discretize()
         C = (self.params["C_re"] + 1j * self.params["C_im"]).astype(self.cdtype)
         v = self._inputs(u)
@@ -263,7 +256,7 @@ class S4D(RecurrentCell):
     def _convolution(self, c, dtA):
         """Time last, (H, B, T), so the FFTs run on contiguous rows; every product of a
         complex and a real factor is one real batched GEMM on [Re; Im] stacked."""
-        xp, T, B, H, N = self.xp, c.T, c.B, self.hidden_size, self.N
+        xp, T, N = self.xp, c.T, self.N
         F = 2 * T                                       # zero padding: linear, not circular
         c.V = self._vandermonde(dtA, T + 1)                             # [Re; Im] Ā^l
         c.W = c.C * c.Bbar.astype(self.cdtype)                           # C B̄
@@ -322,7 +315,7 @@ class S4D(RecurrentCell):
         return d_dtA, dBbar, dC, dx0.reshape(B, H, N), dh_norm
 
     def _convolution_backward(self, c, dy, dS, dv):
-        xp, T, B, H, N = self.xp, c.T, c.B, self.hidden_size, self.N
+        xp, T, H, N = self.xp, c.T, self.hidden_size, self.N
         F = 2 * T
         Bbar = c.Bbar.astype(self.cdtype)
         dyt = xp.ascontiguousarray(dy.transpose(2, 1, 0))         # (H, B, T)
@@ -363,9 +356,9 @@ class S4D(RecurrentCell):
                 0, 2, 1)                                          # Re Σ_n conj(V_j) dP
         dv += dvt.transpose(2, 1, 0)
         # V_l = exp(l ΔA): dL/d(ΔA) = Σ_l l conj(V_l) dV_l
-        lV, l_dV = c.V * xp.arange(T + 1.0), dV
-        re = (lV[:, :N] * l_dV[:, :N]).sum(axis=2) + (lV[:, N:] * l_dV[:, N:]).sum(axis=2)
-        im = (lV[:, :N] * l_dV[:, N:]).sum(axis=2) - (lV[:, N:] * l_dV[:, :N]).sum(axis=2)
+        lV = c.V * xp.arange(T + 1.0)                            # l V_l as [Re; Im]
+        re = (lV[:, :N] * dV[:, :N]).sum(axis=2) + (lV[:, N:] * dV[:, N:]).sum(axis=2)
+        im = (lV[:, :N] * dV[:, N:]).sum(axis=2) - (lV[:, N:] * dV[:, :N]).sum(axis=2)
         dh_norm = self._state_gradient_norms(dy, dS, c)
         return re + 1j * im, dBbar, dC, dx0, dh_norm
 
