@@ -87,6 +87,7 @@ CELLS = {
     "cells/_minimal.py": ("mingru or minlstm", ["test_minimal_rnns"]),
     "cells/lru.py": ("lru", ["test_lru"]),
     "cells/s6.py": ("s6", ["test_s6"]),
+    "cells/s4d.py": ("s4d", ["test_s4d"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

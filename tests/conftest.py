@@ -57,6 +57,11 @@ EXTRA_VARIANTS = {
     "s6": [{"gate": True}, {"selective": []}, {"selective": ["delta"]},
            {"selective": ["B", "C"], "gate": True}, {"state_size": 1, "dt_rank": 3},
            {"mode": "doubling"}, {"conv": 4}, {"conv": 2, "gate": True, "selective": ["C"]}],
+    # the suites build D != H, so "auto" is the dense input map there; the paper's v = u
+    # (D = H) is checked in tests/test_s4d.py
+    "s4d": [{"mode": "recurrent"}, {"state_size": 2, "dt_min": 0.1, "dt_max": 1.0},
+            {"mode": "recurrent", "state_size": 1, "dt_min": 0.5, "dt_max": 0.5},
+            {"mode": "recurrent", "scan": "loop"}, {"mode": "recurrent", "scan": "doubling"}],
 }
 
 

@@ -142,7 +142,17 @@ def s6_readout(cell, dhs_t, x_seen):
     return g.reshape(x_t.shape[0], -1)
 
 
-READOUT = {"lru": lru_readout, "s6": s6_readout}
+def s4d_readout(cell, dhs_t, x_seen):
+    """S4D's y_t = 2 Re Σ_n C_n x_t,n + D v_t per channel: y_t's own part of dL/dx_t is
+    2 conj(C) dL/dy_t, (B, H, N), packed [Re, Im] as the state."""
+    g = 2.0 * dhs_t[:, :, None] * (cell.params["C_re"] - 1j * cell.params["C_im"])
+    g = g.reshape(len(dhs_t), -1)
+    return np.concatenate([g.real, g.imag], axis=1)
+
+
+# cells whose output is read out of the carried state (not a component of it) and whose
+# dh_norm records the gradient reaching that state: the part dhs[t] puts on it within step t
+READOUT = {"lru": lru_readout, "s4d": s4d_readout, "s6": s6_readout}
 
 
 def own_output_grad(cell, dhs_t, x_seen):

@@ -3,14 +3,15 @@
     python -m rnnzoo.benchmark.scan            # the scan's forms, then the cells
     python -m rnnzoo.benchmark.scan --forms    # only the forms
     python -m rnnzoo.benchmark.scan --cells    # only mingru/minlstm against gru/lstm
-    python -m rnnzoo.benchmark.scan --revival  # only the revival cells (lru, s6) against gru
+    python -m rnnzoo.benchmark.scan --revival  # only the revival cells (lru, s4d, s6) against gru
 
 Forms: forward + backward of :func:`rnnzoo.core.scan.linear_scan` in each mode, at
 T = 256, 1024, 4096, B = 16, H = 128, a per step (T, B, H), positive inputs (so the
 log form applies), float32 and float64. Cells: forward + backward of mingru, minlstm,
 gru and lstm at T = 1024, B = 16, D = H = 128, float32. Everything in one process with
 one BLAS thread (threadpoolctl), best of ``--repeat`` with the contenders taking turns
-(:func:`.timing.time_interleaved`), so a change in the machine's load hits them alike.
+(:func:`.timing.time_interleaved`), so a change in the machine's load hits them alike;
+the cells count this process's CPU time (``clock="cpu"``), not wall time.
 Compare ratios within one run, not seconds across runs. Not a test: nothing here asserts
 a speed.
 
@@ -23,13 +24,22 @@ recurrent product alone at D = H: the minimal cells keep three whole-sequence GE
 lstm's 12.9, so even with free elementwise work the bound is gru / mingru-GEMMs = 3.5x
 and lstm / minlstm-GEMMs = 4.3x here.
 
-``--revival``: lru and s6 at their defaults against gru, CPU time. Two runs minutes apart
-on the same machine (load average about 5, other programs streaming memory), ms:
+``--revival``: lru, s4d (both modes) and s6 at their defaults against gru, CPU time.
+S6: two runs minutes apart on the same machine (load average about 5, other programs
+streaming memory), ms:
 lru 595 / 553 (GEMMs 433 / 401), s6 1867 / 819 (GEMMs 114 / 93), gru 736 / 718 (549 /
 531). s6's matrix products are the smallest of the three; its cost is elementwise work
 on (T, B, H, N) = 33.5 M numbers a tensor (Ā, the write, the states, the reverse scan,
 dL/d(Δ A)), memory-bound, so it moves most with the machine's load: 1.1x to 2.5x gru
 here. (Mamba's CUDA kernel keeps those tensors in on-chip memory; NumPy cannot.)
+
+S4D, measured with the cells (``--repeat 3``, CPU time, load average about 4), ms:
+mingru 316, minlstm 482, lru 510, s4d 986 (convolution mode, its GEMMs alone 39),
+s4d recurrent 5434, gru 781, lstm 1143. S4D's state is H N = 4096 complex numbers per
+sequence against the LRU's 128, so its recurrent mode streams (T, B, H, N) arrays of
+0.5 GB through about fifteen elementwise passes; the convolution mode stores none (FFTs
+of (H, B, 2T) and batched GEMMs), and what remains in T steps is the reverse recurrence
+for ``grads.dh_norm`` (‖dL/dx_t‖ over B H N numbers per step: 0.26 s, timed apart).
 """
 from __future__ import annotations
 
@@ -48,7 +58,9 @@ SCAN_T = (256, 1024, 4096)
 SCAN_B, SCAN_H = 16, 128
 SCAN_FORMS = ("loop", "doubling", "log")
 CELLS = ("mingru", "minlstm", "gru", "lstm")
-REVIVAL = ("lru", "s6", "gru")               # the linear and state-space cells, gru the yardstick
+# the linear and state-space cells, gru the yardstick
+REVIVAL = ("lru", "s4d", "s4d (recurrent)", "s6", "gru")
+VARIANTS = {"s4d (recurrent)": ("s4d", {"mode": "recurrent"})}   # label: (cell, options)
 CELL_SHAPE = (1024, 16, 128)                 # T, B, D = H
 
 
@@ -79,7 +91,8 @@ def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0,
     T, B, H = shape
     runs = {}
     for name in cells:
-        cell = make(name, H, H, seed=seed, dtype=np.dtype(dtype))
+        cell_name, options = VARIANTS.get(name, (name, {}))
+        cell = make(cell_name, H, H, seed=seed, dtype=np.dtype(dtype), **options)
         x, dhs = inputs(T, B, H, cell.output_size, dtype, seed)
         runs[name] = cell_runner(cell, x, dhs)
         runs[f"{name} GEMMs"] = gemm_runner(trace_gemms(cell, x, dhs))
@@ -101,11 +114,12 @@ def print_forms_table(repeat=5):
 
 
 def cells_table(repeat=5):
-    best, gemm = time_cells(repeat=repeat)
+    best, gemm = time_cells(repeat=repeat, clock="cpu")
     T, B, H = CELL_SHAPE
     lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32 (GEMMs: the cell's "
              f"matrix products alone):", "",
-             "| cell | ms | GEMMs ms | gru / cell | lstm / cell |", "|---|---|---|---|---|"]
+             "| cell | ms | GEMMs ms | gru / cell | lstm / cell |",
+             "|---|---|---|---|---|"]
     for name in CELLS:
         lines.append(f"| {name} | {1e3 * best[name]:.1f} | {1e3 * gemm[name]:.1f} | "
                      f"{best['gru'] / best[name]:.1f}x | {best['lstm'] / best[name]:.1f}x |")
@@ -113,8 +127,9 @@ def cells_table(repeat=5):
 
 
 def revival_table(repeat=5):
-    """lru and s6 (their defaults: N = H for lru, N = 16 for s6) against gru, one run,
-    in CPU time (the caller holds BLAS to one thread)."""
+    """lru, s4d (both modes) and s6 (their defaults: N = H for lru, 32 complex modes for
+    s4d, N = 16 for s6) against gru, one run, in CPU time (the caller holds BLAS to one
+    thread)."""
     best, gemm = time_cells(REVIVAL, repeat=repeat, clock="cpu")
     T, B, H = CELL_SHAPE
     lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32, defaults, CPU "
@@ -131,7 +146,7 @@ def main(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--forms", action="store_true", help="only the scan's forms")
     p.add_argument("--cells", action="store_true", help="only the cells")
-    p.add_argument("--revival", action="store_true", help="only lru and s6 against gru")
+    p.add_argument("--revival", action="store_true", help="only lru, s4d and s6 against gru")
     p.add_argument("--repeat", type=int, default=5, help="best of this many (default 5)")
     args = p.parse_args(argv)
     if args.repeat < 1:
