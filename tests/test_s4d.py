@@ -23,7 +23,7 @@ from scipy import stats
 
 import rnnzoo
 
-from .test_contract import gradient_reaching_output
+from .test_contract import check_square_contract
 from .test_reference import TOL, errors, run_both
 
 MODES = ("recurrent", "convolution")
@@ -232,23 +232,7 @@ def test_unprojected_layer_equals_its_textbook_version(opts):
 
 @pytest.mark.parametrize("opts", LAYER, ids=str)
 def test_unprojected_layer_keeps_the_contract(opts, rng):
-    """Split at any step, float32 close to float64, and dh_norm the independently
-    computed gradient on the state (tests/test_contract.py's checks, at K = H)."""
-    cell = rnnzoo.make("s4d", 4, 4, **opts)
-    x = rng.standard_normal((6, 2, 4))
-    hs, sT, _ = cell.forward(x)
-    for t in range(1, 6):
-        hs_a, s_mid, _ = cell.forward(x[:t])
-        hs_b, sT_b, _ = cell.forward(x[t:], s_mid)
-        np.testing.assert_allclose(np.concatenate([hs_a, hs_b]), hs, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(sT_b[0], sT[0], rtol=1e-12, atol=1e-12)
-    hs32, _, _ = rnnzoo.make("s4d", 4, 4, dtype=np.float32, **opts).forward(
-        x.astype(np.float32))
-    np.testing.assert_allclose(hs32, hs, rtol=1e-4, atol=1e-5)
-    dhs = rng.standard_normal(hs.shape)
-    _, _, grads = cell.backward(dhs, cell.forward(x)[2])
-    expected = [np.linalg.norm(gradient_reaching_output(cell, x, dhs, t)) for t in range(6)]
-    np.testing.assert_allclose(grads.dh_norm, expected, rtol=1e-10)
+    check_square_contract("s4d", opts, rng)
 
 
 # ------------------------------------------------------------------ options

@@ -25,7 +25,7 @@ from scipy import stats
 
 import rnnzoo
 
-from .test_contract import gradient_reaching_output
+from .test_contract import check_scan_forms_agree, check_square_contract
 from .test_reference import TOL, errors, run_both
 
 
@@ -365,24 +365,7 @@ def test_identity_input_equals_its_textbook_version(opts):
 
 @pytest.mark.parametrize("opts", IDENTITY, ids=str)
 def test_identity_input_keeps_the_contract(opts, rng):
-    """Split at every step, float32 close to float64, and dh_norm the independently
-    computed gradient on the state (tests/test_contract.py's checks, at K = H)."""
-    cell = rnnzoo.make("s6", 4, 4, state_size=3, **opts)
-    x = rng.standard_normal((6, 2, 4))
-    hs, sT, _ = cell.forward(x)
-    for t in range(1, 6):
-        hs_a, s_mid, _ = cell.forward(x[:t])
-        hs_b, sT_b, _ = cell.forward(x[t:], s_mid)
-        np.testing.assert_allclose(np.concatenate([hs_a, hs_b]), hs, rtol=1e-12, atol=1e-12)
-        for a, b in zip(sT_b, sT, strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    hs32, _, _ = rnnzoo.make("s6", 4, 4, state_size=3, dtype=np.float32, **opts).forward(
-        x.astype(np.float32))
-    np.testing.assert_allclose(hs32, hs, rtol=1e-4, atol=1e-5)
-    dhs = rng.standard_normal(hs.shape)
-    _, _, grads = cell.backward(dhs, cell.forward(x)[2])
-    expected = [np.linalg.norm(gradient_reaching_output(cell, x, dhs, t)) for t in range(6)]
-    np.testing.assert_allclose(grads.dh_norm, expected, rtol=1e-10)
+    check_square_contract("s6", {"state_size": 3, **opts}, rng)
 
 
 # ------------------------------------------------------------------ options
@@ -436,16 +419,4 @@ def test_bad_options_are_refused_naming_them(opts, match):
 
 
 def test_every_scan_form_gives_the_same_cell(rng):
-    """mode only chooses how the scan runs: hs, state_T and every gradient agree to
-    1e-12 across "loop", "doubling" and "auto" on the same parameters."""
-    x = rng.standard_normal((9, 3, 4))
-    dhs = rng.standard_normal((9, 3, 5))
-    results = {}
-    for mode in ("loop", "doubling", "auto"):
-        cell = rnnzoo.make("s6", 4, 5, state_size=3, mode=mode, seed=2)
-        hs, sT, cache = cell.forward(x)
-        dx, ds0, grads = cell.backward(dhs, cache)
-        results[mode] = [hs, sT[0], dx, ds0[0], grads.dh_norm, *grads.values()]
-    for mode in ("doubling", "auto"):
-        for a, b in zip(results[mode], results["loop"], strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
+    check_scan_forms_agree("s6", {"state_size": 3}, rng)
