@@ -156,6 +156,30 @@ def _no_options(cell):
     return {}
 
 
+def readout_sequence_forward(step_forward, x, state0, params, **options):
+    """Run ``step_forward(x_t, state, params, **options) -> (state, y_t, cache)`` over x:
+    for a cell whose output y_t is read out of its state (lru, s4d, s6), not an entry of
+    it. Returns ys (T, B, H), the final state and the T step caches."""
+    state, ys, caches = tuple(state0), [], []
+    for x_t in x:
+        state, y, cache = step_forward(x_t, state, params, **options)
+        ys.append(y)
+        caches.append(cache)
+    return np.stack(ys), state, caches
+
+
+def readout_sequence_backward(step_backward, dys, caches, dstate_T):
+    """Backpropagation through time over :func:`readout_sequence_forward`'s caches, with
+    ``step_backward(dy_t, dstate_t, cache) -> (dx_t, dstate_{t-1}, grads)``. Returns dx
+    (T, B, D), dL/d(state0) and the parameter gradients summed over all steps."""
+    dstate, dxs, grads = tuple(dstate_T), [None] * len(caches), {}
+    for t in reversed(range(len(caches))):
+        dxs[t], dstate, dparams = step_backward(dys[t], dstate, caches[t])
+        for name, g in dparams.items():                 # the same weights at every step
+            grads[name] = grads[name] + g if name in grads else g
+    return np.stack(dxs), dstate, grads
+
+
 def _starting_from(forward, initial_state):
     """``forward`` that takes state0=None, as every cell's forward does: initial_state."""
     def run(x, state0, params, **options):
@@ -175,6 +199,15 @@ def register_steps(name, step_forward, step_backward, options_of=_no_options, ou
     REFERENCES[name] = Reference(name, _starting_from(forward, initial_state),
                                  partial(sequence_backward, step_backward, output=output),
                                  options_of, step_forward, step_backward, initial_state)
+
+
+def register_readout_steps(name, step_forward, step_backward, options_of=_no_options, *,
+                           initial_state):
+    """Register a step-wise textbook cell whose output is read out of its state
+    (:func:`readout_sequence_forward`): the loops above make its sequence functions."""
+    register_sequence(name, partial(readout_sequence_forward, step_forward),
+                      partial(readout_sequence_backward, step_backward), options_of,
+                      initial_state=initial_state)
 
 
 def register_sequence(name, forward, backward, options_of=_no_options, *, initial_state):

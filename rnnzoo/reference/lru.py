@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_sequence, zero_state
+from .core import register_readout_steps, zero_state
 
 
 def lru_step_forward(u_t, state_prev, params, normalization=True, feedthrough="dense"):
@@ -84,26 +84,6 @@ def lru_step_backward(dy, dstate, cache):
     return du, (np.concatenate([dx_prev.real, dx_prev.imag], axis=1),), grads   # -> [Re, Im]
 
 
-def forward(u, state0, params, normalization=True, feedthrough="dense"):
-    """The step over the sequence u (T, B, K): (ys (T, B, H), state_T, caches)."""
-    state, ys, caches = tuple(state0), [], []
-    for u_t in u:
-        state, y, cache = lru_step_forward(u_t, state, params, normalization, feedthrough)
-        ys.append(y)
-        caches.append(cache)
-    return np.stack(ys), state, caches
-
-
-def backward(dys, caches, dstate_T):
-    """Backpropagation through time: (dL/du (T, B, K), dL/dstate0, grads)."""
-    dx_next, dus, grads = tuple(dstate_T), [None] * len(caches), {}
-    for t in reversed(range(len(caches))):
-        dus[t], dx_next, dparams = lru_step_backward(dys[t], dx_next, caches[t])
-        for name, g in dparams.items():                 # the same weights at every step
-            grads[name] = grads[name] + g if name in grads else g
-    return np.stack(dus), dx_next, grads
-
-
 def options_of(cell):
     """normalization, and the feedthrough the cell resolved ("auto" -> diagonal or dense)."""
     return {"normalization": cell.normalization,
@@ -115,4 +95,5 @@ def initial_state(batch, params, **options):
     return zero_state(batch, params, 2 * params["nu_log"].shape[0])
 
 
-register_sequence("lru", forward, backward, options_of, initial_state=initial_state)
+register_readout_steps("lru", lru_step_forward, lru_step_backward, options_of,
+                       initial_state=initial_state)

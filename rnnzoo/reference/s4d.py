@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_sequence, zero_state
+from .core import register_readout_steps, zero_state
 
 
 def s4d_step_forward(u_t, state_prev, params, projected=False):
@@ -80,26 +80,6 @@ def s4d_step_backward(dy, dstate, cache):
     return du, dstate_prev, grads
 
 
-def forward(u, state0, params, projected=False):
-    """The step over the sequence u (T, B, K): (ys (T, B, H), state_T, caches)."""
-    state, ys, caches = tuple(state0), [], []
-    for u_t in u:
-        state, y, cache = s4d_step_forward(u_t, state, params, projected)
-        ys.append(y)
-        caches.append(cache)
-    return np.stack(ys), state, caches
-
-
-def backward(dys, caches, dstate_T):
-    """Backpropagation through time: (dL/du (T, B, K), dL/dstate0, grads)."""
-    dx_next, dus, grads = tuple(dstate_T), [None] * len(caches), {}
-    for t in reversed(range(len(caches))):
-        dus[t], dx_next, dparams = s4d_step_backward(dys[t], dx_next, caches[t])
-        for name, g in dparams.items():                 # the same weights at every step
-            grads[name] = grads[name] + g if name in grads else g
-    return np.stack(dus), dx_next, grads
-
-
 def options_of(cell):
     """Whether the cell maps its input (v = W_in u) or not (v = u)."""
     return {"projected": cell.projected}
@@ -110,4 +90,5 @@ def initial_state(batch, params, **options):
     return zero_state(batch, params, 2 * params["log_A_real"].size)
 
 
-register_sequence("s4d", forward, backward, options_of, initial_state=initial_state)
+register_readout_steps("s4d", s4d_step_forward, s4d_step_backward, options_of,
+                       initial_state=initial_state)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import register_sequence, sigmoid, zero_state
+from .core import register_readout_steps, sigmoid, zero_state
 
 
 def softplus(v):
@@ -140,28 +140,6 @@ def s6_step_backward(dout, dstate, cache):
     return dx_t, dstate_prev, grads
 
 
-def forward(x, state0, params, selective=("delta", "B", "C"), identity_input=False,
-            gate=False):
-    """The step over the sequence x (T, B, K): (outs (T, B, H), state_T, caches)."""
-    state, outs, caches = tuple(state0), [], []
-    for x_t in x:
-        state, out, cache = s6_step_forward(x_t, state, params, selective, identity_input,
-                                            gate)
-        outs.append(out)
-        caches.append(cache)
-    return np.stack(outs), state, caches
-
-
-def backward(douts, caches, dstate_T):
-    """Backpropagation through time: (dL/dx (T, B, K), dL/dstate0, grads)."""
-    dx_next, dxs, grads = tuple(dstate_T), [None] * len(caches), {}
-    for t in reversed(range(len(caches))):
-        dxs[t], dx_next, dparams = s6_step_backward(douts[t], dx_next, caches[t])
-        for name, g in dparams.items():                 # the same weights at every step
-            grads[name] = grads[name] + g if name in grads else g
-    return np.stack(dxs), dx_next, grads
-
-
 def options_of(cell):
     """selective, and the input map and gate the cell resolved."""
     return {"selective": tuple(cell.selective), "identity_input": cell.identity_input,
@@ -176,4 +154,5 @@ def initial_state(batch, params, **options):
     return zero_state(batch, params, params["A_log"].size, (W - 1) * H)
 
 
-register_sequence("s6", forward, backward, options_of, initial_state=initial_state)
+register_readout_steps("s6", s6_step_forward, s6_step_backward, options_of,
+                       initial_state=initial_state)
