@@ -234,9 +234,9 @@ lstm, urnn, eurnn = res.labels
 uf.copy_claims(res, 50, ex.robust_claim)          # the figure's claims, on these runs
 
 # %% [markdown]
-# Read the LSTM's `final_over_baseline` above: after 200 steps it ends *above* the
-# memoryless baseline, still coming down to it, so "it does not get below" says little
-# at this budget. The claim is about the budget until it survives more of it:
+# Read the LSTM's `final_over_baseline` above: after 200 steps the LSTM's curve is
+# still coming down toward the memoryless baseline (the plot below), so "it does not get
+# below" says little at this budget. The claim is about the budget until it survives more of it:
 # `python -m rnnzoo figures unitary_copy_task --robust` re-ran the LSTM at 4x the steps
 # on seeds 10-12, where it has come down to the baseline, and recorded the verdict:
 
