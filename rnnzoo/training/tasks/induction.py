@@ -29,8 +29,9 @@ class InductionHeads(Task):
     to T.
 
     The distance from the target to the query, T - 2 - p, is uniform on 1..T-2: a model
-    that remembers only the last k steps answers k/(T - 2) of the sequences (plus chance
-    on the rest), so a fading memory scores above chance and the score falls as T grows.
+    that sees only the last d inputs before the query finds the first trigger and its
+    target among them in (d - 1)/(T - 2) of the sequences (and guesses on the rest), so a
+    fading memory scores above chance, less as T grows.
 
     Input x (T, B, V+1): the codes one-hot. Target (B,) int in 0..V-1. Readout at the last
     step only (``output_size`` V: the trigger is never a target); loss cross-entropy;
@@ -56,13 +57,18 @@ class InductionHeads(Task):
     Mamba 100% from 2^6 to 2^20 after training at 256) and state no threshold; 0.99 asks
     for the recall itself, as for the copy tasks.
 
-    Where this differs from the paper's setup: safari trains a language model on every
-    next token (most of them unpredictable noise) and scores only the last; here the loss
-    is on the last step alone, the one prediction the task asks for. Its sequence length
-    counts the drawn tokens (``input_seq_len``, our T - 1) and appends the trigger; T here
-    is everything the model reads. Defaults (T = 32, V = 16) are CPU-sized; the paper
-    trains at T = 256 with V = 16 (safari's ``vocab_size`` 16 includes its two special
-    tokens, ours counts the tokens alone).
+    Where this differs from safari's generator: (1) safari trains a language model on
+    every next token (most of them unpredictable noise) and scores only the last; here
+    the loss is on the last step alone, the one prediction the task asks for. (2) Its
+    length ``input_seq_len`` counts the L drawn tokens and the query trigger is appended;
+    T here is everything the model reads (T = L + 1). (3) It puts the first trigger among
+    the first L - 2 tokens, so at least one token separates the target from the query;
+    here p runs up to T - 3 = L - 2, so the target may sit right before the query, which
+    keeps the gap uniform on 1..T-2 and the target's rank among the tokens uniform (the
+    plateau's premise). (4) safari's ``vocab_size`` counts its two special tokens (a
+    vocab_size of 16 leaves 14 tokens); ``vocab`` here counts the tokens alone, plus the
+    trigger. Defaults (T = 32, V = 16) are CPU-sized; the paper trains at length 256 with
+    a vocabulary of 16.
     """
 
     name = "induction"
