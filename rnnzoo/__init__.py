@@ -28,7 +28,7 @@ from .training import optim, tasks
 from .training.checkpoint import load_checkpoint, save_checkpoint
 from .training.model import Linear, SequenceModel, build_model, mse_loss, softmax_cross_entropy
 from .training.tasks import make_task, sample
-from .training.trainer import History, Trainer, train
+from .training.trainer import History, Trainer, evaluate, train
 
 # The public modules keep their short names: ``import rnnzoo.optim``, ``from rnnzoo.tasks
 # import make_task`` and ``from rnnzoo.experiments import Budget`` name the same module
@@ -46,5 +46,5 @@ __version__ = "0.1.0"
 __all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "GradcheckReport",
            "RecurrentCell", "Cache", "Gradients", "get_backend", "to_numpy", "cupy_available",
            "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy",
-           "optim", "tasks", "sample", "experiments", "make_task", "train", "Trainer", "History",
-           "save_checkpoint", "load_checkpoint", "from_torch", "to_torch"]
+           "optim", "tasks", "sample", "experiments", "make_task", "train", "evaluate", "Trainer",
+           "History", "save_checkpoint", "load_checkpoint", "from_torch", "to_torch"]

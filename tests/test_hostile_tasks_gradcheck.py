@@ -68,7 +68,8 @@ def test_make_task(name, kwargs, match):
     raises(ERR, match, make_task, name, **kwargs)
 
 
-@pytest.mark.parametrize("name", ["adding", "copy", "associative", "digits", "selective_copy"])
+@pytest.mark.parametrize("name", ["adding", "copy", "associative", "digits", "selective_copy",
+                                  "induction"])
 @pytest.mark.parametrize("size,rng,match", [
     (0, "ok", "batch_size must be an integer >= 1"),
     (2.5, "ok", "batch_size must be an integer"),

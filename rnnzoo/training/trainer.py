@@ -130,9 +130,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ data
     def _to_device(self, x, target):
-        backend = self.model.backend
-        tdtype = self.dtype if self.task.loss_kind == "mse" else np.int64
-        return backend.asarray(x, dtype=self.dtype), backend.asarray(target, dtype=tdtype)
+        return _to_device(self.model, self.task, x, target)
 
     def batch(self, step):
         """The training batch of ``step``, on the model's backend and dtype."""
@@ -205,34 +203,9 @@ class Trainer:
         return self.evaluation()[:2]
 
     def evaluation(self):
-        """(loss, accuracy, success metric) on the task's fixed evaluation set, in slices
-        of eval_batch; the success metric (:meth:`Task.success_value`) is NaN where the
-        task has no criterion.
-
-        Cells with a ``training`` switch (QRNN's zoneout) evaluate in inference mode, so
-        the evaluation loss is deterministic; the switch is restored afterwards."""
-        x_all, t_all = self.task.eval_data()
-        n = x_all.shape[1]
-        loss_sum = acc_sum = success_sum = 0.0
-        success = self.task.success is not None
-        switched = [c for c in self.model.cells if getattr(c, "training", False)]
-        for c in switched:
-            c.training = False
-        try:
-            for s in range(0, n, self.eval_batch):
-                part = slice(s, s + self.eval_batch)             # over the batch axis B
-                x, target = self._to_device(x_all[:, part], t_all[:, part]
-                                            if self.task.readout == "all" else t_all[part])
-                y, _ = self.model.forward(x)
-                b = x.shape[1]
-                loss_sum += self.task.loss(y, target)[0] * b
-                acc_sum += self.task.accuracy(y, target) * b
-                if success:                   # a mean over sequences, like the others
-                    success_sum += self.task.success_value(y, target) * b
-        finally:
-            for c in switched:
-                c.training = True
-        return loss_sum / n, acc_sum / n, success_sum / n if success else float("nan")
+        """(loss, accuracy, success metric) on the task's fixed evaluation set: see
+        :func:`evaluate`, in slices of ``eval_batch``."""
+        return _evaluate(self.model, self.task, self.eval_batch)
 
     def _record_eval(self):
         loss, acc, success = self.evaluation()
@@ -299,12 +272,62 @@ def train(model, task, steps, *, batch_size=32, optimizer="adam", lr=None, clip=
     return trainer.run(steps)
 
 
-def _check_compatible(model, task):
+def evaluate(model, task, *, eval_batch=256) -> tuple:
+    """(loss, accuracy, success metric) of ``model`` on ``task``'s fixed evaluation set,
+    run in slices of ``eval_batch`` sequences; the success metric
+    (:meth:`Task.success_value`) is NaN where the task has no criterion. What the
+    :class:`Trainer` records at each evaluation.
+
+    The model need not have been trained on this task object: a recurrent model has no
+    length of its own, so ``evaluate(model, make_task("induction", T=16 * T))`` measures
+    how a model trained at T extrapolates (the task must have the same input size, output
+    size and readout).
+
+    Cells with a ``training`` switch (QRNN's zoneout) evaluate in inference mode, so the
+    loss is deterministic; the switch is restored afterwards."""
+    _check_compatible(model, task, where="evaluate")
+    eval_batch = check_int(eval_batch, "eval_batch", minimum=1, where="evaluate")
+    return _evaluate(model, task, eval_batch)
+
+
+def _evaluate(model, task, eval_batch):
+    x_all, t_all = task.eval_data()
+    n = x_all.shape[1]
+    loss_sum = acc_sum = success_sum = 0.0
+    success = task.success is not None
+    switched = [c for c in model.cells if getattr(c, "training", False)]
+    for c in switched:
+        c.training = False
+    try:
+        for s in range(0, n, eval_batch):
+            part = slice(s, s + eval_batch)                     # over the batch axis B
+            x, target = _to_device(model, task, x_all[:, part], t_all[:, part]
+                                   if task.readout == "all" else t_all[part])
+            y, _ = model.forward(x)
+            b = x.shape[1]
+            loss_sum += task.loss(y, target)[0] * b
+            acc_sum += task.accuracy(y, target) * b
+            if success:                       # a mean over sequences, like the others
+                success_sum += task.success_value(y, target) * b
+    finally:
+        for c in switched:
+            c.training = True
+    return loss_sum / n, acc_sum / n, success_sum / n if success else float("nan")
+
+
+def _to_device(model, task, x, target):
+    """A host batch on the model's backend and dtype (integer targets stay int64)."""
+    tdtype = model.dtype if task.loss_kind == "mse" else np.int64
+    return model.backend.asarray(x, dtype=model.dtype), model.backend.asarray(target,
+                                                                              dtype=tdtype)
+
+
+def _check_compatible(model, task, where="Trainer"):
     if not isinstance(model, SequenceModel):
-        raise ArgumentTypeError("Trainer: model must be a SequenceModel (rnnzoo.build_model"
+        raise ArgumentTypeError(f"{where}: model must be a SequenceModel (rnnzoo.build_model"
                                 f"(...)); got {type(model).__name__}")
     if not isinstance(task, Task):
-        raise ArgumentTypeError("Trainer: task must be a task from rnnzoo.tasks.make_task; "
+        raise ArgumentTypeError(f"{where}: task must be a task from rnnzoo.tasks.make_task; "
                                 f"got {type(task).__name__}")
     readout = model.readout
     problems = []
