@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 import pytest
+import numpy as np
 
 from rnnzoo.teaching import assignments, selfcheck
 
@@ -123,3 +124,13 @@ def test_cli_usage_errors_exit_2(argv, message, tmp_path):
                          capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 2 and message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_check_close_compares_complex_values_whole():
+    """A complex answer is checked in both parts, not cast to its real part."""
+    want = np.array([1 + 2j, 3 - 1j])
+    assert selfcheck.check_close(want.copy(), want, "z")
+    with pytest.raises(selfcheck.CheckFailed, match="z is wrong"):
+        selfcheck.check_close(want.real + 0j, want, "z")          # imaginary part wrong
+    with pytest.raises(selfcheck.CheckFailed, match="should be real"):
+        selfcheck.check_close(want, want.real, "x")               # complex where real expected

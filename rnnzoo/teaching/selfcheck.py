@@ -45,9 +45,16 @@ def attempt(fn, *args, what=None, **kwargs):
 
 def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
     """Raise CheckFailed unless ``got`` has ``expected``'s shape and values (allclose)."""
-    expected = np.asarray(to_numpy(expected), dtype=float)
+    expected = np.asarray(to_numpy(expected))
+    # complex stays complex (a cast to float would drop the imaginary part unchecked)
+    kind = complex if np.iscomplexobj(expected) else float
+    expected = expected.astype(kind)
     try:
-        got_arr = np.asarray(to_numpy(got), dtype=float)
+        got_arr = np.asarray(to_numpy(got))
+        if np.iscomplexobj(got_arr) and kind is float:
+            raise CheckFailed(f"{what} should be real; got a complex array (is an "
+                              f"imaginary part left over?)")
+        got_arr = got_arr.astype(kind)
     except (TypeError, ValueError):
         raise CheckFailed(f"{what} should be a number or an array; got "
                           f"{type(got).__name__}") from None
