@@ -19,7 +19,7 @@ CELL_COLORS = {
     "clockwork": "slategray", "qrnn": "teal", "deltarnn": "indigo",
     "fastweights": "black",
     "mingru": "mediumseagreen", "minlstm": "cornflowerblue",    # lighter gru and lstm
-    "lru": "darkorchid", "s4d": "chocolate",
+    "lru": "darkorchid", "s4d": "chocolate", "s6": "crimson",
 }
 
 

@@ -1,0 +1,310 @@
+"""Figures of the state-space cells (issue 22): S4D (time-invariant) against S6 (Mamba's
+selective scan) on selective copying and induction heads, the per-mode memory horizon
+exp(-Δ A^re k), and what each of S4D's modes costs in T.
+
+The experiments are defined here once and used by both the figures and notebook 10, so
+the two always run the same comparisons.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import experiments as ex
+from ...benchmark.timing import cell_runner, inputs
+from ...core.registry import make
+from ...training import evaluate
+from ...training.tasks import make_task
+from .core import caption, check, check_robust, comparison, figure, measure, pyplot, save
+from .unitary import fitted_slopes
+
+# S4D with 8 complex modes per channel keeps 16 real numbers, S6's N = 16 (its default):
+# the two state-space cells compared at the same state size.
+S4D = ex.Variant("s4d", options={"state_size": 8}, label="s4d", style={"linestyle": "--"})
+S6 = ex.Variant("s6", label="s6 (bare)", style={"linestyle": ":"})
+S6_CONV = ex.Variant("s6", options={"conv": 4}, label="s6 + conv")
+LRU = ex.Variant("lru", label="lru")
+LSTM = ex.Variant("lstm", label="lstm (forget bias 1)")
+LENGTH_FACTORS = (4, 16)            # induction heads is evaluated at 4x and 16x its length
+PLATEAU_MARGIN = 0.1                # "at the plateau": accuracy below plateau + this
+
+
+def selective_copy_experiment(full=False):
+    """s4d, s6 + conv, lru and lstm on selective copying, every model 2 layers deep (the
+    Mamba paper's setting for its synthetic tasks): K = 2 symbols of 8 scattered over
+    T = 10 steps (T = 40, K = 4 with ``full``), H = 32, Adam 1e-2, batch 32, 600 steps
+    (3,000 with ``full``)."""
+    T, K = (40, 4) if full else (10, 2)
+    steps = 3000 if full else 600
+    budget = ex.Budget(steps=steps, batch_size=32, lr=1e-2, hidden=32, layers=2,
+                       eval_size=500, eval_every=steps // 10)
+    return dict(variants=[S4D, S6_CONV, LRU, LSTM], task="selective_copy",
+                task_options={"T": T, "symbols": K, "vocab": 8}, budget=budget)
+
+
+def induction_experiment(full=False):
+    """s4d, s6 alone, s6 + conv and lstm on induction heads, one layer: T = 16 steps over
+    16 tokens (T = 64 with ``full``), H = 32, Adam 1e-2, batch 32, 600 steps (3,000 with
+    ``full``). Evaluated again at 4x and 16x the length by :func:`extrapolation`."""
+    T = 64 if full else 16
+    steps = 3000 if full else 600
+    budget = ex.Budget(steps=steps, batch_size=32, lr=1e-2, hidden=32, eval_size=500,
+                       eval_every=steps // 10)
+    return dict(variants=[S4D, S6, S6_CONV, LSTM], task="induction",
+                task_options={"T": T, "vocab": 16}, budget=budget)
+
+
+def run(spec, full=False, seed=0):
+    """The comparison of ``spec`` (3 seeds from ``seed``, 5 with ``full``), trained once
+    per process."""
+    return comparison(spec["variants"], spec["task"], spec["task_options"], spec["budget"],
+                      full=full, seed=seed)
+
+
+def extrapolation(res, factors=LENGTH_FACTORS, eval_size=200):
+    """{T: {label: accuracy per seed}} of the induction models trained in ``res``, scored
+    on fresh evaluation sets at the training length and at each factor x it (the
+    sequences change, the models do not: a recurrent model runs at any length)."""
+    T0 = res.task_options["T"]
+    vocab = res.task_options.get("vocab", 16)
+    models = {label: res.models(label) for label in res.labels}
+    out = {}
+    for T in (T0,) + tuple(f * T0 for f in factors):
+        task = make_task("induction", T=T, vocab=vocab, eval_size=eval_size)
+        out[T] = {label: np.array([evaluate(m, task)[1] for m in ms])
+                  for label, ms in models.items()}
+    return out
+
+
+def plateaus(lengths, vocab=16):
+    """{T: the bag-of-tokens plateau's accuracy}: what a model that counts the tokens it
+    has seen, but cannot tell which came after the trigger, scores."""
+    return {T: make_task("induction", T=T, vocab=vocab, eval_size=1).bag_plateau()[0]
+            for T in lengths}
+
+
+# ----------------------------------------------------------------- the memory horizon
+HORIZON_DELTAS = (0.1, 0.01, 0.001)         # S4D's default Δ range is [0.001, 0.1]
+
+
+def gradient_horizons(deltas=HORIZON_DELTAS, T=1200, mode="convolution", seed=0):
+    """{Δ: (measured, predicted)} for a one-channel, one-mode S4D (A^re = 1/2, S4D-Lin's)
+    whose Δ is set to each value, the loss on its last output only: measured is
+    ‖dL/dx_t‖ / ‖dL/dx_{T-1}‖ from the cell's backward (``grads.dh_norm``), predicted
+    |Ā|^k = exp(-Δ A^re k) with k = T - 1 - t steps back. Float64, so the smallest
+    ratio, exp(-0.05 * 1199) ~ 1e-26, is well inside its range."""
+    u = np.random.default_rng(seed).standard_normal((T, 1, 1))
+    k = np.arange(T)[::-1]
+    out = {}
+    for delta in deltas:
+        cell = make("s4d", 1, 1, state_size=1, mode=mode, seed=seed, dtype=np.float64)
+        cell.params["log_dt"][...] = np.log(delta)
+        a_real = float(np.exp(cell.params["log_A_real"][0, 0]))
+        hs, _, cache = cell.forward(u)
+        dy = np.zeros_like(hs)
+        dy[-1] = 1.0                                    # the loss reads y_{T-1} only
+        _, _, grads = cell.backward(dy, cache)
+        out[delta] = (grads.dh_norm / grads.dh_norm[-1], np.exp(-delta * a_real * k))
+    return out
+
+
+def plot_horizons(ax, horizons):
+    for (delta, (measured, predicted)), color in zip(horizons.items(),
+                                                     ("tab:red", "tab:blue", "tab:green")):
+        t = np.arange(len(measured))
+        ax.semilogy(t, measured, color=color, lw=3, alpha=0.4,
+                    label=f"Δ = {delta}: measured (horizon 1/(Δ A^re) = {2 / delta:.0f} steps)")
+        ax.semilogy(t, predicted, "--", color=color, lw=1, label=f"Δ = {delta}: exp(-Δ A^re k)")
+    ax.set_xlabel("step t (the loss reads the last output)")
+    ax.set_ylabel("‖dL/dx_t‖ / ‖dL/dx_T‖")
+    ax.legend(fontsize=8, loc="lower right")
+
+
+def horizon_claims(horizons, claim=check):
+    worst = max(float(np.max(np.abs(m / p - 1))) for m, p in horizons.values())
+    claim("each mode's gradient k steps back is exp(-Δ A^re k) of the last step's, at every "
+          "step of 1,200 and every Δ, to 1e-9 relative", worst < 1e-9,
+          worst_relative_error=worst)
+    return worst
+
+
+# ----------------------------------------------------------------- cost in T
+COST_T = (256, 512, 1024, 2048, 4096, 8192)
+COST_SHAPE = (4, 32)                        # B, D = H: small, so the grid runs in seconds
+COST_CELLS = {"s4d, convolution": ("s4d", {"state_size": 8}),
+              "s4d, recurrent": ("s4d", {"state_size": 8, "mode": "recurrent"}),
+              "s6": ("s6", {}), "lru": ("lru", {})}
+COST_FIT_FROM = 1024                         # the slopes are fitted on the last four Ts
+
+
+def cost_in_T(Ts=COST_T, shape=COST_SHAPE, repeats=3):
+    """{label: CPU seconds of forward + backward at each T} of ``COST_CELLS``, float32,
+    one BLAS thread, best of ``repeats`` with the cells taking turns
+    (:func:`rnnzoo.experiments.time_interleaved`)."""
+    B, H = shape
+    costs = {label: [] for label in COST_CELLS}
+    for T in Ts:
+        fns = {}
+        for label, (name, opts) in COST_CELLS.items():
+            cell = make(name, H, H, seed=0, dtype=np.float32, **opts)
+            x, dhs = inputs(T, B, H, cell.output_size, "float32")
+            fns[label] = cell_runner(cell, x, dhs)
+        best = ex.time_interleaved(fns, repeats=repeats, threads=1, clock="cpu")
+        for label in COST_CELLS:
+            costs[label].append(best[label])
+    return {label: np.array(v) for label, v in costs.items()}
+
+
+# ----------------------------------------------------------------- the claims
+LTI_STUCK = 0.8             # the recall accuracy the time-invariant cells stay under
+
+
+def selective_copy_claims(res, claim=check, robust_claim=check_robust):
+    """The claims the figure and notebook 10 make on the selective-copying comparison
+    ``res``, with the harness's ``claim`` and ``robust_claim`` (the figures' recording
+    versions by default). Returns {label: median final recall accuracy}."""
+    acc = {label: res.final(label, "accuracy") for label in res.labels}
+    lti = [S4D.label, LRU.label]
+    robust_claim(f"within this budget the time-invariant cells (s4d, lru) end below "
+                 f"{LTI_STUCK} recall accuracy in every seed (short of the 0.99 that solves it)",
+                 res, lambda r: all(r.final(lb, "accuracy").max() < LTI_STUCK for lb in lti),
+                 labels=lti)
+    selective = acc[S6_CONV.label]
+    claim(f"every seed of s6 + conv ends above every seed of the other three cells and above "
+          f"{LTI_STUCK}", selective.min() > max(a.max() for lb, a in acc.items()
+                                                if lb != S6_CONV.label)
+          and selective.min() > LTI_STUCK, **acc)
+    measure("the step at which each seed met the 99% recall criterion (None: not within "
+            "this budget)", **{label: res.solved_at(label) for label in res.labels})
+    return {label: float(np.median(a)) for label, a in acc.items()}
+
+
+def induction_claims(res, lengths, claim=check, robust_claim=check_robust):
+    """The claims on the induction-heads comparison ``res`` and its ``extrapolation``
+    ``lengths`` ({T: {label: accuracy per seed}})."""
+    T0 = res.task_options["T"]
+    plateau = plateaus(lengths, res.task_options.get("vocab", 16))
+    stuck = [S4D.label, S6.label]
+    robust_claim(f"within this budget s4d and the bare s6 stay at the bag-of-tokens plateau: "
+                 f"every seed ends below the plateau's accuracy + {PLATEAU_MARGIN}",
+                 res, lambda r: all(r.final(lb, "accuracy").max()
+                                    < r.task.bag_plateau()[0] + PLATEAU_MARGIN for lb in stuck),
+                 labels=stuck)
+    solvers = [S6_CONV.label, LSTM.label]
+    claim("s6 + conv and the lstm solve it (accuracy >= 0.99, the task's criterion) in every "
+          "seed", all(res.solved(lb) == len(res.seeds) for lb in solvers),
+          **{lb: res.final(lb, "accuracy") for lb in solvers})
+    T4, T16 = (f * T0 for f in LENGTH_FACTORS)
+    conv4, conv16 = lengths[T4][S6_CONV.label], lengths[T16][S6_CONV.label]
+    claim(f"at 4x the training length (T = {T4}) every seed of s6 + conv still scores at "
+          f"least 0.9", conv4.min() >= 0.9, accuracy=conv4)
+    claim(f"at 16x (T = {T16}) every seed of s6 + conv is above twice the plateau "
+          f"({2 * plateau[T16]:.3f}), and none of the plateau cells is", conv16.min()
+          > 2 * plateau[T16] and all(lengths[T16][lb].max() < 2 * plateau[T16] for lb in stuck),
+          **lengths[T16])
+    measure("accuracy per seed at each evaluation length", **{
+        f"T = {T}": {lb: np.round(a, 3).tolist() for lb, a in d.items()}
+        for T, d in lengths.items()})
+
+
+# ----------------------------------------------------------------- the figures
+@figure("state_space_selective_copy")
+def selective_copy_figure(out_dir, full=False, seed=0):
+    """Recall accuracy on selective copying: s4d, s6 + conv, lru, lstm, 2 layers each."""
+    res = run(selective_copy_experiment(full), full, seed)
+    fig, ax = pyplot().subplots(figsize=(8.5, 5))
+    task = res.task
+    res.plot(ax, kind="accuracy",
+             title=f"Selective copying ({task.K} of {task.n_symbols} symbols scattered over "
+                   f"{task.span} steps, T = {task.T}): recall accuracy, median and min-max "
+                   f"of {len(res.seeds)} seeds\n{res.budget.describe()}")
+    ax.title.set_fontsize(9)
+    ax.set_ylim(0, 1.05)
+    caption(fig, res.caption(), y=-0.02)
+    selective_copy_claims(res)
+    return save(fig, out_dir, "state_space_selective_copy")
+
+
+def plot_lengths(ax, res, lengths):
+    """Accuracy against the evaluation length: median and min-max of the seeds."""
+    from ...training.plotting import cell_style
+    Ts = np.array(sorted(lengths))
+    for label in res.labels:
+        v = res.variants[label]
+        style = {**cell_style(v.cell), **(v.style or {})}
+        acc = np.array([lengths[T][label] for T in Ts])
+        line, = ax.plot(Ts, np.median(acc, axis=1), marker="o", label=label, **style)
+        ax.fill_between(Ts, acc.min(axis=1), acc.max(axis=1), color=line.get_color(),
+                        alpha=0.15)
+    ax.plot(Ts, [plateaus(Ts)[T] for T in Ts], "k:", label="bag-of-tokens plateau")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(Ts, [f"{T}\n({T // Ts[0]}x)" for T in Ts])
+    ax.set_xlabel("evaluation length T (x the training length)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+
+
+@figure("state_space_induction")
+def induction_figure(out_dir, full=False, seed=0):
+    """Induction heads: training curves, then the trained models at 4x and 16x the length."""
+    res = run(induction_experiment(full), full, seed)
+    lengths = extrapolation(res)
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(12, 4.8))
+    res.plot(left, kind="accuracy", title=f"Induction heads, T = {res.task.T}, "
+             f"{res.task.vocab} tokens: accuracy while training\n{res.budget.describe()}")
+    left.set_ylim(0, 1.05)
+    plot_lengths(right, res, lengths)
+    right.set_title(f"The same models on longer sequences (median, min-max of "
+                    f"{len(res.seeds)} seeds)")
+    for ax in (left, right):
+        ax.title.set_fontsize(9)
+    caption(fig, res.caption(), y=-0.04)
+    induction_claims(res, lengths)
+    return save(fig, out_dir, "state_space_induction")
+
+
+@figure("state_space_horizon")
+def horizon_figure(out_dir, full=False, seed=0):
+    """S4D's gradient over 1,200 steps is exp(-Δ A^re k), one curve per Δ."""
+    horizons = gradient_horizons(seed=seed)
+    fig, ax = pyplot().subplots(figsize=(8, 4.5))
+    plot_horizons(ax, horizons)
+    ax.set_title("S4D: one mode (A^re = 1/2) at three step sizes Δ, loss on the last output; "
+                 "convolution mode, float64", fontsize=9)
+    horizon_claims(horizons)
+    return save(fig, out_dir, "state_space_horizon")
+
+
+def plot_cost_in_T(ax, Ts, costs, slopes, fit_from, shape):
+    from ...training.plotting import cell_style
+    for label, c in costs.items():
+        name, opts = COST_CELLS[label]
+        style = {**cell_style(name), "linestyle": ":" if opts.get("mode") == "recurrent"
+                 else "-"}
+        ax.loglog(Ts, c * 1e3, marker="o", label=f"{label}   slope {slopes[label]:.2f}",
+                  **style)
+    ax.axvspan(fit_from, max(Ts), color="0.92", zorder=0)
+    ax.set_xticks(Ts, [str(T) for T in Ts])
+    ax.minorticks_off()
+    ax.set_xlabel("sequence length T")
+    ax.set_ylabel("ms, forward + backward (CPU time)")
+    ax.set_title(f"Cost in T, B = {shape[0]}, D = H = {shape[1]}, float32, 1 thread; slopes "
+                 f"fitted on the shaded T >= {fit_from}.\nS4D's convolution mode: FFTs, "
+                 f"O(T log T); its recurrent mode, s6 and lru: scans, O(T)", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+
+
+@figure("state_space_cost")
+def cost_figure(out_dir, full=False, seed=0):
+    """Forward + backward time against T for both S4D modes, s6 and lru, fitted slopes."""
+    Ts = COST_T + ((16384, 32768) if full else ())
+    costs = cost_in_T(Ts)
+    slopes = fitted_slopes(Ts, costs, COST_FIT_FROM)
+    fig, ax = pyplot().subplots(figsize=(8, 4.8))
+    plot_cost_in_T(ax, Ts, costs, slopes, COST_FIT_FROM, COST_SHAPE)
+    check("every cell's cost grows linearly in T, none quadratically: each fitted slope is "
+          "between 0.8 and 1.3", all(0.8 < s < 1.3 for s in slopes.values()),
+          **{label: round(s, 2) for label, s in slopes.items()})
+    measure(f"recurrent / convolution time for s4d at T = {Ts[-1]}",
+            ratio=round(float(costs["s4d, recurrent"][-1] / costs["s4d, convolution"][-1]), 2))
+    return save(fig, out_dir, "state_space_cost")
