@@ -216,9 +216,12 @@ ex.claim("no cell's time grows quadratically in T: every slope between T = 1024 
          "below 1.5 (a quadratic cost would give 2)", max(slopes.values()) < 1.5, **slopes)
 
 # %% [markdown]
-# Read the times above: on a CPU the convolution mode is not much faster than the scan at
-# these sizes (the FFT's advantage is that it is parallel over $T$, which a GPU uses and
-# NumPy on one core does not). The numbers are this machine's, not constants.
+# Read the times above: on a CPU, at these sizes, S4D's two modes cost about the same, and
+# which one is ahead moves with the machine's load. The FFT's advantage is that it is
+# parallel over $T$, which a GPU uses and NumPy on one core does not; and our convolution
+# mode's backward still runs one reverse recurrence, for the diagnostic `grads.dh_norm`
+# ($\|\partial L/\partial x_t\|$ at every step). The numbers are this machine's, not
+# constants.
 #
 # ## 4. Selective copying: time-invariant against selective
 #
