@@ -41,6 +41,9 @@ EXTRA_VARIANTS = {
     "clockwork": [{"periods": [1, 3]}, {"modules": 2}, {"modules": 3}],   # 3: unequal sizes
     "qrnn": [{"pooling": "f"}, {"pooling": "ifo", "window": 3}, {"window": 1}],
     "urnn": [{"nonlinearity": "identity"}],
+    # off the initialization's small ε so every term of the step is large enough to see
+    "antisymmetric": [{"gated": True}, {"eps": 0.5, "gamma": 0.3, "init_std": 3.0},
+                      {"gated": True, "eps": 0.7, "gamma": 0.0}],
     # the scan's parallel form (the default, "auto", is the loop on NumPy); mode="log"
     # needs state0 >= 0, which these suites' random states are not: tests/test_minimal_rnns.py
     "mingru": [{"mode": "doubling"}],
