@@ -90,6 +90,8 @@ CELLS = {
     "cells/s4d.py": ("s4d", ["test_s4d"]),
     "cells/antisymmetric.py": ("antisymmetric", ["test_antisymmetric"]),
     "reference/antisymmetric.py": ("antisymmetric", ["test_antisymmetric"]),
+    "cells/lipschitz.py": ("lipschitz", ["test_lipschitz"]),
+    "reference/lipschitz.py": ("lipschitz", ["test_lipschitz"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)
