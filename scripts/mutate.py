@@ -92,6 +92,8 @@ CELLS = {
     "reference/antisymmetric.py": ("antisymmetric", ["test_antisymmetric"]),
     "cells/lipschitz.py": ("lipschitz", ["test_lipschitz"]),
     "reference/lipschitz.py": ("lipschitz", ["test_lipschitz"]),
+    "cells/cornn.py": ("cornn", ["test_cornn"]),
+    "reference/cornn.py": ("cornn", ["test_cornn"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)
