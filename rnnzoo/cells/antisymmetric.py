@@ -26,14 +26,14 @@ class AntisymmetricRNN(RecurrentCell):
             && \text{(eq. 13, ``gated=True``)}
 
     Teaching points. h_t is the forward-Euler step of size ε of the ODE
-    :math:`h' = \tanh(M h + V x + b)`. Its Jacobian :math:`\mathrm{diag}(\tanh') M` has
-    the eigenvalues of :math:`W - W^\top` when tanh' = 1: a real antisymmetric matrix has
-    purely imaginary eigenvalues, so the continuous system neither decays nor grows (the
-    gradient neither vanishes nor explodes). Forward Euler is unstable on the imaginary
-    axis (|1 + ε iλ| > 1); the diffusion γ shifts every eigenvalue of M to real part
-    exactly -γ, so the step :math:`I + \epsilon M` has |1 + ε(-γ + iλ)| ≤ 1 when
-    ε(γ² + λ²) ≤ 2γ: γ and ε together set the discretization's stability
-    (tests/test_antisymmetric.py checks the spectrum).
+    :math:`h' = \tanh(M h + V x + b)`, whose Jacobian is :math:`\mathrm{diag}(\tanh') M`
+    (M itself where tanh' = 1). A real antisymmetric matrix :math:`W - W^\top` has purely
+    imaginary eigenvalues iω, so with γ = 0 the continuous system neither decays nor
+    grows (its gradient neither vanishes nor explodes). Forward Euler is unstable on the
+    imaginary axis (|1 + iεω| > 1); the diffusion γ shifts every eigenvalue of M to real
+    part exactly -γ, and the linearized step :math:`I + \epsilon M` has
+    |1 + ε(-γ + iω)| ≤ 1 exactly when ε(γ² + ω²) ≤ 2γ: γ and ε together set the
+    discretization's stability (tests/test_antisymmetric.py checks both).
 
     Initialization and defaults follow the public PyTorch AntisymmetricRNN (there is no
     official code; ``models.py`` with ``AntisymmetricRNNCell`` /
