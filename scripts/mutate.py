@@ -88,6 +88,12 @@ CELLS = {
     "cells/lru.py": ("lru", ["test_lru"]),
     "cells/s6.py": ("s6", ["test_s6"]),
     "cells/s4d.py": ("s4d", ["test_s4d"]),
+    "cells/antisymmetric.py": ("antisymmetric", ["test_antisymmetric"]),
+    "reference/antisymmetric.py": ("antisymmetric", ["test_antisymmetric"]),
+    "cells/lipschitz.py": ("lipschitz", ["test_lipschitz"]),
+    "reference/lipschitz.py": ("lipschitz", ["test_lipschitz"]),
+    "cells/cornn.py": ("cornn", ["test_cornn"]),
+    "reference/cornn.py": ("cornn", ["test_cornn"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

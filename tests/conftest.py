@@ -41,6 +41,15 @@ EXTRA_VARIANTS = {
     "clockwork": [{"periods": [1, 3]}, {"modules": 2}, {"modules": 3}],   # 3: unequal sizes
     "qrnn": [{"pooling": "f"}, {"pooling": "ifo", "window": 3}, {"window": 1}],
     "urnn": [{"nonlinearity": "identity"}],
+    # off the initialization's small ε so every term of the step is large enough to see
+    "antisymmetric": [{"gated": True}, {"eps": 0.5, "gamma": 0.3, "init_std": 3.0},
+                      {"gated": True, "eps": 0.7, "gamma": 0.0}],
+    # β = 1: A and W skew-symmetric minus γI; β = 1/2: A = B + 0 Bᵀ - γI
+    "lipschitz": [{"eps": 0.4, "beta": 0.2, "gamma": 0.5, "init_std": 4.0},
+                  {"eps": 0.3, "beta": 1.0, "init_std": 4.0}, {"beta": 0.5, "eps": 0.5}],
+    # the authors' code's explicit damping, and steps large enough to see every term
+    "cornn": [{"damping": "explicit"}, {"dt": 0.5, "gamma": 2.0, "epsilon": 1.0},
+              {"damping": "explicit", "dt": 0.3, "gamma": 1.5, "epsilon": 0.5}],
     # the scan's parallel form (the default, "auto", is the loop on NumPy); mode="log"
     # needs state0 >= 0, which these suites' random states are not: tests/test_minimal_rnns.py
     "mingru": [{"mode": "doubling"}],
