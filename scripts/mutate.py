@@ -88,6 +88,8 @@ CELLS = {
     "cells/lru.py": ("lru", ["test_lru"]),
     "cells/s6.py": ("s6", ["test_s6"]),
     "cells/s4d.py": ("s4d", ["test_s4d"]),
+    "cells/unicornn.py": ("unicornn", ["test_unicornn"]),
+    "reference/unicornn.py": ("unicornn", ["test_unicornn"]),   # its twin: test_reference
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)
