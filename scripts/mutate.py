@@ -90,6 +90,8 @@ CELLS = {
     "cells/s4d.py": ("s4d", ["test_s4d"]),
     "cells/unicornn.py": ("unicornn", ["test_unicornn"]),
     "reference/unicornn.py": ("unicornn", ["test_unicornn"]),   # its twin: test_reference
+    "cells/lmu.py": ("lmu", ["test_lmu"]),
+    "reference/lmu.py": ("lmu", ["test_lmu"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

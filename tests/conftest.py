@@ -65,6 +65,8 @@ EXTRA_VARIANTS = {
     # the default walks the states back in backward; "store" keeps them
     "unicornn": [{"memory": "store"}, {"memory": "store", "alpha": 0.0, "dt": 0.5},
                  {"alpha": 0.0, "dt": 0.5}],
+    # a short window (fast memory) and a one-dimensional memory
+    "lmu": [{"theta": 4.0, "memory_size": 3}, {"memory_size": 1}],
 }
 
 
