@@ -192,13 +192,13 @@ class LMU(RecurrentCell):
         xp.multiply(h, h, out=da)
         xp.subtract(1.0, da, out=da)
         da *= dh                                             # backprop through tanh
-        dm_t = dmu[:, :d]
-        xp.matmul(da, self.params["W_m"], out=dm_t)
-        dm_t += dm                                           # dL/dm_t: W_m m_t, + carried
-        xp.matmul(dm_t, self.B_bar, out=du)                  # m_t = .. + B̄ u_t
-        dmu[:, d] = du
-        dm_prev = dmu @ cache.Am                             # Ā m_{t-1}, and u_t's e_mᵀ m_{t-1}
-        dh_prev = dpre @ cache.Wh                            # W_h h_{t-1}, and u_t's e_hᵀ h_{t-1}
+        # matmul's results land in fresh arrays, then are copied into the strided blocks
+        dm_t = da @ self.params["W_m"]                       # a_t: W_m m_t
+        dm_t += dm                                           # dL/dm_t: + carried
+        du[...] = dm_t @ self.B_bar                          # m_t = .. + B̄ u_t
+        dmu[:, :d], dmu[:, d] = dm_t, du                     # [dL/dm_t, dL/du_t]
+        dm_prev = dmu @ cache.Am                             # Ā m_{t-1}; u_t: e_mᵀ m_{t-1}
+        dh_prev = dpre @ cache.Wh                            # W_h h_{t-1}; u_t: e_hᵀ h_{t-1}
         return dh_prev, dm_prev
 
 

@@ -27,7 +27,7 @@ def unicornn_step_forward(x_t, state_prev, params, dt=0.19, alpha=30.65):
     k = dt * s                                           # k = Δt σ(c)
     a = w * y_prev + x_hat                               # a_t = w y_{t-1} + x̂_t
     f = np.tanh(a)                                       # tanh(a_t)
-    z = z_prev - k * (f + alpha * y_prev)                # z_t = z_{t-1} - k (tanh(a_t) + α y_{t-1})
+    z = z_prev - k * (f + alpha * y_prev)                # z_t = z_{t-1} - k (f + α y_{t-1})
     y = y_prev + k * z                                   # y_t = y_{t-1} + k z_t
     cache = {"x": x_t, "y_prev": y_prev, "z": z, "f": f, "s": s, "k": k,
              "params": params, "dt": dt, "alpha": alpha}
