@@ -172,14 +172,14 @@ class UnICORNN(RecurrentCell):
             dz += k * dy                            # y_t = y_{t-1} + k z_t: z_t side
             force = tanh_a + alpha * y_prev         # tanh(a_t) + α y_{t-1}
             dk_rows -= dz * force                   # z_t = z_{t-1} - k (..): k side
-            dt_a = da[t]
-            xp.multiply(tanh_a, tanh_a, out=dt_a)
-            xp.subtract(1.0, dt_a, out=dt_a)
-            dt_a *= dz
-            dt_a *= -k                              # z_t = .. - k tanh(a_t): through tanh
-            dw_rows += dt_a * y_prev                # a_t = w y_{t-1} + x̂_t: w side
+            da_t = da[t]
+            xp.multiply(tanh_a, tanh_a, out=da_t)
+            xp.subtract(1.0, da_t, out=da_t)
+            da_t *= dz
+            da_t *= -k                              # z_t = .. - k tanh(a_t): through tanh
+            dw_rows += da_t * y_prev                # a_t = w y_{t-1} + x̂_t: w side
             dy -= (alpha * k) * dz                  # z_t = .. - k α y_{t-1}
-            dy += w * dt_a                          # a_t = w y_{t-1} + ..: y side
+            dy += w * da_t                          # a_t = w y_{t-1} + ..: y side
             if not store:                           # dz_{t-1} = dz_t (z_t = z_{t-1} - ..)
                 force *= k
                 z += force                          # z_{t-1} = z_t + k (tanh(a_t) + α y_{t-1})
