@@ -51,6 +51,17 @@ def test_the_memory_is_keras_lmus_and_scipys(order, theta):
     assert set(cell.params) == {"e_x", "e_h", "e_m", "W_x", "W_h", "W_m"}   # Ā, B̄ fixed
 
 
+def test_zero_order_hold_over_any_step():
+    """zero_order_hold's dt (the cell uses dt = 1) against scipy's."""
+    A, B = legendre_delay(5, 10.0)
+    for dt in (0.5, 3.0):
+        A_bar, B_bar = zero_order_hold(A, B, dt)
+        A_s, B_s, *_ = cont2discrete((A, B[:, None], np.eye(5), np.zeros((5, 1))), dt=dt,
+                                     method="zoh")
+        np.testing.assert_allclose(A_bar, A_s, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(B_bar, B_s[:, 0], rtol=0, atol=1e-15)
+
+
 def lmu_cell_2019(x, params, A_bar, B_bar):
     """keras-lmu's 2019 LMUCell.call (lmu/lmu.py, commit 28d1ea5), in NumPy, Keras's
     (in, out) kernels being our transposes: u = x e_x + h e_h + m e_m; m = m + m AT + u BT
@@ -97,6 +108,10 @@ def test_initialization_is_keras_lmus(rng):
         assert stats.kstest(w, stats.truncnorm(-2, 2, scale=s).cdf).pvalue > 1e-3
         assert stats.kstest(w, stats.norm(scale=np.sqrt(2.0 / fans)).cdf).pvalue < 1e-6
         assert abs(w.var() / (2.0 / fans) - 1) < 0.02
+    for seed in range(20):         # small matrices too: nothing outside ±2s survives
+        P = rnnzoo.make("lmu", 2, 3, memory_size=2, seed=seed).params
+        for name, fans in (("W_x", 5), ("W_h", 6), ("W_m", 5)):
+            assert np.abs(P[name]).max() <= 2 * np.sqrt(2.0 / fans) / 0.87962566103423978
 
 
 def smooth(t):

@@ -208,8 +208,8 @@ def glorot_truncated_normal(rng, shape):
     truncation is 2/(fan_in + fan_out)."""
     s = np.sqrt(2.0 / sum(shape)) / 0.87962566103423978
     z = rng.standard_normal(shape)
-    bad = np.abs(z) > 2.0
-    while bad.any():                                         # redraw, as TF does
-        z[bad] = rng.standard_normal(int(bad.sum()))
+    while True:                                              # redraw, as TF does
         bad = np.abs(z) > 2.0
-    return s * z
+        if not bad.any():
+            return s * z
+        z[bad] = rng.standard_normal(int(bad.sum()))

@@ -74,7 +74,7 @@ def options_of(cell):
 
 def initial_state(batch, params, **options):
     """h_0 = 0 (B, H), m_0 = 0 (B, d)."""
-    return zero_state(batch, params, params["W_h"].shape[0], params["e_m"].shape[0])
+    return zero_state(batch, params, params["e_h"].shape[0], params["e_m"].shape[0])
 
 
 register_steps("lmu", lmu_step_forward, lmu_step_backward, options_of,
