@@ -69,8 +69,8 @@ class LMU(RecurrentCell):
     at construction). θ (``theta``, steps) and d (``memory_size``) fix them.
 
     **m_t is the Legendre projection of the last θ inputs.** The continuous system is
-    the order-d Padé approximation of a delay by θ; its state is the coefficient vector
-    of u over the window [t - θ, t] in the shifted Legendre polynomials, so
+    the [d-1/d] Padé approximant of the delay e^{-θs}; its state is the coefficient
+    vector of u over the window [t - θ, t] in the shifted Legendre polynomials, so
 
     .. math::
 
@@ -82,9 +82,10 @@ class LMU(RecurrentCell):
     within 1.5e-3 of u(599 - θ' + ½) for every θ' = 0, .., 100 with d = 12; d = 6 is
     too few polynomials for that window (5.8e-2) and d = 20 too many for 100 held steps
     (4.1e-3) (tests/test_lmu.py).
-    The memory is linear and its eigenvalues sit inside the unit circle, so it forgets
-    at the rate of the window, not at the rate of a trained matrix: the tanh part can
-    read the last θ steps without having learnt to keep them.
+    The memory is linear and fixed, with Ā's eigenvalues inside the unit circle
+    (tested): what it keeps, the last θ steps of u, is set by θ and d, not learned, and
+    its direct Jacobian ∂m_t/∂m_{t-1} = Ā + B̄ e_mᵀ is Ā at init (e_m = 0) whatever the
+    other weights; the tanh part only has to learn to read it.
 
     Parameters, as keras-lmu's 2019 ``LMUCell`` (all six present and trainable there by
     default; Ā, B̄ fixed, ``trainable_A=False``): e_x (D,), e_h (H,) LeCun uniform
