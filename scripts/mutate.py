@@ -94,6 +94,10 @@ CELLS = {
     "reference/lipschitz.py": ("lipschitz", ["test_lipschitz"]),
     "cells/cornn.py": ("cornn", ["test_cornn"]),
     "reference/cornn.py": ("cornn", ["test_cornn"]),
+    "cells/unicornn.py": ("unicornn", ["test_unicornn"]),
+    "reference/unicornn.py": ("unicornn", ["test_unicornn"]),   # its twin: test_reference
+    "cells/lmu.py": ("lmu", ["test_lmu"]),
+    "reference/lmu.py": ("lmu", ["test_lmu"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

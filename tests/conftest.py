@@ -71,6 +71,11 @@ EXTRA_VARIANTS = {
     "s4d": [{"mode": "recurrent"}, {"state_size": 2, "dt_min": 0.1, "dt_max": 1.0},
             {"mode": "recurrent", "state_size": 1, "dt_min": 0.5, "dt_max": 0.5},
             {"mode": "recurrent", "scan": "loop"}, {"mode": "recurrent", "scan": "doubling"}],
+    # the default walks the states back in backward; "store" keeps them
+    "unicornn": [{"memory": "store"}, {"memory": "store", "alpha": 0.0, "dt": 0.5},
+                 {"alpha": 0.0, "dt": 0.5}],
+    # a short window (fast memory) and a one-dimensional memory
+    "lmu": [{"theta": 4.0, "memory_size": 3}, {"memory_size": 1}],
 }
 
 

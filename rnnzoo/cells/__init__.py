@@ -1,4 +1,4 @@
 """One module per cell; importing this package registers them all."""
-from . import (antisymmetric, clockwork, cornn, deltarnn, eurnn, fastweights,  # noqa: F401
-               gru, indrnn, janet, lipschitz, lru, lstm, mgu, mingru, minlstm, orthogonal,
-               qrnn, resindrnn, rnn, s4d, s6, skiprnn, urnn)
+from . import (antisymmetric, clockwork, cornn, deltarnn, eurnn, fastweights, gru,  # noqa: F401
+               indrnn, janet, lipschitz, lmu, lru, lstm, mgu, mingru, minlstm,
+               orthogonal, qrnn, resindrnn, rnn, s4d, s6, skiprnn, unicornn, urnn)
