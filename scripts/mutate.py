@@ -88,6 +88,9 @@ CELLS = {
     "cells/lru.py": ("lru", ["test_lru"]),
     "cells/s6.py": ("s6", ["test_s6"]),
     "cells/s4d.py": ("s4d", ["test_s4d"]),
+    "cells/_delta_rule.py": ("deltanet", ["test_deltanet"]),  # "deltanet" also selects gated_
+    "cells/deltanet.py": ("deltanet", ["test_deltanet"]),
+    "cells/gated_deltanet.py": ("gated_deltanet", ["test_deltanet"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

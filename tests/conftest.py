@@ -62,6 +62,9 @@ EXTRA_VARIANTS = {
     "s4d": [{"mode": "recurrent"}, {"state_size": 2, "dt_min": 0.1, "dt_max": 1.0},
             {"mode": "recurrent", "state_size": 1, "dt_min": 0.5, "dt_max": 0.5},
             {"mode": "recurrent", "scan": "loop"}, {"mode": "recurrent", "scan": "doubling"}],
+    # the suites' H = 4: two heads of d = 2, four of d = 1; β up to 2 (negative eigenvalues)
+    "deltanet": [{"heads": 2}, {"heads": 4}, {"beta_range": 2.0}, {"heads": 2, "beta_range": 0.5}],
+    "gated_deltanet": [{"heads": 2}, {"beta_range": 2.0}, {"heads": 4, "beta_range": 2.0}],
 }
 
 

@@ -19,7 +19,7 @@ Use it through the table, by the registered name of a cell::
 
 or call a step pair directly (``reference.gated.lstm_step_forward``).
 """
-from . import (clockwork, deltarnn, elman, fastweights, gated, lru, minimal, qrnn,  # noqa: F401
-               s4d, s6, skiprnn, structural, unitary)
+from . import (clockwork, delta_rule, deltarnn, elman, fastweights, gated, lru,  # noqa: F401
+               minimal, qrnn, s4d, s6, skiprnn, structural, unitary)
 from .core import (REFERENCES, Reference, get, register_sequence, register_steps,  # noqa: F401
                    relu, sequence_backward, sequence_forward, sigmoid)
