@@ -70,6 +70,25 @@ def test_every_sequence_has_its_pairs_then_each_key_queried_once_with_its_value(
     np.testing.assert_array_equal(t, target)
 
 
+def test_paired_folds_each_pair_into_one_step_and_keeps_the_queries():
+    """paired=True: step i < N holds k_i and v_i (two ones), then the token layout's query
+    steps and targets unchanged, from the same draws."""
+    task = MQAR(T=10, pairs=3, vocab=5, paired=True)
+    tokens = MQAR(T=13, pairs=3, vocab=5)
+    x, target = task.batch(500, np.random.default_rng(0))
+    codes, token_target = task.codes(500, np.random.default_rng(0))
+    assert codes.shape == (13, 500) and x.shape == (10, 500, 11) and target.shape == (10, 500)
+    assert np.all(x[:3].sum(axis=-1) == 2.0) and np.all(x[3:].sum(axis=-1) == 1.0)
+    np.testing.assert_array_equal(x[:3].argmax(axis=-1), codes[0:6:2])          # the key
+    np.testing.assert_array_equal(x[:3, :, 5:10].argmax(axis=-1), codes[1:6:2] - 5)  # value
+    np.testing.assert_array_equal(x[3:].argmax(axis=-1), codes[6:])
+    np.testing.assert_array_equal(target, token_target[3:])
+    assert np.all(target[:3] == IGNORE)
+    np.testing.assert_array_equal(token_target, recall_from_input(tokens, codes))
+    assert task.spec["paired"] is True and make_task(**task.spec).paired is True
+    assert task.baseline == math.log(5) and task.input_size == tokens.input_size
+
+
 def test_query_steps_keys_and_values_are_uniform():
     """Every step after the pairs holds a query with probability N / (T - 2N), every key
     and every value appears with probability N / V: each count within 5 binomial
@@ -96,7 +115,7 @@ def test_determinism_from_the_seed_and_a_fixed_evaluation_set():
     assert ex1.shape == (12, 50, 9) and task.eval_data()[0] is ex1
     rebuilt = make_task(**task.spec)                             # the spec rebuilds it
     assert task.spec == {"name": "mqar", "seed": 0, "eval_size": 50, "T": 12, "pairs": 2,
-                         "vocab": 4}
+                         "vocab": 4, "paired": False}
     np.testing.assert_array_equal(rebuilt.eval_data()[0], ex1)
     np.testing.assert_array_equal(rebuilt.eval_data()[1], et1)
     assert not np.array_equal(ex1, make_task("mqar", T=12, pairs=2, vocab=4, seed=1,
@@ -171,6 +190,10 @@ def test_exact_recall_is_solved_and_the_accuracy_reads_the_query_steps_only():
     ({"T": 8, "pairs": 3}, r"mqar T \(the sequence length: 6 steps of pairs, then at least 3 "
                            r"for the queries\) must be an integer >= 9; got 8"),
     ({"T": 10.0}, "mqar T .* must be an integer"),
+    ({"T": 5, "pairs": 3, "paired": True}, r"mqar T \(the sequence length: 3 steps of "
+                                           r"pairs, then at least 3 for the queries\) must "
+                                           r"be an integer >= 6; got 5"),
+    ({"paired": 1}, r"mqar paired \(one step per pair\) must be True or False"),
     ({"T": True}, "mqar T .* must be an integer"),
     ({"pairs": 0}, r"mqar pairs \(the key-value pairs, at most vocab\) must be an integer "
                    r">= 1 and <= 16; got 0"),
@@ -198,9 +221,9 @@ def test_numpy_integers_are_accepted():
     assert x.shape == (9, 2, 7) and type(task.T) is int and type(task.pairs) is int
 
 
-@pytest.mark.parametrize("cell", ["gru", "deltanet"])
-def test_evaluate_is_the_loss_and_accuracy_of_one_forward(cell):
-    task = make_task("mqar", T=12, pairs=3, vocab=4, eval_size=30)
+@pytest.mark.parametrize("cell,paired", [("gru", False), ("deltanet", True)])
+def test_evaluate_is_the_loss_and_accuracy_of_one_forward(cell, paired):
+    task = make_task("mqar", T=12, pairs=3, vocab=4, paired=paired, eval_size=30)
     model = rnnzoo.build_model(cell, task.input_size, 8, task.output_size,
                                readout=task.readout, seed=0, dtype=np.float64)
     loss, accuracy, success = evaluate(model, task, eval_batch=7)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ...core.ops import array_module
-from ...core.validation import check_int
+from ...core.validation import check_bool, check_int
 from .task import Success, Task, _check_positive_int, _check_rng, _one_hot
 
 IGNORE = -100        # the target where nothing is asked (softmax_cross_entropy skips it)
@@ -29,7 +29,14 @@ class MQAR(Task):
     attention (and the matrix memories) from fixed-size diagonal recurrences in Zoology.
 
     Input x (T, B, 2V+1): the codes one-hot. Target (T, B) int: the value's index 0..V-1
-    at the N query steps, -100 (ignored) everywhere else. Readout at every step
+    at the N query steps, -100 (ignored) everywhere else.
+
+    ``paired=True`` shows each pair in one step instead, x_t = onehot(k_i) + onehot(v_i)
+    (two ones) for t < N, then the T - N query steps as above. A cell whose q, k, v read
+    x_t alone (deltanet, gated_deltanet, mlstm) cannot bind a key to the value one step
+    later in one layer (the authors' layers put a short convolution before q, k, v for
+    that); paired, one step writes the association, and the task measures the memory
+    alone. The default is Zoology's token layout. Readout at every step
     (``output_size`` V); loss: cross-entropy averaged over the query steps only (Zoology's
     labels are -100 elsewhere too); accuracy: over the query steps only.
 
@@ -58,15 +65,17 @@ class MQAR(Task):
     name = "mqar"
     readout, loss_kind = "all", "xent"
 
-    def __init__(self, T=32, *, pairs=4, vocab=16, seed=0, eval_size=1000):
+    def __init__(self, T=32, *, pairs=4, vocab=16, paired=False, seed=0, eval_size=1000):
         super().__init__(seed=seed, eval_size=eval_size)
         self.vocab = check_int(vocab, "mqar vocab (the number of keys, and of values)",
                                minimum=2)
         self.pairs = check_int(pairs, "mqar pairs (the key-value pairs, at most vocab)",
                                minimum=1, maximum=self.vocab)
-        self.T = check_int(T, f"mqar T (the sequence length: {2 * self.pairs} steps of "
+        self.paired = check_bool(paired, "mqar paired (one step per pair)")
+        pair_steps = self.pairs * (1 if self.paired else 2)
+        self.T = check_int(T, f"mqar T (the sequence length: {pair_steps} steps of "
                               f"pairs, then at least {self.pairs} for the queries)",
-                           minimum=3 * self.pairs)
+                           minimum=pair_steps + self.pairs)
         self.BLANK = 2 * self.vocab
         self.input_size, self.output_size = 2 * self.vocab + 1, self.vocab
         self.baseline = math.log(self.vocab)
@@ -79,7 +88,8 @@ class MQAR(Task):
 
     @property
     def spec(self):
-        return {**super().spec, "T": self.T, "pairs": self.pairs, "vocab": self.vocab}
+        return {**super().spec, "T": self.T, "pairs": self.pairs, "vocab": self.vocab,
+                "paired": self.paired}
 
     def value_set_level(self) -> tuple:
         """(accuracy, cross-entropy in nats) of a model that knows which N values appeared
@@ -87,11 +97,13 @@ class MQAR(Task):
         return 1.0 / self.pairs, math.log(self.pairs)
 
     def codes(self, batch_size, rng):
-        """(codes (T, B) int for the input, target (T, B) int: values' indices at the
-        query steps, -100 elsewhere)."""
+        """(codes (L, B) int, target (L, B) int: values' indices at the query steps, -100
+        elsewhere), in the token layout (L = T; with ``paired``, L = T + N: :meth:`batch`
+        folds each pair into one step)."""
         _check_rng(rng)
         B = _check_positive_int(batch_size, "batch_size")
-        N, V, T = self.pairs, self.vocab, self.T
+        N, V = self.pairs, self.vocab
+        T = self.T + (N if self.paired else 0)
         # N of V without replacement per sequence: the first N of a random permutation
         keys = np.argsort(rng.random((B, V)), axis=1)[:, :N]                # (B, N)
         values = np.argsort(rng.random((B, V)), axis=1)[:, :N]
@@ -109,7 +121,12 @@ class MQAR(Task):
 
     def batch(self, batch_size, rng):
         codes, target = self.codes(batch_size, rng)
-        return _one_hot(codes, self.input_size), target
+        x = _one_hot(codes, self.input_size)
+        if not self.paired:
+            return x, target
+        N = self.pairs
+        pairs = x[0:2 * N:2] + x[1:2 * N:2]                  # onehot(k_i) + onehot(v_i)
+        return np.concatenate([pairs, x[2 * N:]]), target[N:]   # no query among the pairs
 
     def accuracy(self, y, target):
         """The fraction of query steps answered right (the other steps are not asked).
