@@ -57,6 +57,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "core/cell_checks.py": ["test_hostile_cells", "test_bad_input"],
     "cli/args.py": ["test_hostile_cli", "test_train"],
     "core/scan.py": ["test_scan", "test_minimal_rnns"],
+    "training/tasks/mqar.py": ["test_mqar"],
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
        for m in ("__init__", "task", "memory", "digits")},
 }
@@ -98,6 +99,9 @@ CELLS = {
     "reference/unicornn.py": ("unicornn", ["test_unicornn"]),   # its twin: test_reference
     "cells/lmu.py": ("lmu", ["test_lmu"]),
     "reference/lmu.py": ("lmu", ["test_lmu"]),
+    "cells/_delta_rule.py": ("deltanet", ["test_deltanet"]),  # "deltanet" also selects gated_
+    "cells/deltanet.py": ("deltanet", ["test_deltanet"]),
+    "cells/gated_deltanet.py": ("gated_deltanet", ["test_deltanet"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

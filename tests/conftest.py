@@ -76,6 +76,9 @@ EXTRA_VARIANTS = {
                  {"alpha": 0.0, "dt": 0.5}],
     # a short window (fast memory) and a one-dimensional memory
     "lmu": [{"theta": 4.0, "memory_size": 3}, {"memory_size": 1}],
+    # the suites' H = 4: two heads of d = 2, four of d = 1; β up to 2 (negative eigenvalues)
+    "deltanet": [{"heads": 2}, {"heads": 4}, {"beta_range": 2.0}, {"heads": 2, "beta_range": 0.5}],
+    "gated_deltanet": [{"heads": 2}, {"beta_range": 2.0}, {"heads": 4, "beta_range": 2.0}],
 }
 
 

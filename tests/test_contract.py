@@ -150,9 +150,19 @@ def s4d_readout(cell, dhs_t, x_seen):
     return np.concatenate([g.real, g.imag], axis=1)
 
 
+def delta_rule_readout(cell, dhs_t, x_seen):
+    """DeltaNet's (and Gated DeltaNet's) o_t = S_t q̂_t per head, q̂_t = W_q x_t / sqrt(
+    ‖W_q x_t‖² + 1e-6): y_t's own part of dL/dS_t is dL/do_t q̂_tᵀ, (B, heads, d, d)."""
+    B, n = dhs_t.shape[0], cell.heads
+    q = (x_seen[-1] @ cell.params["W_q"].T).reshape(B, n, -1)
+    q_hat = q / np.sqrt((q ** 2).sum(axis=-1, keepdims=True) + 1e-6)
+    return np.einsum("bhi,bhj->bhij", dhs_t.reshape(B, n, -1), q_hat)
+
+
 # cells whose output is read out of the carried state (not a component of it) and whose
 # dh_norm records the gradient reaching that state: the part dhs[t] puts on it within step t
-READOUT = {"lru": lru_readout, "s4d": s4d_readout, "s6": s6_readout}
+READOUT = {"lru": lru_readout, "s4d": s4d_readout, "s6": s6_readout,
+           "deltanet": delta_rule_readout, "gated_deltanet": delta_rule_readout}
 
 
 def own_output_grad(cell, dhs_t, x_seen):
