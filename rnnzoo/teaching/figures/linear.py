@@ -70,6 +70,14 @@ def state_claims(res, claim=check, robust_claim=check_robust):
 def selective_copy_figure(out_dir, full=False, seed=0):
     """Recall accuracy on selective copying: lru, mingru, minlstm, gru, lstm, one budget."""
     res = run(selective_copy_experiment(full), full, seed)
+    fig = selective_copy_plot(res)
+    state_claims(res)
+    return save(fig, out_dir, "linear_selective_copy")
+
+
+def selective_copy_plot(res):
+    """A figure of the recall accuracy of every variant of the selective-copying
+    comparison ``res`` (this module's and :mod:`.state_space`'s), with its caption."""
     fig, ax = pyplot().subplots(figsize=(8.5, 5))
     task = res.task
     res.plot(ax, kind="accuracy",
@@ -79,5 +87,4 @@ def selective_copy_figure(out_dir, full=False, seed=0):
     ax.title.set_fontsize(9)
     ax.set_ylim(0, 1.05)
     caption(fig, res.caption(), y=-0.02)
-    state_claims(res)
-    return save(fig, out_dir, "linear_selective_copy")
+    return fig

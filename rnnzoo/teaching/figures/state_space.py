@@ -15,6 +15,7 @@ from ...core.registry import make
 from ...training import evaluate
 from ...training.tasks import make_task
 from .core import caption, check, check_robust, comparison, figure, measure, pyplot, save
+from .linear import selective_copy_plot
 from .unitary import fitted_slopes
 
 # S4D with 8 complex modes per channel keeps 16 real numbers, S6's N = 16 (its default):
@@ -211,15 +212,7 @@ def induction_claims(res, lengths, claim=check, robust_claim=check_robust):
 def selective_copy_figure(out_dir, full=False, seed=0):
     """Recall accuracy on selective copying: s4d, s6 + conv, lru, lstm, 2 layers each."""
     res = run(selective_copy_experiment(full), full, seed)
-    fig, ax = pyplot().subplots(figsize=(8.5, 5))
-    task = res.task
-    res.plot(ax, kind="accuracy",
-             title=f"Selective copying ({task.K} of {task.n_symbols} symbols scattered over "
-                   f"{task.span} steps, T = {task.T}): recall accuracy, median and min-max "
-                   f"of {len(res.seeds)} seeds\n{res.budget.describe()}")
-    ax.title.set_fontsize(9)
-    ax.set_ylim(0, 1.05)
-    caption(fig, res.caption(), y=-0.02)
+    fig = selective_copy_plot(res)
     selective_copy_claims(res)
     return save(fig, out_dir, "state_space_selective_copy")
 
