@@ -88,6 +88,7 @@ CELLS = {
     "cells/lru.py": ("lru", ["test_lru"]),
     "cells/s6.py": ("s6", ["test_s6"]),
     "cells/s4d.py": ("s4d", ["test_s4d"]),
+    "cells/slstm.py": ("slstm", ["test_xlstm"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

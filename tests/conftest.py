@@ -62,6 +62,8 @@ EXTRA_VARIANTS = {
     "s4d": [{"mode": "recurrent"}, {"state_size": 2, "dt_min": 0.1, "dt_max": 1.0},
             {"mode": "recurrent", "state_size": 1, "dt_min": 0.5, "dt_max": 0.5},
             {"mode": "recurrent", "scan": "loop"}, {"mode": "recurrent", "scan": "doubling"}],
+    # heads: R block-diagonal (the suites' H = 4); the paper's exponential forget gate
+    "slstm": [{"heads": 2}, {"forget_gate": "exp"}, {"heads": 4, "forget_gate": "exp"}],
 }
 
 

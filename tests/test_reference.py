@@ -26,12 +26,12 @@ TOL = 1e-10
 
 
 def make_cell(name, D, H, options):
-    """The cell in float64; where H is refused (eurnn's fft style needs a power of two),
-    the next power of two."""
+    """The cell in float64; where H is refused (eurnn's fft style needs a power of two;
+    the xLSTM cells' heads must divide H), the next power of two."""
     try:
         return rnnzoo.make(name, D, H, seed=3, dtype=np.float64, **options)
     except ValueError as exc:
-        if "power of two" not in str(exc):
+        if "power of two" not in str(exc) and "must divide hidden_size" not in str(exc):
             raise
         return rnnzoo.make(name, D, 1 << (H - 1).bit_length(), seed=3, dtype=np.float64,
                            **options)

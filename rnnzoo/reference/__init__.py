@@ -20,6 +20,6 @@ Use it through the table, by the registered name of a cell::
 or call a step pair directly (``reference.gated.lstm_step_forward``).
 """
 from . import (clockwork, deltarnn, elman, fastweights, gated, lru, minimal, qrnn,  # noqa: F401
-               s4d, s6, skiprnn, structural, unitary)
+               s4d, s6, skiprnn, structural, unitary, xlstm)
 from .core import (REFERENCES, Reference, get, register_sequence, register_steps,  # noqa: F401
                    relu, sequence_backward, sequence_forward, sigmoid)

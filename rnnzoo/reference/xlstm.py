@@ -1,0 +1,100 @@
+r"""Textbook xLSTM cells (Beck et al., NeurIPS 2024): sLSTM and mLSTM, one equation a line.
+
+sLSTM, gate order i, f, z, o; state (h, c, n, m):
+
+    [ĩ; f̃; z̃; õ] = W x_t + R h_{t-1} + b  (R block-diagonal per head);  ℓ = log σ(f̃) (or f̃)
+    m_t = max(ĩ, ℓ + m_{t-1});  i = exp(ĩ - m_t);  f = exp(ℓ + m_{t-1} - m_t)
+    c_t = f c_{t-1} + i tanh(z̃);  n_t = f n_{t-1} + i;  h_t = σ(õ) c_t / n_t
+
+The max's subgradient goes to ĩ where ĩ >= ℓ + m_{t-1}, as in the cell.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .core import hidden_state, register_steps, sigmoid
+
+
+def log_sigmoid(a):
+    """log σ(a) = -log(1 + exp(-a))."""
+    return -np.logaddexp(0.0, -a)
+
+
+def block_diagonal(blocks):
+    """(K, d, d) -> the (K d, K d) matrix with the K blocks on its diagonal."""
+    K, d, _ = blocks.shape
+    out = np.zeros((K * d, K * d), dtype=blocks.dtype)
+    for k in range(K):
+        out[k * d:(k + 1) * d, k * d:(k + 1) * d] = blocks[k]
+    return out
+
+
+def block_diagonal_part(M, K):
+    """The K diagonal (d, d) blocks of a (K d, K d) matrix: the backward of block_diagonal."""
+    d = M.shape[0] // K
+    return np.stack([M[k * d:(k + 1) * d, k * d:(k + 1) * d] for k in range(K)])
+
+
+# ------------------------------------------------------------------ sLSTM
+def slstm_step_forward(x_t, state_prev, params, forget_gate="sigmoid"):
+    """One sLSTM step: (h, c, n, m)_{t-1} -> (h, c, n, m)_t."""
+    h_prev, c_prev, n_prev, m_prev = state_prev
+    P, H = params, h_prev.shape[1]
+    R = [block_diagonal(P["R"][g]) for g in range(4)]    # R_g, (H, H) each
+    a = x_t @ P["W"].T + P["b"]                          # W x_t + b
+    a = a + np.concatenate([h_prev @ R[g].T for g in range(4)], axis=1)   # + R h_{t-1}
+    i_pre, f_pre, z_pre, o_pre = (a[:, g * H:(g + 1) * H] for g in range(4))
+    ell = log_sigmoid(f_pre) if forget_gate == "sigmoid" else f_pre   # ℓ = log σ(f̃) or f̃
+    s = ell + m_prev                                     # s = ℓ + m_{t-1}
+    m = np.maximum(i_pre, s)                             # m_t = max(ĩ, s)
+    i = np.exp(i_pre - m)                                # i = exp(ĩ - m_t)
+    f = np.exp(s - m)                                    # f = exp(s - m_t)
+    g = np.tanh(z_pre)                                   # g = tanh(z̃)
+    o = sigmoid(o_pre)                                   # o = σ(õ)
+    c = f * c_prev + i * g                               # c_t = f c_{t-1} + i g
+    n = f * n_prev + i                                   # n_t = f n_{t-1} + i
+    h = o * c / n                                        # h_t = o c_t / n_t
+    cache = {"x": x_t, "h_prev": h_prev, "c_prev": c_prev, "n_prev": n_prev, "R": R,
+             "f_pre": f_pre, "i_wins": i_pre >= s, "i": i, "f": f, "g": g, "o": o,
+             "c": c, "n": n, "h": h, "forget_gate": forget_gate, "params": P}
+    return (h, c, n, m), cache
+
+
+def slstm_step_backward(dstate, cache):
+    """dL/d(h, c, n, m)_t -> dL/dx_t, dL/d(h, c, n, m)_{t-1}, this step's dL/dparams."""
+    dh, dc_next, dn_next, dm_next = dstate
+    i, f, g, o, c, n, h = (cache[k] for k in ("i", "f", "g", "o", "c", "n", "h"))
+    P, R, K = cache["params"], cache["R"], cache["params"]["R"].shape[1]
+    do = dh * c / n                                      # h_t = o c_t / n_t
+    dc = dc_next + dh * o / n                            # h_t = o c_t / n_t; + carried
+    dn = dn_next - dh * o * c / n ** 2                   # h_t = o c_t / n_t; + carried
+    df = dc * cache["c_prev"] + dn * cache["n_prev"]     # c_t, n_t = f c_{t-1}, f n_{t-1} + ..
+    di = dc * g + dn                                     # c_t = .. + i g;  n_t = .. + i
+    dg = dc * i                                          # c_t = .. + i g
+    dc_prev = dc * f                                     # c_t = f c_{t-1} + ..
+    dn_prev = dn * f                                     # n_t = f n_{t-1} + ..
+    do_pre = do * o * (1.0 - o)                          # o = σ(õ)
+    dz_pre = dg * (1.0 - g ** 2)                         # g = tanh(z̃)
+    di_pre = di * i                                      # i = exp(ĩ - m_t): ĩ side
+    ds = df * f                                          # f = exp(s - m_t): s side
+    dm = dm_next - di * i - df * f                       # i, f: m_t side; + carried
+    di_pre = di_pre + dm * cache["i_wins"]               # m_t = max(ĩ, s): ĩ branch
+    ds = ds + dm * ~cache["i_wins"]                      # m_t = max(ĩ, s): s branch
+    dm_prev = ds                                         # s = ℓ + m_{t-1}
+    if cache["forget_gate"] == "sigmoid":
+        df_pre = ds * sigmoid(-cache["f_pre"])           # ℓ = log σ(f̃)
+    else:
+        df_pre = ds                                      # ℓ = f̃
+    da = np.concatenate([di_pre, df_pre, dz_pre, do_pre], axis=1)   # [ĩ | f̃ | z̃ | õ]
+    H = dh.shape[1]
+    dx = da @ P["W"]                                     # a = W x_t + ..
+    dh_prev = sum(da[:, g * H:(g + 1) * H] @ R[g] for g in range(4))   # a = .. + R h_{t-1}
+    dR = np.stack([block_diagonal_part(da[:, g * H:(g + 1) * H].T @ cache["h_prev"], K)
+                   for g in range(4)])                   # a = .. + R h_{t-1}: the blocks
+    grads = {"W": da.T @ cache["x"], "R": dR, "b": da.sum(axis=0)}   # a = W x_t + .. + b
+    return dx, (dh_prev, dc_prev, dn_prev, dm_prev), grads
+
+
+register_steps("slstm", slstm_step_forward, slstm_step_backward,
+               lambda cell: {"forget_gate": cell.forget_gate},
+               initial_state=hidden_state(lambda p: p["W"].shape[0] // 4, count=4))
