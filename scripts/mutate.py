@@ -89,6 +89,7 @@ CELLS = {
     "cells/s6.py": ("s6", ["test_s6"]),
     "cells/s4d.py": ("s4d", ["test_s4d"]),
     "cells/slstm.py": ("slstm", ["test_xlstm"]),
+    "cells/mlstm.py": ("mlstm", ["test_xlstm"]),
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

@@ -64,6 +64,9 @@ EXTRA_VARIANTS = {
             {"mode": "recurrent", "scan": "loop"}, {"mode": "recurrent", "scan": "doubling"}],
     # heads: R block-diagonal (the suites' H = 4); the paper's exponential forget gate
     "slstm": [{"heads": 2}, {"forget_gate": "exp"}, {"heads": 4, "forget_gate": "exp"}],
+    # the parallel (attention-like, O(T²)) form; heads: d = H / heads
+    "mlstm": [{"form": "parallel"}, {"heads": 2}, {"heads": 2, "form": "parallel"},
+              {"heads": 4}],
 }
 
 

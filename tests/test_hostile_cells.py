@@ -204,10 +204,12 @@ def test_ndarray_subclasses_are_refused_by_name(name, kind, arg, rng):
     wrap = SUBCLASSES[kind]
     if arg in ("x", "dhs"):
         args[arg] = wrap(args[arg])
-    else:
-        first = args[arg][0]                            # the (B, H) component h
-        args[arg] = (wrap(first),) + tuple(args[arg][1:])
-    label = arg if arg in ("x", "dhs") else f"{arg} component '{cell.state_names[0]}'"
+    else:                       # the first component, or the first 2-D one for a matrix
+        parts = list(args[arg])             # (mlstm's state starts with its 4-D memory C)
+        k = next(i for i, s in enumerate(parts) if kind != "matrix" or s.ndim == 2)
+        parts[k] = wrap(parts[k])
+        args[arg] = tuple(parts)
+    label = arg if arg in ("x", "dhs") else f"{arg} component '{cell.state_names[k]}'"
     given = r"\S+\.(MaskedArray|matrix|Tagged) "
     raises(ArgumentTypeError, rf"{label} must be a plain numpy ndarray; got a {given}",
            call_with, cell, args)

@@ -235,3 +235,205 @@ def test_slstm_heads_is_a_dense_cell_with_a_block_diagonal_R(rng):
 def test_slstm_options_are_refused_by_name(opts, match):
     with pytest.raises(ValueError, match=match):
         rnnzoo.make("slstm", 3, 4, **opts)
+
+
+# ------------------------------------------------------------------ mLSTM oracles
+def mlstm_inputs(cell, x):
+    """q, k, v (B, K, T, d), ĩ, f̃ (B, K, T) and o (T, B, H) from the cell's W and b."""
+    T, B, _ = x.shape
+    K, H = cell.heads, cell.hidden_size
+    a = x @ cell.params["W"].T + cell.params["b"]
+    q, k, v = (a[..., j * H:(j + 1) * H].reshape(T, B, K, -1).transpose(1, 2, 0, 3)
+               for j in range(3))
+    i_pre, f_pre = (a[..., 4 * H + j * K:4 * H + (j + 1) * K].transpose(1, 2, 0)
+                    for j in range(2))
+    return q, k, v, i_pre, f_pre, sigmoid(a[..., 3 * H:4 * H])
+
+
+def mlstm_authors_step(C, n, m, q, k, v, i_pre, f_pre, eps):
+    """``recurrent_step_stabilized_simple`` (their C is k vᵀ, (B, K, d, d); n (B, K, d);
+    m (B, K)): m_new = max(logσ(f̃) + m, ĩ); f = exp(logσ(f̃) + m - m_new); i = exp(ĩ -
+    m_new); C = f C + i (k/√d) vᵀ; n = f n + i k/√d; h = qᵀC / (max(|qᵀn|, exp(-m_new)) + eps)."""
+    d = q.shape[-1]
+    log_f = -np.log1p(np.exp(-f_pre))
+    m_new = np.maximum(log_f + m, i_pre)
+    f, i = np.exp(log_f + m - m_new), np.exp(i_pre - m_new)
+    ks = k / np.sqrt(d)
+    C = f[..., None, None] * C + i[..., None, None] * ks[..., :, None] * v[..., None, :]
+    n = f[..., None] * n + i[..., None] * ks
+    den = np.maximum(np.abs((q * n).sum(-1)), np.exp(-m_new)) + eps
+    return np.einsum("bki,bkij->bkj", q, C) / den[..., None], C, n, m_new
+
+
+def mlstm_authors_parallel(q, k, v, i_pre, f_pre, eps):
+    """``parallel_stabilized_simple`` from the zero state: log D = (cumsum logσ(f̃))_t -
+    (..)_s + ĩ_s for s <= t, stabilized by its row max; C = (q kᵀ/√d) ⊙ D;
+    h = C V / (max(|C 1|, exp(-max)) + eps)."""
+    T, d = q.shape[-2], q.shape[-1]
+    cum = np.concatenate([np.zeros(q.shape[:2] + (1,)),
+                          np.cumsum(-np.log1p(np.exp(-f_pre)), axis=-1)], axis=-1)
+    log_fg = (cum[..., :, None] - cum[..., None, :])[..., 1:, 1:]
+    log_D = np.where(np.tri(T, dtype=bool), log_fg + i_pre[..., None, :], -np.inf)
+    max_log_D = log_D.max(axis=-1, keepdims=True)
+    Cm = (q @ (k / np.sqrt(d)).swapaxes(-1, -2)) * np.exp(log_D - max_log_D)
+    normalizer = np.maximum(np.abs(Cm.sum(-1, keepdims=True)), np.exp(-max_log_D))
+    return (Cm / (normalizer + eps)) @ v
+
+
+def heads_to_output(h_tilde):
+    """(B, K, T, d) -> (T, B, H)."""
+    B, K, T, d = h_tilde.shape
+    return h_tilde.transpose(2, 0, 1, 3).reshape(T, B, K * d)
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_mlstm_equals_the_authors_recurrent_step_from_any_state(heads, rng):
+    """With their eps set to 0 (the paper has none): h, C (transposed), n and m agree at
+    every step; with their eps = 1e-6 the outputs move by about 1e-6, no more."""
+    cell = perturbed("mlstm", 3, 8, heads=heads, scale=0.5)
+    x = rng.standard_normal((6, 2, 3))
+    state0 = tuple(0.5 * rng.standard_normal(s.shape) for s in cell.initial_state(2))
+    hs, (C_T, n_T, m_T), _ = cell.forward(x, state0)
+    q, k, v, i_pre, f_pre, o = mlstm_inputs(cell, x)
+    for eps, tol in ((0.0, 1e-12), (1e-6, 1e-4)):
+        C, n, m = state0[0].swapaxes(-1, -2), state0[1], state0[2]
+        out = []
+        for t in range(x.shape[0]):
+            h, C, n, m = mlstm_authors_step(C, n, m, q[:, :, t], k[:, :, t], v[:, :, t],
+                                            i_pre[:, :, t], f_pre[:, :, t], eps)
+            out.append(h.reshape(2, -1))
+        assert_close(hs, o * np.stack(out), tol=tol, what=f"h (eps={eps})")
+    assert np.abs(hs - o * np.stack(out)).max() > 1e-9      # eps = 1e-6 does show
+    for a, b, name in zip((C_T, n_T, m_T), mlstm_state_from(cell, x, state0), "Cnm"):
+        assert_close(a, b, what=name)
+
+
+def mlstm_state_from(cell, x, state0):
+    """The authors' recurrent step, eps = 0, to the end: (C as v kᵀ, n, m)."""
+    q, k, v, i_pre, f_pre, _ = mlstm_inputs(cell, x)
+    C, n, m = state0[0].swapaxes(-1, -2), state0[1], state0[2]
+    for t in range(x.shape[0]):
+        _, C, n, m = mlstm_authors_step(C, n, m, q[:, :, t], k[:, :, t], v[:, :, t],
+                                        i_pre[:, :, t], f_pre[:, :, t], 0.0)
+    return C.swapaxes(-1, -2), n, m
+
+
+@pytest.mark.parametrize("form", ["recurrent", "parallel"])
+@pytest.mark.parametrize("heads", [1, 4])
+def test_mlstm_equals_the_authors_parallel_form_from_the_zero_state(form, heads, rng):
+    """Their parallel form (eps = 0) has no initial state: from zeros both of the cell's
+    forms give its h."""
+    cell = perturbed("mlstm", 3, 8, heads=heads, scale=0.5, form=form)
+    x = rng.standard_normal((9, 2, 3))
+    hs, _, _ = cell.forward(x)
+    q, k, v, i_pre, f_pre, o = mlstm_inputs(cell, x)
+    theirs = o * heads_to_output(mlstm_authors_parallel(q, k, v, i_pre, f_pre, 0.0))
+    assert_close(hs, theirs, what="h")
+
+
+# ------------------------------------------------------------------ the two forms
+def both_forms(rng, T, heads, scale=0.5):
+    """forward + backward of both forms on the same parameters, random state and
+    upstream gradients: {form: [hs, C_T, n_T, m_T, dx, dC_0, dn_0, dm_0, dW, db]}."""
+    out = {}
+    x = rng.standard_normal((T, 3, 4))
+    for form in ("recurrent", "parallel"):
+        cell = perturbed("mlstm", 4, 8, heads=heads, scale=scale, form=form)
+        r = np.random.default_rng(5)
+        state0 = tuple(0.5 * r.standard_normal(s.shape) for s in cell.initial_state(3))
+        hs, state_T, cache = cell.forward(x, state0)
+        dhs = r.standard_normal(hs.shape)
+        dstate_T = tuple(r.standard_normal(s.shape) for s in state_T)
+        dx, dstate0, grads = cell.backward(dhs, cache, dstate_T)
+        out[form] = [hs, *state_T, dx, *dstate0, grads["W"], grads["b"]]
+    return out
+
+
+@pytest.mark.parametrize("T,heads", [(1, 1), (7, 2), (40, 4)])
+def test_mlstm_parallel_form_equals_the_recurrent_form_to_1e_10(T, heads, rng):
+    out = both_forms(rng, T, heads)
+    names = ["hs", "C_T", "n_T", "m_T", "dx", "dC0", "dn0", "dm0", "dW", "db"]
+    for name, a, b in zip(names, out["parallel"], out["recurrent"]):
+        err = np.abs(a - b).max() / (1.0 + np.abs(b).max())
+        assert err <= 1e-10, f"{name}: parallel vs recurrent {err:.1e}"
+
+
+def test_mlstm_default_form_is_the_recurrent_one():
+    """No default may be quadratic in T: the parallel form is opt-in."""
+    assert rnnzoo.make("mlstm", 3, 4).form == "recurrent"
+
+
+def test_mlstm_gradcheck_covers_both_branches_of_both_maxes(rng):
+    """The configuration checked has steps where ĩ wins m's max and steps where the
+    forget branch does, and steps where |nᵀq| wins the denominator and steps where
+    e^{-m} does; float64 central differences pass on every tensor, in both forms."""
+    for form in ("recurrent", "parallel"):
+        cell = perturbed("mlstm", 3, 4, heads=2, scale=1.0, seed=3, form=form)
+        x = rng.standard_normal((8, 2, 3))
+        state0 = tuple(0.5 * np.random.default_rng(2).standard_normal(s.shape)
+                       for s in cell.initial_state(2))
+        _, _, cache = cell.forward(x, state0)
+        assert cache.n_wins.any() and not cache.n_wins.all()
+        if form == "recurrent":
+            assert cache.i_wins.any() and not cache.i_wins.all()
+        report = rnnzoo.gradcheck(cell, x, state0)
+        assert report.passed, report.table()
+
+
+# ------------------------------------------------------------------ mLSTM init, options
+def test_mlstm_initialization_is_the_authors():
+    """W_q, W_k, W_v, W_o ~ N(0, 2/(5 D)); w_i = w_f = 0; b_q..b_o = 0; b_f = linspace(3, 6,
+    K); b_i ~ N(0, 0.1²): means and standard deviations within 4 standard errors."""
+    D, H, K = 100, 256, 256
+    P = rnnzoo.make("mlstm", D, H, heads=K, seed=4).params
+    W, b = P["W"], P["b"]
+    assert W.shape == (4 * H + 2 * K, D) and b.shape == (4 * H + 2 * K,)
+    assert not W[4 * H:].any() and not b[:4 * H].any()
+    np.testing.assert_allclose(b[4 * H + K:], np.linspace(3.0, 6.0, K), rtol=1e-15)
+    std, n = np.sqrt(2.0 / (5.0 * D)), W[:4 * H].size
+    assert abs(W[:4 * H].mean()) < 4 * std / np.sqrt(n)
+    assert abs(W[:4 * H].std() / std - 1.0) < 4 / np.sqrt(2 * n)
+    b_i = b[4 * H:4 * H + K]
+    assert abs(b_i.mean()) < 4 * 0.1 / np.sqrt(K)
+    assert abs(b_i.std() / 0.1 - 1.0) < 4 / np.sqrt(2 * K)
+    assert rnnzoo.make("mlstm", 3, 4).params["b"][-1] == 3.0       # one head: linspace's start
+
+
+def test_mlstm_m_cancels_h_equals_the_unstabilized_computation(rng):
+    """The paper's plain recurrence: C = F C + I v kᵀ/√d, N = F N + I k/√d, h̃ = C q /
+    max(|Nᵀq|, 1), from zeros: the same h in float64 while it is finite; with ĩ = 800 it
+    overflows at once and the cell does not."""
+    cell = perturbed("mlstm", 3, 4, heads=2, scale=1.0)
+    x = rng.standard_normal((12, 2, 3))
+    hs, _, _ = cell.forward(x)
+
+    def plain(cell):
+        q, k, v, i_pre, f_pre, o = mlstm_inputs(cell, x)
+        d = q.shape[-1]
+        C, N, out = 0.0, 0.0, []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(x.shape[0]):
+                F, Ig = sigmoid(f_pre[..., t]), np.exp(i_pre[..., t])
+                ks = k[:, :, t] / np.sqrt(d)
+                C = (F[..., None, None] * C
+                     + Ig[..., None, None] * v[:, :, t, :, None] * ks[..., None, :])
+                N = F[..., None] * N + Ig[..., None] * ks
+                den = np.maximum(np.abs((N * q[:, :, t]).sum(-1)), 1.0)
+                out.append((np.einsum("bkij,bkj->bki", C, q[:, :, t]) / den[..., None])
+                           .reshape(2, -1))
+        return o * np.stack(out)
+    assert_close(hs, plain(cell), tol=1e-12, what="h vs unstabilized")
+    H, K = 4, 2
+    cell.params["b"][4 * H:4 * H + K] = 800.0
+    assert np.isfinite(cell.forward(x)[0]).all()
+    assert not np.isfinite(plain(cell)).all()
+
+
+@pytest.mark.parametrize("opts,match", [
+    ({"heads": 3}, r"heads must divide hidden_size = 4; got 3"),
+    ({"heads": 0}, r"heads must be an integer >= 1; got 0"),
+    ({"form": "chunkwise"}, r"form must be one of 'recurrent', 'parallel'; got 'chunkwise'"),
+])
+def test_mlstm_options_are_refused_by_name(opts, match):
+    with pytest.raises(ValueError, match=match):
+        rnnzoo.make("mlstm", 3, 4, **opts)
