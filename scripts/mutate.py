@@ -59,6 +59,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "core/scan.py": ["test_scan", "test_minimal_rnns"],
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
        for m in ("__init__", "task", "memory", "digits")},
+    "training/tasks/parity.py": ["test_parity", "test_tasks", "test_hostile_tasks_gradcheck"],
 }
 
 # the registry-driven suites (parametrized over every registered cell and EXTRA_VARIANTS)
@@ -90,6 +91,7 @@ CELLS = {
     "cells/s4d.py": ("s4d", ["test_s4d"]),
     "cells/slstm.py": ("slstm", ["test_xlstm"]),
     "cells/mlstm.py": ("mlstm", ["test_xlstm"]),
+    "reference/xlstm.py": ("slstm or mlstm", ["test_xlstm"]),   # both textbook twins
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

@@ -238,7 +238,7 @@ class MLSTM(RecurrentCell):
                          -np.inf)                                        # log D_ts, s <= t
         log_D0 = F + m0[..., None]                                       # the initial state's
         m = xp.maximum(log_D.max(axis=-1), log_D0)                       # m_t: the row's max
-        D = xp.exp(log_D - m[..., None])                                 # D_ts (0 above the diagonal)
+        D = xp.exp(log_D - m[..., None])                                 # D_ts (0 for s > t)
         D0 = xp.exp(log_D0 - m)                                          # D_t0
         S = Q @ Ks.swapaxes(-1, -2)                                      # q_t·k_s/√d
         A = S * D
