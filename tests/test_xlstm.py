@@ -205,6 +205,24 @@ def test_at_a_tie_the_max_sends_its_gradient_to_the_input_gate_branch():
     assert grads["b"][0] == 1.0 and grads["b"][1] == 0.0 and dstate0[3][0, 0] == 0.0
 
 
+# ------------------------------------------------------------------ gradients off the init
+@pytest.mark.parametrize("opts", [{}, {"heads": 2, "forget_gate": "exp"}])
+def test_slstm_gradcheck_off_the_initialization_reaches_h0_and_both_branches(opts, rng):
+    """At the authors' init R = 0, so no gradient reaches h_0 and the registry's check of
+    h0 compares zeros. Here every parameter is moved off it: dL/dh0 is nonzero, both
+    branches of m's max occur, and float64 central differences pass on every tensor."""
+    cell = perturbed("slstm", 3, 4, scale=1.0, **opts)
+    x = rng.standard_normal((8, 2, 3))
+    state0 = (rng.standard_normal((2, 4)), rng.standard_normal((2, 4)),
+              rng.uniform(0.5, 2.0, (2, 4)), rng.standard_normal((2, 4)))
+    _, _, cache = cell.forward(x, state0)
+    assert cache.i_wins.any() and not cache.i_wins.all()
+    report = rnnzoo.gradcheck(cell, x, state0)
+    assert report.passed, report.table()
+    _, dstate0, _ = cell.backward(rng.standard_normal((8, 2, 4)), cache)
+    assert np.abs(dstate0[0]).max() > 1e-3
+
+
 # ------------------------------------------------------------------ heads
 def test_slstm_heads_is_a_dense_cell_with_a_block_diagonal_R(rng):
     """heads = 2 equals heads = 1 whose R[g] is the block-diagonal matrix of the two

@@ -86,7 +86,11 @@ class MLSTM(RecurrentCell):
         Same function, same gradients; see above.
 
     All projections of x are one GEMM before the time loop (one after it for dL/dW and
-    dL/dx); the gates' elementwise functions run over all T at once.
+    dL/dx); the gates' elementwise functions run over all T at once. The gates (m, i, f)
+    never read C or n, so a first loop over (B, K) scalars computes them; C and n are then
+    a diagonal linear recurrence with one coefficient f_t per head. :func:`rnnzoo.core.
+    scan.linear_scan` would need that coefficient broadcast to a (T, B, K d²) array as
+    big as the stored C's, and its form on NumPy is this loop anyway, so the cell loops.
     """
 
     state_names = ("C", "n", "m")
@@ -178,16 +182,20 @@ class MLSTM(RecurrentCell):
         cache.C[0], cache.n[0], cache.m[0] = C0, n0, m0
         cache.f, cache.i = xp.empty_like(cache.m[1:]), xp.empty_like(cache.m[1:])
         cache.i_wins = xp.empty(cache.m[1:].shape, dtype=bool)
-        for t in range(T):
+        for t in range(T):                  # the gates first: they do not read C or n
             s = cache.ell[t] + cache.m[t]                                # s = ℓ + m_{t-1}
             m = xp.maximum(cache.i_pre[t], s, out=cache.m[t + 1])        # m_t = max(ĩ, s)
             xp.greater_equal(cache.i_pre[t], s, out=cache.i_wins[t])
-            f = xp.exp(s - m, out=cache.f[t])                            # f = e^{s - m_t}
-            i = xp.exp(cache.i_pre[t] - m, out=cache.i[t])               # i = e^{ĩ - m_t}
-            C = xp.multiply(f[..., None, None], cache.C[t], out=cache.C[t + 1])
-            C += (i[..., None] * cache.v[t])[..., None] * cache.ks[t][..., None, :]  # + i v kᵀ/√d
-            n = xp.multiply(f[..., None], cache.n[t], out=cache.n[t + 1])
-            n += i[..., None] * cache.ks[t]                               # n = f n + i k/√d
+            xp.exp(s - m, out=cache.f[t])                                # f = e^{s - m_t}
+        xp.exp(cache.i_pre - cache.m[1:], out=cache.i)                   # i = e^{ĩ - m_t}
+        iv = cache.i[..., None] * cache.v                                # i v, all t at once
+        ks = xp.ascontiguousarray(cache.ks)
+        outer = xp.empty_like(C0)
+        for t in range(T):              # C and n: a diagonal linear recurrence per head
+            C = xp.multiply(cache.f[t][..., None, None], cache.C[t], out=cache.C[t + 1])
+            C += xp.multiply(iv[t][..., None], ks[t][..., None, :], out=outer)   # + i v kᵀ/√d
+            n = xp.multiply(cache.f[t][..., None], cache.n[t], out=cache.n[t + 1])
+            n += cache.i[t][..., None] * ks[t]                           # n = f n + i k/√d
         cache.h_tilde, cache.nq, cache.den, cache.n_wins = self._read(
             cache.C[1:], cache.n[1:], cache.q, cache.m[1:], xp)          # all T at once
         return (cache.C[-1].copy(), cache.n[-1].copy(), cache.m[-1].copy())
