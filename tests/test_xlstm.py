@@ -367,13 +367,27 @@ def both_forms(rng, T, heads, scale=0.5):
     return out
 
 
-@pytest.mark.parametrize("T,heads", [(1, 1), (7, 2), (40, 4)])
+@pytest.mark.parametrize("T,heads", [(1, 1), (7, 2), (40, 4), (70, 1)])   # 40, 70: the
+# recurrent form's checkpointed chunks of 32 steps, rebuilt by its backward
 def test_mlstm_parallel_form_equals_the_recurrent_form_to_1e_10(T, heads, rng):
     out = both_forms(rng, T, heads)
     names = ["hs", "C_T", "n_T", "m_T", "dx", "dC0", "dn0", "dm0", "dW", "db"]
     for name, a, b in zip(names, out["parallel"], out["recurrent"]):
         err = np.abs(a - b).max() / (1.0 + np.abs(b).max())
         assert err <= 1e-10, f"{name}: parallel vs recurrent {err:.1e}"
+
+
+def test_mlstm_recurrent_form_splits_across_its_chunks(rng):
+    """70 steps (chunks 0-31, 32-63, 64-69) equal 33 then 37 steps from the carried state
+    (chunks that start elsewhere), outputs and final state, to 1e-12."""
+    cell = perturbed("mlstm", 3, 4, heads=2)
+    x = rng.standard_normal((70, 2, 3))
+    hs, state_T, _ = cell.forward(x)
+    hs_a, mid, _ = cell.forward(x[:33])
+    hs_b, state_b, _ = cell.forward(x[33:], mid)
+    assert_close(np.concatenate([hs_a, hs_b]), hs, what="hs")
+    for a, b, name in zip(state_b, state_T, "Cnm"):
+        assert_close(a, b, what=name)
 
 
 def test_mlstm_default_form_is_the_recurrent_one():

@@ -10,6 +10,7 @@ from . import _options
 from .slstm import log_sigmoid
 
 FORMS = ("recurrent", "parallel")
+CHUNK = 32      # the recurrent form keeps C at every CHUNK-th step and rebuilds the rest
 
 
 @register("mlstm")
@@ -49,9 +50,12 @@ class MLSTM(RecurrentCell):
     nᵀq = 0; the finite-difference tests use random points, away from both.
 
     **Two forms (option ``form``).** "recurrent" (the default) runs the recurrence above,
-    O(T B H d) time, and keeps every C_t for the backward: (T + 1) B H d numbers (at
-    T = 1024, B = 16, H = 128: 268 MB in float32 with K = 4 heads, 1.07 GB with K = 1;
-    split longer sequences, the state carries C exactly). "parallel" (the authors'
+    O(T B H d) time. It does not keep every C_t, (T + 1) B H d numbers (1.07 GB in float32
+    at T = 1024, B = 16, H = 128, K = 1, and most of a forward's time went into the
+    kernel's first touch of those pages): it keeps C at the start of every chunk of
+    CHUNK = 32 steps, builds each chunk's C_t in one reused buffer, and the backward
+    rebuilds them from the checkpoint (one more pass of the memory update), so the cache
+    holds (T/32 + 1) B H d numbers of C plus every n_t, (T + 1) B H. "parallel" (the authors'
     ``parallel_stabilized_simple``, attention-like) unrolls it: with F_t = Σ_{τ<=t} ℓ_τ,
 
         h̃_t = [Σ_{s<=t} D_ts (q_t·k_s/√d) v_s + D_t0 C_0 q_t] / max(|Σ_s D_ts q_t·k_s/√d
@@ -89,8 +93,8 @@ class MLSTM(RecurrentCell):
     dL/dx); the gates' elementwise functions run over all T at once. The gates (m, i, f)
     never read C or n, so a first loop over (B, K) scalars computes them; C and n are then
     a diagonal linear recurrence with one coefficient f_t per head. :func:`rnnzoo.core.
-    scan.linear_scan` would need that coefficient broadcast to a (T, B, K d²) array as
-    big as the stored C's, and its form on NumPy is this loop anyway, so the cell loops.
+    scan.linear_scan` would need that coefficient broadcast to a (T, B, K d²) array, as
+    big as every C_t, and its form on NumPy is this loop anyway, so the cell loops.
     """
 
     state_names = ("C", "n", "m")
@@ -173,13 +177,24 @@ class MLSTM(RecurrentCell):
         return dnum, dnq, dden
 
     # -------------------------------------------------------- the recurrent form
+    def _chunks(self, T):
+        """(t0, t1) of the checkpointed chunks of CHUNK steps covering 0..T."""
+        return [(t0, min(t0 + CHUNK, T)) for t0 in range(0, T, CHUNK)]
+
+    def _memory(self, cache, t0, t1, buf):
+        """C_{t0+1} .. C_{t1} into buf[1 : t1 - t0 + 1], from buf[0] = C_{t0}:
+        C_t = f_t C_{t-1} + (i_t v_t) k_tᵀ/√d, a diagonal linear recurrence per head."""
+        xp, outer = self.xp, buf[-1]                     # buf has one spare slot: scratch
+        for k, t in enumerate(range(t0, t1)):
+            C = xp.multiply(cache.f[t][..., None, None], buf[k], out=buf[k + 1])
+            C += xp.multiply(cache.iv[t][..., None], cache.ks[t][..., None, :], out=outer)
+
     def _recurrent(self, cache):
         xp, (C0, n0, m0) = self.xp, cache.state0
         T = cache.T
-        cache.C = xp.empty((T + 1,) + C0.shape, dtype=self.dtype)        # C_0 .. C_T
-        cache.n = xp.empty((T + 1,) + n0.shape, dtype=self.dtype)
+        cache.n = xp.empty((T + 1,) + n0.shape, dtype=self.dtype)        # n_0 .. n_T
         cache.m = xp.empty((T + 1,) + m0.shape, dtype=self.dtype)
-        cache.C[0], cache.n[0], cache.m[0] = C0, n0, m0
+        cache.n[0], cache.m[0] = n0, m0
         cache.f, cache.i = xp.empty_like(cache.m[1:]), xp.empty_like(cache.m[1:])
         cache.i_wins = xp.empty(cache.m[1:].shape, dtype=bool)
         for t in range(T):                  # the gates first: they do not read C or n
@@ -188,46 +203,67 @@ class MLSTM(RecurrentCell):
             xp.greater_equal(cache.i_pre[t], s, out=cache.i_wins[t])
             xp.exp(s - m, out=cache.f[t])                                # f = e^{s - m_t}
         xp.exp(cache.i_pre - cache.m[1:], out=cache.i)                   # i = e^{ĩ - m_t}
-        iv = cache.i[..., None] * cache.v                                # i v, all t at once
-        ks = xp.ascontiguousarray(cache.ks)
-        outer = xp.empty_like(C0)
-        for t in range(T):              # C and n: a diagonal linear recurrence per head
-            C = xp.multiply(cache.f[t][..., None, None], cache.C[t], out=cache.C[t + 1])
-            C += xp.multiply(iv[t][..., None], ks[t][..., None, :], out=outer)   # + i v kᵀ/√d
-            n = xp.multiply(cache.f[t][..., None], cache.n[t], out=cache.n[t + 1])
-            n += cache.i[t][..., None] * ks[t]                           # n = f n + i k/√d
-        cache.h_tilde, cache.nq, cache.den, cache.n_wins = self._read(
-            cache.C[1:], cache.n[1:], cache.q, cache.m[1:], xp)          # all T at once
-        return (cache.C[-1].copy(), cache.n[-1].copy(), cache.m[-1].copy())
+        cache.iv = cache.i[..., None] * cache.v                          # i v, all t at once
+        cache.ks = xp.ascontiguousarray(cache.ks)
+        ik = cache.i[..., None] * cache.ks
+        for t in range(T):                                               # n = f n + i k/√d
+            xp.add(cache.f[t][..., None] * cache.n[t], ik[t], out=cache.n[t + 1])
+        # C: kept only at the start of every chunk (checkpoints); each chunk's C_t are
+        # built in one reused buffer, read there, and rebuilt by the backward
+        chunks = self._chunks(T)
+        cache.C_start = xp.empty((len(chunks),) + C0.shape, dtype=self.dtype)
+        buf = xp.empty((CHUNK + 2,) + C0.shape, dtype=self.dtype)
+        num = xp.empty_like(cache.v)
+        buf[0] = C0
+        for j, (t0, t1) in enumerate(chunks):
+            cache.C_start[j] = buf[0]
+            self._memory(cache, t0, t1, buf)
+            num[t0:t1] = (buf[1:t1 - t0 + 1] @ cache.q[t0:t1, ..., None])[..., 0]   # C_t q
+            buf[0] = buf[t1 - t0]
+        cache.nq = (cache.n[1:] * cache.q).sum(axis=-1)                  # n_tᵀ q
+        floor = xp.exp(-cache.m[1:])
+        cache.n_wins = xp.abs(cache.nq) >= floor
+        cache.den = xp.where(cache.n_wins, xp.abs(cache.nq), floor)      # max(|nᵀq|, e^{-m})
+        cache.h_tilde = num / cache.den[..., None]
+        return (buf[0].copy(), cache.n[-1].copy(), cache.m[-1].copy())
 
     def _recurrent_backward(self, cache, dh_tilde, dstate_T):
-        xp, T = self.xp, cache.T
+        xp = self.xp
         dnum, dnq, dden = self._read_backward(dh_tilde, cache, xp)
         dm_read = xp.where(cache.n_wins, 0.0, -dden * cache.den)         # den = e^{-m} branch
-        dq = (cache.C[1:].swapaxes(-1, -2) @ dnum[..., None])[..., 0]    # num = C q
-        dq += dnq[..., None] * cache.n[1:]                               # nᵀq
+        dq = dnq[..., None] * cache.n[1:]                                # nᵀq
         dks, dv = xp.empty_like(cache.ks), xp.empty_like(cache.v)
         di_pre, dell = xp.empty_like(cache.i), xp.empty_like(cache.i)
         dC, dn, dm = (s.copy() for s in dstate_T)                        # carried from t+1
-        for t in reversed(range(T)):
-            q, ks, v, f, i = cache.q[t], cache.ks[t], cache.v[t], cache.f[t], cache.i[t]
-            dC += dnum[t][..., None] * q[..., None, :]                   # num = C_t q
-            dn += dnq[t][..., None] * q                                  # nᵀq
-            dm += dm_read[t]                                             # e^{-m_t}
-            dC_k = (dC @ ks[..., None])[..., 0]                          # dC k/√d
-            df = (dC * cache.C[t]).sum(axis=(-1, -2)) + (dn * cache.n[t]).sum(axis=-1)
-            di = (dC_k * v).sum(axis=-1) + (dn * ks).sum(axis=-1)        # C, n = .. + i v kᵀ, i k
-            xp.multiply(i[..., None], dC_k, out=dv[t])                   # C = .. + i v kᵀ/√d
-            dks[t] = i[..., None] * ((dC.swapaxes(-1, -2) @ v[..., None])[..., 0] + dn)
-            dC *= f[..., None, None]                                     # C = f C_{t-1} + ..
-            dn *= f[..., None]                                           # n = f n_{t-1} + ..
-            di_i, ds = di * i, df * f                                    # i = e^{ĩ-m}, f = e^{s-m}
-            dm -= di_i + ds                                              # ... their - m_t
-            wins = cache.i_wins[t]                                       # m_t = max(ĩ, s)
-            di_pre[t] = di_i + xp.where(wins, dm, 0.0)
-            ds += xp.where(wins, 0.0, dm)
-            dell[t] = ds                                                 # s = ℓ + m_{t-1}
-            dm = ds.copy()
+        buf = xp.empty((CHUNK + 2,) + dC.shape, dtype=self.dtype)       # a chunk's C, rebuilt
+        outer = xp.empty_like(dC)                # (B, K, d, d) scratch, reused every step
+        flat = dC.shape[:2] + (1, -1)            # <dC, C_{t-1}> per head as one dot product
+        for j, (t0, t1) in reversed(list(enumerate(self._chunks(cache.T)))):
+            buf[0] = cache.C_start[j]
+            self._memory(cache, t0, t1, buf)                             # C_{t0} .. C_{t1}
+            dq[t0:t1] += (buf[1:t1 - t0 + 1].swapaxes(-1, -2)
+                          @ dnum[t0:t1, ..., None])[..., 0]              # num = C_t q
+            for t in reversed(range(t0, t1)):
+                q, ks, v, f, i = cache.q[t], cache.ks[t], cache.v[t], cache.f[t], cache.i[t]
+                C_prev = buf[t - t0]
+                dC += xp.multiply(dnum[t][..., None], q[..., None, :], out=outer)  # C_t q
+                dn += dnq[t][..., None] * q                              # nᵀq
+                dm += dm_read[t]                                         # e^{-m_t}
+                dC_k = (dC @ ks[..., None])[..., 0]                      # dC k/√d
+                df = (dC.reshape(flat) @ C_prev.reshape(flat).swapaxes(-1, -2))[..., 0, 0]
+                df += (dn * cache.n[t]).sum(axis=-1)                     # <dC, C_{t-1}> + dn·n
+                di = (dC_k * v).sum(axis=-1) + (dn * ks).sum(axis=-1)    # C, n: + i v kᵀ, i k
+                xp.multiply(i[..., None], dC_k, out=dv[t])               # C = .. + i v kᵀ/√d
+                dks[t] = i[..., None] * ((v[..., None, :] @ dC)[..., 0, :] + dn)   # .. k/√d
+                dC *= f[..., None, None]                                 # C = f C_{t-1} + ..
+                dn *= f[..., None]                                       # n = f n_{t-1} + ..
+                di_i, ds = di * i, df * f                                # i = e^{ĩ-m}, f = e^{s-m}
+                dm -= di_i + ds                                          # ... their - m_t
+                wins = cache.i_wins[t]                                   # m_t = max(ĩ, s)
+                di_pre[t] = di_i + xp.where(wins, dm, 0.0)
+                ds += xp.where(wins, 0.0, dm)
+                dell[t] = ds                                             # s = ℓ + m_{t-1}
+                dm = ds.copy()
         return dq, dks, dv, di_pre, dell, (dC, dn, dm)
 
     # -------------------------------------------------------- the parallel form, O(T²)
