@@ -82,23 +82,55 @@ def test_slstm_equals_the_authors_formulas_from_a_nonzero_state(opts, rng):
         assert_close(a, b, what=name)
 
 
-def test_slstm_from_the_zero_state_differs_from_the_authors_only_in_the_units_of_m(rng):
-    """The authors set m_1 = ĩ_1 when n_0 == 0; the cell takes max(ĩ_1, ℓ_1 + 0). h is
-    the same at every step (m cancels), and c, n agree once rescaled by e^m: c e^m and
-    n e^m are the same unstabilized C and N."""
+def test_slstm_from_the_zero_state_equals_the_authors(rng):
+    """From zeros (n_0 = 0 everywhere) both take m_1 = ĩ_1: h, c, n, m agree."""
     cell = perturbed("slstm", 3, 6, scale=1.0)
-    cell.params["b"][:6] -= 4.0             # ĩ_1 < ℓ_1 <= 0: the two rules pick different m_1
+    cell.params["b"][:6] -= 4.0             # ĩ_1 < ℓ_1 <= 0: max(ĩ_1, ℓ_1) would be ℓ_1
     x = rng.standard_normal((5, 2, 3))
     zeros = cell.initial_state(2)
-    hs, _, cache = cell.forward(x)
+    hs, state_T, cache = cell.forward(x)
     ys, states = slstm_authors(cell.params, x, zeros, 1)
     assert_close(hs, ys, what="h")
-    m_ours, m_theirs = cache.m[1:], np.stack([s[3] for s in states])
-    assert np.abs(m_ours - m_theirs).max() > 1e-3      # the m paths really differ here
+    for name, a, b in zip(cell.state_names, state_T, states[-1]):
+        assert_close(a, b, what=name)
+    i_pre_1 = x[0] @ cell.params["W"][:6].T + cell.params["b"][:6]      # h_0 = 0: no R h
+    np.testing.assert_allclose(cache.m[1], i_pre_1, rtol=1e-14)         # m_1 = ĩ_1
+    assert not cache.i_wins[1:].all()        # later steps do take the forget branch
+
+
+def test_slstm_tests_each_row_for_an_empty_memory_where_the_authors_test_the_batch(rng):
+    """Row 0 starts empty (c_0 = n_0 = 0), row 1 not: the authors' ``all(n == 0)`` is
+    False, so they take the max on row 0 too; the cell takes m_1 = ĩ_1 there. h agrees
+    on both rows (m cancels), and so do c e^m and n e^m; row 1 agrees in everything."""
+    cell = perturbed("slstm", 3, 6, scale=1.0)
+    cell.params["b"][:6] -= 4.0
+    x = rng.standard_normal((4, 2, 3))
+    h0, c0, n0, m0 = (rng.standard_normal((2, 6)) for _ in range(4))
+    row1 = np.array([[0.0], [1.0]])                              # row 0 empty: c_0 = n_0 = 0
+    state0 = (h0, c0 * row1, (np.abs(n0) + 0.1) * row1, m0)
+    hs, _, cache = cell.forward(x, state0)
+    ys, states = slstm_authors(cell.params, x, state0, 1)
+    assert_close(hs, ys, what="h")
+    m_theirs = np.stack([s[3] for s in states])
+    assert np.abs(cache.m[1:, 0] - m_theirs[:, 0]).max() > 1e-3   # row 0: other units
+    assert_close(cache.m[1:, 1], m_theirs[:, 1], what="m, row 1")
     for k, name in ((1, "c"), (2, "n")):
-        ours = getattr(cache, name)[1:] * np.exp(m_ours)
+        ours = getattr(cache, name)[1:] * np.exp(cache.m[1:])
         theirs = np.stack([s[k] for s in states]) * np.exp(m_theirs)
         assert_close(ours, theirs, what=f"{name} e^m")
+
+
+def test_an_empty_memory_cannot_underflow_n_to_zero():
+    """ĩ_1 = -800 below ℓ_1: with the max, n_1 = e^{ĩ_1 - ℓ_1} = e^{-800} = 0 in float64
+    and h_1 = 0/0. The empty-memory rule gives n_1 = 1 and h_1 = σ(õ) tanh(z̃)."""
+    cell = rnnzoo.make("slstm", 1, 2, seed=0)
+    cell.params["b"][:2] = -800.0
+    assert np.exp(-800.0 - np.log(sigmoid(cell.params["b"][2:4]))).max() == 0.0
+    x = np.ones((3, 1, 1))
+    hs, _, cache = cell.forward(x)
+    assert np.isfinite(hs).all() and np.all(cache.n[1] == 1.0)
+    a = cell.params["W"][:, 0] + cell.params["b"]
+    np.testing.assert_allclose(hs[0, 0], sigmoid(a[6:8]) * np.tanh(a[4:6]), rtol=1e-14)
 
 
 # ------------------------------------------------------------------ sLSTM init

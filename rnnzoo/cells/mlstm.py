@@ -134,9 +134,10 @@ class MLSTM(RecurrentCell):
                       q=qkv[:, :, 0], ks=qkv[:, :, 1] / d ** 0.5, v=qkv[:, :, 2],
                       i_pre=proj[..., 4 * H:4 * H + K])                  # (T, B, K, d), (T, B, K)
         cache.ell, cache.sig_neg_f = log_sigmoid(proj[..., 4 * H + K:], xp)   # ℓ = log σ(f̃)
-        cache.o = 1.0 / (1.0 + xp.exp(-proj[..., 3 * H:4 * H]))            # o = σ(õ)
         run = self._recurrent if self.form == "recurrent" else self._parallel
-        state_T = run(cache)                                             # sets cache.h_tilde
+        with np.errstate(over="ignore"):        # σ's and the floor's exp: inf is their limit
+            cache.o = 1.0 / (1.0 + xp.exp(-proj[..., 3 * H:4 * H]))        # o = σ(õ)
+            state_T = run(cache)                                         # sets cache.h_tilde
         hs = cache.o * cache.h_tilde.reshape(T, B, H)                    # h = o h̃
         return hs, state_T, cache
 
@@ -157,14 +158,13 @@ class MLSTM(RecurrentCell):
         return self.input_grad(dproj, self.params["W"]), dstate0, grads, dh_norm
 
     @staticmethod
-    def _read(C, n, q, m, xp):
-        """h̃ = C q / max(|nᵀq|, e^{-m}) for all leading axes; returns h̃, nᵀq, the
-        denominator and where |nᵀq| won the max."""
-        nq = (n * q).sum(axis=-1)
+    def _normalize(num, nq, m, xp):
+        """h̃ = num / max(|nᵀq|, e^{-m}); returns h̃, the denominator and where |nᵀq| won
+        the max. (e^{-m} = inf for m < -88 in float32: h̃ = 0, its limit.)"""
         floor = xp.exp(-m)
         n_wins = xp.abs(nq) >= floor
         den = xp.where(n_wins, xp.abs(nq), floor)
-        return (C @ q[..., None])[..., 0] / den[..., None], nq, den, n_wins
+        return num / den[..., None], den, n_wins
 
     @staticmethod
     def _read_backward(dh_tilde, cache, xp):
@@ -221,10 +221,7 @@ class MLSTM(RecurrentCell):
             num[t0:t1] = (buf[1:t1 - t0 + 1] @ cache.q[t0:t1, ..., None])[..., 0]   # C_t q
             buf[0] = buf[t1 - t0]
         cache.nq = (cache.n[1:] * cache.q).sum(axis=-1)                  # n_tᵀ q
-        floor = xp.exp(-cache.m[1:])
-        cache.n_wins = xp.abs(cache.nq) >= floor
-        cache.den = xp.where(cache.n_wins, xp.abs(cache.nq), floor)      # max(|nᵀq|, e^{-m})
-        cache.h_tilde = num / cache.den[..., None]
+        cache.h_tilde, cache.den, cache.n_wins = self._normalize(num, cache.nq, cache.m[1:], xp)
         return (buf[0].copy(), cache.n[-1].copy(), cache.m[-1].copy())
 
     def _recurrent_backward(self, cache, dh_tilde, dstate_T):
@@ -290,10 +287,7 @@ class MLSTM(RecurrentCell):
         n0q = (Q * n0[..., None, :]).sum(axis=-1)                        # n_0·q_t
         num = A @ V + D0[..., None] * C0q
         nq = A.sum(axis=-1) + D0 * n0q
-        floor = xp.exp(-m)
-        n_wins = xp.abs(nq) >= floor
-        den = xp.where(n_wins, xp.abs(nq), floor)
-        h_tilde = num / den[..., None]
+        h_tilde, den, n_wins = self._normalize(num, nq, m, xp)
         back = xp_moveaxis                                               # (B, K, T, ..) -> (T, ..)
         cache.h_tilde, cache.nq, cache.den, cache.n_wins = (
             back(a, 2, 0) for a in (h_tilde, nq, den, n_wins))

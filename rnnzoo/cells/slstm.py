@@ -80,15 +80,19 @@ class SLSTM(RecurrentCell):
     m_T (which carry the units of m_T). The finite-difference tests use random points,
     away from ties (probability 0).
 
-    **Initial state, m_0.** The default state is zeros, m_0 = 0, and every step takes
-    the max, the first included. The authors' vanilla code instead sets m_1 = ĩ_1 when
-    every entry of n_0 (the whole batch's) is 0. From the zero state both give the same h
-    (c_0 = n_0 = 0, so m_0 and m_1's value drop out, by the cancellation above); their
-    m_1, c_1, n_1 differ from this cell's by one common factor e^{m_1 - m_1'}. This cell
-    keeps one rule everywhere: no branch on the data, no row depending on the rest of the
-    batch, and every state component, m_0 included, differentiable and gradient-checked.
-    (The authors also clamp i_t, f_t at 1 with ``torch.minimum``; with m_t the max both
-    are <= 1 already, so the clamp is a no-op here and is left out.)
+    **Initial state: an empty memory.** The default state is zeros (m_0 = 0). Where
+    n_{t-1} = 0 the memory holds nothing and has no scale, and the cell takes s = -inf
+    there (no forget branch): m_t = ĩ_t, i_t = 1, f_t = 0, so n_t = 1. Without it, from the
+    zero state, m_1 = max(ĩ_1, ℓ_1) gives n_1 = e^{ĩ_1 - ℓ_1}, which underflows to 0 once
+    ĩ_1 - ℓ_1 < -104 (float32; -745 in float64), and h_1 = 0/0 = NaN. The authors' vanilla
+    code does the same (m_1 = ĩ_1 when n_0 = 0, and f clamped at 1), but tests the whole
+    batch (``torch.all(n == 0)``); this cell tests each entry, so no row depends on the
+    others. h is the same either way (c_0 = n_0 = 0, and m cancels). In the backward
+    nothing changes: f = 0 there sends no gradient to ℓ, m_{t-1}, c_{t-1} or n_{t-1}, and
+    the max's gradient goes to ĩ. With n_0 != 0 (the gradient checks' random states) every
+    state component, m_0 included, is differentiable and gradient-checked; at n_0 = 0
+    exactly the rule switches (a state that is c_0/0 has no h anyway). (The authors' clamp
+    of i_t, f_t at 1 is a no-op here: with m_t the max both are <= 1 already.)
 
     Options
     -------
@@ -143,6 +147,10 @@ class SLSTM(RecurrentCell):
         """(B, H) -> (K, B, d): the heads as a batch (a transposed view)."""
         return a.reshape(a.shape[0], self.heads, -1).transpose(1, 0, 2)
 
+    def _forward(self, x, state0):
+        with np.errstate(over="ignore"):          # exp(-õ) -> inf for õ < -88 gives σ = 0
+            return super()._forward(x, state0)
+
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
         xp, T = self.xp, cache.T
@@ -167,6 +175,7 @@ class SLSTM(RecurrentCell):
         else:                                                        # ℓ = f̃
             s = f_pre.copy()
         s += m_prev                                                  # s = ℓ + m_{t-1}
+        xp.copyto(s, -np.inf, where=n_prev == 0)                     # (an empty memory)
         m = xp.maximum(i_pre, s, out=cache.m[t + 1])                 # m_t = max(ĩ, s)
         xp.greater_equal(i_pre, s, out=cache.i_wins[t])              # (ties: ĩ's branch)
         i, f, g, o = a                                               # in place from here

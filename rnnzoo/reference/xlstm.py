@@ -8,7 +8,8 @@ sLSTM, gate order i, f, z, o; state (h, c, n, m):
     m_t = max(ĩ, ℓ + m_{t-1});  i = exp(ĩ - m_t);  f = exp(ℓ + m_{t-1} - m_t)
     c_t = f c_{t-1} + i tanh(z̃);  n_t = f n_{t-1} + i;  h_t = σ(õ) c_t / n_t
 
-The max's subgradient goes to ĩ where ĩ >= ℓ + m_{t-1}, as in the cell.
+The max's subgradient goes to ĩ where ĩ >= ℓ + m_{t-1}, as in the cell; where n_{t-1} = 0
+(an empty memory, the zero state) s = -inf, so m_t = ĩ and f = 0, as in the cell.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def slstm_step_forward(x_t, state_prev, params, forget_gate="sigmoid"):
     a = a + np.concatenate([h_prev @ R[g].T for g in range(4)], axis=1)   # + R h_{t-1}
     i_pre, f_pre, z_pre, o_pre = (a[:, g * H:(g + 1) * H] for g in range(4))
     ell = log_sigmoid(f_pre) if forget_gate == "sigmoid" else f_pre   # ℓ = log σ(f̃) or f̃
-    s = ell + m_prev                                     # s = ℓ + m_{t-1}
+    s = np.where(n_prev == 0, -np.inf, ell + m_prev)     # s = ℓ + m_{t-1} (-inf: empty)
     m = np.maximum(i_pre, s)                             # m_t = max(ĩ, s)
     i = np.exp(i_pre - m)                                # i = exp(ĩ - m_t)
     f = np.exp(s - m)                                    # f = exp(s - m_t)
