@@ -76,7 +76,9 @@ class MLSTM(RecurrentCell):
     w_i = w'_i [W_q; W_k; W_v]). Their layer replaces the paper's output gate σ(W_o x_t)
     by a head-wise layer norm, a learnable skip and silu(z) of a second projection; this
     cell is the paper's cell, not their block. C is stored as v kᵀ (paper), theirs as
-    its transpose k vᵀ (``q^T C``).
+    its transpose k vᵀ (``q^T C``). The paper writes k_t = W_k x_t / √d + b_k; here, as in
+    the authors' code (whose projections have no bias), the whole W_k x_t + b_k is divided
+    by √d, which only rescales what b_k means.
 
     Initialization (the authors' ``mLSTMCell.reset_parameters`` and layer): W_q, W_k,
     W_v, W_o ~ N(0, 2/(5 D)) (``small_init``), b_q = b_k = b_v = b_o = 0; w_i = w_f = 0;
