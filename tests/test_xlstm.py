@@ -501,3 +501,16 @@ def test_mlstm_m_cancels_h_equals_the_unstabilized_computation(rng):
 def test_mlstm_options_are_refused_by_name(opts, match):
     with pytest.raises(ValueError, match=match):
         rnnzoo.make("mlstm", 3, 4, **opts)
+
+
+@pytest.mark.parametrize("name", ["slstm", "mlstm"])
+def test_the_textbook_twins_defaults_are_the_cells(name, rng):
+    """Called without options (forget_gate, heads), the twin computes the default cell."""
+    from rnnzoo import reference
+    cell = perturbed(name, 3, 4)
+    x = rng.standard_normal((4, 2, 3))
+    hs, state_T, _ = cell.forward(x)
+    r_hs, r_state_T, _ = reference.get(name).forward(x, None, cell.params)
+    assert_close(r_hs, hs, what="hs")
+    for a, b in zip(r_state_T, state_T, strict=True):
+        assert_close(a, b, what="state_T")
