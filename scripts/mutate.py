@@ -60,6 +60,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "training/tasks/mqar.py": ["test_mqar"],
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
        for m in ("__init__", "task", "memory", "digits")},
+    "training/tasks/parity.py": ["test_parity", "test_tasks", "test_hostile_tasks_gradcheck"],
 }
 
 # the registry-driven suites (parametrized over every registered cell and EXTRA_VARIANTS)
@@ -102,6 +103,9 @@ CELLS = {
     "cells/_delta_rule.py": ("deltanet", ["test_deltanet"]),  # "deltanet" also selects gated_
     "cells/deltanet.py": ("deltanet", ["test_deltanet"]),
     "cells/gated_deltanet.py": ("gated_deltanet", ["test_deltanet"]),
+    "cells/slstm.py": ("slstm", ["test_xlstm"]),
+    "cells/mlstm.py": ("mlstm", ["test_xlstm"]),
+    "reference/xlstm.py": ("slstm or mlstm", ["test_xlstm"]),   # both textbook twins
 }
 
 # slow tests that only repeat what faster ones check (training to convergence, drawing)

@@ -79,6 +79,11 @@ EXTRA_VARIANTS = {
     # the suites' H = 4: two heads of d = 2, four of d = 1; β up to 2 (negative eigenvalues)
     "deltanet": [{"heads": 2}, {"heads": 4}, {"beta_range": 2.0}, {"heads": 2, "beta_range": 0.5}],
     "gated_deltanet": [{"heads": 2}, {"beta_range": 2.0}, {"heads": 4, "beta_range": 2.0}],
+    # heads: R block-diagonal (the suites' H = 4); the paper's exponential forget gate
+    "slstm": [{"heads": 2}, {"forget_gate": "exp"}, {"heads": 4, "forget_gate": "exp"}],
+    # the parallel (attention-like, O(T²)) form; heads: d = H / heads
+    "mlstm": [{"form": "parallel"}, {"heads": 2}, {"heads": 2, "form": "parallel"},
+              {"heads": 4}],
 }
 
 

@@ -204,12 +204,14 @@ def test_ndarray_subclasses_are_refused_by_name(name, kind, arg, rng):
     wrap = SUBCLASSES[kind]
     if arg in ("x", "dhs"):
         args[arg] = wrap(args[arg])
-    else:
-        first = args[arg][0]                            # the (B, H) component h
-        if kind == "matrix" and first.ndim != 2:        # the delta rule's (B, heads, d, d) S
-            pytest.skip(f"np.matrix is 2-D only; {cell.state_names[0]} is {first.ndim}-D")
-        args[arg] = (wrap(first),) + tuple(args[arg][1:])
-    label = arg if arg in ("x", "dhs") else f"{arg} component '{cell.state_names[0]}'"
+    else:                       # the first component, or the first 2-D one for a matrix
+        parts = list(args[arg])             # (mlstm's state starts with its 4-D memory C)
+        k = next((i for i, s in enumerate(parts) if kind != "matrix" or s.ndim == 2), None)
+        if k is None:                       # the delta rule's only component, (B, heads, d, d) S
+            pytest.skip(f"np.matrix is 2-D only; no component of {cell.state_names} is 2-D")
+        parts[k] = wrap(parts[k])
+        args[arg] = tuple(parts)
+    label = arg if arg in ("x", "dhs") else f"{arg} component '{cell.state_names[k]}'"
     given = r"\S+\.(MaskedArray|matrix|Tagged) "
     raises(ArgumentTypeError, rf"{label} must be a plain numpy ndarray; got a {given}",
            call_with, cell, args)

@@ -69,7 +69,7 @@ def test_make_task(name, kwargs, match):
 
 
 @pytest.mark.parametrize("name", ["adding", "copy", "associative", "digits", "selective_copy",
-                                  "induction"])
+                                  "induction", "mqar", "parity"])
 @pytest.mark.parametrize("size,rng,match", [
     (0, "ok", "batch_size must be an integer >= 1"),
     (2.5, "ok", "batch_size must be an integer"),

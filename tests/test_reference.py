@@ -26,14 +26,14 @@ TOL = 1e-10
 
 
 def make_cell(name, D, H, options):
-    """The cell in float64; where H is refused (eurnn's fft style needs a power of two,
-    the delta-rule cells a multiple of their heads), the next H it takes."""
+    """The cell in float64; where H is refused (eurnn's fft style needs a power of two;
+    the delta-rule and xLSTM cells a multiple of their heads), the next H it takes."""
     try:
         return rnnzoo.make(name, D, H, seed=3, dtype=np.float64, **options)
     except ValueError as exc:
         if "power of two" in str(exc):
             H = 1 << (H - 1).bit_length()
-        elif "heads must divide hidden_size" in str(exc):
+        elif "must divide hidden_size" in str(exc):
             H = -(-H // options["heads"]) * options["heads"]
         else:
             raise

@@ -16,7 +16,8 @@ def draw(task, seed=3):
 
 @pytest.mark.parametrize("name,T", [("adding", 30), ("copy", 12), ("digits", None),
                                     ("permuted_digits", None), ("associative", None),
-                                    ("selective_copy", 15), ("induction", 12), ("mqar", 12)])
+                                    ("selective_copy", 15), ("induction", 12), ("mqar", 12),
+                                    ("parity", 10)])
 def test_shapes_and_determinism(name, T):
     task = make_task(name, T=T, seed=0)
     x, target = draw(task)

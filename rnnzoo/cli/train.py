@@ -49,8 +49,9 @@ def build_parser(prog="python -m rnnzoo train"):
                    help=f"registered cell name (available: {', '.join(available())})")
     p.add_argument("--task", default="adding", choices=sorted(TASKS))
     p.add_argument("--T", type=POSITIVE_INT, default=None,
-                   help="adding, induction: sequence length; copy: blank gap (sequences are "
-                        "T+20 long); digits: fixed 64; associative: use --task-option pairs=K")
+                   help="adding, induction, parity: sequence length; copy: blank gap "
+                        "(sequences are T+20 long); digits: fixed 64; associative: use "
+                        "--task-option pairs=K")
     p.add_argument("--steps", type=POSITIVE_INT, default=1000)
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
     p.add_argument("--hidden", type=POSITIVE_INT, default=64)

@@ -21,6 +21,6 @@ or call a step pair directly (``reference.gated.lstm_step_forward``).
 """
 from . import (antisymmetric, clockwork, cornn, delta_rule, deltarnn, elman,  # noqa: F401
                fastweights, gated, lipschitz, lmu, lru, minimal, qrnn, s4d, s6,
-               skiprnn, structural, unicornn, unitary)
+               skiprnn, structural, unicornn, unitary, xlstm)
 from .core import (REFERENCES, Reference, get, register_sequence, register_steps,  # noqa: F401
                    relu, sequence_backward, sequence_forward, sigmoid)

@@ -26,14 +26,14 @@ Solved, per task: adding, eval MSE < 0.01; copy, at least 99% of the recalled sy
 right; associative retrieval, accuracy halfway from the plateau of a model that knows
 which digits it saw but not their keys (0.38 for 4 pairs, computed exactly) to 1;
 digits, test accuracy >= 0.9; selective copy, at least 99% of the recalled symbols right;
-induction heads, accuracy >= 0.99; MQAR, accuracy >= 0.99 on the query steps; charlm,
-none. Each task's docstring says why.
+induction heads, accuracy >= 0.99; MQAR, accuracy >= 0.99 on the query steps; parity,
+accuracy >= 0.99 at the last step; charlm, none. Each task's docstring says why.
 
 Build one by name with :func:`make_task` (``"adding"``, ``"copy"``, ``"associative"`` from
 :mod:`.memory`, ``"digits"``, ``"permuted_digits"`` from :mod:`.digits`,
 ``"selective_copy"`` from :mod:`.selective_copy`, ``"induction"`` from :mod:`.induction`,
-``"mqar"`` from :mod:`.mqar`, ``"charlm"`` from :mod:`.charlm`). A new task is a module here whose class this registry
-names.
+``"mqar"`` from :mod:`.mqar`, ``"parity"`` from :mod:`.parity`, ``"charlm"`` from
+:mod:`.charlm`). A new task is a module here whose class this registry names.
 """
 from __future__ import annotations
 
@@ -42,17 +42,18 @@ from .digits import SequentialDigits
 from .induction import InductionHeads
 from .memory import AddingProblem, AssociativeRetrieval, CopyMemory
 from .mqar import MQAR
+from .parity import RunningParity
 from .selective_copy import SelectiveCopy
 from .task import EVAL_SEED_OFFSET, Success, Task
 
 TASKS = {"adding": AddingProblem, "copy": CopyMemory, "digits": SequentialDigits,
          "permuted_digits": SequentialDigits, "associative": AssociativeRetrieval,
          "selective_copy": SelectiveCopy, "induction": InductionHeads, "mqar": MQAR,
-         "charlm": CharLM}
+         "parity": RunningParity, "charlm": CharLM}
 
 __all__ = ["TASKS", "make_task", "Task", "Success", "AddingProblem", "CopyMemory",
            "SequentialDigits", "AssociativeRetrieval", "SelectiveCopy", "InductionHeads",
-           "MQAR", "CharLM", "sample", "EVAL_SEED_OFFSET"]
+           "MQAR", "RunningParity", "CharLM", "sample", "EVAL_SEED_OFFSET"]
 
 
 def make_task(name, T=None, **kwargs) -> Task:
@@ -61,7 +62,8 @@ def make_task(name, T=None, **kwargs) -> Task:
     ``T`` is the adding problem's length, the copy task's blank gap (its sequences are
     T + 20 long), the span selective copy scatters its symbols over (its sequences are
     T + K + 1 long), the whole length for induction heads (both triggers included) and for
-    MQAR (its pairs and queries included), fixed at 64 for the digits, and 2K + 3 for
+    MQAR (its pairs and queries included), the number of bits for parity, fixed at 64 for
+    the digits, and 2K + 3 for
     associative retrieval (set ``pairs=K`` instead).
     None means the task's default.
     """
