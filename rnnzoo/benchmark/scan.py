@@ -4,6 +4,8 @@
     python -m rnnzoo.benchmark.scan --forms    # only the forms
     python -m rnnzoo.benchmark.scan --cells    # only mingru/minlstm against gru/lstm
     python -m rnnzoo.benchmark.scan --revival  # only the revival cells (lru, s4d, s6) against gru
+    python -m rnnzoo.benchmark.scan --memories # slstm, mlstm, deltanet, gated_deltanet
+    python -m rnnzoo.benchmark.scan --dynamics # antisymmetric, lipschitz, cornn, unicornn, lmu
 
 Forms: forward + backward of :func:`rnnzoo.core.scan.linear_scan` in each mode, at
 T = 256, 1024, 4096, B = 16, H = 128, a per step (T, B, H), positive inputs (so the
@@ -40,6 +42,16 @@ sequence against the LRU's 128, so its recurrent mode streams (T, B, H, N) array
 0.5 GB through about fifteen elementwise passes; the convolution mode stores none (FFTs
 of (H, B, 2T) and batched GEMMs), and what remains in T steps is the reverse recurrence
 for ``grads.dh_norm`` (‖dL/dx_t‖ over B H N numbers per step: 0.26 s, timed apart).
+
+``--memories`` and ``--dynamics`` (one run, load average 1.6 to 3 from other programs,
+CPU time, ms, cell / gru): slstm 980 (1.83x), mlstm 4 heads 1026 (1.92x), deltanet 4
+heads 1105 (2.07x), gated_deltanet 4 heads 920 (1.72x), lstm 787 (1.47x), gru 535;
+antisymmetric 185 (0.37x), lipschitz 239 (0.47x), cornn 272 (0.54x), unicornn 209
+(0.41x), lmu 233 (0.46x), rnn 174 (0.34x), gru 507. The matrix memories' GEMMs are
+gru's (about 340 ms); the rest is their per-step (B, heads, d, d) work, O(T B H d) with
+d = H / heads, and at one head (d = 128) it is 2 to 4 times more (their docstrings). The
+dynamical-systems cells are an Elman step plus elementwise terms (unicornn not even the
+H x H product), so they cost about what the rnn does.
 """
 from __future__ import annotations
 
@@ -60,7 +72,18 @@ SCAN_FORMS = ("loop", "doubling", "log")
 CELLS = ("mingru", "minlstm", "gru", "lstm")
 # the linear and state-space cells, gru the yardstick
 REVIVAL = ("lru", "s4d", "s4d (recurrent)", "s6", "gru")
-VARIANTS = {"s4d (recurrent)": ("s4d", {"mode": "recurrent"})}   # label: (cell, options)
+# the exponential gates and matrix memories (issue 23) at 4 heads of d = 32, their natural
+# shape (one head at H = 128 makes each memory 128 x 128), and sLSTM dense as the LSTM
+# (fastweights has its own benchmark, rnnzoo.benchmark.fast_memory: at this T its default
+# runs the history form, quadratic in T)
+MEMORIES = ("slstm", "mlstm (4 heads)", "deltanet (4 heads)", "gated_deltanet (4 heads)",
+            "lstm", "gru")
+# the recurrences designed as dynamical systems (issue 24), at their defaults
+DYNAMICS = ("antisymmetric", "lipschitz", "cornn", "unicornn", "lmu", "rnn", "gru")
+VARIANTS = {"s4d (recurrent)": ("s4d", {"mode": "recurrent"}),      # label: (cell, options)
+            **{f"{c} (4 heads)": (c, {"heads": 4}) for c in ("mlstm", "deltanet",
+                                                              "gated_deltanet")}}
+TABLES = {"revival": REVIVAL, "memories": MEMORIES, "dynamics": DYNAMICS}
 CELL_SHAPE = (1024, 16, 128)                 # T, B, D = H
 
 
@@ -126,16 +149,16 @@ def cells_table(repeat=5):
     return "\n".join(lines)
 
 
-def revival_table(repeat=5):
-    """lru, s4d (both modes) and s6 (their defaults: N = H for lru, 32 complex modes for
-    s4d, N = 16 for s6) against gru, one run, in CPU time (the caller holds BLAS to one
-    thread)."""
-    best, gemm = time_cells(REVIVAL, repeat=repeat, clock="cpu")
+def revival_table(repeat=5, cells=REVIVAL):
+    """``cells`` (default: lru, s4d in both modes and s6 at their defaults: N = H for lru,
+    32 complex modes for s4d, N = 16 for s6; or :data:`MEMORIES`, :data:`DYNAMICS`)
+    against gru, one run, in CPU time (the caller holds BLAS to one thread)."""
+    best, gemm = time_cells(cells, repeat=repeat, clock="cpu")
     T, B, H = CELL_SHAPE
     lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32, defaults, CPU "
              f"time:", "",
              "| cell | ms | GEMMs ms | cell / gru |", "|---|---|---|---|"]
-    for name in REVIVAL:
+    for name in cells:
         lines.append(f"| {name} | {1e3 * best[name]:.1f} | {1e3 * gemm[name]:.1f} | "
                      f"{best[name] / best['gru']:.2f}x |")
     return "\n".join(lines)
@@ -147,6 +170,10 @@ def main(argv=None):
     p.add_argument("--forms", action="store_true", help="only the scan's forms")
     p.add_argument("--cells", action="store_true", help="only the cells")
     p.add_argument("--revival", action="store_true", help="only lru, s4d and s6 against gru")
+    p.add_argument("--memories", action="store_true",
+                   help="only slstm, mlstm, deltanet, gated_deltanet against lstm and gru")
+    p.add_argument("--dynamics", action="store_true", help="only antisymmetric, lipschitz, "
+                   "cornn, unicornn and lmu against rnn and gru")
     p.add_argument("--repeat", type=int, default=5, help="best of this many (default 5)")
     args = p.parse_args(argv)
     if args.repeat < 1:
@@ -158,7 +185,7 @@ def main(argv=None):
 
 
 def _measure(args):
-    both = not (args.forms or args.cells or args.revival)
+    both = not (args.forms or args.cells or any(getattr(args, t) for t in TABLES))
     print(f"numpy {np.__version__}, {blas_threads()} BLAS thread, best of {args.repeat}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     if args.forms or both:
@@ -166,9 +193,10 @@ def _measure(args):
         print()
     if args.cells or both:
         print(cells_table(args.repeat))
-    if args.revival or both:
-        print()
-        print(revival_table(args.repeat))
+    for table, cells in TABLES.items():
+        if getattr(args, table) or both:
+            print()
+            print(revival_table(args.repeat, cells))
 
 
 if __name__ == "__main__":
