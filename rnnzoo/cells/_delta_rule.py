@@ -77,11 +77,7 @@ class DeltaRuleCell(RecurrentCell):
     gated = False
 
     def check_options(self):
-        self.heads = _options.integer("heads", self.heads, lo=1)
-        if self.hidden_size % self.heads:
-            raise ValueError(f"heads must divide hidden_size (each head's memory is d x d, "
-                             f"d = hidden_size / heads); got heads={self.heads}, "
-                             f"hidden_size={self.hidden_size}")
+        self.heads = _options.heads(self.heads, self.hidden_size)   # each memory d x d
         self.beta_range = _options.real("beta_range", self.beta_range, lo=0.0, hi=2.0,
                                         lo_open=True)
 

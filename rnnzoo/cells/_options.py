@@ -1,4 +1,4 @@
-"""Option checks shared by the cells of issue 10 (skiprnn, clockwork, qrnn).
+"""Option checks shared by the cells (first those of issue 10: skiprnn, clockwork, qrnn).
 
 Each returns the value as a plain Python type or raises naming the option, what was
 expected and what was given. bool is not a number and a string is not a bool; NumPy
@@ -44,4 +44,14 @@ def choice(name, value, allowed):
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; "
                          f"got {value!r}")
+    return value
+
+
+def heads(value, hidden_size):
+    """A number of heads, an integer >= 1 that divides ``hidden_size`` (each head gets
+    hidden_size / heads units: the xLSTM and delta-rule cells)."""
+    value = integer("heads", value)
+    if hidden_size % value:
+        raise ValueError(f"heads must divide hidden_size (each head has hidden_size / heads "
+                         f"units); got heads={value}, hidden_size={hidden_size}")
     return value

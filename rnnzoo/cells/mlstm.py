@@ -103,10 +103,7 @@ class MLSTM(RecurrentCell):
     options = {"heads": 1, "form": "recurrent"}
 
     def check_options(self):
-        self.heads = _options.integer("heads", self.heads)
-        if self.hidden_size % self.heads:
-            raise ValueError(f"heads must divide hidden_size = {self.hidden_size}; "
-                             f"got {self.heads!r}")
+        self.heads = _options.heads(self.heads, self.hidden_size)
         self.form = _options.choice("form", self.form, FORMS)
 
     def init_params(self, rng):

@@ -120,10 +120,7 @@ class SLSTM(RecurrentCell):
     options = {"heads": 1, "forget_gate": "sigmoid"}
 
     def check_options(self):
-        self.heads = _options.integer("heads", self.heads)
-        if self.hidden_size % self.heads:
-            raise ValueError(f"heads must divide hidden_size = {self.hidden_size}; "
-                             f"got {self.heads!r}")
+        self.heads = _options.heads(self.heads, self.hidden_size)
         self.forget_gate = _options.choice("forget_gate", self.forget_gate, FORGET_GATES)
 
     def init_params(self, rng):
