@@ -371,12 +371,16 @@ def s6_kernel(params, T):
     ### END SOLUTION
 
 
-selfcheck.check_close(selfcheck.attempt(s6_kernel, lti.params, 40), kernel,
-                      "s6_kernel(lti.params, 40)", rtol=1e-10,
+_lti = rnnzoo.make("s6", 4, 4, seed=0, dtype=np.float64, selective=[])    # section 3's
+_impulse = np.zeros((40, 1, 4))
+_impulse[0] = 1.0
+_response = _lti.forward(_impulse)[0][:, 0, :] - _impulse[:, 0, :] * _lti.params["D"]
+selfcheck.check_close(selfcheck.attempt(s6_kernel, _lti.params, 40), _response,
+                      "s6_kernel(params, 40)", rtol=1e-10,
                       hint="x_t = Σ_k Ā^k Δ B u_{t-k}; y_t reads it with C")
 print("PASS: your kernel is the impulse response")
 ### BEGIN HIDDEN TESTS
-assert s6_kernel(lti.params, 3).shape == (3, 4)
+assert s6_kernel(_lti.params, 3).shape == (3, 4)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -394,7 +398,7 @@ def horizon(delta, a_real, fraction):
     ### END SOLUTION
 
 
-for _delta, (_measured, _) in horizons.items():
+for _delta, (_measured, _) in ss.gradient_horizons().items():     # section 2's curves
     _k = selfcheck.attempt(horizon, _delta, 0.5, 1e-2)
     _k_int = int(np.floor(_k))
     if not 0 <= _k_int < len(_measured) - 1:
