@@ -20,6 +20,8 @@ CELL_COLORS = {
     "fastweights": "black",
     "mingru": "mediumseagreen", "minlstm": "cornflowerblue",    # lighter gru and lstm
     "lru": "darkorchid", "s4d": "chocolate", "s6": "crimson",
+    "antisymmetric": "goldenrod", "lipschitz": "darkcyan", "cornn": "deeppink",
+    "unicornn": "navy", "lmu": "forestgreen",
 }
 
 
