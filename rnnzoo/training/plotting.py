@@ -20,6 +20,8 @@ CELL_COLORS = {
     "fastweights": "black",
     "mingru": "mediumseagreen", "minlstm": "cornflowerblue",    # lighter gru and lstm
     "lru": "darkorchid", "s4d": "chocolate", "s6": "crimson",
+    "slstm": "navy", "mlstm": "deepskyblue",                    # the xLSTM pair: lstm blues
+    "deltanet": "darkcyan", "gated_deltanet": "olivedrab",
 }
 
 
