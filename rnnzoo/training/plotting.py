@@ -20,6 +20,8 @@ CELL_COLORS = {
     "fastweights": "black",
     "mingru": "mediumseagreen", "minlstm": "cornflowerblue",    # lighter gru and lstm
     "lru": "darkorchid", "s4d": "chocolate", "s6": "crimson",
+    "slstm": "royalblue", "mlstm": "deepskyblue",                    # the xLSTM pair: lstm blues
+    "deltanet": "darkslategray", "gated_deltanet": "olivedrab",
     "antisymmetric": "goldenrod", "lipschitz": "darkcyan", "cornn": "deeppink",
     "unicornn": "navy", "lmu": "forestgreen",
 }

@@ -25,7 +25,7 @@ from .claims_file import (claims_path, render_claims, robustness_problems,  # no
 # each module registers its figures, in the issues' order (FIGURES, claims.md and --list
 # follow it)
 from . import (baselines, training, gated, structural, unitary, skipping,  # noqa: F401
-               fast_memory, charlm, linear, state_space, dynamics)
+               fast_memory, charlm, linear, state_space, memories, dynamics)
 from .baselines import BASELINES  # noqa: F401
 from .gated import GATED  # noqa: F401
 # isort: on
