@@ -1,5 +1,6 @@
 """UnICORNN's two backward memories: the round-off of walking the states back, and the
-memory each keeps.
+memory each keeps (the measurements of figures/dynamics_unicornn_memory.png, printed as
+tables, with T up to 10,000).
 
     PYTHONPATH=$PWD python scripts/unicornn_memory.py
 
@@ -15,64 +16,22 @@ memory each keeps.
 from __future__ import annotations
 
 import sys
-import tracemalloc
 
-import numpy as np
-
-import rnnzoo
-
-B, D, H = 16, 128, 128
-
-
-def run(memory, dtype, x, dhs):
-    cell = rnnzoo.make("unicornn", D, H, seed=0, memory=memory, dtype=dtype)
-    hs, _, cache = cell.forward(x.astype(dtype))
-    dx, dstate0, grads = cell.backward(dhs.astype(dtype), cache)
-    return {"hs": hs, "dx": dx, "dy0": dstate0[0], "dz0": dstate0[1],
-            **{f"d{k}": v for k, v in grads.items()}}
-
-
-def worst_error(result, exact):
-    return max(float(np.abs(result[k].astype(np.float64) - exact[k]).max()
-                     / np.abs(exact[k]).max()) for k in exact)
-
-
-def reconstruction_errors(lengths=(100, 1000, 10000)):
-    rng = np.random.default_rng(0)
-    print("| T | reconstruct, float32 | store, float32 | reconstruct vs store, both float32 |"
-          "\n|---|---|---|---|")
-    for T in lengths:
-        x, dhs = rng.standard_normal((T, B, D)), rng.standard_normal((T, B, H))
-        exact = run("store", np.float64, x, dhs)
-        rec, sto = (run(m, np.float32, x, dhs) for m in ("reconstruct", "store"))
-        sto64 = {k: v.astype(np.float64) for k, v in sto.items()}
-        print(f"| {T} | {worst_error(rec, exact):.1e} | {worst_error(sto, exact):.1e} | "
-              f"{worst_error(rec, sto64):.1e} |", flush=True)
-
-
-def memory(T=1000):
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((T, B, D)).astype(np.float32)
-    dhs = rng.standard_normal((T, B, H)).astype(np.float32)
-    print(f"\nfloat32, T = {T}, B = {B}, D = H = {H}; one (T, B, H) array is "
-          f"{T * B * H * 4 / 2 ** 20:.2f} MiB")
-    for mode in ("reconstruct", "store"):
-        cell = rnnzoo.make("unicornn", D, H, seed=0, memory=mode, dtype=np.float32)
-        cell.backward(dhs, cell.forward(x)[2])                 # warm up
-        tracemalloc.start()
-        base = tracemalloc.get_traced_memory()[0]
-        hs, _, cache = cell.forward(x)
-        kept = tracemalloc.get_traced_memory()[0] - base - hs.nbytes
-        cell.backward(dhs, cache)
-        peak = tracemalloc.get_traced_memory()[1] - base
-        tracemalloc.stop()
-        print(f"{mode}: cache {kept / 2 ** 20:.2f} MiB (besides hs), "
-              f"peak forward + backward {peak / 2 ** 20:.2f} MiB", flush=True)
+from rnnzoo.teaching.figures.dynamics_memory import unicornn_memory, unicornn_reconstruction
 
 
 def main():
-    reconstruction_errors()
-    memory()
+    print("| T | reconstruct, float32 | store, float32 | reconstruct vs store, both float32 "
+          "| float64, reconstruct vs store |\n|---|---|---|---|---|")
+    for T in (100, 1000, 10000):
+        e = unicornn_reconstruction((T,))[T]
+        print(f"| {T} | {e['reconstruct f32']:.1e} | {e['store f32']:.1e} | "
+              f"{e['f32 reconstruct vs store']:.1e} | {e['float64']:.1e} |", flush=True)
+    memory, one = unicornn_memory(T=1000)
+    print(f"\nfloat32, T = 1000, B = 16, D = H = 128; one (T, B, H) array is {one:.2f} MiB")
+    for mode, (kept, peak) in memory.items():
+        print(f"{mode}: cache {kept:.2f} MiB (besides hs), peak forward + backward "
+              f"{peak:.2f} MiB")
     return 0
 
 

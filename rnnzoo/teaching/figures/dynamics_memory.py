@@ -1,7 +1,7 @@
 """The two memory experiments of notebook 12 and its figures (issue 24), beside
 :mod:`.dynamics`: UnICORNN's backward that walks the states back against the stored one
 (its round-off, and the memory each keeps, measured with tracemalloc as
-scripts/unicornn_memory.py does), and the window the LMU's fixed memory holds, decoded
+scripts/unicornn_memory.py prints), and the window the LMU's fixed memory holds, decoded
 from m_t."""
 from __future__ import annotations
 
