@@ -18,3 +18,9 @@ def test_a_bad_repeat_is_a_usage_error(capsys):
         scan.main(["--memories", "--repeat", "0"])
     assert exit_info.value.code == 2
     assert "--repeat must be >= 1; got 0" in capsys.readouterr().err
+
+
+def test_the_scaling_table_doubles_each_size_alone():
+    best = scan.time_scaling(base={"T": 3, "B": 2, "heads": 2, "d": 2}, repeat=1)
+    assert set(best) == {(c, w) for c in scan.SCALING_CELLS
+                         for w in ("base", "T", "B", "heads", "d")}

@@ -164,6 +164,44 @@ def revival_table(repeat=5, cells=REVIVAL):
     return "\n".join(lines)
 
 
+# the matrix memories' cost in T, B, heads and d (H = heads d; D fixed, so the input
+# projections grow with H only linearly): from this base, each doubled alone
+SCALING_CELLS = ("mlstm", "deltanet", "gated_deltanet")
+SCALING_BASE = {"T": 256, "B": 8, "heads": 2, "d": 32}
+SCALING_D = 64
+# what O(T B heads d^2) = O(T B H d), the memory's work a step, predicts for each doubling
+SCALING_PREDICTED = {"T": 2, "B": 2, "heads": 2, "d": 4}
+
+
+def time_scaling(cells=SCALING_CELLS, base=SCALING_BASE, repeat=3, seed=0):
+    """{(cell, what): best CPU seconds of forward + backward} at ``base`` ("base") and with
+    each of T, B, heads, d doubled alone, float32, every run taking turns."""
+    runs = {}
+    for name in cells:
+        for what in ("base",) + tuple(base):
+            size = {**base, **({what: 2 * base[what]} if what != "base" else {})}
+            H = size["heads"] * size["d"]
+            cell = make(name, SCALING_D, H, seed=seed, dtype=np.float32, heads=size["heads"])
+            x, dhs = inputs(size["T"], size["B"], SCALING_D, cell.output_size, "float32", seed)
+            runs[(name, what)] = cell_runner(cell, x, dhs)
+    return time_interleaved(runs, repeats=repeat, clock="cpu")
+
+
+def scaling_table(repeat=3):
+    best = time_scaling(repeat=repeat)
+    base = ", ".join(f"{k} = {v}" for k, v in SCALING_BASE.items())
+    lines = [f"the matrix memories' cost: time with one size doubled / time at {base} "
+             f"(D = {SCALING_D}, float32, CPU time); O(T B H d) predicts "
+             + ", ".join(f"{k} {v}x" for k, v in SCALING_PREDICTED.items()) + ":", "",
+             "| cell | base ms | " + " | ".join(f"2 {k}" for k in SCALING_BASE) + " |",
+             "|---" * (2 + len(SCALING_BASE)) + "|"]
+    for name in SCALING_CELLS:
+        b = best[(name, "base")]
+        lines.append(f"| {name} | {1e3 * b:.1f} | " + " | ".join(
+            f"{best[(name, k)] / b:.2f}x" for k in SCALING_BASE) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m rnnzoo.benchmark.scan", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -197,6 +235,9 @@ def _measure(args):
         if getattr(args, table) or both:
             print()
             print(revival_table(args.repeat, cells))
+    if args.memories or both:
+        print()
+        print(scaling_table(args.repeat))
 
 
 if __name__ == "__main__":
