@@ -52,6 +52,14 @@ gru's (about 340 ms); the rest is their per-step (B, heads, d, d) work, O(T B H 
 d = H / heads, and at one head (d = 128) it is 2 to 4 times more (their docstrings). The
 dynamical-systems cells are an Elman step plus elementwise terms (unicornn not even the
 H x H product), so they cost about what the rnn does.
+
+The matrix memories' cost in T, B, H and d (``--memories``'s second table; each size
+doubled alone from T = 256, B = 8, heads = 2, d = 32, D = 64, H = heads d, quiet machine,
+time / base): mlstm 2.01x (T), 1.62x (B), 1.64x (heads), 2.29x (d); deltanet 2.08x,
+1.66x, 1.73x, 2.67x; gated_deltanet 2.05x, 1.67x, 1.66x, 2.50x. Linear in T, as the
+recurrent forms are meant to be (mlstm's O(T²) parallel form is an option, never the
+default); B and heads cost less than 2x and d less than the 4x that O(T B H d) predicts
+because at these sizes a step's fixed NumPy overhead is still a large part of it.
 """
 from __future__ import annotations
 
