@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import experiments as ex
-from ...training import evaluate
 from ...training.tasks import make_task
 from . import memory_rules as rules
 from .core import caption, check, check_robust, comparison, figure, measure, pyplot, save
+from .lengths import LENGTH_FACTORS, at_lengths, lengths_figure
+from .lengths import plot_lengths as lengths_plot
 
 FASTWEIGHTS = ex.Variant("fastweights", label="fastweights", style={"linestyle": ":"})
 MLSTM = ex.Variant("mlstm", label="mlstm")
@@ -27,7 +28,6 @@ DELTANET_1 = ex.Variant("deltanet", label="deltanet, β in (0, 1)")
 DELTANET_2 = ex.Variant("deltanet", options={"beta_range": 2.0}, label="deltanet, β in (0, 2)",
                         style={"linestyle": "--"})
 MATRIX = [MLSTM.label, DELTANET.label, GATED_DELTANET.label]
-LENGTH_FACTORS = (4, 16)       # parity is evaluated at 4x and 16x its training length
 
 
 def mqar_experiment(full=False):
@@ -66,16 +66,9 @@ def run(spec, full=False, seed=0):
 def extrapolation(res, factors=LENGTH_FACTORS, eval_size=200, labels=None):
     """{T: {label: last-step accuracy per seed}} of the parity models trained in ``res``
     (those of ``labels``, default all), on fresh evaluation sets at the training length
-    and at each factor x it (a recurrent model runs at any length; the question is
-    whether what it learned still holds)."""
-    T0 = res.task_options["T"]
-    models = {label: res.models(label) for label in (labels or res.labels)}
-    out = {}
-    for T in (T0,) + tuple(f * T0 for f in factors):
-        task = make_task("parity", T=T, eval_size=eval_size, seed=1)
-        out[T] = {label: np.array([evaluate(m, task)[2] for m in ms])
-                  for label, ms in models.items()}
-    return out
+    and at each factor x it."""
+    return at_lengths(res, lambda T: make_task("parity", T=T, eval_size=eval_size, seed=1),
+                      metric="success", factors=factors, labels=labels)
 
 
 # ----------------------------------------------------------------- the claims
@@ -208,23 +201,9 @@ def plot_memories(axes, S, read, query_label="a"):
 
 
 def plot_lengths(ax, res, lengths):
-    """Last-step accuracy against the evaluation length: median and min-max of the seeds."""
-    from ...training.plotting import cell_style
-    Ts = np.array(sorted(lengths))
-    for label in res.labels:
-        v = res.variants[label]
-        style = {**cell_style(v.cell), **(v.style or {})}
-        acc = np.array([lengths[T][label] for T in Ts])
-        line, = ax.plot(Ts, np.median(acc, axis=1), marker="o", label=label, **style)
-        ax.fill_between(Ts, acc.min(axis=1), acc.max(axis=1), color=line.get_color(),
-                        alpha=0.15)
-    ax.axhline(0.5, color="0.45", ls=":", label="chance (1/2)")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(Ts, [f"{T}\n({T // Ts[0]}x)" for T in Ts])
-    ax.set_xlabel("evaluation length T (x the training length)")
-    ax.set_ylabel("accuracy at the last step")
-    ax.set_ylim(0.3, 1.05)
-    ax.legend(fontsize=8)
+    """Last-step accuracy against the evaluation length, with chance."""
+    lengths_plot(ax, res, lengths, ylabel="accuracy at the last step", ylim=(0.3, 1.05),
+                 reference=("chance (1/2)", {T: 0.5 for T in lengths}))
 
 
 # ----------------------------------------------------------------- the figures
@@ -279,15 +258,9 @@ def parity_figure(out_dir, full=False, seed=0):
     """Running parity: training curves, then the trained models at 4x and 16x the length."""
     res = run(parity_experiment(full), full, seed)
     lengths = extrapolation(res)
-    fig, (left, right) = pyplot().subplots(1, 2, figsize=(12, 4.8))
-    res.plot(left, kind="success", title=f"Running parity, T = {res.task.T}: accuracy at "
-             f"the last step while training\n{res.budget.describe()}")
-    left.set_ylim(0.3, 1.05)
-    plot_lengths(right, res, lengths)
-    right.set_title(f"The same models on longer strings (median, min-max of "
-                    f"{len(res.seeds)} seeds)")
-    for ax in (left, right):
-        ax.title.set_fontsize(9)
-    caption(fig, res.caption(), y=-0.04)
+    fig = lengths_figure(res, lengths, kind="success", ylim=(0.3, 1.05),
+                         title=f"Running parity, T = {res.task.T}: accuracy at the last step "
+                               f"while training", right_ylabel="accuracy at the last step",
+                         what="strings", reference=("chance (1/2)", {T: 0.5 for T in lengths}))
     parity_claims(res, lengths)
     return save(fig, out_dir, "memories_parity")

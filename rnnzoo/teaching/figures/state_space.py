@@ -12,9 +12,10 @@ import numpy as np
 from .. import experiments as ex
 from ...benchmark.timing import cell_runner, inputs
 from ...core.registry import make
-from ...training import evaluate
 from ...training.tasks import make_task
-from .core import caption, check, check_robust, comparison, figure, measure, pyplot, save
+from .core import check, check_robust, comparison, figure, measure, pyplot, save
+from .lengths import LENGTH_FACTORS, at_lengths, lengths_figure
+from .lengths import plot_lengths as lengths_plot
 from .linear import selective_copy_plot
 from .unitary import fitted_slopes
 
@@ -25,7 +26,6 @@ S6 = ex.Variant("s6", label="s6 (bare)", style={"linestyle": ":"})
 S6_CONV = ex.Variant("s6", options={"conv": 4}, label="s6 + conv")
 LRU = ex.Variant("lru", label="lru")
 LSTM = ex.Variant("lstm", label="lstm (forget bias 1)")
-LENGTH_FACTORS = (4, 16)            # induction heads is evaluated at 4x and 16x its length
 PLATEAU_MARGIN = 0.1                # "at the plateau": accuracy below plateau + this
 
 
@@ -63,17 +63,10 @@ def run(spec, full=False, seed=0):
 
 def extrapolation(res, factors=LENGTH_FACTORS, eval_size=200):
     """{T: {label: accuracy per seed}} of the induction models trained in ``res``, scored
-    on fresh evaluation sets at the training length and at each factor x it (the
-    sequences change, the models do not: a recurrent model runs at any length)."""
-    T0 = res.task_options["T"]
+    on fresh evaluation sets at the training length and at each factor x it."""
     vocab = res.task_options.get("vocab", 16)
-    models = {label: res.models(label) for label in res.labels}
-    out = {}
-    for T in (T0,) + tuple(f * T0 for f in factors):
-        task = make_task("induction", T=T, vocab=vocab, eval_size=eval_size)
-        out[T] = {label: np.array([evaluate(m, task)[1] for m in ms])
-                  for label, ms in models.items()}
-    return out
+    return at_lengths(res, lambda T: make_task("induction", T=T, vocab=vocab,
+                                               eval_size=eval_size), factors=factors)
 
 
 def plateaus(lengths, vocab=16):
@@ -218,23 +211,9 @@ def selective_copy_figure(out_dir, full=False, seed=0):
 
 
 def plot_lengths(ax, res, lengths):
-    """Accuracy against the evaluation length: median and min-max of the seeds."""
-    from ...training.plotting import cell_style
-    Ts = np.array(sorted(lengths))
-    for label in res.labels:
-        v = res.variants[label]
-        style = {**cell_style(v.cell), **(v.style or {})}
-        acc = np.array([lengths[T][label] for T in Ts])
-        line, = ax.plot(Ts, np.median(acc, axis=1), marker="o", label=label, **style)
-        ax.fill_between(Ts, acc.min(axis=1), acc.max(axis=1), color=line.get_color(),
-                        alpha=0.15)
-    ax.plot(Ts, [plateaus(Ts)[T] for T in Ts], "k:", label="bag-of-tokens plateau")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(Ts, [f"{T}\n({T // Ts[0]}x)" for T in Ts])
-    ax.set_xlabel("evaluation length T (x the training length)")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8)
+    """Accuracy against the evaluation length, with the bag-of-tokens plateau."""
+    lengths_plot(ax, res, lengths, ylabel="accuracy", ylim=(0, 1.05),
+                 reference=("bag-of-tokens plateau", plateaus(sorted(lengths))))
 
 
 @figure("state_space_induction")
@@ -242,16 +221,11 @@ def induction_figure(out_dir, full=False, seed=0):
     """Induction heads: training curves, then the trained models at 4x and 16x the length."""
     res = run(induction_experiment(full), full, seed)
     lengths = extrapolation(res)
-    fig, (left, right) = pyplot().subplots(1, 2, figsize=(12, 4.8))
-    res.plot(left, kind="accuracy", title=f"Induction heads, T = {res.task.T}, "
-             f"{res.task.vocab} tokens: accuracy while training\n{res.budget.describe()}")
-    left.set_ylim(0, 1.05)
-    plot_lengths(right, res, lengths)
-    right.set_title(f"The same models on longer sequences (median, min-max of "
-                    f"{len(res.seeds)} seeds)")
-    for ax in (left, right):
-        ax.title.set_fontsize(9)
-    caption(fig, res.caption(), y=-0.04)
+    fig = lengths_figure(res, lengths, kind="accuracy", ylim=(0, 1.05),
+                         title=f"Induction heads, T = {res.task.T}, {res.task.vocab} tokens: "
+                               f"accuracy while training", right_ylabel="accuracy",
+                         what="sequences",
+                         reference=("bag-of-tokens plateau", plateaus(sorted(lengths))))
     induction_claims(res, lengths)
     return save(fig, out_dir, "state_space_induction")
 
