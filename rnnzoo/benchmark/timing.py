@@ -79,10 +79,11 @@ def time_interleaved(fns, repeats=7, warmup=1, threads=None, clock="wall") -> di
     ``clock="cpu"`` counts this process's CPU time instead of wall time, so time the
     scheduler gives to other programs is not counted; with ``threads=1`` it is the clock
     that holds a ratio steady on a busy machine (a test suite running beside a notebook
-    moved a wall-clock ratio from 0.7 to 1.3). It counts every thread of the process, so
-    use it with ``threads=1`` (or a caller's own one-thread limit): OpenBLAS's idle
-    workers spin for a while after a product, and a 50 ms sleep timed without the cap
-    once cost 24 ms of CPU time in a test process that had just run BLAS work."""
+    moved a wall-clock ratio from 0.7 to 1.3). It counts every thread of the process
+    (``time.process_time``), so a thread left running elsewhere in the program is
+    counted too: a 50 ms sleep timed inside a pytest-xdist worker cost 24-37 ms of CPU
+    time, and 0 in a fresh process. Use it with ``threads=1``, in a process that runs
+    nothing else while it times."""
     if not fns:
         raise ValueError("time_interleaved needs at least one function")
     check_int(repeats, "repeats", minimum=1)
