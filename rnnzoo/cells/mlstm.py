@@ -259,7 +259,7 @@ class MLSTM(RecurrentCell):
                 di_pre[t] = di_i + xp.where(wins, dm, 0.0)
                 ds += xp.where(wins, 0.0, dm)
                 dell[t] = ds                                             # s = ℓ + m_{t-1}
-                dm = ds.copy()
+                dm = ds              # ds is rebuilt next step; dell[t] holds a copy
         return dq, dks, dv, di_pre, dell, (dC, dn, dm)
 
     # -------------------------------------------------------- the parallel form, O(T²)
