@@ -188,13 +188,12 @@ ex.claim("the lstm claim's 4x re-run on seeds 10-12 is recorded in figures/claim
          "passed", len(recorded_mqar) == 1 and all(e["passed"] for e in recorded_mqar.values()))
 
 # %% [markdown]
-# The three matrix memories solve it by step 120 in every seed (the summary's "solved at"),
+# The three matrix memories solve it in every seed (when: the summary's "solved at"),
 # the fast-weights RNN (whose memory is keyed by its own hidden state) later, one seed not
 # quite within the 300 steps. The lstm ends this
 # budget at the **value-set level**: its loss is about $\ln N$, so it has learned which
 # values appeared and not which key each followed. The recorded re-run at 4x the steps
-# (printed above) shows it leaving that level, to about 0.5 accuracy, and still far from
-# solving it. Zoology's finding is the same contrast at larger scale (attention and
+# (printed above) shows it leaving that level and still below 0.9, far from solving it. Zoology's finding is the same contrast at larger scale (attention and
 # input-dependent matrix memories recall, fixed-size recurrent states fall behind as $N$
 # grows); our sizes are a laptop's.
 #
