@@ -60,7 +60,7 @@ TRAIN_CASES = [
     (["--cell", "gru", "--option", "dropout=0.1"], "unknown option"),
     (["--task", "associative", "--T", "5", "--task-option", "pairs=99"], "pairs"),
     (["--task-option", "colour=red"], "unexpected keyword argument 'colour'"),
-    (["--task", "digits", "--T", "63"], "fixed length T = 64"),
+    (["--task", "digits", "--T", "63"], "T = size² = 64"),
     (["--checkpoint", "/no/such/folder/m.npz"], "--checkpoint"),
     (["--save-plot", "/no/such/folder/c.png"], "--save-plot"),
     (["--save-plot", "curve.notaformat"], "--save-plot"),

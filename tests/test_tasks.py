@@ -95,7 +95,7 @@ def test_digits_split_and_permutation():
     other = make_task("digits", seed=1)
     assert not np.array_equal(other.test_y, plain.test_y)
     assert plain.baseline == pytest.approx(math.log(10), abs=0.02)
-    with pytest.raises(ValueError, match="fixed length T = 64"):
+    with pytest.raises(ValueError, match=r"T = size² = 64 \(8x8 pixels\); got T=32"):
         make_task("digits", T=32)
 
 
@@ -325,3 +325,25 @@ def test_the_shared_task_interface():
         Task().batch(2, np.random.default_rng(0))
     from rnnzoo.tasks.memory import value_bag_plateau
     assert value_bag_plateau(3, digits=1) == (1.0, 0.0)       # one digit: the bag is the answer
+
+
+def test_digits_resized_to_14x14_are_the_same_digits_196_steps_long():
+    """size=14: T = 196, the same split and labels, each image the bilinear resize of its
+    8x8 original (corners kept, every value in [0, 1]), permuted by a fixed order."""
+    from scipy.ndimage import zoom
+    small, big = make_task("digits", seed=3), make_task("digits", size=14, seed=3)
+    assert (big.T, big.spec["size"]) == (196, 14) and "size" not in small.spec
+    assert np.array_equal(small.train_y, big.train_y) and np.array_equal(small.test_y,
+                                                                          big.test_y)
+    img8, img14 = small.test_x[5].reshape(8, 8), big.test_x[5].reshape(14, 14)
+    assert np.allclose(img14, np.clip(zoom(img8, 14 / 8, order=1, grid_mode=False), 0, 1))
+    assert img14[0, 0] == img8[0, 0] and img14[-1, -1] == img8[-1, -1]
+    x, _ = big.eval_data()
+    assert x.shape == (196, len(big.test_y), 1) and 0 <= x.min() and x.max() <= 1
+    perm = make_task("permuted_digits", size=14, seed=3)
+    assert sorted(perm.pixel_order) == list(range(196))
+    assert np.array_equal(perm.test_x, big.test_x[:, perm.pixel_order])
+    with pytest.raises(ValueError, match=r"T = size² = 196"):
+        make_task("digits", size=14, T=64)
+    with pytest.raises(ValueError, match="size"):
+        make_task("digits", size=4)

@@ -1,5 +1,6 @@
 """Sequential (and permuted) digits: scikit-learn's bundled 8x8 digits read one pixel a
-step (a small, offline stand-in for pixel-by-pixel MNIST)."""
+step (a small, offline stand-in for pixel-by-pixel MNIST), optionally resized to 14x14
+for the 196-step length of downsampled MNIST."""
 from __future__ import annotations
 
 import functools
@@ -20,10 +21,16 @@ class SequentialDigits(Task):
     random order drawn from ``seed`` (which destroys the local structure and spreads
     dependencies over the whole sequence).
 
-    Input x (64, B, 1); target (B,) int in 0-9; readout at the last step; loss
-    cross-entropy; accuracy the fraction classified correctly. The train/test split is
-    fixed by ``seed`` (``test_fraction`` of the images, 359 by default, is held out);
-    :meth:`batch` samples training images, :meth:`eval_data` is the test split.
+    ``size=14`` resizes every image to 14x14 by bilinear interpolation before reading it
+    (T = 196 steps, the length of 14x14-downsampled MNIST): the same digits, the same
+    split, a sequence 3x longer to remember across. The interpolation adds length, not
+    information: the sequence is longer, the task's content is still 8x8 digits.
+
+    Input x (T, B, 1) with T = size² (64 by default); target (B,) int in 0-9; readout at
+    the last step; loss cross-entropy; accuracy the fraction classified correctly. The
+    train/test split is fixed by ``seed`` (``test_fraction`` of the images, 359 by
+    default, is held out); :meth:`batch` samples training images, :meth:`eval_data` is
+    the test split.
 
     Baseline: predicting the training class frequencies for every image; its
     cross-entropy on the test split is about ln 10 ≈ 2.30 (the classes are balanced).
@@ -37,17 +44,20 @@ class SequentialDigits(Task):
     """
 
     name = "digits"
-    input_size, output_size, readout, loss_kind, T = 1, 10, "last", "xent", 64
+    input_size, output_size, readout, loss_kind = 1, 10, "last", "xent"
     baseline_formula = "cross-entropy of the training class frequencies (≈ ln 10)"
 
-    def __init__(self, T=None, *, permuted=False, seed=0, test_fraction=0.2):
-        if T is not None and check_int(T, "T") != 64:
-            raise ValueError(f"the digits task has a fixed length T = 64 (8x8 pixels); got T={T}")
+    def __init__(self, T=None, *, permuted=False, size=8, seed=0, test_fraction=0.2):
+        size = check_int(size, "size (the image side: 8, or larger to resize)", minimum=8,
+                         where="digits task")
+        if T is not None and check_int(T, "T") != size * size:
+            raise ValueError(f"the digits task's length is fixed by its size: T = size² = "
+                             f"{size * size} ({size}x{size} pixels); got T={T}")
         permuted = check_bool(permuted, "permuted", where="digits task")
         test_fraction = check_float(test_fraction, "test_fraction", minimum=0.0, maximum=1.0,
                                     min_open=True, max_open=True, where="digits task")
         super().__init__(seed=seed, eval_size=1)
-        images, labels = _load_digits()
+        images, labels = _load_digits(size)
         rng = np.random.default_rng(self.seed)
         order = rng.permutation(len(labels))
         n_test = int(round(test_fraction * len(labels)))
@@ -55,9 +65,10 @@ class SequentialDigits(Task):
             raise ValueError(f"test_fraction must leave both splits non-empty; got {test_fraction}")
         self.permuted = bool(permuted)
         self.test_fraction = float(test_fraction)
+        self.size, self.T = size, size * size
         self.name = "permuted_digits" if self.permuted else "digits"
-        self.pixel_order = rng.permutation(64) if self.permuted else np.arange(64)
-        seqs = images[:, self.pixel_order]             # (N, 64) in reading order
+        self.pixel_order = rng.permutation(self.T) if self.permuted else np.arange(self.T)
+        seqs = images[:, self.pixel_order]             # (N, T) in reading order
         self.train_x, self.train_y = seqs[order[n_test:]], labels[order[n_test:]]
         self.test_x, self.test_y = seqs[order[:n_test]], labels[order[:n_test]]
         self.eval_size = n_test
@@ -72,11 +83,12 @@ class SequentialDigits(Task):
 
     @property
     def spec(self):
-        return {"name": self.name, "seed": self.seed, "test_fraction": self.test_fraction}
+        spec = {"name": self.name, "seed": self.seed, "test_fraction": self.test_fraction}
+        return {**spec, "size": self.size} if self.size != 8 else spec
 
     @staticmethod
     def _as_sequences(rows):
-        """(B, 64) pixels -> (64, B, 1) time-major."""
+        """(B, T) pixels -> (T, B, 1) time-major."""
         return np.ascontiguousarray(rows.T)[:, :, None]
 
     def batch(self, batch_size, rng):
@@ -93,11 +105,18 @@ class SequentialDigits(Task):
         return self._eval
 
 
-@functools.lru_cache(maxsize=1)
-def _load_digits():
-    """(images (1797, 64) in [0, 1], labels (1797,) int64), read once per process."""
+@functools.lru_cache(maxsize=2)
+def _load_digits(size=8):
+    """(images (1797, size²) in [0, 1], labels (1797,) int64), read once per process;
+    a size above 8 resizes each 8x8 image bilinearly (pixel centres aligned, so the
+    corners keep their values)."""
     from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
     data = load_digits()
     images, labels = data.data / 16.0, data.target.astype(np.int64)
+    if size != 8:
+        from scipy.ndimage import zoom
+        squares = images.reshape(-1, 8, 8)
+        images = zoom(squares, (1, size / 8, size / 8), order=1, grid_mode=False)
+        images = np.clip(images, 0.0, 1.0).reshape(len(labels), size * size)
     images.flags.writeable = labels.flags.writeable = False
     return images, labels
