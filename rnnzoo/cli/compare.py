@@ -12,16 +12,38 @@ Seeds: ``--n-seeds N`` seeds starting at ``--seed-start S`` (default 3 from 0: 0
 or an explicit list, ``--seeds 10 11 12``: the way to check a result on seeds its author
 did not pick. (``--seeds N`` once meant N seeds; one value is refused with the spelling
 that says which is meant.)
+
+Resuming: ``--store DIR`` saves every finished run in DIR as it completes (JSON and .npz,
+never pickle). Run the same command again after Ctrl-C or a crash and the finished runs
+are loaded, only the rest are trained; a run stored with other settings is refused with
+the fields that differ.
+
+On a cluster: ``--scheduler ADDRESS`` sends the runs to a Dask scheduler (``pip install
+"dask[distributed]"``) instead of this machine's cores. Start it any way Dask can::
+
+    dask scheduler &                                  # then, on each machine:
+    dask worker tcp://HOST:8786 --nthreads 1 --nworkers 8
+    python -m rnnzoo compare --cells lstm janet --T 100 --n-seeds 8 \\
+        --scheduler tcp://HOST:8786 --store runs/adding
+
+(``distributed.SSHCluster`` over SSH, ``dask_jobqueue.SLURMCluster`` on Slurm and
+``dask_kubernetes`` on Kubernetes start the same scheduler and workers; every worker needs
+rnnzoo installed.)
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from ..core.registry import available
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
-from .args import COUNT, NONNEG_FLOAT, check_writable, number, parse_option
+from .args import (COUNT, NONNEG_FLOAT, check_writable, check_writable_folder, number,
+                   parse_option)
+
+SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
+DASK_HINT = 'pip install "dask[distributed]"'
 
 
 def parse_variant(text):
@@ -52,7 +74,10 @@ def _positive(kind):
 
 def build_parser(prog="python -m rnnzoo compare"):
     p = argparse.ArgumentParser(prog=prog, description="Train several cells over several "
-                                "seeds under one budget and compare them honestly.")
+                                "seeds under one budget and compare them honestly.",
+                                # the module docstring's resuming and cluster sections
+                                epilog="".join((__doc__ or "").partition("Resuming:")[1:]),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cells", nargs="+", type=parse_variant, required=True,
                    metavar="NAME[:K=V,...][@LABEL]")
     p.add_argument("--task", default="adding", choices=sorted(TASKS))
@@ -78,7 +103,16 @@ def build_parser(prog="python -m rnnzoo compare"):
                        help="the first of the --n-seeds seeds (default 0): --seed-start 10 "
                             "--n-seeds 3 trains seeds 10, 11, 12")
     p.add_argument("--workers", type=_positive(int), default=None,
-                   help="processes (default: one per core)")
+                   help="processes of this machine (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on the Dask cluster whose scheduler is at ADDRESS (e.g. "
+                        "tcp://host:8786; local, SSH, Slurm or Kubernetes, however it was "
+                        f"started) instead of this machine's cores; needs {DASK_HINT} and "
+                        "rnnzoo on every worker; not with --workers")
+    p.add_argument("--store", metavar="DIR", default=None,
+                   help="save each finished run in DIR (made if missing) as it completes; "
+                        "the same command again loads the finished runs and trains only "
+                        "the rest (resume after Ctrl-C or a crash)")
     p.add_argument("--note", default=None,
                    help="why a deliberately unfair setting is used (shown in the caption)")
     p.add_argument("--save-plot", metavar="PATH", help="save the curves as a PNG")
@@ -108,6 +142,31 @@ def resolve_seeds(parser, args) -> list:
     return list(args.seeds)
 
 
+@contextlib.contextmanager
+def dask_executor(parser, address):
+    """An Executor on the Dask cluster at ``address``, closed afterwards. Dask is imported
+    here only: without it, or without a scheduler there, a usage error says what to do."""
+    try:
+        from distributed import Client
+    except ImportError:
+        parser.error(f"argument --scheduler: running on a Dask cluster needs Dask, which is "
+                     f"not installed here: {DASK_HINT}")
+    try:
+        client = Client(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, ValueError, TypeError) as exc:     # timed out, refused, bad address
+        parser.error(f"argument --scheduler: no Dask scheduler answered at {address!r} "
+                     f"within {SCHEDULER_TIMEOUT_S} s ({exc})")
+    try:
+        threads = sum(client.nthreads().values())
+        print(f"on the Dask cluster at {address}: {threads} worker thread(s) now"
+              + ("; waiting for workers to join" if not threads else ""), flush=True)
+        # pure=False: every job a new Dask task, never one a cancelled run left under the
+        # same key (pure=True names a task by its arguments)
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+
+
 def main(argv=None) -> int:
     from ..teaching import experiments as ex
     parser = build_parser()
@@ -117,6 +176,13 @@ def main(argv=None) -> int:
                      f"{args.save_plot!r}")
     if args.save_plot:                         # before training, so no run is lost at the end
         check_writable(parser, "--save-plot", args.save_plot)
+    if args.store:
+        check_writable_folder(parser, "--store", args.store)
+    if args.scheduler and args.workers is not None:
+        parser.error(f"argument --scheduler: the cluster's workers run the jobs, so "
+                     f"--workers (this machine's processes) does not apply; give one or the "
+                     f"other, not both (got --scheduler {args.scheduler} --workers "
+                     f"{args.workers})")
     seeds = resolve_seeds(parser, args)
     task_options = dict(args.task_option)
     if args.T is not None:
@@ -128,10 +194,19 @@ def main(argv=None) -> int:
                            optimizer=args.optimizer, clip=args.clip or None,
                            hidden=args.hidden, layers=args.layers, dtype=args.dtype,
                            tbptt=args.tbptt)
-        result = ex.compare(variants, args.task, task_options=task_options, budget=budget,
-                            seeds=seeds, workers=args.workers)
+        with (dask_executor(parser, args.scheduler) if args.scheduler
+              else contextlib.nullcontext()) as executor:
+            result = ex.compare(variants, args.task, task_options=task_options,
+                                budget=budget, seeds=seeds, workers=args.workers,
+                                executor=executor, store=args.store)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
+    except KeyboardInterrupt:
+        kept = (f"the finished runs are kept in {args.store}: run the same command again to "
+                f"train only the rest" if args.store else
+                "nothing was kept (--store DIR keeps each finished run, to resume)")
+        print(f"\ninterrupted; {kept}", file=sys.stderr)
+        return 130
     print(result.summary())
     print(result.caption())
     if args.save_plot:

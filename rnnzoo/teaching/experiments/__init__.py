@@ -13,6 +13,23 @@ processes (one BLAS thread each, so 2 cores give 2x), and returns a :class:`Comp
     ex.claim("janet solves the adding problem (MSE < 0.01) in every seed",
              res.solved("janet") == 3, steps=res.solved_at("janet"))
 
+**Scales out, survives interruption.** ``store="runs/adding"`` saves every finished run
+(JSON and .npz, never pickle; :mod:`.store`) the moment it completes; the same call again
+loads the finished runs and trains only the rest, bit for bit the same result, so Ctrl-C
+or a crash loses at most the runs in flight, and a run stored with other settings is
+refused with the fields that differ. ``executor=`` sends the runs to any
+``concurrent.futures.Executor`` instead of this machine's processes; on a Dask cluster
+(local, over SSH, on Slurm via dask-jobqueue, on Kubernetes: whatever gives a
+``distributed.Client``)::
+
+    from distributed import Client                # pip install "dask[distributed]"
+    with Client("tcp://scheduler:8786") as client:
+        res = ex.compare(variants, "adding", budget=budget, seeds=10,
+                         executor=client.get_executor(), store="runs/adding")
+
+(``python -m rnnzoo compare --scheduler tcp://scheduler:8786 --store runs/adding`` from
+the shell.)
+
 **Solved is the task's criterion** (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01,
 copy recall accuracy >= 0.99, associative retrieval well above its plateau, digits
 accuracy >= 0.9): :meth:`Comparison.solved` counts the seeds that end solved. Below half
@@ -48,7 +65,8 @@ from .results import LEFT_BASELINE_FRACTION, Comparison
 from .robust import RerunPlan, plan_rerun, robust_claim, second_seed_block
 from .running import compare
 from .spec import FAIR_DEFAULTS, Budget, Variant
+from .store import StoreError
 
 __all__ = ["Budget", "Variant", "Comparison", "compare", "claim", "Claim", "ClaimFailed",
            "Measurement", "time_interleaved", "FAIR_DEFAULTS", "LEFT_BASELINE_FRACTION",
-           "robust_claim", "plan_rerun", "RerunPlan", "second_seed_block"]
+           "robust_claim", "plan_rerun", "RerunPlan", "second_seed_block", "StoreError"]

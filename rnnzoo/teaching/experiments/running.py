@@ -1,6 +1,17 @@
-"""Running a comparison: every (variant, seed) in its own worker process with one BLAS
-thread, so independent runs use every core and float32 results do not depend on how
-many run at once."""
+"""Running a comparison: every (variant, seed) is a job, trained in its own worker
+process with one BLAS thread, so independent runs use every core and float32 results do
+not depend on how many run at once.
+
+The jobs go to a process pool of this machine (``workers``), or to any
+``concurrent.futures.Executor`` the caller gives (``executor``): on a Dask cluster that
+is ``distributed.Client(address).get_executor()``, whichever way the cluster was started
+(a ``distributed.LocalCluster``, ``dask-scheduler`` and ``dask-worker`` by hand or
+``distributed.SSHCluster`` over SSH, ``dask_jobqueue.SLURMCluster`` on Slurm,
+``dask_kubernetes`` on Kubernetes). Each result is collected as it completes, saved to the
+``store`` at once if there is one (:mod:`.store`: a rerun loads the finished runs and
+trains only the rest), and the Comparison is assembled in the jobs' order, so it does not
+depend on which run finished first. rnnzoo itself never imports Dask.
+"""
 from __future__ import annotations
 
 import multiprocessing
@@ -8,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 
 import numpy as np
 
@@ -19,12 +30,15 @@ from ...training.tasks import TASKS, make_task
 from ...training.trainer import History, Trainer
 from .results import Comparison
 from .spec import Budget, Variant
+from .store import FinishedRun, RunStore, fingerprint
 
 
 def _run_one(job):
-    """Train one (variant, seed) on the task; runs in a worker process. Returns plain
-    data: the History as a dict and the trained parameters as NumPy arrays."""
+    """Train one (variant, seed) on the task; runs in a worker process (of this machine
+    or a cluster's). Returns plain data, a :class:`FinishedRun`: the History as a dict
+    and the trained parameters as NumPy arrays."""
     from threadpoolctl import threadpool_limits
+    start = time.perf_counter()
     variant, task_name, task_options, budget, seed = job
     budget = variant.budget_for(budget)
     task = _make_task(task_name, task_options, budget, seed)
@@ -47,7 +61,8 @@ def _run_one(job):
             # that went non-finite (e.g. exploding gradients without clipping)
             history, diverged = trainer.history, trainer.step
     params = {k: np.array(v) for k, v in model.params.items()}
-    return variant.label, seed, history.to_dict(), params, diverged
+    return FinishedRun(variant.label, seed, history.to_dict(), params, diverged,
+                       time.perf_counter() - start)
 
 
 def _make_task(name, options, budget, seed):
@@ -61,7 +76,7 @@ def _make_task(name, options, budget, seed):
 
 
 def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=None,
-            progress=True) -> "Comparison":
+            progress=True, executor=None, store=None) -> "Comparison":
     """Train every variant on ``task`` for every seed under one ``budget``.
 
     Parameters
@@ -74,9 +89,32 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
         distinct seeds
     workers : processes to use (default: one per core, at most one per run); 1 runs
         everything in this process
-    progress : print one line per finished run
+    progress : print one line per finished run, with how many are done and about how
+        long the rest will take
+    executor : a ``concurrent.futures.Executor`` to run the jobs on instead of a process
+        pool of this machine (then leave ``workers`` out). It stays yours: it is not shut
+        down, and on an error or Ctrl-C only the jobs not yet started are cancelled. On a
+        Dask cluster::
 
-    Every argument is checked here, before the first run starts.
+            from distributed import Client      # pip install "dask[distributed]"
+            with Client("tcp://scheduler:8786") as client:
+                res = compare(variants, "adding", executor=client.get_executor(), ...)
+
+        Any way of starting the cluster gives such a client: ``LocalCluster()`` on this
+        machine, ``SSHCluster`` over SSH, ``dask_jobqueue.SLURMCluster`` on Slurm,
+        ``dask_kubernetes`` on Kubernetes. The workers need rnnzoo installed; give each
+        one thread (``--nthreads 1``) so that every run has one BLAS thread.
+    store : None or a directory (made if missing). Each finished run is saved there as
+        it completes (:mod:`rnnzoo.teaching.experiments.store`: JSON and .npz, never
+        pickle, written atomically). Calling ``compare`` again with the same arguments
+        and store loads the finished runs and trains only the rest, so an interrupted
+        comparison resumes where it stopped; the result is the same, bit for bit. A
+        stored run trained with other arguments (another budget, options, task...) is an
+        error naming the file and the fields that differ, never silently reused. The
+        runs are saved by this process, so with a cluster the store is on this machine.
+
+    Every argument is checked here, and the store is checked writable, before the first
+    run starts.
     """
     variants = _check_variants(variants)
     labels = [v.label for v in variants]
@@ -94,25 +132,117 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     workers = check_optional(check_int, workers, "workers (None or a number of processes)",
                              minimum=1, where="compare")
     check_bool(progress, "progress", where="compare")
+    _check_executor(executor, workers)
     probe = _make_task(task, task_options, budget, seeds[0])   # validates the task early
     for v in variants:
         v.resolved_options(probe)                              # and every variant
         v.budget_for(budget)
     jobs = [(v, task, task_options, budget, s) for v in variants for s in seeds]
-    workers = min(os.cpu_count() or 1, len(jobs)) if workers is None else workers
     start = time.perf_counter()
-    if workers <= 1:
-        outputs = [_report(_run_one(j), progress) for j in jobs]
+    runs = [None] * len(jobs)                # FinishedRun per job, in the jobs' order
+    prints = [None] * len(jobs)              # and its fingerprint, where there is a store
+    if store is not None:
+        store = RunStore(store, labels)
+        prints = [fingerprint(*job, probe) for job in jobs]
+        runs = [store.load(v.label, s, fp) for (v, *_, s), fp in zip(jobs, prints)]
+    todo = [i for i, run in enumerate(runs) if run is None]
+    if executor is None:
+        workers = min(os.cpu_count() or 1, max(len(todo), 1)) if workers is None else workers
+    report = _Progress(len(jobs), _executor_parallelism(executor) if executor else workers,
+                       progress)
+    for run in runs:
+        if run is not None:
+            report.loaded(run, store.path)
+
+    def keep(i, run):
+        """A run just finished: on disk first, then in the result, then on the screen."""
+        if store is not None:
+            store.save(run, prints[i])
+        runs[i] = run
+        report.trained(run)
+
+    _train(jobs, todo, keep, workers, executor)
+    result = Comparison(variants, task, task_options, budget, seeds, probe,
+                        seconds=time.perf_counter() - start, workers=report.parallel)
+    for run in runs:
+        result.histories[run.label].append(History.from_dict(run.history))
+        result._params[run.label].append(run.params)
+        result.diverged[run.label].append(run.diverged)
+    return result
+
+
+def _train(jobs, todo, keep, workers, executor):
+    """Train the jobs ``todo`` (indices into ``jobs``) in this process, in a pool of
+    ``workers`` processes, or on the caller's ``executor``; ``keep(i, run)`` each run."""
+    if executor is not None:
+        _collect(executor, jobs, todo, keep)
+    elif workers <= 1:
+        for i in todo:
+            keep(i, _run_one(jobs[i]))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context()) as pool:
-            outputs = [_report(o, progress) for o in pool.map(_run_one, jobs)]
-    result = Comparison(variants, task, task_options, budget, seeds, probe,
-                        seconds=time.perf_counter() - start, workers=workers)
-    for label, seed, hist, params, diverged in outputs:
-        result.histories[label].append(History.from_dict(hist))
-        result._params[label].append(params)
-        result.diverged[label].append(diverged)
-    return result
+            try:
+                _collect(pool, jobs, todo, keep)
+            except BaseException:
+                _stop_workers(pool)
+                raise
+
+
+def _collect(executor, jobs, todo, keep):
+    """Submit the jobs ``todo`` (indices into ``jobs``) and ``keep`` each result as it
+    completes, whatever the order. On an error or Ctrl-C the jobs not yet started are
+    cancelled (the executor itself is left running: a caller's may be shared) and the
+    runs kept so far stay kept."""
+    futures = {executor.submit(_run_one, jobs[i]): i for i in todo}
+    try:
+        for future in as_completed(futures):
+            keep(futures[future], future.result())
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def _stop_workers(pool):
+    """End our own pool's workers now (after Ctrl-C or a failed run): left alone, each
+    would finish the job it holds and start the one queued behind it, minutes of work
+    whose results nobody would keep."""
+    terminate = getattr(pool, "terminate_workers", None)      # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    # before: shutdown() forgets the processes
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
+def _check_executor(executor, workers):
+    if executor is None:
+        return
+    if not isinstance(executor, Executor):
+        raise ArgumentTypeError(f"compare: executor must be None or a concurrent.futures."
+                                f"Executor (e.g. a Dask client's get_executor()); got "
+                                f"{describe(executor)}")
+    if workers is not None:
+        raise ValueError(f"compare: give workers (a process pool of this machine) or "
+                         f"executor (yours), not both; got workers={workers} and executor="
+                         f"{type(executor).__name__}")
+
+
+def _executor_parallelism(executor) -> int:
+    """How many runs ``executor`` trains at once, where it says so, for the progress
+    estimate: a Dask ClientExecutor's worker threads (``Client.nthreads()``; Dask is not
+    imported for this), a concurrent.futures pool's ``max_workers``; else 1."""
+    client = getattr(executor, "_client", None)
+    if client is not None and callable(getattr(client, "nthreads", None)):
+        try:
+            return max(sum(client.nthreads().values()), 1)
+        except Exception:          # only an estimate: a cluster that will not say is 1
+            return 1
+    count = getattr(executor, "_max_workers", None)
+    return count if is_int(count) and count >= 1 else 1
 
 
 def _check_variants(variants) -> list:
@@ -182,10 +312,38 @@ def _is_macos():
     return sys.platform == "darwin"
 
 
-def _report(output, progress):
-    if progress:
-        label, seed, hist, _, diverged = output
-        end = f"diverged at step {diverged}" if diverged is not None else (
-            f"final eval {hist['metric']} {hist['eval_loss'][-1]:.4g}")
-        print(f"  {label} seed {seed}: {end} ({hist['seconds']:.1f} s)", flush=True)
-    return output
+class _Progress:
+    """One line per finished run, with how many of the ``total`` jobs are done and an
+    estimate of the rest: the mean seconds of the runs trained so far (loaded runs took
+    none) times the jobs left, over the runs that go at once (``parallel``)."""
+
+    def __init__(self, total, parallel, enabled):
+        self.total, self.parallel, self.enabled = total, parallel, enabled
+        self.done, self.trained_seconds = 0, []
+
+    def loaded(self, run, where):
+        self.done += 1
+        self._print(f"  {run.label} seed {run.seed}: loaded from {where}")
+
+    def trained(self, run):
+        self.done += 1
+        self.trained_seconds.append(run.seconds)
+        end = f"diverged at step {run.diverged}" if run.diverged is not None else (
+            f"final eval {run.history['metric']} {run.history['eval_loss'][-1]:.4g}")
+        left = self.total - self.done
+        estimate = "" if not left else ", about " + _duration(
+            float(np.mean(self.trained_seconds)) * left / self.parallel) + " left"
+        self._print(f"  {run.label} seed {run.seed}: {end} ({run.seconds:.1f} s) "
+                    f"[{self.done}/{self.total} done{estimate}]")
+
+    def _print(self, line):
+        if self.enabled:
+            print(line, flush=True)
+
+
+def _duration(seconds) -> str:
+    if seconds < 90:
+        return f"{max(round(seconds), 1)} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
