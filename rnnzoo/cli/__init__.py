@@ -9,6 +9,7 @@ train          one cell on one task                  :mod:`.train`
 compare        several cells x several seeds         :mod:`.compare`
 assignments    the student notebooks                 :mod:`.assignments`
 bench          time forward+backward against torch   :mod:`.bench`
+reproduce      each paper's headline at its length   :mod:`.reproduce`
 =============  ====================================  ====================
 
 The parsers share :mod:`.args`. This is the top wing: it imports the others, and only
@@ -22,7 +23,7 @@ import sys
 
 # these parse their own flags (``python -m rnnzoo train -h`` is their own help); each is
 # the module of the same name here
-OWN_PARSER = ("train", "compare", "assignments", "bench")
+OWN_PARSER = ("train", "compare", "assignments", "bench", "reproduce")
 
 
 def main(argv=None):
@@ -48,6 +49,9 @@ def main(argv=None):
     p = sub.add_parser("bench", help="time forward+backward of every cell, and torch's "
                        "(see: python -m rnnzoo bench -h)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("reproduce", help="each paper's headline at its own length, "
+                       "resumable (see: python -m rnnzoo reproduce -h)")
+    p.add_argument("reproduce_args", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,0 +1,89 @@
+"""The ``reproduce`` subcommand: each paper's headline at its own length.
+
+    python -m rnnzoo reproduce --list
+    python -m rnnzoo reproduce indrnn_adding            # writes figures/reproductions/...
+    python -m rnnzoo reproduce --all --full             # the papers' longer settings
+    python -m rnnzoo reproduce --all --scheduler tcp://host:8786   # on a Dask cluster
+
+Every finished (variant, seed) is kept under ``figures/reproductions/runs/NAME/`` as it
+completes, so the same command run again after a crash or Ctrl-C resumes: it trains only
+what is missing. Each reproduction writes ``NAME.json`` and ``NAME.png`` and rewrites the
+table ``figures/reproductions.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from .args import POSITIVE_INT, check_writable_folder
+
+
+def build_parser(prog="python -m rnnzoo reproduce"):
+    p = argparse.ArgumentParser(prog=prog, description="Reproduce each paper's headline "
+                                "at its own length; resumable, and runnable on a Dask "
+                                "cluster.")
+    p.add_argument("names", nargs="*", metavar="NAME", help="reproductions to run "
+                   "(--list shows them)")
+    p.add_argument("--all", action="store_true", help="every reproduction, in the table's "
+                   "order")
+    p.add_argument("--list", action="store_true", help="list the reproductions and exit")
+    p.add_argument("--full", action="store_true", help="the papers' longer settings "
+                   "(much slower; written as NAME_full)")
+    p.add_argument("--out", default="figures", help="the figures folder (default: figures)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=POSITIVE_INT, default=None,
+                       help="local processes (default: one per core)")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="a Dask scheduler, e.g. tcp://host:8786 (pip install "
+                            "'dask[distributed]')")
+    p.add_argument("--quiet", action="store_true", help="no line per finished run")
+    return p
+
+
+def describe_catalog() -> str:
+    from ..teaching.reproductions import CATALOG
+    rows = []
+    for name, r in CATALOG.items():
+        options = ", ".join(f"{k} = {v}" for k, v in r.task_options.items())
+        rows.append(f"{name:<24}{r.task} ({options}): {r.claim}\n{'':<24}{r.paper}")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    from ..teaching.reproductions import CATALOG, reproduce
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        print(describe_catalog())
+        return 0
+    unknown = [n for n in args.names if n not in CATALOG]
+    if unknown:
+        parser.error(f"unknown reproduction(s) {unknown}; available: {', '.join(CATALOG)}")
+    if args.all == bool(args.names):
+        parser.error("name the reproductions to run, or give --all (--list shows them)")
+    names = list(CATALOG) if args.all else args.names
+    check_writable_folder(parser, "--out", args.out)
+    from .compare import dask_executor
+    try:
+        with (dask_executor(parser, args.scheduler) if args.scheduler
+              else contextlib.nullcontext()) as executor:
+            for name in names:
+                print(f"{name}: {CATALOG[name].claim}", flush=True)
+                record = reproduce(CATALOG[name], args.out, full=args.full,
+                                   workers=args.workers, executor=executor,
+                                   progress=not args.quiet)
+                print(f"{name}: {record['verdict']}: {record['ours']} "
+                      f"({record['train_seconds']:.0f} s of training)", flush=True)
+    except (ValueError, TypeError) as exc:
+        parser.error(str(exc))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; every finished run is kept under {args.out}/reproductions/"
+              f"runs/: the same command again trains only the rest", file=sys.stderr)
+        return 130
+    print(f"table: {args.out}/reproductions.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

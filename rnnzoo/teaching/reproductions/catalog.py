@@ -1,0 +1,187 @@
+"""The reproductions: one paper's headline each, at the paper's own length.
+
+Each entry names the paper, its claim in one line and the number it gives, the task and
+length, the cells compared, the budget, and what the paper says each cell does
+(``expect``: "solves" or "fails", judged by the task's own success criterion,
+:attr:`rnnzoo.tasks.Task.success`) and, where the paper ranks them, the order it reports
+(``ranking``, best first, by the median final success metric). ``note`` says where our setting differs from the
+paper's. ``full`` holds the changes ``--full`` makes (the paper's longer lengths or
+budgets, and the variants when an option follows the length).
+
+The budgets are what one 2-core machine runs in well under an hour per reproduction:
+often far fewer steps than the paper trained. A reproduction that falls short at its
+budget says so with its numbers; the table is a finding either way.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from ..experiments import Budget, Variant
+
+EXPECTATIONS = ("solves", "fails")
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """One paper's headline as a comparison (see the module docstring)."""
+    name: str
+    paper: str
+    claim: str
+    paper_number: str
+    task: str
+    task_options: dict
+    variants: tuple
+    budget: Budget
+    expect: dict
+    ranking: tuple = ()                         # labels, best first, as the paper ranks them
+    seeds: tuple = (0, 1, 2)
+    full: dict = field(default_factory=dict)    # {"task_options", "budget", "variants"}
+    note: str = ""
+
+    def __post_init__(self):
+        labels = [v.label for v in self.variants]
+        unknown = sorted(set(self.expect) - set(labels))
+        bad = {k: v for k, v in self.expect.items() if v not in EXPECTATIONS}
+        if unknown or bad or not self.expect:
+            raise ValueError(f"reproduction {self.name!r}: expect must map variant labels "
+                             f"{labels} to one of {EXPECTATIONS}; got {self.expect}")
+        if set(self.ranking) - set(labels) or len(self.ranking) == 1:
+            raise ValueError(f"reproduction {self.name!r}: ranking must list two or more "
+                             f"variant labels {labels}, best first; got {self.ranking}")
+        extra = sorted(set(self.full) - {"task_options", "budget", "variants"})
+        if extra:
+            raise ValueError(f"reproduction {self.name!r}: full may change task_options, "
+                             f"budget and variants; got {extra}")
+
+    def setting(self, full=False):
+        """(task options, budget) of the default run or of ``--full``."""
+        if not full:
+            return dict(self.task_options), self.budget
+        return ({**self.task_options, **self.full.get("task_options", {})},
+                dataclasses.replace(self.budget, **self.full.get("budget", {})))
+
+    def variants_for(self, full=False) -> tuple:
+        """The variants of the default run or of ``--full`` (same labels)."""
+        return self.full.get("variants", self.variants) if full else self.variants
+
+    def tiny(self) -> "Reproduction":
+        """The same comparison at toy scale (a short sequence, a few steps, tiny models):
+        what the tests run to check that every entry still runs end to end."""
+        options = dict(self.task_options)
+        if "T" in options:
+            options["T"] = min(options["T"], 12)
+        if self.task.endswith("digits"):
+            options.pop("size", None)
+        budget = dataclasses.replace(self.budget, steps=3, hidden=4, batch_size=4,
+                                     eval_every=1, eval_size=16)
+        return dataclasses.replace(self, task_options=options, budget=budget, seeds=(0,),
+                                   full={})
+
+
+def _indrnn(T):
+    """A 2-layer IndRNN as its authors ran the adding problem at length T: |u| bounded by
+    2^(1/T) after each step, u drawn from U(2^(-1/T), 2^(1/T))."""
+    return Variant("indrnn", {"t_max": T, "u_init": "bounded"}, label="indrnn (2 layers)",
+                   budget={"layers": 2})
+
+
+# the coRNN authors' adding-task settings (tk-rusch/coRNN, adding/adding_task.py)
+CORNN_ADDING = {"dt": 0.06, "gamma": 66.0, "epsilon": 15.0}
+
+CATALOG = {r.name: r for r in (
+    Reproduction(
+        name="indrnn_adding",
+        paper="Li, Li, Cook, Zhu & Gao 2018 (IndRNN), the adding problem",
+        claim="a 2-layer IndRNN learns the adding problem at T = 1,000 (and 5,000), where "
+              "the LSTM does not",
+        paper_number="IndRNN's MSE falls to about 0 at T = 1,000 and 5,000; the LSTM's stays "
+                     "at the baseline (about 0.167)",
+        task="adding", task_options={"T": 1000},
+        variants=(_indrnn(1000), Variant("lstm")),
+        budget=Budget(steps=2000, batch_size=50, lr=2e-3, hidden=64, eval_every=100,
+                      eval_size=500),
+        expect={"indrnn (2 layers)": "solves", "lstm": "fails"},
+        full={"task_options": {"T": 5000}, "budget": {"hidden": 128, "steps": 10000,
+                                                      "eval_every": 500},
+              "variants": (_indrnn(5000), Variant("lstm"))},
+        note="the authors' |u| <= 2^(1/T) and bounded init of u, here in both layers (they "
+             "bound the last); the paper: H = 128, Adam 2e-4, batch 50, trained until "
+             "converged (tens of thousands of steps); here H = 64, Adam 2e-3, 2,000 steps"),
+    Reproduction(
+        name="cornn_adding",
+        paper="Rusch & Mishra 2021 (coRNN), the adding problem",
+        claim="coRNN learns the adding problem at T = 500, 2,000 and 5,000",
+        paper_number="test MSE about 0 (below 1e-2) at T = 500, 2,000 and 5,000",
+        task="adding", task_options={"T": 500},
+        variants=(Variant("cornn", CORNN_ADDING, label="cornn (adding settings)"),),
+        budget=Budget(steps=3000, batch_size=50, lr=2e-2, hidden=64, eval_every=150,
+                      eval_size=500),
+        expect={"cornn (adding settings)": "solves"},
+        full={"task_options": {"T": 2000}, "budget": {"hidden": 128, "steps": 10000,
+                                                      "eval_every": 500}},
+        note="the authors' adding settings (Δt 0.06, γ 66, ε 15, Adam 2e-2, batch 50) with "
+             "H = 64 and 3,000 steps, where they use H = 128 and up to 60,000 steps; the "
+             "paper's implicit damping (their code's is explicit)"),
+    Reproduction(
+        name="urnn_copy",
+        paper="Arjovsky, Shah & Bengio 2016 (uRNN), the copying memory problem",
+        claim="the uRNN learns the copy task at T = 500 (and 1,000) where the LSTM stays at "
+              "the memoryless baseline",
+        paper_number="uRNN cross-entropy falls below the baseline (10 log 8 / (T + 20)) at "
+                     "T = 500 and reaches about 0; the LSTM stays at the baseline",
+        task="copy", task_options={"T": 500},
+        variants=(Variant("urnn"), Variant("lstm")),
+        budget=Budget(steps=2000, batch_size=20, lr=1e-3, hidden=64, eval_every=100,
+                      eval_size=200),
+        expect={"urnn": "solves", "lstm": "fails"},
+        full={"task_options": {"T": 1000}, "budget": {"hidden": 128, "steps": 10000,
+                                                      "eval_every": 500}},
+        note="the paper: H = 128 (uRNN), 40 (LSTM), RMSProp 1e-3, batch 20, thousands of "
+             "iterations; here H = 64 for both, Adam 1e-3, 2,000 steps"),
+    Reproduction(
+        name="eurnn_copy",
+        paper="Jing, Shen, Dubček, Peurifoy, Skirlo, LeCun, Tegmark & Soljačić 2017 "
+              "(EURNN), the copying memory task",
+        claim="the EURNN learns the copy task at T = 1,000 where the LSTM does not",
+        paper_number="EURNN's cross-entropy reaches about 0 at T = 1,000; the LSTM stays at "
+                     "the baseline",
+        task="copy", task_options={"T": 1000},
+        variants=(Variant("eurnn", {"style": "fft"}, label="eurnn (fft)"), Variant("lstm")),
+        budget=Budget(steps=2000, batch_size=20, lr=1e-3, hidden=64, eval_every=100,
+                      eval_size=200),
+        expect={"eurnn (fft)": "solves", "lstm": "fails"},
+        full={"budget": {"hidden": 128, "steps": 10000, "eval_every": 500}},
+        note="the paper: H = 128 (FFT-style), RMSProp 1e-3, batch 128; here H = 64, Adam "
+             "1e-3, batch 20, 2,000 steps"),
+    Reproduction(
+        name="orthogonal_copy",
+        paper="Lezcano-Casado & Martínez-Rubio 2019 (expRNN), the copying problem",
+        claim="an orthogonal RNN parametrized by the exponential map learns the copy task "
+              "at T = 1,000 where the LSTM does not",
+        paper_number="expRNN's cross-entropy reaches about 0 at T = 1,000 (and 2,000); the "
+                     "LSTM stays at the baseline",
+        task="copy", task_options={"T": 1000},
+        variants=(Variant("orthogonal"), Variant("lstm")),
+        budget=Budget(steps=2000, batch_size=20, lr=1e-3, hidden=64, eval_every=100,
+                      eval_size=200),
+        expect={"orthogonal": "solves", "lstm": "fails"},
+        full={"budget": {"hidden": 190, "steps": 10000, "eval_every": 500}},
+        note="the paper: H = 190, RMSProp 1e-3 (1e-4 on the skew-symmetric weights), batch "
+             "128; here H = 64, Adam 1e-3, batch 20, 2,000 steps"),
+    Reproduction(
+        name="janet_permuted_digits",
+        paper="van der Westhuizen & Lasenby 2018 (JANET), abstract",
+        claim="JANET, a forget-gate-only LSTM, beats the standard LSTM on permuted "
+              "pixel-by-pixel MNIST",
+        paper_number="pMNIST test accuracy: JANET 92.5 %, LSTM 91 %",
+        task="permuted_digits", task_options={"size": 14},
+        variants=(Variant("janet"), Variant("lstm")),
+        budget=Budget(steps=3000, batch_size=32, lr=1e-2, hidden=64, eval_every=150),
+        expect={"janet": "solves", "lstm": "solves"}, ranking=("janet", "lstm"),
+        full={"budget": {"hidden": 128, "steps": 12000, "eval_every": 600}},
+        note="the offline stand-in: scikit-learn's 8x8 digits resized to 14x14 (196 steps; "
+             "MNIST's 784) and permuted; solved = test accuracy >= 0.9; the paper: H = 128, "
+             "Adam 1e-3, batch 200, 100 epochs; here H = 64, Adam 1e-2, batch 32, 3,000 "
+             "steps"),
+)}

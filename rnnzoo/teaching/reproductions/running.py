@@ -1,0 +1,161 @@
+"""Running a reproduction and writing what it found: ``NAME.json`` (the paper's claim,
+ours, the budget, the verdict, the command), ``NAME.png`` (the curves, budget on the
+figure) and the table of every reproduction on disk, ``reproductions.md``.
+
+Each finished (variant, seed) is kept in ``runs/NAME/`` as it completes (the comparison
+store of :func:`rnnzoo.experiments.compare`), so an interrupted reproduction resumes
+where it stopped when the same command runs again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import time
+
+import numpy as np
+
+from ..experiments import compare
+from .catalog import CATALOG
+
+FOLDER = "reproductions"          # under the figures folder
+TABLE = "reproductions.md"
+
+
+def paths(out_dir, name, full=False):
+    """(json, png, run store) of reproduction ``name`` under ``out_dir``."""
+    stem = name + ("_full" if full else "")
+    folder = pathlib.Path(out_dir) / FOLDER
+    return folder / f"{stem}.json", folder / f"{stem}.png", folder / "runs" / stem
+
+
+def command(name, full=False):
+    return f"python -m rnnzoo reproduce {name}" + (" --full" if full else "")
+
+
+def reproduce(repro, out_dir="figures", *, full=False, workers=None, executor=None,
+              progress=True):
+    """Run ``repro`` (a :class:`~.catalog.Reproduction`), resuming from its store, and
+    write its json and png and the table. Returns the record (the json's content)."""
+    task_options, budget = repro.setting(full)
+    json_path, png_path, store = paths(out_dir, repro.name, full)
+    start = time.perf_counter()
+    res = compare(list(repro.variants_for(full)), repro.task, task_options=task_options, budget=budget,
+                  seeds=list(repro.seeds), workers=workers, executor=executor, store=store,
+                  progress=progress)
+    record = summarize(repro, res, full)
+    record["wall_seconds_this_command"] = round(time.perf_counter() - start, 1)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    draw(res, record, png_path)
+    write_table(out_dir)
+    return record
+
+
+def summarize(repro, res, full=False) -> dict:
+    """The record of a finished comparison: per variant the seeds solved by the task's
+    criterion, when, and the final metric; whether each of the paper's expectations held;
+    the verdict."""
+    results = {}
+    for label, expected in repro.expect.items():
+        solved, n = res.solved(label), len(res.seeds)
+        holds = solved == n if expected == "solves" else solved == 0
+        results[label] = {
+            "expect": expected, "solved": solved, "of": n, "holds": bool(holds),
+            "final": [_round(v) for v in res.final(label, "success")],
+            "solved_at": res.solved_at(label),
+            "diverged_at": res.diverged[label],
+            "train_seconds": [round(h.seconds, 1) for h in res.histories[label]]}
+    held = [r["holds"] for r in results.values()]
+    ranking = None
+    if repro.ranking:
+        medians = {lb: float(np.median(res.final(lb, "success"))) for lb in repro.ranking}
+        better = "above" if res.success.direction == "above" else "below"
+        holds = all(_beats(medians[a], medians[b], better)
+                    for a, b in zip(repro.ranking, repro.ranking[1:]))
+        ranking = {"paper": list(repro.ranking), "medians": medians, "holds": holds}
+        held.append(holds)
+    verdict = ("reproduced" if all(held) else "partly reproduced" if any(held)
+               else "not reproduced")
+    return {
+        "name": repro.name, "paper": repro.paper, "claim": repro.claim,
+        "paper_number": repro.paper_number, "note": repro.note, "full": full,
+        "task": res.task_text(), "criterion": res.success.describe(),
+        "metric": res.success.metric, "budget": res.budget.describe(),
+        "budget_fields": dataclasses.asdict(res.budget), "seeds": list(res.seeds),
+        "variants": {lb: v.describe(res.task) for lb, v in res.variants.items()},
+        "results": results, "ranking": ranking, "verdict": verdict, "ours": ours_text(results, res.success.metric, ranking),
+        "train_seconds": round(sum(sum(r["train_seconds"]) for r in results.values()), 1),
+        "command": command(repro.name, full)}
+
+
+def _beats(a, b, better):
+    return a > b if better == "above" else a < b
+
+
+def ours_text(results, metric, ranking=None) -> str:
+    """One line: each variant's seeds solved and its final metric per seed, and whether
+    the medians come in the paper's order."""
+    parts = []
+    for label, r in results.items():
+        finals = ", ".join("diverged" if v is None else f"{v:.3g}" for v in r["final"])
+        parts.append(f"{label}: {r['solved']}/{r['of']} solved ({metric} {finals})")
+    text = "; ".join(parts)
+    if ranking:
+        order = " > ".join(f"{lb} {ranking['medians'][lb]:.3g}" for lb in ranking["paper"])
+        text += f"; the paper's order by median ({order}) {'holds' if ranking['holds'] else 'does not hold'}"
+    return text
+
+
+def _round(value):
+    return None if not np.isfinite(value) else float(f"{value:.6g}")
+
+
+def draw(res, record, png_path):
+    """The curves of the task's success metric, its threshold, and the budget under it."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 4.6))
+    res.plot(ax, kind="success", title=f"{record['paper']}\n{record['claim']}")
+    ax.title.set_fontsize(9)
+    fig.text(0.01, -0.01, f"{record['verdict'].upper()}: {record['ours']}\n{res.caption()}",
+             fontsize=7.5, va="top", ha="left", wrap=True, color="0.2")
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png_path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def records(out_dir) -> list:
+    """Every reproduction record under ``out_dir``, in the catalog's order, then --full."""
+    folder = pathlib.Path(out_dir) / FOLDER
+    found = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    order = [n + s for s in ("", "_full") for n in CATALOG]
+    return [found[k] for k in order if k in found] + \
+        [found[k] for k in sorted(found) if k not in order]
+
+
+def render_table(recs) -> str:
+    """reproductions.md: the paper's number | ours | budget | the command, one row each."""
+    lines = ["# Reproductions", "",
+             "Written by `python -m rnnzoo reproduce` from `figures/reproductions/*.json`; do "
+             "not edit. Solved is the task's own criterion; a reproduction that falls short at "
+             "its budget is a finding about that budget, stated with its numbers.", "",
+             "| reproduction | paper's claim | paper's number | ours | verdict | task, "
+             "budget | training time | command |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        cells = [f"[{r['name']}{' (full)' if r['full'] else ''}](reproductions/"
+                 f"{r['name']}{'_full' if r['full'] else ''}.png)",
+                 f"{r['claim']} ({r['paper']})", r["paper_number"], r["ours"],
+                 r["verdict"], f"{r['task']}; {r['budget']}; seeds {r['seeds']}"
+                 + (f". {r['note']}" if r["note"] else ""),
+                 f"{r['train_seconds']:.0f} s", f"`{r['command']}`"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_table(out_dir):
+    path = pathlib.Path(out_dir) / TABLE
+    path.write_text(render_table(records(out_dir)))
+    return path

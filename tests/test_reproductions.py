@@ -1,0 +1,109 @@
+"""``python -m rnnzoo reproduce``: every reproduction runs end to end at toy scale, resumes
+from its store, and the committed table is exactly what the committed records render."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+
+import pytest
+
+from rnnzoo.cli.reproduce import main as reproduce_main
+from rnnzoo.teaching.reproductions import CATALOG, Reproduction, records, render_table
+from rnnzoo.teaching.reproductions.running import paths, reproduce
+
+FIGURES = pathlib.Path(__file__).resolve().parent.parent / "figures"
+
+
+@pytest.mark.parametrize("name", list(CATALOG))
+def test_each_reproduction_runs_at_toy_scale_and_resumes(name, tmp_path, capsys):
+    tiny = CATALOG[name].tiny()
+    record = reproduce(tiny, tmp_path, workers=1)
+    json_path, png_path, store = paths(tmp_path, name)
+    assert json.loads(json_path.read_text()) == record
+    assert png_path.stat().st_size > 10_000
+    assert set(record["results"]) == set(tiny.expect)
+    for label, r in record["results"].items():
+        assert r["of"] == 1 and r["expect"] == tiny.expect[label]
+        assert r["holds"] == (r["solved"] == 1 if r["expect"] == "solves" else r["solved"] == 0)
+    if tiny.ranking:
+        r = record["ranking"]
+        assert r["paper"] == list(tiny.ranking) and set(r["medians"]) == set(tiny.ranking)
+        assert r["holds"] == (r["medians"][tiny.ranking[0]] > r["medians"][tiny.ranking[1]])
+    else:
+        assert record["ranking"] is None
+    held = [r["holds"] for r in record["results"].values()] + (
+        [record["ranking"]["holds"]] if record["ranking"] else [])
+    assert record["verdict"] == ("reproduced" if all(held) else "partly reproduced"
+                                 if any(held) else "not reproduced")
+    assert record["command"] == f"python -m rnnzoo reproduce {name}"
+    table = (tmp_path / "reproductions.md").read_text()
+    assert table == render_table([record]) and name in table
+    # the same command again trains nothing: every run comes from the store
+    capsys.readouterr()
+    again = reproduce(tiny, tmp_path, workers=1)
+    assert "loaded" in capsys.readouterr().out
+    assert {k: v for k, v in again.items() if k != "wall_seconds_this_command"} == \
+        {k: v for k, v in record.items() if k != "wall_seconds_this_command"}
+
+
+def test_the_committed_table_is_what_the_committed_records_render():
+    """figures/reproductions.md is generated: it must equal the rendering of the json
+    records beside it, every record has its figure, and every record was run with the
+    catalog's current setting (a changed budget must be re-run, not left standing)."""
+    recs = records(FIGURES)
+    table = FIGURES / "reproductions.md"
+    if not recs:
+        assert not table.exists()
+        return
+    assert table.read_text() == render_table(recs)
+    for r in recs:
+        json_path, png_path, _ = paths(FIGURES, r["name"], r["full"])
+        assert png_path.exists(), png_path
+        task_options, budget = CATALOG[r["name"]].setting(r["full"])
+        assert r["budget_fields"] == dataclasses.asdict(budget), r["name"]
+        assert r["seeds"] == list(CATALOG[r["name"]].seeds)
+        for label, res in r["results"].items():
+            assert res["of"] == len(r["seeds"]) and 0 <= res["solved"] <= res["of"]
+
+
+def test_the_catalog_states_what_each_paper_expects():
+    assert len(CATALOG) >= 6
+    for name, r in CATALOG.items():
+        assert r.name == name and r.claim and r.paper_number and r.paper
+        labels = [v.label for v in r.variants]
+        assert set(r.expect) <= set(labels)
+        if r.full:
+            full_options, full_budget = r.setting(full=True)
+            assert (full_options, full_budget) != r.setting()
+            assert [v.label for v in r.variants_for(full=True)] == labels
+    with pytest.raises(ValueError, match="expect must map"):
+        dataclasses.replace(CATALOG["indrnn_adding"], expect={"gru": "solves"})
+    with pytest.raises(ValueError, match="expect must map"):
+        dataclasses.replace(CATALOG["indrnn_adding"], expect={"lstm": "wins"})
+    with pytest.raises(ValueError, match="ranking must list"):
+        dataclasses.replace(CATALOG["indrnn_adding"], ranking=("lstm",))
+    with pytest.raises(ValueError, match="ranking must list"):
+        dataclasses.replace(CATALOG["indrnn_adding"], ranking=("lstm", "gru"))
+    with pytest.raises(ValueError, match="full may change task_options, budget and variants"):
+        dataclasses.replace(CATALOG["indrnn_adding"], full={"seeds": (5,)})
+    assert isinstance(CATALOG["indrnn_adding"], Reproduction)
+
+
+def test_the_command_line_lists_and_refuses_clearly(capsys, tmp_path):
+    assert reproduce_main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in CATALOG)
+    for argv, message in ((["nope"], "unknown reproduction"),
+                          ([], "name the reproductions to run, or give --all"),
+                          (["--all", "indrnn_adding"], "or give --all"),
+                          (["indrnn_adding", "--workers", "2", "--scheduler", "tcp://x:1"],
+                           "not allowed with argument"),
+                          (["indrnn_adding", "--out", str(tmp_path / "f.txt")],
+                           "is not a folder")):
+        if message == "is not a folder":
+            (tmp_path / "f.txt").write_text("x")
+        with pytest.raises(SystemExit) as exit_:
+            reproduce_main(argv)
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err
