@@ -55,7 +55,7 @@ import matplotlib.pyplot as plt
 from rnnzoo import experiments as ex
 from rnnzoo.teaching import selfcheck    # the exercises' checks
 from rnnzoo.teaching.figures import dynamics as dyn
-from rnnzoo.teaching.figures.claims_file import recorded_robustness
+from rnnzoo.teaching.figures.claims_file import recorded_claims, recorded_robustness
 
 # %% [markdown]
 # ## 1. The step Jacobian: where its eigenvalues sit
@@ -301,6 +301,56 @@ res.plot(ax, kind="accuracy", title=f"permuted digits (T = 64): test accuracy, m
          f"min-max of 3 seeds\n{res.budget.describe()}")
 ax.title.set_fontsize(9)
 ax.set_ylim(0, 1.05);
+
+# %% [markdown]
+# ## 6. A longer sequence: 196 steps
+#
+# Sixty-four steps are short enough that the tanh RNN's vanishing gradient is no obstacle.
+# The next length up is 196, that of 14x14-downsampled MNIST: the same digits resized to
+# 14x14 by bilinear interpolation (`make_task("permuted_digits", size=14)`), so the sequence
+# is three times longer but carries no more information. Training seven cells for 1,500
+# steps on 3 seeds takes several minutes, more than this notebook's budget, so the figures
+# command runs it through the same harness and records its claims in
+# `figures/claims.json`, with the 4x re-run of the negative claim on seeds 10-12:
+#
+#     python -m rnnzoo figures dynamics_long_digits --robust
+#
+# Here we read that record: each claim, whether it passed, and the numbers that decided it.
+
+# %%
+long_claims = recorded_claims("dynamics_long_digits")                 # figures/claims.json
+for c in long_claims:
+    verdict = "MEASURED" if c.get("measured") else "PASS" if c["passed"] else "FAIL"
+    print(verdict, "-", c["statement"])
+    for key, value in c["numbers"].items():
+        print("   ", key, value)
+    if c.get("robustness"):
+        r = c["robustness"]
+        print("    re-run:", r.get("budget_factor"), "x the steps on seeds", r.get("seeds"),
+              "-> passed:", r.get("passed"))
+checked = [c for c in long_claims if not c.get("measured")]
+ex.claim("every recorded claim on 196-step permuted digits passed, and the negative one "
+         "also at 4x the steps on seeds 10-12",
+         all(c["passed"] for c in checked)
+         and all(c["robustness"]["passed"] and c["robustness"]["budget_factor"] >= 4
+                 for c in checked if c.get("negative")),
+         claims=len(checked));
+
+# %%
+image = plt.imread(pathlib.Path(rnnzoo.__file__).resolve().parent.parent / "figures"
+                   / "dynamics_long_digits.png")
+fig, ax = plt.subplots(figsize=(9, 6))
+ax.imshow(image)
+ax.axis("off");
+
+# %% [markdown]
+# At 196 steps every cell learns something, but none of the four designed to keep the
+# gradient (antisymmetric, Lipschitz, coRNN, UnICORNN) solves the task within 1,500
+# steps, nor at 4x on new seeds (there some come close: the re-run's accuracies are printed
+# above), and the LSTM's median is above each of theirs: a gradient that survives 1,000
+# steps at initialization is not the same as learning fast. **This
+# differs from the papers** (784 steps, about 100 epochs with learning rates tuned per
+# cell, where these cells beat the LSTM); the per-seed accuracies are printed above.
 
 # %% [markdown]
 # ## Exercises

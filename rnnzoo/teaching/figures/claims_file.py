@@ -120,3 +120,15 @@ def recorded_robustness(figure, out_dir=COMMITTED, full=False) -> dict:
     claims = json.loads(path.read_text()).get(figure, [])
     return {c["statement"]: c["robustness"] for c in claims
             if c.get("robustness") and not c["robustness"].get("skipped")}
+
+
+def recorded_claims(figure, out_dir=COMMITTED, full=False) -> list:
+    """The claims ``figure`` recorded in ``out_dir``/claims.json (dicts: statement,
+    passed, numbers, robustness): what a notebook reads to report an experiment too long
+    for its two minutes, computed by ``python -m rnnzoo figures FIGURE``."""
+    path = claims_path(out_dir, full)
+    claims = json.loads(path.read_text()).get(figure) if path.is_file() else None
+    if not claims:
+        raise FileNotFoundError(f"no claims of {figure} in {path}: run python -m rnnzoo "
+                                f"figures {figure} --robust to record them")
+    return claims
