@@ -170,10 +170,14 @@ def count_exercises(nb, name="notebook"):
     return n
 
 
-def prepare(out_dir, notebooks_dir=NOTEBOOKS):
-    """``(out_dir, solution notebooks)`` for a generator: ``out_dir`` is created if
-    needed; one that is a file, that is the solutions' folder, or that cannot be created
-    or written, is refused before any notebook is read."""
+def prepare(out_dir, notebooks_dir=NOTEBOOKS, only=None):
+    """``(out_dir, solution notebooks)`` for a generator: every ``notebooks_dir/NN_*.py``,
+    or those named (without .py) in the list ``only``. ``out_dir`` is created if needed;
+    one that is a file, that is the solutions' folder, or that cannot be created or
+    written, and an unknown name, are refused before anything is written."""
+    if only is not None and (isinstance(only, str) or not all(isinstance(n, str) for n in only)):
+        raise ArgumentTypeError(f"assignments: only must be a list of notebook names (str); "
+                                f"got {describe(only)}")
     out_dir, notebooks_dir = _check_folder(out_dir, "out_dir"), _check_folder(notebooks_dir,
                                                                                "notebooks_dir")
     if not notebooks_dir.is_dir():
@@ -181,6 +185,13 @@ def prepare(out_dir, notebooks_dir=NOTEBOOKS):
     sources = sorted(notebooks_dir.glob("[0-9]*.py"))
     if not sources:
         raise FileNotFoundError(f"no solution notebooks (NN_name.py) in {notebooks_dir}")
+    if only is not None:
+        known = {s.stem: s for s in sources}
+        unknown = sorted(set(only) - set(known))
+        if unknown:
+            raise ValueError(f"assignments: only names {unknown}, not solution notebooks; "
+                             f"expected some of {sorted(known)}")
+        sources = [known[n] for n in sorted(set(only))]
     if out_dir.resolve() == notebooks_dir.resolve():
         raise ValueError("OUTDIR must not be the solution notebooks' folder: the student "
                          "versions would overwrite the solutions")

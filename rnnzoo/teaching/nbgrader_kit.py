@@ -34,7 +34,7 @@ import copy
 import pathlib
 import re
 
-from ..core.validation import ArgumentTypeError, check_bool, describe
+from ..core.validation import check_bool
 from . import assignments as markers
 
 STEP_POINTS, OTHER_POINTS, WRITTEN_POINTS = 3, 1, 1
@@ -179,17 +179,7 @@ def write_course(out_dir, notebooks_dir=markers.NOTEBOOKS, *, only=None, verbose
     import jupytext
     import nbformat
     verbose = check_bool(verbose, "verbose", where="assignments")
-    if only is not None and (isinstance(only, str) or not all(isinstance(n, str) for n in only)):
-        raise ArgumentTypeError(f"assignments: only must be a list of notebook names (str); "
-                                f"got {describe(only)}")
-    out_dir, sources = markers.prepare(out_dir, notebooks_dir)
-    if only is not None:
-        known = {s.stem: s for s in sources}
-        unknown = sorted(set(only) - set(known))
-        if unknown:
-            raise ValueError(f"assignments: only names {unknown}, not solution notebooks; "
-                             f"expected some of {sorted(known)}")
-        sources = [known[n] for n in sorted(set(only))]
+    out_dir, sources = markers.prepare(out_dir, notebooks_dir, only)
     written = []
     for src in sources:
         nb, table = source_notebook(jupytext.read(src), src.name)
