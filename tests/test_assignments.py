@@ -149,7 +149,8 @@ def test_markers_are_checked():
 
 @pytest.mark.parametrize("argv, message", [([], "required"),
                                            (["notebooks"], "overwrite the solutions"),
-                                           (["x", "--notebooks", "/nonexistent"], "not a folder")])
+                                           (["x", "--notebooks", "/nonexistent"], "not a folder"),
+                                           (["x", "--only", "99_none"], "not solution notebooks")])
 def test_cli_usage_errors_exit_2(argv, message, tmp_path):
     """Pass: exit status 2 and a one-line reason, no traceback."""
     argv = [str(ROOT / a) if a == "notebooks" else a for a in argv]
