@@ -62,7 +62,6 @@ def _failure_text(course, student, grade_id):
     return "\n".join(o.get("evalue", "") for o in cell.outputs if o.output_type == "error")
 
 
-@pytest.mark.xdist_group("notebooks")
 def test_generate_submit_autograde(tmp_path, monkeypatch):
     # nbgrader runs the `alembic` command of its environment: put that on the PATH even
     # when the venv is not activated
