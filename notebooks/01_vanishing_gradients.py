@@ -127,6 +127,11 @@ def rnn_step_backward(dh, cache):
 
 
 selfcheck.check_step("rnn", rnn_step_forward, rnn_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes, a batch of one and another seed (no shape may be hard-coded)
+selfcheck.check_step("rnn", rnn_step_forward, rnn_step_backward, input_size=1, hidden_size=3,
+                     batch=1, seed=7, verbose=False)
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 2. The Jacobian product, by hand

@@ -112,6 +112,11 @@ def gru_step_backward(dh, cache):
 
 
 selfcheck.check_step("gru", gru_step_forward, gru_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes, a batch of one and another seed (no shape may be hard-coded)
+selfcheck.check_step("gru", gru_step_forward, gru_step_backward, input_size=1, hidden_size=3,
+                     batch=1, seed=7, verbose=False)
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## The adding problem

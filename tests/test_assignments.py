@@ -1,16 +1,16 @@
-"""The student assignments cannot drift from the solutions (issue 13).
+"""The course kit cannot drift from the solutions (issues 13 and 26).
 
-For every solution notebook: generate the student version with `python -m rnnzoo
-assignments`; every exercise cell (a code cell with a solution block) is executed on its
-own, after the notebook's first (import) cell only, so this stays fast (no training):
+`python -m rnnzoo assignments` writes an nbgrader source tree; for every solution notebook:
 
-1. in the student version every stub must fail its self-check with selfcheck.CheckFailed
-   (not a NameError or any other crash: the check itself must run and say what is wrong);
-2. with the solutions put back (assignments.fill_in) every check must pass;
-3. the solution cell as committed (hidden tests included) must pass too.
+1. every graded cell has nbgrader metadata (grade id, points), every code exercise is an
+   answer cell followed by a locked autograder tests cell that holds the hidden tests;
+2. the student version (what nbgrader's markers leave) holds no answer and no hidden test;
+3. each answer cell is executed with its tests cell, after the notebook's first (import)
+   cell only, so this stays fast (no training): the student's stub fails its self-check
+   with selfcheck.CheckFailed (the check itself runs and says what is wrong), and with
+   the solution put back (assignments.fill_in) the self-check and hidden tests pass.
 
-It also checks that no solution text, hidden test or mark scheme reaches a student, and
-that every notebook ends with at least three exercises that carry an answer key.
+tests/test_nbgrader_kit.py runs real nbgrader on one assignment.
 """
 import os
 import pathlib
@@ -29,35 +29,64 @@ SOURCES = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
 
 
 @pytest.fixture(scope="module")
-def student_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("students")
+def course(tmp_path_factory):
+    out = tmp_path_factory.mktemp("course")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-m", "rnnzoo", "assignments", str(out)],
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert run.returncode == 0, run.stderr
+    assert "c.CourseDirectory.course_id" in (out / "nbgrader_config.py").read_text()
     return out
 
 
-def _exec(setup, source):
+def _source(course, src):
+    return nbformat.read(course / "source" / src.stem / f"{src.stem}.ipynb", as_version=4)
+
+
+def _grading(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def _exec(setup, *sources):
     import matplotlib
     matplotlib.use("Agg")
     ns = {"__name__": "__exercise__"}
     exec(compile(setup, "<setup cell>", "exec"), ns)
-    exec(compile(source, "<exercise cell>", "exec"), ns)
-
-
-def _exercise_cells(nb):
-    return [i for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and assignments.BEGIN in c.source]
+    for source in sources:
+        exec(compile(source, "<exercise cell>", "exec"), ns)
 
 
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
-def test_student_version_is_complete_and_keyless(src, student_dir):
-    """Pass: the student notebook exists, has one cell per solution cell, and holds no
-    marker, no solution line and no hidden test."""
-    sol = jupytext.read(src)
-    stu = nbformat.read(student_dir / f"{src.stem}.ipynb", as_version=4)
-    assert len(stu.cells) == len(sol.cells)
+def test_source_tree_has_nbgrader_metadata(src, course):
+    """Pass: every answer block sits in a solution cell; every code answer cell is
+    followed by a locked grade cell with points; hidden tests only in grade cells; grade
+    ids unique; the points table lists every graded cell."""
+    nb = _source(course, src)
+    ids = [_grading(c)["grade_id"] for c in nb.cells if _grading(c)]
+    assert len(ids) == len(set(ids)), f"{src.name}: duplicate grade ids"
+    graded = []
+    for i, cell in enumerate(nb.cells):
+        meta = _grading(cell)
+        if assignments.BEGIN in cell.source:
+            assert meta.get("solution"), f"{src.name} cell {i}: an answer outside a solution cell"
+        if assignments.BEGIN_HIDDEN in cell.source:
+            assert meta.get("grade") and meta.get("locked"), f"{src.name} cell {i}"
+        if meta.get("solution") and cell.cell_type == "code":
+            tests = _grading(nb.cells[i + 1])
+            assert tests.get("grade") and tests.get("locked") and tests["points"] > 0
+            assert f"({tests['points']} point(s))" in nb.cells[i + 1].source
+        if meta.get("grade"):
+            assert meta["points"] > 0
+            graded.append(meta["grade_id"])
+    table = next(c.source for c in nb.cells if _grading(c).get("grade_id") == "points-table")
+    assert all(f"`{g}`" in table for g in graded)
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_student_version_is_keyless(src, course):
+    """Pass: the student version holds no marker, no solution line and no hidden test."""
+    sol = _source(course, src)
+    stu = assignments.student_notebook(sol, src.name)
     for i, (a, b) in enumerate(zip(sol.cells, stu.cells)):
         for marker in (assignments.BEGIN, assignments.END, assignments.BEGIN_HIDDEN,
                        assignments.BEGIN_SCHEME):
@@ -78,18 +107,22 @@ def test_every_notebook_ends_with_three_exercises_with_keys(src):
 
 
 @pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
-def test_round_trip(src, student_dir):
+def test_round_trip(src, course):
     """Pass: every stub fails its self-check with CheckFailed; with the solutions put
-    back, and as committed (hidden tests included), every check passes."""
-    sol = jupytext.read(src)
-    stu = nbformat.read(student_dir / f"{src.stem}.ipynb", as_version=4)
+    back, the self-check and the hidden tests pass."""
+    sol = _source(course, src)
+    stu = assignments.student_notebook(sol, src.name)
     setup = next(c.source for c in sol.cells if c.cell_type == "code")
     assert assignments.BEGIN not in setup, "the first code cell must be setup, not an exercise"
-    for i in _exercise_cells(sol):
+    answers = [i for i, c in enumerate(sol.cells)
+               if c.cell_type == "code" and _grading(c).get("solution")]
+    assert answers, f"{src.name} has no code exercise"
+    for i in answers:
+        tests_student, tests_grader = stu.cells[i + 1].source, sol.cells[i + 1].source
         with pytest.raises(selfcheck.CheckFailed):
-            _exec(setup, stu.cells[i].source)
-        _exec(setup, assignments.fill_in(stu.cells[i].source, sol.cells[i].source))
-        _exec(setup, sol.cells[i].source)
+            _exec(setup, stu.cells[i].source, tests_student)
+        _exec(setup, assignments.fill_in(stu.cells[i].source, sol.cells[i].source),
+              tests_grader)
     for i, cell in enumerate(sol.cells):         # written answers: prompt <-> key
         if cell.cell_type == "markdown":
             restored = assignments.fill_in(stu.cells[i].source, cell.source)
@@ -116,7 +149,8 @@ def test_markers_are_checked():
 
 @pytest.mark.parametrize("argv, message", [([], "required"),
                                            (["notebooks"], "overwrite the solutions"),
-                                           (["x", "--notebooks", "/nonexistent"], "not a folder")])
+                                           (["x", "--notebooks", "/nonexistent"], "not a folder"),
+                                           (["x", "--only", "99_none"], "not solution notebooks")])
 def test_cli_usage_errors_exit_2(argv, message, tmp_path):
     """Pass: exit status 2 and a one-line reason, no traceback."""
     argv = [str(ROOT / a) if a == "notebooks" else a for a in argv]
@@ -134,3 +168,52 @@ def test_check_close_compares_complex_values_whole():
         selfcheck.check_close(want.real + 0j, want, "z")          # imaginary part wrong
     with pytest.raises(selfcheck.CheckFailed, match="should be real"):
         selfcheck.check_close(want, want.real, "x")               # complex where real expected
+
+
+def test_check_close_does_not_show_the_expected_value():
+    """Pass: a wrong count says too large/too small and the error's order, never the answer."""
+    with pytest.raises(selfcheck.CheckFailed) as info:
+        selfcheck.check_close(10, 12, "rnn_num_params(1, 1)")
+    assert "too small" in str(info.value) and "12" not in str(info.value)
+
+
+def _lstm_exercise():
+    nb = jupytext.read(ROOT / "notebooks" / "00_lstm_by_hand.py")
+    return (next(c.source for c in nb.cells if c.cell_type == "code"),
+            next(c.source for c in nb.cells if "def lstm_step_backward" in c.source))
+
+
+@pytest.mark.parametrize("right, wrong, message", [
+    ("df * f * (1 - f),", "df * f,",
+     "your LSTM forget-gate gradient (rows H:2H of W_ih) is wrong; the other gates' are right"),
+    ("do * o * (1 - o)], axis=1)", "do * o], axis=1)",
+     "your LSTM output-gate gradient (rows 3H:4H of W_ih)"),
+    ("dc * f), grads", "dh * o * (1 - tc ** 2) * f), grads",
+     "step_backward's dc_prev (the gradient carried back along c) is wrong"),
+    ("dc = dc + dh * o * (1 - tc ** 2)", "dc = dh * o * (1 - tc ** 2)",
+     "gradients of the input, forget, cell gates are wrong")])
+def test_check_step_names_the_wrong_gate_or_carried_gradient(right, wrong, message):
+    """Pass: a planted bug in the LSTM step's backward is named by gate (rows of W_ih) or
+    by carried gradient, not only by an index of dx."""
+    setup, exercise = _lstm_exercise()
+    assert right in exercise
+    with pytest.raises(selfcheck.CheckFailed, match=message.replace("(", r"\(")
+                       .replace(")", r"\)")):
+        _exec(setup, exercise.replace(right, wrong))
+
+
+def test_split_exercise_and_mark_schemes():
+    """Pass: a code exercise splits after the rest of its last def; a cell without its
+    check is refused; a mark scheme after an answer joins that answer's solution region."""
+    from rnnzoo.teaching import nbgrader_kit
+    src = ("def f(x):\n    ### BEGIN SOLUTION\n    y = 2 * x\n    ### END SOLUTION\n"
+           "    return y\n\n\nassert f(1) == 2")
+    answer, tests = nbgrader_kit.split_exercise(src)
+    assert answer.endswith("    return y") and tests == "assert f(1) == 2"
+    with pytest.raises(assignments.MarkerError, match="self-check"):
+        nbgrader_kit.split_exercise(src.rsplit("\n", 1)[0])
+    md = ("1. Why?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION\n"
+          "=== BEGIN MARK SCHEME ===\n2 points\n=== END MARK SCHEME ===\n2. Next.")
+    parts = nbgrader_kit._split_written(md, "nb")
+    assert parts == [("text", "1. Why?"), ("answer", "### BEGIN SOLUTION\nBecause.\n"
+                     "*Mark scheme:*\n2 points\n### END SOLUTION"), ("text", "2. Next.")]

@@ -15,7 +15,7 @@ import pytest
 import rnnzoo
 from rnnzoo.cli.assignments import main as assignments_main
 from rnnzoo.core.validation import ArgumentTypeError
-from rnnzoo.teaching import assignments
+from rnnzoo.teaching import assignments, nbgrader_kit
 from rnnzoo.training.tasks import charlm
 
 from .hostile import raises
@@ -188,14 +188,16 @@ def test_assignment_functions(fn, args, error, match):
     ({"notebooks_dir": "/nonexistent"}, FileNotFoundError, "is not a folder"),
     ({"verbose": "yes"}, ArgumentTypeError, "verbose"),
     ({"out_dir": "/proc/rnnzoo-students"}, OSError, "cannot be created"),
-    ({"out_dir": "FILE"}, FileExistsError, "exists and is not a folder")])
+    ({"out_dir": "FILE"}, FileExistsError, "exists and is not a folder"),
+    ({"only": "00_lstm_by_hand"}, ArgumentTypeError, "only must be a list of notebook names"),
+    ({"only": ["99_nothing"]}, ValueError, "not solution notebooks")])
 def test_generate_refuses_before_writing(tmp_path, kwargs, error, match):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
     kwargs = {"out_dir": tmp_path / "out", "verbose": False, **kwargs}
     if kwargs["out_dir"] == "FILE":
         kwargs["out_dir"] = a_file
-    raises(error, match, assignments.generate, **kwargs)
+    raises(error, match, nbgrader_kit.write_course, **kwargs)
     assert not (tmp_path / "out").exists() and a_file.read_text() == "x"
 
 

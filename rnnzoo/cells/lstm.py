@@ -46,6 +46,9 @@ class LSTM(RecurrentCell):
     """
 
     state_names = ("h", "c")
+    # the blocks of H rows of W_ih, W_hh, b_ih, b_hh, in parameter order (the self-checks
+    # of the step exercises name the gate whose gradient is wrong from this)
+    gate_names = ("input", "forget", "cell", "output")
     options = {"forget_bias": 1.0}
 
     def check_options(self):

@@ -1,23 +1,28 @@
-"""``python -m rnnzoo assignments OUTDIR``: the student notebooks, from the solutions
-(:mod:`rnnzoo.teaching.assignments` says what each marker becomes)."""
+"""``python -m rnnzoo assignments OUTDIR``: the course kit, an nbgrader course directory
+made from the solution notebooks (:mod:`rnnzoo.teaching.nbgrader_kit` says how)."""
 from __future__ import annotations
 
 import argparse
 import pathlib
 import sys
 
-from ..teaching.assignments import NOTEBOOKS, generate
+from ..teaching.assignments import NOTEBOOKS
+from ..teaching.nbgrader_kit import write_course
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m rnnzoo assignments",
-        description="Write the student version of every notebook: solutions become "
-                    "`raise NotImplementedError()` stubs or answer prompts; hidden tests "
-                    "and answer keys are removed.")
-    parser.add_argument("outdir", help="folder for the student notebooks (created if needed)")
+        description="Write an nbgrader course directory: OUTDIR/source/NAME/NAME.ipynb for "
+                    "every solution notebook NAME (answer cells, autograder tests cells with "
+                    "hidden tests, points) and OUTDIR/nbgrader_config.py. Then, in OUTDIR: "
+                    "`nbgrader generate_assignment NAME` makes the student version and "
+                    "`nbgrader autograde NAME` grades the submissions.")
+    parser.add_argument("outdir", help="the course directory (created if needed)")
     parser.add_argument("--notebooks", default=str(NOTEBOOKS),
                         help=f"folder of the solution notebooks (default: {NOTEBOOKS})")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="only these notebooks, by name without .py (e.g. 00_lstm_by_hand)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.outdir)
     if out.exists() and not out.is_dir():
@@ -25,7 +30,7 @@ def main(argv=None):
     if not pathlib.Path(args.notebooks).is_dir():
         parser.error(f"--notebooks {args.notebooks} is not a folder")
     try:
-        generate(out, args.notebooks)
+        write_course(out, args.notebooks, only=args.only)
     except (ValueError, FileNotFoundError, OSError) as exc:
         parser.error(str(exc))
     return 0

@@ -1,9 +1,9 @@
 """Student assignments generated from the solution notebooks, so they cannot drift.
 
-``python -m rnnzoo assignments OUTDIR`` reads every solution notebook
-(``notebooks/*.py``, jupytext percent format) and writes its student version
-``OUTDIR/<name>.ipynb``, without outputs. The markers are nbgrader's, so an instructor
-who uses nbgrader can feed it the same notebooks:
+The solution notebooks (``notebooks/*.py``, jupytext percent format) carry nbgrader's
+markers. ``python -m rnnzoo assignments OUTDIR`` turns them into an nbgrader course
+(:mod:`rnnzoo.teaching.nbgrader_kit`), and nbgrader makes the student versions; the
+functions here make a cell's student version the same way, without nbgrader:
 
 =============================================  =========================================
 in a code cell                                 in the student version
@@ -35,7 +35,7 @@ import copy
 import os
 import pathlib
 
-from ..core.validation import ArgumentTypeError, check_bool, check_choice, describe
+from ..core.validation import ArgumentTypeError, check_choice, describe
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -170,20 +170,28 @@ def count_exercises(nb, name="notebook"):
     return n
 
 
-def generate(out_dir, notebooks_dir=NOTEBOOKS, *, verbose=True):
-    """Write the student version of every ``notebooks_dir/*.py`` into ``out_dir``;
-    returns the written paths. ``out_dir`` is created if needed; one that is a file, or
-    cannot be created or written, is refused before any notebook is read."""
-    import jupytext
-    import nbformat
+def prepare(out_dir, notebooks_dir=NOTEBOOKS, only=None):
+    """``(out_dir, solution notebooks)`` for a generator: every ``notebooks_dir/NN_*.py``,
+    or those named (without .py) in the list ``only``. ``out_dir`` is created if needed;
+    one that is a file, that is the solutions' folder, or that cannot be created or
+    written, and an unknown name, are refused before anything is written."""
+    if only is not None and (isinstance(only, str) or not all(isinstance(n, str) for n in only)):
+        raise ArgumentTypeError(f"assignments: only must be a list of notebook names (str); "
+                                f"got {describe(only)}")
     out_dir, notebooks_dir = _check_folder(out_dir, "out_dir"), _check_folder(notebooks_dir,
                                                                                "notebooks_dir")
-    verbose = check_bool(verbose, "verbose", where="assignments")
     if not notebooks_dir.is_dir():
         raise FileNotFoundError(f"assignments: notebooks_dir {notebooks_dir} is not a folder")
     sources = sorted(notebooks_dir.glob("[0-9]*.py"))
     if not sources:
         raise FileNotFoundError(f"no solution notebooks (NN_name.py) in {notebooks_dir}")
+    if only is not None:
+        known = {s.stem: s for s in sources}
+        unknown = sorted(set(only) - set(known))
+        if unknown:
+            raise ValueError(f"assignments: only names {unknown}, not solution notebooks; "
+                             f"expected some of {sorted(known)}")
+        sources = [known[n] for n in sorted(set(only))]
     if out_dir.resolve() == notebooks_dir.resolve():
         raise ValueError("OUTDIR must not be the solution notebooks' folder: the student "
                          "versions would overwrite the solutions")
@@ -196,15 +204,4 @@ def generate(out_dir, notebooks_dir=NOTEBOOKS, *, verbose=True):
                       f"({err.strerror or err})") from None
     if not os.access(out_dir, os.W_OK):
         raise PermissionError(f"assignments: out_dir {out_dir} is not writable")
-    written = []
-    for src in sources:
-        nb = student_notebook(jupytext.read(src), src.name)
-        path = out_dir / f"{src.stem}.ipynb"
-        nb.metadata.pop("jupytext", None)
-        nbformat.write(nb, path)
-        written.append(path)
-        if verbose:
-            stubs = sum(c.source.count(CODE_STUB[1]) for c in nb.cells)
-            prompts = sum(c.source.count(ANSWER_PROMPT) for c in nb.cells)
-            print(f"{path}: {stubs} function(s) to write, {prompts} written answer(s)")
-    return written
+    return out_dir, sources

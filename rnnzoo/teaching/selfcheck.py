@@ -9,7 +9,8 @@ module:
   ``step_forward(x, state, params) -> (state_next, cache)`` and
   ``step_backward(dstate_next, cache) -> (dx, dstate, grads)``, and checks it three ways:
   fixed inputs against rnnzoo's own cell (shapes, then values), the returned gradients
-  against the cell's backward, and :func:`rnnzoo.gradcheck` (float64 central
+  against the cell's backward (gate by gate for gated cells, so a message names the
+  wrong gate, then dx and the gradients carried back), and :func:`rnnzoo.gradcheck` (float64 central
   differences) through a whole sequence built from the student's two functions.
 * :func:`check_close` compares a value (an array or a number) with an expected one.
 * :func:`attempt` calls a student function and turns the stub's ``NotImplementedError``
@@ -63,11 +64,16 @@ def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
     if not np.all(np.isfinite(got_arr)):
         raise CheckFailed(f"{what} contains NaN or inf")
     if not np.allclose(got_arr, expected, rtol=rtol, atol=atol):
+        # the message never shows the expected value: it would hand out the answer (a
+        # parameter count, a prediction); the direction and the size of the error help
         err = np.abs(got_arr - expected)
         idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
         where = f" at index {tuple(int(i) for i in idx)}" if idx else ""
-        raise CheckFailed(f"{what} is wrong{where}: you have {got_arr[idx]:.6g}, expected "
-                          f"{expected[idx]:.6g} (worst |difference| {err.max():.1e})"
+        rel = err[idx] / max(float(np.abs(expected[idx])), atol)
+        side = ("too large" if got_arr[idx].real > expected[idx].real else "too small"
+                if got_arr[idx].real < expected[idx].real else "off in its imaginary part")
+        raise CheckFailed(f"{what} is wrong{where}: you have {got_arr[idx]:.6g}, {side} "
+                          f"(relative error about 1e{int(np.floor(np.log10(rel))):+d})"
                           + (f". {hint}" if hint else ""))
     return True
 
@@ -132,6 +138,41 @@ class _StepPairCell(RecurrentCell):
         return dx, dstate, grads, dh_norm
 
 
+def _times_h(n):
+    return "0" if n == 0 else "H" if n == 1 else f"{n}H"
+
+
+def _check_gates(ref, grads, grads_e):
+    """Compare the gradients gate by gate: each gate's block of H rows of every weight
+    and bias (the cell's ``gate_names`` give the blocks' order), so that a wrong gate is
+    named ("your lstm forget-gate gradient (rows H:2H of W_ih) is wrong") before dx and
+    the carried gradients, which mix every gate, are compared. Cells without
+    ``gate_names`` are compared whole, after dx."""
+    gates, H, cell = getattr(ref, "gate_names", ()), ref.hidden_size, ref.name.upper()
+    wrong = []                                   # (gate, rows, key, reason) per wrong gate
+    for k, gate in enumerate(gates):
+        rows = f"rows {_times_h(k)}:{_times_h(k + 1)}"
+        for key in grads_e:                      # the parameters' order: W_ih first
+            expected = to_numpy(grads_e[key])
+            if expected.shape[0] != len(gates) * H:       # not a stacked-gates parameter
+                continue
+            try:
+                check_close(grads[key][k * H:(k + 1) * H], expected[k * H:(k + 1) * H],
+                            f"{rows} of grads[{key!r}]")
+            except CheckFailed as failure:
+                wrong.append((gate, rows, key, str(failure)))
+                break
+    if len(wrong) == 1:
+        gate, rows, key, reason = wrong[0]
+        raise CheckFailed(f"your {cell} {gate}-gate gradient ({rows} of {key}) is wrong; "
+                          f"the other gates' are right. {reason}")
+    if wrong:
+        raise CheckFailed(f"your {cell} gradients of the "
+                          f"{', '.join(w[0] for w in wrong)} gates are wrong (first: "
+                          f"{wrong[0][1]} of {wrong[0][2]}): look at a term they share, such "
+                          f"as the gradient that reaches them all. {wrong[0][3]}")
+
+
 def check_step(cell_name, step_forward, step_backward, *, options=None, input_size=3,
                hidden_size=4, batch=2, T=5, seed=0, verbose=True):
     """Check a textbook step pair against rnnzoo's cell ``cell_name`` (float64).
@@ -179,13 +220,19 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
         raise CheckFailed("step_backward must return a triple (dx, dstate, grads); got "
                           f"{type(result).__name__}")
     dx, dstate0, grads = result
-    check_close(dx, dx_e[0], "step_backward's dx")
-    for name, g, e in zip(names, _as_tuple(dstate0), dstate0_e):
-        check_close(g, e, f"step_backward's d{name}_prev (the gradient carried back)")
     if not isinstance(grads, dict) or set(grads) != set(params):
         raise CheckFailed(f"step_backward's grads must be a dict with exactly the keys "
                           f"{sorted(params)}; got "
                           f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
+    for k in params:
+        if np.shape(grads[k]) != params[k].shape:
+            raise CheckFailed(f"step_backward's grads[{k!r}] has shape {np.shape(grads[k])}; "
+                              f"expected {params[k].shape}, the shape of params[{k!r}]")
+    _check_gates(ref, grads, grads_e)
+    check_close(dx, dx_e[0], "step_backward's dx")
+    for name, g, e in zip(names, _as_tuple(dstate0), dstate0_e):
+        check_close(g, e, f"step_backward's d{name}_prev (the gradient carried back along "
+                          f"{name})")
     for k in params:
         check_close(grads[k], grads_e[k], f"step_backward's grads[{k!r}]")
     # 3. finite differences through a whole sequence made of the student's steps
