@@ -178,7 +178,7 @@ def test_check_close_does_not_show_the_expected_value():
 
 
 def _lstm_exercise():
-    nb = jupytext.read(ROOT / "notebooks" / "00_lstm_by_hand.py")
+    nb = jupytext.read(ROOT / "notebooks" / "02b_lstm_by_hand.py")
     return (next(c.source for c in nb.cells if c.cell_type == "code"),
             next(c.source for c in nb.cells if "def lstm_step_backward" in c.source))
 

@@ -189,7 +189,7 @@ def test_assignment_functions(fn, args, error, match):
     ({"verbose": "yes"}, ArgumentTypeError, "verbose"),
     ({"out_dir": "/proc/rnnzoo-students"}, OSError, "cannot be created"),
     ({"out_dir": "FILE"}, FileExistsError, "exists and is not a folder"),
-    ({"only": "00_lstm_by_hand"}, ArgumentTypeError, "only must be a list of notebook names"),
+    ({"only": "02b_lstm_by_hand"}, ArgumentTypeError, "only must be a list of notebook names"),
     ({"only": ["99_nothing"]}, ValueError, "not solution notebooks")])
 def test_generate_refuses_before_writing(tmp_path, kwargs, error, match):
     a_file = tmp_path / "a_file"

@@ -1,11 +1,11 @@
 """The course kit through real nbgrader, end to end (issue 26).
 
 In a temporary course directory: ``python -m rnnzoo assignments COURSE --only
-00_lstm_by_hand`` writes the source tree, ``nbgrader generate_assignment`` makes the
+02b_lstm_by_hand`` writes the source tree, ``nbgrader generate_assignment`` makes the
 student version, three students submit it (the answer key; a wrong forget-gate gradient;
 a missing carried gradient dc), ``nbgrader autograde`` grades them, and the gradebook and
 the graded notebooks must say: full marks for the first, fewer for the others, and a
-traceback that names what is wrong. Notebook 00 is the assignment because autograde
+traceback that names what is wrong. Notebook 02b is the assignment because autograde
 executes the whole notebook and it has no training in it (about 1 s of cells; the whole
 test takes about 30 s on two busy cores, most of it nbgrader and kernel start-up).
 """
@@ -21,7 +21,7 @@ nbformat = pytest.importorskip("nbformat")
 from rnnzoo.teaching import assignments, nbgrader_kit  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-NAME = "00_lstm_by_hand"
+NAME = "02b_lstm_by_hand"
 # the planted bugs: (student, line of the answer key, its buggy version)
 BUGS = {"forget_bug": ("df * f * (1 - f),", "df * f,"),
         "carry_bug": ("(da @ params[\"W_hh\"], dc * f), grads",

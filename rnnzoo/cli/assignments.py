@@ -22,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--notebooks", default=str(NOTEBOOKS),
                         help=f"folder of the solution notebooks (default: {NOTEBOOKS})")
     parser.add_argument("--only", nargs="+", metavar="NAME",
-                        help="only these notebooks, by name without .py (e.g. 00_lstm_by_hand)")
+                        help="only these notebooks, by name without .py (e.g. 02b_lstm_by_hand)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.outdir)
     if out.exists() and not out.is_dir():

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 00 · The LSTM step by hand
+# # 02b · The LSTM step by hand
 #
 # Notebook 01 has you write the vanilla RNN's step and notebook 02 the GRU's; this one is
 # the LSTM's, the cell with two pieces of state. Write one step forward and its
