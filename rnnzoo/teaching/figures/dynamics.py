@@ -226,14 +226,21 @@ def long_digits_experiment(full=False):
                 task_options={"size": 14}, budget=budget)
 
 
+def no_keeper_solves(res, robust_claim, task_words):
+    """The negative claim both digits comparisons make: no seed of the four cells built
+    to keep the gradient solves the task within the budget (re-run at 4x on new seeds)."""
+    keepers = list(KEEPERS)
+    robust_claim("within this budget no seed of antisymmetric, lipschitz, cornn or unicornn "
+                 f"solves {task_words} (accuracy >= 0.9)", res,
+                 lambda r: all(r.solved(lb) == 0 for lb in keepers), labels=keepers,
+                 numbers=lambda r: {lb: r.final(lb, "accuracy") for lb in keepers})
+
+
 def long_digits_claims(res, claim=check, robust_claim=check_robust):
     """The claims on the 196-step comparison; returns {label: median accuracy}."""
     acc = {lb: res.final(lb, "accuracy") for lb in res.labels}
     odes = list(KEEPERS)
-    robust_claim("within this budget no seed of antisymmetric, lipschitz, cornn or unicornn "
-                 "solves 196-step permuted digits (accuracy >= 0.9)", res,
-                 lambda r: all(r.solved(lb) == 0 for lb in odes), labels=odes,
-                 numbers=lambda r: {lb: r.final(lb, "accuracy") for lb in odes})
+    no_keeper_solves(res, robust_claim, "196-step permuted digits")
     claim("every cell learned: every seed of all seven ends at least 3x the memoryless "
           "accuracy", all(a.min() >= 3 * res.success.memoryless for a in acc.values()),
           memoryless=res.success.memoryless, lowest={lb: float(a.min()) for lb, a in acc.items()})
@@ -257,11 +264,7 @@ def run(spec, full=False, seed=0):
 def digits_claims(res, claim=check, robust_claim=check_robust):
     """The claims on the permuted-digits comparison; returns {label: median accuracy}."""
     acc = {lb: res.final(lb, "accuracy") for lb in res.labels}
-    slow = list(KEEPERS)
-    robust_claim("within this budget no seed of antisymmetric, lipschitz, cornn or unicornn "
-                 "solves permuted digits (accuracy >= 0.9)", res,
-                 lambda r: all(r.solved(lb) == 0 for lb in slow), labels=slow,
-                 numbers=lambda r: {lb: r.final(lb, "accuracy") for lb in slow})
+    no_keeper_solves(res, robust_claim, "permuted digits")
     lagging = ["antisymmetric", "lipschitz", "cornn"]
     robust_claim("every seed of the lmu ends above every seed of antisymmetric, lipschitz and "
                  "cornn", res, lambda r: r.final("lmu", "accuracy").min()
@@ -334,30 +337,30 @@ def lmu_figure(out_dir, full=False, seed=0):
     return save(fig, out_dir, "dynamics_lmu_window")
 
 
-@figure("dynamics_permuted_digits")
-def digits_figure(out_dir, full=False, seed=0):
-    """The seven cells on permuted digits under one budget."""
-    res = run(digits_experiment(full), full, seed)
+def _digits_figure(out_dir, name, res, what, claims):
+    """Test accuracy of the seven cells over training, the budget on the figure; then
+    the claims on the runs."""
     fig, ax = pyplot().subplots(figsize=(8.5, 5))
-    res.plot(ax, kind="accuracy", title=f"Permuted digits (T = 64): test accuracy, median and "
-             f"min-max of {len(res.seeds)} seeds\n{res.budget.describe()}")
+    res.plot(ax, kind="accuracy", title=f"{what}: test accuracy, median and min-max of "
+             f"{len(res.seeds)} seeds\n{res.budget.describe()}")
     ax.title.set_fontsize(9)
     ax.set_ylim(0, 1.05)
     caption(fig, res.caption(), y=-0.02)
-    digits_claims(res)
-    return save(fig, out_dir, "dynamics_permuted_digits")
+    claims(res)
+    return save(fig, out_dir, name)
+
+
+@figure("dynamics_permuted_digits")
+def digits_figure(out_dir, full=False, seed=0):
+    """The seven cells on permuted digits under one budget."""
+    return _digits_figure(out_dir, "dynamics_permuted_digits",
+                          run(digits_experiment(full), full, seed),
+                          "Permuted digits (T = 64)", digits_claims)
 
 
 @figure("dynamics_long_digits")
 def long_digits_figure(out_dir, full=False, seed=0):
     """The seven cells on 196-step permuted digits under one budget."""
-    res = run(long_digits_experiment(full), full, seed)
-    fig, ax = pyplot().subplots(figsize=(8.5, 5))
-    res.plot(ax, kind="accuracy", title=f"Permuted digits resized to 14x14 (T = 196): test "
-             f"accuracy, median and min-max of {len(res.seeds)} seeds\n"
-             f"{res.budget.describe()}")
-    ax.title.set_fontsize(9)
-    ax.set_ylim(0, 1.05)
-    caption(fig, res.caption(), y=-0.02)
-    long_digits_claims(res)
-    return save(fig, out_dir, "dynamics_long_digits")
+    return _digits_figure(out_dir, "dynamics_long_digits",
+                          run(long_digits_experiment(full), full, seed),
+                          "Permuted digits resized to 14x14 (T = 196)", long_digits_claims)
