@@ -61,3 +61,6 @@ html_theme_options = {
 # the theme's web fonts and analytics are off by default; nothing is fetched from a CDN
 html_static_path = []
 html_last_updated_fmt = None
+# pydata-sphinx-theme (under sphinx-book-theme) reads the colour mode from here; left
+# empty, its script logs "Got invalid theme mode" as a console error on every first visit
+html_context = {"default_mode": "light"}

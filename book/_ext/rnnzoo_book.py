@@ -9,14 +9,20 @@
 * autodoc hands docstrings over as reStructuredText, where ``$x$`` is plain text. Some
   docstrings write inline math that way (as notebooks do); it becomes ``:math:`x```
   and ``$$...$$`` a ``.. math::`` block, so MathJax renders both.
+* In reStructuredText ``|x|`` is a substitution; docstrings mean an absolute value
+  (``|analytic − numeric|``). Outside code, math and table borders the bars are escaped.
 """
 from __future__ import annotations
 
 import pathlib
 import re
 
-INLINE_DOLLARS = re.compile(r"(?<![\\$`])\$(?!\$)([^$\n`]+?)(?<!\\)\$(?!\$)")
+# as MyST and pandoc read it: no space inside the dollars, and a closing $ is not
+# followed by a digit, so "$5 or $6" stays money
+INLINE_DOLLARS = re.compile(r"(?<![\\$`])\$(?=[^\s$])([^$\n`]*?[^\s\\])\$(?![$\d])")
 DISPLAY_DOLLARS = re.compile(r"^(\s*)\$\$(.+?)\$\$\s*$")
+# literal and role spans, inside which a bar is TeX or code and must stay as it is
+SPANS = re.compile(r"(``.+?``|:\w+:`[^`]+`|`[^`]+`)")
 
 API_PAGE = """# `{name}`: {title}
 
@@ -55,8 +61,15 @@ def dollars_to_math(app, what, name, obj, options, lines):
             indent = display.group(1)
             out += [f"{indent}.. math::", "", f"{indent}   {display.group(2).strip()}", ""]
         else:
-            out.append(INLINE_DOLLARS.sub(r":math:`\1`", line))
+            out.append(escape_bars(INLINE_DOLLARS.sub(r":math:`\1`", line)))
     lines[:] = out
+
+
+def escape_bars(line):
+    if line.lstrip().startswith(("|", "+")):             # a grid table's row or border
+        return line
+    return "".join(part if SPANS.fullmatch(part) else part.replace("|", "\\|")
+                   for part in SPANS.split(line))
 
 
 def on_config_inited(app, config):
