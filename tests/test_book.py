@@ -258,3 +258,16 @@ def test_equations_are_typeset_by_mathjax(site, server, browser, name, equations
     if keep:
         os.makedirs(keep, exist_ok=True)
         shutil.copy(shot, keep)
+
+
+def test_citation_file_has_what_cff_requires():
+    yaml = pytest.importorskip("yaml")
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    # CFF 1.2.0's required keys, and only keys its schema knows
+    assert {"cff-version", "message", "title", "authors"} <= set(citation)
+    assert set(citation) <= {"cff-version", "message", "title", "authors", "type", "version",
+                             "date-released", "keywords", "references", "abstract", "license",
+                             "repository-code", "url", "doi", "identifiers", "preferred-citation",
+                             "commit", "contact", "license-url", "repository",
+                             "repository-artifact"}
+    assert all("title" in r and "authors" in r for r in citation["references"])
