@@ -110,13 +110,14 @@ def test_dollar_math_in_docstrings_becomes_math_roles():
     spec.loader.exec_module(ext)
     lines = ["The gradient shrinks like $\\lambda^k$ per unit, costs $5 not $6,",
              "    $$h_t = \\tanh(a_t)$$", "``$x$`` stays code.",
-             "passes when |a - n| <= atol, :math:`\\|x\\|` and ``a | b`` stay", "| a | b |"]
+             "passes when |a - n| <= atol, :math:`\\|x\\|` and ``a | b`` stay",
+             "|h_t| <= 1 at every step", "| a | b |", "+---+---+"]
     ext.dollars_to_math(None, "class", "name", None, {}, lines)
     assert lines[0] == "The gradient shrinks like :math:`\\lambda^k` per unit, costs $5 not $6,"
     assert lines[1:4] == ["    .. math::", "", "       h_t = \\tanh(a_t)"]
-    assert lines[-3:] == ["``$x$`` stays code.",
+    assert lines[-5:] == ["``$x$`` stays code.",
                           "passes when \\|a - n\\| <= atol, :math:`\\|x\\|` and ``a | b`` stay",
-                          "| a | b |"]
+                          "\\|h_t\\| <= 1 at every step", "| a | b |", "+---+---+"]
 
 
 # ------------------------------------------------------------------ the built subset

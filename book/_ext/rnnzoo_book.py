@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import pathlib
 import re
 
@@ -66,7 +67,9 @@ def dollars_to_math(app, what, name, obj, options, lines):
 
 
 def escape_bars(line):
-    if line.lstrip().startswith(("|", "+")):             # a grid table's row or border
+    stripped = line.strip()
+    if (stripped.startswith("|") and stripped.endswith("|") and stripped.count("|") > 2) \
+            or re.fullmatch(r"\+[-=+]+\+", stripped):         # a grid table's row or border
         return line
     return "".join(part if SPANS.fullmatch(part) else part.replace("|", "\\|")
                    for part in SPANS.split(line))
@@ -79,6 +82,10 @@ def on_config_inited(app, config):
 
 def setup(app):
     app.add_config_value("rnnzoo_exclude", [], "env", types=[list])
+    # Sphinx re-reads every page when an "env" setting changes, but it does not watch this
+    # file: its digest as a setting makes an edit here re-read the docstrings it converts
+    digest = hashlib.sha256(pathlib.Path(__file__).read_bytes()).hexdigest()
+    app.add_config_value("rnnzoo_book_extension", digest, "env", types=[str])
     app.connect("config-inited", on_config_inited)
     app.connect("autodoc-process-docstring", dollars_to_math)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
