@@ -27,6 +27,9 @@ import pytest
 from rnnzoo.cli import book as book_cli
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# one pytest worker builds the subset once for every test here (--dist loadgroup): two
+# builds at once would share Sphinx's doctrees and the notebook cache
+pytestmark = pytest.mark.xdist_group("book")
 CHROMIUM = "/usr/bin/chromium"
 SUBSET = ["notation", "bugs", "bibliography", "api/index", "api/cells/lstm",
           "api/cells/gru", "notebooks/01_vanishing_gradients"]
