@@ -18,7 +18,7 @@ class LSTM(RecurrentCell):
     .. math::
 
         \begin{aligned}
-        [i_t; f_t; g_t; o_t] &= W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}
+        {[i_t; f_t; g_t; o_t]} &= W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}
             \quad\text{(then σ, σ, tanh, σ blockwise)} \\
         c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
         h_t &= o_t \odot \tanh(c_t)

@@ -40,7 +40,7 @@ class SLSTM(RecurrentCell):
     .. math::
 
         \begin{aligned}
-        [\tilde\imath_t; \tilde f_t; \tilde z_t; \tilde o_t] &= W x_t + R h_{t-1} + b
+        {[\tilde\imath_t; \tilde f_t; \tilde z_t; \tilde o_t]} &= W x_t + R h_{t-1} + b
             \quad (R \text{ block-diagonal: one } d \times d \text{ block per head and gate}) \\
         \ell_t &= \log\sigma(\tilde f_t) \quad (\text{option } \texttt{forget\_gate="exp"}:
             \ \ell_t = \tilde f_t) \\

@@ -10,6 +10,7 @@ compare        several cells x several seeds         :mod:`.compare`
 assignments    the student notebooks                 :mod:`.assignments`
 bench          time forward+backward against torch   :mod:`.bench`
 reproduce      each paper's headline at its length   :mod:`.reproduce`
+book           the course book (static HTML)         :mod:`.book`
 =============  ====================================  ====================
 
 The parsers share :mod:`.args`. This is the top wing: it imports the others, and only
@@ -23,7 +24,7 @@ import sys
 
 # these parse their own flags (``python -m rnnzoo train -h`` is their own help); each is
 # the module of the same name here
-OWN_PARSER = ("train", "compare", "assignments", "bench", "reproduce")
+OWN_PARSER = ("train", "compare", "assignments", "bench", "reproduce", "book")
 
 
 def main(argv=None):
@@ -52,6 +53,9 @@ def main(argv=None):
     p = sub.add_parser("reproduce", help="each paper's headline at its own length, "
                        "resumable (see: python -m rnnzoo reproduce -h)")
     p.add_argument("reproduce_args", nargs=argparse.REMAINDER)
+    p = sub.add_parser("book", help="build the course book, a static HTML site "
+                       "(see: python -m rnnzoo book -h)")
+    p.add_argument("book_args", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
     return args.run(args)

@@ -1,0 +1,277 @@
+"""The course book (``python -m rnnzoo book``): the command's refusals, the docstring
+math conversion, and a subset of the book built and opened in headless Chromium.
+
+The subset (landing page, notation, the bugs page, the API index and two cells' pages,
+the bibliography and ONE notebook chapter, 01) builds in about 30 s on a quiet machine
+the first time, when chapter 01 is executed, and in about 10 s once MyST-NB's cache holds
+it. Chromium is Debian's (``apt-get install chromium``, as .ci/run does); without it, or
+without playwright (``pip install -e '.[book]'``), the browser test skips and says why.
+Set RNNZOO_BOOK_SCREENSHOTS=DIR to keep the screenshots in DIR as well.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+import pytest
+
+from rnnzoo.cli import book as book_cli
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# one pytest worker builds the subset once for every test here (--dist loadgroup): two
+# builds at once would share Sphinx's doctrees and the notebook cache
+pytestmark = pytest.mark.xdist_group("book")
+CHROMIUM = "/usr/bin/chromium"
+SUBSET = ["notation", "bugs", "bibliography", "api/index", "api/cells/lstm",
+          "api/cells/gru", "notebooks/01_vanishing_gradients"]
+# the flags that run Chromium headless as root here, with nothing fetched in the background
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+OUTSIDE = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=\"(?:https?:)?//",
+                     re.IGNORECASE)
+
+
+def toolchain_missing():
+    return [m for m in book_cli.TOOLCHAIN if importlib.util.find_spec(m.split(".")[0]) is None]
+
+
+needs_toolchain = pytest.mark.skipif(bool(toolchain_missing()),
+                                     reason="the book's toolchain is not installed "
+                                            "(pip install -e '.[book]')")
+
+
+def assert_usage_error(capsys, argv, named):
+    with pytest.raises(SystemExit) as info:
+        book_cli.main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert "error:" in err and "Traceback" not in err
+    assert named in err, err
+
+
+@needs_toolchain
+@pytest.mark.parametrize("argv, named", [
+    (["--only", "notation", "no_such_page"], "no_such_page"),
+    (["--only", "api/cells/no_such_cell"], "api/cells/no_such_cell"),
+    (["--only", "readme_map"], "readme_map"),              # in book/, not in the book
+    (["--only"], "--only"),
+    (["--flag"], "--flag"),
+])
+def test_bad_arguments_are_usage_errors(capsys, argv, named):
+    assert_usage_error(capsys, argv, named)
+
+
+@needs_toolchain
+def test_out_that_is_a_file_is_refused_before_building(capsys, tmp_path):
+    a_file = tmp_path / "site"
+    a_file.write_text("")
+    assert_usage_error(capsys, ["--out", str(a_file), "--only", "notation"], "--out")
+
+
+def test_without_the_toolchain_it_says_what_to_install(capsys, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "myst_nb" else real(name, *a))
+    assert_usage_error(capsys, ["--only", "notation"], "pip install -e '.[book]'")
+
+
+@needs_toolchain
+def test_only_list_names_every_chapter_and_one_api_page_per_cell(capsys):
+    import rnnzoo
+    assert book_cli.main(["--only", "list"]) == 0
+    pages = capsys.readouterr().out.split()
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert [p for p in pages if p.startswith("notebooks/")] == [f"notebooks/{n}" for n in notebooks]
+    assert [p for p in pages if p.startswith("api/cells/")] == \
+        [f"api/cells/{n}" for n in rnnzoo.available()]
+    assert {"index", "notation", "glossary", "bugs", "bibliography"} <= set(pages)
+    assert "readme_map" not in pages
+
+
+def test_readme_map_names_every_readme_section_and_an_existing_page():
+    sections = re.findall(r"^## (.+)$", (ROOT / "README.md").read_text(), re.MULTILINE)
+    rows = dict(re.findall(r"^\| (.+?) \| `(book/[^`]+)`", (ROOT / "book" / "readme_map.md")
+                           .read_text(), re.MULTILINE))
+    assert sections and set(sections) <= set(rows), set(sections) - set(rows)
+    for page in rows.values():
+        assert (ROOT / page.split("#")[0]).exists(), page
+
+
+def test_dollar_math_in_docstrings_becomes_math_roles():
+    spec = importlib.util.spec_from_file_location("rnnzoo_book", ROOT / "book/_ext/rnnzoo_book.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    lines = ["The gradient shrinks like $\\lambda^k$ per unit, costs $5 not $6,",
+             "    $$h_t = \\tanh(a_t)$$", "``$x$`` stays code.",
+             "passes when |a - n| <= atol, :math:`\\|x\\|` and ``a | b`` stay",
+             "|h_t| <= 1 at every step", "| a | b |", "+---+---+"]
+    ext.dollars_to_math(None, "class", "name", None, {}, lines)
+    assert lines[0] == "The gradient shrinks like :math:`\\lambda^k` per unit, costs $5 not $6,"
+    assert lines[1:4] == ["    .. math::", "", "       h_t = \\tanh(a_t)"]
+    assert lines[-5:] == ["``$x$`` stays code.",
+                          "passes when \\|a - n\\| <= atol, :math:`\\|x\\|` and ``a | b`` stay",
+                          "\\|h_t\\| <= 1 at every step", "| a | b |", "+---+---+"]
+
+
+# ------------------------------------------------------------------ the built subset
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    missing = toolchain_missing()
+    if missing:
+        pytest.skip(f"the book's toolchain is not installed (missing {missing}): "
+                    "pip install -e '.[book]'")
+    out = tmp_path_factory.mktemp("book") / "html"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    built = subprocess.run([sys.executable, "-m", "rnnzoo", "book", "--out", str(out),
+                            "--only", *SUBSET], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=900)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+    return out
+
+
+def built_pages(site):
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                  if not p.relative_to(site).as_posix().startswith("_"))
+
+
+def test_subset_has_its_pages_and_no_others(site):
+    pages = {p[:-len(".html")] for p in built_pages(site)} - {"genindex", "search"}
+    assert pages == {"index", *SUBSET}
+
+
+def test_no_page_loads_anything_from_another_host(site):
+    for page in built_pages(site):
+        html = (site / page).read_text()
+        assert not OUTSIDE.search(html), f"{page}: {OUTSIDE.search(html).group(0)}"
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
+
+
+def test_the_chapter_is_executed_and_the_bugs_page_shows_real_failures(site):
+    chapter = (site / "notebooks" / "01_vanishing_gradients.html").read_text()
+    assert chapter.count("<img") >= 3 and "PASSED" in chapter
+    bugs = (site / "bugs.html").read_text()
+    assert bugs.count("FAILED: worst rel err") == 4 and bugs.count("PASSED: worst rel err") == 1
+    assert "gradient of 'b_ih' is wrong" in bugs
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="playwright is not installed (pip install -e '.[book]')")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM,
+            headless=True, args=CHROMIUM_FLAGS)
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """The site over http://127.0.0.1 (MathJax's fonts are refused to file:// pages)."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def open_page(browser, url, base):
+    """Load ``url``; returns (page, problems): console errors, page errors, failed or
+    outside requests, each a sentence."""
+    page = browser.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 else None)
+
+    def only_this_site(route):
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            problems.append(f"request to another host: {route.request.url}")
+            route.abort()
+    page.route("**/*", only_this_site)
+    page.goto(url, wait_until="networkidle")
+    return page, problems
+
+
+def test_every_page_loads_cleanly_in_chromium(site, server, browser):
+    for name in built_pages(site):
+        page, problems = open_page(browser, server + name, server)
+        broken_images = page.evaluate("""() => [...document.images]
+            .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src)""")
+        links = page.evaluate("""() => [...document.querySelectorAll('a[href]')]
+            .map(a => a.href).filter(h => h.startsWith(location.origin))""")
+        page.close()
+        assert not problems, f"{name}: {problems}"
+        assert not broken_images, f"{name}: images that did not load: {broken_images}"
+        for link in links:
+            assert_internal_link_resolves(site, server, name, link)
+
+
+def assert_internal_link_resolves(site, server, page, link):
+    parts = urllib.parse.urlsplit(link[len(server) - 1:])
+    target = site / urllib.parse.unquote(parts.path).lstrip("/")
+    if target.is_dir():
+        target = target / "index.html"
+    assert target.is_file(), f"{page}: link to {link}: no such file"
+    if parts.fragment and target.suffix == ".html":
+        ids = re.findall(r'\bid="([^"]+)"', target.read_text())
+        assert urllib.parse.unquote(parts.fragment) in ids, \
+            f"{page}: link to {link}: no element with id {parts.fragment!r}"
+
+
+@pytest.mark.parametrize("name, equations", [("notation.html", 40), ("api/cells/lstm.html", 4)])
+def test_equations_are_typeset_by_mathjax(site, server, browser, name, equations, tmp_path):
+    page, problems = open_page(browser, server + name, server)
+    page.wait_for_selector("mjx-container", timeout=30_000)
+    typeset = page.evaluate("() => document.querySelectorAll('mjx-container').length")
+    raw = page.evaluate("""() => [...document.querySelectorAll('span.math, div.math')]
+        .filter(el => !el.querySelector('mjx-container')).map(el => el.textContent)""")
+    shot = tmp_path / name.replace("/", "_").replace(".html", ".png")
+    page.screenshot(path=str(shot), full_page=False)
+    page.close()
+    assert not problems, problems
+    assert typeset >= equations, f"{name}: only {typeset} equations typeset"
+    assert not raw, f"{name}: math left as raw TeX: {raw[:3]}"
+    assert shot.stat().st_size > 10_000               # a real picture, not a blank page
+    keep = os.environ.get("RNNZOO_BOOK_SCREENSHOTS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(shot, keep)
+
+
+def test_citation_file_has_what_cff_requires():
+    yaml = pytest.importorskip("yaml")
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    # CFF 1.2.0's required keys, and only keys its schema knows
+    assert {"cff-version", "message", "title", "authors"} <= set(citation)
+    assert set(citation) <= {"cff-version", "message", "title", "authors", "type", "version",
+                             "date-released", "keywords", "references", "abstract", "license",
+                             "repository-code", "url", "doi", "identifiers", "preferred-citation",
+                             "commit", "contact", "license-url", "repository",
+                             "repository-artifact"}
+    assert all("title" in r and "authors" in r for r in citation["references"])
