@@ -8,7 +8,7 @@ length, the cells compared, the budget, and what the paper says each cell does
 paper's. ``full`` holds the changes ``--full`` makes (the paper's longer lengths or
 budgets, and the variants when an option follows the length).
 
-The budgets are what one 2-core machine runs in well under an hour per reproduction:
+The budgets are sized for one 2-core machine (each record keeps its training time):
 often far fewer steps than the paper trained. A reproduction that falls short at its
 budget says so with its numbers; the table is a finding either way.
 """

@@ -142,7 +142,7 @@ def render_table(recs) -> str:
              "not edit. Solved is the task's own criterion; a reproduction that falls short at "
              "its budget is a finding about that budget, stated with its numbers.", "",
              "| reproduction | paper's claim | paper's number | ours | verdict | task, "
-             "budget | training time | command |",
+             "budget | training time (s, summed over runs) | command |",
              "|---|---|---|---|---|---|---|---|"]
     for r in recs:
         cells = [f"[{r['name']}{' (full)' if r['full'] else ''}](reproductions/"
