@@ -9,6 +9,7 @@ import pathlib
 import pytest
 
 from rnnzoo.cli.reproduce import main as reproduce_main
+from rnnzoo.tasks import make_task
 from rnnzoo.teaching.reproductions import CATALOG, Reproduction, records, render_table
 from rnnzoo.teaching.reproductions.running import paths, reproduce
 
@@ -63,6 +64,9 @@ def test_the_committed_table_is_what_the_committed_records_render():
         task_options, budget = CATALOG[r["name"]].setting(r["full"])
         assert r["budget_fields"] == dataclasses.asdict(budget), r["name"]
         assert r["seeds"] == list(CATALOG[r["name"]].seeds)
+        task = make_task(CATALOG[r["name"]].task, seed=0, **task_options)
+        assert r["variants"] == {v.label: v.describe(task) for v in
+                                 CATALOG[r["name"]].variants_for(r["full"])}, r["name"]
         for label, res in r["results"].items():
             assert res["of"] == len(r["seeds"]) and 0 <= res["solved"] <= res["of"]
 
@@ -107,3 +111,23 @@ def test_the_command_line_lists_and_refuses_clearly(capsys, tmp_path):
             reproduce_main(argv)
         assert exit_.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_the_command_runs_one_quietly_and_resumes(tmp_path, capsys, monkeypatch):
+    """`reproduce NAME --out DIR --workers 1` at toy scale: the verdict line, the table;
+    --quiet prints no line per run; a bad setting is a usage error, not a traceback."""
+    import rnnzoo.teaching.reproductions as repros
+    tiny = {name: CATALOG[name].tiny() for name in ("orthogonal_copy",)}
+    monkeypatch.setattr(repros, "CATALOG", tiny)
+    assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path), "--workers", "1",
+                           "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "orthogonal_copy: " in out and "s of training)" in out and "seed 0:" not in out
+    assert (tmp_path / "reproductions.md").exists()
+    assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path), "--workers", "1"]) == 0
+    assert "loaded from" in capsys.readouterr().out
+    broken = dataclasses.replace(tiny["orthogonal_copy"], task_options={"T": 0})
+    monkeypatch.setattr(repros, "CATALOG", {"orthogonal_copy": broken})
+    with pytest.raises(SystemExit) as exit_:
+        reproduce_main(["orthogonal_copy", "--out", str(tmp_path / "b"), "--workers", "1"])
+    assert exit_.value.code == 2 and "T" in capsys.readouterr().err
