@@ -24,7 +24,15 @@ import sys
 
 # these parse their own flags (``python -m rnnzoo train -h`` is their own help); each is
 # the module of the same name here
-OWN_PARSER = ("train", "compare", "assignments", "bench", "reproduce", "book")
+OWN_PARSER_HELP = {
+    "train": "train a cell on a task",
+    "compare": "several cells x several seeds under one budget",
+    "assignments": "the nbgrader course kit from the notebooks",
+    "bench": "time forward+backward of every cell, and torch's",
+    "reproduce": "each paper's headline at its own length, resumable",
+    "book": "build the course book, a static HTML site",
+}
+OWN_PARSER = tuple(OWN_PARSER_HELP)
 
 
 def main(argv=None):
@@ -39,23 +47,10 @@ def main(argv=None):
     figures.add_parser(sub)
     gradcheck.add_parser(sub)
 
-    p = sub.add_parser("train", help="train a cell on a task (see: python -m rnnzoo train -h)")
-    p.add_argument("train_args", nargs=argparse.REMAINDER)
-    p = sub.add_parser("compare", help="several cells x several seeds under one budget "
-                       "(see: python -m rnnzoo compare -h)")
-    p.add_argument("compare_args", nargs=argparse.REMAINDER)
-    p = sub.add_parser("assignments", help="write the student version of every notebook "
-                       "(see: python -m rnnzoo assignments -h)")
-    p.add_argument("assignments_args", nargs=argparse.REMAINDER)
-    p = sub.add_parser("bench", help="time forward+backward of every cell, and torch's "
-                       "(see: python -m rnnzoo bench -h)")
-    p.add_argument("bench_args", nargs=argparse.REMAINDER)
-    p = sub.add_parser("reproduce", help="each paper's headline at its own length, "
-                       "resumable (see: python -m rnnzoo reproduce -h)")
-    p.add_argument("reproduce_args", nargs=argparse.REMAINDER)
-    p = sub.add_parser("book", help="build the course book, a static HTML site "
-                       "(see: python -m rnnzoo book -h)")
-    p.add_argument("book_args", nargs=argparse.REMAINDER)
+    # listed here for the top-level help only: main() hands their arguments over above
+    for name, what in OWN_PARSER_HELP.items():
+        p = sub.add_parser(name, help=f"{what} (see: python -m rnnzoo {name} -h)")
+        p.add_argument(f"{name}_args", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
     return args.run(args)
