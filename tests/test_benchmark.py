@@ -167,13 +167,18 @@ def test_fast_memory_crossover_runs_and_reads_its_rows(capsys):
     assert "--H must be integers >= 1; got [0]" in capsys.readouterr().err
 
 
-def test_readme_speed_tables_are_copied_from_the_committed_bench_files():
-    """The README's speed tables are rows of figures/speed/bench.md and bench_gpu.md as
+def _speed_page():
+    """The book's speed page (the README's speed section before the README shrank)."""
+    import pathlib
+    return (pathlib.Path(__file__).resolve().parents[1] / "book" / "speed.md").read_text()
+
+
+def test_speed_page_tables_are_copied_from_the_committed_bench_files():
+    """The speed page's tables are rows of figures/speed/bench.md and bench_gpu.md as
     the bench command wrote them: no timing typed or edited by hand."""
     import pathlib
     root = pathlib.Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text()
-    section = readme[readme.index("## Speed"):readme.index("## Figures and notebooks")]
+    section = _speed_page()
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     written = "".join((root / "figures" / "speed" / f).read_text()
                       for f in ("bench.md", "bench_gpu.md", "floors.md"))
@@ -182,11 +187,9 @@ def test_readme_speed_tables_are_copied_from_the_committed_bench_files():
 
 
 def _readme_table(header_start):
-    """The README speed section's table whose header row starts with ``header_start``,
-    as a list of {column: cell text} rows."""
-    import pathlib
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    lines = readme[readme.index("## Speed"):readme.index("## Figures and notebooks")].splitlines()
+    """The speed page's table whose header row starts with ``header_start``, as a list of
+    {column: cell text} rows."""
+    lines = _speed_page().splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     names = [c.strip() for c in lines[at].strip("|").split("|")]
     rows = []
@@ -209,7 +212,7 @@ def test_readme_floor_and_split_claims_hold_on_their_rows():
     assert min(split.values()) < 1, split             # "starts to pay at larger ones"
 
 
-# The README's speed section states these of the committed run; they are checked here on
+# The book's speed page states these of the committed run; they are checked here on
 # figures/speed/bench.json and bench_gpu.json, so a rerun that stops supporting one fails.
 WITHIN_1_3_OF_GEMMS = ("rnn", "lstm", "gru", "mgu", "janet", "qrnn", "fastweights", "skiprnn")
 
@@ -230,7 +233,7 @@ def test_readme_speed_claims_hold_on_the_committed_cpu_run():
     rows = _committed("bench.json")
     cells = {r["cell"] for r in rows}
     within = {c for c in cells if _row(rows, c, 64)["vs_gemm"]["median"] <= 1.3}
-    assert within == set(WITHIN_1_3_OF_GEMMS), within     # the README names exactly these
+    assert within == set(WITHIN_1_3_OF_GEMMS), within     # the speed page names exactly these
     for cell in ("rnn", "gru"):                   # "at parity with torch": within 5 %
         assert all(abs(_row(rows, cell, B)["ratio"]["median"] - 1) <= 0.05 for B in (64, 32))
     lstm = _row(rows, "lstm", 32)             # 100/32/128: its GEMMs alone take longer
