@@ -122,3 +122,22 @@ def test_rnn_spectral_radius_option():
         rnnzoo.make("rnn", 2, 8, spectral_radius=float("nan"))
     with pytest.raises(ValueError, match="use identity_scale"):
         rnnzoo.make("rnn", 2, 8, spectral_radius=1.5, identity_init=True)
+
+
+def test_a_closed_pipe_ends_the_command_without_a_traceback():
+    """``python -m rnnzoo reproduce --list | head -1``: the reader leaves early; the
+    command stops quietly instead of printing a BrokenPipeError traceback. (The pipe's
+    read end is closed before the command starts, so its first write fails every time.)"""
+    import os
+    import subprocess
+    import sys
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "rnnzoo", "reproduce", "--list"],
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(write_end)
+    assert b"Traceback" not in proc.stderr and b"BrokenPipeError" not in proc.stderr, \
+        proc.stderr.decode()
+    assert proc.returncode == 1
