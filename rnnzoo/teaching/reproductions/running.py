@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from ..experiments import compare
+from ..figures.core import pyplot, save
 from .catalog import CATALOG
 
 FOLDER = "reproductions"          # under the figures folder
@@ -113,17 +114,12 @@ def _round(value):
 
 def draw(res, record, png_path):
     """The curves of the task's success metric, its threshold, and the budget under it."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = pyplot().subplots(figsize=(8, 4.6))
     res.plot(ax, kind="success", title=f"{record['paper']}\n{record['claim']}")
     ax.title.set_fontsize(9)
     fig.text(0.01, -0.01, f"{record['verdict'].upper()}: {record['ours']}\n{res.caption()}",
              fontsize=7.5, va="top", ha="left", wrap=True, color="0.2")
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, png_path.parent, png_path.stem)       # no timestamp: the same bytes on a rerun
 
 
 def records(out_dir) -> list:
