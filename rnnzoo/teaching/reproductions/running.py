@@ -136,7 +136,9 @@ def render_table(recs) -> str:
     lines = ["# Reproductions", "",
              "Written by `python -m rnnzoo reproduce` from `figures/reproductions/*.json`; do "
              "not edit. Solved is the task's own criterion; a reproduction that falls short at "
-             "its budget is a finding about that budget, stated with its numbers.", "",
+             "its budget is a finding about that budget, stated with its numbers. Where the paper "
+             "says a cell fails, our verdict means no seed solved it within this budget; those "
+             "have not been re-run at 4x the steps on other seeds.", "",
              "| reproduction | paper's claim | paper's number | ours | verdict | task, "
              "budget | training time (s, summed over runs) | command |",
              "|---|---|---|---|---|---|---|---|"]
