@@ -7,7 +7,10 @@ module:
 
 * :func:`check_step` takes a textbook step pair, CS231n style,
   ``step_forward(x, state, params) -> (state_next, cache)`` and
-  ``step_backward(dstate_next, cache) -> (dx, dstate, grads)``, and checks it three ways:
+  ``step_backward(dstate_next, cache) -> (dx, dstate, grads)`` (for a cell whose output
+  is read out of its state, such as S4D or DeltaNet, the pair of :mod:`rnnzoo.reference`'s
+  readout cells: ``step_forward -> (state_next, y, cache)`` and
+  ``step_backward(dy, dstate_next, cache) -> (dx, dstate, grads)``), and checks it three ways:
   fixed inputs against rnnzoo's own cell (shapes, then values), the returned gradients
   against the cell's backward (gate by gate for gated cells, so a message names the
   wrong gate, then dx and the gradients carried back), and :func:`rnnzoo.gradcheck` (float64 central
@@ -94,13 +97,49 @@ def _pair(result, fn_name, shape_text):
     return result
 
 
+def _is_readout(cell):
+    """Is the cell's output read out of its state (y_t = C x_t: S4D, DeltaNet, the uRNN's
+    real and imaginary parts) rather than its state's first component (h_t)?"""
+    x = np.random.default_rng(0).standard_normal((1, 1, cell.input_size))
+    hs, state, _ = cell.forward(x)
+    return hs[0].shape != state[0].shape or not np.array_equal(hs[0], state[0])
+
+
+def _forward_step(fn, x, state, params, readout):
+    """``(state_next as a tuple, output, cache)`` from a student's step_forward."""
+    if readout:
+        result = attempt(fn, x, _unpack(state), params, what="step_forward")
+        if not isinstance(result, tuple) or len(result) != 3:
+            raise CheckFailed("step_forward must return a triple (state, y, cache): this "
+                              "cell's output y_t is read out of its state; got "
+                              f"{type(result).__name__}"
+                              + (f" of length {len(result)}" if isinstance(result, tuple)
+                                 else ""))
+        nxt, y, cache = result
+        return _as_tuple(nxt), y, cache
+    nxt, cache = _pair(attempt(fn, x, _unpack(state), params, what="step_forward"),
+                       "step_forward", "(state, cache)")
+    nxt = _as_tuple(nxt)
+    return nxt, nxt[0], cache
+
+
+def _backward_step(fn, dy, dstate, cache, readout):
+    """A student's step_backward: with dy as its own argument for a readout cell, added
+    to the gradient reaching h_t (the state's first component) otherwise."""
+    if readout:
+        return attempt(fn, dy, _unpack(dstate), cache, what="step_backward")
+    dstate = (dstate[0] + dy,) + tuple(dstate[1:])          # loss at t + carried
+    return attempt(fn, _unpack(dstate), cache, what="step_backward")
+
+
 class _StepPairCell(RecurrentCell):
     """A sequence cell built from a student's step_forward / step_backward, with the
     parameters of a reference cell, so :func:`rnnzoo.gradcheck` can check the pair
     through a whole sequence (BPTT adds the gradient carried between steps)."""
 
-    def __init__(self, reference, step_forward, step_backward):
+    def __init__(self, reference, step_forward, step_backward, readout):
         self._reference, self._f, self._b = reference, step_forward, step_backward
+        self._readout = readout
         self.state_names = reference.state_names
         self.name = f"your {reference.name} steps"
         super().__init__(reference.input_size, reference.hidden_size, seed=reference.seed,
@@ -109,17 +148,19 @@ class _StepPairCell(RecurrentCell):
     def init_params(self, rng):
         return {k: to_numpy(v).copy() for k, v in self._reference.params.items()}
 
+    @property
+    def output_size(self):
+        return self._reference.output_size
+
     def initial_state(self, batch):
         return self._reference.initial_state(batch)
 
     def _forward(self, x, state0):
         state, hs, steps = state0, [], []
         for t in range(x.shape[0]):
-            nxt, cache_t = _pair(attempt(self._f, x[t], _unpack(state), self.params,
-                                         what="step_forward"), "step_forward",
-                                 "(state, cache)")
-            state = _as_tuple(nxt)
-            hs.append(state[0])
+            state, y, cache_t = _forward_step(self._f, x[t], state, self.params,
+                                              self._readout)
+            hs.append(y)
             steps.append(cache_t)
         return (np.stack(hs), tuple(np.array(s) for s in state),
                 Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1], steps=steps))
@@ -128,10 +169,9 @@ class _StepPairCell(RecurrentCell):
         grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         dx, dh_norm = np.empty_like(cache.x), np.empty(cache.T)
         for t in reversed(range(cache.T)):
-            dstate = (dstate[0] + dhs[t],) + tuple(dstate[1:])   # loss at t + carried
-            dh_norm[t] = np.linalg.norm(dstate[0])
-            dx[t], dprev, g = attempt(self._b, _unpack(dstate), cache.steps[t],
-                                      what="step_backward")
+            dh_norm[t] = np.linalg.norm(dstate[0] + (0 if self._readout else dhs[t]))
+            dx[t], dprev, g = _backward_step(self._b, dhs[t], dstate, cache.steps[t],
+                                             self._readout)
             for k in grads:
                 grads[k] += g[k]
             dstate = _as_tuple(dprev)
@@ -173,6 +213,23 @@ def _check_gates(ref, grads, grads_e):
                           f"as the gradient that reaches them all. {wrong[0][3]}")
 
 
+def _name_a_dropped_carried_gradient(ref, dy, ref_cache, dstate1, dx, dx_expected, readout):
+    """Raise a CheckFailed naming the state component whose carried gradient the
+    student's backward ignores, when dx equals the cell's dx with that component's
+    incoming gradient set to zero (the classic BPTT bug: forgetting dh_next)."""
+    for k, name in enumerate(ref.state_names):
+        if not readout and k == 0:
+            continue      # there dL/dh_t is the whole incoming gradient, not a carried part
+        dropped = dstate1[:k] + (np.zeros_like(dstate1[k]),) + dstate1[k + 1:]
+        dx_dropped = to_numpy(ref.backward(dy[None], ref_cache, dropped)[0])[0]
+        if not np.allclose(dx_dropped, dx_expected) and \
+                np.allclose(np.asarray(dx, dtype=float), dx_dropped, rtol=1e-6, atol=1e-9):
+            raise CheckFailed(f"step_backward ignores the gradient carried back into the "
+                              f"state component {name!r} from step t+1 (its entry of "
+                              f"dstate_next): your dx is what it would be with that gradient "
+                              f"set to zero; add it to the gradient {name}_t gets at this step")
+
+
 def check_step(cell_name, step_forward, step_backward, *, options=None, input_size=3,
                hidden_size=4, batch=2, T=5, seed=0, verbose=True):
     """Check a textbook step pair against rnnzoo's cell ``cell_name`` (float64).
@@ -182,21 +239,25 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
     ``W_hh``, ...). Returns ``(state_next, cache)``.
     ``step_backward(dstate_next, cache)`` returns ``(dx, dstate, grads)`` with grads a
     dict of the params' keys and shapes.
+
+    A cell whose output is read out of its state rather than being its first component
+    (S4D, S6, the LRU, DeltaNet, mLSTM; found by one step of the cell) takes the readout
+    pair of :mod:`rnnzoo.reference`: ``step_forward(x, state, params) -> (state_next, y,
+    cache)`` and ``step_backward(dy, dstate_next, cache) -> (dx, dstate, grads)``, where dy
+    is dL/dy_t and dstate_next the gradient carried back into the new state.
     """
     ref = make(cell_name, input_size, hidden_size, seed=seed, dtype=np.float64,
                **(options or {}))
     rng = np.random.default_rng(seed + 1)
     x = rng.standard_normal((batch, input_size))
     state0 = tuple(0.5 * rng.standard_normal(s.shape) for s in ref.initial_state(batch))
-    names = ref.state_names
+    names, readout = ref.state_names, _is_readout(ref)
     # 1. forward on fixed inputs: shapes, then values, against rnnzoo's cell
-    _, state1, ref_cache = ref.forward(x[None], state0)
+    hs1, state1, ref_cache = ref.forward(x[None], state0)
     params = {k: to_numpy(v).copy() for k, v in ref.params.items()}
     before = {k: v.copy() for k, v in params.items()}
     x_in, s_in = x.copy(), tuple(s.copy() for s in state0)
-    got, cache = _pair(attempt(step_forward, x_in, _unpack(s_in), params,
-                               what="step_forward"), "step_forward", "(state, cache)")
-    got = _as_tuple(got)
+    got, y, cache = _forward_step(step_forward, x_in, s_in, params, readout)
     if len(got) != len(names):
         raise CheckFailed(f"step_forward returned {len(got)} state component(s); "
                           f"{cell_name} has {len(names)}: {names}")
@@ -204,6 +265,9 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
         check_close(g, e, f"step_forward's {name}_t", rtol=1e-7,
                     hint="compare your equations with the cell's docstring, "
                          f"rnnzoo.get_cell_class({cell_name!r}).__doc__")
+    if readout:
+        check_close(y, hs1[0], "step_forward's output y_t", rtol=1e-7,
+                    hint="the state is right, so look at how y_t is read out of it")
     for k in params:
         if not np.array_equal(params[k], before[k]):
             raise CheckFailed(f"step_forward changed params[{k!r}]: a step must not modify "
@@ -212,10 +276,12 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
         raise CheckFailed("step_forward changed its input x or state in place")
     # 2. backward on fixed inputs: against the cell's backward
     dstate1 = tuple(rng.standard_normal(s.shape) for s in state0)
-    dx_e, dstate0_e, grads_e = ref.backward(np.zeros((1, batch, hidden_size)), ref_cache,
-                                            dstate1)
-    result = attempt(step_backward, _unpack(tuple(d.copy() for d in dstate1)), cache,
-                     what="step_backward")
+    # a readout cell's dy is its own argument; otherwise the carried dh_t already holds it
+    dy = rng.standard_normal((batch, ref.output_size)) if readout else \
+        np.zeros((batch, ref.output_size))
+    dx_e, dstate0_e, grads_e = ref.backward(dy[None], ref_cache, dstate1)
+    result = _backward_step(step_backward, dy.copy(), tuple(d.copy() for d in dstate1),
+                            cache, readout)
     if not isinstance(result, tuple) or len(result) != 3:
         raise CheckFailed("step_backward must return a triple (dx, dstate, grads); got "
                           f"{type(result).__name__}")
@@ -229,14 +295,19 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
             raise CheckFailed(f"step_backward's grads[{k!r}] has shape {np.shape(grads[k])}; "
                               f"expected {params[k].shape}, the shape of params[{k!r}]")
     _check_gates(ref, grads, grads_e)
-    check_close(dx, dx_e[0], "step_backward's dx")
+    try:
+        check_close(dx, dx_e[0], "step_backward's dx")
+    except CheckFailed:
+        _name_a_dropped_carried_gradient(ref, dy, ref_cache, dstate1, dx, dx_e[0],
+                                          readout)
+        raise
     for name, g, e in zip(names, _as_tuple(dstate0), dstate0_e):
         check_close(g, e, f"step_backward's d{name}_prev (the gradient carried back along "
                           f"{name})")
     for k in params:
         check_close(grads[k], grads_e[k], f"step_backward's grads[{k!r}]")
     # 3. finite differences through a whole sequence made of the student's steps
-    pair = _StepPairCell(ref, step_forward, step_backward)
+    pair = _StepPairCell(ref, step_forward, step_backward, readout)
     xs = np.random.default_rng(seed + 2).standard_normal((T, batch, input_size))
     report = gradcheck(pair, xs)
     if not report.passed:
