@@ -217,3 +217,43 @@ def test_split_exercise_and_mark_schemes():
     parts = nbgrader_kit._split_written(md, "nb")
     assert parts == [("text", "1. Why?"), ("answer", "### BEGIN SOLUTION\nBecause.\n"
                      "*Mark scheme:*\n2 points\n### END SOLUTION"), ("text", "2. Next.")]
+
+
+def _twin_steps(name, drop_carried=False):
+    """The textbook twin's readout step pair in the student's form (a one-component state
+    as a bare array), optionally with the bug of ignoring the carried gradient."""
+    from rnnzoo import make, reference  # noqa: F401  (registers the twins)
+    from rnnzoo.reference import delta_rule, s4d
+    pairs = {"deltanet": (delta_rule.step_forward, delta_rule.step_backward),
+             "s4d": (s4d.s4d_step_forward, s4d.s4d_step_backward)}
+    forward, backward = pairs[name]
+    options = reference.get(name).options_of(make(name, 3, 4))
+    as_tuple = lambda s: s if isinstance(s, tuple) else (s,)  # noqa: E731
+
+    def step_forward(x, state, params):
+        return forward(x, as_tuple(state), params, **options)
+
+    def step_backward(dy, dstate, cache):
+        dstate = as_tuple(dstate)
+        if drop_carried:
+            dstate = tuple(np.zeros_like(d) for d in dstate)
+        return backward(dy, dstate, cache)
+    return step_forward, step_backward
+
+
+@pytest.mark.parametrize("name, state", [("deltanet", "S"), ("s4d", "x")])
+def test_check_step_takes_readout_pairs_and_names_a_dropped_carried_gradient(name, state):
+    """Pass: a cell whose output is read out of its state (y_t = S_t q or 2 Re C x_t) is
+    checked with the readout pair (state, y, cache) / (dy, dstate, cache), the twin passes
+    with gradcheck's error near 1e-9, and a backward that ignores the gradient carried
+    into the state is told so by name, not only that dx is wrong."""
+    report = selfcheck.check_step(name, *_twin_steps(name), verbose=False)
+    assert report.passed and report.worst_rel_err < 1e-6
+    with pytest.raises(selfcheck.CheckFailed,
+                       match=f"ignores the gradient carried back into the state component "
+                             f"'{state}'"):
+        selfcheck.check_step(name, *_twin_steps(name, drop_carried=True), verbose=False)
+    step_forward, step_backward = _twin_steps(name)
+    with pytest.raises(selfcheck.CheckFailed, match=r"must return a triple \(state, y, cache\)"):
+        selfcheck.check_step(name, lambda x, s, p: step_forward(x, s, p)[::2], step_backward,
+                             verbose=False)
