@@ -45,6 +45,8 @@ autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
+# the cells list their constructor options under "Options", parsed like "Parameters"
+napoleon_custom_sections = [("Options", "params_style")]
 
 bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "alpha"

@@ -56,6 +56,8 @@ class AntisymmetricRNN(RecurrentCell):
     init_std : float > 0, default 1.0
         σ_W above.
 
+    Notes
+    -----
     Shapes: x (T, B, D), h (B, H); W (H, H), V_h (H, D), b_h (H,); gated: V_z (H, D),
     b_z (H,).
     """

@@ -58,6 +58,8 @@ class CoRNN(RecurrentCell):
     epsilon : float >= 0, default 8.0
     damping : "implicit" (default) or "explicit"
 
+    Notes
+    -----
     Shapes: x (T, B, D), y and z (B, H); W and W_z (𝒲) (H, H), V (H, D), b (H,).
     """
 

@@ -68,6 +68,8 @@ class DeltaRNN(RecurrentCell):
         The initial value of every entry of α: 2.0, what the paper used on Penn
         Treebank (the Theano layer's default is 1.0; Mali's code uses 2.0).
 
+    Notes
+    -----
     Parameters, shapes and initialization: x (T, B, D), h (B, H); W (H, D), V (H, H)
     from N(0, 0.05²) (the Theano code's Gaussian init with the released script's
     ``WGHT_SD=0.05``); α, β₁, β₂ (H,) start at ``alpha``, 1, 1; b_z, b_r (H,) at 0.

@@ -70,6 +70,8 @@ class EURNN(UnitaryRNNBase):
         True (default): the unitary cell above. False: the real orthogonal variant.
     nonlinearity : "modrelu" (default) or "identity" (h_t = z_t, for demonstrations)
 
+    Notes
+    -----
     Shapes: x (T, B, D), h (B, 2N) (real variant (B, N)); U_re and U_im (N, D) (real: U);
     tunable: theta_A and phi_A (ceil(L/2), N//2), theta_B and phi_B (L//2, (N-1)//2)
     (omitted when empty); fft: theta and phi (log₂N, N/2); omega (N,); b (N,). The real

@@ -128,6 +128,8 @@ class FastWeights(RecurrentCell):
     memory : "auto" (default), "history" or "materialized"
         How A(t) v is computed; see above. Same function, same gradients.
 
+    Notes
+    -----
     Parameters, shapes and initialization: x (T, B, D), h (B, H), A (B, H, H);
     W (H, H) = 0.05 I (the reproductions, after Hinton's talk on this paper: a small
     identity), C (H, D) ~ U(±√(2/D)) (GokuMohandas/fast-weights), LN gain g (H,) = 1 and

@@ -137,6 +137,8 @@ class IndRNN(RecurrentCell):
         :math:`W \sim \mathcal N(0, \text{input\_std}^2)`; 0.001 as the authors'
         adding-problem code (``in2hidW``). b = 0.
 
+    Notes
+    -----
     The authors' tanh runs use a larger bound, U_bound = (MAG / 0.9^(T/10))^(1/T), to make
     up for tanh' < 1, and draw u symmetrically: for tanh, adding/adding.py gives both
     layers ``Uniform(range=(U_bound))``, which lasagne reads as U(-U_bound, U_bound)

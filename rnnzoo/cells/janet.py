@@ -46,6 +46,8 @@ class JANET(RecurrentCell):
         :math:`T_{max}`, the longest dependency expected in the data (the authors use
         the sequence length, e.g. 784 for pixel MNIST). At least 2.
 
+    Notes
+    -----
     Parameters and shapes: x (T, B, D), h (B, H);
     ``W`` = [W_f; W_c] (2H, D), ``U`` = [U_f; U_c] (2H, H), ``b`` = [b_f; b_c] (2H,).
     Both gates read h_{t-1} directly, so the recurrent products are one matmul call per

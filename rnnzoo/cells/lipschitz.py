@@ -56,6 +56,8 @@ class LipschitzRNN(RecurrentCell):
     init_std : float > 0, default 0.1
         σ above.
 
+    Notes
+    -----
     Shapes: x (T, B, D), h (B, H); B and C (H, H), U (H, D), b (H,).
     """
 

@@ -102,6 +102,8 @@ class LMU(RecurrentCell):
     theta : the window in steps, a real > 0 (100.0)
     memory_size : d, the Legendre order, an integer >= 1 (12)
 
+    Notes
+    -----
     Shapes: x (T, B, D), h (B, H), m (B, d); e_x (D,), e_h (H,), e_m (d,), W_x (H, D),
     W_h (H, H), W_m (H, d).
     """

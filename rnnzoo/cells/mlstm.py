@@ -56,7 +56,7 @@ class MLSTM(RecurrentCell):
     CHUNK = 32 steps, builds each chunk's C_t in one reused buffer, and the backward
     rebuilds them from the checkpoint (one more pass of the memory update), so the cache
     holds (T/32 + 1) B H d numbers of C plus every n_t, (T + 1) B H. "parallel" (the authors'
-    ``parallel_stabilized_simple``, attention-like) unrolls it: with F_t = Σ_{τ<=t} ℓ_τ,
+    ``parallel_stabilized_simple``, attention-like) unrolls it: with F_t = Σ_{τ<=t} ℓ_τ, ::
 
         h̃_t = [Σ_{s<=t} D_ts (q_t·k_s/√d) v_s + D_t0 C_0 q_t] / max(|Σ_s D_ts q_t·k_s/√d
               + D_t0 n_0·q_t|, e^{-m_t}),   D_ts = e^{F_t - F_s + ĩ_s - m_t},
@@ -91,11 +91,13 @@ class MLSTM(RecurrentCell):
     form : "recurrent" (default) or "parallel"
         Same function, same gradients; see above.
 
+    Notes
+    -----
     All projections of x are one GEMM before the time loop (one after it for dL/dW and
     dL/dx); the gates' elementwise functions run over all T at once. The gates (m, i, f)
     never read C or n, so a first loop over (B, K) scalars computes them; C and n are then
-    a diagonal linear recurrence with one coefficient f_t per head. :func:`rnnzoo.core.
-    scan.linear_scan` would need that coefficient broadcast to a (T, B, K d²) array, as
+    a diagonal linear recurrence with one coefficient f_t per head.
+    :func:`rnnzoo.core.scan.linear_scan` would need that coefficient broadcast to a (T, B, K d²) array, as
     big as every C_t, and its form on NumPy is this loop anyway, so the cell loops.
     """
 

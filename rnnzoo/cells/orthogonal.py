@@ -102,6 +102,8 @@ class OrthogonalRNN(RecurrentCell):
     n_negative : int in [0, H]
         The number of -1 entries of D (cayley only; 0 as scoRNN's code default).
 
+    Notes
+    -----
     Shapes: x (T, B, D), h (B, H); V (H, D), S (H, H), b (H,).
     """
 

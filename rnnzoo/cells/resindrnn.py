@@ -92,6 +92,8 @@ class ResidualIndRNN(RecurrentCell):
         layer (the one feeding the readout); the others start with u ~ U(0, 1) (the
         authors' networks: U(0, MAG^(1/T)); see IndRNN's ``u_init``).
 
+    Notes
+    -----
     Initialization: :math:`W^{(l)} \sim \mathcal N(0, 1/(2 \cdot \text{fan\_in}))`,
     b = 0, g = 1. The W is the authors' Theano init: Sunnydreamrain/IndRNN_Theano_Lasagne,
     cPTB/penntree_charlevel_rernn.py (the residual script), module level:

@@ -41,6 +41,8 @@ class ElmanRNN(RecurrentCell):
         1 a linear recurrence would blow up; with tanh it is *necessary, not sufficient*
         for exploding gradients (Pascanu, Mikolov & Bengio, 2013): notebook 01 shows both.
 
+    Notes
+    -----
     Shapes: x (T, B, D), h (B, H); W_ih (H, D), W_hh (H, H), b_ih (H,), b_hh (H,).
     """
 

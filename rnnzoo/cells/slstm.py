@@ -104,6 +104,8 @@ class SLSTM(RecurrentCell):
         paper's exponential forget gate (ℓ = f̃, so the forget "gate" may exceed 1: the
         normalizer n grows with c and h stays a weighted average).
 
+    Notes
+    -----
     Initialization (the authors' defaults, ``sLSTMCellConfig``): R = 0
     (``recurrent_weight_init="zeros"``); W ~ N(0, 2/(5 D)) (their ``small_init`` on the
     gate projections, Nguyen & Salazar 2019); b_i = b_z = b_o = 0 and the forget bias

@@ -89,6 +89,8 @@ class UnICORNN(RecurrentCell):
     alpha : α >= 0 (30.65)
     memory : "reconstruct" (default) or "store", see above
 
+    Notes
+    -----
     Shapes: x (T, B, D), y and z (B, H); V (H, D), b (H,), w (H,), c (H,).
     """
 

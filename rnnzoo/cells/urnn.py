@@ -47,6 +47,8 @@ class URNN(UnitaryRNNBase):
         "identity" (h_t = z_t) is for demonstrations: the gradient norm is then exactly
         preserved through time.
 
+    Notes
+    -----
     Shapes: x (T, B, D), h (B, 2N); V_re and V_im (N, D), theta (3, N), r_re and r_im
     (2, N), b (N,) (no b with "identity").
 
@@ -55,9 +57,9 @@ class URNN(UnitaryRNNBase):
     :math:`\mathcal U[-\pi, \pi]`, reflection entries :math:`\mathcal U[-1, 1]`; b
     :math:`\mathcal U(\pm 0.01)` as the authors' code (the draft says 0). The authors'
     code (amarshah/complex_RNN, models.py, ``complex_RNN``) also draws the angles
-    :math:`\mathcal U[-\pi, \pi]` (``theta = ... rng.uniform(low=-np.pi, high=np.pi,
-    size=(3, n_hidden))``); only versions before its commit 938c263 (2015-12-14) drew
-    them Glorot-uniform. Where the code differs: the reflections are Glorot-uniform,
+    :math:`\mathcal U[-\pi, \pi]`
+    (``theta = ... rng.uniform(low=-np.pi, high=np.pi, size=(3, n_hidden))``); only
+    versions before its commit 938c263 (2015-12-14) drew them Glorot-uniform. Where the code differs: the reflections are Glorot-uniform,
     ``reflection = initialize_matrix(2, 2*n_hidden, ...)``, i.e. :math:`\mathcal
     U(\pm\sqrt{6/(2 + 2N)})` (R depends only on r's direction, so the same distribution
     of R, but a different scale of r); V is one real (D, 2N) matrix there, so its
