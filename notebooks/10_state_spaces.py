@@ -411,3 +411,109 @@ print("PASS: your horizon is where the measured gradient falls to 1%")
 ### BEGIN HIDDEN TESTS
 assert abs(horizon(0.1, 0.5, np.exp(-1)) - 20.0) < 1e-9
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# 4. **The S4D step and its backward, by hand.** One step of the cell's recurrent mode,
+#    for every channel h (H of them) and complex mode n (N per channel) at once; the
+#    parameters are the keys of `params`:
+#
+#    $$\begin{aligned}
+#    \Delta &= e^{\texttt{log\_dt}}, \quad
+#    A = -e^{\texttt{log\_A\_real}} + i\,\texttt{A\_imag}, \quad
+#    \bar A = e^{\Delta A}, \quad \bar B = (e^{\Delta A} - 1) / A, \quad
+#    C = \texttt{C\_re} + i\,\texttt{C\_im}, \\
+#    v_t &= W_{in} u_t, \qquad x_t = \bar A\, x_{t-1} + \bar B\, v_t, \qquad
+#    y_t = 2\,\mathrm{Re} \textstyle\sum_n C_n x_{t,n} + D\, v_t .
+#    \end{aligned}$$
+#
+#    $\bar A$, $\bar B$ are Exercise 1's hold (write them inline: the check runs this cell
+#    on its own). $v_t = W_{in} u_t$ only when `params` has `"W_in"` (the cell adds it when
+#    input_size ≠ hidden_size); otherwise $v_t = u_t$. Shapes: the input u (B, K); `log_dt`
+#    and `D` (H,); `log_A_real`, `A_imag`, `C_re`, `C_im` (H, N); `W_in` (H, K); y_t (B, H).
+#    The state $x_t$ is complex (B, H, N) inside the step but crosses its boundary as the
+#    real (B, 2HN) array `[Re x, Im x]`, each half flattened channel by channel
+#    (`x.real.reshape(B, -1)`), as the cell stores it.
+#
+#    `s4d_step_forward(u, state, params)` returns `(state_t, y_t, cache)`: y_t is read out
+#    of the state, so it is returned beside it. `s4d_step_backward(dy, dstate, cache)` gets
+#    $\partial L/\partial y_t$ (B, H) and the gradient carried back from step t+1 into the
+#    packed state (B, 2HN), and returns `(du, dstate_prev, grads)`: du (B, K), the gradient
+#    carried on into the packed $x_{t-1}$ (B, 2HN), and `grads` with exactly the keys and
+#    shapes of `params`, including `log_dt`, `log_A_real` and `A_imag` through $\bar A$ and
+#    $\bar B$.
+#
+#    Keep the gradient of a complex $z$ as one complex number
+#    $g_z = \partial L/\partial\,\mathrm{Re}\,z + i\,\partial L/\partial\,\mathrm{Im}\,z$
+#    (the two halves of the packed gradient are its real and imaginary parts). Then: for
+#    $z = f(w)$ holomorphic (a product, `exp`, a quotient), $g_w = \overline{f'(w)}\, g_z$,
+#    summed over every z that w reaches; a real $p$ that z depends on gets
+#    $\partial L/\partial p = \mathrm{Re}(\overline{\partial z/\partial p}\, g_z)$; and
+#    $y = \mathrm{Re}\, z$ gives $g_z = \partial L/\partial y$.
+#
+#    What this backward teaches: the step is linear in its state, through a map that does
+#    not depend on the input, so the carried gradient meets the same map at every step
+#    back; section 2 measured where that leads, and here you write the map. In the
+#    check's messages `x_t` is the state (the cell's name for it) and `dx` the input's
+#    gradient (the contract's name); it compares your step with the cell in recurrent mode.
+
+# %%
+def s4d_step_forward(u, state, params):
+    """u (B, K), state [Re x, Im x] (B, 2HN) -> (state_t (B, 2HN), y_t (B, H), cache)."""
+    ### BEGIN SOLUTION
+    H, N = params["log_A_real"].shape
+    x_prev = (state[:, :H * N] + 1j * state[:, H * N:]).reshape(-1, H, N)  # unpack
+    dt = np.exp(params["log_dt"])                          # Δ = exp(log_dt), (H,)
+    A = -np.exp(params["log_A_real"]) + 1j * params["A_imag"]   # A, (H, N)
+    Abar = np.exp(dt[:, None] * A)                         # Ā = exp(Δ A)
+    Bbar = (Abar - 1) / A                                  # B̄ = (exp(Δ A) - 1) / A
+    C = params["C_re"] + 1j * params["C_im"]               # C = C_re + i C_im
+    v = u @ params["W_in"].T if "W_in" in params else u    # v_t = W_in u_t, or u_t
+    x = Abar * x_prev + Bbar * v[:, :, None]               # x_t = Ā x_{t-1} + B̄ v_t
+    y = 2 * (C * x).sum(axis=2).real + params["D"] * v     # y_t = 2 Re Σ_n C x_t + D v_t
+    state_next = np.concatenate([x.real.reshape(len(u), -1), x.imag.reshape(len(u), -1)],
+                                axis=1)                    # pack: [Re x_t, Im x_t]
+    return state_next, y, (u, v, x_prev, x, dt, A, Abar, Bbar, C, params)
+    ### END SOLUTION
+
+
+def s4d_step_backward(dy, dstate, cache):
+    """dy (B, H), dstate (B, 2HN) -> (du (B, K), dstate_prev (B, 2HN), grads)."""
+    ### BEGIN SOLUTION
+    u, v, x_prev, x, dt, A, Abar, Bbar, C, params = cache
+    B, H, N = x.shape
+    dx = (dstate[:, :H * N] + 1j * dstate[:, H * N:]).reshape(B, H, N)   # unpack: carried
+    dx = dx + 2 * np.conj(C) * dy[:, :, None]              # y_t = 2 Re Σ_n C x_t
+    dC = 2 * (dy[:, :, None] * np.conj(x)).sum(axis=0)     # y_t = 2 Re Σ_n C x_t
+    dD = (dy * v).sum(axis=0)                              # y_t = .. + D v_t
+    dv = dy * params["D"]                                  # y_t = .. + D v_t
+    dx_prev = np.conj(Abar) * dx                           # x_t = Ā x_{t-1} + ..
+    dAbar = (np.conj(x_prev) * dx).sum(axis=0)             # x_t = Ā x_{t-1} + ..
+    dBbar = (v[:, :, None] * dx).sum(axis=0)               # x_t = .. + B̄ v_t
+    dv = dv + (np.conj(Bbar) * dx).real.sum(axis=2)        # x_t = .. + B̄ v_t (v real)
+    d_dtA = np.conj(Abar) * dAbar                          # Ā = exp(Δ A)
+    dA = dt[:, None] * d_dtA                               # Δ A: A side
+    ddt = (np.conj(A) * d_dtA).real.sum(axis=1)            # Δ A: Δ side
+    dA = dA + np.conj((dt[:, None] * Abar - Bbar) / A) * dBbar   # B̄ = (exp(Δ A) - 1) / A
+    ddt = ddt + (np.conj(Abar) * dBbar).real.sum(axis=1)   # B̄: ∂B̄/∂Δ = exp(Δ A)
+    grads = {"log_dt": dt * ddt,                           # Δ = exp(log_dt)
+             "log_A_real": A.real * dA.real,               # A = -exp(log_A_real) + ..
+             "A_imag": dA.imag,                            # A = .. + i A_imag
+             "C_re": dC.real, "C_im": dC.imag,             # C = C_re + i C_im
+             "D": dD}
+    du = dv
+    if "W_in" in params:
+        grads["W_in"] = dv.T @ u                           # v_t = W_in u_t
+        du = dv @ params["W_in"]                           # v_t = W_in u_t
+    dstate_prev = np.concatenate([dx_prev.real.reshape(B, -1), dx_prev.imag.reshape(B, -1)],
+                                 axis=1)                   # pack: [Re, Im]
+    return du, dstate_prev, grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("s4d", s4d_step_forward, s4d_step_backward, options={"mode": "recurrent"})
+### BEGIN HIDDEN TESTS
+# other sizes (input_size = hidden_size: no W_in), a batch of one, another seed, another
+# number of modes, and the cell's default convolution mode (the same map)
+selfcheck.check_step("s4d", s4d_step_forward, s4d_step_backward, input_size=3, hidden_size=3,
+                     batch=1, seed=7, options={"state_size": 5}, verbose=False)
+### END HIDDEN TESTS

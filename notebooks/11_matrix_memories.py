@@ -348,3 +348,96 @@ print("PASS: 1 - β‖k‖² once, 1 for the rest")
 ### BEGIN HIDDEN TESTS
 assert np.allclose(householder_eigenvalues(np.array([1.0, 0.0]), 2.0), [-1.0, 1.0])
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# 4. **The DeltaNet step and its backward.** Exercise 2 wrote one memory; the `deltanet`
+#    cell runs that write on every head of a batch, with q, k, v and β computed from
+#    $x_t$, and reads the memory out:
+#
+#    $$\begin{aligned}
+#    q &= W_q x_t, \quad k = W_k x_t, \quad v = W_v x_t \quad \text{(each split into
+#    heads of size } d\text{)}, \qquad \beta = r\,\sigma(w_\beta x_t), \\
+#    \hat q &= q / \sqrt{\|q\|^2 + \epsilon}, \quad \hat k = k / \sqrt{\|k\|^2 + \epsilon},
+#    \qquad \epsilon = 10^{-6}, \\
+#    S_t &= S_{t-1} (I - \beta \hat k \hat k^\top) + \beta v \hat k^\top
+#    = S_{t-1} + \beta (v - S_{t-1} \hat k) \hat k^\top, \qquad o_t = S_t \hat q .
+#    \end{aligned}$$
+#
+#    The keys of `params` are `W_q`, `W_k`, `W_v` (H, D) and `w_beta` (heads, D), no
+#    biases; head j uses rows j·d:(j+1)·d of each $W$ (`q.reshape(B, heads, d)`) and row j
+#    of `w_beta`, with d = H / heads. r is the cell's option `beta_range` (1 by default;
+#    the function takes it as an argument). Shapes: x (B, D); the state is the one array
+#    S (B, heads, d, d), passed and returned bare (no tuple); o_t (B, H), the heads side
+#    by side.
+#
+#    `deltanet_step_forward(x, S_prev, params)` returns `(S_t, o_t, cache)`: the output
+#    is read out of the state, so it comes back beside it.
+#    `deltanet_step_backward(do, dS_next, cache)` gets $\partial L/\partial o_t$ (B, H)
+#    and the gradient carried back from step t+1 into $S_t$ (B, heads, d, d), and returns
+#    `(dx, dS_prev, grads)`: dx (B, D), the gradient carried on into $S_{t-1}$, and
+#    `grads` with exactly the keys and shapes of `params`. Go through the normalization
+#    too: $\hat k$'s length does not depend on k, but $r = \sqrt{\|k\|^2 + \epsilon}$ does.
+#
+#    What this backward teaches: like the forward, the gradient carried from $S_t$ back
+#    to $S_{t-1}$ is linear in what arrives; once you have written it, compare the map
+#    with Exercise 3's eigenvalues to see whether a gradient through the memory can grow.
+
+# %%
+def deltanet_step_forward(x, S_prev, params, beta_range=1.0):
+    """x (B, D), S_prev (B, heads, d, d) -> (S_t (B, heads, d, d), o_t (B, H), cache)."""
+    ### BEGIN SOLUTION
+    B, heads = x.shape[0], params["w_beta"].shape[0]
+    q = (x @ params["W_q"].T).reshape(B, heads, -1)       # q = W_q x_t, split into heads
+    k = (x @ params["W_k"].T).reshape(B, heads, -1)       # k = W_k x_t
+    v = (x @ params["W_v"].T).reshape(B, heads, -1)       # v = W_v x_t
+    r_q = np.sqrt((q ** 2).sum(axis=-1, keepdims=True) + 1e-6)
+    r_k = np.sqrt((k ** 2).sum(axis=-1, keepdims=True) + 1e-6)
+    q_hat, k_hat = q / r_q, k / r_k                       # q̂ = q / r_q, k̂ = k / r_k
+    sig = 1 / (1 + np.exp(-(x @ params["w_beta"].T)))     # σ(w_β x_t), (B, heads)
+    beta = beta_range * sig                               # β = r σ(w_β x_t)
+    e = v - np.einsum("bhij,bhj->bhi", S_prev, k_hat)     # e = v - S_{t-1} k̂
+    S = S_prev + np.einsum("bh,bhi,bhj->bhij", beta, e, k_hat)   # S_t = S_{t-1} + β e k̂ᵀ
+    o = np.einsum("bhij,bhj->bhi", S, q_hat)              # o_t = S_t q̂
+    return S, o.reshape(B, -1), (x, S_prev, S, q_hat, r_q, k_hat, r_k, e, sig, beta, params)
+    ### END SOLUTION
+
+
+def deltanet_step_backward(do, dS_next, cache):
+    """do (B, H), dS_next (B, heads, d, d) -> (dx (B, D), dS_prev (B, heads, d, d), grads)."""
+    ### BEGIN SOLUTION
+    x, S_prev, S, q_hat, r_q, k_hat, r_k, e, sig, beta, params = cache
+    B, heads = x.shape[0], beta.shape[1]
+    do = do.reshape(B, heads, -1)
+    dS = dS_next + np.einsum("bhi,bhj->bhij", do, q_hat)  # o_t = S_t q̂ (S side) + carried
+    dq_hat = np.einsum("bhij,bhi->bhj", S, do)            # o_t = S_t q̂ (q̂ side)
+    dw = np.einsum("bhij,bhj->bhi", dS, k_hat)            # S_t = .. + w k̂ᵀ (w = β e): w side
+    dk_hat = np.einsum("bhij,bhi->bhj", dS, e) * beta[..., None]   # S_t = .. + w k̂ᵀ: k̂ side
+    dbeta = (dw * e).sum(axis=-1)                         # w = β e (β side)
+    de = beta[..., None] * dw                             # w = β e (e side)
+    dv = de                                               # e = v - S_{t-1} k̂
+    dk_hat = dk_hat - np.einsum("bhij,bhi->bhj", S_prev, de)   # e = v - S_{t-1} k̂ (k̂ side)
+    dS_prev = dS - np.einsum("bhi,bhj->bhij", de, k_hat)  # S_{t-1} side of S_t and of e
+    dq = (dq_hat - q_hat * (q_hat * dq_hat).sum(-1, keepdims=True)) / r_q   # q̂ = q / r_q
+    dk = (dk_hat - k_hat * (k_hat * dk_hat).sum(-1, keepdims=True)) / r_k   # k̂ = k / r_k
+    dpre = dbeta * beta * (1 - sig)                       # β = r σ(w_β x_t)
+    dq, dk, dv = (g.reshape(B, -1) for g in (dq, dk, dv))  # heads side by side again
+    grads = {"W_q": dq.T @ x, "W_k": dk.T @ x, "W_v": dv.T @ x,   # q, k, v = W x_t
+             "w_beta": dpre.T @ x}                        # w_β x_t
+    dx = (dq @ params["W_q"] + dk @ params["W_k"] + dv @ params["W_v"]    # q, k, v = W x_t
+          + dpre @ params["w_beta"])                      # w_β x_t
+    return dx, dS_prev, grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("deltanet", deltanet_step_forward, deltanet_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes, three heads of size 2, a batch of one, another seed and beta_range = 2 (the
+# negative-eigenvalue range: β up to 2)
+def _forward_r2(x, S_prev, params):
+    return deltanet_step_forward(x, S_prev, params, beta_range=2.0)
+
+
+selfcheck.check_step("deltanet", _forward_r2, deltanet_step_backward, input_size=2,
+                     hidden_size=6, batch=1, seed=7, options={"heads": 3, "beta_range": 2.0},
+                     verbose=False)
+### END HIDDEN TESTS
