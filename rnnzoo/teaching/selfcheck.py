@@ -187,7 +187,7 @@ def _check_gates(ref, grads, grads_e):
     and bias (the cell's ``gate_names`` give the blocks' order), so that a wrong gate is
     named ("your lstm forget-gate gradient (rows H:2H of W_ih) is wrong") before dx and
     the carried gradients, which mix every gate, are compared. Cells without
-    ``gate_names`` are compared whole, after dx."""
+    ``gate_names`` have their gradients compared whole."""
     gates, H, cell = getattr(ref, "gate_names", ()), ref.hidden_size, ref.name.upper()
     wrong = []                                   # (gate, rows, key, reason) per wrong gate
     for k, gate in enumerate(gates):
@@ -300,6 +300,10 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
     except CheckFailed:
         _name_a_dropped_carried_gradient(ref, dy, ref_cache, dstate1, dx, dx_e[0],
                                           readout)
+        # dx mixes every path back to x; a wrong parameter gradient names the term
+        # (grads['w_beta'] for DeltaNet's β), so those are compared before dx's failure
+        for k in params:
+            check_close(grads[k], grads_e[k], f"step_backward's grads[{k!r}]")
         raise
     for name, g, e in zip(names, _as_tuple(dstate0), dstate0_e):
         check_close(g, e, f"step_backward's d{name}_prev (the gradient carried back along "
