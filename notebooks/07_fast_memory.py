@@ -421,3 +421,75 @@ assert fast_memory_numbers(11, 128, 20) == (12 * 128 * 400, 12 * 128 * 20)
 #    leave it without solving. Do not read `res.left_baseline(...)` here: half the
 #    baseline loss is only just under the plateau's loss, so a seed that still answers
 #    from the bag of digits can pass it.
+#
+# 6. **The Delta-RNN step by hand.** Write one step of rnnzoo's `deltarnn` with its
+#    default options ($\Phi = \tanh$, $\alpha$ starting at 2), forward and backward, the
+#    way notebook 01 has you write the tanh RNN's. With `wx` $= W x_t$ and `vh` $= V h_{t-1}$,
+#
+#    $$\begin{aligned}
+#    z_t &= \tanh(\alpha \odot vh \odot wx + \beta_1 \odot vh + \beta_2 \odot wx + b_z)
+#        && \text{the proposal (inner function)} \\
+#    r_t &= \sigma(wx + b_r) && \text{the gate} \\
+#    h_t &= \tanh\big((1 - r_t) \odot z_t + r_t \odot h_{t-1}\big)
+#        && \text{keep } h_{t-1} \text{ or take } z_t \text{ (outer function } \Phi)
+#    \end{aligned}$$
+#
+#    with `params["W"]` $= W$ (H, D), `params["V"]` $= V$ (H, H) and the (H,) vectors
+#    `params["alpha"]` $= \alpha$, `"beta1"` $= \beta_1$, `"beta2"` $= \beta_2$, `"b_z"` and
+#    `"b_r"`. x is (B, D) and the state is h alone, a (B, H) array (not a tuple).
+#    `deltarnn_step_forward(x, h_prev, params)` returns `(h, cache)`;
+#    `deltarnn_step_backward(dh, cache)` receives $\partial L/\partial h_t$ (B, H) and
+#    returns `(dx, dh_prev, grads)`, `grads` a dict with `params`' keys and shapes.
+#    What the gradient teaches here: $W x_t$ is computed once and read by both the gate
+#    and the proposal (section 2), so $W$, and $x_t$ through it, get gradient along every
+#    path that reads `wx`, and a backward that keeps only one of them is wrong. *Check:*
+#    `selfcheck.check_step` compares your step with rnnzoo's `deltarnn` on fixed inputs
+#    (the forward, then dx, the gradient carried back to $h_{t-1}$ and every parameter's
+#    gradient) and runs `rnnzoo.gradcheck` through a 5-step sequence of your steps.
+
+# %%
+def deltarnn_step_forward(x, h_prev, params):
+    """One Delta-RNN step, Φ = tanh: x (B, D), h_prev (B, H) -> (h (B, H), cache)."""
+    ### BEGIN SOLUTION
+    wx = x @ params["W"].T                                # W x_t
+    vh = h_prev @ params["V"].T                           # V h_{t-1}
+    pre_z = (params["alpha"] * vh * wx + params["beta1"] * vh + params["beta2"] * wx
+             + params["b_z"])                             # d1 + d2 + b_z
+    z = np.tanh(pre_z)                                    # z_t, the proposal
+    r = 1 / (1 + np.exp(-(wx + params["b_r"])))           # r_t, the gate
+    h = np.tanh((1 - r) * z + r * h_prev)                 # h_t = Phi(o_t)
+    return h, (x, h_prev, wx, vh, z, r, h, params)
+    ### END SOLUTION
+
+
+def deltarnn_step_backward(dh, cache):
+    """dL/dh_t (B, H) -> (dx (B, D), dh_prev (B, H), grads dict like params)."""
+    ### BEGIN SOLUTION
+    x, h_prev, wx, vh, z, r, h, params = cache
+    do = dh * (1 - h ** 2)                                # h_t = tanh(o_t)
+    dz = do * (1 - r)                                     # o_t = (1 - r) z + r h_prev
+    dr = do * (h_prev - z)                                # o_t = z + r (h_prev - z)
+    dpre_z = dz * (1 - z ** 2)                            # z = tanh(pre_z)
+    dpre_r = dr * r * (1 - r)                             # r = sigma(wx + b_r)
+    dvh = dpre_z * (params["alpha"] * wx + params["beta1"])   # pre_z: alpha vh wx + beta1 vh
+    dwx = dpre_z * (params["alpha"] * vh + params["beta2"])   # pre_z: alpha vh wx + beta2 wx
+    dwx = dwx + dpre_r                                    # r = sigma(wx + b_r): the gate
+    grads = {"W": dwx.T @ x,                              # wx = W x_t
+             "V": dvh.T @ h_prev,                         # vh = V h_{t-1}
+             "alpha": (dpre_z * vh * wx).sum(axis=0),     # pre_z: alpha vh wx
+             "beta1": (dpre_z * vh).sum(axis=0),          # pre_z: beta1 vh
+             "beta2": (dpre_z * wx).sum(axis=0),          # pre_z: beta2 wx
+             "b_z": dpre_z.sum(axis=0),                   # pre_z: + b_z
+             "b_r": dpre_r.sum(axis=0)}                   # r = sigma(wx + b_r)
+    dh_prev = do * r + dvh @ params["V"]                  # o_t: r h_prev; vh = V h_{t-1}
+    return dwx @ params["W"], dh_prev, grads              # wx = W x_t
+    ### END SOLUTION
+
+
+selfcheck.check_step("deltarnn", deltarnn_step_forward, deltarnn_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes, a batch of one, another seed and alpha starting at 1 (the Theano layer's)
+selfcheck.check_step("deltarnn", deltarnn_step_forward, deltarnn_step_backward,
+                     input_size=1, hidden_size=3, batch=1, seed=7, options={"alpha": 1.0},
+                     verbose=False)
+### END HIDDEN TESTS

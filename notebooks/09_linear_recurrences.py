@@ -362,3 +362,70 @@ assert abs(gradient_ratio(0.6 + 0.8j, 3) - 1.0) < 1e-12
 # b_t$ known before the recurrence runs, so there is nothing to scan: step $t$ needs
 # $h_{t-1}$ first. The gain is that the gates can decide what to keep from what is kept.
 # ### END SOLUTION
+#
+# 4. **The minGRU step by hand.** Write one step of rnnzoo's `mingru` (its default,
+#    `mode="auto"`: the mode only chooses how the cell runs the scan over a whole sequence,
+#    so one step is the same in every mode), forward and backward, the way notebook 01 has
+#    you write the tanh RNN's:
+#
+#    $$\begin{aligned}
+#    k_t &= W_z x_t + b_z, \qquad u_t = W_h x_t + b_h \\
+#    z_t &= \sigma(k_t), \qquad \tilde h_t = g(u_t) \\
+#    h_t &= (1 - z_t) \odot h_{t-1} + z_t \odot \tilde h_t
+#    \end{aligned}$$
+#
+#    with the paper's positive candidate $g(u) = u + \tfrac12$ for $u \ge 0$ and
+#    $g(u) = \sigma(u)$ for $u < 0$ (take $g'(0) = 1$, as the cell does). The two gates
+#    share one weight and one bias: `params["W"]` (2H, D) is $[W_z; W_h]$, $W_z$ its rows
+#    0:H and $W_h$ its rows H:2H, and `params["b"]` (2H,) is $[b_z; b_h]$ the same way.
+#    x is (B, D) and the state is h alone, a (B, H) array (not a tuple).
+#    `mingru_step_forward(x, h_prev, params)` returns `(h, cache)`;
+#    `mingru_step_backward(dh, cache)` receives $\partial L/\partial h_t$ (B, H) and returns
+#    `(dx, dh_prev, grads)`, `grads` a dict with the keys `"W"` and `"b"` and their shapes.
+#    What the gradient teaches here: neither $z_t$ nor $\tilde h_t$ reads $h_{t-1}$, so the
+#    step Jacobian $\partial h_t/\partial h_{t-1}$ is diagonal, with no weight matrix in it,
+#    and your `dh_prev` needs no matrix product; that is what lets section 1's scan run
+#    the whole sequence (read its diagonal off your `dh_prev` line and compare it with the
+#    scan's $a_t$). *Check:* `selfcheck.check_step` compares your step with rnnzoo's
+#    `mingru` on fixed inputs (the forward, then dx, the gradient carried back to $h_{t-1}$
+#    and the gradients of W and b) and runs `rnnzoo.gradcheck` through a 5-step sequence of
+#    your steps.
+
+# %%
+def mingru_step_forward(x, h_prev, params):
+    """One minGRU step: x (B, D), h_prev (B, H) -> (h (B, H), cache)."""
+    ### BEGIN SOLUTION
+    H = h_prev.shape[1]
+    pre = x @ params["W"].T + params["b"]                 # [k | u] = [W_z; W_h] x_t + b
+    k, u = pre[:, :H], pre[:, H:]
+    z = 1 / (1 + np.exp(-k))                              # z_t = sigma(k_t)
+    sig_u = 1 / (1 + np.exp(-np.minimum(u, 0)))           # sigma(u), read where u < 0
+    h_tilde = np.where(u >= 0, u + 0.5, sig_u)            # h~_t = g(u_t)
+    h = (1 - z) * h_prev + z * h_tilde                    # h_t
+    return h, (x, h_prev, u, sig_u, z, h_tilde, params)
+    ### END SOLUTION
+
+
+def mingru_step_backward(dh, cache):
+    """dL/dh_t (B, H) -> (dx (B, D), dh_prev (B, H), grads {"W": (2H, D), "b": (2H,)})."""
+    ### BEGIN SOLUTION
+    x, h_prev, u, sig_u, z, h_tilde, params = cache
+    dz = dh * (h_tilde - h_prev)                          # h_t = h_prev + z (h~ - h_prev)
+    dh_tilde = dh * z                                     # h_t = ... + z h~
+    dk = dz * z * (1 - z)                                 # z_t = sigma(k_t)
+    du = dh_tilde * np.where(u >= 0, 1.0, sig_u * (1 - sig_u))   # h~_t = g(u_t)
+    dpre = np.concatenate([dk, du], axis=1)               # [k | u]: W's and b's row blocks
+    grads = {"W": dpre.T @ x,                             # [k | u] = W x_t + ...
+             "b": dpre.sum(axis=0)}                       # [k | u] = ... + b
+    dh_prev = dh * (1 - z)                                # h_t = (1 - z) h_prev + ...
+    return dpre @ params["W"], dh_prev, grads             # [k | u] = W x_t + b
+    ### END SOLUTION
+
+
+selfcheck.check_step("mingru", mingru_step_forward, mingru_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes, a batch of one, another seed and the doubling scan in rnnzoo's cell
+selfcheck.check_step("mingru", mingru_step_forward, mingru_step_backward, input_size=1,
+                     hidden_size=3, batch=1, seed=7, options={"mode": "doubling"},
+                     verbose=False)
+### END HIDDEN TESTS
