@@ -416,3 +416,133 @@ assert abs(scaled_orthogonal_ratio(0.5, 3) - 0.125) < 1e-15
 #    options (`structural.deep_experiment()["variants"]` shows them). *Check:* compare
 #    `deep.left_baseline(label)` and `deep.final(label)` with the runs above, seed by
 #    seed; with 3 seeds, is the difference larger than the spread between seeds?
+
+# %% [markdown]
+# 6. **The IndRNN step by hand.** Write one step of rnnzoo's `indrnn` forward and its
+#    backward, the way notebook 01 does for the tanh RNN (Exercise A there). The step is
+#
+#    $$a_t = W x_t + u \odot h_{t-1} + b, \qquad h_t = \sigma(a_t),$$
+#
+#    with `params["W"]` (H, D), `params["u"]` (H,) (one recurrent weight per neuron: a
+#    vector, not a matrix) and `params["b"]` (H,); x is (B, D) and the state is the bare
+#    array h (B, H) (in the batch, row by row: `x @ W.T` and `u * h_prev`). $\sigma$ is
+#    the option `nonlinearity`: `"relu"` (the cell's default) or `"tanh"`; write both
+#    (`indrnn_step_forward` takes it as a keyword, and the backward must find it in the
+#    cache). ReLU has a kink at $a = 0$; use the derivative of the side you are on (the
+#    check's random points never sit on it).
+#
+#    `indrnn_step_forward(x, h_prev, params)` returns `(h, cache)`;
+#    `indrnn_step_backward(dh, cache)` receives $\partial L/\partial h_t$ (B, H) and
+#    returns `(dx, dh_prev, grads)`: $\partial L/\partial x_t$ (B, D),
+#    $\partial L/\partial h_{t-1}$ (B, H) and a dict with the keys and shapes of `params`.
+#    The check below runs relu, then tanh. What to look at once it passes: no matrix
+#    mixes the neurons on the way back, so each neuron's carried gradient is its own
+#    incoming one times a scalar, and section 1's $u_n^T$ is this step's backward
+#    applied $T$ times.
+
+# %%
+def indrnn_step_forward(x, h_prev, params, nonlinearity="relu"):
+    """One IndRNN step: x (B, D), h_prev (B, H) -> (h (B, H), cache)."""
+    ### BEGIN SOLUTION
+    a = x @ params["W"].T + params["u"] * h_prev + params["b"]   # a = W x + u h_prev + b
+    h = np.maximum(a, 0.0) if nonlinearity == "relu" else np.tanh(a)   # h = sigma(a)
+    return h, (x, h_prev, h, nonlinearity, params)
+    ### END SOLUTION
+
+
+def indrnn_step_backward(dh, cache):
+    """dL/dh_t (B, H) -> (dx (B, D), dh_prev (B, H), grads dict like params)."""
+    ### BEGIN SOLUTION
+    x, h_prev, h, nonlinearity, params = cache
+    slope = (h > 0) if nonlinearity == "relu" else 1 - h ** 2   # sigma'(a), read off h
+    da = dh * slope                                  # h = sigma(a)
+    grads = {"W": da.T @ x,                          # a = W x + ...
+             "u": (da * h_prev).sum(axis=0),         # a = ... + u h_prev + ...
+             "b": da.sum(axis=0)}                    # a = ... + b
+    return da @ params["W"], da * params["u"], grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("indrnn", indrnn_step_forward, indrnn_step_backward)
+selfcheck.check_step("indrnn", lambda x, h, p: indrnn_step_forward(x, h, p, "tanh"),
+                     indrnn_step_backward, options={"nonlinearity": "tanh"})
+### BEGIN HIDDEN TESTS
+# other sizes, a batch of one, another seed; u drawn near 1 (the bounded init), both sigmas
+for _sigma in ("relu", "tanh"):
+    selfcheck.check_step("indrnn", lambda x, h, p: indrnn_step_forward(x, h, p, _sigma),
+                         indrnn_step_backward, input_size=1, hidden_size=3, batch=1, seed=7,
+                         options={"nonlinearity": _sigma, "u_init": "bounded", "t_max": 10},
+                         verbose=False)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# 7. **The orthogonal step by hand.** Now rnnzoo's `orthogonal` cell with its defaults
+#    (`parametrization="exp"`, `nonlinearity="modrelu"`):
+#
+#    $$A = S - S^\top, \quad W = e^{A}, \qquad z_t = W h_{t-1} + V x_t, \qquad
+#    h_t = \mathrm{sign}(z_t)\,\mathrm{ReLU}(|z_t| + b),$$
+#
+#    elementwise in the last one, with `params["V"]` (H, D), `params["S"]` (H, H) (only its
+#    strictly upper triangle is used) and `params["b"]` (H,), the modReLU bias: it shifts
+#    the *magnitude* $|z|$ and is not added to $z$. x is (B, D), the state the bare array
+#    h (B, H) (row by row: `h_prev @ W.T + x @ V.T`).
+#
+#    Building $W$ from $S$, and sending $\partial L/\partial W$ back to
+#    $\partial L/\partial S$, are the matrix exponential and its Fréchet derivative, not
+#    the point of this exercise, so two helpers from `rnnzoo.reference.structural` are
+#    **provided** (imported in the cell):
+#    `W, A, d = orthogonal_W(params["S"], "exp", 0)` gives W (H, H) (keep `A` and `d`
+#    for the other one), and `orthogonal_S_grad(dW, W, A, d, "exp")` turns your
+#    $\partial L/\partial W$ (H, H) into `grads["S"]`. Everything else is yours: the
+#    step, modReLU and its derivative, and $\partial L/\partial W$ itself.
+#
+#    modReLU is piecewise: where $|z| + b \le 0$ it outputs 0; elsewhere it keeps the
+#    sign of $z$ and adds $b$ to its magnitude. It has a kink at $|z| + b = 0$ and, for
+#    $b > 0$, a *jump* at $z = 0$ (from $-b$ to $+b$): neither has a derivative. As for
+#    ReLU, use the derivative of the piece you are on; the check's random points never
+#    land on a kink or the jump. (So for $b > 0$ the gradient never reports the jump: a
+#    unit whose $z$ crosses 0 changes $h$ by $2b$ without any gradient saying so. With $b$
+#    drawn in $[-0.01, 0.01]$ that step is small.)
+#
+#    `orthogonal_step_forward(x, h_prev, params)` returns `(h, cache)`;
+#    `orthogonal_step_backward(dh, cache)` returns `(dx, dh_prev, grads)` with the keys
+#    and shapes of `params`. What to look at once it passes: the gradient you carry back
+#    to $h_{t-1}$ goes through $W$, which, orthogonal, changes its direction and never its
+#    norm, so only the nonlinearity can shrink it (section 2's flat line over 1,000 steps).
+
+# %%
+from rnnzoo.reference.structural import orthogonal_S_grad, orthogonal_W   # provided
+
+
+def orthogonal_step_forward(x, h_prev, params):
+    """One orthogonal-RNN step: x (B, D), h_prev (B, H) -> (h (B, H), cache)."""
+    ### BEGIN SOLUTION
+    W, A, d = orthogonal_W(params["S"], "exp", 0)             # W = e^(S - S^T) (provided)
+    z = h_prev @ W.T + x @ params["V"].T                      # z = W h_prev + V x
+    h = np.sign(z) * np.maximum(np.abs(z) + params["b"], 0.0)   # h = sign(z) relu(|z| + b)
+    return h, (x, h_prev, z, W, A, d, params)
+    ### END SOLUTION
+
+
+def orthogonal_step_backward(dh, cache):
+    """dL/dh_t (B, H) -> (dx (B, D), dh_prev (B, H), grads dict like params)."""
+    ### BEGIN SOLUTION
+    x, h_prev, z, W, A, d, params = cache
+    active = np.abs(z) + params["b"] > 0             # the pieces of modReLU
+    dz = dh * active                                 # h = sign(z) relu(|z| + b), by z
+    db = (dh * active * np.sign(z)).sum(axis=0)      # h = sign(z) relu(|z| + b), by b
+    dW = dz.T @ h_prev                               # z = W h_prev + ...
+    grads = {"V": dz.T @ x,                          # z = ... + V x
+             "S": orthogonal_S_grad(dW, W, A, d, "exp"),   # W = e^(S - S^T) (provided)
+             "b": db}
+    return dz @ params["V"], dz @ W, grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("orthogonal", orthogonal_step_forward, orthogonal_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes (an odd H), a batch of one, another seed, and scoRNN's initial angles
+selfcheck.check_step("orthogonal", orthogonal_step_forward, orthogonal_step_backward,
+                     input_size=1, hidden_size=5, batch=1, seed=7,
+                     options={"init": "cayley"}, verbose=False)
+### END HIDDEN TESTS
