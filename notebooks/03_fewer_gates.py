@@ -282,3 +282,67 @@ assert mgu_num_params(3, 5) == 90
 # is a larger share and pulls the measured ratio toward 1, at $D = H = 512$ the products
 # dominate and the ratio moves toward 2/3.
 # ### END SOLUTION
+
+# %% [markdown]
+# 4. **The MGU step, forward and back.** Write one step of `mgu` and its backward, the
+#    way Exercise A of notebook 02b does the LSTM's. With $a_f$ and $a_h$ the two
+#    pre-activations:
+#
+#    $$\begin{aligned}
+#    f_t &= \sigma(a_f), & a_f &= W_f x_t + U_f h_{t-1} + b_f, \\
+#    \tilde h_t &= \tanh(a_h), & a_h &= W_h x_t + U_h (f_t \odot h_{t-1}) + b_h, \\
+#    h_t &= (1 - f_t) \odot h_{t-1} + f_t \odot \tilde h_t .
+#    \end{aligned}$$
+#
+#    `params["W"]` (2H, D) stacks $W_f$ (rows 0:H) over $W_h$ (rows H:2H), and
+#    `params["b"]` (2H,) stacks $b_f$ over $b_h$ the same way; `params["U_f"]` and
+#    `params["U_h"]` are (H, H). x is (B, D); the state is h alone, (B, H), passed and
+#    returned as a bare array. The backward receives $\partial L/\partial h_t$ (B, H) and
+#    returns `(dx, dh_prev, grads)`, `grads` a dict with the keys and shapes of `params`.
+#
+#    What it teaches: one gate, two jobs. $f_t$ appears twice in the step (it mixes old
+#    and new, and it chooses what of $h_{t-1}$ the candidate sees), so its gradient
+#    collects both; and $h_{t-1}$ reaches $h_t$ along three paths (directly, inside the
+#    candidate, and through the gate), each a part of the gradient carried back.
+#    *Check:* against rnnzoo's `mgu` on fixed inputs (the forward, the gradients, dx and
+#    dh_prev), then `rnnzoo.gradcheck` through 5 steps of yours.
+
+# %%
+def mgu_step_forward(x, h_prev, params):
+    """One MGU step: x (B, D), h_prev (B, H) -> (h (B, H), cache)."""
+    ### BEGIN SOLUTION
+    H = h_prev.shape[1]
+    a_x = x @ params["W"].T + params["b"]                 # [W_f x + b_f | W_h x + b_h]
+    f = 1 / (1 + np.exp(-(a_x[:, :H] + h_prev @ params["U_f"].T)))
+    f_h = f * h_prev                                      # what of h_prev the candidate sees
+    h_tilde = np.tanh(a_x[:, H:] + f_h @ params["U_h"].T)
+    h = (1 - f) * h_prev + f * h_tilde
+    return h, (x, h_prev, f, f_h, h_tilde, params)
+    ### END SOLUTION
+
+
+def mgu_step_backward(dh, cache):
+    """dL/dh_t (B, H) -> (dx (B, D), dh_prev (B, H), grads dict like params)."""
+    ### BEGIN SOLUTION
+    x, h_prev, f, f_h, h_tilde, params = cache
+    df = dh * (h_tilde - h_prev)                          # h = (1 - f) h_prev + f h~
+    da_h = dh * f * (1 - h_tilde ** 2)                    # h = .. + f h~, h~ = tanh(a_h)
+    df_h = da_h @ params["U_h"]                           # a_h = .. + U_h (f h_prev)
+    df = df + df_h * h_prev                               # f_h = f h_prev, f side
+    da_f = df * f * (1 - f)                               # f = σ(a_f)
+    dh_prev = dh * (1 - f)                                # h = (1 - f) h_prev + ..
+    dh_prev = dh_prev + df_h * f                          # f_h = f h_prev, h_prev side
+    dh_prev = dh_prev + da_f @ params["U_f"]              # a_f = .. + U_f h_prev
+    da = np.concatenate([da_f, da_h], axis=1)             # [a_f | a_h], as W and b stack
+    grads = {"W": da.T @ x, "b": da.sum(axis=0),          # a = W x + b (both blocks)
+             "U_f": da_f.T @ h_prev, "U_h": da_h.T @ f_h}  # a_f: U_f h_prev; a_h: U_h f_h
+    return da @ params["W"], dh_prev, grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("mgu", mgu_step_forward, mgu_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes, a batch of one and another seed (no shape may be hard-coded)
+selfcheck.check_step("mgu", mgu_step_forward, mgu_step_backward, input_size=1,
+                     hidden_size=3, batch=1, seed=7, verbose=False)
+### END HIDDEN TESTS

@@ -373,3 +373,80 @@ assert abs(clockwork_fraction_limit(8) - 255 / 1024) < 1e-12
 # finite differences, which measure the true derivative, disagree. The tests check the
 # soft mode by finite differences and the hard mode's surrogate against its definition.
 # ### END SOLUTION
+
+# %% [markdown]
+# 5. **The Clockwork step, forward and back.** Write one step of `clockwork` (section 2)
+#    and its backward, the way Exercise A of notebook 02b does the LSTM's. The state is
+#    the pair `(h, t)`: h (B, H) and the step count t (B, 1), a float that each row
+#    carries (rows may be at different steps; read it with `np.rint`). The H units form
+#    `len(PERIODS)` modules, module i holding the units `np.array_split(np.arange(H),
+#    len(PERIODS))[i]` with period `PERIODS[i]` (set in the cell below). With $m_t$ (B, H)
+#    the mask of the units whose module is active at the row's step ($t \bmod T_i = 0$)
+#    and $M$ (H, H) the block upper triangular mask (unit $u$ reads unit $v$ when $v$'s
+#    module is at least $u$'s):
+#
+#    $$a_t = W_{ih} x_t + b + (W_{hh} \odot M)\, h_{t-1}, \qquad
+#    h_t = m_t \odot \tanh(a_t) + (1 - m_t) \odot h_{t-1}, \qquad t \mapsto t + 1 .$$
+#
+#    `params["W_ih"]` is (H, D), `params["W_hh"]` (H, H) (the whole matrix; the forward
+#    applies $M$) and `params["b"]` (H,); x is (B, D). The backward receives the pair
+#    $(\partial L/\partial h_t, \partial L/\partial t_{\text{next}})$ and returns `(dx,
+#    (dh_prev, dt_prev), grads)`, `grads` a dict with the keys and shapes of `params`
+#    (an entry of $W_{hh}$ that $M$ masks out has no effect on the loss). The schedule is
+#    piecewise constant in t, so t gets no gradient through it; it still is a state
+#    component, with a gradient to carry back.
+#
+#    What it teaches: a module that sleeps at step t is an identity there, so the
+#    gradient reaching its units crosses the step untouched (no $\tanh'$, no matrix),
+#    which is why the slow modules carry it so far back (section 2's middle panel).
+#    *Check:* against rnnzoo's `clockwork` on fixed inputs, then `rnnzoo.gradcheck`
+#    through 5 steps of yours (from rows at different steps).
+
+# %%
+PERIODS = (1, 2, 4)                     # T_i of modules 0, 1, 2: the default 2^i for g = 3
+
+
+def clockwork_step_forward(x, state, params):
+    """One Clockwork step: x (B, D), state (h_prev (B, H), t (B, 1)) -> ((h, t + 1), cache)."""
+    ### BEGIN SOLUTION
+    h_prev, t = state
+    H = h_prev.shape[1]
+    units = np.array_split(np.arange(H), len(PERIODS))
+    module = np.repeat(np.arange(len(PERIODS)), [len(u) for u in units])   # of each unit
+    reads = (module[:, None] <= module[None, :]).astype(float)   # M: u reads v
+    active = np.rint(t).astype(int) % np.array(PERIODS)[module] == 0   # m_t, (B, H)
+    a = x @ params["W_ih"].T + params["b"] + h_prev @ (params["W_hh"] * reads).T
+    candidate = np.tanh(a)
+    h = np.where(active, candidate, h_prev)
+    return (h, t + 1), (x, h_prev, candidate, active, reads, params)
+    ### END SOLUTION
+
+
+def clockwork_step_backward(dstate, cache):
+    """(dL/dh_t (B, H), dL/dt_next (B, 1)) -> (dx (B, D), (dh_prev, dt_prev), grads)."""
+    ### BEGIN SOLUTION
+    dh, dt_next = dstate
+    x, h_prev, candidate, active, reads, params = cache
+    da = np.where(active, dh, 0.0) * (1 - candidate ** 2)   # h = tanh(a) where active
+    dh_prev = np.where(active, 0.0, dh)                    # h = h_prev where asleep
+    dh_prev = dh_prev + da @ (params["W_hh"] * reads)      # a = .. + (W_hh M) h_prev
+    grads = {"W_ih": da.T @ x, "b": da.sum(axis=0),        # a = W_ih x + b + ..
+             "W_hh": (da.T @ h_prev) * reads}              # a = .. + (W_hh M) h_prev
+    return da @ params["W_ih"], (dh_prev, dt_next), grads  # t_next = t + 1
+    ### END SOLUTION
+
+
+# seed 5 starts the two rows at steps 0 and 1: every module runs in one, only module 0
+# in the other
+selfcheck.check_step("clockwork", clockwork_step_forward, clockwork_step_backward,
+                     hidden_size=6, seed=5, options={"periods": list(PERIODS)})
+### BEGIN HIDDEN TESTS
+# other sizes (modules of 3 and 2 units), a batch of one, another seed and other periods
+# (so none may be hard-coded); then the periods above again
+_periods = PERIODS
+PERIODS = (1, 3)
+selfcheck.check_step("clockwork", clockwork_step_forward, clockwork_step_backward,
+                     input_size=1, hidden_size=5, batch=1, seed=7,
+                     options={"periods": list(PERIODS)}, verbose=False)
+PERIODS = _periods
+### END HIDDEN TESTS

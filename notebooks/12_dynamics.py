@@ -447,3 +447,81 @@ print("PASS: your delay system is the cell's memory")
 _A1, _B1 = legendre_AB(1, 2.0)
 assert np.allclose(_A1, [[-0.5]]) and np.allclose(_B1, [0.5])
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# 4. **The coRNN step, forward and back.** Write one step of `cornn` (section 2's bound
+#    is about it) and its backward, the way Exercise A of notebook 02b does the LSTM's.
+#    With the cell's default, the paper's *implicit* damping ($\epsilon z_t$, not
+#    $\epsilon z_{t-1}$):
+#
+#    $$\begin{aligned}
+#    a_t &= W y_{t-1} + \mathcal W z_{t-1} + V x_t + b, \qquad \sigma_t = \tanh(a_t), \\
+#    z_t &= z_{t-1} + \Delta t\,(\sigma_t - \gamma y_{t-1} - \epsilon z_t)
+#      \quad\Longleftrightarrow\quad
+#      z_t = \frac{z_{t-1} + \Delta t\,(\sigma_t - \gamma y_{t-1})}{1 + \Delta t\,\epsilon}, \\
+#    y_t &= y_{t-1} + \Delta t\, z_t .
+#    \end{aligned}$$
+#
+#    `params["W"]` is $W$ (H, H), `params["W_z"]` is $\mathcal W$ (H, H), `params["V"]`
+#    is $V$ (H, D) and `params["b"]` is $b$ (H,); x is (B, D). The state is the pair
+#    `(y, z)`, both (B, H): position and velocity of H coupled oscillators, and the
+#    cell's output is y. Use `DT`, `GAMMA` and `EPSILON` (set in the cell below to the
+#    cell's defaults, $\Delta t$ = 0.076, $\gamma$ = 0.4, $\epsilon$ = 8), not the numbers
+#    themselves: the grader also runs your step at other values. The backward receives
+#    the pair $(\partial L/\partial y_t, \partial L/\partial z_t)$ and returns `(dx,
+#    (dy_prev, dz_prev), grads)`, `grads` a dict with the keys and shapes of `params`.
+#
+#    What it teaches: there is no gate here, and the gradient is carried back along two
+#    components, position and velocity, each reaching the other (through $\Delta t$, the
+#    $\gamma$ term and the two recurrent matrices); the implicit damping divides what
+#    reaches $z_{t-1}$, $y_{t-1}$ and the parameters through $z_t$ by $1 + \Delta t\,
+#    \epsilon$ at every step. *Check:* as in notebook 02b, against rnnzoo's `cornn` on
+#    fixed inputs, then `rnnzoo.gradcheck` through 5 steps of yours.
+
+# %%
+# the cell's defaults (Rusch & Mishra's permuted sequential MNIST): Δt, γ, ε
+DT, GAMMA, EPSILON = (rnnzoo.get_cell_class("cornn").options[key]
+                      for key in ("dt", "gamma", "epsilon"))
+
+
+def cornn_step_forward(x, state, params):
+    """One coRNN step: x (B, D), state (y_prev, z_prev) each (B, H) -> ((y, z), cache)."""
+    ### BEGIN SOLUTION
+    y_prev, z_prev = state
+    a = (y_prev @ params["W"].T + z_prev @ params["W_z"].T
+         + x @ params["V"].T + params["b"])
+    sigma = np.tanh(a)
+    z = (z_prev + DT * (sigma - GAMMA * y_prev)) / (1 + DT * EPSILON)
+    y = y_prev + DT * z
+    return (y, z), (x, y_prev, z_prev, sigma, params)
+    ### END SOLUTION
+
+
+def cornn_step_backward(dstate, cache):
+    """(dL/dy_t, dL/dz_t) each (B, H) -> (dx (B, D), (dy_prev, dz_prev), grads)."""
+    ### BEGIN SOLUTION
+    dy, dz = dstate
+    x, y_prev, z_prev, sigma, params = cache
+    dz = dz + DT * dy                                     # y = y_prev + DT z
+    dz_drive = dz / (1 + DT * EPSILON)                    # z = (z_prev + DT (..)) / (1 + DT ε)
+    da = DT * dz_drive * (1 - sigma ** 2)                 # (..) = sigma - .., sigma = tanh(a)
+    dy_prev = dy - DT * GAMMA * dz_drive                  # y = y_prev + ..; z: -DT γ y_prev
+    dy_prev = dy_prev + da @ params["W"]                  # a = W y_prev + ..
+    dz_prev = dz_drive + da @ params["W_z"]               # z: z_prev; a = .. + W_z z_prev
+    grads = {"W": da.T @ y_prev, "W_z": da.T @ z_prev,    # a = W y_prev + W_z z_prev
+             "V": da.T @ x, "b": da.sum(axis=0)}          #     + V x + b
+    return da @ params["V"], (dy_prev, dz_prev), grads
+    ### END SOLUTION
+
+
+selfcheck.check_step("cornn", cornn_step_forward, cornn_step_backward)
+### BEGIN HIDDEN TESTS
+# other sizes, a batch of one, another seed, and the adding task's Δt, γ, ε (so no value
+# may be hard-coded); then the defaults again
+_defaults = DT, GAMMA, EPSILON
+DT, GAMMA, EPSILON = 0.06, 66.0, 15.0
+selfcheck.check_step("cornn", cornn_step_forward, cornn_step_backward, input_size=1,
+                     hidden_size=3, batch=1, seed=7,
+                     options={"dt": DT, "gamma": GAMMA, "epsilon": EPSILON}, verbose=False)
+DT, GAMMA, EPSILON = _defaults
+### END HIDDEN TESTS
