@@ -13,6 +13,7 @@
 tests/test_nbgrader_kit.py runs real nbgrader on one assignment.
 """
 import os
+import re
 import pathlib
 import subprocess
 import sys
@@ -257,3 +258,49 @@ def test_check_step_takes_readout_pairs_and_names_a_dropped_carried_gradient(nam
     with pytest.raises(selfcheck.CheckFailed, match=r"must return a triple \(state, y, cache\)"):
         selfcheck.check_step(name, lambda x, s, p: step_forward(x, s, p)[::2], step_backward,
                              verbose=False)
+
+
+def _exercise(notebook, marker):
+    """(the notebook's import cell, the code cell holding ``marker``) of a solution."""
+    nb = jupytext.read(ROOT / "notebooks" / f"{notebook}.py")
+    return (next(c.source for c in nb.cells if c.cell_type == "code"),
+            next(c.source for c in nb.cells if marker in c.source))
+
+
+# one planted bug per family's step exercise: (notebook, the cell's marker, the solution's
+# text, the bug, what the self-check must say)
+PLANTED = [
+    ("03_fewer_gates", "def mgu_step_backward", "da_f = df * f * (1 - f)", "da_f = df * f",
+     "your MGU forget-gate gradient (rows 0:H of W) is wrong; the other gates' are right"),
+    ("04_indrnn_and_orthogonal", "def indrnn_step_backward", 'da * params["u"], grads',
+     "np.zeros_like(h_prev), grads",
+     "step_backward's dh_prev (the gradient carried back along h) is wrong"),
+    ("04_indrnn_and_orthogonal", "def orthogonal_step_backward", "dW = dz.T @ h_prev",
+     "dW = h_prev.T @ dz", "step_backward's grads['S'] is wrong"),
+    ("06_skip_clockwork_qrnn", "def clockwork_step_backward",
+     "(dh_prev, dt_next), grads", "(dh_prev, np.zeros_like(dt_next)), grads",
+     "step_backward's dt_prev (the gradient carried back along t) is wrong"),
+    ("07_fast_memory", "def deltarnn_step_backward", "dwx = dwx + dpre_r", "dwx = dwx",
+     "step_backward's grads['W'] is wrong"),
+    ("09_linear_recurrences", "def mingru_step_backward", "dz = dh * (h_tilde - h_prev)",
+     "dz = dh * h_tilde", "your MINGRU update-gate gradient (rows 0:H of W) is wrong"),
+    ("10_state_spaces", "def s4d_step_backward", "dx = dx + 2 * np.conj(C) * dy[:, :, None]",
+     "dx = 2 * np.conj(C) * dy[:, :, None]",
+     "step_backward ignores the gradient carried back into the state component 'x'"),
+    ("11_matrix_memories", "def deltanet_step_backward", "dpre = dbeta * beta * (1 - sig)",
+     "dpre = dbeta * beta", "step_backward's grads['w_beta'] is wrong"),
+    ("12_dynamics", "def cornn_step_backward", "dz = dz + DT * dy", "dz = DT * dy",
+     "step_backward ignores the gradient carried back into the state component 'z'"),
+]
+
+
+@pytest.mark.parametrize("notebook, marker, right, wrong, message", PLANTED,
+                         ids=[f"{p[0][:2]}-{p[1].split()[1]}" for p in PLANTED])
+def test_step_exercises_name_a_planted_bug(notebook, marker, right, wrong, message):
+    """Pass: in one cell of each family, a planted bug in the solution's backward (a wrong
+    gate, a dropped carried gradient, a missing path) fails the self-check with a message
+    that names the gate, the parameter or the carried gradient."""
+    setup, exercise = _exercise(notebook, marker)
+    assert right in exercise
+    with pytest.raises(selfcheck.CheckFailed, match=re.escape(message)):
+        _exec(setup, exercise.replace(right, wrong, 1))

@@ -43,6 +43,10 @@ class MGU(RecurrentCell):
     implementation could follow.
     """
 
+    # the blocks of H rows of W, b, in order (the self-checks of the step exercises
+    # name the gate whose gradient is wrong from this)
+    gate_names = ("forget", "candidate")
+
     def init_params(self, rng):
         D, H = self.input_size, self.hidden_size
         k = 1.0 / np.sqrt(H)
