@@ -304,3 +304,23 @@ def test_step_exercises_name_a_planted_bug(notebook, marker, right, wrong, messa
     assert right in exercise
     with pytest.raises(selfcheck.CheckFailed, match=re.escape(message)):
         _exec(setup, exercise.replace(right, wrong, 1))
+
+
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_instructors_page_lists_each_assignments_graded_cells(src, course):
+    """Pass: book/instructors.md's row for the assignment names exactly the functions the
+    kit grades (a step exercise as `NAME_step_forward`/`_backward` with its 3 points) and
+    its number of written answers, so the page cannot drift from the notebooks."""
+    from rnnzoo.teaching import nbgrader_kit
+    row = next((line for line in (ROOT / "book" / "instructors.md").read_text().splitlines()
+                if line.startswith(f"| `{src.stem}` |")), None)
+    assert row is not None, f"book/instructors.md has no row for {src.stem}"
+    _, graded_text, written, _ = [part.strip() for part in row.strip("|").split("|")]
+    ids = [_grading(c)["grade_id"] for c in _source(course, src).cells if _grading(c).get("grade")]
+    functions = {i[:-len("-tests")] for i in ids if i.endswith("-tests")}
+    listed = set(re.findall(r"`(\w+)`", graded_text)) - {"_backward"}
+    assert listed == functions
+    for name in functions:
+        if name.endswith("_step_forward"):
+            assert f"`{name}`/`_backward` ({nbgrader_kit.STEP_POINTS})" in graded_text
+    assert int(written) == sum(i.startswith("written-") for i in ids)
