@@ -40,6 +40,8 @@ nb_execution_cache_path = str(BOOK / "_build" / ".jupyter_cache")
 nb_execution_timeout = 900
 nb_execution_raise_on_error = True           # a chapter that fails to run fails the build
 nb_merge_streams = True
+# the chapters show each exercise's student version, and run (and hide) its solution
+nb_custom_formats = {".ipynb": ["student_chapters.read", {}]}
 
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}

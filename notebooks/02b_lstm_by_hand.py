@@ -45,7 +45,7 @@ from rnnzoo.core.diagnostics import gradient_norm_over_time
 # rnnzoo's `lstm` uses PyTorch's equations and gate order i, f, g, o:
 #
 # $$\begin{aligned}
-# [a_i; a_f; a_g; a_o] &= W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}, \qquad
+# {[a_i; a_f; a_g; a_o]} &= W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}, \qquad
 # i_t = \sigma(a_i),\ f_t = \sigma(a_f),\ g_t = \tanh(a_g),\ o_t = \sigma(a_o), \\
 # c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t).
 # \end{aligned}$$

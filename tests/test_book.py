@@ -165,6 +165,28 @@ def test_the_chapter_is_executed_and_the_bugs_page_shows_real_failures(site):
     assert "gradient of 'b_ih' is wrong" in bugs
 
 
+def test_the_chapter_shows_the_student_version_of_its_exercises(site):
+    """Pass: the built chapter shows each exercise's stub and visible self-check, and none
+    of the answer key: no solution line, no hidden test, no written answer, no marker;
+    the solutions still ran (the plots after them are there)."""
+    import jupytext
+    from rnnzoo.teaching import assignments
+    chapter = (site / "notebooks" / "01_vanishing_gradients.html").read_text()
+    assert "NotImplementedError" in chapter and "YOUR ANSWER HERE" in chapter
+    assert "check_step" in chapter
+    for marker in ("BEGIN SOLUTION", "HIDDEN TESTS", "MARK SCHEME"):
+        assert marker not in chapter
+    nb = jupytext.read(ROOT / "notebooks" / "01_vanishing_gradients.py")
+    answers = [line.strip() for c in nb.cells
+               for block in assignments.solution_blocks(c.source)
+               for line in block[1:-1] if len(line.strip()) > 25]
+    assert answers
+    import html
+    text = html.unescape(re.sub(r"<[^>]+>", "", chapter))
+    shown = [a for a in answers if a.lstrip("# ") in text]
+    assert not shown, f"the book shows {len(shown)} answer line(s), e.g. {shown[0]!r}"
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     if not os.path.exists(CHROMIUM):
