@@ -324,3 +324,15 @@ def test_instructors_page_lists_each_assignments_graded_cells(src, course):
         if name.endswith("_step_forward"):
             assert f"`{name}`/`_backward` ({nbgrader_kit.STEP_POINTS})" in graded_text
     assert int(written) == sum(i.startswith("written-") for i in ids)
+
+
+def test_check_step_refuses_a_dx_of_the_wrong_shape_with_a_message():
+    """Pass: a readout backward returning dx of the wrong shape gets a CheckFailed naming
+    dx's shape, not a NumPy broadcast error from the carried-gradient diagnosis."""
+    step_forward, step_backward = _twin_steps("deltanet")
+
+    def transposed_dx(dy, dstate, cache):
+        dx, dstate_prev, grads = step_backward(dy, dstate, cache)
+        return dx.T, dstate_prev, grads
+    with pytest.raises(selfcheck.CheckFailed, match=r"step_backward's dx has shape \(3, 2\)"):
+        selfcheck.check_step("deltanet", step_forward, transposed_dx, verbose=False)

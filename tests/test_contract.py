@@ -329,3 +329,12 @@ def test_hyperparameters_rebuild_the_same_cell(name, opts):
     twin = rnnzoo.make(hp.pop("name"), **hp)
     for k in cell.params:
         np.testing.assert_array_equal(cell.params[k], twin.params[k])
+
+
+@pytest.mark.parametrize("name, expected", [("rnn", True), ("lstm", True), ("gru", True),
+                                            ("s4d", False), ("deltanet", False),
+                                            ("urnn", True), ("lru", False)])
+def test_outputs_first_state_tells_readout_cells_apart(name, expected):
+    """Pass: the output is the state's first component for h-cells, and read out of the
+    state for S4D, DeltaNet and the LRU (the uRNN outputs its state, [Re h, Im h], whole)."""
+    assert rnnzoo.make(name, 3, 4).outputs_first_state() is expected

@@ -153,6 +153,15 @@ class RecurrentCell(InputChecks):
                 "dtype": self.dtype.name, "backend": self.backend.name,
                 **{k: getattr(self, k) for k in self.options}}
 
+    def outputs_first_state(self) -> bool:
+        """Is the output h_t the state's first component (rnn, lstm, ...), rather than
+        read out of the state (S4D's y = 2 Re C x, DeltaNet's S q, the LRU's Re C x + D u)?
+        One step of the cell on a fixed input says."""
+        x = self.xp.asarray(np.random.default_rng(0).standard_normal((1, 1, self.input_size)),
+                            dtype=self.dtype)
+        hs, state, _ = self.forward(x)
+        return bool(self.xp.array_equal(hs[0], state[0]))
+
     def num_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
 
