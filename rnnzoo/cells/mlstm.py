@@ -97,8 +97,9 @@ class MLSTM(RecurrentCell):
     dL/dx); the gates' elementwise functions run over all T at once. The gates (m, i, f)
     never read C or n, so a first loop over (B, K) scalars computes them; C and n are then
     a diagonal linear recurrence with one coefficient f_t per head.
-    :func:`rnnzoo.core.scan.linear_scan` would need that coefficient broadcast to a (T, B, K d²) array, as
-    big as every C_t, and its form on NumPy is this loop anyway, so the cell loops.
+    :func:`rnnzoo.core.scan.linear_scan` would need that coefficient broadcast to a
+    (T, B, K d²) array, as big as every C_t, and its form on NumPy is this loop anyway,
+    so the cell loops.
     """
 
     state_names = ("C", "n", "m")

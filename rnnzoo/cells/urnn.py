@@ -59,7 +59,8 @@ class URNN(UnitaryRNNBase):
     code (amarshah/complex_RNN, models.py, ``complex_RNN``) also draws the angles
     :math:`\mathcal U[-\pi, \pi]`
     (``theta = ... rng.uniform(low=-np.pi, high=np.pi, size=(3, n_hidden))``); only
-    versions before its commit 938c263 (2015-12-14) drew them Glorot-uniform. Where the code differs: the reflections are Glorot-uniform,
+    versions before its commit 938c263 (2015-12-14) drew them Glorot-uniform. Where the
+    code differs: the reflections are Glorot-uniform,
     ``reflection = initialize_matrix(2, 2*n_hidden, ...)``, i.e. :math:`\mathcal
     U(\pm\sqrt{6/(2 + 2N)})` (R depends only on r's direction, so the same distribution
     of R, but a different scale of r); V is one real (D, 2N) matrix there, so its
