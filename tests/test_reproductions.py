@@ -38,6 +38,16 @@ def test_each_reproduction_runs_at_toy_scale_and_resumes(name, tmp_path, capsys)
     assert record["verdict"] == ("reproduced" if all(held) else "partly reproduced"
                                  if any(held) else "not reproduced")
     assert record["command"] == f"python -m rnnzoo reproduce {name}"
+    # without --robust nothing is re-run, and the record says so, naming the unsolved
+    unsolved = [lb for lb, r in record["results"].items() if r["solved"] < r["of"]]
+    assert all(r["at_4x"] is None for r in record["results"].values())
+    assert record["rerun_4x"] == (
+        f"not run ({', '.join(unsolved)} unsolved in some seed; `python -m rnnzoo reproduce "
+        f"{name} --robust` runs it)" if unsolved
+        else "none needed: every variant solved in every seed")
+    assert not store.with_name(name + "_4x").exists()
+    assert record["train_seconds"] == pytest.approx(
+        sum(sum(r["train_seconds"]) for r in record["results"].values()), abs=0.1)
     table = (tmp_path / "reproductions.md").read_text()
     assert table == render_table([record]) and name in table
     # the same command again trains nothing: every run comes from the store
@@ -46,6 +56,64 @@ def test_each_reproduction_runs_at_toy_scale_and_resumes(name, tmp_path, capsys)
     assert "loaded" in capsys.readouterr().out
     assert {k: v for k, v in again.items() if k != "wall_seconds_this_command"} == \
         {k: v for k, v in record.items() if k != "wall_seconds_this_command"}
+
+
+def test_robust_reruns_the_unsolved_at_4x_the_steps_on_new_seeds_and_keeps_them(
+        tmp_path, capsys, monkeypatch):
+    """--robust: each variant unsolved in some seed is trained again at 4x the steps on
+    the second seed block, into NAME_4x; a later run without --robust reads a complete
+    NAME_4x (training nothing) and says "not run" for an incomplete one; a paper's "fails"
+    holds only if no seed solves at either budget."""
+    from rnnzoo.teaching.reproductions import running
+    tiny = CATALOG["urnn_copy"].tiny()              # 3 steps: nothing solves the copy
+    record = reproduce(tiny, tmp_path, robust=True, workers=1)
+    assert record["command"] == "python -m rnnzoo reproduce urnn_copy --robust"
+    store = paths(tmp_path, "urnn_copy")[2].with_name("urnn_copy_4x")
+    assert record["rerun_4x"].startswith("12 steps (4x), seeds [10]: urnn: 0/1 solved")
+    for label, r in record["results"].items():
+        again = r["at_4x"]
+        assert again["of"] == 1 and again["seeds"] == [10] and again["solved"] == 0
+        assert (store / label / "seed-10.json").exists()
+        assert r["holds"] == (r["expect"] == "fails")
+    trained = sum(r["train_seconds"][0] + r["at_4x"]["train_seconds"][0]
+                  for r in record["results"].values())
+    assert record["train_seconds"] == pytest.approx(trained, abs=0.1)
+    assert "12 steps (4x)" in json.dumps(record) and \
+        "12 steps (4x)" in (tmp_path / "reproductions.md").read_text()
+    capsys.readouterr()
+    again = reproduce(tiny, tmp_path, workers=1)       # no --robust: read, not trained
+    out = capsys.readouterr().out
+    assert "loaded from" in out and "final eval" not in out and "diverged at" not in out
+    assert {k: v for k, v in again.items() if k != "wall_seconds_this_command"} == \
+        {k: v for k, v in record.items() if k != "wall_seconds_this_command"}
+    (store / "lstm" / "seed-10.json").unlink()
+    partial = reproduce(tiny, tmp_path, workers=1)
+    assert partial["rerun_4x"].startswith("not run (urnn, lstm unsolved")
+    assert all(r["at_4x"] is None for r in partial["results"].values())
+    assert not (store / "lstm" / "seed-10.json").exists()
+    # a "fails" that a 4x seed solves does not hold
+    res = running.compare(list(tiny.variants), tiny.task, task_options=tiny.task_options,
+                          budget=tiny.budget, seeds=list(tiny.seeds),
+                          store=paths(tmp_path, "urnn_copy")[2], workers=1, progress=False)
+    rerun = running.recheck(res, store, train=True, workers=1, progress=False)
+    monkeypatch.setattr(rerun, "solved", lambda label: 1)
+    flipped = running.summarize(tiny, res, rerun=rerun)
+    assert flipped["results"]["lstm"]["solved"] == 0
+    assert not flipped["results"]["lstm"]["holds"] and flipped["verdict"] == "not reproduced"
+    assert "lstm: 1/1 solved" in flipped["rerun_4x"]
+
+
+def test_a_record_from_before_the_4x_reruns_still_renders(tmp_path):
+    """Another record in the folder, written by an older rnnzoo without the 4x fields,
+    must not turn a finished reproduction into a traceback when the table is rewritten."""
+    from rnnzoo.teaching.reproductions.running import OLD_RECORD
+    record = reproduce(CATALOG["janet_permuted_digits"].tiny(), tmp_path, workers=1,
+                       progress=False)
+    old = {k: v for k, v in record.items() if k != "rerun_4x"}
+    old["name"] = "older"
+    (paths(tmp_path, "older")[0]).write_text(json.dumps(old))
+    reproduce(CATALOG["urnn_copy"].tiny(), tmp_path, workers=1, progress=False)
+    assert OLD_RECORD in (tmp_path / "reproductions.md").read_text()
 
 
 def test_the_committed_table_is_what_the_committed_records_render():
@@ -125,7 +193,12 @@ def test_the_command_runs_one_quietly_and_resumes(tmp_path, capsys, monkeypatch)
     assert "orthogonal_copy: " in out and "s of training)" in out and "seed 0:" not in out
     assert (tmp_path / "reproductions.md").exists()
     assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path), "--workers", "1"]) == 0
-    assert "loaded from" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "loaded from" in out and "new seeds: not run (orthogonal, lstm unsolved" in out
+    assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path), "--workers", "1",
+                           "--robust", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "new seeds: 12 steps (4x), seeds [10]: orthogonal: 0/1 solved" in out
     broken = dataclasses.replace(tiny["orthogonal_copy"], task_options={"T": 0})
     monkeypatch.setattr(repros, "CATALOG", {"orthogonal_copy": broken})
     with pytest.raises(SystemExit) as exit_:

@@ -3,6 +3,7 @@
     python -m rnnzoo reproduce --list
     python -m rnnzoo reproduce indrnn_adding            # writes figures/reproductions/...
     python -m rnnzoo reproduce --all --full             # the papers' longer settings
+    python -m rnnzoo reproduce urnn_copy --robust       # + the unsolved at 4x, new seeds
     python -m rnnzoo reproduce --all --scheduler tcp://host:8786   # on a Dask cluster
 
 Every finished (variant, seed) is kept under ``figures/reproductions/runs/NAME/`` as it
@@ -30,6 +31,8 @@ def build_parser(prog="python -m rnnzoo reproduce"):
     p.add_argument("--list", action="store_true", help="list the reproductions and exit")
     p.add_argument("--full", action="store_true", help="the papers' longer settings "
                    "(much slower; written as NAME_full)")
+    p.add_argument("--robust", action="store_true", help="also train every variant left "
+                   "unsolved again at 4x the steps on new seeds (kept as NAME_4x)")
     p.add_argument("--out", default="figures", help="the figures folder (default: figures)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=POSITIVE_INT, default=None,
@@ -71,10 +74,11 @@ def main(argv=None) -> int:
             for name in names:
                 print(f"{name}: {CATALOG[name].claim}", flush=True)
                 record = reproduce(CATALOG[name], args.out, full=args.full,
-                                   workers=args.workers, executor=executor,
+                                   robust=args.robust, workers=args.workers, executor=executor,
                                    progress=not args.quiet)
-                print(f"{name}: {record['verdict']}: {record['ours']} "
-                      f"({record['train_seconds']:.0f} s of training)", flush=True)
+                print(f"{name}: {record['verdict']}: {record['ours']}; at 4x the steps on "
+                      f"new seeds: {record['rerun_4x']} ({record['train_seconds']:.0f} s of "
+                      f"training)", flush=True)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     except KeyboardInterrupt:

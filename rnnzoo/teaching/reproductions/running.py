@@ -5,6 +5,15 @@ figure) and the table of every reproduction on disk, ``reproductions.md``.
 Each finished (variant, seed) is kept in ``runs/NAME/`` as it completes (the comparison
 store of :func:`rnnzoo.experiments.compare`), so an interrupted reproduction resumes
 where it stopped when the same command runs again.
+
+**At 4x the steps, on new seeds.** "The LSTM stays at the baseline" and "the IndRNN does
+not solve it" are statements about the budget. With ``robust=True`` (``--robust``) every
+variant that ended unsolved in some seed is trained again at 4x the steps on the second
+seed block (10-12 after 0-2; :func:`rnnzoo.experiments.plan_rerun`), kept in
+``runs/NAME_4x/``, and the record says what it did there. A paper's "fails" then holds
+only if no seed solves at either budget. Without ``--robust`` a complete ``NAME_4x``
+store is still read (nothing is trained), so a finished re-run is never dropped from the
+record; where there is none, the record says the re-run was not made.
 """
 from __future__ import annotations
 
@@ -15,12 +24,16 @@ import time
 
 import numpy as np
 
-from ..experiments import compare
+from ..experiments import compare, plan_rerun
+from ..experiments.robust import MIN_NEGATIVE_FACTOR
+from ..experiments.store import RunStore
 from ..figures.core import pyplot, save
 from .catalog import CATALOG
 
 FOLDER = "reproductions"          # under the figures folder
 TABLE = "reproductions.md"
+# what the table says of a record written before the 4x re-runs existed (it still renders)
+OLD_RECORD = "not run (the record predates the 4x re-runs; run its command again)"
 
 
 def paths(out_dir, name, full=False):
@@ -30,21 +43,25 @@ def paths(out_dir, name, full=False):
     return folder / f"{stem}.json", folder / f"{stem}.png", folder / "runs" / stem
 
 
-def command(name, full=False):
-    return f"python -m rnnzoo reproduce {name}" + (" --full" if full else "")
+def command(name, full=False, robust=False):
+    return (f"python -m rnnzoo reproduce {name}" + (" --full" if full else "")
+            + (" --robust" if robust else ""))
 
 
-def reproduce(repro, out_dir="figures", *, full=False, workers=None, executor=None,
-              progress=True):
+def reproduce(repro, out_dir="figures", *, full=False, robust=False, workers=None,
+              executor=None, progress=True):
     """Run ``repro`` (a :class:`~.catalog.Reproduction`), resuming from its store, and
-    write its json and png and the table. Returns the record (the json's content)."""
+    write its json and png and the table. ``robust``: also re-run the unsolved variants at
+    4x the steps on new seeds (see the module docstring). Returns the record (the json's
+    content)."""
     task_options, budget = repro.setting(full)
     json_path, png_path, store = paths(out_dir, repro.name, full)
     start = time.perf_counter()
-    res = compare(list(repro.variants_for(full)), repro.task, task_options=task_options, budget=budget,
-                  seeds=list(repro.seeds), workers=workers, executor=executor, store=store,
-                  progress=progress)
-    record = summarize(repro, res, full)
+    run = dict(workers=workers, executor=executor, progress=progress)
+    res = compare(list(repro.variants_for(full)), repro.task, task_options=task_options,
+                  budget=budget, seeds=list(repro.seeds), store=store, **run)
+    rerun = recheck(res, store.with_name(store.name + "_4x"), train=robust, **run)
+    record = summarize(repro, res, full, rerun)
     record["wall_seconds_this_command"] = round(time.perf_counter() - start, 1)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
@@ -53,20 +70,49 @@ def reproduce(repro, out_dir="figures", *, full=False, workers=None, executor=No
     return record
 
 
-def summarize(repro, res, full=False) -> dict:
+def unsolved(res) -> list:
+    """The labels that ended unsolved in some seed: what a 4x re-run checks."""
+    return [label for label in res.labels if res.solved(label) < len(res.seeds)]
+
+
+def recheck(res, store, *, train, workers=None, executor=None, progress=True):
+    """The 4x re-run of ``res``'s unsolved variants on new seeds, kept in ``store``: a
+    Comparison, or None where nothing is unsolved, or where ``train`` is False and the
+    store does not hold every run (then nothing is trained)."""
+    labels = unsolved(res)
+    if not labels:
+        return None
+    plan = plan_rerun(res, labels, MIN_NEGATIVE_FACTOR, where="reproduce")
+    if not train:
+        if not store.is_dir():
+            return None
+        kept = RunStore(store, labels)
+        if not all(pathlib.Path(kept.files(lb, s)[1]).exists()
+                   for lb in labels for s in plan.seeds):
+            return None
+    return compare(list(plan.variants), res.task_name, task_options=dict(res.task_options),
+                   budget=plan.budget, seeds=list(plan.seeds), store=store,
+                   workers=workers, executor=executor, progress=progress)
+
+
+def summarize(repro, res, full=False, rerun=None) -> dict:
     """The record of a finished comparison: per variant the seeds solved by the task's
-    criterion, when, and the final metric; whether each of the paper's expectations held;
-    the verdict."""
+    criterion, when, and the final metric, and the same at 4x the steps on new seeds where
+    ``rerun`` (:func:`recheck`) has it; whether each of the paper's expectations held (a
+    "fails" at both budgets); the verdict."""
     results = {}
     for label, expected in repro.expect.items():
         solved, n = res.solved(label), len(res.seeds)
-        holds = solved == n if expected == "solves" else solved == 0
+        again = _outcome(rerun, label) if rerun is not None and label in rerun.labels else None
+        holds = (solved == n if expected == "solves"
+                 else solved == 0 and (again is None or again["solved"] == 0))
         results[label] = {
             "expect": expected, "solved": solved, "of": n, "holds": bool(holds),
             "final": [_round(v) for v in res.final(label, "success")],
             "solved_at": res.solved_at(label),
             "diverged_at": res.diverged[label],
-            "train_seconds": [round(h.seconds, 1) for h in res.histories[label]]}
+            "train_seconds": [round(h.seconds, 1) for h in res.histories[label]],
+            "at_4x": again}
     held = [r["holds"] for r in results.values()]
     ranking = None
     if repro.ranking:
@@ -85,9 +131,38 @@ def summarize(repro, res, full=False) -> dict:
         "metric": res.success.metric, "budget": res.budget.describe(),
         "budget_fields": dataclasses.asdict(res.budget), "seeds": list(res.seeds),
         "variants": {lb: v.describe(res.task) for lb, v in res.variants.items()},
-        "results": results, "ranking": ranking, "verdict": verdict, "ours": ours_text(results, res.success.metric, ranking),
-        "train_seconds": round(sum(sum(r["train_seconds"]) for r in results.values()), 1),
-        "command": command(repro.name, full)}
+        "results": results, "ranking": ranking, "verdict": verdict,
+        "ours": ours_text(results, res.success.metric, ranking),
+        "rerun_4x": _rerun_text(res, rerun, repro.name, full),
+        "train_seconds": round(_seconds(res) + (_seconds(rerun) if rerun else 0.0), 1),
+        "command": command(repro.name, full, robust=rerun is not None)}
+
+
+def _seconds(res) -> float:
+    return sum(h.seconds for runs in res.histories.values() for h in runs)
+
+
+def _outcome(res, label) -> dict:
+    """Seeds solved, final metric and training seconds of ``label`` in ``res``."""
+    return {"solved": res.solved(label), "of": len(res.seeds), "seeds": list(res.seeds),
+            "final": [_round(v) for v in res.final(label, "success")],
+            "solved_at": res.solved_at(label),
+            "train_seconds": [round(h.seconds, 1) for h in res.histories[label]]}
+
+
+def _rerun_text(res, rerun, name, full) -> str:
+    """What the 4x re-run on new seeds found, or why there is none."""
+    labels = unsolved(res)
+    if not labels:
+        return "none needed: every variant solved in every seed"
+    if rerun is None:
+        return (f"not run ({', '.join(labels)} unsolved in some seed; "
+                f"`{command(name, full, robust=True)}` runs it)")
+    finals = {lb: ", ".join("diverged" if v is None else f"{v:.3g}" for v in
+                            _outcome(rerun, lb)["final"]) for lb in rerun.labels}
+    return (f"{rerun.budget.steps} steps ({MIN_NEGATIVE_FACTOR}x), seeds {list(rerun.seeds)}: "
+            + "; ".join(f"{lb}: {rerun.solved(lb)}/{len(rerun.seeds)} solved "
+                        f"({rerun.success.metric} {finals[lb]})" for lb in rerun.labels))
 
 
 def _beats(a, b, better):
@@ -104,7 +179,8 @@ def ours_text(results, metric, ranking=None) -> str:
     text = "; ".join(parts)
     if ranking:
         order = " > ".join(f"{lb} {ranking['medians'][lb]:.3g}" for lb in ranking["paper"])
-        text += f"; the paper's order by median ({order}) {'holds' if ranking['holds'] else 'does not hold'}"
+        text += (f"; the paper's order by median ({order}) "
+                 f"{'holds' if ranking['holds'] else 'does not hold'}")
     return text
 
 
@@ -117,7 +193,8 @@ def draw(res, record, png_path):
     fig, ax = pyplot().subplots(figsize=(8, 4.6))
     res.plot(ax, kind="success", title=f"{record['paper']}\n{record['claim']}")
     ax.title.set_fontsize(9)
-    fig.text(0.01, -0.01, f"{record['verdict'].upper()}: {record['ours']}\n{res.caption()}",
+    fig.text(0.01, -0.01, f"{record['verdict'].upper()}: {record['ours']}\nAt 4x the steps "
+             f"on new seeds: {record['rerun_4x']}\n{res.caption()}",
              fontsize=7.5, va="top", ha="left", wrap=True, color="0.2")
     save(fig, png_path.parent, png_path.stem)       # no timestamp: the same bytes on a rerun
 
@@ -136,17 +213,21 @@ def render_table(recs) -> str:
     lines = ["# Reproductions", "",
              "Written by `python -m rnnzoo reproduce` from `figures/reproductions/*.json`; do "
              "not edit. Solved is the task's own criterion; a reproduction that falls short at "
-             "its budget is a finding about that budget, stated with its numbers. Where the paper "
-             "says a cell fails, our verdict means no seed solved it within this budget; those "
-             "have not been re-run at 4x the steps on other seeds.", "",
-             "| reproduction | paper's claim | paper's number | ours | verdict | task, "
-             "budget | training time (s, summed over runs) | command |",
-             "|---|---|---|---|---|---|---|---|"]
+             "its budget is a finding about that budget, stated with its numbers. A variant "
+             "unsolved in some seed is trained again at 4x the steps on seeds it was not run "
+             "on (`--robust`). Where the paper says a cell fails, the verdict counts that only "
+             "if no seed solves at either budget; where the 4x column says \"not run\", the "
+             "verdict is at this budget alone.", "",
+             "| reproduction | paper's claim | paper's number | ours | at 4x the steps, "
+             "new seeds | verdict | task, budget | training time (s, summed over runs) | "
+             "command |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in recs:
         cells = [f"[{r['name']}{' (full)' if r['full'] else ''}](reproductions/"
                  f"{r['name']}{'_full' if r['full'] else ''}.png)",
                  f"{r['claim']} ({r['paper']})", r["paper_number"], r["ours"],
-                 r["verdict"], f"{r['task']}; {r['budget']}; seeds {r['seeds']}"
+                 r.get("rerun_4x", OLD_RECORD), r["verdict"],
+                 f"{r['task']}; {r['budget']}; seeds {r['seeds']}"
                  + (f". {r['note']}" if r["note"] else ""),
                  f"{r['train_seconds']:.0f} s", f"`{r['command']}`"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
