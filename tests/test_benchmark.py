@@ -186,7 +186,7 @@ def test_speed_page_tables_are_copied_from_the_committed_bench_files():
     assert [r for r in rows if r not in written] == []
 
 
-def _readme_table(header_start):
+def _speed_page_table(header_start):
     """The speed page's table whose header row starts with ``header_start``, as a list of
     {column: cell text} rows."""
     lines = _speed_page().splitlines()
@@ -200,14 +200,14 @@ def _readme_table(header_start):
     return rows
 
 
-def test_readme_floor_and_split_claims_hold_on_their_rows():
+def test_speed_page_floor_and_split_claims_hold_on_their_rows():
     """"Forward + backward, each is within 1.2x of its floor"; "splitting over two threads
     does not pay at any standard shape"."""
-    floors = (_readme_table("| cell | T/B/H | mode | cell ms | GEMMs ms | passes ms")
-              + _readme_table("| cell | T/B/H | mode | cell ms | GEMMs ms | floor ms"))
+    floors = (_speed_page_table("| cell | T/B/H | mode | cell ms | GEMMs ms | passes ms")
+              + _speed_page_table("| cell | T/B/H | mode | cell ms | GEMMs ms | floor ms"))
     assert len(floors) == 7 and all(r["mode"] == "fb" for r in floors)
     assert all(float(r["cell / floor"].rstrip("x")) <= 1.2 for r in floors), floors
-    split = {r["B/H"]: float(r["two / one"].rstrip("x")) for r in _readme_table("| B/H |")}
+    split = {r["B/H"]: float(r["two / one"].rstrip("x")) for r in _speed_page_table("| B/H |")}
     assert all(split[s] > 1 for s in ("64/256", "32/128", "16/128")), split
     assert min(split.values()) < 1, split             # "starts to pay at larger ones"
 
@@ -229,7 +229,7 @@ def _row(rows, cell, B, mode="fb"):
     return row
 
 
-def test_readme_speed_claims_hold_on_the_committed_cpu_run():
+def test_speed_page_claims_hold_on_the_committed_cpu_run():
     rows = _committed("bench.json")
     cells = {r["cell"] for r in rows}
     within = {c for c in cells if _row(rows, c, 64)["vs_gemm"]["median"] <= 1.3}
@@ -240,7 +240,7 @@ def test_readme_speed_claims_hold_on_the_committed_cpu_run():
     assert lstm["gemm_ms"] > lstm["torch_ms"]  # than torch's whole forward + backward
 
 
-def test_readme_gpu_claims_hold_on_the_committed_gpu_run():
+def test_speed_page_gpu_claims_hold_on_the_committed_gpu_run():
     rows = _committed("bench_gpu.json")
     lstm = [r for r in rows if r["cell"] == "lstm" and r["mode"] == "fb"]
     big = [r for r in lstm if (r["T"], r["B"], r["H"]) == (100, 64, 512)][0]
