@@ -210,3 +210,9 @@ def test_the_command_runs_one_quietly_and_resumes(tmp_path, capsys, monkeypatch)
     with pytest.raises(SystemExit) as exit_:
         reproduce_main(["orthogonal_copy", "--out", str(tmp_path / "b"), "--workers", "1"])
     assert exit_.value.code == 2 and "T" in capsys.readouterr().err
+
+
+def test_a_diverged_seed_reads_diverged_in_the_verdict_line():
+    from rnnzoo.teaching.reproductions.running import ours_text
+    results = {"cornn": {"solved": 0, "of": 3, "final": [0.167, None, 0.154]}}
+    assert ours_text(results, "MSE") == "cornn: 0/3 solved (MSE 0.167, diverged, 0.154)"
