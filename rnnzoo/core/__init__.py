@@ -12,5 +12,6 @@
 ``gradcheck``      the finite-difference checker
 ``diagnostics``    gradient norm over time, step-Jacobian singular values
 ``torch_interop``  ``from_torch`` / ``to_torch`` for rnn, lstm and gru
+``subnormals``     ``flush_subnormals()``: subnormal floats read and written as 0, for speed
 =================  ==================================================================
 """

@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+from ..core import subnormals
 from ..core.validation import (ArgumentTypeError, check_bool, check_float, check_int,
                                check_optional, check_seed)
 from .history import History  # noqa: F401  (rnnzoo.training.trainer.History, as before)
@@ -57,12 +58,16 @@ class Trainer:
     start_step : the step count to start from (when resuming)
     progress : show a tqdm progress bar
     label : a name for the history (defaults to the first cell's name)
+    flush_subnormals : on the NumPy backend, run each step and evaluation with subnormal
+        floats flushed to zero (:mod:`rnnzoo.core.subnormals`): a gradient vanishing
+        through a long sequence is otherwise computed many times more slowly as it passes
+        below 1.2e-38 (float32). Changes only numbers below the smallest normal float.
     """
 
     def __init__(self, model, task, *, optimizer="adam", lr=None, lr_for=None,
                  optimizer_options=None, batch_size=32, clip=1.0, tbptt=None,
                  eval_every=100, eval_batch=256, seed=0, start_step=0, progress=True,
-                 label=None):
+                 label=None, flush_subnormals=True):
         w = "Trainer"
         _check_compatible(model, task)
         batch_size = check_int(batch_size, "batch_size", minimum=1, where=w)
@@ -75,6 +80,7 @@ class Trainer:
         seed = check_seed(seed, where=w)
         start_step = check_int(start_step, "start_step", minimum=0, where=w)
         progress = check_bool(progress, "progress", where=w)
+        flush_subnormals = check_bool(flush_subnormals, "flush_subnormals", where=w)
         if label is not None and not isinstance(label, str):
             raise ArgumentTypeError(f"{w}: label must be None or a string; got {label!r}")
         if optimizer_options is not None and not isinstance(optimizer_options, dict):
@@ -103,6 +109,8 @@ class Trainer:
         self.seed, self.step, self.progress = seed, start_step, progress
         self.aux_loss = 0.0
         self.xp, self.dtype = model.backend.xp, model.dtype
+        # a GPU computes with subnormals at full speed; the CPU does not
+        self.flush_subnormals = flush_subnormals and model.backend.name == "numpy"
         self.history = History(label=label or model.cells[0].name, task=task.name,
                                metric=task.metric, baseline=float(task.baseline),
                                baseline_formula=task.baseline_formula,
@@ -183,6 +191,10 @@ class Trainer:
 
     def train_step(self):
         """One optimizer step; returns (loss, gradient norm before clipping)."""
+        with subnormals.flush_subnormals(self.flush_subnormals):
+            return self._train_step()
+
+    def _train_step(self):
         x, target = self.batch(self.step)
         loss, grads = self.loss_and_grads(x, target)
         norm = global_norm(grads) if self.clip is None else clip_grad_norm(grads, self.clip)
@@ -205,7 +217,8 @@ class Trainer:
     def evaluation(self):
         """(loss, accuracy, success metric) on the task's fixed evaluation set: see
         :func:`evaluate`, in slices of ``eval_batch``."""
-        return _evaluate(self.model, self.task, self.eval_batch)
+        with subnormals.flush_subnormals(self.flush_subnormals):
+            return _evaluate(self.model, self.task, self.eval_batch)
 
     def _record_eval(self):
         loss, acc, success = self.evaluation()
