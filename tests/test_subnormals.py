@@ -175,3 +175,9 @@ def test_the_committed_table_is_what_the_book_says():
     # the coRNN authors' adding settings: the gradient decays, and flushing pays
     assert "dt=0.06" in cornn_header and "T = 500" in cornn_header
     assert cornn_rows["cornn"][2] >= 3
+
+
+def test_enabled_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"flush_subnormals: enabled must be True or False"):
+        with flush_subnormals("no"):
+            pass

@@ -36,6 +36,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .validation import check_bool
+
 # where fenv_t (as fegetenv fills it) holds the control register, and its flush bits
 _LAYOUTS = {
     ("Linux", "x86_64"): (28, 0x8040),       # glibc's __mxcsr: FTZ (bit 15) | DAZ (bit 6)
@@ -129,6 +131,7 @@ def flushing_supported():
 def flush_subnormals(enabled=True):
     """Flush subnormal floats to zero in this thread for the with-block; yields whether it
     does (False where ``enabled`` is False or the platform is not supported)."""
+    enabled = check_bool(enabled, "enabled", where="flush_subnormals")
     reg = _control_register() if enabled else None
     if reg is None:
         yield False
