@@ -41,8 +41,9 @@ def test_each_reproduction_runs_at_toy_scale_and_resumes(name, tmp_path, capsys)
         assert record["ranking"] is None
     held = [r["holds"] for r in record["results"].values()] + (
         [record["ranking"]["holds"]] if record["ranking"] else [])
+    some = any(r["solved"] > 0 for r in record["results"].values() if r["expect"] == "solves")
     assert record["verdict"] == ("reproduced" if all(held) else "partly reproduced"
-                                 if any(held) else "not reproduced")
+                                 if any(held) or some else "not reproduced")
     assert record["command"] == f"python -m rnnzoo reproduce {name}"
     # without --robust nothing is re-run, and the record says so, naming the unsolved
     unsolved = [lb for lb, r in record["results"].items() if r["solved"] < r["of"]]
@@ -105,8 +106,45 @@ def test_robust_reruns_the_unsolved_at_4x_the_steps_on_new_seeds_and_keeps_them(
     monkeypatch.setattr(rerun, "solved", lambda label: 1)
     flipped = running.summarize(tiny, res, rerun=rerun)
     assert flipped["results"]["lstm"]["solved"] == 0
-    assert not flipped["results"]["lstm"]["holds"] and flipped["verdict"] == "not reproduced"
+    assert not flipped["results"]["lstm"]["holds"]
+    # (the patch solves the uRNN's 4x seed too: its "solves" met there, the LSTM's "fails"
+    # broken, so partly)
+    assert flipped["results"]["urnn"]["holds_at_4x"]
+    assert flipped["verdict"] == "partly reproduced"
     assert "lstm: 1/1 solved" in flipped["rerun_4x"]
+
+
+def test_a_solves_met_only_at_4x_is_reproduced_at_4x_and_some_seeds_partly(
+        tmp_path, monkeypatch):
+    """A paper's "solves" (coRNN learns the adding problem) that the budget misses but
+    every 4x seed meets is "reproduced at 4x the steps"; met by some seed, at either
+    budget, "partly reproduced"; by none, "not reproduced"."""
+    from rnnzoo.teaching.reproductions import running
+    tiny = CATALOG["cornn_adding"].tiny()           # one variant, expected to solve
+    record = reproduce(tiny, tmp_path, robust=True, workers=1, progress=False)
+    res = running.compare(list(tiny.variants), tiny.task, task_options=tiny.task_options,
+                          budget=tiny.budget, seeds=list(tiny.seeds),
+                          store=paths(tmp_path, "cornn_adding")[2], workers=1,
+                          progress=False)
+    rerun = running.recheck(res, paths(tmp_path, "cornn_adding")[2].with_name(
+        "cornn_adding_4x"), train=False, workers=1, progress=False)
+    label, = tiny.expect
+    assert record["results"][label]["solved"] == 0 and record["verdict"] == "not reproduced"
+
+    def verdict(base, at_4x, of_4x=1):
+        monkeypatch.setattr(res, "solved", lambda lb: base)
+        monkeypatch.setattr(rerun, "solved", lambda lb: at_4x)
+        monkeypatch.setattr(rerun, "seeds", list(range(10, 10 + of_4x)))
+        return running.summarize(tiny, res, rerun=rerun)
+
+    late = verdict(0, 1)
+    assert late["verdict"] == "reproduced at 4x the steps"
+    assert late["results"][label]["holds_at_4x"] and not late["results"][label]["holds"]
+    assert verdict(0, 1, of_4x=3)["verdict"] == "partly reproduced"     # 1 of 3 at 4x
+    assert verdict(1, 0)["verdict"] == "reproduced"                     # the budget did
+    assert verdict(0, 0)["verdict"] == "not reproduced"
+    monkeypatch.setattr(res, "seeds", [0, 1, 2])
+    assert verdict(2, 0)["verdict"] == "partly reproduced"              # 2 of 3, no 4x
 
 
 def test_a_record_from_before_the_4x_reruns_still_renders(tmp_path):
