@@ -144,7 +144,27 @@ def test_a_solves_met_only_at_4x_is_reproduced_at_4x_and_some_seeds_partly(
     assert verdict(1, 0)["verdict"] == "reproduced"                     # the budget did
     assert verdict(0, 0)["verdict"] == "not reproduced"
     monkeypatch.setattr(res, "seeds", [0, 1, 2])
-    assert verdict(2, 0)["verdict"] == "partly reproduced"              # 2 of 3, no 4x
+    assert verdict(2, 0)["verdict"] == "partly reproduced"              # 2 of 3 at the budget
+    assert verdict(1, 0)["verdict"] == "partly reproduced"              # 1 of 3 is some too
+    # a 4x seed that diverged reads "diverged" in the 4x column
+    monkeypatch.setattr(rerun, "final", lambda lb, kind: [float("nan")])
+    assert "(MSE diverged)" in verdict(0, 0)["rerun_4x"]
+
+
+def test_a_paper_ranking_that_fails_keeps_the_verdict_from_reproduced(monkeypatch, tmp_path):
+    """JANET beats the LSTM: with both solving in every seed but the order reversed, the
+    reproduction is partly reproduced, not reproduced."""
+    from rnnzoo.teaching.reproductions import running
+    tiny = CATALOG["janet_permuted_digits"].tiny()
+    res = running.compare(list(tiny.variants), tiny.task, task_options=tiny.task_options,
+                          budget=tiny.budget, seeds=list(tiny.seeds),
+                          store=paths(tmp_path, tiny.name)[2], workers=1, progress=False)
+    monkeypatch.setattr(res, "solved", lambda lb: len(res.seeds))
+    monkeypatch.setattr(running, "_beats", lambda a, b, better: True)
+    assert running.summarize(tiny, res)["verdict"] == "reproduced"
+    monkeypatch.setattr(running, "_beats", lambda a, b, better: False)
+    record = running.summarize(tiny, res)
+    assert not record["ranking"]["holds"] and record["verdict"] == "partly reproduced"
 
 
 def test_a_record_from_before_the_4x_reruns_still_renders(tmp_path):
