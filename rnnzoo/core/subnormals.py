@@ -5,8 +5,9 @@ range on its way to zero: the numbers below the smallest normal float, 1.2e-38 i
 (2.2e-308 in float64). x86 CPUs compute with a subnormal operand or result tens of times
 more slowly than with normal numbers (a microcode assist). In a float32 backward through
 T = 1,000 steps of the adding problem, where only the last step has a loss, a tenth of the
-carried gradient can be subnormal, and an LSTM's training step ran 6.6x slower than with
-those numbers flushed (``python scripts/subnormal_speed.py`` measures it, cell by cell).
+carried gradient can be subnormal, and an LSTM's training step ran about 6x slower than
+with those numbers flushed (``figures/speed/subnormals.md``, written by
+``python scripts/subnormal_speed.py``, cell by cell).
 
 What. Inside ``with flush_subnormals():`` the CPU treats subnormal operands as zero and
 writes zero where a result would be subnormal: the FTZ and DAZ bits of x86's MXCSR

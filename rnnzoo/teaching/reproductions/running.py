@@ -104,7 +104,8 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
     "fails" at both budgets, a "solves" at this budget or at 4x); the verdict."""
     results = {}
     for label, expected in repro.expect.items():
-        solved, n = res.solved(label), len(res.seeds)
+        base = _outcome(res, label)
+        solved, n = base["solved"], base["of"]
         again = _outcome(rerun, label) if rerun is not None and label in rerun.labels else None
         if expected == "solves":
             holds = solved == n
@@ -114,14 +115,9 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
             holds = solved == 0 and (again is None or again["solved"] == 0)
             holds_at_4x, some = False, holds
         results[label] = {
-            "expect": expected, "solved": solved, "of": n, "holds": bool(holds),
+            "expect": expected, **base, "holds": bool(holds),
             "holds_at_4x": bool(holds_at_4x), "partly": bool(some),
-            "final": [_round(v) for v in res.final(label, "success")],
-            "solved_at": res.solved_at(label),
-            "diverged_at": res.diverged[label],
-            "train_seconds": [round(h.seconds, 1) for h in res.histories[label]],
-            "at_4x": again}
-    held = [r["holds"] for r in results.values()]
+            "diverged_at": res.diverged[label], "at_4x": again}
     ranking = None
     if repro.ranking:
         medians = {lb: float(np.median(res.final(lb, "success"))) for lb in repro.ranking}
@@ -129,8 +125,7 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
         holds = all(_beats(medians[a], medians[b], better)
                     for a, b in zip(repro.ranking, repro.ranking[1:]))
         ranking = {"paper": list(repro.ranking), "medians": medians, "holds": holds}
-        held.append(holds)
-    verdict = _verdict(held, results.values())
+    verdict = _verdict(list(results.values()), ranking)
     return {
         "name": repro.name, "paper": repro.paper, "claim": repro.claim,
         "paper_number": repro.paper_number, "note": repro.note, "full": full,
@@ -145,16 +140,16 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
         "command": command(repro.name, full, robust=rerun is not None)}
 
 
-def _verdict(held, results) -> str:
+def _verdict(results, ranking) -> str:
     """"reproduced" where every expectation (and the ranking) held at the budget;
     "reproduced at 4x the steps" where the rest held there and each "solves" that did not
     held in every 4x seed; "partly reproduced" where something held, or some seed met a
     "solves"; "not reproduced" otherwise."""
-    results = list(results)
+    ranked = [] if ranking is None else [ranking["holds"]]
+    held = [r["holds"] for r in results] + ranked
     if all(held):
         return "reproduced"
-    late = [r["holds"] or r["holds_at_4x"] for r in results] + held[len(results):]
-    if all(late):
+    if all([r["holds"] or r["holds_at_4x"] for r in results] + ranked):
         return "reproduced at 4x the steps"
     if any(held) or any(r["partly"] for r in results):
         return "partly reproduced"
