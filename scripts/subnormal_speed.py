@@ -8,13 +8,16 @@ to change any sum. rnnzoo's Trainer flushes them to zero (rnnzoo/core/subnormals
 
 For each cell, two Trainers over the same model and batches, one with
 ``flush_subnormals=True`` (the default) and one with False, take training steps in turns
-(one BLAS thread, the way the comparisons run); the table gives the median step time of
+(one BLAS thread by default, the way the comparisons run; ``--threads 2`` lets BLAS
+use two, as the ``train`` command does); the table gives the median step time of
 each, their ratio, and whether the two runs' parameters are still bitwise equal:
 
     PYTHONPATH=$PWD python scripts/subnormal_speed.py --T 1000 --out figures/speed/subnormals.md
     PYTHONPATH=$PWD python scripts/subnormal_speed.py --cells cornn --T 500 \
         --option dt=0.06 --option gamma=66 --option epsilon=15 \
         --out figures/speed/subnormals.md --append     # the coRNN authors' adding settings
+    PYTHONPATH=$PWD python scripts/subnormal_speed.py --cells lstm,gru,rnn --threads 2 \
+        --out figures/speed/subnormals.md --append     # BLAS's worker threads are not flushed
 """
 from __future__ import annotations
 
@@ -58,6 +61,10 @@ def measure(cell, args):
             same)
 
 
+def _threads_text(n):
+    return "one BLAS thread" if n == 1 else f"{n} BLAS threads"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--cells", default=",".join(rnnzoo.available()),
@@ -66,6 +73,8 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--pairs", type=int, default=3, help="timed steps per setting")
+    p.add_argument("--threads", type=int, default=1,
+                   help="BLAS threads (default 1; the flush covers only the calling thread)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="a cell option (a number), e.g. --option gamma=66 with --cells cornn")
     p.add_argument("--out", help="also write the table to this markdown file")
@@ -86,6 +95,8 @@ def main(argv=None):
     if unknown:
         p.error(f"--cells: unknown cell(s) {', '.join(unknown)}; available: "
                 f"{', '.join(rnnzoo.available())}")
+    if args.threads < 1:
+        p.error(f"--threads: expected a positive whole number; got {args.threads}")
     if args.append and not args.out:
         p.error("--append needs --out")
     if args.out and not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
@@ -95,13 +106,13 @@ def main(argv=None):
         sys.exit(f"subnormal flushing is not available here ({reason}): nothing to compare")
 
     lines = [f"Adding problem, T = {args.T}, B = {args.batch}, H = {args.hidden}, float32, "
-             f"one BLAS thread; median of {args.pairs} training steps each, taken in turns. "
+             f"{_threads_text(args.threads)}; median of {args.pairs} training steps each, taken in turns. "
              f"Written by `python scripts/subnormal_speed.py {' '.join(argv or sys.argv[1:])}`.",
              "",
              "| cell | IEEE ms/step | flushed ms/step | IEEE / flushed | parameters bitwise "
              "equal |", "|---|---:|---:|---:|---|"]
     print("\n".join(lines), flush=True)
-    with threadpool_limits(1):
+    with threadpool_limits(args.threads):
         for cell in cells:
             ieee, flushed, same = measure(cell, args)
             lines.append(f"| {cell} | {ieee:.1f} | {flushed:.1f} | {ieee / flushed:.2f} | "

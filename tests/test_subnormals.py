@@ -161,9 +161,10 @@ def committed_tables():
 
 
 def test_the_committed_table_is_what_the_book_says():
-    (every_cell, every_rows), (cornn_header, cornn_rows) = committed_tables().items()
+    ((every_cell, every_rows), (cornn_header, cornn_rows),
+     (threads_header, threads_rows)) = committed_tables().items()
     assert "T = 1000" in every_cell and set(every_rows) == set(rnnzoo.available())
-    for rows in (every_rows, cornn_rows):
+    for rows in (every_rows, cornn_rows, threads_rows):
         for cell, (ieee, flushed, ratio, same) in rows.items():
             assert same == "yes", cell                     # the same parameters, bitwise
             assert ratio == pytest.approx(ieee / flushed, abs=0.01), cell
@@ -175,6 +176,10 @@ def test_the_committed_table_is_what_the_book_says():
     # the coRNN authors' adding settings: the gradient decays, and flushing pays
     assert "dt=0.06" in cornn_header and "T = 500" in cornn_header
     assert cornn_rows["cornn"][2] >= 3
+    # two BLAS threads, whose workers are not flushed: "most of the gain remains"
+    assert "2 BLAS threads" in threads_header and "T = 1000" in threads_header
+    for cell, row in threads_rows.items():
+        assert row[2] - 1 > (ratios[cell] - 1) / 2, cell
 
 
 def test_enabled_must_be_a_bool():
