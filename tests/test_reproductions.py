@@ -36,7 +36,9 @@ def test_each_reproduction_runs_at_toy_scale_and_resumes(name, tmp_path, capsys)
     if tiny.ranking:
         r = record["ranking"]
         assert r["paper"] == list(tiny.ranking) and set(r["medians"]) == set(tiny.ranking)
-        assert r["holds"] == (r["medians"][tiny.ranking[0]] > r["medians"][tiny.ranking[1]])
+        in_order = r["medians"][tiny.ranking[0]] > r["medians"][tiny.ranking[1]]
+        assert r["by_median"] == in_order and r["holds"] == in_order     # one seed
+        assert (r["seeds_in_order"], r["of"]) == (int(in_order), 1)
     else:
         assert record["ranking"] is None
     held = [r["holds"] for r in record["results"].values()] + (
@@ -165,6 +167,42 @@ def test_a_paper_ranking_that_fails_keeps_the_verdict_from_reproduced(monkeypatc
     monkeypatch.setattr(running, "_beats", lambda a, b, better: False)
     record = running.summarize(tiny, res)
     assert not record["ranking"]["holds"] and record["verdict"] == "partly reproduced"
+
+
+def test_a_ranking_holds_only_if_every_seed_is_in_order(monkeypatch):
+    """Medians in the paper's order with one seed reversed is not the paper's order: the
+    seeds are paired (same seed, same data), and the verdict is partly reproduced."""
+    from rnnzoo.teaching.reproductions import running
+
+    class Finished:                     # what summarize reads of a comparison, 3 seeds
+        seeds = [0, 1, 2]
+        success = make_task("permuted_digits", size=8, seed=0).success
+        finals = {}
+
+        def final(self, label, kind):
+            return self.finals[label]
+
+    res = Finished()
+    res.finals = {"janet": [0.93, 0.955, 0.90], "lstm": [0.919, 0.922, 0.903]}
+    ranking = running._ranking(("janet", "lstm"), res)
+    assert ranking["by_median"] and (ranking["seeds_in_order"], ranking["of"]) == (2, 3)
+    assert not ranking["holds"]
+    solved = {"holds": True, "holds_at_4x": False, "partly": True}
+    assert running._verdict([solved, solved], ranking) == "partly reproduced"
+    assert "seed by seed (same seed, same data) in 2 of 3, so the order is not shown" in \
+        running._ranking_text(ranking)
+    res.finals["janet"][2] = 0.916                      # now every seed: it holds
+    ranking = running._ranking(("janet", "lstm"), res)
+    assert ranking["holds"] and ranking["seeds_in_order"] == 3
+    assert running._verdict([solved, solved], ranking) == "reproduced"
+    assert running._ranking_text(ranking).endswith(", and seed by seed (same seed, same "
+                                                   "data) in 3 of 3")
+    res.finals["janet"][0] = float("nan")               # a diverged run beats nothing
+    assert running._ranking(("janet", "lstm"), res)["seeds_in_order"] == 2
+    res.finals["janet"] = [0.5, 0.5, 0.95]              # medians reversed, one seed ahead
+    ranking = running._ranking(("janet", "lstm"), res)
+    assert not ranking["by_median"] and ranking["seeds_in_order"] == 1
+    assert "does not hold; seed by seed" in running._ranking_text(ranking)
 
 
 def test_a_record_from_before_the_4x_reruns_still_renders(tmp_path):

@@ -4,8 +4,9 @@ Each entry names the paper, its claim in one line and the number it gives, the t
 length, the cells compared, the budget, and what the paper says each cell does
 (``expect``: "solves" or "fails", judged by the task's own success criterion,
 :attr:`rnnzoo.tasks.Task.success`) and, where the paper ranks them, the order it reports
-(``ranking``, best first, by the median final success metric). ``note`` says where our
-setting differs from the paper's. ``full`` holds the changes ``--full`` makes (the
+(``ranking``, best first: it holds where the medians of the final success metric come in
+that order and so does every seed, each seed a paired run on the same data). ``note``
+says where our setting differs from the paper's. ``full`` holds the changes ``--full`` makes (the
 paper's longer lengths or budgets, and the variants when an option follows the length).
 
 The budgets are sized for one 2-core machine (each record keeps its training time):

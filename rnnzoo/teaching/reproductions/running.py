@@ -118,13 +118,7 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
             "expect": expected, **base, "holds": bool(holds),
             "holds_at_4x": bool(holds_at_4x), "partly": bool(some),
             "diverged_at": res.diverged[label], "at_4x": again}
-    ranking = None
-    if repro.ranking:
-        medians = {lb: float(np.median(res.final(lb, "success"))) for lb in repro.ranking}
-        better = "above" if res.success.direction == "above" else "below"
-        holds = all(_beats(medians[a], medians[b], better)
-                    for a, b in zip(repro.ranking, repro.ranking[1:]))
-        ranking = {"paper": list(repro.ranking), "medians": medians, "holds": holds}
+    ranking = _ranking(repro.ranking, res) if repro.ranking else None
     verdict = _verdict(list(results.values()), ranking)
     return {
         "name": repro.name, "paper": repro.paper, "claim": repro.claim,
@@ -138,6 +132,23 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
         "rerun_4x": _rerun_text(res, rerun, repro.name, full),
         "train_seconds": round(_seconds(res) + (_seconds(rerun) if rerun else 0.0), 1),
         "command": command(repro.name, full, robust=rerun is not None)}
+
+
+def _ranking(order, res) -> dict:
+    """Does the paper's order (best first) hold? By the medians, and seed by seed: a run
+    of each variant with the same seed saw the same data, so each seed is a paired
+    comparison. With three seeds the medians alone can come in order while the seeds'
+    ranges overlap; the order holds only if it holds in every seed (a diverged run, NaN,
+    beats nothing)."""
+    better = "above" if res.success.direction == "above" else "below"
+    finals = {lb: np.asarray(res.final(lb, "success"), dtype=float) for lb in order}
+    medians = {lb: float(np.median(finals[lb])) for lb in order}
+    by_median = all(_beats(medians[a], medians[b], better) for a, b in zip(order, order[1:]))
+    in_order = [all(_beats(finals[a][i], finals[b][i], better)
+                    for a, b in zip(order, order[1:])) for i in range(len(res.seeds))]
+    return {"paper": list(order), "medians": medians, "by_median": bool(by_median),
+            "seeds_in_order": int(sum(in_order)), "of": len(in_order),
+            "holds": bool(by_median and all(in_order))}
 
 
 def _verdict(results, ranking) -> str:
@@ -196,10 +207,21 @@ def ours_text(results, metric, ranking=None) -> str:
         parts.append(f"{label}: {r['solved']}/{r['of']} solved ({metric} {finals})")
     text = "; ".join(parts)
     if ranking:
-        order = " > ".join(f"{lb} {ranking['medians'][lb]:.3g}" for lb in ranking["paper"])
-        text += (f"; the paper's order by median ({order}) "
-                 f"{'holds' if ranking['holds'] else 'does not hold'}")
+        text += "; " + _ranking_text(ranking)
     return text
+
+
+def _ranking_text(ranking) -> str:
+    order = " > ".join(f"{lb} {ranking['medians'][lb]:.3g}" for lb in ranking["paper"])
+    by_median = ranking.get("by_median", ranking["holds"])     # older records: medians only
+    text = f"the paper's order by median ({order}) {'holds' if by_median else 'does not hold'}"
+    if "seeds_in_order" not in ranking:
+        return text
+    seeds = (f"seed by seed (same seed, same data) in {ranking['seeds_in_order']} of "
+             f"{ranking['of']}")
+    if ranking["holds"]:
+        return f"{text}, and {seeds}"
+    return f"{text}; {seeds}, so the order is not shown" if by_median else f"{text}; {seeds}"
 
 
 def _round(value):
