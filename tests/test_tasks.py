@@ -35,9 +35,15 @@ def test_shapes_and_determinism(name, T):
     x3, _ = draw(task, seed=4)
     assert not np.array_equal(x, x3)
     ex1, et1 = task.eval_data()
+    assert task.eval_data()[0] is ex1                          # one fixed evaluation set
     ex2, et2 = make_task(name, T=T, seed=0).eval_data()
     np.testing.assert_array_equal(ex1, ex2)
     np.testing.assert_array_equal(et1, et2)
+    assert not np.array_equal(ex1, make_task(name, T=T, seed=1).eval_data()[0])
+    rebuilt = make_task(**task.spec)                           # the spec rebuilds it
+    assert rebuilt.spec == task.spec and task.spec["name"] == name
+    np.testing.assert_array_equal(rebuilt.eval_data()[0], ex1)
+    np.testing.assert_array_equal(rebuilt.eval_data()[1], et1)
 
 
 def test_adding_markers_and_target():
