@@ -36,6 +36,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
                            "test_hostile_optim", "test_hostile_training",
                            "test_hostile_tasks_gradcheck"],
     "core/gradcheck.py": ["test_gradients", "test_hostile_tasks_gradcheck"],
+    "core/backend.py": ["test_cupy_emulated", "test_bad_input", "test_contract"],
     "training/model.py": ["test_bad_input", "test_gradients", "test_hostile_model",
                           "test_reference_equations", "test_train", "test_hostile_training"],
     "training/optim.py": ["test_optim", "test_hostile_optim", "test_hostile_training",
@@ -69,7 +70,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
 
 # the registry-driven suites (parametrized over every registered cell and EXTRA_VARIANTS)
 REGISTRY = ["test_contract", "test_gradients", "test_hostile_cells", "test_bad_input",
-            "test_reference", "test_reference_equations"]
+            "test_reference", "test_reference_equations", "test_cupy_emulated"]
 # cell module -> (-k expression selecting its variants in REGISTRY, its own test files)
 CELLS = {
     "cells/gru.py": ("gru", ["test_gated_cells"]),

@@ -266,7 +266,7 @@ class S4D(RecurrentCell):
         c.Fv = xp.fft.rfft(c.vt, n=F)
         c.FK = xp.fft.rfft(c.K, n=F)[:, None]
         yt = xp.fft.irfft(c.Fv * c.FK, n=F)[..., :T]                    # K * v
-        c.x0_nonzero = bool(xp.any(c.x0))         # exact zeros skip two GEMMs of zeros
+        c.x0_nonzero = bool(to_numpy(xp.any(c.x0)))   # exact zeros skip two GEMMs of zeros
         if c.x0_nonzero:      # the free response of x_{-1}: y_t += 2 Re Σ_n C_n Ā_n^(t+1) x_n
             z0 = (c.C * c.x0).transpose(1, 0, 2)                         # (H, B, N)
             yt += 2.0 * xp.matmul(xp.concatenate([z0.real, -z0.imag], axis=2), c.V[:, :, 1:])
@@ -343,7 +343,7 @@ class S4D(RecurrentCell):
             dC += (dz0 * x0.conj()).sum(axis=1)                   # z0 = C x_{-1}
         # x_{T-1} = V_T x_{-1} + B̄ P, P = Σ_j V_j v_(T-1-j)
         dx0 += (c.V[:, :N, T] - 1j * c.V[:, N:, T]) * dS          # conj(V_T) dS
-        if bool(xp.any(dS)):                                      # else every term is zero
+        if bool(to_numpy(xp.any(dS))):                            # else every term is zero
             dVT = (dS * c.x0.conj()).sum(axis=0)
             dV[:, :N, T] += dVT.real
             dV[:, N:, T] += dVT.imag

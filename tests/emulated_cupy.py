@@ -1,0 +1,349 @@
+"""CuPy's ways of failing, emulated on the CPU, so the CuPy suite runs without a GPU.
+
+The CI machine has no GPU, so ``tests/test_cupy.py`` is skipped there, and a cell added
+since the last GPU session could break on CuPy unseen. Most such breaks are not in the
+arithmetic (CuPy computes what NumPy does) but in the seams this module reproduces:
+
+* a **device array** type that is *not* a ``numpy.ndarray`` (``isinstance`` is False, as
+  for ``cupy.ndarray``), computing with NumPy underneath;
+* a NumPy array (other than 0-d) **mixed with a device array** in a ufunc, an operator or
+  a function is a ``TypeError``, as CuPy raises one; so is a host array passed to any
+  ``xp`` function but ``asarray``/``array``/``asnumpy`` (the transfers);
+* **implicit conversion** to NumPy (``np.asarray(device)``) is a ``TypeError``; ``.get()``
+  and ``cupy.asnumpy`` are the explicit way;
+* **synchronization**: ``float``/``int``/``bool``/``.item()``/``.get()``/``.tolist()``/
+  ``repr`` of a device array, and boolean-mask indexing, raise
+  ``cupyx.DeviceSynchronized`` inside ``cupyx.allow_synchronize(False)``;
+* only the **names CuPy has** (``tests/data/cupy_names.json``: the public names of
+  ``cupy``, ``cupy.linalg``, ``cupy.fft``, ``cupy.random`` and ``cupy.ndarray``, read off
+  CuPy 14.2.0's ``dir()``; ``pip install cupy-cuda12x`` imports without a GPU): ``xp.X``, ``np.X(device_array)`` and ``device_array.X`` for a name CuPy
+  lacks are errors; of the ufunc methods, ``reduce``/``accumulate``/``reduceat`` exist
+  for ``add`` and ``multiply`` only (CuPy's documentation);
+* reductions return **0-d device arrays**, not NumPy scalars.
+
+What it does not emulate: CuPy's kernels (its float results can differ from NumPy's in
+the last bits; the real suite's tolerances allow for that), its dtype rules where they
+differ from NumPy's, streams, memory pools and timing. So passing here is necessary, not
+sufficient: the GPU session still runs the real thing (``scripts/gpu_check.sh``).
+
+:func:`installed` puts ``cupy`` and ``cupyx`` modules built from this file into
+``sys.modules`` and points rnnzoo's backend at them, for the length of a with-block.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import pathlib
+import sys
+import threading
+import types
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+_NAMES = json.loads((pathlib.Path(__file__).parent / "data" / "cupy_names.json").read_text())
+NAMES = {"": set(_NAMES["cupy"]), "linalg": set(_NAMES["linalg"]), "fft": set(_NAMES["fft"]),
+         "random": set(_NAMES["random"])}
+ARRAY_ATTRIBUTES = {n for n in _NAMES["ndarray"] if not n.startswith("_")}
+REDUCING_UFUNCS = {"add", "multiply"}        # CuPy's ufunc.reduce/accumulate/reduceat
+TRANSFERS = {"asarray", "array", "asanyarray", "ascontiguousarray", "asnumpy"}
+
+
+class DeviceSynchronized(RuntimeError):
+    """What cupyx raises for a synchronization inside allow_synchronize(False)."""
+
+
+_sync = threading.local()
+
+
+def _synchronize(what):
+    if getattr(_sync, "allowed", True) is False:
+        raise DeviceSynchronized(f"emulated CuPy: {what} synchronizes with the device")
+
+
+@contextlib.contextmanager
+def allow_synchronize(allow):
+    before = getattr(_sync, "allowed", True)
+    _sync.allowed = bool(allow)
+    try:
+        yield
+    finally:
+        _sync.allowed = before
+
+
+# ------------------------------------------------------------------ the device array
+class ndarray(NDArrayOperatorsMixin):
+    """A device array: a NumPy array inside, never a NumPy array outside."""
+
+    __slots__ = ("_a",)
+    __array_priority__ = 100
+
+    def __init__(self, host):
+        if not isinstance(host, np.ndarray):
+            raise TypeError(f"emulated CuPy: ndarray wraps a numpy.ndarray, got {type(host)}")
+        self._a = host
+
+    # -- the NumPy protocols: compute on the insides, refuse host arrays
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        where = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
+        if ufunc.__name__ not in NAMES[""]:
+            raise TypeError(f"emulated CuPy: CuPy has no ufunc {ufunc.__name__!r}")
+        if method in ("reduce", "accumulate", "reduceat") and \
+                ufunc.__name__ not in REDUCING_UFUNCS:
+            raise NotImplementedError(f"emulated CuPy: {where} is not available in CuPy")
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(_device_only(o, where) for o in out)
+        result = getattr(ufunc, method)(*(_device_only(x, where) for x in inputs), **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _wrap(result)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        module = func.__module__.split(".")[-1] if func.__module__ else ""
+        space = module if module in ("linalg", "fft", "random") else ""
+        if func.__name__ not in NAMES[space]:
+            raise TypeError(f"emulated CuPy: CuPy has no {space + '.' if space else ''}"
+                            f"{func.__name__}")
+        return _wrap(func(*_unwrap(args, func.__name__), **_unwrap(kwargs, func.__name__)))
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("emulated CuPy: implicit conversion to a NumPy array is not allowed; "
+                        "use .get() to construct a NumPy array explicitly")
+
+    # -- what CuPy's ndarray has
+    def __getattr__(self, name):
+        if name not in ARRAY_ATTRIBUTES:
+            raise AttributeError(f"emulated CuPy: cupy.ndarray has no attribute {name!r}")
+        attr = getattr(self._a, name)
+        if not callable(attr):
+            return _wrap(attr)
+        return lambda *args, **kwargs: _wrap(attr(*_unwrap(args, name), **_unwrap(kwargs, name)))
+
+    shape = property(lambda self: self._a.shape)
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    size = property(lambda self: self._a.size)
+    T = property(lambda self: ndarray(self._a.T))
+
+    @property
+    def real(self):
+        return ndarray(self._a.real)
+
+    @real.setter
+    def real(self, value):
+        self._a.real = _device_only(value, "real")
+
+    @property
+    def imag(self):
+        return ndarray(self._a.imag)
+
+    @imag.setter
+    def imag(self, value):
+        self._a.imag = _device_only(value, "imag")
+
+    def get(self):
+        _synchronize("get()")
+        return self._a.copy()
+
+    def item(self):
+        _synchronize("item()")
+        return self._a.item()
+
+    def tolist(self):
+        _synchronize("tolist()")
+        return self._a.tolist()
+
+    def __float__(self):
+        _synchronize("float()")
+        return float(self._a)
+
+    def __int__(self):
+        _synchronize("int()")
+        return int(self._a)
+
+    def __complex__(self):
+        _synchronize("complex()")
+        return complex(self._a)
+
+    def __index__(self):
+        _synchronize("an index")
+        return self._a.__index__()
+
+    def __bool__(self):
+        _synchronize("bool()")
+        return bool(self._a)
+
+    def __repr__(self):
+        _synchronize("repr()")
+        return "emulated cupy." + repr(self._a)
+
+    def __len__(self):
+        return len(self._a)
+
+    def __iter__(self):
+        return (_wrap(row) for row in self._a)
+
+    def __getitem__(self, key):
+        return _wrap(self._a[_index(key)])
+
+    def __setitem__(self, key, value):
+        if isinstance(value, np.ndarray) and value.ndim:
+            value = np.array(value)                 # a host-to-device copy, as CuPy makes
+        self._a[_index(key)] = value._a if isinstance(value, ndarray) else value
+
+    __hash__ = None
+
+
+ndarray.__module__ = "cupy"        # rnnzoo names an array's type by its module: cupy.ndarray
+
+
+def _index(key):
+    """Indices may be device or host arrays; a boolean mask's result size needs the host."""
+    keys = key if isinstance(key, tuple) else (key,)
+    plain = []
+    for k in keys:
+        if isinstance(k, ndarray):
+            if k.dtype == bool:
+                _synchronize("boolean-mask indexing")
+            k = k._a
+        plain.append(k)
+    return tuple(plain) if isinstance(key, tuple) else plain[0]
+
+
+def _device_only(x, where):
+    """The NumPy array inside a device array; a host array (not 0-d) is CuPy's TypeError."""
+    if isinstance(x, ndarray):
+        return x._a
+    if isinstance(x, np.ndarray) and x.ndim:
+        raise TypeError(f"emulated CuPy: {where} got a numpy.ndarray of shape {x.shape} "
+                        f"beside device arrays (CuPy: Unsupported type numpy.ndarray)")
+    return x
+
+
+def _unwrap(obj, where):
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_unwrap(o, where) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _unwrap(v, where) for k, v in obj.items()}
+    return _device_only(obj, where)
+
+
+def _wrap(obj):
+    """NumPy results as device arrays; a NumPy scalar as a 0-d one, as CuPy returns."""
+    if isinstance(obj, np.ndarray):
+        return ndarray(obj)
+    if isinstance(obj, np.generic):
+        return ndarray(np.asarray(obj))
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):        # eigh's named result
+        return type(obj)(*(_wrap(o) for o in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_wrap(o) for o in obj)
+    return obj
+
+
+# ------------------------------------------------------------------ the modules
+class _Ufunc:
+    """xp.tanh and friends: a device ufunc that refuses host arrays."""
+
+    def __init__(self, ufunc):
+        self._ufunc = ufunc
+        self.__name__ = ufunc.__name__
+        self.nin, self.nout = ufunc.nin, ufunc.nout
+
+    def _apply(self, method, args, kwargs):
+        where = self.__name__ if method == "__call__" else f"{self.__name__}.{method}"
+        if method in ("reduce", "accumulate", "reduceat") and \
+                self.__name__ not in REDUCING_UFUNCS:
+            raise NotImplementedError(f"emulated CuPy: {where} is not available in CuPy")
+        out = kwargs.get("out")
+        if out is not None:
+            out = out if isinstance(out, tuple) else (out,)
+            kwargs["out"] = tuple(_device_only(o, where) for o in out)
+        result = getattr(self._ufunc, method)(*_unwrap(args, where), **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _wrap(result)
+
+    def __call__(self, *args, **kwargs):
+        return self._apply("__call__", args, kwargs)
+
+    def __getattr__(self, method):
+        if method not in ("reduce", "accumulate", "reduceat", "outer", "at"):
+            return getattr(self._ufunc, method)
+        return lambda *args, **kwargs: self._apply(method, args, kwargs)
+
+
+def _function(func, name):
+    def device_function(*args, **kwargs):
+        if name in TRANSFERS:
+            return _transfer(name, *args, **kwargs)
+        return _wrap(func(*_unwrap(args, name), **_unwrap(kwargs, name)))
+    device_function.__name__ = name
+    return device_function
+
+
+def _transfer(name, a, *args, **kwargs):
+    if name == "asnumpy":
+        return a.get() if isinstance(a, ndarray) else np.asarray(a, *args, **kwargs)
+    if isinstance(a, ndarray):
+        a = a._a
+    host = np.array(a, *args, **kwargs)      # a copy: the device has memory of its own
+    return ndarray(host)
+
+
+def _namespace(space, source):
+    """A module whose attributes are CuPy's names, done by NumPy on device arrays."""
+    module = types.ModuleType("cupy" + ("." + space if space else ""))
+
+    def getattr_(name):
+        if name not in NAMES[space] and name not in TRANSFERS:
+            raise AttributeError(f"emulated CuPy: module {module.__name__!r} has no "
+                                 f"attribute {name!r}")
+        if name == "asnumpy":
+            return _function(None, name)
+        obj = getattr(source, name)
+        if isinstance(obj, np.ufunc):
+            return _Ufunc(obj)
+        if isinstance(obj, type) or not callable(obj):
+            return obj                       # dtypes, classes, constants
+        return _function(obj, name)
+    module.__getattr__ = getattr_
+    return module
+
+
+def _build():
+    cupy = _namespace("", np)
+    cupy.ndarray = ndarray
+    cupy.linalg = _namespace("linalg", np.linalg)
+    cupy.fft = _namespace("fft", np.fft)
+    cupy.random = _namespace("random", np.random)
+    cupy.__version__ = "emulated (names of CuPy " + _NAMES["cupy_version"] + ")"
+    device = types.SimpleNamespace(synchronize=lambda: None, id=0)
+    cupy.cuda = types.SimpleNamespace(
+        Device=lambda *a: device,
+        runtime=types.SimpleNamespace(getDeviceCount=lambda: 1,
+                                      getDeviceProperties=lambda i: {"name": b"emulated"}))
+    cupyx = types.ModuleType("cupyx")
+    cupyx.allow_synchronize = allow_synchronize
+    cupyx.DeviceSynchronized = DeviceSynchronized
+    return cupy, cupyx
+
+
+@contextlib.contextmanager
+def installed():
+    """Inside the block ``import cupy`` and rnnzoo's backend="cupy" get the emulation."""
+    from rnnzoo.core import backend
+    saved = {name: sys.modules.get(name) for name in ("cupy", "cupyx")}
+    saved_backend = backend._cupy_backend
+    sys.modules["cupy"], sys.modules["cupyx"] = _build()
+    backend._cupy_backend = None                     # _load_cupy imports the emulation
+    try:
+        yield sys.modules["cupy"]
+    finally:
+        backend._cupy_backend = saved_backend
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
