@@ -162,6 +162,51 @@ def test_training_on_cupy_matches_numpy(optimizer):
         np.testing.assert_allclose(p_gpu[k], p_cpu[k], rtol=1e-9, atol=1e-12, err_msg=k)
 
 
+@pytest.mark.parametrize("name", rnnzoo.available())
+def test_every_cell_trains_on_cupy_as_on_numpy(name):
+    """Every registered cell in a model (readout, loss, clipping, Adam), 3 steps on the
+    digits task and an evaluation: the same losses and weights as on NumPy, in float64."""
+    task = rnnzoo.tasks.make_task("permuted_digits", seed=0)
+    runs = {}
+    for backend in ("numpy", "cupy"):
+        model = rnnzoo.build_model(name, task.input_size, 4, task.output_size,
+                                   readout=task.readout, seed=0, backend=backend)
+        history = rnnzoo.train(model, task, steps=3, batch_size=3, lr=1e-2, eval_every=3,
+                               progress=False)
+        runs[backend] = (history, {k: to_numpy(v) for k, v in model.params.items()})
+    (h_cpu, p_cpu), (h_gpu, p_gpu) = runs["numpy"], runs["cupy"]
+    np.testing.assert_allclose(h_gpu.train_loss, h_cpu.train_loss, rtol=1e-9)
+    np.testing.assert_allclose(h_gpu.eval_loss, h_cpu.eval_loss, rtol=1e-9)
+    for k in p_cpu:
+        np.testing.assert_allclose(p_gpu[k], p_cpu[k], rtol=1e-8, atol=1e-12, err_msg=k)
+
+
+def test_a_checkpoint_moves_between_the_backends(tmp_path):
+    """A model trained on CuPy, saved with its Adam state, loads onto NumPy and back onto
+    CuPy, and training on from either gives the same next step."""
+    import cupy
+    task = rnnzoo.tasks.make_task("adding", T=8)
+    model = rnnzoo.build_model("gru", task.input_size, 5, task.output_size,
+                               readout=task.readout, seed=0, backend="cupy")
+    trainer = rnnzoo.Trainer(model, task, batch_size=4, lr=1e-2, progress=False)
+    trainer.train_step()
+    path = tmp_path / "gru.npz"
+    rnnzoo.save_checkpoint(path, model, trainer.optimizer)
+    after = {}
+    for backend in ("numpy", "cupy"):
+        loaded, opt_state, _ = rnnzoo.load_checkpoint(path, backend=backend)
+        assert all(isinstance(p, cupy.ndarray if backend == "cupy" else np.ndarray)
+                   for p in loaded.params.values())
+        for k, p in model.params.items():
+            np.testing.assert_array_equal(to_numpy(loaded.params[k]), to_numpy(p), err_msg=k)
+        again = rnnzoo.Trainer(loaded, task, batch_size=4, lr=1e-2, progress=False)
+        again.optimizer.load_state_dict(opt_state)
+        again.train_step()
+        after[backend] = {k: to_numpy(v) for k, v in loaded.params.items()}
+    for k in after["numpy"]:
+        np.testing.assert_allclose(after["cupy"][k], after["numpy"][k], rtol=1e-9, err_msg=k)
+
+
 def test_losses_on_cupy_match_numpy(rng):
     import cupy
     from rnnzoo.training.model import mse_loss, softmax_cross_entropy
