@@ -71,6 +71,14 @@ def allow_synchronize(allow):
         _sync.allowed = before
 
 
+def _host_read(what, read):
+    def method(self):
+        _synchronize(what)
+        return read(self._a)
+    method.__name__ = what
+    return method
+
+
 # ------------------------------------------------------------------ the device array
 class ndarray(NDArrayOperatorsMixin):
     """A device array: a NumPy array inside, never a NumPy array outside."""
@@ -142,41 +150,16 @@ class ndarray(NDArrayOperatorsMixin):
     def imag(self, value):
         self._a.imag = _device_only(value, "imag")
 
-    def get(self):
-        _synchronize("get()")
-        return self._a.copy()
-
-    def item(self):
-        _synchronize("item()")
-        return self._a.item()
-
-    def tolist(self):
-        _synchronize("tolist()")
-        return self._a.tolist()
-
-    def __float__(self):
-        _synchronize("float()")
-        return float(self._a)
-
-    def __int__(self):
-        _synchronize("int()")
-        return int(self._a)
-
-    def __complex__(self):
-        _synchronize("complex()")
-        return complex(self._a)
-
-    def __index__(self):
-        _synchronize("an index")
-        return self._a.__index__()
-
-    def __bool__(self):
-        _synchronize("bool()")
-        return bool(self._a)
-
-    def __repr__(self):
-        _synchronize("repr()")
-        return "emulated cupy." + repr(self._a)
+    # the host reads: each waits for the device
+    get = _host_read("get()", np.ndarray.copy)
+    item = _host_read("item()", np.ndarray.item)
+    tolist = _host_read("tolist()", np.ndarray.tolist)
+    __float__ = _host_read("float()", float)
+    __int__ = _host_read("int()", int)
+    __complex__ = _host_read("complex()", complex)
+    __index__ = _host_read("an index", np.ndarray.__index__)
+    __bool__ = _host_read("bool()", bool)
+    __repr__ = _host_read("repr()", lambda a: "emulated cupy." + repr(a))
 
     def __len__(self):
         return len(self._a)
