@@ -6,7 +6,7 @@ arithmetic (CuPy computes what NumPy does) but in the seams this module reproduc
 
 * a **device array** type that is *not* a ``numpy.ndarray`` (``isinstance`` is False, as
   for ``cupy.ndarray``), computing with NumPy underneath;
-* a NumPy array (other than 0-d) **mixed with a device array** in a ufunc, an operator or
+* a NumPy array (0-d too) **mixed with a device array** in a ufunc, an operator or
   a function is a ``TypeError``, as CuPy raises one; so is a host array passed to any
   ``xp`` function but ``asarray``/``array``/``asnumpy`` (the transfers);
 * **implicit conversion** to NumPy (``np.asarray(device)``) is a ``TypeError``; ``.get()``
@@ -195,10 +195,11 @@ def _index(key):
 
 
 def _device_only(x, where):
-    """The NumPy array inside a device array; a host array (not 0-d) is CuPy's TypeError."""
+    """The NumPy array inside a device array; a host array, 0-d too, is CuPy's TypeError
+    (its kernels take device arrays and scalars, Python's or NumPy's, nothing else)."""
     if isinstance(x, ndarray):
         return x._a
-    if isinstance(x, np.ndarray) and x.ndim:
+    if isinstance(x, np.ndarray):
         raise TypeError(f"emulated CuPy: {where} got a numpy.ndarray of shape {x.shape} "
                         f"beside device arrays (CuPy: Unsupported type numpy.ndarray)")
     return x
