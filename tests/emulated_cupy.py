@@ -17,8 +17,11 @@ arithmetic (CuPy computes what NumPy does) but in the seams this module reproduc
 * only the **names CuPy has** (``tests/data/cupy_names.json``: the public names of
   ``cupy``, ``cupy.linalg``, ``cupy.fft``, ``cupy.random`` and ``cupy.ndarray``, read off
   CuPy 14.2.0's ``dir()``; ``pip install cupy-cuda12x`` imports without a GPU): ``xp.X``, ``np.X(device_array)`` and ``device_array.X`` for a name CuPy
-  lacks are errors; of the ufunc methods, ``reduce``/``accumulate``/``reduceat`` exist
-  for ``add`` and ``multiply`` only (CuPy's documentation);
+  lacks are errors; of the ufunc methods, ``reduce`` and ``accumulate`` exist for
+  ``add`` and ``multiply`` only, ``reduceat`` for ``add``, ``at`` for seven (CuPy's
+  ``_kernel.pyx``);
+* a host array assigned through a basic index (``dev[1:] = host``) is CuPy's
+  ``ValueError``; through an index array it is copied to the device, as CuPy does;
 * reductions return **0-d device arrays**, not NumPy scalars.
 
 What it does not emulate: CuPy's kernels (its float results can differ from NumPy's in
@@ -45,7 +48,11 @@ _NAMES = json.loads((pathlib.Path(__file__).parent / "data" / "cupy_names.json")
 NAMES = {"": set(_NAMES["cupy"]), "linalg": set(_NAMES["linalg"]), "fft": set(_NAMES["fft"]),
          "random": set(_NAMES["random"])}
 ARRAY_ATTRIBUTES = {n for n in _NAMES["ndarray"] if not n.startswith("_")}
-REDUCING_UFUNCS = {"add", "multiply"}        # CuPy's ufunc.reduce/accumulate/reduceat
+# the ufuncs that have each method in CuPy 14 (its _kernel.pyx); outer: every ufunc
+UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"},
+                 "reduceat": {"add"},
+                 "at": {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or",
+                        "bitwise_xor"}}
 TRANSFERS = {"asarray", "array", "asanyarray", "ascontiguousarray", "asnumpy"}
 
 
@@ -96,9 +103,7 @@ class ndarray(NDArrayOperatorsMixin):
         where = f"{ufunc.__name__}.{method}" if method != "__call__" else ufunc.__name__
         if ufunc.__name__ not in NAMES[""]:
             raise TypeError(f"emulated CuPy: CuPy has no ufunc {ufunc.__name__!r}")
-        if method in ("reduce", "accumulate", "reduceat") and \
-                ufunc.__name__ not in REDUCING_UFUNCS:
-            raise NotImplementedError(f"emulated CuPy: {where} is not available in CuPy")
+        _check_method(ufunc.__name__, method, where)
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_device_only(o, where) for o in out)
@@ -171,14 +176,29 @@ class ndarray(NDArrayOperatorsMixin):
         return _wrap(self._a[_index(key)])
 
     def __setitem__(self, key, value):
-        if isinstance(value, np.ndarray) and value.ndim:
-            value = np.array(value)                 # a host-to-device copy, as CuPy makes
+        if isinstance(value, (np.ndarray, list, tuple)) and np.shape(value) != () \
+                and _is_basic(key):
+            # CuPy refuses a host array through a basic index ("Refuse assignment from CPU
+            # arrays") and falls back on fill(), which takes scalars only
+            raise ValueError("emulated CuPy: non-scalar numpy.ndarray cannot be used for fill")
         self._a[_index(key)] = value._a if isinstance(value, ndarray) else value
 
     __hash__ = None
 
 
 ndarray.__module__ = "cupy"        # rnnzoo names an array's type by its module: cupy.ndarray
+
+
+def _check_method(name, method, where):
+    if method in UFUNC_METHODS and name not in UFUNC_METHODS[method]:
+        raise NotImplementedError(f"emulated CuPy: {where} is not supported in CuPy")
+
+
+def _is_basic(key):
+    """Ints, slices, Ellipsis and None only: no index array."""
+    keys = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice))
+               for k in keys)
 
 
 def _index(key):
@@ -237,9 +257,7 @@ class _Ufunc:
 
     def _apply(self, method, args, kwargs):
         where = self.__name__ if method == "__call__" else f"{self.__name__}.{method}"
-        if method in ("reduce", "accumulate", "reduceat") and \
-                self.__name__ not in REDUCING_UFUNCS:
-            raise NotImplementedError(f"emulated CuPy: {where} is not available in CuPy")
+        _check_method(self.__name__, method, where)
         out = kwargs.get("out")
         if out is not None:
             out = out if isinstance(out, tuple) else (out,)

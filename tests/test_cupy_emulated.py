@@ -46,7 +46,18 @@ def test_the_emulation_refuses_what_cupy_refuses(emulated_cupy):
         cupy.logaddexp.accumulate(a, axis=0)
     with pytest.raises(NotImplementedError, match="logaddexp.accumulate"):
         np.logaddexp.accumulate(a, axis=0)
+    with pytest.raises(NotImplementedError, match="maximum.reduce"):
+        cupy.maximum.reduce(a, axis=0)                 # CuPy: a.max(axis=0) instead
+    assert cupy.add.outer(a[0], a[0]).shape == (3, 3)
+    with pytest.raises(ValueError, match="cannot be used for fill"):
+        a[0] = np.ones(3)                              # a host array, basic index
+    a[np.array([0])] = np.ones((1, 3))                 # an index array: copied over
+    a[0, 1:] = 7.0
+    np.testing.assert_array_equal(a.get(), [[1, 7, 7], [3, 4, 5]])
+    a = cupy.asarray(np.arange(6.0).reshape(2, 3))
     assert isinstance(a.sum(), cupy.ndarray) and a.sum().shape == ()   # 0-d, not a scalar
+    with pytest.raises(TypeError, match=r"numpy.ndarray of shape \(\)"):
+        a * np.asarray(2.0)                            # 0-d host arrays too
     with cupyx.allow_synchronize(False):
         b = cupy.exp(a) @ a.T                          # no host read: fine
         for read in (float, bool, repr, lambda v: v.item(), lambda v: v.get()):
