@@ -206,7 +206,8 @@ DIGITS_VARIANTS = [ex.Variant("rnn", label=RNN), ex.Variant("lstm", label=LSTM)]
 def digits_experiment(full=False):
     """The seven cells on permuted digits (64 steps; the papers' psMNIST has 784), one
     budget: H = 32, Adam 1e-2, batch 32, 200 steps (H = 64 and 2,000 steps with
-    ``full``). Each cell with its authors' defaults (Δt, ε, γ, θ, ...)."""
+    ``full``). Each cell with its authors' defaults (Δt, ε, γ, ...; the LMU's θ and d are
+    ours: keras-lmu sets none)."""
     steps, hidden = (2000, 64) if full else (200, 32)
     budget = ex.Budget(steps=steps, batch_size=32, lr=1e-2, hidden=hidden,
                        eval_every=steps // 10)
@@ -218,7 +219,7 @@ def long_digits_experiment(full=False):
     """The seven cells on permuted digits resized to 14x14: 196 steps, the length of
     14x14-downsampled MNIST (the 8x8 images interpolated: longer, not richer). H = 32,
     Adam 1e-2, batch 32, 1,500 steps (H = 64 and 6,000 steps with ``full``); each cell
-    with its authors' defaults."""
+    with its authors' defaults (the LMU's θ and d are ours)."""
     steps, hidden = (6000, 64) if full else (1500, 32)
     budget = ex.Budget(steps=steps, batch_size=32, lr=1e-2, hidden=hidden,
                        eval_every=steps // 10)

@@ -14,7 +14,9 @@ from .core import caption, check, check_robust, comparison, figure, measure, pyp
 
 LABELS = {"lru": "lru", "mingru": "mingru", "minlstm": "minlstm", "gru": "gru",
           "lstm": "lstm (forget bias 1)"}
-STYLES = {"lru": {"linestyle": "--"}, "minlstm": {"linestyle": ":"}}
+# mingru shares the gru's colour (its family's), minlstm the lstm's: a line style apiece
+STYLES = {"lru": {"linestyle": "--"}, "mingru": {"linestyle": "-."},
+          "minlstm": {"linestyle": ":"}}
 MINIMAL = ("lru", "mingru", "minlstm")     # a linear recurrence whose coefficients see x only
 STUCK = 0.8                                # the recall accuracy the minimal cells stay under
 

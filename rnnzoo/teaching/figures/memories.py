@@ -22,7 +22,7 @@ MLSTM = ex.Variant("mlstm", label="mlstm")
 DELTANET = ex.Variant("deltanet", label="deltanet")
 GATED_DELTANET = ex.Variant("gated_deltanet", label="gated_deltanet", style={"linestyle": "--"})
 LSTM = ex.Variant("lstm", label="lstm (forget bias 1)")
-SLSTM = ex.Variant("slstm", label="slstm")
+SLSTM = ex.Variant("slstm", label="slstm", style={"linestyle": "-."})   # lstm's blue family
 MINGRU = ex.Variant("mingru", label="mingru")
 DELTANET_1 = ex.Variant("deltanet", label="deltanet, β in (0, 1)")
 DELTANET_2 = ex.Variant("deltanet", options={"beta_range": 2.0}, label="deltanet, β in (0, 2)",
