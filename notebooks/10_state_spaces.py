@@ -85,7 +85,9 @@ ex.claim("the ZOH recurrence is the ODE's solution at the samples (to 1e-8); Eul
          zoh=err_zoh, euler=err_euler)
 
 # %% [markdown]
-# **Why not Euler: stability.** S4D-Lin gives mode $n$ the frequency $A^{im}_n = \pi n$.
+# **Why not Euler: stability.** We write a mode as $A_n = -A^{re}_n + i A^{im}_n$, with a
+# decay rate $A^{re}_n > 0$, as the cell does (so `A_mode` above has $A^{re} = 0.5$).
+# S4D-Lin gives mode $n$ the frequency $A^{im}_n = \pi n$.
 # For $\Delta = 0.1$ and mode 31, Euler's $|1 + \Delta A|$ is far above 1, so its
 # recurrence explodes although the ODE decays; the hold's $|e^{\Delta A}| =
 # e^{-\Delta A^{re}}$ is below 1 for *every* $\Delta > 0$ and every frequency.
