@@ -94,6 +94,19 @@ def test_success_readings_refuse_a_task_without_criterion(result):
         result.curves("gru", "mse")
 
 
+def test_the_summary_shows_the_metric_solved_is_judged_on(result):
+    """Parity is judged on the last step's accuracy, not the accuracy over every step: the
+    table's column is that metric, so 'solved' and the number beside it agree. adding's
+    criterion is the loss itself, so its column stays the accuracy."""
+    assert "accuracy" in result.summary().splitlines()[1]
+    parity = ex.compare(["lstm"], "parity", task_options={"T": 6}, seeds=1,
+                        budget=ex.Budget(steps=20, hidden=4, eval_every=10), progress=False)
+    head, row = parity.summary().splitlines()[1], parity.summary().splitlines()[3]
+    assert "accuracy at the last step" in head
+    last = parity.final("lstm", "success")[0]
+    assert f"{last:.3g}" in row and parity.final("lstm", "accuracy")[0] != last
+
+
 def test_summary_caption_and_plot(result):
     text = result.summary()
     assert "gru" in text and "below half the baseline at step" in text and \

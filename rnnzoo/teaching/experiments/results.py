@@ -151,8 +151,12 @@ class Comparison:
     def summary(self) -> str:
         """A table: median final loss and accuracy with their spread, how many seeds end
         solved by the task's criterion (and when each first met it), and when each seed
-        first got below half the baseline."""
-        head = (f"{'variant':<28}{'final ' + self.metric[:12]:>22} {'accuracy':>20}"
+        first got below half the baseline. Where the criterion reads an accuracy of its
+        own (parity's at the last step), that column is the criterion's metric, so the
+        table shows the number "solved" was judged on."""
+        judged = self.success is not None and self.success.metric != self.metric
+        kind, name = ("success", self.success.metric) if judged else ("accuracy", "accuracy")
+        head = (f"{'variant':<28}{'final ' + self.metric[:12]:>22} {name:>26}"
                 f"{'solved':>8}  solved at / below half the baseline at step (per seed)")
         criterion = "no success criterion" if self.success is None else \
             f"solved: {self.success.describe()}"
@@ -160,14 +164,14 @@ class Comparison:
                  f"({self.task.baseline_formula}); {criterion}; {self.budget.describe()}",
                  head, "-" * len(head)]
         for label in self.labels:
-            loss, acc = self.final(label), self.final(label, "accuracy")
+            loss, acc = self.final(label), self.final(label, kind)
             left = _steps_text(self.left_baseline(label), self.diverged[label])
             if self.success is None:
                 solved, steps = "-", left
             else:
                 solved = f"{self.solved(label)}/{len(self.seeds)}"
                 steps = f"{_steps_text(self.solved_at(label), self.diverged[label])} / {left}"
-            lines.append(f"{label:<28}{_spread(loss):>22} {_spread(acc):>20}{solved:>8}  "
+            lines.append(f"{label:<28}{_spread(loss):>22} {_spread(acc):>26}{solved:>8}  "
                          f"{steps}")
         return "\n".join(lines)
 
