@@ -142,6 +142,9 @@ print("marked steps of sequence 0:", np.flatnonzero(x[:, 0, 1]),
 # The budget: Adam at learning rate 0.01, gradient clipping at global norm 1, batches of
 # 32, hidden size 32, float32, 800 steps. "Left the baseline" means the evaluation loss
 # fell below half of the baseline; the table gives the step at which each seed did.
+# "Solved" is the task's own criterion, MSE < 0.01; the accuracy column is the fraction
+# of evaluation sequences answered within 0.04 of the target (Hochreiter & Schmidhuber's
+# test of a correct answer), a stricter reading of the same output.
 
 # %%
 budget = ex.Budget(steps=800, hidden=32, lr=1e-2, clip=1.0, batch_size=32)
@@ -154,14 +157,26 @@ ex.claim("the GRU and the (forget bias 1) LSTM leave the baseline in every seed"
          cells.below_half_baseline("gru") == 3
          and cells.below_half_baseline("lstm") == 3,
          gru_steps=cells.left_baseline("gru"), lstm_steps=cells.left_baseline("lstm"))
-ex.claim("the vanilla RNN never gets below half the baseline",
+ex.claim("within this budget the vanilla RNN gets below half the baseline in no seed",
          cells.below_half_baseline("rnn") == 0, rnn_final=cells.final("rnn"))
 rnn_ratio = float(np.median(cells.final("rnn"))) / adding.baseline
 print(f"the RNN ends at {rnn_ratio:.0%} of the baseline (median over seeds)")
+# "no seed" is a statement about 800 steps: the figures command makes the same claim at
+# T = 100 and re-ran it at 4x the steps on seeds 10-12 (figures/claims.json)
+from rnnzoo.teaching.figures.claims_file import recorded_robustness
+longer = {k: v for k, v in recorded_robustness("long_memory_tasks").items() if "tanh rnn" in k}
+for statement, entry in longer.items():
+    print("recorded re-run:", statement, "|", entry["budget_factor"], "x the steps, seeds",
+          entry["seeds"], "-> passed:", entry["passed"], "| final MSE",
+          [round(v, 3) for v in entry["numbers"]["rnn (tanh)"]["final MSE"]])
+ex.claim("the figures command's version of this claim (T = 100) held at 4x the steps on "
+         "seeds 10-12", len(longer) == 1 and all(e["passed"] and e["budget_factor"] == 4
+                                                  for e in longer.values()))
 
 # %% [markdown]
-# The vanilla RNN drifts to about the baseline (the line printed just above says how
-# close) and stays there: it learns the mean, not the marked values. For scale, a model
+# The vanilla RNN drifts to about the baseline (the line printed above says how close)
+# and stays there within this budget, and at twice the length and 4x the steps in the
+# recorded re-run: it learns the mean, not the marked values. For scale, a model
 # that remembered only the *second*, more recent marked value would reach
 # $\mathrm{Var}(u_a) = 1/12$, half the baseline; the check above says the RNN does not
 # get there in any seed.
@@ -185,8 +200,10 @@ ex.claim("with forget bias 0 the LSTM leaves the baseline later (or never) in at
          "of 3 seeds", sum(later) >= 2, forget_bias_1=fair_steps, forget_bias_0=unfair_steps)
 
 # %% [markdown]
-# That is why a figure that gives the LSTM bias 0 and every other cell its own
-# best-known initialization measures the initialization, not the architecture.
+# The effect is modest here (the steps are printed above: at least two of three seeds
+# leave later with bias 0), and it is the direction that matters: a figure that gives
+# the LSTM bias 0 and every other cell its own best-known initialization measures the
+# initialization as well as the architecture.
 #
 # ## The gradient at initialization does not decide what can be learned
 #
@@ -194,7 +211,8 @@ ex.claim("with forget bias 0 the LSTM leaves the baseline later (or never) in at
 # at initialization decides what a cell can learn. The GRU is the counter-example.
 # Below, for the same runs, is $\|\partial L/\partial h_t\|$ relative to its value at the
 # last step, for the task's own loss on evaluation sequences: dashed at initialization,
-# solid after training (median over the 3 seeds).
+# solid after training (median over the 3 seeds), and the smallest value each reaches in
+# the first half of the sequence, where the first marker can be.
 
 # %%
 from rnnzoo.teaching.figures.training import gradient_before_after
@@ -206,6 +224,17 @@ reach = {label: [float(np.median(curves[:, first_half].min(axis=1))) for curves 
 for label, (before, after) in reach.items():
     print(f"{label:5s} smallest relative gradient in the first half: at init {before:.1e}, "
           f"trained {after:.1e}")
+fig, ax = plt.subplots(figsize=(7, 3.8))
+for label, (before, after) in norms.items():
+    line, = ax.semilogy(np.median(after, axis=0), label=f"{label}, trained")
+    ax.semilogy(np.median(before, axis=0), "--", color=line.get_color(),
+                label=f"{label}, at initialization")
+ax.axvspan(0, adding.T // 2, color="0.9", zorder=0)
+ax.set_xlabel("step t (the loss reads the last step; shaded: where the first marker can be)")
+ax.set_ylabel("‖dL/dh_t‖ / ‖dL/dh_T‖")
+ax.set_title(f"adding, T = {adding.T}: the gradient before and after training "
+             f"(median of 3 seeds)\n{budget.describe()}", fontsize=9)
+ax.legend(fontsize=7, ncol=3);
 
 # %%
 ex.claim("the GRU's gradient reaching the first half shrinks below 1e-3 of its size at "
@@ -220,10 +249,11 @@ ex.claim("after training, more of the GRU's gradient reaches the first half than
 # What changed is not the architecture but the **path**. The step Jacobian of a gated
 # cell depends on its gates, and the gates are learned. At initialization every gate
 # sits near 0.5 and the gradient decays geometrically. But a tiny gradient is small,
-# not zero: Adam rescales each parameter's step, so a consistent small signal
-# still moves the update gates, and as soon as they learn to stay near "keep" after the
-# first marker, the Jacobian along the path the task needs is close to the identity and
-# the gradient gets through. A vanishing gradient at initialization *slows* learning
+# not zero, and the gates are also learned from what the recent steps' large gradient
+# tells them (the truncated-BPTT run below is a test of how far that goes). Our reading,
+# which the curves above are consistent with but do not prove: as soon as the update gates
+# learn to stay near "keep" after the first marker, the Jacobian along the path the task
+# needs is close to the identity and the gradient gets through. A vanishing gradient at initialization *slows* learning
 # (the long plateau at the baseline); it forbids it only when nothing can change the
 # Jacobian, as in the vanilla RNN, whose multiplier $\mathrm{diag}(\tanh')W_{hh}$ has no
 # gate to open.

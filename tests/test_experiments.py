@@ -107,6 +107,16 @@ def test_the_summary_shows_the_metric_solved_is_judged_on(result):
     assert f"{last:.3g}" in row and parity.final("lstm", "accuracy")[0] != last
 
 
+def test_the_summary_header_names_a_variants_own_budget():
+    """A variant that trains without clipping must not sit under a header that says
+    'clip 1' alone."""
+    r = ex.compare([ex.Variant("rnn", label="no clip", budget={"clip": None}),
+                    ex.Variant("rnn", label="clip")], "adding", task_options={"T": 5},
+                   budget=ex.Budget(steps=4, hidden=4, eval_every=2), seeds=1, progress=False)
+    assert r.summary().splitlines()[0].endswith("clip 1, 4 steps, float32 (no clip with "
+                                                "clip=None)")
+
+
 def test_summary_caption_and_plot(result):
     text = result.summary()
     assert "gru" in text and "below half the baseline at step" in text and \

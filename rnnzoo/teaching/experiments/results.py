@@ -160,9 +160,11 @@ class Comparison:
                 f"{'solved':>8}  solved at / below half the baseline at step (per seed)")
         criterion = "no success criterion" if self.success is None else \
             f"solved: {self.success.describe()}"
+        changed = "; ".join(f"{label} with " + ", ".join(f"{k}={b}" for k, b in v.budget.items())
+                            for label, v in self.variants.items() if v.budget)
         lines = [f"{self.task_text()}: baseline {self.baseline:.4g} "
-                 f"({self.task.baseline_formula}); {criterion}; {self.budget.describe()}",
-                 head, "-" * len(head)]
+                 f"({self.task.baseline_formula}); {criterion}; {self.budget.describe()}"
+                 + (f" ({changed})" if changed else ""), head, "-" * len(head)]
         for label in self.labels:
             loss, acc = self.final(label), self.final(label, kind)
             left = _steps_text(self.left_baseline(label), self.diverged[label])
