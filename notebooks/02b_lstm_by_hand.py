@@ -172,8 +172,8 @@ assert lstm_num_params(2, 3) == 4 * 3 * 2 + 4 * 3 * 3 + 8 * 3
 # %% [markdown]
 # 2. **Forget the carried gradient.** In your `lstm_step_backward`, return `dh * o *
 #    (1 - tc ** 2) * f` as `dc_prev` (dropping the `dc` that arrived from step t+1)
-#    and rerun Exercise A's check. Which check fails, and why does the single-step
-#    comparison of the gradients not catch it on its own?
+#    and rerun Exercise A's check. Which check fails, which tensor does it name, and
+#    what does that tell you about the path you cut?
 #
 # ### BEGIN SOLUTION
 # *Answer key:* the gates' gradients and dx are right (within one step the arriving dc
@@ -187,7 +187,11 @@ assert lstm_num_params(2, 3) == 4 * 3 * 2 + 4 * 3 * 3 + 8 * 3
 #
 # ### BEGIN SOLUTION
 # *Answer key:* each step back along c multiplies by $f_t$; with bias 3 it starts near
-# $\sigma(3) \approx 0.95$ instead of $\sigma(1) \approx 0.73$, and $0.95^{59}$ is about
-# $5 \cdot 10^{-2}$ while $0.73^{59}$ is about $10^{-8}$. Full marks for the product of
-# forget gates along the cell state.
+# $\sigma(3) \approx 0.95$ instead of $\sigma(1) \approx 0.73$, so along c alone the
+# gradient shrinks like $0.95^k$ against $0.73^k$ ($5 \cdot 10^{-2}$ against $10^{-8}$ at
+# $k = 59$). The printed ratios are not these bare powers (bias 1's is orders of
+# magnitude larger): the gates also see $x_t$ and $h_{t-1}$, so $f_t$ varies around
+# $\sigma(b_f)$, and the gradient also travels through $h$ and the gates. The order of
+# the two is what the product predicts. Full marks for the product of forget gates along
+# the cell state, and for noticing that the measured numbers are not exactly its powers.
 # ### END SOLUTION

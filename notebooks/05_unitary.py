@@ -143,8 +143,9 @@ ax.legend(fontsize=8);
 # the authors' code puts it on the input column, $[[\cos\theta,
 # -e^{i\varphi}\sin\theta], [\sin\theta, e^{i\varphi}\cos\theta]]$. They are not
 # equivalent here: with the paper's placement and D on the output side, the map from the
-# $N^2$ angles to W loses $N - 1$ dimensions (its Jacobian's rank, checked in
-# `tests/test_unitary.py`), so rnnzoo follows the code.
+# $N^2$ angles to W loses $N - 1$ dimensions (its Jacobian's rank, as
+# `rnnzoo/cells/eurnn.py`'s docstring reports for N = 5, 6, 8; `tests/test_unitary.py`
+# checks that rnnzoo's placement reaches the full rank $N^2$), so rnnzoo follows the code.
 #
 # The test: fit W to one random unitary target, $\min \|W - U\|_F$, with the gradient from
 # each cell's own backward (one step of the cell from the unit vectors, identity
@@ -188,7 +189,7 @@ ex.claim("the uRNN's re-fit at 4x the iterations from new initializations was re
 # for growing N and fit the slope of log(time) against log(N) where N is large enough
 # for the arithmetic, not Python's per-call overhead or the BLAS build's cache tricks, to
 # dominate: the last three points, N ≥ 512 (`uf.FIT_FROM`; fitted from N = 256, the dense
-# slope was 1.97 on one of our machines and 1.5 on another). $O(N \log N)$ and $O(NL)$
+# slope moved from machine to machine). $O(N \log N)$ and $O(NL)$
 # (fixed L) show up as slopes near 1, $O(N^2)$ a little below 2: the dense product runs at
 # more FLOP/s the bigger it is. Timings move with the machine's load; the claims only check
 # that the unitary cells' slopes are far from the dense one.
@@ -212,12 +213,14 @@ uf.plot_cost(ax, Ns, costs, slopes, uf.FIT_FROM, 32)
 # %% [markdown]
 # Note the constants: NumPy runs the unitary cells' element-wise complex arithmetic and
 # FFTs one call at a time, while the dense product is one highly tuned GEMM, so at small
-# N the dense recurrence is faster. The asymptotic slope is what wins at large N.
+# N the dense recurrence is faster. The slopes say which way the costs move as N grows;
+# where the lines cross for each cell is in the printed times (at the largest N measured
+# a cell can still be slower than the dense product, its slope notwithstanding).
 #
 # ## 6. The copy task
 #
-# The uRNN paper's copy memory task: 10 symbols from 8, then T blanks, a delimiter, and
-# the model must replay the 10 symbols. Cross-entropy over all T + 20 steps; a model that
+# The uRNN paper's copy memory task: 10 symbols from 8, then blanks and a delimiter, T
+# steps in all after the symbols, and the model must replay the 10 symbols. Cross-entropy over all T + 20 steps; a model that
 # remembers nothing can at best output blanks and then guess, costing
 # $10 \ln 8 / (T + 20)$ (the dotted line). In the paper the LSTM beats this baseline only
 # at T = 100 of {100, 200, 300, 500}; the unitary cells solve every length.

@@ -257,11 +257,11 @@ def test_plots_draw_the_success_threshold_where_the_metric_lives():
     assoc = make_task("associative").success
     _, ax = plt.subplots()
     draw_success(ax, assoc, "loss")            # no loss equivalent, but the plateau's loss
-    assert levels(ax) == {"memoryless plateau 1.19": pytest.approx(1.18681, abs=1e-5)}
+    assert levels(ax) == {"bag-of-digits plateau 1.19": pytest.approx(1.18681, abs=1e-5)}
     _, ax = plt.subplots()
     draw_success(ax, assoc.to_dict(), "accuracy")
     assert levels(ax) == {"solved: accuracy >= 0.692": pytest.approx(0.69175),
-                          "memoryless 0.384": pytest.approx(0.3835)}
+                          "bag-of-digits plateau 0.384": pytest.approx(0.3835)}
     _, ax = plt.subplots()
     assert draw_success(ax, make_task("copy", T=5).success, "loss") == []
     assert draw_success(ax, None, "accuracy") == []

@@ -66,10 +66,10 @@ def draw_success(ax, success, kind):
                                 label=f"solved: {s.describe()}"))
         if kind != "loss":         # on the loss axis the memoryless level is the baseline
             lines.append(ax.axhline(s.memoryless, ls=":", color="0.45", lw=1.2,
-                                    label=f"memoryless {s.memoryless:.3g}"))
+                                    label=f"{s.level} {s.memoryless:.3g}"))
     if kind == "loss" and s.memoryless_loss is not None:
         lines.append(ax.axhline(s.memoryless_loss, ls=":", color="0.45", lw=1.2,
-                                label=f"memoryless plateau {s.memoryless_loss:.3g}"))
+                                label=f"{s.level} {s.memoryless_loss:.3g}"))
     return lines
 
 

@@ -212,6 +212,7 @@ class AssociativeRetrieval(Task):
         self.success = Success(
             "accuracy", (1.0 + self.plateau_accuracy) / 2, "above", same_as="accuracy",
             memoryless=self.plateau_accuracy, memoryless_loss=self.plateau_loss,
+            level="bag-of-digits plateau",
             source=f"halfway from the plateau of a model that knows which digits it saw but "
                    f"not their keys (accuracy {self.plateau_accuracy:.4f}, "
                    f"{self.plateau_loss:.4f} nats, exact for {self.pairs} pairs) to perfect "

@@ -42,7 +42,8 @@ class Success:
     threshold. ``memoryless``: the metric's value for the task's memoryless predictor (the
     level to leave). ``memoryless_loss``: that predictor's loss where it is *not* the task's
     ``baseline`` (associative retrieval's plateau), else None. ``source``: where the
-    criterion comes from and why this threshold.
+    criterion comes from and why this threshold. ``level``: what plots call that level
+    ("memoryless", or the name of a plateau that is not memoryless).
 
     The metric must be a mean over the evaluation sequences (the trainer evaluates in
     slices and averages them by size)."""
@@ -54,6 +55,7 @@ class Success:
     memoryless: float
     source: str
     memoryless_loss: float | None = None
+    level: str = "memoryless"
 
     DIRECTIONS = ("below", "above")
 
