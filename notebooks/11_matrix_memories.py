@@ -208,7 +208,7 @@ ex.claim("the lstm claim's 4x re-run on seeds 10-12 is recorded in figures/claim
 # quite within the 300 steps. The lstm ends this
 # budget at the **value-set level**: its loss is about $\ln N$, so it has learned which
 # values appeared and not which key each followed. The recorded re-run at 4x the steps
-# (printed above) shows it leaving that level, still below 0.9 and still climbing: a
+# (printed above) shows it leaving that level and still below 0.9: a
 # statement about these budgets, not a proof that no LSTM of this width can do it (4
 # pairs over 8 values fit in its 64 numbers). Zoology's finding is the same contrast at
 # larger scale (attention and input-dependent matrix memories recall, fixed-size
