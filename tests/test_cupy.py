@@ -46,6 +46,17 @@ def test_mixing_backends_is_a_clear_error(rng):
         cpu.forward(cupy.zeros((4, 2, 3)))
 
 
+def test_the_scan_refuses_arrays_on_two_backends():
+    import cupy
+    from rnnzoo.core.scan import linear_scan
+
+    from .test_scan import good
+    a, b, h0, dh = good(np.random.default_rng(0))
+    with pytest.raises(TypeError, match="linear_scan: a, b and h0 must be on one backend; got "
+                                        "a on numpy, b on cupy, h0 on numpy"):
+        linear_scan(a, cupy.asarray(b), h0)
+
+
 def test_gradcheck_runs_on_cupy(rng):
     import cupy
     cell = rnnzoo.make("lstm", 2, 3, backend="cupy")

@@ -82,11 +82,6 @@ def test_a_cell_that_mixes_in_a_host_array_fails_the_suite(monkeypatch, rng):
         test_cupy.test_cupy_matches_numpy("rnn", {}, rng)
 
 
-def test_the_scan_refuses_arrays_on_two_backends():
-    from . import test_scan
-    test_scan.test_arrays_on_two_backends_are_refused()    # skipped there without a GPU
-
-
 def test_the_gpu_bench_runs_end_to_end(capsys):
     """`bench --backend cupy` through the emulation: the GPU path's code (device
     properties, synchronization around each call, the table) without a GPU. Its times

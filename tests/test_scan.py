@@ -286,15 +286,6 @@ def test_log_mode_refuses_what_has_no_logarithm(name, bad):
     linear_scan(**args, mode="loop")                    # the other forms take any sign
 
 
-@pytest.mark.skipif(not rnnzoo.cupy_available(), reason="CuPy with a GPU is not available")
-def test_arrays_on_two_backends_are_refused():
-    import cupy
-    a, b, h0, dh = good(np.random.default_rng(0))
-    with pytest.raises(TypeError, match="linear_scan: a, b and h0 must be on one backend; got "
-                                        "a on numpy, b on cupy, h0 on numpy"):
-        linear_scan(a, cupy.asarray(b), h0)
-
-
 def test_log_mode_refuses_complex_tensors():
     a, b, h0, dh = problem(np.random.default_rng(0), 3, complex_=True)
     with pytest.raises(ValueError, match="mode='log' needs real a > 0 .*got a complex a"):

@@ -160,7 +160,7 @@ class Comparison:
                 f"{'solved':>8}  solved at / below half the baseline at step (per seed)")
         criterion = "no success criterion" if self.success is None else \
             f"solved: {self.success.describe()}"
-        changed = "; ".join(f"{label} with " + ", ".join(f"{k}={b}" for k, b in v.budget.items())
+        changed = "; ".join(f"{label} with {v.budget_text()}"
                             for label, v in self.variants.items() if v.budget)
         lines = [f"{self.task_text()}: baseline {self.baseline:.4g} "
                  f"({self.task.baseline_formula}); {criterion}; {self.budget.describe()}"

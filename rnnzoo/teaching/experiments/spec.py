@@ -140,5 +140,9 @@ class Variant:
         if self.lr_for:
             text += f" lr_for={self.lr_for}"
         if self.budget:
-            text += " with " + ", ".join(f"{k}={v}" for k, v in self.budget.items())
+            text += " with " + self.budget_text()
         return text + (f" [{self.note}]" if self.note else "")
+
+    def budget_text(self) -> str:
+        """This variant's changes to the shared budget, "clip=None, steps=50" ("" if none)."""
+        return ", ".join(f"{k}={v}" for k, v in (self.budget or {}).items())
