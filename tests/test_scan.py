@@ -10,7 +10,6 @@ term would be off by 1e-2 or more.
 import numpy as np
 import pytest
 
-import rnnzoo
 from rnnzoo.core import scan
 from rnnzoo.core.scan import AUTO, linear_scan, linear_scan_backward, log_space_scan
 
