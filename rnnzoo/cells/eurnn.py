@@ -39,7 +39,7 @@ class EURNN(UnitaryRNNBase):
     (and D on the output side, as both write W) the map from the N² parameters to U(N)
     is rank-deficient: its Jacobian has rank N² - (N - 1) at random points for N = L =
     5, 6, 8 (57 of 64 at N = 8), against the full N² with the code's placement
-    (tests/test_unitary.py checks the rank), so with the paper's block a tunable EURNN
+    (tests/test_unitary.py checks both ranks), so with the paper's block a tunable EURNN
     with L = N would not span U(N). We follow the code. A layer is applied element-wise,
     never as a matrix: :math:`h' = v_1 \odot h + v_2 \odot h[\text{perm}]` with perm the
     partner of each unit (v_1 = 1, v_2 = 0 where a unit passes through), so a step costs
