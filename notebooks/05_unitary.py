@@ -108,7 +108,8 @@ print(rnnzoo.gradcheck(rnnzoo.make("eurnn", 3, 4, seed=3), rng.standard_normal((
 #
 # Loss on the last step only; $\|\partial L/\partial h_t\|$ for every earlier step, at
 # initialization (H = 64). The vanilla RNN and the LSTM lose the gradient geometrically;
-# the unitary cells carry it back almost unchanged. (With modReLU it is not exactly
+# the unitary cells carry it back almost unchanged: their three lines lie on one another
+# (the uRNN's is the wide pale one under the EURNNs'). (With modReLU it is not exactly
 # constant: the nonlinearity's Jacobian is not unitary. With `nonlinearity="identity"`
 # it is constant to round-off: `tests/test_unitary.py` checks 1e-10 over 2,000 steps.)
 
@@ -128,7 +129,7 @@ for label, name, opts, style in uf.UNITARY:
     ax.semilogy(np.arange(1, T + 1), np.maximum(norms[label], 1e-40), label=label, **style)
 ax.set(xlabel="time step t (loss at t = T)", ylabel=r"$\|\partial L/\partial h_t\|$",
        ylim=(1e-40, 1e2), title=f"Gradient reaching each step at initialization, H = 64")
-ax.legend(fontsize=8);
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0));
 
 # %% [markdown]
 # ## 4. How much of U(N) can each reach?

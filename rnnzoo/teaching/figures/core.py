@@ -57,7 +57,7 @@ def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, yli
         ax.semilogy(np.arange(1, T + 1), norms[label], label=label, **style)
     label_axes(ax, "time step t (the loss is at t = T)", r"$\|\partial L / \partial h_t\|$",
                f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
-               ylim, "lower right")
+               ylim, "outside")
     return norms
 
 
@@ -109,12 +109,17 @@ def jacobian_spectra(variants, T, last, *, input_size=4, hidden=64, seed=0) -> d
 
 
 def label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
+    """Labels, title, y-limits and grid; the legend at ``legend_loc``, or beside the axes
+    with ``"outside"`` (where the steep lines of a gradient plot would run under it)."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.set_ylim(*ylim)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc=legend_loc, fontsize=9)
+    if legend_loc == "outside":
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+    elif legend_loc is not None:
+        ax.legend(loc=legend_loc, fontsize=9)
 
 
 _COMPARISONS: dict = {}   # comparisons shared by the figures of one command

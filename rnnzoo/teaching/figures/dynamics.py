@@ -193,9 +193,13 @@ def plot_cornn_energy(ax, energy):
         ax.plot(t, bound[:, 0], "--", color=color, label=f"{setting}: bound E_0 + H t Δt/ε")
         ax.plot([], [], color=color, lw=0.8, label=f"{setting}: E_t, {E.shape[1]} sequences")
     ax.set_yscale("log")
+    # head room above the highest bound for the legend, which would otherwise sit on
+    # the energies decaying at the bottom left
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high * (high / low) ** 0.3)
     ax.set_xlabel("step t")
     ax.set_ylabel("γ|y_t|² + |z_t|²")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper right")
 
 
 # ----------------------------------------------------------------- permuted digits
@@ -304,7 +308,7 @@ def gradient_figure(out_dir, full=False, seed=0):
     left.set_ylabel("‖dL/dh_t‖")
     left.set_title(f"Gradient reaching each step at initialization (T = {T}, H = 64, "
                    f"seed {seed})", fontsize=9)
-    left.legend(fontsize=8, loc="lower right")
+    left.legend(fontsize=8, loc="lower left")     # the steep lines leave by the lower right
     plot_cornn_energy(right, energy)
     right.set_title("coRNN (H = 16): the energy and its bound over 1,000 steps", fontsize=9)
     gradient_claims(study, rerun=True)

@@ -101,11 +101,9 @@ def plot_gradient_panels(ax, zoom, T, *, hidden=64, seed=0) -> dict:
     where = "time step t (the loss is at t = T)"
     label_axes(ax, where, r"$\|\partial L / \partial h_t\|$",
                f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
-               (1e-40, 1e1), "lower right")
+               (1e-40, 1e1), None)
     label_axes(zoom, where, r"$\|\partial L / \partial h_t\|$",
-               "the same, linear scale: the cells that keep it", (0.0, 1.1), "lower right")
-    for a in (ax, zoom):
-        a.legend(loc="lower right", fontsize=7)
+               "the same, linear scale: the cells that keep it", (0.0, 1.1), "outside")
     return norms
 
 

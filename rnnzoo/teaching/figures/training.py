@@ -214,7 +214,7 @@ def exploding_figure(out_dir, full=False, seed=0):
                 "non-finite)")
     steps = result.diverged["rnn, radius 2, no clipping"]
     if any(s is not None for s in steps):
-        axes[1].annotate(f"no clipping: non-finite at steps {steps}", (0.3, 0.85),
+        axes[1].annotate(f"no clipping: non-finite at steps {steps}", (0.25, 0.3),
                          xycoords="axes fraction", fontsize=9, color="0.3")
     fig.tight_layout()
     caption(fig, result.caption())
