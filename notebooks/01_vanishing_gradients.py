@@ -281,7 +281,7 @@ ex.claim("at initialization the tanh RNN, the GRU and the LSTM with forget bias 
          max(decay[k] for k in ("rnn (tanh)", "gru", "lstm (forget bias 0)")) < 1e-10
          and min(decay[k] for k in ("rnn (relu, identity init: IRNN)",
                                     "lstm, forget bias 3")) > 1e-2,
-         kept_after_300_steps={k: f"{v:.1e}" for k, v in decay.items()})
+         kept_after_300_steps={k: f"{v:.1e}" for k, v in decay.items()});
 
 # %% [markdown]
 # **What this shows.** The tanh RNN's gradient decays geometrically: after 300 steps
@@ -317,7 +317,7 @@ for rho, scale in [(0.5, 0.1), (1.5, 0.1), (3.0, 0.1), (1.5, 10.0)]:
 ex.claim("with small inputs, radius 1.5 makes the gradient grow over 100 steps, but the "
          "same radius with saturating inputs makes it vanish: a radius above 1 is necessary, "
          "not sufficient", decay[(1.5, 0.1)] > 1 and decay[(1.5, 10.0)] < 1e-3,
-         small_inputs=decay[(1.5, 0.1)], large_inputs=decay[(1.5, 10.0)])
+         small_inputs=decay[(1.5, 0.1)], large_inputs=decay[(1.5, 10.0)]);
 
 # %% [markdown]
 # An exploding gradient breaks training by its *size*: one step of plain SGD moves the

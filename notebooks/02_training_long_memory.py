@@ -171,7 +171,7 @@ for statement, entry in longer.items():
           [round(v, 3) for v in entry["numbers"]["rnn (tanh)"]["final MSE"]])
 ex.claim("the figures command's version of this claim (T = 100) held at 4x the steps on "
          "seeds 10-12", len(longer) == 1 and all(e["passed"] and e["budget_factor"] == 4
-                                                  for e in longer.values()))
+                                                  for e in longer.values()));
 
 # %% [markdown]
 # The vanilla RNN drifts to about the baseline (the line printed above says how close)
@@ -197,7 +197,7 @@ print(unfair.summary())
 fair_steps, unfair_steps = cells.left_baseline("lstm"), unfair.left_baseline("lstm (forget bias 0)")
 later = [u is None or (f is not None and u > f) for f, u in zip(fair_steps, unfair_steps)]
 ex.claim("with forget bias 0 the LSTM leaves the baseline later (or never) in at least 2 "
-         "of 3 seeds", sum(later) >= 2, forget_bias_1=fair_steps, forget_bias_0=unfair_steps)
+         "of 3 seeds", sum(later) >= 2, forget_bias_1=fair_steps, forget_bias_0=unfair_steps);
 
 # %% [markdown]
 # The effect is modest here (the steps are printed above: at least two of three seeds
@@ -243,7 +243,7 @@ ex.claim("the GRU's gradient reaching the first half shrinks below 1e-3 of its s
          at_init=reach["gru"][0])
 ex.claim("after training, more of the GRU's gradient reaches the first half than at "
          "initialization (by at least 10x)", reach["gru"][1] > 10 * reach["gru"][0],
-         at_init=reach["gru"][0], trained=reach["gru"][1])
+         at_init=reach["gru"][0], trained=reach["gru"][1]);
 
 # %% [markdown]
 # What changed is not the architecture but the **path**. The step Jacobian of a gated
@@ -305,7 +305,7 @@ full_copy, cut_copy = copy.final("gru, full BPTT"), copy.final("gru, truncated t
 ex.claim("on the copy task full BPTT ends below the baseline in every seed, and truncation "
          "to 10 steps ends above every full-BPTT seed",
          bool(np.all(full_copy < copy.baseline) and cut_copy.min() > full_copy.max()),
-         baseline=copy.baseline, full=full_copy, truncated=cut_copy)
+         baseline=copy.baseline, full=full_copy, truncated=cut_copy);
 
 # ## The curves
 #

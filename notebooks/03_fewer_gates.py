@@ -112,7 +112,7 @@ for name, seconds in best.items():
 mgu_vs_gru, janet_vs_lstm = best["mgu"] / best["gru"], best["janet"] / best["lstm"]
 ex.claim("MGU takes less time than the GRU, and JANET less than the LSTM",
          mgu_vs_gru < 1 and janet_vs_lstm < 1, mgu_over_gru=mgu_vs_gru,
-         janet_over_lstm=janet_vs_lstm)
+         janet_over_lstm=janet_vs_lstm);
 
 # %% [markdown]
 # The products shrink with the number of blocks (4 : 3 : 2 : 2), but each step also pays
@@ -150,7 +150,7 @@ ex.claim("at initialization JANET with chrono init keeps at least 1e6 times more
          "gradient over 300 steps than the GRU, MGU and LSTM (forget bias 0)",
          kept["janet (chrono init)"] > 1e6 * max(kept[k] for k in ("gru", "mgu",
                                                                    "lstm (forget bias 0)")),
-         **{k.split(" ")[0] if "b_f" not in k else "janet_bf1": v for k, v in kept.items()})
+         **{k.split(" ")[0] if "b_f" not in k else "janet_bf1": v for k, v in kept.items()});
 
 # %% [markdown]
 # Chrono init keeps the gradient from vanishing over all 300 steps (the printed ratio:

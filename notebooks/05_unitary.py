@@ -180,7 +180,7 @@ for statement, entry in refits.items():
     print(statement, "\n   ", entry["spec"], "-> passed:", entry["passed"], entry["numbers"])
 ex.claim("the uRNN's re-fit at 4x the iterations from new initializations was recorded and "
          "also stays above 5 % error", len(refits) == 1
-         and all(e["passed"] for e in refits.values()))
+         and all(e["passed"] for e in refits.values()));
 
 # %% [markdown]
 # ## 5. Cost per step
@@ -255,7 +255,7 @@ ex.claim("the recorded 4x re-run exists, passed, and there the LSTM ends within 
          len(lstm_rerun) == 1 and lstm_rerun[0]["passed"]
          and max(lstm_rerun[0]["numbers"]["final_over_baseline"]) < 1.1,
          final_over_baseline=lstm_rerun[0]["numbers"]["final_over_baseline"] if lstm_rerun
-         else None)
+         else None);
 
 # %% [markdown]
 # The three cells' curves, with the memoryless baseline dotted:

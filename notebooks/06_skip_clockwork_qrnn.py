@@ -119,7 +119,7 @@ for statement, entry in recorded.items():
     print(statement, "\n   ", entry["budget_factor"], "x the steps, seeds", entry["seeds"],
           "-> passed:", entry["passed"], entry["numbers"])
 ex.claim("the recorded 4x re-run of the accuracy claim exists and passed",
-         len(recorded) == 1 and all(e["passed"] for e in recorded.values()))
+         len(recorded) == 1 and all(e["passed"] for e in recorded.values()));
 
 # %% [markdown]
 # Even with $\lambda = 0$ the trained models skip some steps: nothing in the loss asks
@@ -159,7 +159,7 @@ for lam in lambdas[1:] + (0.0,):
 few = [r for _, r in rows if r["update_fraction"] < 0.5]
 ex.claim("where fewer than half the steps update, real skipping is faster than the "
          "masked path", len(few) > 0 and all(r["speedup"] > 1.0 for r in few),
-         speedups=[round(r["speedup"], 2) for r in few])
+         speedups=[round(r["speedup"], 2) for r in few]);
 
 # %% [markdown]
 # The saving is smaller than the fraction skipped: every step still pays for deciding
@@ -172,7 +172,7 @@ ex.claim("where fewer than half the steps update, real skipping is faster than t
 # %%
 actual, predicted = bench.skip_gaps(res.models(lab[1e-4])[0].cells[0], x_eval)
 ex.claim("eq. 6 predicts every gap between two updates", np.array_equal(actual, predicted),
-         gaps=actual.size, mean_skipped=float(actual.mean()) if actual.size else 0.0)
+         gaps=actual.size, mean_skipped=float(actual.mean()) if actual.size else 0.0);
 
 # %% [markdown]
 # ## 2. Clockwork RNN: modules on their own clocks
@@ -199,7 +199,7 @@ print(f"clockwork, 8 modules, vs a dense rnn (T=500, B=32, H=256, D=64): multipl
       f"forward+backward {c['fwdbwd_speedup']:.2f}x")
 ex.claim("clockwork with 8 modules does under 30% of a dense rnn's multiply-adds, and its "
          "forward pass is faster", c["macs_fraction"] < 0.3 and c["fwd_speedup"] > 1.0,
-         macs_fraction=c["macs_fraction"], fwd_speedup=c["fwd_speedup"])
+         macs_fraction=c["macs_fraction"], fwd_speedup=c["fwd_speedup"]);
 
 # %% [markdown]
 # The time saved is less than the multiply-adds saved: a small product over a few rows
@@ -217,7 +217,7 @@ norms = {name: gradient_norm_over_time(rnnzoo.make(name, 4, 64, **opts), T, batc
 ex.claim("at t = 0 the clockwork gradient is more than a million times the dense rnn's",
          norms["clockwork"][0] > 1e6 * norms["rnn"][0],
          clockwork=float(norms["clockwork"][0]), rnn=float(norms["rnn"][0]),
-         ratio=float(norms["clockwork"][0] / norms["rnn"][0]))
+         ratio=float(norms["clockwork"][0] / norms["rnn"][0]));
 
 # %% [markdown]
 # ## 3. QRNN: the recurrence without a matrix product

@@ -85,7 +85,7 @@ doubling = scan.linear_scan(A3, B3, H0, mode="doubling").ravel()
 ex.claim("the doubling passes, the library's doubling form and the loop agree to 1e-12",
          np.allclose(Bc, by_hand, rtol=0, atol=1e-12)
          and np.allclose(doubling, by_hand, rtol=0, atol=1e-12),
-         by_hand=by_hand, doubling=doubling)
+         by_hand=by_hand, doubling=doubling);
 
 # %% [markdown]
 # **The backward is the same scan, run backwards in time.** With $g_t = \partial L /
@@ -114,7 +114,7 @@ ex.claim("the reversed forward scan gives linear_scan_backward's delta, and dL/d
          "delta * h_{t-1}, to 1e-12",
          np.allclose(delta, db.ravel(), rtol=0, atol=1e-12)
          and np.allclose(da.ravel(), delta * np.append(0.0, h_fwd.ravel()[:-1]), rtol=0,
-                         atol=1e-12), delta=delta, db=db.ravel())
+                         atol=1e-12), delta=delta, db=db.ravel());
 
 # %% [markdown]
 # ## 2. LRU: the gradient over $k$ steps is $|\lambda|^k$, known before anything runs
@@ -185,7 +185,7 @@ on, off = (np.mean(scale[n] / Bu) for n in (True, False))
 print(f"E|x|^2 / E|Bu|^2 averaged over units: with gamma {on:.2f}, without {off:.1f}")
 ex.claim("with gamma the state keeps its input's scale (ratio within 0.7-1.4); without it "
          "the state is more than 40 times larger", 0.7 < on < 1.4 and off > 40,
-         with_gamma=on, without_gamma=off)
+         with_gamma=on, without_gamma=off);
 
 # %% [markdown]
 # ## 3. What the scan buys, measured

@@ -82,7 +82,7 @@ print(f"largest error over 50 steps: ZOH {err_zoh:.1e}, Euler {err_euler:.2f} "
       f"(|x| up to {np.max(np.abs(x_ode)):.2f})")
 ex.claim("the ZOH recurrence is the ODE's solution at the samples (to 1e-8); Euler's is "
          "off by more than 0.01", err_zoh < 1e-8 and err_euler > 0.01,
-         zoh=err_zoh, euler=err_euler)
+         zoh=err_zoh, euler=err_euler);
 
 # %% [markdown]
 # **Why not Euler: stability.** We write a mode as $A_n = -A^{re}_n + i A^{im}_n$, with a
@@ -97,7 +97,7 @@ A31 = -0.5 + 1j * np.pi * 31
 print(f"mode 31, Δ = 0.1: |Euler's Ā| = {abs(1 + 0.1 * A31):.2f}, "
       f"|ZOH's Ā| = {abs(np.exp(0.1 * A31)):.4f}")
 ex.claim("Euler's Ā is unstable for mode 31 at Δ = 0.1 and the hold's is not",
-         abs(1 + 0.1 * A31) > 1 > abs(np.exp(0.1 * A31)))
+         abs(1 + 0.1 * A31) > 1 > abs(np.exp(0.1 * A31)));
 
 # %% [markdown]
 # **The cell does exactly this, and it is also a convolution.** Unrolled from
@@ -132,7 +132,7 @@ gaps = {"loop vs recurrent": np.max(np.abs(y_loop - y_cell["recurrent"])),
         "recurrent vs convolution": np.max(np.abs(y_cell["recurrent"] - y_cell["convolution"]))}
 print({k: f"{g:.1e}" for k, g in gaps.items()}, f"Δ = {Delta:.4f}")
 ex.claim("our loop, our kernel and the cell's two modes give the same output to 1e-10",
-         max(gaps.values()) < 1e-10, **gaps)
+         max(gaps.values()) < 1e-10, **gaps);
 
 # %% [markdown]
 # ## 2. The memory horizon is $|\bar A| = e^{-\Delta A^{re}}$
@@ -161,7 +161,7 @@ steps = 1 / -np.log(lam)                                    # 1 / (Δ A^re) per 
 print(f"horizons of a fresh 64-channel s4d: {steps.min():.0f} to {steps.max():.0f} steps")
 ex.claim("every initial horizon lies between 1/(0.1 x 0.5) = 20 and 1/(0.001 x 0.5) = 2,000 "
          "steps", 20 - 1e-9 <= steps.min() and steps.max() <= 2000 + 1e-9,
-         shortest=steps.min(), longest=steps.max())
+         shortest=steps.min(), longest=steps.max());
 
 # %% [markdown]
 # ## 3. Selection: an input-dependent decay, and no convolution
@@ -200,7 +200,7 @@ print({k: f"{g:.1e}" for k, g in gaps.items()})
 ex.claim("without selection s6 is linear and its impulse response convolved with u is its "
          "output (to 1e-10); with selection superposition fails by more than 1e-3",
          gaps["selective=[]"] < 1e-10 and gaps["selective=[]: kernel * u vs the cell"] < 1e-10
-         and gaps["selective s6"] > 1e-3, **gaps)
+         and gaps["selective s6"] > 1e-3, **gaps);
 
 # %% [markdown]
 # What is left when the convolution is gone is the scan: $x_t = \bar A_t x_{t-1} + b_t$ is
@@ -216,7 +216,7 @@ for label, c in costs.items():
           f"slope {np.log(c[1] / c[0]) / np.log(4):.2f}")
 slopes = {label: float(np.log(c[1] / c[0]) / np.log(4)) for label, c in costs.items()}
 ex.claim("no cell's time grows quadratically in T: every slope between T = 1024 and 4096 is "
-         "below 1.5 (a quadratic cost would give 2)", max(slopes.values()) < 1.5, **slopes)
+         "below 1.5 (a quadratic cost would give 2)", max(slopes.values()) < 1.5, **slopes);
 
 # %% [markdown]
 # Read the times above: on a CPU, at these sizes, S4D's two modes cost the same order of
@@ -298,7 +298,7 @@ for statement, entry in recorded_ind.items():
     for label, numbers in entry["numbers"].items():
         print("   ", label, {k: v for k, v in numbers.items() if "accuracy" in k})
 ex.claim("the plateau claim's 4x re-run on seeds 10-12 is recorded and passed",
-         len(recorded_ind) == 1 and all(e["passed"] for e in recorded_ind.values()))
+         len(recorded_ind) == 1 and all(e["passed"] for e in recorded_ind.values()));
 
 # %% [markdown]
 # The bare S6 stays on the plateau with S4D: one selective layer alone does not find the

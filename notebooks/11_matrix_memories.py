@@ -136,7 +136,7 @@ print("determinant of one map at β = 0.95 r:", {f"r = {r:g}": round(d, 2) for r
 ex.claim("a product of 200 delta maps never amplifies (largest singular value <= 1), for "
          "β in (0, 1) and in (0, 2)", max(norms.values()) <= 1 + 1e-12, **norms)
 ex.claim("with β in (0, 1) a map keeps orientation (det > 0); with β in (0, 2) it can "
-         "reflect (det < 0)", signs[1.0] > 0 > signs[2.0], **{f"r = {r:g}": d for r, d in signs.items()})
+         "reflect (det < 0)", signs[1.0] > 0 > signs[2.0], **{f"r = {r:g}": d for r, d in signs.items()});
 
 # %% [markdown]
 # ## 2. sLSTM: exponential gates and the stabilizer
@@ -200,7 +200,7 @@ for statement, entry in recorded_mqar.items():
     for label, numbers in entry["numbers"].items():
         print("   ", label, {k: v for k, v in numbers.items() if "accuracy" in k})
 ex.claim("the lstm claim's 4x re-run on seeds 10-12 is recorded in figures/claims.json and "
-         "passed", len(recorded_mqar) == 1 and all(e["passed"] for e in recorded_mqar.values()))
+         "passed", len(recorded_mqar) == 1 and all(e["passed"] for e in recorded_mqar.values()));
 
 # %% [markdown]
 # The three matrix memories solve it in every seed (when: the summary's "solved at"),
@@ -245,7 +245,7 @@ for statement, entry in recorded_par.items():
               if isinstance(numbers, dict) else numbers)
 ex.claim("both negative claims' 4x re-runs on seeds 10-12 (chance at T = 16; not holding at "
          "16x the length) are recorded and passed",
-         len(recorded_par) == 2 and all(e["passed"] for e in recorded_par.values()))
+         len(recorded_par) == 2 and all(e["passed"] for e in recorded_par.values()));
 
 # %% [markdown]
 # The runs agree with the theory at the training length: `mingru` and DeltaNet with

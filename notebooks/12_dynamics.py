@@ -164,7 +164,7 @@ for label, _, _, style in dyn.AT_INIT:
     left.semilogy(np.arange(1, 1001), study[0][label], label=label, **style)
 left.set_ylim(1e-40, 1e2)
 left.set(xlabel="step t (the loss is at t = 1000)", ylabel="‖dL/dh_t‖")
-left.legend(fontsize=8, loc="lower right")
+left.legend(fontsize=8, loc="lower left")   # the steep lines leave by the lower right
 left.set_title("the gradient at initialization, seed 0", fontsize=10)
 dyn.plot_cornn_energy(right, energy)
 right.set_title("coRNN: the energy stays under its bound", fontsize=10);
@@ -350,6 +350,8 @@ image = plt.imread(pathlib.Path(rnnzoo.__file__).resolve().parent.parent / "figu
                    / "dynamics_long_digits.png")
 fig, ax = plt.subplots(figsize=(9, 6))
 ax.imshow(image)
+ax.set_title("figures/dynamics_long_digits.png as committed: drawn by the figures command "
+             "above, not by this notebook", fontsize=9)
 ax.axis("off");
 
 # %% [markdown]
