@@ -114,22 +114,11 @@ print(rnnzoo.gradcheck(rnnzoo.make("eurnn", 3, 4, seed=3), rng.standard_normal((
 # it is constant to round-off: `tests/test_unitary.py` checks 1e-10 over 2,000 steps.)
 
 # %%
-from rnnzoo.core.diagnostics import gradient_norm_over_time
+from rnnzoo.teaching.figures import plot_gradient_norms
 T = 1000
-norms = {label: gradient_norm_over_time(rnnzoo.make(name, 4, 64, seed=0, **opts), T, batch=16)
-         for label, name, opts, _ in uf.UNITARY}
-for label in ("urnn", "eurnn (tunable, L = 2)", "eurnn (fft)"):
-    ex.claim(f"{label}: the gradient norm stays within 10 % of 1 over {T} steps",
-             np.abs(norms[label] - 1).max() < 0.1, min=norms[label].min(), max=norms[label].max())
-for label in ("rnn (tanh)", "lstm (forget bias 1)"):
-    ex.claim(f"{label}: the gradient reaching step 1 is below 1e-10",
-             norms[label][0] < 1e-10, at_step_1=norms[label][0])
 fig, ax = plt.subplots(figsize=(8, 4))
-for label, name, opts, style in uf.UNITARY:
-    ax.semilogy(np.arange(1, T + 1), np.maximum(norms[label], 1e-40), label=label, **style)
-ax.set(xlabel="time step t (loss at t = T)", ylabel=r"$\|\partial L/\partial h_t\|$",
-       ylim=(1e-40, 1e2), title=f"Gradient reaching each step at initialization, H = 64")
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0));
+norms = plot_gradient_norms(ax, uf.UNITARY, T, ylim=(1e-40, 1e2))   # the figure's function
+uf.gradient_claims(norms, ex.claim, T=T)
 
 # %% [markdown]
 # ## 4. How much of U(N) can each reach?
@@ -319,7 +308,7 @@ assert eurnn_w_params(6, 6) == 36
 #    `cell.params["b"][:] = 0.5` and redraw the gradient norm over 1,000 steps. *Check:*
 #    with the identity nonlinearity the curve is flat to 1e-10; with modReLU and b = 0.5
 #    the step Jacobian scales some directions by $(|z| + b)/|z| > 1$: predict whether
-#    the norm grows, and verify with `gradient_norm_over_time`.
+#    the norm grows, and verify with `rnnzoo.core.diagnostics.gradient_norm_over_time`.
 #
 # ### BEGIN SOLUTION
 # *Answer key:* with $b > 0$ modReLU is active everywhere and multiplies the modulus by

@@ -151,22 +151,23 @@ def plot_capacity(ax, fits, N, maxiter):
 @figure("unitary_gradient_norms")
 def unitary_gradient_norm_figure(out_dir, full=False, seed=0):
     """||dL/dh_t|| over 1000 steps at initialization: flat for urnn and eurnn."""
-    from ...core import diagnostics
-    from ...core.registry import make
     T = 3000 if full else 1000
     fig, ax = pyplot().subplots(figsize=(8, 4.8))
-    plot_gradient_norms(ax, UNITARY, T, seed=seed, ylim=(1e-40, 1e2))
-    norms = {label: diagnostics.gradient_norm_over_time(make(name, 4, 64, seed=seed, **opts),
-                                                        T, batch=16, seed=seed)
-             for label, name, opts, _ in UNITARY}
+    norms = plot_gradient_norms(ax, UNITARY, T, seed=seed, ylim=(1e-40, 1e2))
+    gradient_claims(norms, check, T=T)
+    return save(fig, out_dir, "unitary_gradient_norms")
+
+
+def gradient_claims(norms, claim, *, T):
+    """What the gradient-norm figure shows (notebook 05 and the figure), on ``norms``
+    ({label: ||dL/dh_t||} of :data:`UNITARY`, as :func:`plot_gradient_norms` returns them)."""
     unitary = [label for label, name, _, _ in UNITARY if "urnn" in name]
-    check(f"the gradient norm of {', '.join(unitary)} stays within 10 % of 1 over {T} "
+    claim(f"the gradient norm of {', '.join(unitary)} stays within 10 % of 1 over {T} "
           "steps at initialization", all(np.abs(norms[k] - 1).max() < 0.1 for k in unitary),
           **{k: [float(norms[k].min()), float(norms[k].max())] for k in unitary})
     others = [label for label in norms if label not in unitary]
-    check(f"the gradient of {', '.join(others)} reaching step 1 is below 1e-10",
+    claim(f"the gradient of {', '.join(others)} reaching step 1 is below 1e-10",
           all(norms[k][0] < 1e-10 for k in others), **{k: float(norms[k][0]) for k in others})
-    return save(fig, out_dir, "unitary_gradient_norms")
 
 
 def copy_claims(res, T, robust_claim):
