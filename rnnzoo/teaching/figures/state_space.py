@@ -133,20 +133,19 @@ COST_FIT_FROM = 1024                         # the slopes are fitted on the last
 
 def cost_in_T(Ts=COST_T, shape=COST_SHAPE, repeats=3):
     """{label: CPU seconds of forward + backward at each T} of ``COST_CELLS``, float32,
-    one BLAS thread, best of ``repeats`` with the cells taking turns
-    (:func:`rnnzoo.experiments.time_interleaved`)."""
+    one BLAS thread, best of ``repeats`` (:func:`rnnzoo.experiments.time_interleaved`).
+    Every (cell, T) takes its turn in every round, so a spell of load on the machine
+    lands on all the points alike rather than on one T (as in
+    :func:`rnnzoo.teaching.figures.unitary.cost_per_step`)."""
     B, H = shape
-    costs = {label: [] for label in COST_CELLS}
-    for T in Ts:
-        fns = {}
-        for label, (name, opts) in COST_CELLS.items():
-            cell = make(name, H, H, seed=0, dtype=np.float32, **opts)
+    fns = {}
+    for label, (name, opts) in COST_CELLS.items():
+        cell = make(name, H, H, seed=0, dtype=np.float32, **opts)
+        for T in Ts:
             x, dhs = inputs(T, B, H, cell.output_size, "float32")
-            fns[label] = cell_runner(cell, x, dhs)
-        best = ex.time_interleaved(fns, repeats=repeats, threads=1, clock="cpu")
-        for label in COST_CELLS:
-            costs[label].append(best[label])
-    return {label: np.array(v) for label, v in costs.items()}
+            fns[label, T] = cell_runner(cell, x, dhs)
+    best = ex.time_interleaved(fns, repeats=repeats, threads=1, clock="cpu")
+    return {label: np.array([best[label, T] for T in Ts]) for label in COST_CELLS}
 
 
 # ----------------------------------------------------------------- the claims
