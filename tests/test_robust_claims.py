@@ -336,3 +336,13 @@ def test_kept_fraction_is_the_first_over_the_last_gradient_norm():
         n = diagnostics.gradient_norm_over_time(make("rnn", 4, 8, seed=seed), 20, batch=16,
                                                 seed=seed)
         assert got == n[0] / n[-1]
+
+
+def test_kept_fraction_uses_the_norms_a_figure_already_computed_for_a_seed():
+    from rnnzoo.teaching.figures.core import gradient_norms, kept_fraction, variant
+    v = [variant("rnn", "rnn")]
+    plotted = gradient_norms(v, 20, hidden=8, seed=0)
+    assert kept_fraction(v, 20, [0, 3], computed={0: plotted}, hidden=8) == \
+        kept_fraction(v, 20, [0, 3], hidden=8)
+    marked = {"rnn": np.array([2.0, 4.0])}           # not a real run: shows it is read
+    assert kept_fraction(v, 20, [0, 3], computed={0: marked}, hidden=8)["rnn"][0] == 0.5

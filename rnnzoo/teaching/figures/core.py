@@ -69,12 +69,16 @@ def gradient_norms(variants, T, *, input_size=4, hidden=64, seed=0) -> dict:
             for label, name, opts, _ in variants}
 
 
-def kept_fraction(variants, T, seeds, **kwargs) -> dict:
+def kept_fraction(variants, T, seeds, *, computed=None, **kwargs) -> dict:
     """{label: [||dL/dh_1|| / ||dL/dh_T|| for each seed]}: how much of the gradient at the
-    loss reaches the first step, at initialization."""
+    loss reaches the first step, at initialization. ``computed`` maps a seed to norms
+    already computed for it with the same ``kwargs`` (what :func:`plot_gradient_norms`
+    returned), so a figure's plotted seed is not computed a second time."""
+    computed = computed or {}
     out = {label: [] for label, *_ in variants}
     for seed in seeds:
-        for label, n in gradient_norms(variants, T, seed=seed, **kwargs).items():
+        norms = computed.get(seed) or gradient_norms(variants, T, seed=seed, **kwargs)
+        for label, n in norms.items():
             out[label].append(float(n[0] / n[-1]))
     return out
 

@@ -22,8 +22,8 @@ def gated_gradient_norm_figure(out_dir, full=False, seed=0):
     variants = [(label, name, dict(opts, t_max=T) if name == "janet" and opts == {} else opts,
                  style) for label, name, opts, style in GATED]
     fig, ax = pyplot().subplots(figsize=(8, 4.8))
-    plot_gradient_norms(ax, variants, T, seed=seed, ylim=(1e-30, 1e2))
-    kept = kept_fraction(variants, T, [seed, seed + 10])
+    norms = plot_gradient_norms(ax, variants, T, seed=seed, ylim=(1e-30, 1e2))
+    kept = kept_fraction(variants, T, [seed, seed + 10], computed={seed: norms})
     gone = {k: kept[k] for k in ("gru", "mgu", "lstm (forget bias 0)")}
     check(f"the gru, the mgu and the lstm (forget bias 0) pass less than 1e-40 of the gradient "
           f"at the loss back to step 1 of {T}, on seeds {seed} and {seed + 10}",
