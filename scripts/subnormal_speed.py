@@ -106,7 +106,8 @@ def main(argv=None):
         sys.exit(f"subnormal flushing is not available here ({reason}): nothing to compare")
 
     lines = [f"Adding problem, T = {args.T}, B = {args.batch}, H = {args.hidden}, float32, "
-             f"{_threads_text(args.threads)}; median of {args.pairs} training steps each, taken in turns. "
+             f"{_threads_text(args.threads)}; median of {args.pairs} training steps each, "
+             "taken in turns. "
              f"Written by `python scripts/subnormal_speed.py {' '.join(argv or sys.argv[1:])}`.",
              "",
              "| cell | IEEE ms/step | flushed ms/step | IEEE / flushed | parameters bitwise "

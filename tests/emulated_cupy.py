@@ -16,8 +16,9 @@ arithmetic (CuPy computes what NumPy does) but in the seams this module reproduc
   ``cupyx.DeviceSynchronized`` inside ``cupyx.allow_synchronize(False)``;
 * only the **names CuPy has** (``tests/data/cupy_names.json``: the public names of
   ``cupy``, ``cupy.linalg``, ``cupy.fft``, ``cupy.random`` and ``cupy.ndarray``, read off
-  CuPy 14.2.0's ``dir()``; ``pip install cupy-cuda12x`` imports without a GPU): ``xp.X``, ``np.X(device_array)`` and ``device_array.X`` for a name CuPy
-  lacks are errors; of the ufunc methods, ``reduce`` and ``accumulate`` exist for
+  CuPy 14.2.0's ``dir()``; ``pip install cupy-cuda12x`` imports without a GPU):
+  ``xp.X``, ``np.X(device_array)`` and ``device_array.X`` for a name CuPy lacks are
+  errors; of the ufunc methods, ``reduce`` and ``accumulate`` exist for
   ``add`` and ``multiply`` only, ``reduceat`` for ``add``, ``at`` for seven (CuPy's
   ``_kernel.pyx``);
 * a host array assigned through a basic index (``dev[1:] = host``) is CuPy's
