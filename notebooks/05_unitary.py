@@ -133,9 +133,9 @@ uf.gradient_claims(norms, ex.claim, T=T)
 # the authors' code puts it on the input column, $[[\cos\theta,
 # -e^{i\varphi}\sin\theta], [\sin\theta, e^{i\varphi}\cos\theta]]$. They are not
 # equivalent here: with the paper's placement and D on the output side, the map from the
-# $N^2$ angles to W loses $N - 1$ dimensions (its Jacobian's rank, as
-# `rnnzoo/cells/eurnn.py`'s docstring reports for N = 5, 6, 8; `tests/test_unitary.py`
-# checks that rnnzoo's placement reaches the full rank $N^2$), so rnnzoo follows the code.
+# $N^2$ angles to W loses $N - 1$ dimensions (its Jacobian's rank at N = 5, 6, 8;
+# `tests/test_unitary.py` checks both that rank and that rnnzoo's placement reaches the
+# full $N^2$), so rnnzoo follows the code.
 #
 # The test: fit W to one random unitary target, $\min \|W - U\|_F$, with the gradient from
 # each cell's own backward (one step of the cell from the unit vectors, identity

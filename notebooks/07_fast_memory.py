@@ -269,8 +269,8 @@ ax.text(0.0, -0.22, res.caption(), transform=ax.transAxes, fontsize=7, va="top",
 # each fast-weights seed as a thin dashed line, so a seed left on the plateau is not
 # hidden inside the band. A seed can stay there for the whole budget; the lines printed
 # above name the ones that did. When a seed leaves depends even on the last bits of
-# the arithmetic (a newer NumPy and OpenBLAS moved one seed's exit past step 4,000), so
-# the claims count seeds, "all but at most one", rather than name them.
+# the arithmetic, so it can move with the NumPy and BLAS build; the claims count seeds,
+# "all but at most one", rather than name them.
 #
 # **Where this differs from the paper.** Ba et al. train far longer, with layer
 # normalization, and report near-perfect retrieval for fast weights, and for the LSTM too

@@ -262,7 +262,9 @@ ex.claim("both negative claims' 4x re-runs on seeds 10-12 (chance at T = 16; not
 # their models are deeper and trained longer on longer strings, ours is one layer, 32
 # units, 300 steps at length 16: having the eigenvalue $-1$ available makes parity
 # representable, it does not make this small model find a solution that holds at any
-# length; the LSTMs' still holds at 4x (how far beyond, these runs do not test).
+# length. The LSTMs' still holds at 4x; this notebook evaluates them no further (the
+# figure's run also evaluates them at 16x: the MEASURED line of `memories_parity` in
+# `figures/claims.md`).
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))

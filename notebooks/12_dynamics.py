@@ -290,10 +290,11 @@ ex.claim("both claims' re-runs (4x the steps for the negative one) on seeds 10-1
 # and coRNN. The medians are printed above.
 #
 # **This differs from the papers**, where on 784-step permuted MNIST these cells beat the
-# LSTM (reported test accuracies: coRNN 97.3 %, UnICORNN 98.4 %, LMU 97.15 %, Lipschitz
-# 96.3 %, antisymmetric 95.8 %). Our sequences are 64 steps, where the tanh RNN learns
-# too (its numbers above), and our budget is 200 steps at one learning rate for all (the
-# papers train for about 100 epochs with learning rates tuned per cell). Our reading, not
+# LSTM (test accuracies reported by the papers or the authors' repositories: coRNN 97.3 %,
+# UnICORNN 98.4 %, LMU 97.15 %, Lipschitz 96.3 %, antisymmetric 95.8 %). Our sequences
+# are 64 steps, where the tanh RNN learns too (its numbers above), and our budget is 200
+# steps at one learning rate for all (the papers train for about 100 epochs with learning
+# rates tuned per cell). Our reading, not
 # measured here: the small steps $\epsilon$, $\Delta t$ that keep the gradient alive also
 # make the states move slowly, so these cells learn slowly at a fixed, small budget. The
 # LMU, whose memory is not learned, ends above every seed of antisymmetric, Lipschitz and

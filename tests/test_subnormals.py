@@ -73,8 +73,8 @@ def test_an_unknown_platform_is_a_no_op_that_says_why(monkeypatch):
 
 
 def damped_cornn(task, seed=0):
-    """A coRNN with the authors' adding settings: its gradient decays about 0.72x a step,
-    so 300 steps back it is below float32's smallest normal number."""
+    """A coRNN with the authors' adding settings, under which its gradient 300 steps back
+    is below float32's smallest normal number (the next test checks it)."""
     return rnnzoo.build_model("cornn", task.input_size, 16, task.output_size,
                               readout=task.readout, seed=seed, dtype=np.float32,
                               dt=0.06, gamma=66.0, epsilon=15.0)

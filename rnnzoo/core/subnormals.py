@@ -19,8 +19,8 @@ Scope. The calling thread, for the with-block only: the previous setting comes b
 exit, an exception included. NumPy's functions running in that thread obey it; the worker
 threads of a multi-threaded BLAS do not (with one BLAS thread, as the comparisons and the
 reproductions run, the matrix products are covered too). With two BLAS threads most of
-the gain remains, because the operands the workers receive come from the flushed thread
-(the table's 2-thread rows). :class:`rnnzoo.Trainer` uses it
+the gain remains (the table's 2-thread rows; our reading: the operands the workers receive
+come from the flushed thread). :class:`rnnzoo.Trainer` uses it
 for each training step and evaluation on the NumPy backend (``flush_subnormals=False``
 turns that off). The gradient checks never do: they run in IEEE float64.
 
