@@ -88,6 +88,12 @@ def _host_read(what, read):
 
 
 # ------------------------------------------------------------------ the device array
+def _component(name):
+    """The ``real``/``imag`` property: a device view to read, a device array to assign."""
+    return property(lambda self: ndarray(getattr(self._a, name)),
+                    lambda self, value: setattr(self._a, name, _device_only(value, name)))
+
+
 class ndarray(NDArrayOperatorsMixin):
     """A device array: a NumPy array inside, never a NumPy array outside."""
 
@@ -140,21 +146,8 @@ class ndarray(NDArrayOperatorsMixin):
     size = property(lambda self: self._a.size)
     T = property(lambda self: ndarray(self._a.T))
 
-    @property
-    def real(self):
-        return ndarray(self._a.real)
-
-    @real.setter
-    def real(self, value):
-        self._a.real = _device_only(value, "real")
-
-    @property
-    def imag(self):
-        return ndarray(self._a.imag)
-
-    @imag.setter
-    def imag(self, value):
-        self._a.imag = _device_only(value, "imag")
+    real = _component("real")
+    imag = _component("imag")
 
     # the host reads: each waits for the device
     get = _host_read("get()", np.ndarray.copy)

@@ -58,6 +58,11 @@ def test_the_emulation_refuses_what_cupy_refuses(emulated_cupy):
     assert isinstance(a.sum(), cupy.ndarray) and a.sum().shape == ()   # 0-d, not a scalar
     with pytest.raises(TypeError, match=r"numpy.ndarray of shape \(\)"):
         a * np.asarray(2.0)                            # 0-d host arrays too
+    z = cupy.asarray(np.array([1 + 2j, 3 + 4j]))
+    z.real = cupy.asarray(np.array([5.0, 6.0]))        # a device array: assigned
+    np.testing.assert_array_equal(z.get(), [5 + 2j, 6 + 4j])
+    with pytest.raises(TypeError, match="numpy.ndarray of shape"):
+        z.imag = np.ones(2)                            # a host array: refused
     with cupyx.allow_synchronize(False):
         b = cupy.exp(a) @ a.T                          # no host read: fine
         for read in (float, bool, repr, lambda v: v.item(), lambda v: v.get()):
