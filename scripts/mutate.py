@@ -62,6 +62,10 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "core/cell_checks.py": ["test_hostile_cells", "test_bad_input"],
     "cli/args.py": ["test_hostile_cli", "test_train"],
     "core/scan.py": ["test_scan", "test_minimal_rnns"],
+    # the option checks, through the cells that call them
+    "cells/_options.py": ["test_lru", "test_s6", "test_s4d", "test_clockwork_qrnn",
+                          "test_skiprnn", "test_xlstm", "test_deltanet", "test_lmu",
+                          "test_unicornn"],
     "training/tasks/mqar.py": ["test_mqar"],
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
        for m in ("__init__", "task", "memory", "digits")},

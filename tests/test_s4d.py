@@ -259,7 +259,9 @@ def test_input_projection_auto_is_none_exactly_when_the_sizes_match():
     ({"dt_min": 0.2, "dt_max": 0.1}, r"dt_min must be <= dt_max .*got dt_min=0.2, "
                                      r"dt_max=0.1"),
     ({"mode": "fft"}, r"mode must be one of 'recurrent', 'convolution'; got 'fft'"),
-    ({"scan": "log"}, r"scan must be one of 'auto', 'loop', 'doubling'; got 'log'"),
+    ({"scan": "log"}, r"scan must be one of 'auto', 'loop', 'doubling'; got 'log' "
+                      r"\(the log-space scan needs a real a > 0; a is complex\)"),
+    ({"scan": ["log"]}, r"scan must be one of 'auto', 'loop', 'doubling'; got \['log'\]"),
     ({"input_projection": "none"}, r"input_projection='none' .* input_size == hidden_size; "
                                    r"got input_size=3, hidden_size=4"),
     ({"input_projection": True}, r"input_projection must be one of 'auto', 'none', 'dense'"),

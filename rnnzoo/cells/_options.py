@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from ..core import scan
+
 
 def real(name, value, *, lo=-np.inf, hi=np.inf, lo_open=False, hi_open=False):
     """A finite real number in [lo, hi] (open ends where asked)."""
@@ -55,3 +57,18 @@ def heads(value, hidden_size):
         raise ValueError(f"heads must divide hidden_size (each head has hidden_size / heads "
                          f"units); got heads={value}, hidden_size={hidden_size}")
     return value
+
+
+# the forms of :func:`rnnzoo.core.scan.linear_scan` for a coefficient with no logarithm
+SCAN_FORMS_WITHOUT_LOG = tuple(m for m in scan.MODES if m != "log")
+
+
+def scan_form(name, value, why_not_log):
+    """A form of :func:`rnnzoo.core.scan.linear_scan` for a cell whose recurrence
+    coefficient (or input term) has no real logarithm: "log" is refused with
+    ``why_not_log``, the reason, in the message."""
+    if isinstance(value, str) and value == "log":
+        raise ValueError(f"{name} must be one of "
+                         f"{', '.join(map(repr, SCAN_FORMS_WITHOUT_LOG))}; got 'log' "
+                         f"({why_not_log})")
+    return choice(name, value, SCAN_FORMS_WITHOUT_LOG)

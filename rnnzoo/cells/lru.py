@@ -11,7 +11,6 @@ from . import _options
 from ._unitary import complex_dtype
 
 FEEDTHROUGH = ("auto", "diagonal", "dense")
-MODES = ("auto", "loop", "doubling")      # scan.linear_scan's forms that take a complex λ
 
 
 @register("lru")
@@ -114,10 +113,8 @@ class LRU(RecurrentCell):
                              "input_size == hidden_size; got input_size="
                              f"{self.input_size}, hidden_size={self.hidden_size} (use "
                              "'dense' or 'auto')")
-        if self.mode == "log":
-            raise ValueError("mode must be one of 'auto', 'loop', 'doubling'; got 'log' "
-                             "(the log-space scan needs a real a > 0; λ is complex)")
-        self.mode = _options.choice("mode", self.mode, MODES)
+        self.mode = _options.scan_form("mode", self.mode,
+                                       "the log-space scan needs a real a > 0; λ is complex")
 
     # ------------------------------------------------------------------ sizes, init
     @property

@@ -12,7 +12,6 @@ from . import _options
 from ._unitary import complex_dtype
 
 MODES = ("recurrent", "convolution")
-SCANS = ("auto", "loop", "doubling")          # scan.linear_scan's forms that take a complex a
 PROJECTIONS = ("auto", "none", "dense")
 
 
@@ -108,7 +107,8 @@ class S4D(RecurrentCell):
             raise ValueError(f"dt_min must be <= dt_max (log Δ is uniform between their "
                              f"logs); got dt_min={self.dt_min!r}, dt_max={self.dt_max!r}")
         self.mode = _options.choice("mode", self.mode, MODES)
-        self.scan = _options.choice("scan", self.scan, SCANS)
+        self.scan = _options.scan_form("scan", self.scan,
+                                       "the log-space scan needs a real a > 0; a is complex")
         self.input_projection = _options.choice("input_projection", self.input_projection,
                                                 PROJECTIONS)
         if self.input_projection == "none" and self.input_size != self.hidden_size:

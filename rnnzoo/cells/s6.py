@@ -15,7 +15,6 @@ from ._minimal import softplus
 
 SELECTIVE = ("delta", "B", "C")            # what may depend on the input, in this order
 INPUT_MAPS = ("auto", "identity", "dense")
-MODES = ("auto", "loop", "doubling")       # the log form needs b > 0, which Δ B u is not
 DT_FLOOR = 1e-4                            # the authors' dt_init_floor
 
 
@@ -158,10 +157,8 @@ class S6(RecurrentCell):
                              f"got {self.conv!r}") from None
         if self.conv:              # the last W - 1 inputs of the convolution travel along
             self.state_names = ("x", "u_past")
-        if self.mode == "log":
-            raise ValueError("mode must be one of 'auto', 'loop', 'doubling'; got 'log' "
-                             "(the log-space scan needs b > 0; Δ B u has either sign)")
-        self.mode = _options.choice("mode", self.mode, MODES)
+        self.mode = _options.scan_form("mode", self.mode,
+                                       "the log-space scan needs b > 0; Δ B u has either sign")
 
     # ------------------------------------------------------------------ sizes, init
     @property
