@@ -8,6 +8,7 @@ any point after the target would have been opened leaves the previous file intac
 """
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -176,20 +177,67 @@ def test_a_parameter_the_model_does_not_have_is_refused(tmp_path):
            r"model \['cell0.extra'\]", load_checkpoint, path, model=model)
 
 
+@pytest.mark.parametrize("edit", ["extra", "missing"])
+def test_a_rebuilt_model_checks_the_parameter_names_too(tmp_path, edit):
+    """Metadata whose parameter list was edited still rebuilds a model from its cells; the
+    names are compared for it as for a given model, not silently ignored (an extra array)
+    or left at the rebuilt model's initial values (a missing one)."""
+    path, _ = saved(tmp_path, optimizer=False)
+    if edit == "extra":
+        rewrite(path, lambda m: m["params"].update(
+                    {"cell0.extra": {"shape": [2], "dtype": "float64"}}),
+                lambda a: a.update({"param/cell0.extra": np.zeros(2)}))
+        match = r"missing from the file \[\], not in the model \['cell0.extra'\]"
+    else:
+        rewrite(path, lambda m: m["params"].pop("readout.b"),
+                lambda a: a.pop("param/readout.b"))
+        match = r"missing from the file \['readout.b'\], not in the model \[\]"
+    raises(CheckpointError, re.escape(str(path)) + ": parameter names differ; " + match,
+           load_checkpoint, path)
+
+
+def test_a_single_array_saved_as_npz_is_refused(tmp_path):
+    path = tmp_path / "one.npz"
+    with open(path, "wb") as f:                 # np.save to a file object keeps the name
+        np.save(f, np.zeros(3))
+    raises(CheckpointError, re.escape(f"{path} holds a single array, not an rnnzoo "
+                                      "checkpoint (.npz archive)"), load_checkpoint, path)
+
+
 def test_a_cell_file_does_not_load_into_a_model(tmp_path):
     save_checkpoint(tmp_path / "c.npz", rnnzoo.make("rnn", 2, 3))
     raises(CheckpointError, "holds a cell, but a model was given",
            load_checkpoint, tmp_path / "c.npz", model=rnnzoo.build_model("rnn", 2, 3, 1))
 
 
+@pytest.mark.parametrize("change", ["shape", "dtype"])
+def test_an_optimizer_buffer_unlike_its_parameter_is_refused(tmp_path, change):
+    """An optimizer buffer must have its parameter's shape and dtype: one that does not
+    would load and fail (or broadcast) at the optimizer's first step, far from the file."""
+    path, _ = saved(tmp_path)
+    key = "optim/m/cell0.W_hh"
+
+    def damage(arrays):
+        a = arrays[key]
+        arrays[key] = a[:, :-1] if change == "shape" else a.astype(np.float32)
+    rewrite(path, arrays_edit=damage)
+    raises(CheckpointError, re.escape(f"{path}: array {key} has shape"), load_checkpoint, path)
+
+
 @pytest.mark.parametrize("damage", ["last param dtype", "last param crc", "optim crc"])
 def test_a_late_error_leaves_the_model_untouched(tmp_path, damage):
     """The damage sits in the last array read; every earlier parameter would already have
-    been written by a load that writes as it checks."""
+    been written by a load that writes as it checks. "last param dtype" leaves a file that
+    is consistent in itself (the parameter and its optimizer buffers float32, as its
+    metadata says), so what refuses it is the model's float64, not a check of the file."""
     path, src = saved(tmp_path)
+    match = re.escape(str(path))
     if damage == "last param dtype":
-        rewrite(path, setter(("params", "readout.b", "dtype"), "float32"),
-                lambda a: a.update({"param/readout.b": a["param/readout.b"].astype(np.float32)}))
+        def to_float32(arrays):
+            for key in ("param/readout.b", "optim/m/readout.b", "optim/v/readout.b"):
+                arrays[key] = arrays[key].astype(np.float32)
+        rewrite(path, setter(("params", "readout.b", "dtype"), "float32"), to_float32)
+        match += ": parameter 'readout.b' is float32 in the file but float64 in the model"
     else:
         member = "param/readout.b.npy" if damage == "last param crc" else "optim/v/readout.b.npy"
         start, size = _member_data_offset(path, member)
@@ -198,7 +246,7 @@ def test_a_late_error_leaves_the_model_untouched(tmp_path, damage):
         path.write_bytes(bytes(data))
     model = rnnzoo.build_model("rnn", 2, 3, 1, seed=9, readout="last", nonlinearity="relu")
     before = {k: p.copy() for k, p in model.params.items()}
-    raises(CheckpointError, str(path), load_checkpoint, path, model=model)
+    raises(CheckpointError, match, load_checkpoint, path, model=model)
     for k, p in model.params.items():
         np.testing.assert_array_equal(p, before[k])
 

@@ -206,10 +206,9 @@ def load_checkpoint(path, model=None, backend=None):
         model = _build(meta, backend, path)
     else:
         _check_fits(model, meta, path)
+    # also for a rebuilt model: metadata whose parameter list was edited still builds one
+    _check_names(model, meta, path)
     for k, p in model.params.items():
-        if k not in arrays:
-            raise CheckpointError(f"{path}: no saved array for parameter '{k}' of the "
-                                  f"{_cell_names(meta)} model")
         if tuple(p.shape) != tuple(arrays[k].shape):
             raise CheckpointError(f"{path}: parameter '{k}' has shape {tuple(arrays[k].shape)} "
                                   f"in the file but {tuple(p.shape)} in the model")
@@ -288,6 +287,9 @@ def _check_fits(model, meta, path):
     if have["readout"] != meta.get("readout"):
         raise CheckpointError(f"{path}: the readout differs: file {meta.get('readout')}, "
                               f"model {have['readout']}")
+
+
+def _check_names(model, meta, path):
     missing = sorted(set(model.params) - set(meta["params"]))
     unexpected = sorted(set(meta["params"]) - set(model.params))
     if missing or unexpected:

@@ -97,7 +97,7 @@ def _fields(obj, spec, what, path):
         if key not in obj:
             raise CheckpointError(f"{path}: {label} has no '{key}' entry")
         ok = isinstance(obj[key], kind) if isinstance(kind, type) else kind(obj[key])
-        if not ok or isinstance(obj[key], bool) and kind is not bool:
+        if not ok:                  # (a count is never a bool: _is_count refuses True)
             expected = kind.__name__ if isinstance(kind, type) else "a non-negative integer"
             raise CheckpointError(f"{path}: {label}['{key}'] must be {expected}; got "
                                   f"{describe(obj[key])}")
