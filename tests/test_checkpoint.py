@@ -41,6 +41,11 @@ def test_round_trip_is_bit_exact(tmp_path):
         assert loaded.params[k].dtype == p.dtype
     x, _ = task.batch(3, np.random.default_rng(1))
     np.testing.assert_array_equal(loaded.forward(x)[0], model.forward(x)[0])
+    # the backend named explicitly replaces the recorded one (not passed twice)
+    named, _, _ = load_checkpoint(path, backend="numpy")
+    assert [c.backend.name for c in named.cells] == ["numpy", "numpy"]
+    for k, p in model.params.items():
+        np.testing.assert_array_equal(named.params[k], p)
 
 
 def test_single_cell_and_float32_round_trip(tmp_path):
@@ -118,6 +123,7 @@ def test_non_finite_tensors_load_with_a_warning_naming_them(tmp_path):
                                             r"param/cell0\.W_hh, optim/v/readout\.b;") as got:
         loaded, _, _ = load_checkpoint(tmp_path / "nan.npz")
     assert len(got) == 1 and "nan.npz" in str(got[0].message)
+    assert got[0].filename == __file__          # it points at the caller's line
     assert np.isnan(loaded.params["cell0.W_hh"][0, 0])
 
 

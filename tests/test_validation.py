@@ -55,5 +55,8 @@ def test_boundaries_are_inclusive_unless_open():
 
 def test_describe_shortens_long_values():
     text = describe(list(range(100)))
-    assert text.endswith("... (list)") and len(text) <= 70
+    assert text == repr(list(range(100)))[:57] + "... (list)"
     assert describe("ab") == "'ab' (str)"
+    # a repr of 60 characters is kept whole; one of 61 is cut to 57 and "..."
+    assert describe("x" * 58) == repr("x" * 58) + " (str)"
+    assert describe("x" * 59) == repr("x" * 59)[:57] + "... (str)"
