@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.core.base import Gradients
+from rnnzoo.core.base import Gradients, RecurrentCell
 
 from .conftest import cell_variants
 
@@ -320,6 +320,31 @@ def test_registry_lists_and_rejects():
         rnnzoo.make("gru", 2, 0)
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         rnnzoo.make("gru", 2, 3, dtype=np.int32)
+
+
+class _ParamsOnly(RecurrentCell):
+    """A cell of one's own, half written: parameters, no time step yet."""
+
+    def init_params(self, rng):
+        return {"W": rng.standard_normal((3, 3))}
+
+
+@pytest.mark.parametrize("method,args", [("prepare", 1), ("step", 3), ("prepare_backward", 1),
+                                         ("step_backward", 4), ("finish_backward", 2)])
+def test_a_cell_of_ones_own_is_told_which_method_it_lacks(method, args):
+    with pytest.raises(NotImplementedError, match=rf"_ParamsOnly does not define {method}\("
+                                                  r".*a step-wise cell fills in prepare, step"):
+        getattr(_ParamsOnly(2, 3), method)(*[None] * args)
+    with pytest.raises(NotImplementedError, match=r"_ParamsOnly does not define prepare\(cache\)"):
+        _ParamsOnly(2, 3).forward(np.zeros((2, 1, 2)))          # forward names the first
+
+
+def test_a_cell_without_init_params_is_told_so():
+    class NoParams(RecurrentCell):
+        pass
+    with pytest.raises(NotImplementedError, match=r"NoParams does not define init_params\(rng\) "
+                                                  r"\(every cell creates its parameters there"):
+        NoParams(2, 3)
 
 
 @pytest.mark.parametrize("name,opts", cell_variants())

@@ -129,7 +129,7 @@ class RecurrentCell(InputChecks):
     # ------------------------------------------------------------------ to override
     def init_params(self, rng: np.random.Generator) -> dict:
         """Return the parameters as NumPy arrays created from ``rng`` (on the host)."""
-        raise NotImplementedError
+        raise self._undefined("init_params(rng)")
 
     def check_options(self):
         """Validate cell-specific options (raise ValueError naming what was expected)."""
@@ -250,23 +250,33 @@ class RecurrentCell(InputChecks):
         return dx, dstate, grads, dh_norm
 
     def prepare(self, cache):
-        raise NotImplementedError
+        raise self._undefined("prepare(cache)")
 
     def step(self, t, state, cache):
-        raise NotImplementedError
+        raise self._undefined("step(t, state, cache)")
 
     def outputs(self, cache):
         """hs from the cache; by convention ``cache.h`` holds h_0..h_T, shape (T+1, B, H)."""
         return cache.h[1:].copy()
 
     def prepare_backward(self, cache):
-        raise NotImplementedError
+        raise self._undefined("prepare_backward(cache)")
 
     def step_backward(self, t, dstate, cache, work):
-        raise NotImplementedError
+        raise self._undefined("step_backward(t, dstate, cache, work)")
 
     def finish_backward(self, cache, work):
-        raise NotImplementedError
+        raise self._undefined("finish_backward(cache, work)")
+
+    def _undefined(self, method):
+        """The error for a method a cell of one's own has not filled in yet."""
+        if method.startswith("init_params"):
+            role = "every cell creates its parameters there"
+        else:
+            role = ("a step-wise cell fills in prepare, step, prepare_backward, step_backward "
+                    "and finish_backward; one that is not overrides _forward and _backward")
+        return NotImplementedError(f"{type(self).__name__} does not define {method} ({role}; "
+                                   "see rnnzoo.core.base)")
 
     def add_output_grad(self, dout_t, dstate):
         """Add the loss's gradient on this step's output to the carried dL/dh_t."""
