@@ -1,5 +1,8 @@
 """Bad input gets a clear error naming what was expected, never a silent broadcast or a
 traceback from inside the time loop."""
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -58,7 +61,8 @@ def test_state_mismatches(any_cell):
     x = np.zeros((5, 2, D))
     n = len(any_cell.state_names)
     good = any_cell.initial_state(2)
-    with pytest.raises(TypeError, match=f"state0 must be a tuple of {n} array.*got a ndarray"):
+    with pytest.raises(TypeError, match=rf"\.forward: state0 must be a tuple of {n} array.*"
+                                        "got a ndarray"):
         any_cell.forward(x, good[0])
     with pytest.raises(TypeError, match=f"state0 must be a tuple of {n} array.*got {2 * n} arr"):
         any_cell.forward(x, good + good)
@@ -77,7 +81,7 @@ def test_backward_checks_its_inputs(any_cell):
         any_cell.backward(hs[:-1], cache)
     with pytest.raises(TypeError, match="cache must be the third value returned by forward"):
         any_cell.backward(hs, {"x": x})
-    with pytest.raises(ValueError, match="dstate_T component"):
+    with pytest.raises(ValueError, match=r"\.backward: dstate_T component"):
         any_cell.backward(hs, cache, tuple(s[:1] for s in state_T))
 
 
@@ -93,6 +97,31 @@ def test_model_and_losses_name_what_they_expect():
         rnnzoo.softmax_cross_entropy(np.zeros((4, 5)), np.zeros(4))
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 5\)"):
         rnnzoo.softmax_cross_entropy(np.zeros((4, 5)), np.array([0, 1, 2, 5]))
+
+
+def test_cupy_without_a_gpu_is_unavailable(monkeypatch):
+    """CuPy that imports but finds no device (installed on a laptop) is unavailable, with
+    the runtime's reason, not a failure at the first kernel."""
+    from rnnzoo.core import backend
+
+    def no_device():
+        raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+    runtime = types.SimpleNamespace(getDeviceCount=no_device)
+    monkeypatch.setitem(sys.modules, "cupy",
+                        types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime)))
+    monkeypatch.setattr(backend, "_cupy_backend", None)
+    assert rnnzoo.cupy_available() is False
+    with pytest.raises(RuntimeError, match="backend='cupy' is unavailable: cudaErrorNoDevice"
+                                           ".*pip install cupy-cuda12x"):
+        rnnzoo.make("lstm", 2, 3, backend="cupy")
+
+
+def test_to_numpy_returns_host_values_as_they_are():
+    from rnnzoo.core.backend import to_numpy
+    a = np.zeros(3)
+    assert to_numpy(a) is a
+    assert to_numpy(2.5) == 2.5 and type(to_numpy(2.5)) is float
+    assert type(to_numpy(np.float32(1))) is np.float32
 
 
 def test_cupy_missing_is_a_clear_error():

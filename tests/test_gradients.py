@@ -61,6 +61,26 @@ def test_gradcheck_catches_a_wrong_backward(rng, monkeypatch):
         rnnzoo.gradcheck(cell, rng.standard_normal((4, 2, 3)), raise_on_failure=True)
 
 
+def test_directional_tolerance_is_relative_to_the_numeric_value(rng, monkeypatch):
+    """A direction passes when |analytic − numeric| <= atol + rtol·|numeric|: a 0.1 % error
+    in one gradient passes rtol = 2e-3 and fails rtol = 5e-4 (atol = 0 both times)."""
+    from rnnzoo.cells import lstm
+    cell = rnnzoo.make("lstm", 3, 4, seed=0)
+    original = lstm.LSTM.finish_backward
+
+    def off_by_a_permille(self, cache, work):
+        dx, grads = original(self, cache, work)
+        grads["W_hh"] = grads["W_hh"] * 1.001
+        return dx, grads
+
+    monkeypatch.setattr(lstm.LSTM, "finish_backward", off_by_a_permille)
+    x = rng.standard_normal((4, 2, 3))
+    loose = rnnzoo.gradcheck(cell, x, mode="directional", atol=0.0, rtol=2e-3, only=["W_hh"])
+    tight = rnnzoo.gradcheck(cell, x, mode="directional", atol=0.0, rtol=5e-4, only=["W_hh"])
+    assert loose.passed, loose.table()
+    assert not tight.passed, tight.table()
+
+
 def test_gradcheck_catches_a_non_reentrant_backward(rng, monkeypatch):
     from rnnzoo.cells import gru
     cell = rnnzoo.make("gru", 3, 4, seed=0)

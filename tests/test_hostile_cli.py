@@ -4,6 +4,7 @@ are refused before training or measuring starts.
 
 A pass: SystemExit(2), the flag or option named on stderr, and training never started.
 """
+import argparse
 import json
 import tempfile
 
@@ -61,13 +62,25 @@ TRAIN_CASES = [
     (["--task", "associative", "--T", "5", "--task-option", "pairs=99"], "pairs"),
     (["--task-option", "colour=red"], "unexpected keyword argument 'colour'"),
     (["--task", "digits", "--T", "63"], "T = size² = 64"),
-    (["--checkpoint", "/no/such/folder/m.npz"], "--checkpoint"),
-    (["--save-plot", "/no/such/folder/c.png"], "--save-plot"),
+    (["--checkpoint", "/no/such/folder/m.npz"],
+     "--checkpoint /no/such/folder/m.npz: folder /no/such/folder does not exist"),
+    (["--save-plot", "/no/such/folder/c.png"],
+     "--save-plot /no/such/folder/c.png: folder /no/such/folder does not exist"),
     (["--save-plot", "curve.notaformat"], "--save-plot"),
     # /proc exists and os.access calls it writable for root: only trying tells
     (["--checkpoint", "/proc/m.npz"], "--checkpoint /proc/m.npz: not writable"),
     (["--save-plot", "/proc/c.png"], "--save-plot /proc/c.png: not writable"),
 ]
+
+
+def test_counts_start_at_zero_and_positive_integers_at_one():
+    """--seed 0 is a seed (COUNT); --steps 0 is not a run (POSITIVE_INT)."""
+    from rnnzoo.cli.args import COUNT, POSITIVE_INT
+    assert COUNT("0") == 0 and POSITIVE_INT("1") == 1
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a finite value >= 0; got '-1'"):
+        COUNT("-1")
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a finite value > 0; got '0'"):
+        POSITIVE_INT("0")
 
 
 @pytest.mark.parametrize("argv,named", TRAIN_CASES, ids=[" ".join(a) for a, _ in TRAIN_CASES])

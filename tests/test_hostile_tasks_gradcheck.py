@@ -175,5 +175,6 @@ def test_a_missing_or_misshaped_gradient_fails_and_is_named(cell, monkeypatch, c
     report = rnnzoo.gradcheck(cell, X, mode=mode)
     assert not report.passed
     assert any(re.search(match, p) for p in report.problems), report.problems
+    assert all(f"\nproblem: {p}\n" in report.table() for p in report.problems)
     with pytest.raises(AssertionError, match=match):
         rnnzoo.gradcheck(cell, X, mode=mode, raise_on_failure=True)

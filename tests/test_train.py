@@ -292,6 +292,7 @@ def test_cli_option_parsing():
     assert parse_option("identity_init=true") == ("identity_init", True)
     assert parse_option("identity_scale=0.5") == ("identity_scale", 0.5)
     assert parse_option("nonlinearity=relu") == ("nonlinearity", "relu")
+    assert parse_option("note=a=b") == ("note", "a=b")     # split at the first '=' only
     with pytest.raises(Exception, match="key=value"):
         parse_option("relu")
 
