@@ -243,6 +243,21 @@ def test_compare_command_takes_seeds_from_the_shell(argv, seeds, capsys):
     assert f"{seeds} (median" in capsys.readouterr().out        # the caption says which
 
 
+def test_compare_help_says_how_to_resume(capsys):
+    from rnnzoo.__main__ import main
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    assert "\nResuming:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("clip,caption", [("0.5", "clip 0.5"), ("0", "no clipping")])
+def test_compare_command_passes_the_clip_on(clip, caption, capsys):
+    from rnnzoo.__main__ import main
+    assert main(["compare", "--cells", "gru", "--T", "4", "--steps", "1", "--hidden", "2",
+                 "--batch-size", "2", "--workers", "1", "--n-seeds", "1", "--clip", clip]) == 0
+    assert f"batch 2, {caption}, 1 steps" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv,match", [
     (["--cells", "nope"], "unknown cell 'nope'"),
     (["--cells", "gru", "--steps", "0"], "expected a positive int"),

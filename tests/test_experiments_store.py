@@ -246,6 +246,13 @@ def test_parameters_from_another_run_are_refused(tmp_path, monkeypatch):
         run(store=tmp_path)
 
 
+def test_a_variant_that_is_not_plain_data_is_refused_before_training(tmp_path, no_training):
+    odd = ex.Variant("rnn", {"nonlinearity": object()}, label="odd")
+    with pytest.raises(StoreError, match="variant 'odd' cannot be stored: its description "
+                                         "must be plain data .*<object object at"):
+        run(variants=[odd], store=tmp_path / "s")
+
+
 def test_a_store_that_is_a_file_is_refused(tmp_path, no_training):
     path = tmp_path / "runs"
     path.write_text("not a folder")

@@ -195,6 +195,12 @@ def test_a_model_with_the_wrong_output_size_is_refused(task):
     raises(ValueError, "output_size 2 != the task's 1", Trainer, wrong, task)
 
 
+def test_a_model_with_the_wrong_input_size_is_refused(task):
+    wrong = rnnzoo.build_model("rnn", task.input_size + 1, 3, 1, readout=task.readout)
+    raises(ValueError, f"input_size {task.input_size + 1} != the task's {task.input_size}",
+           Trainer, wrong, task)
+
+
 def test_documented_defaults():
     """The defaults the docstrings promise (a changed default is a changed API)."""
     import inspect
