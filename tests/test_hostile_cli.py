@@ -93,15 +93,22 @@ def test_checkpoint_or_plot_path_that_is_a_directory(capsys, tmp_path):
     assert_usage_error(capsys, train_main, BASE + ["--save-plot", str(tmp_path)], "is a directory")
 
 
-@pytest.mark.parametrize("content", ["missing", "garbage", "not-from-train"])
+@pytest.mark.parametrize("content", ["missing", "garbage", "not-from-train",
+                                     "optimizer-but-no-trainer-record"])
 def test_resume_from_a_bad_file(capsys, tmp_path, content):
     path = tmp_path / "r.npz"
     if content == "garbage":
         path.write_bytes(b"not a zip")
-    elif content == "not-from-train":
+    elif content != "missing":
         import rnnzoo
-        rnnzoo.save_checkpoint(path, rnnzoo.build_model("gru", 2, 3, 1, readout="last"))
-    assert_usage_error(capsys, train_main, ["--resume", str(path), "--no-progress"], str(path))
+        from rnnzoo.optim import Adam
+        model = rnnzoo.build_model("gru", 2, 3, 1, readout="last")
+        opt = Adam(model.params) if content.startswith("optimizer") else None
+        rnnzoo.save_checkpoint(path, model, opt)
+    err = assert_usage_error(capsys, train_main, ["--resume", str(path), "--no-progress"],
+                             str(path))
+    if content not in ("missing", "garbage"):
+        assert "has no optimizer state or trainer record" in err
 
 
 GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T", "0"], "--T"),

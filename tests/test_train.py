@@ -215,8 +215,11 @@ def test_plot_history_draws_curves_and_baseline(tmp_path):
     dashed = [l for l in ax.get_lines() if l.get_linestyle() == "--"]
     assert len(dashed) == 1 and dashed[0].get_ydata()[0] == pytest.approx(1 / 6)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (eval)", "b (eval)"]
-    ax2 = plot_history(h1, kind="accuracy")
+    assert ax.get_xlabel() == "training step" and ax.get_ylabel() == "MSE"
+    assert ax.get_title() == ""
+    ax2 = plot_history(h1, kind="accuracy", title="GRU on adding")
     assert list(ax2.get_lines()[0].get_ydata()) == [0.0, 0.5]
+    assert ax2.get_title() == "GRU on adding" and ax2.get_ylabel() == "eval accuracy"
     with pytest.raises(ValueError, match="no success criterion"):
         plot_history(h1, kind="success")
     plt.close("all")
@@ -268,6 +271,13 @@ def test_plots_draw_the_success_threshold_where_the_metric_lives():
     plt.close("all")
 
 
+def test_cli_verdict_reads_the_loss_against_the_baseline():
+    from rnnzoo.cli.train import verdict
+    assert verdict(0.05, 0.25) == ("20.0% of the baseline: learned something a memoryless "
+                                   "predictor cannot")
+    assert verdict(0.25, 0.25) == "100.0% of the baseline: no better than the memoryless predictor"
+
+
 def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):
     from rnnzoo.cli.train import main
     png, ckpt = tmp_path / "curve.png", tmp_path / "m.npz"
@@ -278,6 +288,7 @@ def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and png.stat().st_size > 0 and ckpt.exists()
     assert "final eval MSE" in out and "baseline 0.16667" in out and "of the baseline" in out
+    assert "\nrnn on adding: eval MSE " in out and "6 steps in " in out   # history.summary()
     assert "solved (MSE < 0.01; Hochreiter & Schmidhuber" in out and ": no, MSE " in out
     model, opt_state, meta = rnnzoo.load_checkpoint(ckpt)
     assert model.cells[0].nonlinearity == "relu" and meta["extra"]["step"] == 6
