@@ -24,6 +24,7 @@ import ast
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -246,11 +247,20 @@ def run_pytest(root, tests, expr, timeout):
            "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider",
            "-m", "not notebook", "-k", expr, *tests]
-    try:
-        r = subprocess.run(cmd, cwd=root, env=env, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return "timeout"
-    return "passed" if r.returncode in (0, 5) else "failed"   # 5: the filter selected none
+    # its own session, so that a timeout ends the tests' children too: a mutant that makes
+    # a benchmark worker loop forever would otherwise spin on, orphaned, for hours
+    with subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True) as proc:
+        try:
+            returncode = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return "timeout"
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)       # whatever it left running
+            except ProcessLookupError:
+                pass
+    return "passed" if returncode in (0, 5) else "failed"   # 5: the filter selected none
 
 
 def _ignore(repo):
