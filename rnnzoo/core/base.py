@@ -129,7 +129,7 @@ class RecurrentCell(InputChecks):
     # ------------------------------------------------------------------ to override
     def init_params(self, rng: np.random.Generator) -> dict:
         """Return the parameters as NumPy arrays created from ``rng`` (on the host)."""
-        raise self._undefined("init_params(rng)")
+        raise self._undefined("init_params(rng)", "every cell creates its parameters there")
 
     def check_options(self):
         """Validate cell-specific options (raise ValueError naming what was expected)."""
@@ -268,13 +268,10 @@ class RecurrentCell(InputChecks):
     def finish_backward(self, cache, work):
         raise self._undefined("finish_backward(cache, work)")
 
-    def _undefined(self, method):
+    def _undefined(self, method, role=("a step-wise cell fills in prepare, step, "
+                                       "prepare_backward, step_backward and finish_backward; "
+                                       "one that is not overrides _forward and _backward")):
         """The error for a method a cell of one's own has not filled in yet."""
-        if method.startswith("init_params"):
-            role = "every cell creates its parameters there"
-        else:
-            role = ("a step-wise cell fills in prepare, step, prepare_backward, step_backward "
-                    "and finish_backward; one that is not overrides _forward and _backward")
         return NotImplementedError(f"{type(self).__name__} does not define {method} ({role}; "
                                    "see rnnzoo.core.base)")
 
