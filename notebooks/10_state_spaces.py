@@ -207,7 +207,8 @@ ex.claim("without selection s6 is linear and its impulse response convolved with
 # still associative (notebook 09), and both S4D modes and S6 cost time about linear in
 # $T$ (the FFT's $T \log T$ is close to it at these lengths). We time forward + backward
 # at $T$ and $4T$ (one BLAS thread, CPU time, the cells taking
-# turns); `figures/state_space_cost.png` fits the slope over a longer range.
+# turns); `figures/state_space_cost.png` fits the slope over a longer range and plots the
+# time per step, which a linear cost keeps flat and a quadratic one doubles with $T$.
 
 # %%
 costs = ss.cost_in_T(Ts=(1024, 4096), repeats=2)

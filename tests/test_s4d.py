@@ -269,3 +269,32 @@ def test_input_projection_auto_is_none_exactly_when_the_sizes_match():
 def test_bad_options_are_refused_naming_them(opts, match):
     with pytest.raises(ValueError, match=r"S4D\('s4d'\): " + match):
         rnnzoo.make("s4d", 3, 4, **opts)
+
+
+def test_cost_claim_separates_linear_from_quadratic_at_their_midpoint():
+    """The state-space cost figure's claim on synthetic times T^p with known slopes p: it
+    passes between 0.8 and 1.5, so a quadratic cell (2) fails it, and so does a slope
+    just past either bound; the per-step measurement is time/T at the last T over the first fitted
+    one (8 for a quadratic cost over 1024..8192, 1 for a linear one)."""
+    from rnnzoo.teaching.figures import state_space as ss
+    from rnnzoo.teaching.figures.unitary import fitted_slopes
+    Ts = np.array(ss.COST_T, dtype=float)
+    labels = list(ss.COST_CELLS)
+
+    def run(powers):
+        costs = {label: 1e-6 * Ts ** p for label, p in zip(labels, powers)}
+        slopes = fitted_slopes(Ts, costs, ss.COST_FIT_FROM)
+        np.testing.assert_allclose(list(slopes.values()), powers, rtol=1e-12)
+        claims, measured = [], []
+        ss.cost_claims(ss.COST_T, costs, slopes,
+                       claim=lambda statement, passed, **numbers: claims.append(passed),
+                       record=lambda statement, **numbers: measured.append(numbers))
+        return claims, measured
+    assert run([1.0, 1.0, 1.0, 1.0])[0] == [True]
+    assert run([1.12, 1.4999, 0.8001, 1.0])[0] == [True]
+    assert run([1.0, 1.5001, 1.0, 1.0])[0] == [False]
+    assert run([1.0, 1.0, 2.0, 1.0])[0] == [False]
+    assert run([1.0, 1.0, 1.0, 0.7999])[0] == [False]
+    _, (per_step, ratio) = run([1.0, 2.0, 1.0, 1.0])
+    assert per_step == {labels[0]: 1.0, labels[1]: 8.0, labels[2]: 1.0, labels[3]: 1.0}
+    assert ratio == {"ratio": 8192.0}                  # recurrent / convolution: T² / T
