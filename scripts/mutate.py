@@ -1,6 +1,8 @@
 """A small mutation tester: does the test suite notice a planted bug?
 
     python scripts/mutate.py rnnzoo/training/optim.py rnnzoo/training/checkpoint.py --per-module 25
+    python scripts/mutate.py rnnzoo/teaching/figures/state_space.py --functions cost_claims \
+        --tests test_s4d --per-module 100           # only what a change touched
 
 For each module it lists every mutation site (an AST-level change: a comparison flipped,
 + and - or * and / swapped, a number or True/False changed, ``and``/``or`` swapped, a
@@ -218,12 +220,22 @@ def mutant(source, k):
     return ast.unparse(ast.fix_missing_locations(tree))
 
 
-def test_groups(root, name):
+def function_spans(source, names):
+    """[(first line, last line), ...] of the functions (methods too) called one of
+    ``names`` in ``source``."""
+    return [(node.lineno, node.end_lineno) for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names]
+
+
+def test_groups(root, name, tests=None):
     """[(test files, -k expression or None), ...] for module ``name``: each group is one
-    pytest run; the mutant is killed when any run fails."""
+    pytest run; the mutant is killed when any run fails. ``tests`` (names like
+    "test_s4d") replaces the mapping."""
     def have(files):
         return [f"tests/{t}.py" for t in files
                 if os.path.exists(os.path.join(root, "tests", f"{t}.py"))]
+    if tests:
+        return [(have([t.removesuffix(".py").split("/")[-1] for t in tests]), None)]
     if name in CELLS:
         k, own = CELLS[name]
         return [g for g in [(have(REGISTRY), k), (have(own), None)] if g[0]]
@@ -288,14 +300,21 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per test run")
     p.add_argument("--k", default=None, help="a pytest -k expression added to every run")
     p.add_argument("--budget", type=float, default=900.0, help="stop after this many seconds")
+    p.add_argument("--functions", default=None, metavar="NAME,...",
+                   help="only the sites inside these functions (what a change touched)")
+    p.add_argument("--tests", nargs="+", default=None, metavar="TEST",
+                   help="test files to run instead of the module's mapping (names like "
+                        "test_s4d; for a module the mapping leaves out, or to run the one "
+                        "file that tests --functions)")
     args = p.parse_args(argv)
+    functions = set(args.functions.split(",")) if args.functions else None
     start, total_killed, total = time.time(), 0, 0
     with tempfile.TemporaryDirectory(prefix="mutate-") as scratch:
         root = os.path.join(scratch, "repo")
         shutil.copytree(args.repo, root, ignore=_ignore(args.repo))
         for module in args.modules:
             name = os.path.relpath(module, "rnnzoo").replace(os.sep, "/")
-            groups = test_groups(root, name)
+            groups = test_groups(root, name, args.tests)
             if not any(tests for tests, _ in groups):
                 # with no test files pytest would run the whole suite, time out, and score
                 # every mutant as killed: a module without mapped tests is not measured
@@ -306,8 +325,16 @@ def main(argv=None):
             with open(path) as f:
                 original = f.read()
             found = sites(original)
+            candidates = range(len(found))
+            if functions:
+                spans = function_spans(original, functions)
+                if not spans:
+                    print(f"{module}: skipped: it defines none of {sorted(functions)}")
+                    continue
+                candidates = [k for k, (line, _) in enumerate(found)
+                              if any(a <= line <= b for a, b in spans)]
             picks = sorted(random.Random(f"{args.seed}:{name}").sample(
-                range(len(found)), min(args.per_module, len(found))))
+                candidates, min(args.per_module, len(candidates))))
             killed, survivors = 0, []
             try:
                 for k in picks:

@@ -298,3 +298,43 @@ def test_cost_claim_separates_linear_from_quadratic_at_their_midpoint():
     _, (per_step, ratio) = run([1.0, 2.0, 1.0, 1.0])
     assert per_step == {labels[0]: 1.0, labels[1]: 8.0, labels[2]: 1.0, labels[3]: 1.0}
     assert ratio == {"ratio": 8192.0}                  # recurrent / convolution: T² / T
+
+
+def test_cost_figure_draws_the_times_the_time_per_step_and_a_true_quadratic_guide():
+    """The two panels plot what their labels say: ms against T, µs per step (time / T),
+    and a guide that is a quadratic cost (its time per step proportional to T) starting
+    from the steepest cell's time per step at the first fitted T, over the fitted range."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rnnzoo.teaching.figures import state_space as ss
+    Ts = np.array(ss.COST_T, dtype=float)
+    powers = [1.1, 1.3, 1.2, 1.0]
+    costs = {label: 1e-6 * Ts ** p for label, p in zip(ss.COST_CELLS, powers)}
+    slopes = dict(zip(ss.COST_CELLS, powers))
+    fig, (total, per_step) = plt.subplots(1, 2)
+    try:
+        ss.plot_cost_in_T((total, per_step), ss.COST_T, costs, slopes, 1024, ss.COST_SHAPE)
+        assert len(total.lines) == len(costs)
+        for line, (label, c) in zip(total.lines, costs.items()):
+            np.testing.assert_allclose(line.get_ydata(), c * 1e3)
+            assert line.get_label() == f"{label}   slope {slopes[label]:.2f}"
+        # s4d's two modes share a colour: the recurrent one is told apart by its dots
+        assert [line.get_linestyle() for line in total.lines] == ["-", ":", "-", "-"]
+        assert total.get_ylabel().startswith("ms") and "per step" in per_step.get_ylabel()
+        for ax in (total, per_step):               # the fitted range is shaded on both
+            (span,) = ax.patches
+            assert span.get_x() == 1024 and span.get_x() + span.get_width() == 8192
+        for line, c in zip(per_step.lines, costs.values()):
+            np.testing.assert_allclose(line.get_ydata(), c / Ts * 1e6)
+        guide = per_step.lines[-1]
+        assert len(per_step.lines) == len(costs) + 1 and "quadratic" in guide.get_label()
+        T, y = np.asarray(guide.get_xdata(), float), np.asarray(guide.get_ydata(), float)
+        np.testing.assert_array_equal(T, Ts[Ts >= 1024])
+        steepest = costs["s4d, recurrent"]                        # slope 1.3
+        np.testing.assert_allclose(y, steepest[2] / 1024 * 1e6 * T / 1024)
+        np.testing.assert_allclose(np.polyfit(np.log(T), np.log(y * T), 1)[0], 2.0)
+        top = per_step.get_ylim()[1]
+        assert top > max((c / Ts).max() for c in costs.values()) * 1e6   # every cell shown
+    finally:
+        plt.close(fig)
