@@ -82,7 +82,7 @@ def unicornn_claims(errors, memory, claim=check):
              for t, e in errors.items()})
     (rec_kept, rec_peak), (sto_kept, sto_peak) = mem["reconstruct"], mem["store"]
     claim("the reconstruct cache keeps no (T, B, H) state (besides hs, at most x's size + 5 %) "
-          "and the store cache at least 3 more; the peak is lower",
+          "and the store cache 3 more (at least 3 x 95 % of x's size more); the peak is lower",
           rec_kept <= 1.05 * one and sto_kept >= rec_kept + 3 * 0.95 * one
           and rec_peak < sto_peak, one_array_MiB=one, kept_MiB=[rec_kept, sto_kept],
           peak_MiB=[rec_peak, sto_peak])

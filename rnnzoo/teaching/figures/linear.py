@@ -58,9 +58,9 @@ def state_claims(res, claim=check, robust_claim=check_robust):
                  res, lambda r: all(r.final(lb, "accuracy").max() < STUCK for lb in r.labels),
                  labels=minimal)
     medians = {label: float(np.median(a)) for label, a in acc.items()}
-    best = max(medians, key=medians.get)
+    gru = LABELS["gru"]
     claim("the gru has the highest median final recall accuracy of the five cells",
-          best == LABELS["gru"], **medians)
+          all(medians[gru] > m for label, m in medians.items() if label != gru), **medians)
     claim("every seed of every cell ends above the memoryless recall accuracy 1/8",
           all((a > 1 / 8).all() for a in acc.values()), **acc)
     measure("the step at which each seed met the 99% recall criterion (None: not within "

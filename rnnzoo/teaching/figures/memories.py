@@ -120,8 +120,8 @@ def stabilizer_claims(run, claim=check):
           "400-step sequence (C, N = inf), and not in its first 100 steps",
           n["plain_overflows_at_step"] is not None and n["plain_overflows_at_step"] > 100,
           overflow_step=n["plain_overflows_at_step"])
-    claim("with the stabilizer every h_t is finite and |h_t| <= 1, although m_T is far past "
-          "exp's range (709.8)", n["stabilized_finite"] and n["largest_abs_h"] <= 1.0
+    claim("with the stabilizer every h_t is finite and |h_t| <= 1, although the largest m_t "
+          "is far past exp's range (709.8)", n["stabilized_finite"] and n["largest_abs_h"] <= 1.0
           and n["largest_m"] > 709.8, largest_abs_h=n["largest_abs_h"],
           largest_m=n["largest_m"])
     claim("where the plain run is finite, its h equals the stabilized cell's to 1e-10: m "
