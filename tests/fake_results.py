@@ -68,6 +68,18 @@ class Recorder:
         self.measured.append((statement, numbers))
 
 
+def just_above(x):
+    """The smallest float over ``x``: the first value past an "at most x" bound, or just
+    inside an "above x" one."""
+    return float(np.nextafter(x, np.inf))
+
+
+def just_below(x):
+    """The largest float under ``x``: the first value past an "at least x" bound, or just
+    inside a "below x" one."""
+    return float(np.nextafter(x, -np.inf))
+
+
 def curve(*values):
     """A curve as a float array (a shorthand for the tables of made-up runs)."""
     return np.array(values, dtype=float)

@@ -18,7 +18,7 @@ from rnnzoo.teaching.figures import dynamics, dynamics_memory
 from rnnzoo.teaching.figures.dynamics import KEEPERS, LSTM, RNN
 from rnnzoo.training.tasks import make_task
 
-from .fake_results import Recorder, fake_comparison
+from .fake_results import Recorder, fake_comparison, just_above, just_below
 
 ANTISYMMETRIC, LIPSCHITZ, CORNN, UNICORNN, LMU = dynamics.ODE_CELLS
 ALL_CELLS = [label for label, *_ in dynamics.AT_INIT]       # the seven, in figure order
@@ -31,16 +31,6 @@ SOLVED = make_task("permuted_digits").success.threshold      # accuracy 0.9
 
 
 # ----------------------------------------------------------------- helpers
-def up(x):
-    """The next float above ``x``."""
-    return float(np.nextafter(x, np.inf))
-
-
-def down(x):
-    """The next float below ``x``."""
-    return float(np.nextafter(x, -np.inf))
-
-
 def off_circle(distance, side):
     """The float |λ| nearest the unit circle whose distance from it, | |λ| - 1 |, is at
     least ``distance``, outside (``side`` +1) or inside (-1): the boundary of "within
@@ -134,7 +124,8 @@ def spectra_from(moduli):
          UNICORNN, 1, value=nearer(off_circle(1e-12, -1))),
     case("rnn's spectral radius 0.95", [True, True, False], RNN, 2, value=0.95),
     case("lstm's spectral radius 0.95", [True, True, False], LSTM, 1, value=0.95),
-    case("lstm's spectral radius just below 0.95", [True, True, True], LSTM, 1, value=down(0.95)),
+    case("lstm's spectral radius just below 0.95", [True, True, True], LSTM, 1,
+         value=just_below(0.95)),
     case("cornn is in no claim", [True, True, True], CORNN, 0, value=0.2),
     case("lmu is in no claim", [True, True, True], LMU, 2, value=1.5),
 ])
@@ -190,17 +181,17 @@ def gradient_study_from(base, T=20, seeds=(0, 1, 2), labels=None):
 GRADIENT_CASES = [
     AS_REPORTED,
     case("lstm keeps 1e-10 in one seed", [False, True], "kept", LSTM, 1, value=1e-10),
-    case("lstm keeps just under 1e-10", [True, True], "kept", LSTM, 1, value=down(1e-10)),
+    case("lstm keeps just under 1e-10", [True, True], "kept", LSTM, 1, value=just_below(1e-10)),
     case("rnn keeps 1e-9 in one seed", [False, True], "kept", RNN, 2, value=1e-9),
     case("lmu keeps half: in no claim", [True, True], "kept", LMU, 0, value=0.5),
     case("cornn keeps 1e-2 in one seed", [True, False], "kept", CORNN, 1, value=1e-2),
-    case("cornn keeps just over 1e-2", [True, True], "kept", CORNN, 1, value=up(1e-2)),
+    case("cornn keeps just over 1e-2", [True, True], "kept", CORNN, 1, value=just_above(1e-2)),
     case("antisymmetric keeps 1e-3 in one seed", [True, False], "kept", ANTISYMMETRIC, 0,
          value=1e-3),
     case("unicornn grows past 10x in one seed", [True, False], "peak", UNICORNN, 2,
-         value=up(10.0)),
+         value=just_above(10.0)),
     case("unicornn grows to just under 10x", [True, True], "peak", UNICORNN, 2,
-         value=down(10.0)),
+         value=just_below(10.0)),
     case("lipschitz grows 11x in one seed", [True, False], "peak", LIPSCHITZ, 0, value=11.0),
     case("the lmu grows 1000x: in no claim", [True, True], "peak", LMU, 0, value=1e3),
 ]
@@ -292,11 +283,11 @@ def energy_from(base, T=30, batch=4, at=None):
                  id="just below the bound"),
     pytest.param(put(SAVED, "ratio", 0, value=1e-2), [True, False], None,
                  id="gradient falls to 1e-2"),
-    pytest.param(put(SAVED, "ratio", 0, value=up(1e-2)), [True, True], None,
+    pytest.param(put(SAVED, "ratio", 0, value=just_above(1e-2)), [True, True], None,
                  id="gradient falls to just over 1e-2"),
     pytest.param(put(SATURATED, "ratio", 1, value=10.0), [True, False], None,
                  id="saturated: gradient grows to 10x"),
-    pytest.param(put(SATURATED, "ratio", 1, value=down(10.0)), [True, True], None,
+    pytest.param(put(SATURATED, "ratio", 1, value=just_below(10.0)), [True, True], None,
                  id="saturated: gradient grows to just under 10x"),
 ])
 def test_cornn_claims(edit, expected, at):
@@ -337,21 +328,22 @@ LSTM_MEDIAN = float(np.median(long_digits_base()[LSTM]))
 @pytest.mark.parametrize("edit, expected", [
     AS_REPORTED,
     case("a seed of unicornn solves (0.9)", [False, True, True], UNICORNN, 0, value=SOLVED),
-    case("unicornn just short of solving", [True, True, True], UNICORNN, 0, value=down(SOLVED)),
+    case("unicornn just short of solving", [True, True, True], UNICORNN, 0,
+         value=just_below(SOLVED)),
     case("a seed of cornn solves", [False, True, True], CORNN, 2, value=0.95),
     case("the rnn solving is in no claim", [True, True, True], RNN, 1, value=0.95),
     case("antisymmetric at exactly 3x memoryless", [True, True, True],
          ANTISYMMETRIC, 1, value=3 * MEMORYLESS),
     case("antisymmetric just under 3x memoryless", [True, False, True],
-         ANTISYMMETRIC, 1, value=down(3 * MEMORYLESS)),
+         ANTISYMMETRIC, 1, value=just_below(3 * MEMORYLESS)),
     case("a seed of the rnn just under 3x memoryless", [True, False, True],
-         RNN, 0, value=down(3 * MEMORYLESS)),
+         RNN, 0, value=just_below(3 * MEMORYLESS)),
     case("a seed of the lmu at 0.2", [True, False, True], LMU, 2, value=0.2),
     case("a seed of the lmu diverged", [True, False, True], LMU, 1, value=None),
     case("unicornn's median ties the lstm's", [True, True, False], UNICORNN,
          slice(0, 2), value=[LSTM_MEDIAN, LSTM_MEDIAN]),
     case("unicornn's median just under the lstm's", [True, True, True], UNICORNN,
-         slice(0, 2), value=[down(LSTM_MEDIAN), down(LSTM_MEDIAN)]),
+         slice(0, 2), value=[just_below(LSTM_MEDIAN), just_below(LSTM_MEDIAN)]),
     case("lipschitz's median above the lstm's", [True, True, False], LIPSCHITZ,
          slice(0, 2), value=[0.89, 0.895]),
     case("antisymmetric's best seed above the lstm's median: medians compared",
@@ -412,11 +404,11 @@ LMU_WORST = min(digits_base()[LMU])
 @pytest.mark.parametrize("edit, expected", [
     AS_REPORTED,
     case("a seed of unicornn solves (0.9)", [False, True], UNICORNN, 1, value=SOLVED),
-    case("unicornn just short of solving", [True, True], UNICORNN, 1, value=down(SOLVED)),
+    case("unicornn just short of solving", [True, True], UNICORNN, 1, value=just_below(SOLVED)),
     case("a seed of antisymmetric solves", [False, False], ANTISYMMETRIC, 0, value=0.95),
     case("cornn's best seed ties the lmu's worst", [True, False], CORNN, 1, value=LMU_WORST),
     case("cornn's best seed just under the lmu's worst", [True, True], CORNN, 1,
-         value=down(LMU_WORST)),
+         value=just_below(LMU_WORST)),
     case("a seed of antisymmetric above the lmu's worst", [True, False], ANTISYMMETRIC, 2,
          value=0.7),
     case("a seed of lipschitz above the lmu's worst", [True, False], LIPSCHITZ, 0, value=0.7),
@@ -486,7 +478,7 @@ def unicornn_verdicts(data):
     case("float64 error 1e-10 at T = 1000", [False, True, True],
          "errors", 1000, "float64", value=1e-10),
     case("float64 error just under 1e-10", [True, True, True],
-         "errors", 1000, "float64", value=down(1e-10)),
+         "errors", 1000, "float64", value=just_below(1e-10)),
     case("float64 error 1e-6 at T = 100: only T = 1000 is claimed", [True, True, True],
          "errors", 100, "float64", value=1e-6),
     case("float32: walking back ties float32's cost at T = 100", [True, False, True],
@@ -496,13 +488,13 @@ def unicornn_verdicts(data):
     case("reconstruct keeps x's size + 5 %", [True, True, True],
          "memory", "reconstruct", 0, value=1.05 * ONE),
     case("reconstruct keeps just over x's size + 5 %", [True, True, False],
-         "memory", "reconstruct", 0, value=up(1.05 * ONE)),
+         "memory", "reconstruct", 0, value=just_above(1.05 * ONE)),
     case("store keeps exactly 3 arrays more", [True, True, True],
          "memory", "store", 0, value=REC_KEPT + 3 * ONE),
     case("store keeps 3 x 95 % of an array more", [True, True, True],
          "memory", "store", 0, value=REC_KEPT + 3 * 0.95 * ONE),
     case("store keeps just under 3 x 95 % of an array more", [True, True, False],
-         "memory", "store", 0, value=down(REC_KEPT + 3 * 0.95 * ONE)),
+         "memory", "store", 0, value=just_below(REC_KEPT + 3 * 0.95 * ONE)),
     case("store keeps 2.8 arrays more", [True, True, False],
          "memory", "store", 0, value=REC_KEPT + 2.8 * ONE),
     case("the peaks tie", [True, True, False], "memory", "reconstruct", 1, value=54.8817),
@@ -546,9 +538,9 @@ def windows_exact(errors, theta=100):
 @pytest.mark.parametrize("edit, expected", [
     AS_REPORTED,
     case("d = 12 off by 2e-3", [False], 12, value=2e-3),
-    case("d = 12 off by just under 2e-3", [True], 12, value=down(2e-3)),
+    case("d = 12 off by just under 2e-3", [True], 12, value=just_below(2e-3)),
     case("d = 6 exactly 10x worse", [False], 6, value=10 * lmu_base()[12]),
-    case("d = 6 just over 10x worse", [True], 6, value=up(10 * lmu_base()[12])),
+    case("d = 6 just over 10x worse", [True], 6, value=just_above(10 * lmu_base()[12])),
     case("d = 6 better than d = 12", [False], 6, value=1e-3),
     case("d = 20 off by 1: in no claim", [True], 20, value=1.0),
 ])

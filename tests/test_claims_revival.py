@@ -21,20 +21,10 @@ from rnnzoo.teaching.figures import memory_rules
 from rnnzoo.teaching.figures import state_space as ss
 from rnnzoo.training.tasks import make_task
 
-from .fake_results import Recorder, fake_comparison
+from .fake_results import Recorder, fake_comparison, just_above, just_below
 
 
 # ----------------------------------------------------------------- helpers
-def below(x):
-    """The largest float under ``x``: just inside a "below x" bound."""
-    return float(np.nextafter(x, -np.inf))
-
-
-def above(x):
-    """The smallest float over ``x``: just inside an "above x" bound."""
-    return float(np.nextafter(x, np.inf))
-
-
 def case(name, *edits, fails=(), marks=()):
     """A parametrized case: ``edits`` are (path, value) pairs applied to the base data
     (:func:`perturbed`), ``fails`` the names of the claims that must then fail."""
@@ -119,9 +109,9 @@ OTHERS = [LIN[c] for c in ("lru", "mingru", "minlstm", "lstm")]
     *(case(f"{LIN[c]} one seed at {linear.STUCK}", (("final", LIN[c], 0), linear.STUCK),
            fails={"minimal cells stuck"}) for c in linear.MINIMAL),
     *(case(f"{LIN[c]} one seed just below {linear.STUCK}",
-           (("final", LIN[c], 0), below(linear.STUCK))) for c in linear.MINIMAL),
-    *(case(f"{lb} median just above the gru's", (("final", lb, 0), above(GRU_MEDIAN)),
-           (("final", lb, 1), above(GRU_MEDIAN)), fails={"gru best median"})
+           (("final", LIN[c], 0), just_below(linear.STUCK))) for c in linear.MINIMAL),
+    *(case(f"{lb} median just above the gru's", (("final", lb, 0), just_above(GRU_MEDIAN)),
+           (("final", lb, 1), just_above(GRU_MEDIAN)), fails={"gru best median"})
       for lb in OTHERS),
     # a tie with a cell listed before the gru (its order in LABELS) is not "the highest"
     *(case(f"{lb} median equal to the gru's", (("final", lb, 0), GRU_MEDIAN),
@@ -131,7 +121,7 @@ OTHERS = [LIN[c] for c in ("lru", "mingru", "minlstm", "lstm")]
            (("final", lb, lowest_seed(LINEAR_BASE, lb)), MEMORYLESS),
            fails={"above memoryless"}) for lb in LIN.values()),
     *(case(f"{lb} lowest seed just above 1/8",
-           (("final", lb, lowest_seed(LINEAR_BASE, lb)), above(MEMORYLESS)))
+           (("final", lb, lowest_seed(LINEAR_BASE, lb)), just_above(MEMORYLESS)))
       for lb in LIN.values()),
 ])
 def test_state_claims_fail_on_contradicting_data(edits, fails, monkeypatch):
@@ -190,27 +180,27 @@ def test_selective_copy_claims_pass_as_reported(monkeypatch):
 @pytest.mark.parametrize("edits, fails", [
     *(case(f"{lb} one seed at {ss.LTI_STUCK}", (("final", lb, 1), ss.LTI_STUCK),
            fails={"time-invariant stuck"}) for lb in (S4D, SS_LRU)),
-    *(case(f"{lb} one seed just below {ss.LTI_STUCK}", (("final", lb, 1), below(ss.LTI_STUCK)))
+    *(case(f"{lb} one seed just below {ss.LTI_STUCK}", (("final", lb, 1), just_below(ss.LTI_STUCK)))
       for lb in (S4D, SS_LRU)),
     # the s4d and lru parts of "above every seed of s4d, lru and the lstm" follow from
     # the first claim and "above 0.8": only the lstm's can be contradicted alone
     case("an lstm seed ties s6 + conv's lowest", (("final", SS_LSTM, 0), CONV_LOWEST),
          fails={"s6 + conv above all"}),
     case("an lstm seed just below s6 + conv's lowest",
-         (("final", SS_LSTM, 0), below(CONV_LOWEST))),
+         (("final", SS_LSTM, 0), just_below(CONV_LOWEST))),
     case(f"s6 + conv's lowest seed at {ss.LTI_STUCK}", (("final", S6_CONV, 2), ss.LTI_STUCK),
          fails={"s6 + conv above all"}),
     case(f"s6 + conv's lowest seed just above {ss.LTI_STUCK}",
-         (("final", S6_CONV, 2), above(ss.LTI_STUCK))),
+         (("final", S6_CONV, 2), just_above(ss.LTI_STUCK))),
     # one time-invariant seed raised to 0.7 (still under 0.8), the best of either cell
     *(case(f"bare s6 median equal to {lb}'s best seed", (("final", lb, 0), LTI_TOP),
            (("final", S6, 2), LTI_TOP), fails={"bare s6 between"}) for lb in (S4D, SS_LRU)),
     *(case(f"bare s6 median just above {lb}'s best seed", (("final", lb, 0), LTI_TOP),
-           (("final", S6, 2), above(LTI_TOP))) for lb in (S4D, SS_LRU)),
+           (("final", S6, 2), just_above(LTI_TOP))) for lb in (S4D, SS_LRU)),
     case("bare s6 median equal to s6 + conv's", (("final", S6, 0), CONV_MEDIAN),
          (("final", S6, 2), CONV_MEDIAN), fails={"bare s6 between"}),
-    case("bare s6 median just below s6 + conv's", (("final", S6, 0), below(CONV_MEDIAN)),
-         (("final", S6, 2), below(CONV_MEDIAN))),
+    case("bare s6 median just below s6 + conv's", (("final", S6, 0), just_below(CONV_MEDIAN)),
+         (("final", S6, 2), just_below(CONV_MEDIAN))),
     # the statement bounds the bare s6 by s4d and lru only, not by the lstm
     case("an lstm seed above the bare s6's median", (("final", SS_LSTM, 0), 0.95)),
 ])
@@ -268,27 +258,28 @@ def test_induction_claims_pass_as_reported(monkeypatch):
     *(case(f"{lb} one seed at the plateau + {ss.PLATEAU_MARGIN}",
            (("final", lb, 0), PLATEAU_BOUND), fails={"plateau cells stuck"}) for lb in (S4D, S6)),
     *(case(f"{lb} one seed just below the plateau + {ss.PLATEAU_MARGIN}",
-           (("final", lb, 0), below(PLATEAU_BOUND))) for lb in (S4D, S6)),
-    *(case(f"{lb} one seed just short of {SOLVED}", (("final", lb, 1), below(SOLVED)),
+           (("final", lb, 0), just_below(PLATEAU_BOUND))) for lb in (S4D, S6)),
+    *(case(f"{lb} one seed just short of {SOLVED}", (("final", lb, 1), just_below(SOLVED)),
            fails={"solvers solve"}) for lb in (S6_CONV, SS_LSTM)),
     *(case(f"{lb} one seed at {SOLVED}", (("final", lb, 1), SOLVED))
       for lb in (S6_CONV, SS_LSTM)),
-    case("s6 + conv one seed just short of 0.9 at 4x", (("lengths", T4, S6_CONV, 0), below(0.9)),
+    case("s6 + conv one seed just short of 0.9 at 4x",
+         (("lengths", T4, S6_CONV, 0), just_below(0.9)),
          fails={"4x at least 0.9"}),
     case("s6 + conv one seed at 0.9 at 4x", (("lengths", T4, S6_CONV, 0), 0.9)),
     case("s6 + conv one seed at twice the plateau at 16x",
          (("lengths", T16, S6_CONV, 0), TWICE_PLATEAU_16X), fails={"16x above twice the plateau"}),
     case("s6 + conv one seed just above twice the plateau at 16x",
-         (("lengths", T16, S6_CONV, 0), above(TWICE_PLATEAU_16X))),
+         (("lengths", T16, S6_CONV, 0), just_above(TWICE_PLATEAU_16X))),
     *(case(f"{lb} one seed just above twice the plateau at 16x",
-           (("lengths", T16, lb, 1), above(TWICE_PLATEAU_16X)),
+           (("lengths", T16, lb, 1), just_above(TWICE_PLATEAU_16X)),
            fails={"16x above twice the plateau"}) for lb in (S4D, S6)),
     # "none of the plateau cells is [above twice the plateau]": a seed at it is not above
     # (the code once asked for below it, failing a claim its statement holds)
     *(case(f"{lb} one seed at twice the plateau at 16x",
            (("lengths", T16, lb, 1), TWICE_PLATEAU_16X)) for lb in (S4D, S6)),
     *(case(f"{lb} one seed just below twice the plateau at 16x",
-           (("lengths", T16, lb, 1), below(TWICE_PLATEAU_16X))) for lb in (S4D, S6)),
+           (("lengths", T16, lb, 1), just_below(TWICE_PLATEAU_16X))) for lb in (S4D, S6)),
 ])
 def test_induction_claims_fail_on_contradicting_data(edits, fails, monkeypatch):
     """Each clause of the induction claims fails on data just across its boundary (s4d
@@ -300,8 +291,8 @@ def test_induction_claims_fail_on_contradicting_data(edits, fails, monkeypatch):
     assert rec.verdicts == expected(INDUCTION_CLAIMS, fails)
 
 
-@pytest.mark.parametrize("s4d_at_16x, passes", [(below(TWICE_PLATEAU_16X), True),
-                                                 (above(TWICE_PLATEAU_16X), False)])
+@pytest.mark.parametrize("s4d_at_16x, passes", [(just_below(TWICE_PLATEAU_16X), True),
+                                                 (just_above(TWICE_PLATEAU_16X), False)])
 def test_induction_plateau_follows_the_tasks_default_vocabulary(s4d_at_16x, passes,
                                                                  monkeypatch):
     """Options that leave ``vocab`` out train on the task's default vocabulary (16): the
@@ -435,12 +426,12 @@ def test_stabilizer_claims_pass_as_reported(monkeypatch):
     case("the plain run overflows at step 101", (("plain_overflows_at_step",), 101)),
     case("a stabilized h is not finite", (("stabilized_finite",), False),
          fails={"stabilized bounded"}),
-    case("|h| just above 1", (("largest_abs_h",), above(1.0)), fails={"stabilized bounded"}),
+    case("|h| just above 1", (("largest_abs_h",), just_above(1.0)), fails={"stabilized bounded"}),
     case("|h| at 1", (("largest_abs_h",), 1.0)),
     case(f"m_T at {EXP_RANGE}", (("largest_m",), EXP_RANGE), fails={"stabilized bounded"}),
-    case(f"m_T just above {EXP_RANGE}", (("largest_m",), above(EXP_RANGE))),
+    case(f"m_T just above {EXP_RANGE}", (("largest_m",), just_above(EXP_RANGE))),
     case("h gap at 1e-10", (("h_gap_where_finite",), 1e-10), fails={"same h"}),
-    case("h gap just below 1e-10", (("h_gap_where_finite",), below(1e-10))),
+    case("h gap just below 1e-10", (("h_gap_where_finite",), just_below(1e-10))),
 ])
 def test_stabilizer_claims_fail_on_contradicting_numbers(edits, fails, monkeypatch):
     """Each clause of the stabilizer's claims fails just across its boundary (the plain
@@ -482,16 +473,16 @@ def test_mqar_claims_pass_as_reported(monkeypatch):
 
 
 @pytest.mark.parametrize("edits, fails", [
-    *(case(f"{lb} one seed just short of {SOLVED}", (("final", lb, 2), below(SOLVED)),
+    *(case(f"{lb} one seed just short of {SOLVED}", (("final", lb, 2), just_below(SOLVED)),
            fails={"matrix memories solve"}) for lb in mem.MATRIX),
     *(case(f"{lb} one seed at {SOLVED}", (("final", lb, 2), SOLVED)) for lb in mem.MATRIX),
     case("fastweights one seed at 0.9", (("final", FASTWEIGHTS, 1), 0.9),
          fails={"fastweights above 0.9"}),
-    case("fastweights one seed just above 0.9", (("final", FASTWEIGHTS, 1), above(0.9))),
+    case("fastweights one seed just above 0.9", (("final", FASTWEIGHTS, 1), just_above(0.9))),
     case(f"lstm one seed at {mem.LSTM_SHORT}", (("final", MQAR_LSTM, 1), mem.LSTM_SHORT),
          fails={"lstm below 0.9"}),
     case(f"lstm one seed just below {mem.LSTM_SHORT}",
-         (("final", MQAR_LSTM, 1), below(mem.LSTM_SHORT))),
+         (("final", MQAR_LSTM, 1), just_below(mem.LSTM_SHORT))),
 ])
 def test_mqar_claims_fail_on_contradicting_data(edits, fails, monkeypatch):
     """Each MQAR claim fails on data just across its boundary (mlstm, deltanet and
@@ -554,24 +545,24 @@ def test_parity_claims_pass_as_reported(monkeypatch):
     *(case(f"{lb} one seed at {mem.NEAR_CHANCE}", (("final", lb, 0), mem.NEAR_CHANCE),
            fails={"near chance"}) for lb in (MINGRU, DELTA_1)),
     *(case(f"{lb} one seed just below {mem.NEAR_CHANCE}",
-           (("final", lb, 0), below(mem.NEAR_CHANCE))) for lb in (MINGRU, DELTA_1)),
-    *(case(f"{lb} one seed just short of {SOLVED}", (("final", lb, 1), below(SOLVED)),
+           (("final", lb, 0), just_below(mem.NEAR_CHANCE))) for lb in (MINGRU, DELTA_1)),
+    *(case(f"{lb} one seed just short of {SOLVED}", (("final", lb, 1), just_below(SOLVED)),
            fails={"trackers solve"}) for lb in (SLSTM, P_LSTM, DELTA_2)),
     *(case(f"{lb} one seed at {SOLVED}", (("final", lb, 1), SOLVED))
       for lb in (SLSTM, P_LSTM, DELTA_2)),
     *(case(f"{lb} one seed just short of {SOLVED} at 4x",
-           (("lengths", P4, lb, 2), below(SOLVED)), fails={"4x still tracks"})
+           (("lengths", P4, lb, 2), just_below(SOLVED)), fails={"4x still tracks"})
       for lb in (SLSTM, P_LSTM)),
     *(case(f"{lb} one seed at {SOLVED} at 4x", (("lengths", P4, lb, 2), SOLVED))
       for lb in (SLSTM, P_LSTM)),
     case(f"{DELTA_2} one seed at {mem.STILL_TRACKS} at 4x",
          (("lengths", P4, DELTA_2, 1), mem.STILL_TRACKS), fails={"4x still tracks"}),
     case(f"{DELTA_2} one seed just above {mem.STILL_TRACKS} at 4x",
-         (("lengths", P4, DELTA_2, 1), above(mem.STILL_TRACKS))),
+         (("lengths", P4, DELTA_2, 1), just_above(mem.STILL_TRACKS))),
     case(f"{DELTA_2} one seed at {mem.NEAR_CHANCE} at 16x", (("far", 2), mem.NEAR_CHANCE),
          fails={"16x does not hold"}),
     case(f"{DELTA_2} one seed just below {mem.NEAR_CHANCE} at 16x",
-         (("far", 2), below(mem.NEAR_CHANCE))),
+         (("far", 2), just_below(mem.NEAR_CHANCE))),
 ])
 def test_parity_claims_fail_on_contradicting_data(edits, fails, monkeypatch):
     """Each parity claim fails on data just across its boundary (mingru and deltanet
