@@ -53,7 +53,7 @@ def test_fair_defaults_apply_and_unfair_needs_a_note(result):
 def test_left_baseline_reads_the_curves(result):
     steps, curves = result.curves("gru")
     for run, left in zip(curves, result.left_baseline("gru")):
-        below = [s for s, v in zip(steps, run) if v <= 0.5 * result.baseline]
+        below = [s for s, v in zip(steps, run) if v < 0.5 * result.baseline]
         assert left == (below[0] if below else None)
     assert result.below_half_baseline("gru") == \
         sum(s is not None for s in result.left_baseline("gru"))
@@ -80,6 +80,20 @@ def test_solved_is_the_tasks_criterion_not_half_the_baseline(result):
     assert doctored.below_half_baseline("gru") == 3 and doctored.solved("gru") == 1
     assert doctored.solved_at("gru") == [None, 40, 40]
     assert doctored.left_baseline("gru") == [40, 20, 20]
+
+
+def test_left_baseline_means_strictly_below_half_of_it(result):
+    """"Below half the baseline", as every claim that reads it says: a loss of exactly
+    half has not left it, the next float under it has."""
+    half = 0.5 * result.baseline
+    doctored = result.subset(["gru"])
+    doctored.histories["gru"] = [
+        type(h)(**{**h.to_dict(), "eval_loss": v})
+        for h, v in zip(result.histories["gru"], ([1.0, half, half, half],
+                                                  [1.0, half, np.nextafter(half, 0), half],
+                                                  [1.0, 1.0, 1.0, 1.0]))]
+    assert doctored.left_baseline("gru") == [None, 40, None]
+    assert doctored.below_half_baseline("gru") == 1
 
 
 def test_success_readings_refuse_a_task_without_criterion(result):

@@ -91,11 +91,12 @@ class Comparison:
         return float(np.median(self.final(label, kind)))
 
     def left_baseline(self, label, fraction=LEFT_BASELINE_FRACTION) -> list:
-        """Per seed, the first eval step whose loss is at most ``fraction`` x the task's
-        baseline, or None if the run never got there within the budget. Below half the
-        baseline is not *solved* (see the module docstring and :meth:`solved_at`)."""
+        """Per seed, the first eval step whose loss is below ``fraction`` x the task's
+        baseline (strictly, as the claims that read it say), or None if the run never got
+        there within the budget. Below half the baseline is not *solved* (see the module
+        docstring and :meth:`solved_at`)."""
         steps, losses = self.curves(label, "loss")
-        return [_first(steps, run <= fraction * self.baseline) for run in losses]
+        return [_first(steps, run < fraction * self.baseline) for run in losses]
 
     def below_half_baseline(self, label, fraction=LEFT_BASELINE_FRACTION) -> int:
         """How many seeds got the eval loss below ``fraction`` (half) x the baseline at
