@@ -83,12 +83,19 @@ def lowest_seed(base, label):
     return int(np.argmin(base["final"][label]))
 
 
-def run_state_claims(data, monkeypatch):
+def run_claims(module, claims, spec, data, monkeypatch):
+    """``module.claims`` (e.g. ``linear.state_claims``) on a fake comparison of ``spec``
+    ending at ``data["final"]``, with its measurements recorded: (recorder, comparison,
+    what the function returned)."""
     rec = Recorder()
-    monkeypatch.setattr(linear, "measure", rec.measure)
-    res = comparison(LINEAR, data["final"])
-    returned = linear.state_claims(res, claim=rec.claim, robust_claim=rec.robust_claim)
+    monkeypatch.setattr(module, "measure", rec.measure)
+    res = comparison(spec, data["final"])
+    returned = getattr(module, claims)(res, claim=rec.claim, robust_claim=rec.robust_claim)
     return rec, res, returned
+
+
+def run_state_claims(data, monkeypatch):
+    return run_claims(linear, "state_claims", LINEAR, data, monkeypatch)
 
 
 def test_state_claims_pass_as_reported(monkeypatch):
@@ -159,11 +166,7 @@ LTI_TOP = 0.7                  # a time-invariant seed above every other, still 
 
 
 def run_selective_copy_claims(data, monkeypatch):
-    rec = Recorder()
-    monkeypatch.setattr(ss, "measure", rec.measure)
-    res = comparison(SELECTIVE, data["final"])
-    returned = ss.selective_copy_claims(res, claim=rec.claim, robust_claim=rec.robust_claim)
-    return rec, res, returned
+    return run_claims(ss, "selective_copy_claims", SELECTIVE, data, monkeypatch)
 
 
 def test_selective_copy_claims_pass_as_reported(monkeypatch):
@@ -451,11 +454,7 @@ MQAR_BASE = {"final": {        # figures/claims.json, memories_mqar
 
 
 def run_mqar_claims(data, monkeypatch):
-    rec = Recorder()
-    monkeypatch.setattr(mem, "measure", rec.measure)
-    res = comparison(MQAR, data["final"])
-    returned = mem.mqar_claims(res, claim=rec.claim, robust_claim=rec.robust_claim)
-    return rec, res, returned
+    return run_claims(mem, "mqar_claims", MQAR, data, monkeypatch)
 
 
 def test_mqar_claims_pass_as_reported(monkeypatch):
