@@ -315,8 +315,8 @@ for rho, scale in [(0.5, 0.1), (1.5, 0.1), (3.0, 0.1), (1.5, 10.0)]:
     print(f"radius {rho:3.1f}, inputs x{scale:3.1f}: ||dL/dh_1|| / ||dL/dh_T|| = {n[0] / n[-1]:.1e}")
     decay[(rho, scale)] = n[0] / n[-1]
 ex.claim("with small inputs, radius 1.5 makes the gradient grow over 100 steps, but the "
-         "same radius with saturating inputs makes it vanish: a radius above 1 is necessary, "
-         "not sufficient", decay[(1.5, 0.1)] > 1 and decay[(1.5, 10.0)] < 1e-3,
+         "same radius with saturating inputs makes it vanish: a radius above 1 is not "
+         "sufficient", decay[(1.5, 0.1)] > 1 and decay[(1.5, 10.0)] < 1e-3,
          small_inputs=decay[(1.5, 0.1)], large_inputs=decay[(1.5, 10.0)]);
 
 # %% [markdown]
@@ -358,7 +358,7 @@ for rho, scale in [(0.5, 0.1), (1.5, 0.1), (3.0, 0.1), (1.5, 10.0)]:
                      label=f"radius {rho}, inputs x{scale}")
 axes[0].set_xlabel("time step t (loss at t = T)")
 axes[0].set_ylabel(r"$\|\partial L/\partial h_t\|$")
-axes[0].set_title("radius > 1: necessary, not sufficient")
+axes[0].set_title("radius > 1: not sufficient")
 axes[0].legend(fontsize=8)
 clipping.plot(axes[1], title="tanh rnn, radius 2, SGD 0.1: x marks a run going non-finite")
 fig.tight_layout()

@@ -76,8 +76,10 @@ _, (dh0,), _ = cell.backward(dhs, cache)
 predicted = dhs[-1] * cell.params["u"] ** T
 print("u       :", np.round(cell.params["u"], 3))
 print("u^T     :", cell.params["u"] ** T)
-rel = np.abs(dh0 - predicted).max() / np.abs(predicted).max()
-ex.claim("dL/dh_0 = u^T * dL/dh_T, neuron by neuron", rel < 1e-12,
+# relative to each neuron's own u^T: the six run from 1e-4 to 1e-74, so an error measured
+# against the largest would leave the smallest unchecked
+rel = np.max(np.abs(dh0 - predicted) / np.abs(predicted))
+ex.claim("dL/dh_0 = u^T * dL/dh_T, neuron by neuron (each to 1e-12 of its own value)", rel < 1e-12,
          all_active=bool((cache.h > 0).all()), relative_error=rel);
 
 # %% [markdown]
@@ -220,10 +222,11 @@ print("solved:", adding.success.describe(), {lb: adding.solved(lb) for lb in add
 structural.adding_claims(adding, ex.claim, ex.robust_claim)
 
 # %% [markdown]
-# In 400 steps the IndRNN gets below half the baseline and the LSTM and the orthogonal
-# RNN have not yet. *Not yet* is the word: here is what the figure's robustness run found
-# with four times the steps, on seeds 10-12 (per seed: the step at which it got below
-# half the baseline, the step at which it met MSE < 0.01, and the final MSE).
+# In 400 steps the IndRNN gets below half the baseline before the LSTM and the orthogonal
+# RNN, in every seed (the steps are printed above). *Before* is the word: here is what
+# the figure's robustness run found with four times the steps, on seeds 10-12 (per seed:
+# the step at which it got below half the baseline, the step at which it met MSE < 0.01,
+# and the final MSE).
 
 # %%
 recorded = recorded_robustness("structural_learning_curves")   # figures/claims.json
@@ -240,8 +243,8 @@ ex.claim("the recorded 4x re-runs of section 4's claims exist and passed",
 
 # %% [markdown]
 # Read the final MSEs of the re-run: the LSTM is slower here, not unable. Given the
-# steps, it meets the task's own criterion in every seed and ends lower than the IndRNN,
-# one of whose seeds climbed back up:
+# steps, it meets the task's own criterion in every seed, and its median final MSE ends
+# below the IndRNN's (the final MSEs per seed are printed below):
 
 # %%
 rerun = next(e["numbers"] for s, e in recorded.items() if s.startswith("adding")
@@ -286,15 +289,16 @@ ex.claim("the recorded 4x re-runs of section 5's negative claims exist and passe
          and all(e["passed"] for s, e in recorded.items() if s.startswith("copy")));
 
 # %% [markdown]
-# So the two structures are not mirror images. On copy the orthogonal RNN stores the
-# symbols and, within these budgets, neither the LSTM nor the IndRNN does. On adding
-# every cell gets below half the baseline given enough steps; the IndRNN gets there
-# first. One plausible reading, which these runs do not test: an IndRNN neuron with
-# $u_n \approx 1$ is an accumulator (what adding needs), so it has the shortest way to a
-# running sum, while an orthogonal $W$ only rotates the state, which keeps every input
-# (what copying needs) but must *learn* to hold a sum while ignoring the rest; an IndRNN's
-# neurons mix only through the next layer's input weights, never across time within a
-# layer, which copying ten ordered symbols needs.
+# So the two structures are not mirror images. On copy the orthogonal RNN gets below half
+# the baseline and, within these budgets, neither the LSTM nor the IndRNN does. On adding
+# the IndRNN gets below half the baseline before the LSTM and the orthogonal RNN, in the
+# first seeds and in the 4x re-run on seeds 10-12. One plausible reading, which these runs
+# do not test: an IndRNN neuron with $u_n \approx 1$ is an accumulator (what adding
+# needs), so it has the shortest way to a running sum, while an orthogonal $W$ only
+# rotates the state, which keeps every input (what copying needs) but must *learn* to hold
+# a sum while ignoring the rest; an IndRNN's neurons mix only through the next layer's
+# input weights, never across time within a layer, which copying ten ordered symbols
+# needs.
 
 # %% [markdown]
 # ## 6. Deep IndRNN: plain and residual
