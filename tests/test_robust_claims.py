@@ -346,3 +346,19 @@ def test_kept_fraction_uses_the_norms_a_figure_already_computed_for_a_seed():
         kept_fraction(v, 20, [0, 3], hidden=8)
     marked = {"rnn": np.array([2.0, 4.0])}           # not a real run: shows it is read
     assert kept_fraction(v, 20, [0, 3], computed={0: marked}, hidden=8)["rnn"][0] == 0.5
+
+
+def test_reruns_held_reads_the_factor_and_seeds_not_only_the_verdicts():
+    """A notebook's "the recorded 4x re-run on seeds 10-12 passed" is everything
+    reruns_held checks: one entry per factor asked for, each on seeds 10-12, each passed."""
+    from rnnzoo.teaching.figures.claims_file import reruns_held
+    at4 = {"budget_factor": 4, "seeds": [10, 11, 12], "passed": True}
+    at1 = {**at4, "budget_factor": 1}
+    assert reruns_held({"a": at4}, [4]) and reruns_held([at1, at4], [4, 1])
+    assert reruns_held([at4, at4], [4, 4]) and not reruns_held([at4], [4, 4])
+    assert not reruns_held([], [4]) and not reruns_held([at4, at1], [4])
+    assert not reruns_held([at1], [4])                          # 1x is not "4x"
+    assert not reruns_held([{**at4, "seeds": [0, 1, 2]}], [4])  # not seeds 10-12
+    assert not reruns_held([{**at4, "passed": False}], [4])
+    assert not reruns_held([{**at4, "passed": None}], [4])      # skipped: no verdict
+    assert reruns_held([{**at4, "seeds": [20, 21]}], [4], seeds=[20, 21])

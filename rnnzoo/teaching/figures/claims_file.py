@@ -122,6 +122,18 @@ def recorded_robustness(figure, out_dir=COMMITTED, full=False) -> dict:
             if c.get("robustness") and not c["robustness"].get("skipped")}
 
 
+def reruns_held(entries, factors, seeds=(10, 11, 12)) -> bool:
+    """Whether the recorded re-runs ``entries`` (:func:`recorded_robustness`'s dict, or a
+    list of its entries) are one per budget factor in ``factors`` (e.g. ``[4]``, or
+    ``[4, 1]`` for a negative claim at 4x beside a positive one at 1x), each on ``seeds``,
+    and each passed: everything a notebook's "the recorded 4x re-run on seeds 10-12
+    passed" says, not only the verdicts."""
+    entries = list(entries.values()) if isinstance(entries, dict) else list(entries)
+    return (sorted(e.get("budget_factor") for e in entries) == sorted(factors)
+            and all(e.get("passed") is True and list(e.get("seeds", ())) == list(seeds)
+                    for e in entries))
+
+
 def recorded_claims(figure, out_dir=COMMITTED, full=False) -> list:
     """The claims ``figure`` recorded in ``out_dir``/claims.json (dicts: statement,
     passed, numbers, robustness): what a notebook reads to report an experiment too long
