@@ -169,9 +169,9 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
 rules.plot_stabilizer(left, right, stab);
 
 # %% [markdown]
-# Before step 237 the two runs give the same $h$ to rounding (below $10^{-16}$); after it
-# the plain $N$ is infinite and its $h$ is NaN, while the stabilized cell simply carries
-# the scale in $m$, which has reached 1,199 by step 400. Because $n_t$ is a positive sum of
+# Before the overflow step printed above the two runs give the same $h$ to rounding (the
+# printed gap); after it the plain $N$ is infinite and its $h$ is NaN, while the
+# stabilized cell simply carries the scale in $m$, far past exp's range by step 400. Because $n_t$ is a positive sum of
 # the same weights as $c_t$, $|c_t/n_t| \le 1$ whatever the gates: $|h_t| \le 1$.
 #
 # ## 3. Multi-query associative recall (MQAR)
