@@ -107,11 +107,15 @@ cell = rnnzoo.make("indrnn", 2, 4, seed=0, t_max=100, mag=2.0)
 opt = SGD(cell.params, lr=1.0)
 opt.step({"W": np.zeros((4, 2)), "u": np.array([-5.0, 0.0, 0.0, 5.0]), "b": np.zeros(4)})
 print("after the SGD step:", cell.params["u"])
+u, inside = cell.params["u"], cell.params["u"][1:3].copy()     # the two within the bound
 apply_constraints(cell)
 print("after constrain() :", cell.params["u"])
-ex.claim("constrain() projects u onto |u| <= MAG^(1/T) = 2^(1/100), in place",
-         np.abs(cell.params["u"]).max() == 2.0 ** (1 / 100), bound=2.0 ** (1 / 100),
-         largest=np.abs(cell.params["u"]).max());
+ex.claim("constrain() projects u onto |u| <= MAG^(1/T) = 2^(1/100), in place: the two "
+         "outside land on the bound, the two inside stay as they were, in the same array",
+         np.abs(cell.params["u"][[0, 3]]).max() == 2.0 ** (1 / 100)
+         and np.abs(cell.params["u"]).max() == 2.0 ** (1 / 100)
+         and np.array_equal(cell.params["u"][1:3], inside) and cell.params["u"] is u,
+         bound=2.0 ** (1 / 100), u=cell.params["u"]);
 
 # %% [markdown]
 # ## 2. The orthogonal RNN: a matrix that cannot shrink a gradient

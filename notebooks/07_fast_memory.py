@@ -239,12 +239,13 @@ ex.claim("the recorded re-runs of the three retrieval claims exist and passed",
 # Every cell first climbs to the plateau of "which digits I saw". In the re-run the
 # LSTM, RNN and Delta-RNN get four times the steps and still solve no seed; some seeds
 # creep a little above the plateau (read their final accuracies above), none as far as
-# 0.1 above it (the second claim), none near the threshold. A seed whose loss gets below
+# 0.1 above it (the second claim). A seed whose loss gets below
 # half the baseline (the summary's last column; `figures/claims.md` lists it for the
 # re-runs as `below_half_baseline_at`) has not learned the task: that loss is only just
 # under the plateau's. The Delta-RNN paper did not test this task.
 #
-# Fast weights leave the plateau, but not every seed does, and *when* one leaves varies.
+# Fast weights leave the plateau, but not every seed ends solved, and *when* one leaves
+# varies.
 # Count the fast-weights seeds, here and in the recorded re-run, that end unsolved:
 
 # %%
@@ -267,8 +268,8 @@ ax.text(0.0, -0.22, res.caption(), transform=ax.transAxes, fontsize=7, va="top",
 # %% [markdown]
 # The plot draws the plateau (grey, dotted) and the threshold of *solved* (green), and
 # each fast-weights seed as a thin dashed line, so a seed left on the plateau is not
-# hidden inside the band. A seed can stay there for the whole budget; the lines printed
-# above name the ones that did. When a seed leaves depends even on the last bits of
+# hidden inside the band. A seed can end the budget unsolved; the lines printed above
+# name the ones that did. When a seed leaves depends even on the last bits of
 # the arithmetic, so it can move with the NumPy and BLAS build; the claims count seeds,
 # "all but at most one", rather than name them.
 #
