@@ -198,21 +198,23 @@ for statement, entry in recorded_mqar.items():
     print("recorded 4x re-run:", statement, "\n   ", entry["budget_factor"], "x the steps, "
           "seeds", entry["seeds"], "-> passed:", entry["passed"])
     for label, numbers in entry["numbers"].items():
-        print("   ", label, {k: v for k, v in numbers.items() if "accuracy" in k})
+        print("   ", label, {k: v for k, v in numbers.items()
+                             if "accuracy" in k or "cross-entropy" in k})
 ex.claim("the lstm claim's 4x re-run on seeds 10-12 is recorded in figures/claims.json and "
          "passed", reruns_held(recorded_mqar, [4]));
 
 # %% [markdown]
-# The three matrix memories solve it in every seed (when: the summary's "solved at"),
-# the fast-weights RNN (whose memory is keyed by its own hidden state) later, one seed not
-# quite within the 300 steps. The lstm ends this
-# budget at the **value-set level**: its loss is about $\ln N$, so it has learned which
-# values appeared and not which key each followed. The recorded re-run at 4x the steps
-# (printed above) shows it leaving that level and still below 0.9: a
-# statement about these budgets, not a proof that no LSTM of this width can do it (4
-# pairs over 8 values fit in its 64 numbers). Zoology's finding is the same contrast at
-# larger scale (attention and input-dependent matrix memories recall, fixed-size
-# recurrent states fall behind as $N$ grows); our sizes are a laptop's.
+# The three matrix memories solve it in every seed (when: the summary's "solved at"); the
+# fast-weights RNN (whose memory is keyed by its own hidden state) ends above 0.9 in every
+# seed, and the summary says which of its seeds met 0.99 and when. The lstm ends this
+# budget near the **value-set level**: compare its final loss with $\ln N$ (both printed
+# above); a loss there means it has learned which values appeared and not which key each
+# followed. The recorded re-run at 4x the steps (printed above) keeps it below 0.9 (its
+# final losses there are printed too): a statement about these budgets, not a proof that
+# no LSTM of this width can do it (4 pairs over 8 values fit in its 64 numbers). Zoology's
+# finding is the same contrast at larger scale (attention and input-dependent matrix
+# memories recall, fixed-size recurrent states fall behind as $N$ grows); our sizes are a
+# laptop's.
 #
 # ## 4. Parity: what theory predicts, and what the runs show
 #
