@@ -279,7 +279,9 @@ def energy_from(base, T=30, batch=4, at=None):
                  id="saturated: above the bound at the last step"),
     pytest.param(put(SAVED, "worst", value=1.01), [False, True], 1,
                  id="authors' init: above the bound at step 1"),
-    pytest.param(put(SAVED, "worst", value=1 - 5e-13), [True, True], None,
+    pytest.param(put(SAVED, "worst", value=1.0), [False, True], None,
+                 id="at the bound: not below it"),
+    pytest.param(put(SAVED, "worst", value=just_below(1.0)), [True, True], None,
                  id="just below the bound"),
     pytest.param(put(SAVED, "ratio", 0, value=1e-2), [True, False], None,
                  id="gradient falls to 1e-2"),
@@ -292,7 +294,8 @@ def energy_from(base, T=30, batch=4, at=None):
 ])
 def test_cornn_claims(edit, expected, at):
     """The energy stays below its bound at every step after step 0 (step 1 and the last
-    included), in every sequence and both settings, up to round-off (1e-12 relative);
+    included), in every sequence and both settings (at the bound is not below it: the
+    real runs reach 0.65 of it at most);
     the gradient ratio stays strictly between 1e-2 and 10 in both settings."""
     rec = Recorder()
     dynamics.cornn_claims(energy_from(edited(cornn_base(), edit), at=at), claim=rec.claim)
