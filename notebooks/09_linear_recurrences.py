@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -233,6 +233,7 @@ for form, s in forms_s.items():
 
 # %%
 from rnnzoo.teaching.figures import linear
+from rnnzoo.teaching.figures.claims_file import recorded_robustness, reruns_held
 
 task = rnnzoo.make_task("selective_copy", **linear.selective_copy_experiment()["task_options"])
 print(task.describe())
@@ -242,20 +243,22 @@ res = linear.run(linear.selective_copy_experiment())
 print(res.summary())
 
 # %%
-medians = linear.state_claims(res, claim=ex.claim,
-                              robust_claim=ex.robust_claim)
+linear.state_claims(res, claim=ex.claim, robust_claim=ex.robust_claim)
 acc = linear.final_accuracy(res)
-lstm_label, gru_label = linear.LABELS["lstm"], linear.LABELS["gru"]
-ex.claim("the lstm, whose gates read h_{t-1} too, has the lowest median of the five",
-         all(medians[lstm_label] < m for label, m in medians.items() if label != lstm_label),
-         **medians)
-ex.claim("within this budget no seed of any of the five meets the 99% recall criterion",
-         all(step is None for label in res.labels for step in res.solved_at(label)),
+for label in res.labels:
+    print(f"{label:22s} final recall accuracy per seed: {np.round(acc[label], 3)}")
+quarter = res.budget.steps // 4
+ex.claim(f"no seed of any cell met the 99% recall criterion within the first quarter of the "
+         f"budget ({quarter} steps)",
+         all(step is None or step > quarter for label in res.labels
+             for step in res.solved_at(label)),
          **{label: res.solved_at(label) for label in res.labels})
-best_linear = max(acc[linear.LABELS[c]].max() for c in linear.MINIMAL)
-print(f"gru's seeds: {np.round(np.sort(acc[gru_label]), 3)}; the best seed of lru, mingru "
-      f"and minlstm: {best_linear:.3f}; so the gru's range "
-      f"{'overlaps' if acc[gru_label].min() < best_linear else 'lies above'} theirs")
+recorded = recorded_robustness("linear_selective_copy")      # figures/claims.json
+for statement, entry in recorded.items():
+    print("recorded re-run:", statement, "\n   ", entry["budget_factor"], "x the steps, seeds",
+          entry["seeds"], "-> passed:", entry["passed"])
+ex.claim("both claims' re-runs on seeds 10-12 are recorded and passed: the minimal cells' "
+         "at 4x the steps, the gated cells' at this budget", reruns_held(recorded, [4, 1]))
 fig, ax = plt.subplots(figsize=(8, 4.5))
 res.plot(ax, kind="accuracy", title=f"selective copying: recall accuracy, median and "
          f"min-max of 3 seeds\n{res.budget.describe()}")
@@ -264,16 +267,19 @@ ax.set_ylim(0, 1.05)
 ax.text(0.0, -0.2, res.caption(), transform=ax.transAxes, fontsize=7, va="top", wrap=True);
 
 # %% [markdown]
-# What the claims above checked on these runs: within this budget, the three cells whose
-# recurrence is linear with coefficients that see only $x_t$ (lru, mingru, minlstm) end
-# below the recall accuracy printed in the first claim in every seed, above the
-# memoryless $1/8$; no cell solves the task; the gru has the best median, and the line
-# printed above says whether its seeds stand clear of the linear cells'; the lstm, whose
-# gates read $h_{t-1}$ too, ends lowest. So this figure does not show that seeing the
-# state wins, at this size and budget. A sentence like "they stay below" is a
-# statement about the budget: `python -m rnnzoo figures linear_selective_copy --robust`
-# re-runs those three at 4x the steps on seeds 10-12, and `figures/claims.md` records
-# whether they still stayed there, and the numbers (the gru and lstm were not re-run).
+# What the claims above checked on these runs: the gru and the lstm, whose gates read
+# $h_{t-1}$, end solved in every seed; the three cells whose recurrence is linear with
+# coefficients that see only $x_t$ (lru, mingru, minlstm) end below 0.8 recall accuracy in
+# every seed, above the memoryless $1/8$. Both were re-run on seeds 10-12 (the minimal
+# cells at 4x the steps, since "they stay below" is a statement about the budget until it
+# survives more of it), and `figures/claims.md` records the verdicts and the numbers.
+#
+# And a lesson about budgets: no cell met the criterion within the first quarter of this
+# budget (the claim above prints the step at which each seed did). Stopped there, this
+# figure would have shown no cell solving the task, and the sentence it invites, "none of
+# them can", would have been a statement about the budget: the gated cells needed more
+# steps, not more capacity.
+#
 # What the gates give up is a capability, not a score: only gates that read $h_{t-1}$ can
 # make *what to keep* depend on *what was already kept*. Exercise 3 shows that giving
 # minGRU's gates $h_{t-1}$ makes it a GRU again, and brings the loop back.

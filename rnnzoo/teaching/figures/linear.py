@@ -23,10 +23,12 @@ STUCK = 0.8                                # the recall accuracy the minimal cel
 
 def selective_copy_experiment(full=False):
     """The five cells on selective copying under one budget: K = 2 symbols of 8 scattered
-    over T = 10 steps (T = 40, K = 4 with ``full``), H = 32, Adam 1e-2, batch 32, 600
-    steps (3,000 with ``full``). Small enough for the notebook's two minutes on 2 cores."""
+    over T = 10 steps (T = 40, K = 4 with ``full``), H = 32, Adam 1e-2, batch 32, 2,400
+    steps (3,000 with ``full``). Small enough for the notebook's two minutes on 2 cores,
+    and long enough for the gru and the lstm to solve it: at 600 steps no cell had, and
+    that was the budget, not the cells."""
     T, K = (40, 4) if full else (10, 2)
-    steps = 3000 if full else 600
+    steps = 3000 if full else 2400
     budget = ex.Budget(steps=steps, batch_size=32, lr=1e-2, hidden=32, eval_size=500,
                        eval_every=steps // 10)
     variants = [ex.Variant(c, label=LABELS[c], style=STYLES.get(c)) for c in LABELS]
@@ -57,10 +59,12 @@ def state_claims(res, claim=check, robust_claim=check_robust):
                  f"solves it)",
                  res, lambda r: all(r.final(lb, "accuracy").max() < STUCK for lb in r.labels),
                  labels=minimal)
+    robust_claim(f"the gru and the lstm, whose gates read h_{{t-1}} too, end solved "
+                 f"({res.success.describe()}) in every seed",
+                 res, lambda r: all(r.success.met(r.final(lb, "success")).all()
+                                    for lb in r.labels),
+                 labels=[LABELS["gru"], LABELS["lstm"]], negative=False)
     medians = {label: float(np.median(a)) for label, a in acc.items()}
-    gru = LABELS["gru"]
-    claim("the gru has the highest median final recall accuracy of the five cells",
-          all(medians[gru] > m for label, m in medians.items() if label != gru), **medians)
     claim("every seed of every cell ends above the memoryless recall accuracy 1/8",
           all((a > 1 / 8).all() for a in acc.values()), **acc)
     measure("the step at which each seed met the 99% recall criterion (None: not within "
