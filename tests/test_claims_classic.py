@@ -371,6 +371,47 @@ def test_skip_claims_order_the_updates_by_lambda_and_compare_the_extremes(edit, 
     assert rec.verdicts == expected
 
 
+def tradeoff_base():
+    """The figure's 1,200 steps: λ = 1e-4 ends solved (MSE < 0.01) in every seed, having
+    updated 0.60, 0.82 and 0.38 of the steps."""
+    return {"runs": {SKIP_4: {"success": np.array([[0.16, 0.005], [0.16, 0.008],
+                                                   [0.16, 0.004]])}},
+            "fractions": {SKIP_4: np.array([0.599, 0.815, 0.384])}}
+
+
+TRADEOFF_CASES = [
+    case("as reported", None, True),
+    case("one seed ends at MSE 0.01, not below it", put(0.01, "runs", SKIP_4, "success",
+                                                          np.s_[1, -1]), False),
+    case("the seed that solved with few updates does not solve",
+         put(0.02, "runs", SKIP_4, "success", np.s_[2, -1]), False),
+    case("every seed updates just over half the steps",
+         put(np.nextafter(0.5, 1), "fractions", SKIP_4, np.s_[2]), False),
+    case("one seed updates exactly half the steps", put(0.5, "fractions", SKIP_4, np.s_[2]),
+         True),
+    case("every seed with at most half the updates", put(0.4, "fractions", SKIP_4, np.s_[:]),
+         True),
+]
+
+
+@pytest.mark.parametrize("edit, expected", TRADEOFF_CASES)
+def test_tradeoff_claim_needs_every_seed_solved_and_one_with_half_the_updates(
+        edit, expected, monkeypatch):
+    """skipping.tradeoff_claim: λ = 1e-4 ends solved by the task's criterion (MSE strictly
+    below 0.01) in every seed, and at least one seed updated at most half the steps; the
+    numbers recorded beside it are those two."""
+    data = edited(tradeoff_base, edit)
+    res = comparison(SKIP["task"], SKIP["options"], data["runs"], every=600)
+    monkeypatch.setattr(skipping, "update_fractions", lambda r: data["fractions"])
+    claims = []
+    skipping.tradeoff_claim(res, lambda *a, **kw: claims.append(
+        ex.robust_claim(*a, **kw, strict=False)))
+    [c] = claims
+    assert ([c.passed], c.negative, c.robustness["budget_factor"]) == (expected, False, 1)
+    assert c.numbers["solved"] == list(res.success.met(res.final(SKIP_4, "success")))
+    np.testing.assert_array_equal(c.numbers["fraction updated"], data["fractions"][SKIP_4])
+
+
 DIGITS = spec_of(skipping.qrnn_digits)
 D_QRNN, D_LSTM = DIGITS["labels"]
 FLOOR = make_task(DIGITS["task"], **DIGITS["options"]).success.memoryless

@@ -45,11 +45,14 @@ def update_fractions(res):
 
 
 def plot_skip_tradeoff(ax, res, fractions):
-    """Final accuracy against the fraction of updates used, one point per seed."""
+    """Final accuracy against the fraction of updates used, one point per seed; the legend
+    counts the seeds that end solved by the task's criterion (for the adding problem
+    MSE < 0.01, a looser reading of the output than the accuracy on the y axis)."""
     markers = "osD^v<>"
     for i, label in enumerate(res.labels):
         style = cell_style("gru" if label.startswith("gru") else "skiprnn")
-        ax.scatter(fractions[label], res.final(label, "accuracy"), label=label,
+        ax.scatter(fractions[label], res.final(label, "accuracy"),
+                   label=f"{label}: {res.solved(label)} of {len(res.seeds)} solved",
                    marker=markers[i % len(markers)], s=40, alpha=0.8, **style)
     ax.set_xlabel("fraction of steps that updated the state (eval set)")
     ax.set_ylabel(f"eval accuracy (|error| < {res.task.tolerance})")
@@ -57,8 +60,9 @@ def plot_skip_tradeoff(ax, res, fractions):
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    ax.set_title(f"Skip GRU on the adding problem (T = {res.task.T}): accuracy vs updates\n"
-                 f"{res.budget.describe()}, {len(res.seeds)} seeds", fontsize=9)
+    ax.set_title(f"Skip GRU on the adding problem (T = {res.task.T}): accuracy vs updates; "
+                 f"solved: {res.success.describe()}\n{res.budget.describe()}, "
+                 f"{len(res.seeds)} seeds", fontsize=9)
 
 
 def plot_update_pattern(ax, model, task, n=12):
@@ -97,11 +101,36 @@ def skip_claims(res, fractions, claim, robust_claim):
                                     for lb in (low, high)})
 
 
+def tradeoff_claim(res, robust_claim, lam=1e-4):
+    """The figure's claim at its own budget (4x notebook 06's): the Skip GRU with budget
+    weight ``lam`` solves the task in every seed, at least once with at most half the
+    updates (Campos et al.'s result, for λ = 1e-5 after far longer training). Its
+    ``--robust`` re-run is the same budget on seeds 10-12."""
+    label = f"skip gru, λ={lam:g}"
+
+    def solved_and_fractions(r):
+        return r.success.met(r.final(label, "success")), update_fractions(r)[label]
+
+    def check(r):
+        solved, fractions = solved_and_fractions(r)
+        return bool(solved.all() and (fractions <= 0.5).any())
+
+    def numbers(r):
+        solved, fractions = solved_and_fractions(r)
+        return {"solved": [bool(v) for v in solved], "fraction updated": fractions}
+
+    robust_claim(f"{label} ends solved ({res.success.describe()}) in every seed, and at least "
+                 f"one of them with at most half the steps updated", res, check,
+                 labels=[label], negative=False, numbers=numbers)
+
+
 @figure("skiprnn_budget")
 def skiprnn_budget_figure(out_dir, full=False, seed=0):
-    """Accuracy against the updates used for a λ sweep, and one model's update pattern."""
+    """Accuracy against the updates used for a λ sweep, and one model's update pattern.
+    1,200 steps (3,000 with ``full``): at notebook 06's 300 no setting solves the task
+    with half the updates, and at 1,200 one does."""
     lambdas = (0.0, 1e-5, 1e-4, 1e-3) if full else (0.0, 1e-4, 1e-3)
-    res = skip_sweep(lambdas, steps=3000 if full else 300, seeds=[seed, seed + 1, seed + 2])
+    res = skip_sweep(lambdas, steps=3000 if full else 1200, seeds=[seed, seed + 1, seed + 2])
     fractions = update_fractions(res)
     fig, axes = pyplot().subplots(1, 2, figsize=(12, 4.5))
     plot_skip_tradeoff(axes[0], res, fractions)
@@ -110,6 +139,7 @@ def skiprnn_budget_figure(out_dir, full=False, seed=0):
     axes[1].set_title(f"{label}, seed {seed}: " + axes[1].get_title(), fontsize=9)
     fig.tight_layout()
     skip_claims(res, fractions, check, check_robust)
+    tradeoff_claim(res, check_robust)
     measure(f"seeds that end solved ({res.success.describe()}), of {len(res.seeds)}",
             **{lb: res.solved(lb) for lb in res.labels})
     return save(fig, out_dir, "skiprnn_budget")
