@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -173,12 +173,11 @@ ex.claim("the figures command's version of this claim (T = 100) held at 4x the s
          "seeds 10-12", reruns_held(longer, [4]));
 
 # %% [markdown]
-# The vanilla RNN drifts to about the baseline (the line printed above says how close)
-# and stays there within this budget, and at twice the length and 4x the steps in the
-# recorded re-run: it learns the mean, not the marked values. For scale, a model
-# that remembered only the *second*, more recent marked value would reach
-# $\mathrm{Var}(u_a) = 1/12$, half the baseline; the check above says the RNN does not
-# get there in any seed.
+# The vanilla RNN ends at the fraction of the baseline printed above (the baseline is the
+# loss of always predicting the mean) and gets below half of it in no seed: within this
+# budget, and at twice the length and 4x the steps in the recorded re-run, whose final
+# MSEs are printed above. Half the baseline is what a model would reach that remembered
+# only the *second*, more recent marked value: $\mathrm{Var}(u_a) = 1/12$.
 #
 # ## The initialization is part of the experiment
 #

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -115,11 +115,11 @@ ex.claim("MGU takes less time than the GRU, and JANET less than the LSTM",
          janet_over_lstm=janet_vs_lstm);
 
 # %% [markdown]
-# The products shrink with the number of blocks (4 : 3 : 2 : 2), but each step also pays
-# for elementwise work and Python overhead that do not shrink as much, so the measured
-# ratios printed above sit above the products-alone ratios. At larger sizes the products
-# dominate and the measured ratio approaches the products' (`python -m rnnzoo bench`
-# measures the standard sizes).
+# The products shrink with the number of blocks (4 : 3 : 2 : 2), and each step also pays
+# for elementwise work and Python overhead, which need not shrink in the same proportion:
+# compare each measured ratio printed above with the products-alone ratio beside it. How
+# far apart they are depends on the sizes and the machine (`python -m rnnzoo bench`
+# measures the standard sizes); what is claimed is only the order.
 
 # %% [markdown]
 # ## 4. The gradient each cell carries back, at initialization

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -101,6 +101,10 @@ spectra = dyn.step_spectra()
 for label, ev in spectra.items():
     print(f"  {label:22s} |λ| from {np.abs(ev).min():.4f} to {np.abs(ev).max():.4f}")
 dyn.spectra_claims(spectra, claim=ex.claim)
+lmu_moduli = np.abs(spectra["lmu"])
+ex.claim("the lmu's whole step has eigenvalues outside the unit circle, none by as much as "
+         "1e-2", bool(1 < lmu_moduli.max() < 1 + 1e-2), largest=float(lmu_moduli.max()),
+         outside=int((lmu_moduli > 1).sum()))
 fig, axes = plt.subplots(2, 4, figsize=(12, 6.2))
 dyn.plot_spectra(axes.ravel(), spectra)              # the last panel magnifies around 1
 fig.suptitle("Eigenvalues of the step Jacobian at initialization, the unit circle in grey",
@@ -113,8 +117,9 @@ fig.suptitle("Eigenvalues of the step Jacobian at initialization, the unit circl
 # all inside it. coRNN is *damped* ($\epsilon$ = 8 in its default): some of its directions
 # decay. The LMU's memory $\bar A$ alone has its eigenvalues inside the circle by
 # construction (what it keeps is a window of $\theta$ steps, section 4); its whole step
-# couples the memory to the tanh part ($u_t$ reads $h_{t-1}$), and at this step one
-# eigenvalue of that sits just outside the circle (the largest $|\lambda|$ printed above).
+# couples the memory to the tanh part ($u_t$ reads $h_{t-1}$), and at this step that
+# coupling puts eigenvalues just outside the circle (the last claim: how many, and by how
+# much).
 #
 # ## 2. The gradient over 1,000 steps
 #
