@@ -15,10 +15,12 @@ import copy
 import numpy as np
 import pytest
 
+from rnnzoo import experiments as ex
 from rnnzoo.teaching.figures import linear
 from rnnzoo.teaching.figures import memories as mem
 from rnnzoo.teaching.figures import memory_rules
 from rnnzoo.teaching.figures import state_space as ss
+from rnnzoo.teaching.figures.claims_file import recorded_claims
 from rnnzoo.training.tasks import make_task
 
 from .fake_results import Recorder, fake_comparison, just_above, just_below
@@ -76,7 +78,7 @@ LINEAR_BASE = {"final": {          # figures/claims.json, linear_selective_copy
     LIN["minlstm"]: [0.612, 0.643, 0.634], LIN["gru"]: [1.0, 1.0, 1.0],
     LIN["lstm"]: [1.0, 1.0, 1.0]}}
 MEMORYLESS = 1 / 8                 # the statement's 1/8: 8 symbols
-SOLVED = 0.99                      # selective copying's criterion: recall accuracy >= 0.99
+SOLVED = 0.99                      # the tasks' success threshold (accuracy >= 0.99)
 GATED = [LIN["gru"], LIN["lstm"]]
 
 
@@ -220,7 +222,6 @@ INDUCTION_BASE = {             # figures/claims.json, state_space_induction
 PLATEAU_BOUND = (make_task("induction", **INDUCTION["task_options"]).bag_plateau()[0]
                  + ss.PLATEAU_MARGIN)
 TWICE_PLATEAU_16X = 2 * ss.plateaus([T16])[T16]
-SOLVED = 0.99                  # the tasks' success threshold (accuracy >= 0.99)
 
 def run_induction_claims(data, monkeypatch):
     rec = Recorder()
@@ -556,3 +557,31 @@ def test_parity_claims_fail_on_contradicting_data(edits, fails, monkeypatch):
     it passes."""
     rec = run_parity_claims(perturbed(PARITY_BASE, edits), monkeypatch)
     assert rec.verdicts == expected(PARITY_CLAIMS, fails)
+
+
+# ----------------------------------------------------------------- the re-runs' plans
+def test_robust_claims_plan_the_reruns_claims_json_records(monkeypatch):
+    """Through the real ex.robust_claim (not run, strict=False), on the data of the real
+    runs: every robust claim of the five revival figures plans the re-run figures/
+    claims.json records for the same statement: negative or not, its budget factor (4 for
+    a negative claim), the labels it re-runs, and its verdict on the first seeds."""
+    planned = []
+    monkeypatch.setattr(Recorder, "robust_claim", lambda self, *a, **kw: planned.append(
+        ex.robust_claim(*a, **kw, strict=False)))
+    run_state_claims(LINEAR_BASE, monkeypatch)
+    run_selective_copy_claims(SELECTIVE_BASE, monkeypatch)
+    run_induction_claims(INDUCTION_BASE, monkeypatch)
+    run_mqar_claims(MQAR_BASE, monkeypatch)
+    run_parity_claims(PARITY_BASE, monkeypatch)
+    recorded = {c["statement"]: c for figure in ("linear_selective_copy",
+                                                 "state_space_selective_copy",
+                                                 "state_space_induction", "memories_mqar",
+                                                 "memories_parity")
+                for c in recorded_claims(figure) if c.get("robustness")}
+    assert sorted(c.statement for c in planned) == sorted(recorded)
+    for c in planned:
+        record = recorded[c.statement]
+        assert (c.negative, c.robustness["budget_factor"], c.robustness["labels"],
+                c.passed) == (record["negative"], record["robustness"]["budget_factor"],
+                              record["robustness"]["labels"], record["passed"]), c.statement
+
