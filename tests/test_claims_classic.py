@@ -22,7 +22,7 @@ import pytest
 from rnnzoo import experiments as ex
 from rnnzoo.core.diagnostics import random_inputs
 from rnnzoo.core.registry import make
-from rnnzoo.teaching.figures import fast_memory, skipping, structural, training, unitary
+from rnnzoo.teaching.figures import charlm, fast_memory, skipping, structural, training, unitary
 from rnnzoo.teaching.figures.core import plot_gradient_norms
 from rnnzoo.training.tasks import make_task
 
@@ -312,6 +312,67 @@ def test_unitary_gradient_claims_record_each_range_and_the_first_step():
     assert rec.numbers == [{k: [norms[k].min(), norms[k].max()]
                             for k in (U_URNN_G, U_EURNN_G, U_FFT_G)},
                            {U_RNN_G: 0.0, U_LSTM_G: norms[U_LSTM_G][0]}]
+
+
+# ================================================================== charlm.py
+CHARLM_OPTIONS, _ = charlm.charlm_setup()
+CHARLM_LABELS = [label for _, _, label in charlm.CELLS]
+
+
+def charlm_base():
+    """claims.json: every seed ends at 0.75-0.79 of the unigram baseline's loss."""
+    return {label: {"loss": np.array([[1.0, 0.9, final] for final in finals])}
+            for label, finals in zip(CHARLM_LABELS, ([0.779, 0.783, 0.786],
+                                                     [0.766, 0.756, 0.749],
+                                                     [0.765, 0.761, 0.77]))}
+
+
+CHARLM_CASES = [
+    case("as reported", None, True, True),
+    case("one seed ends at the baseline", put(1.0, CHARLM_LABELS[1], "loss", np.s_[0, -1]),
+         False, True),
+    case("one seed ends just below the baseline",
+         put(np.nextafter(1.0, 0), CHARLM_LABELS[1], "loss", np.s_[0, -1]), True, True),
+    case("one seed ends at half the baseline", put(0.5, CHARLM_LABELS[2], "loss",
+                                                   np.s_[2, -1]), True, True),
+    case("one seed ends below half the baseline", put(0.49, CHARLM_LABELS[2], "loss",
+                                                      np.s_[2, -1]), True, False),
+    case("one seed dips below half the baseline and climbs back",
+         put(0.49, CHARLM_LABELS[0], "loss", np.s_[1, 1]), True, False),
+]
+
+
+@pytest.mark.parametrize("edit, expected", CHARLM_CASES)
+def test_charlm_claims_below_the_baseline_and_never_below_half_of_it(edit, expected,
+                                                                     monkeypatch):
+    """charlm.baseline_claims: every seed ends strictly below the unigram baseline (in
+    bits, the same order as in nats), and no seed's evaluation loss ever gets strictly
+    below half of the baseline's, at its last evaluation or before."""
+    res = comparison("charlm", CHARLM_OPTIONS, edited(charlm_base, edit), every=50)
+    rec = Recorder()
+    monkeypatch.setattr(charlm, "measure", rec.measure)
+    charlm.baseline_claims(res, rec.claim, rec.robust_claim)
+    assert rec.verdicts == expected
+
+
+def test_charlm_negative_claim_is_re_run_at_4x_for_every_cell(monkeypatch):
+    """The "never below half" claim is negative: re-run at 4x the steps, every cell; the
+    median final bits per character are measured beside it."""
+    rec = Recorder()
+    monkeypatch.setattr(charlm, "measure", rec.measure)
+    claims = []
+    res = comparison("charlm", CHARLM_OPTIONS, charlm_base(), every=50)
+    charlm.baseline_claims(res, Recorder().claim, lambda *a, **kw: claims.append(
+        ex.robust_claim(*a, **kw, strict=False)))
+    [c] = claims
+    assert (c.negative, c.robustness["budget_factor"], c.robustness["labels"]) == (
+        True, 4, CHARLM_LABELS)
+    np.testing.assert_allclose(c.numbers[f"{CHARLM_LABELS[1]}: final loss over the baseline"],
+                               [0.766, 0.756, 0.749])
+    [(_, medians)] = rec.measured
+    bits = {label.split(" ")[0]: round(float(np.median(charlm.CharLM.bits(res.final(label)))), 3)
+            for label in CHARLM_LABELS}
+    assert medians == bits
 
 
 # ================================================================== skipping.py
