@@ -186,21 +186,23 @@ def test_urnn_permutation_comes_from_the_seed():
 
 
 def test_cost_claims_judge_the_fitted_slopes_not_their_rounded_print():
-    """Read off the two-decimal print, a gap of 0.4996 (1.9945 - 1.4949, printed 1.49)
-    would pass the 0.5 margin and a slope of 1.5996 (printed 1.6) fail the 1.6 bound; the
-    check reads the slopes themselves. A dense slope of 1.5 is not above 1.5, and a gap
-    of exactly 0.5 is not above 0.5 (urnn and eurnn tunable at 1.0)."""
+    """Read off the two-decimal print, a slope of 1.5996 (printed 1.6) would fail the 1.6
+    bound; the check reads the slopes themselves. A dense slope of 1.5 is not above 1.5,
+    a near-linear slope of 1.6 is not below 1.6, and one equal to the dense slope is not
+    below it (urnn and eurnn tunable at 1.0)."""
     from rnnzoo.teaching.figures import unitary as uf
     urnn, tunable, fft, dense = uf.COST_CELLS
 
-    def verdicts(fft_slope, dense_slope):
+    def verdicts(fft_slope, dense_slope, urnn_slope=1.0):
         out = []
-        uf.cost_claims({urnn: 1.0, tunable: 1.0, fft: fft_slope, dense: dense_slope},
+        uf.cost_claims({urnn: urnn_slope, tunable: 1.0, fft: fft_slope, dense: dense_slope},
                        lambda statement, passed, **numbers: out.append(passed))
         return out
-    assert verdicts(1.4949, 1.9945) == [True, False]
-    assert verdicts(1.4946, 1.995) == [True, True]
     assert verdicts(1.5996, 2.5) == [True, True]
     assert verdicts(1.6, 2.5) == [True, False]                  # near-linear means < 1.6
-    assert verdicts(0.9, 1.5) == [False, False]
+    assert verdicts(1.55, 1.74) == [True, True]                 # no margin asked between them
+    assert verdicts(1.55, 1.55) == [True, False]                # below the dense slope, strictly
+    assert verdicts(1.0, 1.5501, urnn_slope=1.55) == [True, True]
+    assert verdicts(1.0, 1.55, urnn_slope=1.55) == [True, False]   # any of the three
+    assert verdicts(0.9, 1.5) == [False, True]
     assert verdicts(0.9, 1.5001) == [True, True]
