@@ -463,11 +463,14 @@ def test_tradeoff_claim_needs_every_seed_solved_and_one_with_half_the_updates(
     numbers recorded beside it are those two."""
     data = edited(tradeoff_base, edit)
     res = comparison(SKIP["task"], SKIP["options"], data["runs"], every=600)
-    monkeypatch.setattr(skipping, "update_fractions", lambda r: data["fractions"])
+    read = []
+    monkeypatch.setattr(skipping, "update_fractions",
+                        lambda r: read.append(r) or data["fractions"])
     claims = []
     skipping.tradeoff_claim(res, lambda *a, **kw: claims.append(
         ex.robust_claim(*a, **kw, strict=False)))
     [c] = claims
+    assert len(read) == 1       # the check and its numbers share one pass over the models
     assert ([c.passed], c.negative, c.robustness["budget_factor"]) == (expected, False, 1)
     assert c.numbers["solved"] == list(res.success.met(res.final(SKIP_4, "success")))
     np.testing.assert_array_equal(c.numbers["fraction updated"], data["fractions"][SKIP_4])
