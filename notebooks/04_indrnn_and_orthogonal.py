@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -76,8 +76,8 @@ _, (dh0,), _ = cell.backward(dhs, cache)
 predicted = dhs[-1] * cell.params["u"] ** T
 print("u       :", np.round(cell.params["u"], 3))
 print("u^T     :", cell.params["u"] ** T)
-# relative to each neuron's own u^T: the six run from 1e-4 to 1e-74, so an error measured
-# against the largest would leave the smallest unchecked
+# relative to each neuron's own u^T: the six printed above span many orders of magnitude,
+# so an error measured against the largest would leave the smallest unchecked
 rel = np.max(np.abs(dh0 - predicted) / np.abs(predicted))
 ex.claim("dL/dh_0 = u^T * dL/dh_T, neuron by neuron (each to 1e-12 of its own value)", rel < 1e-12,
          all_active=bool((cache.h > 0).all()), relative_error=rel);
