@@ -10,6 +10,8 @@ make a claim vacuous without any other test noticing.
 
 Every case is (an edit of the base data, the expected verdicts). Losses are written in
 units of the task's memoryless baseline (1.0: at it; below 0.5: "below half of it").
+A docstring's "claims.json: ..." gives the figures run the base data was taken from; a
+later run (another CPU, another seed block) moves those numbers, not the cases' point.
 """
 from __future__ import annotations
 

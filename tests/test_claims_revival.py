@@ -6,7 +6,9 @@ figures/claims.json records), on which every claim passes; then, one case per cl
 each statement, the same data with one or two numbers moved just across the claim's
 boundary (and a case just inside it, which must still pass). A case names the claims it
 expects to fail; every other claim must keep passing, so a clause that an `and` turned
-`or`, a flipped comparison or a moved threshold made vacuous shows up here.
+`or`, a flipped comparison or a moved threshold made vacuous shows up here. A base's
+"figures/claims.json, NAME" is the figures run it was taken from; a later run (another
+CPU, another seed block) moves those numbers, not the cases' point.
 """
 from __future__ import annotations
 
