@@ -288,6 +288,20 @@ def test_the_committed_claims_have_survived_their_robustness_reruns():
     assert len(marked) >= 3          # structural's two copy claims, linear's, at least
 
 
+def test_every_committed_robust_claim_carries_its_rerun():
+    """No committed robustness entry is a skip: a figures run without --robust whose
+    first-budget numbers differ from the record (another CPU) writes skips in place of
+    the recorded verdicts that notebooks and README rows cite, and committing that file
+    would lose them silently for the positive claims (robustness_problems checks only that
+    negative ones ran)."""
+    data = json.loads((figures.claims_file.COMMITTED / "claims.json").read_text())
+    skipped = [f"{figure}: {c['statement']}" for figure, claims in data.items()
+               for c in claims if (c.get("robustness") or {}).get("skipped")]
+    assert not skipped, ("re-record these with python -m rnnzoo figures NAME --robust:\n"
+                         + "\n".join(skipped))
+    assert sum(1 for claims in data.values() for c in claims if c.get("robustness")) >= 30
+
+
 def test_recorded_robustness_reads_the_run_entries_only(tmp_path):
     from rnnzoo.teaching.figures.claims_file import recorded_robustness
     run = {"budget_factor": 4, "seeds": [10], "passed": True, "numbers": {}}
