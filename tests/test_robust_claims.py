@@ -221,17 +221,33 @@ def test_write_claims_carries_an_earlier_verdict_over_only_for_the_same_runs(tmp
     assert "on seeds [10, 11, 12] (carried over from an earlier --robust run)\n\n" \
            "## jacobian_singular_values.png\n\n- PASS: b\n" in \
         (tmp_path / "claims.md").read_text()
-    # other numbers at the first budget (the code changed) or another plan: not carried
-    for changed in (ex.Claim("lstm stays", True, {"final": [0.3]}, negative=True,
-                             robustness=skipped),
-                    ex.Claim("lstm stays", True, {"final": [0.2]}, negative=True,
-                             robustness={**skipped, "spec": "another plan"})):
+    # other numbers at the first budget (another CPU, changed code) or another plan: not
+    # carried, and claims.md says why
+    for changed, why in (
+            (ex.Claim("lstm stays", True, {"final": [0.3]}, negative=True,
+                      robustness=skipped), "numbers at the first budget differ"),
+            (ex.Claim("lstm stays", False, {"final": [0.2]}, negative=True, robustness=skipped),
+             "numbers at the first budget differ"),
+            (ex.Claim("lstm stays", True, {"final": [0.2]}, negative=True,
+                      robustness={**skipped, "spec": "another plan"}), "another plan")):
         figures.write_claims(tmp_path, {name: [ran]})
         figures.write_claims(tmp_path, {name: [changed]})
         data = json.loads((tmp_path / "claims.json").read_text())
-        assert data[name][0]["robustness"].get("skipped") is True
+        entry = data[name][0]["robustness"]
+        assert entry.get("skipped") is True and "carried_over" not in entry
+        assert entry["reason"].startswith("the recorded verdict was not carried over: ")
+        assert why in entry["reason"] and entry["reason"].endswith(
+            "python -m rnnzoo figures --robust re-runs it")
+        assert "not run: the recorded verdict was not carried over: " in \
+            (tmp_path / "claims.md").read_text()
         assert "is negative but its robustness re-run was skipped" in \
             figures.robustness_problems(data)[0]
+    # no earlier verdict: the reason the claim gave stays
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    figures.write_claims(fresh, {name: [same]})
+    entry = json.loads((fresh / "claims.json").read_text())[name][0]["robustness"]
+    assert entry["reason"] == "not requested"
 
 
 # ------------------------------------------------------------------ the figures command

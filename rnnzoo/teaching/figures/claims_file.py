@@ -20,7 +20,8 @@ def write_claims(out_dir, new, full=False):
     the verdict of an earlier ``--robust`` run when that run checked the same sentence,
     found the same numbers at the first budget (so the code behind it did not change) and
     re-ran the same plan (same variants, budget and seeds): it is marked
-    ``"carried_over": true``. Anything else stays skipped."""
+    ``"carried_over": true``. Anything else stays skipped, and where an earlier verdict
+    existed its reason says why it was not carried over."""
     path = claims_path(out_dir, full)
     data = json.loads(path.read_text()) if path.exists() else {}
     for name, claims in new.items():
@@ -36,14 +37,24 @@ def write_claims(out_dir, new, full=False):
 
 def _carry_over(entries, previous):
     """Give a skipped robustness entry the earlier verdict on the same claim (see
-    :func:`write_claims`)."""
+    :func:`write_claims`), or say why that verdict does not carry over."""
     earlier = {e["statement"]: e for e in previous
                if e.get("robustness") and not e["robustness"].get("skipped")}
     for e in entries:
         r, old = e.get("robustness"), earlier.get(e["statement"])
-        if r and r.get("skipped") and old and old["numbers"] == e["numbers"] \
-                and old["passed"] == e["passed"] and old["robustness"].get("spec") == r["spec"]:
+        if not (r and r.get("skipped") and old):
+            continue
+        if old["robustness"].get("spec") != r["spec"]:
+            why = "the recorded re-run had another plan (variants, budget or seeds)"
+        elif old["numbers"] != e["numbers"] or old["passed"] != e["passed"]:
+            # float32 training's last bits follow the BLAS kernels the CPU selects
+            why = ("this run's numbers at the first budget differ from those the recorded "
+                   "re-run extended (another CPU, or changed code)")
+        else:
             e["robustness"] = {**old["robustness"], "carried_over": True}
+            continue
+        e["robustness"] = {**r, "reason": f"the recorded verdict was not carried over: {why}; "
+                                          "python -m rnnzoo figures --robust re-runs it"}
 
 
 def render_claims(data, full=False) -> str:
