@@ -191,7 +191,7 @@ costs = uf.cost_per_step(Ns)
 slopes = uf.fitted_slopes(Ns, costs, fit_from=uf.FIT_FROM)
 for label, s in slopes.items():
     print(f"{label:<40} slope {s:.2f}   {costs[label][-1] * 1e3:.2f} ms/step at N = {Ns[-1]}")
-uf.cost_claims(slopes, ex.claim)
+uf.cost_claims(slopes, ex.claim, Ns)
 fig, ax = plt.subplots(figsize=(8, 4.5))
 uf.plot_cost(ax, Ns, costs, slopes, uf.FIT_FROM, 32)
 

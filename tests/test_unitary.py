@@ -196,7 +196,8 @@ def test_cost_claims_judge_the_fitted_slopes_not_their_rounded_print():
     def verdicts(fft_slope, dense_slope, urnn_slope=1.0):
         out = []
         uf.cost_claims({urnn: urnn_slope, tunable: 1.0, fft: fft_slope, dense: dense_slope},
-                       lambda statement, passed, **numbers: out.append(passed))
+                       lambda statement, passed, **numbers: out.append(passed),
+                       [2 ** k for k in range(5, 12)])
         return out
     assert verdicts(1.5996, 2.5) == [True, True]
     assert verdicts(1.6, 2.5) == [True, False]                  # near-linear means < 1.6
@@ -206,3 +207,23 @@ def test_cost_claims_judge_the_fitted_slopes_not_their_rounded_print():
     assert verdicts(1.0, 1.55, urnn_slope=1.55) == [True, False]   # any of the three
     assert verdicts(0.9, 1.5) == [False, True]
     assert verdicts(0.9, 1.5001) == [True, True]
+
+
+
+def test_cost_claims_state_the_n_log_n_slope_of_the_fitted_range():
+    """The near-linear mark in the statement is computed for the Ns the slopes were fitted
+    on: 1.14 over 512-2048 (the default run's: the sentence claims.json records), 1.14 again
+    over 512-4096 (--full: 1.138, where a typed "2048" was wrong)."""
+    from rnnzoo.teaching.figures import unitary as uf
+    from rnnzoo.teaching.figures.claims_file import recorded_claims
+    *near_linear, dense = uf.COST_CELLS
+    slopes = {label: 1.0 for label in near_linear} | {dense: 2.0}
+
+    def statement(Ns):
+        said = []
+        uf.cost_claims(slopes, lambda s, passed, **numbers: said.append(s), Ns)
+        return said[1]
+    default = statement([2 ** k for k in range(5, 12)])
+    assert "N log N gives 1.14 over N = 512 to 2048)" in default
+    assert "N log N gives 1.14 over N = 512 to 4096)" in statement([2 ** k for k in range(5, 13)])
+    assert default in [c["statement"] for c in recorded_claims("unitary_cost_per_step")]

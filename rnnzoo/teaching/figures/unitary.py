@@ -108,16 +108,21 @@ def fitted_slopes(Ns, costs, fit_from=FIT_FROM):
             for label, c in costs.items()}
 
 
-def cost_claims(slopes, claim):
+def cost_claims(slopes, claim, Ns, fit_from=FIT_FROM):
     """What the cost figure shows (notebook 05 and the figure), on ``slopes`` as
-    :func:`fitted_slopes` returns them."""
+    :func:`fitted_slopes` returns them for ``Ns`` and ``fit_from``."""
+    Ns = np.asarray(Ns)
+    fitted = Ns[Ns >= fit_from]
+    # the slope an exact N log N cost would show over the same points: near-linear's mark
+    nlogn = fitted_slopes(Ns, {"N log N": Ns * np.log(Ns)}, fit_from)["N log N"]
     dense = [label for label in slopes if label.startswith("dense")][0]
     unitary = {label: s for label, s in slopes.items() if label != dense}
     steepest = max(unitary.values())          # the check reads the fitted slopes, unrounded
     claim(f"the dense N x N recurrence's cost grows with slope above {DENSE_SLOPE_ABOVE} "
           "(O(N²))", slopes[dense] > DENSE_SLOPE_ABOVE, slope=slopes[dense])
     claim(f"urnn and both eurnn styles grow with slope below {NEAR_LINEAR_BELOW} (near-linear: "
-          f"N log N gives 1.14 over N = 512 to 2048) and below the dense recurrence's",
+          f"N log N gives {nlogn:.2f} over N = {fitted.min()} to {fitted.max()}) and below "
+          "the dense recurrence's",
           steepest < NEAR_LINEAR_BELOW and steepest < slopes[dense],
           **{label.split(":")[0]: round(s, 2) for label, s in unitary.items()},
           dense=round(slopes[dense], 2))
@@ -251,7 +256,7 @@ def unitary_cost_figure(out_dir, full=False, seed=0):
     slopes = fitted_slopes(Ns, costs, fit_from)
     fig, ax = pyplot().subplots(figsize=(8, 5))
     plot_cost(ax, Ns, costs, slopes, fit_from, 32)
-    cost_claims(slopes, check)
+    cost_claims(slopes, check, Ns, fit_from)
     return save(fig, out_dir, "unitary_cost_per_step")
 
 
