@@ -1,0 +1,142 @@
+"""The numbers README's zoo rows quote from the figures' runs are read back here from
+figures/claims.json (the book's zoo page has the same rows: tests/test_book.py). When a
+figures run moves them (another CPU, a changed budget), this fails and names the row and
+the text it now supports, instead of the README going on quoting the old run."""
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CLAIMS = json.loads((ROOT / "figures" / "claims.json").read_text())
+README = (ROOT / "README.md").read_text()
+SOLVED, OFF_PLATEAU = 0.692, 0.484      # associative retrieval's criterion and plateau + 0.1
+
+
+def entry(figure, starts):
+    """The one claim (or measurement) of ``figure`` whose statement starts with ``starts``."""
+    found = [c for c in CLAIMS[figure] if c["statement"].startswith(starts)]
+    assert len(found) == 1, f"{figure}: {len(found)} statements start with {starts!r}"
+    return found[0]
+
+
+def rerun(figure, starts):
+    return entry(figure, starts)["robustness"]["numbers"]
+
+
+def per_seed(values, digits=2):
+    return ", ".join(f"{v:.{digits}f}" for v in values)
+
+
+def span(values, fmt=".2f"):
+    return f"{format(min(values), fmt)}–{format(max(values), fmt)}"
+
+
+def row(cell):
+    lines = [line for line in README.splitlines() if line.startswith(f"| {cell} |")]
+    assert len(lines) == 1, f"README has {len(lines)} rows for {cell!r}"
+    return lines[0]
+
+
+def orthogonal():
+    steps = rerun("structural_learning_curves", "adding, T = 100: the 2-layer indrnn gets "
+                  "below half the baseline before the orthogonal")["orthogonal (exp)"][
+        "below_half_baseline_at"]
+    return [f"where it gets there by steps {min(steps):,}–{max(steps):,})"]
+
+
+def eurnn():
+    solved = entry("unitary_copy_task", "copy, T = 50: seeds that end solved")["numbers"]
+    acc = entry("unitary_copy_task", "copy, T = 50: eurnn")["numbers"][
+        "eurnn (tunable, L = 2)"]["final recall accuracy"]
+    eu = solved["eurnn (tunable, L = 2)"]
+    count = "none" if eu == 0 else str(eu)
+    return [f"in {count} of 3 seeds ({span(acc, '.3g')}), the uRNN in {solved['urnn']} of 3"]
+
+
+def fast_weights():
+    """One unsolved seed in each block, and it sits on the plateau."""
+    claim = entry("fast_memory_retrieval", "fast weights solve it")
+    blocks = [(claim["robustness"]["first_seeds"], claim["numbers"]["fast weights"]),
+              (claim["robustness"]["seeds"], claim["robustness"]["numbers"]["fast weights"])]
+    stuck = []
+    for seeds, numbers in blocks:
+        acc = numbers["final accuracy"]
+        unsolved = [(s, a) for s, a in zip(seeds, acc) if a < SOLVED]
+        assert len(unsolved) == 1 and unsolved[0][1] < OFF_PLATEAU, (
+            f"the fast-weights row says one seed a block ends on the plateau: {seeds} {acc}")
+        stuck.append(unsolved[0][0])
+    return ["in 2 of 3 seeds, on seeds 0–2 and on seeds 10–12: seeds "
+            f"{stuck[0]} and {stuck[1]} end the budget on the plateau"]
+
+
+def mlstm():
+    label, key = "lstm (forget bias 1)", "final query accuracy"
+    claim = entry("memories_mqar", "within this budget the lstm")
+    return [f"the lstm under the same budget ends at {span(claim['numbers'][label][key])}",
+            f"({span(claim['robustness']['numbers'][label][key])} at 4x the steps on seeds "
+            "10–12)"]
+
+
+def deltanet():
+    acc = entry("memories_parity", "at 4x the training length")["numbers"][
+        "deltanet, β in (0, 2)"]
+    return [f"keeps {span(acc, '.3g')} at 4x the length"]
+
+
+DIGITS = "within this budget no seed of antisymmetric"
+KEPT = "antisymmetric, lipschitz, cornn and unicornn keep"
+
+
+def ode_cell(label):
+    first = entry("dynamics_permuted_digits", DIGITS)["numbers"][label]
+    return [f"{per_seed(first)}", f"({span(rerun('dynamics_permuted_digits', DIGITS)[label])})"]
+
+
+def kept(label, as_span):
+    fractions = entry("dynamics_gradient_norms", KEPT)["numbers"][label]
+    return span(fractions) if as_span else f"{min(fractions):.2f}"
+
+
+def lmu():
+    acc = entry("dynamics_permuted_digits", "final test accuracy per seed")["numbers"]
+    median = {k: sorted(v)[1] for k, v in acc.items()}
+    assert max(median, key=median.get) == "lmu", median
+    return [f"{per_seed(acc['lmu'])}, the best median of the seven cells (tanh rnn "
+            f"{per_seed(acc['rnn (tanh)'])}; lstm {per_seed(acc['lstm (forget bias 1)'])})"]
+
+
+def cornn():
+    energy = entry("dynamics_gradient_norms", "coRNN's energy")["numbers"][
+        "largest_E_over_bound_after_step_0"]["the authors' init"]
+    radius = entry("dynamics_spectra", "smallest and largest")["numbers"]["cornn"]
+    return ode_cell("cornn") + [
+        f"Its gradient keeps {kept('cornn', True)} of its size over 1,000 steps",
+        f"\\|λ\\| from {radius[0]:.2f} to {radius[1]:g}", f"E_t/bound up to {energy:.2f}"]
+
+
+ROWS = {
+    "orthogonal RNN": orthogonal,
+    "EURNN": eurnn,
+    "Fast-Weights RNN": fast_weights,
+    "mLSTM": mlstm,
+    "DeltaNet": deltanet,
+    "AntisymmetricRNN": lambda: ode_cell("antisymmetric") + [
+        f"{kept('antisymmetric', False)} of the gradient at the loss reaches step 1"],
+    "Lipschitz RNN": lambda: ode_cell("lipschitz") + [
+        f"{kept('lipschitz', False)} of the gradient reaches step 1"],
+    "coRNN": cornn,
+    "UnICORNN": lambda: ode_cell("unicornn") + [
+        f"{kept('unicornn', True)} of the gradient reaches step 1"],
+    "LMU": lmu,
+}
+
+
+@pytest.mark.parametrize("cell", ROWS)
+def test_readme_row_quotes_the_recorded_numbers(cell):
+    text = row(cell)
+    missing = [fragment for fragment in ROWS[cell]() if fragment not in text]
+    assert not missing, (f"README's {cell} row no longer quotes figures/claims.json; the "
+                         f"record supports: {missing}")
