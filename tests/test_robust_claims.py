@@ -10,6 +10,7 @@ import pytest
 from rnnzoo import experiments as ex
 from rnnzoo.core.validation import ArgumentTypeError
 from rnnzoo.teaching import figures
+from rnnzoo.teaching.figures import claims_file
 from rnnzoo.teaching.experiments.robust import default_numbers
 
 TINY = ex.Budget(steps=8, hidden=4, eval_every=4, eval_size=16, batch_size=8)
@@ -283,6 +284,35 @@ def test_figures_robust_runs_the_rerun_records_it_and_fails_on_a_fragile_claim(
     # the re-run went through the command's shared comparisons: the first block (0-2,
     # 8 steps) and the second (10-12, 32 steps)
     assert sorted(key[-1] for key in core._COMPARISONS) == [(0, 1, 2), (10, 11, 12)]
+
+
+def test_a_plain_figures_run_says_how_many_recorded_verdicts_it_carried_over(
+        tmp_path, monkeypatch, capsys):
+    """The per-claim lines a plain run prints say "not requested" (they come before the
+    merge); the command's last line says how many re-runs took a recorded verdict."""
+    from rnnzoo.__main__ import main
+    from rnnzoo.teaching.figures import core
+    steps_at_most_32 = lambda r: all(h.eval_steps[-1] <= 32 for h in r.histories["rnn (tanh)"])
+    monkeypatch.setitem(figures.FIGURES, "tiny", tiny_figure(steps_at_most_32))
+    monkeypatch.setattr(core, "_COMPARISONS", {})
+    assert main(["figures", "tiny", "--out", str(tmp_path), "--quiet"]) == 0
+    assert "carried over" not in capsys.readouterr().out          # nothing recorded yet
+    assert main(["figures", "tiny", "--out", str(tmp_path), "--quiet", "--robust"]) == 0
+    capsys.readouterr()
+    assert main(["figures", "tiny", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "ROBUSTNESS SKIPPED" in out
+    assert "claims.md: 1 re-run verdict(s) carried over from an earlier --robust run" in out
+    assert "could not be carried over" not in out
+
+
+def test_carried_over_counts_reads_the_figures_named():
+    ran = {"robustness": {**RUN, "carried_over": True}}
+    not_carried = {"robustness": {"skipped": True, "reason": claims_file.NOT_CARRIED + "why"}}
+    never = {"robustness": {"skipped": True, "reason": "not requested"}}
+    data = {"a": [ran, not_carried, never, {"measured": True}], "b": [ran, ran]}
+    assert claims_file.carried_over_counts(data, ["a"]) == (1, 1)
+    assert claims_file.carried_over_counts(data, ["a", "b", "c"]) == (3, 1)
 
 
 def test_figures_seed_and_robust_are_documented(capsys):

@@ -4,6 +4,7 @@ on their data, or (with ``--robust``) a negative claim does not survive 4x the s
 second block of seeds."""
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -46,6 +47,8 @@ def run(args):
     for p in paths:
         print(p)
     claims = [c for entries in CLAIMS.values() for c in entries]
+    if not args.robust:
+        _say_what_was_carried_over(args)
     if args.robust:
         rerun = sum(getattr(c, "robust_passed", None) is not None for c in claims)
         print(f"--robust: {rerun} claim(s) re-run at a larger budget on new seeds; "
@@ -60,3 +63,20 @@ def run(args):
               "budget on new seeds): reword them to what does; see claims.md",
               file=sys.stderr)
     return 1 if failed or fragile else 0
+
+
+def _say_what_was_carried_over(args):
+    """The lines printed while the figures ran say "ROBUSTNESS SKIPPED ... not requested"
+    for every re-run: they were printed before claims.json was merged. Say how many of
+    those took the verdict of an earlier --robust run, and how many could not."""
+    from ..teaching.figures import FIGURES
+    from ..teaching.figures.claims_file import carried_over_counts, claims_path
+    path = claims_path(args.out, args.full)
+    data = json.loads(path.read_text())
+    carried, not_carried = carried_over_counts(data, args.names or list(FIGURES))
+    if carried or not_carried:
+        print(f"{path.with_suffix('.md')}: {carried} re-run verdict(s) carried over from an "
+              f"earlier --robust run (this run's numbers at the first budget are the ones "
+              f"it extended)" + (f"; {not_carried} could not be carried over, and "
+                                 f"{path.with_suffix('.md').name} says why" if not_carried
+                                 else ""))

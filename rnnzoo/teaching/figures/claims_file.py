@@ -53,8 +53,20 @@ def _carry_over(entries, previous):
         else:
             e["robustness"] = {**old["robustness"], "carried_over": True}
             continue
-        e["robustness"] = {**r, "reason": f"the recorded verdict was not carried over: {why}; "
-                                          "python -m rnnzoo figures --robust re-runs it"}
+        e["robustness"] = {**r, "reason": f"{NOT_CARRIED}{why}; python -m rnnzoo figures "
+                                          "--robust re-runs it"}
+
+
+NOT_CARRIED = "the recorded verdict was not carried over: "
+
+
+def carried_over_counts(data, names) -> tuple:
+    """(carried over, not carried over): how many robustness entries of the figures
+    ``names`` in ``data`` (a claims.json's content) took an earlier ``--robust`` verdict,
+    and how many had one that :func:`write_claims` could not carry over."""
+    entries = [c["robustness"] for n in names for c in data.get(n, []) if c.get("robustness")]
+    return (sum(bool(r.get("carried_over")) for r in entries),
+            sum(r.get("reason", "").startswith(NOT_CARRIED) for r in entries))
 
 
 def render_claims(data, full=False) -> str:
