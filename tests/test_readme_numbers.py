@@ -140,3 +140,47 @@ def test_readme_row_quotes_the_recorded_numbers(cell):
     missing = [fragment for fragment in ROWS[cell]() if fragment not in text]
     assert not missing, (f"README's {cell} row no longer quotes figures/claims.json; the "
                          f"record supports: {missing}")
+
+
+# ------------------------------------------------------------------ speed
+# The speeds the rows quote come from one run of `python -m rnnzoo bench --scan`,
+# recorded in figures/speed/scan.json (scan.md is its rendering).
+SCAN = json.loads((ROOT / "figures" / "speed" / "scan.json").read_text())["tables"]
+
+
+def faster_than(table, cell, than="gru", digits=1):
+    ms = SCAN[table]["ms"]
+    return f"{ms[than] / ms[cell]:.{digits}f}x"
+
+
+def ms_vs_gru(cell):
+    ms = SCAN["dynamics"]["ms"]
+    return f"{ms[cell]:.0f} ms vs gru's {ms['gru']:.0f} ms"
+
+
+SPEED_ROWS = {
+    "minGRU, minLSTM": lambda: [f"mingru {faster_than('cells', 'mingru')} faster than our gru, "
+                                f"minlstm {faster_than('cells', 'minlstm', 'lstm')} faster "
+                                "than our lstm"],
+    "sLSTM": lambda: [f"{faster_than('memories', 'slstm', digits=2)} gru's speed"],
+    "AntisymmetricRNN": lambda: [f"{faster_than('dynamics', 'antisymmetric')} faster than gru"],
+    "Lipschitz RNN": lambda: [f"{faster_than('dynamics', 'lipschitz')} faster than gru"],
+    "coRNN": lambda: [f"{faster_than('dynamics', 'cornn')} faster than gru"],
+    "UnICORNN": lambda: [ms_vs_gru("unicornn")],
+    "LMU": lambda: [ms_vs_gru("lmu")],
+}
+
+
+@pytest.mark.parametrize("cell", SPEED_ROWS)
+def test_readme_row_quotes_the_recorded_speed(cell):
+    text = row(cell)
+    missing = [fragment for fragment in SPEED_ROWS[cell]() if fragment not in text]
+    assert not missing, (f"README's {cell} row no longer quotes figures/speed/scan.json; "
+                         f"the record supports: {missing}")
+    assert "figures/speed/scan.md" in text, f"README's {cell} row does not name its record"
+
+
+def test_the_committed_scan_md_is_the_rendering_of_scan_json():
+    from rnnzoo.benchmark.scan import TABLE_ORDER, report
+    assert list(SCAN) == [t for t in TABLE_ORDER if t in SCAN] and set(SCAN) == set(TABLE_ORDER)
+    assert (ROOT / "figures" / "speed" / "scan.md").read_text() == report(SCAN)

@@ -1,71 +1,68 @@
 """How fast is each form of the linear scan, and the cells built on it?
 
-    python -m rnnzoo.benchmark.scan            # the scan's forms, then the cells
-    python -m rnnzoo.benchmark.scan --forms    # only the forms
-    python -m rnnzoo.benchmark.scan --cells    # only mingru/minlstm against gru/lstm
-    python -m rnnzoo.benchmark.scan --revival  # only the revival cells (lru, s4d, s6) against gru
-    python -m rnnzoo.benchmark.scan --memories # slstm, mlstm, deltanet, gated_deltanet
-    python -m rnnzoo.benchmark.scan --dynamics # antisymmetric, lipschitz, cornn, unicornn, lmu
+    python -m rnnzoo bench --scan              # every table; writes figures/speed/scan.md
+    python -m rnnzoo bench --scan cells dynamics   # these tables (the others are kept)
+    python -m rnnzoo.benchmark.scan --dynamics # print one table, write nothing
 
-Forms: forward + backward of :func:`rnnzoo.core.scan.linear_scan` in each mode, at
-T = 256, 1024, 4096, B = 16, H = 128, a per step (T, B, H), positive inputs (so the
-log form applies), float32 and float64. Cells: forward + backward of mingru, minlstm,
-gru and lstm at T = 1024, B = 16, D = H = 128, float32. Everything in one process with
-one BLAS thread (threadpoolctl), best of ``--repeat`` with the contenders taking turns
-(:func:`.timing.time_interleaved`), so a change in the machine's load hits them alike;
-the cells count this process's CPU time (``clock="cpu"``), not wall time.
-Compare ratios within one run, not seconds across runs. Not a test: nothing here asserts
-a speed.
+Tables (:data:`TABLE_ORDER`):
 
-One run on a 2-core machine shared with other work (numpy 2.4, load average about 2.7),
-ms: mingru 306 (its GEMMs alone 203), minlstm 450 (252), gru 714 (533), lstm 1094 (822):
-mingru 2.3x faster than gru, minlstm 2.4x faster than lstm (an earlier run of the same
-code: 2.5x and 2.7x). Not the 5x the issue hoped for, and 5x cannot come from dropping the
-recurrent product alone at D = H: the minimal cells keep three whole-sequence GEMMs
-(projection, dW, dx; 3.2 GFLOP for mingru, 4.8 for minlstm) against gru's 9.7 and
-lstm's 12.9, so even with free elementwise work the bound is gru / mingru-GEMMs = 3.5x
-and lstm / minlstm-GEMMs = 4.3x here.
+- ``forms``: forward + backward of :func:`rnnzoo.core.scan.linear_scan` in each mode,
+  at T = 256, 1024, 4096, B = 16, H = 128, a per step (T, B, H), positive inputs (so the
+  log form applies), float32 and float64, wall time.
+- ``cells``: mingru, minlstm, gru and lstm; ``revival``: lru, s4d (both modes) and s6
+  against gru; ``memories``: slstm, mlstm, deltanet and gated_deltanet (4 heads) against
+  lstm and gru; ``dynamics``: antisymmetric, lipschitz, cornn, unicornn and lmu against
+  rnn and gru. Forward + backward at T = 1024, B = 16, D = H = 128, float32, defaults,
+  each beside its own matrix products alone (:mod:`.gemms`), CPU time.
+- ``scaling``: the matrix memories with each of T, B, heads and d doubled alone.
 
-``--revival``: lru, s4d (both modes) and s6 at their defaults against gru, CPU time.
-S6: two runs minutes apart on the same machine (load average about 5, other programs
-streaming memory), ms:
-lru 595 / 553 (GEMMs 433 / 401), s6 1867 / 819 (GEMMs 114 / 93), gru 736 / 718 (549 /
-531). s6's matrix products are the smallest of the three; its cost is elementwise work
-on (T, B, H, N) = 33.5 M numbers a tensor (Ā, the write, the states, the reverse scan,
-dL/d(Δ A)), memory-bound, so it moves most with the machine's load: 1.1x to 2.5x gru
-here. (Mamba's CUDA kernel keeps those tensors in on-chip memory; NumPy cannot.)
+Each table is one run in one process with one BLAS thread (threadpoolctl), best of
+``--repeat`` with the contenders taking turns (:func:`.timing.time_interleaved`), so a
+change in the machine's load hits them alike. Compare ratios within a table, not
+milliseconds across tables, runs or machines. Not a test: nothing here asserts a speed.
+The committed run is ``figures/speed/scan.md`` (its numbers, ``scan.json``), and the
+README's speed sentences are read back from it (tests/test_readme_numbers.py).
 
-S4D, measured with the cells (``--repeat 3``, CPU time, load average about 4), ms:
-mingru 316, minlstm 482, lru 510, s4d 986 (convolution mode, its GEMMs alone 39),
-s4d recurrent 5434, gru 781, lstm 1143. S4D's state is H N = 4096 complex numbers per
-sequence against the LRU's 128, so its recurrent mode streams (T, B, H, N) arrays of
-0.5 GB through about fifteen elementwise passes; the convolution mode stores none (FFTs
-of (H, B, 2T) and batched GEMMs), and what remains in T steps is the reverse recurrence
-for ``grads.dh_norm`` (‖dL/dx_t‖ over B H N numbers per step: 0.26 s, timed apart).
+What the tables cannot show by themselves:
 
-``--memories`` and ``--dynamics`` (one run, load average 1.6 to 3 from other programs,
-CPU time, ms, cell / gru): slstm 980 (1.83x), mlstm 4 heads 1026 (1.92x), deltanet 4
-heads 1105 (2.07x), gated_deltanet 4 heads 920 (1.72x), lstm 787 (1.47x), gru 535;
-antisymmetric 185 (0.37x), lipschitz 239 (0.47x), cornn 272 (0.54x), unicornn 209
-(0.41x), lmu 233 (0.46x), rnn 174 (0.34x), gru 507. The matrix memories' GEMMs are
-gru's (about 340 ms); the rest is their per-step (B, heads, d, d) work, O(T B H d) with
-d = H / heads, and at one head (d = 128) it is 2 to 4 times more (their docstrings). The
-dynamical-systems cells are an Elman step plus elementwise terms (unicornn not even the
-H x H product), so they cost about what the rnn does.
-
-The matrix memories' cost in T, B, H and d (``--memories``'s second table; each size
-doubled alone from T = 256, B = 8, heads = 2, d = 32, D = 64, H = heads d, quiet machine,
-time / base): mlstm 2.01x (T), 1.62x (B), 1.64x (heads), 2.29x (d); deltanet 2.08x,
-1.66x, 1.73x, 2.67x; gated_deltanet 2.05x, 1.67x, 1.66x, 2.50x. Linear in T, as the
-recurrent forms are meant to be (mlstm's O(T²) parallel form is an option, never the
-default); B and heads cost less than 2x and d less than the 4x that O(T B H d) predicts
-because at these sizes a step's fixed NumPy overhead is still a large part of it.
+- **minGRU and minLSTM are not 5x faster** than gru and lstm at D = H: besides the scan
+  they keep three whole-sequence GEMMs (projection, dW, dx; 3.2 GFLOP for mingru, 4.8
+  for minlstm, against gru's 9.7 and lstm's 12.9), and their elementwise work (the
+  gates, the scan forward and backward) takes about as long again (compare the ms and
+  GEMMs ms columns). gru's time over mingru's GEMMs alone is the most that removing all
+  of that elementwise work could buy.
+- **s6's matrix products are the smallest** of the revival cells; its cost is
+  elementwise work on (T, B, H, N) = 33.5 M numbers a tensor (Ā, the write, the states,
+  the reverse scan, dL/d(Δ A)), memory-bound, so it moves most with the machine's load
+  (two runs minutes apart on a busy machine once gave 1.1x and 2.5x gru). Mamba's CUDA
+  kernel keeps those tensors in on-chip memory; NumPy cannot.
+- **s4d's two modes**: its state is H N = 4096 complex numbers per sequence against the
+  LRU's 128, so its recurrent mode streams (T, B, H, N) arrays of 0.5 GB through about
+  fifteen elementwise passes; the convolution mode stores none (FFTs of (H, B, 2T) and
+  batched GEMMs), and what remains in T steps is the reverse recurrence for
+  ``grads.dh_norm`` (‖dL/dx_t‖ over B H N numbers per step).
+- **The matrix memories'** GEMMs are about gru's; the rest is their per-step
+  (B, heads, d, d) work, O(T B H d) with d = H / heads, and at one head (d = 128) it is
+  2 to 4 times more (their docstrings). deltanet keeps S_0..S_T (268 MB here) and
+  gated_deltanet the same: part of their CPU time is the kernel's, mapping fresh memory
+  for each call, and that part moves with what ran before in the process (deltanet
+  measured 470 ms beside gated_deltanet alone and twice that after the whole table's
+  other cells, on the same machine within minutes; ``resource.getrusage`` put the
+  difference in system time).
+- **Their cost in T, B, heads and d** (``scaling``) is linear in T, as the recurrent
+  forms are meant to be (mlstm's O(T²) parallel form is an option, never the default);
+  B and heads cost less than 2x and d less than the 4x that O(T B H d) predicts because
+  at these sizes a step's fixed NumPy overhead is still a large part of it.
+- **The dynamical-systems cells** are an Elman step plus elementwise terms (unicornn not
+  even the H x H product), so they cost about what the rnn does, far less than the gru.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
+import time
 
 import numpy as np
 
@@ -131,47 +128,6 @@ def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0,
     return {n: best[n] for n in cells}, {n: best[f"{n} GEMMs"] for n in cells}
 
 
-def print_forms_table(repeat=5):
-    """The forms' table, a row as soon as it is measured."""
-    print(f"forward + backward, B = {SCAN_B}, H = {SCAN_H}, a (T, B, H):\n\n| dtype | T | "
-          + " | ".join(f"{m} ms" for m in SCAN_FORMS) + " | doubling / loop | log / loop |\n"
-          + "|---" * (4 + len(SCAN_FORMS)) + "|", flush=True)
-    for dtype in ("float32", "float64"):
-        for T in SCAN_T:
-            best = time_forms(T, dtype, repeat)
-            ms = " | ".join(f"{1e3 * best[m]:.1f}" for m in SCAN_FORMS)
-            print(f"| {dtype} | {T} | {ms} | {best['doubling'] / best['loop']:.1f}x | "
-                  f"{best['log'] / best['loop']:.1f}x |", flush=True)
-
-
-def cells_table(repeat=5):
-    best, gemm = time_cells(repeat=repeat, clock="cpu")
-    T, B, H = CELL_SHAPE
-    lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32 (GEMMs: the cell's "
-             f"matrix products alone):", "",
-             "| cell | ms | GEMMs ms | gru / cell | lstm / cell |",
-             "|---|---|---|---|---|"]
-    for name in CELLS:
-        lines.append(f"| {name} | {1e3 * best[name]:.1f} | {1e3 * gemm[name]:.1f} | "
-                     f"{best['gru'] / best[name]:.1f}x | {best['lstm'] / best[name]:.1f}x |")
-    return "\n".join(lines)
-
-
-def revival_table(repeat=5, cells=REVIVAL):
-    """``cells`` (default: lru, s4d in both modes and s6 at their defaults: N = H for lru,
-    32 complex modes for s4d, N = 16 for s6; or :data:`MEMORIES`, :data:`DYNAMICS`)
-    against gru, one run, in CPU time (the caller holds BLAS to one thread)."""
-    best, gemm = time_cells(cells, repeat=repeat, clock="cpu")
-    T, B, H = CELL_SHAPE
-    lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32, defaults, CPU "
-             f"time:", "",
-             "| cell | ms | GEMMs ms | cell / gru |", "|---|---|---|---|"]
-    for name in cells:
-        lines.append(f"| {name} | {1e3 * best[name]:.1f} | {1e3 * gemm[name]:.1f} | "
-                     f"{best[name] / best['gru']:.2f}x |")
-    return "\n".join(lines)
-
-
 # the matrix memories' cost in T, B, heads and d (H = heads d; D fixed, so the input
 # projections grow with H only linearly): from this base, each doubled alone
 SCALING_CELLS = ("mlstm", "deltanet", "gated_deltanet")
@@ -195,19 +151,124 @@ def time_scaling(cells=SCALING_CELLS, base=SCALING_BASE, repeat=3, seed=0):
     return time_interleaved(runs, repeats=repeat, clock="cpu")
 
 
-def scaling_table(repeat=3):
-    best = time_scaling(repeat=repeat)
-    base = ", ".join(f"{k} = {v}" for k, v in SCALING_BASE.items())
-    lines = [f"the matrix memories' cost: time with one size doubled / time at {base} "
-             f"(D = {SCALING_D}, float32, CPU time); O(T B H d) predicts "
-             + ", ".join(f"{k} {v}x" for k, v in SCALING_PREDICTED.items()) + ":", "",
-             "| cell | base ms | " + " | ".join(f"2 {k}" for k in SCALING_BASE) + " |",
-             "|---" * (2 + len(SCALING_BASE)) + "|"]
-    for name in SCALING_CELLS:
-        b = best[(name, "base")]
-        lines.append(f"| {name} | {1e3 * b:.1f} | " + " | ".join(
-            f"{best[(name, k)] / b:.2f}x" for k in SCALING_BASE) + " |")
+# every table this module measures, in the order the report shows them
+TABLE_ORDER = ("forms", "cells", *TABLES, "scaling")
+
+
+def measure(table, repeat=5) -> dict:
+    """One table's numbers, measured in one run (the contenders taking turns, so their
+    ratios are comparable; the caller holds BLAS to one thread): ``{"clock", "ms"}``, plus
+    ``"gemm_ms"`` for the tables of cells. ``ms`` is {dtype: {T: {form: ms}}} for
+    "forms", {cell: {size doubled: ms}} for "scaling", else {cell: ms}."""
+    if table == "forms":
+        return {"clock": "wall", "ms": {
+            dtype: {str(T): {m: 1e3 * s for m, s in time_forms(T, dtype, repeat).items()}
+                    for T in SCAN_T} for dtype in ("float32", "float64")}}
+    if table == "scaling":
+        best = time_scaling(repeat=repeat)
+        return {"clock": "cpu", "ms": {c: {w: 1e3 * best[(c, w)] for w in ("base", *SCALING_BASE)}
+                                       for c in SCALING_CELLS}}
+    if table != "cells" and table not in TABLES:
+        raise ValueError(f"measure: table must be one of {', '.join(TABLE_ORDER)}; got "
+                         f"{table!r}")
+    best, gemm = time_cells(CELLS if table == "cells" else TABLES[table], repeat=repeat,
+                            clock="cpu")
+    return {"clock": "cpu", "ms": {n: 1e3 * s for n, s in best.items()},
+            "gemm_ms": {n: 1e3 * s for n, s in gemm.items()}}
+
+
+def render(table, data) -> str:
+    """``data`` (what :func:`measure` returned for ``table``) as a markdown table under
+    its caption."""
+    ms = data["ms"]
+    if table == "forms":
+        lines = [f"forward + backward of the scan alone, B = {SCAN_B}, H = {SCAN_H}, a (T, B, "
+                 f"H), {data['clock']} time:", "",
+                 "| dtype | T | " + " | ".join(f"{m} ms" for m in SCAN_FORMS)
+                 + " | doubling / loop | log / loop |", "|---" * (4 + len(SCAN_FORMS)) + "|"]
+        for dtype, by_T in ms.items():
+            for T, best in by_T.items():
+                lines.append(f"| {dtype} | {T} | "
+                             + " | ".join(f"{best[m]:.1f}" for m in SCAN_FORMS)
+                             + f" | {best['doubling'] / best['loop']:.1f}x | "
+                             f"{best['log'] / best['loop']:.1f}x |")
+        return "\n".join(lines)
+    if table == "scaling":
+        base = ", ".join(f"{k} = {v}" for k, v in SCALING_BASE.items())
+        lines = [f"the matrix memories' cost: time with one size doubled / time at {base} "
+                 f"(D = {SCALING_D}, float32, CPU time); O(T B H d) predicts "
+                 + ", ".join(f"{k} {v}x" for k, v in SCALING_PREDICTED.items()) + ":", "",
+                 "| cell | base ms | " + " | ".join(f"2 {k}" for k in SCALING_BASE) + " |",
+                 "|---" * (2 + len(SCALING_BASE)) + "|"]
+        for name, by in ms.items():
+            lines.append(f"| {name} | {by['base']:.1f} | " + " | ".join(
+                f"{by[k] / by['base']:.2f}x" for k in SCALING_BASE) + " |")
+        return "\n".join(lines)
+    T, B, H = CELL_SHAPE
+    gemm = data["gemm_ms"]
+    lines = [f"forward + backward, T = {T}, B = {B}, D = H = {H}, float32, defaults, "
+             f"{data['clock']} time (GEMMs: the cell's matrix products alone):", ""]
+    if table == "cells":
+        lines += ["| cell | ms | GEMMs ms | gru / cell | lstm / cell |", "|---|---|---|---|---|"]
+        lines += [f"| {n} | {ms[n]:.1f} | {gemm[n]:.1f} | {ms['gru'] / ms[n]:.1f}x | "
+                  f"{ms['lstm'] / ms[n]:.1f}x |" for n in ms]
+    else:
+        lines += ["| cell | ms | GEMMs ms | cell / gru | gru / cell |", "|---|---|---|---|---|"]
+        lines += [f"| {n} | {ms[n]:.1f} | {gemm[n]:.1f} | {ms[n] / ms['gru']:.2f}x | "
+                  f"{ms['gru'] / ms[n]:.2f}x |" for n in ms]
     return "\n".join(lines)
+
+
+def header(repeat) -> str:
+    """What a table was measured with and on: the library, the threads, the machine and
+    its load at the start, the day."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"numpy {np.__version__}, {blas_threads()} BLAS thread(s), best of {repeat}; "
+            f"{cpu_name()}, {os.cpu_count()} CPUs, load average {load:.1f} at the start; "
+            f"{time.strftime('%Y-%m-%d', time.gmtime())}")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what :mod:`platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def report(tables) -> str:
+    """The markdown of ``tables`` ({table: {"header", "seconds", "clock", "ms", ...}}, as
+    scan.json holds them) in :data:`TABLE_ORDER`, each under its own header."""
+    parts = ["# The scan and the cells built on it", "",
+             "Written by `python -m rnnzoo bench --scan` (one table: `python -m rnnzoo bench "
+             "--scan TABLE`); do not edit. Each table is one run, its contenders taking turns "
+             "in one process with one BLAS thread: compare ratios within a table, not "
+             "milliseconds across tables or machines.", ""]
+    for name in TABLE_ORDER:
+        if name in tables:
+            t = tables[name]
+            parts += [f"## {name}", "", f"{t['header']}; {t['seconds']:.0f} s", "",
+                      render(name, t), ""]
+    return "\n".join(parts)
+
+
+def measure_tables(names, repeat=5, progress=print) -> dict:
+    """{table: its numbers with "header" and "seconds"} for each of ``names``, one after
+    the other, BLAS held to one thread; ``progress`` gets each table's markdown when it
+    is done."""
+    from threadpoolctl import threadpool_limits
+    out = {}
+    with threadpool_limits(1):                       # one BLAS thread (the cells' GEMMs)
+        for name in names:
+            start, head = time.perf_counter(), header(repeat)
+            data = measure(name, repeat)
+            out[name] = {"header": head, "seconds": time.perf_counter() - start, **data}
+            progress(f"{name}: {head}\n\n{render(name, data)}\n")
+    return out
 
 
 def main(argv=None):
@@ -217,35 +278,19 @@ def main(argv=None):
     p.add_argument("--cells", action="store_true", help="only the cells")
     p.add_argument("--revival", action="store_true", help="only lru, s4d and s6 against gru")
     p.add_argument("--memories", action="store_true",
-                   help="only slstm, mlstm, deltanet, gated_deltanet against lstm and gru")
+                   help="only slstm, mlstm, deltanet, gated_deltanet against lstm and gru, "
+                        "and their cost in T, B, heads and d")
     p.add_argument("--dynamics", action="store_true", help="only antisymmetric, lipschitz, "
                    "cornn, unicornn and lmu against rnn and gru")
     p.add_argument("--repeat", type=int, default=5, help="best of this many (default 5)")
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error(f"--repeat must be >= 1; got {args.repeat}")
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):                       # one BLAS thread (the cells' GEMMs)
-        _measure(args)
+    chosen = [t for t in ("forms", "cells", *TABLES) if getattr(args, t)]
+    if args.memories:
+        chosen.append("scaling")
+    measure_tables(chosen or TABLE_ORDER, args.repeat)
     return 0
-
-
-def _measure(args):
-    both = not (args.forms or args.cells or any(getattr(args, t) for t in TABLES))
-    print(f"numpy {np.__version__}, {blas_threads()} BLAS thread, best of {args.repeat}, "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    if args.forms or both:
-        print_forms_table(args.repeat)
-        print()
-    if args.cells or both:
-        print(cells_table(args.repeat))
-    for table, cells in TABLES.items():
-        if getattr(args, table) or both:
-            print()
-            print(revival_table(args.repeat, cells))
-    if args.memories or both:
-        print()
-        print(scaling_table(args.repeat))
 
 
 if __name__ == "__main__":

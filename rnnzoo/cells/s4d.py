@@ -87,9 +87,9 @@ class S4D(RecurrentCell):
     state_size : N, complex modes per channel, an int >= 1 (default 32)
     dt_min, dt_max : the range of the initial Δ, 0 < dt_min <= dt_max (0.001, 0.1)
     mode : "convolution" (default: as the authors train it; it stores no (T, B, H, N)
-        array, and forward + backward took 1.0 s against the recurrent mode's 5.4 s at
-        T = 1024, B = 16, D = H = 128, N = 32, float32, one thread:
-        ``python -m rnnzoo.benchmark.scan --revival``) or "recurrent"
+        array, and its forward + backward at T = 1024, B = 16, D = H = 128, N = 32,
+        float32, one thread is several times faster than the recurrent mode's: the
+        ``revival`` table of ``figures/speed/scan.md``) or "recurrent"
     scan : the recurrent mode's scan form, "auto" (default), "loop" or "doubling"
     input_projection : "auto" (default: "none" when K = H, else "dense"), "none" (v = u,
         needs K = H: the paper's layer) or "dense" (v = W_in u, no bias)

@@ -15,6 +15,7 @@ import numpy as np
 from .. import benchmark
 from ..benchmark.fair import SHAPES, fair_benchmark, torch_installed
 from ..benchmark.report import MODE_NAMES, bar_chart, markdown_table, summary_table
+from ..benchmark.scan import TABLE_ORDER as SCAN_TABLES
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
 from ..core.validation import describe
@@ -79,7 +80,14 @@ def main(argv=None):
                    "writes bench_gpu.md and bench_gpu.json")
     p.add_argument("--scaling", action="store_true",
                    help="instead: cost against T (every cell) and against H")
+    p.add_argument("--scan", nargs="*", default=None, metavar="TABLE",
+                   help="instead: the linear scan's forms and the cells against gru and lstm "
+                   "at T/B/H = 1024/16/128, one process, one BLAS thread (rnnzoo.benchmark."
+                   "scan); tables: " + ", ".join(SCAN_TABLES) + " (default: all); writes "
+                   "scan.md and scan.json, replacing only the tables measured")
     args = p.parse_args(argv)
+    if args.scan is not None:
+        return _scan(args, p)
     cells = available() if args.cells is None else \
         [c.strip() for c in args.cells.split(",") if c.strip()]
     unknown = [c for c in cells if c not in available()]
@@ -117,6 +125,8 @@ def main(argv=None):
 
 def _files(args) -> tuple:
     """The files this command line writes in --out."""
+    if args.scan is not None:
+        return ("scan.md", "scan.json")
     if args.backend == "cupy":
         return ("bench_gpu.md", "bench_gpu.json")
     return ("bench_scaling.png",) if args.scaling else ("bench.md", "bench.json", "bench.png")
@@ -282,3 +292,47 @@ def _gpu(args, cells, parser):
                                  "cupy", header, footer, table, rows)
         print(f"wrote {out / 'bench_gpu.md'} and bench_gpu.json")
     return _save(args, write, {"header": header, "footer": footer, "rows": rows})
+
+
+def _scan(args, parser):
+    """--scan: measure the tables named (default: all), print each when done, and write
+    them into scan.json and scan.md in --out beside the tables of earlier runs."""
+    from ..benchmark.scan import measure_tables, report
+    unknown = [t for t in args.scan if t not in SCAN_TABLES]
+    if unknown:
+        parser.error(f"--scan: unknown table(s) {unknown}; available: {', '.join(SCAN_TABLES)}")
+    # its sizes, dtype, clock and threads are the tables' own: an option that would
+    # change them is refused, not ignored
+    ignored = [flag for flag, given in (
+        ("--cells", args.cells is not None), ("--shapes", args.shapes != list(SHAPES)),
+        ("--modes", args.modes != list(MODES)), ("--pairs", args.pairs != 3),
+        ("--threads", args.threads is not None), ("--clock", args.clock != "wall"),
+        ("--dtype", args.dtype != "float32"), ("--from-json", args.from_json is not None),
+        ("--backend", args.backend != "numpy"), ("--scaling", args.scaling)) if given]
+    if ignored:
+        parser.error(f"--scan times its own cells and sizes, float32, with one BLAS thread; "
+                     f"it does not take {', '.join(ignored)}")
+    path = Path(args.out) / "scan.json"
+    earlier = {}
+    if not args.no_files:
+        check_writable_folder(parser, "--out", args.out, _files(args))
+        if path.exists():                # read before measuring: a bad file fails now
+            try:
+                earlier = json.loads(path.read_text())["tables"]
+                report(earlier)
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                parser.error(f"--out {args.out}: {path} is not a scan.json this command "
+                             f"wrote ({type(e).__name__}: {e}); move it away or choose "
+                             "another --out")
+    tables = measure_tables(list(dict.fromkeys(args.scan)) or SCAN_TABLES, args.repeat)
+    if args.no_files:
+        return 0
+
+    def write():
+        both = {**earlier, **tables}       # in the report's order; another version's last
+        merged = {**{n: both[n] for n in SCAN_TABLES if n in both}, **both}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"tables": merged}, indent=1) + "\n")
+        path.with_suffix(".md").write_text(report(merged))
+        print(f"wrote {path} and {path.with_suffix('.md')}")
+    return _save(args, write, {"tables": tables})

@@ -46,27 +46,17 @@ Forms (``mode``)
     2T small kernels forward and 2T backward, doubling about 4 ceil(log2 T), so at
     T = 1024 some 40 launches replace 2048 and the extra O(log T) work is cheap on a GPU.
 
-Measured (``python -m rnnzoo.benchmark.scan --forms``): forward + backward, B = 16,
-H = 128, a (T, B, H), one thread, best of 5 with the forms taking turns, numpy 2.4 on a
-2-core machine shared with other work (load average about 3), ms:
+Measured: the ``forms`` table of ``figures/speed/scan.md`` (``python -m rnnzoo bench
+--scan forms``: forward + backward, B = 16, H = 128, a (T, B, H), T = 256 to 4096, float32
+and float64, one thread, the forms taking turns; tests/test_bench_scan.py checks that the
+committed run supports :data:`AUTO`'s choice).
 
-=======  ====  =====  ========  ======  ===============  ==========
-dtype    T     loop   doubling  log     doubling / loop  log / loop
-=======  ====  =====  ========  ======  ===============  ==========
-float32  256   14.4   39.2      298.7   2.7x             20.7x
-float32  1024  21.4   139.9     726.8   6.5x             33.9x
-float32  4096  130.4  1187.5    5842.7  9.1x             44.8x
-float64  256   8.2    66.8      268.8   8.1x             32.7x
-float64  1024  38.9   364.7     1590.0  9.4x             40.9x
-float64  4096  226.8  2660.1    9527.8  11.7x            42.0x
-=======  ====  =====  ========  ======  ===============  ==========
-
-On the CPU the loop wins everywhere, by more as T grows: its 4T small operations on
+On the CPU the loop wins at every T and dtype: its 4T small operations on
 (B, H) = 2048 numbers cost microseconds each, while every doubling pass streams whole
 (T, B, H) arrays through memory (log2 T times the work), and the log form pays for
 log, exp and NumPy's slow ``logaddexp.accumulate`` (three scans of it: one forward,
-two backward). (The float32 rows are not all faster than float64's: the machine's
-load moved during the run; the ratios within a row are what counts.)
+two backward). The ratios within a row are what counts: the machine's load moves its
+milliseconds.
 
 Backward
 --------
