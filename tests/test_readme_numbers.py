@@ -1,5 +1,6 @@
 """The numbers README's zoo rows quote from the figures' runs are read back here from
-figures/claims.json (the book's zoo page has the same rows: tests/test_book.py). When a
+figures/claims.json, and their speeds from figures/speed/scan.json (the book's zoo page
+has the same rows: tests/test_book.py). When a
 figures run moves them (another CPU, a changed budget), this fails and names the row and
 the text it now supports, instead of the README going on quoting the old run."""
 from __future__ import annotations
@@ -40,11 +41,23 @@ def row(cell):
     return lines[0]
 
 
+def sci(value):
+    """1 significant digit as the rows write it: 3.57e-15 -> 4e-15, 2.26e-06 -> 2e-6."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def orthogonal():
-    steps = rerun("structural_learning_curves", "adding, T = 100: the 2-layer indrnn gets "
-                  "below half the baseline before the orthogonal")["orthogonal (exp)"][
-        "below_half_baseline_at"]
-    return [f"where it gets there by steps {min(steps):,}–{max(steps):,})"]
+    claim = entry("structural_learning_curves", "adding, T = 100: the 2-layer indrnn gets "
+                  "below half the baseline before the orthogonal")
+    first, again = claim["numbers"], claim["robustness"]["numbers"]
+    key, orth, ind = "below_half_baseline_at", "orthogonal (exp)", "indrnn (2 layers)"
+    assert all(s is None for s in first[orth][key]) and None not in first[ind][key], first
+    assert all(o > i for o, i in zip(again[orth][key], again[ind][key])), again
+    steps = again[orth][key]
+    return ["it does not get below half the baseline within the budget in any seed, where "
+            "the IndRNN does in every seed",
+            f"it gets there too, after the IndRNN: by steps {min(steps):,}–{max(steps):,})"]
 
 
 def eurnn():
@@ -78,6 +91,62 @@ def mlstm():
     return [f"the lstm under the same budget ends at {span(claim['numbers'][label][key])}",
             f"({span(claim['robustness']['numbers'][label][key])} at 4x the steps on seeds "
             "10–12)"]
+
+
+def mqar_steps():
+    """mLSTM's "by step N, as deltanet does (gated_deltanet by step M)"."""
+    solved = entry("memories_mqar", "the step at which each seed met")["numbers"]
+    by = {cell: max(solved[cell]) for cell in ("mlstm", "deltanet", "gated_deltanet")}
+    assert by["deltanet"] <= by["mlstm"] < by["gated_deltanet"], by
+    return [f"in every seed by step {by['mlstm']}, as deltanet does (gated_deltanet by step "
+            f"{by['gated_deltanet']})"]
+
+
+def lru():
+    claim = entry("linear_selective_copy", "the gru and the lstm, whose gates read")
+    assert claim["passed"] and claim["robustness"]["passed"]
+    assert claim["robustness"]["seeds"] == [10, 11, 12]
+    factor = claim["robustness"]["budget_factor"]
+    return ["the gru and the lstm beside it solve the task (99%) in every seed, "
+            + ("also on seeds 10–12" if factor == 1 else f"also at {factor}x the steps on "
+               "seeds 10–12")]
+
+
+def s6():
+    final = entry("state_space_selective_copy", "every seed of s6 + conv ends above")[
+        "numbers"]["s6 + conv"]
+    solved = entry("state_space_selective_copy", "the step at which each seed met")[
+        "numbers"]["s6 + conv"]
+    assert None not in solved, solved
+    return [f"(recall {span(final, '.3g')} at the end; every seed met the 99% criterion during "
+            f"training, by steps {min(solved)}–{max(solved)})"]
+
+
+def slstm():
+    overflow = entry("memories_stabilizer", "without the stabilizer")["numbers"]["overflow_step"]
+    largest = entry("memories_stabilizer", "with the stabilizer")["numbers"]["largest_m"]
+    gap = entry("memories_stabilizer", "where the plain run is finite")["numbers"]["gap"]
+    assert gap < 1e-16, gap
+    return [f"overflows at step {overflow} of 400", f"the largest m_t ≈ {largest:,.0f}",
+            "equals it to 1e-16 before"]
+
+
+def unicornn():
+    numbers = entry("dynamics_unicornn_memory", "float64: the reconstructed")["numbers"]
+    f32 = entry("dynamics_unicornn_memory", "float32: what walking")["numbers"]["T = 1000"]
+    peak = entry("dynamics_unicornn_memory", "the reconstruct cache keeps")["numbers"][
+        "peak_MiB"]
+    return ode_cell("unicornn") + [
+        f"{kept('unicornn', True)} of the gradient reaches step 1",
+        f"equal to {sci(numbers['T = 1000'])} in float64 at T = 1,000",
+        f"in float32 reconstruction adds {sci(f32['f32 reconstruct vs store'])} (T = 1,000)",
+        f"peak memory {peak[0]:.0f} vs {peak[1]:.0f} MiB"]
+
+
+def lmu_window():
+    error = entry("dynamics_lmu_window", "θ = 100: the window decoded")["numbers"]["d = 12"]
+    return [f"with θ = 100, d = 12 a smooth window is read back to {error:.1e}".replace(
+        "e-03", "e-3")]
 
 
 def deltanet():
@@ -121,16 +190,18 @@ ROWS = {
     "orthogonal RNN": orthogonal,
     "EURNN": eurnn,
     "Fast-Weights RNN": fast_weights,
-    "mLSTM": mlstm,
+    "mLSTM": lambda: mlstm() + mqar_steps(),
+    "LRU": lru,
+    "S6 (Mamba's selective SSM)": s6,
+    "sLSTM": slstm,
     "DeltaNet": deltanet,
     "AntisymmetricRNN": lambda: ode_cell("antisymmetric") + [
         f"{kept('antisymmetric', False)} of the gradient at the loss reaches step 1"],
     "Lipschitz RNN": lambda: ode_cell("lipschitz") + [
         f"{kept('lipschitz', False)} of the gradient reaches step 1"],
     "coRNN": cornn,
-    "UnICORNN": lambda: ode_cell("unicornn") + [
-        f"{kept('unicornn', True)} of the gradient reaches step 1"],
-    "LMU": lmu,
+    "UnICORNN": unicornn,
+    "LMU": lambda: lmu() + lmu_window(),
 }
 
 
