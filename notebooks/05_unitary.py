@@ -180,8 +180,9 @@ ex.claim("the uRNN's re-fit at 4x the iterations from new initializations was re
 # for the arithmetic, not Python's per-call overhead or the BLAS build's cache tricks, to
 # dominate: the last three points, N ≥ 512 (`uf.FIT_FROM`; fitted from N = 256, the dense
 # slope moved from machine to machine). $O(N \log N)$ and $O(NL)$
-# (fixed L) show up as slopes near 1, $O(N^2)$ a little below 2: the dense product runs at
-# more FLOP/s the bigger it is. Timings move with the machine's load, so the claims check
+# (fixed L) predict slopes near 1 ($N \log N$ alone gives 1.14 over these N), $O(N^2)$
+# predicts 2, and the dense product measures a little less: it runs at more FLOP/s the
+# bigger it is. Timings move with the machine's load, so the claims check
 # only which side of the line each slope falls: the dense one above 1.5 (midway between
 # linear and quadratic on the log-log plot), the unitary cells' below 1.6 and below it.
 

@@ -143,6 +143,7 @@ GAIN = ("lstm", "gru", "mgu", "skiprnn", "deltarnn", "qrnn", "rnn", "indrnn", "r
         "fastweights", "mingru", "minlstm", "lru", "s6")
 AS_BEFORE = ("orthogonal", "urnn", "eurnn", "antisymmetric", "lipschitz", "lmu", "janet",
              "s4d", "cornn", "unicornn", "slstm", "mlstm", "deltanet")
+BETWEEN = ("clockwork", "gated_deltanet")
 
 
 def committed_tables():
@@ -173,6 +174,8 @@ def test_the_committed_table_is_what_the_book_says():
     assert ratios["lstm"] > 2 * max(r for c, r in ratios.items() if c != "lstm")  # "by far"
     assert all(ratios[c] >= 1.4 for c in GAIN), {c: ratios[c] for c in GAIN}
     assert all(0.9 <= ratios[c] <= 1.1 for c in AS_BEFORE), {c: ratios[c] for c in AS_BEFORE}
+    assert all(1.1 < ratios[c] < 1.4 for c in BETWEEN), {c: ratios[c] for c in BETWEEN}
+    assert sorted(GAIN + AS_BEFORE + BETWEEN) == sorted(ratios)      # every cell, once
     # the coRNN authors' adding settings: the gradient decays, and flushing pays
     assert "dt=0.06" in cornn_header and "T = 500" in cornn_header
     assert cornn_rows["cornn"][2] >= 3
