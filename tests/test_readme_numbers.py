@@ -205,12 +205,18 @@ ROWS = {
 }
 
 
+def check_row(cell, fragments, record):
+    """Every fragment the record supports is in README's row for ``cell``; the row."""
+    text = row(cell)
+    missing = [fragment for fragment in fragments if fragment not in text]
+    assert not missing, (f"README's {cell} row no longer quotes {record}; the record "
+                         f"supports: {missing}")
+    return text
+
+
 @pytest.mark.parametrize("cell", ROWS)
 def test_readme_row_quotes_the_recorded_numbers(cell):
-    text = row(cell)
-    missing = [fragment for fragment in ROWS[cell]() if fragment not in text]
-    assert not missing, (f"README's {cell} row no longer quotes figures/claims.json; the "
-                         f"record supports: {missing}")
+    check_row(cell, ROWS[cell](), "figures/claims.json")
 
 
 # ------------------------------------------------------------------ speed
@@ -244,10 +250,7 @@ SPEED_ROWS = {
 
 @pytest.mark.parametrize("cell", SPEED_ROWS)
 def test_readme_row_quotes_the_recorded_speed(cell):
-    text = row(cell)
-    missing = [fragment for fragment in SPEED_ROWS[cell]() if fragment not in text]
-    assert not missing, (f"README's {cell} row no longer quotes figures/speed/scan.json; "
-                         f"the record supports: {missing}")
+    text = check_row(cell, SPEED_ROWS[cell](), "figures/speed/scan.json")
     assert "figures/speed/scan.md" in text, f"README's {cell} row does not name its record"
 
 
