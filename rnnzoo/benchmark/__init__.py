@@ -4,6 +4,8 @@
     python -m rnnzoo bench --cells lstm,gru --pairs 5 --shapes 100/64/256
     python -m rnnzoo bench --scaling              # cost against T and against H
     python -m rnnzoo bench --backend cupy         # on the GPU, against cuDNN (:mod:`.gpu`)
+    python -m rnnzoo bench --scan                 # the linear scan's forms and the revival
+                                                  # cells against gru (:mod:`.scan`)
 
 Every measurement (one cell, one shape, forward + backward or forward only, one library)
 runs in its own fresh Python process (:mod:`.worker`), best of ``--repeat`` after a
@@ -17,7 +19,9 @@ cell is from the floor NumPy can approach, a number that needs no other library.
 
 Outputs: the markdown tables (printed, and written to ``figures/speed/bench.md``), a bar
 chart ``figures/speed/bench.png`` and the rows as ``figures/speed/bench.json``;
-``--scaling`` writes ``figures/speed/bench_scaling.png``.
+``--scaling`` writes ``figures/speed/bench_scaling.png``; ``--scan`` writes
+``figures/speed/scan.md`` and ``scan.json`` (one process, one BLAS thread, the contenders
+taking turns: its own method, described in :mod:`.scan`).
 Timings move with the machine's load: compare ratios measured within one run.
 """
 # The measurements live here; the command line that runs them and writes the files is
