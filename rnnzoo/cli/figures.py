@@ -47,12 +47,12 @@ def run(args):
     for p in paths:
         print(p)
     claims = [c for entries in CLAIMS.values() for c in entries]
-    if not args.robust:
-        _say_what_was_carried_over(args)
     if args.robust:
         rerun = sum(getattr(c, "robust_passed", None) is not None for c in claims)
         print(f"--robust: {rerun} claim(s) re-run at a larger budget on new seeds; "
               f"{time.perf_counter() - start:.0f} s in all")
+    else:
+        _say_what_was_carried_over(args)
     failed = [c for c in claims if not c.passed]
     fragile = [c for c in claims if getattr(c, "robust_passed", None) is False]
     if failed:
