@@ -214,7 +214,8 @@ def test_speed_page_floor_and_split_claims_hold_on_their_rows():
 
 # The book's speed page states these of the committed run; they are checked here on
 # figures/speed/bench.json and bench_gpu.json, so a rerun that stops supporting one fails.
-WITHIN_1_3_OF_GEMMS = ("rnn", "lstm", "gru", "mgu", "janet", "qrnn", "fastweights", "skiprnn")
+WITHIN_1_3_OF_GEMMS = ("lstm", "gru", "mgu", "janet", "qrnn", "lipschitz")
+JUST_ABOVE = ("rnn", "fastweights", "skiprnn")        # "at 1.30x to 1.35x here"
 
 
 def _committed(name):
@@ -231,13 +232,19 @@ def _row(rows, cell, B, mode="fb"):
 
 def test_speed_page_claims_hold_on_the_committed_cpu_run():
     rows = _committed("bench.json")
-    cells = {r["cell"] for r in rows}
-    within = {c for c in cells if _row(rows, c, 64)["vs_gemm"]["median"] <= 1.3}
+    vs_gemm = {c: _row(rows, c, 64)["vs_gemm"]["median"] for c in {r["cell"] for r in rows}}
+    within = {c for c, v in vs_gemm.items() if v <= 1.3}
     assert within == set(WITHIN_1_3_OF_GEMMS), within     # the speed page names exactly these
-    for cell in ("rnn", "gru"):                   # "at parity with torch": within 5 %
-        assert all(abs(_row(rows, cell, B)["ratio"]["median"] - 1) <= 0.05 for B in (64, 32))
-    lstm = _row(rows, "lstm", 32)             # 100/32/128: its GEMMs alone take longer
-    assert lstm["gemm_ms"] > lstm["torch_ms"]  # than torch's whole forward + backward
+    assert sorted(vs_gemm, key=vs_gemm.get)[-2:] == ["s6", "s4d"], vs_gemm  # the largest two
+    # "at 1.30x to 1.35x", as the table prints them (two decimals)
+    assert all(1.3 < vs_gemm[c] and round(vs_gemm[c], 2) <= 1.35 for c in JUST_ABOVE), vs_gemm
+    ratio = {(c, B): _row(rows, c, B)["ratio"]["median"] for c in ("rnn", "gru", "lstm")
+             for B in (64, 32)}
+    assert all(abs(ratio["gru", B] - 1) <= 0.05 for B in (64, 32)), ratio   # parity
+    assert all(1 < ratio["rnn", B] <= 1.1 for B in (64, 32)), ratio         # a few % slower
+    assert max(ratio, key=ratio.get) == ("lstm", 32) and 1.4 <= ratio["lstm", 32] < 1.6, ratio
+    lstm = _row(rows, "lstm", 32)         # 100/32/128: its GEMMs alone take more than 80 %
+    assert lstm["gemm_ms"] > 0.8 * lstm["torch_ms"]  # of torch's whole forward + backward
 
 
 def test_speed_page_gpu_claims_hold_on_the_committed_gpu_run():
