@@ -45,10 +45,10 @@ What the tables cannot show by themselves:
   (B, heads, d, d) work, O(T B H d) with d = H / heads, and at one head (d = 128) it is
   2 to 4 times more (their docstrings). deltanet keeps S_0..S_T (268 MB here) and
   gated_deltanet the same: part of their CPU time is the kernel's, mapping fresh memory
-  for each call, and that part moves with what ran before in the process (deltanet
-  measured 470 ms beside gated_deltanet alone and twice that after the whole table's
-  other cells, on the same machine within minutes; ``resource.getrusage`` put the
-  difference in system time).
+  for each call (``resource.getrusage`` gave one deltanet call 0.7 s of system time
+  beside 0.6 s of user time), and that part moves with what ran before in the process:
+  deltanet measured 470 ms beside gated_deltanet alone and about twice that in the whole
+  ``memories`` table, on the same machine within minutes.
 - **Their cost in T, B, heads and d** (``scaling``) is linear in T, as the recurrent
   forms are meant to be (mlstm's O(T²) parallel form is an option, never the default);
   B and heads cost less than 2x and d less than the 4x that O(T B H d) predicts because
