@@ -168,11 +168,11 @@ def measure(table, repeat=5) -> dict:
         best = time_scaling(repeat=repeat)
         return {"clock": "cpu", "ms": {c: {w: 1e3 * best[(c, w)] for w in ("base", *SCALING_BASE)}
                                        for c in SCALING_CELLS}}
-    if table != "cells" and table not in TABLES:
+    cells = {"cells": CELLS, **TABLES}.get(table)
+    if cells is None:
         raise ValueError(f"measure: table must be one of {', '.join(TABLE_ORDER)}; got "
                          f"{table!r}")
-    best, gemm = time_cells(CELLS if table == "cells" else TABLES[table], repeat=repeat,
-                            clock="cpu")
+    best, gemm = time_cells(cells, repeat=repeat, clock="cpu")
     return {"clock": "cpu", "ms": {n: 1e3 * s for n, s in best.items()},
             "gemm_ms": {n: 1e3 * s for n, s in gemm.items()}}
 
