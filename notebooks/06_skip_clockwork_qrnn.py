@@ -188,8 +188,9 @@ ex.claim("... but by less than 1 / (fraction of steps updated), the speedup if a
 
 # %% [markdown]
 # The saving is smaller than the fraction skipped (the last claim): every step still pays
-# for deciding ($\Delta\tilde u$, the rounding, and reading $u_t$ back to choose the
-# rows), and each update pays Python's per-call overhead on a tiny product.
+# for rounding $\tilde u_t$ and reading $u_t$ back to choose the rows, a skipped step for
+# growing $\tilde u$ (but not for $\Delta\tilde u$: the state did not change, so it is
+# the last step's), and each update pays Python's per-call overhead on a tiny product.
 #
 # **Paper eq. 6 against the model.** After an update with $\Delta\tilde u_t$, the model
 # should skip exactly $\lceil 0.5/\Delta\tilde u_t \rceil - 1$ steps:

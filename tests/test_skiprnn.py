@@ -188,7 +188,7 @@ def test_straight_through_against_its_definition(rng):
         assert err < 1e-7, (name, err)
 
 
-@pytest.mark.parametrize("base", ["gru", "lstm"])
+@pytest.mark.parametrize("base", ["gru", "lstm", "indrnn"])     # indrnn: not in place
 @pytest.mark.parametrize("batch", [1, 5])
 def test_real_skipping_equals_the_masked_path(base, batch, rng):
     """forward_skipping computes the base only on rows with u_t = 1, and the base saw
@@ -201,13 +201,20 @@ def test_real_skipping_equals_the_masked_path(base, batch, rng):
     x = rng.standard_normal((20, batch, D))
     hs, sT, cache = cell.forward(x)
     rows_run = []
-    original = cell.cell.step
+    if base in cell.IN_PLACE_BASES:         # every base step, on whichever cache
+        original = cell.cell.step
 
-    def count(t, s_, cache):                 # every base step, on whichever cache
-        rows_run.append(s_[0].shape[0])
-        return original(t, s_, cache)
+        def count(t, s_, cache):
+            rows_run.append(s_[0].shape[0])
+            return original(t, s_, cache)
+        cell.cell.step = count
+    else:                                   # one-step sequences through _forward
+        original = cell.cell._forward
 
-    cell.cell.step = count
+        def count(x_, s_):
+            rows_run.append(x_.shape[0] * x_.shape[1])
+            return original(x_, s_)
+        cell.cell._forward = count
     hs2, sT2, updates = cell.forward_skipping(x)
     same = np.testing.assert_array_equal if batch == 1 else \
         (lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15))
@@ -217,6 +224,48 @@ def test_real_skipping_equals_the_masked_path(base, batch, rng):
     np.testing.assert_array_equal(updates, cache.u[:, :, 0] == 1)
     assert 0 < updates.mean() < 1
     assert sum(rows_run) == updates.sum()
+
+
+@pytest.mark.parametrize("base", ["gru", "rnn"])
+def test_real_skipping_from_a_state_that_skips_first(base, rng):
+    """A given state with ũ_0 = 0.3 makes the first step a skip, before any Δũ has been
+    computed; on later skipped steps forward_skipping reuses the last Δũ (s_t = s_{t-1})
+    instead of recomputing it. A pass: at batch size 1 hs, the final state (ũ_T
+    included) and the update pattern equal the masked forward's bit for bit, the first
+    step did not update, and runs of two or more skipped steps occur."""
+    cell = skipping_cell(base)
+    x = rng.standard_normal((24, 1, D))
+    state0 = cell.initial_state(1)
+    state0[-1][:] = 0.3
+    hs, sT, cache = cell.forward(x, state0)
+    hs2, sT2, updates = cell.forward_skipping(x, state0)
+    np.testing.assert_array_equal(hs2, hs)
+    for a, b in zip(sT2, sT):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(updates, cache.u[:, :, 0] == 1)
+    assert not updates[0, 0]
+    gaps = np.diff(np.flatnonzero(updates[:, 0])) - 1
+    assert (gaps >= 2).any()
+
+
+@pytest.mark.parametrize("T", [1, 2, 3])
+def test_real_skipping_clamps_the_growth_as_forward_does(T, rng):
+    """ũ grows by min(Δ, 1 - ũ) on a skipped step. From a given ũ_0 = -0.4 (it rounds to
+    0, so both paths accept it) with Δ ≈ 0.8, the second skipped step's growth is
+    clamped: ũ_2 = 0.4 + min(0.8, 0.6) = 1. A pass: the final state, ũ_T included,
+    equals the masked forward's bit for bit for every T."""
+    cell = skipping_cell("gru")
+    cell.params["b_p"][:] = 1.4
+    cell.params["w_p"][:] = 0.0
+    x = rng.standard_normal((T, 1, D))
+    state0 = cell.initial_state(1)
+    state0[-1][:] = -0.4
+    _, sT, cache = cell.forward(x, state0)
+    _, sT2, _ = cell.forward_skipping(x, state0)
+    for a, b in zip(sT2, sT):
+        np.testing.assert_array_equal(a, b)
+    if T >= 2:
+        assert cache.u_tilde[2, 0, 0] == 1.0 and cache.u[:2].sum() == 0
 
 
 def test_forward_skipping_reads_replaced_base_parameters(rng):

@@ -51,7 +51,8 @@ class SkipRNN(RecurrentCell):
     **Skipping for real**: :meth:`forward_skipping` runs the base only on the rows with
     :math:`u_t = 1` (gather, step, scatter), so at batch size 1 a skipped step costs no
     recurrent product (with a base in ``IN_PLACE_BASES`` its input projection is part of
-    one GEMM over all T steps before the loop). At batch size 1 it equals :meth:`forward`
+    one GEMM over all T steps before the loop), and a step no row updates computes no
+    :math:`\Delta\tilde u` either: the state stays, so it repeats. At batch size 1 it equals :meth:`forward`
     bit for bit; with several rows to rounding, since BLAS sums a product of fewer rows in
     another order (one row goes through gemv). :meth:`forward` itself computes the
     base on every row and masks, as the authors' code does, because training needs the
@@ -286,7 +287,8 @@ class SkipRNN(RecurrentCell):
         updates runs as in :meth:`forward` (for an in-place base: its ``step`` on one
         sequence cache, whose input projection for all T steps is one GEMM before the
         loop, skipped steps included); a step where some rows update runs the base on
-        those rows alone.
+        those rows alone; a step where none does only grows ũ by the last Δũ (the state
+        did not change, so neither did Δũ = σ(w_p·s_t + b_p)).
         """
         if self.soft:
             raise ValueError("forward_skipping needs soft=False: with u = ũ no step is "
@@ -302,15 +304,22 @@ class SkipRNN(RecurrentCell):
         base = self._sequence_cache(x, s) if self.base in self.IN_PLACE_BASES else None
         hs = xp.empty((T, B, self.hidden_size), dtype=self.dtype)
         updates = np.zeros((T, B), dtype=bool)
+        delta = None                          # Δũ of the current state, once computed
         with np.errstate(over="ignore"):      # as the base's own forward: σ's exp may overflow
             for t in range(T):
-                u = xp.rint(u_tilde)
-                u_host = to_numpy(u)[:, 0]
-                if not np.all((u_host == 0) | (u_host == 1)):
+                u_host = np.rint(to_numpy(u_tilde)[:, 0])
+                rows = u_host.nonzero()[0]
+                if rows.size and not (u_host[rows] == 1).all():
                     raise ValueError(f"forward_skipping: u_t at step {t} is not 0 or 1 "
                                      f"(ũ outside [0, 1.5) in the given state)")
-                rows = np.flatnonzero(u_host)
-                updates[t] = u_host == 1
+                if rows.size == 0 and delta is not None:
+                    # no row updates: s_t = s_{t-1}, so Δũ_t is the last step's and
+                    # ũ_{t+1} = ũ_t + min(Δ, 1 - ũ_t) (what forward's mix gives with u = 0,
+                    # bit for bit). A skipped step costs no product at all.
+                    hs[t] = s[0]
+                    u_tilde = u_tilde + xp.minimum(delta, 1.0 - u_tilde)
+                    continue
+                updates[t, rows] = True
                 if rows.size == B and base is not None:     # every row updates: as forward
                     s = list(self.cell.step(t, tuple(s), base))
                 elif rows.size == B:
@@ -322,5 +331,5 @@ class SkipRNN(RecurrentCell):
                     for c, new in zip(s, cand):
                         c[r] = new
                 hs[t] = s[0]
-                _, u_tilde = self._next_u(u, u_tilde, s[self.p_index])
+                delta, u_tilde = self._next_u(xp.rint(u_tilde), u_tilde, s[self.p_index])
         return hs, tuple(c.copy() for c in s) + (u_tilde.copy(),), updates
