@@ -64,6 +64,29 @@ def test_gradcheck_runs_on_cupy(rng):
     assert report.passed, report.table()
 
 
+@pytest.mark.parametrize("batch", [1, 3])
+def test_real_skipping_on_cupy(batch, rng):
+    """Skip RNN's forward_skipping reads u_t back to the host at every step and gathers
+    rows on the device. A pass: on CuPy it picks the steps the NumPy run picks and gives
+    the masked CuPy forward's outputs and final state (to rounding, float64)."""
+    import cupy
+    cells = [rnnzoo.make("skiprnn", 3, 4, seed=4, budget=0.05, backend=b)
+             for b in ("numpy", "cupy")]
+    for c in cells:
+        c.params["b_p"][...] = -1.0                # Δ ≈ 0.27: runs of skipped steps
+    x = rng.standard_normal((20, batch, 3))
+    _, _, updates = cells[0].forward_skipping(x)
+    hs_g, sT_g, cache_g = cells[1].forward(cupy.asarray(x))
+    hs_s, sT_s, updates_g = cells[1].forward_skipping(cupy.asarray(x))
+    assert isinstance(hs_s, cupy.ndarray)
+    np.testing.assert_array_equal(updates_g, updates)
+    np.testing.assert_array_equal(updates_g, to_numpy(cache_g.u[:, :, 0]) == 1)
+    assert 0 < updates.mean() < 1
+    np.testing.assert_allclose(to_numpy(hs_s), to_numpy(hs_g), rtol=1e-12, atol=1e-14)
+    for a, b in zip(sT_s, sT_g):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), rtol=1e-12, atol=1e-14)
+
+
 # ------------------------------------------------------------------ the contract on CuPy
 @pytest.mark.parametrize("name,opts", cell_variants())
 def test_float32_contract_on_cupy(name, opts, rng):
