@@ -52,11 +52,11 @@ class SkipRNN(RecurrentCell):
     :math:`u_t = 1` (gather, step, scatter), so at batch size 1 a skipped step costs no
     recurrent product (with a base in ``IN_PLACE_BASES`` its input projection is part of
     one GEMM over all T steps before the loop), and a step no row updates computes no
-    :math:`\Delta\tilde u` either: the state stays, so it repeats. At batch size 1 it equals :meth:`forward`
-    bit for bit; with several rows to rounding, since BLAS sums a product of fewer rows in
-    another order (one row goes through gemv). :meth:`forward` itself computes the
-    base on every row and masks, as the authors' code does, because training needs the
-    candidate state of every row for the straight-through gradient.
+    :math:`\Delta\tilde u` either: the state stays, so it repeats. At batch size 1 it
+    equals :meth:`forward` bit for bit; with several rows to rounding, since BLAS sums a
+    product of fewer rows in another order (one row goes through gemv). :meth:`forward`
+    itself computes the base on every row and masks, as the authors' code does, because
+    training needs the candidate state of every row for the straight-through gradient.
 
     **How the base is driven.** In hard mode with a base in ``IN_PLACE_BASES`` (rnn, gru,
     lstm, mgu, janet, deltarnn, orthogonal: cells whose ``step`` returns its state as
@@ -171,8 +171,11 @@ class SkipRNN(RecurrentCell):
     def _next_u(self, u, u_tilde, s_p):
         """Δũ_t = σ(w_p·s_t + b_p) and ũ_{t+1} = u Δ + (1 - u)(ũ + min(Δ, 1 - ũ))."""
         delta = sigmoid_(s_p @ self.params["w_p"].T + self.params["b_p"])
-        grow = u_tilde + self.xp.minimum(delta, 1.0 - u_tilde)
-        return delta, u * delta + (1.0 - u) * grow
+        return delta, u * delta + (1.0 - u) * self._grown(u_tilde, delta)
+
+    def _grown(self, u_tilde, delta):
+        """ũ + min(Δ, 1 - ũ): ũ_{t+1} after a skipped step."""
+        return u_tilde + self.xp.minimum(delta, 1.0 - u_tilde)
 
     def _sequence_cache(self, x, s0):
         """One base cache for the whole sequence (in-place bases), its input projection
@@ -247,7 +250,7 @@ class SkipRNN(RecurrentCell):
             ds[0] = ds[0] + dhs[t]                          # the loss's own h_t gradient
             # ũ_{t+1} = u Δ + (1 - u)(ũ + min(Δ, 1 - ũ)); sel: min picks Δ
             sel = (delta < 1.0 - u_tilde).astype(self.dtype)
-            grow = u_tilde + xp.minimum(delta, 1.0 - u_tilde)
+            grow = self._grown(u_tilde, delta)
             d_delta = du_next * (u + (1.0 - u) * sel)
             du = du_next * (delta - grow)
             du_tilde = du_next * (1.0 - u) * sel
@@ -313,23 +316,21 @@ class SkipRNN(RecurrentCell):
                     raise ValueError(f"forward_skipping: u_t at step {t} is not 0 or 1 "
                                      f"(ũ outside [0, 1.5) in the given state)")
                 if rows.size == 0 and delta is not None:
-                    # no row updates: s_t = s_{t-1}, so Δũ_t is the last step's and
-                    # ũ_{t+1} = ũ_t + min(Δ, 1 - ũ_t) (what forward's mix gives with u = 0,
-                    # bit for bit). A skipped step costs no product at all.
-                    hs[t] = s[0]
-                    u_tilde = u_tilde + xp.minimum(delta, 1.0 - u_tilde)
-                    continue
-                updates[t, rows] = True
-                if rows.size == B and base is not None:     # every row updates: as forward
-                    s = list(self.cell.step(t, tuple(s), base))
-                elif rows.size == B:
-                    _, s, _ = self.cell._forward(x[t:t + 1], tuple(s))
-                    s = list(s)
-                elif rows.size:                             # gather, step, scatter
-                    r = xp.asarray(rows)
-                    _, cand, _ = self.cell._forward(x[t:t + 1, r], tuple(c[r] for c in s))
-                    for c, new in zip(s, cand):
-                        c[r] = new
+                    # no row updates: s_t = s_{t-1}, so Δũ_t is the last step's, and ũ only
+                    # grows (what forward's mix gives with u = 0, bit for bit): no product
+                    u_tilde = self._grown(u_tilde, delta)
+                else:
+                    updates[t, rows] = True
+                    if rows.size == B and base is not None:     # every row updates
+                        s = list(self.cell.step(t, tuple(s), base))
+                    elif rows.size == B:
+                        _, s, _ = self.cell._forward(x[t:t + 1], tuple(s))
+                        s = list(s)
+                    elif rows.size:                             # gather, step, scatter
+                        r = xp.asarray(rows)
+                        _, cand, _ = self.cell._forward(x[t:t + 1, r], tuple(c[r] for c in s))
+                        for c, new in zip(s, cand):
+                            c[r] = new
+                    delta, u_tilde = self._next_u(xp.rint(u_tilde), u_tilde, s[self.p_index])
                 hs[t] = s[0]
-                delta, u_tilde = self._next_u(xp.rint(u_tilde), u_tilde, s[self.p_index])
         return hs, tuple(c.copy() for c in s) + (u_tilde.copy(),), updates
