@@ -98,6 +98,16 @@ def test_only_list_names_every_chapter_and_one_api_page_per_cell(capsys):
     assert "readme_map" not in pages
 
 
+def test_the_landing_page_lists_every_notebook_as_a_chapter():
+    """index.md's learning path and its chapter table name every notebook, in order (the
+    prose around them counts none: a typed count went stale when 02b was added)."""
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    index = (ROOT / "book" / "index.md").read_text()
+    assert re.findall(r"\{doc\}`[^<`]*<notebooks/([^>]+)>`", index) == notebooks
+    path = index.split("```text", 1)[1].split("```", 1)[0]
+    assert sorted(set(re.findall(r"\b(\d\d[a-z]?)\b", path))) == [n.split("_")[0] for n in notebooks]
+
+
 def test_readme_map_names_every_readme_section_and_an_existing_page():
     sections = re.findall(r"^## (.+)$", (ROOT / "README.md").read_text(), re.MULTILINE)
     rows = dict(re.findall(r"^\| (.+?) \| `(book/[^`]+)`", (ROOT / "book" / "readme_map.md")

@@ -1,7 +1,7 @@
 """``python -m rnnzoo book [--out DIR] [--only PAGE ...]``: build the course book.
 
 The book's sources are ``book/`` in a checkout of rnnzoo: its pages in MyST markdown, the
-twelve notebooks (``book/notebooks`` is a link to ``notebooks/``), ``references.bib`` and
+notebooks (``book/notebooks`` is a link to ``notebooks/``), ``references.bib`` and
 ``conf.py``, which says why the toolchain is plain Sphinx + MyST-NB + sphinx-book-theme.
 The notebooks are executed in MyST-NB's "cache" mode: a notebook runs again only when
 its code changed, so a rebuild that changed nothing executes nothing. The result is a
