@@ -368,10 +368,13 @@ def clockwork_fraction_limit(modules):
     ### END SOLUTION
 
 
-_cw = rnnzoo.make("clockwork", 1, 6, modules=6)
-selfcheck.check_close(selfcheck.attempt(clockwork_module_steps, 64, 6),
-                      _cw.schedule(64, np.zeros(1, int)).sum(), "clockwork_module_steps(64, 6)",
-                      hint="module i (period 2^i) runs at steps 0, 2^i, 2*2^i, ...")
+# 65 and 5 steps too: where T is a multiple of every period, rounding down agrees
+for _T, _m in [(64, 6), (65, 6), (5, 3)]:
+    _cw = rnnzoo.make("clockwork", 1, _m, modules=_m)
+    selfcheck.check_close(selfcheck.attempt(clockwork_module_steps, _T, _m),
+                          _cw.schedule(_T, np.zeros(1, int)).sum(),
+                          f"clockwork_module_steps({_T}, {_m})",
+                          hint="module i (period 2^i) runs at steps 0, 2^i, 2*2^i, ...")
 _cw8 = rnnzoo.make("clockwork", 1, 8, modules=8)
 selfcheck.check_close(selfcheck.attempt(clockwork_fraction_limit, 8),
                       _cw8.schedule(2 ** 16, np.zeros(1, int)).sum() / (8 * 2 ** 16),
@@ -380,6 +383,7 @@ selfcheck.check_close(selfcheck.attempt(clockwork_fraction_limit, 8),
 print("PASS: your counts match the cell's schedule")
 ### BEGIN HIDDEN TESTS
 assert clockwork_module_steps(64, 6) == 126
+assert clockwork_module_steps(7, 2) == 11 and clockwork_module_steps(1, 4) == 4
 assert abs(clockwork_fraction_limit(8) - 255 / 1024) < 1e-12
 ### END HIDDEN TESTS
 

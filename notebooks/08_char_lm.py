@@ -214,11 +214,16 @@ def softmax_with_temperature(logits, temperature):
 _logits = np.array([2.0, 1.0, 0.0, -1.0])
 selfcheck.check_close(selfcheck.attempt(softmax_with_temperature, _logits, 1.0),
                       np.exp(_logits) / np.exp(_logits).sum(), "softmax_with_temperature(l, 1)")
+for _temperature in (0.5, 4.0):
+    selfcheck.check_close(softmax_with_temperature(_logits, _temperature),
+                          np.exp(_logits / _temperature) / np.exp(_logits / _temperature).sum(),
+                          f"softmax_with_temperature(l, {_temperature})")
 selfcheck.check_close(softmax_with_temperature(np.array([1000.0, 0.0]), 1.0), [1.0, 0.0],
                       "softmax_with_temperature([1000, 0], 1)", hint="subtract the max first")
 print("PASS")
 ### BEGIN HIDDEN TESTS
 assert np.allclose(softmax_with_temperature(_logits, 1e6), 0.25, atol=1e-5)
+assert np.allclose(softmax_with_temperature(np.array([0.0, np.log(3.0)]), 0.5), [0.1, 0.9])
 ### END HIDDEN TESTS
 
 # %% [markdown]

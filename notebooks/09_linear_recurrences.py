@@ -326,7 +326,8 @@ _a, _b, _g = _rng.uniform(0.2, 1.0, 6), _rng.standard_normal(6), _rng.standard_n
 _h = scan.linear_scan(_a[:, None, None], _b[:, None, None], np.full((1, 1), 0.7))
 _ref = scan.linear_scan_backward(_a[:, None, None], _h, np.full((1, 1), 0.7),
                                  _g[:, None, None])
-_mine = selfcheck.attempt(scan_backward, _a, _b, 0.7, _g)
+_mine = selfcheck.check_items(selfcheck.attempt(scan_backward, _a, _b, 0.7, _g),
+                             ("da", "db", "dh0"), "scan_backward(a, b, 0.7, g)")
 _ref = (np.ravel(_ref[0]), np.ravel(_ref[1]), float(_ref[2][0, 0]))   # one unit's shapes
 for _name, _got, _want in zip(("da", "db", "dh0"), _mine, _ref):
     selfcheck.check_close(_got, _want, f"scan_backward(a, b, 0.7, g)'s {_name}",

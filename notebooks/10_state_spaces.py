@@ -367,7 +367,9 @@ def zoh(A, dt):
 _cell = rnnzoo.make("s4d", 2, 2, state_size=3, seed=7, dtype=np.float64)
 _P = _cell.params
 _A = -np.exp(_P["log_A_real"]) + 1j * _P["A_imag"]
-_Abar, _Bbar = selfcheck.attempt(zoh, _A, np.exp(_P["log_dt"])[:, None])
+_Abar, _Bbar = selfcheck.check_items(selfcheck.attempt(zoh, _A, np.exp(_P["log_dt"])[:, None]),
+                                     ("Ā", "B̄"), "zoh(A, dt)")
+selfcheck.check_shape(_Bbar, _A.shape, "zoh(A, dt)'s B̄")
 selfcheck.check_close(_Abar, _cell.recurrent_eigenvalues(), "zoh(A, dt)'s Ā", rtol=1e-12,
                       hint="the homogeneous part decays as exp(s A)")
 _C = _P["C_re"] + 1j * _P["C_im"]
@@ -427,10 +429,16 @@ def horizon(delta, a_real, fraction):
 
 
 for _delta, (_measured, _) in ss.gradient_horizons().items():     # section 2's curves
-    _k = selfcheck.attempt(horizon, _delta, 0.5, 1e-2)
+    _what = f"horizon({_delta}, 0.5, 1e-2)"
+    _k = selfcheck.check_number(selfcheck.attempt(horizon, _delta, 0.5, 1e-2), _what,
+                                minimum=0)
     _k_int = int(np.floor(_k))
-    if not 0 <= _k_int < len(_measured) - 1:
-        continue                                   # beyond the 1,200 steps of section 2
+    if _k_int >= len(_measured) - 1:               # beyond the 1,200 steps of section 2:
+        if _measured[0] <= 1e-2:                   # then the gradient cannot fall that far
+            raise selfcheck.CheckFailed(           # within them
+                f"{_what} = {_k:.6g} steps back, beyond the {len(_measured) - 1} measured, "
+                "but the measured gradient falls to 1% within them: too large")
+        continue
     _between = np.interp(_k - _k_int, [0, 1], np.log(_measured[::-1][[_k_int, _k_int + 1]]))
     selfcheck.check_close(np.exp(_between), 1e-2, f"the measured ratio at horizon({_delta}, "
                           "0.5, 1e-2) steps back", rtol=1e-6,

@@ -338,7 +338,8 @@ def delta_write(S, k, v, beta):
 _keys, _values = rules.tiny_example()
 _S = np.zeros((3, 3))
 for _k, _v in zip(rules.unit(_keys), _values):
-    _S = selfcheck.attempt(delta_write, _S, _k, _v, 1.0)
+    _S = selfcheck.check_shape(selfcheck.attempt(delta_write, _S, _k, _v, 1.0), (3, 3),
+                               "delta_write(S, k, v, 1.0)")
 _S_cell, _ = rules.cell_memory(rules.delta_cell(_keys, _values, _keys[0]), 3)
 selfcheck.check_close(_S, _S_cell, "the memory after three delta_write steps", rtol=1e-10,
                       hint="∇_S ½‖S k - v‖² = (S k - v) kᵀ")

@@ -191,11 +191,18 @@ def _lstm_exercise():
      "your LSTM output-gate gradient (rows 3H:4H of W_ih)"),
     ("dc * f), grads", "dh * o * (1 - tc ** 2) * f), grads",
      "step_backward's dc_prev (the gradient carried back along c) is wrong"),
+    # the arriving dc dropped: every gate but o is wrong, and the check says why
     ("dc = dc + dh * o * (1 - tc ** 2)", "dc = dh * o * (1 - tc ** 2)",
-     "gradients of the input, forget, cell gates are wrong")])
+     "step_backward ignores the gradient carried back into the state component 'c'"),
+    ("dc = dc + dh * o * (1 - tc ** 2)", "dc = dc + dh * o * (1 - tc)",
+     "gradients of the input, forget, cell gates are wrong (first: rows 0:H of W_ih): look "
+     "at a term they share"),
+    ('"W_hh": da.T @ h_prev', '"W_hh": 2 * da.T @ h_prev',
+     "your LSTM gradient of W_hh is wrong in the rows of the input, forget, cell, output "
+     "gates, and every other parameter's rows are right")])
 def test_check_step_names_the_wrong_gate_or_carried_gradient(right, wrong, message):
-    """Pass: a planted bug in the LSTM step's backward is named by gate (rows of W_ih) or
-    by carried gradient, not only by an index of dx."""
+    """Pass: a planted bug in the LSTM step's backward is named by gate (rows of W_ih), by
+    parameter or by carried gradient, not only by an index of dx."""
     setup, exercise = _lstm_exercise()
     assert right in exercise
     with pytest.raises(selfcheck.CheckFailed, match=message.replace("(", r"\(")
@@ -336,3 +343,126 @@ def test_check_step_refuses_a_dx_of_the_wrong_shape_with_a_message():
         return dx.T, dstate_prev, grads
     with pytest.raises(selfcheck.CheckFailed, match=r"step_backward's dx has shape \(3, 2\)"):
         selfcheck.check_step("deltanet", step_forward, transposed_dx, verbose=False)
+
+
+# a student's usual mistakes in the exercises that are not step pairs: (notebook, the
+# cell's marker, the solution's text, the mistake, what the self-check must say). Each
+# one passed its visible self-check before the check was tightened.
+MISTAKES = [
+    ("01_vanishing_gradients", "def rnn_num_params", "return H * D + H * H + 2 * H",
+     "H * D + H * H + 2 * H", "rnn_num_params(1, 1) is None: does the function end "
+     "without `return`?"),
+    ("01_vanishing_gradients", "def rnn_num_params", "return H * D + H * H + 2 * H",
+     "return str(H * D + H * H + 2 * H)", "should be a number or an array of numbers; got str"),
+    # 64 steps are a multiple of every period, where rounding down gives the same count
+    ("06_skip_clockwork_qrnn", "def clockwork_module_steps", "-(-T // 2 ** i)",
+     "T // 2 ** i", "clockwork_module_steps(65, 6) is wrong"),
+    ("08_char_lm", "def softmax_with_temperature", "dtype=float) / temperature",
+     "dtype=float) * temperature", "softmax_with_temperature(l, 0.5) is wrong"),
+    ("09_linear_recurrences", "def scan_backward", "return da, delta, carry",
+     "return da, delta", "scan_backward(a, b, 0.7, g) should return 3 values (da, db, dh0); "
+     "got 2"),
+    ("10_state_spaces", "def zoh", "return Abar, (Abar - 1) / A", "Abar",
+     "zoh(A, dt) returned None"),
+    ("10_state_spaces", "def zoh", "return Abar, (Abar - 1) / A",
+     "return Abar, ((Abar - 1) / A)[:, 0]", "zoh(A, dt)'s B̄ has shape (2,); expected (2, 3)"),
+    ("10_state_spaces", "def horizon", "return np.log(1 / fraction)",
+     "return -np.log(1 / fraction)", "cannot be below 0"),
+    ("10_state_spaces", "def horizon", "/ (delta * a_real)", "* 1000 / (delta * a_real)",
+     "measured gradient falls to 1% within them: too large"),
+    ("11_matrix_memories", "def delta_write", "return S - beta * np.outer(S @ k - v, k)",
+     "S -= beta * np.outer(S @ k - v, k)", "delta_write(S, k, v, 1.0) is None"),
+    # γ = 0.01: without γ² the step is off by about 1e-4, inside the old 0.1 % window
+    ("12_dynamics", "def largest_stable_eps", "(gamma ** 2 + np.max", "(np.max",
+     "whether (1 - 1e-6)x your ε is stable and (1 + 1e-6)x is not is wrong"),
+    ("12_dynamics", "def step_back", "return y_prev, z_prev", "y_prev, z_prev",
+     "step_back(...) returned None"),
+    ("12_dynamics", "def legendre_AB", "return A, (-1.0) ** q * (2 * q + 1) / theta",
+     "return A, ((-1.0) ** q * (2 * q + 1) / theta)[None, :]",
+     "legendre_AB(8, 50.0)'s B has shape (1, 8); expected (8,)"),
+]
+
+
+@pytest.mark.parametrize("notebook, marker, right, wrong, message", MISTAKES,
+                         ids=[f"{m[0][:2]}-{m[1].split()[1]}-{i}" for i, m in enumerate(MISTAKES)])
+def test_a_wrong_answer_fails_its_self_check_with_a_message(notebook, marker, right, wrong,
+                                                          message):
+    """Pass: each mistake fails the exercise's visible self-check with a CheckFailed that
+    says what is wrong (not a NumPy error from the check's own code, and never a pass)."""
+    setup, exercise = _exercise(notebook, marker)
+    assert right in exercise
+    with pytest.raises(selfcheck.CheckFailed, match=re.escape(message)):
+        _exec(setup, exercise.replace(right, wrong, 1))
+
+
+def _lstm_pair(forward=lambda out: out, backward=lambda out: out):
+    """The 02b solution's LSTM step pair with its results passed through the given maps."""
+    setup, exercise = _lstm_exercise()
+    ns = {"__name__": "__exercise__"}
+    exec(compile(setup, "<setup cell>", "exec"), ns)
+    exec(compile(exercise.split("selfcheck.check_step")[0], "<exercise cell>", "exec"), ns)
+    return (lambda x, s, p: forward(ns["lstm_step_forward"](x, s, p)),
+            lambda d, c: backward(ns["lstm_step_backward"](d, c)))
+
+
+@pytest.mark.parametrize("forward, backward, message", [
+    # (dx, dh_prev, grads): the carried dc left out
+    (None, lambda r: (r[0], r[1][0], r[2]),
+     "step_backward returned 1 carried gradient(s) as dstate; lstm's state has 2 "
+     "component(s) ('h', 'c'), so dstate is (dh_prev, dc_prev)"),
+    (lambda r: ((r[0][0].astype(np.float32), r[0][1]), r[1]), None,
+     "step_forward's h_t is float32; the check runs in float64"),
+    (None, lambda r: (r[0], r[1], {**r[2], "W_hh": r[2]["W_hh"].astype(np.float32)}),
+     "step_backward's grads['W_hh'] is float32; the check runs in float64"),
+    (lambda r: (tuple(s.tolist() for s in r[0]), r[1]), None,
+     "step_forward's state (the first of (state_next, cache)) holds a list; return "
+     "NumPy arrays"),
+    (None, lambda r: (r[0], r[1][0].tolist(), r[2]),
+     "step_backward's dstate is a Python list; return a NumPy array"),
+    (lambda r: (r[1], r[0]), None,               # (cache, state): the cache comes first
+     "step_forward's state (the first of (state_next, cache)) holds a dict"),
+    (None, lambda r: r[:2], "must return a triple (dx, dstate, grads); got tuple of length 2"),
+])
+def test_check_step_names_a_malformed_result(forward, backward, message):
+    """Pass: a step pair that returns the right numbers in the wrong form (a missing
+    carried gradient, float32, a list, swapped or missing items) fails with a CheckFailed
+    that says which form is expected, before any value is compared or an error is raised
+    from inside the check."""
+    pair = _lstm_pair(*(f or (lambda out: out) for f in (forward, backward)))
+    with pytest.raises(selfcheck.CheckFailed, match=re.escape(message)):
+        selfcheck.check_step("lstm", *pair, verbose=False)
+    for batch in (1, 2):                  # the right form passes, at the hidden test's batch
+        assert selfcheck.check_step("lstm", *_lstm_pair(), batch=batch, verbose=False).passed
+
+
+def test_check_close_says_what_a_dtype_did():
+    """Pass: a float32 answer that is off by rounding, or an integer one that lost a
+    fraction, is told so beside the error; an answer in float64 is not."""
+    with pytest.raises(selfcheck.CheckFailed, match="your value is float32; the check"):
+        selfcheck.check_close(np.float32(1 / 3), 1 / 3, "third", rtol=1e-12)
+    with pytest.raises(selfcheck.CheckFailed, match="whole numbers only"):
+        selfcheck.check_close(np.array([0, 1]), [0.5, 1.0], "halves")
+    with pytest.raises(selfcheck.CheckFailed) as info:
+        selfcheck.check_close(0.25, 1 / 3, "third")
+    assert "your value is" not in str(info.value)
+
+
+def test_check_number_items_and_shape_refuse_with_the_reason():
+    """Pass: the helpers return what they checked, and name what was wrong."""
+    assert selfcheck.check_number(np.float64(2.5), "k", minimum=0) == 2.5
+    assert selfcheck.check_items([1, 2], ("a", "b"), "f()") == (1, 2)
+    a = np.zeros((2, 3))
+    assert selfcheck.check_shape(a, (2, 3), "A") is a
+    for bad, message in [(None, "k is None"), (np.nan, "k is nan"), ("3", "got str"),
+                         (np.ones(2), "an array of shape (2,)"), (-1.0, "cannot be below 0"),
+                         (True, "got bool"), (1j, "got complex")]:
+        with pytest.raises(selfcheck.CheckFailed, match=re.escape(message)):
+            selfcheck.check_number(bad, "k", minimum=0)
+    for bad, message in [(None, "returned None"), (np.ones(2), "got ndarray"),
+                         ((1, 2, 3), "should return 2 values (a, b); got 3")]:
+        with pytest.raises(selfcheck.CheckFailed, match=re.escape(message)):
+            selfcheck.check_items(bad, ("a", "b"), "f()")
+    for bad, message in [(None, "A is None"), ([[0.0] * 3] * 2, "got list"),
+                         (np.zeros((1, 2, 3)), "A has shape (1, 2, 3); expected (2, 3)")]:
+        with pytest.raises(selfcheck.CheckFailed, match=re.escape(message)):
+            selfcheck.check_shape(bad, (2, 3), "A")

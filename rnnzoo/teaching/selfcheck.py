@@ -57,14 +57,18 @@ def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
     # complex stays complex (a cast to float would drop the imaginary part unchecked)
     kind = complex if np.iscomplexobj(expected) else float
     expected = expected.astype(kind)
+    if got is None:
+        raise CheckFailed(f"{what} is None: does the function end without `return`?")
     try:
         got_arr = np.asarray(to_numpy(got))
+        if got_arr.dtype.kind in "USV":          # "21" would be cast to 21.0 and pass
+            raise TypeError
         if np.iscomplexobj(got_arr) and kind is float:
             raise CheckFailed(f"{what} should be real; got a complex array (is an "
                               f"imaginary part left over?)")
-        got_arr = got_arr.astype(kind)
+        given_dtype, got_arr = got_arr.dtype, got_arr.astype(kind)
     except (TypeError, ValueError):
-        raise CheckFailed(f"{what} should be a number or an array; got "
+        raise CheckFailed(f"{what} should be a number or an array of numbers; got "
                           f"{type(got).__name__}") from None
     if got_arr.shape != expected.shape:
         raise CheckFailed(f"{what} has shape {got_arr.shape}; expected {expected.shape}")
@@ -76,21 +80,105 @@ def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
         err = np.abs(got_arr - expected)
         idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
         where = f" at index {tuple(int(i) for i in idx)}" if idx else ""
+        note = _dtype_note(given_dtype, expected) + (f". {hint}" if hint else "")
         if expected[idx] == 0:      # a masked or unused entry: a relative error says nothing
             raise CheckFailed(f"{what} is wrong{where}: you have {got_arr[idx]:.6g} where it "
-                              f"should be exactly 0"
-                              + (f". {hint}" if hint else ""))
+                              f"should be exactly 0" + note)
         rel = err[idx] / max(float(np.abs(expected[idx])), atol)
         side = ("too large" if got_arr[idx].real > expected[idx].real else "too small"
                 if got_arr[idx].real < expected[idx].real else "off in its imaginary part")
         raise CheckFailed(f"{what} is wrong{where}: you have {got_arr[idx]:.6g}, {side} "
-                          f"(relative error about 1e{int(np.floor(np.log10(rel))):+d})"
-                          + (f". {hint}" if hint else ""))
+                          f"(relative error about 1e{int(np.floor(np.log10(rel))):+d})" + note)
     return True
+
+
+def _is_low_precision(dtype):
+    """float16/float32/complex64: fewer digits than the float64 the checks compute in."""
+    return dtype.kind in "fc" and dtype.itemsize < (8 if dtype.kind == "f" else 16)
+
+
+def _dtype_note(dtype, expected):
+    """Why a value of this dtype may be wrong where the formula is right."""
+    if _is_low_precision(dtype):
+        return f" (your value is {dtype}; the check computes in float64: drop the cast)"
+    if dtype.kind in "biu" and not np.array_equal(expected, np.round(expected)):
+        return (f" (your value is {dtype}, whole numbers only: did a cast or an integer "
+                f"division drop a fraction?)")
+    return ""
+
+
+def check_items(result, names, what):
+    """``result`` as a tuple of ``len(names)`` items (a function returning several values),
+    or a CheckFailed naming the function and what it should return."""
+    if result is None:
+        raise CheckFailed(f"{what} returned None: does the function end without `return`?")
+    expected = f"({', '.join(names)})"
+    if not isinstance(result, (tuple, list)):
+        raise CheckFailed(f"{what} should return {len(names)} values {expected}; got "
+                          f"{type(result).__name__}")
+    if len(result) != len(names):
+        raise CheckFailed(f"{what} should return {len(names)} values {expected}; got "
+                          f"{len(result)}")
+    return tuple(result)
+
+
+def check_number(got, what, *, minimum=None):
+    """``got`` as a float, or a CheckFailed unless it is one finite real number (at least
+    ``minimum`` when given)."""
+    if got is None:
+        raise CheckFailed(f"{what} is None: does the function end without `return`?")
+    arr = np.asarray(to_numpy(got)) if not isinstance(got, (str, bytes)) else None
+    if arr is None or arr.shape != () or arr.dtype.kind not in "iuf":
+        raise CheckFailed(f"{what} should be one real number; got "
+                          + (f"an array of shape {arr.shape}" if arr is not None and arr.shape
+                             else type(got).__name__))
+    value = float(arr)
+    if not np.isfinite(value):
+        raise CheckFailed(f"{what} is {value}; it should be a finite number")
+    if minimum is not None and value < minimum:
+        raise CheckFailed(f"{what} is {value:.6g}; it cannot be below {minimum}")
+    return value
+
+
+def check_shape(got, shape, what):
+    """``got`` as a NumPy array of ``shape``, or a CheckFailed naming what was given (a
+    silent broadcast would let a (1, d) row pass for a (d,) vector)."""
+    if got is None:
+        raise CheckFailed(f"{what} is None: does the function end without `return`?")
+    if not isinstance(got, np.ndarray):
+        raise CheckFailed(f"{what} should be a NumPy array of shape {tuple(shape)}; got "
+                          f"{type(got).__name__}")
+    if got.shape != tuple(shape):
+        raise CheckFailed(f"{what} has shape {got.shape}; expected {tuple(shape)}")
+    return got
 
 
 def _as_tuple(state):
     return tuple(state) if isinstance(state, (tuple, list)) else (state,)
+
+
+def _components(state, what):
+    """A student's state (or its gradient) as a tuple of components: one array, or a tuple
+    (or list) of arrays. A list of numbers is one array written as a list, refused rather
+    than taken for several components."""
+    if isinstance(state, list) and not all(isinstance(s, np.ndarray) for s in state):
+        raise CheckFailed(f"{what} is a Python list; return a NumPy array (or, for a state "
+                          f"with several components, a tuple of arrays)")
+    parts = _as_tuple(state)
+    for part in parts:
+        if not isinstance(part, np.ndarray):
+            raise CheckFailed(f"{what} holds a {type(part).__name__}; return NumPy arrays "
+                              f"(a tuple of them for a state with several components)")
+    return parts
+
+
+def _check_float64(value, what):
+    """Refuse float32 (and other short) results: the check runs in float64, and its
+    tolerances would let a float32 value through unnoticed."""
+    dtype = np.asarray(to_numpy(value)).dtype
+    if _is_low_precision(dtype):
+        raise CheckFailed(f"{what} is {dtype}; the check runs in float64 (its inputs and "
+                          f"parameters are float64): drop the cast to {dtype}")
 
 
 def _unpack(state):
@@ -116,10 +204,11 @@ def _forward_step(fn, x, state, params, readout):
                               + (f" of length {len(result)}" if isinstance(result, tuple)
                                  else ""))
         nxt, y, cache = result
-        return _as_tuple(nxt), y, cache
+        return _components(nxt, "step_forward's state (the first of (state_next, y, "
+                                "cache))"), y, cache
     nxt, cache = _pair(attempt(fn, x, _unpack(state), params, what="step_forward"),
                        "step_forward", "(state, cache)")
-    nxt = _as_tuple(nxt)
+    nxt = _components(nxt, "step_forward's state (the first of (state_next, cache))")
     return nxt, nxt[0], cache
 
 
@@ -186,12 +275,14 @@ def _check_gates(ref, grads, grads_e):
     """Compare the gradients gate by gate: each gate's block of H rows of every weight
     and bias (the cell's ``gate_names`` give the blocks' order), so that a wrong gate is
     named ("your lstm forget-gate gradient (rows H:2H of W_ih) is wrong") before dx and
-    the carried gradients, which mix every gate, are compared. Cells without
+    the carried gradients, which mix every gate, are compared. A single parameter wrong in
+    several gates' rows, the others right, is named as that parameter. Cells without
     ``gate_names`` have their gradients compared whole."""
     gates, H, cell = getattr(ref, "gate_names", ()), ref.hidden_size, ref.name.upper()
-    wrong = []                                   # (gate, rows, key, reason) per wrong gate
+    wrong = []                          # (gate, rows, [(key, reason), ...]) per wrong gate
     for k, gate in enumerate(gates):
         rows = f"rows {_times_h(k)}:{_times_h(k + 1)}"
+        failed = []
         for key in grads_e:                      # the parameters' order: W_ih first
             expected = to_numpy(grads_e[key])
             if expected.shape[0] != len(gates) * H:       # not a stacked-gates parameter
@@ -200,17 +291,24 @@ def _check_gates(ref, grads, grads_e):
                 check_close(grads[key][k * H:(k + 1) * H], expected[k * H:(k + 1) * H],
                             f"{rows} of grads[{key!r}]")
             except CheckFailed as failure:
-                wrong.append((gate, rows, key, str(failure)))
-                break
+                failed.append((key, str(failure)))
+        if failed:
+            wrong.append((gate, rows, failed))
+    if not wrong:
+        return
+    gate, rows, ((key, reason), *_) = wrong[0]
     if len(wrong) == 1:
-        gate, rows, key, reason = wrong[0]
         raise CheckFailed(f"your {cell} {gate}-gate gradient ({rows} of {key}) is wrong; "
                           f"the other gates' are right. {reason}")
-    if wrong:
-        raise CheckFailed(f"your {cell} gradients of the "
-                          f"{', '.join(w[0] for w in wrong)} gates are wrong (first: "
-                          f"{wrong[0][1]} of {wrong[0][2]}): look at a term they share, such "
-                          f"as the gradient that reaches them all. {wrong[0][3]}")
+    names = ", ".join(w[0] for w in wrong)
+    if all([k for k, _ in failed] == [key] for _, _, failed in wrong):
+        raise CheckFailed(f"your {cell} gradient of {key} is wrong in the rows of the {names} "
+                          f"gates, and every other parameter's rows are right: look at what "
+                          f"multiplies the gates' pre-activation gradient to give {key}'s. "
+                          f"{reason}")
+    raise CheckFailed(f"your {cell} gradients of the {names} gates are wrong (first: {rows} of "
+                      f"{key}): look at a term they share, such as the gradient that reaches "
+                      f"them all. {reason}")
 
 
 def _name_a_dropped_carried_gradient(ref, dy, ref_cache, dstate1, dx, dx_expected, readout):
@@ -264,13 +362,17 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
     x_in, s_in = x.copy(), tuple(s.copy() for s in state0)
     got, y, cache = _forward_step(step_forward, x_in, s_in, params, readout)
     if len(got) != len(names):
+        order = "(state_next, y, cache)" if readout else "(state_next, cache)"
         raise CheckFailed(f"step_forward returned {len(got)} state component(s); "
-                          f"{cell_name} has {len(names)}: {names}")
+                          f"{cell_name} has {len(names)}: {names} (step_forward returns "
+                          f"{order}, in that order)")
     for name, g, e in zip(names, got, state1):
+        _check_float64(g, f"step_forward's {name}_t")
         check_close(g, e, f"step_forward's {name}_t", rtol=1e-7,
                     hint="compare your equations with the cell's docstring, "
                          f"rnnzoo.get_cell_class({cell_name!r}).__doc__")
     if readout:
+        _check_float64(y, "step_forward's output y_t")
         check_close(y, hs1[0], "step_forward's output y_t", rtol=1e-7,
                     hint="the state is right, so look at how y_t is read out of it")
     for k in params:
@@ -289,8 +391,16 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
                             cache, readout)
     if not isinstance(result, tuple) or len(result) != 3:
         raise CheckFailed("step_backward must return a triple (dx, dstate, grads); got "
-                          f"{type(result).__name__}")
+                          f"{type(result).__name__}"
+                          + (f" of length {len(result)}" if isinstance(result, tuple) else ""))
     dx, dstate0, grads = result
+    dstate0 = _components(dstate0, "step_backward's dstate")
+    if len(dstate0) != len(names):
+        wanted = ", ".join(f"d{n}_prev" for n in names)
+        raise CheckFailed(f"step_backward returned {len(dstate0)} carried gradient(s) as "
+                          f"dstate; {cell_name}'s state has {len(names)} component(s) "
+                          f"{names}, so dstate is "
+                          + (f"({wanted})" if len(names) > 1 else f"{wanted} (one array)"))
     if not isinstance(grads, dict) or set(grads) != set(params):
         raise CheckFailed(f"step_backward's grads must be a dict with exactly the keys "
                           f"{sorted(params)}; got "
@@ -299,18 +409,29 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
         if np.shape(grads[k]) != params[k].shape:
             raise CheckFailed(f"step_backward's grads[{k!r}] has shape {np.shape(grads[k])}; "
                               f"expected {params[k].shape}, the shape of params[{k!r}]")
-    _check_gates(ref, grads, grads_e)
+    for what, value in [("dx", dx), *((f"d{n}_prev", d) for n, d in zip(names, dstate0)),
+                        *((f"grads[{k!r}]", grads[k]) for k in params)]:
+        _check_float64(value, f"step_backward's {what}")
+
+    def name_a_dropped_carried_gradient():
+        _name_a_dropped_carried_gradient(ref, dy, ref_cache, dstate1, dx, dx_e[0], readout)
+    try:
+        _check_gates(ref, grads, grads_e)
+    except CheckFailed:
+        # forgetting a carried gradient (dc_next in the LSTM) spoils every gate's
+        # gradient at once: that bug is named before the gates are blamed
+        name_a_dropped_carried_gradient()
+        raise
     try:
         check_close(dx, dx_e[0], "step_backward's dx")
     except CheckFailed:
-        _name_a_dropped_carried_gradient(ref, dy, ref_cache, dstate1, dx, dx_e[0],
-                                          readout)
+        name_a_dropped_carried_gradient()
         # dx mixes every path back to x; a wrong parameter gradient names the term
         # (grads['w_beta'] for DeltaNet's β), so those are compared before dx's failure
         for k in params:
             check_close(grads[k], grads_e[k], f"step_backward's grads[{k!r}]")
         raise
-    for name, g, e in zip(names, _as_tuple(dstate0), dstate0_e):
+    for name, g, e in zip(names, dstate0, dstate0_e):
         check_close(g, e, f"step_backward's d{name}_prev (the gradient carried back along "
                           f"{name})")
     for k in params:
