@@ -7,6 +7,8 @@ step (T, B, H) and a shared diagonal (H,); the finite-difference check's worst e
 relative to each gradient's largest entry is about 1e-10 (eps = 1e-6), where a wrong
 term would be off by 1e-2 or more.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -182,6 +184,22 @@ def test_log_space_scan_takes_logarithms_and_minus_infinity_is_zero():
     got = log_space_scan(np.log(a[0, 0]), log_b, np.log(h0))   # a diagonal (H,)
     assert rel(got, plain_loop(a[0, 0], b, h0)) <= TOL
     assert got[3, 1, 2] > 0 and expected[3, 1, 2] > 0        # the zero b fed a real step
+
+
+@pytest.mark.parametrize("name, index, value", [
+    ("log_a", (2, 0, 0), -np.inf), ("log_a", (1, 1, 2), np.inf), ("log_a", (0, 0, 1), np.nan),
+    ("log_b", (3, 1, 0), np.nan), ("log_b", (0, 0, 0), np.inf), ("log_h0", (1, 2), np.nan)])
+def test_log_space_scan_refuses_what_would_turn_every_later_step_to_nan(name, index, value):
+    """Pass: a non-finite log a, or NaN or +inf in log b or log h0, is refused with its
+    index (the form gave NaN from that step on, where the loop gives numbers for -inf in
+    log a, a zero a); -inf in log b and log h0 stays an exact zero."""
+    rng = np.random.default_rng(3)
+    a, b, h0, _ = problem(rng, 4, positive=True)
+    args = {"log_a": np.log(a), "log_b": np.log(b), "log_h0": np.log(h0)}
+    args[name][index] = value
+    with pytest.raises(ValueError, match=re.escape(f"{name} must be") + ".*"
+                       + re.escape(f"at index {index}")):
+        log_space_scan(**args)
 
 
 def test_auto_is_the_measured_choice():

@@ -229,6 +229,15 @@ def log_space_scan(log_a, log_b, log_h0):
         if xp.iscomplexobj(v):
             raise TypeError(f"{where}: {name} must be real (a logarithm of a positive "
                             f"number); got dtype {v.dtype}")
+        # NaN or +inf would come out as NaN in every later step, and so would -inf in
+        # log_a (a zero a); one host read each, as mode='log' of linear_scan does
+        bad = ~xp.isfinite(v) if name == "log_a" else xp.isnan(v) | (v == xp.inf)
+        if bool(to_numpy(bad.any())):
+            index = tuple(int(i) for i in np.argwhere(to_numpy(bad))[0])
+            allowed = ("finite (log a = -inf is a zero a, which the form cannot take; use "
+                       "linear_scan)" if name == "log_a" else "real or -inf (an exact zero)")
+            raise ValueError(f"{where}: {name} must be {allowed}; got "
+                             f"{float(to_numpy(v[index]))} at index {index}")
     T = log_b.shape[0]
     return _log_form(_steps(log_a, T).astype(dtype, copy=False),
                      log_b.astype(dtype, copy=False), log_h0.astype(dtype, copy=False))
