@@ -87,6 +87,18 @@ def test_copy_baseline_formula_and_memoryless_loss():
     assert task.loss(logits, target)[0] == pytest.approx(task.baseline, rel=1e-12)
 
 
+def test_permuted_digits_refuses_permuted_false():
+    """Pass: 'permuted_digits' with permuted=False is refused (it built plain digits under
+    the permuted name); permuted=True, NumPy's True included, is the same task."""
+    with pytest.raises(ValueError, match=r"got permuted=False \(use 'digits'"):
+        make_task("permuted_digits", permuted=False)
+    with pytest.raises(TypeError, match="permuted"):
+        make_task("permuted_digits", permuted="no")
+    for flag in (True, np.True_):
+        task = make_task("permuted_digits", permuted=flag, seed=0)
+        assert list(task.pixel_order) == list(make_task("permuted_digits", seed=0).pixel_order)
+
+
 def test_digits_split_and_permutation():
     plain = make_task("digits", seed=0)
     perm = make_task("permuted_digits", seed=0)

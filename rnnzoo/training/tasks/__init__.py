@@ -37,6 +37,7 @@ Build one by name with :func:`make_task` (``"adding"``, ``"copy"``, ``"associati
 """
 from __future__ import annotations
 
+from ...core.validation import check_bool
 from .charlm import CharLM, sample
 from .digits import SequentialDigits
 from .induction import InductionHeads
@@ -70,7 +71,13 @@ def make_task(name, T=None, **kwargs) -> Task:
     if not isinstance(name, str) or name not in TASKS:
         raise ValueError(f"unknown task {name!r}; expected one of {sorted(TASKS)}")
     if name == "permuted_digits":
-        kwargs.setdefault("permuted", True)
+        # permuted=False would quietly train plain digits under the permuted name
+        if "permuted" in kwargs and not check_bool(kwargs["permuted"], "permuted",
+                                                   where="make_task('permuted_digits')"):
+            raise ValueError(f"make_task: 'permuted_digits' is the digits task with "
+                             f"permuted=True; got permuted={kwargs['permuted']!r} (use "
+                             f"'digits' for the unpermuted one)")
+        kwargs["permuted"] = True
     if T is not None:
         kwargs["T"] = T
     return TASKS[name](**kwargs)
