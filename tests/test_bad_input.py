@@ -131,3 +131,23 @@ def test_cupy_missing_is_a_clear_error():
         rnnzoo.make("lstm", 2, 3, backend="cupy")
     with pytest.raises(ValueError, match="unknown backend 'jax'"):
         rnnzoo.make("lstm", 2, 3, backend="jax")
+
+
+def test_register_and_make_refuse_a_name_or_class_they_could_not_use():
+    """Pass: a name that is not a str (available() then failed to sort, and every command
+    with it), an empty one or one with a space or comma (the command line could not name
+    it), and a class that is not a RecurrentCell are refused when registered, and nothing
+    is added; make() and get_cell_class() refuse a name that is not a str by name."""
+    before = rnnzoo.available()
+    with pytest.raises(TypeError, match=r"register: a cell's name must be a str; got 7"):
+        rnnzoo.register(7)
+    for bad in ["", "my cell", "gru,lstm", "gru:2", "3d"]:
+        with pytest.raises(ValueError, match="must be an identifier"):
+            rnnzoo.register(bad)
+    with pytest.raises(TypeError, match=r"register\('my_cell'\): expected a subclass of "
+                                        r"rnnzoo.RecurrentCell"):
+        rnnzoo.register("my_cell")(dict)
+    assert rnnzoo.available() == before
+    for call in (lambda: rnnzoo.make(["gru"], 2, 3), lambda: rnnzoo.get_cell_class(["gru"])):
+        with pytest.raises(TypeError, match=r"a cell's name must be a str; got \['gru'\]"):
+            call()
