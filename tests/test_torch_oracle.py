@@ -102,6 +102,16 @@ def test_unsupported_configuration_is_refused_by_name(module, what):
         rnnzoo.from_torch(module())
 
 
+def test_parameters_of_mixed_dtypes_are_refused():
+    """Pass: one float64 weight in a float32 GRU is refused, each parameter's dtype named
+    (the cell was built float32 with a float64 W_hh, and failed much later)."""
+    module = torch.nn.GRU(D, H)
+    module.weight_hh_l0.data = module.weight_hh_l0.data.double()
+    with pytest.raises(ValueError, match=r"mixed dtypes \(weight_ih_l0 torch.float32, "
+                                         r"weight_hh_l0 torch.float64,"):
+        rnnzoo.from_torch(module)
+
+
 def test_unsupported_module_types_and_cells_are_refused():
     with pytest.raises(TypeError, match="cannot convert a torch.nn.modules.linear.Linear"):
         rnnzoo.from_torch(torch.nn.Linear(2, 3))

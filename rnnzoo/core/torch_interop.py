@@ -73,6 +73,10 @@ def from_torch(module, *, backend="numpy"):
     dtypes = {w.dtype for w in weights.values() if w is not None}
     if not unsupported and dtypes - {torch.float32, torch.float64}:
         unsupported.append(f"dtype={dtypes.pop()}")
+    elif not unsupported and len(dtypes) > 1:    # the cell would hold mixed dtypes
+        unsupported.append("parameters of mixed dtypes (" + ", ".join(
+            f"{theirs} {getattr(module, theirs).dtype}" for theirs in _PARAM_NAMES.values())
+            + ")")
     if unsupported:
         raise ValueError(f"from_torch: {type(module).__name__} with {', '.join(unsupported)} "
                          f"has no rnnzoo counterpart; {_SUPPORTED}")
