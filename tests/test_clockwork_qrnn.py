@@ -123,6 +123,23 @@ def test_clockwork_bad_options(opts, match):
         rnnzoo.make("clockwork", D, 8, **opts)
 
 
+@pytest.mark.parametrize("dtype, exact", [(np.float32, 2 ** 24), (np.float64, 2 ** 53)])
+def test_clockwork_refuses_a_step_count_it_cannot_count_exactly(dtype, exact):
+    """Pass: a state t beyond the integers the dtype holds exactly (t + T > 2^24 in float32,
+    2^53 in float64; 1e20 overflowed the int64 cast with only a RuntimeWarning) is
+    refused by name before the loop; the last t that fits runs and equals the reference."""
+    cell = rnnzoo.make("clockwork", D, 8, dtype=dtype)
+    x = np.random.default_rng(0).standard_normal((4, 2, D)).astype(dtype)
+    h0 = np.zeros((2, 8), dtype)
+    for t in (1e20, -1e20, exact - 3):
+        with pytest.raises(ValueError, match=r"state0 component 't' \(the step count\) must "
+                                             r"stay within"):
+            cell.forward(x, (h0, np.full((2, 1), t, dtype)))
+    t0 = np.array([exact - 4, exact - 5], dtype=np.int64)
+    hs = cell.forward(x, (h0, t0[:, None].astype(dtype)))[0]
+    np.testing.assert_allclose(hs, clockwork_reference(cell, x, h0, t0), rtol=1e-5)
+
+
 # ---------------------------------------------------------------- qrnn
 def qrnn_reference(cell, x, c0, past):
     """The paper's equations one step at a time with an explicit window of inputs."""

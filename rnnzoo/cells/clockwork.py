@@ -43,7 +43,8 @@ class Clockwork(RecurrentCell):
 
     State: (h, t). h is (B, H); t is (B, 1), the absolute step count of the next step,
     stored as a float of the cell's dtype and rounded to the nearest integer when read
-    (exact up to 2^24 in float32). Carrying t is what makes a sequence split at any step
+    (exact up to 2^24 in float32, 2^53 in float64; a t that would pass it within the
+    sequence is refused). Carrying t is what makes a sequence split at any step
     continue exactly, since the schedule depends on the absolute step. Each row has its
     own t, so rows at different phases are allowed (then the step computes the union of
     their active modules and masks per row). The schedule is piecewise constant in t, so
@@ -125,7 +126,16 @@ class Clockwork(RecurrentCell):
     def prepare(self, cache):
         xp, P, H, bounds = self.xp, self.params, self.hidden_size, self.bounds
         T, B = cache.T, cache.B
-        t0 = np.rint(to_numpy(cache.state0[1])[:, 0]).astype(np.int64)   # one transfer
+        clock = to_numpy(cache.state0[1])[:, 0]                        # one transfer
+        # past 2^24 (float32) or 2^53 (float64) t + 1 is no longer exact, and far past
+        # it the int64 cast overflows: the schedule would be silently wrong
+        exact, largest = 2.0 ** (np.finfo(self.dtype).nmant + 1), float(np.abs(clock).max())
+        if largest > exact - T:                   # (exact - T is exact; largest + T may not be)
+            raise ValueError(f"{self._where()}: state0 component 't' (the step count) must "
+                             f"stay within ±2^{np.finfo(self.dtype).nmant + 1} = {exact:.0f}, "
+                             f"where {self.dtype} counts steps exactly; got |t| up to "
+                             f"{largest:.0f} with T = {T}")
+        t0 = np.rint(clock).astype(np.int64)
         active = self.schedule(T, t0)                     # (T, B, g) on the host
         m = self.computed(active)
         cache.units = [int(u) for u in bounds[m]]         # per step: modules 0..m-1 computed
