@@ -38,8 +38,15 @@ def test_empty_sequence_or_batch(any_cell):
 def test_non_floating_and_mismatched_dtype(any_cell):
     with pytest.raises(TypeError, match="non-floating dtype int64; expected float64"):
         any_cell.forward(np.zeros((5, 2, D), dtype=np.int64))
-    with pytest.raises(TypeError, match=r"dtype float32; expected floating dtype float64.*astype"):
+    with pytest.raises(TypeError, match=r"dtype float32; expected floating dtype float64.*astype"
+                                        r"\(float64\) or build the cell with dtype=float32"):
         any_cell.forward(np.zeros((5, 2, D), dtype=np.float32))
+    # no cell is built in float16 or complex: the message offers only what works
+    with pytest.raises(TypeError, match=r"dtype float16; .*astype\(float64\)$"):
+        any_cell.forward(np.zeros((5, 2, D), dtype=np.float16))
+    with pytest.raises(TypeError, match=r"complex dtype complex128; expected the real dtype "
+                                        r"float64 .* pass the real array you mean"):
+        any_cell.forward(np.zeros((5, 2, D), dtype=np.complex128))
 
 
 def test_not_an_array(any_cell):

@@ -57,13 +57,21 @@ class InputChecks:
         expected = self.dtype if expected is None else expected
         if a.dtype == expected:
             return
+        where = f"{self._where(method)}: {what}"
+        if not np.issubdtype(a.dtype, np.inexact):
+            raise TypeError(f"{where} has non-floating dtype {a.dtype}; expected {expected} "
+                            f"(the cell's dtype)")
+        if np.issubdtype(a.dtype, np.complexfloating) and np.issubdtype(expected, np.floating):
+            # a cast would drop the imaginary part, and no cell is built complex
+            raise TypeError(f"{where} has complex dtype {a.dtype}; expected the real dtype "
+                            f"{expected} (the cell's dtype): this cell computes in real "
+                            f"numbers, so pass the real array you mean")
         kind = "floating" if np.issubdtype(expected, np.floating) else "complex"
-        raise TypeError(f"{self._where(method)}: {what} has dtype {a.dtype}; expected {kind} "
-                        f"dtype {expected} (the cell's dtype). Cast with .astype({expected}) "
-                        f"or build the cell with dtype={a.dtype}"
-                        if np.issubdtype(a.dtype, np.inexact) else
-                        f"{self._where(method)}: {what} has non-floating dtype {a.dtype}; "
-                        f"expected {expected} (the cell's dtype)")
+        # dtype= builds float32 or float64 cells; a state of complex dtype follows them
+        other = (f" or build the cell with dtype={a.dtype}"
+                 if a.dtype in (np.float32, np.float64) and kind == "floating" else "")
+        raise TypeError(f"{where} has dtype {a.dtype}; expected {kind} dtype {expected} (the "
+                        f"cell's dtype). Cast with .astype({expected}){other}")
 
     def _check_finite(self, a, what, method):
         if not bool(to_numpy(self.xp.isfinite(a).all())):       # one transfer
