@@ -80,6 +80,15 @@ def test_params(bad, match):
     raises(ERR, match, SGD, bad, lr=0.1)
 
 
+def test_a_read_only_parameter_is_refused_when_the_optimizer_is_built():
+    """Pass: a read-only parameter is named at construction (it failed at the first step
+    with NumPy's 'output array is read-only')."""
+    w = np.ones(3)
+    w.flags.writeable = False
+    raises(ValueError, r"params\['w'\] is read-only; the optimizer updates it in place",
+           SGD, {"w": w, "b": np.ones(2)}, lr=0.1)
+
+
 @pytest.mark.parametrize("lr_for,exc,match", [
     ({"w": math.nan}, ERR, r"lr_for\['w'\] must be a finite number"),
     ({"w": "0.1"}, ERR, r"lr_for\['w'\] must be"),
@@ -124,6 +133,20 @@ def test_clip_grad_norm_max_norm(max_norm):
 
 def test_clip_grad_norm_grads_must_be_a_dict():
     raises(ERR, "grads must be a dict", clip_grad_norm, [np.ones(2)], 1.0)
+
+
+def test_clip_grad_norm_refuses_what_it_cannot_scale_in_place():
+    """Pass: integer, non-array and read-only gradients are named (an integer one raised
+    NumPy's UFuncTypeError from the in-place scaling), and nothing is scaled."""
+    frozen = np.full(2, 10.0)
+    frozen.flags.writeable = False
+    for bad, what in [(np.arange(3), r"entry 'b' is .*int64"), ([3.0], "entry 'b' is"),
+                      (frozen, r"entry 'b' is .*\(read-only\)")]:
+        w = np.full(2, 10.0)
+        raises(ERR, "clip_grad_norm: grads must map names to writeable floating-point "
+                    r"arrays \(they are scaled in place\); " + what,
+               clip_grad_norm, {"w": w, "b": bad}, 1.0)
+        np.testing.assert_array_equal(w, 10.0)
 
 
 @pytest.mark.parametrize("name", [3, None, "nope", ["adam"]])

@@ -69,6 +69,9 @@ class Optimizer:
                 raise ArgumentTypeError(f"{where}: params must map names (str) to "
                                         f"floating-point arrays; entry {k!r} is "
                                         f"{describe(p)}")
+            if not _writeable(p):                 # the updates are in place
+                raise ValueError(f"{where}: params[{k!r}] is read-only; the optimizer "
+                                 f"updates it in place (pass a writeable array, e.g. a copy)")
         self.params = params
         self.lr = _check_lr(lr, "lr")
         self.lrs = _resolve_lrs(list(params), self.lr, lr_for)
@@ -332,6 +335,14 @@ def clip_grad_norm(grads, max_norm) -> float:
     if not isinstance(grads, dict):
         raise ArgumentTypeError(f"clip_grad_norm: grads must be a dict name -> array; got "
                                 f"{describe(grads)}")
+    for k, g in grads.items():                    # scaled in place below
+        problem = ("" if not hasattr(g, "dtype") else f" of dtype {g.dtype}"
+                   if not np.issubdtype(g.dtype, np.inexact) else
+                   " (read-only)" if not _writeable(g) else None)
+        if problem is not None:
+            raise ArgumentTypeError(f"clip_grad_norm: grads must map names to writeable "
+                                    f"floating-point arrays (they are scaled in place); "
+                                    f"entry {k!r} is {describe(g)}{problem}")
     total = global_norm(grads)
     if math.isfinite(total) and total > max_norm:
         scale = max_norm / (total + 1e-12)
@@ -354,6 +365,11 @@ def apply_constraints(model):
 
 
 # ---------------------------------------------------------------------- helpers
+def _writeable(a):
+    """A NumPy array's writeable flag (CuPy's arrays have none: always writeable)."""
+    return getattr(getattr(a, "flags", None), "writeable", True)
+
+
 def _check_lr(lr, what):
     return check_float(lr, what, minimum=0.0)
 
