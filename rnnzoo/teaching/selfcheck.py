@@ -16,6 +16,10 @@ module:
   wrong gate, then dx and the gradients carried back), and :func:`rnnzoo.gradcheck` (float64 central
   differences) through a whole sequence built from the student's two functions.
 * :func:`check_close` compares a value (an array or a number) with an expected one.
+* :func:`check_items`, :func:`check_number` and :func:`check_shape` check the form of what
+  a student's function returned (how many values, one finite number, an array's shape)
+  before an exercise's check computes with it, so a forgotten ``return`` or a (1, d) row
+  for a (d,) vector is named instead of failing inside NumPy or broadcasting silently.
 * :func:`attempt` calls a student function and turns the stub's ``NotImplementedError``
   into a :class:`CheckFailed` that names the function to write.
 
