@@ -110,6 +110,37 @@ def test_variant_budget_must_be_a_dict(budget):
            budget=budget)
 
 
+@pytest.mark.parametrize("fields,error,match", [
+    ({"label": 3}, ArgumentTypeError, r"label must be None \(the cell's name\) or a non-empty "
+                                      r"str; got 3 \(int\)"),
+    ({"label": ["a"]}, ArgumentTypeError, "label must be None"),
+    ({"label": ""}, ValueError, "label must be None .* or a non-empty str; got ''"),
+    ({"note": 3}, ArgumentTypeError, r"note must be None or a str .*; got 3 \(int\)"),
+    ({"style": "red"}, ArgumentTypeError, "style must be None or a dict of matplotlib line "
+                                          "keywords .*; got 'red'"),
+    ({"style": {1: "red"}}, ArgumentTypeError, "style must be None or a dict"),
+    ({"style": {"lw": 3}}, ValueError, r"style must not set \['lw'\]: the plot sets"),
+    ({"style": {"label": "x"}}, ValueError, r"style must not set \['label'\]"),
+    ({"lr_for": "cell0.W_hh"}, ArgumentTypeError, "lr_for must be None or a dict"),
+    ({"lr_for": {3: 0.1}}, ArgumentTypeError, "lr_for's keys must be parameter names"),
+    ({"lr_for": {"cell0.W_hh": "x"}}, ArgumentTypeError,
+     r"Variant 'rnn': lr_for\['cell0.W_hh'\] \(a learning rate\) must be a finite number "
+     r">= 0; got 'x' \(str\)"),
+    ({"lr_for": {"cell0.W_hh": -0.1}}, ValueError, r"lr_for\['cell0.W_hh'\] .* >= 0"),
+    ({"lr_for": {"cell0.W_hh": np.nan}}, ValueError, r"lr_for\['cell0.W_hh'\] .*got nan"),
+    ({"lr_for": {"cell0.W_hh": True}}, ArgumentTypeError, r"lr_for\['cell0.W_hh'\]"),
+])
+def test_variant_fields_are_checked_at_construction(fields, error, match):
+    """Not when the first run is saved, shown in the caption or plotted."""
+    raises(error, match, ex.Variant, "rnn", **fields)
+
+
+def test_variant_takes_the_fields_the_figures_give():
+    v = ex.Variant("rnn", label=np.str_("r"), note="why", style={"linestyle": ":"},
+                   lr_for={"cell*.W_hh": np.float32(0.001), "readout.W": 0})   # 0: frozen
+    assert v.label == "r" and v.lr_for["readout.W"] == 0
+
+
 @pytest.mark.parametrize("optimizer,error", [("nope", ValueError), ("", ValueError),
                                              (3, ArgumentTypeError), (None, ArgumentTypeError)])
 def test_budget_optimizer_is_refused_at_construction(optimizer, error):

@@ -9,8 +9,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...core.registry import get_cell_class
-from ...core.validation import ArgumentTypeError, check_int, describe
+from ...core.validation import ArgumentTypeError, check_float, check_int, describe
 from ...training.optim import OPTIMIZERS
+
+# the keywords Comparison.plot gives every median line itself (a style that set one of them
+# would fail there, after the runs, as a repeated keyword or matplotlib's lw/linewidth clash)
+PLOT_OWN_KEYWORDS = ("label", "lw", "linewidth")
 
 FAIR_DEFAULTS = {
     "lstm": lambda task: {"forget_bias": 1.0},
@@ -83,10 +87,13 @@ def _check_dict_or_none(value, name, where):
 @dataclass(frozen=True)
 class Variant:
     """A cell with its options, a label for legends, and optional per-parameter learning
-    rates (``lr_for``, keys like ``"cell0.W_hh"``) and line style.
+    rates (``lr_for``, keys like ``"cell0.W_hh"`` or globs like ``"cell*.W_hh"``, values
+    learning rates >= 0: 0 freezes that parameter, as in the optimizers) and line style
+    (``style``: matplotlib line keywords such as ``{"linestyle": "--"}``).
 
     ``options=None`` means no options (the cell's defaults plus the fair defaults), like
-    ``options={}``."""
+    ``options={}``. The fields are checked here; the option values and ``lr_for``'s names
+    need the model, so :func:`compare` checks them by building it before any run."""
     cell: str
     options: dict | None = field(default_factory=dict)     # None: no options
     label: str | None = None
@@ -112,12 +119,53 @@ class Variant:
                              f"{self.cell} takes {sorted(cls.options) or 'none'}")
         if self.label is None:
             object.__setattr__(self, "label", self.cell)
+        self._check_text_fields(where)
+        where = f"Variant {self.label!r}"
+        self._check_lr_for(where)
+        self._check_style(where)
         if self.budget:
             fields = set(Budget.__dataclass_fields__)
             unknown = sorted(set(self.budget) - fields)
             if unknown:
                 raise ValueError(f"Variant {self.label!r}: budget= names unknown Budget "
                                  f"field(s) {unknown}; fields: {sorted(fields)}")
+
+    def _check_text_fields(self, where):
+        """label names the runs in legends, tables and the store's folders; note goes into
+        the caption: a number there would fail only when the first run is saved or shown."""
+        expected = "None (the cell's name) or a non-empty str"
+        if not isinstance(self.label, str):
+            raise ArgumentTypeError(f"{where}: label must be {expected}; got "
+                                    f"{describe(self.label)}")
+        if not self.label:
+            raise ValueError(f"{where}: label must be {expected}; got {describe(self.label)}")
+        if self.note is not None and not isinstance(self.note, str):
+            raise ArgumentTypeError(f"{where}: note must be None or a str (why an unfair "
+                                    f"setting is used); got {describe(self.note)}")
+
+    def _check_lr_for(self, where):
+        """The type of lr_for and its rates (what the optimizer will refuse, refused now);
+        whether each name matches a parameter is compare's check, on the built model."""
+        _check_dict_or_none(self.lr_for, "lr_for", where)
+        for pattern, lr in (self.lr_for or {}).items():
+            if not isinstance(pattern, str):
+                raise ArgumentTypeError(f"{where}: lr_for's keys must be parameter names or "
+                                        f"patterns (str, e.g. 'cell0.W_hh'); got "
+                                        f"{describe(pattern)}")
+            check_float(lr, f"lr_for[{pattern!r}] (a learning rate)", minimum=0.0, where=where)
+
+    def _check_style(self, where):
+        """style is a dict of matplotlib line keywords, given to Comparison.plot's lines."""
+        expected = "None or a dict of matplotlib line keywords (e.g. {'linestyle': '--'})"
+        if self.style is None:
+            return
+        if not isinstance(self.style, dict) or not all(isinstance(k, str) for k in self.style):
+            raise ArgumentTypeError(f"{where}: style must be {expected}; got "
+                                    f"{describe(self.style)}")
+        own = [k for k in PLOT_OWN_KEYWORDS if k in self.style]
+        if own:
+            raise ValueError(f"{where}: style must not set {own}: the plot sets the label "
+                             f"and line width itself; got {describe(self.style)}")
 
     def budget_for(self, budget) -> "Budget":
         """The shared budget with this variant's changes (validated like any Budget)."""
