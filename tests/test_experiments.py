@@ -1,5 +1,7 @@
 """The comparison harness: fair defaults, reproducible parallel runs, claims that fail
 loudly, and the summaries the notebooks' prose reads from."""
+import re
+
 import matplotlib
 import numpy as np
 import pytest
@@ -284,6 +286,28 @@ def test_compare_command_usage_errors(argv, match, capsys):
         main(["compare", *argv])
     assert exc.value.code == 2
     assert match in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cells,match", [
+    (["gru", "mlstm:heads=2"], "variant 'mlstm:heads=2' is refused before any run .*heads "
+                               "must divide hidden_size"),
+    (["gru", "lstm:forget_bias=x"], "variant 'lstm:forget_bias=x' is refused before any run "
+                                    ".*forget_bias must be a finite number; got 'x'"),
+])
+def test_compare_command_refuses_a_variant_before_training_the_others(cells, match, capsys,
+                                                                      monkeypatch):
+    """Not after gru's runs, which would be lost: a usage error before the first run."""
+    from rnnzoo import training
+    from rnnzoo.__main__ import main
+
+    def refuse(self, steps):
+        raise AssertionError("training started")
+    monkeypatch.setattr(training.Trainer, "run", refuse)
+    with pytest.raises(SystemExit) as exc:
+        main(["compare", "--cells", *cells, "--hidden", "3", "--T", "10", "--workers", "1",
+              "--n-seeds", "2"])
+    assert exc.value.code == 2
+    assert re.search(match, capsys.readouterr().err)
 
 
 def test_variant_budget_overrides_and_divergence_is_a_result():

@@ -79,6 +79,45 @@ def test_compare_arguments(no_training, kwargs, error, match):
     raises(error, match, compare_with, **kwargs)
 
 
+REFUSED = "variant {!r} is refused before any run"
+
+
+@pytest.mark.parametrize("variant,error,match", [
+    (ex.Variant("mlstm", {"heads": 2}, label="2 heads"), ValueError,
+     REFUSED.format("2 heads") + r" \(its model built at H = 3, 1 layer\(s\)\): "
+     r"MLSTM\('mlstm'\): heads must divide hidden_size"),
+    (ex.Variant("eurnn", budget={"hidden": 1}), ValueError,          # at its own budget
+     REFUSED.format("eurnn") + r" \(its model built at H = 1.*needs hidden_size >= 2"),
+    (ex.Variant("skiprnn", {"base": "s6"}), ValueError,
+     REFUSED.format("skiprnn") + ".*base 's6' does not output its first state"),
+    (ex.Variant("rnn", label="typo", lr_for={"nope": 0.1}), ValueError,
+     REFUSED.format("typo") + r".*lr_for pattern 'nope' matches no parameter; parameters "
+     r"are \['cell0.W_ih'"),
+    (ex.Variant("rnn", label="deep", lr_for={"cell1.W_hh": 0.1}), ValueError,
+     REFUSED.format("deep") + ".*lr_for pattern 'cell1.W_hh' matches no parameter"),
+    (ex.Variant("lstm", {"forget_bias": "x"}), ArgumentTypeError,     # invalid, not unfair
+     REFUSED.format("lstm") + r".*forget_bias must be a finite number; got 'x' \(str\)$"),
+    (ex.Variant("lstm", {"forget_bias": np.nan}, note="why"), ValueError,
+     REFUSED.format("lstm") + ".*forget_bias must be a finite number; got nan"),
+])
+def test_compare_builds_every_variant_before_the_first_run(no_training, variant, error,
+                                                           match):
+    """A variant that cannot be built or trained as given, after one that can: refused
+    before the first variant's runs start (they would be thrown away), naming its label."""
+    raises(error, match, compare_with, variants=[ex.Variant("gru"), variant], seeds=2)
+
+
+def test_the_build_check_takes_what_the_runs_take():
+    """Globs and a rate of 0 (that parameter stays as initialized), as the optimizers do;
+    an unfair override without a note is still refused for that, once its value is valid."""
+    res = compare_with(variants=[ex.Variant("rnn", lr_for={"cell*.W_hh": 0, "readout.*": 0.1})])
+    (trained,), (initial,) = res.models("rnn"), res.models("rnn", trained=False)
+    np.testing.assert_array_equal(trained.params["cell0.W_hh"], initial.params["cell0.W_hh"])
+    assert not np.array_equal(trained.params["readout.W"], initial.params["readout.W"])
+    raises(ValueError, "deliberately unfair comparison must say why", compare_with,
+           variants=[ex.Variant("lstm", {"forget_bias": 0.0})])
+
+
 def test_compare_still_takes_cell_names_ranges_and_numpy_seeds():
     """The forms that always worked keep working (a tiny run: 2 steps, H = 3)."""
     res = ex.compare(["rnn"], seeds=np.arange(1, 3), **ADDING)

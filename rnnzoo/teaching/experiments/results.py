@@ -19,7 +19,6 @@ import warnings
 
 import numpy as np
 
-from ...training.model import build_model
 from ...training.plotting import cell_style, draw_success
 
 LEFT_BASELINE_FRACTION = 0.5   # "left the baseline": the eval loss got below half of it
@@ -123,12 +122,7 @@ class Comparison:
         v = self.variants[label]
         out = []
         for seed, params in zip(self.seeds, self._params[label]):
-            budget = v.budget_for(self.budget)
-            model = build_model(v.cell, self.task.input_size, budget.hidden,
-                                self.task.output_size, layers=budget.layers,
-                                readout=self.task.readout, seed=seed,
-                                dtype=np.dtype(dtype or budget.dtype),
-                                **v.resolved_options(self.task))
+            model = v.build(self.task, self.budget, seed, dtype)
             if trained:
                 for k, p in model.params.items():
                     p[...] = params[k]

@@ -25,7 +25,6 @@ import numpy as np
 
 from ...core.validation import (ArgumentTypeError, check_bool, check_int, check_optional,
                                 check_seed, describe, is_int)
-from ...training.model import build_model
 from ...training.tasks import TASKS, make_task
 from ...training.trainer import History, Trainer
 from .results import Comparison
@@ -42,16 +41,11 @@ def _run_one(job):
     variant, task_name, task_options, budget, seed = job
     budget = variant.budget_for(budget)
     task = _make_task(task_name, task_options, budget, seed)
-    model = build_model(variant.cell, task.input_size, budget.hidden, task.output_size,
-                        layers=budget.layers, readout=task.readout, seed=seed,
-                        dtype=np.dtype(budget.dtype), **variant.resolved_options(task))
+    model = variant.build(task, budget, seed)
     # one BLAS thread: the products are small (so it is faster), the processes do not
     # fight over cores, and a fixed summation order makes float32 runs reproducible
     with threadpool_limits(1):
-        trainer = Trainer(model, task, optimizer=budget.optimizer, lr=budget.lr,
-                          lr_for=variant.lr_for, batch_size=budget.batch_size,
-                          clip=budget.clip, tbptt=budget.tbptt, eval_every=budget.every,
-                          seed=seed, progress=False, label=variant.label)
+        trainer = _trainer(variant, model, task, budget, seed)
         try:
             with np.errstate(over="ignore", invalid="ignore"):   # divergence is caught below
                 history = trainer.run(budget.steps)
@@ -63,6 +57,37 @@ def _run_one(job):
     params = {k: np.array(v) for k, v in model.params.items()}
     return FinishedRun(variant.label, seed, history.to_dict(), params, diverged,
                        time.perf_counter() - start)
+
+
+def _trainer(variant, model, task, budget, seed) -> Trainer:
+    """The Trainer of the run of ``variant`` on ``seed`` (``budget``: the variant's own,
+    from budget_for), which builds the optimizer and resolves ``lr_for`` on the model."""
+    return Trainer(model, task, optimizer=budget.optimizer, lr=budget.lr,
+                   lr_for=variant.lr_for, batch_size=budget.batch_size, clip=budget.clip,
+                   tbptt=budget.tbptt, eval_every=budget.every, seed=seed, progress=False,
+                   label=variant.label)
+
+
+def _check_variants_build(variants, task, budget, seed):
+    """Build each variant's model and Trainer once, as its runs will (at its budget, from
+    ``seed``, for the probe ``task``), and train nothing: what only the model can say (an
+    option value, one that does not fit the hidden size such as mlstm's heads or eurnn at
+    H = 1, a skiprnn base, an lr_for name that matches no parameter) is refused here, not
+    after the variants before it have trained. Then the fairness check (after the cell's,
+    so that an invalid value is called invalid, not an unexplained override). The runs
+    build their own models: nothing here changes their results."""
+    for variant in variants:
+        run_budget = variant.budget_for(budget)                 # validated like any Budget
+        try:
+            _trainer(variant, variant.build(task, run_budget, seed), task, run_budget, seed)
+        except (TypeError, ValueError, KeyError) as error:
+            # a KeyError's text is its repr; an unmatched lr_for name is a wrong value
+            reason = error.args[0] if isinstance(error, KeyError) and error.args else error
+            kind = ArgumentTypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"compare: variant {variant.label!r} is refused before any run (its "
+                       f"model built at H = {run_budget.hidden}, {run_budget.layers} "
+                       f"layer(s)): {reason}") from error
+        variant.resolved_options(task)
 
 
 def _make_task(name, options, budget, seed):
@@ -114,7 +139,9 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
         runs are saved by this process, so with a cluster the store is on this machine.
 
     Every argument is checked here, and the store is checked writable, before the first
-    run starts.
+    run starts: each variant's model and optimizer are built once (no training), so an
+    option that does not fit the budget or an ``lr_for`` name that matches no parameter is
+    refused, naming the variant's label, before any other variant's runs are spent.
     """
     variants = _check_variants(variants)
     labels = [v.label for v in variants]
@@ -134,9 +161,7 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     check_bool(progress, "progress", where="compare")
     _check_executor(executor, workers)
     probe = _make_task(task, task_options, budget, seeds[0])   # validates the task early
-    for v in variants:
-        v.resolved_options(probe)                              # and every variant
-        v.budget_for(budget)
+    _check_variants_build(variants, probe, budget, seeds[0])   # and every variant
     jobs = [(v, task, task_options, budget, s) for v in variants for s in seeds]
     start = time.perf_counter()
     runs = [None] * len(jobs)                # FinishedRun per job, in the jobs' order

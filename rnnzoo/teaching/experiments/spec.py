@@ -10,6 +10,7 @@ import numpy as np
 
 from ...core.registry import get_cell_class
 from ...core.validation import ArgumentTypeError, check_float, check_int, describe
+from ...training.model import build_model
 from ...training.optim import OPTIMIZERS
 
 # the keywords Comparison.plot gives every median line itself (a style that set one of them
@@ -65,6 +66,10 @@ class Budget:
         depth = f" x {self.layers} layers" if self.layers > 1 else ""
         return (f"H = {self.hidden}{depth}, {self.optimizer} lr {self.lr:g}, batch "
                 f"{self.batch_size}, {clip}, {self.steps} steps{tb}, {self.dtype}")
+
+
+def _fair_defaults(cell, task) -> dict:
+    return FAIR_DEFAULTS.get(cell, lambda t: {})(task)
 
 
 def _check_optimizer(name):
@@ -174,13 +179,26 @@ class Variant:
     def resolved_options(self, task) -> dict:
         """The options the run uses: the fair defaults for this task, then the variant's
         own. Overriding a fair default needs ``note``."""
-        fair = FAIR_DEFAULTS.get(self.cell, lambda t: {})(task)
+        fair = _fair_defaults(self.cell, task)
         changed = {k: v for k, v in self.options.items() if k in fair and v != fair[k]}
         if changed and not self.note:
             raise ValueError(f"Variant {self.label!r} overrides the fair default(s) "
                              f"{ {k: fair[k] for k in changed} } with {changed}: a "
                              f"deliberately unfair comparison must say why (note='...')")
         return {**fair, **self.options}
+
+    def build(self, task, budget, seed, dtype=None):
+        """The model a run of this variant on ``seed`` trains, as initialized: built for
+        ``task`` at the shared ``budget`` with this variant's changes, in ``dtype`` (default
+        the budget's), with the options of :meth:`resolved_options`. The cell checks the
+        option values here; whether an override of a fair default says why is
+        resolved_options' check, which :func:`compare` makes after this one, so that an
+        invalid value is named as invalid rather than as an unexplained override."""
+        budget = self.budget_for(budget)
+        return build_model(self.cell, task.input_size, budget.hidden, task.output_size,
+                           layers=budget.layers, readout=task.readout, seed=seed,
+                           dtype=np.dtype(dtype or budget.dtype),
+                           **{**_fair_defaults(self.cell, task), **self.options})
 
     def describe(self, task) -> str:
         opts = self.resolved_options(task)
