@@ -1,4 +1,5 @@
-"""Hostile input to the comparison harness: compare, Variant, Budget and claim.
+"""Hostile input to the comparison harness: compare, Variant, Budget, claim and
+Comparison.subset.
 
 A pass: the bad argument is refused up front (before any training) with its name, what
 was expected and what was given; a wrong type is an ArgumentTypeError (a TypeError and a
@@ -205,3 +206,31 @@ def test_claim_takes_python_and_numpy_bools(capsys):
     assert not ex.claim("soft", np.bool_(False), strict=False).passed
     with pytest.raises(ex.ClaimFailed):
         ex.claim("numpy false", np.array([1, 2]).sum() > 5)
+
+
+# ------------------------------------------------------------ Comparison
+@pytest.fixture(scope="module")
+def tiny():
+    """Two seeds of rnn and gru, two steps each."""
+    return ex.compare(["rnn", "gru"], seeds=2, **ADDING)
+
+
+@pytest.mark.parametrize("labels,error,match", [
+    ("rnn", ArgumentTypeError, r"Comparison.subset: labels must be a list of the "
+                               r"comparison's variant labels \['rnn', 'gru'\]; got 'rnn'"),
+    (3, ArgumentTypeError, "labels must be a list"),
+    ({"rnn": 1}, ArgumentTypeError, "labels must be a list"),
+    ([], ValueError, r"at least one, distinct; got \[\]"),
+    (["rnn", "rnn"], ValueError, "at least one, distinct"),
+    (["nope"], ValueError, r"\['nope'\] are not among them"),
+    ([["rnn"]], ValueError, r"\[\['rnn'\]\] are not among them"),
+])
+def test_subset_takes_a_list_of_labels(tiny, labels, error, match):
+    """One label is refused, not read as the labels 'r', 'n', 'n'."""
+    message = raises(error, match, tiny.subset, labels)
+    assert "'n'" not in message
+
+
+def test_subset_keeps_the_runs_of_its_labels(tiny):
+    part = tiny.subset(("gru",))
+    assert part.labels == ["gru"] and part.histories["gru"] is tiny.histories["gru"]

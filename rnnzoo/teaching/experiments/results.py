@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from ...core.validation import ArgumentTypeError, describe
 from ...training.plotting import cell_style, draw_success
 
 LEFT_BASELINE_FRACTION = 0.5   # "left the baseline": the eval loss got below half of it
@@ -41,10 +43,9 @@ class Comparison:
         self.seconds, self.workers = seconds, workers
 
     def subset(self, labels) -> "Comparison":
-        """The same runs restricted to ``labels`` (figures that share runs pick theirs)."""
-        missing = [lb for lb in labels if lb not in self.variants]
-        if missing:
-            raise KeyError(f"no variant labelled {missing}; labels: {self.labels}")
+        """The same runs restricted to ``labels``, a list of labels (figures that share
+        runs pick theirs)."""
+        labels = check_labels(labels, self, "Comparison.subset")
         out = Comparison([self.variants[lb] for lb in labels], self.task_name,
                          self.task_options, self.budget, self.seeds, self.task,
                          seconds=self.seconds, workers=self.workers)
@@ -222,6 +223,22 @@ class Comparison:
         if legend:
             ax.legend(fontsize=8, loc="best")
         return ax
+
+
+def check_labels(labels, comparison, where) -> list:
+    """A list of ``comparison``'s labels, at least one, distinct; one label (a str) is
+    refused rather than read as a list of its letters."""
+    expected = f"a list of the comparison's variant labels {comparison.labels}"
+    if isinstance(labels, (str, bytes, Mapping)) or not isinstance(labels, Iterable):
+        raise ArgumentTypeError(f"{where}: labels must be {expected}; got {describe(labels)}")
+    labels = list(labels)
+    if not labels or len(set(map(str, labels))) != len(labels):
+        raise ValueError(f"{where}: labels must be {expected}, at least one, distinct; got "
+                         f"{labels}")
+    unknown = [lb for lb in labels if not isinstance(lb, str) or lb not in comparison.variants]
+    if unknown:
+        raise ValueError(f"{where}: labels must be {expected}; {unknown} are not among them")
+    return labels
 
 
 def _first(steps, mask):

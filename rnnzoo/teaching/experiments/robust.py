@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from ...core.validation import ArgumentTypeError, check_bool, check_int, describe, is_bool
 from .claims import Claim, ClaimFailed
-from .results import Comparison
+from .results import Comparison, check_labels
 from .running import _check_seeds, compare
 
 SECOND_BLOCK_OFFSET = 10       # the second seed block starts 10 after the first's start
@@ -80,7 +80,7 @@ def plan_rerun(comparison, labels, factor, seeds=None, *, where="plan_rerun") ->
     if not isinstance(comparison, Comparison):
         raise ArgumentTypeError(f"{where}: comparison must be a Comparison (what "
                                 f"experiments.compare returns); got {describe(comparison)}")
-    labels = _check_labels(labels, comparison, where)
+    labels = check_labels(labels, comparison, where)
     factor = check_int(factor, "factor (how many times the steps)", minimum=1, where=where)
     seeds = second_seed_block(comparison.seeds) if seeds is None else _check_seeds(seeds, where)
     shared = sorted(set(seeds) & set(comparison.seeds))
@@ -95,20 +95,6 @@ def plan_rerun(comparison, labels, factor, seeds=None, *, where="plan_rerun") ->
         variants.append(v)
     budget = dataclasses.replace(comparison.budget, steps=comparison.budget.steps * factor)
     return RerunPlan(comparison, tuple(labels), factor, tuple(seeds), tuple(variants), budget)
-
-
-def _check_labels(labels, comparison, where) -> list:
-    expected = f"a list of the comparison's variant labels {comparison.labels}"
-    if isinstance(labels, (str, bytes, Mapping)) or not hasattr(labels, "__iter__"):
-        raise ArgumentTypeError(f"{where}: labels must be {expected}; got {describe(labels)}")
-    labels = list(labels)
-    if not labels or len(set(map(str, labels))) != len(labels):
-        raise ValueError(f"{where}: labels must be {expected}, at least one, distinct; got "
-                         f"{labels}")
-    unknown = [lb for lb in labels if lb not in comparison.variants]
-    if unknown:
-        raise ValueError(f"{where}: labels must be {expected}; {unknown} are not among them")
-    return labels
 
 
 def default_numbers(res) -> dict:
