@@ -1,16 +1,18 @@
-"""Hostile input to the comparison harness: compare, Variant, Budget, claim and
-Comparison.subset.
+"""Hostile input to the comparison harness: compare, Variant, Budget, claim and the
+Comparison's readings (fractions of the baseline, models, plot, subset).
 
 A pass: the bad argument is refused up front (before any training) with its name, what
 was expected and what was given; a wrong type is an ArgumentTypeError (a TypeError and a
 ValueError), a wrong value a ValueError.
 """
+import re
+
 import numpy as np
 import pytest
 
 from rnnzoo import experiments as ex
 from rnnzoo import training
-from rnnzoo.core.validation import ArgumentTypeError
+from rnnzoo.core.validation import ArgumentTypeError, describe
 
 from .hostile import raises
 
@@ -213,6 +215,64 @@ def test_claim_takes_python_and_numpy_bools(capsys):
 def tiny():
     """Two seeds of rnn and gru, two steps each."""
     return ex.compare(["rnn", "gru"], seeds=2, **ADDING)
+
+
+FRACTION = r"Comparison.{}: fraction \(of the baseline\) must be a finite number > 0 and <= 1"
+
+
+@pytest.mark.parametrize("method", ["left_baseline", "below_half_baseline"])
+@pytest.mark.parametrize("fraction,error", [
+    (np.nan, ValueError), (np.inf, ValueError), (-1, ValueError), (0, ValueError),
+    (5, ValueError), (1.0001, ValueError),
+    ("0.5", ArgumentTypeError), (True, ArgumentTypeError), (None, ArgumentTypeError),
+    ([0.5], ArgumentTypeError),
+])
+def test_a_fraction_of_the_baseline_is_checked(tiny, method, fraction, error):
+    """A NaN fraction found no seed, 5 counted runs that never left the baseline."""
+    raises(error, FRACTION.format(method) + r"; got " + re.escape(describe(fraction)),
+           getattr(tiny, method), "rnn", fraction=fraction)
+
+
+def test_fractions_up_to_the_whole_baseline_are_taken(tiny):
+    loose, half = tiny.left_baseline("rnn", fraction=1), tiny.left_baseline("rnn")
+    assert tiny.left_baseline("rnn", fraction=np.float32(0.5)) == half
+    assert all(a is not None for a, b in zip(loose, half) if b is not None)
+    assert tiny.below_half_baseline("rnn", 1) == sum(s is not None for s in loose)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"trained": "no"}, ArgumentTypeError, "Comparison.models: trained must be True or False; "
+                                           "got 'no'"),
+    ({"trained": 1}, ArgumentTypeError, "trained must be True or False"),
+    ({"trained": None}, ArgumentTypeError, "trained must be True or False"),
+    ({"dtype": "nope"}, ArgumentTypeError, "Comparison.models: dtype must be float32 or"),
+    ({"dtype": np.int64}, TypeError, "dtype must be float32 or float64"),
+    ({"label": "nope"}, KeyError, "no variant labelled 'nope'"),
+])
+def test_models_arguments(tiny, kwargs, error, match):
+    raises(error, match, tiny.models, **{"label": "rnn", **kwargs})
+
+
+def test_models_in_another_dtype(tiny):
+    """np.dtype objects too, not only the type np.float64."""
+    (model, _) = tiny.models("rnn", dtype=np.dtype("float64"))
+    assert model.params["cell0.W_hh"].dtype == np.float64
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"per_seed": "no"}, "Comparison.plot: per_seed must be True or False; got 'no'"),
+    ({"log": "yes"}, r"Comparison.plot: log \(None: log scale on a loss axis\) must be True or "
+                     "False; got 'yes'"),
+    ({"legend": 1}, "legend must be True or False; got 1"),
+    ({"baseline": "no"}, "baseline must be True or False"),
+])
+def test_plot_flags_are_checked_before_drawing(tiny, kwargs, match):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figures = plt.get_fignums()
+    raises(ArgumentTypeError, match, tiny.plot, **kwargs)
+    assert plt.get_fignums() == figures                 # no figure was opened
 
 
 @pytest.mark.parametrize("labels,error,match", [

@@ -20,7 +20,9 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ...core.validation import ArgumentTypeError, describe
+from ...core.base import check_float_dtype
+from ...core.validation import (ArgumentTypeError, check_bool, check_float, check_optional,
+                                describe)
 from ...training.plotting import cell_style, draw_success
 
 LEFT_BASELINE_FRACTION = 0.5   # "left the baseline": the eval loss got below half of it
@@ -93,15 +95,18 @@ class Comparison:
     def left_baseline(self, label, fraction=LEFT_BASELINE_FRACTION) -> list:
         """Per seed, the first eval step whose loss is below ``fraction`` x the task's
         baseline (strictly, as the claims that read it say), or None if the run never got
-        there within the budget. Below half the baseline is not *solved* (see the module
-        docstring and :meth:`solved_at`)."""
+        there within the budget. ``fraction`` is in (0, 1] (see :func:`_check_fraction`).
+        Below half the baseline is not *solved* (see the module docstring and
+        :meth:`solved_at`)."""
+        fraction = _check_fraction(fraction, "left_baseline")
         steps, losses = self.curves(label, "loss")
         return [_first(steps, run < fraction * self.baseline) for run in losses]
 
     def below_half_baseline(self, label, fraction=LEFT_BASELINE_FRACTION) -> int:
-        """How many seeds got the eval loss below ``fraction`` (half) x the baseline at
-        some evaluation within the budget (what ``solved`` counted before tasks stated
-        their criteria)."""
+        """How many seeds got the eval loss below ``fraction`` (half; in (0, 1]) x the
+        baseline at some evaluation within the budget (what ``solved`` counted before
+        tasks stated their criteria)."""
+        fraction = _check_fraction(fraction, "below_half_baseline")
         return sum(s is not None for s in self.left_baseline(label, fraction))
 
     def solved_at(self, label) -> list:
@@ -120,6 +125,9 @@ class Comparison:
         """The trained models of ``label``, one per seed, rebuilt in this process
         (``trained=False``: the same models at initialization; ``dtype``: in another
         precision than the runs', e.g. float64 for diagnostics that would underflow)."""
+        self._histories(label)                           # an unknown label, named
+        trained = check_bool(trained, "trained", where="Comparison.models")
+        dtype = None if dtype is None else check_float_dtype(dtype, where="Comparison.models")
         v = self.variants[label]
         out = []
         for seed, params in zip(self.seeds, self._params[label]):
@@ -186,6 +194,10 @@ class Comparison:
         Returns ax; :meth:`caption` is the text to print under the figure."""
         import matplotlib.pyplot as plt
         self._key(kind)
+        where = "Comparison.plot"
+        for flag, name in ((per_seed, "per_seed"), (legend, "legend"), (baseline, "baseline")):
+            check_bool(flag, name, where=where)
+        check_optional(check_bool, log, "log (None: log scale on a loss axis)", where=where)
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
         for label, v in self.variants.items():
@@ -239,6 +251,14 @@ def check_labels(labels, comparison, where) -> list:
     if unknown:
         raise ValueError(f"{where}: labels must be {expected}; {unknown} are not among them")
     return labels
+
+
+def _check_fraction(fraction, method) -> float:
+    """A fraction of the baseline in (0, 1]: 1 counts any loss below the baseline, and a
+    fraction above 1 would count a run that never left it (a loss near the baseline at
+    the first evaluation), so "left the baseline" would say nothing."""
+    return check_float(fraction, "fraction (of the baseline)", minimum=0.0, min_open=True,
+                       maximum=1.0, where=f"Comparison.{method}")
 
 
 def _first(steps, mask):

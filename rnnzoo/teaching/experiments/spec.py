@@ -197,7 +197,7 @@ class Variant:
         budget = self.budget_for(budget)
         return build_model(self.cell, task.input_size, budget.hidden, task.output_size,
                            layers=budget.layers, readout=task.readout, seed=seed,
-                           dtype=np.dtype(dtype or budget.dtype),
+                           dtype=np.dtype(budget.dtype if dtype is None else dtype),
                            **{**_fair_defaults(self.cell, task), **self.options})
 
     def describe(self, task) -> str:
