@@ -178,3 +178,18 @@ def test_a_missing_or_misshaped_gradient_fails_and_is_named(cell, monkeypatch, c
     assert all(f"\nproblem: {p}\n" in report.table() for p in report.problems)
     with pytest.raises(AssertionError, match=match):
         rnnzoo.gradcheck(cell, X, mode=mode, raise_on_failure=True)
+
+
+@pytest.mark.parametrize("mode", ["entries", "directional"])
+@pytest.mark.parametrize("layout", [np.asfortranarray, lambda w: np.repeat(w, 2, axis=0)[::2]])
+def test_a_non_contiguous_parameter_is_nudged_in_place(mode, layout):
+    """reshape(-1) of a Fortran-order or strided parameter is a copy: a nudge made through
+    it never reached the parameter, and a correct backward read 'numeric 0'."""
+    cell = rnnzoo.make("rnn", 2, 3, seed=0)
+    cell.params["W_hh"] = layout(cell.params["W_hh"])
+    assert not np.shares_memory(cell.params["W_hh"].reshape(-1), cell.params["W_hh"])
+    before = cell.params["W_hh"].copy()
+    report = rnnzoo.gradcheck(cell, X, mode=mode)
+    assert report.passed, report.table()
+    assert np.array_equal(cell.params["W_hh"], before)        # restored bit for bit
+

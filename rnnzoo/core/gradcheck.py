@@ -299,14 +299,16 @@ def _check_reentrant(named, grads, named_again, grads_again, report):
 
 
 def _central_difference(problem, tensor, flat_index, eps):
-    """(L(θ + ε e_k) − L(θ − ε e_k)) / 2ε, restoring the entry bit-exactly."""
-    view = tensor.reshape(-1)
-    old = view[flat_index].copy()
-    view[flat_index] = old + eps
+    """(L(θ + ε e_k) − L(θ − ε e_k)) / 2ε, restoring the entry bit-exactly. The entry is
+    addressed by its index: tensor.reshape(-1) of a non-contiguous tensor (a Fortran-order
+    parameter) is a copy, which the nudges would never leave."""
+    index = np.unravel_index(flat_index, tensor.shape)
+    old = tensor[index].copy()
+    tensor[index] = old + eps
     plus = problem.loss()
-    view[flat_index] = old - eps
+    tensor[index] = old - eps
     minus = problem.loss()
-    view[flat_index] = old
+    tensor[index] = old
     return (plus - minus) / (2 * eps)
 
 
