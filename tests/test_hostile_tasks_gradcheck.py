@@ -193,3 +193,96 @@ def test_a_non_contiguous_parameter_is_nudged_in_place(mode, layout):
     assert report.passed, report.table()
     assert np.array_equal(cell.params["W_hh"], before)        # restored bit for bit
 
+
+class _OwnCell:
+    """A user's own cell, duck-typed, without a backend attribute: rnnzoo's GRU behind the
+    bare contract, with what its forward and backward return passed through changes."""
+
+    def __init__(self, inner, backward=None, forward=None, **attributes):
+        self._inner = inner
+        self._change_backward = backward or (lambda returned: returned)
+        self._change_forward = forward or (lambda returned: returned)
+        self.params, self.dtype, self.state_names = inner.params, inner.dtype, inner.state_names
+        self.initial_state = inner.initial_state
+        self.__dict__.update(attributes)
+
+    def forward(self, x, state0=None):
+        return self._change_forward(self._inner.forward(x, state0))
+
+    def backward(self, dhs, cache, dstate_T=None):
+        return self._change_backward(self._inner.backward(dhs, cache, dstate_T))
+
+
+def test_an_own_cell_without_backend_is_taken_to_be_numpy(cell):
+    """backend is optional (NumPy, rnnzoo's default); it used to be a raw AttributeError."""
+    report = rnnzoo.gradcheck(_OwnCell(cell), X)
+    assert report.passed, report.table()
+    assert {r.name for r in report.rows} == set(cell.params) | {"x", "h0"}
+    assert rnnzoo.gradcheck(_OwnCell(cell, backend="numpy"), X).passed
+    raises(ERR, r"obj.backend must be a rnnzoo backend or one of \('numpy', 'cupy'\); got "
+                r"'tpu' \(str\)", rnnzoo.gradcheck, _OwnCell(cell, backend="tpu"), X)
+
+
+def test_an_own_cell_without_initial_state_needs_state0(cell):
+    own = _OwnCell(cell)
+    del own.initial_state
+    with pytest.raises(ERR, match=r"obj must be a cell or a model \(forward, backward, params, "
+                                  r"dtype; a cell also state_names, and initial_state\(batch\) "
+                                  r"when state0 is None; backend is optional, NumPy when absent\);"
+                                  r" got .*, which has no initial_state"):
+        rnnzoo.gradcheck(own, X)
+    assert rnnzoo.gradcheck(own, X, (0.5 * np.ones((2, 3)),)).passed
+
+
+def test_an_own_cell_whose_forward_returns_two_values_is_refused(cell):
+    raises(TypeError, r"gradcheck: forward\(x, state0\) must return \(hs, state_T, cache\); "
+                      r"it returned a tuple of 2 \(ndarray, tuple\)",
+           rnnzoo.gradcheck, _OwnCell(cell, forward=lambda r: r[:2]), X)
+
+
+@pytest.mark.parametrize("change,match", [
+    (lambda r: (r[0], r[2]), r"_OwnCell: backward returned a tuple of 2 \(ndarray, Gradients\); "
+                             r"expected \(dx, dstate0, grads\): dx shaped like x, dstate0 a "
+                             r"tuple of 1 array\(s\) \(h\), grads a dict of arrays shaped like "
+                             r"params"),
+    (lambda r: None, r"backward returned None \(NoneType\); expected \(dx, dstate0, grads\)"),
+    (lambda r: (r[0], (), r[2]), r"backward returned dstate0 = a tuple of 0 \(\); expected"),
+    (lambda r: (r[0], r[1], list(r[2].values())), r"backward returned grads = a list of 4 "
+                                                  r"\(ndarray, ndarray, ndarray, ndarray\); "
+                                                  r"expected \(dx, dstate0, grads\)"),
+    (lambda r: (r[0], r[1], {**r[2], "b_hh": None}), r"grads\['b_hh'\] is None \(NoneType\); "
+                                                     r"expected an array of shape \(9,\), "
+                                                     r"like params\['b_hh'\]"),
+    (lambda r: (None, r[1], r[2]), r"dx is None \(NoneType\); expected an array of shape "
+                                   r"\(3, 2, 2\), like x"),
+    (lambda r: (r[0], [[1.0]], r[2]), r"dh0 is a list of 1 \(float\); expected an array of "
+                                      r"shape \(2, 3\), like h0"),
+])
+@pytest.mark.parametrize("mode", ["entries", "directional"])
+def test_an_own_cell_whose_backward_breaks_the_contract_fails_by_name(cell, change, match,
+                                                                      mode):
+    """What backward returned, against (dx, dstate0, grads): a failed report naming it (it
+    used to be 'not enough values to unpack' or 'NoneType has no attribute shape')."""
+    report = rnnzoo.gradcheck(_OwnCell(cell, backward=change), X, mode=mode)
+    assert not report.passed
+    assert any(re.search(match, p) for p in report.problems), report.problems
+    with pytest.raises(AssertionError, match=match):
+        rnnzoo.gradcheck(_OwnCell(cell, backward=change), X, mode=mode, raise_on_failure=True)
+
+
+def test_a_gradient_that_is_none_leaves_the_others_checked(cell):
+    report = rnnzoo.gradcheck(_OwnCell(cell, backward=lambda r: (r[0], r[1],
+                                                                 {**r[2], "b_hh": None})), X)
+    assert {r.name for r in report.rows} == set(cell.params) - {"b_hh"} | {"x", "h0"}
+    assert all(r.passed for r in report.rows), report.table()
+
+
+def test_a_models_backward_returning_three_values_fails_by_name(monkeypatch):
+    model = rnnzoo.build_model("rnn", 2, 3, 2, seed=0)
+    original = type(model).backward
+    monkeypatch.setattr(type(model), "backward",
+                        lambda self, dy, cache: (*original(self, dy, cache), None))
+    report = rnnzoo.gradcheck(model, X)
+    assert report.problems == ["SequenceModel: backward returned a tuple of 3 (ndarray, "
+                               "Gradients, NoneType); expected (dx, grads): dx shaped like x, "
+                               "grads a dict of arrays shaped like params"]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import to_numpy
+from .backend import BACKENDS, array_type_name, get_backend, to_numpy
 from .validation import (ArgumentTypeError, check_bool, check_choice, check_float, check_int,
                          check_optional, check_seed, describe)
 
@@ -108,27 +108,31 @@ class GradcheckReport:
                 f"{problems}<p><b>{verdict}</b>: worst rel err {self.worst_rel_err:.2e}</p>")
 
 
+class _MalformedBackward(Exception):
+    """backward returned something other than the contract's tuple (the message says
+    what); gradcheck reports it as the check's one problem, since nothing can be compared."""
+
+
 class _Problem:
     """Adapts a cell or a model to 'a scalar loss of named tensors, and its gradients'."""
 
-    def __init__(self, obj, x, state0, rng):
+    def __init__(self, obj, backend, x, state0, rng):
         self.obj = obj
         self.is_cell = hasattr(obj, "state_names")
-        xp = obj.backend.xp
-        self.xp = xp
+        self.xp = backend.xp
         self.inputs = {"x": x.copy()}
         if self.is_cell:
             state0 = obj.initial_state(x.shape[1]) if state0 is None else state0
             state0 = tuple(s.copy() for s in state0)
             # a random, nonzero initial state so its gradient is exercised too
             if all(float(abs(to_numpy(s)).max()) == 0.0 for s in state0):
-                state0 = tuple(obj.backend.asarray(0.5 * rng.standard_normal(s.shape),
-                                                   dtype=s.dtype) for s in state0)
+                state0 = tuple(backend.asarray(0.5 * rng.standard_normal(s.shape),
+                                               dtype=s.dtype) for s in state0)
             for name, s in zip(obj.state_names, state0):
                 self.inputs[f"{name}0"] = s
         out, state_T, _ = self._run()
-        self.u = obj.backend.asarray(rng.standard_normal(out.shape), dtype=out.dtype)
-        self.v = tuple(obj.backend.asarray(rng.standard_normal(s.shape), dtype=s.dtype)
+        self.u = backend.asarray(rng.standard_normal(out.shape), dtype=out.dtype)
+        self.v = tuple(backend.asarray(rng.standard_normal(s.shape), dtype=s.dtype)
                        for s in state_T)
 
     def _state0(self):
@@ -136,8 +140,12 @@ class _Problem:
 
     def _run(self):
         if self.is_cell:
-            return self.obj.forward(self.inputs["x"], self._state0())
-        y, cache = self.obj.forward(self.inputs["x"])
+            returned = self.obj.forward(self.inputs["x"], self._state0())
+            _check_forward(returned, "forward(x, state0)", ("hs", "state_T", "cache"))
+            return returned
+        returned = self.obj.forward(self.inputs["x"])
+        _check_forward(returned, "forward(x)", ("y", "cache"))
+        y, cache = returned
         return y, (), cache
 
     def loss(self) -> float:
@@ -148,19 +156,52 @@ class _Problem:
         return float(total) + getattr(cache, "aux_loss", 0.0)   # e.g. Skip RNN's budget
 
     def analytic(self):
-        """(gradients of every tensor by name, the grads dict) from one backward."""
+        """(gradients of every tensor by name, the grads dict) from one backward; raises
+        _MalformedBackward when backward's result does not have the contract's form."""
         out, state_T, cache = self._run()
+        grads_text = "grads a dict of arrays shaped like params"
         if self.is_cell:
-            dx, dstate0, grads = self.obj.backward(self.u, cache, self.v)
-            named = {"x": dx, **{f"{n}0": d for n, d in zip(self.obj.state_names, dstate0)}}
+            returned = self.obj.backward(self.u, cache, self.v)
+            names = tuple(self.obj.state_names)
+            expected = (f"(dx, dstate0, grads): dx shaped like x, dstate0 a tuple of "
+                        f"{len(names)} array(s) ({', '.join(names)}), {grads_text}")
         else:
-            dx, grads = self.obj.backward(self.u, cache)
+            returned = self.obj.backward(self.u, cache)
+            expected = f"(dx, grads): dx shaped like x, {grads_text}"
+        got = _not_a_tuple_of(returned, 3 if self.is_cell else 2)
+        if got:
+            raise _MalformedBackward(f"backward returned {got}; expected {expected}")
+        if self.is_cell:
+            dx, dstate0, grads = returned
+            got = _not_a_tuple_of(dstate0, len(names))
+            if got:
+                raise _MalformedBackward(f"backward returned dstate0 = {got}; expected "
+                                         f"{expected}")
+            named = {"x": dx, **{f"{n}0": d for n, d in zip(names, dstate0)}}
+        else:
+            dx, grads = returned
             named = {"x": dx}
+        if not isinstance(grads, dict):
+            raise _MalformedBackward(f"backward returned grads = {_what(grads)}; expected "
+                                     f"{expected}")
         return named, grads
 
     def tensors(self):
         """Every checked tensor by name: parameters first, then x and the states."""
         return {**self.obj.params, **self.inputs}
+
+
+def _not_a_tuple_of(returned, count):
+    """None when ``returned`` is a tuple (or list) of ``count`` entries, else what it is."""
+    if isinstance(returned, (tuple, list)) and len(returned) == count:
+        return None
+    return _what(returned)
+
+
+def _check_forward(returned, call, parts):
+    got = _not_a_tuple_of(returned, len(parts))
+    if got:
+        raise TypeError(f"gradcheck: {call} must return ({', '.join(parts)}); it returned {got}")
 
 
 def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
@@ -170,9 +211,12 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
 
     Parameters
     ----------
-    obj : a cell (``forward(x, state0) -> hs, state_T, cache``) or a model
-        (``forward(x) -> y, cache`` and ``backward(dy, cache) -> dx, grads``); it must
-        have been built with ``dtype=float64``.
+    obj : a cell (``forward(x, state0) -> hs, state_T, cache`` and ``backward(dhs, cache,
+        dstate_T) -> dx, dstate0, grads``, with ``state_names`` and ``initial_state(batch)``)
+        or a model (``forward(x) -> y, cache`` and ``backward(dy, cache) -> dx, grads``);
+        either with ``params`` (a dict of float64 arrays, nudged in place) and ``dtype``,
+        which must be float64. ``obj.backend`` (a backend or its name) is optional: a cell
+        of your own without one is taken to be NumPy, rnnzoo's default backend.
     x : float64 array (T, B, input_size)
     state0 : initial state, or None for a random nonzero one (so its gradient is tested)
     eps : the finite-difference step
@@ -187,16 +231,11 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
 
     Returns
     -------
-    GradcheckReport : prints as a table; ``report.passed``; ``report.rows``
+    GradcheckReport : prints as a table; ``report.passed``; ``report.rows``. A backward
+    whose result is not of the contract's form (a missing entry, grads not a dict, a
+    gradient that is None) is a failed report with that problem, not an exception.
     """
-    if not all(hasattr(obj, a) for a in ("forward", "backward", "params", "dtype")):
-        raise ArgumentTypeError(f"gradcheck: obj must be a cell or a model (forward, backward, "
-                                f"params, dtype); got {describe(obj)}")
-    if np.dtype(obj.dtype) != np.float64 or getattr(x, "dtype", None) != np.float64:
-        raise TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
-                        "pass float64 x): in float32 the rounding error of a central "
-                        f"difference (~1e-7/eps) swamps the check; got cell dtype "
-                        f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
+    backend = _check_object(obj, x, state0)
     w = "gradcheck"
     mode = check_choice(mode, "mode", ("entries", "directional"), where=w)
     eps = check_float(eps, "eps", minimum=0.0, min_open=True, where=w)
@@ -210,8 +249,8 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     only = None if only is None else _names(only, "only")
     skip = _names(skip, "skip")
     rng = np.random.default_rng(seed)
-    problem = _Problem(obj, x, state0, rng)
-    target = getattr(obj, "name", "") or type(obj).__name__
+    problem = _Problem(obj, backend, x, state0, rng)
+    target = _target(obj)
     report = GradcheckReport(target=target, settings={"eps": eps, "atol": atol, "rtol": rtol,
                                                       "mode": mode})
     params_before = {k: to_numpy(v).copy() for k, v in obj.params.items()}
@@ -224,13 +263,15 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
                 f"{getattr(cell, 'differentiable_options', {})} instead, or the exact "
                 f"paths with the surrogate switched off")
 
-    named, grads = problem.analytic()
+    try:
+        named, grads = problem.analytic()
+        named_again, grads_again = problem.analytic()
+    except _MalformedBackward as malformed:
+        report.problems.append(f"{target}: {malformed}")
+        return _finished(report, raise_on_failure)
     _check_structure(obj, grads, report)
     for k, d in named.items():
-        if tuple(d.shape) != tuple(problem.inputs[k].shape):
-            report.problems.append(f"d{k} has shape {tuple(d.shape)}; {k} has "
-                                   f"{tuple(problem.inputs[k].shape)}")
-    named_again, grads_again = problem.analytic()
+        _note_misfit(report, d, problem.inputs[k].shape, f"d{k}", k)
     _check_reentrant(named, grads, named_again, grads_again, report)
     for k, before in params_before.items():
         if not np.array_equal(before, to_numpy(obj.params[k])):
@@ -246,9 +287,10 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     for name, tensor in tensors.items():
         if (only is not None and name not in only) or name in skip or name not in analytic_all:
             continue
-        analytic = to_numpy(analytic_all[name])
-        if tuple(analytic.shape) != tuple(tensor.shape):
-            continue                     # a misshaped gradient is already a named problem
+        gradient = analytic_all[name]
+        if not _is_array(gradient) or tuple(gradient.shape) != tuple(tensor.shape):
+            continue                     # a missing or misshaped gradient is a named problem
+        analytic = to_numpy(gradient)
         if mode == "entries":
             row = _check_entries(problem, name, tensor, analytic, eps, atol, rtol,
                                  max_entries, rng)
@@ -256,9 +298,76 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
             row = _check_directions(problem, name, tensor, analytic, eps, atol, rtol,
                                     directions, rng)
         report.rows.append(row)
+    return _finished(report, raise_on_failure)
+
+
+def _finished(report, raise_on_failure):
     if raise_on_failure and not report.passed:
         raise AssertionError("\n".join(report.failures()))
     return report
+
+
+def _target(obj):
+    return getattr(obj, "name", "") or type(obj).__name__
+
+
+_CONTRACT = ("forward, backward, params, dtype; a cell also state_names, and "
+             "initial_state(batch) when state0 is None; backend is optional, NumPy when absent")
+
+
+def _check_object(obj, x, state0):
+    """Refuse, before any differencing, an object, x or state0 that would make the check
+    crash deep inside or blame a correct backward; returns the object's backend."""
+    is_cell = hasattr(obj, "state_names")
+    needed = ["forward", "backward", "params", "dtype"]
+    if is_cell and state0 is None:
+        needed.append("initial_state")          # asked for the zero state
+    missing = [a for a in needed if not hasattr(obj, a)]
+    if missing:
+        raise ArgumentTypeError(f"gradcheck: obj must be a cell or a model ({_CONTRACT}); "
+                                f"got {describe(obj)}, which has no {', '.join(missing)}")
+    if np.dtype(obj.dtype) != np.float64 or getattr(x, "dtype", None) != np.float64:
+        raise TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
+                        "pass float64 x): in float32 the rounding error of a central "
+                        f"difference (~1e-7/eps) swamps the check; got cell dtype "
+                        f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
+    backend = _backend(obj)
+    return backend
+
+
+def _backend(obj):
+    """obj.backend (a Backend or its name); NumPy, rnnzoo's default, when it has none."""
+    backend = getattr(obj, "backend", "numpy")
+    try:
+        return get_backend(backend)
+    except ValueError:
+        raise ArgumentTypeError(f"gradcheck: obj.backend must be a rnnzoo backend or one of "
+                                f"{BACKENDS}; got {describe(backend)}") from None
+
+
+def _is_array(value):
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def _what(value):
+    """An array by its type, shape and dtype, a tuple or list by its entries' types (their
+    repr would be cut short); anything else by describe()."""
+    if _is_array(value):
+        return f"a {array_type_name(value)} of shape {tuple(value.shape)}, dtype {value.dtype}"
+    if isinstance(value, (tuple, list)):
+        kinds = ", ".join(type(v).__name__ for v in value)
+        return f"a {type(value).__name__} of {len(value)} ({kinds})"
+    return describe(value)
+
+
+def _note_misfit(report, gradient, shape, label, like):
+    """Report a returned gradient that is not an array shaped like its tensor."""
+    if not _is_array(gradient):
+        report.problems.append(f"{label} is {_what(gradient)}; expected an array of "
+                               f"shape {tuple(shape)}, like {like}")
+    elif tuple(gradient.shape) != tuple(shape):
+        report.problems.append(f"{label} has shape {tuple(gradient.shape)}; {like} has "
+                               f"{tuple(shape)}")
 
 
 def _names(value, what):
@@ -282,10 +391,9 @@ def _check_structure(obj, grads, report):
     extra = sorted(set(grads) - set(obj.params))
     if missing or extra:
         report.problems.append(f"grads keys differ from params: missing {missing}, extra {extra}")
-    for k in set(obj.params) & set(grads):
-        if tuple(grads[k].shape) != tuple(obj.params[k].shape):
-            report.problems.append(f"grads['{k}'] has shape {tuple(grads[k].shape)}; "
-                                   f"params['{k}'] has {tuple(obj.params[k].shape)}")
+    for k, p in obj.params.items():
+        if k in grads:
+            _note_misfit(report, grads[k], p.shape, f"grads['{k}']", f"params['{k}']")
 
 
 def _check_reentrant(named, grads, named_again, grads_again, report):
