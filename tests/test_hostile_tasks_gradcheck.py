@@ -194,6 +194,58 @@ def test_a_non_contiguous_parameter_is_nudged_in_place(mode, layout):
     assert np.array_equal(cell.params["W_hh"], before)        # restored bit for bit
 
 
+@pytest.mark.parametrize("prefix", ["", "cell0."])         # a cell, a model
+@pytest.mark.parametrize("key,change,error,match", [
+    ("b_hh", lambda p: p.astype(np.int64), TypeError, "has dtype int64; expected float64"),
+    ("W_ih", lambda p: p.astype(np.float32), TypeError, "has dtype float32; expected float64"),
+    ("b_hh", lambda p: p.tolist(), TypeError, r"must be a numpy array; got a list of 3 "
+                                              r"\(float, float, float\)"),
+    ("W_hh", lambda p: np.broadcast_to(p, p.shape), ValueError, "is read-only"),
+])
+def test_a_parameter_that_cannot_be_nudged_is_refused_before_any_difference(
+        prefix, key, change, error, match):
+    """An int parameter rounds a ±eps nudge away and a float32 one rounds it: both used to
+    read as a wrong gradient of a correct backward."""
+    cell = rnnzoo.make("rnn", 2, 3, seed=0)
+    obj = rnnzoo.build_model("rnn", 2, 3, 2, seed=0) if prefix else cell
+    cell = obj.cells[0] if prefix else cell
+    cell.params[key] = change(cell.params[key])
+    raises(error, rf"gradcheck: parameter '{re.escape(prefix + key)}' of \w+ {match}",
+           rnnzoo.gradcheck, obj, X)
+
+
+def test_a_model_refuses_state0(rng):
+    """A model's backward returns no dstate0: a state0 used to be ignored silently."""
+    model = rnnzoo.build_model("rnn", 2, 3, 2, seed=0)
+    for state0 in ("garbage", [None], [(np.ones((2, 3)),)]):
+        raises(ValueError, "gradcheck: state0 is for a cell only; SequenceModel is a model, "
+               "whose backward.* returns .dx, grads. and no gradient of its initial state",
+               rnnzoo.gradcheck, model, X, state0=state0)
+
+
+@pytest.mark.parametrize("state0,match", [
+    ("garbage", r"state0 must be None or a tuple of 1 float64 array\(s\) \(h\); got "
+                r"'garbage' \(str\)"),
+    (np.ones((2, 3)), r"state0 must be None or a tuple of 1 .*; got a numpy.ndarray of shape"),
+    ((np.ones((2, 3)), np.ones((2, 3))), "state0 must be None or a tuple of 1 .*; got 2 arrays"),
+    (([0.0, 0.0, 0.0],), r"state0 component 'h' must be a float64 numpy array; got a list "
+                         r"of 3 \(float, float, float\)"),
+    ((np.ones((2, 3), np.float32),), "state0 component 'h' must be a float64 numpy array; "
+                                     "got a numpy.ndarray of shape .2, 3., dtype float32"),
+])
+def test_a_cells_bad_state0_is_refused_by_name(state0, match):
+    raises(ERR, "gradcheck: " + match, rnnzoo.gradcheck, rnnzoo.make("rnn", 2, 3), X, state0)
+
+
+@pytest.mark.parametrize("x,match", [
+    (np.float64(1.0), r"x must be a 3-D numpy array \(T, B, input_size\), the backend of "
+                      r"gru; got a numpy.float64 of shape \(\), dtype float64"),
+    (np.ones(3), r"x must be a 3-D numpy array .*; got a numpy.ndarray of shape \(3,\)"),
+])
+def test_x_that_is_not_a_3d_array_is_refused(cell, x, match):
+    raises(ERR, match, rnnzoo.gradcheck, cell, x)
+
+
 class _OwnCell:
     """A user's own cell, duck-typed, without a backend attribute: rnnzoo's GRU behind the
     bare contract, with what its forward and backward return passed through changes."""

@@ -218,7 +218,9 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
         which must be float64. ``obj.backend`` (a backend or its name) is optional: a cell
         of your own without one is taken to be NumPy, rnnzoo's default backend.
     x : float64 array (T, B, input_size)
-    state0 : initial state, or None for a random nonzero one (so its gradient is tested)
+    state0 : a cell's initial state (a tuple of float64 arrays, one per state component),
+        or None for a random nonzero one (so its gradient is tested). A model's backward
+        returns no gradient of its initial state, so a model takes None only.
     eps : the finite-difference step
     atol, rtol : an entry passes when |analytic − numeric| <= atol + rtol · |numeric|
     seed : seeds the random upstream gradients, sampled entries and directions
@@ -332,6 +334,13 @@ def _check_object(obj, x, state0):
                         f"difference (~1e-7/eps) swamps the check; got cell dtype "
                         f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
     backend = _backend(obj)
+    target = _target(obj)
+    if not backend.is_array(x) or x.ndim != 3:
+        raise ArgumentTypeError(f"gradcheck: x must be a 3-D {backend.name} array (T, B, "
+                                f"input_size), the backend of {target}; got {_what(x)}")
+    _check_params(obj, backend, target)
+    if state0 is not None:
+        _check_state0(obj, state0, backend, target, is_cell)
     return backend
 
 
@@ -343,6 +352,45 @@ def _backend(obj):
     except ValueError:
         raise ArgumentTypeError(f"gradcheck: obj.backend must be a rnnzoo backend or one of "
                                 f"{BACKENDS}; got {describe(backend)}") from None
+
+
+def _check_params(obj, backend, target):
+    """Each parameter is nudged in place by ±eps: it must be a writeable float64 array. An
+    integer one would round the nudge away and a float32 one round it, so a correct
+    backward would look wrong."""
+    if not isinstance(obj.params, dict):
+        raise ArgumentTypeError(f"gradcheck: {target}.params must be a dict of parameter "
+                                f"arrays; got {describe(obj.params)}")
+    for k, p in obj.params.items():
+        if not backend.is_array(p):
+            raise ArgumentTypeError(f"gradcheck: parameter '{k}' of {target} must be a "
+                                    f"{backend.name} array; got {_what(p)}")
+        if p.dtype != np.float64:
+            raise TypeError(f"gradcheck: parameter '{k}' of {target} has dtype {p.dtype}; "
+                            f"expected float64, the dtype of {target} (gradcheck nudges each "
+                            f"entry by ±eps, which {p.dtype} would round, and a correct "
+                            f"backward would look wrong)")
+        if isinstance(p, np.ndarray) and not p.flags.writeable:
+            raise ValueError(f"gradcheck: parameter '{k}' of {target} is read-only; "
+                             f"gradcheck nudges each entry in place, so pass a writeable copy")
+
+
+def _check_state0(obj, state0, backend, target, is_cell):
+    if not is_cell:
+        raise ValueError(f"gradcheck: state0 is for a cell only; {target} is a model, whose "
+                         f"backward(dy, cache) returns (dx, grads) and no gradient of its "
+                         f"initial state, so there is nothing to check it against: pass "
+                         f"state0=None, or gradcheck each layer's cell with its state0; "
+                         f"got {_what(state0)}")
+    names = tuple(obj.state_names)
+    if not isinstance(state0, (tuple, list)) or len(state0) != len(names):
+        got = f"{len(state0)} arrays" if isinstance(state0, (tuple, list)) else _what(state0)
+        raise ArgumentTypeError(f"gradcheck: state0 must be None or a tuple of {len(names)} "
+                                f"float64 array(s) ({', '.join(names)}); got {got}")
+    for name, s in zip(names, state0):
+        if not backend.is_array(s) or s.dtype != np.float64:
+            raise TypeError(f"gradcheck: state0 component '{name}' must be a float64 "
+                            f"{backend.name} array; got {_what(s)}")
 
 
 def _is_array(value):
