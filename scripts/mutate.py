@@ -39,6 +39,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
                            "test_hostile_optim", "test_hostile_training",
                            "test_hostile_tasks_gradcheck"],
     "core/gradcheck.py": ["test_gradients", "test_hostile_tasks_gradcheck"],
+    "core/gradcheck_inputs.py": ["test_hostile_tasks_gradcheck", "test_gradients"],
     "core/backend.py": ["test_cupy_emulated", "test_bad_input", "test_contract"],
     "training/model.py": ["test_bad_input", "test_gradients", "test_hostile_model",
                           "test_reference_equations", "test_train", "test_hostile_training"],

@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import BACKENDS, array_type_name, get_backend, to_numpy
+from .backend import to_numpy
+from .gradcheck_inputs import (check_forward, check_object, is_array, not_a_tuple_of,
+                               target_name, what_it_is)
 from .validation import (ArgumentTypeError, check_bool, check_choice, check_float, check_int,
                          check_optional, check_seed, describe)
 
@@ -141,10 +143,10 @@ class _Problem:
     def _run(self):
         if self.is_cell:
             returned = self.obj.forward(self.inputs["x"], self._state0())
-            _check_forward(returned, "forward(x, state0)", ("hs", "state_T", "cache"))
+            check_forward(returned, "forward(x, state0)", ("hs", "state_T", "cache"))
             return returned
         returned = self.obj.forward(self.inputs["x"])
-        _check_forward(returned, "forward(x)", ("y", "cache"))
+        check_forward(returned, "forward(x)", ("y", "cache"))
         y, cache = returned
         return y, (), cache
 
@@ -168,12 +170,12 @@ class _Problem:
         else:
             returned = self.obj.backward(self.u, cache)
             expected = f"(dx, grads): dx shaped like x, {grads_text}"
-        got = _not_a_tuple_of(returned, 3 if self.is_cell else 2)
+        got = not_a_tuple_of(returned, 3 if self.is_cell else 2)
         if got:
             raise _MalformedBackward(f"backward returned {got}; expected {expected}")
         if self.is_cell:
             dx, dstate0, grads = returned
-            got = _not_a_tuple_of(dstate0, len(names))
+            got = not_a_tuple_of(dstate0, len(names))
             if got:
                 raise _MalformedBackward(f"backward returned dstate0 = {got}; expected "
                                          f"{expected}")
@@ -182,26 +184,13 @@ class _Problem:
             dx, grads = returned
             named = {"x": dx}
         if not isinstance(grads, dict):
-            raise _MalformedBackward(f"backward returned grads = {_what(grads)}; expected "
+            raise _MalformedBackward(f"backward returned grads = {what_it_is(grads)}; expected "
                                      f"{expected}")
         return named, grads
 
     def tensors(self):
         """Every checked tensor by name: parameters first, then x and the states."""
         return {**self.obj.params, **self.inputs}
-
-
-def _not_a_tuple_of(returned, count):
-    """None when ``returned`` is a tuple (or list) of ``count`` entries, else what it is."""
-    if isinstance(returned, (tuple, list)) and len(returned) == count:
-        return None
-    return _what(returned)
-
-
-def _check_forward(returned, call, parts):
-    got = _not_a_tuple_of(returned, len(parts))
-    if got:
-        raise TypeError(f"gradcheck: {call} must return ({', '.join(parts)}); it returned {got}")
 
 
 def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
@@ -237,7 +226,7 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     whose result is not of the contract's form (a missing entry, grads not a dict, a
     gradient that is None) is a failed report with that problem, not an exception.
     """
-    backend = _check_object(obj, x, state0)
+    backend = check_object(obj, x, state0)
     w = "gradcheck"
     mode = check_choice(mode, "mode", ("entries", "directional"), where=w)
     eps = check_float(eps, "eps", minimum=0.0, min_open=True, where=w)
@@ -252,7 +241,7 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     skip = _names(skip, "skip")
     rng = np.random.default_rng(seed)
     problem = _Problem(obj, backend, x, state0, rng)
-    target = _target(obj)
+    target = target_name(obj)
     report = GradcheckReport(target=target, settings={"eps": eps, "atol": atol, "rtol": rtol,
                                                       "mode": mode})
     params_before = {k: to_numpy(v).copy() for k, v in obj.params.items()}
@@ -290,7 +279,7 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
         if (only is not None and name not in only) or name in skip or name not in analytic_all:
             continue
         gradient = analytic_all[name]
-        if not _is_array(gradient) or tuple(gradient.shape) != tuple(tensor.shape):
+        if not is_array(gradient) or tuple(gradient.shape) != tuple(tensor.shape):
             continue                     # a missing or misshaped gradient is a named problem
         analytic = to_numpy(gradient)
         if mode == "entries":
@@ -309,109 +298,10 @@ def _finished(report, raise_on_failure):
     return report
 
 
-def _target(obj):
-    return getattr(obj, "name", "") or type(obj).__name__
-
-
-_CONTRACT = ("forward, backward, params, dtype; a cell also state_names, and "
-             "initial_state(batch) when state0 is None; backend is optional, NumPy when absent")
-
-
-def _check_object(obj, x, state0):
-    """Refuse, before any differencing, an object, x or state0 that would make the check
-    crash deep inside or blame a correct backward; returns the object's backend."""
-    is_cell = hasattr(obj, "state_names")
-    needed = ["forward", "backward", "params", "dtype"]
-    if is_cell and state0 is None:
-        needed.append("initial_state")          # asked for the zero state
-    missing = [a for a in needed if not hasattr(obj, a)]
-    if missing:
-        raise ArgumentTypeError(f"gradcheck: obj must be a cell or a model ({_CONTRACT}); "
-                                f"got {describe(obj)}, which has no {', '.join(missing)}")
-    if np.dtype(obj.dtype) != np.float64 or getattr(x, "dtype", None) != np.float64:
-        raise TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
-                        "pass float64 x): in float32 the rounding error of a central "
-                        f"difference (~1e-7/eps) swamps the check; got cell dtype "
-                        f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
-    backend = _backend(obj)
-    target = _target(obj)
-    if not backend.is_array(x) or x.ndim != 3:
-        raise ArgumentTypeError(f"gradcheck: x must be a 3-D {backend.name} array (T, B, "
-                                f"input_size), the backend of {target}; got {_what(x)}")
-    _check_params(obj, backend, target)
-    if state0 is not None:
-        _check_state0(obj, state0, backend, target, is_cell)
-    return backend
-
-
-def _backend(obj):
-    """obj.backend (a Backend or its name); NumPy, rnnzoo's default, when it has none."""
-    backend = getattr(obj, "backend", "numpy")
-    try:
-        return get_backend(backend)
-    except ValueError:
-        raise ArgumentTypeError(f"gradcheck: obj.backend must be a rnnzoo backend or one of "
-                                f"{BACKENDS}; got {describe(backend)}") from None
-
-
-def _check_params(obj, backend, target):
-    """Each parameter is nudged in place by ±eps: it must be a writeable float64 array. An
-    integer one would round the nudge away and a float32 one round it, so a correct
-    backward would look wrong."""
-    if not isinstance(obj.params, dict):
-        raise ArgumentTypeError(f"gradcheck: {target}.params must be a dict of parameter "
-                                f"arrays; got {describe(obj.params)}")
-    for k, p in obj.params.items():
-        if not backend.is_array(p):
-            raise ArgumentTypeError(f"gradcheck: parameter '{k}' of {target} must be a "
-                                    f"{backend.name} array; got {_what(p)}")
-        if p.dtype != np.float64:
-            raise TypeError(f"gradcheck: parameter '{k}' of {target} has dtype {p.dtype}; "
-                            f"expected float64, the dtype of {target} (gradcheck nudges each "
-                            f"entry by ±eps, which {p.dtype} would round, and a correct "
-                            f"backward would look wrong)")
-        if isinstance(p, np.ndarray) and not p.flags.writeable:
-            raise ValueError(f"gradcheck: parameter '{k}' of {target} is read-only; "
-                             f"gradcheck nudges each entry in place, so pass a writeable copy")
-
-
-def _check_state0(obj, state0, backend, target, is_cell):
-    if not is_cell:
-        raise ValueError(f"gradcheck: state0 is for a cell only; {target} is a model, whose "
-                         f"backward(dy, cache) returns (dx, grads) and no gradient of its "
-                         f"initial state, so there is nothing to check it against: pass "
-                         f"state0=None, or gradcheck each layer's cell with its state0; "
-                         f"got {_what(state0)}")
-    names = tuple(obj.state_names)
-    if not isinstance(state0, (tuple, list)) or len(state0) != len(names):
-        got = f"{len(state0)} arrays" if isinstance(state0, (tuple, list)) else _what(state0)
-        raise ArgumentTypeError(f"gradcheck: state0 must be None or a tuple of {len(names)} "
-                                f"float64 array(s) ({', '.join(names)}); got {got}")
-    for name, s in zip(names, state0):
-        if not backend.is_array(s) or s.dtype != np.float64:
-            raise TypeError(f"gradcheck: state0 component '{name}' must be a float64 "
-                            f"{backend.name} array; got {_what(s)}")
-
-
-def _is_array(value):
-    return hasattr(value, "shape") and hasattr(value, "dtype")
-
-
-def _what(value):
-    """An array by its type, shape and dtype, a tuple or list by its entries' types (their
-    repr would be cut short); anything else by describe()."""
-    if _is_array(value):
-        return f"a {array_type_name(value)} of shape {tuple(value.shape)}, dtype {value.dtype}"
-    if isinstance(value, (tuple, list)):
-        kinds = ", ".join(type(v).__name__ for v in value)
-        return f"a {type(value).__name__} of {len(value)} ({kinds})"
-    return describe(value)
-
-
 def _note_misfit(report, gradient, shape, label, like):
     """Report a returned gradient that is not an array shaped like its tensor."""
-    if not _is_array(gradient):
-        report.problems.append(f"{label} is {_what(gradient)}; expected an array of "
+    if not is_array(gradient):
+        report.problems.append(f"{label} is {what_it_is(gradient)}; expected an array of "
                                f"shape {tuple(shape)}, like {like}")
     elif tuple(gradient.shape) != tuple(shape):
         report.problems.append(f"{label} has shape {tuple(gradient.shape)}; {like} has "
