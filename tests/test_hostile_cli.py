@@ -197,6 +197,61 @@ def test_bench_out_with_a_folder_where_a_file_goes(capsys, tmp_path, no_measurin
     assert_usage_error(capsys, bench_main, TINY_BENCH + ["--out", str(tmp_path)], "bench.md")
 
 
+@pytest.fixture
+def no_drawing(monkeypatch):
+    """Any figures command that got as far as drawing raises Drawing (a test that expects
+    it to get there catches it)."""
+    from rnnzoo.teaching import figures
+
+    def refuse(*args, **kwargs):
+        raise Drawing
+    monkeypatch.setattr(figures, "make_figures", refuse)
+
+
+class Drawing(Exception):
+    pass
+
+
+FIGURE = ["figures", "gradient_norm_over_time", "--quiet"]
+BAD_CLAIMS_JSON = {"empty": "", "not JSON": "{", "a list": "[1]", "a figure not a list":
+                   '{"gradient_norm_over_time": 3}', "a claim without a statement":
+                   '{"gradient_norm_over_time": [{"passed": true}]}'}
+
+
+@pytest.mark.parametrize("out", list(BAD_OUT))
+def test_figures_out_is_checked_before_drawing(capsys, tmp_path, no_drawing, out):
+    folder = str(BAD_OUT[out](tmp_path))
+    assert_usage_error(capsys, rnnzoo_main, FIGURE + ["--out", folder], f"--out {folder}")
+
+
+@pytest.mark.parametrize("name", ["claims.json", "claims.md", "gradient_norm_over_time.png"])
+def test_figures_out_with_a_folder_where_a_file_goes(capsys, tmp_path, no_drawing, name):
+    (tmp_path / name).mkdir()
+    assert_usage_error(capsys, rnnzoo_main, FIGURE + ["--out", str(tmp_path)], name)
+
+
+@pytest.mark.parametrize("content", list(BAD_CLAIMS_JSON))
+def test_figures_refuse_a_claims_json_they_could_not_merge_into(capsys, tmp_path, no_drawing,
+                                                               content):
+    """write_claims reads OUT/claims.json after every figure is drawn: a file it cannot
+    read is refused before, naming it, not a traceback that loses the claims."""
+    (tmp_path / "claims.json").write_text(BAD_CLAIMS_JSON[content])
+    err = assert_usage_error(capsys, rnnzoo_main, FIGURE + ["--out", str(tmp_path)],
+                             str(tmp_path / "claims.json"))
+    assert "is not a claims file this command wrote" in err
+
+
+def test_figures_take_a_claims_json_they_wrote(tmp_path, no_drawing):
+    from rnnzoo.experiments import Claim, Measurement
+    from rnnzoo.teaching.figures import write_claims
+    write_claims(tmp_path, {"gradient_norm_over_time": [Claim("one < two", True, {"one": 1}),
+                                                        Measurement("m", {"x": 1})]})
+    write_claims(tmp_path, {"charlm": []}, full=True)
+    for full in ([], ["--full"]):
+        with pytest.raises(Drawing):
+            rnnzoo_main(FIGURE + ["--out", str(tmp_path)] + full)
+
+
 def test_bench_no_files_does_not_check_out(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "fair_benchmark", lambda *a, **k: [ROW])
     assert bench_main(TINY_BENCH + ["--no-files", "--out", "/proc/x"]) == 0

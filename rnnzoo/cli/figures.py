@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from .args import COUNT
+from .args import COUNT, check_writable_folder
 
 
 def add_parser(sub):
@@ -40,6 +40,7 @@ def run(args):
     unknown = [n for n in args.names if n not in FIGURES]
     if unknown:
         args.parser.error(f"unknown figure(s) {unknown}; available: {', '.join(FIGURES)}")
+    _check_out(args)
     from ..teaching.figures import CLAIMS
     start = time.perf_counter()
     paths = make_figures(args.names, out_dir=args.out, full=args.full, seed=args.seed,
@@ -63,6 +64,29 @@ def run(args):
               "budget on new seeds): reword them to what does; see claims.md",
               file=sys.stderr)
     return 1 if failed or fragile else 0
+
+
+def _check_out(args):
+    """Usage error now, not after the figures were computed, if --out cannot take a
+    figure's PNG or the claims files, or holds a claims.json they cannot be merged into
+    (write_claims reads it after every figure is drawn: a bad one would lose the claims)."""
+    from ..teaching.figures import FIGURES
+    from ..teaching.figures.claims_file import claims_path, render_claims
+    path = claims_path(args.out, args.full)
+    pngs = [f"{n}.png" for n in args.names or FIGURES]
+    check_writable_folder(args.parser, "--out", args.out,
+                          files=(path.name, path.with_suffix(".md").name, *pngs))
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+            raise TypeError("expected {figure: [claims]}")
+        render_claims(data, args.full)     # reads every field a claim's rendering needs
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        args.parser.error(f"--out {args.out}: {path} is not a claims file this command "
+                          f"wrote ({type(e).__name__}: {e}); move it away or choose "
+                          "another --out")
 
 
 def _say_what_was_carried_over(args):
