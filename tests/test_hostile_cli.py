@@ -115,6 +115,10 @@ GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T"
                    (["gradcheck", "--batch", "-1"], "--batch"),
                    (["gradcheck", "--hidden-size", "x"], "--hidden-size"),
                    (["gradcheck", "--seed", "-2"], "--seed"),
+                   # a size one cell cannot take: a usage error naming the cell, not
+                   # a traceback from its constructor
+                   (["gradcheck", "eurnn", "--hidden-size", "1"],
+                    "cell eurnn cannot be built with --input-size 3 --hidden-size 1"),
                    (["figures", "nope"], "unknown figure"), (["figures", "--seed", "-1"], "--seed"),
                    (["nope"], "invalid choice")]
 
@@ -123,6 +127,18 @@ GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T"
                          ids=[" ".join(a) for a, _ in GRADCHECK_CASES])
 def test_other_commands(capsys, argv, named):
     assert_usage_error(capsys, rnnzoo_main, argv, named)
+
+
+def test_gradcheck_builds_every_cell_before_checking_any(capsys, monkeypatch):
+    """Every registered cell at --hidden-size 1: eurnn cannot be built, and that is said
+    before the cells before it in the registry are checked, not after."""
+    from rnnzoo.cli import gradcheck as gradcheck_cli
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("checking started")
+    monkeypatch.setattr(gradcheck_cli, "gradcheck", refuse)
+    assert_usage_error(capsys, rnnzoo_main, ["gradcheck", "--hidden-size", "1"],
+                       "cell eurnn cannot be built")
 
 
 @pytest.mark.parametrize("argv,named", [(["--shapes", "0/2/3"], "--shapes"),

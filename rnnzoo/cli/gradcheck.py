@@ -32,18 +32,13 @@ def run(args):
     if unknown:
         args.parser.error(f"unknown cell(s) {unknown}; available: "
                           f"{', '.join(available())}")
+    # every cell built before any is checked: a size one of them cannot take is a
+    # usage error now, not a traceback after the others' checks
+    built = [(name, *_build(args, name)) for name in names]
     failed = []
-    for name in names:
-        cell = make(name, input_size=args.input_size, hidden_size=args.hidden_size,
-                    seed=args.seed, dtype=np.float64)
-        if not getattr(cell, "exact_gradient", True):
-            # a surrogate gradient by design (skiprnn's straight-through round) cannot
-            # pass finite differences: check the cell's differentiable mode instead
-            opts = cell.differentiable_options
-            print(f"{name}: the default backward is a surrogate by design; checking "
-                  f"{name} with {opts}")
-            cell = make(name, input_size=args.input_size, hidden_size=args.hidden_size,
-                        seed=args.seed, dtype=np.float64, **opts)
+    for name, cell, surrogate_note in built:
+        if surrogate_note:
+            print(surrogate_note)
         # each cell's own test input, from (seed, its name): what one cell is checked on
         # does not change when another cell is registered
         rng = np.random.default_rng([args.seed, zlib.crc32(name.encode())])
@@ -62,3 +57,25 @@ def run(args):
     print(f"{len(names) - len(failed)} passed, {len(failed)} failed"
           + (f": {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _build(args, name):
+    """(the cell to check, a note or None): ``name`` at the command's sizes in float64;
+    a cell whose default backward is a surrogate by design is built in its
+    differentiable mode, and the note says so. A size or option the cell refuses is a
+    usage error naming it."""
+    def make_cell(**options):
+        try:
+            return make(name, input_size=args.input_size, hidden_size=args.hidden_size,
+                        seed=args.seed, dtype=np.float64, **options)
+        except (TypeError, ValueError) as exc:
+            args.parser.error(f"cell {name} cannot be built with --input-size "
+                              f"{args.input_size} --hidden-size {args.hidden_size}: {exc}")
+    cell = make_cell()
+    if getattr(cell, "exact_gradient", True):
+        return cell, None
+    # a surrogate gradient by design (skiprnn's straight-through round) cannot pass
+    # finite differences: check the cell's differentiable mode instead
+    opts = cell.differentiable_options
+    return make_cell(**opts), (f"{name}: the default backward is a surrogate by design; "
+                               f"checking {name} with {opts}")
