@@ -312,3 +312,58 @@ def test_a_diverged_seed_reads_diverged_in_the_verdict_line():
     from rnnzoo.teaching.reproductions.running import ours_text
     results = {"cornn": {"solved": 0, "of": 3, "final": [0.167, None, 0.154]}}
     assert ours_text(results, "MSE") == "cornn: 0/3 solved (MSE 0.167, diverged, 0.154)"
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Any reproduce command that got as far as training fails the test."""
+    import rnnzoo.teaching.reproductions as repros
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started")
+    monkeypatch.setattr(repros, "reproduce", refuse)
+
+
+# what is in the way under --out, for `reproduce orthogonal_copy --full`
+IN_THE_WAY = {"reproductions.md": "cannot write reproductions.md",
+              "reproductions/orthogonal_copy_full.json": "cannot write orthogonal_copy_full.json",
+              "reproductions/orthogonal_copy_full.png": "cannot write orthogonal_copy_full.png"}
+
+
+@pytest.mark.parametrize("folder", list(IN_THE_WAY))
+def test_out_is_checked_for_every_file_before_training(capsys, tmp_path, no_training, folder):
+    """A folder where the table, a record or a figure goes is refused before training,
+    not found by the write after it."""
+    (tmp_path / folder).mkdir(parents=True)
+    with pytest.raises(SystemExit) as exit_:
+        reproduce_main(["orthogonal_copy", "--full", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err and IN_THE_WAY[folder] in err
+
+
+@pytest.mark.parametrize("file", ["reproductions", "reproductions/runs"])
+def test_out_with_a_file_where_a_folder_goes(capsys, tmp_path, no_training, file):
+    (tmp_path / file).parent.mkdir(exist_ok=True)
+    (tmp_path / file).write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        reproduce_main(["orthogonal_copy", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"--out {tmp_path / file}: exists and is not a folder" in err
+
+
+def test_a_write_that_fails_after_training_is_an_error_line_not_a_traceback(
+        capsys, tmp_path, monkeypatch):
+    """--out passed the check, then the table could not be written (a folder took its
+    name meanwhile): one line naming the path, that the runs are kept, exit status 1."""
+    import errno
+
+    import rnnzoo.teaching.reproductions as repros
+    table = tmp_path / "reproductions.md"
+
+    def trained_then_the_write_fails(*args, **kwargs):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(table))
+    monkeypatch.setattr(repros, "reproduce", trained_then_the_write_fails)
+    assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: [Errno 21] Is a directory: '{table}'" in err and "Traceback" not in err
+    assert f"every finished run is kept under {tmp_path}/reproductions/runs/" in err

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 
 from .args import POSITIVE_INT, check_writable_folder
@@ -53,8 +54,20 @@ def describe_catalog() -> str:
     return "\n".join(rows)
 
 
+def _check_out(parser, args, names):
+    """Usage error now, not after training, if --out cannot take the table, the
+    reproductions folder (each NAME.json and NAME.png), or the folder of their runs."""
+    from ..teaching.reproductions.running import FOLDER, TABLE, paths
+    check_writable_folder(parser, "--out", args.out, files=(TABLE,))
+    written = [paths(args.out, name, args.full) for name in names]
+    check_writable_folder(parser, "--out", os.path.join(args.out, FOLDER),
+                          files=[p.name for record, png, _ in written for p in (record, png)])
+    check_writable_folder(parser, "--out", os.path.dirname(written[0][2]))
+
+
 def main(argv=None) -> int:
     from ..teaching.reproductions import CATALOG, reproduce
+    from ..teaching.reproductions.running import FOLDER, TABLE
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
@@ -66,7 +79,9 @@ def main(argv=None) -> int:
     if args.all == bool(args.names):
         parser.error("name the reproductions to run, or give --all (--list shows them)")
     names = list(CATALOG) if args.all else args.names
-    check_writable_folder(parser, "--out", args.out)
+    _check_out(parser, args, names)
+    kept = (f"every finished run is kept under {args.out}/{FOLDER}/runs/: the same command "
+            f"again trains only the rest")
     from .compare import dask_executor
     try:
         with (dask_executor(parser, args.scheduler) if args.scheduler
@@ -81,11 +96,15 @@ def main(argv=None) -> int:
                       f"training)", flush=True)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
+    except OSError as exc:
+        # --out passed the check before training, but a disk can fill up or a path change
+        # meanwhile: the path in the message and no traceback; the runs are in the store
+        print(f"error: {exc}; {kept}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print(f"\ninterrupted; every finished run is kept under {args.out}/reproductions/"
-              f"runs/: the same command again trains only the rest", file=sys.stderr)
+        print(f"\ninterrupted; {kept}", file=sys.stderr)
         return 130
-    print(f"table: {args.out}/reproductions.md")
+    print(f"table: {args.out}/{TABLE}")
     return 0
 
 
