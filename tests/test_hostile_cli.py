@@ -47,6 +47,7 @@ TRAIN_CASES = [
     (["--hidden", "0"], "--hidden"), (["--layers", "0"], "--layers"),
     (["--T", "0"], "--T"), (["--T", "1"], "adding problem T"), (["--lr", "nan"], "--lr"),
     (["--lr", "inf"], "--lr"), (["--lr", "-0.1"], "--lr"), (["--lr", "fast"], "--lr"),
+    (["--lr", "0"], "--lr: expected a finite value > 0; got '0'"),
     (["--clip", "-1"], "--clip"), (["--clip", "nan"], "--clip"), (["--tbptt", "0"], "--tbptt"),
     (["--eval-every", "0"], "--eval-every"), (["--eval-size", "0"], "--eval-size"),
     (["--seed", "-1"], "--seed"), (["--seed", "x"], "--seed"),

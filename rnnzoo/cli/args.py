@@ -43,7 +43,7 @@ def number(kind, minimum=None, *, positive=False):
 
 
 POSITIVE_INT, COUNT = number(int, positive=True), number(int, 0)
-NONNEG_FLOAT = number(float, 0.0)
+NONNEG_FLOAT, POSITIVE_FLOAT = number(float, 0.0), number(float, positive=True)
 
 
 def _cannot_create_in(folder):

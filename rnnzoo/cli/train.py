@@ -19,8 +19,8 @@ from ..training.model import build_model
 from ..training.optim import OPTIMIZERS, optimizer_from_state
 from ..training.tasks import TASKS, make_task
 from ..training.trainer import History, Trainer
-from .args import (COUNT, NONNEG_FLOAT, POSITIVE_INT, check_plot_format, check_writable,
-                   parse_option)
+from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_plot_format,
+                   check_writable, parse_option)
 
 
 def verdict(loss, baseline) -> str:
@@ -56,7 +56,8 @@ def build_parser(prog="python -m rnnzoo train"):
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
     p.add_argument("--hidden", type=POSITIVE_INT, default=64)
     p.add_argument("--layers", type=POSITIVE_INT, default=1)
-    p.add_argument("--lr", type=NONNEG_FLOAT, default=1e-2,
+    # > 0 as compare's: a rate of 0 would run every step and learn nothing
+    p.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-2,
                    help="learning rate (default 0.01, what the notebooks and figures use "
                         "with Adam and clipping at 1 on these small tasks; the Python API's "
                         "train() keeps Adam's usual 0.001)")
