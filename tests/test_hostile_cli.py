@@ -19,8 +19,8 @@ from rnnzoo.cli.bench import main as bench_main
 from rnnzoo.cli.compare import main as compare_main
 from rnnzoo.cli.train import main as train_main
 
-BASE = ["--task", "adding", "--T", "6", "--steps", "1", "--hidden", "2", "--eval-size", "4",
-        "--no-progress"]
+# (no --eval-size: digits refuses it, and the adding problem's default costs nothing here)
+BASE = ["--task", "adding", "--T", "6", "--steps", "1", "--hidden", "2", "--no-progress"]
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +62,18 @@ TRAIN_CASES = [
     (["--cell", "gru", "--option", "dropout=0.1"], "unknown option"),
     (["--task", "associative", "--T", "5", "--task-option", "pairs=99"], "pairs"),
     (["--task-option", "colour=red"], "unexpected keyword argument 'colour'"),
+    # a key that a flag sets, as an option: the flag to use, not a collision in make_task
+    (["--task-option", "T=5"], "--task-option T=5: use --T instead of --task-option"),
+    (["--task-option", "seed=3"], "--task-option seed=3: use --seed instead"),
+    (["--task-option", "name=copy"], "--task-option name='copy': use --task instead"),
+    (["--task-option", "eval_size=3", "--eval-size", "9"],
+     "--task-option eval_size=3: use --eval-size instead"),
+    (["--option", "seed=3"], "--option seed=3: use --seed instead of --option"),
+    (["--option", "hidden_size=9"], "--option hidden_size=9: use --hidden instead"),
+    (["--option", "dtype=float64"], "--option dtype='float64': use --dtype instead"),
+    (["--option", "readout=last"], "--option readout='last': the task (--task) sets readout"),
+    (["--task", "digits", "--eval-size", "7"],
+     "--eval-size 7: the digits task evaluates on its test split"),
     (["--task", "digits", "--T", "63"], "T = size² = 64"),
     (["--checkpoint", "/no/such/folder/m.npz"],
      "--checkpoint /no/such/folder/m.npz: folder /no/such/folder does not exist"),
@@ -110,6 +122,47 @@ def test_resume_from_a_bad_file(capsys, tmp_path, content):
                              str(path))
     if content not in ("missing", "garbage"):
         assert "has no optimizer state or trainer record" in err
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    """A checkpoint as train --checkpoint writes it (gru on adding, T=6), trained no step."""
+    import rnnzoo
+    from rnnzoo.tasks import make_task
+    task = make_task("adding", T=6, eval_size=4)
+    model = rnnzoo.build_model("gru", task.input_size, 2, task.output_size,
+                               readout=task.readout)
+    trainer = training.Trainer(model, task, progress=False)
+    path = tmp_path / "ck.npz"
+    rnnzoo.save_checkpoint(path, model, trainer.optimizer, extra=trainer.checkpoint_extra())
+    return path
+
+
+def test_resume_refuses_the_flags_the_checkpoint_fixes(capsys, checkpoint):
+    """They used to be ignored without a word: the checkpoint's model trained on."""
+    err = assert_usage_error(capsys, train_main, [
+        "--resume", str(checkpoint), "--cell", "lstm", "--task", "copy", "--lr", "0.5",
+        "--hidden", "50", "--dtype", "float64", "--task-option", "pairs=3", "--eval-size", "9",
+        "--batch-size", "4", "--steps", "2"], f"--resume {checkpoint}: the checkpoint fixes")
+    refused = err.split("error: ")[1].split(";")[0]
+    assert refused.endswith("so --cell, --task, --hidden, --dtype, --task-option, --eval-size, "
+                            "--lr, --batch-size would be ignored")
+
+
+def test_resume_takes_steps_evaluation_and_output_flags(checkpoint, tmp_path):
+    with pytest.raises(AssertionError, match="training started"):    # got that far
+        train_main(["--resume", str(checkpoint), "--steps", "2", "--eval-every", "1",
+                    "--checkpoint", str(tmp_path / "next.npz"), "--save-plot",
+                    str(tmp_path / "c.png"), "--no-progress"])
+
+
+def test_every_train_flag_is_fixed_by_a_checkpoint_or_taken_when_resuming():
+    """A flag added later is sorted into one or the other, so resuming cannot ignore it."""
+    from rnnzoo.cli.train import RESUME_FIXES, RESUME_TAKES, build_parser
+    taken = [d.lstrip("-").replace("-", "_") for d in RESUME_TAKES.replace(" and", ",")
+             .split(", ")]
+    dests = {a.dest for a in build_parser()._actions} - {"help", "resume"}
+    assert sorted(dests) == sorted([*RESUME_FIXES, *taken])
 
 
 GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T", "0"], "--T"),
@@ -297,7 +350,8 @@ def test_bench_keeps_a_measurement_its_folder_cannot_take(capsys, tmp_path, monk
 def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monkeypatch):
     monkeypatch.undo()                                      # this one trains
     with np.errstate(all="ignore"):
-        rc = train_main(BASE + ["--cell", "rnn", "--lr", "1e200", "--optimizer", "sgd",
+        rc = train_main(BASE + ["--eval-size", "4", "--cell", "rnn", "--lr", "1e200",
+                                "--optimizer", "sgd",
                                 "--clip", "0", "--steps", "3"])
     err = capsys.readouterr().err
     assert rc == 1 and "error: training diverged" in err and "Traceback" not in err

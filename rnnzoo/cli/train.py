@@ -8,6 +8,7 @@ model.npz``) from which ``--resume model.npz`` continues the same run.
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 
 import numpy as np
@@ -42,6 +43,24 @@ def solved_line(history, task) -> str:
             f"{'yes' if history.solved else 'no'}, {s.metric} {history.final_eval_success:.4g}")
 
 
+DEFAULT_EVAL_SIZE = 1000
+
+# what a checkpoint fixes (the model, task, optimizer, seed and batch): with --resume these
+# flags would be ignored, so a value other than the default is refused
+RESUME_FIXES = ("cell", "task", "T", "hidden", "layers", "option", "dtype", "backend",
+                "task_option", "eval_size", "seed", "optimizer", "lr", "clip", "batch_size",
+                "tbptt")
+RESUME_TAKES = "--steps, --eval-every, --checkpoint, --save-plot and --no-progress"
+
+# keys that build_model and make_task take from a flag or from the task: as an option
+# they would collide with it ("got multiple values for keyword argument")
+OPTION_KEYS = {"cell": "--cell", "hidden_size": "--hidden", "layers": "--layers",
+               "seed": "--seed", "dtype": "--dtype", "backend": "--backend"}
+SET_BY_THE_TASK = ("input_size", "output_size", "readout")
+TASK_OPTION_KEYS = {"name": "--task", "T": "--T", "seed": "--seed",
+                    "eval_size": "--eval-size"}
+
+
 def build_parser(prog="python -m rnnzoo train"):
     p = argparse.ArgumentParser(prog=prog, description="Train a recurrent cell on a "
                                 "long-memory task and compare it with the task's baseline.")
@@ -66,7 +85,10 @@ def build_parser(prog="python -m rnnzoo train"):
                    help="max global gradient norm; 0 disables clipping")
     p.add_argument("--tbptt", type=POSITIVE_INT, default=None, help="truncated BPTT length (steps)")
     p.add_argument("--eval-every", type=POSITIVE_INT, default=100)
-    p.add_argument("--eval-size", type=POSITIVE_INT, default=1000)
+    p.add_argument("--eval-size", type=POSITIVE_INT, default=None,
+                   help=f"evaluation examples (default {DEFAULT_EVAL_SIZE}); not for digits "
+                        "and permuted_digits, which evaluate on their test split "
+                        "(--task-option test_fraction=F)")
     p.add_argument("--seed", type=COUNT, default=0)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                    help="float32 (default: several times faster to train); float64 where a "
@@ -80,7 +102,8 @@ def build_parser(prog="python -m rnnzoo train"):
     p.add_argument("--checkpoint", metavar="PATH", help="save model + optimizer here (.npz)")
     p.add_argument("--resume", metavar="PATH",
                    help="continue from a checkpoint written by --checkpoint (the model, "
-                        "optimizer, task, seed and step come from the file)")
+                        "optimizer, task, seed and step come from the file; it takes "
+                        f"{RESUME_TAKES})")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
 
@@ -88,6 +111,7 @@ def build_parser(prog="python -m rnnzoo train"):
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    refuse_ignored_flags(parser, args)
     for flag, path in (("--checkpoint", args.checkpoint), ("--save-plot", args.save_plot)):
         if path:                               # before training, so no run is lost at the end
             check_writable(parser, flag, path)
@@ -105,6 +129,35 @@ def main(argv=None) -> int:
     except FloatingPointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def refuse_ignored_flags(parser, args):
+    """A usage error for a flag the run would ignore or that would collide with another:
+    a model/task/optimizer flag with --resume, an option key that a flag sets, --eval-size
+    for a task that does not take it."""
+    if args.resume:
+        fixed = ["--" + dest.replace("_", "-") for dest in RESUME_FIXES
+                 if getattr(args, dest) != parser.get_default(dest)]
+        if fixed:
+            parser.error(f"--resume {args.resume}: the checkpoint fixes the model, task, "
+                         f"optimizer, seed and batch size, so {', '.join(fixed)} would be "
+                         f"ignored; resuming takes {RESUME_TAKES}")
+        return
+    for flag, options, keys in (("--option", args.option, OPTION_KEYS),
+                                ("--task-option", args.task_option, TASK_OPTION_KEYS)):
+        for key, value in options:
+            if key in keys:
+                parser.error(f"{flag} {key}={value!r}: use {keys[key]} instead of {flag}")
+            if flag == "--option" and key in SET_BY_THE_TASK:
+                parser.error(f"{flag} {key}={value!r}: the task (--task) sets {key}")
+    if args.eval_size is not None and not takes_eval_size(args.task):
+        parser.error(f"--eval-size {args.eval_size}: the {args.task} task evaluates on its "
+                     f"test split (--task-option test_fraction=F), not on --eval-size "
+                     f"examples")
+
+
+def takes_eval_size(task) -> bool:
+    return "eval_size" in inspect.signature(TASKS[task]).parameters
 
 
 def setup(args):
@@ -125,8 +178,9 @@ def setup(args):
         trainer.history = History.from_dict(extra["history"])
         return task, model, trainer
     task_kwargs = dict(args.task_option)
-    if args.task not in ("digits", "permuted_digits"):
-        task_kwargs.setdefault("eval_size", args.eval_size)
+    if takes_eval_size(args.task):
+        task_kwargs["eval_size"] = (DEFAULT_EVAL_SIZE if args.eval_size is None
+                                    else args.eval_size)
     task = make_task(args.task, T=args.T, seed=args.seed, **task_kwargs)
     model = build_model(args.cell, task.input_size, args.hidden, task.output_size,
                         layers=args.layers, readout=task.readout, seed=args.seed,
