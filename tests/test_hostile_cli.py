@@ -250,16 +250,46 @@ BAD_OUT = {"/proc/x": lambda tmp_path: "/proc/x", "a file": _not_a_folder,
            "under a file": lambda tmp_path: _not_a_folder(tmp_path) / "speed"}
 
 
-@pytest.mark.parametrize("how", [[], ["--scaling"], ["--from-json"]])
+def _saved_bench_json(tmp_path):
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"header": "h", "footer": "f", "rows": [ROW]}))
+    return str(saved)
+
+
+# each command of bench with only the options it takes (it refuses the others)
+BENCH_COMMANDS = {"measure": lambda tmp_path: TINY_BENCH,
+                  "--scaling": lambda tmp_path: ["--scaling", "--cells", "rnn"],
+                  "--from-json": lambda tmp_path: ["--from-json", _saved_bench_json(tmp_path)]}
+
+
+@pytest.mark.parametrize("how", list(BENCH_COMMANDS))
 @pytest.mark.parametrize("out", list(BAD_OUT))
 def test_bench_out_is_checked_before_measuring(capsys, tmp_path, no_measuring, how, out):
-    if how == ["--from-json"]:
-        saved = tmp_path / "saved.json"
-        saved.write_text(json.dumps({"header": "h", "footer": "f", "rows": [ROW]}))
-        how = how + [str(saved)]
     folder = str(BAD_OUT[out](tmp_path))
-    assert_usage_error(capsys, bench_main, TINY_BENCH + how + ["--out", folder],
+    assert_usage_error(capsys, bench_main, BENCH_COMMANDS[how](tmp_path) + ["--out", folder],
                        f"--out {folder}")
+
+
+IGNORED_BY_BENCH = [
+    (["--from-json", "SAVED", "--scaling"], "--scaling times the cells against T and H at "
+     "its own sizes, best of 3 in one process; it does not take --from-json"),
+    (["--from-json", "SAVED", "--cells", "lstm", "--shapes", "9/9/9", "--dtype", "float64",
+      "--pairs", "5"], "--from-json measures nothing: it rewrites the table and chart of a "
+     "saved bench.json; it does not take --cells, --shapes, --pairs, --dtype"),
+    (["--scaling", "--shapes", "9/9/9", "--modes", "f"], "it does not take --shapes, --modes"),
+    (["--backend", "cupy", "--pairs", "2", "--clock", "cpu"],
+     "--backend cupy times on the GPU in one process (median of --repeat calls); it does not "
+     "take --pairs, --clock"),
+]
+
+
+@pytest.mark.parametrize("argv,named", IGNORED_BY_BENCH,
+                         ids=[" ".join(a) for a, _ in IGNORED_BY_BENCH])
+def test_bench_refuses_what_it_would_ignore(capsys, tmp_path, no_measuring, argv, named):
+    """--from-json, --scaling and --backend cupy each take some of the options: one that
+    would be ignored (or start minutes of measuring instead) is refused, as --scan's are."""
+    argv = [_saved_bench_json(tmp_path) if a == "SAVED" else a for a in argv]
+    assert_usage_error(capsys, bench_main, argv + ["--out", str(tmp_path / "out")], named)
 
 
 def test_bench_out_with_a_folder_where_a_file_goes(capsys, tmp_path, no_measuring):

@@ -88,6 +88,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.scan is not None:
         return _scan(args, p)
+    for dest, (what, refuses) in INSTEAD.items():     # the first given is what runs
+        if getattr(args, dest) != p.get_default(dest):
+            _refuse_ignored(p, args, what, refuses)
+            break
     cells = available() if args.cells is None else \
         [c.strip() for c in args.cells.split(",") if c.strip()]
     unknown = [c for c in cells if c not in available()]
@@ -297,6 +301,27 @@ def _gpu(args, cells, parser):
 # the options that set what the standard benchmark times; --scan times its own tables
 SCAN_REFUSES = ("cells", "shapes", "modes", "pairs", "threads", "clock", "dtype", "from_json",
                 "backend", "scaling")
+# the other commands instead of the standard benchmark, in the order main() picks them:
+# {dest: (what it does, the options it would ignore)}. --no-torch is not refused: where
+# nothing is compared with torch, what it asks for is already so
+INSTEAD = {
+    "backend": ("--backend cupy times on the GPU in one process (median of --repeat calls)",
+                ("pairs", "threads", "clock", "scaling", "from_json")),
+    "scaling": ("--scaling times the cells against T and H at its own sizes, best of 3 in "
+                "one process", ("shapes", "modes", "pairs", "repeat", "from_json")),
+    "from_json": ("--from-json measures nothing: it rewrites the table and chart of a saved "
+                  "bench.json", ("cells", "shapes", "modes", "pairs", "repeat", "threads",
+                                 "clock", "dtype")),
+}
+
+
+def _refuse_ignored(parser, args, what, refuses):
+    """A usage error naming every option in ``refuses`` given a value other than its
+    default: the command ``what`` describes would ignore it, not honour it."""
+    ignored = ["--" + dest.replace("_", "-") for dest in refuses
+               if getattr(args, dest) != parser.get_default(dest)]
+    if ignored:
+        parser.error(f"{what}; it does not take {', '.join(ignored)}")
 
 
 def _scan(args, parser):
@@ -308,11 +333,8 @@ def _scan(args, parser):
         parser.error(f"--scan: unknown table(s) {unknown}; available: {', '.join(SCAN_TABLES)}")
     # its sizes, dtype, clock and threads are the tables' own: an option that would
     # change them is refused, not ignored
-    ignored = ["--" + dest.replace("_", "-") for dest in SCAN_REFUSES
-               if getattr(args, dest) != parser.get_default(dest)]
-    if ignored:
-        parser.error(f"--scan times its own cells and sizes, float32, with one BLAS thread; "
-                     f"it does not take {', '.join(ignored)}")
+    _refuse_ignored(parser, args, "--scan times its own cells and sizes, float32, with one "
+                    "BLAS thread", SCAN_REFUSES)
     path = Path(args.out) / "scan.json"
     earlier = {}
     if not args.no_files:
