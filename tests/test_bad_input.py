@@ -49,6 +49,27 @@ def test_non_floating_and_mismatched_dtype(any_cell):
         any_cell.forward(np.zeros((5, 2, D), dtype=np.complex128))
 
 
+def test_a_replaced_parameter_of_another_dtype_or_shape_is_refused(any_cell):
+    """Pass: a parameter replaced by an array of another dtype (float32 in a float64 cell
+    ran, cast in every step) or shape, or a missing key, is named before the loop; a
+    value written in place is used."""
+    x = np.random.default_rng(0).standard_normal((3, 2, D))
+    name, original = next(iter(any_cell.params.items()))
+    any_cell.params[name] = original.astype(np.float32)
+    with pytest.raises(TypeError, match=rf"params\['{name}'\] has dtype float32; expected "
+                                        r"the cell's dtype float64"):
+        any_cell.forward(x)
+    any_cell.params[name] = np.zeros(original.shape + (1,))
+    with pytest.raises(ValueError, match=rf"params\['{name}'\] has shape "):
+        any_cell.forward(x)
+    del any_cell.params[name]
+    with pytest.raises(ValueError, match="params must keep the keys"):
+        any_cell.forward(x)
+    any_cell.params[name] = original
+    original[...] = 0.0                     # in place: the same array, new values
+    any_cell.forward(x)
+
+
 def test_not_an_array(any_cell):
     with pytest.raises(TypeError, match="x must be a numpy array; got list"):
         any_cell.forward([[[0.0] * D]])

@@ -299,6 +299,7 @@ class SkipRNN(RecurrentCell):
         xp = self.xp
         x = self._check_input(x)
         state0 = self._check_state(state0, x.shape[1], "state0")
+        self._check_params()
         T, B = x.shape[0], x.shape[1]
         nb = len(self.cell.state_names)
         self._link()

@@ -125,6 +125,7 @@ class RecurrentCell(InputChecks):
         host_params = self.init_params(np.random.default_rng(seed))
         self.params = {k: self.backend.asarray(np.asarray(v, dtype=self.dtype))
                        for k, v in host_params.items()}
+        self._param_shapes = {k: tuple(v.shape) for k, v in self.params.items()}
 
     # ------------------------------------------------------------------ to override
     def init_params(self, rng: np.random.Generator) -> dict:
@@ -181,6 +182,7 @@ class RecurrentCell(InputChecks):
         """
         x = self._check_input(x)
         state0 = self._check_state(state0, x.shape[1], "state0")
+        self._check_params()
         # cache integrity: the cache keeps its own copies of x and state0, and hs/state_T
         # are fresh arrays (tests/test_hostile_cells.py checks both for every cell), so
         # writing into x, state0, hs or state_T after forward never changes backward

@@ -121,6 +121,27 @@ class InputChecks:
             self._check_finite(s, label, method)
         return tuple(state)
 
+    def _check_params(self):
+        """The parameters still as the cell made them (a few attribute reads a forward): a
+        replaced array of another dtype would be cast silently in every step, one of
+        another shape broadcast or fail deep inside the loop."""
+        shapes = getattr(self, "_param_shapes", None)
+        if shapes is None:                       # a cell that does not come from __init__
+            return
+        if self.params.keys() != shapes.keys():
+            raise ValueError(f"{self._where()}: params must keep the keys {sorted(shapes)}; "
+                             f"got {sorted(self.params)}")
+        for k, p in self.params.items():
+            what = f"params[{k!r}]"
+            self._check_array(p, what, "forward")
+            if p.dtype != self.dtype:
+                raise TypeError(f"{self._where()}: {what} has dtype {p.dtype}; expected the "
+                                f"cell's dtype {self.dtype} (assign in place, "
+                                f"params[{k!r}][...] = value, to keep it)")
+            if tuple(p.shape) != shapes[k]:
+                raise ValueError(f"{self._where()}: {what} has shape {tuple(p.shape)}; "
+                                 f"expected {shapes[k]}, its shape when the cell was built")
+
     def _check_output_grad(self, dhs, T, B):
         shape = (T, B, self.output_size)
         if dhs is None:
