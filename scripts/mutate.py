@@ -86,6 +86,8 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "training/tasks/charlm.py": ["test_charlm", "test_hostile_text"],
     "teaching/assignments.py": ["test_assignments", "test_hostile_text"],
     "core/cell_checks.py": ["test_hostile_cells", "test_bad_input"],
+    "core/registry.py": ["test_bad_input", "test_contract"],
+    "core/torch_interop.py": ["test_torch_oracle"],
     "cli/args.py": ["test_hostile_cli", "test_train"],
     "core/scan.py": ["test_scan", "test_minimal_rnns"],
     # the option checks, through the cells that call them
