@@ -62,6 +62,9 @@ def test_a_replaced_parameter_of_another_dtype_or_shape_is_refused(any_cell):
     any_cell.params[name] = np.zeros(original.shape + (1,))
     with pytest.raises(ValueError, match=rf"params\['{name}'\] has shape "):
         any_cell.forward(x)
+    any_cell.params[name] = original.tolist()
+    with pytest.raises(TypeError, match=rf"params\['{name}'\] must be a numpy array; got list"):
+        any_cell.forward(x)
     del any_cell.params[name]
     with pytest.raises(ValueError, match="params must keep the keys"):
         any_cell.forward(x)
@@ -176,6 +179,21 @@ def test_register_and_make_refuse_a_name_or_class_they_could_not_use():
                                         r"rnnzoo.RecurrentCell"):
         rnnzoo.register("my_cell")(dict)
     assert rnnzoo.available() == before
-    for call in (lambda: rnnzoo.make(["gru"], 2, 3), lambda: rnnzoo.get_cell_class(["gru"])):
-        with pytest.raises(TypeError, match=r"a cell's name must be a str; got \['gru'\]"):
+    for where, call in [("make", lambda: rnnzoo.make(["gru"], 2, 3)),
+                        ("get_cell_class", lambda: rnnzoo.get_cell_class(["gru"]))]:
+        with pytest.raises(TypeError, match=rf"{where}: a cell's name must be a str; got "
+                                            r"\['gru'\]"):
             call()
+
+
+def test_a_registered_name_is_not_taken_by_another_class():
+    """Pass: registering another class under a taken name is refused and the registry
+    keeps the first; the same class registered again is accepted."""
+    gru = rnnzoo.get_cell_class("gru")
+
+    class Impostor(gru):
+        pass
+    with pytest.raises(ValueError, match="a cell named 'gru' is already registered"):
+        rnnzoo.register("gru")(Impostor)
+    assert rnnzoo.get_cell_class("gru") is gru and gru.name == "gru"
+    assert rnnzoo.register("gru")(gru) is gru

@@ -102,6 +102,12 @@ def test_unsupported_configuration_is_refused_by_name(module, what):
         rnnzoo.from_torch(module())
 
 
+def test_a_dtype_other_than_float32_or_float64_is_refused():
+    with pytest.raises(ValueError, match=r"GRU with dtype=torch.float16 has no rnnzoo "
+                                         r"counterpart"):
+        rnnzoo.from_torch(torch.nn.GRU(D, H, dtype=torch.float16))
+
+
 def test_parameters_of_mixed_dtypes_are_refused():
     """Pass: one float64 weight in a float32 GRU is refused, each parameter's dtype named
     (the cell was built float32 with a float64 W_hh, and failed much later)."""
