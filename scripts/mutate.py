@@ -60,6 +60,9 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "teaching/reproductions/catalog.py": ["test_reproductions"],
     "teaching/reproductions/running.py": ["test_reproductions"],
     "cli/reproduce.py": ["test_reproductions"],
+    "cli/figures.py": ["test_hostile_cli", "test_figures_and_cli"],
+    "teaching/experiments/spec.py": ["test_hostile_experiments", "test_experiments",
+                                     "test_experiments_store"],
     "teaching/figures/claims_file.py": ["test_robust_claims"],
     # the figure modules whose claim functions are tested on made-up data (their drawing
     # code is only run by the figures command and the notebooks: expect survivors there;
