@@ -101,6 +101,14 @@ def test_train_flags(capsys, argv, named):
     assert_usage_error(capsys, train_main, BASE + argv, named)
 
 
+def test_train_on_cupy_without_a_gpu_is_a_usage_error(capsys):
+    from rnnzoo import cupy_available
+    if cupy_available():
+        pytest.skip("CuPy finds a GPU here")
+    assert_usage_error(capsys, train_main, BASE + ["--backend", "cupy"],
+                       "--backend cupy: CuPy is not installed or finds no GPU")
+
+
 def test_checkpoint_or_plot_path_that_is_a_directory(capsys, tmp_path):
     assert_usage_error(capsys, train_main, BASE + ["--checkpoint", str(tmp_path)], "is a directory")
     assert_usage_error(capsys, train_main, BASE + ["--save-plot", str(tmp_path)], "is a directory")
