@@ -338,3 +338,15 @@ def test_a_models_backward_returning_three_values_fails_by_name(monkeypatch):
     assert report.problems == ["SequenceModel: backward returned a tuple of 3 (ndarray, "
                                "Gradients, NoneType); expected (dx, grads): dx shaped like x, "
                                "grads a dict of arrays shaped like params"]
+
+
+def test_notebook_01_builds_the_problem_by_hand():
+    """Pass: _Problem(cell, x, state0, rng) and _central_difference, which notebook 01 uses
+    to difference W_hh entry by entry, keep that signature and agree with the backward."""
+    from rnnzoo.core.gradcheck import _Problem, _central_difference
+    cell = rnnzoo.make("rnn", 2, 3, seed=0, dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((4, 2, 2))
+    problem = _Problem(cell, x, None, np.random.default_rng(0))
+    analytic = problem.analytic()[1]["W_hh"]
+    numeric = [_central_difference(problem, cell.params["W_hh"], k, 1e-6) for k in range(9)]
+    np.testing.assert_allclose(numeric, analytic.ravel(), rtol=1e-6, atol=1e-9)
