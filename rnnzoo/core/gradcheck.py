@@ -202,12 +202,14 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
 
     Parameters
     ----------
-    obj : a cell (``forward(x, state0) -> hs, state_T, cache`` and ``backward(dhs, cache,
-        dstate_T) -> dx, dstate0, grads``, with ``state_names`` and ``initial_state(batch)``)
-        or a model (``forward(x) -> y, cache`` and ``backward(dy, cache) -> dx, grads``);
-        either with ``params`` (a dict of float64 arrays, nudged in place) and ``dtype``,
-        which must be float64. ``obj.backend`` (a backend or its name) is optional: a cell
-        of your own without one is taken to be NumPy, rnnzoo's default backend.
+    obj : a cell or a model
+        A cell has ``forward(x, state0) -> hs, state_T, cache``,
+        ``backward(dhs, cache, dstate_T) -> dx, dstate0, grads``, ``state_names`` and
+        ``initial_state(batch)``; a model ``forward(x) -> y, cache`` and
+        ``backward(dy, cache) -> dx, grads``. Either has ``params`` (a dict of float64
+        arrays, nudged in place) and ``dtype``, which must be float64. ``obj.backend`` (a
+        backend or its name) is optional: a cell of your own without one is taken to be
+        NumPy, rnnzoo's default backend.
     x : float64 array (T, B, input_size)
     state0 : a cell's initial state (a tuple of float64 arrays, one per state component),
         or None for a random nonzero one (so its gradient is tested). A model's backward
