@@ -63,15 +63,7 @@ class Optimizer:
         if not isinstance(params, dict) or not params:
             raise ArgumentTypeError(f"{where}: params must be a non-empty dict name -> array "
                                     f"(e.g. model.params); got {describe(params)}")
-        for k, p in params.items():
-            if not isinstance(k, str) or not (hasattr(p, "shape") and hasattr(p, "dtype")) \
-                    or not np.issubdtype(p.dtype, np.inexact):
-                raise ArgumentTypeError(f"{where}: params must map names (str) to "
-                                        f"floating-point arrays; entry {k!r} is "
-                                        f"{describe(p)}")
-            if not _writeable(p):                 # the updates are in place
-                raise ValueError(f"{where}: params[{k!r}] is read-only; the optimizer "
-                                 f"updates it in place (pass a writeable array, e.g. a copy)")
+        _check_in_place(params, "params", "the optimizer updates them in place", where)
         self.params = params
         self.lr = _check_lr(lr, "lr")
         self.lrs = _resolve_lrs(list(params), self.lr, lr_for)
@@ -335,14 +327,7 @@ def clip_grad_norm(grads, max_norm) -> float:
     if not isinstance(grads, dict):
         raise ArgumentTypeError(f"clip_grad_norm: grads must be a dict name -> array; got "
                                 f"{describe(grads)}")
-    for k, g in grads.items():                    # scaled in place below
-        problem = ("" if not hasattr(g, "dtype") else f" of dtype {g.dtype}"
-                   if not np.issubdtype(g.dtype, np.inexact) else
-                   " (read-only)" if not _writeable(g) else None)
-        if problem is not None:
-            raise ArgumentTypeError(f"clip_grad_norm: grads must map names to writeable "
-                                    f"floating-point arrays (they are scaled in place); "
-                                    f"entry {k!r} is {describe(g)}{problem}")
+    _check_in_place(grads, "grads", "they are scaled in place", "clip_grad_norm")
     total = global_norm(grads)
     if math.isfinite(total) and total > max_norm:
         scale = max_norm / (total + 1e-12)
@@ -365,9 +350,18 @@ def apply_constraints(model):
 
 
 # ---------------------------------------------------------------------- helpers
-def _writeable(a):
-    """A NumPy array's writeable flag (CuPy's arrays have none: always writeable)."""
-    return getattr(getattr(a, "flags", None), "writeable", True)
+def _check_in_place(arrays, what, why, where):
+    """{name: array} whose arrays are changed in place: str names, writeable floating-point
+    arrays (CuPy's have no writeable flag: always writeable)."""
+    for k, a in arrays.items():
+        problem = ("" if not (isinstance(k, str) and hasattr(a, "dtype")) else
+                   f" of dtype {a.dtype}" if not np.issubdtype(a.dtype, np.inexact) else
+                   " (read-only)" if not getattr(getattr(a, "flags", None), "writeable", True)
+                   else None)
+        if problem is not None:
+            raise ArgumentTypeError(f"{where}: {what} must map names (str) to writeable "
+                                    f"floating-point arrays ({why}); entry {k!r} is "
+                                    f"{describe(a)}{problem}")
 
 
 def _check_lr(lr, what):
