@@ -33,9 +33,9 @@ import numpy as np
 
 from .backend import to_numpy
 from .gradcheck_inputs import (check_forward, check_object, is_array, not_a_tuple_of,
-                               target_name, what_it_is)
-from .validation import (ArgumentTypeError, check_bool, check_choice, check_float, check_int,
-                         check_optional, check_seed, describe)
+                               target_name, tensor_names, what_it_is)
+from .validation import (check_bool, check_choice, check_float, check_int, check_optional,
+                         check_seed)
 
 
 @dataclass
@@ -241,8 +241,8 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
                                  minimum=1, where=w)
     directions = check_int(directions, "directions", minimum=1, where=w)
     raise_on_failure = check_bool(raise_on_failure, "raise_on_failure", where=w)
-    only = None if only is None else _names(only, "only")
-    skip = _names(skip, "skip")
+    only = None if only is None else tensor_names(only, "only")
+    skip = tensor_names(skip, "skip")
     rng = np.random.default_rng(seed)
     problem = _Problem(obj, x, state0, rng, backend)
     target = target_name(obj)
@@ -310,22 +310,6 @@ def _note_misfit(report, gradient, shape, label, like):
     elif tuple(gradient.shape) != tuple(shape):
         report.problems.append(f"{label} has shape {tuple(gradient.shape)}; {like} has "
                                f"{tuple(shape)}")
-
-
-def _names(value, what):
-    """A list of tensor names; a bare string would be read letter by letter, so refuse it."""
-    if isinstance(value, str) or not all(isinstance(n, str) for n in _iterable(value, what)):
-        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names, e.g. "
-                                f"[\"W_hh\", \"x\"]; got {describe(value)}")
-    return list(value)
-
-
-def _iterable(value, what):
-    try:
-        return list(value)
-    except TypeError:
-        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names; got "
-                                f"{describe(value)}") from None
 
 
 def _check_structure(obj, grads, report):

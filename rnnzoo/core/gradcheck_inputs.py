@@ -121,3 +121,19 @@ def what_it_is(value):
         kinds = ", ".join(type(v).__name__ for v in value)
         return f"a {type(value).__name__} of {len(value)} ({kinds})"
     return describe(value)
+
+
+def tensor_names(value, what):
+    """A list of tensor names; a bare string would be read letter by letter, so refuse it."""
+    if isinstance(value, str) or not all(isinstance(n, str) for n in _iterable(value, what)):
+        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names, e.g. "
+                                f"[\"W_hh\", \"x\"]; got {describe(value)}")
+    return list(value)
+
+
+def _iterable(value, what):
+    try:
+        return list(value)
+    except TypeError:
+        raise ArgumentTypeError(f"gradcheck: {what} must be a list of tensor names; got "
+                                f"{describe(value)}") from None
