@@ -29,8 +29,7 @@ def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
     # complex stays complex (a cast to float would drop the imaginary part unchecked)
     kind = complex if np.iscomplexobj(expected) else float
     expected = expected.astype(kind)
-    if got is None:
-        raise CheckFailed(f"{what} is None: does the function end without `return`?")
+    _refuse_none(got, what)
     try:
         got_arr = np.asarray(to_numpy(got))
         if got_arr.dtype.kind in "USV":          # "21" would be cast to 21.0 and pass
@@ -62,6 +61,12 @@ def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
         raise CheckFailed(f"{what} is wrong{where}: you have {got_arr[idx]:.6g}, {side} "
                           f"(relative error about 1e{int(np.floor(np.log10(rel))):+d})" + note)
     return True
+
+
+def _refuse_none(got, what):
+    """None is what a function without ``return`` gives: say so, not "NaN" or "shape ()"."""
+    if got is None:
+        raise CheckFailed(f"{what} is None: does the function end without `return`?")
 
 
 def _is_low_precision(dtype):
@@ -97,8 +102,7 @@ def check_items(result, names, what):
 def check_number(got, what, *, minimum=None):
     """``got`` as a float, or a CheckFailed unless it is one finite real number (at least
     ``minimum`` when given)."""
-    if got is None:
-        raise CheckFailed(f"{what} is None: does the function end without `return`?")
+    _refuse_none(got, what)
     arr = np.asarray(to_numpy(got)) if not isinstance(got, (str, bytes)) else None
     if arr is None or arr.shape != () or arr.dtype.kind not in "iuf":
         raise CheckFailed(f"{what} should be one real number; got "
@@ -115,8 +119,7 @@ def check_number(got, what, *, minimum=None):
 def check_shape(got, shape, what):
     """``got`` as a NumPy array of ``shape``, or a CheckFailed naming what was given (a
     silent broadcast would let a (1, d) row pass for a (d,) vector)."""
-    if got is None:
-        raise CheckFailed(f"{what} is None: does the function end without `return`?")
+    _refuse_none(got, what)
     if not isinstance(got, np.ndarray):
         raise CheckFailed(f"{what} should be a NumPy array of shape {tuple(shape)}; got "
                           f"{type(got).__name__}")
