@@ -367,3 +367,48 @@ def test_a_write_that_fails_after_training_is_an_error_line_not_a_traceback(
     err = capsys.readouterr().err
     assert f"error: [Errno 21] Is a directory: '{table}'" in err and "Traceback" not in err
     assert f"every finished run is kept under {tmp_path}/reproductions/runs/" in err
+
+
+# a damaged record of another reproduction under --out, and what the refusal says of it
+DAMAGED = {"not JSON": ("{\"name\": ", "cannot read the reproduction record"),
+           "not a record": ("[1, 2]", "holds a list, not a record"),
+           "a key missing": (None, "lacks ['verdict']")}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGED))
+def test_a_damaged_record_under_out_is_refused_before_training(capsys, tmp_path, no_training,
+                                                                damage):
+    """The table is rewritten from every record after a reproduction: another record that
+    cannot be rendered is a usage error naming it before training, not a traceback (a
+    missing key) or an error (bad JSON) after it."""
+    text, message = DAMAGED[damage]
+    if text is None:
+        record = json.loads((FIGURES / "reproductions" / "indrnn_adding.json").read_text())
+        del record["verdict"]
+        text = json.dumps(record)
+    damaged = tmp_path / "reproductions" / "indrnn_adding.json"
+    damaged.parent.mkdir()
+    damaged.write_text(text)
+    with pytest.raises(SystemExit) as exit_:
+        reproduce_main(["orthogonal_copy", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "Traceback" not in err
+    assert f"{damaged}" in err and message in err and "move it away or run" in err
+
+
+def test_the_record_a_command_rewrites_may_be_damaged(tmp_path, monkeypatch):
+    """Its own record is written anew, so a damaged one is no reason to refuse: the
+    library's reproduce reads every other record before training and skips its own."""
+    stem = paths(tmp_path, "urnn_copy")[0]
+    stem.parent.mkdir()
+    stem.write_text("{")
+    record = reproduce(CATALOG["urnn_copy"].tiny(), tmp_path, workers=1, progress=False)
+    assert json.loads(stem.read_text())["verdict"] == record["verdict"]
+    (tmp_path / "reproductions" / "other.json").write_text("{")
+    import rnnzoo.teaching.reproductions.running as running
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started")
+    monkeypatch.setattr(running, "compare", refuse)
+    with pytest.raises(ValueError, match="other.json"):
+        reproduce(CATALOG["urnn_copy"].tiny(), tmp_path, workers=1, progress=False)

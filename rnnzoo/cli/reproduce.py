@@ -56,13 +56,18 @@ def describe_catalog() -> str:
 
 def _check_out(parser, args, names):
     """Usage error now, not after training, if --out cannot take the table, the
-    reproductions folder (each NAME.json and NAME.png), or the folder of their runs."""
-    from ..teaching.reproductions.running import FOLDER, TABLE, paths
+    reproductions folder (each NAME.json and NAME.png), or the folder of their runs, or
+    holds a record the table cannot be rendered from."""
+    from ..teaching.reproductions.running import FOLDER, TABLE, paths, records
     check_writable_folder(parser, "--out", args.out, files=(TABLE,))
     written = [paths(args.out, name, args.full) for name in names]
     check_writable_folder(parser, "--out", os.path.join(args.out, FOLDER),
                           files=[p.name for record, png, _ in written for p in (record, png)])
     check_writable_folder(parser, "--out", os.path.dirname(written[0][2]))
+    try:        # the table is rewritten from every record: a damaged one found now, not later
+        records(args.out, skip={record.stem for record, _, _ in written})
+    except ValueError as exc:
+        parser.error(str(exc))
 
 
 def main(argv=None) -> int:

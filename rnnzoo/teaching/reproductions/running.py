@@ -58,6 +58,7 @@ def reproduce(repro, out_dir="figures", *, full=False, robust=False, workers=Non
     content)."""
     task_options, budget = repro.setting(full)
     json_path, png_path, store = paths(out_dir, repro.name, full)
+    records(out_dir, skip={json_path.stem})     # the table's other records, read before training
     start = time.perf_counter()
     run = dict(workers=workers, executor=executor, progress=progress)
     res = compare(list(repro.variants_for(full)), repro.task, task_options=task_options,
@@ -252,10 +253,35 @@ def draw(res, record, png_path, rerun=None):
     save(fig, png_path.parent, png_path.stem)       # no timestamp: the same bytes on a rerun
 
 
-def records(out_dir) -> list:
-    """Every reproduction record under ``out_dir``, in the catalog's order, then --full."""
+# what render_table reads of every record (a record without rerun_4x is OLD_RECORD's)
+TABLE_KEYS = ("name", "full", "claim", "paper", "paper_number", "ours", "verdict", "task",
+              "budget", "seeds", "note", "train_seconds", "command")
+
+
+def read_record(path) -> dict:
+    """The record in ``path``, or a ValueError that names the file and what is wrong with
+    it: the table is rewritten from every record after each reproduction, so one damaged
+    record elsewhere would otherwise stop a finished run at its last step."""
+    fix = "move it away or run its reproduction again"
+    try:
+        record = json.loads(pathlib.Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read the reproduction record {path} ({exc}); {fix}") from None
+    missing = ([k for k in TABLE_KEYS if k not in record] if isinstance(record, dict)
+               else None)
+    if missing is None or missing:
+        what = (f"lacks {missing}" if missing else
+                f"holds a {type(record).__name__}, not a record")
+        raise ValueError(f"the reproduction record {path} {what}; {fix}")
+    return record
+
+
+def records(out_dir, skip=()) -> list:
+    """Every reproduction record under ``out_dir``, in the catalog's order, then --full;
+    ``skip``: stems not to read (the records a command is about to write anew)."""
     folder = pathlib.Path(out_dir) / FOLDER
-    found = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    found = {p.stem: read_record(p) for p in sorted(folder.glob("*.json"))
+             if p.stem not in skip}
     order = [n + s for s in ("", "_full") for n in CATALOG]
     return [found[k] for k in order if k in found] + \
         [found[k] for k in sorted(found) if k not in order]
