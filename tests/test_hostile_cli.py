@@ -418,3 +418,35 @@ def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monke
 ])
 def test_compare_flags(capsys, argv, named):
     assert_usage_error(capsys, compare_main, argv, named)
+
+
+@pytest.mark.parametrize("stop", ["a full disk", "Ctrl-C"])
+def test_figures_stopped_mid_run_keep_what_was_drawn(capsys, tmp_path, monkeypatch, stop):
+    """A write that fails after --out passed its check (a full disk), or Ctrl-C, in the
+    second figure: one line, no traceback, and the first figure's claims are written (they
+    were only written after the last figure before)."""
+    import errno
+
+    from rnnzoo.teaching import figures
+    from rnnzoo.teaching.figures.core import check
+
+    def first(out_dir, full=False, seed=0):
+        check("one is less than two", 1 < 2)
+        return f"{out_dir}/first.png"
+
+    def second(out_dir, full=False, seed=0):
+        if stop == "Ctrl-C":
+            raise KeyboardInterrupt
+        raise OSError(errno.ENOSPC, "No space left on device", f"{out_dir}/second.png")
+    monkeypatch.setitem(figures.FIGURES, "gradient_norm_over_time", first)
+    monkeypatch.setitem(figures.FIGURES, "jacobian_singular_values", second)
+    code = rnnzoo_main(["figures", "gradient_norm_over_time", "jacobian_singular_values",
+                        "--quiet", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == (130 if stop == "Ctrl-C" else 1) and "Traceback" not in err
+    if stop == "a full disk":
+        assert f"error: [Errno 28] No space left on device: '{tmp_path}/second.png'" in err
+    assert f"the figures drawn before it, and their claims, are written in {tmp_path}" in err
+    data = json.loads((tmp_path / "claims.json").read_text())
+    assert list(data) == ["gradient_norm_over_time"]
+    assert [c["statement"] for c in data["gradient_norm_over_time"]] == ["one is less than two"]

@@ -43,8 +43,18 @@ def run(args):
     _check_out(args)
     from ..teaching.figures import CLAIMS
     start = time.perf_counter()
-    paths = make_figures(args.names, out_dir=args.out, full=args.full, seed=args.seed,
-                         progress=not args.quiet, robust=args.robust)
+    kept = f"the figures drawn before it, and their claims, are written in {args.out}"
+    try:
+        paths = make_figures(args.names, out_dir=args.out, full=args.full, seed=args.seed,
+                             progress=not args.quiet, robust=args.robust)
+    except OSError as exc:
+        # --out passed the check before drawing, but a disk can fill up or a folder go
+        # meanwhile: the path in the message and no traceback
+        print(f"error: {exc}; {kept}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; {kept}", file=sys.stderr)
+        return 130
     for p in paths:
         print(p)
     claims = [c for entries in CLAIMS.values() for c in entries]

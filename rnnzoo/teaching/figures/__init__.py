@@ -45,7 +45,7 @@ def make_figures(names=None, out_dir="figures", full=False, seed=0, progress=Tru
         raise ValueError(f"unknown figure(s) {unknown}; available: {', '.join(FIGURES)}")
     from tqdm.auto import tqdm
     SETTINGS["robust"] = check_bool(robust, "robust", where="make_figures")
-    paths = []
+    paths, drawn = [], []
     bar = tqdm(names, desc="figures", unit="fig", disable=not progress)
     try:
         for name in bar:
@@ -53,6 +53,13 @@ def make_figures(names=None, out_dir="figures", full=False, seed=0, progress=Tru
             _current[0] = name
             CLAIMS[name] = []
             paths.append(FIGURES[name](out_dir, full=full, seed=seed))
+            drawn.append(name)
+    except (OSError, KeyboardInterrupt):
+        # a write failed mid-run (a full disk, a folder gone) or Ctrl-C: the PNGs of the
+        # figures already drawn are on disk, and so are their claims, then the error
+        if drawn:
+            write_claims(out_dir, {n: CLAIMS[n] for n in drawn}, full=full)
+        raise
     finally:
         _current[0] = None
         SETTINGS["robust"] = False
