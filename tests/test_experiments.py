@@ -276,7 +276,7 @@ def test_compare_command_passes_the_clip_on(clip, caption, capsys):
 
 @pytest.mark.parametrize("argv,match", [
     (["--cells", "nope"], "unknown cell 'nope'"),
-    (["--cells", "gru", "--steps", "0"], "expected a positive int"),
+    (["--cells", "gru", "--steps", "0"], "--steps: expected a finite value > 0; got '0'"),
     (["--cells", "lstm:forget_bias=0"], "must say why"),
     (["--cells", "gru", "--save-plot", "x.pdf"], "ending in .png"),
 ])

@@ -39,8 +39,8 @@ import sys
 from ..core.registry import available
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
-from .args import (COUNT, NONNEG_FLOAT, check_writable, check_writable_folder, number,
-                   parse_option)
+from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
+                   check_writable_folder, parse_option)
 
 SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
 DASK_HINT = 'pip install "dask[distributed]"'
@@ -59,19 +59,6 @@ def parse_variant(text):
     return name, options, label or (text if opts else name)
 
 
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}; got {text!r}") \
-                from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}; got {text}")
-        return value
-    return parse
-
-
 def build_parser(prog="python -m rnnzoo compare"):
     p = argparse.ArgumentParser(prog=prog, description="Train several cells over several "
                                 "seeds under one budget and compare them honestly.",
@@ -81,28 +68,28 @@ def build_parser(prog="python -m rnnzoo compare"):
     p.add_argument("--cells", nargs="+", type=parse_variant, required=True,
                    metavar="NAME[:K=V,...][@LABEL]")
     p.add_argument("--task", default="adding", choices=sorted(TASKS))
-    p.add_argument("--T", type=_positive(int), default=None, help="the task's length")
+    p.add_argument("--T", type=POSITIVE_INT, default=None, help="the task's length")
     p.add_argument("--task-option", action="append", type=parse_option, default=[],
                    metavar="KEY=VALUE")
-    p.add_argument("--steps", type=_positive(int), default=1000)
-    p.add_argument("--batch-size", type=_positive(int), default=32)
-    p.add_argument("--hidden", type=_positive(int), default=64)
-    p.add_argument("--layers", type=_positive(int), default=1)
-    p.add_argument("--lr", type=number(float, positive=True), default=1e-2)
+    p.add_argument("--steps", type=POSITIVE_INT, default=1000)
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
+    p.add_argument("--hidden", type=POSITIVE_INT, default=64)
+    p.add_argument("--layers", type=POSITIVE_INT, default=1)
+    p.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-2)
     p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
     p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0, help="max gradient norm; 0: none")
-    p.add_argument("--tbptt", type=_positive(int), default=None)
+    p.add_argument("--tbptt", type=POSITIVE_INT, default=None)
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     seeds = p.add_argument_group("seeds", "which seeds every cell trains on (default 0, 1, 2)")
     seeds.add_argument("--seeds", nargs="+", type=COUNT, default=None, metavar="S",
                        help="an explicit list of two or more distinct seeds, e.g. --seeds 10 "
                             "11 12: check a result on seeds its author did not pick")
-    seeds.add_argument("--n-seeds", type=_positive(int), default=None, metavar="N",
+    seeds.add_argument("--n-seeds", type=POSITIVE_INT, default=None, metavar="N",
                        help="N consecutive seeds from --seed-start (default 3)")
     seeds.add_argument("--seed-start", type=COUNT, default=None, metavar="S",
                        help="the first of the --n-seeds seeds (default 0): --seed-start 10 "
                             "--n-seeds 3 trains seeds 10, 11, 12")
-    p.add_argument("--workers", type=_positive(int), default=None,
+    p.add_argument("--workers", type=POSITIVE_INT, default=None,
                    help="processes of this machine (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on the Dask cluster whose scheduler is at ADDRESS (e.g. "
