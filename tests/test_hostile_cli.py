@@ -157,6 +157,17 @@ def test_resume_refuses_the_flags_the_checkpoint_fixes(capsys, checkpoint):
                             "--lr, --batch-size would be ignored")
 
 
+@pytest.mark.parametrize("typed", [["--lr", "0.01"], ["--cell", "gru"], ["--seed", "0"],
+                                   ["--hid", "64"], ["--dtype=float32"], ["--T", "6"]])
+def test_resume_refuses_a_fixed_flag_typed_at_its_default(capsys, checkpoint, typed):
+    """--lr 0.01 is the default, but this checkpoint's run may have had another rate: the
+    typed value would be ignored all the same (an abbreviated or '=' flag too)."""
+    err = assert_usage_error(capsys, train_main, ["--resume", str(checkpoint), *typed],
+                             f"--resume {checkpoint}: the checkpoint fixes")
+    flag = {"--hid": "--hidden"}.get(typed[0].split("=")[0], typed[0].split("=")[0])
+    assert f"so {flag} would be ignored" in err
+
+
 def test_resume_takes_steps_evaluation_and_output_flags(checkpoint, tmp_path):
     with pytest.raises(AssertionError, match="training started"):    # got that far
         train_main(["--resume", str(checkpoint), "--steps", "2", "--eval-every", "1",

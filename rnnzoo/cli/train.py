@@ -46,7 +46,7 @@ def solved_line(history, task) -> str:
 DEFAULT_EVAL_SIZE = 1000
 
 # what a checkpoint fixes (the model, task, optimizer, seed and batch): with --resume these
-# flags would be ignored, so a value other than the default is refused
+# flags would be ignored, so each is refused when typed, even at its default value
 RESUME_FIXES = ("cell", "task", "T", "hidden", "layers", "option", "dtype", "backend",
                 "task_option", "eval_size", "seed", "optimizer", "lr", "clip", "batch_size",
                 "tbptt")
@@ -111,7 +111,7 @@ def build_parser(prog="python -m rnnzoo train"):
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    refuse_ignored_flags(parser, args)
+    refuse_ignored_flags(parser, args, argv)
     for flag, path in (("--checkpoint", args.checkpoint), ("--save-plot", args.save_plot)):
         if path:                               # before training, so no run is lost at the end
             check_writable(parser, flag, path)
@@ -131,13 +131,25 @@ def main(argv=None) -> int:
         return 1
 
 
-def refuse_ignored_flags(parser, args):
+def typed_flags(parser, argv, dests) -> list:
+    """The dests among ``dests`` typed in ``argv``, at their default value or not: argv is
+    parsed again into a namespace that holds a marker for each, and argparse sets a
+    default only where the namespace has none. (An append flag's dest is not for this:
+    it appends to whatever it finds.)"""
+    marker = object()
+    typed = parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(dests, marker)))
+    return [dest for dest in dests if getattr(typed, dest) is not marker]
+
+
+def refuse_ignored_flags(parser, args, argv):
     """A usage error for a flag the run would ignore or that would collide with another:
     a model/task/optimizer flag with --resume, an option key that a flag sets, --eval-size
-    for a task that does not take it."""
+    for a task that does not take it. ``argv``: what ``args`` was parsed from."""
     if args.resume:
+        appended = [dest for dest in RESUME_FIXES if isinstance(getattr(args, dest), list)]
+        typed = typed_flags(parser, argv, [d for d in RESUME_FIXES if d not in appended])
         fixed = ["--" + dest.replace("_", "-") for dest in RESUME_FIXES
-                 if getattr(args, dest) != parser.get_default(dest)]
+                 if dest in typed or (dest in appended and getattr(args, dest))]
         if fixed:
             parser.error(f"--resume {args.resume}: the checkpoint fixes the model, task, "
                          f"optimizer, seed and batch size, so {', '.join(fixed)} would be "
