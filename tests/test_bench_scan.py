@@ -87,6 +87,7 @@ def test_bench_scan_writes_the_tables_it_measured_and_keeps_the_others(tmp_path,
     (["--scan", "cells", "--dtype", "float64", "--threads", "2"],
      "it does not take --threads, --dtype"),
     (["--scan", "cells", "--backend", "cupy"], "it does not take --backend"),
+    (["--scan", "cells", "--pairs", "3"], "it does not take --pairs"),    # its default, typed
 ])
 def test_bench_scan_refuses_what_it_would_ignore(argv, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:

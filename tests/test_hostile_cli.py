@@ -299,6 +299,11 @@ IGNORED_BY_BENCH = [
     (["--backend", "cupy", "--pairs", "2", "--clock", "cpu"],
      "--backend cupy times on the GPU in one process (median of --repeat calls); it does not "
      "take --pairs, --clock"),
+    # typed at their default values, they are ignored all the same (the saved json may
+    # hold float64 rows; --scaling times its own modes)
+    (["--from-json", "SAVED", "--dtype", "float32", "--pairs", "3"],
+     "it does not take --pairs, --dtype"),
+    (["--scaling", "--modes", "fb", "f"], "it does not take --modes"),
 ]
 
 

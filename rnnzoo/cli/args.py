@@ -46,6 +46,16 @@ POSITIVE_INT, COUNT = number(int, positive=True), number(int, 0)
 NONNEG_FLOAT, POSITIVE_FLOAT = number(float, 0.0), number(float, positive=True)
 
 
+def typed_flags(parser, argv, dests) -> list:
+    """The dests among ``dests`` typed in ``argv``, at their default value or not: argv is
+    parsed again into a namespace that holds a marker for each, and argparse sets a
+    default only where the namespace has none. (An append flag's dest is not for this:
+    it appends to whatever it finds.)"""
+    marker = object()
+    typed = parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(dests, marker)))
+    return [dest for dest in dests if getattr(typed, dest) is not marker]
+
+
 def _cannot_create_in(folder):
     """Why nothing can be written in ``folder`` (a sentence), or None. It creates and
     removes a folder there: os.access says yes to root everywhere, /proc included."""

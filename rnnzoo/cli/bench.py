@@ -19,7 +19,7 @@ from ..benchmark.scan import TABLE_ORDER as SCAN_TABLES
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
 from ..core.validation import describe
-from .args import POSITIVE_INT, check_writable_folder
+from .args import POSITIVE_INT, check_writable_folder, typed_flags
 
 
 def _load() -> float:
@@ -87,10 +87,10 @@ def main(argv=None):
                    "scan.md and scan.json, replacing only the tables measured")
     args = p.parse_args(argv)
     if args.scan is not None:
-        return _scan(args, p)
+        return _scan(args, p, argv)
     for dest, (what, refuses) in INSTEAD.items():     # the first given is what runs
         if getattr(args, dest) != p.get_default(dest):
-            _refuse_ignored(p, args, what, refuses)
+            _refuse_ignored(p, argv, what, refuses)
             break
     cells = available() if args.cells is None else \
         [c.strip() for c in args.cells.split(",") if c.strip()]
@@ -315,16 +315,15 @@ INSTEAD = {
 }
 
 
-def _refuse_ignored(parser, args, what, refuses):
-    """A usage error naming every option in ``refuses`` given a value other than its
-    default: the command ``what`` describes would ignore it, not honour it."""
-    ignored = ["--" + dest.replace("_", "-") for dest in refuses
-               if getattr(args, dest) != parser.get_default(dest)]
+def _refuse_ignored(parser, argv, what, refuses):
+    """A usage error naming every option in ``refuses`` typed in ``argv`` (at its default
+    value or not): the command ``what`` describes would ignore it, not honour it."""
+    ignored = ["--" + dest.replace("_", "-") for dest in typed_flags(parser, argv, refuses)]
     if ignored:
         parser.error(f"{what}; it does not take {', '.join(ignored)}")
 
 
-def _scan(args, parser):
+def _scan(args, parser, argv):
     """--scan: measure the tables named (default: all), print each when done, and write
     them into scan.json and scan.md in --out beside the tables of earlier runs."""
     from ..benchmark.scan import measure_tables, report
@@ -333,7 +332,7 @@ def _scan(args, parser):
         parser.error(f"--scan: unknown table(s) {unknown}; available: {', '.join(SCAN_TABLES)}")
     # its sizes, dtype, clock and threads are the tables' own: an option that would
     # change them is refused, not ignored
-    _refuse_ignored(parser, args, "--scan times its own cells and sizes, float32, with one "
+    _refuse_ignored(parser, argv, "--scan times its own cells and sizes, float32, with one "
                     "BLAS thread", SCAN_REFUSES)
     path = Path(args.out) / "scan.json"
     earlier = {}

@@ -21,7 +21,7 @@ from ..training.optim import OPTIMIZERS, optimizer_from_state
 from ..training.tasks import TASKS, make_task
 from ..training.trainer import History, Trainer
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_plot_format,
-                   check_writable, parse_option)
+                   check_writable, parse_option, typed_flags)
 
 
 def verdict(loss, baseline) -> str:
@@ -129,16 +129,6 @@ def main(argv=None) -> int:
     except FloatingPointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-
-
-def typed_flags(parser, argv, dests) -> list:
-    """The dests among ``dests`` typed in ``argv``, at their default value or not: argv is
-    parsed again into a namespace that holds a marker for each, and argparse sets a
-    default only where the namespace has none. (An append flag's dest is not for this:
-    it appends to whatever it finds.)"""
-    marker = object()
-    typed = parser.parse_args(argv, argparse.Namespace(**dict.fromkeys(dests, marker)))
-    return [dest for dest in dests if getattr(typed, dest) is not marker]
 
 
 def refuse_ignored_flags(parser, args, argv):
