@@ -466,3 +466,26 @@ def test_figures_stopped_mid_run_keep_what_was_drawn(capsys, tmp_path, monkeypat
     data = json.loads((tmp_path / "claims.json").read_text())
     assert list(data) == ["gradient_norm_over_time"]
     assert [c["statement"] for c in data["gradient_norm_over_time"]] == ["one is less than two"]
+
+
+@pytest.mark.parametrize("cells,timed_against_H", [(None, list(scaling.H_CELLS)),
+                                                   ("rnn,gru", ["rnn", "gru"])])
+def test_bench_scaling_times_the_cells_named_in_both_parts(capsys, monkeypatch, cells,
+                                                           timed_against_H):
+    """--cells narrowed only the cost against T; the part against H timed its five cells
+    whatever was named."""
+    seen = {}
+
+    def cost(part):
+        def record(names=None, **kwargs):
+            seen[part] = names
+            return {}
+        return record
+    monkeypatch.setattr(scaling, "cost_vs_T", cost("T"))
+    monkeypatch.setattr(scaling, "cost_vs_H", cost("H"))
+    argv = ["--scaling", "--no-files"] + ([] if cells is None else ["--cells", cells])
+    assert bench_main(argv) == 0
+    from rnnzoo.core.registry import available
+    assert seen["T"] == (available() if cells is None else cells.split(","))
+    names = list(scaling.H_CELLS) if seen["H"] is None else seen["H"]
+    assert names == timed_against_H

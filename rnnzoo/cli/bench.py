@@ -79,7 +79,8 @@ def main(argv=None):
                    "synchronized around each call), rnn/lstm/gru against cuDNN; "
                    "writes bench_gpu.md and bench_gpu.json")
     p.add_argument("--scaling", action="store_true",
-                   help="instead: cost against T (every cell) and against H")
+                   help="instead: cost against T (every cell) and against H (urnn, "
+                   "eurnn, clockwork, qrnn, lstm); --cells names the cells of both")
     p.add_argument("--scan", nargs="*", default=None, metavar="TABLE",
                    help="instead: the linear scan's forms and the cells against gru and lstm "
                    "at T/B/H = 1024/16/128, one process, one BLAS thread (rnnzoo.benchmark."
@@ -247,7 +248,10 @@ def _scaling(args, cells):
     print(f"cost against T (B=16, H=D=64) and against H (T=50, B=16): {how}; "
           f"load average {load:.1f}", flush=True)
     by_T = cost_vs_T(cells, dtype=args.dtype, clock=args.clock)
-    by_H = cost_vs_H(dtype=args.dtype, clock=args.clock)
+    # --cells names the cells of both parts; without it, against H times H_CELLS (the
+    # structured cells whose cost in H is the point, and lstm's O(H^2) beside them)
+    by_H = cost_vs_H(None if args.cells is None else cells, dtype=args.dtype,
+                     clock=args.clock)
     for label, grid, data in (("T", T_GRID, by_T), ("H", H_GRID, by_H)):
         print(f"{'ms at ' + label:<14}" + "".join(f"{v:>9}" for v in grid))
         for name, secs in data.items():
