@@ -50,6 +50,21 @@ def test_recurrent_matrix_is_the_papers_formula(opts, rng):
     assert orthogonality_error(W) < 1e-14
 
 
+def test_cayley_gradient_is_the_papers_skew_gradient(rng):
+    """scoRNN's dL/dA = V^T - V, V = (I + A)^-T G (D + W^T), is already the gradient on
+    the skew-symmetric A: dL/dS is its upper triangle, not twice it (the unconstrained
+    dL/dA is -V, and dL/dS_ij = dL/dA_ij - dL/dA_ji). A pass: ~1e-15."""
+    cell = rnnzoo.make("orthogonal", 3, 7, seed=0, parametrization="cayley", n_negative=3)
+    random_skew_S(cell, rng)
+    W, saved = cell.assemble()
+    A, _ = saved
+    G = rng.standard_normal(W.shape)
+    D = np.diag([1.0] * 4 + [-1.0] * 3)
+    V = np.linalg.inv((np.eye(7) + A).T) @ G @ (D + W.T)
+    np.testing.assert_allclose(cell.assemble_backward(G, saved), np.triu(V.T - V, 1),
+                               atol=1e-13)
+
+
 @pytest.mark.parametrize("opts", PARAMETRIZATIONS)
 def test_forward_uses_w_on_h_from_the_left(opts, rng):
     """Column-vector convention: with x = 0, b = 0 and phi = identity, h_1 = W h_0."""

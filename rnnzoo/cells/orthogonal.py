@@ -70,16 +70,22 @@ class OrthogonalRNN(RecurrentCell):
     .. math::
 
         W = (I + A)^{-1} (I - A) D, \qquad
-        \frac{\partial L}{\partial A} = V_c^\top - V_c, \quad
+        \frac{\partial L}{\partial A} = -V_c, \quad
         V_c = (I + A)^{-\top} \frac{\partial L}{\partial W} (D + W^\top)
 
     D a fixed (not trained) diagonal of ±1 whose last ``n_negative`` entries are -1:
     the Cayley transform alone cannot reach orthogonal matrices with eigenvalue -1.
+    The paper states its gradient as :math:`V_c^\top - V_c`: that is the gradient
+    with respect to a skew-symmetric A, i.e.
+    :math:`\partial L/\partial A - (\partial L/\partial A)^\top` in the notation
+    below, not :math:`\partial L/\partial A` itself.
 
-    In both, the trainable parameter is S (H, H); only its strictly upper triangle is
-    used (the rest has gradient 0 and stays 0), and
-    :math:`\partial L/\partial S_{ij} = \partial L/\partial A_{ij} - \partial L /
-    \partial A_{ji}` for i < j. :meth:`recurrent_matrix` returns the assembled W as a
+    In both, :math:`\partial L/\partial A` is the gradient with respect to A's
+    entries taken as independent (as if A were any matrix). The trainable parameter is
+    S (H, H); only its strictly upper triangle is used (the rest has gradient 0 and
+    stays 0), and :math:`\partial L/\partial S_{ij} = \partial L/\partial A_{ij} -
+    \partial L / \partial A_{ji}` for i < j (for Cayley: the upper triangle of
+    :math:`V_c^\top - V_c`). :meth:`recurrent_matrix` returns the assembled W as a
     NumPy array.
 
     Nonlinearity :math:`\varphi` (``nonlinearity=``): "modrelu" (default), the real
