@@ -73,7 +73,7 @@ def step_backward(dstate, cache):
 
 
 def initial_state(batch, params, **options):
-    """h_0 = 0 (B, H) and the fast weights A_0 = 0 (B, H, H)."""
+    """h(0) = 0 (B, H) and the fast weights A(0) = 0 (B, H, H) (h_0 is the inner loop's)."""
     H = params["W"].shape[0]
     return zero_state(batch, params, H, (H, H))
 
