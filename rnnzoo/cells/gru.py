@@ -12,7 +12,9 @@ from ..core.registry import register
 @register("gru")
 class GRU(RecurrentCell):
     r"""Gated recurrent unit (Cho et al., 2014), with PyTorch's ``nn.GRU`` equations:
-    gate order r, z, n, and the reset gate applied *after* the recurrent product.
+    gate order r, z, n, and the reset gate applied *after* the recurrent product. Cho et
+    al. apply it before, :math:`\tilde h_t = \tanh(W x_t + U (r_t \odot h_{t-1}))`: a
+    different function, so weights do not carry over between the two.
 
     .. math::
 
