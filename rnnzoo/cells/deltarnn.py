@@ -46,8 +46,10 @@ class DeltaRNN(RecurrentCell):
     The same product W x_t feeds the inner function and the gate, so W gets gradient
     along two paths, dL/d(W x_t) = (α ⊙ V h_{t−1} + β₂) ⊙ dL/d(pre-tanh) + r_t(1 − r_t)
     ⊙ dL/dr_t, and both must be summed before the one GEMM dW = Σ_t dL/d(W x_t) x_tᵀ.
-    r_t near 1 keeps h_{t−1} (the gradient then passes along r_t ⊙ h_{t−1} almost
-    unchanged, as along an LSTM's cell); r_t near 0 rewrites the state with z_t.
+    r_t near 1 keeps h_{t−1}; r_t near 0 rewrites the state with z_t. Along the kept
+    path the gradient is scaled by r_t times Φ's derivative per step: with Φ = identity
+    and r_t near 1 it passes almost unchanged, as along an LSTM's cell; with the default
+    tanh it is also multiplied by 1 − h_t² at every step.
 
     The authors' two codes differ. Ororbia's Theano ``DeltaRNNLayer`` (followed here)
     has exactly W, V, b_z (its ``b_i``), b_r, α, β₁, β₂ and takes Φ from ``--funtype``;
