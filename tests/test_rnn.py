@@ -51,6 +51,26 @@ def test_spectral_radius_rescales_w_hh(rho):
         np.testing.assert_array_equal(cell.params[name], plain.params[name])
 
 
+def test_a_radius_below_1_does_not_rule_out_exploding_gradients():
+    """The docstring's claim: with tanh, the necessary condition is a singular value
+    above 1, not the spectral radius. W_hh = [[1.5, 1], [-2, -1.5]] has radius 0.5 (and
+    largest singular value 3.1); with unit 2 saturated its step Jacobian is about
+    diag(1, 0) W_hh, radius 1.5, and dL/dh grows over 40 steps by over 1e5 (a pass:
+    1.7e6)."""
+    cell = rnnzoo.make("rnn", 1, 2, seed=0)
+    W = np.array([[1.5, 1.0], [-2.0, -1.5]])
+    assert np.abs(np.linalg.eigvals(W)).max() == pytest.approx(0.5)
+    cell.params["W_hh"][...] = W
+    cell.params["W_ih"][...] = 0.0
+    cell.params["b_ih"][...] = [1.0, -10.0]          # unit 2 at -1, unit 1 near 0
+    cell.params["b_hh"][...] = 0.0
+    hs, _, cache = cell.forward(np.zeros((40, 1, 1)), (np.array([[0.0, -1.0]]),))
+    dhs = np.zeros_like(hs)
+    dhs[-1] = [[1.0, 0.0]]
+    _, _, grads = cell.backward(dhs, cache)
+    assert grads.dh_norm[0] / grads.dh_norm[-1] > 1e5
+
+
 @pytest.mark.parametrize("rho", [0, -1.0, float("nan"), float("inf"), True, "1", [1.0]])
 def test_a_bad_spectral_radius_is_refused(rho):
     raises(ValueError, "spectral_radius must be None or a positive finite number; got",
