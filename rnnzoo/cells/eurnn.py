@@ -32,6 +32,7 @@ class EURNN(UnitaryRNNBase):
                         \sin\theta & e^{i\varphi}\cos\theta \end{pmatrix}
         \begin{pmatrix} h_i \\ h_j \end{pmatrix}
         = R(\theta)\,\mathrm{diag}(1, e^{i\varphi})
+          \begin{pmatrix} h_i \\ h_j \end{pmatrix}
 
     with the phase on the block's *input* side. The paper writes
     :math:`R_{ij} = [[e^{i\varphi}\cos\theta, -e^{i\varphi}\sin\theta],
@@ -77,12 +78,15 @@ class EURNN(UnitaryRNNBase):
     (omitted when empty); fft: theta and phi (log₂N, N/2); omega (N,); b (N,). The real
     variant has no phi and no omega.
 
-    Initialization, as the authors' code (jingli9111/EUNN-tensorflow, EUNN.py and
-    EURNN.py): every angle U(-π, π), input weights U(±0.01), modReLU bias 0, ε = 1e-5.
-    One departure: in the version of EUNN.py we read, the real branch pads the last unit
-    of the (1,2),(3,4),... layers with cos = 0 instead of 1 for even N (the complex
-    branch uses 1), which zeroes that unit and breaks orthogonality; here it passes
-    through, as the issue and the complex branch have it.
+    Initialization, as the authors' code (jingli9111/EUNN-tensorflow, EUNN.py as of
+    commit 0c50c83, 2018-03): every angle U(-π, π), input weights U(±0.01), modReLU
+    bias 0, ε = 1e-5 (their modReLU, ReLU(|z| + ε + b) z / (|z| + ε), also adds ε inside
+    the ReLU; here, as in the uRNN code, only in the denominator). Their later eunn.py
+    raised ε to 0.01 (commit 4ef928d, 2018-11). One departure from that EUNN.py: its
+    real branch pads the last unit of the (1,2),(3,4),... layers with cos = 0 instead of
+    1 for even N (the complex branch uses 1), which zeroes that unit and breaks
+    orthogonality; here it passes through, as in the complex branch and in their code
+    since commit c43f78a (2018-09).
     """
 
     options = {"style": "tunable", "capacity": None, "complex": True,
