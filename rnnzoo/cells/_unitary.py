@@ -9,15 +9,16 @@ Both compute
     \quad (\text{or } h_t = z_t \text{ with } \texttt{nonlinearity="identity"})
 
 with a unitary W applied factor by factor, never as an N x N matrix. They differ only
-in how W is built; a subclass supplies four hooks:
+in how W is built; a subclass supplies five hooks:
 
-===========================  ===============================================================
-``coefficients()``           W's factors from the parameters, once per forward/backward
-``apply_W(h, co)``           W h for a (B, N) batch
-``apply_W_backward(g, h,     W^H g (the backward of a unitary map is its conjugate
-co, acc)``                   transpose), accumulating what W's parameter gradients need
-``W_grads(acc, co)``         those parameter gradients, after the time loop
-===========================  ===============================================================
+=====================================  ==========================================================
+``coefficients()``                     W's factors from the parameters, once per forward/backward
+``apply_W(h, co)``                     W h for a (B, N) batch
+``new_accumulators(B, co)``            zeroed buffers for ``apply_W_backward`` to add into
+``apply_W_backward(g, h, co, acc)``    W^H g (the backward of a unitary map is its conjugate
+                                       transpose), accumulating what W's parameter gradients need
+``W_grads(acc, co)``                   those parameter gradients, after the time loop
+=====================================  ==========================================================
 
 and ``recurrent_matrix()``, W assembled on the host as a NumPy N x N matrix from the
 explicit factor matrices (independently of ``apply_W``, so tests can compare the two).
@@ -220,7 +221,7 @@ class UnitaryRNNBase(RecurrentCell):
         Writes dL/dz into work.dz[t] (returned) and dL/db into work.db[t]."""
         xp, z, r, phi = self.xp, cache.z[t], cache.r[t], cache.phi[t]
         a = xp.multiply(G, xp.conj(z), out=work.c)          # G z̄
-        q = xp.divide(a.real, r + MODRELU_EPS, out=work.q)  # Re(G z̄)/(|z| + eps) = dL/dφ ...
+        q = xp.divide(a.real, r + MODRELU_EPS, out=work.q)  # dL/dφ = Re(G z̄), over |z| + eps
         active = phi > 0                                    # [|z| + b > 0]
         xp.multiply(q, active, out=work.db[t])              # dL/db
         k = xp.subtract(active, phi, out=work.k)            # (r + eps) dφ/dr

@@ -66,10 +66,10 @@ def gru_step_forward(x_t, state_prev, params):
     P, H = params, h_prev.shape[1]
     gi = x_t @ P["W_ih"].T + P["b_ih"]                   # gi = [W_ir x + b_ir | .iz | .in]
     gh = h_prev @ P["W_hh"].T + P["b_hh"]                # gh = [W_hr h + b_hr | .hz | .hn]
-    r = sigmoid(gi[:, 0:H] + gh[:, 0:H])                 # r = sigma(...)
-    z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])         # z = sigma(...)
+    r = sigmoid(gi[:, 0:H] + gh[:, 0:H])                 # r = sigma(ar), ar = gi_r + gh_r
+    z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])         # z = sigma(az), az = gi_z + gh_z
     hn = gh[:, 2 * H:3 * H]                              # hn = W_hn h_{t-1} + b_hn
-    n = np.tanh(gi[:, 2 * H:3 * H] + r * hn)             # n = tanh(W_in x + b_in + r hn)
+    n = np.tanh(gi[:, 2 * H:3 * H] + r * hn)             # n = tanh(an), an = W_in x + b_in + r hn
     h = (1.0 - z) * n + z * h_prev                       # h_t = (1 - z) n + z h_{t-1}
     cache = {"x": x_t, "h_prev": h_prev, "r": r, "z": z, "n": n, "hn": hn, "params": P}
     return (h,), cache

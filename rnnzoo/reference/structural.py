@@ -140,7 +140,8 @@ def orthogonal_S_grad(dW, W, A, d, parametrization):
     if parametrization == "exp":
         dA = scipy.linalg.expm_frechet(A.T, dW, compute_expm=False)   # W = e^A: L_exp(A^T, dW)
     else:
-        dA = -np.linalg.solve((np.eye(len(d)) + A).T, dW @ (W.T + np.diag(d)))   # Cayley
+        dA = -np.linalg.solve((np.eye(len(d)) + A).T,     # W = (I + A)^{-1} (I - A) D:
+                              dW @ (W.T + np.diag(d)))    # -(I + A)^{-T} dW (W^T + D)
     return np.triu(dA - dA.T, 1)                         # A = S - S^T
 
 
