@@ -21,9 +21,9 @@ class ElmanRNN(RecurrentCell):
         \qquad \phi \in \{\tanh, \mathrm{relu}\}
 
     The step Jacobian is :math:`\partial h_t / \partial h_{t-1} = \mathrm{diag}(\phi'_t)
-    W_{hh}`, so dL/dh_t is multiplied by T of them on its way back: it shrinks or grows
-    geometrically with the singular values of :math:`W_{hh}` (Bengio et al., 1994;
-    Pascanu et al., 2013).
+    W_{hh}`, so dL/dh_t is multiplied by one of them per step on its way back: it
+    shrinks or grows geometrically with the singular values of :math:`W_{hh}` (Bengio et
+    al., 1994; Pascanu et al., 2013).
 
     Options
     -------
