@@ -56,8 +56,8 @@ class EURNN(UnitaryRNNBase):
     N/2, ..., 2, 1, the authors' order); N must be a power of two.
 
     ``complex=False`` is the real variant: plain Givens rotations (φ = 0), no D, a real
-    (B, N) state, real U, and the real modReLU sign(z) ReLU(|z| + b) (ε = 0; the
-    authors' code adds 1e-5 to |z| there too).
+    (B, N) state, real U, and the real modReLU :math:`\mathrm{sign}(z)\,\mathrm{ReLU}(|z| +
+    b)` (ε = 0; the authors' code adds 1e-5 to the modulus there too).
 
     The state is complex, h in C^N, and crosses the contract as the real (B, 2N) array
     [Re h, Im h] (``output_size = 2N``); inside, complex64 or complex128.
@@ -80,9 +80,10 @@ class EURNN(UnitaryRNNBase):
 
     Initialization, as the authors' code (jingli9111/EUNN-tensorflow, EUNN.py as of
     commit 0c50c83, 2018-03): every angle U(-π, π), input weights U(±0.01), modReLU
-    bias 0, ε = 1e-5 (their modReLU, ReLU(|z| + ε + b) z / (|z| + ε), also adds ε inside
-    the ReLU; here, as in the uRNN code, only in the denominator). Their later eunn.py
-    raised ε to 0.01 (commit 4ef928d, 2018-11). One departure from that EUNN.py: its
+    bias 0, ε = 1e-5 (their modReLU,
+    :math:`\mathrm{ReLU}(|z| + \varepsilon + b)\, z / (|z| + \varepsilon)`, also adds ε
+    inside the ReLU; here, as in the uRNN code, only in the denominator). Their later
+    eunn.py raised ε to 0.01 (commit 4ef928d, 2018-11). One departure from that EUNN.py: its
     real branch pads the last unit of the (1,2),(3,4),... layers with cos = 0 instead of
     1 for even N (the complex branch uses 1), which zeroes that unit and breaks
     orthogonality; here it passes through, as in the complex branch and in their code

@@ -38,10 +38,11 @@ class ElmanRNN(RecurrentCell):
     spectral_radius : float or None
         If given, W_hh is rescaled at initialization so that its largest eigenvalue
         modulus is this value (as echo-state networks are initialized, Jaeger 2001). Above
-        1 a linear recurrence would blow up. With tanh (|tanh'| <= 1), what is *necessary,
-        not sufficient* for exploding gradients is a singular value of W_hh above 1
-        (Pascanu, Mikolov & Bengio, 2013); the spectral radius is at most the largest
-        singular value, so a radius above 1 implies that condition but not the growth.
+        1 a linear recurrence would blow up. With tanh (:math:`|\tanh'| \le 1`), what is
+        *necessary, not sufficient* for exploding gradients is a singular value of W_hh
+        above 1 (Pascanu, Mikolov & Bengio, 2013); the spectral radius is at most the
+        largest singular value, so a radius above 1 implies that condition but not the
+        growth.
         Notebook 01 shows both.
 
     Notes
