@@ -205,7 +205,9 @@ def exploding_figure(out_dir, full=False, seed=0):
                          label=f"spectral radius {rho:g}, inputs x {scale:g}")
     axes[0].set_xlabel("time step t (loss at t = T)")
     axes[0].set_ylabel(r"$\|\partial L/\partial h_t\|$")
-    axes[0].set_title("tanh rnn at initialization: radius > 1 is necessary, not sufficient",
+    # Pascanu et al.'s necessary condition for growth is a singular value above 1 (which
+    # a radius above 1 implies); what this panel shows is that it is not sufficient
+    axes[0].set_title("tanh rnn at initialization: a radius > 1 is not sufficient for growth",
                       fontsize=10)
     axes[0].grid(True, alpha=0.3)
     axes[0].legend(fontsize=8)
