@@ -41,8 +41,9 @@ class MinGRU(MinimalRNN):
       Here h_0 enters as it is, in every mode, so every mode computes the same h. (The
       test oracle shows that listing 8 equals this cell started from g(h_0).)
     * lucidrains/minGRU-pytorch (minGRU.py): one Linear for [h̃; z] *without bias*
-      and an optional expansion/output projection; its parallel mode also applies log_g
-      to the previous hidden state while its sequential mode does not. Here there are
+      and an optional expansion/output projection; its parallel mode starts from
+      log(h_0) of a given previous hidden state, as this cell does (before its commit
+      c1df8fe of 2024-10-14 it took log_g(h_0), as listing 8 does). Here there are
       biases, as the paper's Linear_{d_h} (nn.Linear) has, and no projections.
 
     Initialization: W and b ~ U(-1/sqrt(D), 1/sqrt(D)), torch.nn.Linear's default (the
