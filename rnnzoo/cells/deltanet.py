@@ -17,8 +17,8 @@ class DeltaNet(DeltaRuleCell):
         \begin{aligned}
         q_t &= W_q x_t, \quad k_t = W_k x_t, \quad v_t = W_v x_t, \quad
             \beta_t = r\,\sigma(w_\beta x_t) \\
-        \hat q_t &= q_t / \sqrt{\|q_t\|^2 + \epsilon}, \quad
-            \hat k_t = k_t / \sqrt{\|k_t\|^2 + \epsilon} \\
+        \hat q_t &= q_t / \sqrt{\lVert q_t \rVert^2 + \epsilon}, \quad
+            \hat k_t = k_t / \sqrt{\lVert k_t \rVert^2 + \epsilon} \\
         S_t &= S_{t-1} (I - \beta_t \hat k_t \hat k_t^\top) + \beta_t v_t \hat k_t^\top
              = S_{t-1} + \beta_t (v_t - S_{t-1} \hat k_t) \hat k_t^\top \\
         o_t &= S_t \hat q_t

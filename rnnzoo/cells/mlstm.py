@@ -31,7 +31,7 @@ class MLSTM(RecurrentCell):
             i_t = e^{\tilde\imath_t - m_t}, \quad f_t = e^{\ell_t + m_{t-1} - m_t} \\
         C_t &= f_t C_{t-1} + i_t\, v_t k_t^\top / \sqrt d, \qquad
         n_t = f_t n_{t-1} + i_t\, k_t / \sqrt d \\
-        \tilde h_t &= C_t q_t / \max(|n_t^\top q_t|,\ e^{-m_t}), \qquad
+        \tilde h_t &= C_t q_t / \max(\lvert n_t^\top q_t \rvert,\ e^{-m_t}), \qquad
         h_t = o_t \odot \tilde h_t
         \end{aligned}
 
