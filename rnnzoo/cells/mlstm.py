@@ -55,7 +55,7 @@ class MLSTM(RecurrentCell):
     kernel's first touch of those pages): it keeps C at the start of every chunk of
     CHUNK = 32 steps, builds each chunk's C_t in one reused buffer, and the backward
     rebuilds them from the checkpoint (one more pass of the memory update), so the cache
-    holds (T/32 + 1) B H d numbers of C plus every n_t, (T + 1) B H. "parallel" (the authors'
+    holds ceil(T/32) B H d numbers of C plus every n_t, (T + 1) B H. "parallel" (the authors'
     ``parallel_stabilized_simple``, attention-like) unrolls it: with F_t = Σ_{τ<=t} ℓ_τ, ::
 
         h̃_t = [Σ_{s<=t} D_ts (q_t·k_s/√d) v_s + D_t0 C_0 q_t] / max(|Σ_s D_ts q_t·k_s/√d
@@ -81,8 +81,9 @@ class MLSTM(RecurrentCell):
     by √d, which only rescales what b_k means.
 
     Initialization (the authors' ``mLSTMCell.reset_parameters`` and layer): W_q, W_k,
-    W_v, W_o ~ N(0, 2/(5 D)) (``small_init``), b_q = b_k = b_v = b_o = 0; w_i = w_f = 0;
-    b_i ~ N(0, 0.1²); b_f = linspace(3, 6, K) (forget gates σ(3..6) ≈ 0.95..0.998).
+    W_v ~ N(0, 2/(5 D)) (``small_init``), b_q = b_k = b_v = 0; w_i = w_f = 0;
+    b_i ~ N(0, 0.1²); b_f = linspace(3, 6, K) (forget gates σ(3..6) ≈ 0.95..0.998). Their
+    layer has no σ(W_o x_t) gate; here W_o is drawn as W_q and b_o = 0.
 
     Options
     -------
