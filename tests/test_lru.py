@@ -137,6 +137,20 @@ def test_lambda_stays_inside_the_unit_circle_for_any_parameters(dtype, span):
     assert modulus.max() <= 1 + 4e-16
 
 
+@pytest.mark.parametrize("dtype,rounds,stays", [(np.float64, -37.6, -37.2),
+                                                (np.float32, -17.6, -17.2)])
+def test_lambda_rounds_to_modulus_1_below_the_documented_nu_log(dtype, rounds, stays):
+    """The docstring's threshold (about -37.4 in float64, -17.4 in float32): below it the
+    cell's own λ has |λ| = 1 exactly (exp(-ν) rounds to 1), a little above it |λ| < 1.
+    θ ≈ 1e-26, so x_1 = λ x_0 = exp(-ν) on the real axis, read from the step."""
+    cell = rnnzoo.make("lru", 3, 4, state_size=2, dtype=dtype)
+    cell.params["nu_log"][...] = [rounds, stays]
+    cell.params["theta_log"][...] = -60.0
+    x0 = np.array([[1.0, 1.0, 0.0, 0.0]], dtype=dtype)
+    _, (x1,), _ = cell.forward(np.zeros((1, 1, 3), dtype=dtype), (x0,))
+    assert x1[0, 0] == 1.0 and x1[0, 1] < 1.0
+
+
 @pytest.mark.parametrize("r_min,r_max,T", [(0.99, 0.999, 1000), (0.5, 0.6, 40)],
                          ids=["ring near 1", "ring far from 1"])
 def test_the_gradient_over_k_steps_is_lambda_to_the_k(r_min, r_max, T):

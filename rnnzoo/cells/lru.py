@@ -45,9 +45,10 @@ class LRU(RecurrentCell):
 
     **|λ| < 1 whatever the optimizer does.** |λ| = exp(-exp(ν^log)) < 1 for every finite
     ν^log: no parameter value makes the recurrence explode. (In floating point exp(-ν)
-    rounds to 1, a norm-preserving unit, once ν = exp(ν^log) is below the epsilon:
-    ν^log < -36 in float64, < -16 in float32; |λ| then exceeds 1 by at most the rounding
-    of cos θ and sin θ, about 1e-16 in float64.)
+    rounds to 1, a norm-preserving unit, once ν = exp(ν^log) is below half the spacing of
+    the numbers just under 1 (2^-54 in float64, 2^-25 in float32): ν^log below about
+    -37.4 in float64 and -17.4 in float32 (tests/test_lru.py); |λ| then exceeds 1 by at
+    most the rounding of cos θ and sin θ, about 1e-16 in float64.)
 
     **γ keeps the state's scale as |λ| → 1.** For white-noise B u_t of variance s² per
     unit, the stationary E|x_n|² is γ_n² s² / (1 - |λ_n|²): without γ it grows without
@@ -71,7 +72,8 @@ class LRU(RecurrentCell):
     ``urnn``); inside, complex64 for float32 cells and complex128 for float64.
     ``grads.dh_norm[t]`` is ‖dL/dx_t‖ (over the batch, Re and Im): the total gradient
     reaching the carried state x_t, from y_t's loss (C^H dL/dy_t) and from x_{t+1}
-    (conj(λ) ⊙ dL/dx_{t+1}). With a loss at the last step only it follows |λ|^(T-1-t).
+    (conj(λ) ⊙ dL/dx_{t+1}). With a loss at the last step only, unit n's part of it
+    shrinks as |λ_n|^(T-1-t) (tests/test_lru.py).
 
     Shapes: u (T, B, K); nu_log, theta_log, gamma_log (N,); B_re, B_im (N, K); C_re,
     C_im (H, N); D (H,) or (H, K).
