@@ -201,7 +201,7 @@ class S4D(RecurrentCell):
         dA = dt[:, None] * d_dtA + (dt[:, None] * Abar - Bbar).conj() / A.conj() * dBbar
         ddt = (d_dtA.conj() * A).real.sum(axis=1) + (dBbar.conj() * Abar).real.sum(axis=1)
         return {"log_dt": dt * ddt,                                   # Δ = exp(log Δ)
-                "log_A_real": A.real * dA.real,                       # A^re = -exp(log A^re)
+                "log_A_real": A.real * dA.real,                       # Re A = -exp(log A^re)
                 "A_imag": dA.imag}                                    # A = .. + i A^im
 
     def _finish(self, u, dv, grads):
