@@ -8,7 +8,8 @@ matrix product through h_{t-1}: dh_{t-1} = dh_t ⊙ a_t. The positive candidate 
 .. math:: g(u) = u + \tfrac12 \ (u \ge 0), \qquad g(u) = \sigma(u) \ (u < 0).
 
 minLSTM is written with f/(f + i) as the paper writes it (the cell computes the same
-number as σ(log f - log i)).
+number as (1 + e^{-k_i}) / (2 + e^{-k_f} + e^{-k_i}), finite where f + i underflows:
+:func:`rnnzoo.cells.minlstm.normalized_gates`).
 """
 from __future__ import annotations
 
