@@ -4,7 +4,8 @@ mLSTM: :func:`mlstm_step_forward` (the recurrent form; the cell's parallel form 
 
 sLSTM, gate order i, f, z, o; state (h, c, n, m):
 
-    [ĩ; f̃; z̃; õ] = W x_t + R h_{t-1} + b  (R block-diagonal per head);  ℓ = log σ(f̃) (or f̃)
+    [ĩ; f̃; z̃; õ] = W x_t + R h_{t-1} + b  (R block-diagonal per head)
+    ℓ = log σ(f̃) (or f̃)
     m_t = max(ĩ, ℓ + m_{t-1});  i = exp(ĩ - m_t);  f = exp(ℓ + m_{t-1} - m_t)
     c_t = f c_{t-1} + i tanh(z̃);  n_t = f n_{t-1} + i;  h_t = σ(õ) c_t / n_t
 
@@ -47,7 +48,7 @@ def slstm_step_forward(x_t, state_prev, params, forget_gate="sigmoid"):
     R = [block_diagonal(P["R"][g]) for g in range(4)]    # R_g, (H, H) each
     a = x_t @ P["W"].T + P["b"]                          # W x_t + b
     a = a + np.concatenate([h_prev @ R[g].T for g in range(4)], axis=1)   # + R h_{t-1}
-    i_pre, f_pre, z_pre, o_pre = (a[:, g * H:(g + 1) * H] for g in range(4))
+    i_pre, f_pre, z_pre, o_pre = (a[:, g * H:(g + 1) * H] for g in range(4))   # ĩ, f̃, z̃, õ
     ell = log_sigmoid(f_pre) if forget_gate == "sigmoid" else f_pre   # ℓ = log σ(f̃) or f̃
     s = np.where(n_prev == 0, -np.inf, ell + m_prev)     # s = ℓ + m_{t-1} (-inf: empty)
     m = np.maximum(i_pre, s)                             # m_t = max(ĩ, s)
@@ -109,7 +110,8 @@ def mlstm_step_forward(x_t, state_prev, params, heads=1):
     r"""One mLSTM step, per head (K heads of d units), state (C, n, m) -> (C, n, m), and
     the output h_t (not part of the state):
 
-    q, k, v, õ, ĩ, f̃ = the row blocks of W x_t + b;  ℓ = log σ(f̃);  m_t = max(ĩ, ℓ + m_{t-1})
+    q, k, v, õ, ĩ, f̃ = the row blocks of W x_t + b;  ℓ = log σ(f̃)
+    m_t = max(ĩ, ℓ + m_{t-1})
     i = exp(ĩ - m_t);  f = exp(ℓ + m_{t-1} - m_t);  C_t = f C_{t-1} + i v kᵀ/√d
     n_t = f n_{t-1} + i k/√d;  h̃ = C_t q / max(|n_tᵀ q|, exp(-m_t));  h_t = σ(õ) ⊙ h̃
     """
@@ -122,12 +124,13 @@ def mlstm_step_forward(x_t, state_prev, params, heads=1):
     k = a[:, H:2 * H].reshape(B, K, d) / np.sqrt(d)      # k/√d
     v = a[:, 2 * H:3 * H].reshape(B, K, d)               # v
     o = sigmoid(a[:, 3 * H:4 * H])                       # o = σ(õ)
-    i_pre, f_pre = a[:, 4 * H:4 * H + K], a[:, 4 * H + K:]
+    i_pre, f_pre = a[:, 4 * H:4 * H + K], a[:, 4 * H + K:]     # ĩ, f̃ (one per head)
     s = log_sigmoid(f_pre) + m_prev                      # s = ℓ + m_{t-1}
     m = np.maximum(i_pre, s)                             # m_t = max(ĩ, s)
     i = np.exp(i_pre - m)                                # i = exp(ĩ - m_t)
     f = np.exp(s - m)                                    # f = exp(s - m_t)
-    C = f[:, :, None, None] * C_prev + i[:, :, None, None] * v[:, :, :, None] * k[:, :, None, :]
+    C = (f[:, :, None, None] * C_prev                    # C_t = f C_{t-1} + i v kᵀ/√d
+         + i[:, :, None, None] * v[:, :, :, None] * k[:, :, None, :])
     n = f[:, :, None] * n_prev + i[:, :, None] * k       # n_t = f n_{t-1} + i k/√d
     num = np.einsum("bkij,bkj->bki", C, q)               # num = C_t q
     nq = np.einsum("bki,bki->bk", n, q)                  # nq = n_tᵀ q
@@ -158,7 +161,8 @@ def mlstm_step_backward(dh, dstate, cache):
     dq = np.einsum("bkij,bki->bkj", C, dnum)             # num = C_t q
     dn = dn + dnq[:, :, None] * q                        # nq = n_tᵀ q; + carried
     dq = dq + dnq[:, :, None] * n                        # nq = n_tᵀ q
-    df = (dC * cache["C_prev"]).sum(axis=(2, 3)) + (dn * cache["n_prev"]).sum(axis=2)
+    df = ((dC * cache["C_prev"]).sum(axis=(2, 3))       # C_t = f C_{t-1} + ..
+          + (dn * cache["n_prev"]).sum(axis=2))          # n_t = f n_{t-1} + ..
     di = np.einsum("bkij,bki,bkj->bk", dC, v, k) + (dn * k).sum(axis=2)   # C_t, n_t: + i (..)
     dv = i[:, :, None] * np.einsum("bkij,bkj->bki", dC, k)   # C_t = .. + i v kᵀ/√d
     dk = i[:, :, None] * (np.einsum("bkij,bki->bkj", dC, v) + dn)   # C_t, n_t: k/√d
@@ -175,7 +179,8 @@ def mlstm_step_backward(dh, dstate, cache):
     da = np.concatenate([dq.reshape(B, -1), dk.reshape(B, -1) / np.sqrt(d),
                          dv.reshape(B, -1), do_pre, di_pre, df_pre], axis=1)   # k/√d
     grads = {"W": da.T @ cache["x"], "b": da.sum(axis=0)}   # a = W x_t + b
-    return da @ P["W"], (dC_prev, dn_prev, dm_prev), grads
+    dx = da @ P["W"]                                     # a = W x_t + b
+    return dx, (dC_prev, dn_prev, dm_prev), grads
 
 
 def mlstm_initial_state(batch, params, heads=1):
