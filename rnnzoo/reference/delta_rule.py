@@ -37,9 +37,9 @@ def step_forward(x_t, state_prev, params, beta_range=1.0):
     q = split_heads(x_t @ P["W_q"].T, heads)                 # q = W_q x_t
     k = split_heads(x_t @ P["W_k"].T, heads)                 # k = W_k x_t
     v = split_heads(x_t @ P["W_v"].T, heads)                 # v = W_v x_t
-    r_q = np.sqrt((q ** 2).sum(axis=-1, keepdims=True) + EPS)
+    r_q = np.sqrt((q ** 2).sum(axis=-1, keepdims=True) + EPS)   # r_q = sqrt(‖q‖² + ε)
     q_hat = q / r_q                                          # q^ = q / r_q
-    r_k = np.sqrt((k ** 2).sum(axis=-1, keepdims=True) + EPS)
+    r_k = np.sqrt((k ** 2).sum(axis=-1, keepdims=True) + EPS)   # r_k = sqrt(‖k‖² + ε)
     k_hat = k / r_k                                          # k^ = k / r_k
     sig = sigmoid(x_t @ P["w_beta"].T)                       # σ(w_β x_t)
     beta = beta_range * sig                                  # β = r σ(w_β x_t)
@@ -93,7 +93,7 @@ def step_backward(do, dstate, cache):
     dq, dk, dv = (g.reshape(B, -1) for g in (dq, dk, dv))
     grads = {"W_q": dq.T @ x_t, "W_k": dk.T @ x_t, "W_v": dv.T @ x_t,   # q, k, v = W x_t
              "w_beta": dpre_beta.T @ x_t}                    # w_β x_t
-    dx = dq @ P["W_q"] + dk @ P["W_k"] + dv @ P["W_v"] + dpre_beta @ P["w_beta"]
+    dx = dq @ P["W_q"] + dk @ P["W_k"] + dv @ P["W_v"] + dpre_beta @ P["w_beta"]   # W x_t
     if "A_log" in P:
         A = np.exp(P["A_log"])
         dlog_alpha = dalpha * alpha                          # α = exp(log α)
@@ -101,7 +101,7 @@ def step_backward(do, dstate, cache):
         grads["A_log"] = (dlog_alpha * -A * c["sp"]).sum(axis=0)   # A = exp(A_log)
         grads["dt_bias"] = da.sum(axis=0)                    # a = W_a x_t + b_dt
         grads["W_a"] = da.T @ x_t                            # a = W_a x_t + ..
-        dx = dx + da @ P["W_a"]
+        dx = dx + da @ P["W_a"]                          # a = W_a x_t + ..
     return dx, (dS_prev,), grads
 
 
