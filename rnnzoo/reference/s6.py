@@ -11,10 +11,10 @@ r"""Textbook S6 (Gu & Dao, 2023, Mamba's selective SSM), one step at a time, in 
     (\odot\, \mathrm{silu}(W_z x_t) \text{ with the gate})
 
 x_t (B, H, N) is carried as the (B, H N) array; with the causal convolution (parameters
-w_conv, b_conv) its last W - 1 inputs u_past travel along, (B, (W-1) H), oldest first. What is not selective is a parameter:
-Δ = softplus(b_Δ), B (H, N), C (H, N); options ``selective`` (the subset of "delta",
-"B", "C" that reads the input), ``identity_input`` (u_t = x_t) and ``gate``, as the cell
-resolved them.
+w_conv, b_conv) its last W - 1 inputs u_past travel along, (B, (W-1) H), oldest first.
+What is not selective is a parameter: Δ = softplus(b_Δ), B (H, N), C (H, N); options
+``selective`` (the subset of "delta", "B", "C" that reads the input), ``identity_input``
+(u_t = x_t) and ``gate``, as the cell resolved them.
 
 The output y_t is read out of the state, not an entry of it, so the sequence loop is
 written here: the carried gradient ``dx_next`` is dL/dx_t from step t+1, and y_t's own
@@ -55,7 +55,7 @@ def s6_step_forward(x_t, state_prev, params, selective=("delta", "B", "C"),
     Bt = u @ P["W_B"].T if "B" in selective else P["B"]       # B_t = W_B u_t, or B
     Ct = u @ P["W_C"].T if "C" in selective else P["C"]       # C_t = W_C u_t, or C
     Bt3 = Bt[:, None, :] if Bt.ndim == 2 and "B" in selective else Bt   # (B, 1, N) / (H, N)
-    Ct3 = Ct[:, None, :] if Ct.ndim == 2 and "C" in selective else Ct
+    Ct3 = Ct[:, None, :] if Ct.ndim == 2 and "C" in selective else Ct   # (B, 1, N) / (H, N)
     A = -np.exp(P["A_log"])                                   # A = -exp(A_log)
     Abar = np.exp(delta[..., None] * A)                       # Ā_t = exp(Δ_t A)
     x = Abar * x_prev + (delta * u)[..., None] * Bt3          # x_t = Ā_t x_{t-1} + Δ_t u_t B_t
