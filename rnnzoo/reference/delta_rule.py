@@ -85,7 +85,8 @@ def step_backward(do, dstate, cache):
     dM = S_prev.transpose(0, 1, 3, 2) @ dSM                  # S_{t-1} M: M side
     dkkT = -beta[..., None, None] * dM                       # M = I - β k^ k^ᵀ: k^ k^ᵀ side
     dbeta = dbeta - np.einsum("bhij,bhi,bhj->bh", dM, k_hat, k_hat)   # M: β side
-    dk_hat = dk_hat + np.einsum("bhij,bhj->bhi", dkkT + dkkT.transpose(0, 1, 3, 2), k_hat)
+    dkkT_sym = dkkT + dkkT.transpose(0, 1, 3, 2)             # k^ k^ᵀ: both factors are k^
+    dk_hat = dk_hat + np.einsum("bhij,bhj->bhi", dkkT_sym, k_hat)   # kkT = k^ k^ᵀ: k^ side
     dq = l2_backward(dq_hat, q_hat, c["r_q"])                # q^ = q / r_q
     dk = l2_backward(dk_hat, k_hat, c["r_k"])                # k^ = k / r_k
     dpre_beta = dbeta * beta * (1.0 - c["sig"])              # β = r σ(w_β x_t)
