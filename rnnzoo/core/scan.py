@@ -1,7 +1,7 @@
 r"""The linear scan :math:`h_t = a_t \odot h_{t-1} + b_t` and its backward, in three forms.
 
-Every recurrence of the revival cells (minGRU, minLSTM, LRU) is this one line: the
-hidden-to-hidden map is diagonal and does not depend on h, so the whole sequence is a
+The recurrences of minGRU, minLSTM, LRU, S6 and S4D's recurrent mode are this one line:
+the hidden-to-hidden map is diagonal and does not depend on h, so the whole sequence is a
 scan of elementwise multiply-adds instead of a loop of matrix products.
 
     h = linear_scan(a, b, h0, mode="auto")                       # h[t] = a[t] h[t-1] + b[t]
