@@ -151,6 +151,22 @@ def test_dollar_math_in_docstrings_becomes_math_roles():
                           "\\|h_t\\| <= 1 at every step", "| a | b |", "+---+---+"]
 
 
+def test_bars_in_math_code_and_literal_blocks_stay_as_they_are():
+    """A math block's |x| is TeX: escaped, MathJax drew it as a norm (uRNN's and mLSTM's
+    API pages did). The body of a math, code or literal block passes through; the prose
+    around it, a '::' line included, is escaped as before."""
+    spec = importlib.util.spec_from_file_location("rnnzoo_book", ROOT / "book/_ext/rnnzoo_book.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    lines = ["    .. math:: |z| = 1", "", "        \\sigma(|z_t| + b)", "        |n^T q|",
+             "    after |x|", ".. code-block:: python", "", "    a | b", "Shapes |x|::", "",
+             "    |h| (B, H)", "", "then |y|"]
+    ext.dollars_to_math(None, "class", "name", None, {}, lines)
+    assert lines == ["    .. math:: |z| = 1", "", "        \\sigma(|z_t| + b)", "        |n^T q|",
+                     "    after \\|x\\|", ".. code-block:: python", "", "    a | b",
+                     "Shapes \\|x\\|::", "", "    |h| (B, H)", "", "then \\|y\\|"]
+
+
 # ------------------------------------------------------------------ the built subset
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):

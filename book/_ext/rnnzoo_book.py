@@ -10,7 +10,8 @@
   docstrings write inline math that way (as notebooks do); it becomes ``:math:`x```
   and ``$$...$$`` a ``.. math::`` block, so MathJax renders both.
 * In reStructuredText ``|x|`` is a substitution; docstrings mean an absolute value
-  (``|analytic − numeric|``). Outside code, math and table borders the bars are escaped.
+  (``|analytic − numeric|``). Outside code, math (roles and blocks), literal blocks and
+  table borders the bars are escaped.
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ INLINE_DOLLARS = re.compile(r"(?<![\\$`])\$(?=[^\s$])([^$\n`]*?[^\s\\])\$(?![$\d
 DISPLAY_DOLLARS = re.compile(r"^(\s*)\$\$(.+?)\$\$\s*$")
 # literal and role spans, inside which a bar is TeX or code and must stay as it is
 SPANS = re.compile(r"(``.+?``|:\w+:`[^`]+`|`[^`]+`)")
+# the first line of a block whose indented body is TeX or code, where a bar stays as it
+# is: a math or code directive (group 1), or a paragraph ending in '::' (a literal block)
+VERBATIM_BLOCK = re.compile(r"^\s*(?:(\.\. (?:math|code|code-block|sourcecode)::.*)|.*::\s*$)")
 
 API_PAGE = """# `{name}`: {title}
 
@@ -54,16 +58,36 @@ def write_api_pages(srcdir):
 
 
 def dollars_to_math(app, what, name, obj, options, lines):
-    """autodoc-process-docstring: ``$x$`` -> ``:math:`x```, ``$$x$$`` -> a math block."""
-    out = []
+    """autodoc-process-docstring: ``$x$`` -> ``:math:`x```, ``$$x$$`` -> a math block;
+    bars escaped outside spans, math and code blocks and literal blocks."""
+    out, verbatim = [], None        # verbatim: the indent of the block being passed through
     for line in lines:
+        if verbatim is not None:
+            if not line.strip() or _indent(line) > verbatim:
+                out.append(line)    # a block's body: TeX or code, bars as they are
+                continue
+            verbatim = None
+        opening = VERBATIM_BLOCK.match(line)
+        if opening:
+            verbatim = _indent(line)
+            # a directive's argument is TeX or a language name; a '::' paragraph is prose
+            out.append(line if opening.group(1) else _prose(line))
+            continue
         display = DISPLAY_DOLLARS.match(line)
         if display:
             indent = display.group(1)
             out += [f"{indent}.. math::", "", f"{indent}   {display.group(2).strip()}", ""]
         else:
-            out.append(escape_bars(INLINE_DOLLARS.sub(r":math:`\1`", line)))
+            out.append(_prose(line))
     lines[:] = out
+
+
+def _prose(line):
+    return escape_bars(INLINE_DOLLARS.sub(r":math:`\1`", line))
+
+
+def _indent(line):
+    return len(line) - len(line.lstrip())
 
 
 def escape_bars(line):
