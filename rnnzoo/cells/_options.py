@@ -1,4 +1,4 @@
-"""Option checks shared by the cells (first those of issue 10: skiprnn, clockwork, qrnn).
+"""Option checks shared by the cells (first written for skiprnn, clockwork and qrnn).
 
 Each returns the value as a plain Python type or raises naming the option, what was
 expected and what was given. bool is not a number and a string is not a bool; NumPy

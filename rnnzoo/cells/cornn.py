@@ -24,7 +24,7 @@ class CoRNN(RecurrentCell):
         z_t &= z_{t-1} + \Delta t\,(\tanh(a_t) - \gamma y_{t-1} - \epsilon z_t)
             && \text{(``damping="implicit"``, the paper's eq. 3)} \\
         z_t &= z_{t-1} + \Delta t\,(\tanh(a_t) - \gamma y_{t-1} - \epsilon z_{t-1})
-            && \text{(``damping="explicit"``, the authors' code and issue 24)} \\
+            && \text{(``damping="explicit"``, the authors' code)} \\
         y_t &= y_{t-1} + \Delta t\, z_t
 
     The implicit damping solves to :math:`z_t = (z_{t-1} + \Delta t(\tanh(a_t) - \gamma
@@ -48,7 +48,7 @@ class CoRNN(RecurrentCell):
     (x, z, y) is V, 𝒲 and W side by side with one bias b, all U(-k, k), k = 1/√(D + 2H),
     and Δt = 0.076, γ = 0.4, ε = 8.0 (their permuted sequential MNIST script; the adding
     task uses Δt = 0.06, γ = 66, ε = 15). Differences from their code: the damping term
-    is implicit by default as in the paper's eq. 3 (their code and issue 24 use ε z_{t-1}:
+    is implicit by default as in the paper's eq. 3 (their code uses ε z_{t-1}:
     ``damping="explicit"``); V, 𝒲, W are three parameters here.
 
     Options

@@ -51,8 +51,8 @@ class DeltaNet(DeltaRuleCell):
     Eigenvalues"; fla's ``allow_neg_eigval`` multiplies β by 2).
 
     Where this differs from the authors' code (fla-org/flash-linear-attention,
-    ``fla/ops/delta_rule/naive.py`` and the ``DeltaNet`` layer), all following the
-    issue's and the papers' equations:
+    ``fla/ops/delta_rule/naive.py`` and the ``DeltaNet`` layer), this cell following
+    the papers' equations:
 
     * fla's naive recurrence multiplies q by d_k^(−1/2) (its ``scale``); the papers'
       o_t = S_t q_t has no such factor, and neither has this cell.
@@ -61,7 +61,7 @@ class DeltaNet(DeltaRuleCell):
       layout with scale = 1 and equals this cell to 1e-12.
     * The layer feeds q, k, v through a short causal convolution and SiLU before the
       L2 normalization, and o through an RMS norm and W_o; here q, k, v are linear in
-      x_t (the issue's cell) and o is the output.
+      x_t and o is the output.
 
     Parameters and initialization: W_q, W_k, W_v (H, D), w_β (heads, D), no biases (fla's
     nn.Linear(..., bias=False)), each U(±1/√D), torch.nn.Linear's default. The four are

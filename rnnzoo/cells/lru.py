@@ -56,8 +56,9 @@ class LRU(RecurrentCell):
 
     Normalization, as the paper's appendix code (and NicolasZucchet/minimal-LRU): γ^log
     is a *trainable parameter* ``gamma_log`` (N,), initialized to log sqrt(1 - |λ|²) and
-    then free (its gradient does not flow into ν^log): the issue's γ = sqrt(1 - |λ|²)
-    holds at initialization. ``normalization=False`` removes it (γ = 1).
+    then free (its gradient does not flow into ν^log): γ = sqrt(1 - |λ|²), as the
+    paper's text writes it, holds at initialization only. ``normalization=False``
+    removes it (γ = 1).
 
     Initialization, as the paper's ``init_lru_parameters``: |λ|² uniform on
     [r_min², r_max²] (area-uniform on the ring r_min ≤ |λ| ≤ r_max, written into ν^log =
@@ -66,7 +67,7 @@ class LRU(RecurrentCell):
     elementwise (dense D: N(0, 1/K), the same output variance). Here u, u' are drawn
     in (0, 1], so the logs are finite. The code's own defaults are r_min = 0, r_max = 1,
     max_phase = 6.28 (the whole disk); ours are the ring [0.9, 0.999] with the full phase
-    2π that issue 21 asks for (the paper tunes the three per task).
+    2π, a long-memory setting for the zoo's tasks (the paper tunes the three per task).
 
     State: x travels across the contract as the real (B, 2N) array [Re x, Im x] (as
     ``urnn``); inside, complex64 for float32 cells and complex128 for float64.

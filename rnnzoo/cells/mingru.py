@@ -33,8 +33,8 @@ class MinGRU(MinimalRNN):
     Where the sources differ (this cell follows the paper's appendix B):
 
     * The paper's appendix A ("vanilla") has h̃_t = W_h x_t + b_h with no g; appendix B,
-      the version its experiments use, has g. The issue and lucidrains/minGRU-pytorch
-      use g too.
+      the version its experiments use, has g. lucidrains/minGRU-pytorch uses g
+      too.
     * h_0 in log space: algorithm 6 takes log(h_0), listing 8's code log_g(h_0), which
       starts from g(h_0) instead of h_0 (the same only if h_0 was made by g), and gives
       a state that the sequential listing 7 (which uses h_prev as it is) does not.

@@ -39,7 +39,7 @@ class S4D(RecurrentCell):
     ``input_projection``); y_t is the contract's ``hs``. The factor 2 Re: each complex
     mode stands for itself and its conjugate, so the real system has 2N states. B is 1
     (as the authors' minimal code: only the product C_n B_n reaches y, so a trained B
-    would be redundant with C); the issue's (exp(ΔA) - 1)/A · B is this with B = 1.
+    would be redundant with C); the hold's input factor (exp(ΔA) - 1)/A · B is this with B = 1.
 
     **Why the zero-order hold, not Euler.** Euler's Ā = 1 + ΔA has |Ā|² = (1 - ΔA^re)² +
     (Δ A^im)², above 1 as soon as Δ A^im is large: with A^im = π n and Δ = 0.1, mode 31 has

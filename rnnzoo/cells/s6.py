@@ -69,7 +69,7 @@ class S6(RecurrentCell):
 
     Where this follows the authors' code rather than the paper's equations:
 
-    * B̄ = Δ B (the code's ``deltaB_u``, and the issue's equation), not the ZOH
+    * B̄ = Δ B (the code's ``deltaB_u``), not the ZOH
       B̄ = (ΔA)^{-1}(exp(ΔA) - I) ΔB of the paper's eq. 4; the two agree to first
       order in Δ A (the paper's Ā is ZOH's exp(ΔA) in both).
     * W_Δ is low rank, ``dt_proj.weight @ x_proj.weight[:dt_rank]`` (H x R times

@@ -28,8 +28,7 @@ class UnICORNN(RecurrentCell):
 
     The output is y_t; the state is (y, z). w and c are *vectors* (H,): unit i sees only
     its own y_i, so the step has no matrix product at all; every V x_t + b is one GEMM
-    before the loop. The issue's equation, the paper's and the authors' CUDA kernel
-    agree.
+    before the loop. The paper's equation and the authors' CUDA kernel agree.
 
     **The step can be undone exactly.** Symplectic Euler updates z from the old y, then y
     from the new z, so each half is a shear that is trivially inverted:
