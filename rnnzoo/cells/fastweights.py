@@ -95,7 +95,8 @@ class FastWeights(RecurrentCell):
     5-8 s. T*/H was 2.3-5.2 at H = 32 .. 128 and 7-8 at H = 20, B = 32 (S = 1), hence
     history while T <= 4 H, whatever B and the dtype. S is left out of the rule: at
     S = 3, T* fell to about 2 H at H = 128 (at T = 4 H the history form was then about
-    1.4x slower) and did not move clearly at H <= 64. The notebook's sizes (T = 11,
+    1.4x slower) and at H <= 64 moved both ways: up in float32, down in float64 (to
+    about 1.3 H at H = 32, inside the rule's T <= 4 H). The notebook's sizes (T = 11,
     H = 20) run the history form, as before "auto".
 
     The bound: the materialized cache is (T + 1)·B·H² numbers, 4·B·H² bytes a step in
