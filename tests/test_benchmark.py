@@ -255,3 +255,29 @@ def test_speed_page_gpu_claims_hold_on_the_committed_gpu_run():
     assert big["cupy_s"] / big["torch_s"] > 3           # the issue's goal is not met
     assert all(r["cupy_issue_s"] / r["cupy_s"] > 0.95 for r in rows)   # Python-bound
     assert tiny["cupy_s"] > 0.8 * big["cupy_s"]     # no arithmetic, and 80 % of the time or more
+
+
+@pytest.mark.parametrize("cells,panels", [(["rnn", "mingru"], 3), (["rnn"], 2)])
+def test_scaling_measures_and_draws_a_panel_per_family(tmp_path, monkeypatch, cells, panels):
+    """cost_vs_T / cost_vs_H time what they are given at every grid point; the figure
+    draws the first fifteen cells and the revival's in panels of their own (thirty lines
+    in one panel could not be read), and the cost against H beside them."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnnzoo.benchmark import scaling
+    by_T = scaling.cost_vs_T(cells, T_grid=(2, 4), B=2, H=4, repeat=1)
+    by_H = scaling.cost_vs_H(["rnn"], H_grid=(2, 4), T=3, B=2, repeat=1)
+    assert list(by_T) == cells and list(by_H) == ["rnn"]
+    assert all(len(v) == 2 and min(v) > 0 for v in [*by_T.values(), *by_H.values()])
+    drawn = {}
+    monkeypatch.setattr(plt, "close", lambda fig: drawn.setdefault("fig", fig))
+    scaling.scaling_figure(tmp_path / "s.png", by_T, by_H, T_grid=(2, 4), H_grid=(2, 4))
+    axes = drawn["fig"].axes
+    assert (tmp_path / "s.png").stat().st_size > 0 and len(axes) == panels
+    legends = [[t.get_text() for t in a.get_legend().get_texts()] for a in axes]
+    assert legends[0] == ["rnn", "slope 1 (linear)"]
+    if panels == 3:
+        assert legends[1] == ["mingru", "slope 1 (linear)"]
+    assert legends[-1][0] == "rnn"

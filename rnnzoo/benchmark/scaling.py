@@ -17,6 +17,10 @@ from .timing import best_times, cell_runner, inputs
 T_GRID = (25, 50, 100, 200, 400)
 H_GRID = (32, 64, 128, 256, 512)
 H_CELLS = ("urnn", "eurnn", "clockwork", "qrnn", "lstm")    # lstm: the O(H^2) reference
+# the zoo's first fifteen cells; the figure draws the others (the recurrent revival) in a
+# panel of their own, so that neither panel has thirty lines
+FIRST_ZOO = ("rnn", "lstm", "gru", "mgu", "janet", "indrnn", "resindrnn", "orthogonal",
+             "urnn", "eurnn", "skiprnn", "clockwork", "qrnn", "deltarnn", "fastweights")
 
 
 def _runner(cell, T, B):
@@ -50,17 +54,24 @@ def scaling_figure(path, by_T, by_H, T_grid=T_GRID, H_grid=H_GRID, caption=""):
     import matplotlib.pyplot as plt
 
     from ..training.plotting import cell_style
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8))
-    for name, secs in by_T.items():
-        a.plot(T_grid, 1e3 * np.asarray(secs), "o-", label=name, markersize=3,
-               **cell_style(name))
-    a.plot(T_grid, 1e3 * min(s[0] for s in by_T.values()) * np.asarray(T_grid) / T_grid[0],
-           "k:", label="slope 1 (linear)")
-    a.set(xscale="log", yscale="log", xlabel="T (steps; B = 16, H = D = 64)", ylabel="ms, forward + backward",
-          title="cost against T (parallel to the dotted line = linear)")
-    a.set_xticks(T_grid, [str(v) for v in T_grid])
-    a.minorticks_off()
-    a.legend(fontsize=7, ncol=2)
+    groups = [(title, {n: s for n, s in by_T.items() if (n in FIRST_ZOO) == first})
+              for title, first in (("the first fifteen cells", True),
+                                   ("the recurrent revival", False))]
+    groups = [(title, data) for title, data in groups if data]
+    fig, axes = plt.subplots(1, len(groups) + 1, figsize=(6 * (len(groups) + 1), 5.2))
+    slope_1 = 1e3 * min(s[0] for s in by_T.values()) * np.asarray(T_grid) / T_grid[0]
+    for a, (title, data) in zip(axes, groups):
+        for name, secs in data.items():
+            a.plot(T_grid, 1e3 * np.asarray(secs), "o-", label=name, markersize=3,
+                   **cell_style(name))
+        a.plot(T_grid, slope_1, "k:", label="slope 1 (linear)")
+        a.set(xscale="log", yscale="log", xlabel="T (steps; B = 16, H = D = 64)",
+              ylabel="ms, forward + backward",
+              title=f"cost against T, {title}\n(parallel to the dotted line = linear)")
+        a.set_xticks(T_grid, [str(v) for v in T_grid])
+        a.minorticks_off()
+        a.legend(fontsize=7, ncol=2)
+    b = axes[-1]
     for name, secs in by_H.items():
         b.plot(H_grid, 1e3 * np.asarray(secs), "o-", label=name, **cell_style(name))
     H = np.asarray(H_grid, dtype=float)
