@@ -117,6 +117,20 @@ def test_readme_map_names_every_readme_section_and_an_existing_page():
         assert (ROOT / page.split("#")[0]).exists(), page
 
 
+def test_contract_page_names_every_textbook_module():
+    """The contract page lists rnnzoo.reference's modules, one per family: a module added
+    (or renamed) there and not on the page fails here, naming it (the list once stopped at
+    lru, nine modules short)."""
+    import pkgutil
+    from rnnzoo import reference
+    modules = {m.name for m in pkgutil.iter_modules(reference.__path__)} - {"core"}
+    text = (ROOT / "book" / "contract.md").read_text().replace("\n", " ")
+    family = text.split("one module per family (", 1)[1].split("): a CS231n-style", 1)[0]
+    named = set(re.findall(r"`(\w+)`", family))
+    assert modules <= named, f"book/contract.md does not name {sorted(modules - named)}"
+    assert named - modules <= {"reference"}, sorted(named - modules)
+
+
 def zoo_rows(text):
     """{cell: row} of the zoo table in ``text`` (README.md or book/zoo.md): the rows whose
     second column is a `make(...)` name and whose last says done, with the book's {cite:p}
