@@ -131,6 +131,27 @@ def test_contract_page_names_every_textbook_module():
     assert named - modules <= {"reference"}, sorted(named - modules)
 
 
+def test_layout_page_names_every_module_of_each_wing():
+    """book/layout.md's tree names every module of core, training (its tasks too),
+    benchmark and teaching, the cells' shared helpers, and every script: a module added
+    without a line there fails here by name (sixteen were once missing, core's scan and
+    four of the tasks among them)."""
+    block = (ROOT / "book" / "layout.md").read_text().split("```", 2)[1]
+    words = set(re.findall(r"[\w.*]+", block))
+    package = ROOT / "rnnzoo"
+    expected = {p.stem for wing in ("core", "training", "training/tasks", "benchmark",
+                                    "teaching") for p in (package / wing).glob("*.py")}
+    expected |= {p.name for p in (package / "teaching").iterdir() if (p / "__init__.py").exists()}
+    expected |= {p.stem for p in (package / "cells").glob("_*.py")} | {"expm"}
+    expected -= {"__init__"}
+    missing = sorted(m for m in expected if m not in words and f"{m}.py" not in words)
+    assert not missing, f"book/layout.md does not name {missing}"
+    scripts = sorted(p.name for p in (ROOT / "scripts").iterdir())
+    unnamed = [s for s in scripts if f"scripts/{s}" not in block
+               and not (s.endswith("_floor.py") and "scripts/*_floor.py" in block)]
+    assert not unnamed, f"book/layout.md does not name {unnamed}"
+
+
 def zoo_rows(text):
     """{cell: row} of the zoo table in ``text`` (README.md or book/zoo.md): the rows whose
     second column is a `make(...)` name and whose last says done, with the book's {cite:p}
