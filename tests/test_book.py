@@ -152,6 +152,65 @@ def test_layout_page_names_every_module_of_each_wing():
     assert not unnamed, f"book/layout.md does not name {unnamed}"
 
 
+PROSE = ["README.md"] + sorted(f"book/{p.name}" for p in (ROOT / "book").glob("*.md"))
+
+
+def shown_commands(text):
+    """Every `python -m rnnzoo...` command in ``text``: the lines of its bash (or bare)
+    code blocks, split at && and cut at a comment, and its inline code spans."""
+    commands, fence = [], None
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fence = None if fence is not None else line.strip()[3:]
+        elif fence in ("", "bash"):
+            commands += [part.split(" #")[0].strip() for part in line.split("&&")]
+    inline = re.sub(r"```.*?```", "", text, flags=re.DOTALL).replace("\n", " ")
+    commands += re.findall(r"`(python -m rnnzoo[^`]*)`", inline)
+    return [c for c in commands if c.startswith("python -m rnnzoo")]
+
+
+class _Parsed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("page", PROSE)
+def test_every_command_shown_parses(page, monkeypatch):
+    """Every `python -m rnnzoo COMMAND ...` that README.md or a hand-written book page shows
+    parses: the command and each flag exist (the parse stops the command before it runs),
+    and every `python -m rnnzoo.MODULE` it names is a module."""
+    import argparse
+    import shlex
+    from rnnzoo import cli
+    parse_args = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self, args=None, namespace=None):
+        parse_args(self, args, namespace)
+        raise _Parsed
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
+    for command in shown_commands((ROOT / page).read_text()):
+        words = shlex.split(command)
+        if words[2] != "rnnzoo":
+            assert importlib.util.find_spec(words[2]) is not None, f"{page}: {command}"
+            continue
+        try:
+            cli.main(words[3:])
+        except _Parsed:
+            continue
+        except SystemExit as exit:
+            pytest.fail(f"{page}: {command!r} does not parse (exit {exit.code})")
+        pytest.fail(f"{page}: {command!r} returned without parsing its arguments")
+
+
+def test_shown_commands_are_found():
+    """The extraction above finds the commands it should (a pass with none found would
+    check nothing)."""
+    found = {c for page in PROSE for c in shown_commands((ROOT / page).read_text())}
+    assert {"python -m rnnzoo figures", "python -m rnnzoo bench --scan revival",
+            "python -m rnnzoo.benchmark.skipping",
+            "python -m rnnzoo bench --pairs 3 --repeat 3 --threads 1 --clock cpu"} <= found
+    assert any(c.startswith("python -m rnnzoo train --cell gru") for c in found)
+
+
 def zoo_rows(text):
     """{cell: row} of the zoo table in ``text`` (README.md or book/zoo.md): the rows whose
     second column is a `make(...)` name and whose last says done, with the book's {cite:p}
