@@ -1,5 +1,7 @@
 """The course book (``python -m rnnzoo book``): the command's refusals, the docstring
-math conversion, and a subset of the book built and opened in headless Chromium.
+math conversion, the hand-written pages held to the code (every command they show
+parses; the landing page, README map, zoo, contract and layout pages list what exists),
+and a subset of the book built and opened in headless Chromium.
 
 The subset (landing page, notation, the bugs page, the API index and two cells' pages,
 the bibliography and ONE notebook chapter, 01) builds in about 30 s on a quiet machine
