@@ -258,3 +258,29 @@ def test_the_committed_scan_md_is_the_rendering_of_scan_json():
     from rnnzoo.benchmark.scan import TABLE_ORDER, report
     assert list(SCAN) == [t for t in TABLE_ORDER if t in SCAN] and set(SCAN) == set(TABLE_ORDER)
     assert (ROOT / "figures" / "speed" / "scan.md").read_text() == report(SCAN)
+
+
+# ------------------------------------------------------------------ bounds
+# How far the step Jacobian's eigenvalues lie from the unit circle at initialization
+# (figures/claims.json, dynamics_spectra): the rows type a bound ("within 1e-4 of the unit
+# circle") or the measured distance to one digit ("on the unit circle to 4e-16").
+CIRCLE = {"AntisymmetricRNN": "antisymmetric", "Lipschitz RNN": "lipschitz",
+          "UnICORNN": "unicornn"}
+
+
+@pytest.mark.parametrize("cell", CIRCLE)
+def test_readme_row_bounds_the_recorded_distance_to_the_unit_circle(cell):
+    import re
+    distance = entry("dynamics_spectra", "at initialization every eigenvalue")["numbers"][
+        CIRCLE[cell]]
+    text = row(cell)
+    bound = re.search(r"within (\S+) of the unit circle", text)
+    if bound:          # a bound that holds, and not one ten times looser than it needs
+        typed = float(bound.group(1))
+        assert distance <= typed < 10 * distance, (
+            f"README's {cell} row says within {typed:g} of the unit circle; the record "
+            f"measures {distance:.3g}")
+    else:
+        assert f"on the unit circle to {sci(distance)}" in text, (
+            f"README's {cell} row no longer quotes figures/claims.json; the record supports: "
+            f"on the unit circle to {sci(distance)}")
