@@ -243,3 +243,60 @@ def test_qrnn_zoneout_equals_the_textbook(training):
     pairs, _, _ = run_both(cell, T, B, np.random.default_rng(2))
     bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
     assert not bad, f"qrnn zoneout (training={training}) differs from the textbook: {bad}"
+
+
+def _lstm_twin():
+    cell = rnnzoo.make("lstm", 3, 4, seed=0, dtype=np.float64)
+    ref = reference.get("lstm")
+    x = np.random.default_rng(0).standard_normal((5, 2, 3))
+    hs, state_T, caches = ref.forward(x, None, dict(cell.params))
+    return ref, dict(cell.params), x, hs, state_T, caches
+
+
+# (what is wrong, the call, what the error names); each used to fail inside a step with a
+# NumPy error, or not at all: x without its batch axis ran a loop over the wrong axis
+BAD_TWIN_CALLS = {
+    "x without its batch axis": (lambda r, P, x, hs, s, c: r.forward(x[0], None, P),
+                                 "x must be a NumPy array (T, B, D) of the params' dtype "
+                                 "float64; got an array (2, 3) of float64"),
+    "x float32": (lambda r, P, x, hs, s, c: r.forward(x.astype(np.float32), None, P),
+                  "got an array (5, 2, 3) of float32"),
+    "x a list": (lambda r, P, x, hs, s, c: r.forward(x.tolist(), None, P), "got list"),
+    "x of another D": (lambda r, P, x, hs, s, c: r.forward(x[:, :, :2], None, P),
+                       "x's last axis must be the cell's input size"),
+    "state0 of another batch": (lambda r, P, x, hs, s, c: r.forward(
+        x, (np.zeros((3, 4)), np.zeros((3, 4))), P), "state0 must be None or, for B = 2, a "
+        "tuple (an array (2, 4) of float64, an array (2, 4) of float64)"),
+    "state0 one array": (lambda r, P, x, hs, s, c: r.forward(x, np.zeros((2, 4)), P),
+                         "got an array (2, 4) of float64"),
+    "a parameter missing": (lambda r, P, x, hs, s, c: r.forward(
+        x, None, {k: v for k, v in P.items() if k != "b_hh"}), "params has no entry 'b_hh'"),
+    "params not arrays": (lambda r, P, x, hs, s, c: r.forward(x, None, list(P.values())),
+                          "params must be a dict name -> NumPy array"),
+    "dstate_T None": (lambda r, P, x, hs, s, c: r.backward(np.ones_like(hs), c, None),
+                      "dstate_T must be a tuple of arrays shaped as forward's final state"),
+    "dhs of another T": (lambda r, P, x, hs, s, c: r.backward(hs[:3], c, s),
+                         "dhs must be a NumPy array (T, B, H) with T = 5"),
+    "dhs None": (lambda r, P, x, hs, s, c: r.backward(None, c, s), "got NoneType"),
+    "caches not forward's": (lambda r, P, x, hs, s, c: r.backward(hs, c[0], s),
+                             "caches must be the list of step caches forward returned"),
+}
+
+
+@pytest.mark.parametrize("what", list(BAD_TWIN_CALLS))
+def test_a_textbook_cell_names_the_argument_that_does_not_fit(what):
+    call, named = BAD_TWIN_CALLS[what]
+    with pytest.raises((TypeError, ValueError, KeyError)) as info:
+        call(*_lstm_twin())
+    assert named in str(info.value), str(info.value)
+    assert "rnnzoo.reference.get('lstm')." in str(info.value)
+
+
+def test_a_textbook_cell_takes_what_forward_gave_and_lists_for_tuples():
+    """The checks refuse nothing a correct call passes: forward's own final state as the
+    next state0 (a tuple or a list), and dstate_T as a list."""
+    ref, P, x, hs, state_T, caches = _lstm_twin()
+    again = ref.forward(x, list(state_T), P)[0]
+    np.testing.assert_array_equal(again, ref.forward(x, state_T, P)[0])
+    dx, _, _ = ref.backward(np.ones_like(hs), caches, [np.zeros_like(s) for s in state_T])
+    assert dx.shape == x.shape

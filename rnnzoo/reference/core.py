@@ -180,13 +180,77 @@ def readout_sequence_backward(step_backward, dys, caches, dstate_T):
     return np.stack(dxs), dstate, grads
 
 
-def _starting_from(forward, initial_state):
-    """``forward`` that takes state0=None, as every cell's forward does: initial_state."""
-    def run(x, state0, params, **options):
-        if state0 is None:
-            state0 = initial_state(x.shape[1], params, **options)
-        return forward(x, state0, params, **options)
-    return run
+# ------------------------------------------------------------------ the entry points
+# The loops above are for reading; the checks of what a user passes in sit here, around
+# them, so that a wrong argument is named before the loop instead of failing inside a
+# step (or, for x without its batch axis, running a wrong loop without a word).
+def _text(a):
+    return (f"an array {a.shape} of {a.dtype}" if isinstance(a, np.ndarray)
+            else f"{type(a).__name__}")
+
+
+def _state_text(state):
+    return (f"({', '.join(_text(s) for s in state)})" if isinstance(state, (tuple, list))
+            else _text(state))
+
+
+def _check_forward(where, x, state0, params, initial_state, options):
+    """The state forward starts from (initial_state's when state0 is None), or an error
+    naming the argument that does not fit."""
+    if not (isinstance(params, dict) and params
+            and all(isinstance(p, np.ndarray) for p in params.values())):
+        raise TypeError(f"{where}: params must be a dict name -> NumPy array (a cell's "
+                        f"params); got {type(params).__name__}")
+    dtype = next(iter(params.values())).dtype
+    if not isinstance(x, np.ndarray) or x.ndim != 3 or x.dtype != dtype:
+        raise ValueError(f"{where}: x must be a NumPy array (T, B, D) of the params' "
+                         f"dtype {dtype}; got {_text(x)}")
+    expected = initial_state(x.shape[1], params, **options)
+    if state0 is None:
+        return expected
+    if not (isinstance(state0, (tuple, list)) and len(state0) == len(expected) and all(
+            isinstance(s, np.ndarray) and s.shape == e.shape and s.dtype == e.dtype
+            for s, e in zip(state0, expected))):
+        raise ValueError(f"{where}: state0 must be None or, for B = {x.shape[1]}, a tuple "
+                         f"{_state_text(expected)} as initial_state gives; got "
+                         f"{_state_text(state0)}")
+    return tuple(state0)
+
+
+def _checked(name, forward, backward, initial_state, step_caches):
+    """The public forward and backward of textbook cell ``name``: forward takes
+    state0=None (initial_state), as every cell's forward does; both check their
+    arguments first. ``step_caches``: forward's caches are its list of step caches (a
+    cell written over the whole sequence keeps what it likes)."""
+    def run_forward(x, state0, params, **options):
+        where = f"rnnzoo.reference.get({name!r}).forward"
+        state0 = _check_forward(where, x, state0, params, initial_state, options)
+        try:
+            return forward(x, state0, params, **options)
+        except (ValueError, IndexError) as exc:    # shapes only the steps can compare
+            raise ValueError(f"{where}: {exc} (x's last axis must be the cell's input "
+                             f"size, params a cell's params)") from exc
+        except KeyError as exc:
+            raise KeyError(f"{where}: params has no entry {exc} (pass a cell's params)") \
+                from exc
+
+    def run_backward(dhs, caches, dstate_T):
+        where = f"rnnzoo.reference.get({name!r}).backward"
+        if step_caches and (not isinstance(caches, list) or not caches):
+            raise TypeError(f"{where}: caches must be the list of step caches forward "
+                            f"returned; got {_text(caches)}")
+        T = f" with T = {len(caches)}" if step_caches else ""
+        if not isinstance(dhs, np.ndarray) or dhs.ndim != 3 or \
+                (step_caches and len(dhs) != len(caches)):
+            raise ValueError(f"{where}: dhs must be a NumPy array (T, B, H){T}, as "
+                             f"forward's hs; got {_text(dhs)}")
+        if not (isinstance(dstate_T, (tuple, list))
+                and all(isinstance(d, np.ndarray) for d in dstate_T)):
+            raise TypeError(f"{where}: dstate_T must be a tuple of arrays shaped as "
+                            f"forward's final state (zeros where no loss reaches it); got "
+                            f"{_state_text(dstate_T)}")
+        return backward(dhs, caches, tuple(dstate_T))
+    return run_forward, run_backward
 
 
 def register_steps(name, step_forward, step_backward, options_of=_no_options, output=0, *,
@@ -195,10 +259,11 @@ def register_steps(name, step_forward, step_backward, options_of=_no_options, ou
     ``output``: which state entry is the cell's output h_t (0, or -1 for a stack whose
     top layer is the output); ``initial_state(batch, params, **options)``: the state when
     state0 is None."""
-    forward = partial(sequence_forward, step_forward, output=output)
-    REFERENCES[name] = Reference(name, _starting_from(forward, initial_state),
+    forward, backward = _checked(name, partial(sequence_forward, step_forward, output=output),
                                  partial(sequence_backward, step_backward, output=output),
-                                 options_of, step_forward, step_backward, initial_state)
+                                 initial_state, step_caches=True)
+    REFERENCES[name] = Reference(name, forward, backward, options_of, step_forward,
+                                 step_backward, initial_state)
 
 
 def register_readout_steps(name, step_forward, step_backward, options_of=_no_options, *,
@@ -207,13 +272,16 @@ def register_readout_steps(name, step_forward, step_backward, options_of=_no_opt
     (:func:`readout_sequence_forward`): the loops above make its sequence functions."""
     register_sequence(name, partial(readout_sequence_forward, step_forward),
                       partial(readout_sequence_backward, step_backward), options_of,
-                      initial_state=initial_state)
+                      initial_state=initial_state, step_caches=True)
 
 
-def register_sequence(name, forward, backward, options_of=_no_options, *, initial_state):
-    """Register a textbook cell written over the whole sequence (not step-wise)."""
-    REFERENCES[name] = Reference(name, _starting_from(forward, initial_state), backward,
-                                 options_of, initial_state=initial_state)
+def register_sequence(name, forward, backward, options_of=_no_options, *, initial_state,
+                      step_caches=False):
+    """Register a textbook cell written over the whole sequence (not step-wise; with
+    ``step_caches``, its forward returns the list of its step caches)."""
+    forward, backward = _checked(name, forward, backward, initial_state, step_caches)
+    REFERENCES[name] = Reference(name, forward, backward, options_of,
+                                 initial_state=initial_state)
 
 
 def get(name):
