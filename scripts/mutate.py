@@ -101,6 +101,8 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     **{f"training/tasks/{m}.py": ["test_tasks", "test_hostile_tasks_gradcheck"]
        for m in ("__init__", "task", "memory", "digits")},
     "training/tasks/parity.py": ["test_parity", "test_tasks", "test_hostile_tasks_gradcheck"],
+    # the sequence loops and the entry points' checks of every textbook cell
+    "reference/core.py": ["test_reference", "test_reference_equations"],
 }
 
 # the registry-driven suites (parametrized over every registered cell and EXTRA_VARIANTS)
