@@ -284,3 +284,23 @@ def test_readme_row_bounds_the_recorded_distance_to_the_unit_circle(cell):
         assert f"on the unit circle to {sci(distance)}" in text, (
             f"README's {cell} row no longer quotes figures/claims.json; the record supports: "
             f"on the unit circle to {sci(distance)}")
+
+
+RUNTIMES = json.loads((ROOT / "figures" / "speed" / "runtimes.json").read_text())
+
+
+def test_the_notebook_times_the_book_quotes_are_the_recorded_ones():
+    """"Under two minutes" and the longest notebook's time are read from the record
+    scripts/readme_times.py wrote, which must hold every notebook."""
+    record = RUNTIMES["notebooks"]
+    seconds = record["seconds"]
+    assert sorted(seconds) == sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert max(seconds.values()) < 120, "the book says every notebook runs in under two minutes"
+    longest = max(seconds, key=seconds.get)
+    index = (ROOT / "book" / "index.md").read_text()
+    machine = record["machine"].split(",")[0]           # "2-core AMD EPYC, Python 3.x"
+    quoted = f"the longest, {longest}, took {seconds[longest]:.0f} s on a {machine}"
+    assert quoted in " ".join(index.split()), quoted
+    for page in ("index.md", "install.md", "figures.md"):
+        text = " ".join((ROOT / "book" / page).read_text().split())
+        assert "under two minutes" in text and "figures/speed/runtimes.md" in text, page
