@@ -419,6 +419,25 @@ def test_an_interrupted_command_says_how_to_resume(tmp_path, capsys, monkeypatch
     assert stored_files(tmp_path) == ["gru/seed-0.json", "gru/seed-0.npz"]
 
 
+def test_a_store_write_that_fails_mid_run_is_one_line(tmp_path, capsys, monkeypatch):
+    """--store passed its check, then a write failed (a full disk): one line with the
+    path, exit status 1, the finished runs kept; it was a traceback."""
+    import errno
+    real, calls = running._run_one, []
+
+    def run_or_fail(job):
+        calls.append(job)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "gru"))
+        return real(job)
+    monkeypatch.setattr(running, "_run_one", run_or_fail)
+    assert cli(["--workers", "1", "--store", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: [Errno 28] No space left on device: '{tmp_path / 'gru'}'" in err
+    assert "Traceback" not in err and "the finished runs are kept in" in err
+    assert stored_files(tmp_path) == ["gru/seed-0.json", "gru/seed-0.npz"]
+
+
 @pytest.mark.xdist_group("dask")
 def test_the_command_runs_on_a_dask_scheduler(dask_client, tmp_path, capsys):
     address = dask_client.scheduler.address

@@ -8,6 +8,7 @@ import ast
 import json
 import math
 import os
+import sys
 import tempfile
 
 
@@ -44,6 +45,17 @@ def number(kind, minimum=None, *, positive=False):
 
 POSITIVE_INT, COUNT = number(int, positive=True), number(int, 0)
 NONNEG_FLOAT, POSITIVE_FLOAT = number(float, 0.0), number(float, positive=True)
+
+
+def stopped_midway(exc, kept) -> int:
+    """One line and the exit status of a long command stopped after its outputs were
+    checked: Ctrl-C (130), or a write that failed meanwhile, a full disk or a folder gone
+    (1; the path is in ``exc``). ``kept`` says what of the work is on disk."""
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"\ninterrupted; {kept}", file=sys.stderr)
+        return 130
+    print(f"error: {exc}; {kept}", file=sys.stderr)
+    return 1
 
 
 def typed_flags(parser, argv, dests) -> list:

@@ -40,7 +40,7 @@ from ..core.registry import available
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
-                   check_writable_folder, parse_option)
+                   check_writable_folder, parse_option, stopped_midway)
 
 SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
 DASK_HINT = 'pip install "dask[distributed]"'
@@ -188,12 +188,11 @@ def main(argv=None) -> int:
                                 executor=executor, store=args.store)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
-    except KeyboardInterrupt:
-        kept = (f"the finished runs are kept in {args.store}: run the same command again to "
-                f"train only the rest" if args.store else
-                "nothing was kept (--store DIR keeps each finished run, to resume)")
-        print(f"\ninterrupted; {kept}", file=sys.stderr)
-        return 130
+    except (OSError, KeyboardInterrupt) as exc:   # --store passed its check before training
+        return stopped_midway(exc, (
+            f"the finished runs are kept in {args.store}: run the same command again to "
+            f"train only the rest" if args.store else
+            "nothing was kept (--store DIR keeps each finished run, to resume)"))
     print(result.summary())
     print(result.caption())
     if args.save_plot:

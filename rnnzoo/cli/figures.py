@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from .args import COUNT, check_writable_folder
+from .args import COUNT, check_writable_folder, stopped_midway
 
 
 def add_parser(sub):
@@ -47,14 +47,8 @@ def run(args):
     try:
         paths = make_figures(args.names, out_dir=args.out, full=args.full, seed=args.seed,
                              progress=not args.quiet, robust=args.robust)
-    except OSError as exc:
-        # --out passed the check before drawing, but a disk can fill up or a folder go
-        # meanwhile: the path in the message and no traceback
-        print(f"error: {exc}; {kept}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; {kept}", file=sys.stderr)
-        return 130
+    except (OSError, KeyboardInterrupt) as exc:   # --out passed its check before drawing
+        return stopped_midway(exc, kept)
     for p in paths:
         print(p)
     claims = [c for entries in CLAIMS.values() for c in entries]

@@ -18,7 +18,7 @@ import contextlib
 import os
 import sys
 
-from .args import POSITIVE_INT, check_writable_folder
+from .args import POSITIVE_INT, check_writable_folder, stopped_midway
 
 
 def build_parser(prog="python -m rnnzoo reproduce"):
@@ -101,14 +101,8 @@ def main(argv=None) -> int:
                       f"training)", flush=True)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
-    except OSError as exc:
-        # --out passed the check before training, but a disk can fill up or a path change
-        # meanwhile: the path in the message and no traceback; the runs are in the store
-        print(f"error: {exc}; {kept}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; {kept}", file=sys.stderr)
-        return 130
+    except (OSError, KeyboardInterrupt) as exc:   # --out passed its check before training
+        return stopped_midway(exc, kept)
     print(f"table: {args.out}/{TABLE}")
     return 0
 
