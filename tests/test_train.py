@@ -321,3 +321,27 @@ def test_evaluation_uses_inference_mode_for_zoneout():
     model.cells[0].training = False
     y, _ = model.forward(trainer._to_device(*task.eval_data())[0])
     assert task.loss(y, trainer._to_device(*task.eval_data())[1])[0] == pytest.approx(first[0])
+
+
+def test_train_keeps_the_checkpoint_when_the_plot_cannot_be_written(capsys, tmp_path,
+                                                                   monkeypatch):
+    """Both paths passed their check before training; then the plot's write fails (a full
+    disk): one line naming it, exit status 1, and the checkpoint is written all the same
+    (it came after the plot, and the traceback lost it)."""
+    import errno
+
+    from rnnzoo.cli import train as train_cli
+    plot = tmp_path / "curve.png"
+
+    def full_disk(history, task, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(train_cli, "_save_plot", full_disk)
+    from rnnzoo.cli.train import main as train_main
+    code = train_main(["--cell", "rnn", "--task", "adding", "--T", "4", "--hidden", "2",
+                       "--steps", "2", "--eval-every", "1", "--batch-size", "2",
+                       "--eval-size", "4", "--no-progress", "--checkpoint",
+                       str(tmp_path / "ck.npz"), "--save-plot", str(plot)])
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err
+    assert f"error: [Errno 28] No space left on device: '{plot}'" in captured.err
+    assert (tmp_path / "ck.npz").exists() and "saved checkpoint to" in captured.out

@@ -206,22 +206,43 @@ def run(args, task, model, trainer) -> int:
           f"{verdict(history.final_eval_loss, history.baseline)}")
     if history.success is not None or task.success is None:   # (not when resumed from a
         print(solved_line(history, task))                     # history that has no record)
-    if args.save_plot:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from ..training.plotting import plot_history
-        ax = plot_history(history, title=f"{history.label} on {task.name} (T={task.T})")
-        ax.figure.tight_layout()
-        ax.figure.savefig(args.save_plot, dpi=120)
-        plt.close(ax.figure)
-        print(f"saved learning curve to {args.save_plot}")
+    # the checkpoint first (the trained model), then the plot: the paths passed their
+    # check before training, but a write can still fail (a full disk), and one failed
+    # write must not cost the other
+    failed = 0
     if args.checkpoint:
-        save_checkpoint(args.checkpoint, model, trainer.optimizer,
-                        extra=trainer.checkpoint_extra())
-        print(f"saved checkpoint to {args.checkpoint} (step {trainer.step})")
-    return 0
+        failed += _written(lambda: save_checkpoint(args.checkpoint, model, trainer.optimizer,
+                                                   extra=trainer.checkpoint_extra()),
+                           f"saved checkpoint to {args.checkpoint} (step {trainer.step})")
+    if args.save_plot:
+        failed += _written(lambda: _save_plot(history, task, args.save_plot),
+                           f"saved learning curve to {args.save_plot}")
+    return 1 if failed else 0
+
+
+def _written(write, done) -> bool:
+    """Run ``write``; print ``done``, or one error line: whether it failed."""
+    try:
+        write()
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return True
+    print(done)
+    return False
+
+
+def _save_plot(history, task, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..training.plotting import plot_history
+    ax = plot_history(history, title=f"{history.label} on {task.name} (T={task.T})")
+    ax.figure.tight_layout()
+    try:
+        ax.figure.savefig(path, dpi=120)
+    finally:
+        plt.close(ax.figure)
 
 
 if __name__ == "__main__":
