@@ -197,3 +197,42 @@ def test_a_registered_name_is_not_taken_by_another_class():
         rnnzoo.register("gru")(Impostor)
     assert rnnzoo.get_cell_class("gru") is gru and gru.name == "gru"
     assert rnnzoo.register("gru")(gru) is gru
+
+
+def test_diagnostics_name_the_argument_they_refuse():
+    """rnnzoo.core.diagnostics checks its arguments before the loops: a float T or batch
+    used to fail inside NumPy's random generator, a T beside x was dropped without a word,
+    steps=[True] ran step 1, steps=[10] was an IndexError and steps=[-1] a 'T >= 1' error
+    about an empty slice, seed=None a TypeError and scale=nan gave NaN inputs."""
+    from rnnzoo.core import diagnostics as dg
+    cell = rnnzoo.make("gru", D, H, seed=0)
+    x = np.random.default_rng(0).standard_normal((6, 2, D))
+    cases = [
+        (lambda: dg.gradient_norm_over_time(cell, 2.5), TypeError, "gradient_norm_over_time: T must be an integer >= 1; got 2.5"),
+        (lambda: dg.gradient_norm_over_time(cell, -1), ValueError, "T must be an integer >= 1; got -1"),
+        (lambda: dg.gradient_norm_over_time(cell, 5, batch=2.0), TypeError, "batch must be an integer >= 1"),
+        (lambda: dg.gradient_norm_over_time(cell, 5, seed=None), TypeError, "seed must be an integer >= 0; got None"),
+        (lambda: dg.gradient_norm_over_time(cell, 3, x=x), ValueError, "T must match x's length, 6, or be left out; got T=3"),
+        (lambda: dg.gradient_norm_over_time(cell, x=x.tolist()), TypeError, r"x must be a numpy array \(T, B, input_size=3\)"),
+        (lambda: dg.gradient_norm_over_time(cell, x=x[:, 0]), ValueError, r"x must be a \(T, B, input_size=3\) array .* got shape \(6, 3\)"),
+        (lambda: dg.gradient_norm_over_time("gru", 5), TypeError, "cell must be an rnnzoo cell.*'gru' \\(str\\)"),
+        (lambda: dg.jacobian_singular_values(cell, 5, steps=[True]), TypeError, r"jacobian_singular_values: steps must be .*\[0, 4\].*got step True \(bool\)"),
+        (lambda: dg.jacobian_singular_values(cell, 5, steps=[10]), ValueError, "steps must be .*got step 10"),
+        (lambda: dg.jacobian_singular_values(cell, 5, steps=[-1]), ValueError, "steps must be .*got step -1"),
+        (lambda: dg.jacobian_singular_values(cell, 5, steps=[]), ValueError, "steps must be a non-empty"),
+        (lambda: dg.step_jacobians(cell, 5, steps=3), TypeError, "step_jacobians: steps must be .*got 3 \\(int\\)"),
+        (lambda: dg.step_jacobians(cell, 0), ValueError, "step_jacobians: T must be an integer >= 1; got 0"),
+        (lambda: dg.step_jacobians(cell, x=x), ValueError, r"x must hold one sequence, shape \(T, 1, input_size=3\).*\(6, 2, 3\)"),
+        (lambda: dg.step_jacobians(cell, 4, x=x[:, :1]), ValueError, "T must match x's length, 6"),
+        (lambda: dg.random_inputs(cell, 5, 2, scale=np.nan), ValueError, "random_inputs: scale must be a finite number >= 0; got nan"),
+        (lambda: dg.random_inputs(cell, 0, 2), ValueError, "random_inputs: T must be an integer >= 1; got 0"),
+        (lambda: dg.random_inputs(cell, 5, 2, seed=None), TypeError, "random_inputs: seed must be"),
+    ]
+    for call, error, match in cases:
+        with pytest.raises(error, match=match):
+            call()
+    # what they accept is unchanged: T and x together when they agree, steps as a range
+    np.testing.assert_array_equal(dg.gradient_norm_over_time(cell, 6, x=x),
+                                  dg.gradient_norm_over_time(cell, x=x))
+    assert dg.step_jacobians(cell, 5, steps=range(3, 5)).shape == (2, H, H)
+    assert dg.jacobian_singular_values(cell, steps=np.array([49])).shape == (1, H)
