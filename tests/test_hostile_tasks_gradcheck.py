@@ -86,6 +86,48 @@ def test_batch(name, size, rng, match):
     raises(ERR, match, task.batch, size, rng)
 
 
+TASK_NAMES = ["adding", "copy", "associative", "digits", "selective_copy", "induction", "mqar",
+              "parity"]
+
+
+def _outputs(task, B=4):
+    """A target from batch and a y of the model's output shape for it."""
+    _, target = task.batch(B, np.random.default_rng(0))
+    shape = target.shape if task.loss_kind == "mse" else target.shape + (task.output_size,)
+    return np.random.default_rng(1).standard_normal(shape), target
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_accuracy_and_success_value_check_y_and_target(name):
+    """A target of another shape used to broadcast against y (the adding problem's (B,)
+    target against y (B, 1) gave a mean over a B x B table) or fail inside NumPy (a
+    transposed target); float labels were compared with the argmax without a word."""
+    task = make_task(name, **({} if name == "digits" else {"eval_size": 4}))
+    y, target = _outputs(task)
+    methods = [task.accuracy] + ([task.success_value] if task.success is not None else [])
+    where = type(task).__name__
+    for method in methods:
+        method(y, target)                                       # the shapes batch gives
+        what = f"{where}.{method.__name__}"
+        raises(ERR, f"{what}: target must have the shape of y", method, y, target[..., :1, None]
+               if task.loss_kind == "mse" else target.T[..., :1])
+        raises(ERR, f"{what}: target must have the shape of y", method, y, target[:2])
+        raises(ERR, f"{what}: y must be an array; got list", method, y.tolist(), target)
+        raises(ERR, rf"{what}: y must be the model's output, .*output_size={task.output_size}",
+               method, y[..., None], target)
+        if task.loss_kind != "mse":
+            raises(ERR, f"{what}: target must hold integer class labels; got dtype float64",
+                   method, y, target.astype(float))
+            raises(ERR, rf"{what}: y must be the model's output", method, y[..., :-1], target)
+
+
+def test_the_adding_problems_accuracy_no_longer_broadcasts_a_flat_target():
+    task = make_task("adding", T=10, eval_size=4)
+    y, target = _outputs(task)
+    raises(ValueError, r"AddingProblem.accuracy: target must have the shape of y \(4, 1\); "
+           r"got \(4,\)", task.accuracy, y, target[:, 0])
+
+
 def test_tasks_accept_numpy_integers():
     task = make_task("adding", T=np.int64(10), seed=np.int32(2), eval_size=np.int64(5))
     x, _ = task.batch(np.int64(3), np.random.default_rng(0))

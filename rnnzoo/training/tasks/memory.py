@@ -84,7 +84,7 @@ class AddingProblem(Task):
         target = (x[first, cols, 0] + x[second, cols, 0])[:, None]
         return x, target
 
-    def accuracy(self, y, target):
+    def _accuracy(self, y, target):
         xp = array_module(y)
         return float(xp.mean(xp.abs(y - target) < self.tolerance))
 
@@ -99,7 +99,7 @@ class RecallTail(Task):
         codes, target = self.codes(batch_size, rng)
         return _one_hot(codes, self.input_size), target
 
-    def accuracy(self, y, target):
+    def _accuracy(self, y, target):
         k = self.n_recall
         return float(array_module(y).mean(y[-k:].argmax(axis=-1) == target[-k:]))
 

@@ -128,7 +128,7 @@ class MQAR(Task):
         pairs = x[0:2 * N:2] + x[1:2 * N:2]                  # onehot(k_i) + onehot(v_i)
         return np.concatenate([pairs, x[2 * N:]]), target[N:]   # no query among the pairs
 
-    def accuracy(self, y, target):
+    def _accuracy(self, y, target):
         """The fraction of query steps answered right (the other steps are not asked).
         Every sequence has N of them, so this is also the mean of the sequences'
         accuracies (the trainer averages evaluation slices by their size)."""

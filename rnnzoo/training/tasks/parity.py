@@ -88,7 +88,7 @@ class RunningParity(Task):
         bits, target = self.codes(batch_size, rng)
         return _one_hot(bits, 2), target
 
-    def success_value(self, y, target) -> float:
+    def _success_value(self, y, target) -> float:
         """The fraction of sequences whose last step is answered right: y (T, B, 2),
         target (T, B)."""
         xp = array_module(y)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...core.ops import array_module
 from ...core.validation import ArgumentTypeError, check_int, check_seed, describe
-from ..model import mse_loss, softmax_cross_entropy
+from ..model import _check_array, mse_loss, softmax_cross_entropy
 
 EVAL_SEED_OFFSET = 1_000_003   # eval sets come from seed + this, never from training rngs
 
@@ -144,23 +144,58 @@ class Task:
             return mse_loss(y, target)
         return softmax_cross_entropy(y, target)
 
+    def _check_outputs(self, y, target, where):
+        """y and target as the model and :meth:`batch` give them, checked once per call
+        (a target of another shape used to broadcast against y without a word, or fail
+        inside NumPy): y a floating array, (B, output_size) for readout 'last' or
+        (T, B, output_size) for 'all'; target y's shape (MSE tasks) or y's shape without
+        the class axis, in integers (classification)."""
+        where = f"{type(self).__name__}.{where}"
+        _check_array(y, "y", where)
+        ndim = 2 if self.readout == "last" else 3
+        layout = "(B, output_size)" if ndim == 2 else "(T, B, output_size)"
+        if y.ndim != ndim or (self.output_size and y.shape[-1] != self.output_size):
+            raise ValueError(f"{where}: y must be the model's output, {layout} with "
+                             f"output_size={self.output_size} (readout={self.readout!r}); "
+                             f"got shape {tuple(y.shape)}")
+        if self.loss_kind == "mse":
+            _check_array(target, "target", where, shape=y.shape,
+                         shape_of="the shape of y")
+        else:
+            _check_array(target, "target", where, shape=y.shape[:-1],
+                         shape_of="the shape of y without its class axis", floating=False)
+            if not np.issubdtype(target.dtype, np.integer):
+                raise TypeError(f"{where}: target must hold integer class labels; got dtype "
+                                f"{target.dtype}")
+        if type(y) is not type(target):
+            raise TypeError(f"{where}: y and target must be arrays of one backend; got "
+                            f"{type(y).__name__} and {type(target).__name__}")
+
     def accuracy(self, y, target) -> float:
         """Fraction of correct predictions (argmax over classes for classification)."""
+        self._check_outputs(y, target, "accuracy")
+        return self._accuracy(y, target)
+
+    def _accuracy(self, y, target) -> float:
         xp = array_module(y)
         return float(xp.mean(y.argmax(axis=-1) == target))
 
     def success_value(self, y, target) -> float:
         """The success metric of outputs ``y`` against ``target`` (a mean over the
         sequences): the loss or the accuracy, as :attr:`success` says. A task whose metric
-        is neither overrides this."""
+        is neither overrides :meth:`_success_value` (the arguments are checked here)."""
         if self.success is None:
             raise ValueError(f"task {self.name!r} has no success criterion (its success is "
                              f"None); compare its loss with the baseline instead")
+        self._check_outputs(y, target, "success_value")
+        return self._success_value(y, target)
+
+    def _success_value(self, y, target) -> float:
         if self.success.same_as == "loss":
             return float(self.loss(y, target)[0])
         if self.success.same_as == "accuracy":
-            return float(self.accuracy(y, target))
-        raise NotImplementedError(f"{type(self).__name__} must define success_value: its "
+            return float(self._accuracy(y, target))
+        raise NotImplementedError(f"{type(self).__name__} must define _success_value: its "
                                   f"metric {self.success.metric!r} is not its loss or accuracy")
 
     def __repr__(self):
