@@ -228,3 +228,46 @@ def test_learning_rates_given_beside_a_built_optimizer_are_refused(task, given):
     raises(ValueError, rf"Trainer: {name} configure\(s\) an optimizer built here, but "
            r"optimizer is an already built SGD.*optimizer='sgd'", Trainer, model, task,
            optimizer=SGD(model.params, lr=0.01), progress=False, **given)
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    ({"train": "no"}, TypeError, "plot_history: train must be True or False; got 'no'"),
+    ({"log": "yes"}, TypeError, "plot_history: log must be True or False; got 'yes'"),
+    ({"ax": "left"}, TypeError, "plot_history: ax must be None or a matplotlib Axes"),
+    ({"styles": 3}, TypeError, "plot_history: styles must be None or a dict"),
+    ({"styles": {"a": "red"}}, TypeError, "plot_history: styles must be None or a dict"),
+    ({"kind": "zz"}, ValueError, "plot_history: kind must be 'loss'"),
+    ({"histories": None}, TypeError, "plot_history: histories must be a History .*got None"),
+    ({"histories": ["a"]}, TypeError, "plot_history: histories must be a History .*got 'a'"),
+    ({"histories": []}, ValueError, "plot_history: histories must hold at least one History"),
+])
+def test_plot_history_arguments(kwargs, error, match):
+    """A string for train or log was taken as True, a list of names or None for the
+    histories, a string for ax and an int for styles failed with an AttributeError from
+    inside the drawing loop, and an empty list drew an empty plot."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from rnnzoo.training.history import History
+    from rnnzoo.training.plotting import plot_history
+    h = History(label="a", steps=[1, 2, 3], train_loss=[1.0, 0.5, 0.3])
+    kwargs = {"histories": [h], **kwargs}
+    try:
+        raises(error, match, plot_history, **kwargs)
+    finally:
+        plt.close("all")
+
+
+@pytest.mark.parametrize("values,window,error,match", [
+    ([1.0, 2.0], 0, ValueError, "smooth: window must be an integer >= 1; got 0"),
+    ([1.0, 2.0], 2.5, TypeError, "smooth: window must be an integer >= 1; got 2.5"),
+    ([1.0, 2.0], True, TypeError, "smooth: window must be an integer"),
+    (np.ones((3, 3)), 2, TypeError, "smooth: values must be a 1-D sequence of numbers"),
+    (None, 2, TypeError, "smooth: values must be a 1-D sequence of numbers; got None"),
+    ("abc", 2, TypeError, "smooth: values must be a 1-D sequence of numbers; got 'abc'"),
+])
+def test_smooth_arguments(values, window, error, match):
+    """window 0 or True was taken as no smoothing and 2.5 failed as a NumPy IndexError;
+    a 2-D array was smoothed flattened and None came back as [nan]."""
+    from rnnzoo.training.plotting import smooth
+    raises(error, match, smooth, values, window)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.validation import ArgumentTypeError, check_bool, check_int, check_optional, describe
+from .history import History
 from .tasks import Success
 
 # One colour per cell, the same in every figure and notebook of the project: a student
@@ -35,8 +37,15 @@ def cell_style(name) -> dict:
 
 def smooth(values, window):
     """Moving average over ``window`` entries (shorter at the start): (N,) -> (N,)."""
-    v = np.asarray(values, dtype=float)
-    if window <= 1 or v.size == 0:
+    window = check_int(window, "window", minimum=1, where="smooth")
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        v = None
+    if v is None or v.ndim != 1:
+        raise ArgumentTypeError(f"smooth: values must be a 1-D sequence of numbers; got "
+                                f"{describe(values)}")
+    if window == 1 or v.size == 0:
         return v
     c = np.cumsum(np.insert(v, 0, 0.0))
     n = np.arange(1, v.size + 1)
@@ -91,11 +100,30 @@ def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=No
     """
     import matplotlib.pyplot as plt
 
+    where = "plot_history"
     if not isinstance(histories, (list, tuple)):
         histories = [histories]
+    for h in histories:
+        if not isinstance(h, History):
+            raise ArgumentTypeError(f"{where}: histories must be a History (what Trainer.run "
+                                    f"returns) or a list of them; got {describe(h)}")
+    if not histories:
+        raise ValueError(f"{where}: histories must hold at least one History; got "
+                         f"{describe(histories)}")
+    train = check_bool(train, "train", where=where)
+    log = check_optional(check_bool, log, "log", where=where)
+    if styles is not None and not (isinstance(styles, dict) and
+                                   all(isinstance(v, dict) for v in styles.values())):
+        raise ArgumentTypeError(f"{where}: styles must be None or a dict {{history label: "
+                                f"{{line keyword: value}}}}; got {describe(styles)}")
+    if ax is not None:
+        from matplotlib.axes import Axes
+        if not isinstance(ax, Axes):
+            raise ArgumentTypeError(f"{where}: ax must be None or a matplotlib Axes; got "
+                                    f"{describe(ax)}")
     if kind not in ("loss", "accuracy", "success", "grad_norm"):
-        raise ValueError(f"kind must be 'loss', 'accuracy', 'success' or 'grad_norm'; got "
-                         f"{kind!r}")
+        raise ValueError(f"{where}: kind must be 'loss', 'accuracy', 'success' or "
+                         f"'grad_norm'; got {kind!r}")
     if kind == "success" and any(h.success is None for h in histories):
         raise ValueError(f"kind='success': {[h.task for h in histories if h.success is None]} "
                          f"record(s) no success criterion; plot the loss instead")
