@@ -293,6 +293,21 @@ def test_bad_types_and_dtypes_name_the_argument():
         log_space_scan(a, b, h0 + 0j)
 
 
+def test_log_space_scan_names_its_own_arguments():
+    """log_space_scan takes log_a, log_b, log_h0: its errors used to say a and h0."""
+    a, b, h0, _ = good(np.random.default_rng(0))
+    cases = [
+        ((a.tolist(), b, h0), TypeError, "log_space_scan: log_a must be a numpy or cupy array"),
+        ((a, b, None), TypeError, "log_space_scan: log_h0 must be a numpy or cupy array"),
+        ((a, b, h0[0]), ValueError, r"log_space_scan: log_h0 must have shape \(B, H\)"),
+        ((a[:, :1], b, h0), ValueError, r"log_space_scan: log_a must have shape \(T, B, H\)"),
+        ((a.astype(np.int64), b, h0), TypeError, "log_space_scan: log_a must have dtype"),
+    ]
+    for args, error, match in cases:
+        with pytest.raises(error, match=match):
+            log_space_scan(*args)
+
+
 @pytest.mark.parametrize("name", ["a", "b", "h0"])
 @pytest.mark.parametrize("bad", [0.0, -0.5, np.nan])
 def test_log_mode_refuses_what_has_no_logarithm(name, bad):

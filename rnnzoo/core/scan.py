@@ -104,14 +104,17 @@ def _backend(v, name, where):
     return backend
 
 
-def _check(where, a, seq, h0):
+def _check(where, a, seq, h0, names=("a", "h0")):
     """Check a, the (T, B, H) arrays in ``seq`` ({name: array}) and h0 against each other;
-    return (xp, result dtype)."""
-    arrays = {"a": a, **seq, "h0": h0}
+    return (xp, result dtype). ``names``: what the caller calls a and h0 (log_space_scan's
+    log_a and log_h0)."""
+    a_name, h0_name = names
+    arrays = {a_name: a, **seq, h0_name: h0}
     backends = {name: _backend(v, name, where).name for name, v in arrays.items()}
     if len(set(backends.values())) > 1:
         got = ", ".join(f"{n} on {b}" for n, b in backends.items())
-        raise TypeError(f"{where}: a, {', '.join(seq)} and h0 must be on one backend; got {got}")
+        raise TypeError(f"{where}: {a_name}, {', '.join(seq)} and {h0_name} must be on one "
+                        f"backend; got {got}")
     first = next(iter(seq))
     shape = tuple(seq[first].shape)
     if len(shape) != 3 or shape[0] < 1:
@@ -123,10 +126,10 @@ def _check(where, a, seq, h0):
                              f"{shape}; got {tuple(v.shape)}")
     T, B, H = shape
     if tuple(h0.shape) != (B, H):
-        raise ValueError(f"{where}: h0 must have shape (B, H) = {(B, H)} to match {first}; "
+        raise ValueError(f"{where}: {h0_name} must have shape (B, H) = {(B, H)} to match {first}; "
                          f"got {tuple(h0.shape)}")
     if tuple(a.shape) not in (shape, (H,)):
-        raise ValueError(f"{where}: a must have shape (T, B, H) = {shape} or (H,) = ({H},) "
+        raise ValueError(f"{where}: {a_name} must have shape (T, B, H) = {shape} or (H,) = ({H},) "
                          f"(one diagonal for every step and row); got {tuple(a.shape)}")
     xp = array_module(h0)
     return xp, xp.result_type(*arrays.values())
@@ -224,7 +227,7 @@ def log_space_scan(log_a, log_b, log_h0):
     appendix B): log a and log b straight from the pre-activations, never a or b.
     """
     where = "log_space_scan"
-    xp, dtype = _check(where, log_a, {"log_b": log_b}, log_h0)
+    xp, dtype = _check(where, log_a, {"log_b": log_b}, log_h0, names=("log_a", "log_h0"))
     for name, v in (("log_a", log_a), ("log_b", log_b), ("log_h0", log_h0)):
         if xp.iscomplexobj(v):
             raise TypeError(f"{where}: {name} must be real (a logarithm of a positive "
