@@ -435,6 +435,34 @@ def test_check_step_names_a_malformed_result(forward, backward, message):
         assert selfcheck.check_step("lstm", *_lstm_pair(), batch=batch, verbose=False).passed
 
 
+@pytest.mark.parametrize("change, error, message", [
+    ({"T": 2.5}, TypeError, "check_step: T must be an integer >= 1; got 2.5 (float)"),
+    ({"T": 0}, ValueError, "check_step: T must be an integer >= 1; got 0 (int)"),
+    ({"batch": 0}, ValueError, "check_step: batch must be an integer >= 1; got 0 (int)"),
+    ({"batch": True}, TypeError, "check_step: batch must be an integer >= 1; got True"),
+    ({"verbose": "no"}, TypeError, "check_step: verbose must be True or False; got 'no'"),
+    ({"options": [1]}, TypeError, "check_step: options must be None or a dict"),
+    ({"seed": None}, TypeError, "check_step: seed must be an integer >= 0; got None"),
+    ({"step_forward": None}, TypeError, "check_step: step_forward must be a function"),
+    ({"step_backward": "lstm_step_backward"}, TypeError,
+     "check_step: step_backward must be a function"),
+])
+def test_check_step_refuses_its_own_bad_arguments_before_running_the_steps(change, error,
+                                                                           message):
+    """A T of 2.5 or 0 ran both fixed-input checks and then failed inside NumPy's generator
+    or gradcheck; batch=0 was reported as the cell's empty x, verbose='no' printed, and a
+    function that is not one failed with 'object is not callable' from inside attempt."""
+    forward, backward = _lstm_pair()
+    kwargs = {"step_forward": forward, "step_backward": backward, "verbose": False, **change}
+    calls = []
+    if callable(kwargs["step_forward"]):
+        inner = kwargs["step_forward"]
+        kwargs["step_forward"] = lambda *a: calls.append(1) or inner(*a)
+    with pytest.raises(error, match=re.escape(message)):
+        selfcheck.check_step("lstm", **kwargs)
+    assert not calls                                     # refused before any step ran
+
+
 def test_check_close_says_what_a_dtype_did():
     """Pass: a float32 answer that is off by rounding, or an integer one that lost a
     fraction, is told so beside the error; an answer in float64 is not."""

@@ -10,6 +10,7 @@ from ...core.backend import to_numpy
 from ...core.base import Cache, RecurrentCell
 from ...core.gradcheck import gradcheck
 from ...core.registry import make
+from ...core.validation import ArgumentTypeError, check_bool, check_int, check_seed, describe
 from .values import CheckFailed, _is_low_precision, attempt, check_close
 
 # the spread of the noise added to the cell's initial parameters before the check
@@ -207,6 +208,18 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
     cache)`` and ``step_backward(dy, dstate_next, cache) -> (dx, dstate, grads)``, where dy
     is dL/dy_t and dstate_next the gradient carried back into the new state.
     """
+    where = "check_step"
+    for name, fn in (("step_forward", step_forward), ("step_backward", step_backward)):
+        if not callable(fn):
+            raise ArgumentTypeError(f"{where}: {name} must be a function (the def you "
+                                    f"wrote); got {describe(fn)}")
+    if options is not None and not isinstance(options, dict):
+        raise ArgumentTypeError(f"{where}: options must be None or a dict of the cell's "
+                                f"options; got {describe(options)}")
+    batch = check_int(batch, "batch", minimum=1, where=where)
+    T = check_int(T, "T", minimum=1, where=where)
+    seed = check_seed(seed, where=where)
+    verbose = check_bool(verbose, "verbose", where=where)
     ref = make(cell_name, input_size, hidden_size, seed=seed, dtype=np.float64,
                **(options or {}))
     rng = np.random.default_rng(seed + 1)
