@@ -2,6 +2,7 @@
 equal torch's modules and autograd to float64 round-off, and conversion must round-trip.
 """
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -145,3 +146,12 @@ def test_missing_torch_gives_an_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(ImportError, match="pip install torch"):
         rnnzoo.to_torch(rnnzoo.make("gru", D, H))
+
+
+@pytest.mark.parametrize("cell", ["gru", None, 3])
+def test_to_torch_refuses_what_is_not_a_cell(cell):
+    """A name or None for the cell used to fail with "'str' object has no attribute
+    'name'" from inside to_torch."""
+    with pytest.raises(TypeError, match=r"to_torch: cell must be an rnnzoo cell .*got "
+                                        + re.escape(repr(cell))):
+        rnnzoo.to_torch(cell)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import to_numpy
+from .base import RecurrentCell
 from .registry import make
+from .validation import ArgumentTypeError, describe
 
 _PARAM_NAMES = {"W_ih": "weight_ih_l0", "W_hh": "weight_hh_l0",
                 "b_ih": "bias_ih_l0", "b_hh": "bias_hh_l0"}
@@ -97,6 +99,9 @@ def to_torch(cell):
 
     Works for rnnzoo's ``rnn`` (tanh or relu), ``lstm`` and ``gru`` cells.
     """
+    if not isinstance(cell, RecurrentCell):
+        raise ArgumentTypeError(f"to_torch: cell must be an rnnzoo cell (rnnzoo.make('gru', "
+                                f"input_size, hidden_size)); got {describe(cell)}")
     torch = _import_torch()
     classes = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
     if cell.name not in classes:
