@@ -14,17 +14,23 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import to_numpy
-from .base import RecurrentCell
 from .validation import ArgumentTypeError, check_float, check_int, check_seed, describe, is_int
 
 
 # ------------------------------------------------------------------ argument checks
 # One check per call, before any work: these functions take a cell, sizes, a seed and step
 # indices from the user, and a wrong one used to fail deep inside NumPy or the cell.
+# what these functions use of a cell: a zoo cell has it, and so may a cell of one's own
+CELL_CONTRACT = ("forward", "backward", "initial_state", "input_size", "dtype", "backend",
+                 "xp")
+
+
 def _check_cell(cell, where):
-    if not isinstance(cell, RecurrentCell):
+    missing = [a for a in CELL_CONTRACT if not hasattr(cell, a)]
+    if missing:
         raise ArgumentTypeError(f"{where}: cell must be an rnnzoo cell (rnnzoo.make(name, "
-                                f"input_size, hidden_size)); got {describe(cell)}")
+                                f"input_size, hidden_size)) or have its {', '.join(missing)}; "
+                                f"got {describe(cell)}")
 
 
 def _check_x(cell, x, T, where, *, batch_one=False):
