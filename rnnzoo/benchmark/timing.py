@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from ..core.registry import make
-from ..core.validation import check_int, check_optional
+from ..core.validation import check_choice, check_int, check_optional
 from .gemms import gemm_runner, trace_gemms
 
 TORCH_COUNTERPART = ("rnn", "lstm", "gru")
@@ -55,6 +55,8 @@ def best_times(fns, repeat: int, warmup_s: float = 0.2, clock: str = "wall") -> 
     ``clock="cpu"`` measures this process's CPU time (all its threads) instead of wall
     time: on a machine shared with other work, the time the scheduler gives to others
     is then not counted. With one thread per library it is the fairer clock there."""
+    check_int(repeat, "repeat", minimum=1, where="best_times")
+    check_choice(clock, "clock", CLOCKS, where="best_times")
     start, calls = time.perf_counter(), 0
     while calls < 1 or (time.perf_counter() - start < warmup_s and calls < 50):
         for fn in fns:
@@ -122,7 +124,7 @@ def inputs(T, B, D, output_size, dtype, seed=0):
 
 def cell_runner(cell, x, dhs, mode="fb"):
     """One forward (and, for mode "fb", one backward) of an rnnzoo cell."""
-    if mode == "f":
+    if check_choice(mode, "mode", MODES, where="cell_runner") == "f":
         return lambda: cell.forward(x)
 
     def run():
@@ -135,6 +137,7 @@ def time_rnnzoo(cell, T, B, D, H, mode="fb", dtype="float32", repeat=7, seed=0, 
                 **options):
     """Best-of-``repeat`` seconds of the cell and of its matrix products alone, taking
     turns in this one process. Returns {"cell_s", "gemm_s", "gemms"}."""
+    check_choice(mode, "mode", MODES, where="time_rnnzoo")   # before building and tracing
     cell = make(cell, D, H, seed=seed, dtype=np.dtype(dtype), **options)
     x, dhs = inputs(T, B, D, cell.output_size, dtype, seed)
     log = trace_gemms(cell, x, dhs if mode == "fb" else None)
@@ -147,6 +150,7 @@ def torch_runner(module, x, dhs, mode="fb", device="cpu"):
     """One forward (with the autograd graph, as in training) and, for mode "fb", one
     backward of ``sum(outputs * dhs)`` down to the input, of a torch module (already on
     ``device``)."""
+    check_choice(mode, "mode", MODES, where="torch_runner")
     import torch
     xt = torch.from_numpy(x).to(device).requires_grad_(True)
     gt = torch.from_numpy(dhs).to(device)
