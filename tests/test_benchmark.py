@@ -283,11 +283,16 @@ def test_scaling_measures_and_draws_a_panel_per_family(tmp_path, monkeypatch, ce
     assert legends[-1][0] == "rnn"
 
 
+def _time_rnn(**kwargs):
+    return timing.time_rnnzoo("rnn", 3, 2, 2, 2, **kwargs)
+
+
 @pytest.mark.parametrize("call,named", [
-    (lambda: timing.time_rnnzoo("rnn", 3, 2, 2, 2, mode="zz"), "time_rnnzoo: mode must be one of 'fb', 'f'; got 'zz'"),
-    (lambda: timing.time_rnnzoo("rnn", 3, 2, 2, 2, repeat=0), "best_times: repeat must be"),
-    (lambda: timing.time_rnnzoo("rnn", 3, 2, 2, 2, clock="gpu"), "best_times: clock must be one of 'wall', 'cpu'"),
-    (lambda: timing.cell_runner(rnnzoo.make("rnn", 2, 2), None, None, mode="F"), "cell_runner: mode must be"),
+    (lambda: _time_rnn(mode="zz"), "time_rnnzoo: mode must be one of 'fb', 'f'; got 'zz'"),
+    (lambda: _time_rnn(repeat=0), "best_times: repeat must be"),
+    (lambda: _time_rnn(clock="gpu"), "best_times: clock must be one of 'wall', 'cpu'"),
+    (lambda: timing.cell_runner(rnnzoo.make("rnn", 2, 2), None, None, mode="F"),
+     "cell_runner: mode must be"),
 ])
 def test_the_timing_functions_refuse_what_they_would_mislabel(call, named):
     """mode="zz" timed forward + backward (anything but "f" did) while tracing the
