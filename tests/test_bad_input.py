@@ -236,3 +236,20 @@ def test_diagnostics_name_the_argument_they_refuse():
                                   dg.gradient_norm_over_time(cell, x=x))
     assert dg.step_jacobians(cell, 5, steps=range(3, 5)).shape == (2, H, H)
     assert dg.jacobian_singular_values(cell, steps=np.array([49])).shape == (1, H)
+
+
+def test_diagnostics_accept_the_edges_of_what_they_check():
+    """What the checks must let through: step 0, T = 1 beside a one-step x; and
+    random_inputs' defaults (seed 0, scale 1) and its scale, which multiplies."""
+    from rnnzoo.core import diagnostics as dg
+    cell = rnnzoo.make("gru", D, H, seed=0)
+    x = np.random.default_rng(0).standard_normal((6, 1, D))
+    assert dg.gradient_norm_over_time(cell, 1, x=x[:1]).shape == (1,)
+    assert dg.step_jacobians(cell, x=x, steps=[0]).shape == (1, H, H)
+    normal = np.random.default_rng(0).standard_normal((4, 2, D))
+    np.testing.assert_array_equal(dg.random_inputs(cell, 4, 2), normal)
+    np.testing.assert_array_equal(dg.random_inputs(cell, 4, 2, scale=2.0), 2.0 * normal)
+    with pytest.raises(TypeError, match=r"random_inputs: cell must be an rnnzoo cell"):
+        dg.random_inputs("gru", 4, 2)
+    with pytest.raises(TypeError, match=r"steps must be .*got '01' \(str\)"):
+        dg.step_jacobians(cell, x=x, steps="01")

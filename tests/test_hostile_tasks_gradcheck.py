@@ -113,8 +113,9 @@ def test_accuracy_and_success_value_check_y_and_target(name):
                if task.loss_kind == "mse" else target.T[..., :1])
         raises(ERR, f"{what}: target must have the shape of y", method, y, target[:2])
         raises(ERR, f"{what}: y must be an array; got list", method, y.tolist(), target)
-        raises(ERR, rf"{what}: y must be the model's output, .*output_size={task.output_size}",
-               method, y[..., None], target)
+        layout = r"\(B, output_size\)" if task.readout == "last" else r"\(T, B, output_size\)"
+        raises(ERR, rf"{what}: y must be the model's output, {layout} with "
+               rf"output_size={task.output_size}", method, y[..., None], target)
         if task.loss_kind != "mse":
             raises(ERR, f"{what}: target must hold integer class labels; got dtype float64",
                    method, y, target.astype(float))
