@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.benchmark import fair, gemms, timing
+from rnnzoo.benchmark import fair, gemms, report, scaling, scan, split, timing
 from rnnzoo.benchmark.report import markdown_table
 
 
@@ -297,6 +297,187 @@ def _time_rnn(**kwargs):
 def test_the_timing_functions_refuse_what_they_would_mislabel(call, named):
     """mode="zz" timed forward + backward (anything but "f" did) while tracing the
     forward's GEMMs only; repeat=0 returned inf; a bad clock was a KeyError."""
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert named in str(info.value)
+
+
+def _no_worker(spec, timeout=600, threads=None):
+    raise AssertionError(f"a worker was started for {spec}")
+
+
+_GOOD = dict(cells=["rnn"], shapes=((3, 2, 4),), modes=("fb",), pairs=1, repeat=1,
+             with_torch=False)
+
+
+@pytest.mark.parametrize("changes,named", [
+    ({"cells": "rnn"}, "fair_benchmark: cells must be a list of cell names"),
+    ({"cells": ["nope"]}, "whose ['nope'] are not"),
+    ({"cells": []}, "cells must be a non-empty list"),
+    ({"shapes": (3, 2, 4)}, "shapes must be a non-empty list of (T, B, H) triples"),
+    ({"shapes": ((0, 2, 4),)}, "shapes[0]'s T must be an integer >= 1; got 0"),
+    ({"shapes": ((3.5, 2, 4),)}, "shapes[0]'s T must be an integer >= 1; got 3.5"),
+    ({"modes": "fb"}, "modes must be a non-empty list of modes among fb, f; got 'fb'"),
+    ({"modes": ("zz",)}, "modes' mode must be one of 'fb', 'f'; got 'zz'"),
+    ({"pairs": 0}, "pairs must be an integer >= 1; got 0"),
+    ({"pairs": True}, "pairs must be an integer >= 1; got True"),
+    ({"repeat": 0}, "repeat must be an integer >= 1; got 0"),
+    ({"dtype": "bogus"}, "dtype must be 'float32' or 'float64'; got 'bogus'"),
+    ({"with_torch": "no"}, "with_torch must be True or False; got 'no'"),
+    ({"threads": 0}, "threads must be an integer >= 1; got 0"),
+    ({"clock": "gpu"}, "clock must be one of 'wall', 'cpu'; got 'gpu'"),
+    ({"progress": 3}, "progress must be None or a function"),
+])
+def test_fair_benchmark_checks_its_arguments_before_any_worker(monkeypatch, changes, named):
+    """pairs=0 ended in a StatisticsError, with_torch="no" ran torch, threads=0 set
+    OMP_NUM_THREADS=0, and a single name, a bad mode, dtype or clock started a worker
+    process per measurement that failed (or timed a cell named 'r')."""
+    monkeypatch.setattr(fair, "run_worker", _no_worker)
+    with pytest.raises((TypeError, ValueError)) as info:
+        fair.fair_benchmark(**{**_GOOD, **changes})
+    assert named in str(info.value)
+
+
+def test_fair_benchmark_takes_a_numpy_dtype_as_its_name(monkeypatch):
+    seen = []
+    monkeypatch.setattr(fair, "run_worker", lambda spec, timeout=600, threads=None:
+                        seen.append(spec) or {"cell_s": 1.0, "gemm_s": 0.5, "gemms": 1})
+    (row,) = fair.fair_benchmark(**{**_GOOD, "dtype": np.float64})
+    assert row["dtype"] == seen[0]["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("call,named", [
+    (lambda: scaling.cost_vs_H(["nope"], H_grid=(2,), T=3, B=2, repeat=1),
+     "cost_vs_H: cells must be a non-empty list of cell names"),
+    (lambda: scaling.cost_vs_H("rnn", H_grid=(2,), T=3, B=2, repeat=1),
+     "cost_vs_H: cells must be a list of cell names"),
+    (lambda: scaling.cost_vs_T("rnn", T_grid=(2,), B=2, H=4, repeat=1),
+     "cost_vs_T: cells must be a list of cell names (e.g. ['gru']); got 'rnn'"),
+    (lambda: scaling.cost_vs_T(["rnn"], T_grid=(), B=2, H=4, repeat=1),
+     "T_grid must be a non-empty list of integers >= 1; got []"),
+    (lambda: scaling.cost_vs_T(["rnn"], T_grid=(2.5,), B=2, H=4, repeat=1),
+     "cost_vs_T: T_grid[0] must be an integer >= 1; got 2.5"),
+    (lambda: scaling.cost_vs_T(["rnn"], T_grid=(2,), B=-1, H=4, repeat=1),
+     "cost_vs_T: B must be an integer >= 1; got -1"),
+    (lambda: scaling.cost_vs_H(["rnn"], H_grid=(2,), T=2.0, B=2, repeat=1),
+     "cost_vs_H: T must be an integer >= 1; got 2.0"),
+    (lambda: scaling.cost_vs_T(["rnn"], T_grid=(2,), B=2, H=4, repeat=1, dtype="x"),
+     "cost_vs_T: dtype must be 'float32' or 'float64'; got 'x'"),
+    (lambda: timing.time_torch("rnn", -1, 2, 2, 2, repeat=1), "time_torch: T must be"),
+    (lambda: timing.time_torch("rnn", 3, 0, 2, 2, repeat=1), "time_torch: B must be"),
+    (lambda: timing.time_torch("rnn", 3, 2, 2, 2, repeat=1, mode="zz"), "time_torch: mode"),
+    (lambda: _time_rnn(dtype="bogus"), "time_rnnzoo: dtype must be 'float32' or 'float64'"),
+    (lambda: timing.time_rnnzoo("rnn", 2.5, 2, 2, 2, repeat=1), "time_rnnzoo: T must be"),
+    (lambda: timing.time_interleaved([lambda: None]), "time_interleaved: fns must be a dict"),
+    (lambda: timing.time_interleaved({"a": 3}), "time_interleaved: fns must be a dict"),
+    (lambda: timing.time_interleaved({"a": lambda: None}, clock=["wall"]),
+     "time_interleaved: clock must be one of 'wall', 'cpu'; got ['wall']"),
+])
+def test_scaling_and_timing_sizes_are_checked_up_front(call, named):
+    """cost_vs_H dropped a name it did not know (a typo timed nothing, silently) and
+    read a single name as its letters; a negative or fractional T or B was a NumPy error
+    from inside ``inputs``, B = 0 timed an empty batch in torch."""
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert named in str(info.value)
+
+
+@pytest.mark.parametrize("call,named", [
+    (lambda: scan.time_forms(4, "float32", repeat=1, B=0, H=4),
+     "time_forms: B must be an integer >= 1; got 0"),
+    (lambda: scan.time_forms(4, "float32", repeat=1, B=2, H=4, seed=None),
+     "time_forms: seed must be an integer >= 0; got None"),
+    (lambda: scan.time_forms(-1, "float32", repeat=1, B=2, H=4), "time_forms: T must be"),
+    (lambda: scan.time_forms(4, "bogus", repeat=1, B=2, H=4), "time_forms: dtype must be"),
+    (lambda: scan.time_cells("rnn", shape=(3, 2, 4), repeat=1),
+     "time_cells: cells must be a list of cell names"),
+    (lambda: scan.time_cells(["rnn"], shape=(3, 2), repeat=1),
+     "time_cells: shape must be (T, B, H); got (3, 2)"),
+    (lambda: scan.time_cells(["rnn"], shape=(-1, 2, 4), repeat=1),
+     "time_cells: shape's T must be an integer >= 1; got -1"),
+    (lambda: scan.time_scaling(["mlstm"], base={"T": 2, "B": 1}, repeat=1),
+     "time_scaling: base must be a dict of the sizes ['T', 'B', 'heads', 'd']"),
+    (lambda: scan.time_scaling(["mlstm"], base={"T": 2, "B": 1, "heads": 1, "d": 2, "x": 3},
+                               repeat=1), "time_scaling: base must be a dict"),
+    (lambda: scan.time_scaling("mlstm", base=scan.SCALING_BASE, repeat=1),
+     "time_scaling: cells must be a list"),
+    (lambda: scan.measure(["forms"]), "measure: table must be one of 'forms'"),
+])
+def test_the_scan_timers_check_their_arguments(call, named):
+    """B = 0 was a zero-size reduction error, seed=None a silently random run, a short
+    shape an unpacking error, a base without 'heads' a KeyError and one with an extra key
+    a row that doubled nothing."""
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert named in str(info.value)
+
+
+@pytest.mark.parametrize("kwargs,named", [
+    ({"names": "forms"}, "measure_tables: names must be a list of tables"),
+    ({"names": ["forms", "nope"]}, "names' table must be one of 'forms'"),
+    ({"names": []}, "names must name at least one table"),
+    ({"names": ["forms"], "repeat": 0}, "measure_tables: repeat must be an integer >= 1"),
+    ({"names": ["forms"], "progress": 3}, "progress must be None or a function"),
+])
+def test_measure_tables_checks_every_name_before_measuring(monkeypatch, kwargs, named):
+    """["forms", "nope"] measured the forms (minutes) before failing on 'nope', and
+    "forms" measured the tables 'f', 'o', ..."""
+    monkeypatch.setattr(scan, "measure", lambda name, repeat: pytest.fail("measured"))
+    with pytest.raises((TypeError, ValueError)) as info:
+        scan.measure_tables(**kwargs)
+    assert named in str(info.value)
+
+
+def test_measure_tables_without_progress(monkeypatch):
+    monkeypatch.setattr(scan, "measure", lambda name, repeat: {"clock": "cpu", "ms": {}})
+    monkeypatch.setattr(scan, "render", lambda name, data: "")
+    assert list(scan.measure_tables(["cells"], repeat=1, progress=None)) == ["cells"]
+
+
+@pytest.mark.parametrize("call,named", [
+    (lambda: split.split_seconds(2, 4, 2, 1.5), "split_seconds: steps must be an integer"),
+    (lambda: split.split_seconds(1, 4, 2, 2), "split_seconds: B must be an integer >= 2"),
+    (lambda: split.single_seconds(2, 4, 2, 0), "single_seconds: steps must be an integer"),
+    (lambda: split.single_seconds(2, 4, 0, 2), "single_seconds: ops must be an integer"),
+    (lambda: split.measure(((2, 4),), ops=2, steps=2, rounds=0), "measure: rounds must be"),
+    (lambda: split.measure((2, 4), ops=2, steps=2, rounds=1),
+     "measure: sizes must be a non-empty list of (B, H) pairs; got [2, 4]"),
+])
+def test_split_checks_before_starting_its_thread(call, named):
+    """steps=1.5 killed the second thread and left the first at the barrier for ever;
+    rounds=0 returned inf, steps=0 divided by zero, ops=0 timed nothing. (The call runs
+    in a daemon thread, so that a hang fails the test instead of stopping the suite.)"""
+    import threading
+    raised = []
+
+    def run():
+        try:
+            call()
+        except Exception as exc:        # noqa: BLE001 - checked below
+            raised.append(exc)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "the call hung"
+    assert raised and isinstance(raised[0], (TypeError, ValueError)), raised
+    assert named in str(raised[0])
+
+
+_ROW = {"cell": "rnn", "T": 3, "B": 2, "D": 4, "H": 4, "mode": "fb", "dtype": "float32",
+        "pairs": 1, "rnnzoo_ms": 1.0, "gemm_ms": 0.5, "torch_ms": None, "ratio": None,
+        "vs_gemm": {"median": 2.0, "min": 2.0, "max": 2.0}}
+
+
+@pytest.mark.parametrize("call,named", [
+    (lambda: markdown_table(_ROW), "markdown_table: rows must be a list of the dicts"),
+    (lambda: markdown_table(None), "markdown_table: rows must be a list"),
+    (lambda: markdown_table([{k: v for k, v in _ROW.items() if k != "gemm_ms"}]),
+     "markdown_table: rows[0] must hold cell, T, B, H, mode, rnnzoo_ms, gemm_ms"),
+    (lambda: report.summary_table([_ROW], mode="zz"), "summary_table: mode must be one of"),
+])
+def test_the_report_tables_name_a_bad_row(call, named):
+    """A row was a KeyError on the missing key, a dict of rows a str-index TypeError and
+    an unknown mode an empty table."""
     with pytest.raises((TypeError, ValueError)) as info:
         call()
     assert named in str(info.value)

@@ -18,7 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .timing import MODES, TORCH_COUNTERPART
+from ..core.validation import (ArgumentTypeError, check_bool, check_choice, check_int,
+                               check_optional, describe)
+from .timing import CLOCKS, MODES, TORCH_COUNTERPART, check_cells, check_dtype
 
 SHAPES = ((100, 64, 256), (100, 32, 128), (1000, 16, 128))     # (T, B, H), D = H
 _ROOT = str(Path(__file__).resolve().parents[2])                # the folder holding rnnzoo/
@@ -61,6 +63,27 @@ def fair_benchmark(cells, shapes=SHAPES, modes=MODES, pairs=3, repeat=7, dtype="
     (medians), ratio (rnnzoo/torch, per pair, as :func:`spread`; None without torch or
     a counterpart) and vs_gemm (cell time over its matrix products alone, per pair).
     """
+    w = "fair_benchmark"
+    cells = check_cells(cells, w)
+    if isinstance(shapes, (str, bytes)) or not isinstance(shapes, (list, tuple)) or not all(
+            isinstance(s, (list, tuple)) and len(s) == 3 for s in shapes) or not shapes:
+        raise ArgumentTypeError(f"{w}: shapes must be a non-empty list of (T, B, H) "
+                                f"triples; got {describe(shapes)}")
+    shapes = [tuple(check_int(v, f"shapes[{k}]'s {n}", minimum=1, where=w)
+                    for v, n in zip(s, "TBH")) for k, s in enumerate(shapes)]
+    if isinstance(modes, str) or not isinstance(modes, (list, tuple)) or not modes:
+        raise ArgumentTypeError(f"{w}: modes must be a non-empty list of modes among "
+                                f"{', '.join(MODES)}; got {describe(modes)}")
+    modes = [check_choice(m, "modes' mode", MODES, where=w) for m in modes]
+    pairs = check_int(pairs, "pairs", minimum=1, where=w)
+    repeat = check_int(repeat, "repeat", minimum=1, where=w)
+    dtype = check_dtype(dtype, w)
+    with_torch = check_optional(check_bool, with_torch, "with_torch", where=w)
+    threads = check_optional(check_int, threads, "threads", minimum=1, where=w)
+    clock = check_choice(clock, "clock", CLOCKS, where=w)
+    if progress is not None and not callable(progress):
+        raise ArgumentTypeError(f"{w}: progress must be None or a function (done, total, "
+                                f"cell, shape, mode); got {describe(progress)}")
     with_torch = torch_installed() if with_torch is None else with_torch
     keys = [(shape, mode, name) for shape in shapes for mode in modes for name in cells]
     runs = {k: [] for k in keys}

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 
+from ..core.validation import ArgumentTypeError, check_choice, describe
 from ..training.plotting import cell_style
 
 MODE_NAMES = {"fb": "forward + backward", "f": "forward only"}
@@ -14,9 +16,27 @@ def _range(s, unit="x"):
     return f"{s['median']:.2f}{unit} [{s['min']:.2f}–{s['max']:.2f}]"
 
 
+ROW_KEYS = ("cell", "T", "B", "H", "mode", "rnnzoo_ms", "gemm_ms", "torch_ms", "ratio",
+            "vs_gemm")
+
+
+def check_rows(rows, where) -> list:
+    """A list of fair_benchmark's rows (dicts holding at least :data:`ROW_KEYS`)."""
+    if not isinstance(rows, (list, tuple)) or not all(isinstance(r, Mapping) for r in rows):
+        raise ArgumentTypeError(f"{where}: rows must be a list of the dicts fair_benchmark "
+                                f"returns; got {describe(rows)}")
+    for k, r in enumerate(rows):
+        missing = [key for key in ROW_KEYS if key not in r]
+        if missing:
+            raise ValueError(f"{where}: rows[{k}] must hold {', '.join(ROW_KEYS)} (a row of "
+                             f"fair_benchmark); it lacks {', '.join(missing)}")
+    return list(rows)
+
+
 def markdown_table(rows) -> str:
     """One line per (shape, mode, cell): medians over the pairs, and each ratio's median
     [min–max] over the pairs."""
+    rows = check_rows(rows, "markdown_table")
     lines = ["| cell | T/B/H | mode | rnnzoo ms | GEMMs-alone ms | cell / its GEMMs | "
              "torch ms | rnnzoo / torch |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:
@@ -30,7 +50,8 @@ def markdown_table(rows) -> str:
 def summary_table(rows, mode="fb") -> str:
     """One line per cell for one mode: cell / its GEMMs at each shape, then rnnzoo / torch
     at each shape where torch has the cell (medians over the pairs, [min–max])."""
-    rows = [r for r in rows if r["mode"] == mode]
+    mode = check_choice(mode, "mode", MODE_NAMES, where="summary_table")
+    rows = [r for r in check_rows(rows, "summary_table") if r["mode"] == mode]
     shapes = list(dict.fromkeys((r["T"], r["B"], r["H"]) for r in rows))
     names = list(dict.fromkeys(r["cell"] for r in rows))
     torch_shapes = [s for s in shapes if any(r["ratio"] and (r["T"], r["B"], r["H"]) == s

@@ -12,7 +12,8 @@ import textwrap
 import numpy as np
 
 from ..core.registry import available, make
-from .timing import best_times, cell_runner, inputs
+from ..core.validation import check_int
+from .timing import best_times, cell_runner, check_cells, check_dtype, check_grid, inputs
 
 T_GRID = (25, 50, 100, 200, 400)
 H_GRID = (32, 64, 128, 256, 512)
@@ -30,7 +31,11 @@ def _runner(cell, T, B):
 
 def cost_vs_T(cells=None, T_grid=T_GRID, B=16, H=64, repeat=3, dtype="float32", clock="wall"):
     """{cell: [seconds at each T]} with D = H."""
-    cells = available() if cells is None else cells
+    w = "cost_vs_T"
+    cells = available() if cells is None else check_cells(cells, w)
+    T_grid = check_grid(T_grid, "T_grid", w)
+    B, H = check_int(B, "B", minimum=1, where=w), check_int(H, "H", minimum=1, where=w)
+    dtype = check_dtype(dtype, w)
     out = {}
     for name in cells:
         cell = make(name, H, H, dtype=np.dtype(dtype))
@@ -39,8 +44,14 @@ def cost_vs_T(cells=None, T_grid=T_GRID, B=16, H=64, repeat=3, dtype="float32", 
 
 
 def cost_vs_H(cells=None, H_grid=H_GRID, T=50, B=16, repeat=3, dtype="float32", clock="wall"):
-    """{cell: [seconds at each H]} with D = H, for the cells in ``H_CELLS`` registered."""
-    cells = [c for c in (H_CELLS if cells is None else cells) if c in available()]
+    """{cell: [seconds at each H]} with D = H: ``cells``, or (None) the cells in
+    ``H_CELLS`` registered."""
+    w = "cost_vs_H"
+    cells = ([c for c in H_CELLS if c in available()] if cells is None
+             else check_cells(cells, w))
+    H_grid = check_grid(H_grid, "H_grid", w)
+    T, B = check_int(T, "T", minimum=1, where=w), check_int(B, "B", minimum=1, where=w)
+    dtype = check_dtype(dtype, w)
     out = {}
     for name in cells:
         runs = [_runner(make(name, H, H, dtype=np.dtype(dtype)), T, B) for H in H_grid]

@@ -68,8 +68,11 @@ import numpy as np
 
 from ..core import scan
 from ..core.registry import make
+from ..core.validation import (ArgumentTypeError, check_choice, check_int, check_seed,
+                               describe)
 from .gemms import gemm_runner, trace_gemms
-from .timing import blas_threads, cell_runner, inputs, time_interleaved
+from .timing import (blas_threads, cell_runner, check_cells, check_dtype, inputs,
+                     time_interleaved)
 
 SCAN_T = (256, 1024, 4096)
 SCAN_B, SCAN_H = 16, 128
@@ -102,7 +105,10 @@ def scan_runner(a, b, h0, dh, mode):
 
 def time_forms(T, dtype, repeat=5, B=SCAN_B, H=SCAN_H, seed=0):
     """{form: best seconds} of forward + backward at one T and dtype."""
-    rng = np.random.default_rng(seed)
+    w = "time_forms"
+    T, B, H = (check_int(v, n, minimum=1, where=w) for v, n in ((T, "T"), (B, "B"), (H, "H")))
+    dtype = check_dtype(dtype, w)
+    rng = np.random.default_rng(check_seed(seed, where=w))
     a = rng.uniform(0.5, 0.99, (T, B, H)).astype(dtype)
     b = rng.uniform(0.1, 1.0, (T, B, H)).astype(dtype)
     h0 = rng.uniform(0.1, 1.0, (B, H)).astype(dtype)
@@ -116,7 +122,16 @@ def time_cells(cells=CELLS, shape=CELL_SHAPE, dtype="float32", repeat=5, seed=0,
     """{cell: best seconds} of forward + backward at T, B, D = H = ``shape``, and
     {cell: best seconds} of its matrix products alone (:mod:`.gemms`), all taking turns
     (``clock``: :func:`.timing.time_interleaved`'s)."""
-    T, B, H = shape
+    w = "time_cells"
+    if (isinstance(cells, str) or not isinstance(cells, (list, tuple))
+            or not all(isinstance(c, str) for c in cells)):
+        raise ArgumentTypeError(f"{w}: cells must be a list of cell names (or labels of "
+                                f"VARIANTS); got {describe(cells)}")
+    check_cells([VARIANTS.get(c, (c,))[0] for c in cells], w)
+    if not isinstance(shape, (tuple, list)) or len(shape) != 3:
+        raise ArgumentTypeError(f"{w}: shape must be (T, B, H); got {describe(shape)}")
+    T, B, H = (check_int(v, f"shape's {n}", minimum=1, where=w) for v, n in zip(shape, "TBH"))
+    dtype = check_dtype(dtype, w)
     runs = {}
     for name in cells:
         cell_name, options = VARIANTS.get(name, (name, {}))
@@ -140,6 +155,12 @@ SCALING_PREDICTED = {"T": 2, "B": 2, "heads": 2, "d": 4}
 def time_scaling(cells=SCALING_CELLS, base=SCALING_BASE, repeat=3, seed=0):
     """{(cell, what): best CPU seconds of forward + backward} at ``base`` ("base") and with
     each of T, B, heads, d doubled alone, float32, every run taking turns."""
+    w = "time_scaling"
+    cells = check_cells(cells, w)
+    if not isinstance(base, dict) or sorted(base) != sorted(SCALING_BASE):
+        raise ArgumentTypeError(f"{w}: base must be a dict of the sizes "
+                                f"{list(SCALING_BASE)}; got {describe(base)}")
+    base = {k: check_int(base[k], f"base[{k!r}]", minimum=1, where=w) for k in SCALING_BASE}
     runs = {}
     for name in cells:
         for what in ("base",) + tuple(base):
@@ -168,10 +189,8 @@ def measure(table, repeat=5) -> dict:
         best = time_scaling(repeat=repeat)
         return {"clock": "cpu", "ms": {c: {w: 1e3 * best[(c, w)] for w in ("base", *SCALING_BASE)}
                                        for c in SCALING_CELLS}}
-    cells = {"cells": CELLS, **TABLES}.get(table)
-    if cells is None:
-        raise ValueError(f"measure: table must be one of {', '.join(TABLE_ORDER)}; got "
-                         f"{table!r}")
+    cells = {"cells": CELLS, **TABLES}.get(check_choice(table, "table", TABLE_ORDER,
+                                                        where="measure"))
     best, gemm = time_cells(cells, repeat=repeat, clock="cpu")
     return {"clock": "cpu", "ms": {n: 1e3 * s for n, s in best.items()},
             "gemm_ms": {n: 1e3 * s for n, s in gemm.items()}}
@@ -259,8 +278,21 @@ def report(tables) -> str:
 def measure_tables(names, repeat=5, progress=print) -> dict:
     """{table: its numbers with "header" and "seconds"} for each of ``names``, one after
     the other, BLAS held to one thread; ``progress`` gets each table's markdown when it
-    is done."""
+    is done (None: nothing is shown)."""
     from threadpoolctl import threadpool_limits
+    w = "measure_tables"
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise ArgumentTypeError(f"{w}: names must be a list of tables among "
+                                f"{', '.join(TABLE_ORDER)}; got {describe(names)}")
+    names = [check_choice(n, "names' table", TABLE_ORDER, where=w) for n in names]
+    if not names:
+        raise ValueError(f"{w}: names must name at least one table among "
+                         f"{', '.join(TABLE_ORDER)}; got {describe(names)}")
+    repeat = check_int(repeat, "repeat", minimum=1, where=w)
+    if progress is not None and not callable(progress):
+        raise ArgumentTypeError(f"{w}: progress must be None or a function of a str (e.g. "
+                                f"print); got {describe(progress)}")
+    progress = progress or (lambda text: None)
     out = {}
     with threadpool_limits(1):                       # one BLAS thread (the cells' GEMMs)
         for name in names:

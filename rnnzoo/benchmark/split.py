@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from ..core.validation import ArgumentTypeError, check_int, describe
+
 SIZES = ((64, 256), (32, 128), (16, 128), (64, 1024), (256, 1024))
 
 
@@ -36,7 +38,17 @@ def _step(a, b, ops):
             np.add(a, b, out=a)
 
 
+def _check(B, H, ops, steps, where, min_B=1):
+    """The sizes and counts, checked before any thread starts (a bad ``steps`` in
+    split_seconds' second thread killed it and left the first waiting at the barrier)."""
+    return (check_int(B, "B", minimum=min_B, where=where),
+            check_int(H, "H", minimum=1, where=where),
+            check_int(ops, "ops", minimum=1, where=where),
+            check_int(steps, "steps", minimum=1, where=where))
+
+
 def single_seconds(B, H, ops, steps):
+    B, H, ops, steps = _check(B, H, ops, steps, "single_seconds")
     rng = np.random.default_rng(0)
     a = rng.standard_normal((B, H)).astype(np.float32)
     b = np.full((B, H), 0.5, dtype=np.float32)
@@ -48,7 +60,9 @@ def single_seconds(B, H, ops, steps):
 
 
 def split_seconds(B, H, ops, steps):
-    """Two threads, each on its half of the rows, meeting at a barrier after every step."""
+    """Two threads, each on its half of the rows, meeting at a barrier after every step
+    (B >= 2: each half has a row)."""
+    B, H, ops, steps = _check(B, H, ops, steps, "split_seconds", min_B=2)
     rng = np.random.default_rng(0)
     a = rng.standard_normal((B, H)).astype(np.float32)
     b = np.full((B, H), 0.5, dtype=np.float32)
@@ -76,6 +90,14 @@ def split_seconds(B, H, ops, steps):
 
 def measure(sizes=SIZES, ops=12, steps=500, rounds=5):
     """Rows (B, H, single us, split us): best of ``rounds``, the two taking turns."""
+    rounds = check_int(rounds, "rounds", minimum=1, where="measure")
+    sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else sizes
+    if (not isinstance(sizes, list) or not sizes
+            or not all(isinstance(s, (tuple, list)) and len(s) == 2 for s in sizes)):
+        raise ArgumentTypeError(f"measure: sizes must be a non-empty list of (B, H) pairs; got "
+                                f"{describe(sizes)}")
+    for B, H in sizes:
+        _check(B, H, ops, steps, "measure", min_B=2)
     rows = []
     for B, H in sizes:
         single, split = float("inf"), float("inf")

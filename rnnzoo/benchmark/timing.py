@@ -13,8 +13,9 @@ import time
 
 import numpy as np
 
-from ..core.registry import make
-from ..core.validation import check_choice, check_int, check_optional
+from ..core.registry import available, make
+from ..core.validation import (ArgumentTypeError, check_choice, check_int, check_optional,
+                               check_seed, describe)
 from .gemms import gemm_runner, trace_gemms
 
 TORCH_COUNTERPART = ("rnn", "lstm", "gru")
@@ -44,6 +45,46 @@ def blas_threads() -> int:
 
 
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+DTYPES = ("float32", "float64")
+
+
+def check_dtype(dtype, where) -> str:
+    """'float32' or 'float64' (a NumPy float32/float64 type or dtype too), as its name:
+    what the timed cells take, and what a worker's JSON spec can carry."""
+    try:
+        name = np.dtype(dtype).name if not isinstance(dtype, (bool, int, float)) else None
+    except TypeError:
+        name = None
+    if dtype is None or name not in DTYPES:
+        raise (ArgumentTypeError if name is None else ValueError)(
+            f"{where}: dtype must be 'float32' or 'float64'; got {describe(dtype)}")
+    return name
+
+
+def check_cells(cells, where, *, empty=False) -> list:
+    """A list (or tuple) of registered cell names, checked before anything is timed: a
+    single name is refused, not read as its letters."""
+    if isinstance(cells, str) or not isinstance(cells, (list, tuple)):
+        raise ArgumentTypeError(f"{where}: cells must be a list of cell names (e.g. ['gru']); "
+                                f"got {describe(cells)}")
+    known = available()
+    wrong = [c for c in cells if not isinstance(c, str) or c not in known]
+    if wrong or (not cells and not empty):
+        raise ValueError(f"{where}: cells must be a {'' if empty else 'non-empty '}list of "
+                         f"cell names among {', '.join(known)}; got {describe(list(cells))}"
+                         + (f", whose {wrong!r} are not" if wrong else ""))
+    return list(cells)
+
+
+def check_grid(grid, name, where) -> list:
+    """A non-empty list of sizes (integers >= 1)."""
+    if isinstance(grid, (str, bytes)) or not hasattr(grid, "__iter__"):
+        raise ArgumentTypeError(f"{where}: {name} must be a non-empty list of integers >= 1; "
+                                f"got {describe(grid)}")
+    grid = [check_int(v, f"{name}[{k}]", minimum=1, where=where) for k, v in enumerate(grid)]
+    if not grid:
+        raise ValueError(f"{where}: {name} must be a non-empty list of integers >= 1; got []")
+    return grid
 
 
 def best_times(fns, repeat: int, warmup_s: float = 0.2, clock: str = "wall") -> list:
@@ -86,13 +127,16 @@ def time_interleaved(fns, repeats=7, warmup=1, threads=None, clock="wall") -> di
     counted too: a 50 ms sleep timed inside a pytest-xdist worker cost 24-37 ms of CPU
     time, and 0 in a fresh process. Use it with ``threads=1``, in a process that runs
     nothing else while it times."""
+    w = "time_interleaved"
+    if not isinstance(fns, dict) or not all(callable(fn) for fn in fns.values()):
+        raise ArgumentTypeError(f"{w}: fns must be a dict of {{name: function of no "
+                                f"arguments}}; got {describe(fns)}")
     if not fns:
         raise ValueError("time_interleaved needs at least one function")
-    check_int(repeats, "repeats", minimum=1)
-    check_int(warmup, "warmup", minimum=0)
-    check_optional(check_int, threads, "threads", minimum=1)
-    if clock not in CLOCKS:
-        raise ValueError(f"clock must be one of {sorted(CLOCKS)}; got {clock!r}")
+    check_int(repeats, "repeats", minimum=1, where=w)
+    check_int(warmup, "warmup", minimum=0, where=w)
+    check_optional(check_int, threads, "threads", minimum=1, where=w)
+    check_choice(clock, "clock", CLOCKS, where=w)
     now = CLOCKS[clock]
     with _blas_limit(threads):
         for _ in range(warmup):
@@ -138,6 +182,9 @@ def time_rnnzoo(cell, T, B, D, H, mode="fb", dtype="float32", repeat=7, seed=0, 
     """Best-of-``repeat`` seconds of the cell and of its matrix products alone, taking
     turns in this one process. Returns {"cell_s", "gemm_s", "gemms"}."""
     check_choice(mode, "mode", MODES, where="time_rnnzoo")   # before building and tracing
+    T, B = check_int(T, "T", minimum=1, where="time_rnnzoo"), \
+        check_int(B, "B", minimum=1, where="time_rnnzoo")
+    dtype = check_dtype(dtype, "time_rnnzoo")
     cell = make(cell, D, H, seed=seed, dtype=np.dtype(dtype), **options)
     x, dhs = inputs(T, B, D, cell.output_size, dtype, seed)
     log = trace_gemms(cell, x, dhs if mode == "fb" else None)
@@ -168,7 +215,11 @@ def time_torch(cell, T, B, D, H, mode="fb", dtype="float32", repeat=7, seed=0, c
     """Best-of-``repeat`` seconds of ``torch.nn.RNN/LSTM/GRU`` on the CPU with the weights
     of rnnzoo's cell of the same name, at torch's default thread count."""
     from ..core.torch_interop import to_torch
-    cell = make(cell, D, H, seed=seed, dtype=np.dtype(dtype))
+    check_choice(mode, "mode", MODES, where="time_torch")
+    T, B = check_int(T, "T", minimum=1, where="time_torch"), \
+        check_int(B, "B", minimum=1, where="time_torch")
+    dtype = check_dtype(dtype, "time_torch")
+    cell = make(cell, D, H, seed=check_seed(seed, where="time_torch"), dtype=np.dtype(dtype))
     x, dhs = inputs(T, B, D, cell.output_size, dtype, seed)
     (torch_s,) = best_times([torch_runner(to_torch(cell), x, dhs, mode)], repeat, clock=clock)
     return {"torch_s": torch_s}
