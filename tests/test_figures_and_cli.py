@@ -141,3 +141,70 @@ def test_a_closed_pipe_ends_the_command_without_a_traceback():
     assert b"Traceback" not in proc.stderr and b"BrokenPipeError" not in proc.stderr, \
         proc.stderr.decode()
     assert proc.returncode == 1
+
+
+@pytest.mark.parametrize("kwargs,named", [
+    ({"names": "gradient_norm_over_time"}, "make_figures: names must be None (every figure) "
+                                            "or a list of figure names"),
+    ({"full": "no"}, "make_figures: full must be True or False; got 'no'"),
+    ({"full": 1}, "make_figures: full must be True or False; got 1"),
+    ({"seed": -1}, "make_figures: seed must be an integer >= 0; got -1"),
+    ({"seed": 1.5}, "make_figures: seed must be an integer >= 0; got 1.5"),
+    ({"seed": None}, "make_figures: seed must be an integer >= 0; got None"),
+    ({"out_dir": None}, "make_figures: out_dir must be a folder path"),
+    ({"progress": "no"}, "make_figures: progress must be True or False"),
+])
+def test_make_figures_checks_its_arguments_before_drawing(monkeypatch, tmp_path, kwargs,
+                                                          named):
+    """full="no" ran the papers' full lengths, a bad seed went to every figure, out_dir=None
+    failed in pathlib after drawing, and one name was read as its letters."""
+    def stub(out_dir, full=False, seed=0):
+        raise AssertionError("drawn")
+    monkeypatch.setitem(figures.FIGURES, "gradient_norm_over_time", stub)
+    args = {"names": ["gradient_norm_over_time"], "out_dir": tmp_path, "progress": False,
+            **kwargs}
+    with pytest.raises((TypeError, ValueError)) as info:
+        figures.make_figures(**args)
+    assert named in str(info.value)
+
+
+_TINY = rnnzoo.experiments.Budget(steps=1, hidden=2, eval_size=2, batch_size=1)
+
+
+@pytest.mark.parametrize("call,named", [
+    (lambda ax: figures.plot_gradient_norms(ax, "rnn", 4, hidden=4),
+     "gradient_norms: variants must be a non-empty list of variant(label, name, options)"),
+    (lambda ax: figures.plot_gradient_norms(ax, [("a", "rnn", {})], 4, hidden=4),
+     "gradient_norms: variants must be a non-empty list"),
+    (lambda ax: figures.plot_gradient_norms(ax, [figures.variant("a", "rnn")] * 2, 4,
+                                            hidden=4),
+     "gradient_norms: variants' labels must be distinct; got ['a', 'a']"),
+    (lambda ax: figures.plot_jacobian_spectra(ax, [figures.variant("a", "rnn")], 4, 2.5,
+                                              hidden=4),
+     "jacobian_spectra: last (how many of the T steps) must be an integer >= 1 and <= 4"),
+    (lambda ax: figures.variant("a", "rnn", ["forget_bias"]),
+     "variant: options must be None or a dict"),
+    (lambda ax: figures.variant(3, "rnn"), "variant: label must be a non-empty str; got 3"),
+    (lambda ax: figures.comparison([rnnzoo.experiments.Variant("rnn")], "adding", {"T": 4},
+                                   _TINY, full="no"),
+     "comparison: full must be True or False; got 'no'"),
+    (lambda ax: figures.comparison([rnnzoo.experiments.Variant("rnn")], "adding", {"T": 4},
+                                   _TINY, seed=1.5),
+     "comparison: seed must be an integer >= 0; got 1.5"),
+    (lambda ax: figures.comparison([rnnzoo.experiments.Variant("rnn")], "adding", [4], _TINY),
+     "comparison: task_options must be None or a dict"),
+])
+def test_the_figure_helpers_check_their_arguments(call, named):
+    """A single name was an unpacking error, a repeated label silently dropped a line,
+    last=2.5 a range() error, full="no" ran five seeds, task_options=None an
+    AttributeError in the cache key."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises((TypeError, ValueError)) as info:
+            call(ax)
+    finally:
+        plt.close(fig)
+    assert named in str(info.value)

@@ -14,7 +14,9 @@ shared registry and plots live in :mod:`.core`, claims.json and claims.md in
 """
 from __future__ import annotations
 
-from ...core.validation import check_bool
+import os
+
+from ...core.validation import ArgumentTypeError, check_bool, check_seed, describe
 
 # isort: off
 from .core import (CLAIMS, FIGURES, SETTINGS, _current, check, check_rerun,  # noqa: F401
@@ -39,12 +41,22 @@ def make_figures(names=None, out_dir="figures", full=False, seed=0, progress=Tru
     readable, ``claims.md`` (the entries of figures not drawn this time are kept).
     ``robust``: run the robustness re-run of every claim stated with
     :func:`.core.check_robust` (otherwise recorded as skipped)."""
+    w = "make_figures"
+    if isinstance(names, str) or not (names is None or isinstance(names, (list, tuple))):
+        raise ArgumentTypeError(f"{w}: names must be None (every figure) or a list of figure "
+                                f"names (e.g. [{next(iter(FIGURES))!r}]); got {describe(names)}")
     names = list(FIGURES) if not names else list(names)
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure(s) {unknown}; available: {', '.join(FIGURES)}")
+    if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir):
+        raise ArgumentTypeError(f"{w}: out_dir must be a folder path (str or os.PathLike); "
+                                f"got {describe(out_dir)}")
+    full = check_bool(full, "full", where=w)
+    seed = check_seed(seed, where=w)
+    progress = check_bool(progress, "progress", where=w)
     from tqdm.auto import tqdm
-    SETTINGS["robust"] = check_bool(robust, "robust", where="make_figures")
+    SETTINGS["robust"] = check_bool(robust, "robust", where=w)
     paths, drawn = [], []
     bar = tqdm(names, desc="figures", unit="fig", disable=not progress)
     try:

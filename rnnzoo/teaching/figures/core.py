@@ -9,6 +9,7 @@ import numpy as np
 
 from ...core import diagnostics
 from ...core.registry import make
+from ...core.validation import ArgumentTypeError, check_bool, check_int, check_seed, describe
 from ...training.plotting import cell_style
 
 FIGURES: dict = {}
@@ -46,7 +47,28 @@ def save(fig, out_dir, name):
 def variant(label, name, options=None, **style):
     """A (label, registry name, options, line style) tuple; the style defaults to the
     cell's project-wide colour (:func:`rnnzoo.training.plotting.cell_style`)."""
+    if not isinstance(label, str) or not label:
+        raise ArgumentTypeError(f"variant: label must be a non-empty str; got {describe(label)}")
+    if not isinstance(name, str):
+        raise ArgumentTypeError(f"variant: name must be a cell's registry name (e.g. 'gru'); "
+                                f"got {describe(name)}")
+    if options is not None and not isinstance(options, dict):
+        raise ArgumentTypeError(f"variant: options must be None or a dict of the cell's "
+                                f"options; got {describe(options)}")
     return (label, name, dict(options or {}), {**cell_style(name), **style})
+
+
+def _check_variants(variants, where) -> list:
+    """A non-empty list of :func:`variant` tuples (label, name, options, style) with
+    distinct labels (the results are keyed by label)."""
+    if (not isinstance(variants, list) or not variants
+            or not all(isinstance(v, tuple) and len(v) == 4 for v in variants)):
+        raise ArgumentTypeError(f"{where}: variants must be a non-empty list of variant(label, "
+                                f"name, options) tuples; got {describe(variants)}")
+    labels = [v[0] for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"{where}: variants' labels must be distinct; got {labels}")
+    return variants
 
 
 def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, ylim=(1e-40, 1e2)):
@@ -64,6 +86,7 @@ def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, yli
 def gradient_norms(variants, T, *, input_size=4, hidden=64, seed=0) -> dict:
     """{label: ||dL/dh_t|| for t = 1..T} of each (label, name, options, style) variant at
     initialization, loss on the last step only."""
+    _check_variants(variants, "gradient_norms")
     return {label: diagnostics.gradient_norm_over_time(
                 make(name, input_size, hidden, seed=seed, **opts), T, batch=16, seed=seed)
             for label, name, opts, _ in variants}
@@ -104,6 +127,10 @@ def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, see
 def jacobian_spectra(variants, T, last, *, input_size=4, hidden=64, seed=0) -> dict:
     """{label: sorted singular values of ∂s_t/∂s_{t-1}, averaged over the last ``last``
     of T steps of a random trajectory}."""
+    _check_variants(variants, "jacobian_spectra")
+    T = check_int(T, "T", minimum=1, where="jacobian_spectra")
+    last = check_int(last, "last (how many of the T steps)", minimum=1, maximum=T,
+                     where="jacobian_spectra")
     out = {}
     for label, name, opts, _ in variants:
         cell = make(name, input_size, hidden, seed=seed, **opts)
@@ -134,6 +161,12 @@ def comparison(variants, task, task_options, budget, *, full=False, seed=0):
     """Run (once per command) an :func:`rnnzoo.experiments.compare` for a figure:
     3 seeds by default, 5 with ``--full``, starting at ``seed``. Figures that need the
     same runs share them."""
+    full = check_bool(full, "full", where="comparison")
+    seed = check_seed(seed, where="comparison")
+    if task_options is not None and not isinstance(task_options, dict):
+        raise ArgumentTypeError(f"comparison: task_options must be None or a dict of the "
+                                f"task's options; got {describe(task_options)}")
+    task_options = dict(task_options or {})
     seeds = list(range(seed, seed + (5 if full else 3)))
     return shared_compare(variants, task, task_options=task_options, budget=budget,
                           seeds=seeds)
