@@ -294,3 +294,19 @@ def test_subset_takes_a_list_of_labels(tiny, labels, error, match):
 def test_subset_keeps_the_runs_of_its_labels(tiny):
     part = tiny.subset(("gru",))
     assert part.labels == ["gru"] and part.histories["gru"] is tiny.histories["gru"]
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda c: c.median(["rnn"]), KeyError, r"no variant labelled \['rnn'\]"),
+    (lambda c: c.final("rnn", kind=["loss"]), ValueError,
+     r"kind must be one of \['accuracy', 'loss', 'success'\]; got \['loss'\] \(list\)"),
+    (lambda c: ex.second_seed_block([]), ValueError,
+     "second_seed_block: seeds must name at least one seed"),
+    (lambda c: ex.second_seed_block(3), ArgumentTypeError,
+     "second_seed_block: seeds must be a list of the first block's seeds; got 3"),
+])
+def test_comparison_readings_and_the_second_block_name_a_bad_argument(tiny, call, error,
+                                                                        match):
+    """A list label or kind was 'unhashable type: list'; second_seed_block([]) was min()'s
+    error and second_seed_block(3) 'int' object is not iterable."""
+    raises(error, match, call, tiny)

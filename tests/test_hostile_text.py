@@ -166,6 +166,16 @@ def test_sample_refuses_a_model_that_does_not_predict_every_character(task, read
     raises(ValueError, "the model must read and predict", rnnzoo.sample, m, "de", 3, vocab=task)
 
 
+def test_sample_names_a_model_whose_output_is_not_finite(task):
+    """A diverged model (NaN weights) was NumPy's 'Probabilities contain NaN' from inside
+    the generation loop."""
+    m = rnnzoo.build_model("rnn", task.input_size, 4, task.output_size, readout="all")
+    for p in m.params.values():
+        p[...] = np.nan
+    raises(ValueError, "sample: the model's output is not finite at generated character 0",
+           rnnzoo.sample, m, "de", 3, vocab=task)
+
+
 # ------------------------------------------------------------ the assignments generator
 @pytest.mark.parametrize("fn, args, error, match", [
     (assignments.student_source, (3,), ArgumentTypeError, "source must be a cell's source"),

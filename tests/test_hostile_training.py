@@ -12,6 +12,7 @@ import pytest
 import rnnzoo
 from rnnzoo.optim import SGD
 from rnnzoo.tasks import make_task
+from rnnzoo import training
 from rnnzoo.training import Trainer, train
 
 from .hostile import raises
@@ -271,3 +272,31 @@ def test_smooth_arguments(values, window, error, match):
     a 2-D array was smoothed flattened and None came back as [nan]."""
     from rnnzoo.training.plotting import smooth
     raises(error, match, smooth, values, window)
+
+
+# ------------------------------------------------------------ History.from_dict
+@pytest.mark.parametrize("d,error,match", [
+    (None, TypeError, r"History.from_dict: d must be a dict \(what History.to_dict returns\); "
+                      r"got None"),
+    ([1], TypeError, "d must be a dict"),
+    ({"bogus": 1}, ValueError, r"d has unknown field\(s\) \['bogus'\]"),
+    ({"steps": 3}, TypeError, r"d\['steps'\] must be a list; got 3 \(int\)"),
+    ({"eval_loss": "0.5"}, TypeError, r"d\['eval_loss'\] must be a list"),
+    ({"baseline": "x"}, TypeError, r"d\['baseline'\] must be a number; got 'x'"),
+    ({"seconds": None}, TypeError, r"d\['seconds'\] must be a number; got None"),
+    ({"label": None}, TypeError, r"d\['label'\] must be a str"),
+    ({"success": "acc"}, TypeError, r"d\['success'\] must be None or a dict"),
+    ({"success": {"x": 1}}, ValueError, r"d\['success'\] must hold a Success's fields"),
+])
+def test_history_from_dict_names_a_bad_field(d, error, match):
+    """A field of the wrong kind was accepted and failed later, in summary() or solved
+    (steps=3: 'int' object is not subscriptable); None and an unknown field were raw
+    TypeErrors about keyword arguments."""
+    raises(error, match, training.History.from_dict, d)
+
+
+def test_history_round_trips_through_json(task):
+    import json
+    h = train(model_for(task), task, steps=2, batch_size=2, progress=False)
+    back = training.History.from_dict(json.loads(json.dumps(h.to_dict())))
+    assert back.to_dict() == json.loads(json.dumps(h.to_dict()))

@@ -2,8 +2,10 @@
 evaluation on the task's fixed set, and whether the run solved the task by its criterion."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 
+from ..core.validation import ArgumentTypeError, describe, is_real
 from .tasks import Success
 
 
@@ -77,6 +79,32 @@ class History:
 
     @classmethod
     def from_dict(cls, d) -> "History":
+        """The History ``d`` (what :meth:`to_dict` returned) describes; a field it lacks
+        takes its default, a field it does not know or of the wrong kind is an error."""
+        w = "History.from_dict"
+        if not isinstance(d, Mapping):
+            raise ArgumentTypeError(f"{w}: d must be a dict (what History.to_dict returns); "
+                                    f"got {describe(d)}")
+        kinds = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(d) - set(kinds), key=str)
+        if unknown:
+            raise ValueError(f"{w}: d has unknown field(s) {unknown}; fields: {list(kinds)}")
+        for name, value in d.items():
+            kind = kinds[name]
+            ok = {"str": isinstance(value, str), "list": isinstance(value, list),
+                  "float": is_real(value),
+                  "dict | None": value is None or isinstance(value, Mapping)}[kind]
+            if not ok:
+                expected = {"str": "a str", "list": "a list", "float": "a number",
+                            "dict | None": "None or a dict (a Success's fields)"}[kind]
+                raise ArgumentTypeError(f"{w}: d[{name!r}] must be {expected}; got "
+                                        f"{describe(value)}")
+        if d.get("success") is not None:
+            try:
+                Success(**d["success"])
+            except TypeError as exc:
+                raise ValueError(f"{w}: d['success'] must hold a Success's fields; got "
+                                 f"{describe(d['success'])} ({exc})") from None
         return cls(**d)
 
     def summary(self) -> str:

@@ -62,7 +62,7 @@ class Comparison:
         return list(self.variants)
 
     def _histories(self, label):
-        if label not in self.histories:
+        if not isinstance(label, str) or label not in self.histories:
             raise KeyError(f"no variant labelled {label!r}; labels: {self.labels}")
         return self.histories[label]
 
@@ -78,8 +78,8 @@ class Comparison:
         return np.array(steps), np.array(runs, dtype=float)
 
     def _key(self, kind):
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {sorted(KINDS)}; got {kind!r}")
+        if not isinstance(kind, str) or kind not in KINDS:
+            raise ValueError(f"kind must be one of {sorted(KINDS)}; got {describe(kind)}")
         if kind == "success" and self.success is None:
             raise ValueError(f"task {self.task_name!r} has no success criterion; read its "
                              f"loss against the baseline instead")

@@ -43,6 +43,10 @@ MIN_NEGATIVE_FACTOR = 4        # a negative claim must survive at least 4x the s
 def second_seed_block(seeds) -> list:
     """As many seeds as ``seeds``, starting 10 above its smallest (or just above its
     largest, if that is further): 0-2 -> 10-12, 0-4 -> 10-14, 5-7 -> 15-17. Disjoint."""
+    if not isinstance(seeds, (list, tuple, range)):
+        raise ArgumentTypeError(f"second_seed_block: seeds must be a list of the first "
+                                f"block's seeds; got {describe(seeds)}")
+    seeds = _check_seeds(list(seeds), "second_seed_block")
     start = max(min(seeds) + SECOND_BLOCK_OFFSET, max(seeds) + 1)
     return list(range(start, start + len(seeds)))
 

@@ -259,7 +259,12 @@ def sample(model, prime, length, temperature=1.0, seed=0, *, vocab):
     out = []
     for _ in range(length):
         p = _tempered_probabilities(to_numpy(y[-1, 0]).astype(np.float64), temperature)
-        code = int(rng.choice(V, p=p))
+        try:
+            code = int(rng.choice(V, p=p))
+        except ValueError:       # NaN probabilities: checked here, not on every step
+            raise ValueError(f"{w}: the model's output is not finite at generated character "
+                             f"{len(out)} (logits {describe(to_numpy(y[-1, 0]))}); its "
+                             f"parameters or state have diverged") from None
         out.append(vocab[code])
         y, cache = model.forward(eye[[code]][:, None, :], state0=cache.state_T)
     return "".join(out)
