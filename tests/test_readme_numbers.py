@@ -304,3 +304,21 @@ def test_the_notebook_times_the_book_quotes_are_the_recorded_ones():
     for page in ("index.md", "install.md", "figures.md"):
         text = " ".join((ROOT / "book" / page).read_text().split())
         assert "under two minutes" in text and "figures/speed/runtimes.md" in text, page
+
+
+@pytest.mark.parametrize("job", ["figures", "tests"])
+def test_the_waits_readme_and_the_install_page_quote_are_the_recorded_ones(job):
+    """README's (and the install page's) minutes for its two commands are those of the
+    last timed run (scripts/readme_times.py: each command as README shows it, in a fresh
+    clone, install included), which must have exited 0."""
+    record = RUNTIMES[job]
+    assert record["rc"] == 0, f"the recorded {job} run exited {record['rc']}"
+    assert f"```bash\n{record['command']}\n```" in README, "README shows another command"
+    minutes = round(record["seconds"] / 60)
+    machine = record["machine"].split(",")[0]
+    quoted = {"figures": f"took {minutes} minutes from a fresh clone, install included, on a "
+                         f"{machine} doing nothing else: `figures/speed/runtimes.md`",
+              "tests": f"the last run took {minutes} minutes from a fresh clone, install "
+                       f"included: `figures/speed/runtimes.md`"}[job]
+    for page in (README, (ROOT / "book" / "install.md").read_text()):
+        assert quoted in " ".join(page.split()), quoted
