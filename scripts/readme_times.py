@@ -48,11 +48,8 @@ def readme_commands(readme_text) -> dict:
 
 
 def machine() -> str:
-    cpuinfo = pathlib.Path("/proc/cpuinfo")
-    models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-              if line.startswith("model name")] if cpuinfo.exists() else []
-    model = models[0] if models else platform.processor() or "unknown CPU"
-    return f"{os.cpu_count()}-core {model}, Python {platform.python_version()}"
+    from rnnzoo.benchmark.scan import cpu_name      # the name the speed tables use too
+    return f"{os.cpu_count()}-core {cpu_name()}, Python {platform.python_version()}"
 
 
 def head() -> str:
