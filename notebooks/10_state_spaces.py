@@ -209,6 +209,9 @@ ex.claim("without selection s6 is linear and its impulse response convolved with
 # at $T$ and $4T$ (one BLAS thread, CPU time, the cells taking
 # turns); `figures/state_space_cost.png` fits the slope over a longer range and plots the
 # time per step, which a linear cost keeps flat and a quadratic one doubles with $T$.
+# The timing runs in a child process that keeps the memory it frees: with the C
+# library's default, every call at a long $T$ maps fresh memory, and the kernel's page
+# faults add time that grows faster than $T$ (`figures/speed/kept_memory.md`).
 
 # %%
 costs = ss.cost_in_T(Ts=(1024, 4096), repeats=2)

@@ -22,6 +22,7 @@ from .core.backend import cupy_available, get_backend, to_numpy
 from .core.base import Cache, Gradients, RecurrentCell
 from .core.gradcheck import GradcheckReport, gradcheck
 from .core.registry import available, get_cell_class, make, register
+from .core.memory import keep_freed_memory
 from .core.subnormals import flush_subnormals
 from .core.torch_interop import from_torch, to_torch
 from .teaching import experiments
@@ -49,4 +50,4 @@ __all__ = ["available", "make", "register", "get_cell_class", "gradcheck", "Grad
            "Linear", "SequenceModel", "build_model", "mse_loss", "softmax_cross_entropy",
            "optim", "tasks", "sample", "experiments", "make_task", "train", "evaluate", "Trainer",
            "History", "save_checkpoint", "load_checkpoint", "from_torch", "to_torch",
-           "flush_subnormals"]
+           "flush_subnormals", "keep_freed_memory"]

@@ -1,6 +1,7 @@
 """Smoke tests of the benchmark at tiny sizes: it runs and reports, it is not a timed
 test (nothing here asserts a speed)."""
 import json
+import platform
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 import rnnzoo
 from rnnzoo.benchmark import fair, gemms, report, scaling, scan, split, timing
 from rnnzoo.benchmark.report import markdown_table
+from rnnzoo.core.memory import keep_freed_memory
 
 
 @pytest.mark.parametrize("name", rnnzoo.available())
@@ -481,3 +483,40 @@ def test_the_report_tables_name_a_bad_row(call, named):
     with pytest.raises((TypeError, ValueError)) as info:
         call()
     assert named in str(info.value)
+
+
+def _faults_of_a_second_large_array(keep):
+    """(whether keep_freed_memory took, the page faults of allocating, touching and
+    freeing a 64 MB array the second time), in a child process."""
+    import resource
+    kept = keep_freed_memory() if keep else None
+    faults = []
+    for _ in range(2):
+        start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        array = np.ones(8 * 2**20)
+        del array
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start)
+    return kept, faults[1]
+
+
+def _faults_in_a_worker_of_a_keeping_process():
+    """keep_freed_memory here, then the faults of a worker forked from here that does not
+    call it (as compare's workers are forked from the program that calls it)."""
+    from rnnzoo.teaching.experiments.running import in_child_process
+    keep_freed_memory()
+    return in_child_process(_faults_of_a_second_large_array, False)[1]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_kept_freed_memory_serves_a_second_large_array_without_page_faults():
+    """glibc's default maps a freed 64 MB block afresh each time (at least 32 faults: 2 MB
+    huge pages; 16,384 at 4 KB); with freed memory kept the second array reuses the first's
+    pages, also in a worker forked after the call. Each in its own child, since the
+    policy lasts for the process."""
+    from rnnzoo.teaching.experiments.running import in_child_process
+    kept, kept_faults = in_child_process(_faults_of_a_second_large_array, True)
+    _, default_faults = in_child_process(_faults_of_a_second_large_array, False)
+    inherited_faults = in_child_process(_faults_in_a_worker_of_a_keeping_process)
+    assert kept is True
+    assert kept_faults < 8 and inherited_faults < 8 and default_faults >= 32, \
+        (kept_faults, inherited_faults, default_faults)

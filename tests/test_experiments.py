@@ -330,3 +330,16 @@ def test_variant_budget_overrides_and_divergence_is_a_result():
         ex.Variant("gru", budget={"nope": 1})
     with pytest.raises(ValueError, match="Budget.tbptt must be an integer"):
         ex.compare([ex.Variant("gru", budget={"tbptt": 0})], task="adding", budget=BUDGET)
+
+
+def _refuse(message):
+    raise ValueError(message)
+
+
+def test_in_child_process_returns_the_childs_result_and_raises_its_error():
+    from rnnzoo.teaching.experiments.running import in_child_process
+    import os
+    assert in_child_process(divmod, 7, 2) == (3, 1)
+    assert in_child_process(os.getpid) != os.getpid()
+    with pytest.raises(ValueError, match="raised in the child"):
+        in_child_process(_refuse, "raised in the child")

@@ -228,6 +228,22 @@ def _collect(executor, jobs, todo, keep):
         raise
 
 
+def in_child_process(fn, *args):
+    """``fn(*args)`` computed in one child process, started as the comparisons' workers
+    are (:func:`_context`), and its result returned: for a measurement that must not
+    share this process's state, or must not leave its own behind (a timing that changes
+    the allocator's policy, :func:`rnnzoo.core.memory.keep_freed_memory`). ``fn``
+    must be a module-level function (spawn pickles it). An error in the child is raised
+    here; on Ctrl-C the child is stopped."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
+        future = pool.submit(fn, *args)
+        try:
+            return future.result()
+        except BaseException:
+            _stop_workers(pool)
+            raise
+
+
 def _stop_workers(pool):
     """End our own pool's workers now (after Ctrl-C or a failed run): left alone, each
     would finish the job it holds and start the one queued behind it, minutes of work

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import experiments as ex
+from ..experiments.running import in_child_process
 from ...benchmark.timing import cell_runner, inputs
+from ...core.memory import keep_freed_memory
 from ...core.registry import make
 from ...training.tasks import make_task
 from .core import check, check_robust, comparison, figure, measure, pyplot, save
@@ -131,20 +133,36 @@ COST_CELLS = {"s4d, convolution": ("s4d", {"state_size": 8}),
 COST_FIT_FROM = 1024                         # the slopes are fitted on the last four Ts
 COST_REPEATS = 5
 # The claim separates the two costs the figure is about, linear (slope 1) and quadratic
-# (slope 2), at their midpoint on the log-log plot, as notebook 10 does. It does not ask
-# for a slope near 1: on a CPU a scan's step costs more as T grows (the right panel:
-# 1.2-2.0x more at T = 8192 than at 1024 in our runs on a 2-core machine, most likely
-# memory traffic as its arrays outgrow the caches), which gave fitted slopes up to 1.42
-# and failed the 1.3 this claim once asked for in 4 runs of 13.
+# (slope 2), at their midpoint on the log-log plot, as notebook 10 does. Timed with glibc's
+# default allocator, a scan's step cost more as T grew (1.2-3.4x more at T = 8192 than at
+# 1024 in our runs on a 2-core machine), which gave fitted slopes up to 1.52: not the
+# caches, as this comment once guessed, but the kernel's page faults for the memory
+# glibc hands back and maps again on every call (figures/speed/kept_memory.md, written by
+# python scripts/kept_memory_speed.py). cost_in_T now keeps freed memory, and the time
+# per step is flat.
 COST_SLOPE_BELOW = 1.5
 
 
-def cost_in_T(Ts=COST_T, shape=COST_SHAPE, repeats=COST_REPEATS):
+def cost_in_T(Ts=COST_T, shape=COST_SHAPE, repeats=COST_REPEATS, keep_memory=True):
     """{label: CPU seconds of forward + backward at each T} of ``COST_CELLS``, float32,
     one BLAS thread, best of ``repeats`` (:func:`rnnzoo.experiments.time_interleaved`).
     Every (cell, T) takes its turn in every round, so a spell of load on the machine
     lands on all the points alike rather than on one T (as in
-    :func:`rnnzoo.teaching.figures.unitary.cost_per_step`)."""
+    :func:`rnnzoo.teaching.figures.unitary.cost_per_step`).
+
+    Timed in a child process that, with ``keep_memory``, keeps the memory it frees
+    (:func:`rnnzoo.core.memory.keep_freed_memory`): what is timed is then the cells'
+    own work, not the kernel's page faults for the fresh memory glibc would otherwise map
+    on every call, a time that grew faster than T and by how fragmented memory was after
+    what the process had run before. ``keep_memory=False`` times glibc's default (the
+    allocator the benchmarks and training use)."""
+    return in_child_process(_cost_grid, tuple(Ts), tuple(shape), repeats, keep_memory)
+
+
+def _cost_grid(Ts, shape, repeats, keep_memory):
+    """:func:`cost_in_T`'s timing, in the child process."""
+    if keep_memory:
+        keep_freed_memory()
     B, H = shape
     fns = {}
     for label, (name, opts) in COST_CELLS.items():
@@ -282,8 +300,8 @@ def plot_cost_in_T(axes, Ts, costs, slopes, fit_from, shape):
     total.set_ylabel("ms, forward + backward (CPU time)")
     per_step.set_ylabel("µs per step (time / T)")
     per_step.set_ylim(0, 2.2 * max(float((c / Ts).max()) for c in costs.values()) * 1e6)
-    total.set_title(f"Cost in T, B = {shape[0]}, D = H = {shape[1]}, float32, 1 thread;\n"
-                    f"slopes fitted on the shaded T >= {fit_from}", fontsize=9)
+    total.set_title(f"Cost in T, B = {shape[0]}, D = H = {shape[1]}, float32, 1 thread, freed "
+                    f"memory kept;\nslopes fitted on the shaded T >= {fit_from}", fontsize=9)
     per_step.set_title("Per step: flat is linear. S4D's convolution mode: FFTs,\n"
                        "O(T log T); its recurrent mode, s6 and lru: scans, O(T)", fontsize=9)
     total.legend(fontsize=8, loc="upper left")
