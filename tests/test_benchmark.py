@@ -520,3 +520,22 @@ def test_kept_freed_memory_serves_a_second_large_array_without_page_faults():
     assert kept is True
     assert kept_faults < 8 and inherited_faults < 8 and default_faults >= 32, \
         (kept_faults, inherited_faults, default_faults)
+
+
+@pytest.mark.parametrize("argv,named", [
+    (["--pairs", "0"], "--pairs: expected a positive whole number; got 0"),
+    (["--repeats", "-1"], "--repeats: expected a positive whole number; got -1"),
+    (["--out", "/no/such/folder/kept.md"], "--out: the folder of '/no/such/folder/kept.md'"),
+    (["--out", "."], "--out: '.' is a folder"),
+])
+def test_kept_memory_script_refuses_bad_arguments_before_measuring(argv, named, capsys):
+    """Minutes of measuring must not end in a traceback for a typo or a bad path."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "kept_memory_speed.py"
+    spec = importlib.util.spec_from_file_location("kept_memory_speed", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit) as info:
+        script.main(argv)
+    assert info.value.code == 2 and named in capsys.readouterr().err
