@@ -202,6 +202,17 @@ def test_claim_condition_must_be_a_bool(capsys, passed):
     assert "PASS" not in capsys.readouterr().out        # nothing printed as checked
 
 
+@pytest.mark.parametrize("statement,error", [
+    (True, ArgumentTypeError), (None, ArgumentTypeError), (3, ArgumentTypeError),
+    (["s"], ArgumentTypeError), ("", ValueError)])
+def test_claim_statement_must_be_a_sentence(capsys, statement, error):
+    """claim(a < b, "...") had printed PASS: True and recorded "True" as the sentence."""
+    raises(error, r"claim: statement must be the sentence the claim states \(a non-empty "
+                  r"str\); got " + re.escape(describe(statement)), ex.claim, statement, True)
+    assert "PASS" not in capsys.readouterr().out
+    assert ex.claim(np.str_("numpy text"), True).statement == "numpy text"
+
+
 def test_claim_takes_python_and_numpy_bools(capsys):
     assert ex.claim("numpy", np.float64(1) > 0).passed is True
     assert ex.claim("python", True).passed is True

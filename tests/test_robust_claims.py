@@ -130,6 +130,9 @@ def test_plan_scales_a_variants_own_steps_and_checks_its_arguments(res):
         check = args.pop("check")
         with pytest.raises(error, match=match):
             ex.robust_claim("s", res, check, **args)
+    with pytest.raises(ArgumentTypeError, match=r"robust_claim: statement must be the "
+                                                r"sentence .*; got True \(bool\)"):
+        ex.robust_claim(True, res, last_step("gru"), labels=["gru"])
     with pytest.raises(ArgumentTypeError, match="comparison must be a Comparison"):
         ex.plan_rerun({"gru": []}, ["gru"], 4)
     # a KeyError of the check's own is not mistaken for a label outside labels

@@ -100,15 +100,26 @@ def claim(statement, passed, *, strict=True, **numbers) -> Claim:
 
     ``passed`` must be a bool (or a NumPy bool such as ``(a < b).all()``): a string
     ``"False"`` or a non-empty list is truthy, and would print PASS."""
+    statement = _check_statement(statement, "claim")
     if not is_bool(passed):
         raise ArgumentTypeError(f"claim: passed must be True or False (reduce an array with "
                                 f".all() or .any()); got {describe(passed)}")
     strict = check_bool(strict, "strict", where="claim")
-    c = Claim(str(statement), bool(passed), numbers)
+    c = Claim(statement, bool(passed), numbers)
     print(c, flush=True)
     if not c.passed and strict:
         raise ClaimFailed(f"the data no longer supports the claim: {c}")
     return c
+
+
+def _check_statement(statement, where):
+    """The sentence a claim states, a str: a condition passed in its place (``claim(a < b,
+    "...")``) would otherwise be printed as the sentence "True" and recorded."""
+    if not isinstance(statement, str) or not statement:
+        raise (ArgumentTypeError if not isinstance(statement, str) else ValueError)(
+            f"{where}: statement must be the sentence the claim states (a non-empty str); "
+            f"got {describe(statement)}")
+    return str(statement)
 
 
 def _fmt(v):
