@@ -152,6 +152,19 @@ def test_variant_budget_must_be_a_dict(budget):
            budget=budget)
 
 
+@pytest.mark.parametrize("budget,error,match", [
+    ({"steps": -3}, ValueError, "Budget.steps must be an integer >= 1; got -3"),
+    ({"tbptt": 2.5}, ArgumentTypeError, "Budget.tbptt must be an integer"),
+    ({"clip": float("nan")}, ValueError, "Budget.clip must be a positive finite number"),
+    ({"optimizer": "nope"}, ValueError, "Budget.optimizer must be one of"),
+])
+def test_variant_budget_values_are_checked_at_construction(budget, error, match):
+    """Not only when compare applies them to the shared budget."""
+    raises(error, rf"Variant 'rnn': budget=.* is refused: {match}", ex.Variant, "rnn",
+           budget=budget)
+    assert ex.Variant("rnn", budget={"clip": None, "tbptt": np.int64(4)}).budget["clip"] is None
+
+
 @pytest.mark.parametrize("fields,error,match", [
     ({"label": 3}, ArgumentTypeError, r"label must be None \(the cell's name\) or a non-empty "
                                       r"str; got 3 \(int\)"),

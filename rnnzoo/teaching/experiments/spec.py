@@ -134,6 +134,17 @@ class Variant:
             if unknown:
                 raise ValueError(f"Variant {self.label!r}: budget= names unknown Budget "
                                  f"field(s) {unknown}; fields: {sorted(fields)}")
+            self._check_budget_values(where)
+
+    def _check_budget_values(self, where):
+        """The values of budget=, refused now rather than when compare applies them to the
+        shared budget: Budget checks each field on its own, so the default Budget takes
+        whatever any shared budget would."""
+        try:
+            self.budget_for(Budget())
+        except (TypeError, ValueError) as error:
+            kind = ArgumentTypeError if isinstance(error, TypeError) else ValueError
+            raise kind(f"{where}: budget={self.budget} is refused: {error}") from error
 
     def _check_text_fields(self, where):
         """label names the runs in legends, tables and the store's folders; note goes into
