@@ -215,7 +215,7 @@ def test_time_interleaved_names_a_bad_argument(kwargs, match):
     (dict(steps=0), "Budget.steps must be an integer >= 1; got 0"),
     (dict(lr=float("nan")), "Budget.lr must be a positive finite number"),
     (dict(clip=-1.0), "Budget.clip must be a positive finite number"),
-    (dict(dtype="float16"), "Budget.dtype must be 'float32' or 'float64'"),
+    (dict(dtype="float16"), "Budget: dtype must be 'float32' or 'float64'; got 'float16'"),
     (dict(hidden=True), "Budget.hidden must be an integer"),
 ])
 def test_budget_validation(kwargs, match):

@@ -207,6 +207,23 @@ def test_budget_takes_every_optimizer_the_trainer_takes(optimizer):
     assert ex.Budget(optimizer=optimizer).optimizer == optimizer
 
 
+@pytest.mark.parametrize("dtype,name", [("float32", "float32"), (np.float32, "float32"),
+                                        (np.dtype("float64"), "float64"), ("f8", "float64")])
+def test_budget_takes_every_dtype_a_cell_takes_as_its_name(dtype, name):
+    """np.float32 was refused and np.dtype("float32") stored as a dtype object."""
+    budget = ex.Budget(dtype=dtype)
+    assert budget.dtype == name and type(budget.dtype) is str
+    assert budget == ex.Budget(dtype=name) and budget.describe().endswith(name)
+
+
+@pytest.mark.parametrize("dtype,error", [("float16", ValueError), (np.int32, ValueError),
+                                         ("nope", ArgumentTypeError), (3, ArgumentTypeError),
+                                         (True, ArgumentTypeError), ([1], ArgumentTypeError)])
+def test_budget_dtype_is_refused_at_construction(dtype, error):
+    raises(error, r"Budget: dtype must be 'float32' or 'float64'; got " +
+           re.escape(describe(dtype)), ex.Budget, dtype=dtype)
+
+
 # ------------------------------------------------------------ claim
 @pytest.mark.parametrize("passed", ["False", "True", 1, 0, None, 1.0, [True],
                                     np.array([True, False]), np.array(True)])

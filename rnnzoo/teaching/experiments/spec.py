@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...benchmark.timing import check_dtype
 from ...core.registry import get_cell_class
 from ...core.validation import ArgumentTypeError, check_float, check_int, describe
 from ...training.model import build_model
@@ -52,8 +53,9 @@ class Budget:
                     or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"Budget.{name} must be a positive finite number; "
                                  f"got {value!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"Budget.dtype must be 'float32' or 'float64'; got {self.dtype!r}")
+        # what a cell's dtype takes (np.float32, np.dtype("float64"), "f4"), kept as its
+        # name: the figures print it, and the runs' fingerprints and records carry it
+        object.__setattr__(self, "dtype", check_dtype(self.dtype, "Budget"))
         _check_optimizer(self.optimizer)
 
     @property
