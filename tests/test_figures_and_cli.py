@@ -153,6 +153,9 @@ def test_a_closed_pipe_ends_the_command_without_a_traceback():
     ({"seed": None}, "make_figures: seed must be an integer >= 0; got None"),
     ({"out_dir": None}, "make_figures: out_dir must be a folder path"),
     ({"progress": "no"}, "make_figures: progress must be True or False"),
+    ({"names": ["gradient_norm_over_time"] * 2}, "make_figures: names must be distinct; got "
+     "['gradient_norm_over_time', 'gradient_norm_over_time'], which repeats "
+     "['gradient_norm_over_time']"),
 ])
 def test_make_figures_checks_its_arguments_before_drawing(monkeypatch, tmp_path, kwargs,
                                                           named):

@@ -193,6 +193,8 @@ GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T"
                    (["gradcheck", "eurnn", "--hidden-size", "1"],
                     "cell eurnn cannot be built with --input-size 3 --hidden-size 1"),
                    (["figures", "nope"], "unknown figure"), (["figures", "--seed", "-1"], "--seed"),
+                   (["figures", "charlm", "charlm"], "figure names must be distinct; got "
+                                                     "['charlm', 'charlm'], which repeats"),
                    (["nope"], "invalid choice")]
 
 
