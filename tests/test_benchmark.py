@@ -316,6 +316,12 @@ _GOOD = dict(cells=["rnn"], shapes=((3, 2, 4),), modes=("fb",), pairs=1, repeat=
     ({"cells": "rnn"}, "fair_benchmark: cells must be a list of cell names"),
     ({"cells": ["nope"]}, "whose ['nope'] are not"),
     ({"cells": []}, "cells must be a non-empty list"),
+    ({"cells": ["rnn", "gru", "rnn"]}, "fair_benchmark: cells must be distinct; got ['rnn', "
+                                       "'gru', 'rnn'], which repeats ['rnn']"),
+    ({"shapes": ((3, 2, 4), [3, 2, 4])}, "shapes must be distinct; got [(3, 2, 4), (3, 2, 4)], "
+                                         "which repeats [(3, 2, 4)]"),
+    ({"modes": ("f", "fb", "f")}, "modes must be distinct; got ['f', 'fb', 'f'], which "
+                                  "repeats ['f']"),
     ({"shapes": (3, 2, 4)}, "shapes must be a non-empty list of (T, B, H) triples"),
     ({"shapes": ((0, 2, 4),)}, "shapes[0]'s T must be an integer >= 1; got 0"),
     ({"shapes": ((3.5, 2, 4),)}, "shapes[0]'s T must be an integer >= 1; got 3.5"),

@@ -225,6 +225,18 @@ def test_bench_flags(capsys, argv, named):
     assert_usage_error(capsys, bench_main, argv + ["--no-torch"], named)
 
 
+@pytest.mark.parametrize("argv,named", [
+    (["--cells", "rnn,gru,rnn"], "--cells: expected distinct values; got ['rnn', 'gru', "
+                                 "'rnn'], which repeats ['rnn']"),
+    (["--shapes", "4/2/4", "4/2/4"], "--shapes: expected distinct values; got [(4, 2, 4), "
+                                     "(4, 2, 4)], which repeats [(4, 2, 4)]"),
+    (["--modes", "f", "f"], "--modes: expected distinct values; got ['f', 'f'], which repeats"),
+])
+def test_bench_refuses_a_repeated_cell_shape_or_mode(capsys, no_measuring, argv, named):
+    """It was timed twice per pair, and its row counted twice the pairs."""
+    assert_usage_error(capsys, bench_main, argv + ["--no-torch", "--no-files"], named)
+
+
 # one row as `bench` measures it, for the commands below that must not measure
 ROW = {"cell": "rnn", "T": 4, "B": 2, "D": 4, "H": 4, "mode": "fb", "dtype": "float32",
        "pairs": 1, "rnnzoo_ms": 1.0, "gemm_ms": 0.5, "torch_ms": None, "ratio": None,

@@ -75,6 +75,12 @@ def fair_benchmark(cells, shapes=SHAPES, modes=MODES, pairs=3, repeat=7, dtype="
         raise ArgumentTypeError(f"{w}: modes must be a non-empty list of modes among "
                                 f"{', '.join(MODES)}; got {describe(modes)}")
     modes = [check_choice(m, "modes' mode", MODES, where=w) for m in modes]
+    for name, values in (("cells", cells), ("shapes", shapes), ("modes", modes)):
+        # a repeated one would be timed twice per pair, its row given twice the pairs
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            raise ValueError(f"{w}: {name} must be distinct; got {values}, which repeats "
+                             f"{repeated}")
     pairs = check_int(pairs, "pairs", minimum=1, where=w)
     repeat = check_int(repeat, "repeat", minimum=1, where=w)
     dtype = check_dtype(dtype, w)

@@ -99,6 +99,12 @@ def main(argv=None):
     if unknown or not cells:
         p.error(f"--cells: unknown cell(s) {unknown or args.cells!r}; available: "
                 f"{', '.join(available())}")
+    for flag, values in (("--cells", cells), ("--shapes", args.shapes),
+                         ("--modes", args.modes)):
+        # fair_benchmark refuses them too (each would be timed twice); here a usage error
+        repeated = sorted({v for v in values if values.count(v) > 1})
+        if repeated:
+            p.error(f"{flag}: expected distinct values; got {values}, which repeats {repeated}")
     if not args.no_files:          # before measuring for minutes, not after
         check_writable_folder(p, "--out", args.out, _files(args))
     if args.backend == "cupy":
