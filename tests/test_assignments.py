@@ -21,6 +21,7 @@ import sys
 import pytest
 import numpy as np
 
+from rnnzoo.core.validation import ArgumentTypeError, describe
 from rnnzoo.teaching import assignments, selfcheck
 
 jupytext = pytest.importorskip("jupytext")
@@ -473,6 +474,19 @@ def test_check_close_says_what_a_dtype_did():
     with pytest.raises(selfcheck.CheckFailed) as info:
         selfcheck.check_close(0.25, 1 / 3, "third")
     assert "your value is" not in str(info.value)
+
+
+@pytest.mark.parametrize("tolerance", ["rtol", "atol"])
+@pytest.mark.parametrize("value,error", [(np.nan, ValueError), (np.inf, ValueError),
+                                         (-1e-9, ValueError), ("1e-6", ArgumentTypeError),
+                                         (None, ArgumentTypeError), (True, ArgumentTypeError)])
+def test_check_close_refuses_a_bad_tolerance(tolerance, value, error):
+    """atol=inf passed 5 for 1 and rtol=nan failed every inexact answer: the caller's
+    mistake, named as such rather than blamed on the student's value."""
+    with pytest.raises(error, match=f"check_close: {tolerance} must be a finite number >= 0; "
+                                    f"got {re.escape(describe(value))}"):
+        selfcheck.check_close(5.0, 1.0, "x", **{tolerance: value})
+    assert selfcheck.check_close(1.0, 1.0, "x", **{tolerance: 0})      # exact is fine
 
 
 def test_check_number_items_and_shape_refuse_with_the_reason():

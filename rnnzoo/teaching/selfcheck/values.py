@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.backend import to_numpy
+from ...core.validation import check_float
 
 
 class CheckFailed(AssertionError):
@@ -24,7 +25,12 @@ def attempt(fn, *args, what=None, **kwargs):
 
 
 def check_close(got, expected, what, *, rtol=1e-6, atol=1e-9, hint=""):
-    """Raise CheckFailed unless ``got`` has ``expected``'s shape and values (allclose)."""
+    """Raise CheckFailed unless ``got`` has ``expected``'s shape and values (allclose).
+
+    ``rtol`` and ``atol`` are the check's own, so a bad one is the caller's error (a
+    ValueError), not the student's: NaN failed every inexact answer, inf passed any."""
+    rtol = check_float(rtol, "rtol", minimum=0.0, where="check_close")
+    atol = check_float(atol, "atol", minimum=0.0, where="check_close")
     expected = np.asarray(to_numpy(expected))
     # complex stays complex (a cast to float would drop the imaginary part unchecked)
     kind = complex if np.iscomplexobj(expected) else float
