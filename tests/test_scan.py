@@ -258,8 +258,10 @@ def test_an_unknown_mode_is_named(mode):
 def test_bad_shapes_name_the_argument():
     a, b, h0, dh = good(np.random.default_rng(0))
     cases = [
-        ((a, b[0], h0), r"b must be a \(T, B, H\) array with T >= 1; got shape \(3, 4\)"),
-        ((a, b[:0], h0), r"b must be a \(T, B, H\) array with T >= 1; got shape \(0, 3, 4\)"),
+        ((a, b[0], h0), r"b must be a \(T, B, H\) array with T, B and H >= 1; got shape "
+                        r"\(3, 4\)"),
+        ((a, b[:0], h0), r"b must be a \(T, B, H\) array with T, B and H >= 1; got shape "
+                         r"\(0, 3, 4\)"),
         ((a, b, h0[:1]), r"h0 must have shape \(B, H\) = \(3, 4\) to match b; got \(1, 4\)"),
         ((a, b, h0[:, :, None]), r"h0 must have shape \(B, H\)"),
         ((a[:2], b, h0), r"a must have shape \(T, B, H\) = \(3, 3, 4\) or \(H,\) = \(4,\)"),
@@ -273,6 +275,23 @@ def test_bad_shapes_name_the_argument():
         linear_scan_backward(a, b, h0, dh[:2])
     with pytest.raises(ValueError, match=r"log_space_scan: log_b must be a \(T, B, H\)"):
         log_space_scan(a, b[0], h0)
+
+
+@pytest.mark.parametrize("mode", ["loop", "doubling", "log"])
+@pytest.mark.parametrize("empty", ["B", "H"])
+def test_an_empty_batch_or_state_is_refused_as_the_cells_refuse_it(mode, empty):
+    """B = 0 or H = 0: loop and doubling returned an empty h, log failed in NumPy's min();
+    the cells refuse x with B = 0 ("T >= 1 and B >= 1")."""
+    a, b, h0, dh = good(np.random.default_rng(0))
+    cut = (slice(None), slice(0, 0)) if empty == "B" else (Ellipsis, slice(0, 0))
+    a, b, dh = a[cut], b[cut], dh[cut]
+    h0 = h0[:0] if empty == "B" else h0[:, :0]
+    match = r"b must be a \(T, B, H\) array with T, B and H >= 1; got shape " + \
+        re.escape(str(b.shape))
+    with pytest.raises(ValueError, match="linear_scan: " + match):
+        linear_scan(a, b, h0, mode)
+    with pytest.raises(ValueError, match="linear_scan_backward: h must be a"):
+        linear_scan_backward(a, b, h0, dh, mode)
 
 
 def test_bad_types_and_dtypes_name_the_argument():

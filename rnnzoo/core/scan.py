@@ -117,9 +117,11 @@ def _check(where, a, seq, h0, names=("a", "h0")):
                         f"backend; got {got}")
     first = next(iter(seq))
     shape = tuple(seq[first].shape)
-    if len(shape) != 3 or shape[0] < 1:
-        raise ValueError(f"{where}: {first} must be a (T, B, H) array with T >= 1; got shape "
-                         f"{shape}")
+    # an empty batch or state is refused, as the cells refuse x with B = 0 (and mode='log'
+    # failed in min() on it)
+    if len(shape) != 3 or 0 in shape:
+        raise ValueError(f"{where}: {first} must be a (T, B, H) array with T, B and H >= 1; "
+                         f"got shape {shape}")
     for name, v in seq.items():
         if tuple(v.shape) != shape:
             raise ValueError(f"{where}: {name} must have the shape of {first}, (T, B, H) = "
