@@ -124,6 +124,10 @@ def test_plan_scales_a_variants_own_steps_and_checks_its_arguments(res):
         (dict(check=lambda r: r.solved("gru") == 0), ValueError, "outside labels"),
         (dict(numbers=lambda r: [1]), ArgumentTypeError, "numbers must return a dict"),
         (dict(robust="yes"), ArgumentTypeError, "robust"),
+        (dict(runner="compare"), ArgumentTypeError, r"robust_claim: runner must be None "
+                                                    r"\(compare\) or a function .*; got "
+                                                    r"'compare' \(str\)"),
+        (dict(runner=0, robust=True), ArgumentTypeError, "runner must be None"),
     ]
     for kwargs, error, match in cases:
         args = {"labels": ["rnn (tanh)"], "check": last_step("rnn (tanh)"), **kwargs}

@@ -152,6 +152,9 @@ def robust_claim(statement, comparison, check, *, labels, negative=True, factor=
         raise ArgumentTypeError(f"{where}: {bad} must be a function of a Comparison (e.g. "
                                 f"lambda res: res.solved('lstm') == 0); got "
                                 f"{describe(check if bad == 'check' else numbers)}")
+    if runner is not None and not callable(runner):     # refused even when robust=False
+        raise ArgumentTypeError(f"{where}: runner must be None (compare) or a function with "
+                                f"compare's signature; got {describe(runner)}")
     negative = check_bool(negative, "negative", where=where)
     robust = check_bool(robust, "robust", where=where)
     strict = check_bool(strict, "strict", where=where)
