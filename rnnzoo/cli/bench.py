@@ -18,7 +18,7 @@ from ..benchmark.report import MODE_NAMES, bar_chart, markdown_table, summary_ta
 from ..benchmark.scan import TABLE_ORDER as SCAN_TABLES
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
-from ..core.validation import describe
+from ..core.validation import describe, repeated
 from .args import POSITIVE_INT, check_writable_folder, typed_flags
 
 
@@ -102,9 +102,9 @@ def main(argv=None):
     for flag, values in (("--cells", cells), ("--shapes", args.shapes),
                          ("--modes", args.modes)):
         # fair_benchmark refuses them too (each would be timed twice); here a usage error
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        if repeated:
-            p.error(f"{flag}: expected distinct values; got {values}, which repeats {repeated}")
+        repeats = repeated(values)
+        if repeats:
+            p.error(f"{flag}: expected distinct values; got {values}, which repeats {repeats}")
     if not args.no_files:          # before measuring for minutes, not after
         check_writable_folder(p, "--out", args.out, _files(args))
     if args.backend == "cupy":

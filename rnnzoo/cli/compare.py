@@ -37,6 +37,7 @@ import contextlib
 import sys
 
 from ..core.registry import available
+from ..core.validation import repeated
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
@@ -121,11 +122,11 @@ def resolve_seeds(parser, args) -> list:
                      f"10 11 12); got one, {n}. For {n} seeds 0..{n - 1} (what --seeds {n} "
                      f"used to mean) write --n-seeds {n}; for the one seed {n}, --seed-start "
                      f"{n} --n-seeds 1")
-    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
-    if repeated:
+    repeats = repeated(args.seeds)
+    if repeats:
         parser.error(f"argument --seeds: seeds must be distinct (a repeated seed would train "
                      f"the same run twice and count it twice); got {args.seeds}, which "
-                     f"repeats {repeated}")
+                     f"repeats {repeats}")
     return list(args.seeds)
 
 

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 
+from ..core.validation import repeated
 from .args import COUNT, check_writable_folder, stopped_midway
 
 
@@ -40,10 +41,10 @@ def run(args):
     unknown = [n for n in args.names if n not in FIGURES]
     if unknown:
         args.parser.error(f"unknown figure(s) {unknown}; available: {', '.join(FIGURES)}")
-    repeated = sorted({n for n in args.names if args.names.count(n) > 1})
-    if repeated:      # make_figures refuses them too; here it is a usage error
+    repeats = repeated(args.names)
+    if repeats:      # make_figures refuses them too; here it is a usage error
         args.parser.error(f"figure names must be distinct; got {args.names}, which repeats "
-                          f"{repeated}")
+                          f"{repeats}")
     _check_out(args)
     from ..teaching.figures import CLAIMS
     start = time.perf_counter()

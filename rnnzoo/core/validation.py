@@ -31,6 +31,13 @@ class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type (also a ValueError, see the module docstring)."""
 
 
+def repeated(values) -> list:
+    """The values that occur more than once in ``values``, sorted: what a "must be distinct"
+    error names (a repeated seed, cell or figure would be run twice and counted twice)."""
+    from collections import Counter
+    return sorted(v for v, n in Counter(values).items() if n > 1)
+
+
 def describe(value) -> str:
     """``repr`` plus the type name, shortened: ``'1' (str)``, ``nan (float)``."""
     text = repr(value)

@@ -100,7 +100,7 @@ def claim(statement, passed, *, strict=True, **numbers) -> Claim:
 
     ``passed`` must be a bool (or a NumPy bool such as ``(a < b).all()``): a string
     ``"False"`` or a non-empty list is truthy, and would print PASS."""
-    statement = _check_statement(statement, "claim")
+    statement = check_statement(statement, "claim")
     if not is_bool(passed):
         raise ArgumentTypeError(f"claim: passed must be True or False (reduce an array with "
                                 f".all() or .any()); got {describe(passed)}")
@@ -112,7 +112,7 @@ def claim(statement, passed, *, strict=True, **numbers) -> Claim:
     return c
 
 
-def _check_statement(statement, where):
+def check_statement(statement, where):
     """The sentence a claim states, a str: a condition passed in its place (``claim(a < b,
     "...")``) would otherwise be printed as the sentence "True" and recorded."""
     if not isinstance(statement, str) or not statement:

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ...core.validation import ArgumentTypeError, check_bool, check_int, describe, is_bool
-from .claims import Claim, ClaimFailed, _check_statement
+from .claims import Claim, ClaimFailed, check_statement
 from .results import Comparison, check_labels
 from .running import _check_seeds, compare
 
@@ -146,7 +146,7 @@ def robust_claim(statement, comparison, check, *, labels, negative=True, factor=
     ``"skipped": True`` and the reason when not run), printed like :func:`claim`.
     """
     where = "robust_claim"
-    statement = _check_statement(statement, where)
+    statement = check_statement(statement, where)
     if not callable(check) or (numbers is not None and not callable(numbers)):
         bad = "check" if not callable(check) else "numbers"
         raise ArgumentTypeError(f"{where}: {bad} must be a function of a Comparison (e.g. "

@@ -24,7 +24,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 import numpy as np
 
 from ...core.validation import (ArgumentTypeError, check_bool, check_int, check_optional,
-                                check_seed, describe, is_int)
+                                check_seed, describe, is_int, repeated)
 from ...training.tasks import TASKS, make_task
 from ...training.trainer import History, Trainer
 from .results import Comparison
@@ -332,10 +332,10 @@ def _check_seeds(seeds, where="compare") -> list:
     seeds = [check_seed(s, f"seeds[{i}]", where=where) for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError(f"{where}: seeds must name at least one seed; got []")
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-    if repeated:
+    repeats = repeated(seeds)
+    if repeats:
         raise ValueError(f"{where}: seeds must be distinct; got {seeds}, which repeats "
-                         f"{repeated}")
+                         f"{repeats}")
     return seeds
 
 
