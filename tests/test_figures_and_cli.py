@@ -211,3 +211,12 @@ def test_the_figure_helpers_check_their_arguments(call, named):
     finally:
         plt.close(fig)
     assert named in str(info.value)
+
+
+def test_a_figures_measurement_needs_a_sentence(capsys):
+    """measure(a_number) would have recorded the number as the sentence of claims.md."""
+    from rnnzoo.core.validation import ArgumentTypeError
+    with pytest.raises(ArgumentTypeError, match=r"measure: statement must be the sentence it "
+                                                r"states \(a non-empty str\); got 3"):
+        figures.measure(3, ratio=1.0)
+    assert capsys.readouterr().out == ""

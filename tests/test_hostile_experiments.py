@@ -237,7 +237,7 @@ def test_claim_condition_must_be_a_bool(capsys, passed):
     (["s"], ArgumentTypeError), ("", ValueError)])
 def test_claim_statement_must_be_a_sentence(capsys, statement, error):
     """claim(a < b, "...") had printed PASS: True and recorded "True" as the sentence."""
-    raises(error, r"claim: statement must be the sentence the claim states \(a non-empty "
+    raises(error, r"claim: statement must be the sentence it states \(a non-empty "
                   r"str\); got " + re.escape(describe(statement)), ex.claim, statement, True)
     assert "PASS" not in capsys.readouterr().out
     assert ex.claim(np.str_("numpy text"), True).statement == "numpy text"

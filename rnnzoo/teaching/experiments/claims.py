@@ -117,7 +117,7 @@ def check_statement(statement, where):
     "...")``) would otherwise be printed as the sentence "True" and recorded."""
     if not isinstance(statement, str) or not statement:
         raise (ArgumentTypeError if not isinstance(statement, str) else ValueError)(
-            f"{where}: statement must be the sentence the claim states (a non-empty str); "
+            f"{where}: statement must be the sentence it states (a non-empty str); "
             f"got {describe(statement)}")
     return str(statement)
 

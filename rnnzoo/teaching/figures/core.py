@@ -249,7 +249,8 @@ def measure(statement, **numbers):
     """A number the figure measured, recorded beside the claims (shown as MEASURED: it
     states no condition, so it can neither pass nor fail)."""
     from ..experiments import Measurement
-    m = Measurement(statement, numbers)
+    from ..experiments.claims import check_statement
+    m = Measurement(check_statement(statement, "measure"), numbers)
     print(m, flush=True)
     CLAIMS.setdefault(_current[0], []).append(m)
     return m
