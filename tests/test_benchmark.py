@@ -545,3 +545,20 @@ def test_kept_memory_script_refuses_bad_arguments_before_measuring(argv, named, 
     with pytest.raises(SystemExit) as info:
         script.main(argv)
     assert info.value.code == 2 and named in capsys.readouterr().err
+
+
+def test_keep_freed_memory_says_false_where_there_is_no_mallopt(monkeypatch):
+    """macOS and Windows have no mallopt (Windows' CDLL(None) is a TypeError): nothing is
+    changed and the caller is told so, rather than an AttributeError from ctypes."""
+    import ctypes
+
+    class NoMallopt:
+        pass
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: NoMallopt())
+    assert keep_freed_memory() is False
+
+    def windows(name):
+        raise TypeError("expected str, bytes or os.PathLike object, not NoneType")
+    monkeypatch.setattr(ctypes, "CDLL", windows)
+    assert keep_freed_memory() is False
