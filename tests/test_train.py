@@ -271,6 +271,35 @@ def test_plots_draw_the_success_threshold_where_the_metric_lives():
     plt.close("all")
 
 
+def test_plot_history_draws_the_gradient_norm_per_step_on_a_log_scale():
+    """kind="grad_norm": one line per history, the norm before clipping at every step
+    (not the eval steps), on a log scale unless log=False; no baseline or threshold,
+    which are losses and would read as gradient norms on this axis."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnnzoo.training.plotting import plot_history
+    adding = make_task("adding", T=5).success
+    h1 = History(label="a", task="adding", metric="MSE", baseline=1 / 6,
+                 success=adding.to_dict(), steps=[1, 2, 3, 4],
+                 train_loss=[0.3, 0.2, 0.1, 0.05], grad_norm=[5.0, 0.5, 2.0, 40.0],
+                 eval_steps=[0, 4], eval_loss=[0.2, 0.005], eval_accuracy=[0.0, 0.5],
+                 eval_success=[0.2, 0.005])
+    h2 = History(**{**h1.to_dict(), "label": "b", "grad_norm": [1.0, 3.0, 0.25, 0.125]})
+    ax = plot_history([h1, h2], kind="grad_norm", styles={"a": {"color": "tab:red"}})
+    a, b = ax.get_lines()                                      # nothing else is drawn
+    np.testing.assert_array_equal(a.get_xydata(), [[1, 5.0], [2, 0.5], [3, 2.0], [4, 40.0]])
+    np.testing.assert_array_equal(b.get_xydata(), [[1, 1.0], [2, 3.0], [3, 0.25], [4, 0.125]])
+    assert a.get_color() == "tab:red"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    assert [t.get_text() for t in ax.texts] == []              # no "adding baseline"
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "training step"
+    assert ax.get_ylabel() == "gradient norm (before clipping)"
+    assert plot_history(h1, kind="grad_norm", log=False).get_yscale() == "linear"
+    plt.close("all")
+
+
 def test_cli_verdict_reads_the_loss_against_the_baseline():
     from rnnzoo.cli.train import verdict
     assert verdict(0.05, 0.25) == ("20.0% of the baseline: learned something a memoryless "
