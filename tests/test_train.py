@@ -300,6 +300,31 @@ def test_plot_history_draws_the_gradient_norm_per_step_on_a_log_scale():
     plt.close("all")
 
 
+def test_plot_history_smooths_the_training_loss_over_2_percent_of_the_run():
+    """The training loss is drawn smoothed over len // 50 steps (100 steps: a moving
+    average of 2, the first entry alone), thin and in its eval curve's colour; train=False
+    leaves it out and keeps the eval curve and the baseline."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnnzoo.training.plotting import plot_history
+    loss = np.arange(100, 0, -1.0)                             # 100, 99, ..., 1
+    h = History(label="a", task="adding", metric="MSE", baseline=1 / 6,
+                steps=list(range(1, 101)), train_loss=list(loss), grad_norm=[1.0] * 100,
+                eval_steps=[0, 100], eval_loss=[0.4, 0.05], eval_accuracy=[0.0, 0.5])
+    eval_line, train_line, baseline = plot_history(h).get_lines()
+    np.testing.assert_array_equal(train_line.get_xdata(), np.arange(1, 101))
+    np.testing.assert_allclose(train_line.get_ydata(), [100.0, *(loss[1:] + loss[:-1]) / 2])
+    assert train_line.get_color() == eval_line.get_color()
+    assert baseline.get_ydata()[0] == pytest.approx(1 / 6)
+    eval_line, baseline = plot_history(h, train=False).get_lines()
+    np.testing.assert_array_equal(eval_line.get_xydata(), [[0, 0.4], [100, 0.05]])
+    assert baseline.get_linestyle() == "--" and baseline.get_ydata()[0] == pytest.approx(1 / 6)
+    assert plot_history(h, log=False).get_yscale() == "linear"
+    plt.close("all")
+
+
 def test_cli_verdict_reads_the_loss_against_the_baseline():
     from rnnzoo.cli.train import verdict
     assert verdict(0.05, 0.25) == ("20.0% of the baseline: learned something a memoryless "
