@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ..core.validation import (ArgumentTypeError, check_bool, check_choice, check_int,
-                               check_optional, describe, repeated)
+                               check_distinct, check_optional, describe)
 from .timing import CLOCKS, MODES, TORCH_COUNTERPART, check_cells, check_dtype
 
 SHAPES = ((100, 64, 256), (100, 32, 128), (1000, 16, 128))     # (T, B, H), D = H
@@ -77,10 +77,7 @@ def fair_benchmark(cells, shapes=SHAPES, modes=MODES, pairs=3, repeat=7, dtype="
     modes = [check_choice(m, "modes' mode", MODES, where=w) for m in modes]
     for name, values in (("cells", cells), ("shapes", shapes), ("modes", modes)):
         # a repeated one would be timed twice per pair, its row given twice the pairs
-        repeats = repeated(values)
-        if repeats:
-            raise ValueError(f"{w}: {name} must be distinct; got {values}, which repeats "
-                             f"{repeats}")
+        check_distinct(values, name, w)
     pairs = check_int(pairs, "pairs", minimum=1, where=w)
     repeat = check_int(repeat, "repeat", minimum=1, where=w)
     dtype = check_dtype(dtype, w)

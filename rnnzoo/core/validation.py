@@ -38,6 +38,15 @@ def repeated(values) -> list:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
+def check_distinct(values, name, where):
+    """``values`` (a list), unless one occurs twice: refused naming the repeats."""
+    repeats = repeated(values)
+    if repeats:
+        raise ValueError(f"{where}: {name} must be distinct; got {values}, which repeats "
+                         f"{repeats}")
+    return values
+
+
 def describe(value) -> str:
     """``repr`` plus the type name, shortened: ``'1' (str)``, ``nan (float)``."""
     text = repr(value)

@@ -24,7 +24,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 import numpy as np
 
 from ...core.validation import (ArgumentTypeError, check_bool, check_int, check_optional,
-                                check_seed, describe, is_int, repeated)
+                                check_distinct, check_seed, describe, is_int)
 from ...training.tasks import TASKS, make_task
 from ...training.trainer import History, Trainer
 from .results import Comparison
@@ -144,9 +144,7 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     refused, naming the variant's label, before any other variant's runs are spent.
     """
     variants = _check_variants(variants)
-    labels = [v.label for v in variants]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"variant labels must be distinct; got {labels}")
+    check_distinct([v.label for v in variants], "variants' labels", "compare")
     if not isinstance(task, str):
         raise ArgumentTypeError(f"compare: task must be a task name, one of {sorted(TASKS)}; "
                                 f"got {describe(task)}")
@@ -332,11 +330,7 @@ def _check_seeds(seeds, where="compare") -> list:
     seeds = [check_seed(s, f"seeds[{i}]", where=where) for i, s in enumerate(seeds)]
     if not seeds:
         raise ValueError(f"{where}: seeds must name at least one seed; got []")
-    repeats = repeated(seeds)
-    if repeats:
-        raise ValueError(f"{where}: seeds must be distinct; got {seeds}, which repeats "
-                         f"{repeats}")
-    return seeds
+    return check_distinct(seeds, "seeds", where)
 
 
 def _context():

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 
-from ...core.validation import (ArgumentTypeError, check_bool, check_seed, describe,
-                                 repeated)
+from ...core.validation import (ArgumentTypeError, check_bool, check_distinct, check_seed,
+                                 describe)
 
 # isort: off
 from .core import (CLAIMS, FIGURES, SETTINGS, _current, check, check_rerun,  # noqa: F401
@@ -50,10 +50,7 @@ def make_figures(names=None, out_dir="figures", full=False, seed=0, progress=Tru
     unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure(s) {unknown}; available: {', '.join(FIGURES)}")
-    repeats = repeated(names)
-    if repeats:      # it would be drawn twice, its claims checked and printed twice
-        raise ValueError(f"{w}: names must be distinct; got {names}, which repeats "
-                         f"{repeats}")
+    check_distinct(names, "names", w)    # a repeat would be drawn and its claims checked twice
     if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir):
         raise ArgumentTypeError(f"{w}: out_dir must be a folder path (str or os.PathLike); "
                                 f"got {describe(out_dir)}")

@@ -9,7 +9,8 @@ import numpy as np
 
 from ...core import diagnostics
 from ...core.registry import make
-from ...core.validation import ArgumentTypeError, check_bool, check_int, check_seed, describe
+from ...core.validation import (ArgumentTypeError, check_bool, check_distinct, check_int,
+                                 check_seed, describe)
 from ...training.plotting import cell_style
 
 FIGURES: dict = {}
@@ -65,9 +66,7 @@ def _check_variants(variants, where) -> list:
             or not all(isinstance(v, tuple) and len(v) == 4 for v in variants)):
         raise ArgumentTypeError(f"{where}: variants must be a non-empty list of variant(label, "
                                 f"name, options) tuples; got {describe(variants)}")
-    labels = [v[0] for v in variants]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"{where}: variants' labels must be distinct; got {labels}")
+    check_distinct([v[0] for v in variants], "variants' labels", where)
     return variants
 
 
