@@ -338,3 +338,13 @@ def test_cost_figure_draws_the_times_the_time_per_step_and_a_true_quadratic_guid
         assert top > max((c / Ts).max() for c in costs.values()) * 1e6   # every cell shown
     finally:
         plt.close(fig)
+
+
+def test_cost_grid_says_so_where_freed_memory_cannot_be_kept(monkeypatch):
+    """Without glibc the grid is timed with the allocator's own policy; a warning says so
+    rather than a title claiming memory was kept."""
+    from rnnzoo.teaching.figures import state_space as ss
+    monkeypatch.setattr(ss, "keep_freed_memory", lambda: False)
+    with pytest.warns(UserWarning, match="keep_freed_memory is not available here"):
+        costs = ss._cost_grid((8, 16), (1, 2), 1, True)
+    assert list(costs) == list(ss.COST_CELLS) and all(c.shape == (2,) for c in costs.values())

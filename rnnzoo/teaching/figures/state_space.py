@@ -7,6 +7,8 @@ the two always run the same comparisons.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import experiments as ex
@@ -161,8 +163,11 @@ def cost_in_T(Ts=COST_T, shape=COST_SHAPE, repeats=COST_REPEATS, keep_memory=Tru
 
 def _cost_grid(Ts, shape, repeats, keep_memory):
     """:func:`cost_in_T`'s timing, in the child process."""
-    if keep_memory:
-        keep_freed_memory()
+    if keep_memory and not keep_freed_memory():
+        # not glibc: timed with this C library's own policy, and the figure must not say
+        # otherwise without a word
+        warnings.warn("cost_in_T: keep_freed_memory is not available here (no glibc); the "
+                      "times include whatever page faults this allocator causes", stacklevel=2)
     B, H = shape
     fns = {}
     for label, (name, opts) in COST_CELLS.items():
