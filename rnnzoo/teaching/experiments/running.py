@@ -144,7 +144,7 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     refused, naming the variant's label, before any other variant's runs are spent.
     """
     variants = _check_variants(variants)
-    check_distinct([v.label for v in variants], "variants' labels", "compare")
+    labels = check_distinct([v.label for v in variants], "variants' labels", "compare")
     if not isinstance(task, str):
         raise ArgumentTypeError(f"compare: task must be a task name, one of {sorted(TASKS)}; "
                                 f"got {describe(task)}")
