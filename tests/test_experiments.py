@@ -32,9 +32,13 @@ def test_every_variant_has_one_history_per_seed(result):
 
 
 def test_parallel_equals_serial_run_by_run(result):
+    """A run in a worker process equals the same run in this process, bit for bit: its
+    curve and its trained parameters."""
     serial = ex.compare([ex.Variant("gru")], task="adding", task_options={"T": 12},
                         budget=BUDGET, seeds=[1], workers=1, progress=False)
     np.testing.assert_array_equal(serial.curves("gru")[1][0], result.curves("gru")[1][1])
+    for name, value in serial._params["gru"][0].items():
+        np.testing.assert_array_equal(value, result._params["gru"][1][name])
 
 
 def test_fair_defaults_apply_and_unfair_needs_a_note(result):
