@@ -2,9 +2,10 @@
 import os
 import sys
 
-from .cli import main
+from .cli import main, prepare_process
 
 if __name__ == "__main__":
+    prepare_process(sys.argv[1:])
     try:
         sys.exit(main())
     except BrokenPipeError:

@@ -1,10 +1,11 @@
-"""What the kernel's page faults add to a forward + backward, and why the cost-in-T figure
-keeps freed memory (rnnzoo.benchmark.timing.keep_freed_memory).
+"""What the kernel's page faults add to a forward + backward and to a training step, and why
+the cost-in-T figure and ``python -m rnnzoo``'s training commands keep freed memory
+(rnnzoo.core.memory.keep_freed_memory).
 
 glibc hands a freed block above its mmap threshold (at most 32 MB) back to the kernel,
 and the next request maps fresh pages that the kernel zeroes at a page fault each, in
 this process's system CPU time. A cell called again and again at a long T frees and asks
-for such arrays on every call. Three tables, each policy timed in its own child process
+for such arrays on every call. Four tables, each policy timed in its own child process
 (the default and the kept memory taking turns, ``--pairs`` times):
 
 1. the grid of ``figures/state_space_cost.png`` (``state_space.cost_in_T``): CPU time per
@@ -14,7 +15,11 @@ for such arrays on every call. Three tables, each policy timed in its own child 
    the user and system CPU time, under each policy;
 3. training steps at a training-sized shape (the adding problem, T = 1000, B = 32,
    H = 128) of a few cells under each policy, and the process's peak memory: what a
-   training run gains or loses.
+   training run gains or loses;
+4. ``python -m rnnzoo train`` as a user types it, each run a fresh process, at the
+   training-sized shape of table 3, with glibc's default (the command's ``main`` called
+   from ``python -c``) and as ``python -m rnnzoo`` runs it (freed memory kept): wall
+   time, system time and page faults of the whole command, startup included.
 
     PYTHONPATH=$PWD python scripts/kept_memory_speed.py --out figures/speed/kept_memory.md
 """
@@ -24,6 +29,7 @@ import argparse
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -76,20 +82,23 @@ def one_call_usage(keep, Ts, repeats):
     return out
 
 
+def _trainer(name, T, B, H, **options):
+    task = rnnzoo.make_task("adding", T=T, seed=0)
+    model = rnnzoo.build_model(name, task.input_size, H, task.output_size,
+                               readout=task.readout, seed=0, dtype=np.float32, **options)
+    return rnnzoo.Trainer(model, task, lr=1e-3, batch_size=B, progress=False)
+
+
 def training_steps(keep, repeats):
     """{cell: (median seconds of a training step, peak resident MB)} at ``TRAIN_SHAPE`` on
     the adding problem (in the child; the cells one after another, since the peak
     memory is the process's)."""
     _policy(keep)
     T, B, _, H = TRAIN_SHAPE
-    task = rnnzoo.make_task("adding", T=T, seed=0)
     steps = {}
     with threadpool_limits(1):
         for label, opts in TRAIN_CELLS.items():
-            model = rnnzoo.build_model(label.split(",")[0], task.input_size, H,
-                                       task.output_size, readout=task.readout, seed=0,
-                                       dtype=np.float32, **opts)
-            trainer = rnnzoo.Trainer(model, task, lr=1e-3, batch_size=B, progress=False)
+            trainer = _trainer(label.split(",")[0], T, B, H, **opts)
             trainer.train_step()                                  # warm-up, not timed
             times = []
             for _ in range(repeats):
@@ -164,6 +173,56 @@ def training_table(pairs, repeats):
     return lines
 
 
+TRAIN_STEPS = 12
+
+
+def train_command(label, keep):
+    """The argv of ``python -m rnnzoo train`` for a cell of ``TRAIN_CELLS`` at
+    ``TRAIN_SHAPE``: as ``python -m rnnzoo`` runs it when ``keep``, else its ``main``
+    called by ``python -c`` (what ``python -m rnnzoo`` adds is then left out)."""
+    T, B, _, H = TRAIN_SHAPE
+    args = ["train", "--cell", label.split(",")[0], "--task", "adding", "--T", str(T),
+            "--steps", str(TRAIN_STEPS), "--batch-size", str(B), "--hidden", str(H),
+            "--eval-every", str(10 * TRAIN_STEPS), "--eval-size", str(B), "--no-progress"]
+    for key, value in TRAIN_CELLS[label].items():
+        args += ["--option", f"{key}={value}"]
+    if keep:
+        return [sys.executable, "-m", "rnnzoo"] + args
+    return [sys.executable, "-c", "import sys; from rnnzoo.cli import main; "
+            "sys.exit(main(sys.argv[1:]))"] + args
+
+
+def one_command(label, keep):
+    """(wall s, system s, page faults) of one run of :func:`train_command`."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(train_command(label, keep), env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_stime - before.ru_stime, after.ru_minflt - before.ru_minflt
+
+
+def command_table(pairs):
+    T, B, _, H = TRAIN_SHAPE
+    lines = [f"### 4. `python -m rnnzoo train` as typed, each run a fresh process: the adding "
+             f"problem, T = {T}, B = {B}, H = {H}, {TRAIN_STEPS} steps, one BLAS thread "
+             f"(median of {pairs} runs per policy; the whole command, startup included)", "",
+             "| cell | memory | wall s | system s | page faults | default / kept, wall |",
+             "|---|---|---:|---:|---:|---:|"]
+    for label in TRAIN_CELLS:
+        runs = in_turns(lambda keep: one_command(label, keep), pairs)
+        walls = {}
+        for keep, policy in POLICIES.items():
+            wall, system, faults = np.median(np.array(runs[keep]), axis=0)
+            walls[keep] = wall
+            lines.append(f"| {label} | {policy} | {wall:.1f} | {system:.1f} | {faults:.0f} | "
+                         + (f"{walls[False] / wall:.2f} |" if keep else "|"))
+        print("\n".join(lines[-2:]), flush=True)
+    return lines
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -186,7 +245,8 @@ def main(argv=None):
              f"Written by `python scripts/kept_memory_speed.py {' '.join(argv)}`. "
              "Each policy runs in its own child process, the two taking turns.", ""]
     for table in (grid_table(args.pairs), [""], fault_table(args.pairs, args.repeats), [""],
-                  training_table(args.pairs, args.repeats)):
+                  training_table(args.pairs, args.repeats), [""],
+                  command_table(args.pairs)):
         lines += table
         print("\n".join(table), flush=True)
     if args.out:

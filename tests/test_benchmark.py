@@ -528,6 +528,79 @@ def test_kept_freed_memory_serves_a_second_large_array_without_page_faults():
         (kept_faults, inherited_faults, default_faults)
 
 
+def _a_short_run(keep, cell):
+    """(trained parameters, evaluation losses) of a short comparison run of ``cell``, in
+    a child process that keeps freed memory or not."""
+    from rnnzoo.teaching.experiments import Budget, Variant
+    from rnnzoo.teaching.experiments.running import _run_one
+    if keep:
+        assert keep_freed_memory()
+    run = _run_one((Variant(cell), "adding", {"T": 40}, Budget(steps=6, hidden=16,
+                                                                eval_every=3), 0))
+    return run.params, run.history["eval_loss"]
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+@pytest.mark.parametrize("cell", ["lstm", "s6"])
+def test_kept_freed_memory_trains_to_the_same_numbers_bit_for_bit(cell):
+    """Where the arrays live does not change what is computed: the same run in a process
+    that keeps freed memory and in one with glibc's default."""
+    from rnnzoo.teaching.experiments.running import in_child_process
+    kept, kept_losses = in_child_process(_a_short_run, True, cell)
+    default, default_losses = in_child_process(_a_short_run, False, cell)
+    assert kept_losses == default_losses
+    for name, value in default.items():
+        np.testing.assert_array_equal(kept[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize("argv,kept", [
+    (["train", "--cell", "lstm"], True), (["compare"], True), (["figures", "--list"], False),
+    (["reproduce"], True), (["bench"], False), (["gradcheck"], False), ([], False),
+    (["--help"], False)])
+def test_python_m_rnnzoo_keeps_freed_memory_for_the_commands_that_train(argv, kept,
+                                                                       monkeypatch):
+    """python -m rnnzoo's process is ours: train, compare and reproduce keep freed
+    memory; figures and bench keep glibc's default (see TRAINING_COMMANDS)."""
+    import rnnzoo.core.memory as memory
+    from rnnzoo.cli import prepare_process
+    calls = []
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda: calls.append(1) or True)
+    assert prepare_process(argv) is kept and len(calls) == int(kept)
+
+
+def _committed_kept_memory_tables():
+    """figures/speed/kept_memory.md as {table number: [row cells]}, header rows left out."""
+    import pathlib
+    text = (pathlib.Path(__file__).resolve().parents[1] / "figures" / "speed"
+            / "kept_memory.md").read_text()
+    tables, number = {}, None
+    for line in text.splitlines():
+        if line.startswith("### "):
+            number = int(line[4])
+            tables[number] = []
+        elif line.startswith("| ") and not line.startswith(("| cell", "| T ")):
+            tables[number].append([c.strip() for c in line.strip("|").split("|")])
+    return tables
+
+
+def test_the_committed_kept_memory_tables_are_what_the_speed_page_says():
+    """book/speed.md and core/memory.py: ``python -m rnnzoo train`` at T = 1000 (table 4)
+    pays fewer page faults and less system time than the same command with glibc's
+    default, for every cell measured; table 3's and 4's ratios are their columns'
+    quotients."""
+    tables = _committed_kept_memory_tables()
+    assert {row[0] for row in tables[3]} == {row[0] for row in tables[4]} >= {"lstm", "gru"}
+    for cell, default, kept, ratio in tables[3]:
+        assert float(ratio) == pytest.approx(float(default) / float(kept), abs=0.015), cell
+    rows = {(row[0], row[1]): row for row in tables[4]}
+    for cell in {row[0] for row in tables[4]}:
+        default, kept = rows[cell, "glibc's default"], rows[cell, "freed memory kept"]
+        assert float(default[4]) > 2 * float(kept[4]), cell               # page faults
+        assert float(default[3]) > float(kept[3]), cell                   # system s
+        assert float(kept[5]) == pytest.approx(float(default[2]) / float(kept[2]),
+                                               abs=0.05), cell   # walls printed to 0.1 s
+
+
 @pytest.mark.parametrize("argv,named", [
     (["--pairs", "0"], "--pairs: expected a positive whole number; got 0"),
     (["--repeats", "-1"], "--repeats: expected a positive whole number; got -1"),
