@@ -219,6 +219,27 @@ def test_skiprnn_hard_mode_equals_the_textbook_definition(base, slope):
     assert cache.aux_loss == pytest.approx(sum(c["aux_loss"] for c in r_cache), rel=1e-14)
 
 
+def test_skiprnn_over_a_base_without_a_step_twin_is_refused_by_name():
+    """qrnn with f-pooling is a base the cell takes (h = c), but qrnn's twin runs a whole
+    sequence, so the Skip RNN's twin, which steps its base, has none: it said
+    "'NoneType' object is not callable"; a pass: the twin's options (what every twin
+    comparison asks first), its initial state and its step each name the base and the
+    step-wise bases instead."""
+    from rnnzoo.reference import skiprnn as twin
+    cell = rnnzoo.make("skiprnn", 3, 4, seed=0, dtype=np.float64, base="qrnn",
+                       base_options={"pooling": "f"})
+    cell.forward(np.zeros((2, 1, 3)))                 # the cell itself runs
+    match = r"base 'qrnn' has a whole-sequence twin only.*step-wise bases: .*\bgru\b"
+    with pytest.raises(ValueError, match=match):
+        twin.options_of(cell)
+    params = {k: np.asarray(v) for k, v in cell.params.items()}
+    with pytest.raises(ValueError, match=match):
+        twin.initial_state(1, params, base="qrnn")
+    with pytest.raises(ValueError, match=match):
+        twin.step_forward(np.zeros((1, 3)), (np.zeros((1, 4)), np.ones((1, 1))), params,
+                          base="qrnn")
+
+
 def test_skiprnn_straight_through_is_the_only_difference_between_the_slopes():
     """The slope changes what reaches ũ_0 (with slope 1 the surrogate carries gradient
     through round(); with 0 only the exact parts do), and leaves dx at the last step

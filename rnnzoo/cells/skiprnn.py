@@ -32,7 +32,9 @@ class SkipRNN(RecurrentCell):
     :math:`u_t = 0`, :math:`s_t = s_{t-1}` and :math:`\Delta\tilde u_t` repeats the last
     value, so :math:`\tilde u` grows by it each skipped step until it rounds to 1: after
     an update with probability :math:`\Delta`, :math:`\lceil 0.5/\Delta \rceil - 1`
-    steps are skipped (paper eq. 6). The authors' code carries :math:`\Delta\tilde u`
+    steps are skipped (paper eq. 6), one more where a multiple of :math:`\Delta` is
+    exactly 0.5: round is round-half-to-even (NumPy's ``rint``, as ``tf.round`` in the
+    authors' code), so :math:`\tilde u = 0.5` rounds to 0. The authors' code carries :math:`\Delta\tilde u`
     and the accumulated :math:`\tilde u` in its state and mixes :math:`\Delta` instead of
     recomputing it from :math:`s_t`; in hard mode the two give the same values.
 

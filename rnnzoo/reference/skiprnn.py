@@ -23,14 +23,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import REFERENCES, register_steps, sigmoid
+from .core import REFERENCES, get, register_steps, sigmoid
+
+
+def stepwise(base):
+    """The base's textbook twin, which this one steps a step at a time: a base whose twin
+    runs only a whole sequence (qrnn's pooling) has no Skip RNN twin, and says so."""
+    ref = get(base)
+    if ref.step_forward is None:
+        bases = sorted(n for n, r in REFERENCES.items() if r.step_forward and n != "skiprnn")
+        raise ValueError(f"skiprnn's textbook twin steps its base one step at a time; base "
+                         f"{base!r} has a whole-sequence twin only, so this Skip RNN has no "
+                         f"textbook twin (step-wise bases: {', '.join(bases)})")
+    return ref
 
 
 def step_forward(x_t, state_prev, params, base="gru", base_options=None, soft=False,
                  budget=0.0, p_index=0, surrogate_slope=1.0):
     """One step: (s_{t-1}..., ũ_t) -> (s_t..., ũ_{t+1})."""
     s_prev, u_tilde = tuple(state_prev[:-1]), state_prev[-1]
-    base_ref = REFERENCES[base]
+    base_ref = stepwise(base)
     base_params = {k[len("base."):]: v for k, v in params.items() if k.startswith("base.")}
     w_p, b_p = params["w_p"], params["b_p"]
     u = u_tilde if soft else np.rint(u_tilde)            # u_t = round(ũ_t)  (soft: ũ_t)
@@ -73,7 +85,7 @@ def step_backward(dstate, cache):
 
 
 def options_of(cell):
-    base_ref = REFERENCES[cell.base]
+    base_ref = stepwise(cell.base)
     return {"base": cell.base, "base_options": base_ref.options_of(cell.cell),
             "soft": cell.soft, "budget": cell.budget, "p_index": cell.p_index,
             "surrogate_slope": cell.surrogate_slope}
@@ -82,7 +94,7 @@ def options_of(cell):
 def initial_state(batch, params, base="gru", base_options=None, **options):
     """The base's initial state, then ũ_1 = 1 (B, 1): the first step always updates."""
     base_params = {k[len("base."):]: v for k, v in params.items() if k.startswith("base.")}
-    s0 = REFERENCES[base].initial_state(batch, base_params, **(base_options or {}))
+    s0 = stepwise(base).initial_state(batch, base_params, **(base_options or {}))
     return tuple(s0) + (np.ones((batch, 1), dtype=params["w_p"].dtype),)
 
 
