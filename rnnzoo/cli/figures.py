@@ -16,7 +16,9 @@ def add_parser(sub):
     p = sub.add_parser("figures", help="regenerate the teaching figures in figures/")
     p.add_argument("names", nargs="*", help="figures to draw (default: all)")
     p.add_argument("--out", default="figures", help="output folder (default: figures)")
-    p.add_argument("--full", action="store_true", help="the papers' lengths (slower)")
+    p.add_argument("--full", action="store_true",
+                   help="longer runs, toward the papers' lengths (slower; the paper-scale "
+                        "runs are `reproduce`)")
     p.add_argument("--seed", type=COUNT, default=0, metavar="S",
                    help="the first seed of every comparison: seeds S, S+1, S+2 (S..S+4 with "
                         "--full; default 0). The way to check a result on fresh seeds: "

@@ -1,7 +1,8 @@
 """The teaching figures in figures/, each produced from code and a seed.
 
 ``python -m rnnzoo figures`` runs every function registered with ``@figure``; ``--full``
-runs the papers' lengths instead of the quick defaults. Each function takes
+runs longer (longer sequences, more steps, toward the papers' lengths; the paper-scale
+runs are ``python -m rnnzoo reproduce``) instead of the quick defaults. Each function takes
 (out_dir, full, seed), draws one PNG and returns its path. The PNGs carry no timestamp,
 so a rerun with the same seed rewrites identical files. ``--seed S`` starts every
 comparison at seed S (S, S+1, S+2): ``--seed 10`` checks every claim on fresh seeds.
