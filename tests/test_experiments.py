@@ -179,6 +179,29 @@ def test_time_interleaved_gives_best_of_n():
     assert all(v >= 0 for v in best.values())
 
 
+@pytest.mark.parametrize("timer", ["time_interleaved", "best_times"])
+def test_the_timers_keep_each_functions_fastest_call(monkeypatch, timer):
+    """On a scripted clock where a's timed calls take 5, 2, 9 and b's 1, 7, 3 (after one
+    warm-up call each, 100), both timers report 2 and 1: the best of n, not the first,
+    the last or the worst."""
+    from rnnzoo.benchmark import timing
+    clock = [0.0]
+
+    def takes(*durations):
+        left = iter(durations)
+
+        def call():
+            clock[0] += next(left)
+        return call
+    monkeypatch.setitem(timing.CLOCKS, "wall", lambda: clock[0])
+    a, b = takes(100.0, 5.0, 2.0, 9.0), takes(100.0, 1.0, 7.0, 3.0)
+    if timer == "time_interleaved":
+        assert timing.time_interleaved({"a": a, "b": b}, repeats=3, warmup=1) == \
+            {"a": 2.0, "b": 1.0}
+    else:
+        assert timing.best_times([a, b], repeat=3, warmup_s=0.0) == [2.0, 1.0]
+
+
 def test_time_interleaved_caps_blas_threads_and_counts_cpu_time():
     from threadpoolctl import threadpool_info
 

@@ -81,6 +81,23 @@ def test_step_jacobian_matches_finite_differences():
     np.testing.assert_allclose(J, numeric, atol=1e-8)
 
 
+def test_jacobian_singular_values_are_those_of_the_step_jacobian_by_hand():
+    """The tanh rnn's step Jacobian is diag(1 - h_t²) W_hh, so its singular values are
+    known from the forward's h_t alone; an orthogonal RNN with the identity nonlinearity
+    has W itself, every singular value 1. (The figures only compare them with 0.9 and 1,
+    which a squared or halved spectrum can pass.)"""
+    cell = rnnzoo.make("rnn", 3, 5, seed=0, dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((6, 1, 3))
+    hs, _, _ = cell.forward(x)
+    by_hand = [np.linalg.svd((1 - hs[t, 0] ** 2)[:, None] * cell.params["W_hh"],
+                             compute_uv=False) for t in range(6)]
+    np.testing.assert_allclose(diagnostics.jacobian_singular_values(cell, x=x), by_hand,
+                               rtol=1e-12, atol=1e-14)
+    linear = rnnzoo.make("orthogonal", 3, 6, seed=0, dtype=np.float64, nonlinearity="identity")
+    np.testing.assert_allclose(diagnostics.jacobian_singular_values(linear, T=4), 1.0,
+                               rtol=0, atol=1e-12)
+
+
 def test_committed_claims_all_pass_and_claims_md_is_their_rendering():
     """README points at figures/claims.md for its results: every claim there must have
     passed when the figures were drawn, and the markdown must be the JSON's rendering

@@ -51,6 +51,23 @@ def test_history_records_every_step_and_each_evaluation():
     assert h.steps[-1] == 12 and h.eval_steps[-1] == 12 and len(h.eval_success) == 5
 
 
+def test_the_history_records_what_evaluate_returns_at_each_evaluation():
+    """A recorded evaluation is evaluate() on the model as it was at that step: the first
+    (step 0) before any training, the last after the final step. (The other tests compare
+    evaluate with Trainer.evaluation, which share one function: a slip in what the history
+    keeps, half the loss or the accuracy in the loss's place, shows only here.)"""
+    from rnnzoo.training import evaluate
+    task = make_task("copy", T=5, seed=0, eval_size=40)
+    model = small("lstm", task, dtype=np.float64)
+    at_init = evaluate(model, task, eval_batch=16)
+    h = Trainer(model, task, batch_size=8, lr=0.01, eval_every=4, eval_batch=16,
+                progress=False).run(6)
+    after = evaluate(model, task, eval_batch=16)
+    assert h.eval_steps[0] == 0 and h.eval_steps[-1] == 6 and after[0] != at_init[0]
+    recorded = [(h.eval_loss[k], h.eval_accuracy[k], h.eval_success[k]) for k in (0, -1)]
+    np.testing.assert_allclose(recorded, [at_init, after], rtol=1e-12)
+
+
 def test_history_solved_reads_the_tasks_criterion():
     task = make_task("adding", T=5, seed=0, eval_size=20)
     h = History(task="adding", success=task.success.to_dict(), eval_steps=[0, 10, 20, 30],
