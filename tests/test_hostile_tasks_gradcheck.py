@@ -167,6 +167,10 @@ X = np.random.default_rng(0).standard_normal((3, 2, 2))
     ({"only": ["W_hhh"]}, r"only= names \['W_hhh'\] match no tensor"),
     ({"skip": ["nope"]}, r"skip= names \['nope'\] match no tensor"),
     ({"skip": "x"}, "skip must be a list of tensor names"),
+    # nothing left to check: it said PASSED over an empty table
+    ({"only": []}, r"only=\[\] and skip=\[\] leave no tensor to check"),
+    ({"only": ["W_hh"], "skip": ["W_hh"]}, "leave no tensor to check"),
+    ({"skip": ["W_ih", "W_hh", "b_ih", "b_hh", "x", "h0"]}, "leave no tensor to check"),
 ])
 def test_gradcheck_arguments(cell, kwargs, match):
     raises(ERR, match, rnnzoo.gradcheck, cell, X, **kwargs)

@@ -279,6 +279,10 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
         if unknown:
             raise ValueError(f"gradcheck: {what}= names {unknown} match no tensor; the "
                              f"tensors are {list(tensors)}")
+    if not [n for n in tensors if (only is None or n in only) and n not in skip]:
+        # a report with no row would say PASSED about nothing
+        raise ValueError(f"gradcheck: only={only} and skip={skip} leave no tensor to check; "
+                         f"the tensors are {list(tensors)}")
     for name, tensor in tensors.items():
         if (only is not None and name not in only) or name in skip or name not in analytic_all:
             continue
