@@ -64,6 +64,8 @@ TRAIN_CASES = [
     (["--task-option", "colour=red"], "unexpected keyword argument 'colour'"),
     # a key that a flag sets, as an option: the flag to use, not a collision in make_task
     (["--task-option", "T=5"], "--task-option T=5: use --T instead of --task-option"),
+    (["--cell", "rnn", "--option", "nonlinearity=relu", "--option", "nonlinearity=tanh"],
+     "--option nonlinearity: given twice (nonlinearity='relu', then nonlinearity='tanh')"),
     (["--task-option", "seed=3"], "--task-option seed=3: use --seed instead"),
     (["--task-option", "name=copy"], "--task-option name='copy': use --task instead"),
     (["--task-option", "eval_size=3", "--eval-size", "9"],
@@ -80,6 +82,13 @@ TRAIN_CASES = [
     (["--save-plot", "/no/such/folder/c.png"],
      "--save-plot /no/such/folder/c.png: folder /no/such/folder does not exist"),
     (["--save-plot", "curve.notaformat"], "--save-plot"),
+    # a file where the folder should be: said so, not "does not exist"
+    (["--checkpoint", f"{__file__}/m.npz"], f"{__file__} is a file, not a folder"),
+    # an empty path (an unset variable in --resume "$CK") trained from scratch, or saved
+    # nothing, without a word
+    (["--resume", ""], "--resume: expected a path; got an empty string"),
+    (["--checkpoint", ""], "--checkpoint: expected a path; got an empty string"),
+    (["--save-plot", ""], "--save-plot: expected a path; got an empty string"),
     # /proc exists and os.access calls it writable for root: only trying tells
     (["--checkpoint", "/proc/m.npz"], "--checkpoint /proc/m.npz: not writable"),
     (["--save-plot", "/proc/c.png"], "--save-plot /proc/c.png: not writable"),
@@ -99,6 +108,20 @@ def test_counts_start_at_zero_and_positive_integers_at_one():
 @pytest.mark.parametrize("argv,named", TRAIN_CASES, ids=[" ".join(a) for a, _ in TRAIN_CASES])
 def test_train_flags(capsys, argv, named):
     assert_usage_error(capsys, train_main, BASE + argv, named)
+
+
+@pytest.mark.parametrize("argv", [
+    ["figures", "--out", ""], ["reproduce", "--out", ""], ["bench", "--out", ""],
+    ["bench", "--from-json", ""], ["book", "--out", ""], ["assignments", ""],
+    ["assignments", "course", "--notebooks", ""],
+    ["compare", "--cells", "rnn", "--store", ""],
+    ["compare", "--cells", "rnn", "--save-plot", ""]], ids=" ".join)
+def test_every_path_flag_refuses_an_empty_string(capsys, argv):
+    """Every command's path flag: an empty string is a usage error naming the flag, not
+    the current folder or "no path"."""
+    err = assert_usage_error(capsys, rnnzoo_main, argv, "expected a path; got an empty "
+                                                         "string")
+    assert (argv[-2] if argv[-2].startswith("--") else "outdir") in err
 
 
 def test_train_on_cupy_without_a_gpu_is_a_usage_error(capsys):
@@ -185,6 +208,7 @@ def test_every_train_flag_is_fixed_by_a_checkpoint_or_taken_when_resuming():
 
 
 GRADCHECK_CASES = [(["gradcheck", "nope"], "unknown cell"), (["gradcheck", "--T", "0"], "--T"),
+                   (["gradcheck", "gru", "gru"], "which repeats ['gru']"),
                    (["gradcheck", "--batch", "-1"], "--batch"),
                    (["gradcheck", "--hidden-size", "x"], "--hidden-size"),
                    (["gradcheck", "--seed", "-2"], "--seed"),
@@ -445,6 +469,13 @@ def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monke
     (["--cells", "gru", "--seed-start", "1e3"], "--seed-start"),
     (["--cells", "gru", "--save-plot", "/no/such/folder/c.png"], "--save-plot"),
     (["--cells", "gru", "--save-plot", "c.pdf"], "--save-plot"),
+    # one value given two ways: the last won without a word (the label showed both)
+    (["--cells", "gru", "--T", "6", "--task-option", "T=9"],
+     "--task-option T=9: --T 6 sets T too"),
+    (["--cells", "gru", "--task-option", "T=5", "--task-option", "T=6"],
+     "--task-option T: given twice (T=5, then T=6)"),
+    (["--cells", "rnn:nonlinearity=relu,nonlinearity=tanh"],
+     "rnn:nonlinearity=relu,nonlinearity=tanh: option nonlinearity given twice"),
 ])
 def test_compare_flags(capsys, argv, named):
     assert_usage_error(capsys, compare_main, argv, named)

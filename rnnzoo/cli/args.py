@@ -26,6 +26,28 @@ def parse_option(text):
     return key.strip(), raw
 
 
+def options_once(parser, flag, pairs) -> dict:
+    """The (key, value) pairs of a repeated ``key=value`` flag as a dict; a key given
+    twice is a usage error (the last one would win without a word)."""
+    options = {}
+    for key, value in pairs:
+        if key in options:
+            parser.error(f"{flag} {key}: given twice ({key}={options[key]!r}, then "
+                         f"{key}={value!r}); give it once")
+        options[key] = value
+    return options
+
+
+def nonempty_path(text):
+    """An argparse ``type=`` for a file or folder path: an empty string (what an unset
+    shell variable gives in ``--resume "$CK"``) is refused, not read as "no path", which
+    would train from scratch or drop the checkpoint without a word."""
+    if not text:
+        raise argparse.ArgumentTypeError("expected a path; got an empty string (an unset "
+                                         "shell variable?)")
+    return text
+
+
 def number(kind, minimum=None, *, positive=False):
     """An argparse ``type=``: a finite int/float >= minimum (> 0 if positive)."""
     def parse(text):
@@ -84,6 +106,8 @@ def check_writable(parser, flag, path):
     folder = os.path.dirname(full)
     if os.path.isdir(full):
         parser.error(f"{flag} {path}: is a directory")
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        parser.error(f"{flag} {path}: {folder} is a file, not a folder")
     if not os.path.isdir(folder):
         parser.error(f"{flag} {path}: folder {folder} does not exist")
     problem = _cannot_create_in(folder)

@@ -8,6 +8,7 @@ import sys
 
 from ..teaching.assignments import NOTEBOOKS
 from ..teaching.nbgrader_kit import write_course
+from .args import nonempty_path
 
 
 def main(argv=None):
@@ -18,8 +19,9 @@ def main(argv=None):
                     "hidden tests, points) and OUTDIR/nbgrader_config.py. Then, in OUTDIR: "
                     "`nbgrader generate_assignment NAME` makes the student version and "
                     "`nbgrader autograde NAME` grades the submissions.")
-    parser.add_argument("outdir", help="the course directory (created if needed)")
-    parser.add_argument("--notebooks", default=str(NOTEBOOKS),
+    parser.add_argument("outdir", type=nonempty_path,
+                        help="the course directory (created if needed)")
+    parser.add_argument("--notebooks", default=str(NOTEBOOKS), type=nonempty_path,
                         help=f"folder of the solution notebooks (default: {NOTEBOOKS})")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="only these notebooks, by name without .py (e.g. 02b_lstm_by_hand)")

@@ -19,7 +19,7 @@ from ..benchmark.scan import TABLE_ORDER as SCAN_TABLES
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
 from ..core.validation import describe, repeated
-from .args import POSITIVE_INT, check_writable_folder, typed_flags
+from .args import POSITIVE_INT, check_writable_folder, nonempty_path, typed_flags
 
 
 def _load() -> float:
@@ -69,10 +69,11 @@ def main(argv=None):
                    "--threads 1, the time other programs take is then not counted)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
-    p.add_argument("--out", default="figures/speed",
+    p.add_argument("--out", default="figures/speed", type=nonempty_path,
                    help="where bench.md, bench.json and the PNGs go (default %(default)s)")
     p.add_argument("--no-files", action="store_true", help="print the table only")
     p.add_argument("--from-json", default=None, metavar="BENCH_JSON",
+                   type=nonempty_path,
                    help="measure nothing: rewrite the table and chart from a saved bench.json")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="cupy: time every cell on the GPU (one process, device "

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from .args import check_writable_folder
+from .args import check_writable_folder, nonempty_path
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 SOURCE = REPOSITORY / "book"
@@ -36,7 +36,7 @@ def build_parser(prog="python -m rnnzoo book"):
     p = argparse.ArgumentParser(prog=prog, description="Build the course book (a static "
                                 "HTML site, offline) from book/, the notebooks and the "
                                 "cells' docstrings. Needs: pip install -e '.[book]'.")
-    p.add_argument("--out", default=None, metavar="DIR",
+    p.add_argument("--out", default=None, metavar="DIR", type=nonempty_path,
                    help=f"where the HTML goes (default: {DEFAULT_OUT.relative_to(REPOSITORY)})")
     p.add_argument("--only", nargs="+", default=None, metavar="PAGE",
                    help="build only these pages besides the landing page; "

@@ -41,7 +41,8 @@ from ..core.validation import repeated
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
-                   check_writable_folder, parse_option, stopped_midway)
+                   check_writable_folder, nonempty_path, options_once, parse_option,
+                   stopped_midway)
 
 SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
 DASK_HINT = 'pip install "dask[distributed]"'
@@ -56,7 +57,11 @@ def parse_variant(text):
     if name not in available():
         raise argparse.ArgumentTypeError(f"unknown cell {name!r}; available: "
                                          f"{', '.join(available())}")
-    options = dict(parse_option(o) for o in opts.split(",") if o) if opts else {}
+    options = {}
+    for key, value in (parse_option(o) for o in opts.split(",") if o):
+        if key in options:           # the last would win, and the label would show both
+            raise argparse.ArgumentTypeError(f"{text}: option {key} given twice")
+        options[key] = value
     return name, options, label or (text if opts else name)
 
 
@@ -97,13 +102,14 @@ def build_parser(prog="python -m rnnzoo compare"):
                         "tcp://host:8786; local, SSH, Slurm or Kubernetes, however it was "
                         f"started) instead of this machine's cores; needs {DASK_HINT} and "
                         "rnnzoo on every worker; not with --workers")
-    p.add_argument("--store", metavar="DIR", default=None,
+    p.add_argument("--store", metavar="DIR", default=None, type=nonempty_path,
                    help="save each finished run in DIR (made if missing) as it completes; "
                         "the same command again loads the finished runs and trains only "
                         "the rest (resume after Ctrl-C or a crash)")
     p.add_argument("--note", default=None,
                    help="why a deliberately unfair setting is used (shown in the caption)")
-    p.add_argument("--save-plot", metavar="PATH", help="save the curves as a PNG")
+    p.add_argument("--save-plot", metavar="PATH", type=nonempty_path,
+                   help="save the curves as a PNG")
     return p
 
 
@@ -172,8 +178,11 @@ def main(argv=None) -> int:
                      f"other, not both (got --scheduler {args.scheduler} --workers "
                      f"{args.workers})")
     seeds = resolve_seeds(parser, args)
-    task_options = dict(args.task_option)
+    task_options = options_once(parser, "--task-option", args.task_option)
     if args.T is not None:
+        if "T" in task_options:
+            parser.error(f"--task-option T={task_options['T']!r}: --T {args.T} sets T too; "
+                         f"give one of them")
         task_options["T"] = args.T
     try:
         variants = [ex.Variant(name, options, label=label, note=args.note)

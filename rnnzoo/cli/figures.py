@@ -9,13 +9,14 @@ import sys
 import time
 
 from ..core.validation import repeated
-from .args import COUNT, check_writable_folder, stopped_midway
+from .args import COUNT, check_writable_folder, nonempty_path, stopped_midway
 
 
 def add_parser(sub):
     p = sub.add_parser("figures", help="regenerate the teaching figures in figures/")
     p.add_argument("names", nargs="*", help="figures to draw (default: all)")
-    p.add_argument("--out", default="figures", help="output folder (default: figures)")
+    p.add_argument("--out", default="figures", type=nonempty_path,
+                   help="output folder (default: figures)")
     p.add_argument("--full", action="store_true",
                    help="longer runs, toward the papers' lengths (slower; the paper-scale "
                         "runs are `reproduce`)")

@@ -9,6 +9,7 @@ import numpy as np
 from .. import cells  # noqa: F401  (registers every cell)
 from ..core.gradcheck import gradcheck
 from ..core.registry import available, make
+from ..core.validation import repeated
 from .args import COUNT, POSITIVE_INT
 
 
@@ -32,6 +33,9 @@ def run(args):
     if unknown:
         args.parser.error(f"unknown cell(s) {unknown}; available: "
                           f"{', '.join(available())}")
+    repeats = repeated(names)
+    if repeats:            # it would be checked, and counted as passed, twice
+        args.parser.error(f"cell names must be distinct; got {names}, which repeats {repeats}")
     # every cell built before any is checked: a size one of them cannot take is a
     # usage error now, not a traceback after the others' checks
     built = [(name, *_build(args, name)) for name in names]

@@ -18,7 +18,7 @@ import contextlib
 import os
 import sys
 
-from .args import POSITIVE_INT, check_writable_folder, stopped_midway
+from .args import POSITIVE_INT, check_writable_folder, nonempty_path, stopped_midway
 
 
 def build_parser(prog="python -m rnnzoo reproduce"):
@@ -34,7 +34,8 @@ def build_parser(prog="python -m rnnzoo reproduce"):
                    "(much slower; written as NAME_full)")
     p.add_argument("--robust", action="store_true", help="also train every variant left "
                    "unsolved again at 4x the steps on new seeds (kept as NAME_4x)")
-    p.add_argument("--out", default="figures", help="the figures folder (default: figures)")
+    p.add_argument("--out", default="figures", type=nonempty_path,
+                   help="the figures folder (default: figures)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=POSITIVE_INT, default=None,
                        help="local processes (default: one per core)")

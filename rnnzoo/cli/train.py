@@ -21,7 +21,8 @@ from ..training.optim import OPTIMIZERS, optimizer_from_state
 from ..training.tasks import TASKS, make_task
 from ..training.trainer import History, Trainer
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_plot_format,
-                   check_writable, parse_option, typed_flags)
+                   check_writable, nonempty_path, options_once, parse_option,
+                   typed_flags)
 
 
 def verdict(loss, baseline) -> str:
@@ -98,9 +99,11 @@ def build_parser(prog="python -m rnnzoo train"):
                    metavar="KEY=VALUE", help="cell option, e.g. --option nonlinearity=relu")
     p.add_argument("--task-option", action="append", type=parse_option, default=[],
                    metavar="KEY=VALUE", help="task option, e.g. --task-option pairs=8")
-    p.add_argument("--save-plot", metavar="PATH", help="save the learning curve as a PNG")
-    p.add_argument("--checkpoint", metavar="PATH", help="save model + optimizer here (.npz)")
-    p.add_argument("--resume", metavar="PATH",
+    p.add_argument("--save-plot", metavar="PATH", type=nonempty_path,
+                   help="save the learning curve as a PNG")
+    p.add_argument("--checkpoint", metavar="PATH", type=nonempty_path,
+                   help="save model + optimizer here (.npz)")
+    p.add_argument("--resume", metavar="PATH", type=nonempty_path,
                    help="continue from a checkpoint written by --checkpoint (the model, "
                         "optimizer, task, seed and step come from the file; it takes "
                         f"{RESUME_TAKES})")
@@ -112,9 +115,9 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     refuse_ignored_flags(parser, args, argv)
-    for flag, path in (("--checkpoint", args.checkpoint), ("--save-plot", args.save_plot)):
-        if path:                               # before training, so no run is lost at the end
-            check_writable(parser, flag, path)
+    for flag, target in (("--checkpoint", args.checkpoint), ("--save-plot", args.save_plot)):
+        if target:                             # before training, so no run is lost at the end
+            check_writable(parser, flag, target)
     if args.save_plot:
         check_plot_format(parser, args.save_plot)
     if args.backend == "cupy" and not cupy_available():
@@ -147,6 +150,7 @@ def refuse_ignored_flags(parser, args, argv):
         return
     for flag, options, keys in (("--option", args.option, OPTION_KEYS),
                                 ("--task-option", args.task_option, TASK_OPTION_KEYS)):
+        options_once(parser, flag, options)
         for key, value in options:
             if key in keys:
                 parser.error(f"{flag} {key}={value!r}: use {keys[key]} instead of {flag}")
