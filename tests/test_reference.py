@@ -279,7 +279,12 @@ def _lstm_twin():
 BAD_TWIN_CALLS = {
     "x without its batch axis": (lambda r, P, x, hs, s, c: r.forward(x[0], None, P),
                                  "x must be a NumPy array (T, B, D) of the params' dtype "
-                                 "float64; got an array (2, 3) of float64"),
+                                 "float64, T, B and D at least 1; got an array (2, 3) of "
+                                 "float64"),
+    "x empty (T = 0)": (lambda r, P, x, hs, s, c: r.forward(x[:0], None, P),
+                        "T, B and D at least 1; got an array (0, 2, 3) of float64"),
+    "x with a NaN": (lambda r, P, x, hs, s, c: r.forward(np.where(x > 1, np.nan, x), None, P),
+                     "x has non-finite entries"),
     "x float32": (lambda r, P, x, hs, s, c: r.forward(x.astype(np.float32), None, P),
                   "got an array (5, 2, 3) of float32"),
     "x a list": (lambda r, P, x, hs, s, c: r.forward(x.tolist(), None, P), "got list"),
@@ -301,6 +306,19 @@ BAD_TWIN_CALLS = {
     "dhs None": (lambda r, P, x, hs, s, c: r.backward(None, c, s), "got NoneType"),
     "caches not forward's": (lambda r, P, x, hs, s, c: r.backward(hs, c[0], s),
                              "caches must be the list of step caches forward returned"),
+    # shapes that broadcast: the twins returned gradients from them without a word
+    "dhs (T, B, 1)": (lambda r, P, x, hs, s, c: r.backward(np.ones((5, 2, 1)), c, s),
+                      "dhs must be shaped as forward's hs, (5, 2, 4) of float64; got an "
+                      "array (5, 2, 1) of float64"),
+    "dhs (T, 1, H)": (lambda r, P, x, hs, s, c: r.backward(np.ones((5, 1, 4)), c, s),
+                      "dhs must be shaped as forward's hs"),
+    "dhs of ints": (lambda r, P, x, hs, s, c: r.backward(np.ones((5, 2, 4), int), c, s),
+                    "got an array (5, 2, 4) of int64"),
+    "dstate_T without its batch axis": (lambda r, P, x, hs, s, c: r.backward(
+        np.ones_like(hs), c, tuple(d[0] for d in s)), "dstate_T must be shaped as forward's "
+        "final state, (an array (2, 4) of float64, an array (2, 4) of float64)"),
+    "dstate_T short": (lambda r, P, x, hs, s, c: r.backward(np.ones_like(hs), c, s[:1]),
+                       "dstate_T must be shaped as forward's final state"),
 }
 
 

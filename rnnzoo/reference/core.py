@@ -202,10 +202,15 @@ def _check_forward(where, x, state0, params, initial_state, options):
         raise TypeError(f"{where}: params must be a dict name -> NumPy array (a cell's "
                         f"params); got {type(params).__name__}")
     dtype = next(iter(params.values())).dtype
-    if not isinstance(x, np.ndarray) or x.ndim != 3 or x.dtype != dtype:
+    if not isinstance(x, np.ndarray) or x.ndim != 3 or x.dtype != dtype or 0 in x.shape:
         raise ValueError(f"{where}: x must be a NumPy array (T, B, D) of the params' "
-                         f"dtype {dtype}; got {_text(x)}")
-    expected = initial_state(x.shape[1], params, **options)
+                         f"dtype {dtype}, T, B and D at least 1; got {_text(x)}")
+    if not np.isfinite(x).all():                  # as every cell refuses it
+        raise ValueError(f"{where}: x has non-finite entries (NaN or inf)")
+    try:
+        expected = initial_state(x.shape[1], params, **options)
+    except KeyError as exc:
+        raise KeyError(f"{where}: params has no entry {exc} (pass a cell's params)") from exc
     if state0 is None:
         return expected
     if not (isinstance(state0, (tuple, list)) and len(state0) == len(expected) and all(
@@ -217,6 +222,43 @@ def _check_forward(where, x, state0, params, initial_state, options):
     return tuple(state0)
 
 
+class _StepCaches(list):
+    """forward's list of step caches, with the shapes and dtype of what it returned, so
+    backward can name a dhs or dstate_T that does not fit them (a list as before)."""
+    hs = state = None
+
+
+class _SequenceCache(dict):
+    """The same for a twin whose cache is one dict over the whole sequence (qrnn)."""
+    hs = state = None
+
+
+def _finished_forward(hs, state_T, caches):
+    """forward's (hs, state_T, caches), the caches carrying the (shape, dtype) of hs and
+    of each final state entry."""
+    kind = {list: _StepCaches, dict: _SequenceCache}.get(type(caches))
+    if kind is not None:
+        caches = kind(caches)
+        caches.hs = (hs.shape, hs.dtype)
+        caches.state = [(s.shape, s.dtype) for s in state_T]
+    return hs, state_T, caches
+
+
+def _check_against_forward(where, dhs, caches, dstate_T):
+    """dhs shaped as forward's hs and dstate_T as its final state, dtype included (a
+    (T, B, 1) dhs or a dstate_T without its batch axis broadcast without a word)."""
+    shape, dtype = caches.hs
+    if dhs.shape != shape or dhs.dtype != dtype:
+        raise ValueError(f"{where}: dhs must be shaped as forward's hs, {shape} of {dtype}; "
+                         f"got {_text(dhs)}")
+    fits = len(dstate_T) == len(caches.state) and all(
+        d.shape == s and d.dtype == t for d, (s, t) in zip(dstate_T, caches.state))
+    if not fits:
+        expected = ", ".join(f"an array {s} of {t}" for s, t in caches.state)
+        raise ValueError(f"{where}: dstate_T must be shaped as forward's final state, "
+                         f"({expected}); got {_state_text(dstate_T)}")
+
+
 def _checked(name, forward, backward, initial_state, step_caches):
     """The public forward and backward of textbook cell ``name``: forward takes
     state0=None (initial_state), as every cell's forward does; both check their
@@ -226,7 +268,7 @@ def _checked(name, forward, backward, initial_state, step_caches):
         where = f"rnnzoo.reference.get({name!r}).forward"
         state0 = _check_forward(where, x, state0, params, initial_state, options)
         try:
-            return forward(x, state0, params, **options)
+            return _finished_forward(*forward(x, state0, params, **options))
         except (ValueError, IndexError) as exc:    # shapes only the steps can compare
             raise ValueError(f"{where}: {exc} (x's last axis must be the cell's input "
                              f"size, params a cell's params)") from exc
@@ -249,6 +291,8 @@ def _checked(name, forward, backward, initial_state, step_caches):
             raise TypeError(f"{where}: dstate_T must be a tuple of arrays shaped as "
                             f"forward's final state (zeros where no loss reaches it); got "
                             f"{_state_text(dstate_T)}")
+        if isinstance(caches, (_StepCaches, _SequenceCache)):   # (caches built by hand
+            _check_against_forward(where, dhs, caches, dstate_T)  # carry no shapes)
         return backward(dhs, caches, tuple(dstate_T))
     return run_forward, run_backward
 
