@@ -286,6 +286,41 @@ BAD_BENCH_JSON = {"not JSON": "{rows: [", "{}": "{}", "a list": "[1]",
                                           '"rnn"}]}'}
 
 
+GOOD_ROW = {"cell": "rnn", "T": 4, "B": 2, "H": 4, "mode": "fb", "rnnzoo_ms": 1.5,
+            "gemm_ms": 1.0, "torch_ms": None, "ratio": None,
+            "vs_gemm": {"median": 1.5, "min": 1.4, "max": 1.6}}
+
+
+@pytest.mark.parametrize("key, value, named", [
+    ("rnnzoo_ms", "x", "rows[0].rnnzoo_ms must be a finite number of milliseconds"),
+    ("rnnzoo_ms", None, "rows[0].rnnzoo_ms must be"),
+    ("gemm_ms", float("inf"), "rows[0].gemm_ms must be"),
+    ("torch_ms", "1", "rows[0].torch_ms must be null or a finite number"),
+    ("vs_gemm", 2.0, "rows[0].vs_gemm must be null or {median, min, max}"),
+    ("ratio", {"median": 1}, "rows[0].ratio must be"),
+    ("T", 0, "rows[0].T must be an integer >= 1"), ("H", True, "rows[0].H must be"),
+    ("cell", 3, "rows[0].cell must be a cell name"),
+    ("mode", "fwd", "rows[0].mode must be one of fb, f"),
+    ("header", 1, "header must be text"), ("footer", None, "footer must be text")])
+def test_bench_from_json_names_a_value_of_the_wrong_kind(capsys, tmp_path, no_measuring,
+                                                         key, value, named):
+    """A hand-edited bench.json: each value the report reads is checked before it is read
+    (a string rnnzoo_ms or a number vs_gemm gave a traceback from the table code)."""
+    saved = {"header": "h", "footer": "f", "rows": [dict(GOOD_ROW)]}
+    (saved if key in saved else saved["rows"][0])[key] = value
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(saved))
+    assert_usage_error(capsys, bench_main, ["--from-json", str(path), "--out",
+                                            str(tmp_path / "out")], named)
+
+
+def test_bench_from_json_takes_the_good_row(tmp_path, capsys):
+    """The row the case above spoils is itself accepted (so each case fails for its key)."""
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"header": "h", "footer": "f", "rows": [GOOD_ROW]}))
+    assert bench_main(["--from-json", str(path), "--out", str(tmp_path / "out")]) == 0
+
+
 @pytest.mark.parametrize("content", ["missing", "a folder", *BAD_BENCH_JSON])
 def test_bench_from_a_bad_json(capsys, tmp_path, no_measuring, content):
     path = tmp_path / "bench.json"

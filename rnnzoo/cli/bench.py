@@ -172,9 +172,26 @@ def _keep(saved):
         return None
 
 
-# what the tables and the chart read from each row of a bench.json
-ROW_KEYS = ("cell", "T", "B", "H", "mode", "rnnzoo_ms", "gemm_ms", "torch_ms", "ratio",
-            "vs_gemm")
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+def _is_spread(v):
+    return isinstance(v, dict) and all(_is_number(v.get(k)) for k in ("median", "min", "max"))
+
+
+# what the tables and the chart read from each row of a bench.json, and what each must be
+ROW_TYPES = {
+    "cell": ("a cell name", lambda v: isinstance(v, str)),
+    **{k: ("an integer >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool)
+           and v >= 1) for k in ("T", "B", "H")},
+    "mode": (f"one of {', '.join(MODE_NAMES)}", lambda v: v in MODE_NAMES),
+    **{k: ("a finite number of milliseconds", _is_number) for k in ("rnnzoo_ms", "gemm_ms")},
+    "torch_ms": ("null or a finite number of milliseconds", lambda v: v is None
+                 or _is_number(v)),
+    **{k: ("null or {median, min, max}", lambda v: v is None or _is_spread(v))
+       for k in ("ratio", "vs_gemm")},
+}
 
 
 def _load_saved(parser, path) -> dict:
@@ -197,6 +214,9 @@ def _load_saved(parser, path) -> dict:
     missing = [k for k in ("header", "footer", "rows") if k not in saved]
     if missing:
         parser.error(f"{where}: expected {expected}; missing {', '.join(missing)}")
+    for key in ("header", "footer"):
+        if not isinstance(saved[key], str):
+            parser.error(f"{where}: {key} must be text; got {describe(saved[key])}")
     rows = saved["rows"]
     if not isinstance(rows, list) or not rows:
         parser.error(f"{where}: rows must be a non-empty list of measurements; got "
@@ -205,13 +225,14 @@ def _load_saved(parser, path) -> dict:
         if not isinstance(row, dict):
             parser.error(f"{where}: rows[{i}] must be a measurement (a JSON object); got "
                          f"{describe(row)}")
-        lacks = [k for k in ROW_KEYS if k not in row]
+        lacks = [k for k in ROW_TYPES if k not in row]
         if lacks:
             parser.error(f"{where}: rows[{i}] is not a measurement: it lacks "
                          f"{', '.join(lacks)}")
-        if row["mode"] not in MODE_NAMES:
-            parser.error(f"{where}: rows[{i}]: mode must be one of {', '.join(MODE_NAMES)}; "
-                         f"got {describe(row['mode'])}")
+        for key, (what, fits) in ROW_TYPES.items():
+            if not fits(row[key]):
+                parser.error(f"{where}: rows[{i}].{key} must be {what}; got "
+                             f"{describe(row[key])}")
     return saved
 
 
