@@ -252,7 +252,9 @@ def test_a_late_error_leaves_the_model_untouched(tmp_path, damage):
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
-    ({"path": 3}, TypeError, "path must be a str or os.PathLike"),
+    ({"path": 3}, TypeError, "path must be a non-empty str or os.PathLike"),
+    ({"path": b"m.npz"}, TypeError, r"path must be a non-empty str or os.PathLike; got b'm.npz'"),
+    ({"path": ""}, TypeError, "path must be a non-empty str"),
     ({"model": "rnn"}, TypeError, "model must be None, a SequenceModel or a cell"),
     ({"backend": "jax"}, ValueError, "backend must be one of 'numpy', 'cupy'"),
 ])
@@ -262,7 +264,8 @@ def test_load_arguments(tmp_path, kwargs, exc, match):
 
 
 @pytest.mark.parametrize("what,exc,match", [
-    ("path", TypeError, "path must be a str or os.PathLike"),
+    ("path", TypeError, "path must be a non-empty str or os.PathLike"),
+    ("bytes path", TypeError, "path must be a non-empty str or os.PathLike; got b"),
     ("model", TypeError, "expected a SequenceModel or a cell"),
     ("optimizer", TypeError, "optimizer must be None or an Optimizer built over this model"),
     ("extra", TypeError, "extra must be None or a dict"),
@@ -270,8 +273,9 @@ def test_load_arguments(tmp_path, kwargs, exc, match):
 def test_save_arguments(tmp_path, what, exc, match):
     model = rnnzoo.build_model("gru", 2, 3, 1)
     args = {"path": tmp_path / "s.npz", "model": model, "optimizer": None, "extra": None}
-    args[what] = {"path": None, "model": "gru", "extra": [1],
-                  "optimizer": Adam(rnnzoo.build_model("gru", 2, 3, 1).params)}[what]
+    bad = {"path": None, "bytes path": str(tmp_path / "s.npz").encode(), "model": "gru",
+           "extra": [1], "optimizer": Adam(rnnzoo.build_model("gru", 2, 3, 1).params)}[what]
+    args[what.split()[-1]] = bad
     raises(exc, match, save_checkpoint, args["path"], args["model"], args["optimizer"],
            args["extra"])
     assert not (tmp_path / "s.npz").exists()

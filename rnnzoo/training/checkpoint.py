@@ -90,10 +90,13 @@ def save_checkpoint(path, model, optimizer=None, extra=None):
 
 def _fspath(path, where):
     try:
-        return os.fspath(path)
+        text = os.fspath(path)
     except TypeError:
-        raise ArgumentTypeError(f"{where}: path must be a str or os.PathLike; got "
-                                f"{describe(path)}") from None
+        text = None
+    if not isinstance(text, str) or not text:     # bytes fail later, mixed with str parts
+        raise ArgumentTypeError(f"{where}: path must be a non-empty str or os.PathLike; got "
+                                f"{describe(path)}")
+    return text
 
 
 def _describe(model) -> dict:
