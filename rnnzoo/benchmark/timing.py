@@ -103,9 +103,14 @@ def best_times(fns, repeat: int, warmup_s: float = 0.2, clock: str = "wall") -> 
         for fn in fns:
             fn()
         calls += 1
-    now = CLOCKS[clock]
-    best = [float("inf")] * len(fns)
-    for _ in range(repeat):
+    return _best_of(fns, repeat, CLOCKS[clock])
+
+
+def _best_of(fns, repeats, now) -> list:
+    """Each function's fastest of ``repeats`` calls on the clock ``now``, the functions
+    taking turns (a b a b ...): what both timers above and below measure."""
+    best = [math.inf] * len(fns)
+    for _ in range(repeats):
         for k, fn in enumerate(fns):
             start = now()
             fn()
@@ -137,18 +142,11 @@ def time_interleaved(fns, repeats=7, warmup=1, threads=None, clock="wall") -> di
     check_int(warmup, "warmup", minimum=0, where=w)
     check_optional(check_int, threads, "threads", minimum=1, where=w)
     check_choice(clock, "clock", CLOCKS, where=w)
-    now = CLOCKS[clock]
     with _blas_limit(threads):
         for _ in range(warmup):
             for fn in fns.values():
                 fn()
-        best = {name: math.inf for name in fns}
-        for _ in range(repeats):
-            for name, fn in fns.items():
-                start = now()
-                fn()
-                best[name] = min(best[name], now() - start)
-    return best
+        return dict(zip(fns, _best_of(list(fns.values()), repeats, CLOCKS[clock])))
 
 
 def _blas_limit(threads):

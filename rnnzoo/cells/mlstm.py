@@ -302,7 +302,7 @@ class MLSTM(RecurrentCell):
         return (C_T, n_T, m[..., -1].copy())
 
     def _parallel_backward(self, cache, dh_tilde, dstate_T):
-        xp, P, (C0, n0, m0) = self.xp, cache.par, cache.state0
+        xp, P, (C0, n0, _) = self.xp, cache.par, cache.state0
         Q, Ks, V, S, A, D, D0 = (P[k] for k in ("Q", "Ks", "V", "S", "A", "D", "D0"))
         dnum, dnq, _ = self._read_backward(dh_tilde, cache, xp)          # m held constant
         dnum, dnq = self._heads_first(dnum), self._heads_first(dnq)

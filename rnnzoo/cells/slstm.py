@@ -152,7 +152,7 @@ class SLSTM(RecurrentCell):
 
     # -------------------------------------------------------- hoisted out of the loop
     def prepare(self, cache):
-        xp, T = self.xp, cache.T
+        xp = self.xp
         cache.a = self.project_gates(cache.x, self.params["W"], self.params["b"], 4)  # (4,T,B,H)
         cache.R = self._R_by_head()
         for k, s0 in zip(self.state_names, cache.state0):
