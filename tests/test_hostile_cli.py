@@ -510,7 +510,8 @@ def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monke
     (["--cells", "gru", "--task-option", "T=5", "--task-option", "T=6"],
      "--task-option T: given twice (T=5, then T=6)"),
     (["--cells", "rnn:nonlinearity=relu,nonlinearity=tanh"],
-     "rnn:nonlinearity=relu,nonlinearity=tanh: option nonlinearity given twice"),
+     "rnn:nonlinearity=relu,nonlinearity=tanh nonlinearity: given twice "
+     "(nonlinearity='relu', then nonlinearity='tanh')"),
 ])
 def test_compare_flags(capsys, argv, named):
     assert_usage_error(capsys, compare_main, argv, named)

@@ -26,16 +26,26 @@ def parse_option(text):
     return key.strip(), raw
 
 
-def options_once(parser, flag, pairs) -> dict:
-    """The (key, value) pairs of a repeated ``key=value`` flag as a dict; a key given
-    twice is a usage error (the last one would win without a word)."""
+def unique_options(pairs, where) -> dict:
+    """(key, value) pairs as a dict; a key given twice is refused (argparse's
+    ArgumentTypeError, naming ``where`` and both values): the last would win without a
+    word."""
     options = {}
     for key, value in pairs:
         if key in options:
-            parser.error(f"{flag} {key}: given twice ({key}={options[key]!r}, then "
-                         f"{key}={value!r}); give it once")
+            raise argparse.ArgumentTypeError(f"{where} {key}: given twice ({key}="
+                                             f"{options[key]!r}, then {key}={value!r}); "
+                                             f"give it once")
         options[key] = value
     return options
+
+
+def options_once(parser, flag, pairs) -> dict:
+    """:func:`unique_options` of a repeated ``key=value`` flag, a repeat a usage error."""
+    try:
+        return unique_options(pairs, flag)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
 
 
 def nonempty_path(text):

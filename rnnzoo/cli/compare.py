@@ -42,7 +42,7 @@ from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
                    check_writable_folder, nonempty_path, options_once, parse_option,
-                   stopped_midway)
+                   stopped_midway, unique_options)
 
 SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
 DASK_HINT = 'pip install "dask[distributed]"'
@@ -57,11 +57,8 @@ def parse_variant(text):
     if name not in available():
         raise argparse.ArgumentTypeError(f"unknown cell {name!r}; available: "
                                          f"{', '.join(available())}")
-    options = {}
-    for key, value in (parse_option(o) for o in opts.split(",") if o):
-        if key in options:           # the last would win, and the label would show both
-            raise argparse.ArgumentTypeError(f"{text}: option {key} given twice")
-        options[key] = value
+    # a repeated key is refused: the last would win, and the label would show both
+    options = unique_options((parse_option(o) for o in opts.split(",") if o), text)
     return name, options, label or (text if opts else name)
 
 
