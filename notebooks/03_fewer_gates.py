@@ -223,8 +223,8 @@ print(f"digits accuracy after 400 steps: lstm {acc['lstm']}, janet {acc['janet']
 # does not, our result differs from the paper's.
 #
 # The figure that `python -m rnnzoo figures gated_learning_curves` draws runs the same
-# comparison longer and wider (adding at $T = 100$, $H = 64$, 1,500 steps; digits at
-# $H = 64$, 800 steps; `--full`: adding at $T = 200$).
+# comparison longer (and the adding runs wider, at $T = 100$; each budget, steps and hidden size,
+# is printed under the figure; `figures/claims.md` holds what it showed).
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
