@@ -120,7 +120,7 @@ def test_residual_stream_is_the_sum_of_the_dense_layers(rng):
 def test_layer_norm_normalizes_each_sample_and_step(rng):
     """norm='layer': over the H units of every sample and step, N(a) has mean 0 and
     variance var(a) / (var(a) + 1e-5) (1 up to the epsilon), whatever the scale of a."""
-    from rnnzoo.cells.resindrnn import LN_EPS
+    from rnnzoo.core.ops import LAYER_NORM_EPS as LN_EPS
     deep = rnnzoo.make("resindrnn", 3, 8, seed=0, depth=2, norm="layer")
     _, _, cache = deep.forward(5.0 + 3.0 * rng.standard_normal((4, 3, 3)))
     for l in (1, 2):

@@ -4,31 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.base import Cache, RecurrentCell
-from ..core.ops import array_module
+from ..core.ops import layer_norm, layer_norm_backward
 from ..core.registry import register
 from ..core.validation import check_bool, check_choice, check_int
 from .indrnn import check_indrnn_options, clip_u_, init_u, recurrence, recurrence_backward
-
-LN_EPS = 1e-5
-
-
-def layer_norm(a, g, b):
-    """z = g * (a - mean) / sqrt(var + eps) + b over the last axis. Returns (z, (n, inv))
-    with n the normalized a and inv = 1 / sqrt(var + eps), what the backward needs."""
-    xp = array_module(a)
-    n = a - a.mean(axis=-1, keepdims=True)
-    inv = 1.0 / xp.sqrt((n * n).mean(axis=-1, keepdims=True) + LN_EPS)
-    n *= inv
-    return n * g + b, (n, inv)
-
-
-def layer_norm_backward(dn, saved):
-    """Backward of :func:`layer_norm` from dL/dn (= dL/dz * g) to dL/da:
-    da = inv * (dn - mean(dn) - n * mean(dn * n)), means over the last axis."""
-    n, inv = saved
-    return inv * (dn - dn.mean(axis=-1, keepdims=True)
-                  - n * (dn * n).mean(axis=-1, keepdims=True))
-
 
 @register("resindrnn")
 class ResidualIndRNN(RecurrentCell):
@@ -190,7 +169,7 @@ class ResidualIndRNN(RecurrentCell):
             if self.norm == "layer":
                 n, _ = cache.ln[l]
                 grads[f"g{l}"] = (dz * n).sum(axis=(0, 1))        # g * n
-                da = layer_norm_backward(dz * P[f"g{l}"], cache.ln[l])   # through N
+                da = layer_norm_backward(dz, cache.ln[l], P[f"g{l}"])    # through N
                 spare.append(dz)
             else:
                 da = dz
