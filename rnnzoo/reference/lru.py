@@ -16,10 +16,9 @@ Complex gradients are dL/dRe + i dL/dIm: the backward of y = Re(C x) is then dL/
 C^H dL/dy and dL/dC = dL/dy x^H, of x = λ x_prev, dL/dx_prev = conj(λ) dL/dx, and a real
 p that a complex c(p) depends on gets dL/dp = Re(conj(dL/dc) dc/dp).
 
-The output y_t is read out of the state, not an entry of it, so the sequence loop is
-written here (:mod:`.core`'s loop records a state entry as the output): the carried
-gradient ``dx_next`` is dL/d[Re x_t, Im x_t] from step t+1, and y_t's own gradient dy
-joins it inside the step.
+The output y_t is read out of the state, not an entry of it, so the readout loop of
+:mod:`.core` runs these steps: the carried gradient ``dx_next`` is dL/d[Re x_t, Im x_t]
+from step t+1, and y_t's own gradient dy joins it inside the step.
 """
 from __future__ import annotations
 

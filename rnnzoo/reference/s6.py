@@ -2,23 +2,25 @@ r"""Textbook S6 (Gu & Dao, 2023, Mamba's selective SSM), one step at a time, in 
 
 .. math::
 
-    u_t = W_{in} x_t \ (\text{or } x_t), \qquad
+    u_t = W_{in} e_t \ (\text{or } e_t), \qquad
     \Delta_t = \mathrm{softplus}(W_\Delta^{up} W_\Delta^{down} u_t + b_\Delta), \qquad
     B_t = W_B u_t, \quad C_t = W_C u_t \\
     A = -\exp(A^{\log}), \qquad
     x_t = \exp(\Delta_t A) \odot x_{t-1} + (\Delta_t u_t) \otimes B_t, \qquad
     y_t = \textstyle\sum_n C_t[n]\, x_t[:, n] + D \odot u_t \quad
-    (\odot\, \mathrm{silu}(W_z x_t) \text{ with the gate})
+    (\odot\, \mathrm{silu}(W_z e_t) \text{ with the gate})
 
-x_t (B, H, N) is carried as the (B, H N) array; with the causal convolution (parameters
+The names are selective_scan_ref's: u is the SSM's input and x its state, so the cell's
+own input (the contract's x, the cell docstring's x_t) is written e_t here. x_t (B, H, N)
+is carried as the (B, H N) array; with the causal convolution (parameters
 w_conv, b_conv) its last W - 1 inputs u_past travel along, (B, (W-1) H), oldest first.
 What is not selective is a parameter: Δ = softplus(b_Δ), B (H, N), C (H, N); options
 ``selective`` (the subset of "delta", "B", "C" that reads the input), ``identity_input``
-(u_t = x_t) and ``gate``, as the cell resolved them.
+(u_t = e_t) and ``gate``, as the cell resolved them.
 
-The output y_t is read out of the state, not an entry of it, so the sequence loop is
-written here: the carried gradient ``dx_next`` is dL/dx_t from step t+1, and y_t's own
-gradient dy joins it inside the step.
+The output y_t is read out of the state, not an entry of it, so the readout loop of
+:mod:`.core` runs these steps: the carried gradient ``dx_next`` is dL/dx_t from step
+t+1, and y_t's own gradient dy joins it inside the step.
 """
 from __future__ import annotations
 
@@ -32,13 +34,13 @@ def softplus(v):
     return np.logaddexp(0.0, v)
 
 
-def s6_step_forward(x_t, state_prev, params, selective=("delta", "B", "C"),
+def s6_step_forward(e_t, state_prev, params, selective=("delta", "B", "C"),
                     identity_input=False, gate=False):
-    """One step: (x_t, (x_{t-1} flat, [u_past])) -> ((x_t flat, [u_past]), out_t, cache)."""
+    """One step: (e_t, (x_{t-1} flat, [u_past])) -> ((x_t flat, [u_past]), out_t, cache)."""
     P = params
     H, N = P["A_log"].shape
     x_prev = state_prev[0].reshape(-1, H, N)                  # (B, H N) -> (B, H, N)
-    u = x_t if identity_input else x_t @ P["W_in"].T          # u_t = W_in x_t
+    u = e_t if identity_input else e_t @ P["W_in"].T          # u_t = W_in e_t
     window = conv_pre = None
     if "w_conv" in P:                                         # the causal convolution
         W = P["w_conv"].shape[1]
@@ -54,17 +56,17 @@ def s6_step_forward(x_t, state_prev, params, selective=("delta", "B", "C"),
     delta = softplus(pre)                                     # Δ_t = softplus(pre_t)
     Bt = u @ P["W_B"].T if "B" in selective else P["B"]       # B_t = W_B u_t, or B
     Ct = u @ P["W_C"].T if "C" in selective else P["C"]       # C_t = W_C u_t, or C
-    Bt3 = Bt[:, None, :] if Bt.ndim == 2 and "B" in selective else Bt   # (B, 1, N) / (H, N)
-    Ct3 = Ct[:, None, :] if Ct.ndim == 2 and "C" in selective else Ct   # (B, 1, N) / (H, N)
+    Bt3 = Bt[:, None, :] if "B" in selective else Bt          # (B, 1, N) / (H, N)
+    Ct3 = Ct[:, None, :] if "C" in selective else Ct          # (B, 1, N) / (H, N)
     A = -np.exp(P["A_log"])                                   # A = -exp(A_log)
     Abar = np.exp(delta[..., None] * A)                       # Ā_t = exp(Δ_t A)
     x = Abar * x_prev + (delta * u)[..., None] * Bt3          # x_t = Ā_t x_{t-1} + Δ_t u_t B_t
     y = (x * Ct3).sum(axis=-1) + P["D"] * u                   # y_t = Σ_n C_t x_t + D u_t
     out, z = y, None
     if gate:
-        z = x_t @ P["W_z"].T                                  # z_t = W_z x_t
+        z = e_t @ P["W_z"].T                                  # z_t = W_z e_t
         out = y * z * sigmoid(z)                              # out_t = y_t silu(z_t)
-    cache = {"x_t": x_t, "u": u, "s": s, "pre": pre, "delta": delta, "Bt3": Bt3,
+    cache = {"e": e_t, "u": u, "s": s, "pre": pre, "delta": delta, "Bt3": Bt3,
              "Ct3": Ct3, "A": A, "Abar": Abar, "x_prev": x_prev, "x": x, "y": y, "z": z,
              "window": window, "conv_pre": conv_pre, "params": P, "selective": selective,
              "identity_input": identity_input, "gate": gate}
@@ -75,8 +77,8 @@ def s6_step_forward(x_t, state_prev, params, selective=("delta", "B", "C"),
 
 
 def s6_step_backward(dout, dstate, cache):
-    """dL/dout_t and dL/dx_t from step t+1 -> dL/dx_t (input), dL/dx_{t-1} and this
-    step's dL/dparams."""
+    """dL/dout_t and dL/dx_t from step t+1 -> dL/de_t, dL/dx_{t-1} (with u_past's) and
+    this step's dL/dparams."""
     c, P = cache, cache["params"]
     H, N = P["A_log"].shape
     grads = {}
@@ -84,10 +86,11 @@ def s6_step_backward(dout, dstate, cache):
         sz = sigmoid(c["z"])
         dy = dout * c["z"] * sz                               # out_t = y_t silu(z_t)
         dz = dout * c["y"] * sz * (1 + c["z"] * (1 - sz))     # out_t = y_t silu(z_t)
-        grads["W_z"] = dz.T @ c["x_t"]                        # z_t = W_z x_t
+        grads["W_z"] = dz.T @ c["e"]                          # z_t = W_z e_t
     else:
         dy = dout
-    dx = dstate[0].reshape(-1, H, N) + dy[..., None] * c["Ct3"]   # y_t = Σ_n C_t x_t; + carried
+    dx_next = dstate[0].reshape(-1, H, N)                     # (B, H N) -> (B, H, N)
+    dx = dx_next + dy[..., None] * c["Ct3"]                   # y_t = Σ_n C_t x_t; + carried
     dCt = (dy[..., None] * c["x"]).sum(axis=1)                # y_t = Σ_n C_t x_t (per row)
     du = dy * P["D"]                                          # y_t = .. + D u_t
     grads["D"] = (dy * c["u"]).sum(axis=0)                    # y_t = .. + D u_t
@@ -131,13 +134,13 @@ def s6_step_backward(dout, dstate, cache):
         du = dwindow[:, -1]                                   # window[-1] = u_t
         dstate_prev += (dwindow[:, :-1].reshape(du.shape[0], -1),)   # window[:-1] = u_past
     if c["identity_input"]:
-        dx_t = du                                             # u_t = x_t
+        de = du                                               # u_t = e_t
     else:
-        grads["W_in"] = du.T @ c["x_t"]                       # u_t = W_in x_t
-        dx_t = du @ P["W_in"]                                 # u_t = W_in x_t
+        grads["W_in"] = du.T @ c["e"]                         # u_t = W_in e_t
+        de = du @ P["W_in"]                                   # u_t = W_in e_t
     if c["gate"]:
-        dx_t = dx_t + dz @ P["W_z"]                           # z_t = W_z x_t
-    return dx_t, dstate_prev, grads
+        de = de + dz @ P["W_z"]                               # z_t = W_z e_t
+    return de, dstate_prev, grads
 
 
 def options_of(cell):
