@@ -397,3 +397,44 @@ def test_notebook_01_builds_the_problem_by_hand():
     analytic = problem.analytic()[1]["W_hh"]
     numeric = [_central_difference(problem, cell.params["W_hh"], k, 1e-6) for k in range(9)]
     np.testing.assert_allclose(numeric, analytic.ravel(), rtol=1e-6, atol=1e-9)
+
+
+def test_a_backward_that_changes_its_cache_is_not_reentrant(cell):
+    """The contract: a second backward on the same cache gives the same gradients. A
+    backward that writes into its cache used to pass, since each backward had a fresh
+    forward's cache."""
+    own = _OwnCell(cell)
+
+    def backward(dhs, cache, dstate_T=None):
+        returned = cell.backward(dhs, cache, dstate_T)
+        cache.gates[...] *= 2.0                    # the next backward reads these gates
+        return returned
+    own.backward = backward
+    report = rnnzoo.gradcheck(own, X)
+    assert not report.passed
+    assert any("backward is not reentrant: grads['W_hh'] differs on a second call" in p
+               for p in report.problems), report.problems
+    assert rnnzoo.gradcheck(_OwnCell(cell), X).passed
+
+
+def test_the_verdict_counts_the_problems_beside_a_small_error(cell):
+    """A missing gradient with every compared row right read 'FAILED: worst rel err
+    4e-10', a line that contradicts itself."""
+    report = rnnzoo.gradcheck(_OwnCell(cell, backward=lambda r: (
+        r[0], r[1], {k: v for k, v in r[2].items() if k != "b_hh"})), X)
+    last = report.table().splitlines()[-1]
+    assert re.fullmatch(r"FAILED: 1 problem \(listed above\); worst rel err \S+", last), last
+    assert "1 problem (listed above)" in report._repr_html_()
+    assert rnnzoo.gradcheck(cell, X).table().splitlines()[-1].startswith(
+        "PASSED: worst rel err ")
+
+
+def test_an_own_cells_state0_and_x_are_checked_against_its_sizes(cell):
+    """An own cell that does not check its input failed inside its forward in NumPy's
+    words ('could not broadcast ...'); gradcheck names state0 or x first."""
+    raises(ValueError, r"gradcheck: state0 component 'h' must have shape \(2, 3\) "
+                       r"\(initial_state\(2\) of _OwnCell, x's batch 2\); got shape \(2, 5\)",
+           rnnzoo.gradcheck, _OwnCell(cell), X, (np.zeros((2, 5)),))
+    raises(ValueError, r"gradcheck: x must have shape \(T, B, 2\), the input_size of "
+                       r"_OwnCell; got shape \(3, 2, 4\)",
+           rnnzoo.gradcheck, _OwnCell(cell, input_size=2), np.zeros((3, 2, 4)))

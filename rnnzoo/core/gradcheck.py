@@ -88,9 +88,16 @@ class GradcheckReport:
             lines.append(f"{r.name:<16}{str(r.shape):<16}{r.checked:>8}{r.max_abs_err:>14.2e}"
                          f"{r.rel_err:>12.2e}  {'yes' if r.passed else 'NO'}")
         lines += [f"problem: {p}" for p in self.problems]
-        lines.append(f"{'PASSED' if self.passed else 'FAILED'}: worst rel err "
-                     f"{self.worst_rel_err:.2e}")
+        lines.append(self._verdict())
         return "\n".join(lines)
+
+    def _verdict(self):
+        """PASSED/FAILED with the worst error, and how many problems when there are any
+        (a worst error of 1e-10 over the rows says nothing of a missing gradient)."""
+        problems = (f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} "
+                    "(listed above); " if self.problems else "")
+        rows = f"worst rel err {self.worst_rel_err:.2e}" if self.rows else "no tensor compared"
+        return f"{'PASSED' if self.passed else 'FAILED'}: {problems}{rows}"
 
     def _settings_text(self):
         return ", ".join(f"{k}={v}" for k, v in self.settings.items())
@@ -103,11 +110,11 @@ class GradcheckReport:
             f"<td>{r.max_abs_err:.2e}</td><td>{r.rel_err:.2e}</td>"
             f"<td>{'✔' if r.passed else '✘'}</td></tr>" for r in self.rows)
         problems = "".join(f"<p>problem: {p}</p>" for p in self.problems)
-        verdict = "PASSED" if self.passed else "FAILED"
+        verdict, rest = self._verdict().split(": ", 1)
         return (f"<p><b>gradcheck {self.target}</b> ({self._settings_text()})</p>"
                 f"<table><tr><th>tensor</th><th>shape</th><th>checked</th>"
                 f"<th>max abs err</th><th>rel err</th><th>ok</th></tr>{cells}</table>"
-                f"{problems}<p><b>{verdict}</b>: worst rel err {self.worst_rel_err:.2e}</p>")
+                f"{problems}<p><b>{verdict}</b>: {rest}</p>")
 
 
 class _MalformedBackward(Exception):
@@ -159,10 +166,12 @@ class _Problem:
             total = total + self.xp.sum(v * s)
         return float(total) + getattr(cache, "aux_loss", 0.0)   # e.g. Skip RNN's budget
 
-    def analytic(self):
-        """(gradients of every tensor by name, the grads dict) from one backward; raises
-        _MalformedBackward when backward's result does not have the contract's form."""
-        out, state_T, cache = self._run()
+    def analytic(self, cache=None):
+        """(gradients of every tensor by name, the grads dict) from one backward, on
+        ``cache`` or a fresh forward's; raises _MalformedBackward when backward's result
+        does not have the contract's form."""
+        if cache is None:
+            cache = self._run()[2]
         grads_text = "grads a dict of arrays shaped like params"
         if self.is_cell:
             returned = self.obj.backward(self.u, cache, self.v)
@@ -259,8 +268,9 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
                 f"paths with the surrogate switched off")
 
     try:
-        named, grads = problem.analytic()
-        named_again, grads_again = problem.analytic()
+        cache = problem._run()[2]
+        named, grads = problem.analytic(cache)
+        named_again, grads_again = problem.analytic(cache)     # the same cache, again
     except _MalformedBackward as malformed:
         report.problems.append(f"{target}: {malformed}")
         return _finished(report, raise_on_failure)

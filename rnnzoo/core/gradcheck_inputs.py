@@ -53,9 +53,13 @@ def check_object(obj, x, state0):
     if not backend.is_array(x) or x.ndim != 3:
         raise ArgumentTypeError(f"gradcheck: x must be a 3-D {backend.name} array (T, B, "
                                 f"input_size), the backend of {target}; got {what_it_is(x)}")
+    input_size = getattr(obj, "input_size", None)
+    if isinstance(input_size, int) and x.shape[2] != input_size:
+        raise ValueError(f"gradcheck: x must have shape (T, B, {input_size}), the "
+                         f"input_size of {target}; got shape {tuple(x.shape)}")
     _check_params(obj, backend, target)
     if state0 is not None:
-        _check_state0(obj, state0, backend, target, is_cell)
+        _check_state0(obj, state0, backend, target, is_cell, x.shape[1])
     return backend
 
 
@@ -90,7 +94,7 @@ def _check_params(obj, backend, target):
                              f"gradcheck nudges each entry in place, so pass a writeable copy")
 
 
-def _check_state0(obj, state0, backend, target, is_cell):
+def _check_state0(obj, state0, backend, target, is_cell, batch):
     if not is_cell:
         raise ValueError(f"gradcheck: state0 is for a cell only; {target} is a model, whose "
                          f"backward(dy, cache) returns (dx, grads) and no gradient of its "
@@ -106,6 +110,14 @@ def _check_state0(obj, state0, backend, target, is_cell):
         if not backend.is_array(s) or s.dtype != np.float64:
             raise TypeError(f"gradcheck: state0 component '{name}' must be a float64 "
                             f"{backend.name} array; got {what_it_is(s)}")
+    # the shapes the object's own zero state has (a cell of your own that does not
+    # check its state0 would otherwise fail inside its forward, in NumPy's words)
+    zero = obj.initial_state(batch) if callable(getattr(obj, "initial_state", None)) else None
+    for name, s, z in zip(names, state0, zero or ()):
+        if is_array(z) and tuple(s.shape) != tuple(z.shape):
+            raise ValueError(f"gradcheck: state0 component '{name}' must have shape "
+                             f"{tuple(z.shape)} (initial_state({batch}) of {target}, x's "
+                             f"batch {batch}); got shape {tuple(s.shape)}")
 
 
 def is_array(value):
