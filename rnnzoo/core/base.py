@@ -33,13 +33,14 @@ recorded in ``grads.dh_norm``.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import SimpleNamespace
 
 import numpy as np
 
 from .backend import get_backend, to_numpy
 from .cell_checks import InputChecks
-from .ops import array_module
+from .products import SequenceProducts
 from .validation import ArgumentTypeError, check_int, check_seed
 
 
@@ -51,6 +52,32 @@ class Cache(SimpleNamespace):
     model, the trainer and gradcheck add the value to the loss. Cells without one
     leave it out.
     """
+
+
+class OptionValues(Mapping):
+    """A cell's options as it holds them: ``cell.options[key]`` reads the attribute
+    ``cell.key``, the keys are the class's ``options``. A live view, not a copy, so it
+    never goes stale, and read-only: an option is changed (where a cell allows it) on
+    its attribute."""
+
+    __slots__ = ("_cell",)
+
+    def __init__(self, cell):
+        self._cell = cell
+
+    def __getitem__(self, key):
+        if key not in type(self._cell).options:
+            raise KeyError(key)
+        return getattr(self._cell, key)
+
+    def __iter__(self):
+        return iter(type(self._cell).options)
+
+    def __len__(self):
+        return len(type(self._cell).options)
+
+    def __repr__(self):
+        return repr(dict(self))
 
 
 class Gradients(dict):
@@ -78,7 +105,7 @@ def check_float_dtype(dtype, where=None):
     return dt
 
 
-class RecurrentCell(InputChecks):
+class RecurrentCell(InputChecks, SequenceProducts):
     """Base class of every cell: see the module docstring for the contract.
 
     Parameters
@@ -93,7 +120,15 @@ class RecurrentCell(InputChecks):
         Parameters, inputs, states and gradients all share it.
     backend : "numpy" or "cupy"
     **options
-        Cell-specific options, declared with their defaults in the class's ``options``.
+        Cell-specific options, declared with their defaults in the class's ``options``
+        dict. Each value given (or its default) becomes an attribute of the cell
+        (``make("rnn", 2, 3, nonlinearity="relu").nonlinearity``), and an instance's
+        ``options`` reads those attributes: ``cell.options["nonlinearity"]`` is "relu"
+        there, ``type(cell).options`` keeps the defaults.
+
+    A cell of your own subclasses this class and registers itself with
+    ``@rnnzoo.register("name")``; the book's contract page has one written out, step by
+    step (what each method below must return, a gradient check, training).
     """
 
     name = ""                 # registry name, set by @register
@@ -122,6 +157,7 @@ class RecurrentCell(InputChecks):
             self.check_options()
         except (TypeError, ValueError) as exc:      # say which cell the option belongs to
             raise type(exc)(f"{where}('{self.name}'): {exc}") from None
+        self.options = OptionValues(self)
         host_params = self.init_params(np.random.default_rng(seed))
         self.params = {k: self.backend.asarray(np.asarray(v, dtype=self.dtype))
                        for k, v in host_params.items()}
@@ -186,7 +222,9 @@ class RecurrentCell(InputChecks):
         # cache integrity: the cache keeps its own copies of x and state0, and hs/state_T
         # are fresh arrays (tests/test_hostile_cells.py checks both for every cell), so
         # writing into x, state0, hs or state_T after forward never changes backward
-        hs, state_T, cache = self._forward(x.copy(), tuple(s.copy() for s in state0))
+        returned = self._forward(x.copy(), tuple(s.copy() for s in state0))
+        self._check_forward_result(returned, x, Cache)
+        hs, state_T, cache = returned
         cache._owner = self                      # backward refuses anyone else's cache
         return hs, state_T, cache
 
@@ -226,13 +264,19 @@ class RecurrentCell(InputChecks):
             # (clockwork's clock) must not come back as the caller's own array in dstate0
             dstate_T = tuple(s.copy() for s in self._check_state(dstate_T, cache.B,
                                                                    "dstate_T"))
-        dx, dstate0, grads, dh_norm = self._backward(dhs, cache, dstate_T)
+        returned = self._backward(dhs, cache, dstate_T)
+        self._check_backward_result(returned)
+        dx, dstate0, grads, dh_norm = returned
         grads = Gradients(grads)
         grads.dh_norm = to_numpy(dh_norm)
         return dx, dstate0, grads
 
     # ------------------------------------------------------------------ time loops
     def _forward(self, x, state0):
+        """The forward over the whole sequence: (x, state0) -> (hs, state_T, cache), hs
+        (T, B, output_size), state_T a tuple like state0, cache a :class:`Cache`
+        (checked). This one runs ``prepare`` and then ``step`` for t = 0..T-1; a cell that
+        is not step-wise overrides it. x and state0 are the cell's own copies."""
         cache = Cache(x=x, state0=state0, T=x.shape[0], B=x.shape[1])
         self.prepare(cache)
         state = state0
@@ -241,6 +285,10 @@ class RecurrentCell(InputChecks):
         return self.outputs(cache), tuple(s.copy() for s in state), cache
 
     def _backward(self, dhs, cache, dstate):
+        """The backward over the whole sequence: (dhs, cache, dstate_T) -> (dx, dstate0,
+        grads, dh_norm), dh_norm[t] = ‖dL/dh_t‖ (a (T,) array; checked). This one runs
+        ``prepare_backward``, ``step_backward`` for t = T-1..0 and ``finish_backward``. It
+        must leave the cache as it found it: a second backward on it gives the same."""
         work = self.prepare_backward(cache)
         dh_norm = self.xp.empty(cache.T)
         for t in reversed(range(cache.T)):
@@ -252,9 +300,13 @@ class RecurrentCell(InputChecks):
         return dx, dstate, grads, dh_norm
 
     def prepare(self, cache):
+        """Before the loop: work hoisted out of it (the input projections of all T steps)
+        and the buffers ``step`` writes into the cache (``cache.h``, (T+1, B, H))."""
         raise self._undefined("prepare(cache)")
 
     def step(self, t, state, cache):
+        """Step t: the state tuple after it, from the state before; saves in the cache
+        what ``step_backward`` needs."""
         raise self._undefined("step(t, state, cache)")
 
     def outputs(self, cache):
@@ -262,12 +314,18 @@ class RecurrentCell(InputChecks):
         return cache.h[1:].copy()
 
     def prepare_backward(self, cache):
+        """Before the backward loop: returns ``work``, the scratch the steps share (every
+        step's pre-activation gradients side by side, for ``finish_backward``)."""
         raise self._undefined("prepare_backward(cache)")
 
     def step_backward(self, t, dstate, cache, work):
+        """Step t's backward: dL/d(state_t) (the output's gradient already added) ->
+        dL/d(state_{t-1}), a tuple; records what the weight gradients need in ``work``."""
         raise self._undefined("step_backward(t, dstate, cache, work)")
 
     def finish_backward(self, cache, work):
+        """After the loop: (dx, grads), dx (T, B, input_size) and grads a dict shaped
+        like ``params``, each weight gradient one matrix product over all T steps."""
         raise self._undefined("finish_backward(cache, work)")
 
     def _undefined(self, method, role=("a step-wise cell fills in prepare, step, "
@@ -288,64 +346,6 @@ class RecurrentCell(InputChecks):
         h = self.xp.empty((cache.T + 1, cache.B, size), dtype=self.dtype)
         h[0] = h0
         return h
-
-    @staticmethod
-    def project(x, W, b=None, out=None):
-        """x @ W.T + b for all T*B rows at once: (T, B, K) -> (T, B, G), one GEMM; written
-        into ``out`` (a contiguous (T, B, G) array) when given."""
-        T, B, K = x.shape
-        G = W.shape[0]
-        if out is not None and not out.flags.c_contiguous:   # reshape would copy, and the
-            raise ValueError("project: out must be C-contiguous")   # GEMM write a copy
-        flat = None if out is None else out.reshape(T * B, G)
-        out = (x.reshape(T * B, K) @ W.T if flat is None else
-               array_module(x).matmul(x.reshape(T * B, K), W.T, out=flat)).reshape(T, B, G)
-        if b is not None:
-            out += b
-        return out
-
-    @staticmethod
-    def project_gates(x, W, b, gates):
-        """x @ W.T + b split into its ``gates`` blocks, gate-major: (T, B, K) -> (gates, T,
-        B, H) with H = W.shape[0] // gates. One matmul call (a GEMM per gate).
-
-        ``out[:, t]`` is then step t's gates with every gate one contiguous (B, H) block,
-        and ``r, z, n = out[:, t]`` unpacks them. NumPy's elementwise functions are several
-        times slower on the strided column slices ``a[:, k*H:(k+1)*H]`` of a (B, gates*H)
-        array than on contiguous blocks, and a gated cell's step is mostly such functions.
-        """
-        T, B, K = x.shape
-        H = W.shape[0] // gates
-        out = x.reshape(T * B, K) @ W.reshape(gates, H, K).transpose(0, 2, 1)
-        out += b.reshape(gates, 1, H)
-        return out.reshape(gates, T, B, H)
-
-    @staticmethod
-    def gate_blocks(a, gates):
-        """View a (B, gates*H) array, gates side by side as ``W @ h`` produces them, as
-        (gates, B, H): a view, not a copy, so it can be read from and written to."""
-        return a.reshape(a.shape[0], gates, -1).transpose(1, 0, 2)
-
-    @staticmethod
-    def weight_grad(dpre, inputs):
-        """dL/dW of pre = inputs @ W.T, summed over all steps and the batch.
-
-        dpre (T, B, G), inputs (T, B, K) -> (G, K), one GEMM after the time loop instead
-        of T small ones inside it.
-        """
-        G, K = dpre.shape[-1], inputs.shape[-1]
-        return dpre.reshape(-1, G).T @ inputs.reshape(-1, K)
-
-    @staticmethod
-    def bias_grad(dpre):
-        """dL/db of pre = ... + b: (T, B, G) -> (G,)."""
-        return dpre.sum(axis=(0, 1))
-
-    @staticmethod
-    def input_grad(dpre, W):
-        """dL/dinputs of pre = inputs @ W.T: (T, B, G) @ (G, K) -> (T, B, K), one GEMM."""
-        T, B, G = dpre.shape
-        return (dpre.reshape(T * B, G) @ W).reshape(T, B, W.shape[1])
 
     def __repr__(self):
         opts = "".join(f", {k}={getattr(self, k)!r}" for k in self.options)

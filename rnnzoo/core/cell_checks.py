@@ -153,3 +153,37 @@ class InputChecks:
         self._check_dtype(dhs, "dhs", "backward")
         self._check_finite(dhs, "dhs", "backward")
         return dhs
+
+    # what a cell's own _forward / _backward hand back, checked before anyone unpacks it:
+    # a cell of one's own that returns the public 3-tuple from _backward, a dict for its
+    # cache or hs of another width failed far from the mistake, or not at all
+    def _check_forward_result(self, returned, x, cache_type):
+        expected = ("_forward(x, state0) must return (hs, state_T, cache): hs of shape "
+                    f"(T, B, output_size={self.output_size}), state_T a tuple of "
+                    f"{len(self.state_names)} array(s) ({', '.join(self.state_names)}), cache "
+                    f"a {cache_type.__module__}.{cache_type.__name__}")
+        if not isinstance(returned, tuple) or len(returned) != 3:
+            raise TypeError(f"{self._where()}: {expected}; it returned {_what(returned)}")
+        hs, state_T, cache = returned
+        shape = (x.shape[0], x.shape[1], self.output_size)
+        if not hasattr(hs, "shape") or tuple(hs.shape) != shape:
+            raise TypeError(f"{self._where()}: {expected}; hs is {_what(hs)}, not {shape}")
+        if not isinstance(state_T, tuple) or len(state_T) != len(self.state_names):
+            raise TypeError(f"{self._where()}: {expected}; state_T is {_what(state_T)}")
+        if not isinstance(cache, cache_type):
+            raise TypeError(f"{self._where()}: {expected}; cache is {_what(cache)}")
+
+    def _check_backward_result(self, returned):
+        if not isinstance(returned, tuple) or len(returned) != 4:
+            raise TypeError(f"{self._where('backward')}: _backward(dhs, cache, dstate_T) must "
+                            f"return (dx, dstate0, grads, dh_norm), dh_norm the (T,) norms of "
+                            f"dL/dh_t (backward turns the rest into the public (dx, dstate0, "
+                            f"grads)); it returned {_what(returned)}")
+
+
+def _what(value):
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"an array of shape {tuple(value.shape)}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"a {type(value).__name__}"
