@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
-from rnnzoo.core.base import Gradients, RecurrentCell
+from rnnzoo.core.base import Cache, Gradients, RecurrentCell
 
 from .conftest import cell_variants
 
@@ -345,6 +345,72 @@ def test_a_cell_without_init_params_is_told_so():
     with pytest.raises(NotImplementedError, match=r"NoParams does not define init_params\(rng\) "
                                                   r"\(every cell creates its parameters there"):
         NoParams(2, 3)
+
+
+class _Leaky(RecurrentCell):
+    """A cell of one's own over whole sequences, h_t = (1 - a) h_{t-1} + a tanh(W x_t),
+    whose _forward / _backward results the tests below spoil one at a time."""
+    options = {"a": 0.5}
+    spoil_forward = spoil_backward = staticmethod(lambda returned: returned)
+
+    def init_params(self, rng):
+        return {"W": rng.standard_normal((self.hidden_size, self.input_size))}
+
+    def _forward(self, x, state0):
+        h = [state0[0]]
+        for x_t in x:
+            h.append((1 - self.a) * h[-1] + self.a * np.tanh(x_t @ self.params["W"].T))
+        hs = np.stack(h[1:])
+        return self.spoil_forward((hs, (hs[-1].copy(),), Cache(x=x, hs=hs, T=len(x),
+                                                               B=x.shape[1])))
+
+    def _backward(self, dhs, cache, dstate):
+        dh, dW, dx = dstate[0], np.zeros_like(self.params["W"]), np.empty_like(cache.x)
+        norms = np.empty(cache.T)
+        for t in reversed(range(cache.T)):
+            dh = dh + dhs[t]
+            norms[t] = np.linalg.norm(dh)
+            g = np.tanh(cache.x[t] @ self.params["W"].T)
+            dpre = dh * self.a * (1 - g * g)                    # h = .. + a tanh(W x)
+            dW += dpre.T @ cache.x[t]
+            dx[t] = dpre @ self.params["W"]
+            dh = (1 - self.a) * dh                               # h = (1 - a) h_prev + ..
+        return self.spoil_backward((dx, (dh,), {"W": dW}, norms))
+
+
+def test_a_cells_options_read_its_own_values_and_its_class_keeps_the_defaults():
+    """cell.options was the class's dict of defaults: a cell of one's own that read
+    self.options["a"] trained every a as 0.5."""
+    relu = rnnzoo.make("rnn", 2, 3, nonlinearity="relu")
+    assert relu.options["nonlinearity"] == "relu" == relu.nonlinearity
+    assert type(relu).options["nonlinearity"] == "tanh"
+    assert dict(relu.options) == {k: getattr(relu, k) for k in type(relu).options}
+    assert _Leaky(2, 3, a=0.1).options == {"a": 0.1} and _Leaky.options == {"a": 0.5}
+    with pytest.raises(KeyError):
+        relu.options["a"]
+    with pytest.raises(TypeError):
+        relu.options["nonlinearity"] = "tanh"                   # read-only: set the attribute
+
+
+@pytest.mark.parametrize("where,spoil,match", [
+    ("spoil_forward", lambda r: r[:2], r"_forward\(x, state0\) must return \(hs, state_T, "
+                                       r"cache\).*; it returned a tuple of 2"),
+    ("spoil_forward", lambda r: (r[0][..., :2], *r[1:]), r"hs is an array of shape \(4, 2, 2\), "
+                                                         r"not \(4, 2, 3\)"),
+    ("spoil_forward", lambda r: (r[0], r[1][0], r[2]), r"state_T is an array of shape"),
+    ("spoil_forward", lambda r: (r[0], r[1], vars(r[2])), r"cache a rnnzoo.core.base.Cache; "
+                                                          r"cache is a dict"),
+    ("spoil_backward", lambda r: r[:3], r"_backward\(dhs, cache, dstate_T\) must return \(dx, "
+                                        r"dstate0, grads, dh_norm\).*; it returned a tuple of 3"),
+])
+def test_a_cell_of_ones_own_is_told_what_its_forward_or_backward_returned(where, spoil, match):
+    cell = _Leaky(2, 3, a=0.3)
+    x = np.random.default_rng(0).standard_normal((4, 2, 2))
+    assert rnnzoo.gradcheck(cell, x).passed                    # the unspoiled cell is right
+    setattr(cell, where, spoil)
+    with pytest.raises(TypeError, match=rf"_Leaky\(''\)\.(forward|backward): .*{match}"):
+        hs, _, cache = cell.forward(x)
+        cell.backward(np.ones_like(hs), cache)
 
 
 @pytest.mark.parametrize("name,opts", cell_variants())
