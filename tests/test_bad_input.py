@@ -199,6 +199,35 @@ def test_a_registered_name_is_not_taken_by_another_class():
     assert rnnzoo.register("gru")(gru) is gru
 
 
+def test_a_class_defined_again_replaces_itself_under_its_name():
+    """A notebook cell that defines and registers a cell, run twice (or a module
+    reloaded), made the same class again and was refused: 'already registered'. The same
+    module and qualified name now replace it; any other class is still refused."""
+    from rnnzoo.core import registry
+    source = ("import rnnzoo\n@rnnzoo.register('own_redefined')\n"
+              "class Own(rnnzoo.get_cell_class('rnn')):\n    pass\n")
+    try:
+        first, again = ({"__name__": "notebook"} for _ in range(2))
+        exec(source, first)
+        exec(source, again)                                   # the notebook cell, re-run
+        assert rnnzoo.get_cell_class("own_redefined") is again["Own"] is not first["Own"]
+        with pytest.raises(ValueError, match="'own_redefined' is already registered .*; "
+                                             "register this one under another name"):
+            exec(source, {"__name__": "elsewhere"})
+    finally:
+        registry._CELLS.pop("own_redefined", None)
+
+
+@pytest.mark.parametrize("call", [lambda c: rnnzoo.build_model(c, 2, 3, 1),
+                                  lambda c: rnnzoo.make(c, 2, 3)])
+def test_a_cell_given_where_its_name_goes_is_told_to_use_the_name(call):
+    gru = rnnzoo.make("gru", 2, 3)
+    for given in (gru, type(gru)):
+        with pytest.raises(TypeError, match=r"make: a cell is named by the str it was "
+                                            r"registered under .*@rnnzoo.register\("):
+            call(given)
+
+
 def test_diagnostics_name_the_argument_they_refuse():
     """rnnzoo.core.diagnostics checks its arguments before the loops: a float T or batch
     used to fail inside NumPy's random generator, a T beside x was dropped without a word,

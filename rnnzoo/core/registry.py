@@ -8,6 +8,12 @@ _CELLS: dict = {}
 
 
 def _check_name(name, where):
+    if isinstance(name, RecurrentCell) or (isinstance(name, type)
+                                           and issubclass(name, RecurrentCell)):
+        raise ArgumentTypeError(f"{where}: a cell is named by the str it was registered "
+                                f"under (rnnzoo.available() lists them; a cell of your own "
+                                f"gets one with @rnnzoo.register(\"name\") on its class); "
+                                f"got {describe(name)}")
     if not isinstance(name, str):
         raise ArgumentTypeError(f"{where}: a cell's name must be a str; got {describe(name)}")
 
@@ -27,12 +33,19 @@ def register(name: str):
         if not (isinstance(cls, type) and issubclass(cls, RecurrentCell)):
             raise ArgumentTypeError(f"register({name!r}): expected a subclass of "
                                     f"rnnzoo.RecurrentCell; got {describe(cls)}")
-        if name in _CELLS and _CELLS[name] is not cls:
-            raise ValueError(f"a cell named {name!r} is already registered ({_CELLS[name]})")
+        if name in _CELLS and _CELLS[name] is not cls and not _redefined(_CELLS[name], cls):
+            raise ValueError(f"a cell named {name!r} is already registered ({_CELLS[name]}); "
+                             f"register this one under another name")
         cls.name = name
         _CELLS[name] = cls
         return cls
     return decorate
+
+
+def _redefined(old, new):
+    """The same class defined again (a notebook cell run twice, a module reloaded): the
+    new definition replaces the old under its name, as Python's own names do."""
+    return (old.__module__, old.__qualname__) == (new.__module__, new.__qualname__)
 
 
 def available() -> list:
@@ -45,7 +58,9 @@ def get_cell_class(name: str):
     try:
         return _CELLS[name]
     except KeyError:
-        raise ValueError(f"no cell named {name!r}; available: {', '.join(available())}") from None
+        raise ValueError(f"no cell named {name!r}; available: {', '.join(available())} (a "
+                         f"cell of your own is known once the module that registers it is "
+                         f"imported)") from None
 
 
 def make(name: str, input_size: int, hidden_size: int, **kwargs):

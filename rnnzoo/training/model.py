@@ -172,8 +172,10 @@ class SequenceModel:
         w = "SequenceModel"
         if isinstance(cells, RecurrentCell) or not isinstance(cells, (list, tuple)) or \
                 not cells or not all(isinstance(c, RecurrentCell) for c in cells):
-            raise ArgumentTypeError(f"{w}: cells must be a non-empty list of cells (made "
-                                    f"with rnnzoo.make); got {cells!r}")
+            raise ArgumentTypeError(f"{w}: cells must be a non-empty list of cells, "
+                                    f"instances of rnnzoo.RecurrentCell subclasses (made "
+                                    f"with rnnzoo.make; a cell of your own subclasses "
+                                    f"RecurrentCell); got {cells!r}")
         if not isinstance(readout, Linear):
             raise ArgumentTypeError(f"{w}: readout must be a rnnzoo.Linear; got "
                                     f"{type(readout).__name__}")
