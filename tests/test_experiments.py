@@ -370,3 +370,49 @@ def test_in_child_process_returns_the_childs_result_and_raises_its_error():
     assert in_child_process(os.getpid) != os.getpid()
     with pytest.raises(ValueError, match="raised in the child"):
         in_child_process(_refuse, "raised in the child")
+
+
+OWN_CELL_MODULE = '''
+import rnnzoo
+
+@rnnzoo.register("own_spawned")
+class OwnSpawned(rnnzoo.get_cell_class("rnn")):
+    """rnnzoo's Elman RNN under a name of its own, defined outside rnnzoo."""
+'''
+
+
+def test_a_cell_of_ones_own_trains_in_spawned_workers(tmp_path, monkeypatch):
+    """Spawned workers (macOS's and Windows' default) start with rnnzoo's cells only:
+    'no cell named' there, before the Variant recorded the module that registers the
+    cell and the worker imported it."""
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+    from rnnzoo.core import registry
+    (tmp_path / "own_cells_for_spawn.py").write_text(OWN_CELL_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    try:
+        __import__("own_cells_for_spawn")
+        variant = ex.Variant("own_spawned")
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            result = ex.compare([variant], "adding", task_options={"T": 5},
+                                budget=ex.Budget(steps=2, hidden=4, eval_size=16, batch_size=8),
+                                seeds=1, executor=pool, progress=False)
+        assert result.labels == ["own_spawned"] and len(result.histories["own_spawned"]) == 1
+    finally:
+        registry._CELLS.pop("own_spawned", None)
+        sys.modules.pop("own_cells_for_spawn", None)
+
+
+def test_a_cell_registered_in_main_is_named_where_a_worker_cannot_import_it():
+    from rnnzoo import make_task
+    from rnnzoo.core import registry
+    variant = ex.Variant("rnn")
+    object.__setattr__(variant, "cell", "own_in_main")     # as a spawned worker sees it:
+    object.__setattr__(variant, "_module", "__main__")     # registered in the parent only
+    assert "own_in_main" not in registry._CELLS
+    with pytest.raises(ValueError, match=r"Variant\('own_in_main'\): the cell 'own_in_main' "
+                                         r"was registered in the parent process's __main__ .*"
+                                         r"or run compare with workers=1"):
+        variant.build(make_task("adding", T=5), BUDGET, 0)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ...benchmark.timing import check_dtype
-from ...core.registry import get_cell_class
+from ...core.registry import available, get_cell_class
 from ...core.validation import ArgumentTypeError, check_float, check_int, describe
 from ...training.model import build_model
 from ...training.optim import OPTIMIZERS
@@ -70,6 +71,21 @@ class Budget:
                 f"{self.batch_size}, {clip}, {self.steps} steps{tb}, {self.dtype}")
 
 
+def _register_here(cell, module):
+    """A worker that was spawned (macOS, Windows; a cluster's) starts with rnnzoo's own
+    cells only: a cell of your own is registered there by importing the module that
+    defined it, as the parent did. One defined in a notebook or a script's __main__
+    cannot be imported, and the error says what to do instead."""
+    if cell in available() or module is None:
+        return
+    if module == "__main__":
+        raise ValueError(f"Variant({cell!r}): the cell {cell!r} was registered in the "
+                         f"parent process's __main__ (a notebook or a script), which this "
+                         f"spawned worker cannot import: define its class in a module and "
+                         f"import it from there, or run compare with workers=1")
+    importlib.import_module(module)
+
+
 def _fair_defaults(cell, task) -> dict:
     return FAIR_DEFAULTS.get(cell, lambda t: {})(task)
 
@@ -120,6 +136,8 @@ class Variant:
         if self.options is None:
             object.__setattr__(self, "options", {})
         cls = get_cell_class(self.cell)          # a clear error for an unknown cell
+        # where the cell's class lives, so that a spawned worker can register it too
+        object.__setattr__(self, "_module", cls.__module__)
         unknown = sorted(set(self.options) - set(cls.options))
         if unknown:
             raise ValueError(f"Variant({self.cell!r}): unknown option(s) {unknown}; "
@@ -208,6 +226,7 @@ class Variant:
         resolved_options' check, which :func:`compare` makes after this one, so that an
         invalid value is named as invalid rather than as an unexplained override."""
         budget = self.budget_for(budget)
+        _register_here(self.cell, getattr(self, "_module", None))
         return build_model(self.cell, task.input_size, budget.hidden, task.output_size,
                            layers=budget.layers, readout=task.readout, seed=seed,
                            dtype=np.dtype(budget.dtype if dtype is None else dtype),
