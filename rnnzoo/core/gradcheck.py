@@ -226,7 +226,10 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     eps : the finite-difference step
     atol, rtol : an entry passes when |analytic − numeric| <= atol + rtol · |numeric|
     seed : seeds the random upstream gradients, sampled entries and directions
-    max_entries : check at most this many random entries per tensor (None: all)
+    max_entries : check at most this many random entries per tensor (None: all). Each
+        entry costs two forward passes, so a 64-unit GRU's W_hh (12,288 entries) takes
+        about 25,000: for tensors past a few thousand entries, sample (max_entries=50)
+        or use mode="directional"
     mode : "entries" (perturb entries one at a time) or "directional"
     directions : how many random directions per tensor in directional mode
     only, skip : names of tensors to check / to leave out (e.g. a surrogate gradient)
