@@ -570,3 +570,70 @@ def test_bench_scaling_times_the_cells_named_in_both_parts(capsys, monkeypatch, 
     assert seen["T"] == (available() if cells is None else cells.split(","))
     names = list(scaling.H_CELLS) if seen["H"] is None else seen["H"]
     assert names == timed_against_H
+
+
+OWN_CELLS = '''
+import rnnzoo
+
+@rnnzoo.register("own_cli_cell")
+class OwnCliCell(rnnzoo.get_cell_class("rnn")):
+    """rnnzoo's Elman RNN under a name of its own, from a module of the user's."""
+'''
+
+
+@pytest.fixture
+def own_cells(tmp_path, monkeypatch):
+    """A module of one's own that registers a cell, importable as own_cli_cells."""
+    import sys
+    from rnnzoo.core import registry
+    (tmp_path / "own_cli_cells.py").write_text(OWN_CELLS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    registry._CELLS.pop("own_cli_cell", None)
+    sys.modules.pop("own_cli_cells", None)
+
+
+SMALL = ["--task", "adding", "--T", "6", "--steps", "1", "--hidden", "2"]
+
+
+def gradcheck_main(argv):
+    return rnnzoo_main(["gradcheck", *argv])
+
+
+@pytest.mark.parametrize("entry,argv,named", [
+    (train_main, ["--cell", "own_cli_cell", *SMALL, "--no-progress"],
+     "argument --cell: invalid choice: 'own_cli_cell'"),
+    (compare_main, ["--cells", "own_cli_cell", *SMALL, "--workers", "1"],
+     "unknown cell 'own_cli_cell'; available: .* --import the module that registers it"),
+    (gradcheck_main, ["own_cli_cell", "--T", "3"],
+     r"unknown cell\(s\) \['own_cli_cell'\]; .*--import the module that registers it"),
+])
+def test_an_own_cell_is_known_after_import_and_not_before(capsys, own_cells, entry, argv,
+                                                          named):
+    """--import MODULE registers the module's cells before their names are read; without
+    it, the unknown name is a usage error that says how. (Training is the fixture's stop:
+    train and compare got that far with the cell.)"""
+    import re
+    with pytest.raises(SystemExit) as info:
+        entry(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and re.search(named, err), err
+    if entry is gradcheck_main:
+        assert entry([*argv, "--import", "own_cli_cells"]) == 0
+        assert "1 passed, 0 failed" in capsys.readouterr().out
+    else:
+        with pytest.raises(AssertionError, match="training started"):
+            entry([*argv, "--import", "own_cli_cells"])
+
+
+@pytest.mark.parametrize("module,named", [
+    ("no_such_module_here", "argument --import no_such_module_here: No module named "
+                            "'no_such_module_here' (a module of your own is found in the "
+                            "current folder or on PYTHONPATH)"),
+    ("", "argument --import: expected a module name; got ''"),
+])
+@pytest.mark.parametrize("entry,argv", [(train_main, SMALL),
+                                        (compare_main, ["--cells", "rnn", *SMALL]),
+                                        (gradcheck_main, ["rnn"])])
+def test_an_import_that_fails_is_a_usage_error(capsys, entry, argv, module, named):
+    assert_usage_error(capsys, entry, [*argv, "--import", module], named)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import json
 import math
 import os
@@ -155,3 +156,31 @@ def check_plot_format(parser, path):
         if ext not in formats:
             parser.error(f"--save-plot {path}: matplotlib cannot write .{ext}; use one of "
                          f"{', '.join(sorted(formats))}")
+
+
+# ------------------------------------------------------------------ cells of your own
+def add_import(parser):
+    """``--import MODULE``, repeatable: a module of the user's own that registers cells
+    (``@rnnzoo.register``), imported before any cell name is read."""
+    parser.add_argument("--import", dest="imports", action="append", default=[],
+                        metavar="MODULE", help="a module of your own to import first, so "
+                        "that the cells it registers can be named (repeatable; found in the "
+                        "current folder or on PYTHONPATH)")
+
+
+def import_cells(argv, prog):
+    """Import every ``--import MODULE`` of ``argv`` now, before the command's parser is
+    built (its cell names are checked against the registry as they are parsed); a module
+    that cannot be imported is a usage error naming it."""
+    pre = argparse.ArgumentParser(prog=prog, add_help=False)
+    add_import(pre)
+    modules = pre.parse_known_args(argv)[0].imports
+    for module in modules:
+        if not module.strip():
+            pre.error("argument --import: expected a module name; got ''")
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            pre.error(f"argument --import {module}: {exc} (a module of your own is found in "
+                      f"the current folder or on PYTHONPATH)")
+    return modules

@@ -42,7 +42,7 @@ from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
                    check_writable_folder, nonempty_path, options_once, parse_option,
-                   stopped_midway, unique_options)
+                   stopped_midway, unique_options, add_import, import_cells)
 
 SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
 DASK_HINT = 'pip install "dask[distributed]"'
@@ -56,7 +56,8 @@ def parse_variant(text):
     name, _, opts = text.partition(":")
     if name not in available():
         raise argparse.ArgumentTypeError(f"unknown cell {name!r}; available: "
-                                         f"{', '.join(available())}")
+                                         f"{', '.join(available())} (a cell of your own: "
+                                         f"--import the module that registers it)")
     # a repeated key is refused: the last would win, and the label would show both
     options = unique_options((parse_option(o) for o in opts.split(",") if o), text)
     return name, options, label or (text if opts else name)
@@ -107,6 +108,7 @@ def build_parser(prog="python -m rnnzoo compare"):
                    help="why a deliberately unfair setting is used (shown in the caption)")
     p.add_argument("--save-plot", metavar="PATH", type=nonempty_path,
                    help="save the curves as a PNG")
+    add_import(p)
     return p
 
 
@@ -160,6 +162,7 @@ def dask_executor(parser, address):
 
 def main(argv=None) -> int:
     from ..teaching import experiments as ex
+    import_cells(sys.argv[1:] if argv is None else argv, "python -m rnnzoo compare")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.save_plot and not args.save_plot.lower().endswith(".png"):

@@ -10,7 +10,7 @@ from .. import cells  # noqa: F401  (registers every cell)
 from ..core.gradcheck import gradcheck
 from ..core.registry import available, make
 from ..core.validation import repeated
-from .args import COUNT, POSITIVE_INT
+from .args import COUNT, POSITIVE_INT, add_import, import_cells
 
 
 def add_parser(sub):
@@ -24,15 +24,18 @@ def add_parser(sub):
                    help="check at the cells' initialization instead of a random point near "
                         "it (zero biases can put ReLU units exactly on their kink)")
     p.add_argument("--seed", type=COUNT, default=0)
+    add_import(p)
     p.set_defaults(run=run, parser=p)
 
 
 def run(args):
+    import_cells([f"--import={m}" for m in args.imports], args.parser.prog)
     names = args.names or available()
     unknown = [n for n in names if n not in available()]
     if unknown:
         args.parser.error(f"unknown cell(s) {unknown}; available: "
-                          f"{', '.join(available())}")
+                          f"{', '.join(available())} (a cell of your own: --import the "
+                          f"module that registers it)")
     repeats = repeated(names)
     if repeats:            # it would be checked, and counted as passed, twice
         args.parser.error(f"cell names must be distinct; got {names}, which repeats {repeats}")

@@ -22,7 +22,7 @@ from ..training.tasks import TASKS, make_task
 from ..training.trainer import History, Trainer
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_plot_format,
                    check_writable, nonempty_path, options_once, parse_option,
-                   typed_flags)
+                   typed_flags, add_import, import_cells)
 
 
 def verdict(loss, baseline) -> str:
@@ -66,7 +66,8 @@ def build_parser(prog="python -m rnnzoo train"):
     p = argparse.ArgumentParser(prog=prog, description="Train a recurrent cell on a "
                                 "long-memory task and compare it with the task's baseline.")
     p.add_argument("--cell", default="gru", choices=available(), metavar="CELL",
-                   help=f"registered cell name (available: {', '.join(available())})")
+                   help=f"registered cell name (available: {', '.join(available())}; a "
+                        f"cell of your own with --import MODULE)")
     p.add_argument("--task", default="adding", choices=sorted(TASKS))
     p.add_argument("--T", type=POSITIVE_INT, default=None,
                    help="adding, induction, parity: sequence length; copy: blank gap "
@@ -108,10 +109,12 @@ def build_parser(prog="python -m rnnzoo train"):
                         "optimizer, task, seed and step come from the file; it takes "
                         f"{RESUME_TAKES})")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_import(p)
     return p
 
 
 def main(argv=None) -> int:
+    import_cells(sys.argv[1:] if argv is None else argv, "python -m rnnzoo train")
     parser = build_parser()
     args = parser.parse_args(argv)
     refuse_ignored_flags(parser, args, argv)
