@@ -38,6 +38,20 @@ def relu(a):
     return np.maximum(a, 0.0)
 
 
+def phi_forward(a, nonlinearity):
+    """h = phi(a) for phi "tanh", "relu" or "identity" (the cells' ``nonlinearity``)."""
+    return {"tanh": np.tanh, "relu": relu, "identity": lambda v: v}[nonlinearity](a)
+
+
+def phi_backward(dh, h, nonlinearity):
+    """dL/da of h = phi(a), from h."""
+    if nonlinearity == "tanh":
+        return dh * (1.0 - h ** 2)                       # h = tanh(a)
+    if nonlinearity == "relu":
+        return dh * (h > 0)                              # h = relu(a)
+    return dh                                            # h = a
+
+
 def modrelu(z, b, eps=0.0):
     """modReLU(z) = ReLU(|z| + b) z / (|z| + eps), real or complex z; b per unit."""
     return relu(np.abs(z) + b) * z / (np.abs(z) + eps)

@@ -96,7 +96,7 @@ def step_backward(do, dstate, cache):
              "w_beta": dpre_beta.T @ x_t}                    # w_β x_t
     dx = dq @ P["W_q"] + dk @ P["W_k"] + dv @ P["W_v"] + dpre_beta @ P["w_beta"]   # W x_t
     if "A_log" in P:
-        A = np.exp(P["A_log"])
+        A = np.exp(P["A_log"])                               # log α = -e^{A_log} softplus(a)
         dlog_alpha = dalpha * alpha                          # α = exp(log α)
         da = dlog_alpha * -A * sigmoid(c["a"])               # log α = -A softplus(a)
         grads["A_log"] = (dlog_alpha * -A * c["sp"]).sum(axis=0)   # A = exp(A_log)

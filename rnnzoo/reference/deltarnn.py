@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import hidden_state, register_steps, relu, sigmoid
-
-PHI = {"tanh": np.tanh, "relu": relu, "identity": lambda o: o}
+from .core import hidden_state, phi_backward, phi_forward, register_steps, sigmoid
 
 
 def step_forward(x_t, state_prev, params, phi="tanh"):
@@ -29,7 +27,7 @@ def step_forward(x_t, state_prev, params, phi="tanh"):
     z = np.tanh(d1 + d2 + P["b_z"])                      # z = tanh(d1 + d2 + b_z)
     r = sigmoid(wx + P["b_r"])                           # r = sigma(Wx + b_r)
     o = (1.0 - r) * z + r * h_prev                       # o = (1 - r) z + r h_{t-1}
-    h = PHI[phi](o)                                      # h_t = Phi(o)
+    h = phi_forward(o, phi)                              # h_t = Phi(o)
     cache = {"x": x_t, "h_prev": h_prev, "wx": wx, "vh": vh, "z": z, "r": r, "h": h,
              "phi": phi, "params": P}
     return (h,), cache
@@ -40,12 +38,7 @@ def step_backward(dstate, cache):
     (dh,) = dstate
     x_t, h_prev, wx, vh, P = (cache[k] for k in ("x", "h_prev", "wx", "vh", "params"))
     z, r, h, phi = cache["z"], cache["r"], cache["h"], cache["phi"]
-    if phi == "tanh":
-        do = dh * (1.0 - h ** 2)                         # h_t = Phi(o) = tanh(o)
-    elif phi == "relu":
-        do = dh * (h > 0)                                # h_t = Phi(o) = relu(o)
-    else:
-        do = dh                                          # h_t = Phi(o) = o
+    do = phi_backward(dh, h, phi)                        # h_t = Phi(o)
     dz = do * (1.0 - r)                                  # o = (1 - r) z + r h_{t-1}
     dr = do * (h_prev - z)                               # o = (1 - r) z + r h_{t-1}
     dh_prev = do * r                                     # o = ... + r h_{t-1}

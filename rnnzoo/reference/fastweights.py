@@ -51,7 +51,7 @@ def step_backward(dstate, cache):
     dh, dA = dstate
     x_t, h_prev, A_prev, hs, P = (cache[k] for k in ("x", "h_prev", "A_prev", "hs", "params"))
     lam, eta, S = cache["lam"], cache["eta"], len(cache["ln"])
-    dh_outer = eta * (matvec(dA, hs[S]) + matvec(dA.transpose(0, 2, 1), hs[S]))
+    dh_outer = eta * (matvec(dA, hs[S]) + matvec(dA.transpose(0, 2, 1), hs[S]))   # eta h h^T
     dh_s = dh + dh_outer                                 # A(t+1) = .. + eta h h^T, h = h_S
     dA_prev = lam * dA                                   # A(t+1) = lam A(t) + ..
     du = np.zeros_like(dh)
@@ -68,7 +68,8 @@ def step_backward(dstate, cache):
     du = du + dh_s * (hs[0] > 0)                         # h_0 = f(u)
     dh_prev = du @ P["W"]                                # u = W h(t) + ..
     dx = du @ P["C"]                                     # u = .. + C x(t)
-    grads = {"W": du.T @ h_prev, "C": du.T @ x_t, "g": dg, "b": db}
+    grads = {"W": du.T @ h_prev, "C": du.T @ x_t,       # u = W h(t) + C x(t)
+             "g": dg, "b": db}                           # (the layer norm's, summed above)
     return dx, (dh_prev, dA_prev), grads
 
 

@@ -165,7 +165,8 @@ def janet_step_backward(dstate, cache):
     da = np.concatenate([ds, dac], axis=1)               # [s | ac], as W, U and b stack them
     dx = da @ P["W"]                                     # s, ac: W_f x, W_c x
     dc_prev = dc_prev + da @ P["U"]                      # s, ac: U_f h_prev, U_c h_prev
-    grads = {"W": da.T @ x_t, "U": da.T @ c_prev, "b": da.sum(axis=0)}
+    grads = {"W": da.T @ x_t, "U": da.T @ c_prev,         # s, ac: W x, U h_prev (= c_prev)
+             "b": da.sum(axis=0)}                        # s, ac: + b
     return dx, (dc_prev,), grads
 
 

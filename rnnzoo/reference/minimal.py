@@ -90,7 +90,7 @@ def minlstm_step_backward(dstate, cache):
     di_prime = dh * h_tilde                              # h_t = f' h_{t-1} + i' h~
     dh_tilde = dh * i_prime                              # h_t = ... + i' h~
     dh_prev = dh * f_prime                               # h_t = f' h_{t-1} + ...
-    s2 = (f + i) ** 2
+    s2 = (f + i) ** 2                                    # f' = f/(f + i), i' = i/(f + i)
     df = df_prime * i / s2 - di_prime * i / s2           # f' = f/(f + i), i' = i/(f + i)
     di = di_prime * f / s2 - df_prime * f / s2           # f' = f/(f + i), i' = i/(f + i)
     dk_f = df * f * (1.0 - f)                            # f = sigma(k_f)

@@ -32,20 +32,21 @@ def forward(x, state0, params, window=2, pooling="fo", zoneout_scale=None):
     past = [state0[1][:, j * D:(j + 1) * D] for j in range(k - 1)]   # x_{-k+1} .. x_{-1}
     xs = past + list(x)                                  # xs[t + k - 1] is x_t
     # stage 1, the convolution: every gate at every step, no recurrence
+    # zoneout's scale m: none, one for every step, or one array per step
+    scales = (zoneout_scale if zoneout_scale is not None and not np.isscalar(zoneout_scale)
+              else [zoneout_scale] * T)
     windows, gates = [], []
     for t in range(T):
         x_hat = np.concatenate(xs[t:t + k], axis=1)      # x^_t = [x_{t-k+1}; ..; x_t]
-        pre = x_hat @ W.T + b                            # W x^_t + b
-        g = {name: pre[:, n * H:(n + 1) * H] for n, name in enumerate(GATES[pooling])}
-        g["z"] = np.tanh(g["z"])                         # z = tanh(.)
-        g["f_raw"] = sigmoid(g["f"])                     # sigma(.) of the forget gate
-        scale = zoneout_scale if np.isscalar(zoneout_scale) or zoneout_scale is None \
-            else zoneout_scale[t]
-        g["f"] = g["f_raw"] if scale is None else 1.0 - scale * (1.0 - g["f_raw"])   # zoneout
+        pre = x_hat @ W.T + b                            # a = W x^_t + b
+        a = {name: pre[:, n * H:(n + 1) * H] for n, name in enumerate(GATES[pooling])}
+        g = {"z": np.tanh(a["z"]), "scale": scales[t]}   # z = tanh(a_z)
+        g["f_raw"] = sigmoid(a["f"])                     # sigma(a_f)
+        g["f"] = (g["f_raw"] if scales[t] is None        # f = sigma(a_f), or with zoneout
+                  else 1.0 - scales[t] * (1.0 - g["f_raw"]))   # f = 1 - m (1 - sigma(a_f))
         for name in ("o", "i"):
-            if name in g:
-                g[name] = sigmoid(g[name])               # o, i = sigma(.)
-        g["scale"] = scale
+            if name in a:
+                g[name] = sigmoid(a[name])               # o, i = sigma(a_o), sigma(a_i)
         windows.append(x_hat)
         gates.append(g)
     # stage 2, the pooling: the only sequential part, elementwise
@@ -64,7 +65,7 @@ def backward(dhs, cache, dstate_T):
     """BPTT through the pooling, then the convolution's backward: (dx, dstate0, grads)."""
     gates, cs, k, D, pooling, P = (cache[key] for key in
                                    ("gates", "cs", "k", "D", "pooling", "params"))
-    T, B = len(gates), cs[0].shape[0]
+    T = len(gates)
     # stage 2 backward: the pooling, from the last step to the first
     dc_next, dpre = dstate_T[0], [None] * T              # dc_next: dL/dc_t carried from t+1
     for t in reversed(range(T)):
@@ -83,19 +84,19 @@ def backward(dhs, cache, dstate_T):
             df = df - dc * g["z"]                        # .. + (1 - f) z, f side
             dz = dc * (1.0 - g["f"])                     # .. + (1 - f) z, z side
         if g["scale"] is not None:
-            df = df * g["scale"]                         # f = 1 - m (1 - sigma(.))
-        blocks = {"z": dz * (1.0 - g["z"] ** 2),         # z = tanh(.)
-                  "f": df * g["f_raw"] * (1.0 - g["f_raw"])}   # sigma(.) of f
+            df = df * g["scale"]                         # f = 1 - m (1 - sigma(a_f))
+        blocks = {"z": dz * (1.0 - g["z"] ** 2),         # z = tanh(a_z)
+                  "f": df * g["f_raw"] * (1.0 - g["f_raw"])}   # sigma(a_f)
         if pooling != "f":
-            blocks["o"] = do * g["o"] * (1.0 - g["o"])   # o = sigma(.)
+            blocks["o"] = do * g["o"] * (1.0 - g["o"])   # o = sigma(a_o)
         if pooling == "ifo":
-            blocks["i"] = di * g["i"] * (1.0 - g["i"])   # i = sigma(.)
-        dpre[t] = np.concatenate([blocks[name] for name in GATES[pooling]], axis=1)
+            blocks["i"] = di * g["i"] * (1.0 - g["i"])   # i = sigma(a_i)
+        dpre[t] = np.concatenate([blocks[name] for name in GATES[pooling]], axis=1)   # a's blocks
     # stage 1 backward: the convolution
-    dxs = [np.zeros((B, D)) for _ in range(T + k - 1)]   # dL/dx for x_{-k+1} .. x_{T-1}
-    if k > 1:
-        for j in range(k - 1):                           # state_T's x_past = the last k-1 x
-            dxs[T + j] = dxs[T + j] + dstate_T[1][:, j * D:(j + 1) * D]
+    x_0 = cache["windows"][0][:, :D]
+    dxs = [np.zeros_like(x_0) for _ in range(T + k - 1)]   # dL/dx_{-k+1} .. dL/dx_{T-1}
+    for j in range(k - 1):                               # state_T's x_past = the last k-1 x
+        dxs[T + j] = dxs[T + j] + dstate_T[1][:, j * D:(j + 1) * D]
     grads = {"W": np.zeros_like(P["W"]), "b": np.zeros_like(P["b"])}
     for t in range(T):
         grads["W"] = grads["W"] + dpre[t].T @ cache["windows"][t]   # W x^_t

@@ -28,21 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from .core import (hidden_state, layer_norm_backward, layer_norm_forward, modrelu,
-                   modrelu_backward, register_steps, relu, zero_state)
-
-
-def phi_forward(a, nonlinearity):
-    """tanh, relu or identity."""
-    return {"tanh": np.tanh, "relu": relu, "identity": lambda v: v}[nonlinearity](a)
-
-
-def phi_backward(dh, h, nonlinearity):
-    """dL/da of h = phi(a), from h."""
-    if nonlinearity == "tanh":
-        return dh * (1.0 - h ** 2)                       # h = tanh(a)
-    if nonlinearity == "relu":
-        return dh * (h > 0)                              # h = relu(a)
-    return dh                                            # h = a
+                   modrelu_backward, phi_backward, phi_forward, register_steps, zero_state)
 
 
 # ------------------------------------------------------------------ IndRNN
@@ -170,12 +156,13 @@ def orthogonal_step_backward(dstate, cache):
         db = db.sum(axis=0)
     else:
         dz = phi_backward(dh, cache["h"], cache["nonlinearity"])   # h = phi(z + b)
-        db = dz.sum(axis=0)                              # z + b
+        db = dz.sum(axis=0)                              # h = phi(z + b)
     dh_prev = dz @ W                                     # z = W h_{t-1} + ..
     dx = dz @ P["V"]                                     # z = .. + V x_t
     dW = dz.T @ h_prev                                   # z = W h_{t-1} + ..
     dS = orthogonal_S_grad(dW, W, cache["A"], cache["d"], cache["parametrization"])   # W(S)
-    return dx, (dh_prev,), {"V": dz.T @ x_t, "S": dS, "b": db}
+    dV = dz.T @ x_t                                      # z = .. + V x_t
+    return dx, (dh_prev,), {"V": dV, "S": dS, "b": db}
 
 
 def resindrnn_initial_state(batch, params, depth=6, **options):

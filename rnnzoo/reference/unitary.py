@@ -5,7 +5,8 @@ Both compute
 .. math:: z_t = W h_{t-1} + V x_t, \qquad h_t = \mathrm{modReLU}(z_t)
           = \mathrm{ReLU}(|z_t| + b)\, z_t / (|z_t| + \varepsilon)
 
-(or h_t = z_t with ``nonlinearity="identity"``), h complex, carried across the contract
+(or h_t = z_t with ``nonlinearity="identity"``; V is the uRNN's V and the EURNN's U, its
+docstring's z_t = W h_{t-1} + U x_t), h complex, carried across the contract
 as the real (B, 2N) array [Re h, Im h]. Complex gradients are dL/dRe + i dL/dIm: the
 backward of y = A x is then dL/dx = A^H dL/dy, and of y = A x for the matrix,
 dL/dA = dL/dy x^H.
@@ -83,7 +84,7 @@ def step_backward(dstate, cache):
     grads = {}
     if cache["nonlinearity"] == "modrelu":
         dz, db = modrelu_backward(dh, z, P["b"], cache["eps"])   # h_t = modReLU(z_t)
-        grads["b"] = db.sum(axis=0)
+        grads["b"] = db.sum(axis=0)                      # h_t = modReLU(z_t): b, every row
     else:
         dz = dh                                          # h_t = z_t
     dh_prev = dz @ W.conj()                              # z_t = W h_{t-1}: W^H dz

@@ -121,7 +121,7 @@ def mlstm_step_forward(x_t, state_prev, params, heads=1):
     d = H // K
     a = x_t @ P["W"].T + P["b"]                          # [q | k | v | õ | ĩ | f̃]
     q = a[:, 0:H].reshape(B, K, d)                       # q
-    k = a[:, H:2 * H].reshape(B, K, d) / np.sqrt(d)      # k/√d
+    ks = a[:, H:2 * H].reshape(B, K, d) / np.sqrt(d)     # ks = k/√d (k the raw block)
     v = a[:, 2 * H:3 * H].reshape(B, K, d)               # v
     o = sigmoid(a[:, 3 * H:4 * H])                       # o = σ(õ)
     i_pre, f_pre = a[:, 4 * H:4 * H + K], a[:, 4 * H + K:]     # ĩ, f̃ (one per head)
@@ -129,15 +129,15 @@ def mlstm_step_forward(x_t, state_prev, params, heads=1):
     m = np.maximum(i_pre, s)                             # m_t = max(ĩ, s)
     i = np.exp(i_pre - m)                                # i = exp(ĩ - m_t)
     f = np.exp(s - m)                                    # f = exp(s - m_t)
-    C = (f[:, :, None, None] * C_prev                    # C_t = f C_{t-1} + i v kᵀ/√d
-         + i[:, :, None, None] * v[:, :, :, None] * k[:, :, None, :])
-    n = f[:, :, None] * n_prev + i[:, :, None] * k       # n_t = f n_{t-1} + i k/√d
+    C = (f[:, :, None, None] * C_prev                    # C_t = f C_{t-1} + i v ksᵀ
+         + i[:, :, None, None] * v[:, :, :, None] * ks[:, :, None, :])
+    n = f[:, :, None] * n_prev + i[:, :, None] * ks      # n_t = f n_{t-1} + i ks
     num = np.einsum("bkij,bkj->bki", C, q)               # num = C_t q
     nq = np.einsum("bki,bki->bk", n, q)                  # nq = n_tᵀ q
     den = np.maximum(np.abs(nq), np.exp(-m))             # den = max(|nq|, exp(-m_t))
     h_tilde = num / den[:, :, None]                      # h̃ = num / den
     h = o * h_tilde.reshape(B, H)                        # h_t = o ⊙ h̃
-    cache = {"x": x_t, "C_prev": C_prev, "n_prev": n_prev, "q": q, "k": k, "v": v, "o": o,
+    cache = {"x": x_t, "C_prev": C_prev, "n_prev": n_prev, "q": q, "ks": ks, "v": v, "o": o,
              "f_pre": f_pre, "i_wins": i_pre >= s, "n_wins": np.abs(nq) >= np.exp(-m),
              "i": i, "f": f, "C": C, "n": n, "nq": nq, "den": den, "h_tilde": h_tilde,
              "params": P}
@@ -147,7 +147,7 @@ def mlstm_step_forward(x_t, state_prev, params, heads=1):
 def mlstm_step_backward(dh, dstate, cache):
     """dL/dh_t and dL/d(C, n, m)_t -> dL/dx_t, dL/d(C, n, m)_{t-1}, this step's dL/dparams."""
     dC, dn, dm = dstate
-    q, k, v, o, i, f = (cache[key] for key in ("q", "k", "v", "o", "i", "f"))
+    q, ks, v, o, i, f = (cache[key] for key in ("q", "ks", "v", "o", "i", "f"))
     C, n, nq, den, h_tilde, P = (cache[key] for key in ("C", "n", "nq", "den", "h_tilde",
                                                         "params"))
     B, K, d = q.shape
@@ -163,9 +163,9 @@ def mlstm_step_backward(dh, dstate, cache):
     dq = dq + dnq[:, :, None] * n                        # nq = n_tᵀ q
     df = ((dC * cache["C_prev"]).sum(axis=(2, 3))       # C_t = f C_{t-1} + ..
           + (dn * cache["n_prev"]).sum(axis=2))          # n_t = f n_{t-1} + ..
-    di = np.einsum("bkij,bki,bkj->bk", dC, v, k) + (dn * k).sum(axis=2)   # C_t, n_t: + i (..)
-    dv = i[:, :, None] * np.einsum("bkij,bkj->bki", dC, k)   # C_t = .. + i v kᵀ/√d
-    dk = i[:, :, None] * (np.einsum("bkij,bki->bkj", dC, v) + dn)   # C_t, n_t: k/√d
+    di = np.einsum("bkij,bki,bkj->bk", dC, v, ks) + (dn * ks).sum(axis=2)   # C_t, n_t: + i (..)
+    dv = i[:, :, None] * np.einsum("bkij,bkj->bki", dC, ks)   # C_t = .. + i v ksᵀ
+    dks = i[:, :, None] * (np.einsum("bkij,bki->bkj", dC, v) + dn)   # C_t, n_t: .. i ks
     dC_prev = f[:, :, None, None] * dC                   # C_t = f C_{t-1} + ..
     dn_prev = f[:, :, None] * dn                         # n_t = f n_{t-1} + ..
     di_pre = di * i                                      # i = exp(ĩ - m_t): ĩ side
@@ -176,8 +176,8 @@ def mlstm_step_backward(dh, dstate, cache):
     dm_prev = ds                                         # s = ℓ + m_{t-1}
     df_pre = ds * sigmoid(-cache["f_pre"])               # ℓ = log σ(f̃)
     do_pre = do * o * (1.0 - o)                          # o = σ(õ)
-    da = np.concatenate([dq.reshape(B, -1), dk.reshape(B, -1) / np.sqrt(d),
-                         dv.reshape(B, -1), do_pre, di_pre, df_pre], axis=1)   # k/√d
+    da = np.concatenate([dq.reshape(B, -1), dks.reshape(B, -1) / np.sqrt(d),   # ks = k/√d
+                         dv.reshape(B, -1), do_pre, di_pre, df_pre], axis=1)
     grads = {"W": da.T @ cache["x"], "b": da.sum(axis=0)}   # a = W x_t + b
     dx = da @ P["W"]                                     # a = W x_t + b
     return dx, (dC_prev, dn_prev, dm_prev), grads
