@@ -5,6 +5,7 @@ tensor or key) for a wrong backward in directional mode and for a missing or mis
 gradient.
 """
 import math
+import pathlib
 import re
 
 import numpy as np
@@ -14,6 +15,8 @@ import rnnzoo
 from rnnzoo.tasks import make_task
 
 from .hostile import raises
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 ERR = (TypeError, ValueError)
 
@@ -438,3 +441,32 @@ def test_an_own_cells_state0_and_x_are_checked_against_its_sizes(cell):
     raises(ValueError, r"gradcheck: x must have shape \(T, B, 2\), the input_size of "
                        r"_OwnCell; got shape \(3, 2, 4\)",
            rnnzoo.gradcheck, _OwnCell(cell, input_size=2), np.zeros((3, 2, 4)))
+
+
+def test_a_backward_that_changes_a_parameter_or_whose_dx_drifts_is_named(cell):
+    """The other two purity checks: a parameter written by backward, and a dx that differs
+    between two backwards on one cache."""
+    writes = _OwnCell(cell)
+
+    def backward(dhs, cache, dstate_T=None):
+        writes.params["b_hh"][0] += 1.0                 # a backward that trains itself
+        return cell.backward(dhs, cache, dstate_T)
+    writes.backward = backward
+    report = rnnzoo.gradcheck(writes, X)
+    assert "_OwnCell: forward/backward changed parameter 'b_hh'" in report.problems
+
+    calls = []
+    drifts = _OwnCell(cell, backward=lambda r: (r[0] * (1.0 + len(calls)), r[1], r[2]))
+    inner = drifts.backward
+    drifts.backward = lambda *a: (calls.append(1), inner(*a))[1]
+    report = rnnzoo.gradcheck(drifts, X)
+    assert "backward is not reentrant: dx differs on a second call" in report.problems
+
+
+def test_the_documented_defaults_are_the_defaults():
+    """book/contract.md and the CLI's table quote them: eps 1e-6, atol 1e-7, rtol 1e-5."""
+    import inspect
+    defaults = {k: p.default for k, p in inspect.signature(rnnzoo.gradcheck).parameters.items()}
+    assert (defaults["eps"], defaults["atol"], defaults["rtol"]) == (1e-6, 1e-7, 1e-5)
+    assert (defaults["seed"], defaults["directions"], defaults["mode"]) == (0, 4, "entries")
+    assert "`eps=1e-6, atol=1e-7, rtol=1e-5`" in (ROOT / "book" / "contract.md").read_text()
