@@ -378,6 +378,15 @@ class _Leaky(RecurrentCell):
         return self.spoil_backward((dx, (dh,), {"W": dW}, norms))
 
 
+def test_a_cell_made_without_a_seed_is_seed_0():
+    """The documented default (README: make(..., seed=0)); a cell's weights are a function
+    of its seed alone."""
+    for name in ("rnn", "lstm"):
+        a, b = rnnzoo.make(name, 2, 3), rnnzoo.make(name, 2, 3, seed=0)
+        assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+        assert a.seed == 0
+
+
 def test_a_cells_options_read_its_own_values_and_its_class_keeps_the_defaults():
     """cell.options was the class's dict of defaults: a cell of one's own that read
     self.options["a"] trained every a as 0.5."""
@@ -398,6 +407,7 @@ def test_a_cells_options_read_its_own_values_and_its_class_keeps_the_defaults():
     ("spoil_forward", lambda r: (r[0][..., :2], *r[1:]), r"hs is an array of shape \(4, 2, 2\), "
                                                          r"not \(4, 2, 3\)"),
     ("spoil_forward", lambda r: (r[0], r[1][0], r[2]), r"state_T is an array of shape"),
+    ("spoil_forward", lambda r: (r[0], r[1] * 2, r[2]), r"state_T is a tuple of 2"),
     ("spoil_forward", lambda r: (r[0], r[1], vars(r[2])), r"cache a rnnzoo.core.base.Cache; "
                                                           r"cache is a dict"),
     ("spoil_backward", lambda r: r[:3], r"_backward\(dhs, cache, dstate_T\) must return \(dx, "
