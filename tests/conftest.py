@@ -30,7 +30,8 @@ EXTRA_VARIANTS = {
     "fastweights": [{"S": 3}, {"lam": 0.5, "eta": 1.5, "S": 2}, {"lam": 0.0}, {"eta": 0.0},
                     {"memory": "history"}, {"memory": "materialized"},
                     {"memory": "materialized", "lam": 0.5, "S": 2},
-                    {"memory": "materialized", "lam": 0.0}],
+                    {"memory": "materialized", "lam": 0.0}, {"memory": "checkpointed"},
+                    {"memory": "checkpointed", "lam": 0.5, "S": 2}],
     # skiprnn's default (hard) mode has a surrogate gradient: test_gradients checks that
     # gradcheck refuses it; soft mode gets the full check, budget loss included
     "skiprnn": [{"soft": True, "budget": 0.1}, {"base": "lstm"},

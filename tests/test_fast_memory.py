@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
+from rnnzoo.cells import _fast_memory as memory_forms
 from rnnzoo.cells import fastweights as fastweights_module
 from rnnzoo.core.ops import layer_norm
 
@@ -150,7 +151,7 @@ def fastweights_reference(p, x, h0, A0, lam, eta, S, unrolled=False):
     return out, A_T
 
 
-@pytest.mark.parametrize("memory", ["history", "materialized"])
+@pytest.mark.parametrize("memory", ["history", "materialized", "checkpointed"])
 @pytest.mark.parametrize("unrolled", [False, True])
 @pytest.mark.parametrize("lam,eta,S", [(0.9, 0.5, 1), (0.5, 1.5, 3), (0.0, 0.5, 2)])
 def test_fastweights_forward_matches_the_papers_equations(memory, unrolled, lam, eta, S, rng):
@@ -202,13 +203,39 @@ def test_fastweights_memory_forms_agree_in_forward_and_backward(zero_A0, rng):
     assert_same_function(out["history"], out["materialized"])
 
 
+@pytest.mark.parametrize("T", [1, 2, 3, 4, 8, 9, 10, 17])
+def test_fastweights_checkpointed_is_the_materialized_form_bit_for_bit(T, rng):
+    """The checkpointed form keeps every K-th A (K = ceil(sqrt(T + 1)): at these T one
+    segment, several, and a short last one) and its backward rebuilds the rest by the
+    forward's own operations: every output, state and gradient equals the materialized
+    form's exactly, and a second backward on the same cache gives the same again."""
+    B, H = 2, 3
+    x = rng.standard_normal((T, B, 2))
+    state0 = (0.5 * rng.standard_normal((B, H)), 0.3 * rng.standard_normal((B, H, H)))
+    dhs = rng.standard_normal((T, B, H))
+    dstate_T = (rng.standard_normal((B, H)), rng.standard_normal((B, H, H)))
+    out = run_forms(("materialized", "checkpointed"), x, state0, dhs, dstate_T, S=2, lam=0.7)
+    (hs1, s1, dx1, d1, g1, _), (hs2, s2, dx2, d2, g2, cache) = out["materialized"], \
+        out["checkpointed"]
+    for p, q in [(hs1, hs2), *zip(s1, s2), (dx1, dx2), *zip(d1, d2),
+                 *((g1[k], g2[k]) for k in g1), (g1.dh_norm, g2.dh_norm)]:
+        np.testing.assert_array_equal(p, q)
+    K = memory_forms.checkpoint_every(T)
+    assert cache.every == K and cache.marks.shape[0] == -(-T // K)
+    assert cache.A.shape[0] == K + 1 and cache.A.shape[0] < T + 1 or T < 4   # not every A(t)
+    cell = cache._owner
+    again = cell.backward(dhs, cache, dstate_T)        # the cache was only read
+    np.testing.assert_array_equal(again[0], dx2)
+    np.testing.assert_array_equal(again[2]["W"], g2["W"])
+
+
 # ---------------------------------------------------------------- memory="auto"
 H_AUTO = 4
 
 
 def auto_crossover(H):
     """The last T at which memory="auto" runs the history form (cache bound aside)."""
-    return fastweights_module.AUTO_T_PER_H * H
+    return memory_forms.AUTO_T_PER_H * H
 
 
 @pytest.mark.parametrize("offset", [-3, 0, 1, 5])
@@ -281,53 +308,68 @@ def test_fastweights_auto_is_not_quadratic_on_a_long_sequence():
         assert cell.memory_form(auto_crossover(32) + 1, 4) == "materialized"
 
 
-def test_fastweights_auto_falls_back_to_history_past_the_cache_bound():
-    """Past MAX_MATERIALIZED_BYTES of A(0..T) auto keeps the history form (quadratic time,
-    O(T·S·B·H) numbers) rather than allocate the materialized cache; the bound is in bytes,
-    so float64 reaches it at half the length float32 does. An explicit
-    memory="materialized" is never second-guessed."""
-    H, B, bound = 32, 4, fastweights_module.MAX_MATERIALIZED_BYTES
+def test_fastweights_auto_checkpoints_past_the_cache_bound_and_keeps_history_last():
+    """Past MAX_MATERIALIZED_BYTES of A(0..T) auto runs the checkpointed form (linear in T,
+    ~2 √T arrays of A) rather than allocate the materialized cache; the history form
+    (quadratic time) only where even that would pass the bound. The bound is in bytes,
+    so float64 reaches it at half the length float32 does. An explicit memory is never
+    second-guessed."""
+    H, B, bound = 32, 4, memory_forms.MAX_MATERIALIZED_BYTES
     per_step = {np.float32: B * H * H * 4, np.float64: B * H * H * 8}
     for dtype, step_bytes in per_step.items():
         cell = rnnzoo.make("fastweights", 8, H, dtype=dtype)
         T_max = bound // step_bytes - 1                  # (T + 1) steps fit exactly
         assert cell.memory_form(T_max, B) == "materialized"
-        assert cell.memory_form(T_max + 1, B) == "history"
-        assert cell.memory_form(10 ** 9, 1) == "history"
-        explicit = rnnzoo.make("fastweights", 8, H, dtype=dtype, memory="materialized")
-        assert explicit.memory_form(T_max + 1, B) == "materialized"
-        assert rnnzoo.make("fastweights", 8, H, dtype=dtype,
-                           memory="history").memory_form(10_000, 4) == "history"
+        assert cell.memory_form(T_max + 1, B) == "checkpointed"
+        assert cell.memory_form(10 ** 7, B) == "checkpointed"
+        assert cell.checkpointed_bytes(10 ** 7, B) <= bound
+        assert cell.memory_form(10 ** 12, B) == "history"   # even √T arrays pass it
+        assert cell.checkpointed_bytes(10 ** 12, B) > bound
+        for form in ("materialized", "history", "checkpointed"):
+            explicit = rnnzoo.make("fastweights", 8, H, dtype=dtype, memory=form)
+            assert explicit.memory_form(T_max + 1, B) == form
+            assert explicit.memory_form(10 ** 12, B) == form
     T32 = bound // per_step[np.float32] - 1
-    assert rnnzoo.make("fastweights", 8, H, dtype=np.float64).memory_form(T32, B) == "history"
+    assert rnnzoo.make("fastweights", 8, H, dtype=np.float64).memory_form(T32, B) == \
+        "checkpointed"
 
 
-def test_fastweights_auto_fallback_runs_the_history_form_and_warns(monkeypatch, rng):
+def test_fastweights_auto_fallbacks_run_their_forms_and_only_history_warns(monkeypatch, rng):
     """With the bound lowered below this run's materialized cache, a forward above the
-    crossover runs the history form (no A(t) kept), warns with the sizes, the cache it
-    would have taken and the way out, pointing at the caller's forward line, and still
-    computes the materialized form's numbers (1e-12). No warning where auto runs the
-    history form below the crossover or the materialized form within the bound."""
+    crossover runs the checkpointed form, silently, and computes the materialized form's
+    numbers bit for bit; lowered below the checkpointed form's too, it runs the history
+    form (no A(t) kept), warns with the sizes, the cache it would have taken and the way
+    out, pointing at the caller's forward line, and still computes the same (1e-12)."""
     B, T = 2, auto_crossover(H_AUTO) + 4
     x, dhs = rng.standard_normal((T, B, 3)), rng.standard_normal((T, B, H_AUTO))
     state0 = (0.5 * rng.standard_normal((B, H_AUTO)),
               0.3 * rng.standard_normal((B, H_AUTO, H_AUTO)))
     dstate_T = (rng.standard_normal((B, H_AUTO)), rng.standard_normal((B, H_AUTO, H_AUTO)))
-    A_bytes = (T + 1) * B * H_AUTO * H_AUTO * 8
-    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", A_bytes - 1)
+    ref = run_forms(("materialized",), x, state0, dhs, dstate_T)["materialized"]
     cell = rnnzoo.make("fastweights", 3, H_AUTO, seed=5)
-    message = (rf"materialized cache at T={T}, B={B}, H={H_AUTO} would take "
-               rf"{A_bytes / 2 ** 30:.3g} GiB \(over {(A_bytes - 1) / 2 ** 30:.3g} GiB\), so "
-               r"the history form runs.*pass memory='materialized'")
+    A_bytes, C_bytes = cell.materialized_bytes(T, B), cell.checkpointed_bytes(T, B)
+    assert C_bytes < A_bytes
+    monkeypatch.setattr(memory_forms, "MAX_MATERIALIZED_BYTES", A_bytes - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hs, sT, cache = cell.forward(x, state0)
+    assert cache.memory == "checkpointed"
+    dx, ds0, grads = cell.backward(dhs, cache, dstate_T)
+    for p, q in zip((hs, *sT, dx, *ds0, *grads.values()),
+                    (ref[0], *ref[1], ref[2], *ref[3], *ref[4].values())):
+        np.testing.assert_array_equal(p, q)
+    monkeypatch.setattr(memory_forms, "MAX_MATERIALIZED_BYTES", C_bytes - 1)
+    message = (rf"even the checkpointed cache at T={T}, B={B}, H={H_AUTO} would take "
+               rf"{C_bytes / 2 ** 30:.3g} GiB \(over {(C_bytes - 1) / 2 ** 30:.3g} GiB\), so "
+               r"the history form runs.*pass memory='checkpointed'")
     with pytest.warns(UserWarning, match=message) as rec:
         line = inspect.currentframe().f_lineno + 1
         hs, sT, cache = cell.forward(x, state0)
     assert (rec[0].filename, rec[0].lineno) == (__file__, line)   # the caller's forward
     assert cache.memory == "history" and not hasattr(cache, "A")
     dx, ds0, grads = cell.backward(dhs, cache, dstate_T)
-    ref = run_forms(("materialized",), x, state0, dhs, dstate_T)
-    assert_same_function((hs, sT, dx, ds0, grads, cache), ref["materialized"])
-    monkeypatch.setattr(fastweights_module, "MAX_MATERIALIZED_BYTES", A_bytes)
+    assert_same_function((hs, sT, dx, ds0, grads, cache), ref)
+    monkeypatch.setattr(memory_forms, "MAX_MATERIALIZED_BYTES", A_bytes)
     assert cell.memory_form(T, B) == "materialized"      # exactly at the bound: it fits
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -340,8 +382,9 @@ def test_fastweights_auto_rule_in_the_docstring_is_the_code():
     code reads are the ones it states (T <= 4 H, 1 GiB), and materialized_bytes counts
     (T + 1)·B·H² numbers of the cell's dtype."""
     doc = fastweights_module.FastWeights.__doc__
-    assert f"if T <= {fastweights_module.AUTO_T_PER_H} H " in doc
-    assert fastweights_module.MAX_MATERIALIZED_BYTES == 2 ** 30 and "would pass 1 GiB" in doc
+    assert f"if T <= {memory_forms.AUTO_T_PER_H} H " in doc
+    assert memory_forms.MAX_MATERIALIZED_BYTES == 2 ** 30 and "fits in\n" in doc
+    assert '"checkpointed"  else if its ~2 √T (B, H, H) arrays fit in 1 GiB' in doc
     assert rnnzoo.make("fastweights", 3, 5, dtype=np.float32).materialized_bytes(9, 2) == \
         10 * 2 * 25 * 4
 
@@ -414,7 +457,7 @@ def test_fastweights_gradient_on_the_final_memory_reaches_h_T(memory, rng):
     ("fastweights", {"S": 1.0}, "S .inner-loop steps. must be an integer >= 1"),
     ("fastweights", {"S": True}, "S .inner-loop steps. must be an integer >= 1"),
     ("fastweights", {"memory": "full"},
-     "memory must be one of 'auto', 'history', 'materialized'; got 'full'"),
+     "memory must be one of 'auto', 'history', 'materialized', 'checkpointed'; got 'full'"),
     ("fastweights", {"memory": 1}, "memory must be one of 'auto', 'history', 'materialized'"),
 ])
 def test_bad_options_are_refused_with_a_clear_message(name, opts, match):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -11,15 +10,11 @@ from ..core.backend import to_numpy
 from ..core.base import RecurrentCell
 from ..core.ops import layer_norm, layer_norm_backward, relu_grad_
 from ..core.registry import register
-from ..core.validation import check_choice, check_int
-
-MEMORY_FORMS = ("auto", "history", "materialized")
-AUTO_T_PER_H = 4                # memory="auto": the history form while T <= 4 H (measured)
-MAX_MATERIALIZED_BYTES = 2 ** 30    # ... and while the materialized cache would pass 1 GiB
-
+from ..core.validation import check_choice
+from ._fast_memory import MEMORY_FORMS, FastMemoryForms
 
 @register("fastweights")
-class FastWeights(RecurrentCell):
+class FastWeights(FastMemoryForms, RecurrentCell):
     r"""Fast-weights RNN of Ba, Hinton, Mnih, Leibo & Ionescu (2016), "Using Fast Weights
     to Attend to the Recent Past", NeurIPS, arXiv:1610.06258: their layer-normalized fast
     weights.
@@ -55,22 +50,28 @@ class FastWeights(RecurrentCell):
     normalize across the batch axis, ``reduce_mean(..., reduction_indices=0)``; this
     cell normalizes across the units, as the paper says.)
 
-    **Memory: two equivalent forms, and "auto"** (option ``memory``). "history" never
+    **Memory: three equivalent forms, and "auto"** (option ``memory``). "history" never
     forms A(t) inside the loop: it computes A(t) v from the sum above over the stored
     h(1..t), O(t·B·H) per product (so O(T²·S·B·H) a sequence: quadratic in T, as
     attention is), and forms A(T) once after the loop for the returned state.
     "materialized" keeps A(t) for every step in the cache ((T + 1)·B·H² numbers) and
     multiplies by it, O(B·H²) per product (O(T·S·B·H²) a sequence); its backward carries
     dL/dA as one (B, H, H) array, the history form's backward never forms it either
-    (below). The two agree to rounding (``tests/test_fast_memory.py``). "auto" (the
-    default) picks one at each forward, stores it in the cache (``cache.memory``; the
-    backward runs the form its forward ran) and says which it would pick through
+    (below). "checkpointed" is the materialized form's arithmetic with √T of its memory:
+    it keeps A(t) only every K = ⌈√(T + 1)⌉ steps, and the backward rebuilds each
+    segment's A's from its mark and the stored h's (A(t+1) = λ A(t) + η h h^T, one more
+    pass of that recurrence, no cell step rerun), by the same operations, so its numbers
+    are the materialized form's bit for bit; about 2 √T (B, H, H) arrays. The history
+    and materialized forms agree to rounding (``tests/test_fast_memory.py``). "auto"
+    (the default) picks one at each forward, stores it in the cache (``cache.memory``;
+    the backward runs the form its forward ran) and says which it would pick through
     :meth:`memory_form`::
 
         "history"       if T <= 4 H                        (AUTO_T_PER_H = 4)
-        "history"       else if the materialized cache, (T + 1)·B·H² numbers,
-                        would pass 1 GiB                   (MAX_MATERIALIZED_BYTES)
-        "materialized"  else
+        "materialized"  else if its cache, (T + 1)·B·H² numbers, fits in
+                        1 GiB                              (MAX_MATERIALIZED_BYTES)
+        "checkpointed"  else if its ~2 √T (B, H, H) arrays fit in 1 GiB
+        "history"       else (a single A past the bound: quadratic, and it warns)
 
     Measured with ``python -m rnnzoo.benchmark.fast_memory`` (forward + backward, one
     BLAS thread, D = H, best of 3 interleaved, T = 10 .. 2560 in steps of √2, on a
@@ -101,12 +102,13 @@ class FastWeights(RecurrentCell):
 
     The bound: the materialized cache is (T + 1)·B·H² numbers, 4·B·H² bytes a step in
     float32 (1 GiB at T ≈ 1000 for B = 4, H = 256, at T ≈ 65,000 for B = 4, H = 32).
-    Past 1 GiB "auto" keeps the history form, whose cache is O(T·S·B·H) numbers, the
-    smallest there is: slower (quadratic in T), but it cannot run the machine out of
-    memory, and where the bound binds first (large B·H²) the measured history form was
-    still the faster one (‡ above). Such a forward warns (UserWarning) with the sizes.
-    To trade memory for time pass ``memory="materialized"`` (never second-guessed); to
-    bound both, split the sequence (the state carries A, so a split continues exactly).
+    Past 1 GiB "auto" runs the checkpointed form, linear in T like the materialized one
+    (at B = 4, float32 it stays within 1 GiB until T ≈ 1.2·10⁵ for H = 256, ≈ 4.8·10⁸ for
+    H = 32). Only where even that would pass 1 GiB does it keep the history form, whose
+    cache is O(T·S·B·H) numbers, the smallest there is: quadratic in T, and such a
+    forward warns (UserWarning) with the sizes. An explicit ``memory`` is never
+    second-guessed; to bound both time and memory, split the sequence (the state carries
+    A, so a split continues exactly).
 
     Backward carries dL/dA(t) back through time. A(t) is read by the inner loop that
     makes h(t+1) (z_s = ... + A(t) h_s(t+1)) and enters A(t+1) = λ A(t) + ..., so
@@ -129,7 +131,7 @@ class FastWeights(RecurrentCell):
         the memory off: an RNN with layer normalization.
     S : int >= 1
         Inner-loop steps: 1 (the reproductions').
-    memory : "auto" (default), "history" or "materialized"
+    memory : "auto" (default), "history", "materialized" or "checkpointed"
         How A(t) v is computed; see above. Same function, same gradients.
 
     Notes
@@ -142,25 +144,6 @@ class FastWeights(RecurrentCell):
 
     state_names = ("h", "A")
     options = {"lam": 0.9, "eta": 0.5, "S": 1, "memory": "auto"}
-
-    def memory_form(self, T, B):
-        """The form a forward over T steps of B sequences uses: ``memory`` itself unless
-        it is "auto"; then "history" while T <= AUTO_T_PER_H · H or while the
-        materialized cache, (T + 1)·B·H² numbers, would pass MAX_MATERIALIZED_BYTES,
-        else "materialized" (see the class docstring). Stored in the cache as
-        ``cache.memory``; the backward uses the form its forward used."""
-        T, B = check_int(T, "T", minimum=1), check_int(B, "B", minimum=1)
-        if self.memory != "auto":
-            return self.memory
-        if T <= AUTO_T_PER_H * self.hidden_size:
-            return "history"
-        if self.materialized_bytes(T, B) > MAX_MATERIALIZED_BYTES:
-            return "history"
-        return "materialized"
-
-    def materialized_bytes(self, T, B):
-        """Bytes of the materialized form's A(0) .. A(T): (T + 1)·B·H² numbers."""
-        return (T + 1) * B * self.hidden_size ** 2 * np.dtype(self.dtype).itemsize
 
     def check_options(self):
         for name, low, high in (("lam", 0.0, 1.0), ("eta", 0.0, np.inf)):
@@ -183,40 +166,6 @@ class FastWeights(RecurrentCell):
         xp, H = self.xp, self.hidden_size
         return (xp.zeros((batch, H), dtype=self.dtype), xp.zeros((batch, H, H), dtype=self.dtype))
 
-    @staticmethod
-    def _matvec(A, v):
-        """A[b] @ v[b] for every b: (B, H, H), (B, H) -> (B, H), one batched product."""
-        return (A @ v[:, :, None])[:, :, 0]
-
-    def _outer_grad(self, dA, h):
-        """dL/dh from A = ... + eta h h^T: eta (dA + dA^T) h."""
-        out = self._matvec(dA, h)
-        out += self._matvec(dA.transpose(0, 2, 1), h)
-        out *= self.eta
-        return out
-
-    # -------------------------------------------------------- the memory, two ways
-    def _memory_apply(self, cache, t, v, transpose=False):
-        """A(t) v for the step with input h(t) = cache.h[t] (A(t)ᵀ v if ``transpose``).
-
-        "materialized": a batched product with the stored A(t). "history": the sum
-        λ^t A_0 v + η Σ_{τ=1..t} λ^{t−τ} h(τ) (h(τ)ᵀ v) over the stored h, two batched
-        products of size t·H per batch item, plus A_0 v only when A_0 is not zero.
-        """
-        if cache.memory == "materialized":
-            A = cache.A[t]
-            return self._matvec(A.transpose(0, 2, 1) if transpose else A, v)
-        out = self.xp.zeros_like(v) if t == 0 else None
-        if t > 0:
-            K = cache.h[1:t + 1].transpose(1, 0, 2)          # (B, t, H): h(1) .. h(t)
-            c = K @ v[:, :, None]                            # h(tau)^T v
-            c *= cache.decay[t - 1::-1, None]                # eta lam^(t - tau)
-            out = (K.transpose(0, 2, 1) @ c)[:, :, 0]        # sum_tau h(tau) (...)
-        if cache.A0_nonzero:
-            A0 = cache.state0[1]
-            out += (self.lam ** t) * self._matvec(A0.transpose(0, 2, 1) if transpose else A0, v)
-        return out
-
     def _forward(self, x, state0):
         hs, state_T, cache = super()._forward(x, state0)
         if cache.memory == "history":                        # A(T), once, from the sum
@@ -235,21 +184,7 @@ class FastWeights(RecurrentCell):
         cache.hs = xp.empty((T, S) + cache.u.shape[1:], dtype=self.dtype)   # h_0..h_{S-1}
         cache.n = xp.empty_like(cache.hs)                    # LN's normalized z, per s
         cache.rstd = xp.empty(cache.hs.shape[:-1] + (1,), dtype=self.dtype)
-        cache.memory = self.memory_form(T, cache.B)          # the backward reads it too
-        H = self.hidden_size
-        if self.memory == "auto" and cache.memory == "history" and T > AUTO_T_PER_H * H:
-            gib = self.materialized_bytes(T, cache.B) / 2 ** 30
-            warnings.warn(f"fastweights memory='auto': the materialized cache at T={T}, "
-                          f"B={cache.B}, H={H} would take {gib:.3g} GiB (over "
-                          f"{MAX_MATERIALIZED_BYTES / 2 ** 30:.3g} GiB), so the history form "
-                          "runs, its time growing as T^2; pass memory='materialized' to "
-                          "trade memory for time, or split the sequence", stacklevel=5)
-        if cache.memory == "materialized":                   # A(0) .. A(T)
-            cache.A = xp.empty((T + 1,) + cache.state0[1].shape, dtype=self.dtype)
-            cache.A[0] = cache.state0[1]
-        else:                                                # eta lam^k, k = 0 .. T-1
-            cache.decay = xp.asarray(self.eta * self.lam ** np.arange(T), dtype=self.dtype)
-            cache.A0_nonzero = bool(to_numpy(xp.any(cache.state0[1])))   # once a sequence
+        self.prepare_memory(cache)                           # cache.memory: the form
 
     def finish_backward(self, cache, work):
         P, du, dy = self.params, work.du, work.dy
@@ -262,12 +197,13 @@ class FastWeights(RecurrentCell):
     def step(self, t, state, cache):
         xp, P = self.xp, self.params
         h_prev = state[0]
+        A_prev = self._forward_memory(cache, t)              # A(t), or None (history)
         u = cache.u[t]
         u += h_prev @ P["W"].T                               # u = W h(t) + C x(t)
         hs = cache.hs[t]
         xp.maximum(u, 0, out=hs[0])                          # h_0 = f(u)
         for s in range(self.S):
-            z = self._memory_apply(cache, t, hs[s])
+            z = self._memory_apply(cache, t, hs[s], A=A_prev)
             z += u                                           # z = u + A(t) h_s
             y, (cache.n[t, s], cache.rstd[t, s]) = layer_norm(z, P["g"], P["b"])
             out = hs[s + 1] if s + 1 < self.S else cache.h[t + 1]
@@ -275,15 +211,14 @@ class FastWeights(RecurrentCell):
         h = cache.h[t + 1]
         if cache.memory == "history":
             return (h,)                                      # A(T) is formed after the loop
-        A_prev, A = state[1], cache.A[t + 1]
-        xp.multiply(h[:, :, None], h[:, None, :], out=A)
-        A *= self.eta
-        A += self.lam * A_prev                               # A = lam A_prev + eta h h^T
-        return (h, A)
+        A = cache.A[t + 1 - (cache.start if cache.memory == "checkpointed" else 0)]
+        return (h, self._next_memory(A_prev, h, A))
 
     def prepare_backward(self, cache):
         xp, T, S = self.xp, cache.T, int(self.S)
         work = SimpleNamespace(du=xp.empty_like(cache.u), dy=xp.empty_like(cache.hs))
+        if cache.memory == "checkpointed":                  # the segment rebuilt in hand
+            work.A, work.start = xp.empty_like(cache.A), None
         if cache.memory == "history":
             # kv[t, s] = (h_s(t), dL/dz_s(t)) side by side, so that one batched product
             # gives both h_s·v and dz_s·v (dL/dA and its transpose times v, see
@@ -305,26 +240,13 @@ class FastWeights(RecurrentCell):
             dA_T = None                                      # no dA(T) terms at all
         return super()._backward(dhs, cache, (dh_T, dA_T))
 
-    def _history_grad(self, dA_T, cache, work, t, v):
-        """eta (dL/dA(t) + dL/dA(t)ᵀ) v in the "history" form (see the class docstring):
-        eta lam^(T-t) (dA_T + dA_Tᵀ) v + Σ_{tau>=t, s} eta lam^(tau-t) (dz_s (h_s·v) +
-        h_s (dz_s·v))."""
-        B, H = v.shape
-        n = (cache.T - t) * int(self.S)
-        KV = work.kv[t:].reshape(2 * n, B, H).transpose(1, 0, 2)   # (B, 2n, H)
-        c = (KV @ v[:, :, None]).reshape(B, n, 2)            # h_s·v, dz_s·v
-        c = c[:, :, ::-1] * work.eta_lam_pow[:n, None]       # swapped: dz_s gets h_s·v
-        out = (KV.transpose(0, 2, 1) @ c.reshape(B, 2 * n, 1))[:, :, 0]
-        if dA_T is not None:
-            out += (self.lam ** (cache.T - t)) * self._outer_grad(dA_T, v)
-        return out
-
     def step_backward(self, t, dstate, cache, work):
         xp, P = self.xp, self.params
         dh, dA = dstate
         hs = cache.hs[t]
         history = cache.memory == "history"
         if not history:
+            A_t = self._backward_memory(cache, work, t)      # A(t)
             dA_prev = self.lam * dA                          # A = lam A_prev + ...
         du = work.du[t]
         dh_s = dh
@@ -340,7 +262,8 @@ class FastWeights(RecurrentCell):
                 xp.copyto(work.kv[t, s, 1], dz)              # kept as (h_s, dz) in kv
             else:
                 dA_prev += dz[:, :, None] * hs[s][:, None, :]
-            dh_s = self._memory_apply(cache, t, dz, transpose=True)   # and dh_s = A^T dz
+            dh_s = self._memory_apply(cache, t, dz, transpose=True,   # and dh_s = A^T dz
+                                      A=None if history else A_t)
         du += relu_grad_(dh_s, hs[0])                        # h_0 = f(u)
         dh_prev = du @ P["W"]                                # u = W h(t) + ...
         # A(t) = lam A(t-1) + eta h(t) h(t)^T; A_0 is an input of its own

@@ -12,9 +12,9 @@ already holding η h(t) h(t)ᵀ:
 f = ReLU; LN(z) = g ⊙ (z - μ)/σ + b over the H units, σ = sqrt(mean((z - μ)²) + ε).
 Shapes: x (B, D), h (B, H), A (B, H, H); W (H, H), C (H, D), g and b (H,).
 
-The cell's option ``memory`` ("auto", its default, "history" or "materialized") changes
-only how A(t) h_s is computed; this twin keeps A(t) whole at every step, the one
-textbook form all three are equated with.
+The cell's option ``memory`` ("auto", its default, "history", "materialized" or
+"checkpointed") changes only how A(t) h_s is computed; this twin keeps A(t) whole at every
+step, the one textbook form all of them are equated with.
 """
 from __future__ import annotations
 
