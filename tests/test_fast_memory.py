@@ -221,7 +221,11 @@ def test_fastweights_checkpointed_is_the_materialized_form_bit_for_bit(T, rng):
                  *((g1[k], g2[k]) for k in g1), (g1.dh_norm, g2.dh_norm)]:
         np.testing.assert_array_equal(p, q)
     K = memory_forms.checkpoint_every(T)
+    assert K == {1: 2, 2: 2, 3: 2, 4: 3, 8: 3, 9: 4, 10: 4, 17: 5}[T]   # ceil(sqrt(T + 1))
     assert cache.every == K and cache.marks.shape[0] == -(-T // K)
+    # what it keeps (marks, the segment in hand) and the backward's scratch, as counted
+    assert cache.marks.nbytes + 2 * cache.A.nbytes == cache._owner.checkpointed_bytes(T, B)
+    assert out["materialized"][5].A.shape[0] == T + 1
     assert cache.A.shape[0] == K + 1 and cache.A.shape[0] < T + 1 or T < 4   # not every A(t)
     cell = cache._owner
     again = cell.backward(dhs, cache, dstate_T)        # the cache was only read
