@@ -2,6 +2,9 @@
 
 A cell registered with @register is tested here the day it is registered.
 """
+import copy
+import json
+
 import numpy as np
 import pytest
 
@@ -393,7 +396,16 @@ def test_a_cells_options_read_its_own_values_and_its_class_keeps_the_defaults():
     relu = rnnzoo.make("rnn", 2, 3, nonlinearity="relu")
     assert relu.options["nonlinearity"] == "relu" == relu.nonlinearity
     assert type(relu).options["nonlinearity"] == "tanh"
-    assert dict(relu.options) == {k: getattr(relu, k) for k in type(relu).options}
+    class Checked(_Leaky):
+        def check_options(self):                 # reads the value given, not the default
+            if self.options["a"] < 0:
+                raise ValueError(f"a must be >= 0; got {self.options['a']}")
+    with pytest.raises(ValueError, match="a must be >= 0; got -1"):
+        Checked(2, 3, a=-1)
+    copied = copy.copy(relu)
+    copied.nonlinearity = "tanh"                 # a copy reads its own values, not relu's
+    assert copied.options["nonlinearity"] == "tanh" and relu.options["nonlinearity"] == "relu"
+    assert json.loads(json.dumps(dict(relu.options)))["nonlinearity"] == "relu"
     assert _Leaky(2, 3, a=0.1).options == {"a": 0.1} and _Leaky.options == {"a": 0.5}
     with pytest.raises(KeyError):
         relu.options["a"]
@@ -404,14 +416,22 @@ def test_a_cells_options_read_its_own_values_and_its_class_keeps_the_defaults():
 @pytest.mark.parametrize("where,spoil,match", [
     ("spoil_forward", lambda r: r[:2], r"_forward\(x, state0\) must return \(hs, state_T, "
                                        r"cache\).*; it returned a tuple of 2"),
-    ("spoil_forward", lambda r: (r[0][..., :2], *r[1:]), r"hs is an array of shape \(4, 2, 2\), "
-                                                         r"not \(4, 2, 3\)"),
-    ("spoil_forward", lambda r: (r[0], r[1][0], r[2]), r"state_T is an array of shape"),
+    ("spoil_forward", lambda r: (r[0][..., :2], *r[1:]), r"hs is a numpy.ndarray of shape \(4, 2, 2\), "
+                                                         r"dtype float64, not \(4, 2, 3\)"),
+    ("spoil_forward", lambda r: (r[0], r[1][0], r[2]), r"state_T is a numpy.ndarray of shape"),
     ("spoil_forward", lambda r: (r[0], r[1] * 2, r[2]), r"state_T is a tuple of 2"),
     ("spoil_forward", lambda r: (r[0], r[1], vars(r[2])), r"cache a rnnzoo.core.base.Cache; "
                                                           r"cache is a dict"),
     ("spoil_backward", lambda r: r[:3], r"_backward\(dhs, cache, dstate_T\) must return \(dx, "
                                         r"dstate0, grads, dh_norm\).*; it returned a tuple of 3"),
+    ("spoil_backward", lambda r: (*r[:3], None), r"dh_norm the \(4,\) norms .*; dh_norm is None"),
+    ("spoil_backward", lambda r: (*r[:3], r[3][:2]), r"; dh_norm is a numpy.ndarray of shape "
+                                                    r"\(2,\)"),
+    ("spoil_backward", lambda r: (r[0][..., :1], *r[1:]), r"dx shaped like x \(4, 2, 2\).*; "
+                                                          r"dx is a numpy.ndarray of shape "
+                                                          r"\(4, 2, 1\)"),
+    ("spoil_backward", lambda r: (r[0], r[1][0], *r[2:]), r"; dstate0 is a numpy.ndarray"),
+    ("spoil_backward", lambda r: (r[0], r[1], list(r[2].values()), r[3]), r"; grads is a list"),
 ])
 def test_a_cell_of_ones_own_is_told_what_its_forward_or_backward_returned(where, spoil, match):
     cell = _Leaky(2, 3, a=0.3)

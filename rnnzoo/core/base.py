@@ -33,8 +33,7 @@ recorded in ``grads.dh_norm``.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 
 import numpy as np
 
@@ -54,30 +53,18 @@ class Cache(SimpleNamespace):
     """
 
 
-class OptionValues(Mapping):
-    """A cell's options as it holds them: ``cell.options[key]`` reads the attribute
-    ``cell.key``, the keys are the class's ``options``. A live view, not a copy, so it
-    never goes stale, and read-only: an option is changed (where a cell allows it) on
-    its attribute."""
+class CellOptions:
+    """``options`` of a cell class and of its cells. A class declares its options with
+    their defaults, ``options = {"a": 0.5}``; read on the class, ``options`` is that dict
+    of defaults; read on a cell, a read-only mapping of the values the cell holds (each
+    option is an attribute, ``cell.a``), made afresh at each read, so it never goes stale
+    and a copied cell reads its own."""
 
-    __slots__ = ("_cell",)
-
-    def __init__(self, cell):
-        self._cell = cell
-
-    def __getitem__(self, key):
-        if key not in type(self._cell).options:
-            raise KeyError(key)
-        return getattr(self._cell, key)
-
-    def __iter__(self):
-        return iter(type(self._cell).options)
-
-    def __len__(self):
-        return len(type(self._cell).options)
-
-    def __repr__(self):
-        return repr(dict(self))
+    def __get__(self, cell, cls):
+        defaults = cls.option_defaults
+        if cell is None:
+            return defaults
+        return MappingProxyType({k: getattr(cell, k) for k in defaults})
 
 
 class Gradients(dict):
@@ -122,9 +109,9 @@ class RecurrentCell(InputChecks, SequenceProducts):
     **options
         Cell-specific options, declared with their defaults in the class's ``options``
         dict. Each value given (or its default) becomes an attribute of the cell
-        (``make("rnn", 2, 3, nonlinearity="relu").nonlinearity``), and an instance's
+        (``make("rnn", 2, 3, nonlinearity="relu").nonlinearity``), and a cell's
         ``options`` reads those attributes: ``cell.options["nonlinearity"]`` is "relu"
-        there, ``type(cell).options`` keeps the defaults.
+        there, ``type(cell).options`` the defaults (:class:`CellOptions`).
 
     A cell of your own subclasses this class and registers itself with
     ``@rnnzoo.register("name")``; the book's contract page has one written out, step by
@@ -133,16 +120,27 @@ class RecurrentCell(InputChecks, SequenceProducts):
 
     name = ""                 # registry name, set by @register
     state_names = ("h",)      # names of the state tuple's components
-    options: dict = {}        # cell-specific keyword options and their defaults
+    option_defaults: dict = {}    # the class's options and their defaults ...
+    options = CellOptions()       # ... read as ``options`` (see CellOptions)
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's ``options = {...}`` are its defaults: kept as option_defaults,
+        and ``options`` reads them on the class and the cell's values on a cell."""
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("options")
+        if isinstance(declared, dict):
+            cls.option_defaults = declared
+            cls.options = CellOptions()
 
     def __init__(self, input_size, hidden_size, *, seed=0, dtype=np.float64,
                  backend="numpy", **options):
         where = type(self).__name__
         input_size = check_int(input_size, "input_size", minimum=1, where=where)
         hidden_size = check_int(hidden_size, "hidden_size", minimum=1, where=where)
-        unknown = sorted(set(options) - set(self.options))
+        defaults = type(self).option_defaults
+        unknown = sorted(set(options) - set(defaults))
         if unknown:
-            known = ", ".join(self.options) or "none"
+            known = ", ".join(defaults) or "none"
             raise TypeError(f"{type(self).__name__} got unknown option(s) {unknown}; "
                             f"its options are: {known}")
         self.input_size = input_size
@@ -151,13 +149,12 @@ class RecurrentCell(InputChecks, SequenceProducts):
         self.dtype = check_float_dtype(dtype, where)
         self.backend = get_backend(backend)
         self.xp = self.backend.xp
-        for key, default in self.options.items():
+        for key, default in defaults.items():
             setattr(self, key, options.get(key, default))
         try:
             self.check_options()
         except (TypeError, ValueError) as exc:      # say which cell the option belongs to
             raise type(exc)(f"{where}('{self.name}'): {exc}") from None
-        self.options = OptionValues(self)
         host_params = self.init_params(np.random.default_rng(seed))
         self.params = {k: self.backend.asarray(np.asarray(v, dtype=self.dtype))
                        for k, v in host_params.items()}
@@ -265,7 +262,7 @@ class RecurrentCell(InputChecks, SequenceProducts):
             dstate_T = tuple(s.copy() for s in self._check_state(dstate_T, cache.B,
                                                                    "dstate_T"))
         returned = self._backward(dhs, cache, dstate_T)
-        self._check_backward_result(returned)
+        self._check_backward_result(returned, cache)
         dx, dstate0, grads, dh_norm = returned
         grads = Gradients(grads)
         grads.dh_norm = to_numpy(dh_norm)

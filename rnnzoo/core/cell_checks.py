@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import array_type_name, backend_of, to_numpy
+from .gradcheck_inputs import what_it_is
 from .validation import ArgumentTypeError
 
 
@@ -163,27 +164,33 @@ class InputChecks:
                     f"{len(self.state_names)} array(s) ({', '.join(self.state_names)}), cache "
                     f"a {cache_type.__module__}.{cache_type.__name__}")
         if not isinstance(returned, tuple) or len(returned) != 3:
-            raise TypeError(f"{self._where()}: {expected}; it returned {_what(returned)}")
+            raise TypeError(f"{self._where()}: {expected}; it returned {what_it_is(returned)}")
         hs, state_T, cache = returned
         shape = (x.shape[0], x.shape[1], self.output_size)
         if not hasattr(hs, "shape") or tuple(hs.shape) != shape:
-            raise TypeError(f"{self._where()}: {expected}; hs is {_what(hs)}, not {shape}")
+            raise TypeError(f"{self._where()}: {expected}; hs is {what_it_is(hs)}, not {shape}")
         if not isinstance(state_T, tuple) or len(state_T) != len(self.state_names):
-            raise TypeError(f"{self._where()}: {expected}; state_T is {_what(state_T)}")
+            raise TypeError(f"{self._where()}: {expected}; state_T is {what_it_is(state_T)}")
         if not isinstance(cache, cache_type):
-            raise TypeError(f"{self._where()}: {expected}; cache is {_what(cache)}")
+            raise TypeError(f"{self._where()}: {expected}; cache is a {type(cache).__name__}")
 
-    def _check_backward_result(self, returned):
+    def _check_backward_result(self, returned, cache):
+        expected = ("_backward(dhs, cache, dstate_T) must return (dx, dstate0, grads, "
+                    f"dh_norm): dx shaped like x {tuple(cache.x.shape)}, dstate0 a tuple of "
+                    f"{len(self.state_names)} array(s) ({', '.join(self.state_names)}), grads "
+                    f"a dict, dh_norm the ({cache.T},) norms of dL/dh_t (backward turns the "
+                    "rest into the public (dx, dstate0, grads))")
         if not isinstance(returned, tuple) or len(returned) != 4:
-            raise TypeError(f"{self._where('backward')}: _backward(dhs, cache, dstate_T) must "
-                            f"return (dx, dstate0, grads, dh_norm), dh_norm the (T,) norms of "
-                            f"dL/dh_t (backward turns the rest into the public (dx, dstate0, "
-                            f"grads)); it returned {_what(returned)}")
-
-
-def _what(value):
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return f"an array of shape {tuple(value.shape)}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"a {type(value).__name__}"
+            raise TypeError(f"{self._where('backward')}: {expected}; it returned "
+                            f"{what_it_is(returned)}")
+        dx, dstate0, grads, dh_norm = returned
+        wrong = ("dx" if not hasattr(dx, "shape") or tuple(dx.shape) != tuple(cache.x.shape)
+                 else "dstate0" if not isinstance(dstate0, tuple)
+                 or len(dstate0) != len(self.state_names)
+                 else "grads" if not isinstance(grads, dict)
+                 else "dh_norm" if not hasattr(dh_norm, "shape")
+                 or tuple(dh_norm.shape) != (cache.T,) else None)
+        if wrong:
+            value = dict(dx=dx, dstate0=dstate0, grads=grads, dh_norm=dh_norm)[wrong]
+            raise TypeError(f"{self._where('backward')}: {expected}; {wrong} is "
+                            f"{what_it_is(value)}")
