@@ -470,3 +470,19 @@ def test_the_documented_defaults_are_the_defaults():
     assert (defaults["eps"], defaults["atol"], defaults["rtol"]) == (1e-6, 1e-7, 1e-5)
     assert (defaults["seed"], defaults["directions"], defaults["mode"]) == (0, 4, "entries")
     assert "`eps=1e-6, atol=1e-7, rtol=1e-5`" in (ROOT / "book" / "contract.md").read_text()
+
+
+def test_a_backward_returning_a_buffer_of_its_cache_is_not_reentrant(cell):
+    """A backward that accumulates into an array kept in its cache and returns it: the
+    two results were the same object, compared with itself, and read as reentrant."""
+    own = _OwnCell(cell)
+
+    def backward(dhs, cache, dstate_T=None):
+        dx, dstate0, grads = cell.backward(dhs, cache, dstate_T)
+        if not hasattr(cache, "acc"):
+            cache.acc = np.zeros_like(dx)
+        cache.acc += dx                                # the second call doubles it
+        return cache.acc, dstate0, grads
+    own.backward = backward
+    report = rnnzoo.gradcheck(own, X)
+    assert "backward is not reentrant: dx differs on a second call" in report.problems
