@@ -201,8 +201,9 @@ def test_resume_takes_steps_evaluation_and_output_flags(checkpoint, tmp_path):
 def test_every_train_flag_is_fixed_by_a_checkpoint_or_taken_when_resuming():
     """A flag added later is sorted into one or the other, so resuming cannot ignore it."""
     from rnnzoo.cli.train import RESUME_FIXES, RESUME_TAKES, build_parser
-    taken = [d.lstrip("-").replace("-", "_") for d in RESUME_TAKES.replace(" and", ",")
-             .split(", ")]
+    flags = RESUME_TAKES.split(" (")[0].replace(" and", ",").split(", ")
+    taken = [{"import": "imports"}.get(f, f) for f in
+             (d.lstrip("-").replace("-", "_") for d in flags)]
     dests = {a.dest for a in build_parser()._actions} - {"help", "resume"}
     assert sorted(dests) == sorted([*RESUME_FIXES, *taken])
 
@@ -637,3 +638,28 @@ def test_an_own_cell_is_known_after_import_and_not_before(capsys, own_cells, ent
                                         (gradcheck_main, ["rnn"])])
 def test_an_import_that_fails_is_a_usage_error(capsys, entry, argv, module, named):
     assert_usage_error(capsys, entry, [*argv, "--import", module], named)
+
+
+@pytest.mark.parametrize("source,named", [
+    ("def broken(:\n", r"argument --import own_broken: invalid syntax at .*own_broken.py, line 1"),
+    ("import rnnzoo\n@rnnzoo.register('rnn')\nclass Taken(rnnzoo.get_cell_class('gru')):\n"
+     "    pass\n", r"argument --import own_broken: importing it raised ValueError: a cell named "
+                  r"'rnn' is already registered"),
+    ("import not_installed_anywhere_xyz\n", r"argument --import own_broken: importing it "
+                                            r"raised ModuleNotFoundError\(\"No module named "
+                                            r"'not_installed_anywhere_xyz'\"\)"),
+])
+def test_a_module_whose_import_fails_is_a_usage_error_naming_why(capsys, tmp_path, monkeypatch,
+                                                                  source, named):
+    """Its own code failing (a syntax error, a name already taken, a package it needs and
+    lacks) was a traceback; the missing package was blamed on the module's folder."""
+    import re
+    import sys
+    (tmp_path / "own_broken.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "own_broken", raising=False)
+    with pytest.raises(SystemExit) as info:
+        gradcheck_main(["rnn", "--import", "own_broken"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and re.search(named, err) and "Traceback" not in err, err
+    assert "PYTHONPATH" not in err

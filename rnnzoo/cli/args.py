@@ -180,7 +180,15 @@ def import_cells(argv, prog):
             pre.error("argument --import: expected a module name; got ''")
         try:
             importlib.import_module(module)
-        except ImportError as exc:
+        except ModuleNotFoundError as exc:
+            if exc.name != module.split(".")[0] and exc.name != module:
+                pre.error(f"argument --import {module}: importing it raised {exc!r}")
             pre.error(f"argument --import {module}: {exc} (a module of your own is found in "
                       f"the current folder or on PYTHONPATH)")
+        except SyntaxError as exc:
+            pre.error(f"argument --import {module}: {exc.msg} at {exc.filename}, line "
+                      f"{exc.lineno}")
+        except Exception as exc:      # the module's own code failed: say what, not a traceback
+            pre.error(f"argument --import {module}: importing it raised "
+                      f"{type(exc).__name__}: {exc}")
     return modules

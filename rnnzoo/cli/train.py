@@ -51,7 +51,8 @@ DEFAULT_EVAL_SIZE = 1000
 RESUME_FIXES = ("cell", "task", "T", "hidden", "layers", "option", "dtype", "backend",
                 "task_option", "eval_size", "seed", "optimizer", "lr", "clip", "batch_size",
                 "tbptt")
-RESUME_TAKES = "--steps, --eval-every, --checkpoint, --save-plot and --no-progress"
+RESUME_TAKES = ("--steps, --eval-every, --checkpoint, --save-plot, --no-progress and --import "
+                "(a cell of your own is rebuilt from its registered name)")
 
 # keys that build_model and make_task take from a flag or from the task: as an option
 # they would collide with it ("got multiple values for keyword argument")
