@@ -416,3 +416,15 @@ def test_a_cell_registered_in_main_is_named_where_a_worker_cannot_import_it():
                                          r"was registered in the parent process's __main__ .*"
                                          r"or run compare with workers=1"):
         variant.build(make_task("adding", T=5), BUDGET, 0)
+
+
+def test_a_worker_holding_another_version_of_the_cell_refuses_to_train_it():
+    """A long-lived worker (a reused pool, a cluster) that imported the class before it
+    was edited and reloaded trained the old version without a word."""
+    from rnnzoo import make_task
+    variant = ex.Variant("rnn")
+    assert variant.build(make_task("adding", T=5), BUDGET, 0).cells[0].name == "rnn"
+    object.__setattr__(variant, "_version", "0" * 64)   # as made from an edited class
+    with pytest.raises(ValueError, match=r"Variant\('rnn'\): this worker holds another "
+                                         r"version of the cell 'rnn' .*start a new worker pool"):
+        variant.build(make_task("adding", T=5), BUDGET, 0)

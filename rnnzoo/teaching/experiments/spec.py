@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import importlib
+import inspect
 import math
 from dataclasses import dataclass, field
 
@@ -71,19 +74,37 @@ class Budget:
                 f"{self.batch_size}, {clip}, {self.steps} steps{tb}, {self.dtype}")
 
 
-def _register_here(cell, module):
+@functools.lru_cache(maxsize=None)
+def _class_version(cls):
+    """A digest of the class's source (None where Python cannot show it); once a class,
+    since inspect reads its file."""
+    try:
+        return hashlib.sha256(inspect.getsource(cls).encode()).hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
+def _register_here(cell, module, version=None):
     """A worker that was spawned (macOS, Windows; a cluster's) starts with rnnzoo's own
     cells only: a cell of your own is registered there by importing the module that
-    defined it, as the parent did. One defined in a notebook or a script's __main__
-    cannot be imported, and the error says what to do instead."""
-    if cell in available() or module is None:
-        return
-    if module == "__main__":
-        raise ValueError(f"Variant({cell!r}): the cell {cell!r} was registered in the "
-                         f"parent process's __main__ (a notebook or a script), which this "
-                         f"spawned worker cannot import: define its class in a module and "
-                         f"import it from there, or run compare with workers=1")
-    importlib.import_module(module)
+    defined it, as the parent did (a script's __main__ is re-run there as __mp_main__;
+    a notebook's, or a class defined under ``if __name__ == "__main__":``, cannot be
+    imported, and the error says what to do instead). A long-lived worker that imported
+    an older version of the class (edited and reloaded since) is refused, not trained."""
+    if cell not in available() and module is not None:
+        if module == "__main__":
+            raise ValueError(f"Variant({cell!r}): the cell {cell!r} was registered in the "
+                             f"parent process's __main__ (a notebook, or a script's "
+                             f"'if __name__ == \"__main__\":' block), which this spawned "
+                             f"worker cannot import: define its class in a module and "
+                             f"import it from there, or run compare with workers=1")
+        importlib.import_module(module)
+    here = _class_version(get_cell_class(cell)) if version is not None else None
+    if here is not None and here != version:
+        raise ValueError(f"Variant({cell!r}): this worker holds another version of the cell "
+                         f"{cell!r} than the process that made the Variant (the class was "
+                         f"edited since the worker imported it): start a new worker pool, "
+                         f"or restart the cluster's workers")
 
 
 def _fair_defaults(cell, task) -> dict:
@@ -136,8 +157,10 @@ class Variant:
         if self.options is None:
             object.__setattr__(self, "options", {})
         cls = get_cell_class(self.cell)          # a clear error for an unknown cell
-        # where the cell's class lives, so that a spawned worker can register it too
+        # where the cell's class lives and which version of it, so that a spawned worker
+        # registers it too and a long-lived one does not train an older version
         object.__setattr__(self, "_module", cls.__module__)
+        object.__setattr__(self, "_version", _class_version(cls))
         unknown = sorted(set(self.options) - set(cls.options))
         if unknown:
             raise ValueError(f"Variant({self.cell!r}): unknown option(s) {unknown}; "
@@ -226,7 +249,8 @@ class Variant:
         resolved_options' check, which :func:`compare` makes after this one, so that an
         invalid value is named as invalid rather than as an unexplained override."""
         budget = self.budget_for(budget)
-        _register_here(self.cell, getattr(self, "_module", None))
+        _register_here(self.cell, getattr(self, "_module", None),
+                       getattr(self, "_version", None))
         return build_model(self.cell, task.input_size, budget.hidden, task.output_size,
                            layers=budget.layers, readout=task.readout, seed=seed,
                            dtype=np.dtype(budget.dtype if dtype is None else dtype),
