@@ -45,12 +45,13 @@ class FastMemoryForms:
             cache.A = xp.empty((T + 1,) + cache.state0[1].shape, dtype=self.dtype)
             cache.A[0] = cache.state0[1]
         elif cache.memory == "checkpointed":
-            # the marks A(0), A(K), A(2K), ..., and the segment in hand, A(start) ..
-            # A(start + K): the backward rebuilds each segment from its mark and the h's
+            # the marks A(0), A(K), A(2K), ..., kept; the segment in hand, A(start) ..
+            # A(start + K), for the forward only (finish_memory drops it): the backward
+            # rebuilds each segment from its mark and the h's
             K = cache.every = checkpoint_every(T)
             cache.marks = xp.empty((-(-T // K),) + cache.state0[1].shape, dtype=self.dtype)
-            cache.A = xp.empty((K + 1,) + cache.state0[1].shape, dtype=self.dtype)
-            cache.A[0] = cache.state0[1]
+            cache.segment = xp.empty((K + 1,) + cache.state0[1].shape, dtype=self.dtype)
+            cache.segment[0] = cache.state0[1]
             cache.start = 0
         else:                                                # eta lam^k, k = 0 .. T-1
             cache.decay = xp.asarray(self.eta * self.lam ** np.arange(T), dtype=self.dtype)
@@ -79,12 +80,11 @@ class FastMemoryForms:
         return (T + 1) * B * self.hidden_size ** 2 * np.dtype(self.dtype).itemsize
 
     def checkpointed_bytes(self, T, B):
-        """Bytes of the checkpointed form's A's: ⌈T / K⌉ marks and the K + 1 of the
-        segment in hand (K = :func:`checkpoint_every`), in the cache and, as large again
-        at most, in the backward's scratch."""
+        """Bytes of the checkpointed form's A's: ⌈T / K⌉ marks in the cache and the K + 1
+        of the segment in hand (K = :func:`checkpoint_every`), the forward's while it runs,
+        then the backward's: about 2 √T (B, H, H) arrays at any time."""
         K = checkpoint_every(T)
-        return (-(-T // K) + 2 * (K + 1)) * B * self.hidden_size ** 2 * \
-            np.dtype(self.dtype).itemsize
+        return (-(-T // K) + K + 1) * B * self.hidden_size ** 2 * np.dtype(self.dtype).itemsize
 
     @staticmethod
     def _matvec(A, v):
@@ -134,13 +134,24 @@ class FastMemoryForms:
             return cache.A[t]
         if cache.memory != "checkpointed":
             return None
-        K = cache.every
+        K, seg = cache.every, cache.segment
         if t % K == 0:
             if t > 0:
-                cache.A[0] = cache.A[K]                      # A(t), the last segment's end
+                seg[0] = seg[K]                              # A(t), the last segment's end
                 cache.start = t
-            cache.marks[t // K] = cache.A[0]
-        return cache.A[t - cache.start]
+            cache.marks[t // K] = seg[0]
+        return seg[t - cache.start]
+
+    def _forward_slot(self, cache, t):
+        """Where the forward writes A(t) (materialized or checkpointed)."""
+        if cache.memory == "materialized":
+            return cache.A[t]
+        return cache.segment[t - cache.start]
+
+    def finish_memory(self, cache):
+        """After the forward: the checkpointed form drops its segment (the marks stay)."""
+        if cache.memory == "checkpointed":
+            del cache.segment, cache.start
 
     def _backward_memory(self, cache, work, t):
         """A(t) at step t of the backward. Checkpointed: entering a segment (t its last

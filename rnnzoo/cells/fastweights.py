@@ -57,11 +57,11 @@ class FastWeights(FastMemoryForms, RecurrentCell):
     "materialized" keeps A(t) for every step in the cache ((T + 1)·B·H² numbers) and
     multiplies by it, O(B·H²) per product (O(T·S·B·H²) a sequence); its backward carries
     dL/dA as one (B, H, H) array, the history form's backward never forms it either
-    (below). "checkpointed" is the materialized form's arithmetic with √T of its memory:
-    it keeps A(t) only every K = ⌈√(T + 1)⌉ steps, and the backward rebuilds each
-    segment's A's from its mark and the stored h's (A(t+1) = λ A(t) + η h h^T, one more
-    pass of that recurrence, no cell step rerun), by the same operations, so its numbers
-    are the materialized form's bit for bit; about 2 √T (B, H, H) arrays. The history
+    (below). "checkpointed" is the materialized form's arithmetic in about 2 √T (B, H, H)
+    arrays instead of T + 1: it keeps A(t) only every K = ⌈√(T + 1)⌉ steps, and the
+    backward rebuilds each segment's A's from its mark and the stored h's (A(t+1) =
+    λ A(t) + η h h^T, one more pass of that recurrence, no cell step rerun), by the same
+    operations, so its numbers are the materialized form's bit for bit. The history
     and materialized forms agree to rounding (``tests/test_fast_memory.py``). "auto"
     (the default) picks one at each forward, stores it in the cache (``cache.memory``;
     the backward runs the form its forward ran) and says which it would pick through
@@ -103,7 +103,7 @@ class FastWeights(FastMemoryForms, RecurrentCell):
     The bound: the materialized cache is (T + 1)·B·H² numbers, 4·B·H² bytes a step in
     float32 (1 GiB at T ≈ 1000 for B = 4, H = 256, at T ≈ 65,000 for B = 4, H = 32).
     Past 1 GiB "auto" runs the checkpointed form, linear in T like the materialized one
-    (at B = 4, float32 it stays within 1 GiB until T ≈ 1.2·10⁵ for H = 256, ≈ 4.8·10⁸ for
+    (at B = 4, float32 it stays within 1 GiB until T ≈ 2.6·10⁵ for H = 256, ≈ 10⁹ for
     H = 32). Only where even that would pass 1 GiB does it keep the history form, whose
     cache is O(T·S·B·H) numbers, the smallest there is: quadratic in T, and such a
     forward warns (UserWarning) with the sizes. An explicit ``memory`` is never
@@ -168,6 +168,7 @@ class FastWeights(FastMemoryForms, RecurrentCell):
 
     def _forward(self, x, state0):
         hs, state_T, cache = super()._forward(x, state0)
+        self.finish_memory(cache)
         if cache.memory == "history":                        # A(T), once, from the sum
             K = cache.h[1:].transpose(1, 0, 2)               # (B, T, H)
             A_T = K.transpose(0, 2, 1) @ (K * cache.decay[::-1, None])
@@ -211,14 +212,14 @@ class FastWeights(FastMemoryForms, RecurrentCell):
         h = cache.h[t + 1]
         if cache.memory == "history":
             return (h,)                                      # A(T) is formed after the loop
-        A = cache.A[t + 1 - (cache.start if cache.memory == "checkpointed" else 0)]
-        return (h, self._next_memory(A_prev, h, A))
+        return (h, self._next_memory(A_prev, h, self._forward_slot(cache, t + 1)))
 
     def prepare_backward(self, cache):
         xp, T, S = self.xp, cache.T, int(self.S)
         work = SimpleNamespace(du=xp.empty_like(cache.u), dy=xp.empty_like(cache.hs))
         if cache.memory == "checkpointed":                  # the segment rebuilt in hand
-            work.A, work.start = xp.empty_like(cache.A), None
+            work.A, work.start = xp.empty((cache.every + 1,) + cache.marks.shape[1:],
+                                          dtype=self.dtype), None
         if cache.memory == "history":
             # kv[t, s] = (h_s(t), dL/dz_s(t)) side by side, so that one batched product
             # gives both h_s·v and dz_s·v (dL/dA and its transpose times v, see

@@ -93,8 +93,8 @@ def backward(dhs, cache, dstate_T):
             blocks["i"] = di * g["i"] * (1.0 - g["i"])   # i = sigma(a_i)
         dpre[t] = np.concatenate([blocks[name] for name in GATES[pooling]], axis=1)   # a's blocks
     # stage 1 backward: the convolution
-    x_0 = cache["windows"][0][:, :D]
-    dxs = [np.zeros_like(x_0) for _ in range(T + k - 1)]   # dL/dx_{-k+1} .. dL/dx_{T-1}
+    row = cache["windows"][0][:, :D]                     # (B, D), the shape of each x
+    dxs = [np.zeros_like(row) for _ in range(T + k - 1)]   # dL/dx_{-k+1} .. dL/dx_{T-1}
     for j in range(k - 1):                               # state_T's x_past = the last k-1 x
         dxs[T + j] = dxs[T + j] + dstate_T[1][:, j * D:(j + 1) * D]
     grads = {"W": np.zeros_like(P["W"]), "b": np.zeros_like(P["b"])}

@@ -66,8 +66,8 @@ def step_backward(dstate, cache):
     u, u_tilde, delta, grow = cache["u"], cache["u_tilde"], cache["delta"], cache["grow"]
     s, s_prev, cand, k = cache["s"], cache["s_prev"], cache["cand"], cache["p_index"]
     picks_delta = (delta < 1.0 - u_tilde).astype(float)  # where min(Δ, 1 - ũ) is Δ
-    d_delta = du_tilde_next * (u + (1.0 - u) * picks_delta)   # ũ_{t+1} = u Δ + (1 - u) grow,
-    #                                                       grow = ũ + min(Δ, 1 - ũ)
+    # ũ_{t+1} = u Δ + (1 - u) grow, grow = ũ + min(Δ, 1 - ũ): Δ in both terms
+    d_delta = du_tilde_next * (u + (1.0 - u) * picks_delta)
     du = du_tilde_next * (delta - grow)                  # ũ_{t+1} = u Δ + (1 - u) grow
     du_tilde = du_tilde_next * (1.0 - u) * picks_delta   # grow = ũ + min(Δ, 1 - ũ)
     dpre = d_delta * delta * (1.0 - delta)               # Δ = sigma(w_p . s_t + b_p)
