@@ -11,6 +11,11 @@ from .gradcheck_inputs import what_it_is
 from .validation import ArgumentTypeError
 
 
+class ContractError(TypeError):
+    """What a cell's own ``_forward`` or ``_backward`` returned is off the contract (the
+    message says what); :func:`rnnzoo.gradcheck` reports it as the check's problem."""
+
+
 def _computes_as_ndarray(a) -> bool:
     """An ndarray subclass whose arithmetic is the plain array's: a memmap, or one that
     says so with ``computes_as_ndarray = True`` (the benchmark's GEMM tracer, which only
@@ -164,15 +169,15 @@ class InputChecks:
                     f"{len(self.state_names)} array(s) ({', '.join(self.state_names)}), cache "
                     f"a {cache_type.__module__}.{cache_type.__name__}")
         if not isinstance(returned, tuple) or len(returned) != 3:
-            raise TypeError(f"{self._where()}: {expected}; it returned {what_it_is(returned)}")
+            raise ContractError(f"{self._where()}: {expected}; it returned {what_it_is(returned)}")
         hs, state_T, cache = returned
         shape = (x.shape[0], x.shape[1], self.output_size)
         if not hasattr(hs, "shape") or tuple(hs.shape) != shape:
-            raise TypeError(f"{self._where()}: {expected}; hs is {what_it_is(hs)}, not {shape}")
+            raise ContractError(f"{self._where()}: {expected}; hs is {what_it_is(hs)}, not {shape}")
         if not isinstance(state_T, tuple) or len(state_T) != len(self.state_names):
-            raise TypeError(f"{self._where()}: {expected}; state_T is {what_it_is(state_T)}")
+            raise ContractError(f"{self._where()}: {expected}; state_T is {what_it_is(state_T)}")
         if not isinstance(cache, cache_type):
-            raise TypeError(f"{self._where()}: {expected}; cache is a {type(cache).__name__}")
+            raise ContractError(f"{self._where()}: {expected}; cache is a {type(cache).__name__}")
 
     def _check_backward_result(self, returned, cache):
         expected = ("_backward(dhs, cache, dstate_T) must return (dx, dstate0, grads, "
@@ -181,7 +186,7 @@ class InputChecks:
                     f"a dict, dh_norm the ({cache.T},) norms of dL/dh_t (backward turns the "
                     "rest into the public (dx, dstate0, grads))")
         if not isinstance(returned, tuple) or len(returned) != 4:
-            raise TypeError(f"{self._where('backward')}: {expected}; it returned "
+            raise ContractError(f"{self._where('backward')}: {expected}; it returned "
                             f"{what_it_is(returned)}")
         dx, dstate0, grads, dh_norm = returned
         wrong = ("dx" if not hasattr(dx, "shape") or tuple(dx.shape) != tuple(cache.x.shape)
@@ -192,5 +197,5 @@ class InputChecks:
                  or tuple(dh_norm.shape) != (cache.T,) else None)
         if wrong:
             value = dict(dx=dx, dstate0=dstate0, grads=grads, dh_norm=dh_norm)[wrong]
-            raise TypeError(f"{self._where('backward')}: {expected}; {wrong} is "
+            raise ContractError(f"{self._where('backward')}: {expected}; {wrong} is "
                             f"{what_it_is(value)}")

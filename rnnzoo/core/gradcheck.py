@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import to_numpy
+from .cell_checks import ContractError
 from .gradcheck_report import GradcheckReport, TensorCheck
 from .gradcheck_inputs import (check_forward, check_object, is_array, not_a_tuple_of,
                                target_name, tensor_names, what_it_is)
@@ -94,7 +95,10 @@ class _Problem:
             cache = self._run()[2]
         grads_text = "grads a dict of arrays shaped like params"
         if self.is_cell:
-            returned = self.obj.backward(self.u, cache, self.v)
+            try:
+                returned = self.obj.backward(self.u, cache, self.v)
+            except ContractError as off:            # a RecurrentCell's own check said what
+                raise _MalformedBackward(str(off)) from None
             names = tuple(self.obj.state_names)
             expected = (f"(dx, dstate0, grads): dx shaped like x, dstate0 a tuple of "
                         f"{len(names)} array(s) ({', '.join(names)}), {grads_text}")
