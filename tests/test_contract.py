@@ -431,6 +431,7 @@ def test_a_cells_options_read_its_own_values_and_its_class_keeps_the_defaults():
                                                           r"dx is a numpy.ndarray of shape "
                                                           r"\(4, 2, 1\)"),
     ("spoil_backward", lambda r: (r[0], r[1][0], *r[2:]), r"; dstate0 is a numpy.ndarray"),
+    ("spoil_backward", lambda r: (r[0], r[1] * 2, *r[2:]), r"; dstate0 is a tuple of 2"),
     ("spoil_backward", lambda r: (r[0], r[1], list(r[2].values()), r[3]), r"; grads is a list"),
 ])
 def test_a_cell_of_ones_own_is_told_what_its_forward_or_backward_returned(where, spoil, match):

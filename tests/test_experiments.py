@@ -409,6 +409,8 @@ def test_a_cell_registered_in_main_is_named_where_a_worker_cannot_import_it():
     from rnnzoo import make_task
     from rnnzoo.core import registry
     variant = ex.Variant("rnn")
+    object.__setattr__(variant, "_module", "__main__")     # registered here (a forked
+    assert variant.build(make_task("adding", T=5), BUDGET, 0)   # worker, a script): builds
     object.__setattr__(variant, "cell", "own_in_main")     # as a spawned worker sees it:
     object.__setattr__(variant, "_module", "__main__")     # registered in the parent only
     assert "own_in_main" not in registry._CELLS
