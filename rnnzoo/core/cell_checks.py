@@ -164,38 +164,51 @@ class InputChecks:
     # a cell of one's own that returns the public 3-tuple from _backward, a dict for its
     # cache or hs of another width failed far from the mistake, or not at all
     def _check_forward_result(self, returned, x, cache_type):
-        expected = ("_forward(x, state0) must return (hs, state_T, cache): hs of shape "
-                    f"(T, B, output_size={self.output_size}), state_T a tuple of "
-                    f"{len(self.state_names)} array(s) ({', '.join(self.state_names)}), cache "
-                    f"a {cache_type.__module__}.{cache_type.__name__}")
-        if not isinstance(returned, tuple) or len(returned) != 3:
-            raise ContractError(f"{self._where()}: {expected}; it returned {what_it_is(returned)}")
-        hs, state_T, cache = returned
-        shape = (x.shape[0], x.shape[1], self.output_size)
-        if not hasattr(hs, "shape") or tuple(hs.shape) != shape:
-            raise ContractError(f"{self._where()}: {expected}; hs is {what_it_is(hs)}, not {shape}")
-        if not isinstance(state_T, tuple) or len(state_T) != len(self.state_names):
-            raise ContractError(f"{self._where()}: {expected}; state_T is {what_it_is(state_T)}")
-        if not isinstance(cache, cache_type):
-            raise ContractError(f"{self._where()}: {expected}; cache is a {type(cache).__name__}")
+        T, B = x.shape[:2]
+        self._check_result(returned, "forward", "_forward(x, state0)", (
+            ("hs", f"of shape {(T, B, self.output_size)}",
+             lambda hs: _shaped(hs, (T, B, self.output_size))),
+            ("state_T", self._tuple_of_states(), self._is_state_tuple),
+            ("cache", f"a {cache_type.__module__}.{cache_type.__name__}",
+             lambda cache: isinstance(cache, cache_type))))
 
     def _check_backward_result(self, returned, cache):
-        expected = ("_backward(dhs, cache, dstate_T) must return (dx, dstate0, grads, "
-                    f"dh_norm): dx shaped like x {tuple(cache.x.shape)}, dstate0 a tuple of "
-                    f"{len(self.state_names)} array(s) ({', '.join(self.state_names)}), grads "
-                    f"a dict, dh_norm the ({cache.T},) norms of dL/dh_t (backward turns the "
-                    "rest into the public (dx, dstate0, grads))")
-        if not isinstance(returned, tuple) or len(returned) != 4:
-            raise ContractError(f"{self._where('backward')}: {expected}; it returned "
-                            f"{what_it_is(returned)}")
-        dx, dstate0, grads, dh_norm = returned
-        wrong = ("dx" if not hasattr(dx, "shape") or tuple(dx.shape) != tuple(cache.x.shape)
-                 else "dstate0" if not isinstance(dstate0, tuple)
-                 or len(dstate0) != len(self.state_names)
-                 else "grads" if not isinstance(grads, dict)
-                 else "dh_norm" if not hasattr(dh_norm, "shape")
-                 or tuple(dh_norm.shape) != (cache.T,) else None)
-        if wrong:
-            value = dict(dx=dx, dstate0=dstate0, grads=grads, dh_norm=dh_norm)[wrong]
-            raise ContractError(f"{self._where('backward')}: {expected}; {wrong} is "
-                            f"{what_it_is(value)}")
+        self._check_result(returned, "backward", "_backward(dhs, cache, dstate_T)", (
+            ("dx", f"shaped like x {tuple(cache.x.shape)}",
+             lambda dx: _shaped(dx, cache.x.shape)),
+            ("dstate0", self._tuple_of_states(), self._is_state_tuple),
+            ("grads", "a dict", lambda grads: isinstance(grads, dict)),
+            ("dh_norm", f"the ({cache.T},) norms of dL/dh_t",
+             lambda dh_norm: _shaped(dh_norm, (cache.T,)))))
+
+    def _tuple_of_states(self):
+        return f"a tuple of {len(self.state_names)} array(s) ({', '.join(self.state_names)})"
+
+    def _is_state_tuple(self, value):
+        return isinstance(value, tuple) and len(value) == len(self.state_names)
+
+    def _check_result(self, returned, method, call, parts):
+        """``parts``: (name, what it must be, test) for each entry ``call`` returns; the
+        first that fails (or a result that is not a tuple of that many) is named."""
+        if not isinstance(returned, tuple) or len(returned) != len(parts):
+            bad = f"it returned {what_it_is(returned)}"
+        else:
+            bad = next((f"{name} is {_kind(value)}" for (name, _, ok), value
+                        in zip(parts, returned) if not ok(value)), None)
+        if bad:
+            names = ", ".join(name for name, _, _ in parts)
+            needs = ", ".join(f"{name} {need}" for name, need, _ in parts)
+            raise ContractError(f"{self._where(method)}: {call} must return ({names}): "
+                                f"{needs}; {bad}")
+
+
+def _shaped(value, shape):
+    return hasattr(value, "shape") and tuple(value.shape) == tuple(shape)
+
+
+def _kind(value):
+    """An array or a tuple by what_it_is, anything else by its type (a dict's repr would
+    spill a cache's arrays into the message)."""
+    if value is None or hasattr(value, "shape") or isinstance(value, (tuple, list)):
+        return what_it_is(value)
+    return f"a {type(value).__name__}"
