@@ -45,6 +45,8 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
                           "test_reference_equations", "test_train", "test_hostile_training"],
     "training/optim.py": ["test_optim", "test_hostile_optim", "test_hostile_training",
                           "test_train"],
+    "training/clipping.py": ["test_optim", "test_hostile_optim", "test_hostile_training",
+                             "test_train"],
     "training/checkpoint.py": ["test_checkpoint", "test_hostile_checkpoint"],
     "training/checkpoint_file.py": ["test_checkpoint", "test_hostile_checkpoint"],
     "training/trainer.py": ["test_train", "test_hostile_training"],

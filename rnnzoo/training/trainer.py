@@ -35,7 +35,8 @@ from ..core.validation import (ArgumentTypeError, check_bool, check_float, check
                                check_optional, check_seed)
 from .history import History  # noqa: F401  (rnnzoo.training.trainer.History, as before)
 from .model import SequenceModel
-from .optim import Optimizer, apply_constraints, clip_grad_norm, global_norm, make_optimizer
+from .clipping import apply_constraints, clip_grad_norm, global_norm
+from .optim import Optimizer, make_optimizer
 from .tasks import Task
 
 
