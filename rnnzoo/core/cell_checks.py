@@ -86,6 +86,11 @@ class InputChecks:
                              f"index {first}); rnnzoo refuses non-finite input rather than "
                              f"propagate it through every later step")
 
+    def _check_values(self, a, what, method, dtype=None):
+        """The cell's dtype (or ``dtype``), no cast; and no NaN or inf."""
+        self._check_dtype(a, what, method, dtype)
+        self._check_finite(a, what, method)
+
     def _check_input(self, x):
         self._check_array(x, "x", "forward")
         expected = f"(T, B, input_size={self.input_size})"
@@ -99,8 +104,7 @@ class InputChecks:
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"{self._where()}: x must have T >= 1 and B >= 1; got shape "
                              f"{tuple(x.shape)}")
-        self._check_dtype(x, "x", "forward")
-        self._check_finite(x, "x", "forward")
+        self._check_values(x, "x", "forward")
         return x
 
     def _check_state(self, state, batch, what):
@@ -123,8 +127,7 @@ class InputChecks:
             if tuple(s.shape) != tuple(z.shape):
                 raise ValueError(f"{self._where(method)}: {label} must have shape "
                                  f"{tuple(z.shape)} (B, ...) to match x; got {tuple(s.shape)}")
-            self._check_dtype(s, label, method, z.dtype)
-            self._check_finite(s, label, method)
+            self._check_values(s, label, method, z.dtype)
         return tuple(state)
 
     def _check_params(self):
@@ -156,8 +159,7 @@ class InputChecks:
         if tuple(dhs.shape) != shape:
             raise ValueError(f"{self._where('backward')}: dhs must have the shape of hs, "
                              f"(T, B, output_size) = {shape}; got {tuple(dhs.shape)}")
-        self._check_dtype(dhs, "dhs", "backward")
-        self._check_finite(dhs, "dhs", "backward")
+        self._check_values(dhs, "dhs", "backward")
         return dhs
 
     # what a cell's own _forward / _backward hand back, checked before anyone unpacks it:
