@@ -338,6 +338,14 @@ def test_fastweights_auto_checkpoints_past_the_cache_bound_and_keeps_history_las
     T32 = bound // per_step[np.float32] - 1
     assert rnnzoo.make("fastweights", 8, H, dtype=np.float64).memory_form(T32, B) == \
         "checkpointed"
+    # the class docstring's lengths, B = 4, float32: ~2.6e5 at H = 256, ~1e9 at H = 32
+    doc = " ".join(fastweights_module.FastWeights.__doc__.split())
+    assert "until T ≈ 2.6·10⁵ for H = 256, ≈ 10⁹ for H = 32" in doc
+    for H_doc, T_doc in ((256, 2.6e5), (32, 1e9)):
+        cell = rnnzoo.make("fastweights", 8, H_doc, dtype=np.float32)
+        assert cell.memory_form(int(T_doc), 4) == "checkpointed"
+        assert cell.memory_form(int(1.05 * T_doc) if H_doc == 256 else int(1.1 * T_doc), 4) \
+            == "history"
 
 
 def test_fastweights_auto_fallbacks_run_their_forms_and_only_history_warns(monkeypatch, rng):
