@@ -22,6 +22,7 @@ import pytest
 from scipy import stats
 
 import rnnzoo
+from rnnzoo.cells.s4d import fft_length
 
 from .test_contract import check_square_contract
 from .test_reference import TOL, errors, run_both
@@ -123,8 +124,10 @@ def run_mode(mode, opts, x, state0, dhs, dstate_T):
 @pytest.mark.parametrize("T,K,opts", [(1, 3, {}), (7, 3, {"state_size": 5}),
                                       (300, 4, {"H": 4, "state_size": 6}),
                                       (64, 4, {"input_projection": "dense", "state_size": 3}),
-                                      (40, 2, {"scan": "doubling", "state_size": 4})],
-                         ids=["T1", "T7", "T300-v=u", "T64-dense", "T40-doubling"])
+                                      (40, 2, {"scan": "doubling", "state_size": 4}),
+                                      (13, 3, {"state_size": 4}), (11, 2, {"state_size": 3})],
+                         ids=["T1", "T7", "T300-v=u", "T64-dense", "T40-doubling",
+                              "T13-fft27", "T11-fft24"])
 @pytest.mark.parametrize("zero", [(), ("state0",), ("dstate_T",), ("state0", "dstate_T")],
                          ids=["both", "zero-state0", "zero-dstate_T", "zero-both"])
 def test_recurrent_and_convolution_modes_agree(T, K, opts, zero):
@@ -144,6 +147,20 @@ def test_recurrent_and_convolution_modes_agree(T, K, opts, zero):
     bad = {k: e for k, e in errors({k: (conv[k], rec[k]) for k in rec}).items()
            if not e <= 1e-10}
     assert not bad, bad
+
+
+def test_the_fft_length_is_the_smallest_7_smooth_length_from_2T():
+    """Every n in [2T, F) has a prime factor above 7; F has none; the test rows above
+    with T = 13 and 11 run the padded lengths 27 (odd) and 24."""
+    def smooth(n):
+        for p in (2, 3, 5, 7):
+            while n % p == 0:
+                n //= p
+        return n == 1
+    for T in range(1, 3000):
+        F = fft_length(T)
+        assert F >= 2 * T and smooth(F) and not any(smooth(n) for n in range(2 * T, F)), T
+    assert [fft_length(T) for T in (13, 11, 1009, 784)] == [27, 24, 2025, 1568]
 
 
 # ------------------------------------------------------------------ the teaching claims

@@ -38,8 +38,9 @@ What the tables cannot show by themselves:
   kernel keeps those tensors in on-chip memory; NumPy cannot.
 - **s4d's two modes**: its state is H N = 4096 complex numbers per sequence against the
   LRU's 128, so its recurrent mode streams (T, B, H, N) arrays of 0.5 GB through about
-  fifteen elementwise passes; the convolution mode stores none (FFTs of (H, B, 2T) and
-  batched GEMMs), and what remains in T steps is the reverse recurrence for
+  fifteen elementwise passes; the convolution mode stores none (FFTs of (H, B, F), F
+  about 2T: ``s4d.fft_length``, and batched GEMMs), and what remains in T steps is the
+  reverse recurrence for
   ``grads.dh_norm`` (‖dL/dx_t‖ over B H N numbers per step).
 - **The matrix memories'** GEMMs are about gru's; the rest is their per-step
   (B, heads, d, d) work, O(T B H d) with d = H / heads, and at one head (d = 128) it is
