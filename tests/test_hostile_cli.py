@@ -640,6 +640,20 @@ def test_an_import_that_fails_is_a_usage_error(capsys, entry, argv, module, name
     assert_usage_error(capsys, entry, [*argv, "--import", module], named)
 
 
+@pytest.mark.parametrize("help_flag", ["-h", "--help"])
+@pytest.mark.parametrize("entry,argv", [(train_main, SMALL),
+                                        (compare_main, ["--cells", "rnn", *SMALL]),
+                                        (gradcheck_main, ["rnn"])])
+def test_help_beside_an_import_that_fails_is_the_help(capsys, entry, argv, help_flag):
+    """-h asks for the help: a --import that fails does not replace it with its error
+    (the error comes when the command is run without -h, above)."""
+    with pytest.raises(SystemExit) as info:
+        entry([*argv, "--import", "no_such_module_here", help_flag])
+    out, err = capsys.readouterr()
+    assert info.value.code == 0 and "usage:" in out and "--import MODULE" in out, (out, err)
+    assert "no_such_module_here" not in out + err
+
+
 @pytest.mark.parametrize("source,named", [
     ("def broken(:\n", r"argument --import own_broken: invalid syntax at .*own_broken.py, line 1"),
     ("import rnnzoo\n@rnnzoo.register('rnn')\nclass Taken(rnnzoo.get_cell_class('gru')):\n"

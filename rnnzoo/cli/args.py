@@ -171,24 +171,35 @@ def add_import(parser):
 def import_cells(argv, prog):
     """Import every ``--import MODULE`` of ``argv`` now, before the command's parser is
     built (its cell names are checked against the registry as they are parsed); a module
-    that cannot be imported is a usage error naming it."""
+    that cannot be imported is a usage error naming it, except beside ``-h``: the help
+    is printed then (with the cells of the modules that did import)."""
     pre = argparse.ArgumentParser(prog=prog, add_help=False)
     add_import(pre)
-    modules = pre.parse_known_args(argv)[0].imports
+    known, rest = pre.parse_known_args(argv)
+    modules = known.imports
+    options = rest[:rest.index("--")] if "--" in rest else rest
+    asking_help = any(a in ("-h", "--help") for a in options)
+
+    def fail(message):
+        if not asking_help:           # with -h the command's parser prints its help next
+            pre.error(message)
+
     for module in modules:
         if not module.strip():
-            pre.error("argument --import: expected a module name; got ''")
+            fail("argument --import: expected a module name; got ''")
+            continue
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
             if exc.name != module.split(".")[0] and exc.name != module:
-                pre.error(f"argument --import {module}: importing it raised {exc!r}")
-            pre.error(f"argument --import {module}: {exc} (a module of your own is found in "
-                      f"the current folder or on PYTHONPATH)")
+                fail(f"argument --import {module}: importing it raised {exc!r}")
+            else:
+                fail(f"argument --import {module}: {exc} (a module of your own is found "
+                     "in the current folder or on PYTHONPATH)")
         except SyntaxError as exc:
-            pre.error(f"argument --import {module}: {exc.msg} at {exc.filename}, line "
-                      f"{exc.lineno}")
+            fail(f"argument --import {module}: {exc.msg} at {exc.filename}, line "
+                 f"{exc.lineno}")
         except Exception as exc:      # the module's own code failed: say what, not a traceback
-            pre.error(f"argument --import {module}: importing it raised "
-                      f"{type(exc).__name__}: {exc}")
+            fail(f"argument --import {module}: importing it raised "
+                 f"{type(exc).__name__}: {exc}")
     return modules
