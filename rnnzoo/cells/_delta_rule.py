@@ -19,7 +19,8 @@ product after it, every weight gradient and dL/dx one GEMM after the backward lo
 The memory S_0 .. S_T is kept in the cache, (T + 1)·B·H·d numbers (4 bytes each in
 float32: 1.07 GB at T = 1024, B = 16, H = d = 128, a quarter of it with 4 heads), the
 price of a backward that needs S_{t−1} at every step. (S_{t−1} cannot be recovered from
-S_t: I − βk̂k̂ᵀ is singular at β = 1.) The first write into that fresh buffer, page by
+S_t: I − βk̂k̂ᵀ is singular at β = 1 for a unit k̂, and ill-conditioned for the
+nearly unit k̂ of the ε-normalization.) The first write into that fresh buffer, page by
 page, is a large part of the forward's cost (profiled at T = 256, B = 16, H = d = 128: a
 rank-1 write into it took about 4x as long per step as into a reused scratch array);
 taking o_t inside the loop and the outer products by einsum changed the forward +

@@ -54,7 +54,8 @@ class DeltaNet(DeltaRuleCell):
     ``fla/ops/delta_rule/naive.py`` and the ``DeltaNet`` layer), this cell following
     the papers' equations:
 
-    * fla's naive recurrence multiplies q by d_k^(−1/2) (its ``scale``); the papers'
+    * fla's naive recurrence multiplies q by d_k^(−1/2) (fixed there; the gated one's
+      ``scale`` argument defaults to it); the papers'
       o_t = S_t q_t has no such factor, and neither has this cell.
     * fla keeps the state as S^T, (d_k x d_v), and reads o = qᵀ S; the same numbers
       transposed. The test oracle (tests/test_deltanet.py) runs fla's formulas in their

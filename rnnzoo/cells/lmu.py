@@ -79,7 +79,7 @@ class LMU(RecurrentCell):
 
     (:func:`window_decoder`). With θ = 100 and the smooth u_t = sin(2πt/150) +
     ½ cos(2πt/97) (e_x = 1, the other encoders 0), the window decoded from m_599 is
-    within 1.5e-3 of u(599 - θ' + ½) for every θ' = 0, .., 100 with d = 12; d = 6 is
+    within 1.6e-3 of u(599 - θ' + ½) for every θ' = 0, .., 100 with d = 12; d = 6 is
     too few polynomials for that window (5.8e-2) and d = 20 too many for 100 held steps
     (4.1e-3) (tests/test_lmu.py).
     The memory is linear and fixed, with Ā's eigenvalues inside the unit circle

@@ -47,7 +47,7 @@ class LRU(RecurrentCell):
     ν^log: no parameter value makes the recurrence explode. (In floating point exp(-ν)
     rounds to 1, a norm-preserving unit, once ν = exp(ν^log) is below half the spacing of
     the numbers just under 1 (2^-54 in float64, 2^-25 in float32): ν^log below about
-    -37.4 in float64 and -17.4 in float32 (tests/test_lru.py); |λ| then exceeds 1 by at
+    -37.4 in float64 and -17.3 in float32 (tests/test_lru.py); |λ| then exceeds 1 by at
     most the rounding of cos θ and sin θ, about 1e-16 in float64.)
 
     **γ keeps the state's scale as |λ| → 1.** For white-noise B u_t of variance s² per

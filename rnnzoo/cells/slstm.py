@@ -111,8 +111,9 @@ class SLSTM(RecurrentCell):
     gate projections, Nguyen & Salazar 2019); b_i = b_z = b_o = 0 and the forget bias
     :func:`powerlaw_forget_bias` ("powerlaw_blockdependent"). With ``forget_gate="exp"``
     the forget bias is log σ of that, so ℓ starts at the same values. Where this differs
-    from the authors' layer: their W is head-wise (block-diagonal) from a causal
-    convolution of x; here W is dense from x, and D may differ from H.
+    from the authors' layer: their W is head-wise (block-diagonal), and their i and f gates
+    read a causal convolution of x (z and o read x itself); here W is dense, every gate
+    reads x, and D may differ from H.
 
     W x_t for all t is one GEMM before the loop; dL/dW, dL/dR and dL/dx are one GEMM each
     after it.
