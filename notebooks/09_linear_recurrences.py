@@ -286,8 +286,10 @@ ax.text(0.0, -0.2, res.caption(), transform=ax.transAxes, fontsize=7, va="top", 
 #
 # What this does *not* show: that linear recurrences cannot copy selectively. The task is
 # far shorter than the Mamba paper's (4,096 steps, 16 symbols; ours is printed above),
-# and every cell here is one layer with a linear readout, at $H = 32$; the LRU paper
-# stacks such layers with a position-wise MLP or GLU between them, and the minGRU/minLSTM
+# and every cell here is one layer with a linear readout, at $H = 32$ (so the lru model,
+# whose output is linear in its input, is one affine map up to the softmax: notebook 10
+# checks this); the LRU paper stacks such layers with a position-wise MLP or GLU between
+# them, and the minGRU/minLSTM
 # paper stacks several layers, so that a later layer can select from what an earlier one
 # carried. The comparison is fair between these five single layers, and says nothing
 # about stacks.

@@ -113,11 +113,15 @@ fig.tight_layout();
 # $\partial L/\partial S_{t-1} = \partial L/\partial S_t\,(I - \beta_t\hat k_t\hat k_t^\top)$
 # (plus the read's own term). Each map has spectral norm $\max(|1-\beta|, 1) = 1$ for
 # $\beta \in [0, 2]$, so a gradient carried through $S$ is never amplified, however long
-# the sequence. With $\beta \in (0, 1)$ every eigenvalue stays in $[0, 1]$: the map can
-# shrink a direction but never flip it: each map's determinant, $1 - \beta$, is positive,
-# and so is that of their product, the product of theirs. With $\beta$ up to 2,
-# $1 - \beta$ reaches $-1$: a reflection, a sign flip. We multiply 200 random maps of each
-# kind and count the reflections.
+# the sequence. With $\beta \in (0, 1)$ each map's eigenvalues, 1 and $1 - \beta$, lie in
+# $(0, 1]$: one map can shrink a direction but never flip it (its determinant, $1 - \beta$,
+# is positive). That is what the parity argument in section 4 needs: on a run of ones the
+# same map repeats, and the powers of a map with eigenvalues in $[0, 1]$ settle instead of
+# alternating. A product of *different* maps is another matter: it is not symmetric, and it
+# can rotate a direction (complex eigenvalues) or turn two over together; only its
+# determinant, the product of theirs, is sure to stay positive. With $\beta$ up to 2,
+# $1 - \beta$ reaches $-1$: one map alone reflects, a sign flip. We multiply 200 random
+# maps of each kind and count the reflections.
 
 # %%
 rng = np.random.default_rng(0)
@@ -137,9 +141,9 @@ reflections = {f"β in (0, {r:g})": int((d < 0).sum()) for r, d in dets.items()}
 print("maps with det < 0 (reflections), of 200:", reflections)
 ex.claim("a product of 200 delta maps never amplifies (largest singular value <= 1), for "
          "β in (0, 1) and in (0, 2)", max(norms.values()) <= 1 + 1e-12, **norms)
-ex.claim("with β in (0, 1) every one of the 200 maps keeps orientation (det > 0), so their "
-         "product does (its determinant is the product of theirs); with β in (0, 2) some "
-         "maps reflect (det < 0)", bool((dets[1.0] > 0).all() and (dets[2.0] < 0).any()),
+ex.claim("with β in (0, 1) none of the 200 maps reflects (det > 0), so their product "
+         "keeps orientation (its determinant is the product of theirs); with β in (0, 2) "
+         "some maps reflect (det < 0)", bool((dets[1.0] > 0).all() and (dets[2.0] < 0).any()),
          **reflections);
 
 # %% [markdown]
@@ -206,6 +210,14 @@ for statement, entry in recorded_mqar.items():
                              if "accuracy" in k or "cross-entropy" in k})
 ex.claim("the lstm claim's 4x re-run on seeds 10-12 is recorded in figures/claims.json and "
          "passed", reruns_held(recorded_mqar, [4]));
+accuracy_level, loss_level = res_mqar.task.value_set_level()      # 1/N and ln N
+longer = [entry["numbers"][mem.LSTM.label] for entry in recorded_mqar.values()][0]
+ex.claim("at 4x the steps every lstm seed is past the value-set level: its loss below ln N "
+         "and its query accuracy above 1/N",
+         all(v < loss_level for v in longer["final cross-entropy (nats)"])
+         and all(a > accuracy_level for a in longer["final query accuracy"]),
+         ln_N=loss_level, one_over_N=accuracy_level,
+         loss=longer["final cross-entropy (nats)"], accuracy=longer["final query accuracy"]);
 
 # %% [markdown]
 # The three matrix memories solve it in every seed (when: the summary's "solved at"); the
@@ -213,9 +225,11 @@ ex.claim("the lstm claim's 4x re-run on seeds 10-12 is recorded in figures/claim
 # seed, and the summary says which of its seeds met 0.99 and when. The lstm ends this
 # budget near the **value-set level**: compare its final loss with $\ln N$ (both printed
 # above); a loss there means it has learned which values appeared and not which key each
-# followed. The recorded re-run at 4x the steps (printed above) keeps it below 0.9 (its
-# final losses there are printed too): a statement about these budgets, not a proof that
-# no LSTM of this width can do it (4 pairs over 8 values fit in its 64 numbers). Zoology's
+# followed. The recorded re-run at 4x the steps (printed above) keeps it below 0.9, but
+# not at that level: its losses there are below $\ln N$ and its accuracy above $1/N$
+# (checked below), so with more steps it had begun to learn which key each value followed.
+# "Below 0.9" is a statement about these budgets, not a proof that no LSTM of this width
+# can do it (4 pairs over 8 values fit in its 64 numbers). Zoology's
 # finding is the same contrast at larger scale (attention and input-dependent matrix
 # memories recall, fixed-size recurrent states fall behind as $N$ grows); our sizes are a
 # laptop's.
