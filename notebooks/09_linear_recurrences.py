@@ -299,8 +299,9 @@ ax.text(0.0, -0.2, res.caption(), transform=ax.transAxes, fontsize=7, va="top", 
 # Each exercise has a self-check you can run; the answer key is kept in the
 # instructor's version.
 #
-# 1. **Derive the scan's backward.** For $h_t = a_t h_{t-1} + b_t$ ($t = 0..T-1$,
-#    $h_{-1} = h_0$) and $L$ with $g_t = \partial L/\partial h_t$ from outside, write
+# 1. **Derive the scan's backward.** For $h_t = a_t h_{t-1} + b_t$ ($t = 0..T-1$, the
+#    initial state $h_{-1}$ passed as `h0`) and $L$ with $g_t = \partial L/\partial h_t$
+#    from outside, write
 #    `scan_backward(a, b, h0, g)` for one unit (1-D arrays) returning `(da, db, dh0)`
 #    with a loop backwards in time. *Check:* it equals `scan.linear_scan_backward`.
 

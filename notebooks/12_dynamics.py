@@ -26,8 +26,8 @@
 #   W^\top - \gamma I) h_{t-1} + V x_t + b)$. $W - W^\top$ has purely imaginary eigenvalues.
 # * **Lipschitz RNN** (Erichson et al., ICLR 2021): $h_t = h_{t-1} + \epsilon A h_{t-1} +
 #   \epsilon \tanh(W h_{t-1} + U x_t + b)$, with
-#   $A = \beta(B - B^\top) + (1-\beta)(B + B^\top) - \gamma I$: a chosen mix of rotation
-#   and (small) symmetric part.
+#   $A = \beta(B - B^\top) + (1-\beta)(B + B^\top) - \gamma I$ and $W$ built from $C$ the
+#   same way: a chosen mix of rotation and (small) symmetric part.
 # * **coRNN** (Rusch & Mishra, ICLR 2021): coupled damped oscillators, $z_t = z_{t-1} +
 #   \Delta t(\tanh(W y_{t-1} + \mathcal W z_{t-1} + V x_t + b) - \gamma y_{t-1} - \epsilon
 #   z_t)$, $y_t = y_{t-1} + \Delta t\, z_t$, with a proven bound on its states.
