@@ -133,7 +133,7 @@ selfcheck.check_step("rnn", rnn_step_forward, rnn_step_backward)
 ### BEGIN HIDDEN TESTS
 # other sizes, a batch of one and another seed (no shape may be hard-coded)
 selfcheck.check_step("rnn", rnn_step_forward, rnn_step_backward, input_size=1, hidden_size=3,
-                     batch=1, seed=7, verbose=False)
+                     batch=1, seed=7, verbose=False);
 ### END HIDDEN TESTS
 
 # %% [markdown]

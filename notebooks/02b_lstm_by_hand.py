@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -101,7 +101,7 @@ selfcheck.check_step("lstm", lstm_step_forward, lstm_step_backward)
 # other sizes, a batch of one, another seed and the forget bias PyTorch starts with
 selfcheck.check_step("lstm", lstm_step_forward, lstm_step_backward, input_size=1,
                      hidden_size=3, batch=1, seed=7, options={"forget_bias": 0.0},
-                     verbose=False)
+                     verbose=False);
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -508,5 +508,5 @@ selfcheck.check_step("deltarnn", deltarnn_step_forward, deltarnn_step_backward)
 # other sizes, a batch of one, another seed and alpha starting at 1 (the Theano layer's)
 selfcheck.check_step("deltarnn", deltarnn_step_forward, deltarnn_step_backward,
                      input_size=1, hidden_size=3, batch=1, seed=7, options={"alpha": 1.0},
-                     verbose=False)
+                     verbose=False);
 ### END HIDDEN TESTS

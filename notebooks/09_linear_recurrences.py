@@ -500,5 +500,5 @@ selfcheck.check_step("mingru", mingru_step_forward, mingru_step_backward)
 # other sizes, a batch of one, another seed and the doubling scan in rnnzoo's cell
 selfcheck.check_step("mingru", mingru_step_forward, mingru_step_backward, input_size=1,
                      hidden_size=3, batch=1, seed=7, options={"mode": "doubling"},
-                     verbose=False)
+                     verbose=False);
 ### END HIDDEN TESTS

@@ -599,5 +599,5 @@ selfcheck.check_step("s4d", s4d_step_forward, s4d_step_backward, options={"mode"
 # other sizes (input_size = hidden_size: no W_in), a batch of one, another seed, another
 # number of modes, and the cell's default convolution mode (the same map)
 selfcheck.check_step("s4d", s4d_step_forward, s4d_step_backward, input_size=3, hidden_size=3,
-                     batch=1, seed=7, options={"state_size": 5}, verbose=False)
+                     batch=1, seed=7, options={"state_size": 5}, verbose=False);
 ### END HIDDEN TESTS

@@ -479,5 +479,5 @@ def _forward_r2(x, S_prev, params):
 
 selfcheck.check_step("deltanet", _forward_r2, deltanet_step_backward, input_size=2,
                      hidden_size=6, batch=1, seed=7, options={"heads": 3, "beta_range": 2.0},
-                     verbose=False)
+                     verbose=False);
 ### END HIDDEN TESTS

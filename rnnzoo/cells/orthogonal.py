@@ -38,6 +38,9 @@ class OrthogonalRNN(RecurrentCell):
 
         h_t = \varphi(W h_{t-1} + V x_t + b), \qquad W^\top W = I
 
+    (with modReLU, b is the nonlinearity's magnitude bias instead, not added to z: see
+    ``nonlinearity`` below).
+
     Column-vector convention: W multiplies :math:`h_{t-1}` from the left (the code
     computes the batch as ``h_prev @ W.T``). Both reference codes multiply row vectors
     (``h @ B``), so the matrix they build is our :math:`W^\top`. For expRNN that only
