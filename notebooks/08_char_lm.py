@@ -134,7 +134,9 @@ ex.claim("the figures command's version of this claim held at 4x its steps on se
 # Close medians are not a tie: the pairs printed above are those the seeds already
 # separate at this budget. The summary's "left baseline" column asks for half the
 # baseline's loss, a bar made for the memory tasks that a character model does not reach
-# here, nor in the figure's runs at 4x its steps on new seeds (the claims above); bits per
+# here, nor in the figure's runs at 4x its steps on new seeds (the claims above; the
+# figure trains 150 steps and no mgu, so its re-run, 600 steps, is 3x this notebook's
+# budget, and says nothing about the mgu); bits per
 # character against the unigram baseline is the measure here. Whether longer training on
 # longer sequences separates the cells is what `python -m rnnzoo figures charlm --full`
 # measures (1500 steps, T = 64, H = 128, 5 seeds).
