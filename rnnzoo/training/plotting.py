@@ -53,6 +53,13 @@ def smooth(values, window):
     return (c[n] - c[lo]) / (n - lo)
 
 
+def legend_outside(ax, fontsize=8):
+    """The legend to the right of the axes, its top at theirs: inside, a legend hides
+    whatever curve or band passes under it, and training curves go everywhere."""
+    return ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                     borderaxespad=0.0)
+
+
 def draw_success(ax, success, kind):
     """On ``ax``, a plot of ``kind`` ("loss", "accuracy" or "success"): the levels of the
     task's criterion ``success`` (a :class:`Success`, its dict, or None: nothing drawn)

@@ -23,7 +23,7 @@ import numpy as np
 from ...core.base import check_float_dtype
 from ...core.validation import (ArgumentTypeError, check_bool, check_float, check_optional,
                                 describe)
-from ...training.plotting import cell_style, draw_success
+from ...training.plotting import cell_style, draw_success, legend_outside
 
 LEFT_BASELINE_FRACTION = 0.5   # "left the baseline": the eval loss got below half of it
 KINDS = {"loss": "eval_loss", "accuracy": "eval_accuracy", "success": "eval_success"}
@@ -233,7 +233,7 @@ class Comparison:
         ax.set_title(title or f"{self.task_text()}: {len(self.seeds)} seeds", fontsize=10)
         ax.grid(True, alpha=0.3)
         if legend:
-            ax.legend(fontsize=8, loc="best")
+            legend_outside(ax)
         return ax
 
 

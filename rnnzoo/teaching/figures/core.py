@@ -77,8 +77,8 @@ def plot_gradient_norms(ax, variants, T, *, input_size=4, hidden=64, seed=0, yli
     for label, _, _, style in variants:
         ax.semilogy(np.arange(1, T + 1), norms[label], label=label, **style)
     label_axes(ax, "time step t (the loss is at t = T)", r"$\|\partial L / \partial h_t\|$",
-               f"Gradient reaching each step at initialization (T = {T}, H = {hidden})",
-               ylim, "outside")
+               f"Gradient reaching each step at initialization (T = {T}, H = {hidden}, "
+               f"seed {seed})", ylim, "outside")
     return norms
 
 
@@ -115,10 +115,12 @@ def plot_jacobian_spectra(ax, variants, T, last, *, input_size=4, hidden=64, see
         rank = (np.arange(mean_sv.size) + 0.5) / mean_sv.size
         ax.semilogy(rank, mean_sv, label=f"{label} (S = {mean_sv.size})", **style)
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.text(0.01, 1.15, "norm-preserving: every singular value = 1", fontsize=8)
+    ax.text(0.5, 1.15, "norm-preserving: every singular value = 1", fontsize=8,
+            ha="center")                   # mid-rank: the first ranks' values are above 1
     label_axes(ax, "singular value rank (fraction of the state size S)",
                r"singular value of $\partial s_t / \partial s_{t-1}$",
-               f"Step Jacobian spectrum, averaged over {last} steps (H = {hidden})",
+               f"Step Jacobian spectrum, averaged over {last} steps (H = {hidden}, "
+               f"seed {seed})",
                (1e-4, 3), "lower left")
     return spectra
 

@@ -23,8 +23,12 @@ from .dynamics_memory import (lmu_claims, lmu_windows, plot_lmu, plot_unicornn,
 
 ODE_CELLS = ("antisymmetric", "lipschitz", "cornn", "unicornn", "lmu")
 RNN, LSTM = "rnn (tanh)", "lstm (forget bias 1)"
+# line styles for the gradient panel, where the kept fractions of three cells lie within
+# a factor 1.5 of each other on an axis 40 decades tall: solid, the later one hid the others
+ODE_LINES = {"antisymmetric": "--", "lipschitz": ":", "unicornn": "-."}
 AT_INIT = [variant(RNN, "rnn"), variant(LSTM, "lstm", {"forget_bias": 1.0})] \
-    + [variant(name, name) for name in ODE_CELLS]
+    + [variant(name, name, **({"linestyle": ODE_LINES[name]} if name in ODE_LINES else {}))
+       for name in ODE_CELLS]
 NEAR_CIRCLE = ("antisymmetric", "lipschitz", "unicornn")   # |λ| = 1 up to O(ε), by design
 KEEPERS = ("antisymmetric", "lipschitz", "cornn", "unicornn")
 

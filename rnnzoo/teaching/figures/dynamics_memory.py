@@ -90,12 +90,13 @@ def unicornn_claims(errors, memory, claim=check):
 
 def plot_unicornn(left, right, errors, memory):
     Ts = sorted(errors)
-    for key, style, label in (
-            ("reconstruct f32", "o-", "float32 reconstruct vs float64"),
-            ("store f32", "s--", "float32 store vs float64"),
-            ("f32 reconstruct vs store", "d-.", "float32: reconstruct vs store"),
-            ("float64", "^:", "float64: reconstruct vs store")):
-        left.loglog(Ts, [errors[T][key] for T in Ts], style, label=label)
+    for key, style, label, size in (            # the first two nearly coincide: the
+            ("reconstruct f32", "o-", "float32 reconstruct vs float64", 11),  # hollow
+            ("store f32", "s--", "float32 store vs float64", 5),   # large circle shows both
+            ("f32 reconstruct vs store", "d-.", "float32: reconstruct vs store", 6),
+            ("float64", "^:", "float64: reconstruct vs store", 6)):
+        left.loglog(Ts, [errors[T][key] for T in Ts], style, label=label, ms=size,
+                    mfc="none" if size > 6 else None)
     left.set_xlabel("T")
     left.set_ylabel("worst relative error, hs and every gradient")
     left.legend(fontsize=8)

@@ -8,6 +8,7 @@ import numpy as np
 from ...core.diagnostics import random_inputs
 from ...core.ops import sigmoid
 from ...core.registry import make
+from ...training.plotting import legend_outside
 from ...training.tasks import make_task
 from .. import experiments as ex
 from .core import check, check_robust, figure, measure, plot_gradient_norms, pyplot, save, variant
@@ -139,7 +140,7 @@ def retrieval_figure(out_dir, full=False, seed=0):
              title=f"Associative retrieval (4 key-value pairs, T = {res.task.T}), hidden "
                    f"size {HIDDEN}: median and min-max of {len(res.seeds)} seeds")
     plot_fast_weight_seeds(ax, res)
-    ax.legend(fontsize=8, loc="upper left")
+    legend_outside(ax)
     fig.text(0.01, -0.06, res.caption(), fontsize=9, va="top", wrap=True)
     retrieval_claims(res, check_robust)
     retrieval_measures(res)

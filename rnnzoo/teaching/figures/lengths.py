@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...training import evaluate
-from ...training.plotting import cell_style
+from ...training.plotting import cell_style, legend_outside
 from .core import caption, pyplot
 
 LENGTH_FACTORS = (4, 16)            # evaluated at 4x and 16x the training length
@@ -31,11 +31,12 @@ def plot_lengths(ax, res, lengths, *, ylabel, ylim, reference):
     """The scores against the evaluation length: median and min-max band of the seeds,
     and ``reference`` = (label, {T: level}) drawn dotted (a plateau, chance)."""
     Ts = np.array(sorted(lengths))
-    for label in res.labels:
-        v = res.variants[label]
+    for label, marker in zip(res.labels, "osD^v<>p*h"):   # one marker each: two cells
+        v = res.variants[label]                          # at the same scores stay visible
         style = {**cell_style(v.cell), **(v.style or {})}
         acc = np.array([lengths[T][label] for T in Ts])
-        line, = ax.plot(Ts, np.median(acc, axis=1), marker="o", label=label, **style)
+        line, = ax.plot(Ts, np.median(acc, axis=1), marker=marker, mfc="none", ms=7,
+                        label=label, **style)
         ax.fill_between(Ts, acc.min(axis=1), acc.max(axis=1), color=line.get_color(),
                         alpha=0.15)
     ref_label, levels = reference
@@ -45,7 +46,7 @@ def plot_lengths(ax, res, lengths, *, ylabel, ylim, reference):
     ax.set_xlabel("evaluation length T (x the training length)")
     ax.set_ylabel(ylabel)
     ax.set_ylim(*ylim)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
 
 
 def lengths_figure(res, lengths, *, kind, title, ylim, right_ylabel, what, reference):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import experiments as ex
+from ...training.plotting import legend_outside
 from ...training.tasks import make_task
 from . import memory_rules as rules
 from .core import caption, check, check_robust, comparison, figure, measure, pyplot, save
@@ -245,7 +246,7 @@ def mqar_figure(out_dir, full=False, seed=0):
              f"{len(res.seeds)} seeds\n{res.budget.describe()}")
     ax.axhline(t.value_set_level()[0], color="tab:orange", ls=":", lw=1,
                label="1/N: knows the values, not their keys")
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     ax.title.set_fontsize(9)
     ax.set_ylim(0, 1.05)
     caption(fig, res.caption(), y=-0.02)
