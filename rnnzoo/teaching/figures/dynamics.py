@@ -58,6 +58,8 @@ def plot_spectra(axes, spectra):
         ax.set_aspect("equal")
         ax.set_xlim(-1.15, 1.15)
         ax.set_ylim(-1.15, 1.15)
+        ax.set_xlabel("Re λ", fontsize=7, labelpad=1)
+        ax.set_ylabel("Im λ", fontsize=7, labelpad=1)
         ax.tick_params(labelsize=7)
     if len(axes) > len(spectra):
         plot_zoom(axes[len(spectra)], spectra)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ...cells.lmu import window_decoder
 from ...core.registry import make
+from ...training.plotting import legend_outside
 from .core import check
 
 
@@ -159,4 +160,4 @@ def plot_lmu(top, bottom, windows, T=600):
     top.legend(fontsize=8)
     bottom.set_xlabel("delay θ' (steps back from t = 599)")
     bottom.set_ylabel("|decoded - u|")
-    bottom.legend(fontsize=8)
+    legend_outside(bottom)          # inside, it sat on the error dips of d = 12 and 20

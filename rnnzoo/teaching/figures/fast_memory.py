@@ -195,12 +195,15 @@ def memory_figure(out_dir, full=False, seed=0):
     fig = plt.figure(figsize=(13, 5.2))
     grid = fig.add_gridspec(2, T, height_ratios=[1, 1.8])
     vmax = np.abs(memories).max()
+    top = []
     for t in range(T):
         ax = fig.add_subplot(grid[0, t])
-        ax.imshow(memories[t], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        image = ax.imshow(memories[t], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
         ax.set_title(f"A after '{tokens[t]}'", fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
+        top.append(ax)
+    fig.colorbar(image, ax=top, fraction=0.015, pad=0.01).ax.tick_params(labelsize=7)
     ax = fig.add_subplot(grid[1, :])
     colors = ["crimson" if tokens[tau - 1].isdigit() else "0.55" for tau in range(1, T)]
     ax.bar(np.arange(1, T), weights, color=colors)

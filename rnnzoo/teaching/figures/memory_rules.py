@@ -179,5 +179,6 @@ def plot_stabilizer(left, right, run):
         right.axvspan(t[bad][0], t[-1], color="tab:red", alpha=0.08,
                       label="the plain run has overflowed (N = inf: h is NaN)")
     right.set_xlabel("step t")
+    right.set_ylabel("max over units (a gap of 0 is drawn at the floor, 1e-18)")
     right.set_ylim(1e-18, 10)
     right.legend(fontsize=8, loc="center left")

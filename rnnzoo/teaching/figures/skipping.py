@@ -159,8 +159,8 @@ def plot_clockwork_schedule(ax, modules=6, T=64):
     ax.set_yticklabels([f"module {i}, T={p}" for i, p in enumerate(cell.period_array)])
     ax.set_xlabel("time step t")
     done = active.sum()
-    ax.set_title(f"Clockwork schedule:\n{done} of {active.size} module-steps computed "
-                 f"({done / active.size:.0%})", fontsize=9)
+    ax.set_title(f"Clockwork schedule, {modules} modules shown:\n{done} of {active.size} "
+                 f"module-steps computed ({done / active.size:.0%})", fontsize=9)
     return active
 
 
