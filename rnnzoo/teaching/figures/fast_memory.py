@@ -203,7 +203,6 @@ def memory_figure(out_dir, full=False, seed=0):
         ax.set_xticks([])
         ax.set_yticks([])
         top.append(ax)
-    fig.colorbar(image, ax=top, fraction=0.015, pad=0.01).ax.tick_params(labelsize=7)
     ax = fig.add_subplot(grid[1, :])
     colors = ["crimson" if tokens[tau - 1].isdigit() else "0.55" for tau in range(1, T)]
     ax.bar(np.arange(1, T), weights, color=colors)
@@ -219,6 +218,9 @@ def memory_figure(out_dir, full=False, seed=0):
                  f"{res.budget.describe()}). The query reads A after the second '?'.",
                  fontsize=10)
     fig.tight_layout()
+    last = top[-1].get_position()        # the colour bar right of the last A, once laid out
+    bar = fig.add_axes([last.x1 + 0.006, last.y0, 0.006, last.height])
+    fig.colorbar(image, cax=bar).ax.tick_params(labelsize=7)
     attention_claims(model, task, check)
     return save(fig, out_dir, "fast_weights_memory")
 

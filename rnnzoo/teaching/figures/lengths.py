@@ -60,5 +60,6 @@ def lengths_figure(res, lengths, *, kind, title, ylim, right_ylabel, what, refer
                     f"{len(res.seeds)} seeds)")
     for ax in (left, right):
         ax.title.set_fontsize(9)
+    fig.tight_layout()                  # room for each panel's legend, right of its axes
     caption(fig, res.caption(), y=-0.04)
     return fig

@@ -120,6 +120,7 @@ def plot_comparisons(fig, axes, results, titles, note=PAPERS + QUICK):
         res.plot(ax, title=f"{title}: {res.task_text()}")
         ax.set_ylim(*loss_frame(res))
         captions += textwrap.wrap(res.caption().replace("\n", " "), 200)
+    fig.tight_layout()                  # room for each panel's legend, right of its axes
     fig.text(0.01, -0.02, "\n".join(captions), fontsize=9, va="top", family="monospace")
 
 
