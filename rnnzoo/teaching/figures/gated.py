@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from ..experiments import Budget, Variant
-from .core import (caption, check, comparison, figure, kept_fraction, measure, plot_gradient_norms,
-                   pyplot, save, variant)
+from ...training.plotting import legend_outside
+from .core import (caption, check, comparison, figure, gradient_norms, kept_fraction, measure,
+                   plot_gradient_norms, pyplot, save, variant)
 from .training import adding_runs
 
 GATED = [
@@ -23,7 +24,14 @@ def gated_gradient_norm_figure(out_dir, full=False, seed=0):
                  style) for label, name, opts, style in GATED]
     fig, ax = pyplot().subplots(figsize=(8, 4.8))
     norms = plot_gradient_norms(ax, variants, T, seed=seed, ylim=(1e-30, 1e2))
-    kept = kept_fraction(variants, T, [seed, seed + 10], computed={seed: norms})
+    other = gradient_norms(variants, T, seed=seed + 10)     # the claims' second seed
+    # janet with b_f = 1 is the one cell whose curve changes with the seed: draw both
+    label, *_, style = GATED[-1]
+    ax.semilogy(range(1, T + 1), other[label], lw=1, label=f"{label}, seed {seed + 10}",
+                **{**style, "linestyle": ":"})
+    legend_outside(ax, fontsize=9)
+    kept = kept_fraction(variants, T, [seed, seed + 10],
+                         computed={seed: norms, seed + 10: other})
     gone = {k: kept[k] for k in ("gru", "mgu", "lstm (forget bias 0)")}
     check(f"the gru, the mgu and the lstm (forget bias 0) pass less than 1e-40 of the gradient "
           f"at the loss back to step 1 of {T}, on seeds {seed} and {seed + 10}",
