@@ -11,7 +11,7 @@ from ...core import diagnostics
 from ...core.registry import make
 from ...core.validation import (ArgumentTypeError, check_bool, check_distinct, check_int,
                                  check_seed, describe)
-from ...training.plotting import cell_style
+from ...training.plotting import cell_style, legend_outside
 
 FIGURES: dict = {}
 CLAIMS: dict = {}      # figure name -> the claims its data was checked against this run
@@ -149,7 +149,7 @@ def label_axes(ax, xlabel, ylabel, title, ylim, legend_loc):
     ax.set_ylim(*ylim)
     ax.grid(True, which="major", alpha=0.3)
     if legend_loc == "outside":
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
+        legend_outside(ax, fontsize=9)
     elif legend_loc is not None:
         ax.legend(loc=legend_loc, fontsize=9)
 
