@@ -9,6 +9,7 @@ from ...training import evaluate
 from ...training.plotting import cell_style, legend_outside
 from .core import caption, pyplot
 
+MARKERS = "osD^v<>p*h"
 LENGTH_FACTORS = (4, 16)            # evaluated at 4x and 16x the training length
 METRICS = {"accuracy": 1, "success": 2}     # evaluate()'s (loss, accuracy, success metric)
 
@@ -31,8 +32,9 @@ def plot_lengths(ax, res, lengths, *, ylabel, ylim, reference):
     """The scores against the evaluation length: median and min-max band of the seeds,
     and ``reference`` = (label, {T: level}) drawn dotted (a plateau, chance)."""
     Ts = np.array(sorted(lengths))
-    for label, marker in zip(res.labels, "osD^v<>p*h"):   # one marker each: two cells
-        v = res.variants[label]                          # at the same scores stay visible
+    for i, label in enumerate(res.labels):       # one marker each: two cells at the
+        marker = MARKERS[i % len(MARKERS)]         # same scores stay visible
+        v = res.variants[label]
         style = {**cell_style(v.cell), **(v.style or {})}
         acc = np.array([lengths[T][label] for T in Ts])
         line, = ax.plot(Ts, np.median(acc, axis=1), marker=marker, mfc="none", ms=7,
