@@ -186,8 +186,8 @@ ex.claim("the uRNN's re-fit at 4x the iterations from new initializations was re
 # bigger it is. Timings move with the machine's load, so the claims check
 # only which side of the line each slope falls: the dense one above 1.5 (midway between
 # linear and quadratic on the log-log plot), the unitary cells' below it. Their bound is
-# 1.6, not 1.5, a margin for noise: in 41 runs on a loaded machine their slopes ranged
-# 0.79-1.55, so "near-linear" here means "well below the dense one's", and the printed
+# 1.6, not 1.5, a margin for the noise of timings on a loaded machine, so "near-linear"
+# here means "well below the dense one's" (the claim checks that too), and the printed
 # slopes say how far.
 
 # %%
