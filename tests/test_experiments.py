@@ -157,6 +157,29 @@ def test_summary_caption_and_plot(result):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["gru", "lstm (fair)"]
 
 
+def test_a_variant_whose_run_went_non_finite_shows_its_x_in_the_legend():
+    """The x on the plot marks where a run stopped; the legend must say whose x it is
+    (a variant whose every run stopped at once has no visible line of its own)."""
+    from tests.fake_results import fake_comparison
+    res = fake_comparison("adding", {"T": 5}, {"stopped": {"loss": [[1.0, 2.0], [1.0, 0.5]]},
+                                              "fine": {"loss": [[1.0, 0.5], [1.0, 0.4]]}})
+    res.diverged["stopped"] = [150, None]
+    ax = res.plot()
+    handles = dict(zip([t.get_text() for t in ax.get_legend().get_texts()],
+                       ax.get_legend().legend_handles))
+    assert handles["stopped"].get_marker() == "x" and handles["fine"].get_marker() == "None"
+    median = next(line for line in ax.get_lines() if line.get_label() == "stopped")
+    assert median.get_markevery() == []                  # no x along the median curve
+    crosses = [line for line in ax.get_lines() if line.get_label().startswith("_")
+               and line.get_marker() == "x"]
+    assert [tuple(line.get_xdata()) for line in crosses] == [(150,)]
+    # a variant's own marker is kept (and no marker keywords clash with it)
+    res.variants["stopped"] = ex.Variant("rnn", label="stopped", style={"marker": "o"})
+    ax = res.plot()
+    assert next(line for line in ax.get_lines() if line.get_label() == "stopped"
+                ).get_marker() == "o"
+
+
 def test_claim_prints_and_raises(capsys):
     c = ex.claim("two is more than one", 2 > 1, values=[1, 2])
     assert c.passed and "PASS: two is more than one  (values = [1, 2])" in capsys.readouterr().out

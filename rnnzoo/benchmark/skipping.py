@@ -64,8 +64,9 @@ def pooling_loop_seconds(T, B, H, dtype=np.float32, repeats=5):
 def qrnn_vs_lstm(T=500, B=32, H=256, D=None, *, dtype=np.float32, repeats=5, window=2,
                  threads=1):
     """Forward + backward seconds of qrnn (fo-pooling, window k) and lstm (forget bias 1)
-    on the same input; returns a dict with both times, their ratio, and the seconds and
-    fraction of QRNN's time spent in its sequential loop."""
+    on the same input; returns a dict with the settings (``repeats``: best of how many),
+    both times, their ratio, and the seconds and fraction of QRNN's time spent in its
+    sequential loop."""
     D = H if D is None else D
     x = _inputs(T, B, D, dtype)
     qrnn = make("qrnn", D, H, dtype=dtype, window=window)
@@ -73,7 +74,8 @@ def qrnn_vs_lstm(T=500, B=32, H=256, D=None, *, dtype=np.float32, repeats=5, win
     best = _timed({"qrnn": lambda: _fwd_bwd(qrnn, x), "lstm": lambda: _fwd_bwd(lstm, x)},
                   repeats, threads)
     loop = pooling_loop_seconds(T, B, H, dtype, repeats)
-    return {"T": T, "B": B, "H": H, "D": D, "qrnn_s": best["qrnn"], "lstm_s": best["lstm"],
+    return {"T": T, "B": B, "H": H, "D": D, "repeats": repeats,
+            "qrnn_s": best["qrnn"], "lstm_s": best["lstm"],
             "ratio": best["lstm"] / best["qrnn"], "loop_s": loop,
             "loop_fraction": loop / best["qrnn"]}
 

@@ -205,7 +205,9 @@ class Comparison:
             steps, runs = self.curves(label, kind)
             with _quiet_nan_warnings():
                 mid, lo, hi = (f(runs, axis=0) for f in (np.nanmedian, np.nanmin, np.nanmax))
-            line, = ax.plot(steps, mid, label=label, lw=2, **style)
+            crossed = any(step is not None for step in self.diverged[label])
+            marks = _legend_cross(style) if crossed else {}
+            line, = ax.plot(steps, mid, label=label, lw=2, **style, **marks)
             if per_seed:
                 for r in runs:
                     ax.plot(steps, r, lw=0.7, alpha=0.5, color=line.get_color(),
@@ -277,6 +279,15 @@ def _spread(values) -> str:
     values = np.asarray(values, dtype=float)
     with _quiet_nan_warnings():
         return f"{np.nanmedian(values):.3g} [{np.nanmin(values):.3g}, {np.nanmax(values):.3g}]"
+
+
+def _legend_cross(style) -> dict:
+    """Line keywords that put a variant's x (a run went non-finite) in the legend beside its
+    line; ``markevery=[]`` keeps it off the median curve, where the x marks only the steps
+    the runs stopped at. None where the variant's style sets its own marker."""
+    own = ("marker", "markevery", "ms", "markersize", "mew", "markeredgewidth")
+    return {} if any(k in style for k in own) else \
+        {"marker": "x", "markevery": [], "ms": 9, "mew": 2}
 
 
 @contextlib.contextmanager

@@ -68,6 +68,8 @@ def plot_spectra(axes, spectra):
 def plot_zoom(ax, spectra, labels=("antisymmetric", "lipschitz")):
     """The eigenvalues of the small-ε Euler steps, which sit in a dot at 1 on the full
     plane, magnified around 1 with the unit circle's arc."""
+    from matplotlib.ticker import MaxNLocator
+
     from ...training.plotting import cell_style
     ev = np.concatenate([spectra[lb] for lb in labels])
     r = 1.3 * max(np.abs(ev - 1).max(), 1e-4)
@@ -78,7 +80,8 @@ def plot_zoom(ax, spectra, labels=("antisymmetric", "lipschitz")):
     ax.set_xlim(1 - r, 1 + r)
     ax.set_ylim(-r, r)
     ax.set_aspect("equal")
-    ax.set_title("antisymmetric and lipschitz, magnified around 1", fontsize=8)
+    ax.set_title("antisymmetric and lipschitz,\nmagnified around 1", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(3))
     ax.tick_params(labelsize=6)
     ax.legend(fontsize=6)
 
@@ -296,10 +299,11 @@ def digits_claims(res, claim=check, robust_claim=check_robust):
 def spectra_figure(out_dir, full=False, seed=0):
     """Eigenvalues of each cell's step Jacobian at initialization, with the unit circle."""
     spectra = step_spectra(seed=seed)
-    fig, axes = pyplot().subplots(2, 4, figsize=(12, 6.4))
+    fig, axes = pyplot().subplots(2, 4, figsize=(12, 7.2))
     plot_spectra(axes.ravel(), spectra)
     fig.suptitle("Eigenvalues of ∂s_t/∂s_(t-1) at initialization (H = 32, float64, step 20 of "
                  "a random trajectory; s the whole state)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.96), h_pad=2)   # labels clear the neighbouring panels
     spectra_claims(spectra)
     return save(fig, out_dir, "dynamics_spectra")
 

@@ -194,6 +194,7 @@ def qrnn_timings(Ts, *, B=32, H=256, D=256, repeats=3):
 
 
 def plot_qrnn_timings(ax, rows):
+    from matplotlib.ticker import NullFormatter
     Ts = [r["T"] for r in rows]
     for key, name in (("qrnn_s", "qrnn"), ("lstm_s", "lstm")):
         ax.loglog(Ts, [r[key] * 1e3 for r in rows], "o-", label=name, **cell_style(name))
@@ -202,10 +203,13 @@ def plot_qrnn_timings(ax, rows):
                     xytext=(0, -14), ha="center", fontsize=8)
     r = rows[0]
     ax.margins(x=0.1, y=0.25)
+    ax.set_xticks(Ts, [str(T) for T in Ts])           # the measured lengths, not 3 x 10^2
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("sequence length T")
-    ax.set_ylabel("forward + backward (ms, best of N)")
+    ax.set_ylabel(f"forward + backward (ms, best of {r['repeats']})")
     ax.set_title(f"QRNN (fo, k=2) vs LSTM, float32, B={r['B']}, D={r['D']}, H={r['H']}, "
-                 f"one BLAS thread;\nbest of N interleaved runs; lstm/qrnn marked", fontsize=9)
+                 f"one BLAS thread;\nbest of {r['repeats']} interleaved runs; lstm/qrnn "
+                 "marked", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
 
