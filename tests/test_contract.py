@@ -402,9 +402,14 @@ def test_a_cells_options_read_its_own_values_and_its_class_keeps_the_defaults():
                 raise ValueError(f"a must be >= 0; got {self.options['a']}")
     with pytest.raises(ValueError, match="a must be >= 0; got -1"):
         Checked(2, 3, a=-1)
-    copied = copy.copy(relu)
-    copied.nonlinearity = "tanh"                 # a copy reads its own values, not relu's
-    assert copied.options["nonlinearity"] == "tanh" and relu.options["nonlinearity"] == "relu"
+    copied = copy.copy(relu)                     # a copy reads its own values
+    assert copied.options["nonlinearity"] == "relu" and copied.phi_ is relu.phi_
+    # an option is set once: the cell derived phi_ from it, which an assignment would not
+    # change (hyperparameters and a checkpoint would say relu, the arithmetic stay tanh)
+    with pytest.raises(AttributeError, match="the option 'nonlinearity' is set at "
+                                             "construction; make a new cell"):
+        copied.nonlinearity = "tanh"
+    assert copied.options["nonlinearity"] == "relu"
     assert json.loads(json.dumps(dict(relu.options)))["nonlinearity"] == "relu"
     assert _Leaky(2, 3, a=0.1).options == {"a": 0.1} and _Leaky.options == {"a": 0.5}
     with pytest.raises(KeyError):

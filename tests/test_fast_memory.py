@@ -280,8 +280,8 @@ def test_fastweights_backward_uses_the_form_its_forward_chose(rng):
         cell = rnnzoo.make("fastweights", 3, H_AUTO, seed=2, memory=first)
         _, _, cache = cell.forward(x)
         expected = cell.backward(dhs, cache)
-        cell.memory = then
-        got = cell.backward(dhs, cache)
+        object.__setattr__(cell, "memory", then)      # (past the guard on options: the
+        got = cell.backward(dhs, cache)                # cache alone must decide the form)
         assert cache.memory == ("materialized" if first == "auto" else first)
         for p, q in [(expected[0], got[0]), *zip(expected[1], got[1]),
                      *((expected[2][k], got[2][k]) for k in expected[2])]:

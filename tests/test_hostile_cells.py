@@ -42,7 +42,28 @@ def test_every_option_refuses_the_wrong_type_nan_and_inf(name, key, value):
 def test_every_option_accepts_numpy_scalars(name, key, value):
     cell = rnnzoo.make(name, D, H, **{key: value})
     assert getattr(cell, key) == value
+    # kept as a plain Python value (a checkpoint wrote np.float32(0.1) as 0.10000000149...)
+    assert not isinstance(getattr(cell, key), (np.floating, np.integer, np.bool_))
     cell.forward(np.zeros((2, 1, D)))
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+def test_an_option_is_set_once_at_construction(name):
+    """The cell derives what it computes with from its options (a function, a schedule,
+    parameter shapes): a later assignment showed in hyperparameters and a checkpoint but
+    not in the arithmetic (rnn's nonlinearity), or failed deep in a step (qrnn's window)."""
+    cell = rnnzoo.make(name, D, H)
+    for key, value in cell.options.items():
+        raises(AttributeError, rf"the option '{key}' is set at construction; make a new "
+                               rf"cell with rnnzoo.make\('{name}'", setattr, cell, key, value)
+    assert dict(cell.options) == dict(rnnzoo.make(name, D, H).options)
+
+
+@pytest.mark.parametrize("name", rnnzoo.available())
+@pytest.mark.parametrize("batch", [0, -1, 2.5, "2", None, True])
+def test_initial_state_checks_its_batch(name, batch):
+    raises((TypeError, ValueError), r"initial_state: batch must be an integer >= 1",
+           rnnzoo.make(name, D, H).initial_state, batch)
 
 
 SIZE_BAD = [0, -1, 2.5, "3", True, None, np.float64(3.0), [3]]
@@ -279,3 +300,44 @@ def test_writing_into_what_forward_returned_leaves_backward_unchanged(name, opts
         np.testing.assert_array_equal(a, b)
     for k in clean[2]:
         np.testing.assert_array_equal(dirty[2][k], clean[2][k])
+
+
+def test_qrnn_zoneout_mask_and_training_are_checked():
+    """The fixed mask is documented as {0, 1}: 7 or NaN ran silently, a list was cast, a
+    string failed inside NumPy; training = "no" read as True."""
+    cell = rnnzoo.make("qrnn", D, H, zoneout=0.3)
+    x = np.zeros((2, 1, D))
+    for mask, exc, match in [(np.full((2, 1, H), 7.0), ValueError, "0s and 1s"),
+                             (np.full((2, 1, H), np.nan), ValueError, "0s and 1s"),
+                             (np.full((2, 1, H), "a"), ValueError, "0s and 1s"),
+                             ([[[1.0] * H]] * 2, TypeError, "got"),
+                             (np.ones((3, 1, H)), ValueError, r"shape \(T, B, H\)")]:
+        cell.zoneout_mask = mask
+        raises(exc, "zoneout_mask must (be|have)", cell.forward, x)
+    cell.zoneout_mask = np.ones((2, 1, H), dtype=bool)          # bools are 0s and 1s
+    hs_kept_all = cell.forward(x)[0]
+    cell.zoneout_mask, cell.training = None, "no"
+    raises(TypeError, "training must be True or False; got 'no'", cell.forward, x)
+    assert hs_kept_all.shape == (2, 1, H)
+
+
+def test_the_cells_helper_methods_check_their_arguments():
+    deltanet = rnnzoo.make("deltanet", D, 8, heads=2)            # d = 4
+    raises(ValueError, r"k_hat must be one key, an array of shape \(d,\) = \(4,\)",
+           deltanet.recurrent_eigenvalues, np.ones(7), 0.5)
+    raises(ValueError, r"k_hat must be one key", deltanet.recurrent_eigenvalues,
+           np.ones((2, 2)), 0.5)
+    raises((TypeError, ValueError), "beta must be a finite number",
+           deltanet.recurrent_eigenvalues, np.ones(4) / 2, "0.5")
+    clockwork = rnnzoo.make("clockwork", D, 8, modules=4)
+    raises(ValueError, "multiply_adds: T must be an integer >= 1", clockwork.multiply_adds, -1)
+    raises((TypeError, ValueError), "multiply_adds: t0 .*must be an integer >= 0",
+           clockwork.multiply_adds, 5, 1, -2)
+    raises(TypeError, r"computed: active must be the \(T, B, 4\) bool schedule",
+           clockwork.computed, 3)
+    fast = rnnzoo.make("fastweights", D, H)
+    for method in ("materialized_bytes", "checkpointed_bytes", "memory_form"):
+        raises((TypeError, ValueError), rf"FastWeights\('fastweights'\)\.{method}: T must be",
+               getattr(fast, method), "a", 2)
+        raises((TypeError, ValueError), rf"{method}: B must be an integer >= 1",
+               getattr(fast, method), 5, 0)

@@ -43,7 +43,7 @@ import numpy as np
 from ..core.backend import to_numpy
 from ..core.base import Cache, RecurrentCell
 from ..core.ops import array_module, sigmoid
-from ..core.validation import check_int
+from ..core.validation import check_float, describe
 from . import _options
 
 L2_EPS = 1e-6       # fla's l2norm: x / sqrt(sum(x^2) + 1e-6)
@@ -94,7 +94,7 @@ class DeltaRuleCell(RecurrentCell):
         return ("W_q", "W_k", "W_v", "w_beta") + (("W_a",) if self.gated else ())
 
     def initial_state(self, batch):
-        batch = check_int(batch, "batch", minimum=1, where=self._where("initial_state"))
+        batch = self._checked_batch(batch)
         return (self.xp.zeros((batch, self.heads, self.d, self.d), dtype=self.dtype),)
 
     def init_params(self, rng):
@@ -109,6 +109,11 @@ class DeltaRuleCell(RecurrentCell):
     def recurrent_eigenvalues(self, k_hat, beta):
         """The eigenvalues of I − β k̂ k̂ᵀ for one key (d,) and β, ascending, NumPy:
         1 − β ‖k̂‖² once (direction k̂) and 1 (d − 1 times, k̂'s orthogonal complement)."""
+        where = self._where("recurrent_eigenvalues")
+        if not (hasattr(k_hat, "shape") and tuple(k_hat.shape) == (self.d,)):
+            raise ValueError(f"{where}: k_hat must be one key, an array of shape (d,) = "
+                             f"({self.d},); got {describe(k_hat)}")
+        beta = check_float(beta, "beta", where=where)
         k_hat = to_numpy(k_hat).astype(np.float64)
         return np.linalg.eigvalsh(np.eye(k_hat.size) - beta * np.outer(k_hat, k_hat))
 

@@ -64,7 +64,7 @@ class FastMemoryForms:
         "checkpointed" while its arrays fit, else "history" (see the class docstring).
         Stored in the cache as ``cache.memory``; the backward uses the form its forward
         used."""
-        T, B = check_int(T, "T", minimum=1), check_int(B, "B", minimum=1)
+        T, B = self._sizes(T, B, "memory_form")
         if self.memory != "auto":
             return self.memory
         if T <= AUTO_T_PER_H * self.hidden_size:
@@ -75,14 +75,21 @@ class FastMemoryForms:
             return "checkpointed"
         return "history"
 
+    def _sizes(self, T, B, method):
+        where = self._where(method)
+        return check_int(T, "T", minimum=1, where=where), check_int(B, "B", minimum=1,
+                                                                   where=where)
+
     def materialized_bytes(self, T, B):
         """Bytes of the materialized form's A(0) .. A(T): (T + 1)·B·H² numbers."""
+        T, B = self._sizes(T, B, "materialized_bytes")
         return (T + 1) * B * self.hidden_size ** 2 * np.dtype(self.dtype).itemsize
 
     def checkpointed_bytes(self, T, B):
         """Bytes of the checkpointed form's A's: ⌈T / K⌉ marks in the cache and the K + 1
         of the segment in hand (K = :func:`checkpoint_every`), the forward's while it runs,
         then the backward's: about 2 √T (B, H, H) arrays at any time."""
+        T, B = self._sizes(T, B, "checkpointed_bytes")
         K = checkpoint_every(T)
         return (-(-T // K) + K + 1) * B * self.hidden_size ** 2 * np.dtype(self.dtype).itemsize
 

@@ -73,6 +73,7 @@ class UnitaryRNNBase(RecurrentCell):
         return 2 * self.hidden_size if self.is_complex else self.hidden_size
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         return (self.xp.zeros((batch, self.output_size), dtype=self.dtype),)
 
     def to_complex(self, packed):

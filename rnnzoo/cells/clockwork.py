@@ -8,6 +8,7 @@ import numpy as np
 from ..core.backend import to_numpy
 from ..core.base import RecurrentCell
 from ..core.registry import register
+from ..core.validation import ArgumentTypeError, check_int, describe
 from . import _options
 
 
@@ -98,6 +99,7 @@ class Clockwork(RecurrentCell):
                 "W_hh": rng.uniform(-s, s, (H, H)) * self.mask_hh, "b": rng.uniform(-s, s, H)}
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         return (self.xp.zeros((batch, self.hidden_size), dtype=self.dtype),
                 self.xp.zeros((batch, 1), dtype=self.dtype))
 
@@ -111,6 +113,10 @@ class Clockwork(RecurrentCell):
         same sizes. Step t computes the units of modules 0..m_t - 1 (up to its last active
         module, :meth:`computed`) for every row, recurrent product and input projection
         alike (prepare projects W_ih[:n] x_t for a whole group of steps at once)."""
+        where = self._where("multiply_adds")
+        T, B = check_int(T, "T", minimum=1, where=where), check_int(B, "B", minimum=1,
+                                                                   where=where)
+        t0 = check_int(t0, "t0 (the clock at the first step)", minimum=0, where=where)
         active = self.schedule(T, np.full(B, t0))
         D, H = self.input_size, self.hidden_size
         done = B * (H + D) * int(self.bounds[self.computed(active)].sum())
@@ -119,6 +125,11 @@ class Clockwork(RecurrentCell):
     def computed(self, active):
         """m (T,): step t computes modules 0..m_t - 1, up to its last active one (0 when
         none is active in any row), from the (T, B, g) schedule."""
+        if not (isinstance(active, np.ndarray) and active.dtype == bool and active.ndim == 3
+                and active.shape[2] == self.modules):
+            raise ArgumentTypeError(f"{self._where('computed')}: active must be the (T, B, "
+                                    f"{self.modules}) bool schedule that schedule() returns; "
+                                    f"got {describe(active)}")
         on = active.any(axis=1)                           # (T, g): module i runs somewhere
         return np.where(on.any(axis=1), self.modules - on[:, ::-1].argmax(axis=1), 0)
 

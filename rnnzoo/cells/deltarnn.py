@@ -88,6 +88,7 @@ class DeltaRNN(RecurrentCell):
                 or not np.isfinite(self.alpha):
             raise ValueError(f"alpha must be a finite real number (the initial value of "
                              f"every entry of α); got {self.alpha!r}")
+        self.alpha = float(self.alpha)           # a plain number, as the other options
         self.phi_, self.phi_grad_ = OUTER[self.phi]
 
     def init_params(self, rng):

@@ -104,6 +104,7 @@ class EURNN(UnitaryRNNBase):
             raise ValueError(f"style must be 'tunable' or 'fft'; got {self.style!r}")
         if not isinstance(self.complex, (bool, np.bool_)):
             raise ValueError(f"complex must be True or False; got {self.complex!r}")
+        self.complex = bool(self.complex)        # a plain bool, as the other options
         if N < 2:
             raise ValueError(f"eurnn needs hidden_size >= 2 (its layers rotate pairs of "
                              f"units); got {N}")

@@ -152,9 +152,11 @@ class FastWeights(FastMemoryForms, RecurrentCell):
                     or not low <= v <= high:
                 want = "a finite number in [0, 1]" if high == 1.0 else "a finite number >= 0"
                 raise ValueError(f"{name} must be {want}; got {v!r}")
+            setattr(self, name, float(v))        # a plain number, as the other options
         check_choice(self.memory, "memory", MEMORY_FORMS)
         if not isinstance(self.S, (int, np.integer)) or isinstance(self.S, bool) or self.S < 1:
             raise ValueError(f"S (inner-loop steps) must be an integer >= 1; got {self.S!r}")
+        self.S = int(self.S)
 
     def init_params(self, rng):
         D, H = self.input_size, self.hidden_size
@@ -163,6 +165,7 @@ class FastWeights(FastMemoryForms, RecurrentCell):
                 "g": np.ones(H), "b": np.zeros(H)}
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         xp, H = self.xp, self.hidden_size
         return (xp.zeros((batch, H), dtype=self.dtype), xp.zeros((batch, H, H), dtype=self.dtype))
 

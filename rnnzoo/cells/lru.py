@@ -136,6 +136,7 @@ class LRU(RecurrentCell):
         return complex_dtype(self.dtype)
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         return (self.xp.zeros((batch, 2 * self.N), dtype=self.dtype),)
 
     def init_params(self, rng):

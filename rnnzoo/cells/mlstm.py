@@ -5,7 +5,6 @@ import numpy as np
 
 from ..core.base import Cache, RecurrentCell
 from ..core.registry import register
-from ..core.validation import check_int
 from . import _options
 from .slstm import log_sigmoid
 
@@ -120,7 +119,7 @@ class MLSTM(RecurrentCell):
         return {"W": W, "b": b}
 
     def initial_state(self, batch):
-        B = check_int(batch, "batch", minimum=1, where=self._where("initial_state"))
+        B = self._checked_batch(batch)
         K, xp = self.heads, self.xp
         d = self.hidden_size // K
         return (xp.zeros((B, K, d, d), dtype=self.dtype), xp.zeros((B, K, d), dtype=self.dtype),

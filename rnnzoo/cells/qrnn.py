@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.base import Cache, RecurrentCell
+from ..core.validation import ArgumentTypeError, describe
 from ..core.registry import register
 from . import _options
 
@@ -90,6 +91,7 @@ class QRNN(RecurrentCell):
                 "b": rng.uniform(-bound, bound, G * H)}
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         zeros = self.xp.zeros
         c = zeros((batch, self.hidden_size), dtype=self.dtype)
         if self.window == 1:
@@ -172,16 +174,31 @@ class QRNN(RecurrentCell):
         """None (no zoneout), the mask m (T, B, H) in training, or the scalar 1 - p."""
         if self.zoneout == 0.0:
             return None
+        if not isinstance(self.training, (bool, np.bool_)):
+            raise ArgumentTypeError(f"{self._where()}: training must be True or False; got "
+                                    f"{describe(self.training)}")
         if not self.training:
             return 1.0 - self.zoneout
-        m = self.zoneout_mask
-        if m is None:
+        if self.zoneout_mask is None:
             m = self._zoneout_rng.random((T, B, self.hidden_size)) >= self.zoneout
-        m = self.xp.asarray(m, dtype=self.dtype)
+            return self.xp.asarray(m, dtype=self.dtype)
+        return self._checked_mask(self.zoneout_mask, T, B)
+
+    def _checked_mask(self, m, T, B):
+        """The fixed ``zoneout_mask``: an array of the backend, of shape (T, B, H), whose
+        entries are 0 or 1 (bool or float), as the cell's dtype."""
+        expected = f"a {self.backend.name} array of 0s and 1s, shape (T, B, H)"
+        if not self.backend.is_array(m):
+            raise ArgumentTypeError(f"{self._where()}: zoneout_mask must be {expected}; got "
+                                    f"{describe(m)}")
         if tuple(m.shape) != (T, B, self.hidden_size):
             raise ValueError(f"{self._where()}: zoneout_mask must have shape (T, B, H) = "
                              f"{(T, B, self.hidden_size)}; got {tuple(m.shape)}")
-        return m
+        if not (m.dtype == bool or np.issubdtype(m.dtype, np.number)) or \
+                not bool(((m == 0) | (m == 1)).all()):
+            raise ValueError(f"{self._where()}: zoneout_mask must be {expected} (a unit's "
+                             f"state is either kept or not); got other values")
+        return self.xp.asarray(m, dtype=self.dtype)
 
     # ------------------------------------------------------------------ backward
     def _backward(self, dhs, cache, dstate):

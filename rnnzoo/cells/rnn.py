@@ -63,6 +63,8 @@ class ElmanRNN(RecurrentCell):
                                 np.integer, np.floating)) or not np.isfinite(rho) or rho <= 0):
             raise ValueError(f"spectral_radius must be None or a positive finite number; "
                              f"got {rho!r}")
+        self.spectral_radius = None if rho is None else float(rho)   # a plain number, as
+        # the other options (a checkpoint writes np.float32(0.1) as 0.10000000149011612)
         if rho is not None and self.identity_init:
             raise ValueError("spectral_radius and identity_init both set W_hh; with "
                              "identity_init use identity_scale for its radius")

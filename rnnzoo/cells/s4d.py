@@ -150,6 +150,7 @@ class S4D(RecurrentCell):
         return complex_dtype(self.dtype)
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         return (self.xp.zeros((batch, 2 * self.hidden_size * self.N), dtype=self.dtype),)
 
     def init_params(self, rng):

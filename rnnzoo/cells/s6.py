@@ -177,6 +177,7 @@ class S6(RecurrentCell):
             self.input_map == "auto" and self.input_size == self.hidden_size)
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         zeros = self.xp.zeros
         state = (zeros((batch, self.hidden_size * self.N), dtype=self.dtype),)
         if self.conv:

@@ -162,6 +162,7 @@ class SkipRNN(RecurrentCell):
                 "w_p": rng.uniform(-s, s, (1, H)), "b_p": np.ones(1)}
 
     def initial_state(self, batch):
+        batch = self._checked_batch(batch)
         return tuple(self.cell.initial_state(batch)) + (
             self.xp.ones((batch, 1), dtype=self.dtype),)
 

@@ -159,6 +159,19 @@ class RecurrentCell(InputChecks, SequenceProducts):
         self.params = {k: self.backend.asarray(np.asarray(v, dtype=self.dtype))
                        for k, v in host_params.items()}
         self._param_shapes = {k: tuple(v.shape) for k, v in self.params.items()}
+        self._options_set = True
+
+    def __setattr__(self, name, value):
+        """Options are set once, at construction: check_options validated them and the
+        cell derived what it computes with from them (a nonlinearity's function, a
+        schedule, parameter shapes), so a later assignment would show in
+        ``hyperparameters`` and a checkpoint but not in the arithmetic."""
+        if name in type(self).option_defaults and self.__dict__.get("_options_set"):
+            raise AttributeError(f"{type(self).__name__}('{self.name}'): the option {name!r} "
+                                 f"is set at construction; make a new cell with "
+                                 f"rnnzoo.make({self.name!r}, ..., {name}={value!r}) (its "
+                                 f"current value is {getattr(self, name)!r})")
+        object.__setattr__(self, name, value)
 
     # ------------------------------------------------------------------ to override
     def init_params(self, rng: np.random.Generator) -> dict:
@@ -172,9 +185,14 @@ class RecurrentCell(InputChecks, SequenceProducts):
     def output_size(self) -> int:
         return self.hidden_size
 
+    def _checked_batch(self, batch) -> int:
+        """``initial_state``'s argument, checked (a cell that overrides initial_state
+        starts with it)."""
+        return check_int(batch, "batch", minimum=1, where=self._where("initial_state"))
+
     def initial_state(self, batch: int) -> tuple:
         """The zero state: one (B, H) array per entry of ``state_names``."""
-        batch = check_int(batch, "batch", minimum=1, where=self._where("initial_state"))
+        batch = self._checked_batch(batch)
         return tuple(self.xp.zeros((batch, self.hidden_size), dtype=self.dtype)
                      for _ in self.state_names)
 

@@ -16,6 +16,20 @@ class ContractError(TypeError):
     message says what); :func:`rnnzoo.gradcheck` reports it as the check's problem."""
 
 
+def refuse_ndarray_subclass(a, what, where, backend_name="numpy"):
+    """Refuse an ndarray subclass (np.matrix, a masked array, ...) whose operators differ
+    from the plain array's: a matrix's * is a matrix product, a masked array's arithmetic
+    goes through numpy.ma, and either fails (or worse, computes something else) deep in
+    the code that receives it. A memmap, and a subclass that says it computes as an
+    ndarray, pass."""
+    if isinstance(a, np.ndarray) and type(a) is not np.ndarray and \
+            not _computes_as_ndarray(a):
+        raise ArgumentTypeError(f"{where}: {what} must be a plain {backend_name} ndarray; "
+                                f"got a {array_type_name(a)} (an ndarray subclass, whose "
+                                f"arithmetic differs); pass np.asarray(...) of it, with "
+                                f"masked entries filled in first")
+
+
 def _computes_as_ndarray(a) -> bool:
     """An ndarray subclass whose arithmetic is the plain array's: a memmap, or one that
     says so with ``computes_as_ndarray = True`` (the benchmark's GEMM tracer, which only
@@ -34,9 +48,7 @@ class InputChecks:
     def _check_array(self, a, what, method):
         if type(a) is self.backend.ndarray:     # the hot path: one type check per call
             return
-        if isinstance(a, np.ndarray) and type(a) is not np.ndarray and \
-                not _computes_as_ndarray(a):
-            self._refuse_subclass(a, what, method)
+        refuse_ndarray_subclass(a, what, self._where(method), self.backend.name)
         if self.backend.is_array(a):            # a CuPy array on the cupy backend
             return
         try:
@@ -49,15 +61,6 @@ class InputChecks:
         raise TypeError(f"{self._where(method)}: {what} is a {array_type_name(a)} but this "
                         f"cell uses backend '{self.backend.name}'; convert it with {hint} "
                         f"or build the cell with backend='{other}'")
-
-    def _refuse_subclass(self, a, what, method):
-        """An ndarray subclass (np.matrix, a masked array, ...) overrides the operators the
-        cells use: a matrix's * is a matrix product, a masked array's arithmetic goes through
-        numpy.ma, and either fails (or worse, computes something else) deep in a step."""
-        raise ArgumentTypeError(f"{self._where(method)}: {what} must be a plain "
-                                f"{self.backend.name} ndarray; got a {array_type_name(a)} "
-                                f"(an ndarray subclass, whose arithmetic differs); pass "
-                                f"np.asarray(...) of it, with masked entries filled in first")
 
     def _check_dtype(self, a, what, method, expected=None):
         expected = self.dtype if expected is None else expected
