@@ -266,7 +266,7 @@ def test_load_arguments(tmp_path, kwargs, exc, match):
 @pytest.mark.parametrize("what,exc,match", [
     ("path", TypeError, "path must be a non-empty str or os.PathLike"),
     ("bytes path", TypeError, "path must be a non-empty str or os.PathLike; got b"),
-    ("model", TypeError, "expected a SequenceModel or a cell"),
+    ("model", TypeError, "save_checkpoint: model must be a SequenceModel or a cell"),
     ("optimizer", TypeError, "optimizer must be None or an Optimizer built over this model"),
     ("extra", TypeError, "extra must be None or a dict"),
 ])
@@ -340,3 +340,16 @@ def test_a_crash_after_the_target_would_be_opened_keeps_the_previous_file(tmp_pa
     assert path.read_bytes() == before
     assert load_checkpoint(path)[2]["extra"] == {"step": 1}
     assert os.listdir(tmp_path) == ["m.npz"]                 # no temporary file left
+
+
+def test_extra_must_have_str_keys_at_every_depth(tmp_path):
+    """JSON gave a key 1 back as "1": a lookup by the key saved failed after loading."""
+    cell = rnnzoo.make("gru", 2, 3)
+    path = tmp_path / "c.npz"
+    raises(TypeError, r"save_checkpoint: extra must have str keys \(JSON would give 1 back as "
+                      r"'1'\); got the key 1 \(int\)", save_checkpoint, path, cell, extra={1: "a"})
+    raises(TypeError, r"extra\['runs'\]\[0\] must have str keys", save_checkpoint, path, cell,
+           extra={"runs": [{2.5: 1}]})
+    assert not path.exists()
+    save_checkpoint(path, cell, extra={"runs": [{"a": (1, 2)}]})       # a tuple: a list back
+    assert load_checkpoint(path)[2]["extra"]["runs"] == [{"a": [1, 2]}]

@@ -174,6 +174,12 @@ def test_sequence_model_backward_refuses_another_models_cache():
     (np.zeros((2, 1)), np.zeros((2, 1), np.int64), TypeError, "target must have dtype"),
     (np.zeros((2, 1), np.int64), np.zeros((2, 1), np.int64), TypeError, "y must be a "
                                                                         "floating-point"),
+    (np.zeros((0, 1)), np.zeros((0, 1)), ValueError, r"mse_loss: y is empty \(shape \(0, 1\)\)"),
+    # np.matrix's * is a matrix product: the loss came out 13.5 where it is 7.5
+    (np.asarray([[1.0, 2.0], [3.0, 4.0]]).view(np.matrix), np.zeros((2, 2)), TypeError,
+     "mse_loss: y must be a plain numpy ndarray; got a numpy.matrix"),
+    (np.zeros((2, 2)), np.ma.masked_array(np.zeros((2, 2))), TypeError,
+     "mse_loss: target must be a plain numpy ndarray; got a numpy.MaskedArray"),
 ])
 def test_mse_loss(y, target, exc, match):
     raises(exc, match, mse_loss, y, target)
@@ -194,6 +200,9 @@ def test_mse_loss(y, target, exc, match):
     (np.zeros((2, 3)), np.zeros(2, int), {"ignore_index": "x"}, ERR, "ignore_index must be"),
     (np.zeros((2, 3)), np.zeros(2, int), {"ignore_index": True}, ERR, "ignore_index must be"),
     (np.zeros((2, 0)), np.zeros(2, int), {}, ValueError, "class axis"),
+    (np.zeros((0, 3)), np.zeros(0, int), {}, ValueError, r"logits has no positions"),
+    (np.ma.masked_array(np.zeros((2, 3))), np.zeros(2, int), {}, TypeError,
+     "logits must be a plain numpy ndarray"),
 ])
 def test_softmax_cross_entropy(logits, labels, kw, exc, match):
     raises(exc, match, softmax_cross_entropy, logits, labels, **kw)
@@ -224,3 +233,23 @@ def test_build_model_default_seed_is_zero():
     a, b = build_model("gru", 2, 3, 1), build_model("gru", 2, 3, 1, seed=0)
     for k in a.params:
         np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+def test_linear_refuses_an_empty_sequence_or_batch_and_an_ndarray_subclass():
+    last = Linear(4, 2, readout="last")
+    raises(ValueError, r"Linear.forward: hs must have at least one step and one sequence "
+                       r"\(T, B >= 1\); got shape \(0, 2, 4\)", last.forward, np.zeros((0, 2, 4)))
+    raises(ValueError, r"got shape \(3, 0, 4\)", last.forward, np.zeros((3, 0, 4)))
+    raises(TypeError, "Linear.forward: hs must be a plain numpy ndarray; got a "
+                      "numpy.MaskedArray", last.forward, np.ma.masked_array(np.zeros((3, 2, 4))))
+
+
+def test_a_bad_state0_entry_is_named_by_its_layer():
+    """In a 3-layer model the cell's own message could not say which entry was wrong."""
+    model = build_model("lstm", 2, 3, 1, layers=3)
+    state0 = [None, (np.zeros((2, 3)), np.zeros((5, 3))), None]
+    raises(ValueError, r"SequenceModel.forward: state0\[1\] \(layer 1\): LSTM\('lstm'\)"
+                       r"\.forward: state0", model.forward, np.zeros((4, 2, 2)), state0)
+    # a bad x is x's problem, whatever state0 is
+    raises(ValueError, r"^LSTM\('lstm'\).forward: x", model.forward, np.zeros((4, 2, 7)),
+           [None, None, model.cells[2].initial_state(2)])

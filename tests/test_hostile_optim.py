@@ -86,8 +86,9 @@ def test_a_read_only_parameter_is_refused_when_the_optimizer_is_built():
     with NumPy's 'output array is read-only')."""
     w = np.ones(3)
     w.flags.writeable = False
-    raises(ValueError, r"SGD: params must map names \(str\) to writeable floating-point arrays "
-                       r"\(the optimizer updates them in place\); entry 'w' is .*\(read-only\)",
+    raises(ValueError, r"SGD: params must map names \(str\) to writeable real floating-point "
+                       r"arrays \(the optimizer updates them in place\); entry 'w' is "
+                       r".*\(read-only\)",
            SGD, {"w": w, "b": np.ones(2)}, lr=0.1)
 
 
@@ -143,10 +144,11 @@ def test_clip_grad_norm_refuses_what_it_cannot_scale_in_place():
     frozen = np.full(2, 10.0)
     frozen.flags.writeable = False
     for bad, what in [(np.arange(3), r"entry 'b' is .*int64"), ([3.0], "entry 'b' is"),
-                      (frozen, r"entry 'b' is .*\(read-only\)")]:
+                      (frozen, r"entry 'b' is .*\(read-only\)"),
+                      (np.array([1j]), r"entry 'b' is .*complex128")]:
         w = np.full(2, 10.0)
-        raises(ERR, r"clip_grad_norm: grads must map names \(str\) to writeable floating-point "
-                    r"arrays \(they are scaled in place\); " + what,
+        raises(ERR, r"clip_grad_norm: grads must map names \(str\) to writeable real "
+                    r"floating-point arrays \(they are scaled in place\); " + what,
                clip_grad_norm, {"w": w, "b": bad}, 1.0)
         np.testing.assert_array_equal(w, 10.0)
 
@@ -226,3 +228,24 @@ def test_state_dict_is_a_snapshot(cls):
     for b, bufs in frozen.items():
         for k, v in bufs.items():
             np.testing.assert_array_equal(state["buffers"][b][k], v)
+
+
+def test_global_norm_apply_constraints_and_lr_for_keys_are_checked():
+    from rnnzoo.optim import apply_constraints, global_norm
+    raises(TypeError, r"global_norm: grads must be a dict name -> array; got \[", global_norm,
+           [np.ones(2)])
+    raises(TypeError, r"global_norm: grads must map names to real floating-point arrays; "
+                      r"entry 'a' is \[1.0, 2.0\]", global_norm, {"a": [1.0, 2.0]})
+    raises(TypeError, "entry 'a' is", global_norm, {"a": np.array([1j])})
+    for bad in ("not a model", None, params()):
+        # nothing to constrain is not "no constraint needed": 0 read as success
+        raises(TypeError, "apply_constraints: model must be a SequenceModel or a cell",
+               apply_constraints, bad)
+    raises(TypeError, r"lr_for's keys must be parameter names or patterns \(str, e.g. "
+                      r"'cell0.W_hh'\); got 1 \(int\)", Adam, params(), lr=0.1, lr_for={1: 0.1})
+    # a complex parameter: Adam moved its real part alone, by rules written for reals
+    raises(TypeError, r"Adam: params must map names \(str\) to writeable real floating-point "
+                      r"arrays .*complex128", Adam, {"a": np.array([1 + 1j])}, lr=0.1)
+    raises(TypeError, r"make_optimizer: SGD takes the options \['momentum', 'lr_for'\] "
+                      r"\(and lr\); got unknown \['betas'\]", make_optimizer, "sgd", params(),
+           0.1, betas=(0.9, 0.99))

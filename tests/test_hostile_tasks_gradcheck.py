@@ -487,3 +487,31 @@ def test_a_backward_returning_a_buffer_of_its_cache_is_not_reentrant(cell):
     own.backward = backward
     report = rnnzoo.gradcheck(own, X)
     assert "backward is not reentrant: dx differs on a second call" in report.problems
+
+
+def test_task_loss_checks_its_outputs_as_accuracy_does():
+    """Task.loss broadcast a (T, B, 1) y against a (B, 1) target without a word."""
+    adding = make_task("adding", T=5)
+    raises(ValueError, r"AddingProblem.loss: y must be the model's output, \(B, output_size\)",
+           adding.loss, np.zeros((4, 3, 1)), np.ones((4, 3, 1)))
+    raises(TypeError, "AddingProblem.accuracy: target must have dtype float64",
+           adding.accuracy, np.zeros((3, 1)), np.zeros((3, 1), np.float32))
+    for method in ("loss", "accuracy", "success_value"):
+        raises(ValueError, rf"AddingProblem.{method}: y is empty \(shape \(0, 1\)\)",
+               getattr(adding, method), np.zeros((0, 1)), np.zeros((0, 1)))
+    parity = make_task("parity", T=4)
+    raises(ValueError, r"RunningParity.accuracy: y is empty", parity.accuracy,
+           np.zeros((4, 0, 2)), np.zeros((4, 0), int))
+
+
+def test_success_names_its_threshold_and_value():
+    from rnnzoo.training.tasks.task import Success
+    rest = dict(same_as="loss", memoryless=0.17, source="a test")
+    raises(TypeError, r"Success.threshold must be a real number; got '0.5' \(str\)", Success,
+           "MSE", "0.5", "below", **rest)
+    raises(TypeError, "Success.threshold must be a real number", Success, "MSE", True, "below",
+           **rest)
+    ok = Success("MSE", 0.5, "below", **rest)
+    raises(TypeError, r"Success.met: value must be a number or an array of numbers; got 'abc'",
+           ok.met, "abc")
+    assert ok.met(0.4) and not ok.met(0.6)

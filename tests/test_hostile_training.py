@@ -59,7 +59,11 @@ def model_for(task, cell="rnn", **opts):
     ({"optimizer": 3}, "optimizer must be one of"),
     ({"optimizer_options": 3}, "optimizer_options must be None or a dict"),
     ({"optimizer": "sgd", "optimizer_options": {"momentum": 2.0}}, "momentum must be"),
-    ({"optimizer_options": {"momentum": 0.9}}, "unexpected keyword argument .momentum."),
+    ({"optimizer_options": {"momentum": 0.9}},
+     r"Adam takes the options \['betas', 'eps', 'lr_for'\] \(and lr\); got unknown \['momentum'\]"),
+    ({"optimizer_options": {1: 0.9}}, r"optimizer_options' keys must be the optimizer's option "
+                                      r"names \(str; lr and lr_for are the Trainer's own"),
+    ({"optimizer_options": {"lr": 0.1}}, r"optimizer_options' keys .*got \['lr'\]"),
     ({"lr": math.nan}, "lr must be a finite number"),
     ({"lr": "0.1"}, "lr must be a finite number"),
 ])
@@ -300,3 +304,14 @@ def test_history_round_trips_through_json(task):
     h = train(model_for(task), task, steps=2, batch_size=2, progress=False)
     back = training.History.from_dict(json.loads(json.dumps(h.to_dict())))
     assert back.to_dict() == json.loads(json.dumps(h.to_dict()))
+
+
+def test_trainer_batch_and_loss_and_grads_name_their_argument():
+    model = rnnzoo.build_model("gru", 2, 4, 1, readout="last")
+    trainer = Trainer(model, make_task("adding", T=5), progress=False)
+    raises(ValueError, r"Trainer.batch: step must be an integer >= 0; got -1", trainer.batch, -1)
+    raises((TypeError, ValueError), r"Trainer.batch: step must be an integer", trainer.batch,
+           1.5)
+    x, target = trainer.batch(0)
+    raises(TypeError, r"Trainer.loss_and_grads: x must be an array \(T, B, D\)",
+           trainer.loss_and_grads, x.tolist(), target)

@@ -55,8 +55,14 @@ from .optim import Optimizer
 # ---------------------------------------------------------------------- saving
 def save_checkpoint(path, model, optimizer=None, extra=None):
     """Write ``model`` (a SequenceModel or a single cell), optionally the optimizer's
-    state and a JSON-able ``extra`` dict, to ``path`` atomically. Returns ``path``."""
+    state and a JSON-able ``extra`` dict, to ``path`` atomically. Returns ``path``.
+
+    ``extra`` comes back as JSON gives it: tuples and NumPy arrays as lists, NumPy scalars
+    as Python numbers; its dicts' keys must be str (JSON would turn a key 1 into "1")."""
     path = _fspath(path, "save_checkpoint")
+    if not isinstance(model, (SequenceModel, RecurrentCell)):
+        raise ArgumentTypeError(f"save_checkpoint: model must be a SequenceModel or a cell "
+                                f"(rnnzoo.RecurrentCell); got {describe(model)}")
     if optimizer is not None and (not isinstance(optimizer, Optimizer) or any(
             optimizer.params.get(k) is not p for k, p in model.params.items())):
         raise ArgumentTypeError(f"save_checkpoint: optimizer must be None or an Optimizer "
@@ -64,6 +70,7 @@ def save_checkpoint(path, model, optimizer=None, extra=None):
     if extra is not None and not isinstance(extra, dict):
         raise ArgumentTypeError(f"save_checkpoint: extra must be None or a dict; got "
                                 f"{describe(extra)}")
+    _check_str_keys(extra, "extra")
     meta = {"format": FORMAT, "version": VERSION, **_describe(model)}
     arrays = {f"param/{k}": to_numpy(v) for k, v in model.params.items()}
     meta["params"] = {k: {"shape": list(a.shape), "dtype": a.dtype.name}
@@ -109,6 +116,20 @@ def _describe(model) -> dict:
         return {"kind": "cell", "cells": [model.hyperparameters], "readout": None}
     raise TypeError(f"save_checkpoint: expected a SequenceModel or a cell; got "
                     f"{type(model).__name__}")
+
+
+def _check_str_keys(value, where):
+    """Every dict inside ``value`` (lists and tuples searched too) has str keys."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ArgumentTypeError(f"save_checkpoint: {where} must have str keys (JSON "
+                                        f"would give {k!r} back as {str(k)!r}); got the key "
+                                        f"{describe(k)}")
+            _check_str_keys(v, f"{where}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_str_keys(v, f"{where}[{i}]")
 
 
 def _json_default(obj):

@@ -9,11 +9,21 @@ import math
 import numpy as np
 
 from ..core.backend import to_numpy
+from ..core.base import RecurrentCell
 from ..core.validation import ArgumentTypeError, check_float, describe
+from .model import SequenceModel
 
 
 def global_norm(grads) -> float:
-    r"""The norm of all gradients as one vector, :math:`\sqrt{\sum_k \|g_k\|_F^2}`."""
+    r"""The norm of all gradients as one vector, :math:`\sqrt{\sum_k \|g_k\|_F^2}`;
+    ``grads``: a dict name -> real floating-point array."""
+    if not isinstance(grads, dict):
+        raise ArgumentTypeError(f"global_norm: grads must be a dict name -> array; got "
+                                f"{describe(grads)}")
+    for k, g in grads.items():
+        if not (hasattr(g, "dtype") and np.issubdtype(g.dtype, np.floating)):
+            raise ArgumentTypeError(f"global_norm: grads must map names to real "
+                                    f"floating-point arrays; entry {k!r} is {describe(g)}")
     return math.sqrt(sum(float(to_numpy((g * g).sum())) for g in grads.values()))
 
 
@@ -45,6 +55,10 @@ def clip_grad_norm(grads, max_norm) -> float:
 def apply_constraints(model):
     """Call ``cell.constrain()`` for every cell of ``model`` (a SequenceModel or a single
     cell) that defines it. Returns the number of cells constrained."""
+    if not isinstance(model, (SequenceModel, RecurrentCell)):
+        # anything else has no cells to constrain: returning 0 would read as "none needed"
+        raise ArgumentTypeError(f"apply_constraints: model must be a SequenceModel or a "
+                                f"cell (rnnzoo.RecurrentCell); got {describe(model)}")
     cells = getattr(model, "cells", [model])
     n = 0
     for cell in cells:
@@ -56,14 +70,16 @@ def apply_constraints(model):
 
 
 def _check_in_place(arrays, what, why, where):
-    """{name: array} whose arrays are changed in place: str names, writeable floating-point
-    arrays (CuPy's have no writeable flag: always writeable)."""
+    """{name: array} whose arrays are changed in place: str names, writeable real
+    floating-point arrays (every cell's parameters are real; a complex one would have its
+    real and imaginary parts updated as if independent, by rules written for reals; CuPy's
+    arrays have no writeable flag: always writeable)."""
     for k, a in arrays.items():
         problem = ("" if not (isinstance(k, str) and hasattr(a, "dtype")) else
-                   f" of dtype {a.dtype}" if not np.issubdtype(a.dtype, np.inexact) else
+                   f" of dtype {a.dtype}" if not np.issubdtype(a.dtype, np.floating) else
                    " (read-only)" if not getattr(getattr(a, "flags", None), "writeable", True)
                    else None)
         if problem is not None:
             raise ArgumentTypeError(f"{where}: {what} must map names (str) to writeable "
-                                    f"floating-point arrays ({why}); entry {k!r} is "
+                                    f"real floating-point arrays ({why}); entry {k!r} is "
                                     f"{describe(a)}{problem}")

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.backend import get_backend
 from ..core.base import Cache, Gradients, RecurrentCell, check_float_dtype
+from ..core.cell_checks import refuse_ndarray_subclass
 from ..core.ops import array_module
 from ..core.registry import make
 from ..core.validation import ArgumentTypeError, check_choice, check_int, check_seed
@@ -47,6 +48,9 @@ class Linear:
     def forward(self, hs):
         _check_array(hs, "hs", "Linear.forward", self.backend, self.dtype, ndim=3,
                      last=self.in_features)
+        if hs.shape[0] == 0 or hs.shape[1] == 0:
+            raise ValueError(f"Linear.forward: hs must have at least one step and one "
+                             f"sequence (T, B >= 1); got shape {tuple(hs.shape)}")
         h = hs[-1] if self.readout == "last" else hs
         y = h @ self.params["W"].T + self.params["b"]
         return y, Cache(hs=hs, h=h, y_shape=tuple(y.shape), _owner=self)
@@ -74,6 +78,7 @@ def _check_array(a, what, where, backend=None, dtype=None, *, ndim=None, last=No
             backend is None and not (hasattr(a, "shape") and hasattr(a, "dtype")):
         kind = f"a {backend.name} array" if backend is not None else "an array"
         raise ArgumentTypeError(f"{where}: {what} must be {kind}; got {type(a).__name__}")
+    refuse_ndarray_subclass(a, what, where, backend.name if backend is not None else "numpy")
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{where}: {what} must be {ndim}-D; got shape {tuple(a.shape)}")
     if last is not None and a.shape[-1] != last:
@@ -112,6 +117,9 @@ def mse_loss(y, target):
     if type(y) is not type(target):
         raise TypeError(f"mse_loss: y and target must be arrays of one backend; got "
                         f"{type(y).__name__} and {type(target).__name__}")
+    if y.size == 0:
+        raise ValueError(f"mse_loss: y is empty (shape {tuple(y.shape)}); a mean needs at "
+                         f"least one entry")
     diff = y - target
     return float((diff * diff).mean()), diff * (2.0 / diff.size)
 
@@ -140,6 +148,9 @@ def softmax_cross_entropy(logits, labels, ignore_index=-100):
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"softmax_cross_entropy: labels must be integers; got {labels.dtype}")
     C = logits.shape[-1]
+    if labels.size == 0:
+        raise ValueError(f"{where}: logits has no positions (shape {tuple(logits.shape)}); "
+                         f"a mean needs at least one labelled position")
     z = logits.reshape(-1, C)
     y = labels.reshape(-1)
     counted = y != ignore_index
@@ -158,6 +169,11 @@ def softmax_cross_entropy(logits, labels, ignore_index=-100):
     dz[rows, safe_y] -= 1.0
     dz *= counted[:, None] / n
     return loss, dz.reshape(logits.shape)
+
+
+# errors the cells raise for a bad argument (one message argument each), which
+# SequenceModel.forward prefixes with the layer a bad state0 entry belongs to
+_NAMED_ERRORS = (TypeError, ValueError, ArgumentTypeError)
 
 
 class SequenceModel:
@@ -226,8 +242,16 @@ class SequenceModel:
                              f"{len(self.cells)} per-layer states (each a tuple or None); "
                              f"got {got}")
         caches, state_T, h = [], [], x
-        for cell, s0 in zip(self.cells, state0):
-            h, sT, c = cell.forward(h, s0)
+        for k, (cell, s0) in enumerate(zip(self.cells, state0)):
+            try:
+                h, sT, c = cell.forward(h, s0)
+            except (TypeError, ValueError) as error:
+                if s0 is None or len(self.cells) == 1 or type(error) not in _NAMED_ERRORS \
+                        or "state0" not in str(error):
+                    raise
+                # the cell's message names its state0; which entry of the list is it?
+                raise type(error)(f"SequenceModel.forward: state0[{k}] (layer {k}): "
+                                  f"{error}") from None
             caches.append(c)
             state_T.append(sT)
         y, readout_cache = self.readout.forward(h)

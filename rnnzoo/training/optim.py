@@ -41,6 +41,7 @@ the parameters (type, keys, shapes) and restores it, so training resumes exactly
 from __future__ import annotations
 
 import fnmatch
+import inspect
 
 from ..core.ops import array_module
 from ..core.validation import ArgumentTypeError, check_float, check_int, describe
@@ -292,6 +293,12 @@ def make_optimizer(name, params, lr, **kwargs) -> Optimizer:
         raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an Optimizer; "
                          f"got {describe(name)}")
     cls = OPTIMIZERS[name.lower()]
+    takes = [k for k in inspect.signature(cls.__init__).parameters
+             if k not in ("self", "params", "lr")]
+    unknown = [k for k in kwargs if k not in takes]
+    if unknown:
+        raise TypeError(f"make_optimizer: {cls.__name__} takes the options {takes} (and lr); "
+                        f"got unknown {unknown}")
     return cls(params, lr=lr, **kwargs)
 
 
@@ -345,6 +352,9 @@ def _resolve_lrs(names, default, lr_for) -> dict:
                         f"got {type(lr_for).__name__}")
     claimed = set()
     for pattern, lr in lr_for.items():
+        if not isinstance(pattern, str):
+            raise TypeError(f"lr_for's keys must be parameter names or patterns (str, e.g. "
+                            f"'cell0.W_hh'); got {describe(pattern)}")
         lr = _check_lr(lr, f"lr_for[{pattern!r}]")
         matched = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
         if not matched:

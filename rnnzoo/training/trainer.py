@@ -32,7 +32,7 @@ import numpy as np
 
 from ..core import subnormals
 from ..core.validation import (ArgumentTypeError, check_bool, check_float, check_int,
-                               check_optional, check_seed)
+                               check_optional, check_seed, describe)
 from .history import History  # noqa: F401  (rnnzoo.training.trainer.History, as before)
 from .model import SequenceModel
 from .clipping import apply_constraints, clip_grad_norm, global_norm
@@ -87,6 +87,12 @@ class Trainer:
         if optimizer_options is not None and not isinstance(optimizer_options, dict):
             raise ArgumentTypeError(f"{w}: optimizer_options must be None or a dict; got "
                                     f"{optimizer_options!r}")
+        own = [k for k in optimizer_options or {} if not isinstance(k, str) or
+               k in ("lr", "lr_for")]
+        if own:
+            raise ArgumentTypeError(f"{w}: optimizer_options' keys must be the optimizer's "
+                                    f"option names (str; lr and lr_for are the Trainer's own "
+                                    f"arguments); got {own}")
         if isinstance(optimizer, Optimizer):
             given = [k for k, v in (("lr", lr), ("lr_for", lr_for),
                                     ("optimizer_options", optimizer_options)) if v is not None]
@@ -143,6 +149,7 @@ class Trainer:
 
     def batch(self, step):
         """The training batch of ``step``, on the model's backend and dtype."""
+        step = check_int(step, "step", minimum=0, where="Trainer.batch")
         x, target = self.task.batch(self.batch_size, np.random.default_rng([self.seed, step]))
         return self._to_device(x, target)
 
@@ -151,6 +158,9 @@ class Trainer:
         """(loss, grads) of one batch, with full or truncated BPTT. The loss includes
         the model's auxiliary loss (``cache.aux_loss``, also kept in ``self.aux_loss``);
         the cells' backward already includes its gradient."""
+        if not (hasattr(x, "shape") and hasattr(x, "dtype")) or len(x.shape) != 3:
+            raise ArgumentTypeError(f"Trainer.loss_and_grads: x must be an array (T, B, D), "
+                                    f"as Trainer.batch returns; got {describe(x)}")
         model, T = self.model, x.shape[0]
         k = self.tbptt
         if k is None or k >= T:

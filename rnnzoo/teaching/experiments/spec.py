@@ -121,11 +121,16 @@ def _check_optimizer(name):
         raise ValueError(f"Budget.optimizer must be {expected}; got {describe(name)}")
 
 
-def _check_dict_or_none(value, name, where):
-    """A mapping argument: iterating a string would read each character as a key."""
+def _check_dict_or_none(value, name, where, keys="names (str)"):
+    """A mapping argument, named by str keys: iterating a string would read each character
+    as a key, and a key of another type can name no option or field."""
     if value is not None and not isinstance(value, dict):
         raise ArgumentTypeError(f"{where}: {name} must be None or a dict; got "
                                 f"{describe(value)}")
+    bad = [k for k in value or {} if not isinstance(k, str)]
+    if bad:
+        raise ArgumentTypeError(f"{where}: {name}'s keys must be {keys}; got "
+                                f"{', '.join(describe(k) for k in bad)}")
 
 
 @dataclass(frozen=True)
@@ -205,12 +210,9 @@ class Variant:
     def _check_lr_for(self, where):
         """The type of lr_for and its rates (what the optimizer will refuse, refused now);
         whether each name matches a parameter is compare's check, on the built model."""
-        _check_dict_or_none(self.lr_for, "lr_for", where)
+        _check_dict_or_none(self.lr_for, "lr_for", where,
+                            keys="parameter names or patterns (str, e.g. 'cell0.W_hh')")
         for pattern, lr in (self.lr_for or {}).items():
-            if not isinstance(pattern, str):
-                raise ArgumentTypeError(f"{where}: lr_for's keys must be parameter names or "
-                                        f"patterns (str, e.g. 'cell0.W_hh'); got "
-                                        f"{describe(pattern)}")
             check_float(lr, f"lr_for[{pattern!r}] (a learning rate)", minimum=0.0, where=where)
 
     def _check_style(self, where):

@@ -4,6 +4,7 @@ helpers the task modules use."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -66,12 +67,19 @@ class Success:
         if self.same_as not in (None, "loss", "accuracy"):
             raise ValueError(f"Success.same_as must be None, 'loss' or 'accuracy'; got "
                              f"{self.same_as!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
+            raise ArgumentTypeError(f"Success.threshold must be a real number; got "
+                                    f"{describe(self.threshold)}")
         if not math.isfinite(self.threshold):
             raise ValueError(f"Success.threshold must be finite; got {self.threshold!r}")
 
     def met(self, value):
         """Whether ``value`` (a number or an array of them) meets the criterion."""
-        value = np.asarray(value, dtype=float)
+        try:
+            value = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ArgumentTypeError(f"Success.met: value must be a number or an array of "
+                                    f"numbers; got {describe(value)}") from None
         with np.errstate(invalid="ignore"):
             met = value < self.threshold if self.direction == "below" else \
                 value >= self.threshold
@@ -140,6 +148,7 @@ class Task:
 
     def loss(self, y, target):
         """(mean loss, dL/dy) for the model's output y."""
+        self._check_outputs(y, target, "loss")
         if self.loss_kind == "mse":
             return mse_loss(y, target)
         return softmax_cross_entropy(y, target)
@@ -158,8 +167,11 @@ class Task:
             raise ValueError(f"{where}: y must be the model's output, {layout} with "
                              f"output_size={self.output_size} (readout={self.readout!r}); "
                              f"got shape {tuple(y.shape)}")
+        if 0 in y.shape:
+            raise ValueError(f"{where}: y is empty (shape {tuple(y.shape)}); a batch needs at "
+                             f"least one sequence of at least one step")
         if self.loss_kind == "mse":
-            _check_array(target, "target", where, shape=y.shape,
+            _check_array(target, "target", where, dtype=y.dtype, shape=y.shape,
                          shape_of="the shape of y")
         else:
             _check_array(target, "target", where, shape=y.shape[:-1],
