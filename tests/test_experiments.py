@@ -453,3 +453,20 @@ def test_a_worker_holding_another_version_of_the_cell_refuses_to_train_it():
     with pytest.raises(ValueError, match=r"Variant\('rnn'\): this worker holds another "
                                          r"version of the cell 'rnn' .*start a new worker pool"):
         variant.build(make_task("adding", T=5), BUDGET, 0)
+
+
+def test_no_more_worker_processes_than_runs(monkeypatch):
+    """--workers 100000 started that many processes for two runs (and hung the machine):
+    a pool starts every worker it is given."""
+    from rnnzoo.teaching.experiments import running
+    pools = []
+
+    class Recorded(running.ProcessPoolExecutor):
+        def __init__(self, max_workers=None, **kwargs):
+            pools.append(max_workers)
+            super().__init__(max_workers=max_workers, **kwargs)
+    monkeypatch.setattr(running, "ProcessPoolExecutor", Recorded)
+    res = ex.compare([ex.Variant("rnn")], task="adding", task_options={"T": 4},
+                     budget=ex.Budget(steps=1, hidden=2, eval_every=1), seeds=2, workers=64,
+                     progress=False)
+    assert pools == [2] and res.workers == 2

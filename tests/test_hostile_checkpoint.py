@@ -353,3 +353,14 @@ def test_extra_must_have_str_keys_at_every_depth(tmp_path):
     assert not path.exists()
     save_checkpoint(path, cell, extra={"runs": [{"a": (1, 2)}]})       # a tuple: a list back
     assert load_checkpoint(path)[2]["extra"]["runs"] == [{"a": [1, 2]}]
+
+
+def test_a_file_of_other_bytes_is_named_without_numpys_advice(tmp_path):
+    """NumPy calls unreadable bytes "pickled (object) data" and suggests loading them
+    unsafely; a checkpoint never holds any."""
+    path = tmp_path / "garbage.npz"
+    path.write_text("garbage\n")
+    message = raises(CheckpointError, "is not a readable .npz checkpoint: its bytes are "
+                                      "neither an .npz archive nor a .npy array",
+                     load_checkpoint, path)
+    assert "unsafely" not in message and "pickled" not in message

@@ -61,7 +61,7 @@ TRAIN_CASES = [
     (["--cell", "lstm", "--option", "forget_bias=[1]"], "forget_bias must be a finite"),
     (["--cell", "gru", "--option", "dropout=0.1"], "unknown option"),
     (["--task", "associative", "--T", "5", "--task-option", "pairs=99"], "pairs"),
-    (["--task-option", "colour=red"], "unexpected keyword argument 'colour'"),
+    (["--task-option", "colour=red"], "unknown option(s) ['colour']; the task takes"),
     # a key that a flag sets, as an option: the flag to use, not a collision in make_task
     (["--task-option", "T=5"], "--task-option T=5: use --T instead of --task-option"),
     (["--cell", "rnn", "--option", "nonlinearity=relu", "--option", "nonlinearity=tanh"],
@@ -450,10 +450,12 @@ def test_figures_take_a_claims_json_they_wrote(tmp_path, no_drawing):
             rnnzoo_main(FIGURE + ["--out", str(tmp_path)] + full)
 
 
-def test_bench_no_files_does_not_check_out(capsys, tmp_path, monkeypatch):
+def test_bench_no_files_writes_nothing_and_takes_no_out(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "fair_benchmark", lambda *a, **k: [ROW])
-    assert bench_main(TINY_BENCH + ["--no-files", "--out", "/proc/x"]) == 0
+    assert bench_main(TINY_BENCH + ["--no-files"]) == 0
     assert "| `rnn` |" in capsys.readouterr().out
+    assert_usage_error(capsys, bench_main, TINY_BENCH + ["--no-files", "--out", "/proc/x"],
+                       "--no-files writes nothing; it does not take --out")
 
 
 def test_bench_keeps_a_measurement_its_folder_cannot_take(capsys, tmp_path, monkeypatch):
@@ -677,3 +679,125 @@ def test_a_module_whose_import_fails_is_a_usage_error_naming_why(capsys, tmp_pat
     err = capsys.readouterr().err
     assert info.value.code == 2 and re.search(named, err) and "Traceback" not in err, err
     assert "PYTHONPATH" not in err
+
+
+@pytest.fixture
+def odd_paths(tmp_path):
+    """A file, a link to a missing file and a link to a missing folder, in tmp_path."""
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "nowhere" / "x.png")
+    (tmp_path / "dlink").symlink_to(tmp_path / "nowhere" / "sub")
+    return tmp_path
+
+
+@pytest.mark.parametrize("flag", ["--checkpoint", "--save-plot"])
+@pytest.mark.parametrize("path,named", [
+    # os.path.abspath made these look fine; the write after training failed on them
+    ("missing/../x.png", "folder {d}/missing/.. does not exist"),
+    ("file/../x.png", "{d}/file is a file, not a folder"),
+    ("new.png/", "ends with /, which names a folder; give a file name"),
+    ("dangling.png", "{d}/dangling.png is a link to {d}/nowhere/x.png, which does not exist"),
+    ("dlink/x.png", "{d}/dlink is a link to {d}/nowhere/sub, which does not exist"),
+])
+def test_train_output_paths_are_checked_as_the_system_opens_them(capsys, odd_paths, flag,
+                                                                 path, named):
+    d = str(odd_paths)
+    assert_usage_error(capsys, train_main, BASE + [flag, f"{d}/{path}"], named.format(d=d))
+
+
+@pytest.mark.parametrize("out,named", [
+    ("file/../o2", "{d}/file is not a folder"),
+    ("dlink", "{d}/dlink is a link to {d}/nowhere/sub, which does not exist"),
+    ("dlink/deeper", "{d}/dlink is a link to"),
+])
+def test_figures_out_is_checked_as_the_system_opens_it(capsys, odd_paths, no_drawing, out,
+                                                       named):
+    d = str(odd_paths)
+    assert_usage_error(capsys, rnnzoo_main, FIGURE + ["--out", f"{d}/{out}"], named.format(d=d))
+
+
+def test_train_save_plot_needs_an_extension_and_its_own_file(capsys, tmp_path):
+    """matplotlib wrote plot.png where --save-plot said plot; one file for both outputs
+    was the plot over the trained model."""
+    for name in ("plot", "plot."):
+        assert_usage_error(capsys, train_main, BASE + ["--save-plot", str(tmp_path / name)],
+                           f"give the file's extension (e.g. {tmp_path / 'plot'}.png)")
+    same = str(tmp_path / "same.png")
+    assert_usage_error(capsys, train_main, BASE + ["--checkpoint", same, "--save-plot", same],
+                       "--checkpoint and --save-plot name the same file")
+
+
+def test_compare_cells_take_list_values_and_a_failed_plot_write_is_one_line(
+        capsys, tmp_path, monkeypatch):
+    from rnnzoo.cli.compare import parse_variant
+    assert parse_variant("clockwork:periods=[1,2],modules=2")[1] == {"periods": [1, 2],
+                                                                      "modules": 2}
+    assert parse_variant('s6:selective=["delta","B"]@sel') == ("s6", {"selective":
+                                                                      ["delta", "B"]}, "sel")
+    monkeypatch.undo()                                   # this one trains (two tiny steps)
+    import matplotlib.figure
+
+    def full_disk(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full_disk)
+    rc = compare_main(["--cells", "rnn", "--T", "4", "--steps", "2", "--hidden", "2",
+                       "--n-seeds", "1", "--workers", "1", "--save-plot",
+                       str(tmp_path / "c.png")])
+    captured = capsys.readouterr()
+    assert rc == 1 and "Traceback" not in captured.err
+    assert f"error: could not write the plot {tmp_path / 'c.png'}" in captured.err
+    assert "rnn" in captured.out                          # the table is kept
+
+
+@pytest.mark.parametrize("argv", [["compare", "--cells", "gru", "--scheduler", ""],
+                                  ["reproduce", "indrnn_adding", "--scheduler", " "]])
+def test_an_empty_scheduler_address_is_refused(capsys, argv):
+    assert_usage_error(capsys, rnnzoo_main, argv, "expected a Dask scheduler's address")
+
+
+def test_reproduce_refuses_a_repeated_name(capsys, tmp_path):
+    assert_usage_error(capsys, rnnzoo_main, ["reproduce", "indrnn_adding", "indrnn_adding",
+                                             "--out", str(tmp_path)],
+                       "expected distinct reproductions")
+
+
+def test_bench_refuses_a_shape_a_cell_cannot_take_before_measuring(capsys, monkeypatch):
+    from rnnzoo.benchmark import fair
+    monkeypatch.setattr(fair, "run_worker", lambda *a, **k: pytest.fail("measuring started"))
+    assert_usage_error(capsys, bench_main, ["--cells", "rnn,eurnn", "--shapes", "2/1/1",
+                                            "--no-files", "--no-torch"],
+                       "--shapes: fair_benchmark: eurnn cannot be timed at H = 1")
+
+
+def test_bench_a_worker_that_fails_is_one_error_line(capsys, monkeypatch):
+    from rnnzoo.benchmark import fair
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the benchmark worker timing rnnzoo rnn at T/B/H = 4/2/4 (fb) "
+                           "failed: MemoryError")
+    monkeypatch.setattr(fair, "run_worker", fails)
+    assert bench_main(TINY_BENCH + ["--no-files"]) == 1
+    err = capsys.readouterr().err
+    assert "error: the benchmark worker timing rnnzoo rnn" in err and "Traceback" not in err
+
+
+def test_out_of_memory_is_one_error_line_naming_the_sizes(capsys, monkeypatch):
+    from rnnzoo.cli import train
+
+    def too_big(args):
+        raise MemoryError("Unable to allocate 21.8 TiB")
+    monkeypatch.setattr(train, "setup", too_big)
+    assert rnnzoo_main(["train"] + BASE) == 1
+    err = capsys.readouterr().err
+    assert "error: python -m rnnzoo train: out of memory (Unable to allocate 21.8 TiB)" in err
+    assert "too large for this machine" in err and "Traceback" not in err
+
+
+def test_task_options_and_digits_splits_are_named(capsys):
+    assert_usage_error(capsys, train_main, BASE + ["--task-option", "bogus=1"],
+                       "make_task('adding'): unknown option(s) ['bogus']; the task takes T, "
+                       "layout, seed, eval_size")
+    from rnnzoo.tasks import make_task
+    with pytest.raises(ValueError, match=r"test_fraction=0.99 leaves no training example "
+                                         r"of digit\(s\)"):
+        make_task("digits", test_fraction=0.99)

@@ -160,7 +160,7 @@ def test_success_is_the_accuracy_at_0_99():
     ({"vocab": None}, "induction vocab .* must be an integer"),
     ({"seed": -1}, "seed must be an integer >= 0"),
     ({"eval_size": 0}, "eval_size must be an integer >= 1"),
-    ({"symbols": 4}, "unexpected keyword argument 'symbols'"),
+    ({"symbols": 4}, r"unknown option\(s\) \['symbols'\]; the task takes"),
 ])
 def test_bad_arguments_are_refused_by_name(kwargs, match):
     raises(ERR, match, make_task, "induction", **kwargs)

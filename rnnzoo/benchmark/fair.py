@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..core.validation import (ArgumentTypeError, check_bool, check_choice, check_int,
                                check_distinct, check_optional, describe)
+from ..core.registry import make
 from .timing import CLOCKS, MODES, TORCH_COUNTERPART, check_cells, check_dtype
 
 SHAPES = ((100, 64, 256), (100, 32, 128), (1000, 16, 128))     # (T, B, H), D = H
@@ -42,7 +43,13 @@ def run_worker(spec: dict, timeout=600, threads=None) -> dict:
     proc = subprocess.run([sys.executable, "-m", "rnnzoo.benchmark.worker", json.dumps(spec)],
                           capture_output=True, text=True, timeout=timeout, env=env)
     if proc.returncode != 0:
-        raise RuntimeError(f"benchmark worker failed for {spec}:\n{proc.stderr[-2000:]}")
+        # the worker's last line is its exception (its traceback stays in the worker)
+        last = next((line for line in reversed(proc.stderr.splitlines()) if line.strip()),
+                    f"exit status {proc.returncode}")
+        shape = "/".join(str(spec.get(k)) for k in ("T", "B", "H"))
+        raise RuntimeError(f"the benchmark worker timing {spec.get('lib')} "
+                           f"{spec.get('cell')} at T/B/H = {shape} ({spec.get('mode')}) "
+                           f"failed: {last}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -52,6 +59,18 @@ def spread(values) -> dict:
     if not values:
         return None
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _check_builds(cells, shapes, dtype, where):
+    """Build every cell at every shape's sizes (D = H) once, here: a size a cell refuses
+    (eurnn at H = 1) is an error now, not a worker's traceback after minutes of measuring."""
+    for name in cells:
+        for H in sorted({s[2] for s in shapes}):
+            try:
+                make(name, H, H, dtype=dtype)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{where}: {name} cannot be timed at H = {H} (a shape's "
+                                 f"last number; D = H): {exc}") from None
 
 
 def fair_benchmark(cells, shapes=SHAPES, modes=MODES, pairs=3, repeat=7, dtype="float32",
@@ -88,6 +107,7 @@ def fair_benchmark(cells, shapes=SHAPES, modes=MODES, pairs=3, repeat=7, dtype="
         raise ArgumentTypeError(f"{w}: progress must be None or a function (done, total, "
                                 f"cell, shape, mode); got {describe(progress)}")
     with_torch = torch_installed() if with_torch is None else with_torch
+    _check_builds(cells, shapes, dtype, w)
     keys = [(shape, mode, name) for shape in shapes for mode in modes for name in cells]
     runs = {k: [] for k in keys}
     total, done = pairs * len(keys), 0

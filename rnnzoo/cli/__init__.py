@@ -56,6 +56,19 @@ def prepare_process(argv):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _dispatch(argv)
+    except MemoryError as exc:
+        # sizes this machine cannot hold (--hidden 1000000, --T 1e9, a task's vocabulary):
+        # NumPy says how much it asked for; a traceback from inside a cell says no more
+        print(f"error: python -m rnnzoo {' '.join(argv[:1])}: out of memory ({exc}); a size "
+              f"given on the command line (hidden size, sequence length, batch, evaluation "
+              f"set, a task's or cell's option) is too large for this machine",
+              file=sys.stderr)
+        return 1
+
+
+def _dispatch(argv):
     if argv[:1] and argv[0] in OWN_PARSER:
         module = importlib.import_module(f".{argv[0]}", __name__)
         return module.main(argv[1:])

@@ -59,6 +59,15 @@ def nonempty_path(text):
     return text
 
 
+def scheduler_address(text):
+    """An argparse ``type=`` for --scheduler: an empty string (an unset shell variable)
+    would read as "no scheduler" and train on this machine without a word."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a Dask scheduler's address (e.g. "
+                                         "tcp://HOST:8786); got an empty string")
+    return text
+
+
 def number(kind, minimum=None, *, positive=False):
     """An argparse ``type=``: a finite int/float >= minimum (> 0 if positive)."""
     def parse(text):
@@ -111,18 +120,52 @@ def _cannot_create_in(folder):
     return None
 
 
+def _link_to_nothing(path):
+    """A sentence if ``path`` is a symbolic link whose target does not exist (writing
+    through it would fail, or make a file somewhere else), else None."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"{path} is a link to {os.readlink(path)}, which does not exist"
+    return None
+
+
+def _nearest_existing(path):
+    """(the nearest folder of ``path`` that exists, None) or (None, why not), walking up
+    the path's text. The path is never normalized: "missing/.." or "file/.." reads as a
+    folder to os.path.abspath, but the system cannot open anything under it, so the walk
+    passes it by, as the write would fail on it."""
+    p = path.rstrip(os.sep) or os.sep
+    while not os.path.exists(p):
+        why = _link_to_nothing(p)
+        if why:
+            return None, why
+        parent = os.path.dirname(p)
+        if parent in ("", p):
+            p = parent or os.curdir
+            break
+        p = parent
+    return p, None
+
+
 def check_writable(parser, flag, path):
     """Usage error now, not after training, if ``path`` cannot be written."""
-    full = os.path.abspath(path)
-    folder = os.path.dirname(full)
-    if os.path.isdir(full):
+    if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
+        parser.error(f"{flag} {path}: ends with {path[-1]}, which names a folder; give a "
+                     f"file name")
+    if os.path.isdir(path):
         parser.error(f"{flag} {path}: is a directory")
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        parser.error(f"{flag} {path}: {folder} is a file, not a folder")
+    why = _link_to_nothing(path)
+    if why:
+        parser.error(f"{flag} {path}: {why}")
+    folder = os.path.dirname(path) or os.curdir
     if not os.path.isdir(folder):
+        base, why = _nearest_existing(folder)
+        if why:
+            parser.error(f"{flag} {path}: {why}")
+        if not os.path.isdir(base):
+            parser.error(f"{flag} {path}: {base} is a file, not a folder")
         parser.error(f"{flag} {path}: folder {folder} does not exist")
     problem = _cannot_create_in(folder)
-    if problem or (os.path.exists(full) and not os.access(full, os.W_OK)):
+    if problem or (os.path.exists(path) and not os.access(path, os.W_OK)):
         parser.error(f"{flag} {path}: not writable" + (f": {problem}" if problem else ""))
 
 
@@ -130,26 +173,32 @@ def check_writable_folder(parser, flag, path, files=()):
     """Usage error now, not after measuring, if the folder ``path`` (made if missing)
     cannot take ``files``. The test creates and removes a folder where the first missing
     one would go (see _cannot_create_in)."""
-    full = os.path.abspath(path)
-    if os.path.exists(full) and not os.path.isdir(full):
+    if os.path.exists(path) and not os.path.isdir(path):
         parser.error(f"{flag} {path}: exists and is not a folder")
-    base = full
-    while not os.path.exists(base):           # the nearest folder that exists
-        base = os.path.dirname(base)
+    base, why = _nearest_existing(path)
+    if why:
+        parser.error(f"{flag} {path}: {why}")
     if not os.path.isdir(base):
         parser.error(f"{flag} {path}: {base} is not a folder")
     problem = _cannot_create_in(base)
     if problem:
         parser.error(f"{flag} {path}: {problem}")
     for name in files:
-        target = os.path.join(full, name)
-        if os.path.isdir(target) or (os.path.exists(target) and not os.access(target, os.W_OK)):
-            parser.error(f"{flag} {path}: cannot write {name} there (a folder or a read-only "
-                         f"file has that name)")
+        target = os.path.join(path, name)
+        why = _link_to_nothing(target)
+        if os.path.isdir(target) or why or (os.path.exists(target) and
+                                            not os.access(target, os.W_OK)):
+            parser.error(f"{flag} {path}: cannot write {name} there (a folder, a read-only "
+                         f"file or a link to nothing has that name)")
 
 
 def check_plot_format(parser, path):
+    """The format matplotlib will write, from the file's extension; a name without one
+    is refused (matplotlib would write NAME.png, not the file the flag named)."""
     ext = os.path.splitext(path)[1].lstrip(".").lower()
+    if not ext:
+        parser.error(f"--save-plot {path}: give the file's extension (e.g. "
+                     f"{path.rstrip('.')}.png): it names the image format")
     if ext:
         from matplotlib.figure import Figure
         formats = Figure().canvas.get_supported_filetypes()

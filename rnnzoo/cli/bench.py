@@ -94,6 +94,8 @@ def main(argv=None):
         if getattr(args, dest) != p.get_default(dest):
             _refuse_ignored(p, argv, what, refuses)
             break
+    if args.no_files:
+        _refuse_ignored(p, argv, "--no-files writes nothing", ["out"])
     cells = available() if args.cells is None else \
         [c.strip() for c in args.cells.split(",") if c.strip()]
     unknown = [c for c in cells if c not in available()]
@@ -127,9 +129,16 @@ def main(argv=None):
         print(f"\r  {done}/{total} {name} {'/'.join(map(str, shape))} {mode}        ",
               end="", flush=True)
 
-    rows = fair_benchmark(cells, shapes=args.shapes, modes=args.modes, pairs=args.pairs,
-                          repeat=args.repeat, dtype=args.dtype, with_torch=torch is not None,
-                          threads=args.threads, clock=args.clock, progress=progress)
+    try:
+        rows = fair_benchmark(cells, shapes=args.shapes, modes=args.modes, pairs=args.pairs,
+                              repeat=args.repeat, dtype=args.dtype,
+                              with_torch=torch is not None, threads=args.threads,
+                              clock=args.clock, progress=progress)
+    except ValueError as exc:              # a shape a cell cannot take: before measuring
+        p.error(f"--shapes: {exc}")
+    except RuntimeError as exc:            # a worker failed (out of memory, ...) midway
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
     print("\r" + " " * 60 + "\r", end="")
     footer = f"{time.perf_counter() - start:.0f} s; load average {_load():.1f} at the end"
     return _write(args, rows, header, footer)

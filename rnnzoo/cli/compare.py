@@ -42,10 +42,30 @@ from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
                    check_writable_folder, nonempty_path, options_once, parse_option,
-                   stopped_midway, unique_options, add_import, import_cells)
+                   scheduler_address, stopped_midway, unique_options, add_import,
+                   import_cells)
 
 SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
 DASK_HINT = 'pip install "dask[distributed]"'
+
+
+def split_top_level(text, sep=","):
+    """``text`` split at the ``sep`` outside brackets and quotes: periods=[1,2],modules=2
+    is two options (a value is JSON or a Python literal, as ``train --option`` reads it)."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
 
 
 def parse_variant(text):
@@ -59,7 +79,7 @@ def parse_variant(text):
                                          f"{', '.join(available())} (a cell of your own: "
                                          f"--import the module that registers it)")
     # a repeated key is refused: the last would win, and the label would show both
-    options = unique_options((parse_option(o) for o in opts.split(",") if o), text)
+    options = unique_options((parse_option(o) for o in split_top_level(opts) if o), text)
     return name, options, label or (text if opts else name)
 
 
@@ -95,7 +115,7 @@ def build_parser(prog="python -m rnnzoo compare"):
                             "--n-seeds 3 trains seeds 10, 11, 12")
     p.add_argument("--workers", type=POSITIVE_INT, default=None,
                    help="processes of this machine (default: one per core)")
-    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None, type=scheduler_address,
                    help="run on the Dask cluster whose scheduler is at ADDRESS (e.g. "
                         "tcp://host:8786; local, SSH, Slurm or Kubernetes, however it was "
                         f"started) instead of this machine's cores; needs {DASK_HINT} and "
@@ -212,8 +232,14 @@ def main(argv=None) -> int:
         fig, ax = plt.subplots(figsize=(8, 4.8))
         result.plot(ax)
         fig.text(0.01, -0.02, result.caption(), fontsize=7, va="top", wrap=True)
-        fig.savefig(args.save_plot, dpi=120, bbox_inches="tight")
-        plt.close(fig)
+        try:        # --save-plot passed its check before training; a disk can still fill
+            fig.savefig(args.save_plot, dpi=120, bbox_inches="tight")
+        except OSError as exc:
+            print(f"error: could not write the plot {args.save_plot}: {exc}; the comparison "
+                  f"is the table above", file=sys.stderr)
+            return 1
+        finally:
+            plt.close(fig)
         print(f"saved {args.save_plot}")
     return 0
 

@@ -18,7 +18,9 @@ import contextlib
 import os
 import sys
 
-from .args import POSITIVE_INT, check_writable_folder, nonempty_path, stopped_midway
+from ..core.validation import repeated
+from .args import (POSITIVE_INT, check_writable_folder, nonempty_path, scheduler_address,
+                   stopped_midway)
 
 
 def build_parser(prog="python -m rnnzoo reproduce"):
@@ -39,7 +41,7 @@ def build_parser(prog="python -m rnnzoo reproduce"):
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=POSITIVE_INT, default=None,
                        help="local processes (default: one per core)")
-    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None, type=scheduler_address,
                        help="a Dask scheduler, e.g. tcp://host:8786 (pip install "
                             "'dask[distributed]')")
     p.add_argument("--quiet", action="store_true", help="no line per finished run")
@@ -84,6 +86,10 @@ def main(argv=None) -> int:
         parser.error(f"unknown reproduction(s) {unknown}; available: {', '.join(CATALOG)}")
     if args.all == bool(args.names):
         parser.error("name the reproductions to run, or give --all (--list shows them)")
+    twice = repeated(args.names)
+    if twice:                                  # as figures, gradcheck and bench refuse them
+        parser.error(f"expected distinct reproductions; got {args.names}, which repeats "
+                     f"{twice}")
     names = list(CATALOG) if args.all else args.names
     _check_out(parser, args, names)
     kept = (f"every finished run is kept under {args.out}/{FOLDER}/runs/: the same command "

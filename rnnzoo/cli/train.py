@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 
 import numpy as np
@@ -124,6 +125,10 @@ def main(argv=None) -> int:
             check_writable(parser, flag, target)
     if args.save_plot:
         check_plot_format(parser, args.save_plot)
+    if args.checkpoint and args.save_plot and \
+            os.path.realpath(args.checkpoint) == os.path.realpath(args.save_plot):
+        parser.error(f"--checkpoint and --save-plot name the same file "
+                     f"({args.save_plot}): the plot would overwrite the trained model")
     if args.backend == "cupy" and not cupy_available():
         parser.error("--backend cupy: CuPy is not installed or finds no GPU")
     try:

@@ -36,7 +36,11 @@ class _open:
         try:
             self.data = np.load(self.path, allow_pickle=False)
         except Exception as exc:
-            raise CheckpointError(f"{self.path} is not a readable .npz checkpoint: {exc}") \
+            # NumPy calls bytes it cannot read as an array "pickled (object) data" and
+            # suggests loading it unsafely: a checkpoint never holds any, so say what it is
+            why = ("its bytes are neither an .npz archive nor a .npy array"
+                   if "pickled" in str(exc) else str(exc))
+            raise CheckpointError(f"{self.path} is not a readable .npz checkpoint: {why}") \
                 from None
         if not hasattr(self.data, "files"):
             raise CheckpointError(f"{self.path} holds a single array, not an rnnzoo "

@@ -169,8 +169,9 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
         prints = [fingerprint(*job, probe) for job in jobs]
         runs = [store.load(v.label, s, fp) for (v, *_, s), fp in zip(jobs, prints)]
     todo = [i for i, run in enumerate(runs) if run is None]
-    if executor is None:
-        workers = min(os.cpu_count() or 1, max(len(todo), 1)) if workers is None else workers
+    if executor is None:       # no more processes than runs: a pool starts all of them
+        asked = (os.cpu_count() or 1) if workers is None else workers
+        workers = min(asked, max(len(todo), 1))
     report = _Progress(len(jobs), _executor_parallelism(executor) if executor else workers,
                        progress)
     for run in runs:

@@ -37,6 +37,8 @@ Build one by name with :func:`make_task` (``"adding"``, ``"copy"``, ``"associati
 """
 from __future__ import annotations
 
+import inspect
+
 from ...core.validation import check_bool
 from .charlm import CharLM, sample
 from .digits import SequentialDigits
@@ -80,4 +82,10 @@ def make_task(name, T=None, **kwargs) -> Task:
         kwargs["permuted"] = True
     if T is not None:
         kwargs["T"] = T
+    params = inspect.signature(TASKS[name]).parameters
+    takes = [k for k, p in params.items() if p.kind is not p.VAR_KEYWORD]
+    unknown = sorted(set(kwargs) - set(takes), key=str)
+    if unknown and len(takes) == len(params):        # (a task that takes **options: its own)
+        raise TypeError(f"make_task({name!r}): unknown option(s) {unknown}; the task takes "
+                        f"{', '.join(takes)}")
     return TASKS[name](**kwargs)

@@ -72,7 +72,14 @@ class SequentialDigits(Task):
         self.train_x, self.train_y = seqs[order[n_test:]], labels[order[n_test:]]
         self.test_x, self.test_y = seqs[order[:n_test]], labels[order[:n_test]]
         self.eval_size = n_test
-        prior = np.bincount(self.train_y, minlength=10) / len(self.train_y)
+        counts = np.bincount(self.train_y, minlength=10)
+        if not counts.all():
+            # a digit the training split never shows has prior 0: the memoryless baseline
+            # would be infinite, and any model "infinitely" better than it
+            raise ValueError(f"test_fraction={test_fraction} leaves no training example of "
+                             f"digit(s) {np.flatnonzero(counts == 0).tolist()} (seed "
+                             f"{self.seed}); use a smaller test_fraction")
+        prior = counts / len(self.train_y)
         self.baseline = float(-np.log(prior[self.test_y]).mean())
         self.success = Success(
             "accuracy", 0.9, "above", same_as="accuracy",
