@@ -706,6 +706,7 @@ def test_train_output_paths_are_checked_as_the_system_opens_them(capsys, odd_pat
 
 
 @pytest.mark.parametrize("out,named", [
+    ("file", "{d}/file: exists and is not a folder"),
     ("file/../o2", "{d}/file is not a folder"),
     ("dlink", "{d}/dlink is a link to {d}/nowhere/sub, which does not exist"),
     ("dlink/deeper", "{d}/dlink is a link to"),
@@ -801,3 +802,13 @@ def test_task_options_and_digits_splits_are_named(capsys):
     with pytest.raises(ValueError, match=r"test_fraction=0.99 leaves no training example "
                                          r"of digit\(s\)"):
         make_task("digits", test_fraction=0.99)
+
+
+def test_a_relative_out_folder_that_does_not_exist_yet_is_taken(tmp_path, monkeypatch,
+                                                                no_drawing):
+    """Its nearest existing folder is the current one (the path has no folder part)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Drawing):
+        rnnzoo_main(FIGURE + ["--out", "fresh"])
+    with pytest.raises(Drawing):
+        rnnzoo_main(FIGURE + ["--out", "fresh/deeper"])
