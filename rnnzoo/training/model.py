@@ -246,8 +246,8 @@ class SequenceModel:
             try:
                 h, sT, c = cell.forward(h, s0)
             except (TypeError, ValueError) as error:
-                if s0 is None or len(self.cells) == 1 or type(error) not in _NAMED_ERRORS \
-                        or "state0" not in str(error):
+                if s0 is None or type(error) not in _NAMED_ERRORS or \
+                        "state0" not in str(error):
                     raise
                 # the cell's message names its state0; which entry of the list is it?
                 raise type(error)(f"SequenceModel.forward: state0[{k}] (layer {k}): "
