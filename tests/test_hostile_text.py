@@ -197,6 +197,7 @@ def test_assignment_functions(fn, args, error, match):
     ({"notebooks_dir": None}, ArgumentTypeError, "notebooks_dir must be a folder path"),
     ({"notebooks_dir": "/nonexistent"}, FileNotFoundError, "is not a folder"),
     ({"verbose": "yes"}, ArgumentTypeError, "verbose"),
+    ({"force": 1}, ArgumentTypeError, "force must be True or False"),
     ({"out_dir": "/proc/rnnzoo-students"}, OSError, "cannot be created"),
     ({"out_dir": "FILE"}, FileExistsError, "exists and is not a folder"),
     ({"only": "02b_lstm_by_hand"}, ArgumentTypeError, "only must be a list of notebook names"),
@@ -209,6 +210,29 @@ def test_generate_refuses_before_writing(tmp_path, kwargs, error, match):
         kwargs["out_dir"] = a_file
     raises(error, match, nbgrader_kit.write_course, **kwargs)
     assert not (tmp_path / "out").exists() and a_file.read_text() == "x"
+
+
+def test_a_course_folder_with_edited_files_is_not_overwritten(tmp_path, capsys):
+    """An instructor's edits (to a notebook, or the config's course_id) were overwritten
+    without a word by the next run; the same kit twice is byte for byte the same."""
+    course, only = tmp_path / "course", ["--only", "02b_lstm_by_hand"]
+    assert assignments_main([str(course)] + only) == 0
+    files = sorted(p for p in course.rglob("*") if p.is_file())
+    first = {p: p.read_bytes() for p in files}
+    assert assignments_main([str(course)] + only) == 0          # a re-run: the same files
+    assert {p: p.read_bytes() for p in files} == first
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "c.CourseDirectory.course_id = 'mine'\n")
+    edited = config.read_text()
+    notebook = next(p for p in files if p.suffix == ".ipynb")
+    notebook.write_text(notebook.read_text() + "\n")                # (still a notebook)
+    with pytest.raises(SystemExit) as info:
+        assignments_main([str(course)] + only)
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "2 file(s)" in err and str(config) in err
+    assert "nothing was written" in err and config.read_text() == edited
+    assert assignments_main([str(course), "--force"] + only) == 0
+    assert {p: p.read_bytes() for p in files} == first
 
 
 @pytest.mark.parametrize("argv, words", [

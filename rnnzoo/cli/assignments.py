@@ -25,6 +25,9 @@ def main(argv=None):
                         help=f"folder of the solution notebooks (default: {NOTEBOOKS})")
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="only these notebooks, by name without .py (e.g. 02b_lstm_by_hand)")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite files in OUTDIR that differ from what the kit writes "
+                             "(without it they are named and nothing is written)")
     args = parser.parse_args(argv)
     out = pathlib.Path(args.outdir)
     if out.exists() and not out.is_dir():
@@ -32,7 +35,7 @@ def main(argv=None):
     if not pathlib.Path(args.notebooks).is_dir():
         parser.error(f"--notebooks {args.notebooks} is not a folder")
     try:
-        write_course(out, args.notebooks, only=args.only)
+        write_course(out, args.notebooks, only=args.only, force=args.force)
     except (ValueError, FileNotFoundError, OSError) as exc:
         parser.error(str(exc))
     return 0

@@ -172,24 +172,43 @@ def source_notebook(nb, name="notebook"):
     return out, table
 
 
-def write_course(out_dir, notebooks_dir=markers.NOTEBOOKS, *, only=None, verbose=True):
+def write_course(out_dir, notebooks_dir=markers.NOTEBOOKS, *, only=None, verbose=True,
+                 force=False):
     """Write ``out_dir/source/<name>/<name>.ipynb`` for every solution notebook
     ``notebooks_dir/<name>.py`` (or those named in ``only``) and
-    ``out_dir/nbgrader_config.py``; returns the notebooks' paths."""
+    ``out_dir/nbgrader_config.py``; returns the notebooks' paths.
+
+    A file already there with other content (an instructor's edits to a notebook or to
+    the config, or a kit from another version) is not overwritten unless ``force``: the
+    call raises FileExistsError naming the files, and writes nothing. A file with the
+    same content is written again (the command can be re-run)."""
     import jupytext
     import nbformat
     verbose = check_bool(verbose, "verbose", where="assignments")
+    force = check_bool(force, "force", where="assignments")
     out_dir, sources = markers.prepare(out_dir, notebooks_dir, only)
-    written = []
+    planned, tables = {}, {}                  # path -> text, then write all or nothing
     for src in sources:
         nb, table = source_notebook(jupytext.read(src), src.name)
+        for i, cell in enumerate(nb.cells):
+            if "id" in cell:     # nbformat draws them at random: the same kit twice would
+                cell["id"] = f"cell-{i}"    # differ, and a re-run read as edited files
         path = out_dir / "source" / src.stem / f"{src.stem}.ipynb"
+        planned[path], tables[path] = nbformat.writes(nb), table
+    planned[out_dir / "nbgrader_config.py"] = CONFIG
+    edited = [str(path) for path, text in planned.items()
+              if path.is_file() and path.read_text() != text]
+    if edited and not force:
+        raise FileExistsError(f"assignments: {len(edited)} file(s) in {out_dir} differ from "
+                              f"what this kit writes (edited since, or from another "
+                              f"version): {', '.join(edited)}; nothing was written. Move "
+                              f"them away, or give force=True (--force) to overwrite them")
+    for path, text in planned.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
-        written.append(path)
-        if verbose:
+        path.write_text(text)
+        if verbose and path in tables:
+            table = tables[path]
             auto = sum(p for _, p, how in table if how == "autograded")
             print(f"{path}: {len(table)} graded cell(s), {auto} point(s) autograded, "
                   f"{sum(p for _, p, _ in table) - auto} graded by hand")
-    (out_dir / "nbgrader_config.py").write_text(CONFIG)
-    return written
+    return [path for path in planned if path in tables]
