@@ -812,3 +812,11 @@ def test_a_relative_out_folder_that_does_not_exist_yet_is_taken(tmp_path, monkey
         rnnzoo_main(FIGURE + ["--out", "fresh"])
     with pytest.raises(Drawing):
         rnnzoo_main(FIGURE + ["--out", "fresh/deeper"])
+
+
+@pytest.mark.parametrize("argv,named", [
+    (["figures", "--list", "bogus"], "--list prints the figures' names and draws nothing"),
+    (["reproduce", "--list", "indrnn_adding"], "--list prints the reproductions and runs none"),
+    (["reproduce", "--list", "--all"], "runs none; got --all too")])
+def test_list_takes_no_names(capsys, argv, named):
+    assert_usage_error(capsys, rnnzoo_main, argv, named)

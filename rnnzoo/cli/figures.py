@@ -39,6 +39,9 @@ def add_parser(sub):
 def run(args):
     from ..teaching.figures import FIGURES, make_figures
     if args.list:
+        if args.names:          # a list, or a run of these: not both (the names were ignored)
+            args.parser.error(f"--list prints the figures' names and draws nothing; got "
+                              f"names too: {args.names}")
         print("\n".join(FIGURES))
         return 0
     unknown = [n for n in args.names if n not in FIGURES]

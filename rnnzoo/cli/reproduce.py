@@ -79,6 +79,9 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
+        if args.names or args.all:    # a list, or a run: not both (they were ignored)
+            parser.error(f"--list prints the reproductions and runs none; got "
+                         f"{args.names or '--all'} too")
         print(describe_catalog())
         return 0
     unknown = [n for n in args.names if n not in CATALOG]
