@@ -185,10 +185,10 @@ class QRNN(RecurrentCell):
         return self._checked_mask(self.zoneout_mask, T, B)
 
     def _checked_mask(self, m, T, B):
-        """The fixed ``zoneout_mask``: an array of the backend, of shape (T, B, H), whose
-        entries are 0 or 1 (bool or float), as the cell's dtype."""
-        expected = f"a {self.backend.name} array of 0s and 1s, shape (T, B, H)"
-        if not self.backend.is_array(m):
+        """The fixed ``zoneout_mask``: a NumPy array or one of the cell's backend, of shape
+        (T, B, H), whose entries are 0 or 1 (bool or numbers), as the cell's dtype."""
+        expected = "an array of 0s and 1s, shape (T, B, H)"
+        if not (type(m) is np.ndarray or self.backend.is_array(m)):
             raise ArgumentTypeError(f"{self._where()}: zoneout_mask must be {expected}; got "
                                     f"{describe(m)}")
         if tuple(m.shape) != (T, B, self.hidden_size):
