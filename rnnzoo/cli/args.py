@@ -199,12 +199,11 @@ def check_plot_format(parser, path):
     if not ext:
         parser.error(f"--save-plot {path}: give the file's extension (e.g. "
                      f"{path.rstrip('.')}.png): it names the image format")
-    if ext:
-        from matplotlib.figure import Figure
-        formats = Figure().canvas.get_supported_filetypes()
-        if ext not in formats:
-            parser.error(f"--save-plot {path}: matplotlib cannot write .{ext}; use one of "
-                         f"{', '.join(sorted(formats))}")
+    from matplotlib.figure import Figure
+    formats = Figure().canvas.get_supported_filetypes()
+    if ext not in formats:
+        parser.error(f"--save-plot {path}: matplotlib cannot write .{ext}; use one of "
+                     f"{', '.join(sorted(formats))}")
 
 
 # ------------------------------------------------------------------ cells of your own
