@@ -329,10 +329,12 @@ def test_the_cells_helper_methods_check_their_arguments():
            np.ones((2, 2)), 0.5)
     raises((TypeError, ValueError), "beta must be a finite number",
            deltanet.recurrent_eigenvalues, np.ones(4) / 2, "0.5")
+    assert deltanet.recurrent_eigenvalues(np.ones(4) / 2, np.array(0.5)).shape == (4,)
     clockwork = rnnzoo.make("clockwork", D, 8, modules=4)
     raises(ValueError, "multiply_adds: T must be an integer >= 1", clockwork.multiply_adds, -1)
-    raises((TypeError, ValueError), "multiply_adds: t0 .*must be an integer >= 0",
-           clockwork.multiply_adds, 5, 1, -2)
+    raises((TypeError, ValueError), "multiply_adds: t0 .*must be an integer",
+           clockwork.multiply_adds, 5, 1, 0.5)
+    assert clockwork.multiply_adds(6, 2, t0=-3)[0] > 0         # a negative clock, as forward
     raises(TypeError, r"computed: active must be the \(T, B, 4\) bool schedule",
            clockwork.computed, 3)
     fast = rnnzoo.make("fastweights", D, H)

@@ -696,13 +696,22 @@ def odd_paths(tmp_path):
     ("missing/../x.png", "folder {d}/missing/.. does not exist"),
     ("file/../x.png", "{d}/file is a file, not a folder"),
     ("new.png/", "ends with /, which names a folder; give a file name"),
-    ("dangling.png", "{d}/dangling.png is a link to {d}/nowhere/x.png, which does not exist"),
     ("dlink/x.png", "{d}/dlink is a link to {d}/nowhere/sub, which does not exist"),
 ])
 def test_train_output_paths_are_checked_as_the_system_opens_them(capsys, odd_paths, flag,
                                                                  path, named):
     d = str(odd_paths)
     assert_usage_error(capsys, train_main, BASE + [flag, f"{d}/{path}"], named.format(d=d))
+
+
+def test_a_link_to_nothing_is_refused_where_the_writer_would_follow_it(capsys, odd_paths):
+    """savefig opens the link (and fails on its missing folder); save_checkpoint renames a
+    temporary file over the link itself, so --checkpoint takes it."""
+    d = str(odd_paths)
+    assert_usage_error(capsys, train_main, BASE + ["--save-plot", f"{d}/dangling.png"],
+                       f"{d}/dangling.png is a link to {d}/nowhere/x.png, which does not exist")
+    with pytest.raises(AssertionError, match="training started"):     # past every check
+        train_main(BASE + ["--checkpoint", f"{d}/dangling.png"])
 
 
 @pytest.mark.parametrize("out,named", [
@@ -768,6 +777,21 @@ def test_bench_refuses_a_shape_a_cell_cannot_take_before_measuring(capsys, monke
     assert_usage_error(capsys, bench_main, ["--cells", "rnn,eurnn", "--shapes", "2/1/1",
                                             "--no-files", "--no-torch"],
                        "--shapes: fair_benchmark: eurnn cannot be timed at H = 1")
+
+
+def test_a_failed_worker_is_named_by_its_last_line():
+    """run_worker's message: the cell, the shape and the worker's exception, not its
+    traceback (this one really runs a worker, on a size eurnn refuses)."""
+    from rnnzoo.benchmark import fair
+    spec = {"lib": "rnnzoo", "cell": "eurnn", "T": 2, "B": 1, "D": 1, "H": 1, "mode": "f",
+            "dtype": "float32", "repeat": 1, "clock": "wall"}
+    with pytest.raises(RuntimeError) as info:
+        fair.run_worker(spec, timeout=120)
+    message = str(info.value)
+    assert message.startswith("the benchmark worker timing rnnzoo eurnn at T/B/H = 2/1/1 "
+                              "(f) failed: ValueError: EURNN('eurnn'): eurnn needs "
+                              "hidden_size >= 2")
+    assert "Traceback" not in message and "\n" not in message
 
 
 def test_bench_a_worker_that_fails_is_one_error_line(capsys, monkeypatch):

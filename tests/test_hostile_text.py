@@ -7,6 +7,7 @@ a wrong type is an ArgumentTypeError (a TypeError and a ValueError), a wrong val
 ValueError; a damaged corpus file is named; nothing is written for a refused call.
 """
 import math
+import pathlib
 import shutil
 
 import numpy as np
@@ -221,18 +222,37 @@ def test_a_course_folder_with_edited_files_is_not_overwritten(tmp_path, capsys):
     first = {p: p.read_bytes() for p in files}
     assert assignments_main([str(course)] + only) == 0          # a re-run: the same files
     assert {p: p.read_bytes() for p in files} == first
-    config = course / "nbgrader_config.py"
+    config = course / "nbgrader_config.py"          # the course's own settings: kept
     config.write_text(config.read_text() + "c.CourseDirectory.course_id = 'mine'\n")
-    edited = config.read_text()
+    edited = config.read_bytes()
+    capsys.readouterr()
+    assert assignments_main([str(course)] + only) == 0
+    assert config.read_bytes() == edited and f"{config}: kept" in capsys.readouterr().out
     notebook = next(p for p in files if p.suffix == ".ipynb")
-    notebook.write_text(notebook.read_text() + "\n")                # (still a notebook)
+    notebook.write_bytes(notebook.read_bytes() + "\u00e9\n".encode("latin-1"))  # not UTF-8
     with pytest.raises(SystemExit) as info:
         assignments_main([str(course)] + only)
     err = capsys.readouterr().err
-    assert info.value.code == 2 and "2 file(s)" in err and str(config) in err
-    assert "nothing was written" in err and config.read_text() == edited
-    assert assignments_main([str(course), "--force"] + only) == 0
+    assert info.value.code == 2 and "1 file(s)" in err and str(notebook) in err
+    assert "nothing was written" in err and config.read_bytes() == edited
+    assert assignments_main([str(course), "--force"] + only) == 0      # even undecodable
     assert {p: p.read_bytes() for p in files} == first
+
+
+def test_the_kit_is_utf8_whatever_the_locale(tmp_path):
+    """The notebooks' σ, ∂ and ‖ exist in no legacy code page: written in the locale's
+    encoding (ASCII under LC_ALL=C without UTF-8 mode, cp1252 on Windows) the kit failed."""
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    proc = subprocess.run([sys.executable, "-m", "rnnzoo", "assignments", str(tmp_path),
+                           "--only", "02b_lstm_by_hand"], env=env, capture_output=True,
+                          text=True, encoding="utf-8", errors="replace", timeout=300,
+                          cwd=pathlib.Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    text = next(tmp_path.rglob("*.ipynb")).read_bytes().decode("utf-8")
+    assert any(ord(ch) > 127 for ch in text)
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -113,6 +113,8 @@ class DeltaRuleCell(RecurrentCell):
         if not (hasattr(k_hat, "shape") and tuple(k_hat.shape) == (self.d,)):
             raise ValueError(f"{where}: k_hat must be one key, an array of shape (d,) = "
                              f"({self.d},); got {describe(k_hat)}")
+        if getattr(beta, "ndim", None) == 0:            # a NumPy 0-d array is a number
+            beta = beta.item()
         beta = check_float(beta, "beta", where=where)
         k_hat = to_numpy(k_hat).astype(np.float64)
         return np.linalg.eigvalsh(np.eye(k_hat.size) - beta * np.outer(k_hat, k_hat))

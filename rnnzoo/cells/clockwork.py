@@ -116,7 +116,8 @@ class Clockwork(RecurrentCell):
         where = self._where("multiply_adds")
         T, B = check_int(T, "T", minimum=1, where=where), check_int(B, "B", minimum=1,
                                                                    where=where)
-        t0 = check_int(t0, "t0 (the clock at the first step)", minimum=0, where=where)
+        # (t0 of either sign, as the clock a given state carries into forward)
+        t0 = check_int(t0, "t0 (the clock at the first step)", where=where)
         active = self.schedule(T, np.full(B, t0))
         D, H = self.input_size, self.hidden_size
         done = B * (H + D) * int(self.bounds[self.computed(active)].sum())

@@ -146,14 +146,17 @@ def _nearest_existing(path):
     return p, None
 
 
-def check_writable(parser, flag, path):
-    """Usage error now, not after training, if ``path`` cannot be written."""
+def check_writable(parser, flag, path, replaces_links=False):
+    """Usage error now, not after training, if ``path`` cannot be written.
+    ``replaces_links``: the writer replaces ``path`` itself (a temporary file renamed over
+    it, as save_checkpoint does), so a link there to a missing file is no obstacle; a
+    writer that opens ``path`` (savefig) would follow the link instead."""
     if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
         parser.error(f"{flag} {path}: ends with {path[-1]}, which names a folder; give a "
                      f"file name")
     if os.path.isdir(path):
         parser.error(f"{flag} {path}: is a directory")
-    why = _link_to_nothing(path)
+    why = None if replaces_links else _link_to_nothing(path)
     if why:
         parser.error(f"{flag} {path}: {why}")
     folder = os.path.dirname(path) or os.curdir

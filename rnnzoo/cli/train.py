@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     refuse_ignored_flags(parser, args, argv)
     for flag, target in (("--checkpoint", args.checkpoint), ("--save-plot", args.save_plot)):
         if target:                             # before training, so no run is lost at the end
-            check_writable(parser, flag, target)
+            check_writable(parser, flag, target, replaces_links=flag == "--checkpoint")
     if args.save_plot:
         check_plot_format(parser, args.save_plot)
     if args.checkpoint and args.save_plot and \

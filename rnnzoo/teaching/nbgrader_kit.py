@@ -178,34 +178,42 @@ def write_course(out_dir, notebooks_dir=markers.NOTEBOOKS, *, only=None, verbose
     ``notebooks_dir/<name>.py`` (or those named in ``only``) and
     ``out_dir/nbgrader_config.py``; returns the notebooks' paths.
 
-    A file already there with other content (an instructor's edits to a notebook or to
-    the config, or a kit from another version) is not overwritten unless ``force``: the
-    call raises FileExistsError naming the files, and writes nothing. A file with the
-    same content is written again (the command can be re-run)."""
+    A notebook already there with other content (an instructor's edits, or a kit from
+    another version) is not overwritten unless ``force``: the call raises FileExistsError
+    naming the files, and writes nothing. A config already there is the course's own (its
+    course id, say): it is kept, and said so where it differs from the kit's, unless
+    ``force``. A file with the same content is written again (the command can be re-run).
+    Everything is UTF-8 (the notebooks' σ, ∂, ‖ exist in no legacy code page)."""
     import jupytext
     import nbformat
     verbose = check_bool(verbose, "verbose", where="assignments")
     force = check_bool(force, "force", where="assignments")
     out_dir, sources = markers.prepare(out_dir, notebooks_dir, only)
-    planned, tables = {}, {}                  # path -> text, then write all or nothing
+    planned, tables = {}, {}                  # path -> bytes, then write all or nothing
     for src in sources:
         nb, table = source_notebook(jupytext.read(src), src.name)
         for i, cell in enumerate(nb.cells):
             if "id" in cell:     # nbformat draws them at random: the same kit twice would
                 cell["id"] = f"cell-{i}"    # differ, and a re-run read as edited files
         path = out_dir / "source" / src.stem / f"{src.stem}.ipynb"
-        planned[path], tables[path] = nbformat.writes(nb), table
-    planned[out_dir / "nbgrader_config.py"] = CONFIG
-    edited = [str(path) for path, text in planned.items()
-              if path.is_file() and path.read_text() != text]
-    if edited and not force:
+        planned[path] = (nbformat.writes(nb) + "\n").encode("utf-8")   # as nbformat.write
+        tables[path] = table
+    config = out_dir / "nbgrader_config.py"
+    if force or not config.is_file():
+        planned[config] = CONFIG.encode("utf-8")
+    elif config.read_bytes() != CONFIG.encode("utf-8") and verbose:
+        print(f"{config}: kept (it differs from the kit's: the course's own settings; "
+              f"--force rewrites it)")
+    edited = [] if force else [str(path) for path, data in planned.items()
+                               if path.is_file() and path.read_bytes() != data]
+    if edited:
         raise FileExistsError(f"assignments: {len(edited)} file(s) in {out_dir} differ from "
                               f"what this kit writes (edited since, or from another "
                               f"version): {', '.join(edited)}; nothing was written. Move "
                               f"them away, or give force=True (--force) to overwrite them")
-    for path, text in planned.items():
+    for path, data in planned.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_bytes(data)
         if verbose and path in tables:
             table = tables[path]
             auto = sum(p for _, p, how in table if how == "autograded")
