@@ -18,8 +18,9 @@ from ..benchmark.report import MODE_NAMES, bar_chart, markdown_table, summary_ta
 from ..benchmark.scan import TABLE_ORDER as SCAN_TABLES
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
-from ..core.validation import describe, repeated
+from ..core.validation import repeated
 from .args import POSITIVE_INT, check_writable_folder, nonempty_path, typed_flags
+from .bench_saved import load_saved
 
 
 def _load() -> float:
@@ -115,7 +116,7 @@ def main(argv=None):
     if args.scaling:
         return _scaling(args, cells)
     if args.from_json:
-        saved = _load_saved(p, args.from_json)
+        saved = load_saved(p, args.from_json)
         return _write(args, saved["rows"], saved["header"], saved["footer"])
     torch = None
     if not args.no_torch and torch_installed():
@@ -179,70 +180,6 @@ def _keep(saved):
         return path
     except (OSError, TypeError, ValueError):
         return None
-
-
-def _is_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-
-
-def _is_spread(v):
-    return isinstance(v, dict) and all(_is_number(v.get(k)) for k in ("median", "min", "max"))
-
-
-# what the tables and the chart read from each row of a bench.json, and what each must be
-ROW_TYPES = {
-    "cell": ("a cell name", lambda v: isinstance(v, str)),
-    **{k: ("an integer >= 1", lambda v: isinstance(v, int) and not isinstance(v, bool)
-           and v >= 1) for k in ("T", "B", "H")},
-    "mode": (f"one of {', '.join(MODE_NAMES)}", lambda v: v in MODE_NAMES),
-    **{k: ("a finite number of milliseconds", _is_number) for k in ("rnnzoo_ms", "gemm_ms")},
-    "torch_ms": ("null or a finite number of milliseconds", lambda v: v is None
-                 or _is_number(v)),
-    **{k: ("null or {median, min, max}", lambda v: v is None or _is_spread(v))
-       for k in ("ratio", "vs_gemm")},
-}
-
-
-def _load_saved(parser, path) -> dict:
-    """The header, footer and rows of a bench.json this command wrote; anything else is
-    a usage error naming the file and what is wrong with it."""
-    where = f"--from-json {path}"
-    try:
-        saved = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        parser.error(f"{where}: no such file")
-    except IsADirectoryError:
-        parser.error(f"{where}: is a folder, not a bench.json")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        parser.error(f"{where}: not JSON ({e})")
-    except OSError as e:
-        parser.error(f"{where}: cannot read it ({e.strerror or e})")
-    expected = "the {header, footer, rows} that python -m rnnzoo bench writes in bench.json"
-    if not isinstance(saved, dict):
-        parser.error(f"{where}: expected {expected}; got a JSON {type(saved).__name__}")
-    missing = [k for k in ("header", "footer", "rows") if k not in saved]
-    if missing:
-        parser.error(f"{where}: expected {expected}; missing {', '.join(missing)}")
-    for key in ("header", "footer"):
-        if not isinstance(saved[key], str):
-            parser.error(f"{where}: {key} must be text; got {describe(saved[key])}")
-    rows = saved["rows"]
-    if not isinstance(rows, list) or not rows:
-        parser.error(f"{where}: rows must be a non-empty list of measurements; got "
-                     f"{describe(rows)}")
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            parser.error(f"{where}: rows[{i}] must be a measurement (a JSON object); got "
-                         f"{describe(row)}")
-        lacks = [k for k in ROW_TYPES if k not in row]
-        if lacks:
-            parser.error(f"{where}: rows[{i}] is not a measurement: it lacks "
-                         f"{', '.join(lacks)}")
-        for key, (what, fits) in ROW_TYPES.items():
-            if not fits(row[key]):
-                parser.error(f"{where}: rows[{i}].{key} must be {what}; got "
-                             f"{describe(row[key])}")
-    return saved
 
 
 def _write_md_and_json(folder, stem, command, header, footer, table, rows) -> Path:
