@@ -149,6 +149,10 @@ class Task:
     def loss(self, y, target):
         """(mean loss, dL/dy) for the model's output y."""
         self._check_outputs(y, target, "loss")
+        return self._loss(y, target)
+
+    def _loss(self, y, target):
+        """:meth:`loss` on outputs already checked."""
         if self.loss_kind == "mse":
             return mse_loss(y, target)
         return softmax_cross_entropy(y, target)
@@ -203,8 +207,8 @@ class Task:
         return self._success_value(y, target)
 
     def _success_value(self, y, target) -> float:
-        if self.success.same_as == "loss":
-            return float(self.loss(y, target)[0])
+        if self.success.same_as == "loss":            # (success_value checked them)
+            return float(self._loss(y, target)[0])
         if self.success.same_as == "accuracy":
             return float(self._accuracy(y, target))
         raise NotImplementedError(f"{type(self).__name__} must define _success_value: its "
