@@ -416,3 +416,22 @@ def test_train_keeps_the_checkpoint_when_the_plot_cannot_be_written(capsys, tmp_
     assert code == 1 and "Traceback" not in captured.err
     assert f"error: [Errno 28] No space left on device: '{plot}'" in captured.err
     assert (tmp_path / "ck.npz").exists() and "saved checkpoint to" in captured.out
+
+
+def test_evaluation_reuses_the_loss_or_accuracy_only_where_the_metric_is_one(monkeypatch):
+    """The success metric is read from the loss or accuracy just computed where same_as
+    says it equals one of them; a task that computes it its own way keeps its own, and the
+    numbers are those success_value gives."""
+    from rnnzoo.training import trainer as trainer_module
+    from rnnzoo.training.tasks import AddingProblem
+    model = rnnzoo.build_model("gru", 2, 4, 1, readout="last", seed=3)
+    task = rnnzoo.make_task("adding", T=5, eval_size=40)
+    x, target = task.eval_data()
+    expected = task.success_value(model.forward(x)[0], target)
+    assert trainer_module._evaluate(model, task, 16)[2] == pytest.approx(expected, rel=1e-12)
+
+    class OwnMetric(AddingProblem):                   # same_as "loss", but its own metric
+        def _success_value(self, y, target):
+            return 42.0
+    own = OwnMetric(T=5, eval_size=40)
+    assert trainer_module._evaluate(model, own, 16)[2] == 42.0
