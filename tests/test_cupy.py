@@ -196,6 +196,25 @@ def test_training_on_cupy_matches_numpy(optimizer):
         np.testing.assert_allclose(p_gpu[k], p_cpu[k], rtol=1e-9, atol=1e-12, err_msg=k)
 
 
+def test_glu_blocks_train_on_cupy_as_on_numpy():
+    """A 2-layer model in residual GLU blocks (encoder, layer norm, GELU, GLU, final
+    norm): the same losses and weights as on NumPy, in float64."""
+    task = rnnzoo.tasks.make_task("adding", T=8)
+    runs = {}
+    for backend in ("numpy", "cupy"):
+        model = rnnzoo.build_model("lru", task.input_size, 4, task.output_size, layers=2,
+                                   blocks="glu", readout=task.readout, seed=0,
+                                   backend=backend)
+        history = rnnzoo.train(model, task, steps=3, batch_size=3, lr=1e-2, eval_every=3,
+                               progress=False)
+        runs[backend] = (history, {k: to_numpy(v) for k, v in model.params.items()})
+    (h_cpu, p_cpu), (h_gpu, p_gpu) = runs["numpy"], runs["cupy"]
+    np.testing.assert_allclose(h_gpu.train_loss, h_cpu.train_loss, rtol=1e-9)
+    assert any(k.startswith("block1.") for k in p_cpu)
+    for k in p_cpu:
+        np.testing.assert_allclose(p_gpu[k], p_cpu[k], rtol=1e-8, atol=1e-12, err_msg=k)
+
+
 @pytest.mark.parametrize("name", rnnzoo.available())
 def test_every_cell_trains_on_cupy_as_on_numpy(name):
     """Every registered cell in a model (readout, loss, clipping, Adam), 3 steps on the

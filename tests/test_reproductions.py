@@ -232,7 +232,7 @@ def test_the_committed_table_is_what_the_committed_records_render():
         json_path, png_path, _ = paths(FIGURES, r["name"], r["full"])
         assert png_path.exists(), png_path
         task_options, budget = CATALOG[r["name"]].setting(r["full"])
-        assert r["budget_fields"] == dataclasses.asdict(budget), r["name"]
+        assert r["budget_fields"] == budget.record(), r["name"]
         assert r["seeds"] == list(CATALOG[r["name"]].seeds)
         task = make_task(CATALOG[r["name"]].task, seed=0, **task_options)
         assert r["variants"] == {v.label: v.describe(task) for v in

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core.backend import cupy_available
 from ..core.registry import available
+from ..training.blocks import BLOCKS
 from ..training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..training.model import build_model
 from ..training.optim import OPTIMIZERS, optimizer_from_state
@@ -49,7 +50,7 @@ DEFAULT_EVAL_SIZE = 1000
 
 # what a checkpoint fixes (the model, task, optimizer, seed and batch): with --resume these
 # flags would be ignored, so each is refused when typed, even at its default value
-RESUME_FIXES = ("cell", "task", "T", "hidden", "layers", "option", "dtype", "backend",
+RESUME_FIXES = ("cell", "task", "T", "hidden", "layers", "blocks", "option", "dtype", "backend",
                 "task_option", "eval_size", "seed", "optimizer", "lr", "clip", "batch_size",
                 "tbptt")
 RESUME_TAKES = ("--steps, --eval-every, --checkpoint, --save-plot, --no-progress and --import "
@@ -58,7 +59,7 @@ RESUME_TAKES = ("--steps, --eval-every, --checkpoint, --save-plot, --no-progress
 # keys that build_model and make_task take from a flag or from the task: as an option
 # they would collide with it ("got multiple values for keyword argument")
 OPTION_KEYS = {"cell": "--cell", "hidden_size": "--hidden", "layers": "--layers",
-               "seed": "--seed", "dtype": "--dtype", "backend": "--backend"}
+               "blocks": "--blocks", "seed": "--seed", "dtype": "--dtype", "backend": "--backend"}
 SET_BY_THE_TASK = ("input_size", "output_size", "readout")
 TASK_OPTION_KEYS = {"name": "--task", "T": "--T", "seed": "--seed",
                     "eval_size": "--eval-size"}
@@ -79,6 +80,10 @@ def build_parser(prog="python -m rnnzoo train"):
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
     p.add_argument("--hidden", type=POSITIVE_INT, default=64)
     p.add_argument("--layers", type=POSITIVE_INT, default=1)
+    p.add_argument("--blocks", default=None, choices=list(BLOCKS),
+                   help="wrap every cell in a residual block (glu: layer norm, the cell, "
+                        "GELU, a GLU map; S4's, the LRU's and Mamba's layer); default: the "
+                        "cells feed each other directly")
     # > 0 as compare's: a rate of 0 would run every step and learn nothing
     p.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-2,
                    help="learning rate (default 0.01, what the notebooks and figures use "
@@ -198,7 +203,8 @@ def setup(args):
                                     else args.eval_size)
     task = make_task(args.task, T=args.T, seed=args.seed, **task_kwargs)
     model = build_model(args.cell, task.input_size, args.hidden, task.output_size,
-                        layers=args.layers, readout=task.readout, seed=args.seed,
+                        layers=args.layers, blocks=args.blocks, readout=task.readout,
+                        seed=args.seed,
                         dtype=np.dtype(args.dtype), backend=args.backend,
                         **dict(args.option))
     trainer = Trainer(model, task, optimizer=args.optimizer, lr=args.lr,
@@ -210,8 +216,9 @@ def setup(args):
 
 def run(args, task, model, trainer) -> int:
     print(f"task   {task.describe()}")
-    print(f"model  {model.cells[0]!r} x{len(model.cells)}, {model.num_params()} parameters, "
-          f"optimizer {trainer.optimizer!r}")
+    blocks = f" in {model.blocks.kind.upper()} blocks" if model.blocks is not None else ""
+    print(f"model  {model.cells[0]!r} x{len(model.cells)}{blocks}, {model.num_params()} "
+          f"parameters, optimizer {trainer.optimizer!r}")
     history = trainer.run(args.steps)
     print(history.summary())
     print(f"final eval {history.metric}: {history.final_eval_loss:.5g}  "

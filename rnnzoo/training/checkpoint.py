@@ -8,7 +8,8 @@ File layout (a NumPy ``.npz``, i.e. a zip of ``.npy`` arrays)::
 
 The metadata records the format version, what was saved (``"kind"``: ``"model"`` for a
 :class:`~rnnzoo.SequenceModel`, ``"cell"`` for a bare cell), every cell's
-``hyperparameters`` (name, sizes, seed, dtype, backend, options), the readout, each
+``hyperparameters`` (name, sizes, seed, dtype, backend, options), the readout, the
+residual blocks where the model has them (``build_model(..., blocks="glu")``), each
 parameter's shape and dtype, the optimizer's type, hyperparameters, per-parameter
 learning rates and step count, and a free ``extra`` dict (the trainer's step, seed,
 task and history).
@@ -28,7 +29,8 @@ Safety:
   missing metadata fields, wrong types in the metadata) is a ``CheckpointError`` naming
   the file. The metadata is compared with the model's in full: kind, every cell
   hyperparameter (name, sizes, dtype, options such as nonlinearity; not the seed, which
-  only chose the initial weights the file replaces, nor the backend), the readout and
+  only chose the initial weights the file replaces, nor the backend), the readout, the
+  blocks and
   every parameter's name, shape and dtype (never a silent cast).
 * Loading into an existing model is all-or-nothing: everything is read and checked
   before the first parameter is written, so on any error the model is untouched.
@@ -46,6 +48,7 @@ from ..core.backend import get_backend, to_numpy
 from ..core.base import RecurrentCell
 from ..core.registry import make
 from ..core.validation import ArgumentTypeError, check_choice, describe
+from .blocks import make_blocks
 from .model import Linear, SequenceModel
 from .checkpoint_file import (FORMAT, VERSION, CheckpointError, _array,
                               _check_spec, _meta, _open)
@@ -109,9 +112,12 @@ def _fspath(path, where):
 def _describe(model) -> dict:
     if isinstance(model, SequenceModel):
         r = model.readout
-        return {"kind": "model", "cells": [c.hyperparameters for c in model.cells],
-                "readout": {"in_features": r.in_features, "out_features": r.out_features,
-                            "readout": r.readout}}
+        described = {"kind": "model", "cells": [c.hyperparameters for c in model.cells],
+                     "readout": {"in_features": r.in_features,
+                                 "out_features": r.out_features, "readout": r.readout}}
+        if model.blocks is not None:       # absent for bare cells, as in older files
+            described["blocks"] = model.blocks.describe()
+        return described
     if isinstance(model, RecurrentCell):
         return {"kind": "cell", "cells": [model.hyperparameters], "readout": None}
     raise TypeError(f"save_checkpoint: expected a SequenceModel or a cell; got "
@@ -281,7 +287,12 @@ def _build(meta, backend, path):
         r = meta["readout"]
         head = Linear(r["in_features"], r["out_features"], readout=r["readout"],
                       dtype=cells[-1].dtype, backend=get_backend(cells[-1].backend))
-        return SequenceModel(cells, head)
+        blocks = meta.get("blocks")
+        if blocks is not None:             # the file's parameters replace the init
+            blocks = dict(blocks)
+            blocks = make_blocks(blocks.pop("kind"), seed=0, dtype=cells[0].dtype,
+                                 backend=cells[0].backend, **blocks)
+        return SequenceModel(cells, head, blocks=blocks)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot rebuild the model from its metadata "
                               f"{meta['cells']}: {exc}") from None
@@ -297,6 +308,9 @@ def _check_fits(model, meta, path):
     if have["kind"] != meta["kind"]:
         raise CheckpointError(f"{path} holds a {meta['kind']}, but a {have['kind']} was "
                               "given to load it into")
+    if have.get("blocks") != meta.get("blocks"):
+        raise CheckpointError(f"{path}: the residual blocks differ (None: bare cells): "
+                              f"file {meta.get('blocks')}, model {have.get('blocks')}")
     saved, ours = _cell_names(meta), "+".join(c["name"] for c in have["cells"])
     if saved != ours:
         raise CheckpointError(f"{path} was written by a '{saved}' model; cannot load it into "

@@ -182,9 +182,14 @@ class SequenceModel:
     Layer k reads layer k-1's outputs hs as its x. ``params`` is a flat dict whose keys
     are prefixed ``cell0.``, ``cell1.``, ..., ``readout.``; its arrays are the components'
     own, so an optimizer that updates them in place trains the model.
+
+    ``blocks``: None (the cells feed each other directly), or a
+    :class:`~rnnzoo.training.blocks.GLUBlocks` that wraps every cell in a residual block
+    (encoder, layer norm, GELU, GLU, final norm; its keys are added unprefixed:
+    ``encoder.W``, ``block0.W``, ...). Then every cell reads the stream's width.
     """
 
-    def __init__(self, cells, readout: Linear):
+    def __init__(self, cells, readout: Linear, blocks=None):
         w = "SequenceModel"
         if isinstance(cells, RecurrentCell) or not isinstance(cells, (list, tuple)) or \
                 not cells or not all(isinstance(c, RecurrentCell) for c in cells):
@@ -205,6 +210,10 @@ class SequenceModel:
                                  f"and backend; {first!r} uses {self.dtype}/"
                                  f"{self.backend.name} but {part!r} uses {part.dtype}/"
                                  f"{part.backend.name}")
+        self.blocks = blocks
+        if blocks is not None:
+            self._check_blocks(blocks)
+            return
         for below, above in zip(self.cells, self.cells[1:]):
             if above.input_size != below.output_size:
                 raise ValueError(f"layer sizes do not chain: {below.name} outputs "
@@ -213,17 +222,43 @@ class SequenceModel:
             raise ValueError(f"readout expects {readout.in_features} features but the last "
                              f"cell outputs {self.cells[-1].output_size}")
 
+    def _check_blocks(self, blocks):
+        from .blocks import GLUBlocks
+        w = "SequenceModel"
+        if not isinstance(blocks, GLUBlocks):
+            raise ArgumentTypeError(f"{w}: blocks must be None or a GLUBlocks (build_model("
+                                    f"..., blocks='glu') makes one); got "
+                                    f"{type(blocks).__name__}")
+        if blocks.dtype != self.dtype or blocks.backend is not self.backend:
+            raise ValueError(f"{w}: the blocks must share the cells' dtype and backend "
+                             f"({self.dtype}/{self.backend.name}); got {blocks.dtype}/"
+                             f"{blocks.backend.name}")
+        outputs = [c.output_size for c in self.cells]
+        if blocks.cell_outputs != outputs:
+            raise ValueError(f"{w}: the blocks were made for cell outputs "
+                             f"{blocks.cell_outputs}; the cells output {outputs}")
+        for k, cell in enumerate(self.cells):
+            if cell.input_size != blocks.width:
+                raise ValueError(f"{w}: every cell reads the blocks' stream of width "
+                                 f"{blocks.width}; layer {k} ({cell.name}) expects "
+                                 f"{cell.input_size}")
+        if self.readout.in_features != blocks.width:
+            raise ValueError(f"{w}: readout expects {self.readout.in_features} features but "
+                             f"the blocks' stream is {blocks.width} wide")
+
     @property
     def params(self) -> dict:
         flat = {}
         for k, cell in enumerate(self.cells):
             flat.update({f"cell{k}.{n}": p for n, p in cell.params.items()})
+        if self.blocks is not None:
+            flat.update(self.blocks.params)
         flat.update({f"readout.{n}": p for n, p in self.readout.params.items()})
         return flat
 
     @property
     def input_size(self):
-        return self.cells[0].input_size
+        return self.cells[0].input_size if self.blocks is None else self.blocks.input_size
 
     def num_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
@@ -241,10 +276,15 @@ class SequenceModel:
             raise ValueError(f"SequenceModel.forward: state0 must be None or a list of "
                              f"{len(self.cells)} per-layer states (each a tuple or None); "
                              f"got {got}")
-        caches, state_T, h = [], [], x
+        blocks, caches, state_T, h = self.blocks, [], [], x
+        if blocks is not None:
+            _check_array(x, "x", "SequenceModel.forward", self.backend, self.dtype, ndim=3,
+                         last=blocks.input_size)
+            h, encoder_cache = blocks.encode(x)
         for k, (cell, s0) in enumerate(zip(self.cells, state0)):
             try:
-                h, sT, c = cell.forward(h, s0)
+                h, sT, c = cell.forward(h, s0) if blocks is None else \
+                    blocks.layer(k, cell, h, s0)
             except (TypeError, ValueError) as error:
                 if s0 is None or type(error) not in _NAMED_ERRORS or \
                         "state0" not in str(error):
@@ -254,10 +294,16 @@ class SequenceModel:
                                   f"{error}") from None
             caches.append(c)
             state_T.append(sT)
+        if blocks is not None:
+            h, final_cache = blocks.final(h)
+            caches, blocks_caches = [c.cell for c in caches], caches
         y, readout_cache = self.readout.forward(h)
         aux = sum(getattr(c, "aux_loss", 0.0) for c in caches)   # e.g. a Skip RNN budget
-        return y, Cache(cells=caches, readout=readout_cache, state_T=state_T, aux_loss=aux,
-                        _owner=self)
+        cache = Cache(cells=caches, readout=readout_cache, state_T=state_T, aux_loss=aux,
+                      _owner=self)
+        if blocks is not None:
+            cache.blocks = (encoder_cache, blocks_caches, final_cache)
+        return y, cache
 
     def backward(self, dy, cache):
         """dL/dy -> (dL/dx, grads with the keys of ``params``); ``grads.dh_norm`` is
@@ -265,33 +311,60 @@ class SequenceModel:
         _check_cache(cache, self, "SequenceModel.backward")
         dh, rgrads = self.readout.backward(dy, cache.readout, "SequenceModel.backward")
         grads = Gradients({f"readout.{n}": g for n, g in rgrads.items()})
+        blocks = self.blocks
+        if blocks is not None:
+            encoder_cache, blocks_caches, final_cache = cache.blocks
+            dh, block_grads = blocks.final_backward(dh, final_cache)
+            grads.update(block_grads)
         for k in reversed(range(len(self.cells))):
-            dh, _, cgrads = self.cells[k].backward(dh, cache.cells[k])
+            if blocks is None:
+                dh, _, cgrads = self.cells[k].backward(dh, cache.cells[k])
+            else:
+                dh, cgrads, block_grads = blocks.layer_backward(k, self.cells[k], dh,
+                                                                blocks_caches[k])
+                grads.update(block_grads)
             grads.update({f"cell{k}.{n}": g for n, g in cgrads.items()})
             grads.dh_norm = cgrads.dh_norm
+        if blocks is not None:
+            dh, block_grads = blocks.encode_backward(dh, encoder_cache)
+            grads.update(block_grads)
         ordered = Gradients({k: grads[k] for k in self.params})
         ordered.dh_norm = grads.dh_norm
         return dh, ordered
 
 
 def build_model(cell, input_size, hidden_size, output_size, *, layers=1, readout="all",
-                seed=0, dtype=np.float64, backend="numpy", **cell_options) -> SequenceModel:
+                blocks=None, seed=0, dtype=np.float64, backend="numpy",
+                **cell_options) -> SequenceModel:
     """A stack of ``layers`` cells named ``cell`` plus a linear readout.
 
-    Layer k is seeded with ``seed + k`` and the readout with ``seed + layers``, so the
-    whole model is reproducible from one seed.
+    ``blocks``: None, the cells feed each other directly; or ``"glu"``, every cell sits in
+    a residual block (:mod:`rnnzoo.training.blocks`: an encoder to ``hidden_size``, layer
+    norm, the cell, GELU, a GLU map back, a final norm), as S4, the LRU and Mamba stack
+    their recurrences; then every cell reads ``hidden_size`` features.
+
+    Layer k is seeded with ``seed + k``, the readout with ``seed + layers`` and the blocks
+    with ``seed + layers + 1``, so the whole model is reproducible from one seed.
     """
+    from .blocks import BLOCKS, make_blocks
     w = "build_model"
     layers = check_int(layers, "layers", minimum=1, where=w)
     output_size = check_int(output_size, "output_size", minimum=1, where=w)
     readout = check_choice(readout, "readout", READOUTS, where=w)
+    if blocks is not None:
+        blocks = check_choice(blocks, "blocks (None or a kind)", BLOCKS, where=w)
+        input_size = check_int(input_size, "input_size", minimum=1, where=w)
+        hidden_size = check_int(hidden_size, "hidden_size", minimum=1, where=w)
     seed = check_seed(seed, where=w)
-    cells, size = [], input_size
+    cells, size = [], input_size if blocks is None else hidden_size
     for k in range(layers):
         c = make(cell, size, hidden_size, seed=seed + k, dtype=dtype, backend=backend,
                  **cell_options)
         cells.append(c)
-        size = c.output_size
+        size = c.output_size if blocks is None else hidden_size
     head = Linear(size, output_size, readout=readout, seed=seed + layers, dtype=dtype,
                   backend=backend)
-    return SequenceModel(cells, head)
+    stack = make_blocks(blocks, input_size, hidden_size, [c.output_size for c in cells],
+                        seed=seed + layers + 1, dtype=cells[0].dtype,
+                        backend=cells[0].backend)
+    return SequenceModel(cells, head, blocks=stack)

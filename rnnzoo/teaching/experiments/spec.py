@@ -14,7 +14,9 @@ import numpy as np
 
 from ...benchmark.timing import check_dtype
 from ...core.registry import available, get_cell_class
-from ...core.validation import ArgumentTypeError, check_float, check_int, describe
+from ...core.validation import (ArgumentTypeError, check_choice, check_float, check_int,
+                                describe)
+from ...training.blocks import BLOCKS
 from ...training.model import build_model
 from ...training.optim import OPTIMIZERS
 
@@ -26,6 +28,10 @@ FAIR_DEFAULTS = {
     "lstm": lambda task: {"forget_bias": 1.0},
     "janet": lambda task: {"t_max": max(int(task.T), 2)},
 }
+
+
+# Budget fields added after runs were stored and recorded, with the value they all had
+_LATER_FIELDS = {"blocks": None}
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Budget:
     eval_every: int | None = None     # None: about 20 evaluations per run
     eval_size: int = 500
     tbptt: int | None = None
+    blocks: str | None = None         # None: bare cells; "glu": residual GLU blocks
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "hidden", "layers", "eval_size"):
@@ -50,6 +57,8 @@ class Budget:
             check_int(self.eval_every, "Budget.eval_every", minimum=1)
         if self.tbptt is not None:
             check_int(self.tbptt, "Budget.tbptt", minimum=1)
+        if self.blocks is not None:
+            check_choice(self.blocks, "Budget.blocks (None or a kind)", BLOCKS)
         for name in ("lr",) + (("clip",) if self.clip is not None else ()):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating,
@@ -62,6 +71,13 @@ class Budget:
         object.__setattr__(self, "dtype", check_dtype(self.dtype, "Budget"))
         _check_optimizer(self.optimizer)
 
+    def record(self) -> dict:
+        """The fields as a stored run's fingerprint and a reproduction's record keep
+        them: a field added after runs were stored is left out while it has the value
+        those runs had, so they still match."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in _LATER_FIELDS or v != _LATER_FIELDS[k]}
+
     @property
     def every(self) -> int:
         return self.eval_every or max(self.steps // 20, 1)
@@ -70,6 +86,7 @@ class Budget:
         clip = f"clip {self.clip:g}" if self.clip is not None else "no clipping"
         tb = f", truncated BPTT {self.tbptt}" if self.tbptt else ""
         depth = f" x {self.layers} layers" if self.layers > 1 else ""
+        depth += f" in {self.blocks.upper()} blocks" if self.blocks else ""
         return (f"H = {self.hidden}{depth}, {self.optimizer} lr {self.lr:g}, batch "
                 f"{self.batch_size}, {clip}, {self.steps} steps{tb}, {self.dtype}")
 
@@ -254,7 +271,8 @@ class Variant:
         _register_here(self.cell, getattr(self, "_module", None),
                        getattr(self, "_version", None))
         return build_model(self.cell, task.input_size, budget.hidden, task.output_size,
-                           layers=budget.layers, readout=task.readout, seed=seed,
+                           layers=budget.layers, blocks=budget.blocks,
+                           readout=task.readout, seed=seed,
                            dtype=np.dtype(budget.dtype if dtype is None else dtype),
                            **{**_fair_defaults(self.cell, task), **self.options})
 

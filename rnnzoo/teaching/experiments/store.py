@@ -21,7 +21,8 @@ that does not belong together is refused.
 
 **Fingerprint.** A plain dict of everything that determines a run: the cell, the options
 it ran with (the variant's, with the fair defaults), the label, ``lr_for``, the variant's
-budget in full (``dataclasses.asdict``), the task and its options, the seed and the
+budget in full (``Budget.record``: every field, except that one added later is left out
+while it has the value older runs had), the task and its options, the seed and the
 dtype. A stored run whose fingerprint differs from the job's is a :class:`StoreError`
 that names the file and the fields that differ; nothing is silently reused or
 overwritten. (The fingerprint does not cover rnnzoo's own code: after changing a cell,
@@ -80,7 +81,7 @@ def fingerprint(variant, task_name, task_options, budget, seed, task) -> dict:
     run_budget = variant.budget_for(budget)
     described = {"cell": variant.cell, "options": variant.resolved_options(task),
                  "label": variant.label, "lr_for": variant.lr_for,
-                 "budget": dataclasses.asdict(run_budget), "task": task_name,
+                 "budget": run_budget.record(), "task": task_name,
                  "task_options": task_options, "seed": seed, "dtype": run_budget.dtype}
     try:
         return json.loads(json.dumps(described, default=_plain))   # tuples become lists,

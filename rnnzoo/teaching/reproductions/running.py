@@ -19,7 +19,6 @@ record; where there is none, the record says the re-run was not made.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import pathlib
 import time
@@ -126,7 +125,7 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
         "paper_number": repro.paper_number, "note": repro.note, "full": full,
         "task": res.task_text(), "criterion": res.success.describe(),
         "metric": res.success.metric, "budget": res.budget.describe(),
-        "budget_fields": dataclasses.asdict(res.budget), "seeds": list(res.seeds),
+        "budget_fields": res.budget.record(), "seeds": list(res.seeds),
         "variants": {lb: v.describe(res.task) for lb, v in res.variants.items()},
         "results": results, "ranking": ranking, "verdict": verdict,
         "ours": ours_text(results, res.success.metric, ranking),
