@@ -251,7 +251,8 @@ ex.claim("S4D's two modes cost the same order of time: at each T the slower take
 # 99% recall.
 
 # %%
-res_copy = ss.run(ss.selective_copy_experiment())
+res_all = ss.run(ss.selective_copy_experiment())   # also s4d and lru in blocks: section 4b
+res_copy = res_all.subset([v.label for v in ss.BARE])
 print(res_copy.summary())
 
 # %%
@@ -318,8 +319,60 @@ ex.claim("the trained 2-layer s4d and lru models are affine in their input (supe
 # the H3 and Mamba blocks' gates) between them, so its time-invariant *model* is nonlinear
 # in its input and still fails the task (its table 1). Ours shows less: a 2-layer stack of
 # s4d or lru with nothing between the layers is one affine map followed by the softmax, and
-# that map does not copy selectively here; whether a nonlinear block would change it, these
-# runs do not say. What s6 adds is selection, and with it, nonlinearity.
+# that map does not copy selectively here. What s6 adds is selection, and with it,
+# nonlinearity. Which of the two did the work? The next section asks.
+#
+# ### 4b. The same cells in nonlinear blocks
+#
+# `build_model(..., blocks="glu")` puts every layer in the residual block the S4 and LRU
+# papers use: $h \leftarrow h + \mathrm{GLU}(W\,\mathrm{GELU}(\text{cell}(\mathrm{LN}(h)))
+# + b)$, with an encoder before the first block and a layer norm before the readout
+# (`rnnzoo/training/blocks.py`). The recurrences are still time-invariant; only what sits
+# between them changed. The comparison above trained s4d and lru this way too, on the same
+# seeds and budget:
+
+# %%
+pairs = list(ss.IN_BLOCKS.items())                 # (bare label, in-blocks label)
+res_blocks = res_all.subset([lb for pair in pairs for lb in pair])
+print(res_blocks.summary())
+ss.blocks_claims(res_blocks, claim=ex.claim, robust_claim=ex.robust_claim)
+glu_gaps = {glu: [superposition_gap(m) for m in res_blocks.models(glu, dtype=np.float64)]
+            for _, glu in pairs}
+ex.claim("in GLU blocks the trained models are no longer affine (superposition gap above "
+         "1e-3 in every seed)", all(min(g) > 1e-3 for g in glu_gaps.values()), **glu_gaps)
+recorded_blocks = recorded_robustness("state_space_blocks")      # figures/claims.json
+for statement, entry in recorded_blocks.items():
+    print("recorded re-run:", statement, "\n   ", entry["budget_factor"], "x the steps, "
+          "seeds", entry["seeds"], "-> passed:", entry["passed"])
+    for label, numbers in entry["numbers"].items():
+        print("   ", label, numbers)
+ex.claim("the re-run at 4x the steps on seeds 10-12 is recorded and passed",
+         reruns_held(recorded_blocks, [4]))
+at_4x = [entry["numbers"] for entry in recorded_blocks.values()]
+ex.claim("at 4x the steps every seed of s4d and lru in GLU blocks met the 99% recall "
+         "criterion at an evaluation, and every bare seed stayed below "
+         f"{ss.LTI_STUCK}", len(at_4x) == 1
+         and all(step is not None for steps in at_4x[0]["solved_at"].values()
+                 for step in steps)
+         and all(max(at_4x[0][bare]) < ss.LTI_STUCK for bare, _ in pairs),
+         **at_4x[0]["solved_at"])
+fig, ax = plt.subplots(figsize=(8, 4.5))
+res_blocks.plot(ax, kind="accuracy", title=f"selective copying: bare and in GLU blocks, "
+                f"median and min-max of 3 seeds\n{res_blocks.budget.describe()}")
+ax.title.set_fontsize(9)
+ax.set_ylim(0, 1.05);
+
+# %% [markdown]
+# **In nonlinear blocks the same time-invariant layers learn it here**: above every bare
+# seed within this budget, and at 4x the steps every seed reached the 99% criterion (the
+# re-run's numbers above), while the bare stacks stayed where they were. So at this scale
+# our bare stacks failed for being linear at least as much as for being time-invariant.
+# **This differs from the paper**, whose S4 in such blocks fails selective copying (its
+# table 1): its sequences are 4,096 steps long with 16 symbols to recall; ours are 10 and
+# 2. A time-invariant convolution over 10 steps can hold each position's token apart, and a
+# nonlinear map after it can pick the symbols out; over thousands of steps with the symbols
+# anywhere that gets much harder, and selection is what the paper measures there. These
+# runs do not go that far (`--full` trains at T = 40, K = 4).
 #
 # ## 5. Induction heads, and longer sequences than in training
 #

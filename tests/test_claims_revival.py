@@ -205,6 +205,44 @@ def test_selective_copy_claims_fail_on_contradicting_data(edits, fails, monkeypa
     assert rec.verdicts == expected(SELECTIVE_CLAIMS, fails)
 
 
+# ----------------------------------------------------------------- state space: in blocks
+S4D_GLU, LRU_GLU = ss.S4D_GLU.label, ss.LRU_GLU.label
+BLOCKS_BASE = {"final": {      # figures/claims.json, state_space_blocks
+    S4D: [0.645, 0.641, 0.647], S4D_GLU: [0.94, 0.939, 0.938],
+    SS_LRU: [0.657, 0.647, 0.624], LRU_GLU: [0.794, 0.814, 0.898]}}
+
+
+def run_blocks_claims(data, monkeypatch):
+    return run_claims(ss, "blocks_claims", SELECTIVE, data, monkeypatch)
+
+
+def test_blocks_claims_pass_as_reported(monkeypatch):
+    """On the numbers of the real run the claim holds, and when each seed in blocks met
+    the criterion is measured (the fake seeds meet it nowhere)."""
+    rec, res, _ = run_blocks_claims(BLOCKS_BASE, monkeypatch)
+    assert rec.verdicts == [True]
+    [(_, solved_at)] = rec.measured
+    assert solved_at == {S4D_GLU: [None] * 3, LRU_GLU: [None] * 3}
+
+
+@pytest.mark.parametrize("edits, fails", [
+    *(case(f"{glu}'s lowest seed ties {bare}'s best",
+           (("final", glu, seed), max(BLOCKS_BASE["final"][bare])), fails={"above bare"})
+      for bare, glu, seed in ((S4D, S4D_GLU, 2), (SS_LRU, LRU_GLU, 0))),
+    *(case(f"{glu}'s lowest seed just above {bare}'s best",
+           (("final", glu, seed), just_above(max(BLOCKS_BASE["final"][bare]))))
+      for bare, glu, seed in ((S4D, S4D_GLU, 2), (SS_LRU, LRU_GLU, 0))),
+    # each cell is compared with itself bare: lru in blocks below s4d's best is no matter
+    case("lru in blocks below every bare s4d seed but above bare lru",
+         (("final", S4D, 0), 0.66), (("final", LRU_GLU, 0), 0.658)),
+])
+def test_blocks_claims_fail_on_contradicting_data(edits, fails, monkeypatch):
+    """The claim fails when a seed in blocks does not end strictly above every seed of
+    the same cell bare, for either cell, and passes just above."""
+    rec, _, _ = run_blocks_claims(perturbed(BLOCKS_BASE, edits), monkeypatch)
+    assert rec.verdicts == expected(("above bare",), fails)
+
+
 # ----------------------------------------------------------------- state space: induction
 INDUCTION = ss.induction_experiment()
 T0 = INDUCTION["task_options"]["T"]
@@ -572,11 +610,13 @@ def test_robust_claims_plan_the_reruns_claims_json_records(monkeypatch):
         ex.robust_claim(*a, **kw, strict=False)))
     run_state_claims(LINEAR_BASE, monkeypatch)
     run_selective_copy_claims(SELECTIVE_BASE, monkeypatch)
+    run_blocks_claims(BLOCKS_BASE, monkeypatch)
     run_induction_claims(INDUCTION_BASE, monkeypatch)
     run_mqar_claims(MQAR_BASE, monkeypatch)
     run_parity_claims(PARITY_BASE, monkeypatch)
     recorded = {c["statement"]: c for figure in ("linear_selective_copy",
                                                  "state_space_selective_copy",
+                                                 "state_space_blocks",
                                                  "state_space_induction", "memories_mqar",
                                                  "memories_parity")
                 for c in recorded_claims(figure) if c.get("robustness")}

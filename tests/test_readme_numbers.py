@@ -122,6 +122,18 @@ def s6():
             f"training, by steps {min(solved)}–{max(solved)})"]
 
 
+def s4d():
+    claim = entry("state_space_blocks", "in GLU blocks, s4d and lru each end above every seed")
+    assert claim["passed"] and claim["robustness"]["passed"]
+    again = claim["robustness"]
+    assert again["seeds"] == [10, 11, 12]
+    solved = again["numbers"]["solved_at"]
+    assert all(None not in steps for steps in solved.values()), solved
+    return ["the same s4d and lru end above every bare seed, and at "
+            f"{again['budget_factor']}x the steps on seeds 10–12 every seed reaches the 99% "
+            "recall criterion (`state_space_blocks.png`)"]
+
+
 def slstm():
     overflow = entry("memories_stabilizer", "without the stabilizer")["numbers"]["overflow_step"]
     largest = entry("memories_stabilizer", "with the stabilizer")["numbers"]["largest_m"]
@@ -192,6 +204,7 @@ ROWS = {
     "Fast-Weights RNN": fast_weights,
     "mLSTM": lambda: mlstm() + mqar_steps(),
     "LRU": lru,
+    "S4D": s4d,
     "S6 (Mamba's selective SSM)": s6,
     "sLSTM": slstm,
     "DeltaNet": deltanet,
