@@ -74,13 +74,16 @@ def test_the_cells_read_the_stream_width_and_the_keys_say_whose(rng):
     assert model.params["encoder.W"].shape == (5, 3)
     assert model.params["block1.W"].shape == (10, 5)
     assert np.all(model.params["block0.norm_g"] == 1)
-    # an optimizer updates the same arrays the blocks compute with
-    model.params["block0.b"][:] = 0
-    assert np.all(model.blocks.params["block0.b"] == 0)
     # the readout's and cells' seeds are the bare model's: the blocks take the next one
     bare = build_model("lstm", 5, 5, 2, layers=2, seed=0)
     for k in bare.params:
         np.testing.assert_array_equal(bare.params[k], model.params[k], err_msg=k)
+    alone = GLUBlocks(3, 5, [5, 5], seed=0 + 2 + 1)
+    for k in alone.params:
+        np.testing.assert_array_equal(alone.params[k], model.params[k], err_msg=k)
+    # an optimizer updates the same arrays the blocks compute with
+    model.params["block0.b"][:] = 0
+    assert np.all(model.blocks.params["block0.b"] == 0)
 
 
 def test_float32_stays_float32(rng):
@@ -193,6 +196,18 @@ def test_bad_blocks_are_named():
         model.forward(np.zeros((2, 1, 3), np.float32))
 
 
+def test_sizes_of_one_work_and_sizes_below_are_named(rng):
+    model = SequenceModel([rnnzoo.make("gru", 1, 1)], Linear(1, 1),
+                          blocks=GLUBlocks(1, 1, [1]))
+    assert rnnzoo.gradcheck(model, rng.standard_normal((3, 2, 1))).passed
+    for args, name in (((0, 4, [4]), "input_size"), ((3, 0, [4]), "width"),
+                       ((3, 4, [4, 0]), "cell_outputs\\[1\\]")):
+        with pytest.raises(ValueError, match=f"GLUBlocks: {name}"):
+            GLUBlocks(*args)
+    with pytest.raises(ValueError, match="cell_outputs must be a non-empty list"):
+        GLUBlocks(3, 4, [])
+
+
 # ------------------------------------------------------------------ experiments and CLI
 def test_the_budget_records_blocks_only_when_set():
     """A stored run's fingerprint (Budget.record) of a bare budget is what it was
@@ -226,3 +241,10 @@ def test_train_takes_blocks_and_resumes_them(tmp_path, capsys):
     assert "in GLU blocks" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["train", "--resume", path, "--blocks", "glu", "--steps", "1"])
+
+
+def test_compare_takes_blocks(capsys):
+    from rnnzoo.cli import main
+    assert main(["compare", "--cells", "lru", "--blocks", "glu", "--layers", "2", "--T", "6",
+                 "--hidden", "4", "--steps", "2", "--n-seeds", "1", "--workers", "1"]) == 0
+    assert "H = 4 x 2 layers in GLU blocks" in capsys.readouterr().out

@@ -88,6 +88,13 @@ def test_without_the_toolchain_it_says_what_to_install(capsys, monkeypatch):
 
 
 @needs_toolchain
+def test_only_list_refuses_the_out_it_would_ignore(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        book_cli.main(["--only", "list", "--out", str(tmp_path / "b")])
+    assert exit_.value.code == 2
+    assert "--out" in capsys.readouterr().err and not (tmp_path / "b").exists()
+
+
 def test_only_list_names_every_chapter_and_one_api_page_per_cell(capsys):
     import rnnzoo
     assert book_cli.main(["--only", "list"]) == 0

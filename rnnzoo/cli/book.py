@@ -82,6 +82,9 @@ def main(argv=None) -> int:
                      "install it with: pip install -e '.[book]'")
     pages = book_pages()
     if args.only == ["list"]:
+        if args.out is not None:      # as bench --no-files refuses the --out it would ignore
+            parser.error("--only list prints the page names and builds nothing, so --out "
+                         f"{args.out} would be ignored; leave one of them out")
         print("\n".join(pages))
         return 0
     excluded = []

@@ -38,6 +38,7 @@ import sys
 
 from ..core.registry import available
 from ..core.validation import repeated
+from ..training.blocks import BLOCKS
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
@@ -99,6 +100,9 @@ def build_parser(prog="python -m rnnzoo compare"):
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
     p.add_argument("--hidden", type=POSITIVE_INT, default=64)
     p.add_argument("--layers", type=POSITIVE_INT, default=1)
+    p.add_argument("--blocks", default=None, choices=list(BLOCKS),
+                   help="every cell's layers in residual blocks (glu: layer norm, the cell, "
+                        "GELU, a GLU map); default: the cells feed each other directly")
     p.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-2)
     p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
     p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0, help="max gradient norm; 0: none")
@@ -209,8 +213,8 @@ def main(argv=None) -> int:
                     for name, options, label in args.cells]
         budget = ex.Budget(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                            optimizer=args.optimizer, clip=args.clip or None,
-                           hidden=args.hidden, layers=args.layers, dtype=args.dtype,
-                           tbptt=args.tbptt)
+                           hidden=args.hidden, layers=args.layers, blocks=args.blocks,
+                           dtype=args.dtype, tbptt=args.tbptt)
         with (dask_executor(parser, args.scheduler) if args.scheduler
               else contextlib.nullcontext()) as executor:
             result = ex.compare(variants, args.task, task_options=task_options,

@@ -31,7 +31,6 @@ the solution region, so only the grader sees it.
 from __future__ import annotations
 
 import copy
-import pathlib
 import re
 
 from ..core.validation import check_bool
