@@ -142,8 +142,9 @@ def test_forward_and_gradients_equal_torch(rng):
 
 
 # ------------------------------------------------------------------ checkpoints
-def test_a_checkpoint_rebuilds_the_blocks(tmp_path, rng):
-    model = build_model("mingru", 3, 4, 2, layers=2, blocks="glu", seed=5)
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_checkpoint_rebuilds_the_blocks(layers, tmp_path, rng):
+    model = build_model("mingru", 3, 4, 2, layers=layers, blocks="glu", seed=5)
     for p in model.params.values():
         p += 0.1 * rng.standard_normal(p.shape)
     path = tmp_path / "m.npz"
@@ -153,11 +154,11 @@ def test_a_checkpoint_rebuilds_the_blocks(tmp_path, rng):
     np.testing.assert_array_equal(loaded.forward(x)[0], model.forward(x)[0])
     assert loaded.blocks.describe() == model.blocks.describe()
     # into a model of the same shape: the weights move; into a bare one: refused, named
-    fresh = build_model("mingru", 3, 4, 2, layers=2, blocks="glu", seed=9)
+    fresh = build_model("mingru", 3, 4, 2, layers=layers, blocks="glu", seed=9)
     load_checkpoint(path, fresh)
     np.testing.assert_array_equal(fresh.forward(x)[0], model.forward(x)[0])
     with pytest.raises(CheckpointError, match="residual blocks differ"):
-        load_checkpoint(path, build_model("mingru", 4, 4, 2, layers=2, seed=0))
+        load_checkpoint(path, build_model("mingru", 4, 4, 2, layers=layers, seed=0))
 
 
 def test_a_bare_models_checkpoint_is_as_before(tmp_path):
