@@ -3,7 +3,7 @@ recurrence, so that a stack of linear recurrences is not one linear map.
 
 A stack of bare cells feeds each cell's outputs straight into the next. For a nonlinear
 cell (an LSTM) that is a deep network; for a linear recurrence (s4d, lru, mingru's
-scan...) two layers compose into one linear map, and the papers never stack them that
+scan...) two layers compose into one linear map, and the papers do not stack them that
 way. Their models wrap each recurrence in a block with a residual path (Gu, Goel & Ré's
 S4 example; Orvieto et al. 2023, Fig. 1; Gu & Dao 2023's Mamba), which ``blocks="glu"``
 builds, pre-norm as in Mamba and the LRU:
