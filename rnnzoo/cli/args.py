@@ -209,6 +209,17 @@ def check_plot_format(parser, path):
                      f"{', '.join(sorted(formats))}")
 
 
+def add_model_size(parser):
+    """--hidden, --layers and --blocks, the model's shape, as train and compare take them."""
+    from ..training.blocks import BLOCKS
+    parser.add_argument("--hidden", type=POSITIVE_INT, default=64)
+    parser.add_argument("--layers", type=POSITIVE_INT, default=1)
+    parser.add_argument("--blocks", default=None, choices=list(BLOCKS),
+                        help="wrap every cell in a residual block (glu: layer norm, the "
+                             "cell, GELU, a GLU map; S4's, the LRU's and Mamba's layer); "
+                             "default: the cells feed each other directly")
+
+
 # ------------------------------------------------------------------ cells of your own
 def add_import(parser):
     """``--import MODULE``, repeatable: a module of the user's own that registers cells

@@ -38,13 +38,12 @@ import sys
 
 from ..core.registry import available
 from ..core.validation import repeated
-from ..training.blocks import BLOCKS
 from ..training.optim import OPTIMIZERS
 from ..training.tasks import TASKS
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_writable,
                    check_writable_folder, nonempty_path, options_once, parse_option,
                    scheduler_address, stopped_midway, unique_options, add_import,
-                   import_cells)
+                   add_model_size, import_cells)
 
 SCHEDULER_TIMEOUT_S = 10         # how long --scheduler waits to connect before giving up
 DASK_HINT = 'pip install "dask[distributed]"'
@@ -98,11 +97,7 @@ def build_parser(prog="python -m rnnzoo compare"):
                    metavar="KEY=VALUE")
     p.add_argument("--steps", type=POSITIVE_INT, default=1000)
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
-    p.add_argument("--hidden", type=POSITIVE_INT, default=64)
-    p.add_argument("--layers", type=POSITIVE_INT, default=1)
-    p.add_argument("--blocks", default=None, choices=list(BLOCKS),
-                   help="every cell's layers in residual blocks (glu: layer norm, the cell, "
-                        "GELU, a GLU map); default: the cells feed each other directly")
+    add_model_size(p)
     p.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-2)
     p.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
     p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0, help="max gradient norm; 0: none")

@@ -16,7 +16,6 @@ import numpy as np
 
 from ..core.backend import cupy_available
 from ..core.registry import available
-from ..training.blocks import BLOCKS
 from ..training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..training.model import build_model
 from ..training.optim import OPTIMIZERS, optimizer_from_state
@@ -24,7 +23,7 @@ from ..training.tasks import TASKS, make_task
 from ..training.trainer import History, Trainer
 from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_plot_format,
                    check_writable, nonempty_path, options_once, parse_option,
-                   typed_flags, add_import, import_cells)
+                   typed_flags, add_import, add_model_size, import_cells)
 
 
 def verdict(loss, baseline) -> str:
@@ -78,12 +77,7 @@ def build_parser(prog="python -m rnnzoo train"):
                         "--task-option pairs=K")
     p.add_argument("--steps", type=POSITIVE_INT, default=1000)
     p.add_argument("--batch-size", type=POSITIVE_INT, default=32)
-    p.add_argument("--hidden", type=POSITIVE_INT, default=64)
-    p.add_argument("--layers", type=POSITIVE_INT, default=1)
-    p.add_argument("--blocks", default=None, choices=list(BLOCKS),
-                   help="wrap every cell in a residual block (glu: layer norm, the cell, "
-                        "GELU, a GLU map; S4's, the LRU's and Mamba's layer); default: the "
-                        "cells feed each other directly")
+    add_model_size(p)
     # > 0 as compare's: a rate of 0 would run every step and learn nothing
     p.add_argument("--lr", type=POSITIVE_FLOAT, default=1e-2,
                    help="learning rate (default 0.01, what the notebooks and figures use "
