@@ -70,8 +70,9 @@ class S6(RecurrentCell):
     Where this follows the authors' code rather than the paper's equations:
 
     * B̄ = Δ B (the code's ``deltaB_u``), not the ZOH
-      B̄ = (ΔA)^{-1}(exp(ΔA) - I) ΔB of the paper's eq. 4; the two agree to first
-      order in Δ A (the paper's Ā is ZOH's exp(ΔA) in both).
+      B̄ = (ΔA)^{-1}(exp(ΔA) - I) ΔB = ΔB (I + ΔA/2 + ...) of the paper's eq. 4; the
+      two agree to first order in Δ and differ by ½ Δ² A B (the paper's Ā is ZOH's
+      exp(ΔA) in both).
     * W_Δ is low rank, ``dt_proj.weight @ x_proj.weight[:dt_rank]`` (H x R times
       R x H), R = ceil(input_size / 16) by default (the code's dt_rank = ceil(d_model /
       16), d_model being the block's input size); the paper's section 3.2 writes

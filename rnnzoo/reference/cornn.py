@@ -44,7 +44,7 @@ def step_backward(dstate, cache):
         dz_scaled = dz / (1.0 + dt * epsilon)             # z_t = (..) / (1 + Δt ε)
         dz_prev = dz_scaled                               # (..): z_{t-1}
     else:
-        dz_scaled = dz
+        dz_scaled = dz                                    # z_t = z_{t-1} + Δt(..): no 1/(1+Δtε)
         dz_prev = dz * (1.0 - dt * epsilon)               # z_t: z_{t-1} - Δt ε z_{t-1}
     dsigma = dt * dz_scaled                               # (..): Δt σ_t
     dy_prev = dy_prev - dt * gamma * dz_scaled            # (..): -Δt γ y_{t-1}

@@ -14,7 +14,8 @@ einsum.
 S_t is (B, heads, d_v, d_k); o_t, the heads side by side, is the output (read out of
 the state, so the readout loop of :mod:`.core` runs it). The product with I − βk̂k̂ᵀ is
 written as it stands (the optimized cell expands it): this twin is the equation, the
-cell its fast form. The gate is on when the parameters hold ``A_log``.
+cell its fast form. The gate is on when the parameters hold ``A_log``; b_dt is the
+parameter ``dt_bias``.
 """
 from __future__ import annotations
 

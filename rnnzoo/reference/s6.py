@@ -83,12 +83,12 @@ def s6_step_backward(dout, dstate, cache):
     H, N = P["A_log"].shape
     grads = {}
     if c["gate"]:
-        sz = sigmoid(c["z"])
+        sz = sigmoid(c["z"])                                  # out_t = y_t silu(z_t)
         dy = dout * c["z"] * sz                               # out_t = y_t silu(z_t)
         dz = dout * c["y"] * sz * (1 + c["z"] * (1 - sz))     # out_t = y_t silu(z_t)
         grads["W_z"] = dz.T @ c["e"]                          # z_t = W_z e_t
     else:
-        dy = dout
+        dy = dout                                             # (no gate) out_t = y_t
     dx_next = dstate[0].reshape(-1, H, N)                     # (B, H N) -> (B, H, N)
     dx = dx_next + dy[..., None] * c["Ct3"]                   # y_t = Σ_n C_t x_t; + carried
     dCt = (dy[..., None] * c["x"]).sum(axis=1)                # y_t = Σ_n C_t x_t (per row)
@@ -123,9 +123,9 @@ def s6_step_backward(dout, dstate, cache):
         du = du + dCt @ P["W_C"]                              # C_t = W_C u_t
     else:
         grads["C"] = (dy[..., None] * c["x"]).sum(axis=0)     # y_t = Σ_n C x_t
-    dstate_prev = (dx_prev.reshape(dx_prev.shape[0], -1),)
+    dstate_prev = (dx_prev.reshape(dx_prev.shape[0], -1),)   # x_{t-1}, flat as the state
     if c["window"] is not None:
-        sc = sigmoid(c["conv_pre"])
+        sc = sigmoid(c["conv_pre"])                           # u_t <- silu(conv)
         dconv = du * sc * (1 + c["conv_pre"] * (1 - sc))     # u_t <- silu(conv)
         grads["b_conv"] = dconv.sum(axis=0)                   # conv = Σ_j w_j u_{t-W+1+j} + b
         grads["w_conv"] = (dconv[:, None, :] * c["window"]).sum(axis=0).T   # conv = Σ_j w_j ..
