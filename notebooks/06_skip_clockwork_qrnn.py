@@ -147,14 +147,13 @@ ex.claim(f"at 4x this budget (the figure's) {lab[1e-4]} ends solved in every see
 # %% [markdown]
 # Even with $\lambda = 0$ the trained models skip some steps: nothing in the loss asks
 # for updates that do not help. At 300 steps no setting matches the paper's "solved with
-# half the updates"; at 1,200 the $\lambda = 10^{-4}$ model ends solved in every seed and
-# at least one seed with at most half the updates (the figure's numbers above say which
-# fractions), against the paper's 51% for $\lambda = 10^{-5}$ after far longer training.
-# Read "solved" as the task's criterion, MSE < 0.01: on the figure's stricter y axis
-# (answers within 0.04) the $\lambda = 10^{-4}$ seeds can sit well below the every-step
-# GRU's (read `skiprnn_budget.png`'s markers), so this is the paper's trade-off by its
-# loosest yardstick, not a free lunch. Which steps did a model
-# choose? Below, one $\lambda = 10^{-4}$ model (of this notebook's 300 steps) on twelve
+# half the updates"; at 4x these steps (the figure's budget) the $\lambda = 10^{-4}$ model
+# ends solved in every seed and at least one seed with at most half the updates (the
+# figure's numbers above say which fractions), against the paper's 51% for
+# $\lambda = 10^{-5}$ after far longer training. Read "solved" as the task's criterion,
+# MSE < 0.01: the figure also draws a stricter reading (answers within 0.04), on which no
+# claim here compares the skipping models with the every-step GRU, so this is the paper's
+# trade-off by the paper's yardstick and no more. Which steps did a model choose? Below, one $\lambda = 10^{-4}$ model (of this notebook's 300 steps) on twelve
 # evaluation sequences, with the two marked values circled:
 
 # %%
@@ -249,12 +248,17 @@ ex.claim("... but by less than the multiply-adds it saves: forward speedup below
 # %%
 from rnnzoo.core.diagnostics import gradient_norm_over_time
 T = 300
-norms = {name: gradient_norm_over_time(rnnzoo.make(name, 4, 64, **opts), T, batch=16)
-         for name, opts in (("rnn", {}), ("clockwork", {"modules": 8}))}
-ex.claim("at t = 0 the clockwork gradient is more than a million times the dense rnn's",
-         norms["clockwork"][0] > 1e6 * norms["rnn"][0],
-         clockwork=float(norms["clockwork"][0]), rnn=float(norms["rnn"][0]),
-         ratio=float(norms["clockwork"][0] / norms["rnn"][0]));
+seeds = [0, 1, 2]      # the cells' weights, the input and the upstream gradient
+norms_by_seed = [{name: gradient_norm_over_time(rnnzoo.make(name, 4, 64, seed=seed, **opts),
+                                                T, batch=16, seed=seed)
+                  for name, opts in (("rnn", {}), ("clockwork", {"modules": 8}))}
+                 for seed in seeds]
+ratios = [float(n["clockwork"][0] / n["rnn"][0]) for n in norms_by_seed]
+print("at t = 0, clockwork's gradient over the dense rnn's, seeds", seeds, ":",
+      ", ".join(f"{r:.1e}" for r in ratios))
+ex.claim("at t = 0 the clockwork gradient is more than a million times the dense rnn's, on "
+         "each of seeds 0-2", min(ratios) > 1e6, ratio=ratios)
+norms = norms_by_seed[0]                              # the one drawn below
 
 # %% [markdown]
 # ## 3. QRNN: the recurrence without a matrix product
@@ -330,7 +334,8 @@ for name, style in (("rnn", "tab:red"), ("clockwork", "slategray")):
     axes[1].semilogy(np.arange(1, T + 1), norms[name], label=name, color=style)
 axes[1].set_xlabel("time step t (the loss is at t = T)")
 axes[1].set_ylabel(r"$\|\partial L / \partial h_t\|$")
-axes[1].set_title("Gradient reaching each step at initialization (H = 64)", fontsize=9)
+axes[1].set_title(f"Gradient reaching each step at initialization (H = 64, seed {seeds[0]})",
+                  fontsize=9)
 axes[1].set_ylim(1e-30, 1e2)
 axes[1].legend(fontsize=8)
 axes[1].grid(True, alpha=0.3)

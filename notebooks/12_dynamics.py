@@ -306,7 +306,11 @@ for statement, entry in recorded.items():
         print("   ", label, np.round(numbers, 3).tolist() if isinstance(numbers, list) else numbers)
 ex.claim("both claims' re-runs (4x the steps for the negative one) on seeds 10-12 are "
          "recorded in figures/claims.json and passed",
-         reruns_held(recorded, [4, 1]));       # a negative claim's is 4x by construction
+         reruns_held(recorded, [4, 1]))        # a negative claim's is 4x by construction
+ex.claim("at 64 steps the tanh RNN learns too: its median accuracy is above the median of "
+         "each of antisymmetric, lipschitz, cornn and unicornn",
+         all(medians[dyn.RNN] > medians[lb] for lb in dyn.KEEPERS),
+         **{lb: medians[lb] for lb in (dyn.RNN,) + dyn.KEEPERS});
 
 # %% [markdown]
 # What the claims checked: within 200 steps none of antisymmetric, Lipschitz, coRNN and
@@ -317,7 +321,8 @@ ex.claim("both claims' re-runs (4x the steps for the negative one) on seeds 10-1
 # **This differs from the papers**, where on 784-step permuted MNIST these cells beat the
 # LSTM (test accuracies reported by the papers or the authors' repositories: coRNN 97.3 %,
 # UnICORNN 98.4 %, LMU 97.15 %, Lipschitz 96.3 %, antisymmetric 95.8 %). Our sequences
-# are 64 steps, where the tanh RNN learns too (its numbers above), and our budget is 200
+# are 64 steps, where the tanh RNN learns too (its median is above each of those four
+# cells', checked above; its seeds vary: their numbers above), and our budget is 200
 # steps at one learning rate for all (the papers train for about 100 epochs with learning
 # rates tuned per cell). Our reading, not
 # measured here: the small steps $\epsilon$, $\Delta t$ that keep the gradient alive also
@@ -336,8 +341,9 @@ ax.set_ylim(0, 1.05);
 # %% [markdown]
 # ## 6. A longer sequence: 196 steps
 #
-# At sixty-four steps the tanh RNN learns the task like the others (above), although its
-# gradient vanishes fastest at initialization (section 2). Does a longer sequence change
+# At sixty-four steps the tanh RNN learns the task, its median above those of the four
+# cells built to keep the gradient (checked above), although its gradient vanishes
+# fastest at initialization (section 2). Does a longer sequence change
 # that? The next length up is 196, that of 14x14-downsampled MNIST: the same digits resized to
 # 14x14 by bilinear interpolation (`make_task("permuted_digits", size=14)`), so the sequence
 # is three times longer but carries no more information. Training seven cells on 3 seeds
