@@ -157,6 +157,20 @@ def test_summary_caption_and_plot(result):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["gru", "lstm (fair)"]
 
 
+def test_plot_refuses_an_ax_that_is_not_one_axes(result):
+    """plt.subplots(1, 2)'s array, or the Figure, is named as the wrong ax, not an
+    AttributeError from inside the plotting."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2)
+    with pytest.raises(TypeError, match=r"Comparison.plot: ax must be None or a matplotlib "
+                       r"Axes \(an array of Axes: pass one of them, e.g. axes\[0\]\)"):
+        result.plot(ax=axes)
+    with pytest.raises(TypeError, match="ax must be None or a matplotlib Axes; got .*Figure"):
+        result.plot(ax=fig)
+    assert result.plot(ax=axes[1]) is axes[1]
+    plt.close(fig)
+
+
 def test_a_variant_whose_run_went_non_finite_shows_its_x_in_the_legend():
     """The x on the plot marks where a run stopped; the legend must say whose x it is
     (a variant whose every run stopped at once has no visible line of its own)."""

@@ -105,6 +105,14 @@ def test_gradcheck_refuses_float32(rng):
         rnnzoo.gradcheck(cell, rng.standard_normal((3, 2, 3)).astype(np.float32))
 
 
+def test_gradcheck_names_a_list_x_as_not_an_array(rng):
+    """A list has no dtype: the error is that x is not an array, not that it is not
+    float64."""
+    cell = rnnzoo.make("gru", 2, 3, dtype=np.float64)
+    with pytest.raises(TypeError, match="x must be a 3-D numpy array .* got a list"):
+        rnnzoo.gradcheck(cell, rng.standard_normal((3, 2, 2)).tolist())
+
+
 def test_sampled_and_directional_modes_agree_with_full(rng):
     cell = rnnzoo.make("lstm", 3, 5, seed=2)
     x = rng.standard_normal((5, 2, 3))

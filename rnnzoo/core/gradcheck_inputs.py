@@ -43,16 +43,21 @@ def check_object(obj, x, state0):
     if missing:
         raise ArgumentTypeError(f"gradcheck: obj must be a cell or a model ({_CONTRACT}); "
                                 f"got {describe(obj)}, which has no {', '.join(missing)}")
-    if np.dtype(obj.dtype) != np.float64 or getattr(x, "dtype", None) != np.float64:
-        raise TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
-                        "pass float64 x): in float32 the rounding error of a central "
-                        f"difference (~1e-7/eps) swamps the check; got cell dtype "
-                        f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
+    def float64_error():
+        return TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
+                         "pass float64 x): in float32 the rounding error of a central "
+                         f"difference (~1e-7/eps) swamps the check; got cell dtype "
+                         f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
+    if np.dtype(obj.dtype) != np.float64:
+        raise float64_error()
     backend = _backend(obj)
     target = target_name(obj)
+    # the array check before x's dtype: a list has none, and "not float64" would mislead
     if not backend.is_array(x) or x.ndim != 3:
         raise ArgumentTypeError(f"gradcheck: x must be a 3-D {backend.name} array (T, B, "
                                 f"input_size), the backend of {target}; got {what_it_is(x)}")
+    if x.dtype != np.float64:
+        raise float64_error()
     input_size = getattr(obj, "input_size", None)
     if isinstance(input_size, int) and x.shape[2] != input_size:
         raise ValueError(f"gradcheck: x must have shape (T, B, {input_size}), the "

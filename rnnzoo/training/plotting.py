@@ -29,6 +29,17 @@ CELL_COLORS = {
 }
 
 
+def check_axes(ax, where):
+    """Refuse anything but one matplotlib Axes (an array of them from ``plt.subplots(1,
+    2)``, or a Figure, would fail deep inside the plotting with no argument named)."""
+    from matplotlib.axes import Axes
+    if not isinstance(ax, Axes):
+        hint = (" (an array of Axes: pass one of them, e.g. axes[0])"
+                if isinstance(ax, np.ndarray) else "")
+        raise ArgumentTypeError(f"{where}: ax must be None or a matplotlib Axes{hint}; got "
+                                f"{describe(ax)}")
+
+
 def cell_style(name) -> dict:
     """Line keywords for cell ``name`` (its project-wide colour); unknown names get {}."""
     color = CELL_COLORS.get(name)
@@ -124,10 +135,7 @@ def plot_history(histories, ax=None, kind="loss", train=True, log=None, title=No
         raise ArgumentTypeError(f"{where}: styles must be None or a dict {{history label: "
                                 f"{{line keyword: value}}}}; got {describe(styles)}")
     if ax is not None:
-        from matplotlib.axes import Axes
-        if not isinstance(ax, Axes):
-            raise ArgumentTypeError(f"{where}: ax must be None or a matplotlib Axes; got "
-                                    f"{describe(ax)}")
+        check_axes(ax, where)
     if kind not in ("loss", "accuracy", "success", "grad_norm"):
         raise ValueError(f"{where}: kind must be 'loss', 'accuracy', 'success' or "
                          f"'grad_norm'; got {kind!r}")

@@ -23,7 +23,7 @@ import numpy as np
 from ...core.base import check_float_dtype
 from ...core.validation import (ArgumentTypeError, check_bool, check_float, check_optional,
                                 describe)
-from ...training.plotting import cell_style, draw_success, legend_outside
+from ...training.plotting import check_axes, cell_style, draw_success, legend_outside
 
 LEFT_BASELINE_FRACTION = 0.5   # "left the baseline": the eval loss got below half of it
 KINDS = {"loss": "eval_loss", "accuracy": "eval_accuracy", "success": "eval_success"}
@@ -200,6 +200,8 @@ class Comparison:
         check_optional(check_bool, log, "log (None: log scale on a loss axis)", where=where)
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 4))
+        else:
+            check_axes(ax, where)
         for label, v in self.variants.items():
             style = {**cell_style(v.cell), **(v.style or {})}
             steps, runs = self.curves(label, kind)
