@@ -270,9 +270,11 @@ def test_bad_shapes_name_the_argument():
     for args, match in cases:
         with pytest.raises(ValueError, match="linear_scan: " + match):
             linear_scan(*args)
-    with pytest.raises(ValueError, match=r"linear_scan_backward: dh must have the shape of h, "
-                                         r"\(T, B, H\) = \(3, 3, 4\); got \(2, 3, 4\)"):
+    with pytest.raises(ValueError, match=r"linear_scan_backward: h and dh must have one shape "
+                                         r"\(T, B, H\); got h \(3, 3, 4\) and dh \(2, 3, 4\)"):
         linear_scan_backward(a, b, h0, dh[:2])
+    with pytest.raises(ValueError, match=r"got h \(2, 3, 4\) and dh \(3, 3, 4\)"):
+        linear_scan_backward(a, b[:2], h0, dh)          # a short h is named as itself
     with pytest.raises(ValueError, match=r"log_space_scan: log_b must be a \(T, B, H\)"):
         log_space_scan(a, b[0], h0)
 

@@ -122,10 +122,11 @@ def _check(where, a, seq, h0, names=("a", "h0")):
     if len(shape) != 3 or 0 in shape:
         raise ValueError(f"{where}: {first} must be a (T, B, H) array with T, B and H >= 1; "
                          f"got shape {shape}")
-    for name, v in seq.items():
-        if tuple(v.shape) != shape:
-            raise ValueError(f"{where}: {name} must have the shape of {first}, (T, B, H) = "
-                             f"{shape}; got {tuple(v.shape)}")
+    if any(tuple(v.shape) != shape for v in seq.values()):
+        # name every one: which of them is the wrong one, only the caller knows
+        got = " and ".join(f"{name} {tuple(v.shape)}" for name, v in seq.items())
+        raise ValueError(f"{where}: {' and '.join(seq)} must have one shape (T, B, H); got "
+                         f"{got}")
     T, B, H = shape
     if tuple(h0.shape) != (B, H):
         raise ValueError(f"{where}: {h0_name} must have shape (B, H) = {(B, H)} to match {first}; "
@@ -251,7 +252,12 @@ def log_space_scan(log_a, log_b, log_h0):
 # ------------------------------------------------------------------ forward and backward
 def linear_scan(a, b, h0, mode="auto"):
     """h[t] = a[t] h[t-1] + b[t] for t = 0..T-1 with h[-1] = h0 (see the module docstring
-    for shapes, dtypes and the forms). Returns a new (T, B, H) array."""
+    for shapes, dtypes and the forms). Returns a new (T, B, H) array.
+
+    NaN or inf in a, b or h0 propagate to the later steps, as in ``np.cumsum``: the loop
+    and doubling forms read no values on the host (on CuPy that would be a synchronization
+    per call), and the cells that call this refuse non-finite input at their own entry.
+    ``mode="log"`` refuses NaN and values <= 0 (it takes their logarithms)."""
     where = "linear_scan"
     xp, dtype = _check(where, a, {"b": b}, h0)
     form = _form(mode, xp, where)
