@@ -105,6 +105,19 @@ def test_bench_scan_refuses_a_foreign_scan_json_before_measuring(tmp_path, capsy
     assert "is not a scan.json this command wrote (KeyError" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("tables", ['[1]', '"cells"', '{"cells": [1]}'])
+def test_bench_scan_refuses_tables_it_could_not_merge_into_before_measuring(
+        tables, tmp_path, capsys, monkeypatch):
+    """A "tables" that is not {table: {...}} passed report() (which reads only the names it
+    knows) and failed in the merge after measuring, losing the rows."""
+    (tmp_path / "scan.json").write_text('{"tables": %s}' % tables)
+    monkeypatch.setattr(scan, "measure", lambda *a: pytest.fail("measured anyway"))
+    with pytest.raises(SystemExit):
+        main(["bench", "--scan", "cells", "--out", str(tmp_path)])
+    assert ('is not a scan.json this command wrote (TypeError: "tables" must map each '
+            'table to its numbers') in capsys.readouterr().err
+
+
 def test_bench_scan_keeps_a_measurement_it_cannot_write(tmp_path, tiny, monkeypatch, capsys):
     from rnnzoo.cli import bench
 

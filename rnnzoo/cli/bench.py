@@ -18,7 +18,7 @@ from ..benchmark.report import MODE_NAMES, bar_chart, markdown_table, summary_ta
 from ..benchmark.scan import TABLE_ORDER as SCAN_TABLES
 from ..benchmark.timing import MODES, blas_threads
 from ..core.registry import available
-from ..core.validation import repeated
+from ..core.validation import describe, repeated
 from .args import POSITIVE_INT, check_writable_folder, nonempty_path, typed_flags
 from .bench_saved import load_saved
 
@@ -158,11 +158,12 @@ def _save(args, write, saved=None) -> int:
     """Call ``write()``, which writes a finished measurement's files; return the exit
     status. --out passed the check before measuring, but a disk can fill up or a folder
     go away meanwhile: then the table (already printed) and ``saved`` (kept in a
-    temporary file) are not lost to a traceback, and the status is 1."""
+    temporary file) are not lost to a traceback, and the status is 1. So too if merging
+    with an earlier file fails in a way its check before measuring did not foresee."""
     try:
         write()
         return 0
-    except OSError as e:
+    except (OSError, TypeError, ValueError, KeyError) as e:
         kept = _keep(saved) if saved is not None else None
         print(f"error: could not write {', '.join(_files(args))} in {args.out}: {e}; the "
               f"measurement is the table above" + (f", and its rows are in {kept}"
@@ -319,6 +320,11 @@ def _scan(args, parser, argv):
         if path.exists():                # read before measuring: a bad file fails now
             try:
                 earlier = json.loads(path.read_text())["tables"]
+                if not isinstance(earlier, dict) or not all(isinstance(t, dict)
+                                                            for t in earlier.values()):
+                    # merged into after measuring: a list or a string would fail there
+                    raise TypeError(f'"tables" must map each table to its numbers; got '
+                                    f"{describe(earlier)}")
                 report(earlier)
             except (OSError, ValueError, KeyError, TypeError) as e:
                 parser.error(f"--out {args.out}: {path} is not a scan.json this command "
