@@ -372,7 +372,10 @@ def test_a_write_that_fails_after_training_is_an_error_line_not_a_traceback(
 # a damaged record of another reproduction under --out, and what the refusal says of it
 DAMAGED = {"not JSON": ("{\"name\": ", "cannot read the reproduction record"),
            "not a record": ("[1, 2]", "holds a list, not a record"),
-           "a key missing": (None, "lacks ['verdict']")}
+           "a key missing": (None, "lacks ['verdict']"),
+           # every key there, but one the table's row cannot be rendered from
+           "a number for text": ({"paper_number": 0.5}, "has a field of the wrong type"),
+           "text for a number": ({"train_seconds": "12"}, "has a field of the wrong type")}
 
 
 @pytest.mark.parametrize("damage", list(DAMAGED))
@@ -382,9 +385,12 @@ def test_a_damaged_record_under_out_is_refused_before_training(capsys, tmp_path,
     cannot be rendered is a usage error naming it before training, not a traceback (a
     missing key) or an error (bad JSON) after it."""
     text, message = DAMAGED[damage]
-    if text is None:
+    if not isinstance(text, str):
         record = json.loads((FIGURES / "reproductions" / "indrnn_adding.json").read_text())
-        del record["verdict"]
+        if text is None:
+            del record["verdict"]
+        else:
+            record.update(text)
         text = json.dumps(record)
     damaged = tmp_path / "reproductions" / "indrnn_adding.json"
     damaged.parent.mkdir()

@@ -272,6 +272,11 @@ def read_record(path) -> dict:
         what = (f"lacks {missing}" if missing else
                 f"holds a {type(record).__name__}, not a record")
         raise ValueError(f"the reproduction record {path} {what}; {fix}")
+    try:        # its row, as the table will render it: a field of the wrong type fails now
+        render_table([record])
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"the reproduction record {path} has a field of the wrong type "
+                         f"({type(exc).__name__}: {exc}); {fix}") from None
     return record
 
 
