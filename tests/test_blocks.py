@@ -195,6 +195,13 @@ def test_bad_blocks_are_named():
         model.forward(np.zeros((2, 1, 4)))
     with pytest.raises(TypeError, match="SequenceModel.forward: x must have dtype float64"):
         model.forward(np.zeros((2, 1, 3), np.float32))
+    # the caller's x is named, not the encoder's output that the first cell would see
+    for empty in ((0, 2, 3), (2, 0, 3)):
+        with pytest.raises(ValueError, match=r"SequenceModel.forward: x must have T >= 1 and "
+                           rf"B >= 1; got shape \({empty[0]}, {empty[1]}, 3\)"):
+            model.forward(np.zeros(empty))
+    with pytest.raises(ValueError, match="SequenceModel.forward: x contains NaN or inf"):
+        model.forward(np.full((2, 1, 3), np.nan))
 
 
 def test_sizes_of_one_work_and_sizes_below_are_named(rng):

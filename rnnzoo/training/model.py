@@ -278,8 +278,13 @@ class SequenceModel:
                              f"got {got}")
         blocks, caches, state_T, h = self.blocks, [], [], x
         if blocks is not None:
+            # what the first cell would say of x, said of the caller's x: the cell sees
+            # the encoder's output, of another width
             _check_array(x, "x", "SequenceModel.forward", self.backend, self.dtype, ndim=3,
-                         last=blocks.input_size)
+                         last=blocks.input_size, finite=True)
+            if 0 in x.shape[:2]:
+                raise ValueError(f"SequenceModel.forward: x must have T >= 1 and B >= 1; "
+                                 f"got shape {tuple(x.shape)}")
             h, encoder_cache = blocks.encode(x)
         for k, (cell, s0) in enumerate(zip(self.cells, state0)):
             try:
