@@ -123,6 +123,13 @@ def test_accuracy_and_success_value_check_y_and_target(name):
             raises(ERR, f"{what}: target must hold integer class labels; got dtype float64",
                    method, y, target.astype(float))
             raises(ERR, rf"{what}: y must be the model's output", method, y[..., :-1], target)
+            # a label out of range was scored as a wrong answer by accuracy, without a word
+            classes = y.shape[-1]
+            for wrong in (classes, -1):
+                bad = target.copy()
+                bad.flat[0] = wrong
+                raises(ERR, rf"{what}: target must hold class labels in \[0, {classes}\) "
+                       rf"\(-100 where nothing is asked\); got {wrong}", method, y, bad)
 
 
 def test_the_adding_problems_accuracy_no_longer_broadcasts_a_flat_target():

@@ -124,7 +124,10 @@ def mse_loss(y, target):
     return float((diff * diff).mean()), diff * (2.0 / diff.size)
 
 
-def softmax_cross_entropy(logits, labels, ignore_index=-100):
+IGNORE_INDEX = -100      # a classification target where nothing is asked (as PyTorch's)
+
+
+def softmax_cross_entropy(logits, labels, ignore_index=IGNORE_INDEX):
     r"""Mean cross-entropy :math:`-\log \mathrm{softmax}(z)_{y}` over the positions whose
     label is not ``ignore_index``.
 

@@ -8,9 +8,10 @@ import numpy as np
 
 from ...core.ops import array_module
 from ...core.validation import check_bool, check_int
+from ..model import IGNORE_INDEX
 from .task import Success, Task, _check_positive_int, _check_rng, _one_hot
 
-IGNORE = -100        # the target where nothing is asked (softmax_cross_entropy skips it)
+IGNORE = IGNORE_INDEX      # the target where nothing is asked (the loss skips it)
 
 
 class MQAR(Task):

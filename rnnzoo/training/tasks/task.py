@@ -11,7 +11,8 @@ import numpy as np
 
 from ...core.ops import array_module
 from ...core.validation import ArgumentTypeError, check_int, check_seed, describe
-from ..model import _check_array, mse_loss, softmax_cross_entropy
+from ...core.backend import to_numpy
+from ..model import IGNORE_INDEX, _check_array, mse_loss, softmax_cross_entropy
 
 EVAL_SEED_OFFSET = 1_000_003   # eval sets come from seed + this, never from training rngs
 
@@ -183,6 +184,14 @@ class Task:
             if not np.issubdtype(target.dtype, np.integer):
                 raise TypeError(f"{where}: target must hold integer class labels; got dtype "
                                 f"{target.dtype}")
+            # a label out of range would be scored as a wrong answer by accuracy (the loss
+            # refuses it): refused here for both, one host read
+            classes = y.shape[-1]
+            outside = ((target < 0) | (target >= classes)) & (target != IGNORE_INDEX)
+            if bool(to_numpy(outside.any())):
+                first = int(to_numpy(target[outside][0]))
+                raise ValueError(f"{where}: target must hold class labels in [0, {classes}) "
+                                 f"({IGNORE_INDEX} where nothing is asked); got {first}")
         if type(y) is not type(target):
             raise TypeError(f"{where}: y and target must be arrays of one backend; got "
                             f"{type(y).__name__} and {type(target).__name__}")
