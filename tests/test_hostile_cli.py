@@ -818,6 +818,34 @@ def test_out_of_memory_is_one_error_line_naming_the_sizes(capsys, monkeypatch):
     assert "too large for this machine" in err and "Traceback" not in err
 
 
+def test_sizes_past_any_address_space_are_one_error_line(capsys):
+    """Past 64 bits argparse refuses the flag; below that, a size no machine can address
+    is NumPy's ValueError ("array is too big"), said as the out-of-memory line."""
+    huge = "10000000000000000000"
+    for argv, flag in ((["gradcheck", "rnn", "--T", huge], "--T"),
+                       (["train"] + BASE + ["--eval-size", huge], "--eval-size")):
+        with pytest.raises(SystemExit):
+            rnnzoo_main(argv)
+        err = capsys.readouterr().err
+        assert (f"argument {flag}: expected an integer at most 9223372036854775807 (64 bits); "
+                f"got '{huge}'") in err
+    assert rnnzoo_main(["gradcheck", "rnn", "--T", str(2 ** 62)]) == 1
+    err = capsys.readouterr().err
+    assert "error: python -m rnnzoo gradcheck: out of memory (array is too big" in err
+    assert "Traceback" not in err
+
+
+def test_only_numpys_too_big_is_said_as_out_of_memory(monkeypatch):
+    """Any other ValueError from inside a command is not dressed up as a size problem."""
+    import rnnzoo.cli
+
+    def broken(argv):
+        raise ValueError("something else went wrong")
+    monkeypatch.setattr(rnnzoo.cli, "_dispatch", broken)
+    with pytest.raises(ValueError, match="something else went wrong"):
+        rnnzoo_main(["train"] + BASE)
+
+
 def test_task_options_and_digits_splits_are_named(capsys):
     assert_usage_error(capsys, train_main, BASE + ["--task-option", "bogus=1"],
                        "make_task('adding'): unknown option(s) ['bogus']; the task takes T, "

@@ -54,13 +54,20 @@ def prepare_process(argv):
     return False
 
 
+# how NumPy refuses an array larger than any address space
+NUMPY_TOO_BIG = ("array is too big", "Maximum allowed dimension exceeded")
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         return _dispatch(argv)
-    except MemoryError as exc:
+    except (MemoryError, ValueError) as exc:
         # sizes this machine cannot hold (--hidden 1000000, --T 1e9, a task's vocabulary):
-        # NumPy says how much it asked for; a traceback from inside a cell says no more
+        # NumPy says how much it asked for; a traceback from inside a cell says no more.
+        # Past what any machine can address (--T 2**62) NumPy says so in a ValueError
+        if isinstance(exc, ValueError) and not str(exc).startswith(NUMPY_TOO_BIG):
+            raise
         print(f"error: python -m rnnzoo {' '.join(argv[:1])}: out of memory ({exc}); a size "
               f"given on the command line (hidden size, sequence length, batch, evaluation "
               f"set, a task's or cell's option) is too large for this machine",

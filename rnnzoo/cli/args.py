@@ -68,6 +68,9 @@ def scheduler_address(text):
     return text
 
 
+LARGEST_INT = 2 ** 63 - 1
+
+
 def number(kind, minimum=None, *, positive=False):
     """An argparse ``type=``: a finite int/float >= minimum (> 0 if positive)."""
     def parse(text):
@@ -80,6 +83,10 @@ def number(kind, minimum=None, *, positive=False):
                 (minimum is not None and value < minimum):
             bound = "> 0" if positive else f">= {minimum}"
             raise argparse.ArgumentTypeError(f"expected a finite value {bound}; got {text!r}")
+        if kind is int and value > LARGEST_INT:     # NumPy's sizes and seeds are 64-bit:
+            # past that a size fails deep inside ("Maximum allowed dimension exceeded")
+            raise argparse.ArgumentTypeError(f"expected an integer at most {LARGEST_INT} (64 "
+                                             f"bits); got {text!r}")
         return value
     parse.__name__ = kind.__name__          # argparse names the type in its message
     return parse
