@@ -515,6 +515,9 @@ def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monke
     (["--cells", "rnn:nonlinearity=relu,nonlinearity=tanh"],
      "rnn:nonlinearity=relu,nonlinearity=tanh nonlinearity: given twice "
      "(nonlinearity='relu', then nonlinearity='tanh')"),
+    # a separator with nothing after it: options or a label were meant
+    (["--cells", "rnn:"], "expected options after ':' in 'rnn:'"),
+    (["--cells", "rnn@"], "expected a label after '@' in 'rnn@'"),
 ])
 def test_compare_flags(capsys, argv, named):
     assert_usage_error(capsys, compare_main, argv, named)
@@ -869,6 +872,11 @@ def test_a_relative_out_folder_that_does_not_exist_yet_is_taken(tmp_path, monkey
 @pytest.mark.parametrize("argv,named", [
     (["figures", "--list", "bogus"], "--list prints the figures' names and draws nothing"),
     (["reproduce", "--list", "indrnn_adding"], "--list prints the reproductions and runs none"),
-    (["reproduce", "--list", "--all"], "runs none; got --all too")])
+    (["reproduce", "--list", "--all"], "runs none; got --all too"),
+    # what would only matter to a drawing run, as book --only list refuses --out
+    (["figures", "--list", "--full", "--seed", "5"], "draws nothing; got --full, --seed too"),
+    (["figures", "--list", "--out", "elsewhere"], "draws nothing; got --out too"),
+    (["assignments", "kit", "--only", "02b_lstm_by_hand", "02b_lstm_by_hand"],
+     "--only: expected distinct notebooks")])
 def test_list_takes_no_names(capsys, argv, named):
     assert_usage_error(capsys, rnnzoo_main, argv, named)

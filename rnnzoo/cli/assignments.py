@@ -6,6 +6,7 @@ import argparse
 import pathlib
 import sys
 
+from ..core.validation import repeated
 from ..teaching.assignments import NOTEBOOKS
 from ..teaching.nbgrader_kit import write_course
 from .args import nonempty_path
@@ -29,6 +30,10 @@ def main(argv=None):
                         help="overwrite files in OUTDIR that differ from what the kit writes "
                              "(without it they are named and nothing is written)")
     args = parser.parse_args(argv)
+    twice = repeated(args.only or [])
+    if twice:                          # as figures, reproduce, bench and gradcheck refuse them
+        parser.error(f"--only: expected distinct notebooks; got {args.only}, which repeats "
+                     f"{twice}")
     out = pathlib.Path(args.outdir)
     if out.exists() and not out.is_dir():
         parser.error(f"OUTDIR {out} exists and is not a folder")

@@ -73,7 +73,13 @@ def parse_variant(text):
     label = None
     if "@" in text:
         text, label = text.split("@", 1)
-    name, _, opts = text.partition(":")
+        if not label:       # "rnn@": a label was meant and none given
+            raise argparse.ArgumentTypeError(f"expected a label after '@' in {text + '@'!r} "
+                                             f"(NAME[:K=V,...][@LABEL]); got none")
+    name, colon, opts = text.partition(":")
+    if colon and not opts.strip():
+        raise argparse.ArgumentTypeError(f"expected options after ':' in {text!r} "
+                                         f"(NAME[:K=V,...][@LABEL]); got none")
     if name not in available():
         raise argparse.ArgumentTypeError(f"unknown cell {name!r}; available: "
                                          f"{', '.join(available())} (a cell of your own: "

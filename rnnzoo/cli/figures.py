@@ -42,6 +42,12 @@ def run(args):
         if args.names:          # a list, or a run of these: not both (the names were ignored)
             args.parser.error(f"--list prints the figures' names and draws nothing; got "
                               f"names too: {args.names}")
+        drawing = [flag for flag, given in (("--full", args.full), ("--robust", args.robust),
+                                            ("--seed", args.seed != 0),
+                                            ("--out", args.out != "figures")) if given]
+        if drawing:             # as book --only list refuses --out: they would be ignored
+            args.parser.error(f"--list prints the figures' names and draws nothing; got "
+                              f"{', '.join(drawing)} too")
         print("\n".join(FIGURES))
         return 0
     unknown = [n for n in args.names if n not in FIGURES]
