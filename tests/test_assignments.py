@@ -423,6 +423,9 @@ def _lstm_pair(forward=lambda out: out, backward=lambda out: out):
     (lambda r: (r[1], r[0]), None,               # (cache, state): the cache comes first
      "step_forward's state (the first of (state_next, cache)) holds a dict"),
     (None, lambda r: r[:2], "must return a triple (dx, dstate, grads); got tuple of length 2"),
+    # a gradient left unfinished (its line without `return`, or a placeholder)
+    (None, lambda r: (r[0], r[1], {**r[2], "W_ih": None}),
+     "step_backward's grads['W_ih'] is None: does the function end without `return`?"),
 ])
 def test_check_step_names_a_malformed_result(forward, backward, message):
     """Pass: a step pair that returns the right numbers in the wrong form (a missing

@@ -11,7 +11,7 @@ from ...core.base import Cache, RecurrentCell
 from ...core.gradcheck import gradcheck
 from ...core.registry import make
 from ...core.validation import ArgumentTypeError, check_bool, check_int, check_seed, describe
-from .values import CheckFailed, _is_low_precision, attempt, check_close
+from .values import CheckFailed, _is_low_precision, _refuse_none, attempt, check_close
 
 # the spread of the noise added to the cell's initial parameters before the check
 PARAM_JITTER = 0.1
@@ -282,6 +282,7 @@ def check_step(cell_name, step_forward, step_backward, *, options=None, input_si
                           f"{sorted(params)}; got "
                           f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
     for k in params:
+        _refuse_none(grads[k], f"step_backward's grads[{k!r}]")     # not "shape ()"
         if np.shape(grads[k]) != params[k].shape:
             raise CheckFailed(f"step_backward's grads[{k!r}] has shape {np.shape(grads[k])}; "
                               f"expected {params[k].shape}, the shape of params[{k!r}]")
