@@ -479,12 +479,17 @@ def test_bench_keeps_a_measurement_its_folder_cannot_take(capsys, tmp_path, monk
 
 def test_divergence_in_the_cli_is_an_error_message_not_a_traceback(capsys, monkeypatch):
     monkeypatch.undo()                                      # this one trains
-    with np.errstate(all="ignore"):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         rc = train_main(BASE + ["--eval-size", "4", "--cell", "rnn", "--lr", "1e200",
                                 "--optimizer", "sgd",
                                 "--clip", "0", "--steps", "3"])
     err = capsys.readouterr().err
     assert rc == 1 and "error: training diverged" in err and "Traceback" not in err
+    # and no NumPy overflow warning printed before it (it says less than the error)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], \
+        [str(w.message) for w in caught]
 
 
 @pytest.mark.parametrize("argv,named", [

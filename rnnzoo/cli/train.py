@@ -136,7 +136,10 @@ def main(argv=None) -> int:
         # a usage error: exit 2, no traceback (a KeyError's str() would add quotes)
         parser.error(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc))
     try:
-        return run(args, task, model, trainer)
+        # NumPy's overflow warning would come before, and say less than, the Trainer's
+        # divergence error (which names the step, the quantity and the likely cause)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return run(args, task, model, trainer)
     except FloatingPointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
