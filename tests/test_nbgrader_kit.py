@@ -97,3 +97,40 @@ def test_generate_submit_autograde(tmp_path, monkeypatch):
     carry = _failure_text(course, "carry_bug", "lstm_step_forward-tests")
     assert "dc_prev (the gradient carried back along c) is wrong" in carry, carry
     assert _failure_text(course, "correct", "lstm_step_forward-tests") == ""
+
+    # the feedback a student gets back: the grades, the visible checks' messages, and
+    # nothing of the hidden tests (several state the answer), not even a failed line
+    _run(["nbgrader", "generate_feedback", NAME], course)
+    import html
+    import re
+    for student in ["correct", *BUGS]:
+        page = (course / "feedback" / student / NAME / f"{NAME}.html").read_text()
+        text = html.unescape(re.sub(r"<[^>]+>", "", page))      # the code as it reads
+        for hidden in ("BEGIN HIDDEN TESTS", "hidden_size=3, batch=1, seed=7",
+                       'options={"forget_bias": 0.0}', "4 * 3 * 2 + 4 * 3 * 3 + 8 * 3"):
+            assert hidden not in text, f"{hidden!r} reached {student}'s feedback"
+    page = (course / "feedback" / "forget_bug" / NAME / f"{NAME}.html").read_text()
+    assert "forget-gate gradient (rows H:2H of W_ih) is wrong" in page
+
+
+def test_the_feedback_preprocessor_hides_a_failed_hidden_test():
+    """A cell whose hidden test failed: its region leaves the source, and the traceback,
+    which would show the failed line (here the answer itself), is cut to its message."""
+    from rnnzoo.teaching.nbgrader_feedback import HideHiddenTests
+    answer = "assert lstm_num_params(2, 3) == 4 * 3 * 2 + 4 * 3 * 3 + 8 * 3"
+    cell = nbformat.v4.new_code_cell(
+        "check(lstm_num_params)\n### BEGIN HIDDEN TESTS\n" + answer + "\n### END HIDDEN TESTS",
+        metadata={"nbgrader": {"grade": True, "grade_id": "count-tests", "points": 1,
+                               "locked": True, "solution": False, "schema_version": 3}},
+        outputs=[nbformat.v4.new_output("error", ename="AssertionError", evalue="",
+                                        traceback=["Cell In[3], line 3", "----> 3 " + answer,
+                                                   "AssertionError: "])])
+    visible = nbformat.v4.new_code_cell(
+        "check(x)", outputs=[nbformat.v4.new_output(
+            "error", ename="CheckFailed", evalue="x is wrong", traceback=["----> 1 check(x)",
+                                                                          "CheckFailed: x is wrong"])])
+    nb = nbformat.v4.new_notebook(cells=[cell, visible])
+    nb, _ = HideHiddenTests().preprocess(nb, {})
+    assert nb.cells[0].source == "check(lstm_num_params)"
+    assert nb.cells[0].outputs[0]["traceback"] == ["AssertionError"]
+    assert nb.cells[1].outputs[0]["traceback"][0] == "----> 1 check(x)"   # no hidden test

@@ -44,6 +44,12 @@ c.CourseDirectory.course_id = "rnnzoo"
 c.Execute.timeout = 900
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "**YOUR ANSWER HERE**"
+# the feedback shows no hidden test, nor the line of one that failed (several are the
+# answer): rnnzoo.teaching.nbgrader_feedback
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+from rnnzoo.teaching.nbgrader_feedback import HideHiddenTests  # noqa: E402
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
 '''
 
 
