@@ -136,7 +136,11 @@ def skip_gaps(cell, x):
     return np.array(actual, dtype=int), np.array(predicted, dtype=int)
 
 
-def main():
+def main(argv=None):
+    import argparse
+    # no options: the parser is there for --help (which used to start the minute of timing)
+    argparse.ArgumentParser(prog="python -m rnnzoo.benchmark.skipping",
+                            description=__doc__.split("\n\n")[0]).parse_args(argv)
     from ..training.model import build_model
     from ..training.tasks import make_task
     from ..training.trainer import train
