@@ -30,7 +30,8 @@ class GatedDeltaNet(DeltaRuleCell):
     with q̂, k̂ L2-normalized as in DeltaNet (ε = 1e-6), and b_dt the parameter ``dt_bias``.
     The gate forgets the whole memory at once (α_t → 0 clears it, as Mamba2's decay does),
     the delta rule edits it one key at a time; the step Jacobian on S is
-    α_t (I − β_t k̂_t k̂_tᵀ), spectrum in [α_t (1 − β_t), α_t]. The output hs[t] is o_t, heads side by side (B, H).
+    α_t (I − β_t k̂_t k̂_tᵀ), spectrum in [α_t (1 − β_t), α_t]. The output hs[t] is o_t,
+    heads side by side (B, H).
 
     **The gate, as the authors' code has it.** The paper writes α_t ∈ (0, 1) from x_t; the
     code (fla-org/flash-linear-attention ``fla/layers/gated_deltanet.py`` and
