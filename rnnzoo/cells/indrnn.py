@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.base import Cache, RecurrentCell
-from ..core.ops import ACTIVATIONS, array_module
+from ..core.ops import ACTIVATIONS, array_module, relu_grad_
 from ..core.registry import register
 from ..core.validation import check_choice, check_float, check_int, check_optional
 
@@ -68,6 +68,18 @@ def recurrence_backward(dhs, dh, h, u, phi_grad_, da):
     T = dhs.shape[0]
     dh_norm = xp.empty(T)
     carried = xp.empty_like(dh)                              # dL/dh_{t-1}, reused each step
+    if phi_grad_ is relu_grad_:
+        # relu' = [h_t > 0] for every t at once, as 1.0 / 0.0 in da: each step then does
+        # one float multiply instead of a compare and a bool-times-float one (the same
+        # numbers: x * 1.0 = x, x * 0.0 = ±0, as x * True and x * False give)
+        xp.greater(h[1:], 0, out=da)
+        total = xp.empty_like(dh)
+        for t in reversed(range(T)):
+            g = xp.add(dh, dhs[t], out=total)                # own loss + carried from t+1
+            dh_norm[t] = xp.linalg.norm(g)
+            g = xp.multiply(da[t], g, out=da[t])             # through relu: da[t] = dL/da_t
+            dh = xp.multiply(g, u, out=carried)              # through u * h_{t-1}
+        return dh, dh_norm
     for t in reversed(range(T)):
         dh = xp.add(dh, dhs[t], out=da[t])                   # own loss + carried from t+1
         dh_norm[t] = xp.linalg.norm(dh)
