@@ -118,8 +118,15 @@ class UnitaryRNNBase(RecurrentCell):
         """W h for every row of h (B, N), factor by factor."""
         raise NotImplementedError
 
-    def apply_W_backward(self, g, h, co, acc):
-        """W^* g for every row of g (B, N), given the step's input h; adds what W's
+    def apply_W_keeping(self, h, co):
+        """(W h, kept): W h and what :meth:`apply_W_backward` would otherwise compute
+        again from h (W's intermediate vectors; None: nothing). The forward keeps it for
+        each step: memory for time."""
+        return self.apply_W(h, co), None
+
+    def apply_W_backward(self, g, h, co, acc, kept=None):
+        """W^* g for every row of g (B, N), given the step's input h and what
+        :meth:`apply_W_keeping` kept of it (None: computed again from h); adds what W's
         parameter gradients need into ``acc``."""
         raise NotImplementedError
 
@@ -143,6 +150,7 @@ class UnitaryRNNBase(RecurrentCell):
         # V x_t for every t in one GEMM: (T, B, 2N) real, then viewed as complex (T, B, N)
         cache.z = self.to_complex(self.project(cache.x, self._input_weight()))
         cache.saved = [None] * T                            # modReLU's saved arrays per step
+        cache.kept = [None] * T                             # W's intermediates per step
         if self._complex_modrelu:                           # |z_t| and φ_t (see _modrelu)
             cache.r, cache.phi = (xp.empty((T, B, self.hidden_size), dtype=self.dtype)
                                   for _ in range(2))
@@ -192,7 +200,8 @@ class UnitaryRNNBase(RecurrentCell):
     # -------------------------------------------------------- one time step
     def step(self, t, state, cache):
         z = cache.z[t]                                      # holds V x_t
-        z += self.apply_W(cache.hc[t], cache.co)            # z_t = W h_{t-1} + V x_t
+        Wh, cache.kept[t] = self.apply_W_keeping(cache.hc[t], cache.co)
+        z += Wh                                             # z_t = W h_{t-1} + V x_t
         if self._complex_modrelu:
             self._modrelu(z, t, cache)                      # h_t = modReLU(z_t)
         elif self.nonlinearity == "modrelu":                # real: sign(z) ReLU(|z| + b)
@@ -251,7 +260,8 @@ class UnitaryRNNBase(RecurrentCell):
             if self.nonlinearity == "modrelu":
                 g, work.db[t] = modrelu_backward(g, cache.saved[t])   # through modReLU
             work.dz[t] = g                                  # for V's gradient after the loop
-        return (self.apply_W_backward(g, cache.hc[t], cache.co, work.acc),)   # W^H dL/dz_t
+        return (self.apply_W_backward(g, cache.hc[t], cache.co, work.acc,   # W^H dL/dz_t
+                                      cache.kept[t]),)
 
 
 # ---------------------------------------------------------------- shared math helpers

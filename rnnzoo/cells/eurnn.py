@@ -196,7 +196,8 @@ class EURNN(UnitaryRNNBase):
         return acc
 
     def _layers(self, h, co, keep=None):
-        """F^(L) ... F^(1) h; with ``keep`` (L, B, N), each layer's input is saved there."""
+        """F^(L) ... F^(1) h; with ``keep`` (an (L, B, N) array or a list of L), each layer's
+        input is put there."""
         take, v1, v2, perm = self.xp.take, co["v1"], co["v2"], co["perm"]
         for l in range(self.n_layers):
             if keep is not None:
@@ -208,10 +209,21 @@ class EURNN(UnitaryRNNBase):
         h = self._layers(h, co)
         return co["D"] * h if self.is_complex else h        # W h = D F^(L) ... F^(1) h
 
-    def apply_W_backward(self, g, h, co, acc):
+    def apply_W_keeping(self, h, co):
+        """W h, keeping each layer's input and the last layer's output for the backward
+        (L (B, N) complex arrays a step besides h itself; computing them again there costs
+        the whole forward of W)."""
+        u = [None] * self.n_layers
+        top = self._layers(h, co, keep=u)
+        return (co["D"] * top if self.is_complex else top), (u, top)
+
+    def apply_W_backward(self, g, h, co, acc, kept=None):
         xp = self.xp
-        u = xp.empty((self.n_layers,) + h.shape, dtype=self.cdtype)
-        top = self._layers(h, co, keep=u)                   # recompute each layer's input
+        if kept is None:
+            u = xp.empty((self.n_layers,) + h.shape, dtype=self.cdtype)
+            top = self._layers(h, co, keep=u)               # recompute each layer's input
+        else:
+            u, top = kept
         if self.is_complex:
             g, G_D = diag_backward(g, top, co["D"])         # y = D top
             acc["D"] += G_D
