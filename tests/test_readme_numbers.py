@@ -259,10 +259,22 @@ def ms_vs_gru(cell):
     return f"{ms[cell]:.0f} ms vs gru's {ms['gru']:.0f} ms"
 
 
+def gemm_gflop():
+    """The multiply-adds the minGRU row counts at the cells table's sizes (T, B, D, H):
+    every matrix product runs forward, for dW and for dx (or dh), 2 flops a multiply-add.
+    gru's three gates read x and h_{t-1}; mingru's two (z and h~) read x alone."""
+    from rnnzoo.benchmark.scan import CELL_SHAPE
+    T, B, H = CELL_SHAPE                               # D = H
+    D = H
+    gru = 3 * 2 * T * B * (D + H) * 3 * H
+    mingru = 3 * 2 * T * B * D * 2 * H
+    return f"{mingru / 1e9:.1f} of gru's {gru / 1e9:.1f} GFLOP for mingru"
+
+
 SPEED_ROWS = {
     "minGRU, minLSTM": lambda: [f"mingru {faster_than('cells', 'mingru')} faster than our gru, "
                                 f"minlstm {faster_than('cells', 'minlstm', 'lstm')} faster "
-                                "than our lstm"],
+                                "than our lstm", gemm_gflop()],
     "sLSTM": lambda: [f"{faster_than('memories', 'slstm', digits=2)} gru's speed"],
     "AntisymmetricRNN": lambda: [f"{faster_than('dynamics', 'antisymmetric')} faster than gru"],
     "Lipschitz RNN": lambda: [f"{faster_than('dynamics', 'lipschitz')} faster than gru"],
