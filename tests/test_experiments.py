@@ -484,3 +484,16 @@ def test_no_more_worker_processes_than_runs(monkeypatch):
                      budget=ex.Budget(steps=1, hidden=2, eval_every=1), seeds=2, workers=64,
                      progress=False)
     assert pools == [2] and res.workers == 2
+
+
+def test_a_variant_whose_every_seed_diverged_ends_at_the_budget_not_at_its_last_good_eval():
+    """Every seed stopped at step 1: the curves still run to the budget's last evaluation,
+    so the final value is NaN (not the step-0 loss) and the variant is not solved."""
+    r = ex.compare(["rnn"], "adding", task_options={"T": 5},
+                   budget=ex.Budget(steps=20, hidden=4, eval_size=8, lr=1e37, clip=None,
+                                    eval_every=10), seeds=2, workers=1, progress=False)
+    assert r.diverged["rnn"] == [1, 1]
+    steps, runs = r.curves("rnn")
+    assert steps.tolist() == [0, 10, 20] and np.isfinite(runs[:, 0]).all()
+    assert np.isnan(r.final("rnn")).all() and r.solved("rnn") == 0
+    assert r.left_baseline("rnn") == [None, None]

@@ -313,6 +313,40 @@ def test_a_plain_figures_run_says_how_many_recorded_verdicts_it_carried_over(
     assert "could not be carried over" not in out
 
 
+def test_a_verdict_on_diverged_runs_is_carried_over_too(tmp_path):
+    """A diverged seed's final value is NaN; NaN != NaN, so comparing the numbers with ==
+    refused to carry over every claim about diverging runs. As JSON writes them they are
+    the same numbers."""
+    name = "exploding_gradients"
+    numbers = {"final": [np.nan, 0.2], "solved": np.bool_(False)}     # (np.bool_ too)
+    ran = ex.Claim("it diverges", True, numbers, negative=True, robustness=RUN)
+    figures.write_claims(tmp_path, {name: [ran]})
+    skipped = {**RUN, "skipped": True, "reason": "not requested"}
+    del skipped["passed"], skipped["numbers"]
+    figures.write_claims(tmp_path, {name: [ex.Claim("it diverges", True, dict(numbers),
+                                                    negative=True, robustness=skipped)]})
+    data = json.loads((tmp_path / "claims.json").read_text())
+    assert data[name][0]["robustness"].get("carried_over") is True
+
+
+def test_a_carried_over_failed_rerun_fails_the_figures_command(tmp_path, monkeypatch, capsys):
+    """A plain run that carries over a recorded ROBUST FAIL exits 1, as the --robust run
+    that recorded it did."""
+    from rnnzoo.__main__ import main
+    from rnnzoo.teaching.figures import core
+    monkeypatch.setitem(figures.FIGURES, "tiny", tiny_figure(last_step("rnn (tanh)")))
+    monkeypatch.setattr(core, "_COMPARISONS", {})
+    assert main(["figures", "tiny", "--out", str(tmp_path), "--quiet", "--robust"]) == 1
+    capsys.readouterr()
+    assert main(["figures", "tiny", "--out", str(tmp_path), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "1 re-run verdict(s) carried over" in captured.out
+    assert "1 claim(s) do not survive their robustness re-run" in captured.err
+    assert claims_file.carried_over_failures(
+        json.loads((tmp_path / "claims.json").read_text()), ["tiny"]) == \
+        ["the tanh rnn's runs end at step 8 at most"]
+
+
 def test_carried_over_counts_reads_the_figures_named():
     ran = {"robustness": {**RUN, "carried_over": True}}
     not_carried = {"robustness": {"skipped": True, "reason": claims_file.NOT_CARRIED + "why"}}

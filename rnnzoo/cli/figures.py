@@ -73,10 +73,13 @@ def run(args):
         rerun = sum(getattr(c, "robust_passed", None) is not None for c in claims)
         print(f"--robust: {rerun} claim(s) re-run at a larger budget on new seeds; "
               f"{time.perf_counter() - start:.0f} s in all")
+        carried_failed = []
     else:
-        _say_what_was_carried_over(args)
+        carried_failed = _say_what_was_carried_over(args)
     failed = [c for c in claims if not c.passed]
-    fragile = [c for c in claims if getattr(c, "robust_passed", None) is False]
+    # a failed re-run fails the command whether it ran now or was carried over
+    fragile = [c for c in claims if getattr(c, "robust_passed", None) is False] \
+        + carried_failed
     if failed:
         print(f"{len(failed)} claim(s) FAILED: the figures' prose no longer matches their "
               "data; see claims.md", file=sys.stderr)
@@ -113,9 +116,11 @@ def _check_out(args):
 def _say_what_was_carried_over(args):
     """The lines printed while the figures ran say "ROBUSTNESS SKIPPED ... not requested"
     for every re-run: they were printed before claims.json was merged. Say how many of
-    those took the verdict of an earlier --robust run, and how many could not."""
+    those took the verdict of an earlier --robust run, and how many could not. Returns
+    the statements whose carried-over verdict is a failure."""
     from ..teaching.figures import FIGURES
-    from ..teaching.figures.claims_file import carried_over_counts, claims_path
+    from ..teaching.figures.claims_file import (carried_over_counts, carried_over_failures,
+                                                claims_path)
     path = claims_path(args.out, args.full)
     data = json.loads(path.read_text())
     carried, not_carried = carried_over_counts(data, args.names or list(FIGURES))
@@ -125,3 +130,4 @@ def _say_what_was_carried_over(args):
               f"it extended)" + (f"; {not_carried} could not be carried over, and "
                                  f"{path.with_suffix('.md').name} says why" if not_carried
                                  else ""))
+    return carried_over_failures(data, args.names or list(FIGURES))

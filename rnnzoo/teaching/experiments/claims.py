@@ -137,7 +137,7 @@ def _fmt(v):
 def _jsonable(v):
     if isinstance(v, np.ndarray):
         return v.tolist()
-    if isinstance(v, (np.floating, np.integer)):
+    if isinstance(v, (np.floating, np.integer, np.bool_)):      # (json refuses np.bool_)
         return v.item()
     if isinstance(v, (list, tuple)):
         return [_jsonable(x) for x in v]

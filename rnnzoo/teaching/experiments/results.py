@@ -72,10 +72,22 @@ class Comparison:
         hs = self._histories(label)
         key = self._key(kind)
         steps = max((h.eval_steps for h in hs), key=len)
+        planned = self._planned_eval_steps(label)
+        if len(planned) > len(steps) and planned[:len(steps)] == list(steps):
+            # every seed stopped early (diverged): the axis is still the budget's, so
+            # that "final" is the end of the budget (NaN), not the last good evaluation
+            steps = planned
         # a run that diverged stops early: the rest of its curve is NaN
         runs = [list(getattr(h, key)) + [np.nan] * (len(steps) - len(h.eval_steps))
                 for h in hs]
         return np.array(steps), np.array(runs, dtype=float)
+
+    def _planned_eval_steps(self, label) -> list:
+        """The steps the Trainer evaluates a run of ``label`` at under its budget: 0,
+        every ``every`` steps, and the last step."""
+        budget = self.variants[label].budget_for(self.budget)
+        every, end = budget.every, budget.steps
+        return [0] + [s for s in range(every, end, every)] + [end]
 
     def _key(self, kind):
         if not isinstance(kind, str) or kind not in KINDS:

@@ -46,7 +46,7 @@ def _carry_over(entries, previous):
             continue
         if old["robustness"].get("spec") != r["spec"]:
             why = "the recorded re-run had another plan (variants, budget or seeds)"
-        elif old["numbers"] != e["numbers"] or old["passed"] != e["passed"]:
+        elif not _same_numbers(old["numbers"], e["numbers"]) or old["passed"] != e["passed"]:
             # float32 training's last bits follow the BLAS kernels the CPU selects
             why = ("this run's numbers at the first budget differ from those the recorded "
                    "re-run extended (another CPU, or changed code)")
@@ -55,6 +55,12 @@ def _carry_over(entries, previous):
             continue
         e["robustness"] = {**r, "reason": f"{NOT_CARRIED}{why}; python -m rnnzoo figures "
                                           "--robust re-runs it"}
+
+
+def _same_numbers(a, b) -> bool:
+    """The numbers as JSON writes them: NaN (a diverged seed's final value) equals NaN
+    there, where ``==`` would call every diverging claim's numbers changed."""
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 NOT_CARRIED = "the recorded verdict was not carried over: "
@@ -67,6 +73,15 @@ def carried_over_counts(data, names) -> tuple:
     entries = [c["robustness"] for n in names for c in data.get(n, []) if c.get("robustness")]
     return (sum(bool(r.get("carried_over")) for r in entries),
             sum(r.get("reason", "").startswith(NOT_CARRIED) for r in entries))
+
+
+def carried_over_failures(data, names) -> list:
+    """The statements of the figures ``names`` in ``data`` whose carried-over ``--robust``
+    verdict is a failure: the claim did not survive its re-run, as surely as when that
+    re-run is this command's own."""
+    return [c["statement"] for n in names for c in data.get(n, [])
+            if (c.get("robustness") or {}).get("carried_over")
+            and c["robustness"].get("passed") is False]
 
 
 def render_claims(data, full=False) -> str:
