@@ -31,7 +31,11 @@ def fake_comparison(task_name, task_options, runs, *, every=100, cells=None, see
     variants = [ex.Variant((cells or {}).get(label, "rnn"), label=label) for label in runs]
     first = next(iter(runs.values()))
     n_seeds = len(next(iter(first.values())))
-    res = Comparison(variants, task_name, task_options, ex.Budget(), list(seeds or
+    # the budget the runs were made under: the longest curve is a run that went to the end
+    longest = max(len(curve) for kinds in runs.values() for curves in kinds.values()
+                  for curve in curves)
+    budget = ex.Budget(steps=max(every * (longest - 1), 1), eval_every=every)
+    res = Comparison(variants, task_name, task_options, budget, list(seeds or
                      range(n_seeds)), task)
     for label, kinds in runs.items():
         for seed in range(n_seeds):
