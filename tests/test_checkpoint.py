@@ -79,6 +79,45 @@ def test_training_resumes_identically(tmp_path):
     assert tb.optimizer.step_count == 12
 
 
+@pytest.mark.parametrize("into", ["rebuilt", "existing"])
+def test_a_qrnn_with_zoneout_resumes_identically(tmp_path, into):
+    """Its zoneout masks come from a generator of its own: the checkpoint carries that
+    generator's state, so the resumed run draws the masks the uninterrupted one drew
+    (it replayed the first steps' masks, and ended up to 0.03 away)."""
+    task = make_task("adding", T=8, seed=0, eval_size=8)
+    kw = dict(batch_size=3, lr=0.05, eval_every=5, seed=7, progress=False)
+    build = functools.partial(rnnzoo.build_model, "qrnn", 2, 4, 1, readout="last", seed=0,
+                              dtype=np.float64, zoneout=0.3)
+    ref = build()
+    Trainer(ref, task, **kw).run(6)
+    a = build()
+    ta = Trainer(a, task, **kw)
+    ta.run(3)
+    save_checkpoint(tmp_path / "z.npz", a, ta.optimizer, extra=ta.checkpoint_extra())
+    b, opt_state, meta = load_checkpoint(tmp_path / "z.npz",
+                                         model=None if into == "rebuilt" else build())
+    assert meta["random_states"][0] == a.cells[0].random_state()
+    resumed = {k: v for k, v in kw.items() if k != "lr"}
+    Trainer(b, task, optimizer=optimizer_from_state(b.params, opt_state),
+            start_step=meta["extra"]["step"], **resumed).run(3)
+    for k, p in ref.params.items():
+        np.testing.assert_array_equal(b.params[k], p)
+
+
+def test_only_a_cell_that_draws_at_random_adds_a_random_state(tmp_path):
+    """Files of the other cells are as before (no "random_states"); a state that does not
+    fit the cell is refused by name."""
+    task = make_task("adding", T=5)
+    _, _, meta = load_checkpoint(save_checkpoint(tmp_path / "g.npz", model_for(task)))
+    assert "random_states" not in meta
+    assert rnnzoo.make("qrnn", 2, 4).random_state() is None          # no zoneout: no draws
+    with pytest.raises(ValueError, match="draws nothing at random"):
+        rnnzoo.make("gru", 2, 4).set_random_state({"state": 1})
+    q = rnnzoo.make("qrnn", 2, 4, zoneout=0.2)
+    with pytest.raises(ValueError, match="state must be what random_state"):
+        q.set_random_state({"bit_generator": "PCG64", "state": "x"})
+
+
 def test_optimizer_state_round_trip(tmp_path):
     task = make_task("adding", T=5)
     model = model_for(task)

@@ -84,6 +84,22 @@ class QRNN(RecurrentCell):
         self.state_names = ("c",) if self.window == 1 else ("c", "x_past")
         self._zoneout_rng = np.random.default_rng(self.zoneout_seed)
 
+    def random_state(self):
+        """The zoneout masks' generator (None without zoneout): a checkpoint carries it,
+        so that a resumed run draws the masks the uninterrupted run would have."""
+        return self._zoneout_rng.bit_generator.state if self.zoneout > 0.0 else None
+
+    def set_random_state(self, state):
+        if state is None:
+            return
+        generator = self._zoneout_rng.bit_generator
+        try:
+            generator.state = state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"{self._where('set_random_state')}: state must be what "
+                             f"random_state() returned (a {type(generator).__name__} state); "
+                             f"got {describe(state)} ({exc})") from None
+
     def init_params(self, rng):
         G, H, kD = len(self.gate_names), self.hidden_size, self.window * self.input_size
         bound = 1.0 / np.sqrt(kD)

@@ -40,7 +40,7 @@ import numpy as np
 from .backend import get_backend, to_numpy
 from .cell_checks import InputChecks
 from .products import SequenceProducts
-from .validation import ArgumentTypeError, check_int, check_seed
+from .validation import ArgumentTypeError, check_int, check_seed, describe
 
 
 class Cache(SimpleNamespace):
@@ -204,6 +204,18 @@ class RecurrentCell(InputChecks, SequenceProducts):
                 "hidden_size": self.hidden_size, "seed": self.seed,
                 "dtype": self.dtype.name, "backend": self.backend.name,
                 **{k: getattr(self, k) for k in self.options}}
+
+    def random_state(self):
+        """The state of the random draws this cell makes while it trains (QRNN's zoneout
+        masks), JSON-able, for a checkpoint to carry so that a resumed run draws what the
+        run it continues would have; None for a cell that draws nothing (most)."""
+        return None
+
+    def set_random_state(self, state):
+        """Restore what :meth:`random_state` returned."""
+        if state is not None:
+            raise ValueError(f"{self._where('set_random_state')}: this cell draws nothing at "
+                             f"random; got a state {describe(state)}")
 
     def outputs_first_state(self) -> bool:
         """Is the output h_t the state's first component (rnn, lstm, ...), rather than

@@ -11,8 +11,10 @@ The metadata records the format version, what was saved (``"kind"``: ``"model"``
 ``hyperparameters`` (name, sizes, seed, dtype, backend, options), the readout, the
 residual blocks where the model has them (``build_model(..., blocks="glu")``), each
 parameter's shape and dtype, the optimizer's type, hyperparameters, per-parameter
-learning rates and step count, and a free ``extra`` dict (the trainer's step, seed,
-task and history).
+learning rates and step count, a free ``extra`` dict (the trainer's step, seed,
+task and history), and, where a cell draws at random while it trains (QRNN's zoneout
+masks), ``random_states``: each cell's :meth:`~rnnzoo.RecurrentCell.random_state`, so a
+resumed run draws what the uninterrupted one would have (absent otherwise).
 
 Safety:
 
@@ -88,6 +90,9 @@ def save_checkpoint(path, model, optimizer=None, extra=None):
     else:
         meta["optimizer"] = None
     meta["extra"] = extra if extra is not None else {}
+    randoms = [c.random_state() for c in _cells(model)]
+    if any(r is not None for r in randoms):   # (absent otherwise, as in older files)
+        meta["random_states"] = randoms
     try:
         text = json.dumps(meta, default=_json_default)
     except TypeError as exc:
@@ -107,6 +112,11 @@ def _fspath(path, where):
         raise ArgumentTypeError(f"{where}: path must be a non-empty str or os.PathLike; got "
                                 f"{describe(path)}")
     return text
+
+
+def _cells(model) -> list:
+    """The cells of a model, or the cell itself."""
+    return list(model.cells) if isinstance(model, SequenceModel) else [model]
 
 
 def _describe(model) -> dict:
@@ -246,6 +256,12 @@ def load_checkpoint(path, model=None, backend=None):
             raise CheckpointError(f"{path}: parameter '{k}' is {arrays[k].dtype} in the file "
                                   f"but {p.dtype} in the model (no silent cast)")
     # 2. write: every check passed
+    for cell, state in zip(_cells(model), meta.get("random_states") or []):
+        try:            # (QRNN's zoneout generator: a resumed run draws what it would have)
+            cell.set_random_state(state)
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: its random state for {cell!r} does not fit: "
+                                  f"{exc}") from None
     for k, p in model.params.items():
         p[...] = model.backend.asarray(arrays[k])                     # in place
     if opt_state is not None:
