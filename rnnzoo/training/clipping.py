@@ -36,7 +36,11 @@ def clip_grad_norm(grads, max_norm) -> float:
 
     (Pascanu et al., 2013). The direction of the update is kept; only its length is
     capped. A non-finite norm is returned unchanged and nothing is scaled, so the caller
-    sees the NaN/inf instead of a silently zeroed gradient.
+    sees the NaN/inf instead of a silently zeroed gradient. Against
+    ``torch.nn.utils.clip_grad_norm_``: torch divides by ``norm + 1e-6`` and scales even
+    a norm just under ``max_norm``; here the divisor is ``norm + 1e-12`` and a norm at or
+    under ``max_norm`` is left alone, so a clipped gradient differs from torch's by a
+    relative 1e-6 / norm.
     """
     max_norm = check_float(max_norm, "max_norm", minimum=0.0, min_open=True,
                            where="clip_grad_norm")

@@ -187,7 +187,8 @@ class SGD(Optimizer):
     .. math:: v_t = \mu v_{t-1} + g_t, \qquad \theta_t = \theta_{t-1} - \eta v_t
 
     with :math:`v_0 = 0`; ``momentum=0`` is plain SGD, :math:`\theta \leftarrow \theta -
-    \eta g`.
+    \eta g`. The update is PyTorch's; the default ``lr=0.01`` is ours (``torch.optim.SGD``
+    defaults to 1e-3).
     """
 
     buffer_names = ("velocity",)
@@ -217,7 +218,9 @@ class RMSprop(Optimizer):
     .. math:: s_t = \alpha s_{t-1} + (1 - \alpha) g_t^2, \qquad
               \theta_t = \theta_{t-1} - \eta\, g_t / (\sqrt{s_t} + \epsilon)
 
-    with :math:`s_0 = 0`.
+    with :math:`s_0 = 0`. The update is PyTorch's (its ``centered`` and ``momentum`` options
+    are not offered); the default ``lr=1e-3`` is ours (``torch.optim.RMSprop`` defaults to
+    1e-2).
     """
 
     buffer_names = ("square_avg",)
