@@ -174,7 +174,7 @@ def test_plot_refuses_an_ax_that_is_not_one_axes(result):
 def test_a_variant_whose_run_went_non_finite_shows_its_x_in_the_legend():
     """The x on the plot marks where a run stopped; the legend must say whose x it is
     (a variant whose every run stopped at once has no visible line of its own)."""
-    from tests.fake_results import fake_comparison
+    from .fake_results import fake_comparison
     res = fake_comparison("adding", {"T": 5}, {"stopped": {"loss": [[1.0, 2.0], [1.0, 0.5]]},
                                               "fine": {"loss": [[1.0, 0.5], [1.0, 0.4]]}})
     res.diverged["stopped"] = [150, None]
@@ -497,3 +497,14 @@ def test_a_variant_whose_every_seed_diverged_ends_at_the_budget_not_at_its_last_
     assert steps.tolist() == [0, 10, 20] and np.isfinite(runs[:, 0]).all()
     assert np.isnan(r.final("rnn")).all() and r.solved("rnn") == 0
     assert r.left_baseline("rnn") == [None, None]
+
+
+def test_curves_keep_the_runs_own_steps_when_they_do_not_follow_the_budgets_schedule():
+    """Only runs that stopped on the budget's own schedule are extended to it; histories
+    evaluated elsewhere (another schedule) keep their steps."""
+    from .fake_results import fake_comparison
+    res = fake_comparison("adding", {"T": 5}, {"rnn": {"loss": [[0.2, 0.1], [0.2, 0.1]]}},
+                          every=100)
+    res.budget = ex.Budget(steps=1000, eval_every=50)     # 0, 50, ...: not 0, 100
+    steps, runs = res.curves("rnn")
+    assert steps.tolist() == [0, 100] and runs[:, -1].tolist() == [0.1, 0.1]
