@@ -463,3 +463,27 @@ def test_reruns_held_reads_the_factor_and_seeds_not_only_the_verdicts():
     assert not reruns_held([{**at4, "passed": False}], [4])
     assert not reruns_held([{**at4, "passed": None}], [4])      # skipped: no verdict
     assert reruns_held([{**at4, "seeds": [20, 21]}], [4], seeds=[20, 21])
+
+
+@pytest.mark.parametrize("every, carried", [(3, True), (1, False)])
+def test_a_verdict_carries_over_only_on_the_same_evaluation_schedule(tmp_path, every, carried):
+    """The plan's words (Budget.describe) leave out eval_every and eval_size; a check that
+    reads every evaluation ("never below half the baseline") can turn on them. A recorded
+    verdict carries over only on the schedule it was evaluated on."""
+    kw = dict(task_options={"T": 5}, seeds=3, workers=1, progress=False)
+    check = lambda r: r.below_half_baseline("rnn") == 0            # noqa: E731
+    statement = "the rnn never gets below half the baseline"
+
+    def claim(eval_every, robust):
+        res = ex.compare(["rnn"], "adding", budget=ex.Budget(
+            steps=6, hidden=4, eval_size=8, eval_every=eval_every), **kw)
+        return ex.robust_claim(statement, res, check, labels=["rnn"], robust=robust,
+                               strict=False, workers=1)
+    recorded = claim(3, True)
+    assert recorded.robustness["evaluations"] == {"eval_every": 3, "eval_size": 8}
+    figures.write_claims(tmp_path, {"exploding_gradients": [recorded]})
+    figures.write_claims(tmp_path, {"exploding_gradients": [claim(every, False)]})
+    entry = json.loads((tmp_path / "claims.json").read_text())["exploding_gradients"][0]
+    assert bool(entry["robustness"].get("carried_over")) is carried
+    if not carried:
+        assert "evaluated on another schedule" in entry["robustness"]["reason"]

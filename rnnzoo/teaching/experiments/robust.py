@@ -170,7 +170,11 @@ def robust_claim(statement, comparison, check, *, labels, negative=True, factor=
     passed, found = _verdict(check, numbers, first, where)
     entry = {"budget_factor": factor, "seeds": list(plan.seeds),
              "first_seeds": list(comparison.seeds), "labels": list(plan.labels),
-             "steps": plan.budget.steps, "spec": plan.describe()}
+             "steps": plan.budget.steps, "spec": plan.describe(),
+             # not in the spec's words (Budget.describe), but a check that reads every
+             # evaluation can turn on them: a verdict carries over only on the same ones
+             "evaluations": {"eval_every": plan.budget.every,
+                             "eval_size": plan.budget.eval_size}}
     if robust:
         rerun = plan.run(runner, workers=workers, progress=progress)
         r_passed, r_numbers = _verdict(check, numbers, rerun, where)

@@ -46,6 +46,11 @@ def _carry_over(entries, previous):
             continue
         if old["robustness"].get("spec") != r["spec"]:
             why = "the recorded re-run had another plan (variants, budget or seeds)"
+        elif "evaluations" in old["robustness"] and \
+                old["robustness"]["evaluations"] != r.get("evaluations"):
+            # (verdicts recorded before the field existed carry over on the rest)
+            why = ("the recorded re-run was evaluated on another schedule (eval_every, "
+                   "eval_size)")
         elif not _same_numbers(old["numbers"], e["numbers"]) or old["passed"] != e["passed"]:
             # float32 training's last bits follow the BLAS kernels the CPU selects
             why = ("this run's numbers at the first budget differ from those the recorded "
