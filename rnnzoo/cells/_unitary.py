@@ -13,15 +13,17 @@ in how W is built; a subclass supplies five hooks:
 
 =====================================  ==========================================================
 ``coefficients()``                     W's factors from the parameters, once per forward/backward
-``apply_W(h, co)``                     W h for a (B, N) batch
+``apply_W_keeping(h, co)``             (W h, kept) for a (B, N) batch: kept is W's
+                                       intermediate vectors, which the forward keeps per step
 ``new_accumulators(B, co)``            zeroed buffers for ``apply_W_backward`` to add into
-``apply_W_backward(g, h, co, acc)``    W^H g (the backward of a unitary map is its conjugate
-                                       transpose), accumulating what W's parameter gradients need
+``apply_W_backward(g, h, co, acc,      W^H g (the backward of a unitary map is its conjugate
+kept)``                                transpose), accumulating what W's parameter gradients need
 ``W_grads(acc, co)``                   those parameter gradients, after the time loop
 =====================================  ==========================================================
 
 and ``recurrent_matrix()``, W assembled on the host as a NumPy N x N matrix from the
-explicit factor matrices (independently of ``apply_W``, so tests can compare the two).
+explicit factor matrices (independently of ``apply_W``, W h alone, so tests can compare
+the two).
 
 **The real contract.** A complex state h in C^N travels as the real (B, 2N) array
 [Re h, Im h], in the state tuple and in hs, so ``output_size = 2N``. Gradients of real
@@ -116,18 +118,18 @@ class UnitaryRNNBase(RecurrentCell):
 
     def apply_W(self, h, co):
         """W h for every row of h (B, N), factor by factor."""
-        raise NotImplementedError
+        return self.apply_W_keeping(h, co)[0]
 
     def apply_W_keeping(self, h, co):
-        """(W h, kept): W h and what :meth:`apply_W_backward` would otherwise compute
-        again from h (W's intermediate vectors; None: nothing). The forward keeps it for
-        each step: memory for time."""
-        return self.apply_W(h, co), None
+        """(W h, kept): W h and the intermediate vectors :meth:`apply_W_backward` needs.
+        The forward keeps them for each step (memory for time: computing them again in the
+        backward cost urnn and eurnn 5-15% of a training step)."""
+        raise NotImplementedError
 
-    def apply_W_backward(self, g, h, co, acc, kept=None):
+    def apply_W_backward(self, g, h, co, acc, kept):
         """W^* g for every row of g (B, N), given the step's input h and what
-        :meth:`apply_W_keeping` kept of it (None: computed again from h); adds what W's
-        parameter gradients need into ``acc``."""
+        :meth:`apply_W_keeping` kept of it; adds what W's parameter gradients need into
+        ``acc``."""
         raise NotImplementedError
 
     def new_accumulators(self, B, co):

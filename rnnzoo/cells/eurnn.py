@@ -195,35 +195,20 @@ class EURNN(UnitaryRNNBase):
             acc["D"] = xp.zeros(self.hidden_size, dtype=self.cdtype)
         return acc
 
-    def _layers(self, h, co, keep=None):
-        """F^(L) ... F^(1) h; with ``keep`` (an (L, B, N) array or a list of L), each layer's
-        input is put there."""
-        take, v1, v2, perm = self.xp.take, co["v1"], co["v2"], co["perm"]
-        for l in range(self.n_layers):
-            if keep is not None:
-                keep[l] = h
-            h = v1[l] * h + v2[l] * take(h, perm[l], axis=1)   # h' = v1 ⊙ h + v2 ⊙ h[perm]
-        return h
-
-    def apply_W(self, h, co):
-        h = self._layers(h, co)
-        return co["D"] * h if self.is_complex else h        # W h = D F^(L) ... F^(1) h
-
     def apply_W_keeping(self, h, co):
-        """W h, keeping each layer's input and the last layer's output for the backward
-        (L (B, N) complex arrays a step besides h itself; computing them again there costs
-        the whole forward of W)."""
-        u = [None] * self.n_layers
-        top = self._layers(h, co, keep=u)
-        return (co["D"] * top if self.is_complex else top), (u, top)
+        """W h = D F^(L) ... F^(1) h, keeping each layer's input u[l] and the last layer's
+        output for the backward (L (B, N) complex arrays a step besides h itself; computing
+        them again there costs the whole forward of W)."""
+        take, v1, v2, perm = self.xp.take, co["v1"], co["v2"], co["perm"]
+        u = []
+        for l in range(self.n_layers):
+            u.append(h)
+            h = v1[l] * h + v2[l] * take(h, perm[l], axis=1)   # h' = v1 ⊙ h + v2 ⊙ h[perm]
+        return (co["D"] * h if self.is_complex else h), (u, h)
 
-    def apply_W_backward(self, g, h, co, acc, kept=None):
+    def apply_W_backward(self, g, h, co, acc, kept):
         xp = self.xp
-        if kept is None:
-            u = xp.empty((self.n_layers,) + h.shape, dtype=self.cdtype)
-            top = self._layers(h, co, keep=u)               # recompute each layer's input
-        else:
-            u, top = kept
+        u, top = kept
         if self.is_complex:
             g, G_D = diag_backward(g, top, co["D"])         # y = D top
             acc["D"] += G_D

@@ -113,18 +113,15 @@ class URNN(UnitaryRNNBase):
         u7 = reflect(u6, r[1], n[1])                        # R_2
         return u2, u4, u6, u7, D[2] * u7                    # D_3
 
-    def apply_W(self, h, co):
-        return self._forward_factors(h, co)[-1]
-
     def apply_W_keeping(self, h, co):
         """W h, keeping u_2, u_4, u_6, u_7 for the backward (4 (B, N) complex arrays a
         step; computing them again there costs two FFTs, two reflections and a gather)."""
         *kept, Wh = self._forward_factors(h, co)
         return Wh, kept
 
-    def apply_W_backward(self, g, h, co, acc, kept=None):
+    def apply_W_backward(self, g, h, co, acc, kept):
         fft, D, r, n = self.xp.fft, co["D"], co["r"], co["n"]
-        u2, u4, u6, u7 = self._forward_factors(h, co)[:4] if kept is None else kept
+        u2, u4, u6, u7 = kept
         g, G_D3 = diag_backward(g, u7, D[2])                # y = D_3 u7
         g, G_r2 = reflect_backward(g, u6, r[1], n[1])       # u7 = R_2 u6
         g = fft.fft(g, norm="ortho")                        # u6 = F^{-1} u5: adjoint is F

@@ -184,21 +184,27 @@ class Task:
             if not np.issubdtype(target.dtype, np.integer):
                 raise TypeError(f"{where}: target must hold integer class labels; got dtype "
                                 f"{target.dtype}")
-            # a label out of range would be scored as a wrong answer by accuracy (the loss
-            # refuses it): refused here for both, one host read
-            classes = y.shape[-1]
-            outside = ((target < 0) | (target >= classes)) & (target != IGNORE_INDEX)
-            if bool(to_numpy(outside.any())):
-                first = int(to_numpy(target[outside][0]))
-                raise ValueError(f"{where}: target must hold class labels in [0, {classes}) "
-                                 f"({IGNORE_INDEX} where nothing is asked); got {first}")
         if type(y) is not type(target):
             raise TypeError(f"{where}: y and target must be arrays of one backend; got "
                             f"{type(y).__name__} and {type(target).__name__}")
 
+    def _check_labels(self, y, target, where):
+        """A class label out of range would be scored as a wrong answer (the loss refuses
+        it itself, so its every training step does not pay for this pass and host read)."""
+        if self.loss_kind == "mse":
+            return
+        classes = y.shape[-1]
+        outside = ((target < 0) | (target >= classes)) & (target != IGNORE_INDEX)
+        if bool(to_numpy(outside.any())):
+            first = int(to_numpy(target[outside][0]))
+            raise ValueError(f"{type(self).__name__}.{where}: target must hold class labels "
+                             f"in [0, {classes}) ({IGNORE_INDEX} where nothing is asked); got "
+                             f"{first}")
+
     def accuracy(self, y, target) -> float:
         """Fraction of correct predictions (argmax over classes for classification)."""
         self._check_outputs(y, target, "accuracy")
+        self._check_labels(y, target, "accuracy")
         return self._accuracy(y, target)
 
     def _accuracy(self, y, target) -> float:
@@ -213,6 +219,7 @@ class Task:
             raise ValueError(f"task {self.name!r} has no success criterion (its success is "
                              f"None); compare its loss with the baseline instead")
         self._check_outputs(y, target, "success_value")
+        self._check_labels(y, target, "success_value")
         return self._success_value(y, target)
 
     def _success_value(self, y, target) -> float:
