@@ -25,8 +25,8 @@ and ``recurrent_matrix()``, W assembled on the host as a NumPy N x N matrix from
 explicit factor matrices (independently of ``apply_W``, W h alone, so tests can compare
 the two).
 
-**The real contract.** A complex state h in C^N travels as the real (B, 2N) array
-[Re h, Im h], in the state tuple and in hs, so ``output_size = 2N``. Gradients of real
+**The real contract.** A complex state h in C^N (N = ``hidden_size``) travels as the real
+(B, 2N) array [Re h, Im h], in the state tuple and in hs, so ``output_size = 2N``. Gradients of real
 losses w.r.t. complex arrays are carried as dL/dRe + i dL/dIm; with that convention the
 backward of y = A x is dL/dx = A^H dL/dy, and a real parameter θ that a complex c(θ)
 depends on gets dL/dθ = Re(conj(dL/dc) · dc/dθ). A real cell (``eurnn`` with

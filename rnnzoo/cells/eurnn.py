@@ -59,8 +59,9 @@ class EURNN(UnitaryRNNBase):
     (B, N) state, real U, and the real modReLU :math:`\mathrm{sign}(z)\,\mathrm{ReLU}(|z| +
     b)` (ε = 0; the authors' code adds 1e-5 to the modulus there too).
 
-    The state is complex, h in C^N, and crosses the contract as the real (B, 2N) array
-    [Re h, Im h] (``output_size = 2N``); inside, complex64 or complex128.
+    N is ``hidden_size`` (H). The state is complex, h in C^N, and crosses the contract
+    as the real (B, 2N) array [Re h, Im h] (``output_size = 2N``); inside, complex64 or
+    complex128.
 
     Options
     -------

@@ -125,7 +125,8 @@ class FastWeights(FastMemoryForms, RecurrentCell):
     Options
     -------
     lam : float in [0, 1]
-        λ, the decay of the fast memory per step: 0.9 (the public reproductions').
+        λ, the decay of the fast memory per step: 0.9 (jiamings/fast-weights;
+        GokuMohandas/fast-weights uses 0.95).
     eta : float >= 0
         η, the fast learning rate: 0.5 (the reproductions'). η = 0 turns
         the memory off: an RNN with layer normalization.

@@ -40,7 +40,8 @@ class JANET(RecurrentCell):
         The chrono initialization (Tallec & Ollivier, 2018) of the forget bias, as in
         the paper: :math:`b_f = \log u`, :math:`u \sim \mathcal U[1, T_{max} - 1]` per
         unit, so each unit starts with a characteristic memory
-        :math:`1/(1 - \sigma(b_f)) = 1 + u` between 2 and :math:`T_{max}` steps. Off:
+        :math:`1/(1 - \sigma(b_f)) = 1 + u` between 2 and :math:`T_{max}` steps (the
+        authors' code draws :math:`u \sim \mathcal U[1, T_{max}]`). Off:
         :math:`b_f = 1`, the authors' code's non-chrono default.
     t_max : float
         :math:`T_{max}`, the longest dependency expected in the data (the authors use

@@ -101,8 +101,8 @@ class OrthogonalRNN(RecurrentCell):
     "henaff" or "cayley", see :func:`skew_block_init`); exp: V Kaiming-normal
     :math:`\mathcal N(0, 2/D)` and b ~ U(-0.01, 0.01) (expRNN); cayley: V ~ U(-0.01,
     0.01) and b = 0 (scoRNN). With "identity" or "tanh" b starts at 0 in either (the
-    U(-0.01, 0.01) draw is expRNN's modReLU bias). The authors train S with 1/10 of the others' learning rate
-    (``lr_for={"cell0.S": lr / 10}``).
+    U(-0.01, 0.01) draw is expRNN's modReLU bias). The authors train S with 1/10 of the
+    others' learning rate (``lr_for={"cell0.S": lr / 10}``).
 
     Options
     -------

@@ -49,7 +49,9 @@ class QRNN(RecurrentCell):
 
     Zoneout (the paper's regularizer on f): with probability p a unit's forget gate is
     forced to 1, so it keeps its previous c: :math:`f = 1 - m \odot (1 - \sigma(\cdot))`,
-    :math:`m \sim \text{Bernoulli}(1 - p)`. The mask comes from ``zoneout_seed`` (a
+    :math:`m \sim \text{Bernoulli}(1 - p)`. The paper writes it with dropout,
+    F = 1 − dropout(1 − σ(W_f ∗ X)); here, as in ``torchqrnn``, the mask is not rescaled by
+    1/(1 − p) (inverted dropout's scaling would make it another function). The mask comes from ``zoneout_seed`` (a
     fresh draw each forward) or from ``cell.zoneout_mask`` when that is set (a fixed
     mask, e.g. for the gradient check); it is saved in the cache, so backward uses the
     mask the forward used. With ``cell.training = False`` the expectation is used,

@@ -36,7 +36,11 @@ class SkipRNN(RecurrentCell):
     exactly 0.5: round is round-half-to-even (NumPy's ``rint``, as ``tf.round`` in the
     authors' code), so :math:`\tilde u = 0.5` rounds to 0. The authors' code carries :math:`\Delta\tilde u`
     and the accumulated :math:`\tilde u` in its state and mixes :math:`\Delta` instead of
-    recomputing it from :math:`s_t`; in hard mode the two give the same values.
+    recomputing it from :math:`s_t`; in hard mode the two give the same values, but not the
+    same surrogate gradient: the straight-through gradient below is that of the paper's
+    equations, where :math:`\Delta\tilde u_t` reads the mixed :math:`s_t`; the
+    authors' graph computes it from the candidate state and mixes it with the carried one,
+    which gives other values of the surrogate.
 
     **The gradient is a surrogate.** round() has derivative 0 almost everywhere; backward
     uses the straight-through estimator (Bengio, Léonard & Courville, 2013), the

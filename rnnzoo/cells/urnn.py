@@ -37,9 +37,10 @@ class URNN(UnitaryRNNBase):
     U(N): it cannot reach every unitary matrix once N > 7 (Wisdom et al., 2016,
     "Full-Capacity Unitary Recurrent Neural Networks"); see tests/test_unitary.py.
 
-    The state is complex, h in C^N, and crosses the contract as the real (B, 2N) array
-    [Re h, Im h] (``output_size = 2N``, as the paper's readout ``U [Re h; Im h]``).
-    Computation inside in complex64 (float32 cells) or complex128 (float64).
+    N is ``hidden_size`` (H). The state is complex, h in C^N, and crosses the contract
+    as the real (B, 2N) array [Re h, Im h] (``output_size = 2N``, as the paper's readout
+    ``U [Re h; Im h]``). Computation inside in complex64 (float32 cells) or complex128
+    (float64).
 
     Options
     -------
