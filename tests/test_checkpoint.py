@@ -79,15 +79,21 @@ def test_training_resumes_identically(tmp_path):
     assert tb.optimizer.step_count == 12
 
 
+ZONEOUT = {"qrnn": dict(zoneout=0.3),       # and a Skip RNN wrapping one (it passes its
+           "skiprnn": dict(base="qrnn",      # base's random state through)
+                           base_options={"pooling": "f", "zoneout": 0.3})}
+
+
+@pytest.mark.parametrize("cell", list(ZONEOUT))
 @pytest.mark.parametrize("into", ["rebuilt", "existing"])
-def test_a_qrnn_with_zoneout_resumes_identically(tmp_path, into):
+def test_a_qrnn_with_zoneout_resumes_identically(tmp_path, into, cell):
     """Its zoneout masks come from a generator of its own: the checkpoint carries that
     generator's state, so the resumed run draws the masks the uninterrupted one drew
     (it replayed the first steps' masks, and ended up to 0.03 away)."""
     task = make_task("adding", T=8, seed=0, eval_size=8)
     kw = dict(batch_size=3, lr=0.05, eval_every=5, seed=7, progress=False)
-    build = functools.partial(rnnzoo.build_model, "qrnn", 2, 4, 1, readout="last", seed=0,
-                              dtype=np.float64, zoneout=0.3)
+    build = functools.partial(rnnzoo.build_model, cell, 2, 4, 1, readout="last", seed=0,
+                              dtype=np.float64, **ZONEOUT[cell])
     ref = build()
     Trainer(ref, task, **kw).run(6)
     a = build()
@@ -102,6 +108,61 @@ def test_a_qrnn_with_zoneout_resumes_identically(tmp_path, into):
             start_step=meta["extra"]["step"], **resumed).run(3)
     for k, p in ref.params.items():
         np.testing.assert_array_equal(b.params[k], p)
+
+
+@pytest.mark.parametrize("cell", list(ZONEOUT))
+def test_evaluation_of_a_zoneout_model_is_deterministic_and_draws_no_mask(cell):
+    """Evaluation turns zoneout off (its expectation), also inside a Skip RNN's base: it
+    gave another loss each time and used up the training run's masks."""
+    task = make_task("adding", T=6, seed=0, eval_size=8)
+    model = rnnzoo.build_model(cell, 2, 4, 1, readout="last", seed=0, dtype=np.float64,
+                               **ZONEOUT[cell])
+    drawn = model.cells[0].random_state()
+    assert rnnzoo.evaluate(model, task) == rnnzoo.evaluate(model, task)
+    assert model.cells[0].random_state() == drawn and model.cells[0].training is True
+
+
+def test_a_late_random_state_that_does_not_fit_leaves_the_earlier_ones(tmp_path):
+    """Random states are checked by setting them; layer 1's misfit puts layer 0's back."""
+    task = make_task("adding", T=5, seed=0, eval_size=4)
+    model = rnnzoo.build_model("qrnn", 2, 4, 1, readout="last", layers=2, zoneout=0.3)
+    trainer = Trainer(model, task, batch_size=2, eval_every=5, progress=False)
+    trainer.run(2)
+    path = save_checkpoint(tmp_path / "q.npz", model, trainer.optimizer)
+    with np.load(path, allow_pickle=False) as d:
+        raw = {k: d[k] for k in d.files}
+    meta = json.loads(str(raw["meta.json"][()]))
+    meta["random_states"][1] = {"bit_generator": "PCG64", "state": "not a state"}
+    raw["meta.json"] = np.array(json.dumps(meta))
+    with open(path, "wb") as f:
+        np.savez(f, **raw)
+    fresh = rnnzoo.build_model("qrnn", 2, 4, 1, readout="last", layers=2, zoneout=0.3)
+    before = [c.random_state() for c in fresh.cells]
+    with pytest.raises(CheckpointError, match="its random state for QRNN"):
+        load_checkpoint(path, model=fresh)
+    assert [c.random_state() for c in fresh.cells] == before
+
+
+def test_a_tuple_inside_base_options_loads_into_the_same_model(tmp_path):
+    """The file holds JSON (a list); the model's option a tuple: the same value."""
+    build = functools.partial(rnnzoo.build_model, "skiprnn", 2, 4, 1, readout="last",
+                              base="clockwork", base_options={"periods": (1, 3)})
+    path = save_checkpoint(tmp_path / "s.npz", build())
+    model, _, _ = load_checkpoint(path, model=build())
+    with pytest.raises(CheckpointError, match="base_options"):
+        load_checkpoint(path, model=rnnzoo.build_model(
+            "skiprnn", 2, 4, 1, readout="last", base="clockwork",
+            base_options={"periods": (1, 2)}))
+
+
+def test_a_history_from_a_dict_does_not_share_its_lists():
+    """Resuming twice from one loaded checkpoint's metadata: the first run's steps must not
+    land in the dict the second one starts from."""
+    from rnnzoo.training.history import History
+    d = History(label="x", steps=[1, 2], train_loss=[0.5, 0.4]).to_dict()
+    h = History.from_dict(d)
+    h.steps.append(3)
+    assert d["steps"] == [1, 2]
 
 
 def test_only_a_cell_that_draws_at_random_adds_a_random_state(tmp_path):

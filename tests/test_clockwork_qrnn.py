@@ -225,6 +225,21 @@ def test_qrnn_split_shorter_than_the_window(rng):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
 
 
+def test_qrnn_zoneout_masks_follow_the_cells_seed_unless_given_their_own(rng):
+    """zoneout_seed=None (the default) draws from the cell's seed, so the two layers of a
+    stack (seeds 0 and 1) draw different masks (with a fixed default of 0 they drew the
+    same); an explicit zoneout_seed gives the same masks whatever the cell's seed."""
+    x = rng.standard_normal((6, 2, D))
+
+    def mask(**kw):
+        return rnnzoo.make("qrnn", D, 4, zoneout=0.5, pooling="f", **kw).forward(x)[2].scale
+    model = rnnzoo.build_model("qrnn", D, 4, 1, layers=2, zoneout=0.5, pooling="f")
+    assert [c.seed for c in model.cells] == [0, 1]
+    assert not np.array_equal(mask(seed=0), mask(seed=1))
+    np.testing.assert_array_equal(mask(seed=0), mask(seed=0))
+    np.testing.assert_array_equal(mask(seed=0, zoneout_seed=7), mask(seed=1, zoneout_seed=7))
+
+
 def test_qrnn_zoneout_mask(rng):
     """Where the mask is 0 the unit keeps its c (f = 1); draws are seeded, fresh per
     forward, saved in the cache; a fixed mask passes the full gradient check; in

@@ -70,10 +70,12 @@ class QRNN(RecurrentCell):
     window : int >= 1, k above (default 2, the paper's language-model setting)
     pooling : "fo" (default), "f" or "ifo"
     zoneout : float in [0, 1), p above (default 0)
-    zoneout_seed : int >= 0, seeds the zoneout masks
+    zoneout_seed : int >= 0 or None, seeds the zoneout masks. None (default): drawn from
+        the cell's ``seed``, so the layers of a stack (each built with its own seed) draw
+        different masks; an int gives the same masks whatever the seed
     """
 
-    options = {"window": 2, "pooling": "fo", "zoneout": 0.0, "zoneout_seed": 0}
+    options = {"window": 2, "pooling": "fo", "zoneout": 0.0, "zoneout_seed": None}
     training = True          # False: zoneout uses its expectation instead of a mask
     zoneout_mask = None      # a fixed {0, 1} mask (T, B, H) to use instead of drawing one
 
@@ -81,10 +83,13 @@ class QRNN(RecurrentCell):
         self.window = _options.integer("window", self.window, lo=1)
         self.pooling = _options.choice("pooling", self.pooling, tuple(GATES))
         self.zoneout = _options.real("zoneout", self.zoneout, lo=0.0, hi=1.0, hi_open=True)
-        self.zoneout_seed = _options.integer("zoneout_seed", self.zoneout_seed, lo=0)
+        if self.zoneout_seed is not None:
+            self.zoneout_seed = _options.integer("zoneout_seed", self.zoneout_seed, lo=0)
         self.gate_names = GATES[self.pooling]
         self.state_names = ("c",) if self.window == 1 else ("c", "x_past")
-        self._zoneout_rng = np.random.default_rng(self.zoneout_seed)
+        # from the cell's seed, but not its stream: the init draws from default_rng(seed)
+        self._zoneout_rng = np.random.default_rng(
+            (self.seed, 1) if self.zoneout_seed is None else self.zoneout_seed)
 
     def random_state(self):
         """The zoneout masks' generator (None without zoneout): a checkpoint carries it,

@@ -135,6 +135,27 @@ class SkipRNN(RecurrentCell):
         names = self.cell.state_names
         self.p_index = names.index("c") if "c" in names else 0
 
+    # the base cell's switch and random draws (QRNN's zoneout) are the wrapper's: the
+    # trainer's evaluation turns ``training`` off on the cells it is given, and a
+    # checkpoint carries each cell's random state, so a resumed run draws what it would have
+    @property
+    def training(self):
+        """The base cell's ``training`` switch (QRNN's zoneout); False for a base without
+        one. Evaluation sets it to False, then back."""
+        return getattr(self.cell, "training", False)
+
+    @training.setter
+    def training(self, value):
+        if not hasattr(self.cell, "training"):
+            raise AttributeError(f"{self._where()}: base {self.base!r} has no training switch")
+        self.cell.training = value
+
+    def random_state(self):
+        return self.cell.random_state()
+
+    def set_random_state(self, state):
+        self.cell.set_random_state(state)
+
     def _make_base(self, name, options):
         return make(name, self.input_size, self.hidden_size, seed=self.seed, dtype=self.dtype,
                     backend=self.backend.name, **(options or {}))

@@ -255,11 +255,17 @@ def load_checkpoint(path, model=None, backend=None):
         if p.dtype != arrays[k].dtype:
             raise CheckpointError(f"{path}: parameter '{k}' is {arrays[k].dtype} in the file "
                                   f"but {p.dtype} in the model (no silent cast)")
-    # 2. write: every check passed
-    for cell, state in zip(_cells(model), meta.get("random_states") or []):
-        try:            # (QRNN's zoneout generator: a resumed run draws what it would have)
+    # 2. write: every check passed. The random states (QRNN's zoneout generator: a resumed
+    # run draws what it would have) are checked by setting them, so a later cell's that
+    # does not fit puts the earlier cells' back before the error: all or nothing
+    cells = _cells(model)
+    before = [c.random_state() for c in cells]
+    for i, (cell, state) in enumerate(zip(cells, meta.get("random_states") or [])):
+        try:
             cell.set_random_state(state)
         except ValueError as exc:
+            for done, kept in zip(cells[:i], before):
+                done.set_random_state(kept)
             raise CheckpointError(f"{path}: its random state for {cell!r} does not fit: "
                                   f"{exc}") from None
     for k, p in model.params.items():
@@ -332,6 +338,8 @@ def _check_fits(model, meta, path):
         raise CheckpointError(f"{path} was written by a '{saved}' model; cannot load it into "
                               f"a '{ours}' model")
     for i, (file_hp, model_hp) in enumerate(zip(meta["cells"], have["cells"])):
+        # as JSON holds them: a tuple inside an option (skiprnn's base_options) is a list
+        model_hp = json.loads(json.dumps(model_hp, default=_json_default))
         keys = sorted((set(file_hp) | set(model_hp)) - set(_NOT_COMPARED))
         diff = [f"{k}: file {file_hp.get(k, '(absent)')!r}, model {model_hp.get(k, '(absent)')!r}"
                 for k in keys if file_hp.get(k, "(absent)") != model_hp.get(k, "(absent)")]

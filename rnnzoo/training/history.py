@@ -2,6 +2,7 @@
 evaluation on the task's fixed set, and whether the run solved the task by its criterion."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 
@@ -105,7 +106,9 @@ class History:
             except TypeError as exc:
                 raise ValueError(f"{w}: d['success'] must hold a Success's fields; got "
                                  f"{describe(d['success'])} ({exc})") from None
-        return cls(**d)
+        # copies: a History appends to its lists, which must not be the caller's (resuming
+        # twice from one loaded checkpoint's metadata would see the first run's steps)
+        return cls(**copy.deepcopy(dict(d)))
 
     def summary(self) -> str:
         ratio = self.final_eval_loss / self.baseline if self.baseline else float("nan")
