@@ -3,7 +3,10 @@
 Also runnable on its own as ``python -m rnnzoo.cli.train --cell gru --task adding ...``.
 Prints the final evaluation metric against the task's trivial baseline; optionally saves
 the learning curve (``--save-plot curve.png``) and a checkpoint (``--checkpoint
-model.npz``) from which ``--resume model.npz`` continues the same run.
+model.npz``) from which ``--resume model.npz`` continues the same run: the same parameters
+and the same learning curve as one uninterrupted run, plus one evaluation more where the
+first run stopped (every run evaluates at its last step, which an uninterrupted run
+evaluates only when it is a multiple of ``--eval-every``).
 """
 from __future__ import annotations
 

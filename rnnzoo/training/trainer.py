@@ -245,7 +245,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def run(self, steps) -> History:
-        """Train for ``steps`` more steps; returns (and keeps extending) ``self.history``."""
+        """Train for ``steps`` more steps; returns (and keeps extending) ``self.history``.
+
+        It evaluates at the start (unless the history already ends with this step's
+        evaluation), every ``eval_every`` steps and at the last step, so ``run(a)`` then
+        ``run(b)`` (or a resumed run) has one evaluation more, at step a, than ``run(a + b)``
+        unless a is a multiple of ``eval_every``; the training steps are the same."""
         from tqdm.auto import tqdm
 
         steps = check_int(steps, "steps", minimum=1, where="Trainer.run")
