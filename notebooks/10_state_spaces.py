@@ -334,8 +334,9 @@ ex.claim("notebook 09's one-layer lstm solved the same task in every seed (recor
 # ### 4b. The same cells in nonlinear blocks
 #
 # `build_model(..., blocks="glu")` puts every layer in the residual block the S4 and LRU
-# papers use: $h \leftarrow h + \mathrm{GLU}(W\,\mathrm{GELU}(\text{cell}(\mathrm{LN}(h)))
-# + b)$, with an encoder before the first block and a layer norm before the readout
+# papers use:
+# $h \leftarrow h + \mathrm{GLU}(W\,\mathrm{GELU}(\text{cell}(\mathrm{LN}(h))) + b)$,
+# with an encoder before the first block and a layer norm before the readout
 # (`rnnzoo/training/blocks.py`). The recurrences are still time-invariant; only what sits
 # between them changed. The comparison above trained s4d and lru this way too, on the same
 # seeds and budget:

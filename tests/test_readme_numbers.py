@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -340,6 +341,18 @@ def test_the_notebook_times_the_book_quotes_are_the_recorded_ones():
     for page in ("index.md", "install.md", "figures.md"):
         text = " ".join((ROOT / "book" / page).read_text().split())
         assert "under two minutes" in text and "figures/speed/runtimes.md" in text, page
+    together = f"about {sum(seconds.values()) / 60:.0f} minutes together"   # the first build
+    assert together in " ".join((ROOT / "book" / "install.md").read_text().split()), together
+
+
+def test_the_instructors_grading_times_are_the_recorded_notebook_times():
+    """The assignments table's "runs in (s)" column is each notebook's recorded time (it
+    said "minutes" for notebooks that take 9 s)."""
+    seconds = RUNTIMES["notebooks"]["seconds"]
+    page = (ROOT / "book" / "instructors.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` \|.*\| (\d+) \|$", page, re.MULTILINE))
+    assert sorted(rows) == sorted(seconds)
+    assert {k: int(v) for k, v in rows.items()} == {k: round(v) for k, v in seconds.items()}
 
 
 @pytest.mark.parametrize("job", ["figures", "tests"])
