@@ -54,15 +54,28 @@ def random_state(cell, B, rng):
     return tuple(out)
 
 
+def perturb(cell, rng):
+    """Move the parameters off the initialization: zero biases, identity W_hh etc. would
+    hide a wrong sign or term."""
+    for p in cell.params.values():
+        p += 0.1 * rng.standard_normal(p.shape)
+
+
 def run_both(cell, T, B, rng):
     """Forward and backward of the cell and of its textbook version on the same data."""
-    ref = reference.get(cell.name)
-    for p in cell.params.values():          # off the initialization: zero biases, identity
-        p += 0.1 * rng.standard_normal(p.shape)   # W_hh etc. would hide a wrong sign or term
+    perturb(cell, rng)
     x = rng.standard_normal((T, B, cell.input_size))
-    state0 = random_state(cell, B, rng)
+    return run_both_on(cell, x, random_state(cell, B, rng), rng)
+
+
+def run_both_on(cell, x, state0, rng):
+    """Forward and backward of the cell and of its textbook version on x from state0
+    (None: the initial state, as both take it), with random upstream gradients."""
+    ref = reference.get(cell.name)
+    T, B = x.shape[:2]
     dhs = rng.standard_normal((T, B, cell.output_size))
-    dstate_T = tuple(rng.standard_normal(s.shape) for s in state0)
+    dstate_T = tuple(rng.standard_normal(s.shape)
+                     for s in (state0 if state0 is not None else cell.initial_state(B)))
     hs, state_T, cache = cell.forward(x, state0)
     dx, dstate0, grads = cell.backward(dhs, cache, dstate_T)
     options = ref.options_of(cell)
@@ -90,6 +103,12 @@ def errors(pairs):
         assert a.shape == b.shape, f"{name}: shape {a.shape} vs textbook {b.shape}"
         out[name] = float(np.abs(a - b).max() / (1.0 + np.abs(b).max()))
     return out
+
+
+def assert_agree(pairs, what):
+    """Every tensor within TOL (a NaN on either side fails)."""
+    bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
+    assert not bad, f"{what} differs from its textbook version: {bad}"
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "T{}B{}D{}H{}".format(*s))
@@ -339,3 +358,24 @@ def test_a_textbook_cell_takes_what_forward_gave_and_lists_for_tuples():
     np.testing.assert_array_equal(again, ref.forward(x, state_T, P)[0])
     dx, _, _ = ref.backward(np.ones_like(hs), caches, [np.zeros_like(s) for s in state_T])
     assert dx.shape == x.shape
+
+
+# ------------------------------------------------------------------ modReLU at z = 0
+@pytest.mark.parametrize("name,options", [
+    ("orthogonal", {}), ("urnn", {}), ("eurnn", {}), ("eurnn", {"complex": False})],
+    ids=["orthogonal", "urnn", "eurnn", "eurnn[complex=False]"])
+def test_modrelu_at_z_zero_from_the_zero_state_equals_the_cell(name, options):
+    """The first step of a zero-padded sequence from the zero state has z_0 = W h_0 + V x_0
+    = 0. The cell's modReLU is 0 there (sign(0) = 0) and its backward finite; the twin's
+    divided by |z| + eps, NaN with eps = 0 (orthogonal, real eurnn: the forward) and in
+    the backward's z / |z| with eps = 1e-5 (urnn, complex eurnn). A pass: both agree on
+    hs, the final state, dx, dh_0 and every gradient, with b on both sides of the kink at
+    z = 0 (ReLU(b) open and shut)."""
+    cell = make_cell(name, 3, 4, options)
+    rng = np.random.default_rng(5)
+    perturb(cell, rng)
+    cell.params["b"][:] = [0.3, -0.2, 0.1, -0.05]
+    x = rng.standard_normal((4, 2, 3))
+    x[0] = 0.0
+    pairs, _, _ = run_both_on(cell, x, None, rng)
+    assert_agree(pairs, f"{name}{options} at z = 0")

@@ -53,8 +53,12 @@ def phi_backward(dh, h, nonlinearity):
 
 
 def modrelu(z, b, eps=0.0):
-    """modReLU(z) = ReLU(|z| + b) z / (|z| + eps), real or complex z; b per unit."""
-    return relu(np.abs(z) + b) * z / (np.abs(z) + eps)
+    """modReLU(z) = ReLU(|z| + b) z / (|z| + eps), real or complex z; b per unit.
+
+    At z = 0 it is 0, with eps = 0 too (z / |z| is z's sign, and sign(0) = 0), as the
+    cell's: the first step of a zero-padded sequence from the zero state has z = 0."""
+    r = np.abs(z)
+    return relu(r + b) * z / np.where(r + eps > 0, r + eps, 1.0)   # 0 at z = 0, not 0/0
 
 
 def modrelu_backward(dh, z, b, eps=0.0):
@@ -62,15 +66,19 @@ def modrelu_backward(dh, z, b, eps=0.0):
 
     Complex gradients are dL/dRe + i dL/dIm. By the chain rule through r = |z|
     (dr = Re(conj(z) dz) / r): dL/dz = phi dh + Re(dh conj(z)) phi'(r) z / r, and
-    dL/db = Re(dh conj(z)) [r + b > 0] / (r + eps). Kinks: r + b = 0, and z = 0.
+    dL/db = Re(dh conj(z)) [r + b > 0] / (r + eps). Kinks: r + b = 0, and z = 0. At z = 0
+    (the cell's choices): z / r is 0 there, so dL/dz = phi(0) dh and dL/db = 0; with eps = 0
+    phi(0) is infinite, and dL/dz is the slope of sign(z) ReLU(|z| + b) beside 0, [b > 0].
     """
     r = np.abs(z)
+    q = np.where(r + eps > 0, r + eps, 1.0)             # r + eps, 1 where it is 0 (as forward)
     active = (r + b > 0).astype(float)                  # ReLU's derivative
-    phi = relu(r + b) / (r + eps)                       # h = phi(r) z
+    phi = relu(r + b) / q                               # h = phi(r) z
     dphi = dh * np.conj(z)                              # h = phi z: phi side (its real part)
-    dphi_dr = (active * (r + eps) - relu(r + b)) / (r + eps) ** 2   # phi(r) = ReLU(r + b)/(r + eps)
-    dz = phi * dh + (dphi.real * dphi_dr / r) * z       # h = phi z, z side; r = |z|
-    db = dphi.real * active / (r + eps)                 # phi(r) = ReLU(r + b) / ..
+    dphi_dr = (active * q - relu(r + b)) / q ** 2       # phi(r) = ReLU(r + b)/(r + eps)
+    dz = phi * dh + dphi.real * dphi_dr * z / np.where(r > 0, r, 1.0)   # h = phi z, z side; r = |z|
+    dz = np.where(r + eps > 0, dz, active * dh)         # z = 0, eps = 0: sign(z) ReLU(|z| + b)
+    db = dphi.real * active / q                         # phi(r) = ReLU(r + b) / ..
     return dz, db
 
 
