@@ -68,9 +68,10 @@ def run_both(cell, T, B, rng):
     return run_both_on(cell, x, random_state(cell, B, rng), rng)
 
 
-def run_both_on(cell, x, state0, rng):
+def run_both_on(cell, x, state0, rng, options=None):
     """Forward and backward of the cell and of its textbook version on x from state0
-    (None: the initial state, as both take it), with random upstream gradients."""
+    (None: the initial state, as both take it), with random upstream gradients; the twin
+    gets ``options`` (None: its options_of(cell))."""
     ref = reference.get(cell.name)
     T, B = x.shape[:2]
     dhs = rng.standard_normal((T, B, cell.output_size))
@@ -78,7 +79,7 @@ def run_both_on(cell, x, state0, rng):
                      for s in (state0 if state0 is not None else cell.initial_state(B)))
     hs, state_T, cache = cell.forward(x, state0)
     dx, dstate0, grads = cell.backward(dhs, cache, dstate_T)
-    options = ref.options_of(cell)
+    options = ref.options_of(cell) if options is None else options
     params = {k: v.copy() for k, v in cell.params.items()}
     r_hs, r_state_T, r_cache = ref.forward(x, state0, params, **options)
     r_dx, r_dstate0, r_grads = ref.backward(dhs, r_cache, dstate_T)
@@ -379,3 +380,52 @@ def test_modrelu_at_z_zero_from_the_zero_state_equals_the_cell(name, options):
     x[0] = 0.0
     pairs, _, _ = run_both_on(cell, x, None, rng)
     assert_agree(pairs, f"{name}{options} at z = 0")
+
+
+# ------------------------------------------------------------------ the twin without options
+# twins whose equations need numbers the parameters do not hold (step sizes, the clock's
+# periods, the uRNN's permutation, the LMU's discretized matrices)
+NEEDS_OPTIONS = ("antisymmetric", "clockwork", "cornn", "lipschitz", "lmu", "urnn")
+
+
+@pytest.mark.parametrize("D,H", [(3, 4), (4, 4)], ids=["D!=H", "D=H"])
+@pytest.mark.parametrize("name", [n for n in rnnzoo.available() if n not in NEEDS_OPTIONS])
+def test_the_twin_called_without_options_is_the_default_cell(name, D, H):
+    """ref.forward(x, None, cell.params) with no options computes the cell made with its
+    defaults. At D = H the LRU's default feedthrough ("auto") is a diagonal D (H,), and
+    the twin's default was "dense": u_t @ D broadcast and gave another output without a
+    word; the S4D's and S6's "auto" input maps are the identity at D = H, and their
+    twins' defaults the dense map (a KeyError for W_in). A pass: what the parameters
+    hold decides (D's shape, W_in present or not), and hs, the final state, dx, dstate0
+    and every gradient agree to round-off."""
+    cell = make_cell(name, D, H, {})
+    rng = np.random.default_rng(2)
+    perturb(cell, rng)
+    x = rng.standard_normal((4, 2, cell.input_size))
+    pairs, _, _ = run_both_on(cell, x, None, rng, options={})
+    assert_agree(pairs, f"{name} (D = {D}, H = {H}) called without options")
+
+
+READ_FROM_PARAMS = [  # (name, options, D, H): every option of these cells that changes the
+                      # parameters, at D = H too; all are read back from the parameters
+    ("lru", {"feedthrough": "dense"}, 4, 4), ("lru", {"normalization": False}, 4, 4),
+    ("lru", {"normalization": False, "state_size": 2}, 3, 4),
+    ("s4d", {"input_projection": "dense"}, 4, 4), ("s4d", {"mode": "recurrent"}, 3, 4),
+    ("s6", {"input_map": "dense", "gate": True}, 4, 4), ("s6", {"gate": True}, 3, 4),
+    ("s6", {"selective": []}, 3, 4), ("s6", {"selective": ["B"], "conv": 2}, 4, 4),
+    ("s6", {"selective": ["delta", "C"], "gate": True, "conv": 3}, 3, 4)]
+
+
+@pytest.mark.parametrize("name,options,D,H", READ_FROM_PARAMS,
+                         ids=[f"{n}{o}D{d}H{h}" for n, o, d, h in READ_FROM_PARAMS])
+def test_the_ssm_twins_read_the_cells_options_from_its_parameters(name, options, D, H):
+    """The LRU, S4D and S6 twins take no options: a gate (W_z), a selective map (W_B,
+    ...), a dense feedthrough (D (H, K)), the normalization (gamma_log) are there in the
+    parameters or not. The S6 twin called without its gate option ignored W_z and gave
+    another output without a word. A pass: the twin without options equals the cell."""
+    cell = make_cell(name, D, H, options)
+    rng = np.random.default_rng(4)
+    perturb(cell, rng)
+    x = rng.standard_normal((5, 2, cell.input_size))
+    pairs, _, _ = run_both_on(cell, x, None, rng, options={})
+    assert_agree(pairs, f"{name}{options} (D = {D}, H = {H}) called without options")

@@ -8,9 +8,10 @@ r"""Textbook LRU (Orvieto et al., 2023), one step at a time, in complex NumPy.
     y_t = \mathrm{Re}(C x_t) + D u_t
 
 u_t is the input (the contract's x), x_t in C^N the state, carried as the real (B, 2N)
-array [Re x, Im x]; y_t the output. B = B_re + i B_im, C = C_re + i C_im; D u_t is D ⊙ u_t
-with ``feedthrough="diagonal"`` (D (H,)) and a matrix product with "dense" (D (H, K));
-``normalization=False``: γ = 1 and no γ^log.
+array [Re x, Im x]; y_t the output. B = B_re + i B_im, C = C_re + i C_im. What the cell's
+options chose is read from the parameters, so the twin takes none: D u_t is D ⊙ u_t for
+a vector D (H,) (the cell's diagonal feedthrough) and a matrix product for D (H, K)
+(dense); without γ^log (``normalization=False``) γ = 1.
 
 Complex gradients are dL/dRe + i dL/dIm: the backward of y = Re(C x) is then dL/dx =
 C^H dL/dy and dL/dC = dL/dy x^H, of x = λ x_prev, dL/dx_prev = conj(λ) dL/dx, and a real
@@ -27,7 +28,7 @@ import numpy as np
 from .core import register_readout_steps, zero_state
 
 
-def lru_step_forward(u_t, state_prev, params, normalization=True, feedthrough="dense"):
+def lru_step_forward(u_t, state_prev, params):
     """One step: (u_t, ([Re x_{t-1}, Im x_{t-1}],)) -> (([Re x_t, Im x_t],), y_t, cache)."""
     P, N = params, params["nu_log"].shape[0]
     packed = state_prev[0]
@@ -35,17 +36,16 @@ def lru_step_forward(u_t, state_prev, params, normalization=True, feedthrough="d
     nu = np.exp(P["nu_log"])                             # nu = exp(nu_log)
     theta = np.exp(P["theta_log"])                       # theta = exp(theta_log)
     lam = np.exp(-nu + 1j * theta)                       # lambda = exp(-nu + i theta)
-    gamma = np.exp(P["gamma_log"]) if normalization else np.ones(N)   # gamma = exp(gamma_log)
+    gamma = np.exp(P["gamma_log"]) if "gamma_log" in P else np.ones(N)   # gamma = exp(gamma_log)
     B = P["B_re"] + 1j * P["B_im"]                       # B = B_re + i B_im
     C = P["C_re"] + 1j * P["C_im"]                       # C = C_re + i C_im
     Bu = u_t @ B.T                                       # B u_t
     x = lam * x_prev + gamma * Bu                        # x_t = lambda x_{t-1} + gamma (B u_t)
-    Du = u_t * P["D"] if feedthrough == "diagonal" else u_t @ P["D"].T   # D u_t
+    Du = u_t * P["D"] if P["D"].ndim == 1 else u_t @ P["D"].T   # D u_t: D (H,) elementwise
     y = (x @ C.T).real + Du                              # y_t = Re(C x_t) + D u_t
     state = (np.concatenate([x.real, x.imag], axis=1),)  # x -> [Re x, Im x]
     cache = {"u": u_t, "x_prev": x_prev, "x": x, "Bu": Bu, "nu": nu, "theta": theta,
-             "lam": lam, "gamma": gamma, "B": B, "C": C, "params": P,
-             "normalization": normalization, "feedthrough": feedthrough}
+             "lam": lam, "gamma": gamma, "B": B, "C": C, "params": P}
     return state, y, cache
 
 
@@ -59,7 +59,7 @@ def lru_step_backward(dy, dstate, cache):
     dx_next = dstate[0][:, :N] + 1j * dstate[0][:, N:]   # [Re x, Im x] -> x
     dx = dx_next + dy @ C.conj()                         # y_t = Re(C x_t): C^H dy; + carried
     dC = dy.T @ x.conj()                                 # y_t = Re(C x_t)
-    if cache["feedthrough"] == "diagonal":
+    if P["D"].ndim == 1:
         dD = (dy * u_t).sum(axis=0)                      # y_t = .. + D u_t (elementwise)
         du = dy * P["D"]                                 # y_t = .. + D u_t (elementwise)
     else:
@@ -78,15 +78,9 @@ def lru_step_backward(dy, dstate, cache):
              "B_re": dB.real, "B_im": dB.imag,           # B = B_re + i B_im
              "C_re": dC.real, "C_im": dC.imag,           # C = C_re + i C_im
              "D": dD}
-    if cache["normalization"]:
+    if "gamma_log" in P:
         grads["gamma_log"] = dgamma * gamma              # gamma = exp(gamma_log)
     return du, (np.concatenate([dx_prev.real, dx_prev.imag], axis=1),), grads   # -> [Re, Im]
-
-
-def options_of(cell):
-    """normalization, and the feedthrough the cell resolved ("auto" -> diagonal or dense)."""
-    return {"normalization": cell.normalization,
-            "feedthrough": "diagonal" if cell.diagonal else "dense"}
 
 
 def initial_state(batch, params, **options):
@@ -94,5 +88,5 @@ def initial_state(batch, params, **options):
     return zero_state(batch, params, 2 * params["nu_log"].shape[0])
 
 
-register_readout_steps("lru", lru_step_forward, lru_step_backward, options_of,
+register_readout_steps("lru", lru_step_forward, lru_step_backward,
                        initial_state=initial_state)

@@ -8,7 +8,8 @@ r"""Textbook S4D (Gu, Gupta, Goel & Ré, 2022), one step at a time, in complex N
     y_t = 2\,\mathrm{Re} \textstyle\sum_n C_n x_{t,n} + D v_t
 
 per channel h (Δ, D, v_t per channel; A, B̄, C, x per channel and mode n). v_t = u_t,
-or W_in u_t with ``projected=True``. x_t (B, H, N) is carried as the real (B, 2HN) array
+or W_in u_t when the parameters have W_in (the cell's input projection: the twin reads
+it from them and takes no options). x_t (B, H, N) is carried as the real (B, 2HN) array
 [Re x, Im x]. Only the recurrence is written here: the cell's convolution mode is the
 same map (tests/test_s4d.py equates the two), so both modes are checked against this.
 
@@ -24,7 +25,7 @@ import numpy as np
 from .core import register_readout_steps, zero_state
 
 
-def s4d_step_forward(u_t, state_prev, params, projected=False):
+def s4d_step_forward(u_t, state_prev, params):
     """One step: (u_t, ([Re x_{t-1}, Im x_{t-1}],)) -> (([Re x_t, Im x_t],), y_t, cache)."""
     P = params
     H, N = P["log_A_real"].shape
@@ -35,12 +36,12 @@ def s4d_step_forward(u_t, state_prev, params, projected=False):
     Abar = np.exp(dt[:, None] * A)                       # Ā = exp(Δ A)
     Bbar = (np.exp(dt[:, None] * A) - 1.0) / A           # B̄ = (exp(Δ A) - 1) / A
     C = P["C_re"] + 1j * P["C_im"]                       # C = C_re + i C_im
-    v = u_t @ P["W_in"].T if projected else u_t          # v_t = W_in u_t, or u_t
+    v = u_t @ P["W_in"].T if "W_in" in P else u_t        # v_t = W_in u_t, or u_t
     x = Abar * x_prev + Bbar * v[:, :, None]             # x_t = Ā x_{t-1} + B̄ v_t
     y = 2.0 * (C * x).sum(axis=2).real + P["D"] * v      # y_t = 2 Re Σ_n C x_t + D v_t
     state = (np.concatenate([x.real.reshape(-1, H * N), x.imag.reshape(-1, H * N)], axis=1),)
     cache = {"u": u_t, "v": v, "x_prev": x_prev, "x": x, "dt": dt, "A": A, "Abar": Abar,
-             "Bbar": Bbar, "C": C, "params": P, "projected": projected}
+             "Bbar": Bbar, "C": C, "params": P}
     return state, y, cache
 
 
@@ -70,7 +71,7 @@ def s4d_step_backward(dy, dstate, cache):
              "A_imag": dA.imag,                          # A = .. + i A_im
              "C_re": dC.real, "C_im": dC.imag,           # C = C_re + i C_im
              "D": dD}
-    if cache["projected"]:
+    if "W_in" in P:
         grads["W_in"] = dv.T @ u_t                       # v_t = W_in u_t
         du = dv @ P["W_in"]                              # v_t = W_in u_t
     else:
@@ -80,15 +81,10 @@ def s4d_step_backward(dy, dstate, cache):
     return du, dstate_prev, grads
 
 
-def options_of(cell):
-    """Whether the cell maps its input (v = W_in u) or not (v = u)."""
-    return {"projected": cell.projected}
-
-
 def initial_state(batch, params, **options):
     """x_0 = 0, complex, packed as [Re x, Im x]: (B, 2HN)."""
     return zero_state(batch, params, 2 * params["log_A_real"].size)
 
 
-register_readout_steps("s4d", s4d_step_forward, s4d_step_backward, options_of,
+register_readout_steps("s4d", s4d_step_forward, s4d_step_backward,
                        initial_state=initial_state)

@@ -14,9 +14,10 @@ The names are selective_scan_ref's: u is the SSM's input and x its state, so the
 own input (the contract's x, the cell docstring's x_t) is written e_t here. x_t (B, H, N)
 is carried as the (B, H N) array; with the causal convolution (parameters
 w_conv, b_conv) its last W - 1 inputs u_past travel along, (B, (W-1) H), oldest first.
-What is not selective is a parameter: Δ = softplus(b_Δ), B (H, N), C (H, N); options
-``selective`` (the subset of "delta", "B", "C" that reads the input), ``identity_input``
-(u_t = e_t) and ``gate``, as the cell resolved them.
+What is not selective is a parameter: Δ = softplus(b_Δ), B (H, N), C (H, N). The twin
+takes no options: what the cell's options chose is read from the parameters, as they
+are there or not: W_in (else u_t = e_t), W_Δ^down and W_Δ^up, W_B, W_C (else Δ, B, C
+are not selective), W_z (the gate), w_conv (the convolution).
 
 The output y_t is read out of the state, not an entry of it, so the readout loop of
 :mod:`.core` runs these steps: the carried gradient ``dx_next`` is dL/dx_t from step
@@ -34,13 +35,12 @@ def softplus(v):
     return np.logaddexp(0.0, v)
 
 
-def s6_step_forward(e_t, state_prev, params, selective=("delta", "B", "C"),
-                    identity_input=False, gate=False):
+def s6_step_forward(e_t, state_prev, params):
     """One step: (e_t, (x_{t-1} flat, [u_past])) -> ((x_t flat, [u_past]), out_t, cache)."""
     P = params
     H, N = P["A_log"].shape
     x_prev = state_prev[0].reshape(-1, H, N)                  # (B, H N) -> (B, H, N)
-    u = e_t if identity_input else e_t @ P["W_in"].T          # u_t = W_in e_t
+    u = e_t @ P["W_in"].T if "W_in" in P else e_t             # u_t = W_in e_t, or e_t
     window = conv_pre = None
     if "w_conv" in P:                                         # the causal convolution
         W = P["w_conv"].shape[1]
@@ -48,28 +48,27 @@ def s6_step_forward(e_t, state_prev, params, selective=("delta", "B", "C"),
         window = np.concatenate([past, u[:, None, :]], axis=1)   # u_{t-W+1} .. u_t
         conv_pre = (window * P["w_conv"].T).sum(axis=1) + P["b_conv"]   # Σ_j w_j u_{t-W+1+j} + b
         u = conv_pre * sigmoid(conv_pre)                      # u_t <- silu(conv)
-    if "delta" in selective:
+    if "W_delta_down" in P:
         s = u @ P["W_delta_down"].T                           # s_t = W_down u_t
         pre = s @ P["W_delta_up"].T + P["b_delta"]            # pre_t = W_up s_t + b
     else:
         s, pre = None, P["b_delta"]                           # pre = b (one Δ a channel)
     delta = softplus(pre)                                     # Δ_t = softplus(pre_t)
-    Bt = u @ P["W_B"].T if "B" in selective else P["B"]       # B_t = W_B u_t, or B
-    Ct = u @ P["W_C"].T if "C" in selective else P["C"]       # C_t = W_C u_t, or C
-    Bt3 = Bt[:, None, :] if "B" in selective else Bt          # (B, 1, N) / (H, N)
-    Ct3 = Ct[:, None, :] if "C" in selective else Ct          # (B, 1, N) / (H, N)
+    Bt = u @ P["W_B"].T if "W_B" in P else P["B"]             # B_t = W_B u_t, or B
+    Ct = u @ P["W_C"].T if "W_C" in P else P["C"]             # C_t = W_C u_t, or C
+    Bt3 = Bt[:, None, :] if "W_B" in P else Bt                # (B, 1, N) / (H, N)
+    Ct3 = Ct[:, None, :] if "W_C" in P else Ct                # (B, 1, N) / (H, N)
     A = -np.exp(P["A_log"])                                   # A = -exp(A_log)
     Abar = np.exp(delta[..., None] * A)                       # Ā_t = exp(Δ_t A)
     x = Abar * x_prev + (delta * u)[..., None] * Bt3          # x_t = Ā_t x_{t-1} + Δ_t u_t B_t
     y = (x * Ct3).sum(axis=-1) + P["D"] * u                   # y_t = Σ_n C_t x_t + D u_t
     out, z = y, None
-    if gate:
+    if "W_z" in P:                                            # the gate
         z = e_t @ P["W_z"].T                                  # z_t = W_z e_t
         out = y * z * sigmoid(z)                              # out_t = y_t silu(z_t)
     cache = {"e": e_t, "u": u, "s": s, "pre": pre, "delta": delta, "Bt3": Bt3,
              "Ct3": Ct3, "A": A, "Abar": Abar, "x_prev": x_prev, "x": x, "y": y, "z": z,
-             "window": window, "conv_pre": conv_pre, "params": P, "selective": selective,
-             "identity_input": identity_input, "gate": gate}
+             "window": window, "conv_pre": conv_pre, "params": P}
     state = (x.reshape(x.shape[0], -1),)
     if window is not None:
         state += (window[:, 1:].reshape(window.shape[0], -1),)   # drop the oldest input
@@ -82,7 +81,7 @@ def s6_step_backward(dout, dstate, cache):
     c, P = cache, cache["params"]
     H, N = P["A_log"].shape
     grads = {}
-    if c["gate"]:
+    if "W_z" in P:
         sz = sigmoid(c["z"])                                  # out_t = y_t silu(z_t)
         dy = dout * c["z"] * sz                               # out_t = y_t silu(z_t)
         dz = dout * c["y"] * sz * (1 + c["z"] * (1 - sz))     # out_t = y_t silu(z_t)
@@ -104,7 +103,7 @@ def s6_step_backward(dout, dstate, cache):
     d_delta = d_delta + (dDA * c["A"]).sum(axis=-1)           # Ā_t = exp(Δ_t A), Δ side
     dA = (dDA * c["delta"][..., None]).sum(axis=0)            # Ā_t = exp(Δ_t A), A side
     grads["A_log"] = dA * c["A"]                              # A = -exp(A_log)
-    if "delta" in c["selective"]:
+    if "W_delta_down" in P:
         dpre = d_delta * sigmoid(c["pre"])                    # Δ_t = softplus(pre_t)
         grads["b_delta"] = dpre.sum(axis=0)                   # pre_t = W_up s_t + b
         grads["W_delta_up"] = dpre.T @ c["s"]                 # pre_t = W_up s_t + b
@@ -113,12 +112,12 @@ def s6_step_backward(dout, dstate, cache):
         du = du + ds @ P["W_delta_down"]                      # s_t = W_down u_t
     else:
         grads["b_delta"] = d_delta.sum(axis=0) * sigmoid(c["pre"])   # Δ = softplus(b)
-    if "B" in c["selective"]:
+    if "W_B" in P:
         grads["W_B"] = dBt.T @ c["u"]                         # B_t = W_B u_t
         du = du + dBt @ P["W_B"]                              # B_t = W_B u_t
     else:
         grads["B"] = (dx * (c["delta"] * c["u"])[..., None]).sum(axis=0)   # x_t = .. + Δ u B
-    if "C" in c["selective"]:
+    if "W_C" in P:
         grads["W_C"] = dCt.T @ c["u"]                         # C_t = W_C u_t
         du = du + dCt @ P["W_C"]                              # C_t = W_C u_t
     else:
@@ -133,20 +132,14 @@ def s6_step_backward(dout, dstate, cache):
         dwindow[:, 1:] += dstate[1].reshape(dwindow[:, 1:].shape)   # u_past_t = window[1:]
         du = dwindow[:, -1]                                   # window[-1] = u_t
         dstate_prev += (dwindow[:, :-1].reshape(du.shape[0], -1),)   # window[:-1] = u_past
-    if c["identity_input"]:
-        de = du                                               # u_t = e_t
-    else:
+    if "W_in" in P:
         grads["W_in"] = du.T @ c["e"]                         # u_t = W_in e_t
         de = du @ P["W_in"]                                   # u_t = W_in e_t
-    if c["gate"]:
+    else:
+        de = du                                               # u_t = e_t
+    if "W_z" in P:
         de = de + dz @ P["W_z"]                               # z_t = W_z e_t
     return de, dstate_prev, grads
-
-
-def options_of(cell):
-    """selective, and the input map and gate the cell resolved."""
-    return {"selective": tuple(cell.selective), "identity_input": cell.identity_input,
-            "gate": cell.gate}
 
 
 def initial_state(batch, params, **options):
@@ -157,5 +150,5 @@ def initial_state(batch, params, **options):
     return zero_state(batch, params, params["A_log"].size, (W - 1) * H)
 
 
-register_readout_steps("s6", s6_step_forward, s6_step_backward, options_of,
+register_readout_steps("s6", s6_step_forward, s6_step_backward,
                        initial_state=initial_state)
