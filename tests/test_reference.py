@@ -385,7 +385,45 @@ def test_modrelu_at_z_zero_from_the_zero_state_equals_the_cell(name, options):
 # ------------------------------------------------------------------ the twin without options
 # twins whose equations need numbers the parameters do not hold (step sizes, the clock's
 # periods, the uRNN's permutation, the LMU's discretized matrices)
-NEEDS_OPTIONS = ("antisymmetric", "clockwork", "cornn", "lipschitz", "lmu", "urnn")
+NEEDS_OPTIONS = {"antisymmetric": ("eps", "gamma", "gated"), "clockwork": ("periods", "sizes"),
+                 "cornn": ("dt", "gamma", "epsilon", "damping"),
+                 "lipschitz": ("eps", "beta", "gamma"), "lmu": ("A_bar", "B_bar"),
+                 "urnn": ("perm",)}
+
+
+@pytest.mark.parametrize("name", list(NEEDS_OPTIONS))
+def test_a_twin_called_without_the_options_it_needs_names_them(name):
+    """These twins raised a bare TypeError from inside their first step ("step_forward()
+    missing 4 required positional arguments"). A pass: before any step, a TypeError
+    that names the twin's entry point, every missing option, and options_of(cell); with
+    some of them given, only the others; and the table lists them."""
+    cell = make_cell(name, 3, 4, {})
+    ref = reference.get(name)
+    assert ref.required_options == NEEDS_OPTIONS[name]
+    x = np.zeros((2, 1, 3))
+    with pytest.raises(TypeError) as info:
+        ref.forward(x, None, cell.params)
+    message = str(info.value)
+    assert message.startswith(f"rnnzoo.reference.get({name!r}).forward: the textbook {name} "
+                              f"needs the option(s) "
+                              + ", ".join(repr(o) for o in NEEDS_OPTIONS[name])), message
+    assert f"**rnnzoo.reference.get({name!r}).options_of(cell)" in message
+    given = {o: ref.options_of(cell)[o] for o in NEEDS_OPTIONS[name][:-1]}   # all but one
+    with pytest.raises(TypeError, match="needs the option") as info:
+        ref.forward(x, None, cell.params, **given)
+    assert not any(repr(o) in str(info.value) for o in given)
+    ref.forward(x, None, cell.params, **ref.options_of(cell))
+
+
+def test_a_skiprnn_twin_over_a_base_that_needs_options_names_them():
+    """The same for Skip RNN over cornn without base_options: it failed inside the base's
+    step; a pass names the base, its missing options and base_options."""
+    cell = rnnzoo.make("skiprnn", 3, 4, seed=0, dtype=np.float64, base="cornn")
+    with pytest.raises(TypeError, match=r"rnnzoo.reference.get\('skiprnn'\).forward: "
+                       r"skiprnn's base 'cornn' needs the option\(s\) 'dt', 'gamma', "
+                       r"'epsilon', 'damping' in base_options.*options_of\(cell\)"):
+        reference.get("skiprnn").forward(np.zeros((2, 1, 3)), None, cell.params,
+                                         base="cornn")
 
 
 @pytest.mark.parametrize("D,H", [(3, 4), (4, 4)], ids=["D!=H", "D=H"])

@@ -18,6 +18,7 @@ oracle the optimized cells in :mod:`rnnzoo.cells` are tested against.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable
@@ -160,6 +161,9 @@ class Reference:
     step_forward / step_backward: the step pair, None for a cell that is not step-wise
     initial_state(batch, params, **options) -> the state forward starts from when state0
         is None, as the cell's own initial_state (zeros; Skip RNN's ũ is 1)
+    required_options: the options forward cannot do without (numbers the equations need
+        that the parameters do not hold: a step size, the clock's periods); options_of
+        gives them
     """
 
     name: str
@@ -169,6 +173,7 @@ class Reference:
     step_forward: Callable | None = None
     step_backward: Callable | None = None
     initial_state: Callable | None = None       # every registered twin has one
+    required_options: tuple = ()
 
 
 REFERENCES: dict[str, Reference] = {}
@@ -216,6 +221,19 @@ def _state_text(state):
             else _text(state))
 
 
+def required_options(function):
+    """The options of a twin's step (or sequence) function ``function(x, state, params,
+    *options)`` that have no default."""
+    after_params = list(inspect.signature(function).parameters.values())[3:]
+    return tuple(p.name for p in after_params if p.default is inspect.Parameter.empty
+                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
+
+
+def missing_options(required, options):
+    """The required options that ``options`` lacks, quoted, as one string ('' if none)."""
+    return ", ".join(repr(o) for o in required if o not in options)
+
+
 def _check_forward(where, x, state0, params, initial_state, options):
     """The state forward starts from (initial_state's when state0 is None), or an error
     naming the argument that does not fit."""
@@ -233,6 +251,8 @@ def _check_forward(where, x, state0, params, initial_state, options):
         expected = initial_state(x.shape[1], params, **options)
     except KeyError as exc:
         raise KeyError(f"{where}: params has no entry {exc} (pass a cell's params)") from exc
+    except TypeError as exc:                      # options it needs (Skip RNN's base's)
+        raise TypeError(f"{where}: {exc}") from exc
     if state0 is None:
         return expected
     if not (isinstance(state0, (tuple, list)) and len(state0) == len(expected) and all(
@@ -281,13 +301,19 @@ def _check_against_forward(where, dhs, caches, dstate_T):
                          f"({expected}); got {_state_text(dstate_T)}")
 
 
-def _checked(name, forward, backward, initial_state, step_caches):
+def _checked(name, forward, backward, initial_state, step_caches, required=()):
     """The public forward and backward of textbook cell ``name``: forward takes
     state0=None (initial_state), as every cell's forward does; both check their
     arguments first. ``step_caches``: forward's caches are its list of step caches (a
-    cell written over the whole sequence keeps what it likes)."""
+    cell written over the whole sequence keeps what it likes); ``required``: the options
+    forward cannot do without."""
     def run_forward(x, state0, params, **options):
         where = f"rnnzoo.reference.get({name!r}).forward"
+        missing = missing_options(required, options)
+        if missing:
+            raise TypeError(f"{where}: the textbook {name} needs the option(s) {missing}, "
+                            f"which its parameters do not hold; pass the cell's: "
+                            f"**rnnzoo.reference.get({name!r}).options_of(cell)")
         state0 = _check_forward(where, x, state0, params, initial_state, options)
         try:
             return _finished_forward(*forward(x, state0, params, **options))
@@ -325,11 +351,12 @@ def register_steps(name, step_forward, step_backward, options_of=_no_options, ou
     ``output``: which state entry is the cell's output h_t (0, or -1 for a stack whose
     top layer is the output); ``initial_state(batch, params, **options)``: the state when
     state0 is None."""
+    required = required_options(step_forward)
     forward, backward = _checked(name, partial(sequence_forward, step_forward, output=output),
                                  partial(sequence_backward, step_backward, output=output),
-                                 initial_state, step_caches=True)
+                                 initial_state, step_caches=True, required=required)
     REFERENCES[name] = Reference(name, forward, backward, options_of, step_forward,
-                                 step_backward, initial_state)
+                                 step_backward, initial_state, required)
 
 
 def register_readout_steps(name, step_forward, step_backward, options_of=_no_options, *,
@@ -338,16 +365,20 @@ def register_readout_steps(name, step_forward, step_backward, options_of=_no_opt
     (:func:`readout_sequence_forward`): the loops above make its sequence functions."""
     register_sequence(name, partial(readout_sequence_forward, step_forward),
                       partial(readout_sequence_backward, step_backward), options_of,
-                      initial_state=initial_state, step_caches=True)
+                      initial_state=initial_state, step_caches=True,
+                      required=required_options(step_forward))
 
 
 def register_sequence(name, forward, backward, options_of=_no_options, *, initial_state,
-                      step_caches=False):
+                      step_caches=False, required=None):
     """Register a textbook cell written over the whole sequence (not step-wise; with
-    ``step_caches``, its forward returns the list of its step caches)."""
-    forward, backward = _checked(name, forward, backward, initial_state, step_caches)
+    ``step_caches``, its forward returns the list of its step caches). ``required``: the
+    options it cannot do without (None: forward's own, from its signature)."""
+    required = required_options(forward) if required is None else required
+    forward, backward = _checked(name, forward, backward, initial_state, step_caches,
+                                 required)
     REFERENCES[name] = Reference(name, forward, backward, options_of,
-                                 initial_state=initial_state)
+                                 initial_state=initial_state, required_options=required)
 
 
 def get(name):

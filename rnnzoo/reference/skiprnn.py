@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import REFERENCES, get, register_steps, sigmoid
+from .core import REFERENCES, get, missing_options, register_steps, sigmoid
 
 
 def stepwise(base):
@@ -38,11 +38,23 @@ def stepwise(base):
     return ref
 
 
+def base_twin(base, base_options):
+    """:func:`stepwise`, and a base_options without the options the base's twin needs
+    (numbers the parameters do not hold) refused by name, before any step."""
+    ref = stepwise(base)
+    missing = missing_options(ref.required_options, base_options or {})
+    if missing:
+        raise TypeError(f"skiprnn's base {base!r} needs the option(s) {missing} in "
+                        f"base_options, which the parameters do not hold; pass the Skip "
+                        f"RNN cell's: **rnnzoo.reference.get('skiprnn').options_of(cell)")
+    return ref
+
+
 def step_forward(x_t, state_prev, params, base="gru", base_options=None, soft=False,
                  budget=0.0, p_index=0, surrogate_slope=1.0):
     """One step: (s_{t-1}..., ũ_t) -> (s_t..., ũ_{t+1})."""
     s_prev, u_tilde = tuple(state_prev[:-1]), state_prev[-1]
-    base_ref = stepwise(base)
+    base_ref = base_twin(base, base_options)
     base_params = {k[len("base."):]: v for k, v in params.items() if k.startswith("base.")}
     w_p, b_p = params["w_p"], params["b_p"]
     u = u_tilde if soft else np.rint(u_tilde)            # u_t = round(ũ_t)  (soft: ũ_t)
@@ -95,7 +107,7 @@ def options_of(cell):
 def initial_state(batch, params, base="gru", base_options=None, **options):
     """The base's initial state, then ũ_1 = 1 (B, 1): the first step always updates."""
     base_params = {k[len("base."):]: v for k, v in params.items() if k.startswith("base.")}
-    s0 = stepwise(base).initial_state(batch, base_params, **(base_options or {}))
+    s0 = base_twin(base, base_options).initial_state(batch, base_params, **(base_options or {}))
     return tuple(s0) + (np.ones((batch, 1), dtype=params["w_p"].dtype),)
 
 
