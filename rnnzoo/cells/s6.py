@@ -26,12 +26,13 @@ class S6(RecurrentCell):
     projections of its ``Mamba`` module in front.
 
     Per channel h (H of them, the paper's D) a state x_t[h] of N numbers; u_t (H,) is
-    the SSM's input, x the cell's input (the contract's ``x``), y_t the output:
+    the SSM's input, e_t (K,) the cell's input (row t of the contract's ``x``: x_t is
+    the state here, as in selective_scan_ref and the textbook twin), y_t the output:
 
     .. math::
 
         \begin{aligned}
-        u_t &= W_{in} x_t \quad (\text{or } u_t = x_t;
+        u_t &= W_{in} e_t \quad (\text{or } u_t = e_t;
             \text{ option conv: then } u_t \leftarrow \mathrm{silu}(\mathrm{conv}(u)_t)) \\
         \Delta_t &= \mathrm{softplus}(W_\Delta^{up} W_\Delta^{down} u_t + b_\Delta)
             \in \mathbb R^H, \qquad B_t = W_B u_t,\ C_t = W_C u_t \in \mathbb R^N \\
@@ -39,7 +40,7 @@ class S6(RecurrentCell):
         x_t[h, n] &= \exp(\Delta_t[h] A[h, n])\, x_{t-1}[h, n]
             + \Delta_t[h] B_t[n]\, u_t[h] \\
         y_t[h] &= \textstyle\sum_n C_t[n]\, x_t[h, n] + D[h]\, u_t[h]
-            \qquad (\text{gate: } y_t \odot \mathrm{silu}(W_z x_t))
+            \qquad (\text{gate: } y_t \odot \mathrm{silu}(W_z e_t))
         \end{aligned}
 
     Every ``exp(Δ_t A)`` and ``Δ_t B_t u_t`` is computed for the whole sequence before
@@ -91,9 +92,9 @@ class S6(RecurrentCell):
     total gradient reaching the carried state x_t, from y_t's loss (C_t dL/dy_t) and
     from x_{t+1} (Ā_{t+1} dL/dx_{t+1}).
 
-    Shapes: x (T, B, K); W_in (H, K); W_delta_down (R, H); W_delta_up (H, R); b_delta
-    (H,); W_B, W_C (N, H) (selective) or B, C (H, N) (not); A_log (H, N); D (H,);
-    W_z (H, K).
+    Shapes: x (T, B, K) (row t: e_t); W_in (H, K); W_delta_down (R, H); W_delta_up
+    (H, R); b_delta (H,); W_B, W_C (N, H) (selective) or B, C (H, N) (not); A_log
+    (H, N); D (H,); W_z (H, K).
 
     Options
     -------
@@ -104,9 +105,9 @@ class S6(RecurrentCell):
         is a parameter: Δ = softplus(b_Δ), B or C an (H, N) matrix (the paper's table 7
         ablates them this way)
     input_map : "auto" (identity when input_size == hidden_size, else dense), "identity"
-        (u_t = x_t, needs input_size == hidden_size) or "dense" (u_t = W_in x_t, the
+        (u_t = e_t, needs input_size == hidden_size) or "dense" (u_t = W_in e_t, the
         block's in_proj)
-    gate : False (default) or True: the block's output gate y_t ⊙ silu(W_z x_t)
+    gate : False (default) or True: the block's output gate y_t ⊙ silu(W_z e_t)
         (selective_scan_ref's z)
     conv : 0 (default: none) or a width W >= 2 (the authors' d_conv is 4): the block's
         short causal depthwise convolution and SiLU in front of the SSM,

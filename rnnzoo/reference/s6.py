@@ -2,7 +2,8 @@ r"""Textbook S6 (Gu & Dao, 2023, Mamba's selective SSM), one step at a time, in 
 
 .. math::
 
-    u_t = W_{in} e_t \ (\text{or } e_t), \qquad
+    u^{in}_t = W_{in} e_t \ (\text{or } e_t), \qquad
+    u_t = \mathrm{silu}(\mathrm{conv}(u^{in})_t) \ (\text{or } u^{in}_t), \\
     \Delta_t = \mathrm{softplus}(W_\Delta^{up} W_\Delta^{down} u_t + b_\Delta), \qquad
     B_t = W_B u_t, \quad C_t = W_C u_t \\
     A = -\exp(A^{\log}), \qquad
@@ -11,9 +12,10 @@ r"""Textbook S6 (Gu & Dao, 2023, Mamba's selective SSM), one step at a time, in 
     (\odot\, \mathrm{silu}(W_z e_t) \text{ with the gate})
 
 The names are selective_scan_ref's: u is the SSM's input and x its state, so the cell's
-own input (the contract's x, the cell docstring's x_t) is written e_t here. x_t (B, H, N)
-is carried as the (B, H N) array; with the causal convolution (parameters
-w_conv, b_conv) its last W - 1 inputs u_past travel along, (B, (W-1) H), oldest first.
+own input (the contract's x) is written e_t, here and in the cell's docstring. x_t
+(B, H, N) is carried as the (B, H N) array; with the causal convolution (parameters
+w_conv, b_conv, conv_t = Σ_j w_j u^in_{t-W+1+j} + b) its last W - 1 inputs u_past travel
+along, (B, (W-1) H), oldest first.
 What is not selective is a parameter: Δ = softplus(b_Δ), B (H, N), C (H, N). The twin
 takes no options: what the cell's options chose is read from the parameters, as they
 are there or not: W_in (else u_t = e_t), W_Δ^down and W_Δ^up, W_B, W_C (else Δ, B, C
@@ -40,14 +42,16 @@ def s6_step_forward(e_t, state_prev, params):
     P = params
     H, N = P["A_log"].shape
     x_prev = state_prev[0].reshape(-1, H, N)                  # (B, H N) -> (B, H, N)
-    u = e_t @ P["W_in"].T if "W_in" in P else e_t             # u_t = W_in e_t, or e_t
+    u_in = e_t @ P["W_in"].T if "W_in" in P else e_t          # u^in_t = W_in e_t, or e_t
     window = conv_pre = None
     if "w_conv" in P:                                         # the causal convolution
         W = P["w_conv"].shape[1]
-        past = state_prev[1].reshape(-1, W - 1, H)            # u_{t-W+1} .. u_{t-1}
-        window = np.concatenate([past, u[:, None, :]], axis=1)   # u_{t-W+1} .. u_t
-        conv_pre = (window * P["w_conv"].T).sum(axis=1) + P["b_conv"]   # Σ_j w_j u_{t-W+1+j} + b
-        u = conv_pre * sigmoid(conv_pre)                      # u_t <- silu(conv)
+        past = state_prev[1].reshape(-1, W - 1, H)            # u^in_{t-W+1} .. u^in_{t-1}
+        window = np.concatenate([past, u_in[:, None, :]], axis=1)   # u^in_{t-W+1} .. u^in_t
+        conv_pre = (window * P["w_conv"].T).sum(axis=1) + P["b_conv"]   # conv_t = Σ_j w_j .. + b
+        u = conv_pre * sigmoid(conv_pre)                      # u_t = silu(conv_t)
+    else:
+        u = u_in                                              # u_t = u^in_t
     if "W_delta_down" in P:
         s = u @ P["W_delta_down"].T                           # s_t = W_down u_t
         pre = s @ P["W_delta_up"].T + P["b_delta"]            # pre_t = W_up s_t + b
@@ -124,19 +128,22 @@ def s6_step_backward(dout, dstate, cache):
         grads["C"] = (dy[..., None] * c["x"]).sum(axis=0)     # y_t = Σ_n C x_t
     dstate_prev = (dx_prev.reshape(dx_prev.shape[0], -1),)   # x_{t-1}, flat as the state
     if c["window"] is not None:
-        sc = sigmoid(c["conv_pre"])                           # u_t <- silu(conv)
-        dconv = du * sc * (1 + c["conv_pre"] * (1 - sc))     # u_t <- silu(conv)
-        grads["b_conv"] = dconv.sum(axis=0)                   # conv = Σ_j w_j u_{t-W+1+j} + b
-        grads["w_conv"] = (dconv[:, None, :] * c["window"]).sum(axis=0).T   # conv = Σ_j w_j ..
-        dwindow = dconv[:, None, :] * P["w_conv"].T           # conv = Σ_j w_j u_{t-W+1+j} + ..
-        dwindow[:, 1:] += dstate[1].reshape(dwindow[:, 1:].shape)   # u_past_t = window[1:]
-        du = dwindow[:, -1]                                   # window[-1] = u_t
-        dstate_prev += (dwindow[:, :-1].reshape(du.shape[0], -1),)   # window[:-1] = u_past
-    if "W_in" in P:
-        grads["W_in"] = du.T @ c["e"]                         # u_t = W_in e_t
-        de = du @ P["W_in"]                                   # u_t = W_in e_t
+        sc = sigmoid(c["conv_pre"])                           # u_t = silu(conv_t)
+        dconv = du * sc * (1 + c["conv_pre"] * (1 - sc))     # u_t = silu(conv_t)
+        grads["b_conv"] = dconv.sum(axis=0)                   # conv_t = Σ_j w_j window_j + b
+        grads["w_conv"] = (dconv[:, None, :] * c["window"]).sum(axis=0).T   # conv_t = Σ_j w_j ..
+        dwindow = dconv[:, None, :] * P["w_conv"].T           # conv_t = Σ_j w_j window_j + ..
+        du_past = dstate[1].reshape(-1, P["w_conv"].shape[1] - 1, H)   # (carried from t+1)
+        dwindow = dwindow + np.pad(du_past, ((0, 0), (1, 0), (0, 0)))   # u_past_t = window[1:]
+        du_in = dwindow[:, -1]                                # window[-1] = u^in_t
+        dstate_prev += (dwindow[:, :-1].reshape(du_in.shape[0], -1),)   # window[:-1] = u_past
     else:
-        de = du                                               # u_t = e_t
+        du_in = du                                            # u_t = u^in_t
+    if "W_in" in P:
+        grads["W_in"] = du_in.T @ c["e"]                      # u^in_t = W_in e_t
+        de = du_in @ P["W_in"]                                # u^in_t = W_in e_t
+    else:
+        de = du_in                                            # u^in_t = e_t
     if "W_z" in P:
         de = de + dz @ P["W_z"]                               # z_t = W_z e_t
     return de, dstate_prev, grads
