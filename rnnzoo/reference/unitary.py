@@ -6,8 +6,10 @@ Both compute
           = \mathrm{ReLU}(|z_t| + b)\, z_t / (|z_t| + \varepsilon)
 
 (or h_t = z_t with ``nonlinearity="identity"``; V is the uRNN's V and the EURNN's U, its
-docstring's z_t = W h_{t-1} + U x_t), h complex, carried across the contract
-as the real (B, 2N) array [Re h, Im h]. Complex gradients are dL/dRe + i dL/dIm: the
+docstring's z_t = W h_{t-1} + U x_t), h complex, carried across the contract as the
+real (B, 2N) array [Re h, Im h], with ε = 1e-5 (the uRNN authors' code). The EURNN with
+``complex=False`` is real, h (B, N), and has ε = 0: its modReLU is the orthogonal RNNs'
+real form sign(z_t) ReLU(|z_t| + b). Complex gradients are dL/dRe + i dL/dIm: the
 backward of y = A x is then dL/dx = A^H dL/dy, and of y = A x for the matrix,
 dL/dA = dL/dy x^H.
 
@@ -57,10 +59,10 @@ def angle_grad(dM, theta):
 
 
 # ------------------------------------------------------------------ the shared step
-def step_forward(x_t, state_prev, params, factors, W_grads, V_names, nonlinearity,
-                 is_complex):
-    """One step, given W's factor matrices and the function that turns their gradients
-    into the parameters' (``W_grads(dMs)``)."""
+def step_forward(x_t, state_prev, params, factors, V_names, nonlinearity, is_complex,
+                 cell, layers=None):
+    """One step, given W's factor matrices; ``cell`` ("urnn" or "eurnn", and the EURNN's
+    ``layers``) says which parametrization of W the backward sends dL/dW to."""
     N = factors[0].shape[0]
     packed = state_prev[0]
     h_prev = packed[:, :N] + 1j * packed[:, N:] if is_complex else packed   # [Re h, Im h] -> h
@@ -71,7 +73,7 @@ def step_forward(x_t, state_prev, params, factors, W_grads, V_names, nonlinearit
     h = modrelu(z, params["b"], eps) if nonlinearity == "modrelu" else z   # h_t = modReLU(z_t)
     out = np.concatenate([h.real, h.imag], axis=1) if is_complex else h   # h -> [Re h, Im h]
     cache = {"x": x_t, "h_prev": h_prev, "z": z, "W": W, "V": V, "eps": eps,
-             "factors": factors, "W_grads": W_grads, "V_names": V_names,
+             "factors": factors, "cell": cell, "layers": layers, "V_names": V_names,
              "nonlinearity": nonlinearity, "is_complex": is_complex, "params": params}
     return (out,), cache
 
@@ -92,11 +94,16 @@ def step_backward(dstate, cache):
     dV = dz.T @ x_t                                      # z_t = V x_t
     dW = dz.T @ h_prev.conj()                            # z_t = W h_{t-1}
     if is_complex:
-        grads[cache["V_names"][0]], grads[cache["V_names"][1]] = dV.real, dV.imag
+        grads[cache["V_names"][0]] = dV.real             # V = V_re + i V_im
+        grads[cache["V_names"][1]] = dV.imag             # V = V_re + i V_im
         dh_prev = np.concatenate([dh_prev.real, dh_prev.imag], axis=1)   # h -> [Re h, Im h]
     else:
-        grads[cache["V_names"][0]] = dV
-    grads.update(cache["W_grads"](factor_grads(cache["factors"], dW)))   # W = M_0 .. M_{K-1}
+        grads[cache["V_names"][0]] = dV                  # z_t = V x_t (V real)
+    dM = factor_grads(cache["factors"], dW)              # W = M_0 M_1 ... M_{K-1}
+    if cache["cell"] == "urnn":
+        grads.update(urnn_W_grads(dM, P))                # W = D_3 R_2 F^{-1} D_2 Π R_1 F D_1
+    else:
+        grads.update(eurnn_W_grads(dM, P, cache["layers"], is_complex))   # W = D F^(L) .. F^(1)
     return dx, (dh_prev,), grads
 
 
@@ -121,14 +128,21 @@ def urnn_step_forward(x_t, state_prev, params, perm, nonlinearity="modrelu"):
     F = np.fft.fft(np.eye(N), axis=0, norm="ortho")      # F u = fft(u), unitary
     Pi = np.eye(N)[perm]                                 # (Pi u)_i = u_perm[i]
     factors = [D3, reflection(r2), F.conj().T, D2, Pi, reflection(r1), F, D1]
+    return step_forward(x_t, state_prev, P, factors, ("V_re", "V_im"), nonlinearity, True,
+                        "urnn")
 
-    def W_grads(dM):                                     # dM in the factors' order above
-        dr = np.stack([reflection_grad(dM[5], r1), reflection_grad(dM[1], r2)])   # R_1, R_2
-        dtheta = [angle_grad(dM[7], P["theta"][0]), angle_grad(dM[3], P["theta"][1]),
-                  angle_grad(dM[0], P["theta"][2])]      # D_1, D_2, D_3
-        return {"theta": np.stack(dtheta), "r_re": dr.real, "r_im": dr.imag}
-    return step_forward(x_t, state_prev, P, factors, W_grads, ("V_re", "V_im"),
-                        nonlinearity, True)
+
+def urnn_W_grads(dM, params):
+    """dL/d(theta, r_re, r_im) from dL/dM_k, M_k in urnn_step_forward's factors' order
+    [D_3, R_2, F^{-1}, D_2, Π, R_1, F, D_1] (F and Π are fixed)."""
+    P = params
+    r1, r2 = P["r_re"] + 1j * P["r_im"]                  # the reflection vectors
+    dr = np.stack([reflection_grad(dM[5], r1),           # R_1 = I - 2 r_1 r_1^* / ||r_1||²
+                   reflection_grad(dM[1], r2)])          # R_2
+    dtheta = np.stack([angle_grad(dM[7], P["theta"][0]),   # D_1 = diag(e^{i theta_1})
+                       angle_grad(dM[3], P["theta"][1]),   # D_2
+                       angle_grad(dM[0], P["theta"][2])])  # D_3
+    return {"theta": dtheta, "r_re": dr.real, "r_im": dr.imag}   # r = r_re + i r_im
 
 
 # ------------------------------------------------------------------ EURNN
@@ -162,23 +176,28 @@ def eurnn_step_forward(x_t, state_prev, params, style="tunable", n_layers=2, is_
         Ms.append(M)
     D = [np.diag(np.exp(1j * P["omega"]))] if is_complex else []   # D = diag(e^{i omega})
     factors = D + Ms[::-1]                               # W = D F^(L) .. F^(1)
+    return step_forward(x_t, state_prev, P, factors, V_names, nonlinearity, is_complex,
+                        "eurnn", layers)
 
-    def W_grads(dM):
-        grads = {k: np.zeros_like(v) for k, v in P.items() if k.startswith(("theta", "phi"))}
+
+def eurnn_W_grads(dM, params, layers, is_complex):
+    """dL/d(omega, theta.., phi..) from dL/dM_k, M_k in eurnn_step_forward's factors'
+    order [D, F^(L), .., F^(1)] (no D when real); ``layers`` as it built them."""
+    P = params
+    grads = {k: np.zeros_like(v) for k, v in P.items() if k.startswith(("theta", "phi"))}
+    if is_complex:
+        grads["omega"] = angle_grad(dM[0], P["omega"])   # D = diag(e^{i omega})
+    dMs = dM[1:][::-1] if is_complex else dM[::-1]       # back in layer order
+    for (suffix, row, I, J), G in zip(layers, dMs):
+        theta = P["theta" + suffix][row]
+        c, s = np.cos(theta), np.sin(theta)
+        e = np.exp(1j * P["phi" + suffix][row]) if is_complex else 1.0
+        Gii, Gij, Gji, Gjj = G[I, I].conj(), G[I, J].conj(), G[J, I].conj(), G[J, J].conj()
+        grads["theta" + suffix][row] = (Gii * -s + Gij * -e * c + Gji * c
+                                        + Gjj * -e * s).real   # dM/dtheta, entrywise
         if is_complex:
-            grads["omega"] = angle_grad(dM[0], P["omega"])   # D = diag(e^{i omega})
-        dMs = dM[1:][::-1] if is_complex else dM[::-1]   # back in layer order
-        for (suffix, row, I, J), G in zip(layers, dMs):
-            theta = P["theta" + suffix][row]
-            c, s = np.cos(theta), np.sin(theta)
-            e = np.exp(1j * P["phi" + suffix][row]) if is_complex else 1.0
-            Gii, Gij, Gji, Gjj = G[I, I].conj(), G[I, J].conj(), G[J, I].conj(), G[J, J].conj()
-            grads["theta" + suffix][row] = (Gii * -s + Gij * -e * c + Gji * c
-                                            + Gjj * -e * s).real   # dM/dtheta, entrywise
-            if is_complex:
-                grads["phi" + suffix][row] = (Gij * -1j * e * s + Gjj * 1j * e * c).real   # dM/dphi
-        return grads
-    return step_forward(x_t, state_prev, P, factors, W_grads, V_names, nonlinearity, is_complex)
+            grads["phi" + suffix][row] = (Gij * -1j * e * s + Gjj * 1j * e * c).real   # dM/dphi
+    return grads
 
 
 def urnn_initial_state(batch, params, **options):
