@@ -12,6 +12,10 @@ equation is off by the size of the tensor; the gate-swap tests below show a swap
 errors of 1e-2 or more. No torch is needed. A cell registered without a textbook
 version fails ``test_cell_equals_its_textbook_version`` with a KeyError naming it.
 """
+import ast
+import pathlib
+import re
+
 import numpy as np
 import pytest
 
@@ -467,3 +471,93 @@ def test_the_ssm_twins_read_the_cells_options_from_its_parameters(name, options,
     x = rng.standard_normal((5, 2, cell.input_size))
     pairs, _, _ = run_both_on(cell, x, None, rng, options={})
     assert_agree(pairs, f"{name}{options} (D = {D}, H = {H}) called without options")
+
+
+# ------------------------------------------------------------------ the textbook's form
+def _computes(node):
+    """Whether an expression does arithmetic (not only reads, packs or makes zeros)."""
+    plain = {"tuple", "list", "len", "range", "reversed", "zip", "zeros_like", "zeros"}
+    for n in ast.walk(node):
+        if isinstance(n, ast.BinOp) or (isinstance(n, ast.UnaryOp)
+                                        and not isinstance(n.operand, ast.Constant)):
+            return True
+        if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) \
+                not in plain:
+            return True
+    return False
+
+
+def _root(target):
+    while isinstance(target, (ast.Subscript, ast.Attribute, ast.Starred)):
+        target = target.value
+    return getattr(target, "id", "")
+
+
+def _targets(st):
+    todo = list(st.targets) if isinstance(st, ast.Assign) else [st.target]
+    while todo:
+        t = todo.pop()
+        if isinstance(t, (ast.Tuple, ast.List)):
+            todo.extend(t.elts)
+        else:
+            yield t
+
+
+def backward_lines_without_a_comment(source):
+    """(line, text) of every backward line of a twin's module that names no forward line:
+    in a function whose name has "backward" or ends in "_grad(s)" (the sequence loops
+    of core.py aside), a statement that computes a gradient (a name d..., computed) or
+    writes into grads, with no comment on its lines or a comment line right above it."""
+    lines = source.splitlines()
+    out = []
+    for fn in ast.walk(ast.parse(source)):
+        if not isinstance(fn, ast.FunctionDef) or fn.name in (
+                "sequence_backward", "readout_sequence_backward", "run_backward") or not (
+                "backward" in fn.name or fn.name.endswith(("_grad", "_grads"))):
+            continue
+        for st in ast.walk(fn):
+            if isinstance(st, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = list(_targets(st))
+                needs = any(isinstance(t, ast.Subscript) and _root(t) == "grads"
+                            for t in targets) or (_computes(st.value) and any(
+                                re.match(r"d[A-Za-z_]", _root(t)) for t in targets))
+            elif isinstance(st, ast.Expr) and isinstance(st.value, ast.Call):
+                needs = _root(st.value.func) == "grads"          # grads.update(...)
+            else:
+                continue
+            above = lines[st.lineno - 2].strip() if st.lineno > 1 else ""
+            if needs and not above.startswith("#") and not any(
+                    "#" in line for line in lines[st.lineno - 1:st.end_lineno]):
+                out.append((st.lineno, lines[st.lineno - 1].strip()))
+    return sorted(out)
+
+
+TWIN_FILES = sorted((pathlib.Path(reference.__file__).parent).glob("*.py"))
+
+
+@pytest.mark.parametrize("path", TWIN_FILES, ids=lambda p: p.name)
+def test_every_backward_line_of_a_twin_names_its_forward_line(path):
+    """min-char-rnn's rule, which the twins follow: each backward line says in a short
+    comment which forward line it differentiates. Lines without one were found by hand
+    (orthogonal's db.sum, the uRNN's V_re/V_im split, Skip RNN's call of its base's
+    backward); a pass: none is left in any twin."""
+    missing = backward_lines_without_a_comment(path.read_text())
+    assert not missing, f"{path.name}: backward lines without a comment: {missing}"
+
+
+def test_the_comment_scan_finds_a_backward_line_without_a_comment():
+    """The scan above on made-up twins: what it must flag, and what it must leave."""
+    flagged = backward_lines_without_a_comment(
+        "def f_backward(dh, cache):\n"
+        "    (dh_in,) = cache['d']\n"                    # reads only: left
+        "    da = dh * 2.0\n"                            # computes a gradient: flagged
+        "    # h = a + b\n"
+        "    db = dh.sum(axis=0)\n"                      # a comment line above: left
+        "    grads = {}\n"
+        "    grads['W'] = da\n"                          # into grads: flagged
+        "    grads.update(other)\n"                      # into grads: flagged
+        "    n = len(dh) * 2   # not a gradient, and commented\n"
+        "    return da, db\n"
+        "def f_forward(x):\n"
+        "    dz = x * 2\n")                              # not a backward: left
+    assert [line for line, _ in flagged] == [3, 7, 8]

@@ -73,7 +73,7 @@ def step_backward(do, dstate, cache):
     c, P = cache, cache["params"]
     x_t, S_prev, S, M = c["x"], c["S_prev"], c["S"], c["M"]
     q_hat, k_hat, v, beta, alpha = c["q_hat"], c["k_hat"], c["v"], c["beta"], c["alpha"]
-    do = split_heads(do, q_hat.shape[1])
+    do = split_heads(do, q_hat.shape[1])                     # out_t = o_t's heads side by side
     dS = dstate[0] + np.einsum("bhi,bhj->bhij", do, q_hat)   # o_t = S_t q^: S side; + carried
     dq_hat = np.einsum("bhij,bhi->bhj", S, do)               # o_t = S_t q^: q^ side
     dwrite = dS                                              # S_t = .. + β v k^ᵀ
@@ -92,7 +92,7 @@ def step_backward(do, dstate, cache):
     dk = l2_backward(dk_hat, k_hat, c["r_k"])                # k^ = k / r_k
     dpre_beta = dbeta * beta * (1.0 - c["sig"])              # β = r σ(w_β x_t)
     B = x_t.shape[0]
-    dq, dk, dv = (g.reshape(B, -1) for g in (dq, dk, dv))
+    dq, dk, dv = (g.reshape(B, -1) for g in (dq, dk, dv))    # q, k, v = split_heads(W x_t)
     grads = {"W_q": dq.T @ x_t, "W_k": dk.T @ x_t, "W_v": dv.T @ x_t,   # q, k, v = W x_t
              "w_beta": dpre_beta.T @ x_t}                    # w_β x_t
     dx = dq @ P["W_q"] + dk @ P["W_k"] + dv @ P["W_v"] + dpre_beta @ P["w_beta"]   # W x_t

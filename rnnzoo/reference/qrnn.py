@@ -96,16 +96,16 @@ def backward(dhs, cache, dstate_T):
     row = cache["windows"][0][:, :D]                     # (B, D), the shape of each x
     dxs = [np.zeros_like(row) for _ in range(T + k - 1)]   # dL/dx_{-k+1} .. dL/dx_{T-1}
     for j in range(k - 1):                               # state_T's x_past = the last k-1 x
-        dxs[T + j] = dxs[T + j] + dstate_T[1][:, j * D:(j + 1) * D]
+        dxs[T + j] = dxs[T + j] + dstate_T[1][:, j * D:(j + 1) * D]   # state_T's x_past
     grads = {"W": np.zeros_like(P["W"]), "b": np.zeros_like(P["b"])}
     for t in range(T):
         grads["W"] = grads["W"] + dpre[t].T @ cache["windows"][t]   # W x^_t
         grads["b"] = grads["b"] + dpre[t].sum(axis=0)    # + b
         dx_hat = dpre[t] @ P["W"]                        # W x^_t
         for j in range(k):                               # x^_t = [x_{t-k+1}; ..; x_t]
-            dxs[t + j] = dxs[t + j] + dx_hat[:, j * D:(j + 1) * D]
-    dx = np.stack(dxs[k - 1:])
-    dstate0 = (dc_next,) + ((np.concatenate(dxs[:k - 1], axis=1),) if k > 1 else ())
+            dxs[t + j] = dxs[t + j] + dx_hat[:, j * D:(j + 1) * D]   # x^_t's block j
+    dx = np.stack(dxs[k - 1:])                           # xs[t + k - 1] is x_t
+    dstate0 = (dc_next,) + ((np.concatenate(dxs[:k - 1], axis=1),) if k > 1 else ())   # x_past
     return dx, dstate0, grads
 
 

@@ -85,15 +85,16 @@ def step_backward(dstate, cache):
     dpre = d_delta * delta * (1.0 - delta)               # Δ = sigma(w_p . s_t + b_p)
     grads = {"w_p": dpre.T @ s[k], "b_p": dpre.sum(axis=0)}   # w_p . s_t + b_p
     ds[k] = ds[k] + dpre @ cache["w_p"]                  # w_p . s_t
-    for d, c, p in zip(ds, cand, s_prev):                # s_t = u S + (1 - u) s_{t-1}, u side
-        du = du + (d * (c - p)).sum(axis=1, keepdims=True)
+    for d, c, p in zip(ds, cand, s_prev):                # every entry of the state
+        du = du + (d * (c - p)).sum(axis=1, keepdims=True)   # s_t = u S + (1 - u) s_{t-1}
     du = du + cache["budget"] / u.shape[0]               # budget loss λ Σ u_t / B
     dcand = tuple(u * d for d in ds)                     # s_t = u S + ..
-    dx, dprev, dbase = REFERENCES[cache["base"]].step_backward(dcand, cache["base_cache"])
+    base_backward = REFERENCES[cache["base"]].step_backward
+    dx, dprev, dbase = base_backward(dcand, cache["base_cache"])   # S(s_{t-1}, x_t)
     ds_prev = tuple((1.0 - u) * d + dp for d, dp in zip(ds, dprev))   # (1 - u) s_{t-1}; S(s_{t-1})
     slope = 1.0 if cache["soft"] else cache["surrogate_slope"]
     du_tilde = du_tilde + slope * du                     # u = round(ũ): straight-through
-    grads.update({f"base.{name}": g for name, g in dbase.items()})
+    grads.update({f"base.{name}": g for name, g in dbase.items()})   # S's parameters
     return dx, ds_prev + (du_tilde,), grads
 
 

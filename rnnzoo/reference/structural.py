@@ -85,7 +85,7 @@ def resindrnn_step_forward(x_t, state_prev, params, depth=6, residual=True, norm
 def resindrnn_step_backward(dstate, cache):
     """dL/d(every layer's h_t) -> dL/dx_t, dL/d(every layer's h_{t-1}), dL/dparams."""
     P, layers, grads, skip = cache["params"], cache["layers"], {}, {}
-    dstate_prev = [None] * len(layers)
+    dstate_prev = [None] * len(layers)                   # dL/dh^(l)_{t-1}, layer by layer
     dabove = 0.0                                         # dL/dh^(l) from layer l+1's input
     for l in reversed(range(1, len(layers) + 1)):
         layer = layers[l - 1]
@@ -153,7 +153,7 @@ def orthogonal_step_backward(dstate, cache):
     x_t, h_prev, W, P = cache["x"], cache["h_prev"], cache["W"], cache["params"]
     if cache["nonlinearity"] == "modrelu":
         dz, db = modrelu_backward(dh, cache["z"], P["b"])   # h = modReLU(z)
-        db = db.sum(axis=0)
+        db = db.sum(axis=0)                              # h = modReLU(z): b, every row
     else:
         dz = phi_backward(dh, cache["h"], cache["nonlinearity"])   # h = phi(z + b)
         db = dz.sum(axis=0)                              # h = phi(z + b)
