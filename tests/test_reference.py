@@ -110,6 +110,13 @@ def errors(pairs):
     return out
 
 
+def label(name, options, *sizes):
+    """A test id: name[k=v,...] (as tests/conftest.py's) and the sizes, e.g. lru[..]D5H5."""
+    opts = ",".join(f"{k}={v}" for k, v in (options or {}).items())
+    return name + (f"[{opts}]" if opts else "") + "".join(
+        f"{a}{n}" for a, n in zip("DH", sizes))
+
+
 def assert_agree(pairs, what):
     """Every tensor within TOL (a NaN on either side fails)."""
     bad = {k: e for k, e in errors(pairs).items() if not e <= TOL}
@@ -459,7 +466,7 @@ READ_FROM_PARAMS = [  # (name, options, D, H): every option of these cells that 
 
 
 @pytest.mark.parametrize("name,options,D,H", READ_FROM_PARAMS,
-                         ids=[f"{n}{o}D{d}H{h}" for n, o, d, h in READ_FROM_PARAMS])
+                         ids=[label(*case) for case in READ_FROM_PARAMS])
 def test_the_ssm_twins_read_the_cells_options_from_its_parameters(name, options, D, H):
     """The LRU, S4D and S6 twins take no options: a gate (W_z), a selective map (W_B,
     ...), a dense feedthrough (D (H, K)), the normalization (gamma_log) are there in the
@@ -561,3 +568,116 @@ def test_the_comment_scan_finds_a_backward_line_without_a_comment():
         "def f_forward(x):\n"
         "    dz = x * 2\n")                              # not a backward: left
     assert [line for line, _ in flagged] == [3, 7, 8]
+
+
+# ------------------------------------------------------------------ beyond the registry's variants
+# options the registry-driven suite above leaves out (tests/conftest.py's EXTRA_VARIANTS
+# multiplies every suite, so they are here): (name, options, D, H)
+MORE_VARIANTS = [
+    ("orthogonal", {"nonlinearity": "tanh", "parametrization": "exp"}, 4, 7),
+    ("orthogonal", {"nonlinearity": "identity", "parametrization": "cayley", "n_negative": 3},
+     4, 8),
+    ("eurnn", {"capacity": 1}, 4, 8), ("eurnn", {"capacity": 3}, 4, 7),
+    ("eurnn", {"capacity": 9}, 4, 5),                   # more layers than units
+    ("eurnn", {"capacity": 3, "complex": False}, 4, 7),
+    ("eurnn", {"style": "fft", "nonlinearity": "identity"}, 4, 8),
+    ("eurnn", {"complex": False, "nonlinearity": "identity"}, 4, 6),
+    ("qrnn", {"pooling": "f", "zoneout": 0.3}, 4, 5),
+    ("qrnn", {"pooling": "ifo", "zoneout": 0.3}, 4, 5),
+    ("qrnn", {"window": 1, "zoneout": 0.3}, 4, 5),
+    ("lru", {"feedthrough": "dense"}, 5, 5),            # the dense forms at K = H
+    ("lru", {"feedthrough": "diagonal", "normalization": False}, 5, 5),
+    ("s4d", {"input_projection": "dense"}, 5, 5),
+    ("s6", {"input_map": "dense"}, 5, 5),
+    ("s6", {"input_map": "identity", "conv": 3, "gate": True}, 5, 5),
+    ("s6", {"mode": "loop"}, 4, 6), ("s6", {"conv": 3, "selective": []}, 4, 6),
+    ("clockwork", {"periods": [2, 3]}, 4, 6),           # no module runs at every step
+    ("clockwork", {"modules": 1}, 4, 6),
+]
+
+
+def _with_zoneout_mask(cell, T, B):
+    """A fixed {0, 1} zoneout mask for a QRNN with zoneout (its draws are the cell's)."""
+    if getattr(cell, "zoneout", 0):
+        cell.zoneout_mask = np.random.default_rng(1).random((T, B, cell.hidden_size)) >= 0.3
+    return cell
+
+
+@pytest.mark.parametrize("T,B", [(5, 3), (1, 1)], ids=["T5B3", "T1B1"])
+@pytest.mark.parametrize("name,options,D,H", MORE_VARIANTS,
+                         ids=[label(*case) for case in MORE_VARIANTS])
+def test_more_variants_equal_their_textbook_version(name, options, D, H, T, B):
+    """Options the registry-driven comparison does not build (capacities, the dense
+    forms at K = H, zoneout with every pooling, periods not starting at 1, ...); all
+    agreed already. A pass: as test_cell_equals_its_textbook_version, to 1e-10."""
+    cell = _with_zoneout_mask(make_cell(name, D, H, options), T, B)
+    pairs, _, _ = run_both(cell, T, B, np.random.default_rng(7))
+    assert_agree(pairs, f"{name}{options}")
+
+
+@pytest.mark.parametrize("name,options", cell_variants())
+def test_every_variant_from_the_zero_state_equals_its_textbook_version(name, options):
+    """state0 = None on both sides (each its own initial state: zeros, Skip RNN's ũ = 1),
+    the way most sequences start; the suite above starts from random states. A pass:
+    hs, the final state, dx, dL/d(state0) and every gradient agree to 1e-10."""
+    cell = make_cell(name, 4, 6, options)
+    rng = np.random.default_rng(3)
+    perturb(cell, rng)
+    pairs, _, _ = run_both_on(cell, rng.standard_normal((6, 3, cell.input_size)), None, rng)
+    assert_agree(pairs, f"{name}{options} from the zero state")
+
+
+@pytest.mark.parametrize("T,B", [(5, 3), (1, 1)], ids=["T5B3", "T1B1"])
+@pytest.mark.parametrize("zero_state", [False, True], ids=["h0>0", "h0=None"])
+@pytest.mark.parametrize("name", ["mingru", "minlstm"])
+def test_log_mode_equals_the_textbook_version(name, zero_state, T, B):
+    """mode="log" (the log-space scan) needs h_0 >= 0, which the registry suite's random
+    states are not: here from a positive h_0 and from the zero state. A pass: agreement
+    to 1e-10, as the other modes."""
+    cell = make_cell(name, 4, 6, {"mode": "log"})
+    rng = np.random.default_rng(5)
+    perturb(cell, rng)
+    x = rng.standard_normal((T, B, 4))
+    h0 = None if zero_state else (np.abs(rng.standard_normal((B, 6))) + 0.01,)
+    pairs, _, _ = run_both_on(cell, x, h0, rng)
+    assert_agree(pairs, f"{name}(mode='log')")
+
+
+def _skip_bases():
+    """Every registered cell the Skip RNN takes as its base with the base's defaults."""
+    bases = []
+    for name in rnnzoo.available():
+        try:
+            rnnzoo.make("skiprnn", 4, 5, base=name)
+        except ValueError:
+            continue
+        bases.append(name)
+    return bases
+
+
+SKIP_BASES = [(b, None) for b in _skip_bases()] + [
+    ("rnn", {"nonlinearity": "relu"}), ("lstm", {"forget_bias": 0.0}),
+    ("orthogonal", {"parametrization": "cayley", "n_negative": 1}),
+    ("indrnn", {"nonlinearity": "tanh"}), ("slstm", {"forget_gate": "exp"}),
+    ("cornn", {"damping": "explicit"}), ("janet", {"beta": 0.0}),
+    ("deltarnn", {"phi": "relu"}), ("mingru", {"mode": "doubling"})]
+
+
+@pytest.mark.parametrize("soft", [False, True], ids=["hard", "soft"])
+@pytest.mark.parametrize("base,base_options", SKIP_BASES,
+                         ids=[label(b, o) for b, o in SKIP_BASES])
+def test_skiprnn_over_every_base_equals_its_textbook_version(base, base_options, soft):
+    """The registry suite wraps gru, lstm, rnn and clockwork; here every base the cell
+    takes (and some with base_options), hard and soft, with a budget. A pass: agreement
+    to 1e-10, and in hard mode steps that skip (u = 0) and steps that update (u = 1)."""
+    cell = make_cell("skiprnn", 4, 5, {"base": base, "base_options": base_options,
+                                       "soft": soft, "budget": 0.05})
+    rng = np.random.default_rng(7)
+    perturb(cell, rng)
+    cell.params["b_p"][:] = -1.0         # Δũ below 1/2 at times: hard mode skips steps
+    x = rng.standard_normal((6, 3, 4))
+    pairs, _, r_cache = run_both_on(cell, x, random_state(cell, 3, rng), rng)
+    assert_agree(pairs, f"skiprnn(base={base}, base_options={base_options}, soft={soft})")
+    if not soft:
+        u = np.concatenate([c["u"] for c in r_cache])
+        assert set(np.unique(u)) == {0.0, 1.0}, f"u should take both 0 and 1; got {u.ravel()}"
