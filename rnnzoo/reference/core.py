@@ -78,7 +78,7 @@ def modrelu_backward(dh, z, b, eps=0.0):
     dphi = dh * np.conj(z)                              # h = phi z: phi side (its real part)
     dphi_dr = (active * q - relu(r + b)) / q ** 2       # phi(r) = ReLU(r + b)/(r + eps)
     dz = phi * dh + dphi.real * dphi_dr * z / np.where(r > 0, r, 1.0)   # h = phi z, z side; r = |z|
-    dz = np.where(r + eps > 0, dz, active * dh)         # z = 0, eps = 0: sign(z) ReLU(|z| + b)
+    dz = np.where(r + eps > 0, dz, active * dh)         # h = sign(z) ReLU(|z| + b), z = 0, eps = 0
     db = dphi.real * active / q                         # phi(r) = ReLU(r + b) / ..
     return dz, db
 
