@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import BACKENDS, array_type_name, get_backend
+from .backend import BACKENDS, array_type_name, get_backend, to_numpy
 from .validation import ArgumentTypeError, describe
 
 
@@ -43,13 +43,12 @@ def check_object(obj, x, state0):
     if missing:
         raise ArgumentTypeError(f"gradcheck: obj must be a cell or a model ({_CONTRACT}); "
                                 f"got {describe(obj)}, which has no {', '.join(missing)}")
-    def float64_error():
-        return TypeError("gradcheck needs float64 (build the cell with dtype=np.float64 and "
-                         "pass float64 x): in float32 the rounding error of a central "
-                         f"difference (~1e-7/eps) swamps the check; got cell dtype "
+    def float64_error(off):
+        return TypeError(f"gradcheck needs float64 (build the cell with dtype=np.float64 and "
+                         f"pass float64 x): {dtype_reason(off)}; got cell dtype "
                          f"{np.dtype(obj.dtype)} and x dtype {getattr(x, 'dtype', None)}")
     if np.dtype(obj.dtype) != np.float64:
-        raise float64_error()
+        raise float64_error(obj.dtype)
     backend = _backend(obj)
     target = target_name(obj)
     # the array check before x's dtype: a list has none, and "not float64" would mislead
@@ -57,15 +56,60 @@ def check_object(obj, x, state0):
         raise ArgumentTypeError(f"gradcheck: x must be a 3-D {backend.name} array (T, B, "
                                 f"input_size), the backend of {target}; got {what_it_is(x)}")
     if x.dtype != np.float64:
-        raise float64_error()
+        raise float64_error(x.dtype)
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        # an empty sequence or batch has no loss to difference (NumPy would fail inside)
+        raise ValueError(f"gradcheck: x must have at least one step and one sequence "
+                         f"(T >= 1 and B >= 1 in (T, B, input_size)); got shape "
+                         f"{tuple(x.shape)}")
     input_size = getattr(obj, "input_size", None)
     if isinstance(input_size, int) and x.shape[2] != input_size:
         raise ValueError(f"gradcheck: x must have shape (T, B, {input_size}), the "
                          f"input_size of {target}; got shape {tuple(x.shape)}")
+    _check_finite(x, "x")
     _check_params(obj, backend, target)
     if state0 is not None:
         _check_state0(obj, state0, backend, target, is_cell, x.shape[1])
     return backend
+
+
+def dtype_reason(dtype):
+    """Why an array of ``dtype`` cannot be checked in place of a float64 one (a clause)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        return ("only real perturbations are made, so the derivative along the imaginary "
+                "part would go unchecked: split a complex tensor into _re and _im float64 "
+                "ones, as urnn, lru and s4d do")
+    if dtype.kind in "biu":
+        return (f"{dtype} cannot hold a nudge of ±eps (gradcheck perturbs each entry by a "
+                f"small real step), so every difference would read 0")
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        return (f"in {dtype} the rounding error of a central difference "
+                f"(~{np.finfo(dtype).eps:.0e}/eps) swamps the check")
+    return f"{dtype} is not the float64 that gradcheck computes its differences in"
+
+
+def gradient_dtype_reason(dtype):
+    """What a returned gradient of ``dtype`` (not float64) has lost (a clause)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        return ("a complex gradient of a real tensor: comparing it would drop the imaginary "
+                "part with only a warning")
+    if dtype.kind in "biu":
+        return f"{dtype} has truncated it"
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        return f"{dtype} has rounded it to ~{np.finfo(dtype).eps:.0e} of its size"
+    return "the parameters are float64"
+
+
+def _check_finite(array, what):
+    """A NaN or inf in x or a state makes every difference through it NaN, and the report
+    a column of NaNs; rnnzoo's cells refuse it, a cell of your own may not."""
+    values = to_numpy(array)
+    if not np.isfinite(values).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+        raise ValueError(f"gradcheck: {what} must be finite; got {values[index]} at index "
+                         f"{index}")
 
 
 def _backend(obj):
@@ -91,12 +135,30 @@ def _check_params(obj, backend, target):
                                     f"{backend.name} array; got {what_it_is(p)}")
         if p.dtype != np.float64:
             raise TypeError(f"gradcheck: parameter '{k}' of {target} has dtype {p.dtype}; "
-                            f"expected float64, the dtype of {target} (gradcheck nudges each "
-                            f"entry by ±eps, which {p.dtype} would round, and a correct "
-                            f"backward would look wrong)")
+                            f"expected float64, the dtype of {target}: "
+                            f"{dtype_reason(p.dtype)}")
         if isinstance(p, np.ndarray) and not p.flags.writeable:
             raise ValueError(f"gradcheck: parameter '{k}' of {target} is read-only; "
                              f"gradcheck nudges each entry in place, so pass a writeable copy")
+    _check_separate(obj.params, backend, target)
+
+
+def _check_separate(params, backend, target):
+    """Two keys whose arrays share memory (params["U2"] is params["U"], or views of one
+    array): a nudge of one moves the other, so each central difference is the sum of
+    both gradients, and a correct backward looks wrong."""
+    shares = getattr(backend.xp, "shares_memory", None)
+    items = list(params.items())
+    for i, (k, p) in enumerate(items):
+        for q_key, q in items[i + 1:]:
+            same = p is q or (shares is not None and p.size and q.size
+                              and shares(p, q))
+            if same:
+                how = "are one array" if p is q else "share memory (views of one array)"
+                raise ValueError(f"gradcheck: parameters '{k}' and '{q_key}' of {target} "
+                                 f"{how}: a nudge of one moves the other, so a correct "
+                                 f"backward would look wrong; give each key its own array "
+                                 f"(a tied weight: one key, whose gradient sums its uses)")
 
 
 def _check_state0(obj, state0, backend, target, is_cell, batch):
@@ -113,8 +175,9 @@ def _check_state0(obj, state0, backend, target, is_cell, batch):
                                 f"float64 array(s) ({', '.join(names)}); got {got}")
     for name, s in zip(names, state0):
         if not backend.is_array(s) or s.dtype != np.float64:
+            why = f" ({dtype_reason(s.dtype)})" if backend.is_array(s) else ""
             raise TypeError(f"gradcheck: state0 component '{name}' must be a float64 "
-                            f"{backend.name} array; got {what_it_is(s)}")
+                            f"{backend.name} array; got {what_it_is(s)}{why}")
     # the shapes the object's own zero state has (a cell of your own that does not
     # check its state0 would otherwise fail inside its forward, in NumPy's words)
     zero = obj.initial_state(batch) if callable(getattr(obj, "initial_state", None)) else None
@@ -123,6 +186,8 @@ def _check_state0(obj, state0, backend, target, is_cell, batch):
             raise ValueError(f"gradcheck: state0 component '{name}' must have shape "
                              f"{tuple(z.shape)} (initial_state({batch}) of {target}, x's "
                              f"batch {batch}); got shape {tuple(s.shape)}")
+    for name, s in zip(names, state0):
+        _check_finite(s, f"state0 component '{name}'")
 
 
 def is_array(value):
