@@ -64,6 +64,27 @@ def test_gradcheck_runs_on_cupy(rng):
     assert report.passed, report.table()
 
 
+def test_gradcheck_names_a_gradient_left_on_the_host(rng):
+    """A backward of one's own that returns a NumPy gradient for a CuPy cell: named, not
+    compared (gradcheck copies what it compares to the host itself)."""
+    import cupy
+    cell = rnnzoo.make("rnn", 2, 3, backend="cupy")
+    original = cell.backward
+
+    class Own:
+        params, dtype, state_names, backend = cell.params, cell.dtype, cell.state_names, "cupy"
+        initial_state, forward = cell.initial_state, cell.forward
+
+        def backward(self, dhs, cache, dstate_T=None):
+            dx, dstate0, grads = original(dhs, cache, dstate_T)
+            return dx, dstate0, {**grads, "b_hh": cupy.asnumpy(grads["b_hh"])}
+    report = rnnzoo.gradcheck(Own(), cupy.asarray(rng.standard_normal((3, 2, 2))))
+    assert report.problems == ["grads['b_hh'] is a numpy.ndarray of shape (3,), dtype "
+                               "float64; expected a cupy array, like params['b_hh']"]
+    assert "b_hh" not in {r.name for r in report.rows}
+    assert all(r.passed for r in report.rows), report.table()
+
+
 @pytest.mark.parametrize("batch", [1, 3])
 def test_real_skipping_on_cupy(batch, rng):
     """Skip RNN's forward_skipping reads u_t back to the host at every step and gathers

@@ -1,7 +1,11 @@
-"""The finite-difference checker at its limits: what it must refuse before any
-difference (shared parameters, empty or non-finite inputs, x of another dtype).
+"""The finite-difference checker at its limits: gradients too small for atol to judge,
+scales where round-off is larger than atol, kinks, and what it must refuse or name
+(shared parameters, a backward that writes into its arguments, gradients of the wrong
+dtype, empty or non-finite inputs).
 
-A pass: each refusal names the argument and why.
+A pass: a wrong gradient never reads "yes" however small it is; a correct cell passes at
+inputs of 1e4-1e5 and at a ReLU kink (re-checked at eps/100, and the report says so);
+each refusal names the argument and why.
 """
 import re
 
@@ -9,6 +13,7 @@ import numpy as np
 import pytest
 
 import rnnzoo
+from rnnzoo.core import gradcheck as gc
 
 X = np.random.default_rng(0).standard_normal((4, 2, 3))
 
@@ -58,6 +63,189 @@ class Plain:
         return self.change(dx, (dh_next,), g, dhs, dstate_T)
 
 
+def flip(key):
+    def change(dx, ds, g, dhs, dstate_T):
+        g[key] = -g[key]
+        return dx, ds, g
+    return change
+
+
+def ok_column(report, name):
+    line = next(l for l in report.table().splitlines() if l.startswith(name + " "))
+    return line.split("  ")[-1].strip()
+
+
+# ------------------------------------------------------------ 1. small gradients
+def test_a_wrong_sign_is_caught_where_every_gradient_is_below_atol():
+    """Outputs of 1e-8: every gradient is below atol = 1e-7, so the per-entry test
+    passed a flipped sign ('rel err 2.00 ... yes'). The floor of such small losses is
+    ~1e-17, so the tensor's relative error is measured, and it fails."""
+    report = rnnzoo.gradcheck(Plain(change=flip("b"), scale=1e-8), X)
+    row = {r.name: r for r in report.rows}["b"]
+    assert not row.passed and row.status == "wrong" and 1.9 < row.rel_err < 2.1
+    assert ok_column(report, "b") == "NO"
+    assert [r.name for r in report.rows if not r.passed] == ["b"], report.table()
+    message = next(m for m in report.failures() if "'b'" in m)
+    assert "every entry is within atol=1e-07, but the tensor's rel err is above" in message
+    assert rnnzoo.gradcheck(Plain(scale=1e-8), X).passed
+
+
+def test_a_gradient_too_small_to_measure_is_said_not_passed():
+    """The audit's case: rnn at x of 1e-9, W_ih's gradients ~5e-9 with a flipped sign,
+    the other tensors' of order 1: W_ih's differences are within 10 floors, so it can be
+    neither confirmed nor passed."""
+    from rnnzoo.cells import rnn
+    x = 1e-9 * np.random.default_rng(0).standard_normal((5, 2, 3))
+
+    class Flipped(rnn.ElmanRNN):
+        def finish_backward(self, cache, work):
+            dx, grads = super().finish_backward(cache, work)
+            grads["W_ih"] = -grads["W_ih"]
+            return dx, grads
+    report = rnnzoo.gradcheck(Flipped(3, 4, seed=0), x)
+    row = report.rows[0]
+    assert row.name == "W_ih" and not row.passed and row.status == "unmeasurable"
+    assert ok_column(report, "W_ih") == "NO (round-off)" and not report.passed
+    assert any(re.search(r"gradient of 'W_ih' cannot be confirmed: its largest central "
+                         r"difference is within 10x the round-off floor", m)
+               for m in report.failures())
+
+
+def test_a_gradient_zero_within_round_off_passes_as_zero():
+    """A parameter the loss does not depend on: analytic 0, numeric 0 (a pass), printed
+    as zero with no relative error."""
+    cell = Plain()
+    cell.params["unused"] = np.ones(2)
+    inner = cell.change
+    cell.change = lambda dx, ds, g, *a: inner(dx, ds, {**g, "unused": np.zeros(2)}, *a)
+    report = rnnzoo.gradcheck(cell, X)
+    row = {r.name: r for r in report.rows}["unused"]
+    assert report.passed and row.status == "zero" and np.isnan(row.rel_err)
+    assert ok_column(report, "unused") == "zero"
+
+
+def test_no_row_says_yes_beside_a_relative_error_above_what_the_floor_allows():
+    """The report's promise, over cells at several scales, right and wrong."""
+    for scale, change in [(1e-8, flip("W")), (1e-8, None), (1.0, None), (1e3, None),
+                          (1e-4, flip("U"))]:
+        report = rnnzoo.gradcheck(Plain(change=change, scale=scale), X)
+        for r in report.rows:
+            if r.passed and r.status == "ok":
+                n_max = r.max_abs_err / r.rel_err if r.rel_err else np.inf
+                assert r.rel_err <= max(1e-5, 2 * r.floor / n_max), (scale, report.table())
+
+
+# ------------------------------------------------------------ 2. round-off at scale
+@pytest.mark.parametrize("name,options,scale", [("lru", {}, 1e4),
+                                                ("rnn", {"nonlinearity": "relu"}, 1e5)])
+def test_a_correct_cell_passes_at_large_inputs(name, options, scale):
+    """The round-off of a central difference grows with the loss (~ε_mach ‖L‖₁ / ε);
+    the fixed atol did not, and lru at inputs of 1e4 failed x at rel err 2.8e-6. The
+    floor column shows it."""
+    cell = rnnzoo.make(name, 3, 4, seed=0, **options)
+    for p in cell.params.values():
+        p += 0.1 * np.random.default_rng(1).standard_normal(p.shape)
+    x = scale * np.random.default_rng(0).standard_normal((5, 2, 3))
+    report = rnnzoo.gradcheck(cell, x)
+    assert report.passed, report.table()
+    assert all(r.floor > 1e-6 for r in report.rows)          # |L| of order 1e4-1e6
+    assert "floor" in report.table().splitlines()[1]
+
+
+def test_the_floor_is_what_the_docstring_states():
+    """floor = ε_mach · max(‖L‖₁ at θ ± ε) / ε, over the steps actually taken."""
+    cell = rnnzoo.make("rnn", 3, 4, seed=0)
+    problem = gc._Problem(cell, X, None, np.random.default_rng(0))
+    d = gc._entry_difference(problem, cell.params["W_hh"], 5, 1e-6)
+    w = cell.params["W_hh"].reshape(-1)
+    old = w[5]
+    sizes = []
+    for step in (1e-6, -1e-6):
+        cell.params["W_hh"].flat[5] = old + step
+        sizes.append(problem.loss_and_size()[1])
+    cell.params["W_hh"].flat[5] = old
+    assert d.floor == pytest.approx(np.finfo(float).eps * max(sizes) / 1e-6, rel=1e-12)
+    L, size = problem.loss_and_size()
+    assert size >= abs(L) > 0
+    assert "ε_mach · max(‖L‖₁(θ+εe), ‖L‖₁(θ−εe)) / ε" in rnnzoo.gradcheck.__doc__
+
+
+def test_the_step_is_the_one_taken():
+    """At an entry of 1e5, θ + 1e-6 rounds by up to 7e-12 (7e-6 of the step): the
+    difference divides by the step actually taken."""
+    cell = rnnzoo.make("rnn", 3, 4, seed=0)
+    x = X.copy()
+    x[0, 0, 0] = 1e5 + 0.3
+    problem = gc._Problem(cell, x, None, np.random.default_rng(0))
+    d = gc._entry_difference(problem, problem.inputs["x"], 0, 1e-6)
+    assert d.up != 1e-6 and d.up == (1e5 + 0.3 + 1e-6) - (1e5 + 0.3)
+
+
+# ------------------------------------------------------------ 3. kinks
+def test_a_relu_kink_is_rechecked_at_a_smaller_step():
+    """IndRNN at its initialization (b = 0): an entry of b whose ReLU input crosses 0
+    within eps read 'analytic -10.616 vs numeric -10.945'; its one-sided differences
+    disagree, and at eps/100 both agree with the analytic gradient."""
+    x = np.random.default_rng(0).standard_normal((50, 2, 8))
+    cell = rnnzoo.make("indrnn", input_size=8, hidden_size=32, seed=3)
+    report = rnnzoo.gradcheck(cell, x, only=["b"])
+    row = report.rows[0]
+    assert report.passed, report.table()
+    assert row.rechecked >= 1 and row.recheck_eps == 1e-8
+    assert re.search(r"note: 'b': \d+ entr(y|ies) not smooth within eps=1e-06 \(the one-sided "
+                     r"differences disagree: a kink\), re-checked at eps=1e-08", report.table())
+
+
+class Kinked:
+    """hs = relu(x - c) ⊙ 1 with c's entry 0 on an x exactly equal to it: a kink that no
+    smaller step leaves; backward takes the subgradient 0 there."""
+    state_names = ("h",)
+    dtype = np.float64
+    name = "kinked"
+
+    def __init__(self):
+        self.params = {"c": np.zeros(3)}
+
+    def initial_state(self, batch):
+        return (np.zeros((batch, 3)),)
+
+    def forward(self, x, state0=None):
+        h0 = (state0 or self.initial_state(x.shape[1]))[0]
+        hs = np.maximum(x - self.params["c"], 0.0) + 0.5 * h0
+        return hs, (hs[-1].copy(),), {"x": x.copy()}
+
+    def backward(self, dhs, cache, dstate_T=None):
+        up = dhs.copy()
+        up[-1] += dstate_T[0]
+        mask = (cache["x"] - self.params["c"] > 0)
+        return mask * up, (0.5 * up.sum(0),), {"c": -(mask * up).sum((0, 1))}
+
+
+def test_an_entry_still_not_smooth_at_the_smaller_step_fails_as_a_kink():
+    x = np.abs(np.random.default_rng(0).standard_normal((1, 1, 3))) + 0.5
+    x[0, 0, 1] = 0.0                                         # exactly at c's kink
+    report = rnnzoo.gradcheck(Kinked(), x, only=["c"])
+    row = report.rows[0]
+    assert not report.passed and row.status == "kink" and row.worst_index == (1,)
+    assert ok_column(report, "c") == "NO (kink)"
+    message = report.failures()[0]
+    assert "'c' at index (1,) sits at a kink, not necessarily a wrong backward" in message
+    assert "at eps=1e-06" in message and "at eps=1e-08" in message
+
+
+def test_a_wrong_gradient_where_the_loss_is_smooth_is_not_rechecked():
+    report = rnnzoo.gradcheck(Plain(change=flip("b")), X)
+    assert all(r.rechecked == 0 for r in report.rows)
+    assert [r.status for r in report.rows if not r.passed] == ["wrong"]
+
+
+def test_directional_mode_rechecks_a_kink_too():
+    x = np.random.default_rng(0).standard_normal((50, 2, 8))
+    cell = rnnzoo.make("indrnn", input_size=8, hidden_size=32, seed=3)
+    report = rnnzoo.gradcheck(cell, x, only=["b"], mode="directional", directions=8, seed=2)
+    assert report.passed, report.table()
+
+
 # ------------------------------------------------------------ 4. shared parameters
 @pytest.mark.parametrize("tie,how", [(lambda p: p["U"], "are one array"),
                                      (lambda p: p["U"][:2], r"share memory \(views of one "
@@ -70,12 +258,115 @@ def test_parameters_that_share_memory_are_refused_by_name(tie, how):
         rnnzoo.gradcheck(cell, X)
 
 
+# ------------------------------------------------------------ 5. writes into arguments
+@pytest.mark.parametrize("target,named", [("dhs", "dhs"), ("dstate_T", r"dstate_T\[0\] \(dh_T\)")])
+def test_a_backward_that_writes_into_its_upstream_gradient_is_named(target, named):
+    """A backward that writes into dhs (dhs[t] += dh_next) or dstate_T changed the u of
+    every later loss; it gets copies now, and the write is named."""
+    def writes(dx, ds, g, dhs, dstate_T):
+        (dhs if target == "dhs" else dstate_T[0])[...] *= 2.0
+        return dx, ds, g
+    report = rnnzoo.gradcheck(Plain(change=writes), X)
+    assert all(r.passed for r in report.rows), report.table()    # compared on copies
+    assert not report.passed
+    assert any(re.match(rf"plain: backward wrote into its argument {named}, the upstream "
+                        rf"gradient it was given", p) for p in report.problems), report.problems
+
+
+def test_a_models_backward_that_writes_into_dy_is_named(monkeypatch):
+    model = rnnzoo.build_model("rnn", 3, 4, 2, seed=0)
+    original = type(model).backward
+
+    def writes(self, dy, cache):
+        returned = original(self, dy, cache)
+        dy[...] = 0.0
+        return returned
+    monkeypatch.setattr(type(model), "backward", writes)
+    report = rnnzoo.gradcheck(model, X)
+    assert any("backward wrote into its argument dy" in p for p in report.problems)
+
+
+# ------------------------------------------------------------ 6. dtype of gradients
+@pytest.mark.parametrize("dtype,why", [(np.float32, "float32 has rounded it"),
+                                       (np.complex128, "a complex gradient of a real tensor"),
+                                       (np.int64, "int64 has truncated it")])
+def test_a_gradient_that_is_not_real_float64_is_named(dtype, why):
+    def cast(dx, ds, g, *a):
+        g["W"] = g["W"].astype(dtype)
+        return dx, ds, g
+    report = rnnzoo.gradcheck(Plain(change=cast), X)
+    assert not report.passed
+    assert "W" not in {r.name for r in report.rows}
+    assert any(p.startswith(f"grads['W'] has dtype {np.dtype(dtype)}; expected float64, like "
+                            f"params['W'] ({why}") for p in report.problems), report.problems
+
+
+def test_a_dx_of_another_dtype_is_named_too():
+    report = rnnzoo.gradcheck(Plain(change=lambda dx, ds, g, *a: (dx.astype(np.float32),
+                                                                  ds, g)), X)
+    assert any(p.startswith("dx has dtype float32; expected float64, like x")
+               for p in report.problems)
+
+
+# ------------------------------------------------------------ 7. surrogates
+class Surrogate(Plain):
+    """b's gradient is a declared surrogate (its sign)."""
+    exact_gradient = False
+    surrogate_tensors = ("b",)
+
+    def __init__(self, **kwargs):
+        super().__init__(change=self._sign, **kwargs)
+
+    @staticmethod
+    def _sign(dx, ds, g, *a):
+        g["b"] = np.sign(g["b"])
+        return dx, ds, g
+
+
+def test_skipping_every_surrogate_tensor_checks_the_rest_exactly():
+    assert rnnzoo.gradcheck(Surrogate(), X, skip=["b"]).passed
+    assert rnnzoo.gradcheck(Surrogate(), X, only=["W", "x"]).passed
+    report = rnnzoo.gradcheck(Surrogate(), X)
+    (problem,) = [p for p in report.problems if "surrogate" in p]
+    assert "leave them out (skip=['b']) to check the others exactly" in problem
+    assert "differentiable mode" not in problem                 # it has none
+
+
+def test_skiprnn_still_names_its_differentiable_mode():
+    report = rnnzoo.gradcheck(rnnzoo.make("skiprnn", 3, 4, seed=0), X, only=["base.W_hh"])
+    (problem,) = report.problems
+    assert "check its differentiable mode {'soft': True, 'budget': 0.1} instead" in problem
+
+
+# ------------------------------------------------------------ 8. an explicit zero state0
+def test_an_explicit_zero_state0_is_checked_as_given():
+    """Zeros were replaced by a random state without a word; only None is."""
+    cell = Plain()
+    assert rnnzoo.gradcheck(cell, X, state0=(np.zeros((2, 3)),)).passed
+    assert not cell.seen_state0[0].any()                        # the first, unnudged forward
+    cell = Plain()
+    rnnzoo.gradcheck(cell, X)                                  # None: a random one
+    assert cell.seen_state0[0].all()
+
+
 # ------------------------------------------------------------ 10. empty tensors
 @pytest.mark.parametrize("shape", [(0, 2, 3), (4, 0, 3)])
 def test_an_empty_sequence_or_batch_is_refused_naming_x(shape):
     with pytest.raises(ValueError, match=rf"gradcheck: x must have at least one step and one "
                                          rf"sequence .*; got shape {re.escape(str(shape))}"):
         rnnzoo.gradcheck(Plain(), np.zeros(shape))
+
+
+@pytest.mark.parametrize("mode", ["entries", "directional"])
+def test_a_parameter_with_no_entries_has_nothing_to_check(mode):
+    cell = Plain()
+    cell.params["unused"] = np.zeros((0, 3))
+    inner = cell.change
+    cell.change = lambda dx, ds, g, *a: inner(dx, ds, {**g, "unused": np.zeros((0, 3))}, *a)
+    report = rnnzoo.gradcheck(cell, X, mode=mode)
+    row = {r.name: r for r in report.rows}["unused"]
+    assert report.passed and row.status == "empty" and row.checked == 0
+    assert "note: 'unused' has no entries (shape (0, 3)): nothing to check" in report.table()
 
 
 # ------------------------------------------------------------ 11. non-finite input
@@ -87,6 +378,16 @@ def test_a_nan_in_x_or_state0_of_a_cell_of_ones_own_is_refused(where):
              r"gradcheck: state0 component 'h' must be finite; got nan at index \(1, 0\)")
     with pytest.raises(ValueError, match=match):
         rnnzoo.gradcheck(Plain(), x, state0)
+
+
+def test_a_gradient_that_is_nan_twice_is_reentrant():
+    """NaN == NaN is False: a backward returning the same NaN twice read 'not reentrant'."""
+    def nan_b(dx, ds, g, *a):
+        g["b"] = np.full_like(g["b"], np.nan)
+        return dx, ds, g
+    report = rnnzoo.gradcheck(Plain(change=nan_b), X)
+    assert not any("reentrant" in p for p in report.problems), report.problems
+    assert [r.name for r in report.rows if not r.passed] == ["b"]
 
 
 # ------------------------------------------------------------ 12. why not float64

@@ -7,18 +7,23 @@ parameter, the input x and every initial-state component) with central differenc
 
 of a scalar L = Σ u ⊙ hs + Σ_i v_i ⊙ state_T[i] (+ the auxiliary loss ``cache.aux_loss``
 of a cell or model that has one, whose gradient backward includes), with u, v random
-normal (not ones: a sum of outputs hides errors that cancel). Pass/fail is
-``allclose(analytic, numeric, atol, rtol)``; the report lists, per tensor, the worst absolute error and the worst error
-relative to that tensor's largest gradient entry (|a − n|_max / |n|_max), and where the
-worst entry is.
+normal (not ones: a sum of outputs hides errors that cancel). An entry passes when
+|analytic − numeric| <= atol + floor + rtol·|numeric|, the floor being the round-off of
+that central difference, measured from the losses it took; a tensor also needs its
+relative error within what the floor allows (``gradcheck``'s Notes say how, and what
+happens at a kink). The report lists, per tensor, the worst absolute error, the worst
+error relative to that tensor's largest gradient entry (|a − n|_max / |n|_max), the
+floor, and where the worst entry is.
 
 A cell whose backward is a surrogate by design (``exact_gradient = False``, e.g. the
 straight-through estimator of a hard Skip RNN) cannot pass: finite differences measure
-the true derivative. The report says so as a problem instead of comparing silently.
+the true derivative. The report says so as a problem instead of comparing silently,
+unless every tensor the cell declares a surrogate (``surrogate_tensors``) is left out.
 
-It also checks that the gradient dict has exactly the parameters' keys and shapes and
-that backward is reentrant (a second call on the same cache gives identical results and
-leaves the parameters untouched).
+It also checks that the gradient dict has exactly the parameters' keys, shapes and
+dtype (real float64), that backward is reentrant (a second call on the same cache gives
+identical results and leaves the parameters untouched) and that it leaves the upstream
+gradients it is given as they were.
 
 For tensors too big to perturb entry by entry there are two cheaper modes:
 ``max_entries=k`` checks k random entries per tensor, and ``mode="directional"``
@@ -27,13 +32,15 @@ checks ⟨∇L, d⟩ against (L(θ + εd) − L(θ − εd)) / 2ε along random 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .backend import to_numpy
 from .cell_checks import ContractError
-from .gradcheck_report import GradcheckReport, TensorCheck
-from .gradcheck_inputs import (check_forward, check_object, is_array, not_a_tuple_of,
-                               target_name, tensor_names, what_it_is)
+from .gradcheck_report import MEASURABLE, GradcheckReport, TensorCheck
+from .gradcheck_inputs import (check_forward, check_object, gradient_dtype_reason, is_array,
+                               not_a_tuple_of, target_name, tensor_names, what_it_is)
 from .validation import (check_bool, check_choice, check_float, check_int, check_optional,
                          check_seed)
 
@@ -53,13 +60,18 @@ class _Problem:
         self.is_cell = hasattr(obj, "state_names")
         self.xp = backend.xp
         self.inputs = {"x": x.copy()}
+        self.wrote_into = []         # the arguments backward wrote into, by name
+        self._base_loss = None
         if self.is_cell:
-            state0 = obj.initial_state(x.shape[1]) if state0 is None else state0
+            if state0 is None:
+                state0 = obj.initial_state(x.shape[1])
+                # a random, nonzero initial state so its gradient is exercised too (only
+                # in place of None: a state0 the caller gives, zeros included, is checked
+                # as given)
+                if all(float(abs(to_numpy(s)).max(initial=0.0)) == 0.0 for s in state0):
+                    state0 = tuple(backend.asarray(0.5 * rng.standard_normal(s.shape),
+                                                   dtype=s.dtype) for s in state0)
             state0 = tuple(s.copy() for s in state0)
-            # a random, nonzero initial state so its gradient is exercised too
-            if all(float(abs(to_numpy(s)).max()) == 0.0 for s in state0):
-                state0 = tuple(backend.asarray(0.5 * rng.standard_normal(s.shape),
-                                               dtype=s.dtype) for s in state0)
             for name, s in zip(obj.state_names, state0):
                 self.inputs[f"{name}0"] = s
         out, state_T, _ = self._run()
@@ -81,30 +93,57 @@ class _Problem:
         return y, (), cache
 
     def loss(self) -> float:
+        return self.loss_and_size()[0]
+
+    def loss_and_size(self):
+        """(L, ‖L‖₁): the loss and the sum of the magnitudes of the terms it adds,
+        Σ|u ⊙ out| + Σ_i |v_i ⊙ state_T[i]| + |aux|. The round-off of L is relative to
+        ‖L‖₁, not to L: the terms of a random u cancel, and L can be far smaller than
+        what was rounded to get it."""
         out, state_T, cache = self._run()
-        total = self.xp.sum(self.u * out)
+        xp = self.xp
+        total, size = xp.sum(self.u * out), xp.sum(xp.abs(self.u * out))
         for v, s in zip(self.v, state_T):
-            total = total + self.xp.sum(v * s)
-        return float(total) + getattr(cache, "aux_loss", 0.0)   # e.g. Skip RNN's budget
+            total, size = total + xp.sum(v * s), size + xp.sum(xp.abs(v * s))
+        aux = getattr(cache, "aux_loss", 0.0)             # e.g. Skip RNN's budget
+        return float(total) + aux, float(size) + abs(float(aux))
+
+    def base_loss(self) -> float:
+        """L(θ), unperturbed (every nudge is undone bit for bit): the middle point of the
+        one-sided differences, computed once."""
+        if self._base_loss is None:
+            self._base_loss = self.loss()
+        return self._base_loss
 
     def analytic(self, cache=None):
         """(gradients of every tensor by name, the grads dict) from one backward, on
         ``cache`` or a fresh forward's; raises _MalformedBackward when backward's result
-        does not have the contract's form."""
+        does not have the contract's form. Backward gets copies of the upstream
+        gradients: one that writes into them is named in ``wrote_into``, and cannot
+        change the loss the differences are taken of."""
         if cache is None:
             cache = self._run()[2]
         grads_text = "grads a dict of arrays shaped like params"
+        upstream = self.u.copy()
         if self.is_cell:
+            carried = tuple(v.copy() for v in self.v)
             try:
-                returned = self.obj.backward(self.u, cache, self.v)
+                returned = self.obj.backward(upstream, cache, carried)
             except ContractError as off:            # a RecurrentCell's own check said what
                 raise _MalformedBackward(str(off)) from None
             names = tuple(self.obj.state_names)
+            given = [("dhs", upstream, self.u)] + [
+                (f"dstate_T[{i}] (d{n}_T)", c, v)
+                for i, (n, c, v) in enumerate(zip(names, carried, self.v))]
             expected = (f"(dx, dstate0, grads): dx shaped like x, dstate0 a tuple of "
                         f"{len(names)} array(s) ({', '.join(names)}), {grads_text}")
         else:
-            returned = self.obj.backward(self.u, cache)
+            returned = self.obj.backward(upstream, cache)
+            given = [("dy", upstream, self.u)]
             expected = f"(dx, grads): dx shaped like x, {grads_text}"
+        for what, after, before in given:
+            if what not in self.wrote_into and not _same(after, before):
+                self.wrote_into.append(what)
         got = not_a_tuple_of(returned, 3 if self.is_cell else 2)
         if got:
             raise _MalformedBackward(f"backward returned {got}; expected {expected}")
@@ -140,15 +179,18 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
         ``backward(dhs, cache, dstate_T) -> dx, dstate0, grads``, ``state_names`` and
         ``initial_state(batch)``; a model ``forward(x) -> y, cache`` and
         ``backward(dy, cache) -> dx, grads``. Either has ``params`` (a dict of float64
-        arrays, nudged in place) and ``dtype``, which must be float64. ``obj.backend`` (a
-        backend or its name) is optional: a cell of your own without one is taken to be
-        NumPy, rnnzoo's default backend.
-    x : float64 array (T, B, input_size)
-    state0 : a cell's initial state (a tuple of float64 arrays, one per state component),
-        or None for a random nonzero one (so its gradient is tested). A model's backward
-        returns no gradient of its initial state, so a model takes None only.
+        arrays, each its own memory, nudged in place) and ``dtype``, which must be
+        float64. ``obj.backend`` (a backend or its name) is optional: a cell of your own
+        without one is taken to be NumPy, rnnzoo's default backend.
+    x : finite float64 array (T, B, input_size), T and B at least 1
+    state0 : a cell's initial state (a tuple of finite float64 arrays, one per state
+        component), checked as given (zeros too); or None for a random nonzero one (so
+        its gradient is tested). A model's backward returns no gradient of its initial
+        state, so a model takes None only.
     eps : the finite-difference step
-    atol, rtol : an entry passes when |analytic − numeric| <= atol + rtol · |numeric|
+    atol, rtol : an entry passes when |analytic − numeric| <= atol + floor + rtol · |numeric|
+        (floor: below); a tensor also needs its reported relative error within
+        max(rtol, 2 · floor / max|numeric|) (below)
     seed : seeds the random upstream gradients, sampled entries and directions
     max_entries : check at most this many random entries per tensor (None: all). Each
         entry costs two forward passes, so a 64-unit GRU's W_hh (12,288 entries) takes
@@ -164,7 +206,43 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     -------
     GradcheckReport : prints as a table; ``report.passed``; ``report.rows``. A backward
     whose result is not of the contract's form (a missing entry, grads not a dict, a
-    gradient that is None) is a failed report with that problem, not an exception.
+    gradient that is None or not a real float64 array) is a failed report with that
+    problem, not an exception.
+
+    Notes
+    -----
+    *The round-off floor.* A central difference divides the rounding error of two losses
+    by 2ε. Each entry's floor is ``ε_mach · max(‖L‖₁(θ+εe), ‖L‖₁(θ−εe)) / ε``, with
+    ‖L‖₁ the sum of the magnitudes of the terms the loss adds (its round-off is relative
+    to those, not to a sum they cancel in; c = 1: the largest error measured over the
+    zoo's cells at inputs up to 1e5 was 0.4 floors, 2.5 where truncation added to it).
+    It is added to atol, and shown per tensor (its largest) in the report's floor
+    column: at large scales (inputs of 1e5) it is what a correct backward's errors are,
+    and the fixed atol is not. It is the measured noise of the measurement, not a
+    tolerance loosened until a check passes. The nudges themselves are the steps
+    actually taken, (θ + ε) − θ in float64, not ε.
+
+    *Per tensor.* atol alone would pass a tensor whose gradients are all below it,
+    whatever their sign. So a tensor's reported relative error, max|a − n| / max|n|,
+    must also be within max(rtol, 2 · floor / max|n|) (2: a per-entry pass keeps it
+    there unless atol did the passing). That needs max|n| well above the floor (more
+    than 10x): a tensor whose analytic and numeric gradients are both within the floor
+    of zero passes ("zero"); one whose gradient is not measurable above round-off
+    otherwise fails as such ("round-off"), since nothing confirms it. A tensor with no
+    entries has nothing to check ("empty").
+
+    *Kinks.* Where an entry fails, its one-sided differences (one more loss, L(θ)) say
+    whether the loss is smooth within ε there: if they disagree by more than the entry's
+    tolerance, the entry sits near a kink (a ReLU whose input crosses 0 within ε), and is
+    re-checked at ε/100 with its own floor. It passes only if there the one-sided
+    differences agree and the central difference matches the analytic gradient; one
+    still not smooth fails as a kink (not necessarily a wrong backward). The report's
+    notes say how many entries were re-checked and at which ε.
+
+    *Structure.* Backward gets copies of its upstream gradients; one that writes into
+    them (dhs, dstate_T, a model's dy) is named as a problem. Parameters that share
+    memory (one array under two keys) are refused before anything is computed: nudging
+    one would nudge both.
     """
     backend = check_object(obj, x, state0)
     w = "gradcheck"
@@ -182,55 +260,64 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     rng = np.random.default_rng(seed)
     problem = _Problem(obj, x, state0, rng, backend)
     target = target_name(obj)
-    report = GradcheckReport(target=target, settings={"eps": eps, "atol": atol, "rtol": rtol,
-                                                      "mode": mode})
-    params_before = {k: to_numpy(v).copy() for k, v in obj.params.items()}
-    for cell in getattr(obj, "cells", [obj]):
-        if not getattr(cell, "exact_gradient", True):
-            report.problems.append(
-                f"{cell.name}: backward is a surrogate by design (exact_gradient=False; "
-                f"{', '.join(getattr(cell, 'surrogate_tensors', ()))}), so finite "
-                f"differences cannot confirm it; check its differentiable mode "
-                f"{getattr(cell, 'differentiable_options', {})} instead, or the exact "
-                f"paths with the surrogate switched off")
-
-    try:
-        cache = problem._run()[2]
-        # the first results copied before the second call: a backward that returns (and
-        # then overwrites) arrays it keeps in its cache would otherwise be compared with
-        # itself
-        named, grads = (_snapshot(d) for d in problem.analytic(cache))
-        named_again, grads_again = problem.analytic(cache)     # the same cache, again
-    except _MalformedBackward as malformed:
-        report.problems.append(f"{target}: {malformed}")
-        return _finished(report, raise_on_failure)
-    _check_structure(obj, grads, report)
-    for k, d in named.items():
-        _note_misfit(report, d, problem.inputs[k].shape, f"d{k}", k)
-    _check_reentrant(named, grads, named_again, grads_again, report)
-    for k, before in params_before.items():
-        if not np.array_equal(before, to_numpy(obj.params[k])):
-            report.problems.append(f"{target}: forward/backward changed parameter '{k}'")
-
-    analytic_all = {**{k: grads[k] for k in obj.params if k in grads}, **named}
     tensors = problem.tensors()
     for what, names in (("only", only or ()), ("skip", skip)):
         unknown = sorted(set(names) - set(tensors))
         if unknown:
             raise ValueError(f"gradcheck: {what}= names {unknown} match no tensor; the "
                              f"tensors are {list(tensors)}")
-    if not [n for n in tensors if (only is None or n in only) and n not in skip]:
+    checked = [n for n in tensors if (only is None or n in only) and n not in skip]
+    if not checked:
         # a report with no row would say PASSED about nothing
         raise ValueError(f"gradcheck: only={only} and skip={skip} leave no tensor to check; "
                          f"the tensors are {list(tensors)}")
+    report = GradcheckReport(target=target, settings={"eps": eps, "atol": atol, "rtol": rtol,
+                                                      "mode": mode})
+    params_before = {k: to_numpy(v).copy() for k, v in obj.params.items()}
+    cells = getattr(obj, "cells", None)
+    for prefix, cell in ([(f"cell{k}.", c) for k, c in enumerate(cells)] if cells
+                         else [("", obj)]):
+        if not getattr(cell, "exact_gradient", True):
+            surrogate = _surrogate_problem(cell, prefix, tensors, checked)
+            if surrogate:
+                report.problems.append(surrogate)
+
+    try:
+        cache = problem._run()[2]
+        # the first results copied before the second call: a backward that returns (and
+        # then overwrites) arrays it keeps in its cache would otherwise be compared with
+        # itself. What backward returned is kept for its type, shape and dtype (the
+        # copies are host arrays)
+        returned_named, returned_grads = problem.analytic(cache)
+        named, grads = _snapshot(returned_named), _snapshot(returned_grads)
+        named_again, grads_again = problem.analytic(cache)     # the same cache, again
+    except _MalformedBackward as malformed:
+        report.problems.append(f"{target}: {malformed}")
+        return _finished(report, raise_on_failure)
+    for what in problem.wrote_into:
+        report.problems.append(f"{target}: backward wrote into its argument {what}, the "
+                               f"upstream gradient it was given (backward must not change "
+                               f"its arguments: a caller reuses them; write into a new array,"
+                               f" dh = dhs[t] + dh_next, not dhs[t] += dh_next)")
+    _check_structure(obj, returned_grads, report, backend)
+    for k, d in returned_named.items():
+        _note_misfit(report, d, problem.inputs[k].shape, f"d{k}", k, backend)
+    _check_reentrant(named, grads, named_again, grads_again, report)
+    for k, before in params_before.items():
+        if not _same(before, obj.params[k]):
+            report.problems.append(f"{target}: forward/backward changed parameter '{k}'")
+
+    returned = {**returned_grads, **returned_named}
+    copies = {**grads, **named}
     for name, tensor in tensors.items():
-        if (only is not None and name not in only) or name in skip or name not in analytic_all:
+        if name not in checked or name not in returned:
             continue
-        gradient = analytic_all[name]
-        if not is_array(gradient) or tuple(gradient.shape) != tuple(tensor.shape):
+        if _misfit(returned[name], tensor.shape, "", "", backend):
             continue                     # a missing or misshaped gradient is a named problem
-        analytic = to_numpy(gradient)
-        if mode == "entries":
+        analytic = copies[name]
+        if tensor.size == 0:
+            row = _empty_row(name, tensor)
+        elif mode == "entries":
             row = _check_entries(problem, name, tensor, analytic, eps, atol, rtol,
                                  max_entries, rng)
         else:
@@ -240,9 +327,39 @@ def gradcheck(obj, x, state0=None, *, eps=1e-6, atol=1e-7, rtol=1e-5, seed=0,
     return _finished(report, raise_on_failure)
 
 
+def _surrogate_problem(cell, prefix, tensors, checked):
+    """The problem to report for a cell whose backward is a surrogate by design, or None
+    when every tensor it declares a surrogate is left out of the check (skip=, or not in
+    only=): the others' gradients are exact, and are checked exactly."""
+    declared = tuple(getattr(cell, "surrogate_tensors", ()))
+    names = [prefix + t for t in declared]
+    are_tensors = bool(names) and all(n in tensors for n in names)
+    if are_tensors and not any(n in checked for n in names):
+        return None
+    options = getattr(cell, "differentiable_options", None) or {}
+    ways = [f"check its differentiable mode {options} instead"] if options else []
+    # only tensors named as such can be skipped (skiprnn declares "every tensor
+    # upstream of u_t")
+    ways.append(f"leave them out (skip={names}) to check the others exactly" if are_tensors
+                else "the exact paths with the surrogate switched off")
+    return (f"{target_name(cell)}: backward is a surrogate by design (exact_gradient=False; "
+            f"{', '.join(declared)}), so finite differences cannot confirm it; "
+            f"{', or '.join(ways)}")
+
+
 def _snapshot(gradients):
     """{name: a host copy of each array (anything else as it is)}."""
     return {k: to_numpy(g).copy() if is_array(g) else g for k, g in gradients.items()}
+
+
+def _same(a, b):
+    """Whether two arrays (host or device) hold the same values, NaN at the same places
+    counting as equal: a gradient that is NaN twice is reentrant."""
+    a, b = to_numpy(a), to_numpy(b)
+    try:
+        return bool(np.array_equal(a, b, equal_nan=True))
+    except TypeError:                   # object arrays (a list of lists) have no NaN
+        return bool(np.array_equal(a, b))
 
 
 def _finished(report, raise_on_failure):
@@ -251,48 +368,237 @@ def _finished(report, raise_on_failure):
     return report
 
 
-def _note_misfit(report, gradient, shape, label, like):
-    """Report a returned gradient that is not an array shaped like its tensor."""
+def _misfit(gradient, shape, label, like, backend):
+    """Why a returned gradient is not a real float64 array of the backend shaped like
+    its tensor, or None. An int64 gradient has been truncated, a float32 one rounded,
+    and a complex one's imaginary part would be dropped (with only a warning) when
+    compared."""
     if not is_array(gradient):
-        report.problems.append(f"{label} is {what_it_is(gradient)}; expected an array of "
-                               f"shape {tuple(shape)}, like {like}")
-    elif tuple(gradient.shape) != tuple(shape):
-        report.problems.append(f"{label} has shape {tuple(gradient.shape)}; {like} has "
-                               f"{tuple(shape)}")
+        return (f"{label} is {what_it_is(gradient)}; expected an array of shape "
+                f"{tuple(shape)}, like {like}")
+    if not backend.is_array(gradient):
+        return (f"{label} is {what_it_is(gradient)}; expected a {backend.name} array, like "
+                f"{like}")
+    if tuple(gradient.shape) != tuple(shape):
+        return f"{label} has shape {tuple(gradient.shape)}; {like} has {tuple(shape)}"
+    if gradient.dtype != np.float64:
+        return (f"{label} has dtype {gradient.dtype}; expected float64, like {like} "
+                f"({gradient_dtype_reason(gradient.dtype)})")
+    return None
 
 
-def _check_structure(obj, grads, report):
+def _note_misfit(report, gradient, shape, label, like, backend):
+    """Report a returned gradient that is not a real float64 array shaped like its tensor."""
+    why = _misfit(gradient, shape, label, like, backend)
+    if why:
+        report.problems.append(why)
+
+
+def _check_structure(obj, grads, report, backend):
     missing = sorted(set(obj.params) - set(grads))
     extra = sorted(set(grads) - set(obj.params))
     if missing or extra:
         report.problems.append(f"grads keys differ from params: missing {missing}, extra {extra}")
     for k, p in obj.params.items():
         if k in grads:
-            _note_misfit(report, grads[k], p.shape, f"grads['{k}']", f"params['{k}']")
+            _note_misfit(report, grads[k], p.shape, f"grads['{k}']", f"params['{k}']", backend)
 
 
 def _check_reentrant(named, grads, named_again, grads_again, report):
     for k in named:
-        if not np.array_equal(to_numpy(named[k]), to_numpy(named_again[k])):
+        if not _same(named[k], named_again[k]):
             report.problems.append(f"backward is not reentrant: d{k} differs on a second call")
     for k in grads:
-        if k in grads_again and not np.array_equal(to_numpy(grads[k]), to_numpy(grads_again[k])):
+        if k in grads_again and not _same(grads[k], grads_again[k]):
             report.problems.append(f"backward is not reentrant: grads['{k}'] differs on a "
                                    "second call")
 
 
-def _central_difference(problem, tensor, flat_index, eps):
-    """(L(θ + ε e_k) − L(θ − ε e_k)) / 2ε, restoring the entry bit-exactly. The entry is
-    addressed by its index: tensor.reshape(-1) of a non-contiguous tensor (a Fortran-order
-    parameter) is a copy, which the nudges would never leave."""
+# the round-off floor of a central difference is ROUNDOFF_C · ε_mach · ‖L‖₁ / ε
+# (the docstring of gradcheck says why c = 1)
+ROUNDOFF_C = 1.0
+EPS_MACH = float(np.finfo(np.float64).eps)
+# how much smaller the step of a re-check at a kink is
+KINK_SHRINK = 100.0
+# a tensor's relative error may reach this many floors over its largest gradient entry
+FLOOR_MULTIPLE = 2.0
+
+
+@dataclass
+class _Difference:
+    """The two losses of one central difference along a line through θ (an entry, or a
+    direction), the steps actually taken, and what the analytic gradient predicts for
+    each side's slope."""
+    plus: float               # L(θ + up)
+    minus: float              # L(θ − down)
+    up: float                 # the steps, in units along the line
+    down: float
+    size: float               # max ‖L‖₁ of the two losses
+    predicted_up: float       # the analytic slope over each side
+    predicted_down: float
+
+    @property
+    def numeric(self):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.float64(self.plus - self.minus) / (self.up + self.down))
+
+    @property
+    def analytic(self):
+        return ((self.predicted_up * self.up + self.predicted_down * self.down)
+                / (self.up + self.down))
+
+    @property
+    def floor(self):
+        return ROUNDOFF_C * EPS_MACH * self.size / ((self.up + self.down) / 2)
+
+    def one_sided(self, base):
+        """((L(θ + up) − L(θ)) / up, (L(θ) − L(θ − down)) / down)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (float(np.float64(self.plus - base) / self.up),
+                    float(np.float64(base - self.minus) / self.down))
+
+    def bend(self, base):
+        """How far the one-sided differences disagree, beyond what the analytic slope
+        predicts for two steps rounded differently (nothing, for an entry's steps)."""
+        forward, backward = self.one_sided(base)
+        return abs((forward - self.predicted_up) - (backward - self.predicted_down))
+
+    def tolerance(self, atol, rtol):
+        return atol + self.floor + rtol * abs(self.numeric)
+
+
+def _entry_difference(problem, tensor, flat_index, eps, analytic=0.0):
+    """The losses at θ ± ε e_k, restoring the entry bit-exactly. The entry is addressed
+    by its index: tensor.reshape(-1) of a non-contiguous tensor (a Fortran-order
+    parameter) is a copy, which the nudges would never leave. The steps are those taken:
+    θ + ε rounds, by up to half a unit in θ's last place (1.5e-5 of ε = 1e-6 for an
+    input of 1e5)."""
     index = np.unravel_index(flat_index, tensor.shape)
     old = tensor[index].copy()
     tensor[index] = old + eps
-    plus = problem.loss()
+    up = float(tensor[index] - old)
+    plus, plus_size = problem.loss_and_size()
     tensor[index] = old - eps
-    minus = problem.loss()
+    down = float(old - tensor[index])
+    minus, minus_size = problem.loss_and_size()
     tensor[index] = old
-    return (plus - minus) / (2 * eps)
+    return _Difference(plus, minus, up, down, max(plus_size, minus_size), analytic, analytic)
+
+
+def _central_difference(problem, tensor, flat_index, eps):
+    """(L(θ + ε e_k) − L(θ − ε e_k)) / 2ε (over the steps actually taken), restoring the
+    entry bit-exactly (notebook 01 differences W_hh with it)."""
+    return _entry_difference(problem, tensor, flat_index, eps).numeric
+
+
+def _direction_difference(problem, tensor, direction, analytic, eps):
+    """The losses at θ ± ε d for a unit direction d (a host array), restoring θ. Each
+    entry of θ ± εd rounds on its own, so the analytic prediction of each side is taken
+    along the displacement actually made."""
+    xp = problem.xp
+    original = tensor.copy()
+    d_dev = xp.asarray(direction, dtype=tensor.dtype)
+    tensor += eps * d_dev
+    moved_up = to_numpy(tensor - original)
+    plus, plus_size = problem.loss_and_size()
+    tensor[...] = original
+    tensor -= eps * d_dev
+    moved_down = to_numpy(original - tensor)
+    minus, minus_size = problem.loss_and_size()
+    tensor[...] = original
+    return _Difference(plus, minus, eps, eps, max(plus_size, minus_size),
+                       float(np.sum(analytic * moved_up)) / eps,
+                       float(np.sum(analytic * moved_down)) / eps)
+
+
+def _judge(problem, name, shape, differences, redo, locate, eps, atol, rtol):
+    """The row of one tensor from its central differences: each compared with its
+    tolerance, a failing one re-checked at eps/100 where the loss is not smooth within
+    eps (``redo(i, step)`` differences item i again), then the tensor-level condition.
+    ``locate(i)`` is what the report calls item i."""
+    numeric = np.array([d.numeric for d in differences])
+    analytic = np.array([d.analytic for d in differences])
+    floor = np.array([d.floor for d in differences])
+    err = np.abs(analytic - numeric)
+    ok = err <= atol + floor + rtol * np.abs(numeric)
+    small = eps / KINK_SHRINK
+    kinks, details = [], {}
+    for i in (int(i) for i in np.flatnonzero(~ok)):
+        again = _recheck(problem, differences[i], redo, i, eps, small, atol, rtol, details)
+        if again is None:
+            continue                               # smooth within eps: a wrong gradient
+        if again is _KINK:
+            kinks.append(i)
+            continue
+        numeric[i], analytic[i], floor[i] = again.numeric, again.analytic, again.floor
+        err[i] = abs(analytic[i] - numeric[i])
+        ok[i] = err[i] <= again.tolerance(atol, rtol)
+    wrong = [int(i) for i in np.flatnonzero(~ok) if int(i) not in kinks]
+    n_max, a_max = float(np.abs(numeric).max()), float(np.abs(analytic).max())
+    floor_max, err_max = float(floor.max()), float(err.max())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = float(np.float64(err_max) / n_max)
+        limit = max(rtol, float(FLOOR_MULTIPLE * np.float64(floor_max) / n_max))
+    detail = ""
+    if n_max <= floor_max and a_max <= floor_max:
+        status, rel = "zero", float("nan")       # both zero within round-off: a pass
+    elif not n_max > MEASURABLE * floor_max and not a_max > MEASURABLE * floor_max:
+        status = "unmeasurable"                  # nothing confirms it either way
+        detail = f"max |numeric| {n_max:.3g}, max |analytic| {a_max:.3g}"
+    elif wrong:
+        status = "wrong"
+    elif kinks:
+        status = "kink"
+    elif not err_max <= max(rtol * n_max, FLOOR_MULTIPLE * floor_max):    # rel <= limit
+        # every entry within atol: the loss hardly moves, or the gradients are all small
+        status = "wrong"
+        detail = (f"every entry is within atol={atol:g}, but the tensor's rel err is above "
+                  f"max(rtol, {FLOOR_MULTIPLE:g} floor / max|numeric|) = {limit:.3g}, "
+                  f"where floor = {floor_max:.3g}")
+    else:
+        status = "ok"
+    if status == "kink":
+        worst = kinks[0]
+    elif wrong and status == "wrong":
+        tol = atol + floor + rtol * np.abs(numeric)
+        worst = max(wrong, key=lambda i: (err[i] - tol[i], err[i]))
+    else:
+        worst = int(np.argmax(err))
+    return TensorCheck(
+        name=name, shape=tuple(shape), checked=len(differences), max_abs_err=err_max,
+        rel_err=rel, worst_index=locate(worst), analytic_at_worst=float(analytic[worst]),
+        numeric_at_worst=float(numeric[worst]), passed=status in ("ok", "zero"),
+        floor=floor_max, status=status, rechecked=len(details),
+        recheck_eps=small if details else 0.0, detail=detail or details.get(worst, ""))
+
+
+_KINK = object()
+
+
+def _recheck(problem, first, redo, i, eps, small, atol, rtol, details):
+    """A failing item's one-sided differences: None where they agree within its
+    tolerance (the loss is smooth within eps, the gradient is wrong); else the item
+    differenced again at ``small``, or _KINK where it is not smooth there either.
+    ``details[i]`` says what was found."""
+    base = problem.base_loss()
+    if not first.bend(base) > first.tolerance(atol, rtol):
+        return None
+    again = redo(i, small)
+    sides = "{:.10g} and {:.10g}".format(*first.one_sided(base))
+    if again.bend(base) > again.tolerance(atol, rtol):
+        details[i] = (f"one-sided differences {sides} at eps={eps:g}, "
+                      "{:.10g} and {:.10g} at eps={:g}".format(*again.one_sided(base), small))
+        return _KINK
+    details[i] = (f"not smooth within eps={eps:g} (one-sided differences {sides}), "
+                  f"re-checked at eps={small:g}")
+    return again
+
+
+def _empty_row(name, tensor):
+    nan = float("nan")
+    return TensorCheck(name=name, shape=tuple(tensor.shape), checked=0, max_abs_err=nan,
+                       rel_err=nan, worst_index=(), analytic_at_worst=nan,
+                       numeric_at_worst=nan, passed=True, floor=nan, status="empty")
 
 
 def _check_entries(problem, name, tensor, analytic, eps, atol, rtol, max_entries, rng):
@@ -301,45 +607,26 @@ def _check_entries(problem, name, tensor, analytic, eps, atol, rtol, max_entries
         indices = np.sort(rng.choice(size, size=max_entries, replace=False))
     else:
         indices = np.arange(size)
-    numeric = np.array([_central_difference(problem, tensor, int(k), eps) for k in indices])
     a = analytic.reshape(-1)[indices]
-    err = np.abs(a - numeric)
-    ok = err <= atol + rtol * np.abs(numeric)
-    worst = int(np.argmax(err - (atol + rtol * np.abs(numeric)))) if not ok.all() else int(np.argmax(err))
-    scale = float(np.abs(numeric).max()) if numeric.size else 0.0
-    return TensorCheck(
-        name=name, shape=tuple(tensor.shape), checked=int(indices.size),
-        max_abs_err=float(err.max()), rel_err=float(err.max() / scale) if scale > 0 else float(err.max()),
-        worst_index=tuple(int(i) for i in np.unravel_index(int(indices[worst]), tensor.shape)),
-        analytic_at_worst=float(a[worst]), numeric_at_worst=float(numeric[worst]),
-        passed=bool(ok.all()))
+
+    def difference(i, step):
+        return _entry_difference(problem, tensor, int(indices[i]), step, float(a[i]))
+
+    return _judge(problem, name, tensor.shape,
+                  [difference(i, eps) for i in range(indices.size)], difference,
+                  lambda i: tuple(int(j) for j in np.unravel_index(int(indices[i]),
+                                                                   tensor.shape)),
+                  eps, atol, rtol)
 
 
 def _check_directions(problem, name, tensor, analytic, eps, atol, rtol, directions, rng):
-    xp = problem.xp
-    original = tensor.copy()
-    errs, pairs = [], []
+    units = []
     for _ in range(directions):
         d = rng.standard_normal(tensor.shape)
-        d /= np.linalg.norm(d)
-        d_dev = xp.asarray(d, dtype=tensor.dtype)
-        tensor += eps * d_dev
-        plus = problem.loss()
-        tensor[...] = original
-        tensor -= eps * d_dev
-        minus = problem.loss()
-        tensor[...] = original
-        numeric = (plus - minus) / (2 * eps)
-        predicted = float(np.sum(analytic * d))
-        pairs.append((predicted, numeric))
-        errs.append(abs(predicted - numeric))
-    errs = np.array(errs)
-    numerics = np.array([n for _, n in pairs])
-    ok = errs <= atol + rtol * np.abs(numerics)
-    worst = int(np.argmax(errs))
-    scale = float(np.abs(numerics).max())
-    return TensorCheck(
-        name=name, shape=tuple(tensor.shape), checked=directions,
-        max_abs_err=float(errs.max()), rel_err=float(errs.max() / scale) if scale > 0 else float(errs.max()),
-        worst_index=("direction", worst), analytic_at_worst=pairs[worst][0],
-        numeric_at_worst=pairs[worst][1], passed=bool(ok.all()))
+        units.append(d / np.linalg.norm(d))
+
+    def difference(i, step):
+        return _direction_difference(problem, tensor, units[i], analytic, step)
+
+    return _judge(problem, name, tensor.shape, [difference(i, eps) for i in range(directions)],
+                  difference, lambda i: ("direction", i), eps, atol, rtol)
