@@ -6,6 +6,7 @@ A pass: SystemExit(2), the flag or option named on stderr, and training never st
 """
 import argparse
 import json
+import re
 import tempfile
 
 import numpy as np
@@ -229,16 +230,64 @@ def test_other_commands(capsys, argv, named):
     assert_usage_error(capsys, rnnzoo_main, argv, named)
 
 
-def test_gradcheck_builds_every_cell_before_checking_any(capsys, monkeypatch):
-    """Every registered cell at --hidden-size 1: eurnn cannot be built, and that is said
-    before the cells before it in the registry are checked, not after."""
+def test_gradcheck_builds_every_named_cell_before_checking_any(capsys, monkeypatch):
+    """Named cells at --hidden-size 1: eurnn cannot be built, and that is said before the
+    cell named before it is checked, not after."""
     from rnnzoo.cli import gradcheck as gradcheck_cli
 
     def refuse(*args, **kwargs):
         raise AssertionError("checking started")
     monkeypatch.setattr(gradcheck_cli, "gradcheck", refuse)
-    assert_usage_error(capsys, rnnzoo_main, ["gradcheck", "--hidden-size", "1"],
+    assert_usage_error(capsys, rnnzoo_main, ["gradcheck", "rnn", "eurnn", "--hidden-size", "1"],
                        "cell eurnn cannot be built")
+
+
+@pytest.fixture
+def checked(monkeypatch):
+    """The CLI's calls of gradcheck, {cell name: kwargs}, each answered by a passing report."""
+    from rnnzoo.cli import gradcheck as gradcheck_cli
+    from rnnzoo.core.gradcheck_report import GradcheckReport
+    calls = {}
+
+    def record(cell, x, **kwargs):
+        calls[cell.name] = kwargs
+        return GradcheckReport(target=cell.name)
+    monkeypatch.setattr(gradcheck_cli, "gradcheck", record)
+    return calls
+
+
+def test_gradcheck_of_every_cell_skips_one_that_cannot_take_the_size(capsys, checked):
+    """Every registered cell at --hidden-size 1: eurnn cannot be built; it used to stop
+    every other cell's check, it is now skipped with a note."""
+    from rnnzoo.core.registry import available
+    assert rnnzoo_main(["gradcheck", "--hidden-size", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "skipped: cell eurnn cannot be built with --input-size 3 --hidden-size 1" in out
+    assert set(checked) == set(available()) - {"eurnn"}
+    assert out.rstrip().endswith(f"{len(available()) - 1} passed, 0 failed; 1 skipped: eurnn")
+
+
+def test_gradcheck_flags_are_gradchecks_arguments(capsys, checked):
+    assert rnnzoo_main(["gradcheck", "gru", "--eps", "1e-5", "--atol", "0", "--rtol", "1e-4",
+                        "--max-entries", "7", "--mode", "directional"]) == 0
+    assert checked["gru"] == {"seed": 0, "eps": 1e-5, "atol": 0.0, "rtol": 1e-4,
+                              "max_entries": 7, "mode": "directional"}
+    assert rnnzoo_main(["gradcheck", "gru"]) == 0                  # gradcheck's defaults
+    assert checked["gru"] == {"seed": 0, "eps": 1e-6, "atol": 1e-7, "rtol": 1e-5,
+                              "max_entries": None, "mode": "entries"}
+
+
+@pytest.mark.parametrize("argv,named", [
+    (["--eps", "0"], "argument --eps: expected a finite value > 0; got '0'"),
+    (["--eps", "nan"], "argument --eps"), (["--atol", "-1"], "argument --atol"),
+    (["--rtol", "inf"], "argument --rtol"), (["--rtol", "x"], "argument --rtol"),
+    (["--max-entries", "0"], "argument --max-entries"),
+    (["--max-entries", "2.5"], "argument --max-entries"),
+    (["--mode", "fast"], "argument --mode: invalid choice: 'fast'"),
+])
+def test_gradcheck_refuses_a_bad_flag_value(capsys, checked, argv, named):
+    assert_usage_error(capsys, rnnzoo_main, ["gradcheck", "rnn", *argv], named)
+    assert not checked
 
 
 @pytest.mark.parametrize("argv,named", [(["--shapes", "0/2/3"], "--shapes"),
@@ -635,6 +684,56 @@ def test_an_own_cell_is_known_after_import_and_not_before(capsys, own_cells, ent
     else:
         with pytest.raises(AssertionError, match="training started"):
             entry([*argv, "--import", "own_cli_cells"])
+
+
+BROKEN_CELLS = '''
+import numpy as np
+import rnnzoo
+
+Elman = rnnzoo.get_cell_class("rnn")
+
+@rnnzoo.register("own_raises")
+class Raises(Elman):
+    """Its step backward multiplies by a matrix of the wrong size."""
+    def step_backward(self, t, dstate, cache, work):
+        return (dstate[0] @ np.ones((3, 3)),)
+
+@rnnzoo.register("own_no_cache")
+class NoCache(Elman):
+    """Its _forward forgets the cache: off the contract."""
+    def _forward(self, x, state0):
+        return super()._forward(x, state0)[:2]
+
+@rnnzoo.register("own_fine")
+class Fine(Elman):
+    """Correct."""
+'''
+
+
+def test_gradcheck_says_a_cells_error_and_goes_on_with_the_others(capsys, tmp_path,
+                                                                  monkeypatch):
+    """A mistake in one's own cell (a NumPy error in its backward, a forward off the
+    contract) was a traceback that stopped every other check; now one line each, the
+    other cells checked, exit status 1."""
+    import sys
+    from rnnzoo.core import registry
+    (tmp_path / "own_broken_cells.py").write_text(BROKEN_CELLS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        status = gradcheck_main(["own_raises", "own_no_cache", "own_fine", "--hidden-size",
+                                 "4", "--import", "own_broken_cells"])
+    finally:
+        for name in ("own_raises", "own_no_cache", "own_fine"):
+            registry._CELLS.pop(name, None)
+        sys.modules.pop("own_broken_cells", None)
+    out, err = capsys.readouterr()
+    assert status == 1 and "Traceback" not in out + err
+    assert re.search(r"error: own_raises: ValueError: matmul: .* \(in step_backward, "
+                     r".*own_broken_cells.py, line 11\)", err), err
+    assert re.search(r"error: own_no_cache: NoCache\('own_no_cache'\).forward: _forward\(x, "
+                     r"state0\) must return \(hs, state_T, cache\)", err), err
+    assert "gradcheck own_fine" in out
+    assert "1 passed, 2 failed: own_raises, own_no_cache" in out
 
 
 @pytest.mark.parametrize("module,named", [

@@ -22,6 +22,8 @@ import argparse
 import importlib
 import sys
 
+from .args import NUMPY_TOO_BIG      # how NumPy refuses an array past any address space
+
 # these parse their own flags (``python -m rnnzoo train -h`` is their own help); each is
 # the module of the same name here
 OWN_PARSER_HELP = {
@@ -52,10 +54,6 @@ def prepare_process(argv):
         from ..core.memory import keep_freed_memory
         return keep_freed_memory()
     return False
-
-
-# how NumPy refuses an array larger than any address space
-NUMPY_TOO_BIG = ("array is too big", "Maximum allowed dimension exceeded")
 
 
 def main(argv=None):

@@ -70,6 +70,10 @@ def scheduler_address(text):
 
 LARGEST_INT = 2 ** 63 - 1
 
+# how NumPy refuses an array larger than any address space (said as out of memory by
+# rnnzoo.cli.main)
+NUMPY_TOO_BIG = ("array is too big", "Maximum allowed dimension exceeded")
+
 
 def number(kind, minimum=None, *, positive=False):
     """An argparse ``type=``: a finite int/float >= minimum (> 0 if positive)."""
