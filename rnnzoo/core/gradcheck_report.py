@@ -35,7 +35,8 @@ class TensorCheck:
     passed: bool
     floor: float = 0.0      # the largest round-off floor of its central differences
     status: str = ""        # "" reads as "ok" or "wrong", from passed
-    rechecked: int = 0      # entries re-checked at eps/100, their loss not smooth at eps
+    rechecked: int = 0      # entries whose loss is not smooth within eps, judged at eps/100
+                            # (a pass there, or a kink); not those found wrong there
     recheck_eps: float = 0.0
     detail: str = ""        # what the failure message adds (the one-sided differences)
 
