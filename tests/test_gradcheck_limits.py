@@ -402,3 +402,66 @@ def test_a_gradient_that_is_nan_twice_is_reentrant():
 def test_x_of_another_dtype_is_refused_with_its_own_reason(dtype, why):
     with pytest.raises(TypeError, match="gradcheck needs float64 .*: " + why):
         rnnzoo.gradcheck(Plain(), X.astype(dtype))
+
+
+# ------------------------------------------------------------ the judgement, by hand
+class _Flat:
+    """A stand-in for the problem: L(θ) = 0, so the one-sided differences of a synthetic
+    difference are its central one (the loss is smooth there)."""
+    @staticmethod
+    def base_loss():
+        return 0.0
+
+
+def synthetic(numeric, analytic, floor=0.0, eps=1e-6):
+    """A _Difference whose central difference is ``numeric`` and whose floor is ``floor``."""
+    size = floor * eps / np.finfo(float).eps
+    return gc._Difference(numeric * eps, -numeric * eps, eps, eps, size, analytic, analytic)
+
+
+def judge(differences, atol=0.0, rtol=0.0):
+    return gc._judge(_Flat(), "t", (len(differences),), differences, None, lambda i: (i,),
+                     1e-6, atol, rtol)
+
+
+def test_the_worst_entry_is_the_one_furthest_past_its_own_tolerance():
+    """Not the largest error: entry 0's error 10 is within 2 of its tolerance (its floor
+    is 8), entry 1's error 5 is 5 past its own; and with rtol = 0.1, entry 2's error 12
+    (of 100) is 2 past, entry 3's 5 (of 1) is 4.9 past."""
+    row = judge([synthetic(1000.0, 1010.0, floor=8.0), synthetic(1000.0, 1005.0)])
+    assert not row.passed and row.worst_index == (1,)
+    row = judge([synthetic(100.0, 112.0), synthetic(1.0, 6.0)], rtol=0.1)
+    assert not row.passed and row.worst_index == (1,)
+
+
+def test_an_entry_passes_within_rtol_of_its_own_numeric_value():
+    """|a - n| <= atol + floor + rtol |n|, entry by entry: 0.1 % off at |n| = 100 passes
+    rtol = 2e-3 and fails rtol = 5e-4."""
+    entries = [synthetic(100.0, 100.1), synthetic(1.0, 1.0)]
+    assert judge(entries, rtol=2e-3).passed
+    assert not judge(entries, rtol=5e-4).passed
+    d = synthetic(-100.0, 0.0, floor=3.0)
+    assert d.tolerance(1.0, 0.01) == pytest.approx(1.0 + 3.0 + 1.0)
+
+
+def test_the_tensor_condition_states_its_limit():
+    """Every entry within atol, none right: the message gives max(rtol, 2 floor / max|n|)."""
+    row = judge([synthetic(1e-3, -1e-3, floor=1e-6), synthetic(5e-4, -5e-4, floor=1e-6)],
+                atol=1e-2, rtol=1e-5)
+    assert not row.passed and row.status == "wrong"
+    assert "max(rtol, 2 floor / max|numeric|) = 0.002, where floor = 1e-06" in row.detail
+
+
+def test_the_loss_size_counts_the_auxiliary_loss():
+    """‖L‖₁ = Σ|u ⊙ hs| + Σ|v ⊙ state_T| + |aux| (Skip RNN's budget loss is its aux)."""
+    cell = rnnzoo.make("skiprnn", 3, 4, seed=0, soft=True, budget=3.0)
+    problem = gc._Problem(cell, X, None, np.random.default_rng(0))
+    hs, state_T, cache = cell.forward(problem.inputs["x"], problem._state0())
+    assert cache.aux_loss > 0
+    expected = (np.abs(problem.u * hs).sum() + sum(np.abs(v * s).sum()
+                                                    for v, s in zip(problem.v, state_T)))
+    L, size = problem.loss_and_size()
+    assert size == pytest.approx(expected + cache.aux_loss, rel=1e-12)
+    assert L == pytest.approx(np.sum(problem.u * hs) + sum(np.sum(v * s) for v, s in
+                                                           zip(problem.v, state_T))
+                              + cache.aux_loss, rel=1e-12)
