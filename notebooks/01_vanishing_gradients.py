@@ -74,9 +74,10 @@ report
 # (its size here, the largest $|a - n|$, is printed below) is divided by almost nothing;
 # the printed $|n|$ of the worst entry says whether this run has such an entry.
 # `rnnzoo.gradcheck` passes an
-# entry when $|a - n| \le \text{atol} + \text{rtol}\,|n|$ (NumPy's `allclose`) and
-# reports, per tensor, the worst $|a - n|$ divided by the tensor's *largest* gradient
-# entry: an error measured against the scale of that gradient. Here are both, for
+# entry when $|a - n| \le \text{atol} + \text{floor} + \text{rtol}\,|n|$ (NumPy's
+# `allclose`, plus the floor: the round-off of that central difference, the table's floor
+# column) and reports, per tensor, the worst $|a - n|$ divided by the tensor's *largest*
+# gradient entry: an error measured against the scale of that gradient. Here are both, for
 # $W_{hh}$, computed by hand:
 
 # %%
