@@ -122,6 +122,10 @@ def test_a_gradient_zero_within_round_off_passes_as_zero():
     row = {r.name: r for r in report.rows}["unused"]
     assert report.passed and row.status == "zero" and np.isnan(row.rel_err)
     assert ok_column(report, "unused") == "zero"
+    # the verdict's worst relative error is that of the rows that have one
+    assert report.worst_rel_err == max(r.rel_err for r in report.rows if r.name != "unused")
+    only = rnnzoo.gradcheck(cell, X, only=["unused"])
+    assert only.worst_rel_err == 0.0 and only.table().endswith("PASSED: worst rel err 0.00e+00")
 
 
 def test_no_row_says_yes_beside_a_relative_error_above_what_the_floor_allows():
@@ -255,6 +259,15 @@ def test_parameters_that_share_memory_are_refused_by_name(tie, how):
     cell.params["U2"] = tie(cell.params)
     with pytest.raises(ValueError, match=rf"gradcheck: parameters 'U' and 'U2' of plain {how}: "
                                          r"a nudge of one moves the other"):
+        rnnzoo.gradcheck(cell, X)
+
+
+@pytest.mark.parametrize("first,second", [("W", "U"), ("U", "b"), ("W", "b")])
+def test_every_pair_of_parameters_is_compared(first, second):
+    cell = Plain()
+    cell.params[second] = cell.params[first].reshape(-1)[:cell.params[second].size].reshape(
+        cell.params[second].shape)
+    with pytest.raises(ValueError, match=f"parameters '{first}' and '{second}' of plain"):
         rnnzoo.gradcheck(cell, X)
 
 
@@ -398,6 +411,8 @@ def test_a_gradient_that_is_nan_twice_is_reentrant():
                     "part would go unchecked: split a complex tensor into _re and _im float64 "
                     "ones, as urnn, lru and s4d do"),
     (np.float32, r"in float32 the rounding error of a central difference \(~1e-07/eps\)"),
+    (np.longdouble, f"{np.dtype(np.longdouble)} is not the float64 that gradcheck computes "
+                    f"its differences in"),
 ])
 def test_x_of_another_dtype_is_refused_with_its_own_reason(dtype, why):
     with pytest.raises(TypeError, match="gradcheck needs float64 .*: " + why):
@@ -465,3 +480,27 @@ def test_the_loss_size_counts_the_auxiliary_loss():
     assert L == pytest.approx(np.sum(problem.u * hs) + sum(np.sum(v * s) for v, s in
                                                            zip(problem.v, state_T))
                               + cache.aux_loss, rel=1e-12)
+
+
+def test_the_loss_of_a_cell_without_an_auxiliary_loss_is_its_outputs_alone():
+    cell = rnnzoo.make("rnn", 3, 4, seed=0)
+    problem = gc._Problem(cell, X, None, np.random.default_rng(0))
+    hs, (h,), _ = cell.forward(problem.inputs["x"], problem._state0())
+    L, size = problem.loss_and_size()
+    (v,) = problem.v
+    assert L == pytest.approx(np.sum(problem.u * hs) + np.sum(v * h), rel=1e-12)
+    assert size == pytest.approx(np.abs(problem.u * hs).sum() + np.abs(v * h).sum(), rel=1e-12)
+
+
+def test_a_cell_of_another_dtype_is_refused_before_its_x():
+    cell = rnnzoo.make("rnn", 3, 4, dtype=np.float32)
+    with pytest.raises(TypeError, match=r"gradcheck needs float64 .*: in float32 the rounding "
+                                        r"error .*; got cell dtype float32 and x dtype float64"):
+        rnnzoo.gradcheck(cell, X)
+
+
+def test_a_gradient_in_extended_precision_is_named():
+    report = rnnzoo.gradcheck(Plain(change=lambda dx, ds, g, *a: (
+        dx, ds, {**g, "b": g["b"].astype(np.longdouble)})), X)
+    assert f"grads['b'] has dtype {np.dtype(np.longdouble)}; expected float64, like " \
+           f"params['b'] (the parameters are float64)" in report.problems

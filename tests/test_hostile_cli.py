@@ -267,6 +267,37 @@ def test_gradcheck_of_every_cell_skips_one_that_cannot_take_the_size(capsys, che
     assert out.rstrip().endswith(f"{len(available()) - 1} passed, 0 failed; 1 skipped: eurnn")
 
 
+def test_gradcheck_of_every_cell_when_none_can_be_built_is_a_usage_error(capsys, checked,
+                                                                          monkeypatch):
+    from rnnzoo.cli import gradcheck as gradcheck_cli
+
+    def refuse(name, **kwargs):
+        raise ValueError(f"{name} refuses")
+    monkeypatch.setattr(gradcheck_cli, "make", refuse)
+    assert_usage_error(capsys, rnnzoo_main, ["gradcheck", "--hidden-size", "1"],
+                       "no registered cell can be built with --input-size 3 --hidden-size 1")
+    assert not checked
+
+
+@pytest.mark.parametrize("error,said", [
+    (MemoryError("Unable to allocate 8.00 TiB"), "out of memory (Unable to allocate 8.00 TiB)"),
+    (ValueError("array is too big; `arr.size * arr.dtype.itemsize` is larger than the maximum "
+                "possible size."), "out of memory (array is too big"),
+])
+def test_gradcheck_says_a_size_too_large_once_not_per_cell(capsys, monkeypatch, error, said):
+    """What a cell's error is said as (one line, then the next cell) is not for a size the
+    machine cannot hold: main() says that, as for every command."""
+    from rnnzoo.cli import gradcheck as gradcheck_cli
+
+    def too_big(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(gradcheck_cli, "gradcheck", too_big)
+    assert rnnzoo_main(["gradcheck", "rnn", "gru"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: python -m rnnzoo gradcheck: {said}" in err
+    assert "error: rnn:" not in err and "Traceback" not in err
+
+
 def test_gradcheck_flags_are_gradchecks_arguments(capsys, checked):
     assert rnnzoo_main(["gradcheck", "gru", "--eps", "1e-5", "--atol", "0", "--rtol", "1e-4",
                         "--max-entries", "7", "--mode", "directional"]) == 0

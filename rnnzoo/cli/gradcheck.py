@@ -115,7 +115,7 @@ def _said(exc):
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def _build(args, name, skip_refused=False):
+def _build(args, name, skip_refused):
     """(the cell to check or None, a note or None): ``name`` at the command's sizes in
     float64; a cell whose default backward is a surrogate by design is built in its
     differentiable mode, and the note says so. A size or option the cell refuses is a
