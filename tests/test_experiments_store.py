@@ -110,6 +110,45 @@ def test_a_stored_comparison_reloads_bit_for_bit(tmp_path, reference, monkeypatc
                      for s in SEEDS]
 
 
+def test_each_stored_run_says_what_made_it_and_an_older_one_says_nothing(tmp_path,
+                                                                         monkeypatch):
+    """A run stored now keeps the commit (and whether rnnzoo's files had uncommitted
+    changes), platform, CPU, Python, NumPy and BLAS of the process that trained it; the
+    Comparison says which runs it trained and which it loaded. A run stored before that
+    was kept loads with made_with None: nothing is filled in for it."""
+    from rnnzoo.teaching.experiments import provenance
+    trained = run(store=tmp_path)
+    env = provenance.made_with()
+    assert set(env) == {"commit", "dirty", "rnnzoo", "python", "numpy", "blas", "platform",
+                        "cpu"}
+    assert env["numpy"] == np.__version__ and env["python"] == sys.version.split()[0]
+    head = subprocess.run(["git", "-C", os.path.dirname(provenance.PACKAGE), "rev-parse",
+                           "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert env["commit"] == (head or None) and isinstance(env["dirty"], bool)
+    for label in trained.labels:
+        assert trained.made_with[label] == [env] * len(SEEDS)
+        assert trained.trained[label] == [True] * len(SEEDS)
+    path = tmp_path / "gru" / "seed-0.json"
+    assert json.loads(path.read_text())["made_with"] == env
+    older = json.loads(path.read_text())
+    del older["made_with"]
+    path.write_text(json.dumps(older))
+    monkeypatch.setattr(training.Trainer, "run", lambda *a: pytest.fail("trained again"))
+    loaded = run(store=tmp_path)
+    assert loaded.made_with["gru"] == [None, env]
+    assert loaded.trained["gru"] == [False, False]
+    assert loaded.subset(["gru"]).made_with["gru"] == [None, env]
+    older["made_with"] = "a machine"
+    path.write_text(json.dumps(older))
+    with pytest.raises(StoreError, match=r"\['made_with'\] are missing or malformed"):
+        run(store=tmp_path)
+    # no git checkout of the package (an installed wheel): no commit, nothing guessed
+    assert provenance._git_state(tmp_path) == (None, None)
+    assert provenance.describe(None) == "not recorded"
+    assert provenance.describe({**env, "commit": "0123456789abcdef", "dirty": True}) \
+        .startswith("commit 0123456789 (uncommitted changes), Python ")
+
+
 def test_resume_trains_only_the_missing_runs(tmp_path, reference, trainings, capsys):
     run(store=tmp_path)
     # lstm seed 0 never finished, gru seed 1 crashed between its two files (an .npz left

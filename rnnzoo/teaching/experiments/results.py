@@ -42,6 +42,10 @@ class Comparison:
         self.histories = {v.label: [] for v in variants}
         self._params = {v.label: [] for v in variants}
         self.diverged = {v.label: [] for v in variants}   # per seed: the step, or None
+        # per seed: what trained the run (provenance.made_with; None: not recorded), and
+        # whether this comparison trained it (False: loaded from its store)
+        self.made_with = {v.label: [] for v in variants}
+        self.trained = {v.label: [] for v in variants}
         self.seconds, self.workers = seconds, workers
 
     def subset(self, labels) -> "Comparison":
@@ -55,6 +59,8 @@ class Comparison:
             out.histories[lb] = self.histories[lb]
             out._params[lb] = self._params[lb]
             out.diverged[lb] = self.diverged[lb]
+            out.made_with[lb] = self.made_with[lb]
+            out.trained[lb] = self.trained[lb]
         return out
 
     @property

@@ -27,6 +27,7 @@ from ...core.validation import (ArgumentTypeError, check_bool, check_int, check_
                                 check_distinct, check_seed, describe, is_int)
 from ...training.tasks import TASKS, make_task
 from ...training.trainer import History, Trainer
+from .provenance import made_with
 from .results import Comparison
 from .spec import Budget, Variant
 from .store import FinishedRun, RunStore, fingerprint
@@ -56,7 +57,7 @@ def _run_one(job):
             history, diverged = trainer.history, trainer.step
     params = {k: np.array(v) for k, v in model.params.items()}
     return FinishedRun(variant.label, seed, history.to_dict(), params, diverged,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, made_with())
 
 
 def _trainer(variant, model, task, budget, seed) -> Trainer:
@@ -188,10 +189,13 @@ def compare(variants, task, *, task_options=None, budget=None, seeds=3, workers=
     _train(jobs, todo, keep, workers, executor)
     result = Comparison(variants, task, task_options, budget, seeds, probe,
                         seconds=time.perf_counter() - start, workers=report.parallel)
-    for run in runs:
+    fresh = set(todo)
+    for i, run in enumerate(runs):
         result.histories[run.label].append(History.from_dict(run.history))
         result._params[run.label].append(run.params)
         result.diverged[run.label].append(run.diverged)
+        result.made_with[run.label].append(run.made_with)
+        result.trained[run.label].append(i in fresh)
     return result
 
 

@@ -5,7 +5,9 @@ folder per variant, two plain files per seed, never pickle::
                                     (read back with np.load(allow_pickle=False))
     <store>/<label>/seed-<s>.json   the run's History (as a dict), the step it diverged
                                     at (or null), its seconds, the SHA-256 of the .npz,
-                                    and the run's fingerprint
+                                    the run's fingerprint, and what made it (the commit,
+                                    machine and NumPy/BLAS, :mod:`.provenance`; absent
+                                    in runs stored before it was recorded)
 
 :func:`~rnnzoo.experiments.compare` saves a run the moment it finishes and, on a rerun
 with the same store, loads the finished runs instead of training them again: Ctrl-C or
@@ -73,6 +75,8 @@ class FinishedRun(NamedTuple):
     params: dict             # parameter name -> NumPy array
     diverged: int | None     # the step the run went non-finite, or None
     seconds: float           # the whole job: building the task and model, and training
+    made_with: dict | None = None   # the code, machine and NumPy/BLAS that trained it
+                                    # (provenance.made_with); None: not recorded
 
 
 def fingerprint(variant, task_name, task_options, budget, seed, task) -> dict:
@@ -154,6 +158,8 @@ class RunStore:
                   "diverged": run.diverged, "seconds": run.seconds,
                   "params_sha256": hashlib.sha256(arrays).hexdigest(),
                   "history": run.history}
+        if run.made_with is not None:
+            record["made_with"] = run.made_with
         # one field a line, each value on its line: the fingerprint stays readable and a
         # history of thousands of steps does not take thousands of lines
         text = ",\n".join(f" {json.dumps(k)}: {json.dumps(v, default=_plain)}"
@@ -177,7 +183,7 @@ class RunStore:
                 f"comparison, or delete {self.path} (or just {os.path.dirname(json_path)})"
                 f" to train it again")
         return FinishedRun(label, seed, record["history"], _read_params(npz_path, record),
-                           record["diverged"], record["seconds"])
+                           record["diverged"], record["seconds"], record.get("made_with"))
 
 
 def _refuse_case_twins(folders):
@@ -246,6 +252,8 @@ def _read_record(path) -> dict:
                  if k not in record or not isinstance(record[k], kind)]
         if not wrong and set(record["history"]) != HISTORY_FIELDS:
             wrong = ["history"]
+        if not wrong and not isinstance(record.get("made_with", {}), dict):
+            wrong = ["made_with"]                    # optional: runs stored before it
         problem = f"its field(s) {wrong} are missing or malformed" if wrong else None
     if problem:
         raise StoreError(f"{path} is not a stored run of this rnnzoo ({FORMAT} version "
