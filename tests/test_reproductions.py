@@ -418,3 +418,33 @@ def test_the_record_a_command_rewrites_may_be_damaged(tmp_path, monkeypatch):
     monkeypatch.setattr(running, "compare", refuse)
     with pytest.raises(ValueError, match="other.json"):
         reproduce(CATALOG["urnn_copy"].tiny(), tmp_path, workers=1, progress=False)
+
+
+# ---------------------------------------------------------------------- the command line
+@pytest.mark.parametrize("flags,named", [
+    (["--full"], "--full"), (["--robust"], "--robust"), (["--out", "elsewhere"], "--out"),
+    (["--workers", "2"], "--workers"), (["--scheduler", "tcp://x:1"], "--scheduler"),
+    (["--quiet", "--full"], "--full, --quiet")])
+def test_list_refuses_what_only_a_run_reads(capsys, flags, named):
+    with pytest.raises(SystemExit) as exit_:
+        reproduce_main(["--list"] + flags)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert f"--list prints the reproductions and runs none; got {named} too" in err
+
+
+@pytest.mark.parametrize("in_the_way", ["runs/orthogonal_copy_4x",
+                                        "runs/orthogonal_copy_4x/lstm",
+                                        "runs/orthogonal_copy/orthogonal",
+                                        "runs/orthogonal_copy"])
+def test_a_file_where_a_store_goes_is_refused_before_training(capsys, tmp_path, no_training,
+                                                               in_the_way):
+    """The 4x store is first written after the runs at the budget trained (hours, at
+    the real scale): a file in its way is a usage error now."""
+    path = tmp_path / "reproductions" / in_the_way
+    path.parent.mkdir(parents=True)
+    path.write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        reproduce_main(["orthogonal_copy", "--robust", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"--out {path}: exists and is not a folder" in err

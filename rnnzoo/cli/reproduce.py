@@ -59,14 +59,26 @@ def describe_catalog() -> str:
 
 def _check_out(parser, args, names):
     """Usage error now, not after training, if --out cannot take the table, the
-    reproductions folder (each NAME.json and NAME.png), or the folder of their runs, or
+    reproductions folder (each NAME.json and NAME.png), the folder of their runs, each
+    reproduction's store (runs/NAME and, with --robust, runs/NAME_4x, which is first
+    written after the runs at the budget have trained) or a variant's folder in them, or
     holds a record the table cannot be rendered from."""
+    from ..teaching.experiments.store import folder_name
+    from ..teaching.reproductions import CATALOG
     from ..teaching.reproductions.running import FOLDER, TABLE, paths, records
     check_writable_folder(parser, "--out", args.out, files=(TABLE,))
     written = [paths(args.out, name, args.full) for name in names]
     check_writable_folder(parser, "--out", os.path.join(args.out, FOLDER),
                           files=[p.name for record, png, _ in written for p in (record, png)])
     check_writable_folder(parser, "--out", os.path.dirname(written[0][2]))
+    for name, (_, _, store) in zip(names, written):
+        stores = [str(store)] + ([f"{store}_4x"] if args.robust else [])
+        labels = [v.label for v in CATALOG[name].variants_for(args.full)]
+        for folder in stores:
+            check_writable_folder(parser, "--out", folder)
+            for label in labels:
+                check_writable_folder(parser, "--out", os.path.join(folder,
+                                                                    folder_name(label)))
     try:        # the table is rewritten from every record: a damaged one found now, not later
         records(args.out, skip={record.stem for record, _, _ in written})
     except ValueError as exc:
@@ -79,9 +91,13 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
-        if args.names or args.all:    # a list, or a run: not both (they were ignored)
+        running = [flag for flag, given in (
+            ("--all", args.all), ("--full", args.full), ("--robust", args.robust),
+            ("--out", args.out != "figures"), ("--workers", args.workers is not None),
+            ("--scheduler", args.scheduler is not None), ("--quiet", args.quiet)) if given]
+        if args.names or running:    # a list, or a run: not both (they would be ignored)
             parser.error(f"--list prints the reproductions and runs none; got "
-                         f"{args.names or '--all'} too")
+                         f"{args.names or ', '.join(running)} too")
         print(describe_catalog())
         return 0
     unknown = [n for n in args.names if n not in CATALOG]
