@@ -490,6 +490,81 @@ def test_a_ranking_that_held_is_part_of_the_headline():
     assert running._verdict(both, {"holds": False}) == "not reproduced"
 
 
+# ------------------------------------------------------- the setting beside the paper's
+def _ours_in(record):
+    """Each paper_setting key's value as the record's own budget fields give it, per
+    variant: what its description must say on our side."""
+    from rnnzoo.experiments import Budget
+    from rnnzoo.teaching.reproductions.catalog import SETTINGS
+    budget = Budget(**record["budget_fields"])
+    repro = CATALOG[record["name"]]
+    out = {}
+    for key in repro.paper_setting:
+        values = {SETTINGS[key][1](dataclasses.replace(budget, **changes))
+                  for changes in record["variant_budgets"].values()}
+        out[key] = values
+    return out
+
+
+def test_a_records_description_agrees_with_its_budget(tmp_path):
+    """The audit's --full record said "here H = 64 ... 2,000 steps" (the default run's
+    typed note) beside a budget of another H and steps: our side is now read from the
+    budget the runs had. A --full run at toy scale (H = 6, 4 steps) says so, and so does
+    every committed record."""
+    tiny = dataclasses.replace(CATALOG["urnn_copy"].tiny(),
+                               full={"budget": {"hidden": 6, "steps": 4}})
+    record = reproduce(tiny, tmp_path, full=True, workers=1, progress=False)
+    assert record["budget_fields"]["hidden"] == 6 and record["budget_fields"]["steps"] == 4
+    assert "H: the paper 128 (uRNN), 40 (LSTM), about 6,500 parameters each, here 6;" in \
+        record["note"]
+    assert "here 64" not in record["note"] and "2,000" not in record["note"]
+    for path in sorted((FIGURES / "reproductions").glob("*.json")):
+        committed = json.loads(path.read_text())
+        for key, values in _ours_in(committed).items():
+            assert all(v in committed["note"] for v in values), (path.name, key, values)
+    for name, repro in CATALOG.items():       # the prose is the paper's side only
+        assert "here H" not in repro.note and "steps; here" not in repro.note, name
+
+
+def test_each_variants_own_budget_is_in_the_table_and_the_description():
+    """indrnn_adding's IndRNN runs at lr 2e-4 with 2 layers, the LSTM at the shared
+    2e-3 and 1 layer: the table's budget cell says so, and the optimizer's "here" names
+    each variant's rate."""
+    record = json.loads((FIGURES / "reproductions" / "indrnn_adding.json").read_text())
+    row = [line for line in render_table([record]).splitlines()
+           if line.startswith("| [indrnn_adding")][0]
+    assert "adam lr 0.002, batch 50, clip 1, 2000 steps, float32; indrnn (2 layers) with " \
+           "layers=2, lr=0.0002; seeds [0, 1, 2]" in row
+    assert "here adam 0.0002 (indrnn (2 layers)), adam 0.002 (lstm)" in record["note"]
+
+
+def test_the_differences_from_the_papers_code_are_stated_beside_ours():
+    """Every run clips the gradient's norm; the coRNN and EURNN authors' code does not
+    clip, and the IndRNN authors' clips each element of the gradient through time at 10
+    and cuts the rate x0.1 every 20,000 steps; the copy papers report the cross-entropy,
+    where solved here is the task's recall criterion (read from the record)."""
+    notes = {p.stem: json.loads(p.read_text())
+             for p in (FIGURES / "reproductions").glob("*.json")}
+    clip = "gradient clipping: the paper {}, here the whole gradient's norm at 1 (every run)"
+    assert clip.format("none (the authors' adding_task.py does not clip)") in \
+        notes["cornn_adding"]["note"]
+    assert clip.format("none (the authors' code does not clip)") in notes["eurnn_copy"]["note"]
+    indrnn = notes["indrnn_adding"]["note"]
+    assert clip.format("each element of the gradient passed back through the recurrent "
+                       "layers at 10 (the authors' gradclipvalue), not the norm") in indrnn
+    assert "learning-rate schedule: the paper x0.1 every 20,000 steps (the authors' " \
+           "adding.py), here none (a constant rate)" in indrnn
+    assert "first layer's from U(0, 2^(1/T))" in indrnn
+    for name in ("urnn_copy", "eurnn_copy", "orthogonal_copy"):
+        r = notes[name]
+        assert f"measure: the paper reports the cross-entropy; solved here is " \
+               f"{r['criterion']}" in r["note"], name
+    for name in ("indrnn_adding", "cornn_adding", "janet_permuted_digits"):
+        assert "measure:" not in notes[name]["note"], name     # the paper's own metric
+    with pytest.raises(ValueError, match="paper_setting's keys must be among"):
+        dataclasses.replace(CATALOG["urnn_copy"], paper_setting={"momentum": "0.9"})
+
+
 # ---------------------------------------------------------------------- the command line
 @pytest.mark.parametrize("flags,named", [
     (["--full"], "--full"), (["--robust"], "--robust"), (["--out", "elsewhere"], "--out"),

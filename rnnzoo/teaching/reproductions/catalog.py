@@ -5,9 +5,17 @@ length, the cells compared, the budget, and what the paper says each cell does
 (``expect``: "solves" or "fails", judged by the task's own success criterion,
 :attr:`rnnzoo.tasks.Task.success`) and, where the paper ranks them, the order it reports
 (``ranking``, best first: it holds where the medians of the final success metric come in
-that order and so does every seed, each seed a paired run on the same data). ``note``
-says where our setting differs from the paper's. ``full`` holds the changes ``--full`` makes (the
-paper's longer lengths or budgets, and the variants when an option follows the length).
+that order and so does every seed, each seed a paired run on the same data). ``full``
+holds the changes ``--full`` makes (the paper's longer lengths or budgets, and the variants
+when an option follows the length).
+
+Where our setting differs from the paper's is said beside it, and only the paper's side is
+typed here: ``paper_setting`` gives the paper's (or its authors' code's) value of each
+training setting we differ in, keyed by what our side is read from (:data:`SETTINGS`: a
+field of the run's budget, each variant's own), and the record renders "the paper X, here
+Y" from the budget the runs had, so our side cannot go stale; ``paper_metric`` is what the
+paper reports, and where it is not the task's success metric the record says what solved
+means here; ``note`` is the rest of the paper's side, in words.
 
 The budgets are sized for one 2-core machine (each record keeps its training time):
 often far fewer steps than the paper trained. A reproduction that falls short at its
@@ -23,6 +31,18 @@ from dataclasses import dataclass, field
 from ..experiments import Budget, Variant
 
 EXPECTATIONS = ("solves", "fails")
+# what paper_setting's keys stand beside: the name the record uses, and our side, read
+# from a run's budget (a variant's own changes applied)
+SETTINGS = {
+    "hidden": ("H", lambda b: f"{b.hidden}"),
+    "optimizer": ("optimizer", lambda b: f"{b.optimizer} {b.lr:g}"),
+    "batch_size": ("batch", lambda b: f"{b.batch_size}"),
+    "steps": ("steps", lambda b: f"{b.steps}"),
+    "clip": ("gradient clipping", lambda b: "none" if b.clip is None else
+             f"the whole gradient's norm at {b.clip:g} (every run)"),
+    # rnnzoo's Trainer has no learning-rate schedule: every run keeps its rate
+    "schedule": ("learning-rate schedule", lambda b: "none (a constant rate)"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +60,9 @@ class Reproduction:
     ranking: tuple = ()                         # labels, best first, as the paper ranks them
     seeds: tuple = (0, 1, 2)
     full: dict = field(default_factory=dict)    # {"task_options", "budget", "variants"}
-    note: str = ""
+    paper_setting: dict = field(default_factory=dict)   # {SETTINGS key: the paper's value}
+    paper_metric: str = ""                      # what the paper reports
+    note: str = ""                              # the rest of the paper's side, in words
 
     def __post_init__(self):
         labels = [v.label for v in self.variants]
@@ -52,6 +74,10 @@ class Reproduction:
         if set(self.ranking) - set(labels) or len(self.ranking) == 1:
             raise ValueError(f"reproduction {self.name!r}: ranking must list two or more "
                              f"variant labels {labels}, best first; got {self.ranking}")
+        unknown = sorted(set(self.paper_setting) - set(SETTINGS))
+        if unknown:
+            raise ValueError(f"reproduction {self.name!r}: paper_setting's keys must be "
+                             f"among {list(SETTINGS)}; got {unknown}")
         extra = sorted(set(self.full) - {"task_options", "budget", "variants"})
         if extra:
             raise ValueError(f"reproduction {self.name!r}: full may change task_options, "
@@ -81,6 +107,25 @@ class Reproduction:
         return dataclasses.replace(self, task_options=options, budget=budget, seeds=(0,),
                                    full={})
 
+    def describe_setting(self, budget, variants, success=None) -> str:
+        """Where the runs' setting differs from the paper's: for each ``paper_setting``
+        key, "NAME: the paper X, here Y" with Y read from ``budget`` as each of
+        ``variants`` changes it (per variant where they differ); the measure, where the
+        paper reports another than the task's ``success`` metric; then ``note``."""
+        parts = []
+        for key, paper in self.paper_setting.items():
+            name, ours_of = SETTINGS[key]
+            ours = {}
+            for v in variants:
+                ours.setdefault(ours_of(v.budget_for(budget)), []).append(v.label)
+            here = (next(iter(ours)) if len(ours) == 1 else ", ".join(
+                f"{value} ({', '.join(labels)})" for value, labels in ours.items()))
+            parts.append(f"{name}: the paper {paper}, here {here}")
+        if self.paper_metric and success is not None and self.paper_metric != success.metric:
+            parts.append(f"measure: the paper reports the {self.paper_metric}; solved here "
+                         f"is {success.describe()}")
+        return "; ".join(parts + ([self.note] if self.note else []))
+
 
 def _indrnn(T):
     """A 2-layer IndRNN as its authors ran the adding problem at length T: |u| bounded by
@@ -109,10 +154,21 @@ CATALOG = {r.name: r for r in (
         full={"task_options": {"T": 5000}, "budget": {"hidden": 128, "steps": 10000,
                                                       "eval_every": 500},
               "variants": (_indrnn(5000), Variant("lstm"))},
-        note="the authors' |u| <= 2^(1/T) and bounded init of u, here in both layers (they "
-             "bound the last); the paper's initial Adam rates, 2e-4 for the relu IndRNN and "
-             "2e-3 for the tanh models (the LSTM), batch 50; the paper: H = 128, trained "
-             "until converged (tens of thousands of steps); here H = 64, 2,000 steps"),
+        paper_setting={
+            "hidden": "128",
+            "optimizer": "Adam at its initial rates, 2e-4 for the relu IndRNN and 2e-3 for "
+                         "the tanh models (the LSTM)",
+            "batch_size": "50",
+            "steps": "until converged (tens of thousands)",
+            # Sunnydreamrain/IndRNN_Theano_Lasagne, adding/adding.py
+            "clip": "each element of the gradient passed back through the recurrent "
+                    "layers at 10 (the authors' gradclipvalue), not the norm",
+            "schedule": "x0.1 every 20,000 steps (the authors' adding.py)"},
+        paper_metric="MSE",
+        note="u as in the authors' adding.py: they draw the last layer's u from "
+             "U(2^(-1/T), 2^(1/T)) and the first layer's from U(0, 2^(1/T)), here both "
+             "layers draw the last layer's; |u| <= 2^(1/T) after each step in both layers, "
+             "in their code and here"),
     Reproduction(
         name="cornn_adding",
         paper="Rusch & Mishra 2021 (coRNN), the adding problem",
@@ -125,9 +181,12 @@ CATALOG = {r.name: r for r in (
         expect={"cornn (adding settings)": "solves"},
         full={"task_options": {"T": 2000}, "budget": {"hidden": 128, "steps": 10000,
                                                       "eval_every": 500}},
-        note="the authors' adding settings (Δt 0.06, γ 66, ε 15, Adam 2e-2, batch 50) with "
-             "H = 64 and 3,000 steps, where they use H = 128 and up to 60,000 steps; the "
-             "paper's implicit damping (their code's is explicit)"),
+        paper_setting={"hidden": "128", "optimizer": "Adam 2e-2", "batch_size": "50",
+                       "steps": "up to 60,000",
+                       "clip": "none (the authors' adding_task.py does not clip)"},
+        paper_metric="MSE",
+        note="the cell's options are the authors' adding settings (Δt 0.06, γ 66, ε 15); "
+             "the paper's implicit damping (their code's is explicit)"),
     Reproduction(
         name="urnn_copy",
         paper="Arjovsky, Shah & Bengio 2016 (uRNN), the copying memory problem",
@@ -141,9 +200,11 @@ CATALOG = {r.name: r for r in (
                       eval_size=200),
         expect={"urnn": "solves", "lstm": "fails"},
         full={"budget": {"hidden": 128, "steps": 10000, "eval_every": 500}},
-        note="the paper: T = 100, 200, 300 and 500; H = 128 (uRNN), 40 (LSTM), about "
-             "6,500 parameters each; RMSProp 1e-3; batch 20 (the authors' "
-             "memory_problem.py); here H = 64 for both, Adam 1e-3, 2,000 steps"),
+        paper_setting={"hidden": "128 (uRNN), 40 (LSTM), about 6,500 parameters each",
+                       "optimizer": "RMSProp 1e-3",
+                       "batch_size": "20 (the authors' memory_problem.py)"},
+        paper_metric="cross-entropy",
+        note="the paper runs T = 100, 200, 300 and 500"),
     Reproduction(
         name="eurnn_copy",
         paper="Jing, Shen, Dubček, Peurifoy, Skirlo, LeCun, Tegmark & Soljačić 2017 "
@@ -157,8 +218,10 @@ CATALOG = {r.name: r for r in (
                       eval_size=200),
         expect={"eurnn (fft)": "solves", "lstm": "fails"},
         full={"budget": {"hidden": 128, "steps": 10000, "eval_every": 500}},
-        note="the paper: H = 128 (FFT-style), RMSProp 1e-3, batch 128 (as in the authors' "
-             "copying_task.py); here H = 64, Adam 1e-3, batch 20, 2,000 steps"),
+        paper_setting={"hidden": "128 (FFT-style)", "optimizer": "RMSProp 1e-3",
+                       "batch_size": "128 (the authors' copying_task.py)",
+                       "clip": "none (the authors' code does not clip)"},
+        paper_metric="cross-entropy"),
     Reproduction(
         name="orthogonal_copy",
         paper="Lezcano-Casado & Martínez-Rubio 2019 (expRNN), the copying problem",
@@ -172,9 +235,11 @@ CATALOG = {r.name: r for r in (
                       eval_size=200),
         expect={"orthogonal": "solves", "lstm": "fails"},
         full={"budget": {"hidden": 190, "steps": 10000, "eval_every": 500}},
-        note="the authors' setting (their 1_copying.py): H = 190, RMSProp 2e-4 (2e-5 on "
-             "the skew-symmetric weights), batch 128, 4,000 steps; here H = 64, Adam 1e-3, "
-             "batch 20, 2,000 steps"),
+        paper_setting={"hidden": "190", "optimizer": "RMSProp 2e-4 (2e-5 on the "
+                                                   "skew-symmetric weights)",
+                       "batch_size": "128", "steps": "4,000"},
+        paper_metric="cross-entropy",
+        note="the paper's setting is the authors' 1_copying.py's"),
     Reproduction(
         name="janet_permuted_digits",
         paper="van der Westhuizen & Lasenby 2018 (JANET), abstract",
@@ -186,8 +251,9 @@ CATALOG = {r.name: r for r in (
         budget=Budget(steps=3000, batch_size=32, lr=1e-2, hidden=64, eval_every=150),
         expect={"janet": "solves", "lstm": "solves"}, ranking=("janet", "lstm"),
         full={"budget": {"hidden": 128, "steps": 12000, "eval_every": 600}},
-        note="the offline stand-in: scikit-learn's 8x8 digits resized to 14x14 (196 steps; "
-             "MNIST's 784) and permuted; solved = test accuracy >= 0.9; the paper: H = 128, "
-             "Adam 1e-3, batch 200, 100 epochs; here H = 64, Adam 1e-2, batch 32, 3,000 "
-             "steps"),
+        paper_setting={"hidden": "128", "optimizer": "Adam 1e-3", "batch_size": "200",
+                       "steps": "100 epochs"},
+        paper_metric="accuracy",
+        note="the offline stand-in for MNIST (28x28, 784 pixels): scikit-learn's 8x8 "
+             "digits resized to the task's size and permuted, one pixel a step"),
 )}

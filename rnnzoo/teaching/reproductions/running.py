@@ -121,12 +121,16 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
             "diverged_at": res.diverged[label], "at_4x": again}
     ranking = _ranking(repro.ranking, res) if repro.ranking else None
     verdict = _verdict(results, ranking)
+    variants = list(res.variants.values())
     return {
         "name": repro.name, "paper": repro.paper, "claim": repro.claim,
-        "paper_number": repro.paper_number, "note": repro.note, "full": full,
+        "paper_number": repro.paper_number,
+        "note": repro.describe_setting(res.budget, variants, res.success), "full": full,
         "task": res.task_text(), "criterion": res.success.describe(),
         "metric": res.success.metric, "budget": res.budget.describe(),
-        "budget_fields": res.budget.record(), "seeds": list(res.seeds),
+        "budget_fields": res.budget.record(),
+        "variant_budgets": {v.label: dict(v.budget or {}) for v in variants},
+        "seeds": list(res.seeds),
         "variants": {lb: v.describe(res.task) for lb, v in res.variants.items()},
         "results": results, "ranking": ranking, "verdict": verdict,
         "ours": ours_text(results, res.success.metric, ranking),
@@ -327,11 +331,14 @@ def render_table(recs) -> str:
              "command |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in recs:
+        changes = "".join(f"; {label} with {', '.join(f'{k}={v}' for k, v in c.items())}"
+                          for label, c in (r.get("variant_budgets") or {}).items() if c)
+        criterion = f"; solved: {r['criterion']}" if r.get("criterion") else ""
         cells = [f"[{r['name']}{' (full)' if r['full'] else ''}](reproductions/"
                  f"{r['name']}{'_full' if r['full'] else ''}.png)",
                  f"{r['claim']} ({r['paper']})", r["paper_number"], r["ours"],
                  r.get("rerun_4x", OLD_RECORD), r["verdict"],
-                 f"{r['task']}; {r['budget']}; seeds {r['seeds']}"
+                 f"{r['task']}{criterion}; {r['budget']}{changes}; seeds {r['seeds']}"
                  + (f". {r['note']}" if r["note"] else ""),
                  f"{r['train_seconds']:.0f} s", f"`{r['command']}`"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
