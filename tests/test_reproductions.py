@@ -15,6 +15,14 @@ from rnnzoo.teaching.reproductions import running
 from rnnzoo.teaching.reproductions.running import paths, reproduce
 
 FIGURES = pathlib.Path(__file__).resolve().parent.parent / "figures"
+# the fields of a record that vary from one command to the next: what the command that
+# wrote it did (runs trained or loaded, its wall time). Every other field is a function of
+# the catalog and the stored runs.
+VARYING = ("this_command",)
+
+
+def _kept(record):
+    return {k: v for k, v in record.items() if k not in VARYING}
 
 
 def expected_verdict(results, ranking=None):
@@ -81,8 +89,7 @@ def test_each_reproduction_runs_at_toy_scale_and_resumes(name, tmp_path, capsys)
     capsys.readouterr()
     again = reproduce(tiny, tmp_path, workers=1)
     assert "loaded" in capsys.readouterr().out
-    assert {k: v for k, v in again.items() if k != "wall_seconds_this_command"} == \
-        {k: v for k, v in record.items() if k != "wall_seconds_this_command"}
+    assert _kept(again) == _kept(record)
 
 
 def test_robust_reruns_the_unsolved_at_4x_the_steps_on_new_seeds_and_keeps_them(
@@ -111,8 +118,7 @@ def test_robust_reruns_the_unsolved_at_4x_the_steps_on_new_seeds_and_keeps_them(
     again = reproduce(tiny, tmp_path, workers=1)       # no --robust: read, not trained
     out = capsys.readouterr().out
     assert "loaded from" in out and "final eval" not in out and "diverged at" not in out
-    assert {k: v for k, v in again.items() if k != "wall_seconds_this_command"} == \
-        {k: v for k, v in record.items() if k != "wall_seconds_this_command"}
+    assert _kept(again) == _kept(record)
     (store / "lstm" / "seed-10.json").unlink()
     partial = reproduce(tiny, tmp_path, workers=1)
     assert partial["rerun_4x"].startswith("not run (urnn, lstm unsolved")
@@ -248,10 +254,14 @@ def test_the_committed_table_is_what_the_committed_records_render():
         assert not table.exists()
         return
     assert table.read_text() == render_table(recs)
+    assert "**stale**" not in table.read_text() and "not in the catalog" not in \
+        table.read_text()
     for r in recs:
         json_path, png_path, _ = paths(FIGURES, r["name"], r["full"])
         assert png_path.exists(), png_path
+        assert running.stale(r) == [], r["name"]
         task_options, budget = CATALOG[r["name"]].setting(r["full"])
+        assert r["task_options"] == task_options, r["name"]
         assert r["budget_fields"] == budget.record(), r["name"]
         assert r["seeds"] == list(CATALOG[r["name"]].seeds)
         task = make_task(CATALOG[r["name"]].task, seed=0, **task_options)
@@ -312,11 +322,14 @@ def test_the_command_runs_one_quietly_and_resumes(tmp_path, capsys, monkeypatch)
     assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path), "--workers", "1",
                            "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "orthogonal_copy: " in out and "s of training)" in out and "seed 0:" not in out
+    assert "orthogonal_copy: " in out and "(trained 2 runs in " in out and "seed 0:" not in out
     assert (tmp_path / "reproductions.md").exists()
     assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path), "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "loaded from" in out and "new seeds: not run (orthogonal, lstm unsolved" in out
+    # a command that trained nothing says so (it printed "(N s of training)" before)
+    assert "(all 2 runs loaded from their stores, none trained; " in out
+    assert " core-seconds of training recorded in the runs)" in out
     assert reproduce_main(["orthogonal_copy", "--out", str(tmp_path), "--workers", "1",
                            "--robust", "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -438,6 +451,135 @@ def test_the_record_a_command_rewrites_may_be_damaged(tmp_path, monkeypatch):
     monkeypatch.setattr(running, "compare", refuse)
     with pytest.raises(ValueError, match="other.json"):
         reproduce(CATALOG["urnn_copy"].tiny(), tmp_path, workers=1, progress=False)
+
+
+# ------------------------------------------------ the committed records against their runs
+def rederived(record_path, runs_folder, monkeypatch):
+    """The record ``record_path`` as the catalog and the stored runs under
+    ``runs_folder`` give it now, nothing trained (a missing run fails the test rather
+    than starting one): the record's fields that differ, but for VARYING."""
+    from rnnzoo.teaching.experiments import running as experiments_running
+
+    def refuse(jobs, todo, *args):
+        if todo:
+            raise AssertionError(f"{record_path.name}: {len(todo)} run(s) missing from "
+                                 f"{runs_folder}; this test trains nothing")
+    monkeypatch.setattr(experiments_running, "_train", refuse)
+    old = json.loads(record_path.read_text())
+    repro = CATALOG[old["name"]]
+    task_options, budget = repro.setting(old["full"])
+    store = runs_folder / record_path.stem
+    res = running.compare(list(repro.variants_for(old["full"])), repro.task,
+                          task_options=task_options, budget=budget, seeds=list(repro.seeds),
+                          store=store, workers=1, progress=False)
+    rerun = running.recheck(res, store.with_name(store.name + "_4x"), train=False,
+                            workers=1, progress=False)
+    new = running.summarize(repro, res, old["full"], rerun)
+    assert set(VARYING) <= set(old), f"{record_path.name} lacks {VARYING}"
+    return sorted(k for k in set(_kept(new)) | set(_kept(old)) if new.get(k) != old.get(k))
+
+
+@pytest.mark.parametrize("path", sorted((FIGURES / "reproductions").glob("*.json")),
+                         ids=lambda p: p.stem)
+def test_every_committed_record_is_what_its_committed_runs_give(path, monkeypatch):
+    """Each committed record is re-derived from its committed run stores (loaded, not
+    trained: compare, the 4x re-run's recheck with train=False, summarize) and must equal
+    the file in every field but VARYING: a hand-edited record, or one the runs no longer
+    give, fails here, not only a table that disagrees with its records."""
+    assert rederived(path, FIGURES / "reproductions" / "runs", monkeypatch) == []
+
+
+def test_a_record_edited_by_hand_is_not_what_its_runs_give(tmp_path, monkeypatch):
+    """The audit's forgery: orthogonal_copy's orthogonal RNN turned from 0/3 to 3/3
+    solved and the verdict to "reproduced", the table rendered from it again."""
+    forged = json.loads((FIGURES / "reproductions" / "orthogonal_copy.json").read_text())
+    forged["results"]["orthogonal"].update(solved=3, final=[1.0, 1.0, 1.0], holds=True)
+    forged["ours"] = forged["ours"].replace("orthogonal: 0/3", "orthogonal: 3/3")
+    forged["verdict"] = "reproduced"
+    path = tmp_path / "orthogonal_copy.json"
+    path.write_text(json.dumps(forged))
+    assert rederived(path, FIGURES / "reproductions" / "runs", monkeypatch) == \
+        ["ours", "results", "verdict"]
+
+
+# ------------------------------------------------------------ a record against the catalog
+@pytest.mark.parametrize("change,fields", [
+    ({"task_options": {"T": 1000}}, ["task_options"]),
+    ({"note": "the paper runs T = 100 and 500"}, ["note"]),
+    ({"paper_number": "uRNN cross-entropy about 0"}, ["paper_number"]),
+    ({"claim": "the uRNN learns the copy task"}, ["claim"]),
+    ({"seeds": (0, 1)}, ["seeds"]),
+    ({"paper_setting": {"hidden": "40"}}, ["note"])])
+def test_a_record_the_catalog_has_changed_since_is_marked_stale(monkeypatch, change, fields):
+    """The audit's urnn_copy at T = 500 in the record, 1,000 in the catalog (and a changed
+    text) is not shown as the catalog's: its verdict is marked stale with the fields that
+    differ, and the command that writes it anew."""
+    import dataclasses as dc
+    record = json.loads((FIGURES / "reproductions" / "urnn_copy.json").read_text())
+    assert running.stale(record) == []
+    changed = dc.replace(CATALOG["urnn_copy"], **change)
+    monkeypatch.setitem(running.CATALOG, "urnn_copy", changed)
+    problems = running.stale(record)
+    assert problems == fields
+    row = [line for line in render_table([record]).splitlines()
+           if line.startswith("| [urnn_copy")][0]
+    verdict = row.split(" | ")[5]
+    assert verdict.startswith("**stale**: the catalog now differs in ")
+    assert all(f in verdict for f in problems)
+    assert verdict.endswith(f"when written: {record['verdict']}")
+    assert "`python -m rnnzoo reproduce urnn_copy` writes it anew" in verdict
+
+
+def test_a_fair_default_that_follows_the_length_is_part_of_the_check(monkeypatch):
+    """JANET's chrono init follows the sequence length: permuted digits of another size
+    change the variants' description as well as the task's options."""
+    import dataclasses as dc
+    record = json.loads((FIGURES / "reproductions" / "janet_permuted_digits.json").read_text())
+    monkeypatch.setitem(running.CATALOG, "janet_permuted_digits",
+                        dc.replace(CATALOG["janet_permuted_digits"], task_options={"size": 12}))
+    assert running.stale(record) == ["task_options", "variants"]
+
+
+def test_a_record_whose_reproduction_left_the_catalog_is_marked(monkeypatch, tmp_path):
+    record = json.loads((FIGURES / "reproductions" / "urnn_copy.json").read_text())
+    monkeypatch.delitem(running.CATALOG, "urnn_copy")
+    assert running.stale(record) == ["not in the catalog"]
+    (tmp_path / "reproductions").mkdir()
+    (tmp_path / "reproductions" / "urnn_copy.json").write_text(json.dumps(record))
+    table = running.write_table(tmp_path).read_text()
+    assert "**not in the catalog** (its reproduction was removed or renamed); when " \
+           f"written: {record['verdict']}" in table
+
+
+# ------------------------------------------------------------------ what made the runs
+def test_a_record_says_what_made_its_runs_and_what_its_command_did(tmp_path, capsys):
+    """New runs record the commit, machine and NumPy/BLAS that made them, and the record
+    groups them; the command that trained them says so, and a second one that loads them
+    says it trained nothing (its wall time is its own: the runs' training time is kept,
+    as core-seconds from the stored runs)."""
+    from rnnzoo.cli.reproduce import what_it_did
+    from rnnzoo.teaching.experiments.provenance import describe, made_with
+    tiny = CATALOG["urnn_copy"].tiny()
+    record = reproduce(tiny, tmp_path, workers=1, progress=False)
+    assert record["made_with"] == [{"environment": made_with(), "runs": 2}]
+    assert record["this_command"]["trained"] == 2 and record["this_command"]["loaded"] == 0
+    assert what_it_did(record).startswith("trained 2 runs in ")
+    again = reproduce(tiny, tmp_path, workers=1, progress=False)
+    assert again["this_command"]["trained"] == 0 and again["this_command"]["loaded"] == 2
+    assert again["train_seconds"] == record["train_seconds"]
+    assert what_it_did(again) == ("all 2 runs loaded from their stores, none trained; "
+                                  f"{again['train_seconds']:.0f} core-seconds of training "
+                                  f"recorded in the runs")
+    row = (tmp_path / "reproductions.md").read_text().splitlines()[-1].split(" | ")
+    assert row[7] == f"{again['train_seconds']:.0f} core-s"
+    assert row[8] == f"{describe(made_with())} (2 runs)"
+    # what the committed runs did not record stays unrecorded
+    committed = json.loads((FIGURES / "reproductions" / "urnn_copy.json").read_text())
+    assert committed["made_with"] == [{"environment": None, "runs": 9}]
+    assert running._made_with_cell(committed["made_with"]) == "not recorded (9 runs)"
+    assert running._made_with_cell(None) == "not recorded"
+    older = {**committed, "train_seconds": None}
+    assert render_table([older]).splitlines()[-1].split(" | ")[7] == "not recorded"
 
 
 # --------------------------------------------------------------------------- verdicts

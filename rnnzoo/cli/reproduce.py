@@ -57,6 +57,18 @@ def describe_catalog() -> str:
     return "\n".join(rows)
 
 
+def what_it_did(record) -> str:
+    """What the command that wrote ``record`` trained and loaded, and the runs' training
+    time: a command that loaded every run trained nothing and says so."""
+    done, seconds = record["this_command"], record["train_seconds"]
+    runs = f"{seconds:.0f} core-seconds of training recorded in the runs"
+    if not done["trained"]:
+        return f"all {done['loaded']} runs loaded from their stores, none trained; {runs}"
+    loaded = f", {done['loaded']} loaded from their stores" if done["loaded"] else ""
+    return (f"trained {done['trained']} runs in {done['wall_seconds']:.0f} s{loaded}; "
+            f"{runs}")
+
+
 def _check_out(parser, args, names):
     """Usage error now, not after training, if --out cannot take the table, the
     reproductions folder (each NAME.json and NAME.png), the folder of their runs, each
@@ -123,8 +135,7 @@ def main(argv=None) -> int:
                                    robust=args.robust, workers=args.workers, executor=executor,
                                    progress=not args.quiet)
                 print(f"{name}: {record['verdict']}: {record['ours']}; at 4x the steps on "
-                      f"new seeds: {record['rerun_4x']} ({record['train_seconds']:.0f} s of "
-                      f"training)", flush=True)
+                      f"new seeds: {record['rerun_4x']} ({what_it_did(record)})", flush=True)
     except (ValueError, TypeError) as exc:
         parser.error(str(exc))
     except (OSError, KeyboardInterrupt) as exc:   # --out passed its check before training

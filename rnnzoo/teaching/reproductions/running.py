@@ -17,17 +17,33 @@ budget, is partly reproduced. Without ``--robust`` a complete ``NAME_4x``
 store is still read (nothing is trained), so a finished re-run is never dropped from the
 record; where there is none, the record says the re-run was not made, and a "fails" that
 held reads as held *at this budget* (:func:`_verdict`).
+
+**What made it, and when.** Each record says what trained its runs (``made_with``: the
+commit, machine and NumPy/BLAS each stored run recorded, grouped; "not recorded" for runs
+stored before that was kept), their training time (``train_seconds``: each run's own
+seconds, summed; each run trains on one core, so these are core-seconds, not the wall
+time of any command), and what the command that wrote the record did (``this_command``:
+how many runs it trained and loaded, and its wall time): a record re-rendered from its
+stores says it trained nothing, and keeps the runs' training time.
+
+**Against the catalog.** A record keeps what the catalog alone determines
+(:func:`catalog_fields`: the texts, the task's options, the budget and each variant's
+changes, the seeds); :func:`render_table` marks the row of a record that no longer
+matches the catalog, or whose reproduction left it, rather than showing it as current.
 """
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 import time
 
 import numpy as np
 
+from ...tasks import make_task
 from ..experiments import compare, plan_rerun
 from ..experiments.robust import MIN_NEGATIVE_FACTOR
+from ..experiments.provenance import describe as describe_made_with
 from ..experiments.store import RunStore
 from ..figures.core import pyplot, save
 from .catalog import CATALOG
@@ -65,7 +81,11 @@ def reproduce(repro, out_dir="figures", *, full=False, robust=False, workers=Non
                   budget=budget, seeds=list(repro.seeds), store=store, **run)
     rerun = recheck(res, store.with_name(store.name + "_4x"), train=robust, **run)
     record = summarize(repro, res, full, rerun)
-    record["wall_seconds_this_command"] = round(time.perf_counter() - start, 1)
+    trained = [t for c in (res, rerun) if c is not None for runs in c.trained.values()
+               for t in runs]
+    # varies from one command to the next (a re-render trains nothing): never compared
+    record["this_command"] = {"trained": sum(trained), "loaded": len(trained) - sum(trained),
+                              "wall_seconds": round(time.perf_counter() - start, 1)}
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     draw(res, record, png_path, rerun)
@@ -126,7 +146,8 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
         "name": repro.name, "paper": repro.paper, "claim": repro.claim,
         "paper_number": repro.paper_number,
         "note": repro.describe_setting(res.budget, variants, res.success), "full": full,
-        "task": res.task_text(), "criterion": res.success.describe(),
+        "task": res.task_text(), "task_options": dict(res.task_options),
+        "criterion": res.success.describe(),
         "metric": res.success.metric, "budget": res.budget.describe(),
         "budget_fields": res.budget.record(),
         "variant_budgets": {v.label: dict(v.budget or {}) for v in variants},
@@ -136,7 +157,64 @@ def summarize(repro, res, full=False, rerun=None) -> dict:
         "ours": ours_text(results, res.success.metric, ranking),
         "rerun_4x": _rerun_text(res, rerun, repro.name, full),
         "train_seconds": round(_seconds(res) + (_seconds(rerun) if rerun else 0.0), 1),
+        "made_with": _made_with(res, rerun),
         "command": command(repro.name, full, robust=rerun is not None)}
+
+
+def catalog_fields(repro, full=False) -> dict:
+    """The fields of ``repro``'s record (``full``: of its --full record) that the catalog
+    alone determines, as :func:`summarize` writes them: what a record must still hold for
+    the table to show it as the catalog's."""
+    task_options, budget = repro.setting(full)
+    variants = repro.variants_for(full)
+    task = _task(repro.task, json.dumps(task_options, sort_keys=True))
+    return {"name": repro.name, "paper": repro.paper, "claim": repro.claim,
+            "paper_number": repro.paper_number,
+            "note": repro.describe_setting(budget, variants, task.success), "full": full,
+            "task_options": task_options, "budget_fields": budget.record(),
+            "variant_budgets": {v.label: dict(v.budget or {}) for v in variants},
+            "seeds": list(repro.seeds),
+            "variants": {v.label: v.describe(task) for v in variants}}
+
+
+@functools.lru_cache(maxsize=32)
+def _task(name, options):
+    """The task a description reads (the fair defaults follow its length), built once:
+    the table checks every record against the catalog each time it is written."""
+    return make_task(name, seed=0, **json.loads(options))
+
+
+def stale(record) -> list:
+    """Why ``record`` is not its reproduction's as the catalog now has it: [] where it
+    is; ["not in the catalog"]; or the fields of :func:`catalog_fields` that differ (a
+    record written before a field was kept lacks it, and differs in it)."""
+    repro = CATALOG.get(record["name"])
+    if repro is None:
+        return ["not in the catalog"]
+    try:
+        now = catalog_fields(repro, bool(record["full"]))
+    except (TypeError, ValueError) as exc:       # the catalog's setting no longer builds
+        return [f"the catalog's setting ({exc})"]
+    return [k for k, v in now.items() if record.get(k, _ABSENT) != v]
+
+
+_ABSENT = object()
+
+
+def _made_with(*comparisons) -> list:
+    """What trained the runs of ``comparisons`` (None: skipped): one entry per distinct
+    ``made_with`` (None where the store did not record it), with how many runs had it,
+    in the order first met."""
+    groups = []
+    for c in comparisons:
+        for label in c.labels if c is not None else ():
+            for env in c.made_with[label]:
+                same = [g for g in groups if g["environment"] == env]
+                if same:
+                    same[0]["runs"] += 1
+                else:
+                    groups.append({"environment": env, "runs": 1})
+    return groups
 
 
 def _ranking(order, res) -> dict:
@@ -314,7 +392,9 @@ def records(out_dir, skip=()) -> list:
 
 
 def render_table(recs) -> str:
-    """reproductions.md: the paper's number | ours | budget | the command, one row each."""
+    """reproductions.md: the paper's number | ours | budget | the command, one row each;
+    the verdict of a record that no longer matches the catalog (:func:`stale`) is marked
+    so, with the fields that differ."""
     lines = ["# Reproductions", "",
              "Written by `python -m rnnzoo reproduce` from `figures/reproductions/*.json`; do "
              "not edit. Solved is the task's own criterion; a reproduction that falls short at "
@@ -325,24 +405,49 @@ def render_table(recs) -> str:
              "column says \"not run\"; where it says a cell learns, \"reproduced at 4x the "
              "steps\" means every 4x seed solved, and \"partly\" that some seed did at "
              "either budget. Where no seed met what the paper says its cells do, the verdict "
-             "is \"not reproduced\", naming any baseline whose failure held.", "",
+             "is \"not reproduced\", naming any baseline whose failure held. The training "
+             "time is each run's own seconds, summed: every run trains on one core, so these "
+             "are core-seconds, not the wall time of a command. A verdict marked stale is of "
+             "a record that no longer matches the catalog.", "",
              "| reproduction | paper's claim | paper's number | ours | at 4x the steps, "
-             "new seeds | verdict | task, budget | training time (s, summed over runs) | "
-             "command |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "new seeds | verdict | task, budget | training time (core-seconds, summed "
+             "over runs) | made with | command |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in recs:
         changes = "".join(f"; {label} with {', '.join(f'{k}={v}' for k, v in c.items())}"
                           for label, c in (r.get("variant_budgets") or {}).items() if c)
         criterion = f"; solved: {r['criterion']}" if r.get("criterion") else ""
+        seconds = r["train_seconds"]
         cells = [f"[{r['name']}{' (full)' if r['full'] else ''}](reproductions/"
                  f"{r['name']}{'_full' if r['full'] else ''}.png)",
                  f"{r['claim']} ({r['paper']})", r["paper_number"], r["ours"],
-                 r.get("rerun_4x", OLD_RECORD), r["verdict"],
+                 r.get("rerun_4x", OLD_RECORD), _verdict_cell(r),
                  f"{r['task']}{criterion}; {r['budget']}{changes}; seeds {r['seeds']}"
                  + (f". {r['note']}" if r["note"] else ""),
-                 f"{r['train_seconds']:.0f} s", f"`{r['command']}`"]
+                 "not recorded" if seconds is None else f"{seconds:.0f} core-s",
+                 _made_with_cell(r.get("made_with")), f"`{r['command']}`"]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _verdict_cell(record) -> str:
+    problems = stale(record)
+    if not problems:
+        return record["verdict"]
+    if problems == ["not in the catalog"]:
+        return (f"**not in the catalog** (its reproduction was removed or renamed); "
+                f"when written: {record['verdict']}")
+    return (f"**stale**: the catalog now differs in {', '.join(problems)} "
+            f"(`{command(record['name'], record['full'])}` writes it anew); when written: "
+            f"{record['verdict']}")
+
+
+def _made_with_cell(groups) -> str:
+    """What trained the runs, per distinct environment, with how many runs."""
+    if not groups:
+        return "not recorded"
+    return "; ".join(f"{describe_made_with(g['environment'])} ({g['runs']} runs)"
+                     for g in groups)
 
 
 def write_table(out_dir):
