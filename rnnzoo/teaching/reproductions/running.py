@@ -337,7 +337,9 @@ def draw(res, record, png_path, rerun=None):
         res.plot(ax, kind="success", title=f"{record['paper']}\n{record['claim']}")
         ax.title.set_fontsize(9)
     else:
-        fig, (ax, ax4) = pyplot().subplots(1, 2, figsize=(12, 4.6), sharey=True)
+        # room between the panels for the left one's legend, which sits outside its axes
+        fig, (ax, ax4) = pyplot().subplots(1, 2, figsize=(15, 4.6), sharey=True,
+                                           gridspec_kw={"wspace": 0.5})
         fig.suptitle(f"{record['paper']}\n{record['claim']}", fontsize=9, y=1.04)
         res.plot(ax, kind="success", title=f"the budget: {res.budget.steps} steps, seeds "
                                            f"{list(res.seeds)}")
