@@ -12,6 +12,7 @@ recorded have no ``made_with`` at all, and what reads them says "not recorded".
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import pathlib
 import platform
 import subprocess
@@ -34,7 +35,12 @@ def made_with() -> dict:
 
 @functools.lru_cache(maxsize=None)
 def _static() -> dict:
-    from ... import __version__
+    # the installed distribution's version: importing the facade (rnnzoo/__init__) from a
+    # wing would close an import circle (tests/test_layout.py)
+    try:
+        __version__ = importlib.metadata.version("rnnzoo")
+    except importlib.metadata.PackageNotFoundError:      # run from a checkout, not installed
+        __version__ = None
     from ...benchmark.scan import cpu_name          # the name the speed tables use too
     return {"rnnzoo": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "blas": _blas(), "platform": platform.platform(),

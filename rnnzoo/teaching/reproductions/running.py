@@ -40,7 +40,7 @@ import time
 
 import numpy as np
 
-from ...tasks import make_task
+from ...training.tasks import make_task
 from ..experiments import compare, plan_rerun
 from ..experiments.robust import MIN_NEGATIVE_FACTOR
 from ..experiments.provenance import describe as describe_made_with
