@@ -40,6 +40,8 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
                            "test_hostile_tasks_gradcheck"],
     "core/gradcheck.py": ["test_gradients", "test_hostile_tasks_gradcheck",
                           "test_gradcheck_limits"],
+    "core/gradcheck_differences.py": ["test_gradcheck_limits", "test_gradients",
+                                      "test_hostile_tasks_gradcheck"],
     "core/gradcheck_inputs.py": ["test_hostile_tasks_gradcheck", "test_gradients",
                                  "test_gradcheck_limits"],
     "core/backend.py": ["test_cupy_emulated", "test_bad_input", "test_contract"],

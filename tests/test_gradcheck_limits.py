@@ -14,6 +14,7 @@ import pytest
 
 import rnnzoo
 from rnnzoo.core import gradcheck as gc
+from rnnzoo.core import gradcheck_differences as gd
 
 X = np.random.default_rng(0).standard_normal((4, 2, 3))
 
@@ -160,7 +161,7 @@ def test_the_floor_is_what_the_docstring_states():
     """floor = ε_mach · max(‖L‖₁ at θ ± ε) / ε, over the steps actually taken."""
     cell = rnnzoo.make("rnn", 3, 4, seed=0)
     problem = gc._Problem(cell, X, None, np.random.default_rng(0))
-    d = gc._entry_difference(problem, cell.params["W_hh"], 5, 1e-6)
+    d = gd._entry_difference(problem, cell.params["W_hh"], 5, 1e-6)
     w = cell.params["W_hh"].reshape(-1)
     old = w[5]
     sizes = []
@@ -181,7 +182,7 @@ def test_the_step_is_the_one_taken():
     x = X.copy()
     x[0, 0, 0] = 1e5 + 0.3
     problem = gc._Problem(cell, x, None, np.random.default_rng(0))
-    d = gc._entry_difference(problem, problem.inputs["x"], 0, 1e-6)
+    d = gd._entry_difference(problem, problem.inputs["x"], 0, 1e-6)
     assert d.up != 1e-6 and d.up == (1e5 + 0.3 + 1e-6) - (1e5 + 0.3)
 
 
@@ -431,11 +432,11 @@ class _Flat:
 def synthetic(numeric, analytic, floor=0.0, eps=1e-6):
     """A _Difference whose central difference is ``numeric`` and whose floor is ``floor``."""
     size = floor * eps / np.finfo(float).eps
-    return gc._Difference(numeric * eps, -numeric * eps, eps, eps, size, analytic, analytic)
+    return gd._Difference(numeric * eps, -numeric * eps, eps, eps, size, analytic, analytic)
 
 
 def judge(differences, atol=0.0, rtol=0.0):
-    return gc._judge(_Flat(), "t", (len(differences),), differences, None, lambda i: (i,),
+    return gd._judge(_Flat(), "t", (len(differences),), differences, None, lambda i: (i,),
                      1e-6, atol, rtol)
 
 
