@@ -65,6 +65,7 @@ TESTS = {   # module (its path under rnnzoo/) -> the test files that exercise it
     "teaching/experiments/store.py": ["test_experiments_store"],
     "teaching/reproductions/catalog.py": ["test_reproductions"],
     "teaching/reproductions/running.py": ["test_reproductions"],
+    "teaching/reproductions/table.py": ["test_reproductions"],
     "cli/reproduce.py": ["test_reproductions"],
     "cli/figures.py": ["test_hostile_cli", "test_figures_and_cli"],
     "teaching/experiments/spec.py": ["test_hostile_experiments", "test_experiments",

@@ -12,6 +12,7 @@ from rnnzoo.cli.reproduce import main as reproduce_main
 from rnnzoo.tasks import make_task
 from rnnzoo.teaching.reproductions import CATALOG, Reproduction, records, render_table
 from rnnzoo.teaching.reproductions import running
+from rnnzoo.teaching.reproductions import table as repro_table
 from rnnzoo.teaching.reproductions.running import paths, reproduce
 
 FIGURES = pathlib.Path(__file__).resolve().parent.parent / "figures"
@@ -234,7 +235,7 @@ def test_a_ranking_holds_only_if_every_seed_is_in_order(monkeypatch):
 def test_a_record_from_before_the_4x_reruns_still_renders(tmp_path):
     """Another record in the folder, written by an older rnnzoo without the 4x fields,
     must not turn a finished reproduction into a traceback when the table is rewritten."""
-    from rnnzoo.teaching.reproductions.running import OLD_RECORD
+    from rnnzoo.teaching.reproductions.table import OLD_RECORD
     record = reproduce(CATALOG["janet_permuted_digits"].tiny(), tmp_path, workers=1,
                        progress=False)
     old = {k: v for k, v in record.items() if k != "rerun_4x"}
@@ -259,7 +260,7 @@ def test_the_committed_table_is_what_the_committed_records_render():
     for r in recs:
         json_path, png_path, _ = paths(FIGURES, r["name"], r["full"])
         assert png_path.exists(), png_path
-        assert running.stale(r) == [], r["name"]
+        assert repro_table.stale(r) == [], r["name"]
         task_options, budget = CATALOG[r["name"]].setting(r["full"])
         assert r["task_options"] == task_options, r["name"]
         assert r["budget_fields"] == budget.record(), r["name"]
@@ -516,10 +517,10 @@ def test_a_record_the_catalog_has_changed_since_is_marked_stale(monkeypatch, cha
     differ, and the command that writes it anew."""
     import dataclasses as dc
     record = json.loads((FIGURES / "reproductions" / "urnn_copy.json").read_text())
-    assert running.stale(record) == []
+    assert repro_table.stale(record) == []
     changed = dc.replace(CATALOG["urnn_copy"], **change)
-    monkeypatch.setitem(running.CATALOG, "urnn_copy", changed)
-    problems = running.stale(record)
+    monkeypatch.setitem(repro_table.CATALOG, "urnn_copy", changed)
+    problems = repro_table.stale(record)
     assert problems == fields
     row = [line for line in render_table([record]).splitlines()
            if line.startswith("| [urnn_copy")][0]
@@ -535,20 +536,20 @@ def test_a_fair_default_that_follows_the_length_is_part_of_the_check(monkeypatch
     change the variants' description as well as the task's options."""
     import dataclasses as dc
     record = json.loads((FIGURES / "reproductions" / "janet_permuted_digits.json").read_text())
-    monkeypatch.setitem(running.CATALOG, "janet_permuted_digits",
+    monkeypatch.setitem(repro_table.CATALOG, "janet_permuted_digits",
                         dc.replace(CATALOG["janet_permuted_digits"], task_options={"size": 12}))
-    assert running.stale(record) == ["task_options", "variants"]
+    assert repro_table.stale(record) == ["task_options", "variants"]
 
 
 def test_a_record_whose_reproduction_left_the_catalog_is_marked(monkeypatch, tmp_path):
     record = json.loads((FIGURES / "reproductions" / "urnn_copy.json").read_text())
-    monkeypatch.delitem(running.CATALOG, "urnn_copy")
-    assert running.stale(record) == ["not in the catalog"]
+    monkeypatch.delitem(repro_table.CATALOG, "urnn_copy")
+    assert repro_table.stale(record) == ["not in the catalog"]
     (tmp_path / "reproductions").mkdir()
     (tmp_path / "reproductions" / "urnn_copy.json").write_text(json.dumps(record))
-    table = running.write_table(tmp_path).read_text()
+    text = repro_table.write_table(tmp_path).read_text()
     assert "**not in the catalog** (its reproduction was removed or renamed); when " \
-           f"written: {record['verdict']}" in table
+           f"written: {record['verdict']}" in text
 
 
 # ------------------------------------------------------------------ what made the runs
@@ -576,8 +577,8 @@ def test_a_record_says_what_made_its_runs_and_what_its_command_did(tmp_path, cap
     # what the committed runs did not record stays unrecorded
     committed = json.loads((FIGURES / "reproductions" / "urnn_copy.json").read_text())
     assert committed["made_with"] == [{"environment": None, "runs": 9}]
-    assert running._made_with_cell(committed["made_with"]) == "not recorded (9 runs)"
-    assert running._made_with_cell(None) == "not recorded"
+    assert repro_table._made_with_cell(committed["made_with"]) == "not recorded (9 runs)"
+    assert repro_table._made_with_cell(None) == "not recorded"
     older = {**committed, "train_seconds": None}
     assert render_table([older]).splitlines()[-1].split(" | ")[7] == "not recorded"
 

@@ -77,7 +77,7 @@ def _check_out(parser, args, names):
     holds a record the table cannot be rendered from."""
     from ..teaching.experiments.store import folder_name
     from ..teaching.reproductions import CATALOG
-    from ..teaching.reproductions.running import FOLDER, TABLE, paths, records
+    from ..teaching.reproductions.table import FOLDER, TABLE, paths, records
     check_writable_folder(parser, "--out", args.out, files=(TABLE,))
     written = [paths(args.out, name, args.full) for name in names]
     check_writable_folder(parser, "--out", os.path.join(args.out, FOLDER),
@@ -99,7 +99,7 @@ def _check_out(parser, args, names):
 
 def main(argv=None) -> int:
     from ..teaching.reproductions import CATALOG, reproduce
-    from ..teaching.reproductions.running import FOLDER, TABLE
+    from ..teaching.reproductions.table import FOLDER, TABLE
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.list:
