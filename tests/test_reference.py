@@ -395,11 +395,12 @@ def test_modrelu_at_z_zero_from_the_zero_state_equals_the_cell(name, options):
 
 # ------------------------------------------------------------------ the twin without options
 # twins whose equations need numbers the parameters do not hold (step sizes, the clock's
-# periods, the uRNN's permutation, the LMU's discretized matrices)
+# periods, the uRNN's permutation, the LMU's discretized matrices, the QRNN's window and
+# pooling: W (G H, k D) fits several)
 NEEDS_OPTIONS = {"antisymmetric": ("eps", "gamma", "gated"), "clockwork": ("periods", "sizes"),
                  "cornn": ("dt", "gamma", "epsilon", "damping"),
                  "lipschitz": ("eps", "beta", "gamma"), "lmu": ("A_bar", "B_bar"),
-                 "urnn": ("perm",)}
+                 "qrnn": ("window", "pooling"), "urnn": ("perm",)}
 
 
 @pytest.mark.parametrize("name", list(NEEDS_OPTIONS))
@@ -681,3 +682,52 @@ def test_skiprnn_over_every_base_equals_its_textbook_version(base, base_options,
     if not soft:
         u = np.concatenate([c["u"] for c in r_cache])
         assert set(np.unique(u)) == {0.0, 1.0}, f"u should take both 0 and 1; got {u.ravel()}"
+
+
+# ------------------------------------------------------------------ every variant, option-free
+# options that change a cell's equations but not its parameters' names or shapes: the
+# parameters cannot say them, so a twin called without options takes their defaults
+NOT_IN_PARAMS = {"deltanet": ("beta_range",), "gated_deltanet": ("beta_range",),
+                 "deltarnn": ("phi",), "fastweights": ("S", "lam", "eta"),
+                 "indrnn": ("nonlinearity",), "janet": ("beta",), "rnn": ("nonlinearity",),
+                 "orthogonal": ("nonlinearity", "parametrization", "n_negative"),
+                 "resindrnn": ("residual", "nonlinearity"), "skiprnn": ("soft", "budget"),
+                 "slstm": ("forget_gate",), "unicornn": ("alpha", "dt")}
+# the option a twin without options asks for where its parameters do not fit what it
+# takes when not told (NEEDS_OPTIONS: always)
+ASKS_FOR = {**{name: needs[0] for name, needs in NEEDS_OPTIONS.items()},
+            "mlstm": "heads", "skiprnn": "base"}
+OPTION_FREE = [(p.values[0], p.values[1], 4, 6) for p in cell_variants()] + MORE_VARIANTS
+
+
+@pytest.mark.parametrize("name,options,D,H", OPTION_FREE,
+                         ids=[label(*case) for case in OPTION_FREE])
+def test_every_variants_twin_without_options_is_the_cell_or_names_the_option(
+        name, options, D, H):
+    """ref.forward(x, None, cell.params) on any variant's parameters: the EURNN twin said
+    "params has no entry 'U_re'" for complex=False ('theta_A' for style="fft", 'b' for
+    the identity) and computed two layers whatever the capacity; the residual IndRNN's
+    "no entry 'W2'" at depth 1 and dropped the layer norm's g; the QRNN's, mLSTM's and
+    Skip RNN's ran a wrong-sized cell or failed inside a step. A pass: either a
+    TypeError that names the option its parameters do not fit (ASKS_FOR) and
+    options_of(cell), or hs, the final state, dx, dstate0 and every gradient equal to
+    the cell's to 1e-10 -- the cell made with these options but for those the
+    parameters cannot show (NOT_IN_PARAMS, at their defaults), on these parameters."""
+    cell = make_cell(name, D, H, options)
+    rng = np.random.default_rng(5)
+    perturb(cell, rng)
+    x = rng.standard_normal((4, 2, cell.input_size))
+    try:
+        reference.get(name).forward(x, None, cell.params)
+    except TypeError as exc:
+        assert name in ASKS_FOR, f"{name}{options} without options: {exc}"
+        assert re.search(rf"needs the option(\(s\))? .*'{ASKS_FOR[name]}'", str(exc)), str(exc)
+        assert f"**rnnzoo.reference.get({name!r}).options_of(cell)" in str(exc), str(exc)
+        return
+    shown = {k: v for k, v in options.items() if k not in NOT_IN_PARAMS.get(name, ())}
+    twin_cell = make_cell(name, cell.input_size, cell.hidden_size, shown)
+    assert {k: v.shape for k, v in twin_cell.params.items()} == \
+        {k: v.shape for k, v in cell.params.items()}, f"{NOT_IN_PARAMS.get(name)} change params"
+    twin_cell.params.update({k: v.copy() for k, v in cell.params.items()})
+    pairs, _, _ = run_both_on(twin_cell, x, None, rng, options={})
+    assert_agree(pairs, f"{name}{options} (D = {D}, H = {H}) called without options")

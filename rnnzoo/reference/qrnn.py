@@ -14,7 +14,9 @@ it is written as two explicit stages over the whole sequence. The state is (c, x
 x_past (B, (k-1) D) the last k - 1 inputs, oldest first (just (c,) when k = 1).
 Zoneout on f: f = 1 - m ⊙ (1 - σ(·)) with m a fixed {0, 1} mask (T, B, H) in training,
 or the scalar 1 - p at evaluation (``zoneout_scale``; None for no zoneout).
-Shapes: x (T, B, D); W (G H, k D), b (G H,), G = 2, 3, 4 gates for f, fo, ifo.
+Shapes: x (T, B, D); W (G H, k D), b (G H,), G = 2, 3, 4 gates for f, fo, ifo. The
+parameters do not say k or the pooling (G H rows fit several G, k D columns several k),
+so the twin needs both: ``**rnnzoo.reference.get("qrnn").options_of(cell)``.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from .core import register_sequence, sigmoid, zero_state
 GATES = {"f": ("z", "f"), "fo": ("z", "f", "o"), "ifo": ("z", "f", "o", "i")}
 
 
-def forward(x, state0, params, window=2, pooling="fo", zoneout_scale=None):
+def forward(x, state0, params, window, pooling, zoneout_scale=None):
     """The convolution (every gate at every step), then the pooling loop: (hs, state_T, cache)."""
     T, B, D = x.shape
     k, H, W, b = window, state0[0].shape[1], params["W"], params["b"]
@@ -123,7 +125,7 @@ def options_of(cell):
     return {"window": cell.window, "pooling": cell.pooling, "zoneout_scale": scale}
 
 
-def initial_state(batch, params, window=2, pooling="fo", **options):
+def initial_state(batch, params, window, pooling, **options):
     """c_0 = 0 (B, H), and the k - 1 inputs before x_0, zeros (B, (k - 1) D), if k > 1."""
     H, D = params["W"].shape[0] // len(GATES[pooling]), params["W"].shape[1] // window
     return zero_state(batch, params, H, *[(window - 1) * D] * (window > 1))

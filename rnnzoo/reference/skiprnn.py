@@ -50,9 +50,26 @@ def base_twin(base, base_options):
     return ref
 
 
-def step_forward(x_t, state_prev, params, base="gru", base_options=None, soft=False,
+def default_base(params):
+    """The base when none is given: "gru", the cell's default, if the parameters are a
+    GRU's (base.W_ih, base.W_hh, base.b_ih, base.b_hh, 3 H rows each, H = w_p's width);
+    else a TypeError asking for the base (the twin does not guess it from the shapes)."""
+    base = {k[len("base."):]: v.shape for k, v in params.items() if k.startswith("base.")}
+    H = params["w_p"].shape[-1]
+    if sorted(base) == ["W_hh", "W_ih", "b_hh", "b_ih"] and base["W_hh"] == (3 * H, H) \
+            and base["W_ih"][0] == 3 * H and base["b_ih"] == base["b_hh"] == (3 * H,):
+        return "gru"
+    shapes = ", ".join(f"base.{k} {v}" for k, v in base.items())
+    raise TypeError(f"the textbook skiprnn needs the option 'base' (and the base's "
+                    f"base_options): its parameters ({shapes}) are not a GRU's, the "
+                    f"default base; pass the cell's: "
+                    f"**rnnzoo.reference.get('skiprnn').options_of(cell)")
+
+
+def step_forward(x_t, state_prev, params, base=None, base_options=None, soft=False,
                  budget=0.0, p_index=0, surrogate_slope=1.0):
-    """One step: (s_{t-1}..., ũ_t) -> (s_t..., ũ_{t+1})."""
+    """One step: (s_{t-1}..., ũ_t) -> (s_t..., ũ_{t+1}); base None: a GRU (default_base)."""
+    base = default_base(params) if base is None else base
     s_prev, u_tilde = tuple(state_prev[:-1]), state_prev[-1]
     base_ref = base_twin(base, base_options)
     base_params = {k[len("base."):]: v for k, v in params.items() if k.startswith("base.")}
@@ -105,8 +122,9 @@ def options_of(cell):
             "surrogate_slope": cell.surrogate_slope}
 
 
-def initial_state(batch, params, base="gru", base_options=None, **options):
+def initial_state(batch, params, base=None, base_options=None, **options):
     """The base's initial state, then ũ_1 = 1 (B, 1): the first step always updates."""
+    base = default_base(params) if base is None else base
     base_params = {k[len("base."):]: v for k, v in params.items() if k.startswith("base.")}
     s0 = base_twin(base, base_options).initial_state(batch, base_params, **(base_options or {}))
     return tuple(s0) + (np.ones((batch, 1), dtype=params["w_p"].dtype),)

@@ -61,9 +61,23 @@ def has_shortcut(l, residual):
     return residual and l >= 3 and l % 2 == 1
 
 
-def resindrnn_step_forward(x_t, state_prev, params, depth=6, residual=True, norm="none",
+def resindrnn_depth(params):
+    """L, the number of layers: the parameters hold W1 .. WL."""
+    depth = 0
+    while f"W{depth + 1}" in params:
+        depth += 1
+    if depth == 0:
+        raise KeyError("W1")                             # not a stack's parameters
+    return depth
+
+
+def resindrnn_step_forward(x_t, state_prev, params, depth=None, residual=True, norm=None,
                            nonlinearity="relu"):
-    """One step of the whole stack: (h^(1)_{t-1}, .., h^(L)_{t-1}) -> (h^(1)_t, .., h^(L)_t)."""
+    """One step of the whole stack: (h^(1)_{t-1}, .., h^(L)_{t-1}) -> (h^(1)_t, .., h^(L)_t).
+    depth and norm left None are read from the parameters: W1 .. WL, and g1 .. gL with
+    the layer norm (residual and nonlinearity are not in them: True and "relu")."""
+    depth = resindrnn_depth(params) if depth is None else depth
+    norm = ("layer" if "g1" in params else "none") if norm is None else norm
     P, below, a, layers = params, x_t, {}, []
     for l in range(1, depth + 1):
         h_prev = state_prev[l - 1]
@@ -165,8 +179,9 @@ def orthogonal_step_backward(dstate, cache):
     return dx, (dh_prev,), {"V": dV, "S": dS, "b": db}
 
 
-def resindrnn_initial_state(batch, params, depth=6, **options):
-    """h^(l)_0 = 0 (B, H) for every layer l = 1..depth."""
+def resindrnn_initial_state(batch, params, depth=None, **options):
+    """h^(l)_0 = 0 (B, H) for every layer l = 1..depth (None: W1 .. WL, L layers)."""
+    depth = resindrnn_depth(params) if depth is None else depth
     return zero_state(batch, params, *[params["u1"].shape[0]] * depth)
 
 

@@ -25,6 +25,11 @@ matrices (the optimized cells apply them factor by factor and never form W):
 
 dL/dW = Σ_rows dL/dz h_{t-1}^H reaches each factor as dL/dM_k = (M_0..M_{k-1})^H dL/dW
 (M_{k+1}..M_{K-1})^H, and each angle θ of d = e^{iθ} gets dL/dθ = Im(dL/dd conj(d)).
+
+The EURNN twin needs no options: an option left out is read from the parameters, as
+they are there or not (:func:`eurnn_structure`): U (real) or U_re, U_im (complex);
+theta (fft) or theta_A, theta_B (tunable), whose rows are the layers; b (modReLU) or
+none (identity). The uRNN's permutation is not in its parameters: it needs ``perm``.
 """
 from __future__ import annotations
 
@@ -160,9 +165,28 @@ def eurnn_layers(style, N, L):
     return layers
 
 
-def eurnn_step_forward(x_t, state_prev, params, style="tunable", n_layers=2, is_complex=True,
-                       nonlinearity="modrelu"):
-    """One step: W = D F^(L) .. F^(1) from the parameters, then the shared step."""
+def eurnn_structure(params):
+    """What the EURNN's options chose, read from its parameters: (style, n_layers,
+    is_complex, nonlinearity). Tunable layers alternate A, B, A, ..: L = rows of theta_A
+    + rows of theta_B; without theta_B (L = 1, or N = 2, where B has no pairs and its
+    layers pass everything through) L = 2 rows - 1 computes the same W."""
+    if "theta" in params:
+        style, n_layers = "fft", params["theta"].shape[0]
+    else:
+        rows_A = params["theta_A"].shape[0] if "theta_A" in params else 0
+        n_layers = (rows_A + params["theta_B"].shape[0] if "theta_B" in params
+                    else max(2 * rows_A - 1, 0))
+        style = "tunable"
+    return style, n_layers, "U" not in params, "modrelu" if "b" in params else "identity"
+
+
+def eurnn_step_forward(x_t, state_prev, params, style=None, n_layers=None, is_complex=None,
+                       nonlinearity=None):
+    """One step: W = D F^(L) .. F^(1) from the parameters, then the shared step. An
+    option left None is read from the parameters (:func:`eurnn_structure`)."""
+    given = (style, n_layers, is_complex, nonlinearity)
+    style, n_layers, is_complex, nonlinearity = (
+        g if g is not None else read for g, read in zip(given, eurnn_structure(params)))
     V_names = ("U_re", "U_im") if is_complex else ("U",)
     P, N = params, params[V_names[0]].shape[0]
     layers = [layer for layer in eurnn_layers(style, N, n_layers) if len(layer[2])]
@@ -205,8 +229,9 @@ def urnn_initial_state(batch, params, **options):
     return zero_state(batch, params, 2 * params["V_re"].shape[0])
 
 
-def eurnn_initial_state(batch, params, is_complex=True, **options):
+def eurnn_initial_state(batch, params, is_complex=None, **options):
     """h_0 = 0: (B, 2N) packed as [Re h, Im h] when complex, else (B, N)."""
+    is_complex = "U" not in params if is_complex is None else is_complex
     N = params["U_re" if is_complex else "U"].shape[0]
     return zero_state(batch, params, 2 * N if is_complex else N)
 

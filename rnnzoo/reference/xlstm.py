@@ -117,8 +117,7 @@ def mlstm_step_forward(x_t, state_prev, params, heads=1):
     """
     C_prev, n_prev, m_prev = state_prev
     P, K = params, heads
-    B, H = x_t.shape[0], (P["W"].shape[0] - 2 * K) // 4
-    d = H // K
+    B, (H, d) = x_t.shape[0], mlstm_sizes(P, K)
     a = x_t @ P["W"].T + P["b"]                          # [q | k | v | õ | ĩ | f̃]
     q = a[:, 0:H].reshape(B, K, d)                       # q
     ks = a[:, H:2 * H].reshape(B, K, d) / np.sqrt(d)     # ks = k/√d (k the raw block)
@@ -183,10 +182,24 @@ def mlstm_step_backward(dh, dstate, cache):
     return dx, (dC_prev, dn_prev, dm_prev), grads
 
 
+def mlstm_sizes(params, heads):
+    """(H, d) from W's 4 H + 2 K rows, K = heads (1 unless told). A W that does not fit K
+    heads of d = H / K units, from a cell made with other heads, is refused naming the
+    option. The twin cannot read K from W: the rows can fit several K, and an odd K >= 3
+    can fit K = 1 (30 rows: K = 3, H = 6, or K = 1, H = 7), so pass heads for such a cell."""
+    rows = params["W"].shape[0]
+    H = (rows - 2 * heads) // 4
+    if H < 1 or 4 * H + 2 * heads != rows or H % heads:
+        raise TypeError(f"the textbook mlstm needs the option 'heads' of the cell these "
+                        f"parameters are from: W's {rows} rows are not 4 H + 2 K for "
+                        f"K = heads = {heads} (H a multiple of K); pass the cell's: "
+                        f"**rnnzoo.reference.get('mlstm').options_of(cell)")
+    return H, H // heads
+
+
 def mlstm_initial_state(batch, params, heads=1):
     """C_0 = 0 (B, K, d, d), n_0 = 0 (B, K, d), m_0 = 0 (B, K)."""
-    H = (params["W"].shape[0] - 2 * heads) // 4
-    d = H // heads
+    H, d = mlstm_sizes(params, heads)
     return zero_state(batch, params, (heads, d, d), (heads, d), heads)
 
 
