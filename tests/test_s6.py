@@ -405,8 +405,8 @@ def test_options_choose_the_parameters_and_the_state():
     ({"selective": ["B", "B"]}, r"selective must be a list of distinct .*got \['B', 'B'\]"),
     ({"selective": "delta"}, r"selective must be a list .*got 'delta'"),
     ({"selective": [1]}, r"selective must be a list .*got \[1\]"),
-    ({"input_map": "identity"}, r"input_map='identity' .* input_size == hidden_size; "
-                                r"got input_size=3, hidden_size=4"),
+    ({"input_map": "identity"}, r"input_map='identity' \(u_t = e_t\) must have "
+                                r"input_size == hidden_size; got input_size=3, hidden_size=4"),
     ({"conv": 1}, r"conv must be 0 \(no convolution\) or a kernel width >= 2; got 1"),
     ({"conv": -1}, r"conv must be 0 .*got -1"),
     ({"conv": 2.0}, r"conv must be 0 .*got 2.0"),

@@ -146,7 +146,7 @@ class S6(RecurrentCell):
         self.selective = [s for s in SELECTIVE if s in chosen]
         self.input_map = _options.choice("input_map", self.input_map, INPUT_MAPS)
         if self.input_map == "identity" and self.input_size != self.hidden_size:
-            raise ValueError("input_map='identity' (u_t = x_t) must have input_size == "
+            raise ValueError("input_map='identity' (u_t = e_t) must have input_size == "
                              f"hidden_size; got input_size={self.input_size}, hidden_size="
                              f"{self.hidden_size} (use 'dense' or 'auto')")
         self.gate = _options.flag("gate", self.gate)
@@ -174,7 +174,7 @@ class S6(RecurrentCell):
 
     @property
     def identity_input(self):
-        """True when u_t = x_t (no W_in)."""
+        """True when u_t = e_t (no W_in)."""
         return self.input_map == "identity" or (
             self.input_map == "auto" and self.input_size == self.hidden_size)
 
@@ -261,7 +261,7 @@ class S6(RecurrentCell):
         c.xs = xs.reshape(T, B, H, N)                  # every x_t
         y = self._over_n(c.xs, c.Cm)                   # Σ_n C_t[n] x_t[h, n]
         y += P["D"] * u                                # + D u_t
-        if self.gate:                                  # y_t ⊙ silu(z_t), z_t = W_z x_t
+        if self.gate:                                  # y_t ⊙ silu(z_t), z_t = W_z e_t
             zp = self.project(x, P["W_z"])
             c.sig = sigmoid(zp)
             c.zp, c.y = zp, y
@@ -367,7 +367,7 @@ class S6(RecurrentCell):
             dstate0 += (dpast0,)
         if self.identity_input:
             dx = du
-        else:                                          # u_t = W_in x_t
+        else:                                          # u_t = W_in e_t
             grads["W_in"] = self.weight_grad(du, c.x)
             dx = self.input_grad(du, P["W_in"])
         if self.gate:
