@@ -523,3 +523,28 @@ def test_a_store_that_is_a_file_is_a_usage_error(tmp_path, capsys, no_training):
     path.write_text("")
     err = usage_error(capsys, ["--store", str(path)])
     assert f"--store {path}: exists and is not a folder" in err
+
+
+# ------------------------------------------------------------ equal numbers, one run
+@pytest.mark.parametrize("stored,asked", [(1, 1.0), (1.0, 1), (np.float64(1.0), 1)],
+                         ids=["int-then-float", "float-then-int", "float64-then-int"])
+def test_a_run_stored_with_an_equal_number_is_loaded_not_refused(tmp_path, monkeypatch,
+                                                                stored, asked):
+    """Budget(lr=1, clip=1) and Budget(lr=1.0, clip=1.0) are the same runs, but the store
+    compared fingerprints as JSON text ("1" against "1.0") and refused the stored ones
+    as "trained differently". A pass: the rerun loads every run, trains none, and
+    equals the stored comparison bit for bit."""
+    first = run(store=tmp_path, budget=dataclasses.replace(TINY, lr=stored, clip=stored))
+    monkeypatch.setattr(training.Trainer, "run", lambda *a: pytest.fail("trained"))
+    again = run(store=tmp_path, budget=dataclasses.replace(TINY, lr=asked, clip=asked))
+    assert_same_runs(again, first, seconds=True)
+
+
+def test_the_store_compares_numbers_by_value_and_nothing_more():
+    """Numbers by value (in dicts and lists too), NaN equal to NaN; a bool is not the
+    number 1 and a string is not a number."""
+    from rnnzoo.teaching.experiments.store import _differences
+    assert _differences({"lr": 1, "o": {"p": [1, 2.5]}, "x": float("nan")},
+                        {"lr": 1.0, "o": {"p": [1.0, 2.5]}, "x": float("nan")}) == []
+    assert _differences({"a": 1, "b": 1, "c": [1, 2]}, {"a": True, "b": "1", "c": [1]}) == [
+        "a is 1 there, true here", 'b is 1 there, "1" here', "c is [1, 2] there, [1] here"]

@@ -25,10 +25,10 @@ that does not belong together is refused.
 it ran with (the variant's, with the fair defaults), the label, ``lr_for``, the variant's
 budget in full (``Budget.record``: every field, except that one added later is left out
 while it has the value older runs had), the task and its options, the seed and the
-dtype. A stored run whose fingerprint differs from the job's is a :class:`StoreError`
-that names the file and the fields that differ; nothing is silently reused or
-overwritten. (The fingerprint does not cover rnnzoo's own code: after changing a cell,
-start a new store.)
+dtype. A stored run whose fingerprint differs from the job's (numbers compared by
+value: lr=1 is lr=1.0) is a :class:`StoreError` that names the file and the fields that
+differ; nothing is silently reused or overwritten. (The fingerprint does not cover
+rnnzoo's own code: after changing a cell, start a new store.)
 
 **Labels are folder names**, percent-encoded where a character is not safe in one
 (``a/b`` is ``a%2Fb``; a leading dot, a trailing dot or space and the names Windows
@@ -278,14 +278,32 @@ def _read_params(path, record) -> dict:
 
 
 def _differences(stored, wanted, prefix="") -> list:
-    """'field: X stored, Y asked for' for every field (dotted into dicts) that differs,
-    compared as JSON text so that NaN equals NaN."""
+    """'field: X stored, Y asked for' for every field (dotted into dicts) that differs
+    (:func:`_same`)."""
     out = []
     for key in sorted(set(stored) | set(wanted), key=str):
         here = f"{prefix}{key}"
         a, b = stored.get(key, "(absent)"), wanted.get(key, "(absent)")
         if isinstance(a, dict) and isinstance(b, dict):
             out += _differences(a, b, here + ".")
-        elif json.dumps(a, sort_keys=True) != json.dumps(b, sort_keys=True):
+        elif not _same(a, b):
             out.append(f"{here} is {json.dumps(a)} there, {json.dumps(b)} here")
     return out
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(a, b) -> bool:
+    """Whether two fingerprint values (JSON data) are the same: numbers by value, so
+    lr=1 and lr=1.0 (JSON's 1 and 1.0) are one run, and NaN is NaN; a bool is not a
+    number here (true is not 1); lists and dicts entry by entry; the rest as JSON text.
+    No fingerprint is rewritten: a run stored with either form matches both."""
+    if _is_number(a) and _is_number(b):
+        return a == b or (a != a and b != b)                # NaN != NaN
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
