@@ -199,6 +199,7 @@ def test_assignment_functions(fn, args, error, match):
     ({"notebooks_dir": "/nonexistent"}, FileNotFoundError, "is not a folder"),
     ({"verbose": "yes"}, ArgumentTypeError, "verbose"),
     ({"force": 1}, ArgumentTypeError, "force must be True or False"),
+    ({"force_name": "-f"}, ValueError, "force_name must be one of 'force=True', '--force'"),
     ({"out_dir": "/proc/rnnzoo-students"}, OSError, "cannot be created"),
     ({"out_dir": "FILE"}, FileExistsError, "exists and is not a folder"),
     ({"only": "02b_lstm_by_hand"}, ArgumentTypeError, "only must be a list of notebook names"),
@@ -227,7 +228,9 @@ def test_a_course_folder_with_edited_files_is_not_overwritten(tmp_path, capsys):
     edited = config.read_bytes()
     capsys.readouterr()
     assert assignments_main([str(course)] + only) == 0
-    assert config.read_bytes() == edited and f"{config}: kept" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert config.read_bytes() == edited and f"{config}: kept" in out
+    assert "; --force rewrites it)" in out and "force=True" not in out   # the command's flag
     notebook = next(p for p in files if p.suffix == ".ipynb")
     notebook.write_bytes(notebook.read_bytes() + "\u00e9\n".encode("latin-1"))  # not UTF-8
     with pytest.raises(SystemExit) as info:
@@ -235,8 +238,28 @@ def test_a_course_folder_with_edited_files_is_not_overwritten(tmp_path, capsys):
     err = capsys.readouterr().err
     assert info.value.code == 2 and "1 file(s)" in err and str(notebook) in err
     assert "nothing was written" in err and config.read_bytes() == edited
+    assert "or give --force to overwrite them" in err and "force=True" not in err
     assert assignments_main([str(course), "--force"] + only) == 0      # even undecodable
     assert {p: p.read_bytes() for p in files} == first
+
+
+def test_the_function_names_its_force_argument_not_the_commands_flag(tmp_path, capsys):
+    """write_course's refusal said "give force=True (--force)", one text for the function
+    and the command. A pass: called as a function, the refusal and the note on a kept
+    config name force=True and not --force (the command's: the test above)."""
+    course, only = tmp_path / "course", ["02b_lstm_by_hand"]
+    nbgrader_kit.write_course(course, only=only, verbose=False)
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "c.CourseDirectory.course_id = 'mine'\n")
+    notebook = next(course.rglob("*.ipynb"))
+    notebook.write_text(notebook.read_text() + "\n")
+    with pytest.raises(FileExistsError) as info:
+        nbgrader_kit.write_course(course, only=only)
+    assert str(info.value).endswith("nothing was written. Move them away, or give "
+                                    "force=True to overwrite them"), str(info.value)
+    out = capsys.readouterr().out
+    assert f"{config}: kept" in out and "; force=True rewrites it)" in out
+    assert "--force" not in str(info.value) + out
 
 
 def test_the_kit_is_utf8_whatever_the_locale(tmp_path):

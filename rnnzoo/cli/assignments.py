@@ -40,7 +40,8 @@ def main(argv=None):
     if not pathlib.Path(args.notebooks).is_dir():
         parser.error(f"--notebooks {args.notebooks} is not a folder")
     try:
-        write_course(out, args.notebooks, only=args.only, force=args.force)
+        write_course(out, args.notebooks, only=args.only, force=args.force,
+                     force_name="--force")
     except (ValueError, FileNotFoundError, OSError) as exc:
         parser.error(str(exc))
     return 0

@@ -33,7 +33,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ..core.validation import check_bool
+from ..core.validation import check_bool, check_choice
 from . import assignments as markers
 
 STEP_POINTS, OTHER_POINTS, WRITTEN_POINTS = 3, 1, 1
@@ -178,7 +178,7 @@ def source_notebook(nb, name="notebook"):
 
 
 def write_course(out_dir, notebooks_dir=markers.NOTEBOOKS, *, only=None, verbose=True,
-                 force=False):
+                 force=False, force_name="force=True"):
     """Write ``out_dir/source/<name>/<name>.ipynb`` for every solution notebook
     ``notebooks_dir/<name>.py`` (or those named in ``only``) and
     ``out_dir/nbgrader_config.py``; returns the notebooks' paths.
@@ -188,11 +188,15 @@ def write_course(out_dir, notebooks_dir=markers.NOTEBOOKS, *, only=None, verbose
     naming the files, and writes nothing. A config already there is the course's own (its
     course id, say): it is kept, and said so where it differs from the kit's, unless
     ``force``. A file with the same content is written again (the command can be re-run).
-    Everything is UTF-8 (the notebooks' σ, ∂, ‖ exist in no legacy code page)."""
+    Everything is UTF-8 (the notebooks' σ, ∂, ‖ exist in no legacy code page).
+    ``force_name``: how the refusal and the note name ``force`` to the caller,
+    "force=True" (this function's) or "--force" (the command line's)."""
     import jupytext
     import nbformat
     verbose = check_bool(verbose, "verbose", where="assignments")
     force = check_bool(force, "force", where="assignments")
+    force_name = check_choice(force_name, "force_name", ("force=True", "--force"),
+                              where="assignments")
     out_dir, sources = markers.prepare(out_dir, notebooks_dir, only)
     planned, tables = {}, {}                  # path -> bytes, then write all or nothing
     for src in sources:
@@ -208,14 +212,14 @@ def write_course(out_dir, notebooks_dir=markers.NOTEBOOKS, *, only=None, verbose
         planned[config] = CONFIG.encode("utf-8")
     elif config.read_bytes() != CONFIG.encode("utf-8") and verbose:
         print(f"{config}: kept (it differs from the kit's: the course's own settings; "
-              f"--force rewrites it)")
+              f"{force_name} rewrites it)")
     edited = [] if force else [str(path) for path, data in planned.items()
                                if path.is_file() and path.read_bytes() != data]
     if edited:
         raise FileExistsError(f"assignments: {len(edited)} file(s) in {out_dir} differ from "
                               f"what this kit writes (edited since, or from another "
                               f"version): {', '.join(edited)}; nothing was written. Move "
-                              f"them away, or give force=True (--force) to overwrite them")
+                              f"them away, or give {force_name} to overwrite them")
     for path, data in planned.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
