@@ -51,13 +51,15 @@ class MQAR(Task):
     the accuracy on the query steps and states no threshold; 0.99 asks for the recall
     itself, as for the copy and induction tasks.
 
-    Where this differs from Zoology's generator: (1) its queries sit at gaps drawn from a
-    power law (``power_a = 0.01``: most near the pairs); here the N query steps are
-    uniform over the T - 2N steps after the pairs, so no fixed delay helps. (2) Its
-    non-query steps after the pairs hold blanks (``random_non_queries=False``) or random
-    tokens; here blanks. (3) It trains a language model on the next token, the value
-    being predicted at the step after the query key; here the answer is read at the query
-    step itself (a recurrent cell's output at t sees x_t). (4) Its vocabulary (8,192)
+    As in Zoology's generator, the answer is read at the query step itself (a recurrent
+    cell's output at t sees x_t): its labels are the next tokens shifted onto the inputs,
+    -100 everywhere but at the N query keys, whose label is their value (the value never
+    follows the query in the input). Where this differs from it: (1) its queries sit at
+    even offsets after the pairs, at gaps drawn from a power law (``power_a = 0.01``: most
+    near the pairs); here the N query steps are uniform over the T - 2N steps after the
+    pairs, so no fixed delay helps. (2) Its non-query steps after the pairs hold random
+    tokens (``random_non_queries=True``, its default, which the repository's Figure 2
+    configurations keep) or blanks (``False``); here blanks. (3) Its vocabulary (8,192)
     counts keys and values together; ``vocab`` here is the number of keys (= values).
     Defaults (T = 32, N = 4, V = 16) are CPU-sized; the paper sweeps T = 64..512 and
     N = 4..64.
