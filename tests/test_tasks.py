@@ -64,6 +64,20 @@ def test_adding_baseline_is_the_mse_of_predicting_one():
     assert np.mean((target - 1.0) ** 2) == pytest.approx(1 / 6, abs=2e-3)
 
 
+def test_adding_a_predictor_reading_the_last_input_does_as_the_docstring_says():
+    """Predicting 1 uses no input; E[target | x_T] (the last value plus 1/2 when the
+    second marker is on the last step, else 1) scores 1/6 - 1/(12 (T - T//2)): 0.150 at
+    T = 10, 0.163 at T = 50, 0.165 at T = 100, as AddingProblem's docstring states."""
+    for T, stated in [(10, 0.150), (50, 0.163), (100, 0.165)]:
+        exact = 1 / 6 - 1 / (12 * (T - T // 2))
+        assert round(exact, 3) == stated
+        x, target = make_task("adding", T=T).batch(200_000, np.random.default_rng(T))
+        last = x[-1, :, 1] == 1
+        assert abs(last.mean() - 1 / (T - T // 2)) < 4 * math.sqrt(last.mean() / 200_000)
+        guess = np.where(last, x[-1, :, 0] + 0.5, 1.0)
+        assert np.mean((target[:, 0] - guess) ** 2) == pytest.approx(exact, abs=2e-3)
+
+
 def test_copy_layout_and_recall_from_input():
     task = CopyMemory(T=15)
     x, target = draw(task)
