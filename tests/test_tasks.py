@@ -101,6 +101,25 @@ def test_copy_baseline_formula_and_memoryless_loss():
     assert task.loss(logits, target)[0] == pytest.approx(task.baseline, rel=1e-12)
 
 
+def test_copy_a_predictor_reading_x_t_alone_scores_what_the_docstring_says():
+    """The paper's baseline knows the step; the best predictor of the target from x_t
+    alone (frequencies of the target given each input code, fitted on the eval set itself)
+    scores (T + 9) H / (T + 20), 0.681 nats at T = 50, as CopyMemory's docstring says."""
+    T = 50
+    task = CopyMemory(T=T, eval_size=2000)
+    x, target = task.eval_data()
+    codes = x.argmax(axis=-1)
+    table = np.zeros((10, 9))
+    np.add.at(table, (codes.ravel(), target.ravel()), 1)
+    p = table / table.sum(axis=1, keepdims=True)
+    logits = np.log(np.maximum(p[codes], 1e-300))
+    p0, ps = (T - 1) / (T + 9), 10 / (8 * (T + 9))
+    exact = (T + 9) * -(p0 * math.log(p0) + 8 * ps * math.log(ps)) / (T + 20)
+    assert round(exact, 3) == 0.681
+    assert task.loss(logits, target)[0] == pytest.approx(exact, abs=2e-3)
+    assert task.loss(logits, target)[0] > 2 * task.baseline
+
+
 def test_permuted_digits_refuses_permuted_false():
     """Pass: 'permuted_digits' with permuted=False is refused (it built plain digits under
     the permuted name); permuted=True, NumPy's True included, is the same task."""
