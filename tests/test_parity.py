@@ -99,6 +99,20 @@ def test_baseline_is_the_best_memoryless_predictor_and_close_to_ln_2():
     assert abs(hit.mean() - 0.5) < 4 * 0.5 / math.sqrt(n)
 
 
+def test_a_model_that_knows_only_the_first_step_gets_below_the_baseline():
+    """Exact at step 1 (y_1 = x_1), uniform after: (T - 1)/T ln 2, 0.6498 at T = 16, 6%
+    below the baseline, as the docstring says, with last-step accuracy 1/2."""
+    T = 16
+    task = RunningParity(T=T, eval_size=4000)
+    x, y = task.eval_data()
+    logits = np.zeros(y.shape + (2,))
+    logits[0] = np.where(x[0] == 1, 0.0, -1e9)            # step 1: the input's bit
+    loss = task.loss(logits, y)[0]
+    assert loss == pytest.approx((T - 1) / T * math.log(2), rel=1e-9)
+    assert round(loss, 4) == 0.6498 and round(1 - loss / task.baseline, 2) == 0.06
+    assert task.success_value(logits, y) < 0.6
+
+
 def test_success_is_the_accuracy_at_the_last_step():
     task = RunningParity(T=6)
     s = task.success

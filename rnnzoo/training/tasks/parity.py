@@ -42,7 +42,12 @@ class RunningParity(Task):
     model, which knows neither the step nor the past, does best answering y = x with
     probability (T + 1)/(2T) at every step, and scores the binary entropy of that,
     h((T + 1)/(2T)) = ln 2 - O(1/T²) (0.6912 at T = 16 against ln 2 = 0.6931): the
-    ``baseline``. At the last step alone its accuracy is exactly 1/2.
+    ``baseline``. At the last step alone its accuracy is exactly 1/2. A model that knows
+    only whether it is at the first step (one bit of state: a recurrent state that starts
+    at 0 tells it) gets step 1 right and guesses after it, (T - 1)/T ln 2 (0.6498 at
+    T = 16, 6% below the baseline), without tracking the parity at all; the copy tasks'
+    baselines grant the step, this one does not. The last-step accuracy, 1/2 for both,
+    is what tells tracking from that.
 
     Solved (:attr:`success`): accuracy at least 0.99 **at the last step**, over the
     evaluation sequences. The last step is chosen over every step for two reasons. It is
