@@ -41,6 +41,13 @@ class SequentialDigits(Task):
     recurrent model that reads them one pixel at a time has solved the task when it gets
     within reach of that. The memoryless level is the accuracy of always answering the
     most frequent training class (about 0.08).
+
+    Both the baseline and that level use no input at all. A model without memory still
+    reads the last pixel, and the class given that one pixel (fitted on the training
+    split) does better on the test split: 0.11 accuracy and 2.26 nats in row-major order
+    (seed 0; the bottom-right corner, mostly blank), 0.21-0.26 accuracy and 1.89-2.00
+    nats permuted (seeds 0-2, 8x8), where the last pixel read is a random one, often
+    central. A permuted-digits accuracy near 0.25 is what no memory gets.
     """
 
     name = "digits"
