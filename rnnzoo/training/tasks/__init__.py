@@ -13,9 +13,12 @@ Every task has the same small interface (:class:`.task.Task`), which is all the 
 ``eval_data()``        a fixed evaluation set ``(x, target)`` (the same on every call)
 ``loss(y, target)``    ``(loss, dL/dy)``, with the losses of :mod:`rnnzoo.training.model`
 ``accuracy(y, t)``     the task's accuracy as a float in [0, 1]
-``baseline``           the loss of the best *memoryless / trivial* predictor, with its
-                       formula in ``baseline_formula``: a model must get below it to
-                       have learned anything
+``baseline``           the loss of the task's *trivial* predictor, which remembers
+                       nothing of the inputs, with its formula in ``baseline_formula``:
+                       a model must get below it to have learned anything. Not always
+                       the best loss without memory: each task's docstring says what its
+                       predictor may know (copy's knows the step) and where one that
+                       reads x_t alone does better (adding, parity, digits, charlm)
 ``success``            what *solved* means (:class:`.task.Success`: metric, threshold,
                        direction, the memoryless level, the source), or None (charlm)
 ``success_value(y,t)`` that metric of outputs y on targets t, computed at every
