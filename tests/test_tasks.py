@@ -295,6 +295,26 @@ def test_selective_copy_accuracy_reads_the_recall_steps_only():
     assert task.accuracy(y, target) == 0.5
 
 
+def test_selective_copy_at_the_figures_size_has_few_sequences_and_trains_on_its_eval_set():
+    """The docstring's counts: C(T, K) S^K sequences, 2,880 at the figures' T = 10, K = 2,
+    S = 8, nearly all drawn by 600 steps of 32 (as the Trainer draws them), so the eval
+    set is not held out there; at the defaults an eval sequence is almost never seen."""
+    doc = " ".join(SelectiveCopy.__doc__.split())
+    small = SelectiveCopy(T=10, symbols=2, vocab=8, eval_size=500)
+    count = math.comb(small.span, small.K) * small.n_symbols ** small.K
+    default = SelectiveCopy(eval_size=10)
+    big = math.comb(default.span, default.K) * default.n_symbols ** default.K
+    assert (count, big) == (2880, 374_333_440)
+    assert f"{count:,}" in doc and f"{big:,}" in doc
+    seen = set()
+    for step in range(600):
+        codes, _ = small.codes(32, np.random.default_rng([0, step]))
+        seen.update(map(bytes, codes.T.astype(np.uint8)))
+    assert len(seen) > 0.99 * count
+    eval_codes = small.eval_data()[0].argmax(axis=-1).T.astype(np.uint8)
+    assert np.mean([bytes(c) in seen for c in eval_codes]) > 0.99
+
+
 # ------------------------------------------------------------------ what solved means
 def test_each_task_states_what_solved_means():
     adding = make_task("adding", T=20)

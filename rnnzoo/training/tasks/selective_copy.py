@@ -50,6 +50,14 @@ class SelectiveCopy(RecallTail):
     alone it would be ln S). The accuracy, and so what *solved* means, reads the recall
     steps in both.
 
+    How many sequences there are: :math:`\binom{T}{K} S^K`. At the figures' and notebooks'
+    size (T = 10, K = 2, S = 8) that is 2,880, and a run of a few hundred steps of 32
+    draws nearly every one of them: the evaluation set there is not held out, so *solved*
+    means right on the task's whole (finite) distribution, which a model may also fit
+    sequence by sequence; it is not a test of generalizing to unseen sequences. At the
+    defaults (T = 40, K = 4) there are 374,333,440 and an evaluation sequence is almost
+    never one a run trained on.
+
     Defaults (T = 40, K = 4, S = 8) are small enough to train on a CPU in minutes; the
     paper's sequences are 4096 steps long with K = 16 and a vocabulary of 16 tokens that
     counts the noise token (so at most 15 symbols: ``vocab`` here counts the symbols
