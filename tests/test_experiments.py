@@ -157,6 +157,35 @@ def test_summary_caption_and_plot(result):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["gru", "lstm (fair)"]
 
 
+@pytest.mark.parametrize("task, options, loss_label, accuracy_label", [
+    ("adding", {"T": 5}, r"memoryless baseline 0\.167", None),
+    ("copy", {"T": 5}, r"memoryless baseline 0\.\d+", r"memoryless 0\.125"),
+    ("digits", {}, r"no-input baseline \(class frequencies\) 2\.3\d?",
+     r"most frequent class \(no input\) 0\.0\d+"),
+    ("permuted_digits", {"size": 14}, r"no-input baseline \(class frequencies\) 2\.3\d?",
+     r"most frequent class \(no input\) 0\.0\d+"),
+    ("charlm", {"T": 8}, r"unigram baseline 3\.14", None),
+])
+def test_the_plots_name_each_tasks_trivial_level(task, options, loss_label, accuracy_label):
+    """The baseline line is labelled with the task's ``baseline_name`` and the level to
+    leave with its ``success.level``: "memoryless" only where nothing without memory does
+    better; digits' read no input (the last pixel alone beats them) and charlm's is the
+    unigram (the bigram, which reads the current character, scores 2.53 against 3.14)."""
+    import matplotlib.pyplot as plt
+    from .fake_results import fake_comparison
+    res = fake_comparison(task, options, {"gru": {"loss": [[3.0, 1.0]],
+                                                  "accuracy": [[0.1, 0.5]]}})
+    labels = [t.get_text() for t in res.plot(kind="loss").get_legend().get_texts()]
+    assert [lb for lb in labels if re.fullmatch(loss_label, lb)], labels
+    if accuracy_label is not None:
+        labels = [t.get_text() for t in res.plot(kind="accuracy").get_legend().get_texts()]
+        assert [lb for lb in labels if re.fullmatch(accuracy_label, lb)], labels
+    memoryless = task in ("adding", "copy")
+    assert (res.task.baseline_name == "memoryless baseline") == memoryless
+    assert res.task.success is None or (res.task.success.level == "memoryless") == memoryless
+    plt.close("all")
+
+
 def test_plot_refuses_an_ax_that_is_not_one_axes(result):
     """plt.subplots(1, 2)'s array, or the Figure, is named as the wrong ax, not an
     AttributeError from inside the plotting."""

@@ -347,6 +347,11 @@ def test_cli_verdict_reads_the_loss_against_the_baseline():
     assert verdict(0.05, 0.25) == ("20.0% of the baseline: learned something a memoryless "
                                    "predictor cannot")
     assert verdict(0.25, 0.25) == "100.0% of the baseline: no better than the memoryless predictor"
+    # a baseline that is not memoryless is named as it is (the task's baseline_name)
+    assert verdict(2.0, 3.14, "unigram baseline") == ("63.7% of the baseline: learned "
+                                                      "something the unigram baseline cannot")
+    assert verdict(2.3, 2.3, "no-input baseline (class frequencies)") == (
+        "100.0% of the baseline: no better than the no-input baseline (class frequencies)")
 
 
 def test_cli_trains_saves_plot_and_checkpoint_and_resumes(tmp_path, capsys):

@@ -29,14 +29,18 @@ from .args import (COUNT, NONNEG_FLOAT, POSITIVE_FLOAT, POSITIVE_INT, check_plot
                    typed_flags, add_import, add_model_size, import_cells)
 
 
-def verdict(loss, baseline) -> str:
-    """A plain-words reading of the final loss against the trivial baseline. Whether the
-    task is *solved* is the task's own criterion (:func:`solved_line`), not this ratio:
-    half the adding baseline is what remembering one of its two numbers scores."""
+def verdict(loss, baseline, name="memoryless baseline") -> str:
+    """A plain-words reading of the final loss against the trivial baseline, ``name`` the
+    task's ``baseline_name`` (a baseline that is not memoryless is named as it is: digits'
+    class frequencies, charlm's unigram). Whether the task is *solved* is the task's own
+    criterion (:func:`solved_line`), not this ratio: half the adding baseline is what
+    remembering one of its two numbers scores."""
     ratio = loss / baseline
+    who = ("a memoryless predictor", "the memoryless predictor") \
+        if name == "memoryless baseline" else (f"the {name}",) * 2
     if ratio < 0.9:
-        return f"{ratio:.1%} of the baseline: learned something a memoryless predictor cannot"
-    return f"{ratio:.1%} of the baseline: no better than the memoryless predictor"
+        return f"{ratio:.1%} of the baseline: learned something {who[0]} cannot"
+    return f"{ratio:.1%} of the baseline: no better than {who[1]}"
 
 
 def solved_line(history, task) -> str:
@@ -223,7 +227,7 @@ def run(args, task, model, trainer) -> int:
     print(history.summary())
     print(f"final eval {history.metric}: {history.final_eval_loss:.5g}  "
           f"(baseline {history.baseline:.5g} = {task.baseline_formula}): "
-          f"{verdict(history.final_eval_loss, history.baseline)}")
+          f"{verdict(history.final_eval_loss, history.baseline, task.baseline_name)}")
     if history.success is not None or task.success is None:   # (not when resumed from a
         print(solved_line(history, task))                     # history that has no record)
     # the checkpoint first (the trained model), then the plot: the paths passed their

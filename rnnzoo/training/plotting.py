@@ -79,8 +79,9 @@ def draw_success(ax, success, kind):
     The threshold is drawn where the plotted quantity is the criterion's metric: on a
     "success" plot always, on a loss or accuracy plot when the metric is that quantity
     (``success.same_as``; adding's MSE < 0.01 on its loss plot, the accuracy thresholds on
-    accuracy plots). The memoryless level goes with it on those axes, and on a loss plot
-    the memoryless predictor's loss where it is not the task's baseline (associative
+    accuracy plots). The level to leave goes with it on those axes, labelled with
+    ``success.level`` ("memoryless", or what it is: digits' most frequent class), and on
+    a loss plot that predictor's loss where it is not the task's baseline (associative
     retrieval's plateau). Where there is no loss equivalent (copy: the loss averages over
     every step) the loss plot gets none."""
     if success is None:
@@ -91,7 +92,7 @@ def draw_success(ax, success, kind):
     if on_axis:
         lines.append(ax.axhline(s.threshold, ls="-.", color="tab:green", lw=1.2,
                                 label=f"solved: {s.describe()}"))
-        if kind != "loss":         # on the loss axis the memoryless level is the baseline
+        if kind != "loss":         # on the loss axis that level is the baseline
             lines.append(ax.axhline(s.memoryless, ls=":", color="0.45", lw=1.2,
                                     label=f"{s.level} {s.memoryless:.3g}"))
     if kind == "loss" and s.memoryless_loss is not None:

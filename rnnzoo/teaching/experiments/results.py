@@ -7,10 +7,11 @@ Two readings of a run against its task, not to be confused:
   criterion (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01, copy recall accuracy
   >= 0.99, associative retrieval well above its plateau, digits accuracy >= 0.9);
 * **below half the baseline** (:meth:`Comparison.below_half_baseline`,
-  :meth:`Comparison.left_baseline`): the eval loss got under half the memoryless
-  baseline. It says a run learned *something*, not the task: half the adding baseline is
-  what remembering one of the two numbers scores, and on associative retrieval it sits
-  just under the plateau.
+  :meth:`Comparison.left_baseline`): the eval loss got under half the task's baseline
+  (memoryless on the memory tasks; digits' and charlm's read no input, see
+  :attr:`rnnzoo.tasks.Task.baseline_name`). It says a run learned *something*, not the
+  task: half the adding baseline is what remembering one of the two numbers scores, and
+  on associative retrieval it sits just under the plateau.
 """
 from __future__ import annotations
 
@@ -206,9 +207,10 @@ class Comparison:
              legend=True, baseline=True):
         """Median over seeds with a min-max band (or thin per-seed lines) of the eval
         loss, accuracy or the task's success metric (``kind="success"``), with the task's
-        baseline and its success threshold where it lives on that axis
-        (:func:`rnnzoo.training.plotting.draw_success`; ``baseline=False`` draws neither,
-        when overlaying a second comparison on the same axes).
+        baseline (labelled with its ``baseline_name``) and its success threshold where it
+        lives on that axis (:func:`rnnzoo.training.plotting.draw_success`;
+        ``baseline=False`` draws neither, when overlaying a second comparison on the same
+        axes).
         Returns ax; :meth:`caption` is the text to print under the figure."""
         import matplotlib.pyplot as plt
         self._key(kind)
@@ -241,7 +243,7 @@ class Comparison:
                     ax.plot(step, run[last], "x", ms=9, mew=2, color=line.get_color())
         if kind == "loss" and baseline:
             ax.axhline(self.baseline, ls=":", color="0.3", lw=1.2,
-                       label=f"memoryless baseline {self.baseline:.3g}")
+                       label=f"{self.task.baseline_name} {self.baseline:.3g}")
         if baseline:
             draw_success(ax, self.success, kind)
         on_loss = kind == "loss" or kind == "success" and self.success.same_as == "loss"

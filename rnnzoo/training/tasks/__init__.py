@@ -18,9 +18,13 @@ Every task has the same small interface (:class:`.task.Task`), which is all the 
                        a model must get below it to have learned anything. Not always
                        the best loss without memory: each task's docstring says what its
                        predictor may know (copy's knows the step) and where one that
-                       reads x_t alone does better (adding, parity, digits, charlm)
+                       reads x_t alone does better (adding, parity, digits, charlm).
+                       ``baseline_name`` is what plots call it ("memoryless baseline"
+                       by default; digits: "no-input baseline (class frequencies)",
+                       charlm: "unigram baseline")
 ``success``            what *solved* means (:class:`.task.Success`: metric, threshold,
-                       direction, the memoryless level, the source), or None (charlm)
+                       direction, the level to leave and its name, the source), or
+                       None (charlm)
 ``success_value(y,t)`` that metric of outputs y on targets t, computed at every
                        evaluation next to the loss
 =====================  =================================================================

@@ -39,10 +39,13 @@ class SequentialDigits(Task):
     paper's: a logistic regression reading all 64 pixels at once gets 0.955-0.967 on the
     splits of seeds 0-2 (``tests/test_tasks.py`` checks it stays above 0.9), so a
     recurrent model that reads them one pixel at a time has solved the task when it gets
-    within reach of that. The memoryless level is the accuracy of always answering the
-    most frequent training class (about 0.08).
+    within reach of that. The level to leave (``success.level``, "most frequent class (no
+    input)") is the accuracy of always answering the most frequent training class (about
+    0.08).
 
-    Both the baseline and that level use no input at all. A model without memory still
+    Both the baseline and that level use no input at all, so plots do not call them
+    memoryless: the baseline is the "no-input baseline (class frequencies)"
+    (``baseline_name``). A model without memory still
     reads the last pixel, and the class given that one pixel (fitted on the training
     split) does better on the test split: 0.11 accuracy and 2.26 nats in row-major order
     (seed 0; the bottom-right corner, mostly blank), 0.21-0.26 accuracy and 1.89-2.00
@@ -53,6 +56,7 @@ class SequentialDigits(Task):
     name = "digits"
     input_size, output_size, readout, loss_kind = 1, 10, "last", "xent"
     baseline_formula = "cross-entropy of the training class frequencies (≈ ln 10)"
+    baseline_name = "no-input baseline (class frequencies)"
 
     def __init__(self, T=None, *, permuted=False, size=8, seed=0, test_fraction=0.2):
         size = check_int(size, "size (the image side: 8, or larger to resize)", minimum=8,
@@ -81,7 +85,7 @@ class SequentialDigits(Task):
         self.eval_size = n_test
         counts = np.bincount(self.train_y, minlength=10)
         if not counts.all():
-            # a digit the training split never shows has prior 0: the memoryless baseline
+            # a digit the training split never shows has prior 0: the no-input baseline
             # would be infinite, and any model "infinitely" better than it
             raise ValueError(f"test_fraction={test_fraction} leaves no training example of "
                              f"digit(s) {np.flatnonzero(counts == 0).tolist()} (seed "
@@ -92,8 +96,9 @@ class SequentialDigits(Task):
             "accuracy", 0.9, "above", same_as="accuracy",
             memoryless=float(np.mean(self.test_y == prior.argmax())),
             source="this project's bar: a logistic regression on all 64 pixels at once gets "
-                   "about 0.96 on this split; the memoryless level answers the most frequent "
-                   "training class")
+                   "about 0.96 on this split; the level to leave answers the most frequent "
+                   "training class, reading no input",
+            level="most frequent class (no input)")
 
     @property
     def spec(self):

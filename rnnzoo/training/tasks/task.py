@@ -45,7 +45,8 @@ class Success:
     level to leave). ``memoryless_loss``: that predictor's loss where it is *not* the task's
     ``baseline`` (associative retrieval's plateau), else None. ``source``: where the
     criterion comes from and why this threshold. ``level``: what plots call that level
-    ("memoryless", or the name of a plateau that is not memoryless).
+    ("memoryless", or what the level is where it is not the best a model without memory
+    does: digits' "most frequent class (no input)", associative retrieval's plateau).
 
     The metric must be a mean over the evaluation sequences (the trainer evaluates in
     slices and averages them by size)."""
@@ -105,6 +106,9 @@ class Task:
     input_size = output_size = T = 0
     baseline = float("nan")
     baseline_formula = ""
+    # what plots call the baseline: "memoryless baseline" where nothing without memory
+    # does better, else what it is (digits: the class frequencies; charlm: the unigram)
+    baseline_name = "memoryless baseline"
     success: Success | None = None      # what solved means; None: the task has no criterion
 
     def __init__(self, *, seed=0, eval_size=1000):
