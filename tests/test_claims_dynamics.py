@@ -26,7 +26,7 @@ DIGIT_LABELS = [v.label for v in dynamics.DIGITS_VARIANTS]
 DIGIT_CELLS = {v.label: v.cell for v in dynamics.DIGITS_VARIANTS}
 SAVED, SATURATED = dynamics.CORNN_SETTINGS                   # coRNN's two settings
 LONG_DIGITS = {"size": 14}                                   # long_digits_experiment's task
-MEMORYLESS = make_task("permuted_digits", **LONG_DIGITS).success.memoryless
+MOST_FREQUENT = make_task("permuted_digits", **LONG_DIGITS).success.memoryless
 SOLVED = make_task("permuted_digits").success.threshold      # accuracy 0.9
 
 
@@ -335,12 +335,12 @@ LSTM_MEDIAN = float(np.median(long_digits_base()[LSTM]))
          value=just_below(SOLVED)),
     case("a seed of cornn solves", [False, True, True], CORNN, 2, value=0.95),
     case("the rnn solving is in no claim", [True, True, True], RNN, 1, value=0.95),
-    case("antisymmetric at exactly 3x memoryless", [True, True, True],
-         ANTISYMMETRIC, 1, value=3 * MEMORYLESS),
-    case("antisymmetric just under 3x memoryless", [True, False, True],
-         ANTISYMMETRIC, 1, value=just_below(3 * MEMORYLESS)),
-    case("a seed of the rnn just under 3x memoryless", [True, False, True],
-         RNN, 0, value=just_below(3 * MEMORYLESS)),
+    case("antisymmetric at exactly 3x the most frequent class", [True, True, True],
+         ANTISYMMETRIC, 1, value=3 * MOST_FREQUENT),
+    case("antisymmetric just under 3x the most frequent class", [True, False, True],
+         ANTISYMMETRIC, 1, value=just_below(3 * MOST_FREQUENT)),
+    case("a seed of the rnn just under 3x the most frequent class", [True, False, True],
+         RNN, 0, value=just_below(3 * MOST_FREQUENT)),
     case("a seed of the lmu at 0.2", [True, False, True], LMU, 2, value=0.2),
     case("a seed of the lmu diverged", [True, False, True], LMU, 1, value=None),
     case("unicornn's median ties the lstm's", [True, True, False], UNICORNN,
@@ -356,7 +356,7 @@ LSTM_MEDIAN = float(np.median(long_digits_base()[LSTM]))
 ])
 def test_long_digits_claims(monkeypatch, edit, expected):
     """No seed of the four keepers reaches 0.9 (the lmu and rnn may); every seed of all
-    seven ends at least 3x the memoryless accuracy (equality passes, a diverged seed
+    seven ends at least 3x the most frequent class's accuracy (equality passes, a diverged seed
     fails); the lstm's median is strictly above each keeper's median (a tie fails)."""
     rec = Recorder()
     monkeypatch.setattr(dynamics, "measure", rec.measure)
