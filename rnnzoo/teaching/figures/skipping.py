@@ -241,8 +241,9 @@ def digits_claims(res, claim):
     """The digits panel's claim (notebook 06 and the figure), at the budget it names."""
     qrnn, lstm = res.median("qrnn", "accuracy"), res.median("lstm", "accuracy")
     floor = res.task.success.memoryless          # the most frequent digit's share
-    claim(f"both medians end above twice the memoryless accuracy ({floor:.3f}, the most "
-          f"frequent digit's share, drawn on the plot), and at this budget the LSTM is ahead",
+    claim(f"both medians end above twice the accuracy of always answering the most frequent "
+          f"digit ({floor:.3f}, no input, drawn on the plot), and at this budget the LSTM is "
+          f"ahead",
           qrnn > 2 * floor and lstm > qrnn, qrnn=qrnn, lstm=lstm)
 
 
