@@ -326,10 +326,15 @@ def test_each_task_states_what_solved_means():
     assoc = make_task("associative")
     assert assoc.success.threshold == pytest.approx((1 + 0.3835) / 2, abs=1e-12)
     assert assoc.success.memoryless_loss == pytest.approx(assoc.plateau_loss)
+    skip = make_task("adding", T=50, layout="skiprnn")     # Campos et al.'s: two orders of
+    assert (skip.success.metric, skip.success.threshold, skip.success.direction,   # magnitude
+            skip.success.same_as) == ("MSE", 1 / 600, "below", "loss")     # below Var = 1/6
+    assert "Campos et al. (2018), Table 1" in skip.success.source
+    assert skip.success.describe() == "MSE < 0.00167" and adding.success.threshold == 0.01
     digits = make_task("digits")
     assert digits.success.threshold == 0.9 and 0.05 < digits.success.memoryless < 0.15
     assert make_task("charlm", max_chars=5000, files=2).success is None
-    for task in (adding, copy, assoc, digits):
+    for task in (adding, skip, copy, assoc, digits):
         assert task.success.source and task.success.describe() in task.describe()
 
 

@@ -31,8 +31,8 @@ refused with the fields that differ. ``executor=`` sends the runs to any
 the shell.)
 
 **Solved is the task's criterion** (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01,
-copy recall accuracy >= 0.99, associative retrieval well above its plateau, digits
-accuracy >= 0.9): :meth:`Comparison.solved` counts the seeds that end solved. Below half
+1/600 in its Skip RNN layout, copy recall accuracy >= 0.99, associative retrieval well
+above its plateau, digits accuracy >= 0.9): :meth:`Comparison.solved` counts the seeds that end solved. Below half
 the baseline (:meth:`Comparison.below_half_baseline`, :meth:`Comparison.left_baseline`)
 says only that a run learned something.
 

@@ -4,8 +4,9 @@ a figure, a table or a claim needs.
 Two readings of a run against its task, not to be confused:
 
 * **solved** (:meth:`Comparison.solved`, :meth:`Comparison.solved_at`): the task's own
-  criterion (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01, copy recall accuracy
-  >= 0.99, associative retrieval well above its plateau, digits accuracy >= 0.9);
+  criterion (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01 (1/600 in its Skip RNN
+  layout), copy recall accuracy >= 0.99, associative retrieval well above its plateau,
+  digits accuracy >= 0.9);
 * **below half the baseline** (:meth:`Comparison.below_half_baseline`,
   :meth:`Comparison.left_baseline`): the eval loss got under half the task's baseline
   (memoryless on the memory tasks; digits' and charlm's read no input, see
