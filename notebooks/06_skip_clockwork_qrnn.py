@@ -92,11 +92,13 @@ print(rnnzoo.gradcheck(soft, x))
 # values in $[-0.5, 0.5]$, the first marker in the first 10% of the sequence and the
 # second in the last half (`make_task("adding", T=50, layout="skiprnn")`). We train Skip
 # GRUs with three budgets next to a plain GRU, three seeds each, through the comparison
-# harness. The budget is small (300 steps) so this runs in well under a minute; the
-# paper trains far longer, and reports that a Skip GRU with $\lambda = 10^{-5}$ solves
-# the task with about 51% of the updates. `python -m rnnzoo figures skiprnn_budget`
-# trains the same sweep 4x longer (1,200 steps), and `--full` 3,000 steps with
-# $\lambda = 10^{-5}$ added.
+# harness. "Solved" is the paper's criterion (its Table 1): the held-out MSE at least two
+# orders of magnitude below the target's variance, 1/6, so MSE < 1/600, the task's
+# `success` in this layout (six times stricter than the 0.01 of the halves layout). The
+# budget is small (300 steps) so this runs in a few minutes at most; the paper trains
+# far longer, and reports that a Skip GRU with $\lambda = 10^{-5}$ solves the task with
+# about 51% of the updates. `python -m rnnzoo figures skiprnn_budget` trains the same
+# sweep 4x longer (1,200 steps), and `--full` 3,000 steps with $\lambda = 10^{-5}$ added.
 
 # %%
 lambdas = (0.0, 1e-4, 1e-3)
@@ -111,26 +113,27 @@ lab = {lam: f"skip gru, λ={lam:g}" for lam in lambdas}
 figs.skip_claims(res, fractions, ex.claim, ex.robust_claim)   # the figure's claims, too
 ex.claim("even with λ = 0 every seed's trained model skips some steps (updates fewer than "
          "all)", bool((fractions[lab[0.0]] < 1).all()), updated=fractions[lab[0.0]])
-solved_and_half = {label: [bool(s) and f <= 0.5 for s, f in zip(
-    res.success.met(res.final(label, "success")), fractions[label])]
-    for label in lab.values()}
-ex.claim(f"within this budget no seed of any setting ends solved ({res.success.describe()}) "
-         f"with at most half the updates", not any(any(v) for v in solved_and_half.values()),
-         **solved_and_half)
+below_and_half = {label: [bool(m < 0.01) and f <= 0.5 for m, f in zip(
+    res.final(label, "success"), fractions[label])] for label in lab.values()}
+ex.claim(f"within this budget no seed of any setting ends with at most half the updates "
+         f"and an MSE below 0.01, let alone solved ({res.success.describe()})",
+         not any(any(v) for v in below_and_half.values()), **below_and_half)
 
 # %% [markdown]
 # Both negative sentences above are claims about the budget until they survive more of it.
 # `python -m rnnzoo figures skiprnn_budget --robust` re-ran "λ = 1e-3 does worse" at 4x
 # the figure's steps on seeds 10-12; and the figure itself trains 4x this notebook's
-# steps, where the last claim above no longer holds. Both are recorded in
-# `figures/claims.json`:
+# steps, where the last claim above no longer holds: $\lambda = 10^{-4}$ gets below
+# MSE 0.01 in every seed, at least one with at most half the updates, and whether a seed
+# is also solved depends on the seed. All are recorded in `figures/claims.json`:
 
 # %%
 from rnnzoo.teaching.figures.claims_file import recorded_claims, reruns_held
 
 recorded = {c["statement"]: c for c in recorded_claims("skiprnn_budget")}
-worse = [c["robustness"] for c in recorded.values() if c.get("negative")]
-tradeoff = [c for text, c in recorded.items() if text.startswith(lab[1e-4] + " ends solved")]
+worse = [c["robustness"] for t, c in recorded.items() if "lower median accuracy" in t]
+tradeoff = [c for t, c in recorded.items() if t.startswith(lab[1e-4] + " ends below MSE 0.01")]
+gru_solved = [c for t, c in recorded.items() if t.startswith("gru (every step) ends solved")]
 for c in recorded.values():
     if c.get("robustness"):
         print(c["statement"], "\n    figure (seeds 0-2):", c["numbers"], "\n    re-run:",
@@ -138,23 +141,31 @@ for c in recorded.values():
               "-> passed:", c["robustness"].get("passed"), c["robustness"].get("numbers"))
 ex.claim("the recorded 4x re-run of the accuracy claim exists and passed",
          reruns_held(worse, [4]))
-ex.claim(f"at 4x this budget (the figure's) {lab[1e-4]} ends solved in every seed, at least "
-         f"once with at most half the updates, and so again on seeds 10-12: the last claim "
-         f"of the previous cell is about 300 steps",
+ex.claim(f"at 4x this budget (the figure's) {lab[1e-4]} ends below MSE 0.01 in every seed, "
+         f"at least once with at most half the updates, and so again on seeds 10-12: that "
+         f"part of the last claim of the previous cell is about 300 steps",
          len(tradeoff) == 1 and tradeoff[0]["passed"]
-         and reruns_held([tradeoff[0]["robustness"]], [1]));
+         and reruns_held([tradeoff[0]["robustness"]], [1]))
+ex.claim(f"at the figure's budget the every-step GRU ends solved ({res.success.describe()}) "
+         f"in every seed, {lab[1e-4]} in none of seeds 0-2 and in one of seeds 10-12",
+         len(gru_solved) == 1 and gru_solved[0]["passed"] and len(tradeoff) == 1
+         and sum(tradeoff[0]["numbers"]["solved"]) == 0
+         and sum(tradeoff[0]["robustness"]["numbers"]["solved"]) == 1);
 
 # %% [markdown]
 # Even with $\lambda = 0$ the trained models skip some steps: nothing in the loss asks
-# for updates that do not help. At 300 steps no setting matches the paper's "solved with
-# half the updates"; at 4x these steps (the figure's budget) the $\lambda = 10^{-4}$ model
-# ends solved in every seed and at least one seed with at most half the updates (the
-# figure's numbers above say which fractions), against the paper's 51% for
-# $\lambda = 10^{-5}$ after far longer training. Read "solved" as the task's criterion,
-# MSE < 0.01: the figure also draws a stricter reading (answers within 0.04), on which no
-# claim here compares the skipping models with the every-step GRU, so this is the paper's
-# trade-off by the paper's yardstick and no more. Which steps did a model choose? Below, one $\lambda = 10^{-4}$ model (of this notebook's 300 steps) on twelve
-# evaluation sequences, with the two marked values circled:
+# for updates that do not help. At 300 steps no setting gets below MSE 0.01 with at most
+# half the updates; at 4x these steps (the figure's budget) the $\lambda = 10^{-4}$
+# model ends below MSE 0.01 in every seed and at least one seed with at most half the
+# updates (the figure's numbers above say which MSEs and fractions), but the paper's
+# 1/600 it meets in only some seeds, where the every-step GRU meets it in every seed: at
+# this budget the λ = 1e-4 Skip GRU solves the task by the paper's yardstick on some
+# seeds (the claim above says which). The paper reports $\lambda = 10^{-5}$ solving it
+# with 51% of the updates after far longer training than ours; we reproduce the
+# direction of its trade-off (fewer updates for a larger $\lambda$, and at the largest a
+# lower accuracy), not that result. Which steps did a model choose? Below, one
+# $\lambda = 10^{-4}$ model (of this notebook's 300 steps) on twelve evaluation
+# sequences, with the two marked values circled:
 
 # %%
 model = res.models(lab[1e-4])[0]

@@ -48,8 +48,8 @@ def update_fractions(res):
 
 def plot_skip_tradeoff(ax, res, fractions):
     """Final accuracy against the fraction of updates used, one point per seed; the legend
-    counts the seeds that end solved by the task's criterion (for the adding problem
-    MSE < 0.01, a looser reading of the output than the accuracy on the y axis)."""
+    counts the seeds that end solved by the task's criterion (for this layout Campos et
+    al.'s, MSE < 1/600; the accuracy on the y axis counts answers within 0.04)."""
     markers = "osD^v<>"
     for i, label in enumerate(res.labels):
         style = cell_style("gru" if label.startswith("gru") else "skiprnn")
@@ -104,35 +104,50 @@ def skip_claims(res, fractions, claim, robust_claim):
                                     for lb in (low, high)})
 
 
-def tradeoff_claim(res, robust_claim, lam=1e-4):
+def tradeoff_claim(res, robust_claim, lam=1e-4, below=0.01):
     """The figure's claim at its own budget (4x notebook 06's): the Skip GRU with budget
-    weight ``lam`` solves the task in every seed, at least once with at most half the
-    updates (Campos et al.'s result, for λ = 1e-5 after far longer training). Its
+    weight ``lam`` ends with MSE below ``below`` (the halves layout's criterion, six times
+    looser than this layout's) in every seed, at least once with at most half the
+    updates. Not "solved": the task's criterion here is Campos et al.'s, MSE < 1/600; the
+    numbers record which seeds meet it (at this budget that depends on the seed). They
+    report λ = 1e-5 solving it with 51% of the updates after far longer training. Its
     ``--robust`` re-run is the same budget on seeds 10-12."""
     label = f"skip gru, λ={lam:g}"
 
     @functools.lru_cache(maxsize=2)         # the check and its numbers read the same runs:
-    def solved_and_fractions(r):            # one forward pass over the eval set per model
-        return r.success.met(r.final(label, "success")), update_fractions(r)[label]
+    def finals_and_fractions(r):            # one forward pass over the eval set per model
+        return r.final(label, "success"), update_fractions(r)[label]
 
     def check(r):
-        solved, fractions = solved_and_fractions(r)
-        return bool(solved.all() and (fractions <= 0.5).any())
+        mse, fractions = finals_and_fractions(r)
+        return bool((mse < below).all() and (fractions <= 0.5).any())
 
     def numbers(r):
-        solved, fractions = solved_and_fractions(r)
-        return {"solved": [bool(v) for v in solved], "fraction updated": fractions}
+        mse, fractions = finals_and_fractions(r)
+        return {"final MSE": mse, "solved": [bool(v) for v in r.success.met(mse)],
+                "fraction updated": fractions}
 
-    robust_claim(f"{label} ends solved ({res.success.describe()}) in every seed, and at least "
-                 f"one of them with at most half the steps updated", res, check,
+    robust_claim(f"{label} ends below MSE {below:g} in every seed, and at least one of them "
+                 f"with at most half the steps updated (MSE < {below:g} is not solved here: "
+                 f"the task's criterion is {res.success.describe()}; 'solved' says which "
+                 f"seeds meet it)", res, check,
                  labels=[label], negative=False, numbers=numbers)
+
+
+def gru_claim(res, claim, label="gru (every step)"):
+    """The every-step GRU ends solved by the task's criterion in every seed."""
+    mse = res.final(label, "success")
+    claim(f"{label} ends solved ({res.success.describe()}) in every seed",
+          bool(res.success.met(mse).all()), **{"final MSE": mse})
 
 
 @figure("skiprnn_budget")
 def skiprnn_budget_figure(out_dir, full=False, seed=0):
     """Accuracy against the updates used for a λ sweep, and one model's update pattern.
-    1,200 steps (3,000 with ``full``): at notebook 06's 300 no setting solves the task
-    with half the updates, and at 1,200 one does."""
+    1,200 steps (3,000 with ``full``): at notebook 06's 300 no skip setting gets below
+    MSE 0.01 with half the updates, and at 1,200 λ = 1e-4 does; this layout's criterion
+    (Campos et al.'s, MSE < 1/600) the every-step GRU meets in every seed, λ = 1e-4 in
+    some seeds (the claim's numbers say which)."""
     lambdas = (0.0, 1e-5, 1e-4, 1e-3) if full else (0.0, 1e-4, 1e-3)
     res = skip_sweep(lambdas, steps=3000 if full else 1200, seeds=[seed, seed + 1, seed + 2])
     fractions = update_fractions(res)
@@ -144,6 +159,7 @@ def skiprnn_budget_figure(out_dir, full=False, seed=0):
     fig.tight_layout()
     skip_claims(res, fractions, check, check_robust)
     tradeoff_claim(res, check_robust)
+    gru_claim(res, check)
     measure(f"seeds that end solved ({res.success.describe()}), of {len(res.seeds)}",
             **{lb: res.solved(lb) for lb in res.labels})
     return save(fig, out_dir, "skiprnn_budget")
