@@ -62,7 +62,7 @@ EXTRA_VARIANTS = {
     "lru": [{"normalization": False}, {"state_size": 2},
             {"state_size": 5, "r_min": 0.0, "r_max": 0.5, "max_phase": 0.3},
             {"mode": "loop"}, {"mode": "doubling"}],
-    # the suites build D != H, so "auto" is the dense input map there; u_t = x_t (D = H)
+    # the suites build D != H, so "auto" is the dense input map there; u_t = e_t (D = H)
     # is checked in tests/test_s6.py
     "s6": [{"gate": True}, {"selective": []}, {"selective": ["delta"]},
            {"selective": ["B", "C"], "gate": True}, {"state_size": 1, "dt_rank": 3},

@@ -16,7 +16,7 @@ teaching claims checked on computed data.
   write B_t u_t. With Δ_t selective, superposition fails: there is no kernel.
 * Selection as an input-dependent decay: ∂x_t/∂x_{t-1} = exp(Δ_t A), measured from the
   backward; a large Δ forgets, a small Δ keeps.
-* u_t = x_t (input size = hidden size), which the registry-driven suites (D != H)
+* u_t = e_t (input size = hidden size), which the registry-driven suites (D != H)
   never build: gradcheck, the textbook twin, the contract's checks.
 """
 import numpy as np
@@ -106,7 +106,7 @@ def bdl(v):
 
 @pytest.mark.parametrize("gate", [False, True])
 def test_forward_equals_selective_scan_ref(gate):
-    """u_t = x_t (K = H), every projection computed here as the Mamba module computes
+    """u_t = e_t (K = H), every projection computed here as the Mamba module computes
     delta, B, C before calling selective_scan_fn (delta_bias = dt_proj.bias, softplus in
     the scan; z = W_z x). A pass: every output and the last state agree to 1e-12; a sign
     or a transposed einsum would be off by O(1)."""
@@ -238,7 +238,7 @@ def causal_fft_convolution(Kern, u):
 def test_a_constant_delta_makes_the_cell_a_convolution(selective):
     """With Δ constant (not selective, or its selection weights W_Δ^up zero) and B, C
     parameters, the cell is linear time-invariant: y = K * u + D u with the kernel K
-    above, applied by FFT, to 1e-10 over T = 300 (u_t = x_t)."""
+    above, applied by FFT, to 1e-10 over T = 300 (u_t = e_t)."""
     H, N, T, B = 4, 6, 300, 2
     rng = np.random.default_rng(9)
     cell = perturbed(rnnzoo.make("s6", H, H, state_size=N, selective=selective, seed=4), rng)
@@ -254,7 +254,7 @@ def test_a_constant_delta_with_selective_B_and_C_convolves_the_write():
     """The default cell with W_Δ^up = 0: Ā = exp(Δ A) is the same at every step, so the
     state is the convolution of the write w_t[h, n] = Δ_h B_t[n] u_t[h] with the kernel
     Ā^k, and y_t = Σ_n C_t[n] x_t[:, n] + D u_t: the recurrence is time-invariant, the
-    read and write maps are not (u_t = x_t)."""
+    read and write maps are not (u_t = e_t)."""
     H, N, T, B = 3, 4, 200, 2
     rng = np.random.default_rng(10)
     cell = perturbed(rnnzoo.make("s6", H, H, state_size=N, seed=5), rng)
@@ -339,7 +339,7 @@ def test_one_state_per_channel_is_mingrus_recurrence():
     np.testing.assert_allclose(ys, np.stack(expected), rtol=1e-12, atol=1e-12)
 
 
-# ------------------------------------------------------------------ u_t = x_t (K = H)
+# ------------------------------------------------------------------ u_t = e_t (K = H)
 IDENTITY = [{}, {"gate": True, "conv": 3}, {"selective": ["B"], "dt_rank": 3},
             {"mode": "doubling", "dt_rank": 2}]
 
