@@ -47,7 +47,7 @@ def _one_thread_and_the_worst_errors():
             print(f"  {what:<{width}}  {err:.2e}")
 
 
-def close(what, ours, theirs, rtol=RTOL, floor=0.0):
+def assert_close(what, ours, theirs, rtol=RTOL, floor=0.0):
     """ours == theirs to ``rtol`` relative to theirs' largest entry (an entry near 0 is
     held to the array's scale, not its own), beyond an absolute ``floor`` (the round-off
     a difference of two arrays carries from its operands); records the worst error
@@ -138,12 +138,12 @@ def test_optimizer_equals_torch_optim_step_by_step(name, ours, theirs, lr_for, r
             tparams[k].grad = _t(g)
         topt.step()
         for k in params:
-            close(f"optimizer {name} params[{k} step {t}]", params[k], tparams[k])
+            assert_close(f"optimizer {name} params[{k} step {t}]", params[k], tparams[k])
             # and the distance travelled, which the parameters' own size would hide
             # (an update 1e-3 of a parameter 1 must agree to 1e-13 of it, not 1e-10):
             # beyond the half ulp of theta that each step's rounding leaves on each side
             ulps = (t + 1) * np.finfo(np.float64).eps * float(np.abs(params[k]).max())
-            close(f"optimizer {name} displacement[{k} step {t}]", params[k] - start[k],
+            assert_close(f"optimizer {name} displacement[{k} step {t}]", params[k] - start[k],
                   tparams[k].detach().numpy() - start[k], floor=ulps)
     assert opt.step_count == steps
     # the buffers are torch's state under its names
@@ -153,7 +153,7 @@ def test_optimizer_equals_torch_optim_step_by_step(name, ours, theirs, lr_for, r
     for buffer, theirs_name in pairs:
         for k in params:
             if theirs_name in state[k] and state[k][theirs_name] is not None:
-                close(f"optimizer {name} buffer[{buffer} {k}]", opt.buffers[buffer][k],
+                assert_close(f"optimizer {name} buffer[{buffer} {k}]", opt.buffers[buffer][k],
                       state[k][theirs_name])
             else:          # torch keeps no momentum buffer without momentum
                 assert name == "sgd" and opt.momentum == 0.0
@@ -219,9 +219,9 @@ def test_clip_grad_norm_equals_torch(scale, max_norm, rng):
     params = _holders(grads)
     norm = clip_grad_norm(grads, max_norm)
     tnorm = _torch_clip_as_documented(params, max_norm)
-    close("clip norm", norm, tnorm)
+    assert_close("clip norm", norm, tnorm)
     for k, p in zip(grads, params):
-        close(f"clip grads[{k}]", grads[k], p.grad)
+        assert_close(f"clip grads[{k}]", grads[k], p.grad)
     if norm > max_norm:
         assert global_norm(grads) <= max_norm * (1 + 1e-12)
 
@@ -236,7 +236,7 @@ def test_the_documented_epsilon_is_the_whole_difference(rng):
     assert 1e-4 < norm < 1e-2
     for k, p in zip(grads, params):
         ratio = grads[k] / p.grad.numpy()
-        close(f"clip ratio[{k}]", ratio, np.full_like(ratio, (tnorm + 1e-6) / (tnorm + 1e-12)))
+        assert_close(f"clip ratio[{k}]", ratio, np.full_like(ratio, (tnorm + 1e-6) / (tnorm + 1e-12)))
         assert abs(ratio.mean() - 1) > 0.1 * 1e-6 / norm
 
 
@@ -250,7 +250,7 @@ def test_a_norm_just_under_max_norm_is_left_alone_where_torch_scales(rng):
     tnorm = float(torch.nn.utils.clip_grad_norm_(params, max_norm))
     for k, p in zip(grads, params):
         np.testing.assert_array_equal(grads[k], before[k])
-        close(f"clip under max_norm[{k}]", p.grad, before[k] * max_norm / (tnorm + 1e-6))
+        assert_close(f"clip under max_norm[{k}]", p.grad, before[k] * max_norm / (tnorm + 1e-6))
 
 
 @pytest.mark.parametrize("bad", [np.inf, np.nan])
@@ -279,8 +279,8 @@ def test_mse_loss_and_gradient_equal_torch(shape, rng):
     yt = _t(y, grad=True)
     tloss = F.mse_loss(yt, _t(target))
     tloss.backward()
-    close("mse loss", loss, tloss)
-    close("mse dy", dy, yt.grad)
+    assert_close("mse loss", loss, tloss)
+    assert_close("mse dy", dy, yt.grad)
 
 
 def _torch_xent(logits, labels, ignore_index=IGNORE_INDEX):
@@ -307,8 +307,8 @@ def test_cross_entropy_and_gradient_equal_torch(lead, C, ignore_index, ignored, 
     zt = _t(logits, grad=True)
     tloss = _torch_xent(zt, labels, ignore_index)
     tloss.backward()
-    close("xent loss", loss, tloss)
-    close("xent dlogits", dz, zt.grad)
+    assert_close("xent loss", loss, tloss)
+    assert_close("xent dlogits", dz, zt.grad)
     assert (dz[labels == ignore_index] == 0).all()
 
 
@@ -325,8 +325,8 @@ def test_every_tasks_loss_equals_torch(name, rng):
     tloss = F.mse_loss(yt, _t(target)) if task.loss_kind == "mse" else \
         _torch_xent(yt, target)
     tloss.backward()
-    close("task loss", loss, tloss)
-    close(f"task dy[{name}]", dy, yt.grad)
+    assert_close("task loss", loss, tloss)
+    assert_close(f"task dy[{name}]", dy, yt.grad)
 
 
 # ====================================================================== the twin in torch
@@ -463,14 +463,14 @@ def test_trainer_steps_equal_torch(cell, task_name, opts, blocks, tbptt, rng):
         tloss = twin.loss(task, x, target, tbptt)
         tloss.backward()
         for k, p in twin.named.items():
-            close(f"train grads[{k} step {step}]", grads[k], p.grad)
+            assert_close(f"train grads[{k} step {step}]", grads[k], p.grad)
         tnorm = _torch_clip_as_documented(list(twin.named.values()), clip)
         topt.step()
         clipped += tnorm > clip
-        close(f"train loss[{step}]", loss, tloss)
-        close(f"train grad norm[{step}]", norm, tnorm)
+        assert_close(f"train loss[{step}]", loss, tloss)
+        assert_close(f"train grad norm[{step}]", norm, tnorm)
         for k, p in model.params.items():
-            close(f"train params[{k} step {step}]", p, twin.named[k])
+            assert_close(f"train params[{k} step {step}]", p, twin.named[k])
     assert trainer.step == steps
     assert clipped > 0, "the clipping was never exercised: lower clip"
 
@@ -490,12 +490,12 @@ def test_truncated_bptt_gradient_equals_torch_with_detached_state(cell, task_nam
     loss, grads = trainer.loss_and_grads(x, target)
     tloss = twin.loss(task, x, target, tbptt=k)
     tloss.backward()
-    close("tbptt loss", loss, tloss)
+    assert_close("tbptt loss", loss, tloss)
     for name, p in twin.named.items():
         if p.grad is None:                     # nothing reached it (no chunk saw the loss)
             np.testing.assert_array_equal(grads[name], 0.0)
         else:
-            close(f"tbptt grads[{name}]", grads[name], p.grad)
+            assert_close(f"tbptt grads[{name}]", grads[name], p.grad)
     # the truncation is real: full BPTT's gradient differs
     full = Trainer(model, task, progress=False, seed=11, batch_size=5)
     _, full_grads = full.loss_and_grads(x, target)
