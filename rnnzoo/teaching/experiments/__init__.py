@@ -32,9 +32,9 @@ the shell.)
 
 **Solved is the task's criterion** (:attr:`rnnzoo.tasks.Task.success`: adding MSE < 0.01,
 1/600 in its Skip RNN layout, copy recall accuracy >= 0.99, associative retrieval well
-above its plateau, digits accuracy >= 0.9): :meth:`Comparison.solved` counts the seeds that end solved. Below half
-the baseline (:meth:`Comparison.below_half_baseline`, :meth:`Comparison.left_baseline`)
-says only that a run learned something.
+above its plateau, digits accuracy >= 0.9): :meth:`Comparison.solved` counts the seeds
+that end solved. Below half the baseline (:meth:`Comparison.below_half_baseline`,
+:meth:`Comparison.left_baseline`) says only that a run learned something.
 
 **Fair by default.** A variant gets the standard initialization trick that the papers
 reproduced here also gave their baselines (:data:`FAIR_DEFAULTS`: an LSTM starts with

@@ -38,8 +38,8 @@ class AddingProblem(Task):
     Hochreiter & Schmidhuber's number; their targets are half ours, so their criterion
     is :math:`|y - \text{target}| < 0.08` here, and this one is twice as strict.
 
-    Solved (:attr:`success`, this layout): eval MSE below 0.01, 6% of the baseline. Hochreiter &
-    Schmidhuber (1997) stopped training once the average training error was below 0.01
+    Solved (:attr:`success`, in the halves layout): eval MSE below 0.01, 6% of the
+    baseline. Hochreiter & Schmidhuber (1997) stopped training once the average training error was below 0.01
     and each of the 2000 most recent sequences was within 0.04; their targets were scaled
     to [0, 1], half our range (their MSE 0.01 is 0.04 here), so the same numbers are
     stricter here. Half the baseline (1/12) is *not* solved: it is what a model that
