@@ -721,6 +721,9 @@ def test_every_variants_twin_without_options_is_the_cell_or_names_the_option(
         reference.get(name).forward(x, None, cell.params)
     except TypeError as exc:
         assert name in ASKS_FOR, f"{name}{options} without options: {exc}"
+        # the default cell's parameters are what an option-free twin takes (mlstm's one
+        # head, skiprnn's GRU base), except where no option has a default (NEEDS_OPTIONS)
+        assert options or name in NEEDS_OPTIONS, f"the default {name}: {exc}"
         assert re.search(rf"needs the option(\(s\))? .*'{ASKS_FOR[name]}'", str(exc)), str(exc)
         assert f"**rnnzoo.reference.get({name!r}).options_of(cell)" in str(exc), str(exc)
         return
@@ -731,3 +734,11 @@ def test_every_variants_twin_without_options_is_the_cell_or_names_the_option(
     twin_cell.params.update({k: v.copy() for k, v in cell.params.items()})
     pairs, _, _ = run_both_on(twin_cell, x, None, rng, options={})
     assert_agree(pairs, f"{name}{options} (D = {D}, H = {H}) called without options")
+
+
+def test_the_resindrnn_twin_on_parameters_of_no_stack_names_the_first_layers_weight():
+    """Its depth is read from W1 .. WL: parameters without W1 (a GRU's) are not a stack,
+    and say so by the key they lack, not with zero layers."""
+    gru = make_cell("gru", 3, 4, {})
+    with pytest.raises(KeyError, match="W1"):
+        reference.get("resindrnn").forward(np.zeros((2, 1, 3)), None, gru.params)
